@@ -1,0 +1,77 @@
+//! Where NodePair keeps its secrets.
+//!
+//! Each side holds an identity (its static X25519 key and its libp2p node
+//! key) and the counterparties it paired with. On a desktop those live in the
+//! OS keyring; headless servers have no keyring that survives a reboot, so the
+//! manager falls back to an encrypted file vault. Every backend stores named
+//! entries, one per secret and one per counterparty, behind the same
+//! [`Keystore`] trait, so the rest of NodePair never knows which one it has.
+//!
+//! # Layout
+//!
+//! - [`entry`]: entry names and the secret bytes stored under them.
+//! - [`memory`]: a store that lives only in the process, for tests.
+
+#![deny(missing_docs)]
+
+pub mod entry;
+pub mod memory;
+
+pub use entry::{EntryName, InvalidEntryName, SecretBytes};
+pub use memory::MemoryStore;
+
+use std::fmt;
+
+/// Which kind of storage a [`Keystore`] writes to, as `status` reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Backend {
+    /// Process memory only: everything is gone when the process exits.
+    Memory,
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Backend::Memory => "memory (not persisted)",
+        })
+    }
+}
+
+/// Why a keystore operation failed. Nothing was changed when one is returned.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeystoreError {
+    /// The backend has no room left for the entry; the old value, if any,
+    /// is still in place.
+    #[error("no room to store entry {name}: it needs {needed} bytes and {available} are free")]
+    Full {
+        /// The entry that was refused.
+        name: EntryName,
+        /// Bytes the new value needs.
+        needed: usize,
+        /// Bytes the backend has left, counting the old value's as free.
+        available: usize,
+    },
+}
+
+/// Named secret entries, persisted by some backend.
+///
+/// Implementations are atomic per entry: after an error the entry holds its
+/// old value or none, never a mix.
+pub trait Keystore: Send + Sync {
+    /// The kind of storage behind this keystore.
+    fn backend(&self) -> Backend;
+
+    /// The value stored under `name`, if any.
+    fn get(&self, name: &EntryName) -> Result<Option<SecretBytes>, KeystoreError>;
+
+    /// Stores `value` under `name`, replacing any previous value.
+    fn put(&self, name: &EntryName, value: &[u8]) -> Result<(), KeystoreError>;
+
+    /// Removes the entry; returns whether there was one.
+    fn delete(&self, name: &EntryName) -> Result<bool, KeystoreError>;
+
+    /// Names of all entries, sorted.
+    fn names(&self) -> Result<Vec<EntryName>, KeystoreError>;
+}

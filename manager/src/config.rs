@@ -1,0 +1,303 @@
+//! The manager's configuration: built-in defaults, overridden by a TOML file.
+
+use multiaddr::Multiaddr;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// Everything the manager reads from its configuration file.
+///
+/// Every field has a default, so an empty file (or none) is a valid
+/// configuration; unknown keys are refused so a typo is never silently
+/// ignored.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct Config {
+    /// The name paired apps show for this manager.
+    pub(crate) display_name: DisplayName,
+    /// How to reach the Waku network.
+    pub(crate) network: NetworkConfig,
+    /// Where identity and counterparties are kept.
+    pub(crate) keystore: KeystoreConfig,
+}
+
+/// How to reach the Waku network. By default: no peers, no listening,
+/// cluster 0, shard 0.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct NetworkConfig {
+    /// Waku peers dialled at start-up and re-dialled when they drop.
+    pub(crate) bootstrap: Vec<Multiaddr>,
+    /// Addresses to accept Waku connections on; none means dial out only,
+    /// which is all a manager behind NAT needs.
+    pub(crate) listen: Vec<Multiaddr>,
+    /// Waku cluster id (static sharding); peers on another cluster are dropped.
+    pub(crate) cluster: u16,
+    /// Shard within the cluster that carries NodePair's messages.
+    pub(crate) shard: u16,
+}
+
+/// Where identity and counterparties are kept.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct KeystoreConfig {
+    /// Which storage to use.
+    pub(crate) backend: KeystoreBackend,
+    /// The encrypted vault file, when the vault is used; relative paths are
+    /// taken from the state directory.
+    pub(crate) vault: PathBuf,
+}
+
+/// Which storage to keep secrets in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum KeystoreBackend {
+    /// The OS keyring when it answers, else the vault.
+    Auto,
+    /// The OS keyring only (Secret Service on Linux).
+    Keyring,
+    /// The encrypted file vault only.
+    Vault,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            display_name: DisplayName::from_hostname(),
+            network: NetworkConfig::default(),
+            keystore: KeystoreConfig::default(),
+        }
+    }
+}
+
+impl Default for KeystoreConfig {
+    fn default() -> Self {
+        KeystoreConfig {
+            backend: KeystoreBackend::Auto,
+            vault: PathBuf::from("vault"),
+        }
+    }
+}
+
+/// A manager's name as apps show it: 1 to 64 printable characters.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub(crate) struct DisplayName(String);
+
+/// Longest display name, in characters.
+const MAX_DISPLAY_NAME: usize = 64;
+
+impl DisplayName {
+    /// The machine's host name, or `nodepair-manager` when it has none usable.
+    fn from_hostname() -> Self {
+        std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .ok()
+            .and_then(|h| DisplayName::try_from(h.trim().to_owned()).ok())
+            .unwrap_or_else(|| DisplayName("nodepair-manager".into()))
+    }
+}
+
+impl TryFrom<String> for DisplayName {
+    type Error = String;
+
+    fn try_from(name: String) -> Result<Self, String> {
+        let trimmed = name.trim();
+        if trimmed.is_empty() {
+            return Err("display name cannot be empty".into());
+        }
+        let len = trimmed.chars().count();
+        if len > MAX_DISPLAY_NAME {
+            return Err(format!(
+                "display name is {len} characters long; the limit is {MAX_DISPLAY_NAME}"
+            ));
+        }
+        if let Some(c) = trimmed.chars().find(|c| c.is_control()) {
+            return Err(format!("display name holds the control character {c:?}"));
+        }
+        Ok(DisplayName(trimmed.to_owned()))
+    }
+}
+
+impl From<DisplayName> for String {
+    fn from(name: DisplayName) -> String {
+        name.0
+    }
+}
+
+impl fmt::Display for DisplayName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Where the configuration came from, for `config` to say.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Source {
+    /// This file.
+    File(PathBuf),
+    /// No file was found at the default places; defaults are in use.
+    Defaults {
+        /// The places looked at, in order.
+        looked_at: Vec<PathBuf>,
+    },
+}
+
+/// The configuration cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub(crate) enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read the configuration file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why reading failed.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or holds a wrong key or value; the TOML
+    /// error names the line, the column and the key.
+    #[error("the configuration file {path} is not valid:\n{source}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, and where.
+        source: toml::de::Error,
+    },
+}
+
+impl Config {
+    /// Loads the configuration from `explicit`, or else from the first file of
+    /// [`default_paths`] that exists, or else the built-in defaults.
+    pub(crate) fn load(explicit: Option<&Path>) -> Result<(Config, Source), ConfigError> {
+        if let Some(path) = explicit {
+            return Ok((Self::from_file(path)?, Source::File(path.to_owned())));
+        }
+        let candidates = default_paths();
+        for path in &candidates {
+            if path.exists() {
+                return Ok((Self::from_file(path)?, Source::File(path.clone())));
+            }
+        }
+        Ok((
+            Config::default(),
+            Source::Defaults {
+                looked_at: candidates,
+            },
+        ))
+    }
+
+    fn from_file(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::from_toml(&text).map_err(|source| ConfigError::Invalid {
+            path: path.to_owned(),
+            source,
+        })
+    }
+
+    /// Parses a configuration from TOML text, filling in defaults.
+    pub(crate) fn from_toml(text: &str) -> Result<Config, toml::de::Error> {
+        toml::from_str(text)
+    }
+
+    /// The configuration as TOML, in the form `from_toml` reads back.
+    pub(crate) fn to_toml(&self) -> String {
+        // Every field serializes to a TOML value; this cannot fail.
+        toml::to_string(self).unwrap_or_else(|e| format!("# cannot show configuration: {e}\n"))
+    }
+}
+
+/// Where the manager looks for its configuration when `--config` is not
+/// given: the user's XDG config dir, then the system-wide file.
+pub(crate) fn default_paths() -> Vec<PathBuf> {
+    let mut paths = Vec::new();
+    let xdg = std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")));
+    if let Some(dir) = xdg {
+        paths.push(dir.join("nodepair/manager.toml"));
+    }
+    paths.push(PathBuf::from("/etc/nodepair/manager.toml"));
+    paths
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_file_is_the_defaults() {
+        assert_eq!(Config::from_toml("").unwrap(), Config::default());
+    }
+
+    #[test]
+    fn a_full_file_is_read() {
+        let config = Config::from_toml(
+            r#"
+            display_name = "  validator-1 "
+            [network]
+            bootstrap = ["/ip4/127.0.0.1/tcp/60000"]
+            cluster = 42
+            shard = 3
+            [keystore]
+            backend = "vault"
+            vault = "/var/lib/nodepair/vault"
+            "#,
+        )
+        .unwrap();
+        assert_eq!(config.display_name.to_string(), "validator-1");
+        assert_eq!(config.network.bootstrap.len(), 1);
+        assert_eq!((config.network.cluster, config.network.shard), (42, 3));
+        assert_eq!(config.keystore.backend, KeystoreBackend::Vault);
+    }
+
+    #[test]
+    fn printed_config_reads_back_the_same() {
+        let mut config = Config::default();
+        config.network.bootstrap = vec!["/dns4/relay.example/tcp/443/wss".parse().unwrap()];
+        let back = Config::from_toml(&config.to_toml()).unwrap();
+        assert_eq!(back, config);
+    }
+
+    fn error_of(text: &str) -> String {
+        Config::from_toml(text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn an_unknown_key_is_named_with_its_line() {
+        let err = error_of("display_name = \"a\"\n[network]\nbootstrapp = []\n");
+        assert!(err.contains("line 3"), "{err}");
+        assert!(err.contains("bootstrapp"), "{err}");
+    }
+
+    #[test]
+    fn a_bad_multiaddr_is_named_with_its_line() {
+        let err =
+            error_of("[network]\nbootstrap = [\"/ip4/127.0.0.1/tcp/60000\", \"relay:60000\"]\n");
+        assert!(err.contains("line 2"), "{err}");
+        assert!(err.contains("bootstrap"), "{err}");
+    }
+
+    #[test]
+    fn a_bad_display_name_says_why() {
+        assert!(error_of("display_name = \"  \"").contains("display name cannot be empty"));
+        let long = format!("display_name = \"{}\"", "x".repeat(65));
+        assert!(error_of(&long).contains("65 characters long; the limit is 64"));
+    }
+
+    #[test]
+    fn a_bad_backend_lists_the_good_ones() {
+        let err = error_of("[keystore]\nbackend = \"file\"\n");
+        assert!(err.contains("line 2"), "{err}");
+        assert!(err.contains("auto") && err.contains("vault"), "{err}");
+    }
+
+    #[test]
+    fn a_shard_out_of_range_is_refused() {
+        let err = error_of("[network]\nshard = 70000\n");
+        assert!(err.contains("line 2"), "{err}");
+    }
+}

@@ -1,0 +1,44 @@
+//! `nodepair-manager`: the headless side of NodePair.
+//!
+//! It runs on a server beside an Ethereum node. The operator pairs it once
+//! with a NodePair app by typing the code the app shows; from then on it keeps
+//! an encrypted session with every paired app over Waku and answers for the
+//! node it sits beside, within what its configuration allows. This binary is
+//! thin: the protocol lives in `nodepair-protocol`, the runtime in
+//! `nodepair-peer`; here are the command line, the configuration and the
+//! node-status providers.
+
+mod command;
+mod config;
+mod exit;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = command::Cli::parse();
+    init_logging(cli.verbose);
+    match cli.command.run(&cli.global) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            // `{:#}` prints the whole chain: what we tried, then why it failed.
+            eprintln!("error: {err:#}");
+            exit::code_for(&err)
+        }
+    }
+}
+
+/// Logs go to stderr; `RUST_LOG` wins over `-v`.
+fn init_logging(verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    let default = match verbose {
+        0 => "warn",
+        1 => "info,nodepair=debug",
+        _ => "debug",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Installs whatever NodePair's build, demo and tests need and is not there yet.
+# Idempotent: a second run finds everything in place and changes nothing.
+# Sourced by scripts/demo.sh and scripts/test.sh; also runnable on its own.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=scripts/lib.sh
+source "$here/lib.sh"
+
+# Debian/Ubuntu packages: Tauri 2's build dependencies, then what the tests
+# use (a virtual display, WebKit's WebDriver, a Secret Service, screenshots).
+APT_PACKAGES=(
+  build-essential pkg-config libssl-dev curl ca-certificates git
+  libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev file
+  xvfb xauth x11-utils dbus-x11 at-spi2-core imagemagick webkit2gtk-driver fonts-dejavu-core
+  gnome-keyring dbus libsecret-tools
+  nodejs npm
+)
+
+install_apt() {
+  local missing=()
+  for p in "${APT_PACKAGES[@]}"; do
+    # `node` may come from elsewhere (nodesource, nvm): only ask apt when absent.
+    if [[ $p == nodejs || $p == npm ]] && command -v "${p/nodejs/node}" >/dev/null 2>&1; then
+      continue
+    fi
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  if ((${#missing[@]} == 0)); then
+    note "apt: all ${#APT_PACKAGES[@]} packages present"
+    return
+  fi
+  note "apt: installing ${missing[*]}"
+  local sudo=()
+  [[ $(id -u) -eq 0 ]] || sudo=(sudo)
+  export DEBIAN_FRONTEND=noninteractive
+  # Mirrors are flaky now and then: one retry, as the brief says.
+  retry_once "${sudo[@]}" apt-get update -q
+  retry_once "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+install_rust() {
+  # rustup's default location, for a shell that has not sourced ~/.cargo/env.
+  [[ -x $HOME/.cargo/bin/cargo ]] && export PATH="$HOME/.cargo/bin:$PATH"
+  if ! command -v cargo >/dev/null 2>&1; then
+    # Debian's own rustc is too old for edition 2024: install rustup's.
+    note "rust: installing the stable toolchain with rustup"
+    curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs |
+      sh -s -- -y --profile minimal --component rustfmt,clippy ||
+      die "installing Rust failed: install it from https://rustup.rs and run this again"
+    export PATH="$HOME/.cargo/bin:$PATH"
+  fi
+  local have
+  have=$(rustc --version | awk '{print $2}')
+  if ! version_at_least "$have" "$RUST_MIN"; then
+    die "Rust $have is older than the $RUST_MIN this workspace needs: run 'rustup update'"
+  fi
+  # rustfmt and clippy are part of the test command.
+  if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
+    note "rustup: adding rustfmt and clippy"
+    rustup component add rustfmt clippy
+  fi
+}
+
+install_npm() {
+  local stamp="$ROOT/node_modules/.nodepair-lock.sha256"
+  if [[ -f $stamp && $(cat "$stamp") == "$(lock_hash)" ]]; then
+    note "npm: node_modules matches package-lock.json"
+    return
+  fi
+  note "npm: installing from package-lock.json"
+  # `npm install`, not `npm ci`: the lock file lists only the platform
+  # binaries of @tauri-apps/cli that the registry serves, and `npm ci`
+  # refuses a lock without every optional platform package. With a lock in
+  # place `npm install` installs exactly the locked versions.
+  (cd "$ROOT" && retry_once npm install --no-audit --no-fund --loglevel=error)
+  lock_hash >"$stamp"
+}
+
+lock_hash() {
+  cat "$ROOT/package-lock.json" "$ROOT"/package.json "$ROOT"/*/package.json | sha256sum | cut -d' ' -f1
+}
+
+install_all() {
+  install_apt
+  install_rust
+  install_npm
+}
+
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
+  install_all
+fi

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Installs whatever is missing, then runs every test NodePair has and prints
+# each runner's totals. Exits non-zero if any step fails; every step runs
+# either way, so one run shows all that is wrong.
+#
+#   scripts/test.sh            everything
+#   scripts/test.sh --no-install   skip the install step (already done)
+set -uo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=scripts/lib.sh
+source "$here/lib.sh"
+# shellcheck source=scripts/install.sh
+source "$here/install.sh"
+cd "$ROOT"
+
+if [[ ${1:-} != --no-install ]]; then
+  install_all || die "installing what the tests need failed (see above)"
+fi
+
+logs="$(mktemp -d "${TMPDIR:-/tmp}/nodepair-test.XXXXXX")"
+trap 'rm -rf "$logs"' EXIT
+results=()
+failed=0
+
+# step NAME COMMAND...: runs one step, keeps its output for the totals.
+step() {
+  local name=$1
+  shift
+  note "$name: $*"
+  local start=$SECONDS
+  if "$@" 2>&1 | tee "$logs/$name.log"; then
+    results+=("ok      $name ($((SECONDS - start)) s)")
+  else
+    results+=("FAILED  $name ($((SECONDS - start)) s)")
+    failed=1
+  fi
+}
+
+# The Tauri binary embeds the built UI, so build it before any cargo step.
+step ui-build npm run build:ui
+step rustfmt cargo fmt --all --check
+step clippy cargo clippy --workspace --all-targets --locked -- -D warnings
+step cargo-test cargo test --workspace --locked
+step typecheck npm run typecheck
+step vitest npm run test:ui
+step node-test npm test -w tests
+
+# Totals per runner, read from each runner's own closing lines.
+sum() { awk '{ s += $1 } END { print s + 0 }'; }
+cargo_pass=$(grep -ho '[0-9]* passed;' "$logs/cargo-test.log" 2>/dev/null | sum)
+cargo_fail=$(grep -ho '[0-9]* failed;' "$logs/cargo-test.log" 2>/dev/null | sum)
+cargo_skip=$(grep -ho '[0-9]* ignored;' "$logs/cargo-test.log" 2>/dev/null | sum)
+vitest_line=$(sed 's/\x1b\[[0-9;]*m//g' "$logs/vitest.log" 2>/dev/null | grep -E '^ *Tests ' | tail -n1)
+vitest_pass=$(grep -o '[0-9]* passed' <<<"$vitest_line" | sum)
+vitest_fail=$(grep -o '[0-9]* failed' <<<"$vitest_line" | sum)
+node_pass=$(grep -ho '^# pass [0-9]*' "$logs/node-test.log" 2>/dev/null | awk '{print $3}' | sum)
+node_fail=$(grep -ho '^# fail [0-9]*' "$logs/node-test.log" 2>/dev/null | awk '{print $3}' | sum)
+
+echo
+echo "Steps:"
+printf '  %s\n' "${results[@]}"
+echo
+echo "Tests:"
+printf '  %-12s %5s passed, %s failed, %s ignored\n' "cargo test" "$cargo_pass" "$cargo_fail" "$cargo_skip"
+printf '  %-12s %5s passed, %s failed\n' "vitest" "$vitest_pass" "$vitest_fail"
+printf '  %-12s %5s passed, %s failed\n' "node --test" "$node_pass" "$node_fail"
+total_pass=$((cargo_pass + vitest_pass + node_pass))
+total_fail=$((cargo_fail + vitest_fail + node_fail))
+echo
+echo "Total: $total_pass passed, $total_fail failed"
+if ((failed)); then
+  echo "Some steps FAILED (above)."
+  exit 1
+fi

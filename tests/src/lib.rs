@@ -1,0 +1,101 @@
+//! Helpers for NodePair's cross-process tests.
+//!
+//! The tests in this crate's `tests/` folder start NodePair's real binaries
+//! (building them first when needed), talk to them the
+//! way a user or a script would, and stop them at the end. This library finds
+//! those binaries and runs them with a private environment, so a test never
+//! reads the developer's own configuration or keyring.
+
+#![deny(missing_docs)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Mutex;
+
+/// Path of a binary of this workspace, freshly built.
+///
+/// `cargo test` builds other packages' binaries only when their own
+/// integration tests need them, so the first call for each binary runs
+/// `cargo build` for it (a no-op when it is up to date, so an edit to the
+/// manager is never tested through a stale binary). Binaries are built with
+/// the profile the tests were built with.
+///
+/// # Panics
+///
+/// When the build fails: the test cannot run without the binary.
+pub fn binary(name: &str) -> PathBuf {
+    static BUILT: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    let mut built = BUILT.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    // Test executables live in <target>/<profile>/deps/.
+    let exe = std::env::current_exe().expect("the test knows its own path");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("test executables live two levels under the target dir");
+    let path = profile_dir.join(name);
+    if !built.iter().any(|b| b == name) {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let mut cmd = Command::new(cargo);
+        cmd.args(["build", "--quiet", "--workspace", "--bin", name])
+            .current_dir(env!("CARGO_MANIFEST_DIR"));
+        if profile_dir.file_name().is_some_and(|p| p == "release") {
+            cmd.arg("--release");
+        }
+        if let Some(target_dir) = profile_dir.parent() {
+            cmd.env("CARGO_TARGET_DIR", target_dir);
+        }
+        let status = cmd.status().expect("cargo can be started");
+        assert!(status.success(), "`cargo build --bin {name}` failed");
+        built.push(name.to_owned());
+    }
+    assert!(path.is_file(), "{} was not built", path.display());
+    path
+}
+
+/// A scratch home for one process: its own `HOME` and XDG directories, removed
+/// when dropped, so nothing of the developer's machine leaks in or out.
+#[derive(Debug)]
+pub struct Sandbox {
+    /// Deleted on drop.
+    dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    /// A new empty sandbox under the system temp dir.
+    pub fn new() -> std::io::Result<Self> {
+        Ok(Sandbox {
+            dir: tempfile::Builder::new()
+                .prefix("nodepair-test-")
+                .tempdir()?,
+        })
+    }
+
+    /// The sandbox's root directory.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// A command for `binary` that sees only the sandbox: `HOME`,
+    /// `XDG_CONFIG_HOME`, `XDG_STATE_HOME` and `XDG_RUNTIME_DIR` point inside
+    /// it and `RUST_LOG` is cleared.
+    pub fn command(&self, binary: &Path) -> Command {
+        let mut cmd = Command::new(binary);
+        let root = self.path();
+        cmd.env("HOME", root)
+            .env("XDG_CONFIG_HOME", root.join("config"))
+            .env("XDG_STATE_HOME", root.join("state"))
+            .env("XDG_RUNTIME_DIR", root.join("run"))
+            .env_remove("RUST_LOG");
+        cmd
+    }
+}
+
+/// Standard output of a finished process, as text.
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Standard error of a finished process, as text.
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
