@@ -2,7 +2,6 @@
 # Installs whatever NodePair's build, demo and tests need and is not there yet.
 # Idempotent: a second run finds everything in place and changes nothing.
 # Sourced by scripts/demo.sh and scripts/test.sh; also runnable on its own.
-set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=scripts/lib.sh
@@ -36,7 +35,7 @@ install_apt() {
   [[ $(id -u) -eq 0 ]] || sudo=(sudo)
   export DEBIAN_FRONTEND=noninteractive
   # Mirrors are flaky now and then: one retry, as the brief says.
-  retry_once "${sudo[@]}" apt-get update -q
+  retry_once "${sudo[@]}" apt-get update -q || return 1
   retry_once "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
 }
 
@@ -59,7 +58,7 @@ install_rust() {
   # rustfmt and clippy are part of the test command.
   if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
     note "rustup: adding rustfmt and clippy"
-    rustup component add rustfmt clippy
+    rustup component add rustfmt clippy || return 1
   fi
 }
 
@@ -74,7 +73,7 @@ install_npm() {
   # binaries of @tauri-apps/cli that the registry serves, and `npm ci`
   # refuses a lock without every optional platform package. With a lock in
   # place `npm install` installs exactly the locked versions.
-  (cd "$ROOT" && retry_once npm install --no-audit --no-fund --loglevel=error)
+  (cd "$ROOT" && retry_once npm install --no-audit --no-fund --loglevel=error) || return 1
   lock_hash >"$stamp"
 }
 
@@ -83,11 +82,10 @@ lock_hash() {
 }
 
 install_all() {
-  install_apt
-  install_rust
-  install_npm
+  install_apt && install_rust && install_npm
 }
 
 if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
+  set -euo pipefail
   install_all
 fi

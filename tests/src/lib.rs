@@ -25,7 +25,9 @@ use std::sync::Mutex;
 /// When the build fails: the test cannot run without the binary.
 pub fn binary(name: &str) -> PathBuf {
     static BUILT: Mutex<Vec<String>> = Mutex::new(Vec::new());
-    let mut built = BUILT.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut built = BUILT
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     // Test executables live in <target>/<profile>/deps/.
     let exe = std::env::current_exe().expect("the test knows its own path");
     let profile_dir = exe
