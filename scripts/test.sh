@@ -41,7 +41,7 @@ step() {
 step ui-build npm run build:ui
 step rustfmt cargo fmt --all --check
 step clippy cargo clippy --workspace --all-targets --locked -- -D warnings
-step cargo-test cargo test --workspace --locked
+step cargo-test cargo test --workspace --locked --no-fail-fast
 step typecheck npm run typecheck
 step vitest npm run test:ui
 step node-test npm test -w tests
