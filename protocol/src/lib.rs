@@ -11,12 +11,22 @@
 //! # Layout
 //!
 //! - [`version`]: the protocol's name and version, bound into every exchange.
+//! - [`pairing_code`]: the 64-bit code P, as people read, type and scan it.
+//! - [`identity`]: static X25519 key pairs, public keys and node ids.
+//! - [`derive`]: HKDF of the pairing topic and handshake key, and of the
+//!   per-pair session topic.
 //! - [`node_state`]: the life cycle of a counterparty as both programs show it,
 //!   and the transitions the protocol allows.
 
 #![deny(missing_docs)]
 
+pub mod derive;
+pub mod identity;
 pub mod node_state;
+pub mod pairing_code;
 pub mod version;
 
+pub use derive::{PairingKeys, session_content_topic};
+pub use identity::{NodeId, PublicKey, StaticKeypair};
 pub use node_state::{NodeState, TransitionError};
+pub use pairing_code::{CodeError, PairingCode};
