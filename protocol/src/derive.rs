@@ -29,7 +29,7 @@ impl std::fmt::Debug for PairingKeys {
 }
 
 /// HKDF-SHA256 with an empty info string, 32 bytes out.
-fn hkdf32(salt: &[u8], ikm: &[u8]) -> [u8; 32] {
+pub(crate) fn hkdf32(salt: &[u8], ikm: &[u8]) -> [u8; 32] {
     let mut out = [0u8; 32];
     Hkdf::<Sha256>::new(Some(salt), ikm)
         .expand(&[], &mut out)

@@ -15,17 +15,20 @@
 //! - [`identity`]: static X25519 key pairs, public keys and node ids.
 //! - [`derive`]: HKDF of the pairing topic and handshake key, and of the
 //!   per-pair session topic.
+//! - [`hello`]: HELLO_APP / HELLO_NODE_MANAGER, identities sealed with HS.
 //! - [`node_state`]: the life cycle of a counterparty as both programs show it,
 //!   and the transitions the protocol allows.
 
 #![deny(missing_docs)]
 
 pub mod derive;
+pub mod hello;
 pub mod identity;
 pub mod node_state;
 pub mod pairing_code;
 pub mod version;
 
+pub use hello::{Hello, HelloError, Role};
 pub use derive::{PairingKeys, session_content_topic};
 pub use identity::{NodeId, PublicKey, StaticKeypair};
 pub use node_state::{NodeState, TransitionError};
