@@ -16,18 +16,27 @@
 //! - [`derive`]: HKDF of the pairing topic and handshake key, and of the
 //!   per-pair session topic.
 //! - [`hello`]: HELLO_APP / HELLO_NODE_MANAGER, identities sealed with HS.
+//! - [`frame`]: what travels inside a session: requests, responses, events,
+//!   keepalives, disconnects, state updates.
+//! - [`status`]: the 16-bit status codes of responses.
+//! - [`replay_window`]: the anti-replay window of a session's receive side.
 //! - [`node_state`]: the life cycle of a counterparty as both programs show it,
 //!   and the transitions the protocol allows.
 
 #![deny(missing_docs)]
 
 pub mod derive;
+pub mod frame;
 pub mod hello;
 pub mod identity;
 pub mod node_state;
 pub mod pairing_code;
+pub mod replay_window;
+pub mod status;
 pub mod version;
 
+pub use frame::{DisconnectReason, Frame, FrameError};
+pub use status::Status;
 pub use hello::{Hello, HelloError, Role};
 pub use derive::{PairingKeys, session_content_topic};
 pub use identity::{NodeId, PublicKey, StaticKeypair};

@@ -1,0 +1,394 @@
+//! Frames: what travels inside an established session (protobuf, versioned).
+//!
+//! A frame is one of: a request, its response (with a 16-bit status code), a
+//! server-push event, a ping or pong, a disconnect with a reason, a
+//! node-state update, or the pairing confirmation. Unknown fields are
+//! skipped, so later versions can add to any message; a frame of a type this
+//! version does not know is reported as such and ignored by sessions.
+
+use crate::status::Status;
+use prost::Message;
+
+/// Largest encoded frame accepted or sent; checked before decoding, so a
+/// peer cannot make us allocate more. Sealed, it stays far below Waku's
+/// 150 KiB message limit.
+pub const MAX_FRAME_LEN: usize = 64 * 1024;
+
+/// Version of the frame format, carried in every frame.
+pub const FRAME_VERSION: u32 = 1;
+
+/// One frame, decoded.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Frame {
+    /// Asks the other side for something; answered by a [`Frame::Response`]
+    /// with the same `id`.
+    Request(Request),
+    /// Answers the request with the same `id`.
+    Response(Response),
+    /// Data the sender pushes without being asked (e.g. a followed log).
+    Event(Event),
+    /// Keepalive; the other side answers with a pong of the same `id`.
+    Ping {
+        /// Echoed in the pong.
+        id: u64,
+    },
+    /// Answers the ping with the same `id`.
+    Pong {
+        /// The ping's id.
+        id: u64,
+    },
+    /// The sender is closing the session, and says why.
+    Disconnect {
+        /// Why.
+        reason: DisconnectReason,
+        /// Free text for logs; may be empty.
+        detail: String,
+    },
+    /// The sender's advertised state changed.
+    StateUpdate(StateUpdate),
+    /// Sent by each side once the first session after pairing works.
+    PairingDone,
+}
+
+/// A request: what is asked, and its arguments.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Request {
+    /// Matches the response to the request; unique per sender and session.
+    #[prost(uint64, tag = "1")]
+    pub id: u64,
+    /// What is asked, e.g. `host.status`.
+    #[prost(string, tag = "2")]
+    pub method: String,
+    /// The arguments, encoded as the method defines.
+    #[prost(bytes = "vec", tag = "3")]
+    pub body: Vec<u8>,
+}
+
+/// A response: the request's id, a status code and a body.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Response {
+    /// The id of the request answered.
+    #[prost(uint64, tag = "1")]
+    pub id: u64,
+    /// How it went; 16 bits on the wire's meaning (see [`Status`]).
+    #[prost(uint32, tag = "2")]
+    pub status: u32,
+    /// The result, encoded as the method defines; a message on errors.
+    #[prost(bytes = "vec", tag = "3")]
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    /// The status code; [`decode`](Frame::decode) guarantees it fits 16 bits.
+    pub fn status(&self) -> Status {
+        Status(u16::try_from(self.status).unwrap_or(u16::MAX))
+    }
+}
+
+/// A pushed event of some stream.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Event {
+    /// Which stream, e.g. `logs.follow`.
+    #[prost(string, tag = "1")]
+    pub stream: String,
+    /// Position in the stream, so gaps can be seen.
+    #[prost(uint64, tag = "2")]
+    pub seq: u64,
+    /// The event, encoded as the stream defines.
+    #[prost(bytes = "vec", tag = "3")]
+    pub body: Vec<u8>,
+}
+
+/// A change to what the sender advertises about itself.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct StateUpdate {
+    /// New display name, if it changed.
+    #[prost(string, optional, tag = "1")]
+    pub display_name: Option<String>,
+    /// The full new list of capabilities, if it changed.
+    #[prost(string, repeated, tag = "2")]
+    pub capabilities: Vec<String>,
+    /// Whether `capabilities` is set (an empty list is a valid update).
+    #[prost(bool, tag = "3")]
+    pub capabilities_changed: bool,
+}
+
+/// Why a session is closed; the table of seed 004, plus `Revoked`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, prost::Enumeration)]
+#[repr(i32)]
+pub enum DisconnectReason {
+    /// No reason given.
+    Unspecified = 0,
+    /// The peer stopped answering requests.
+    ResponseStalling = 1,
+    /// The peer speaks a protocol version we do not.
+    IncompatibleVersion = 2,
+    /// The peer is not who the session expected.
+    UnexpectedIdentity = 3,
+    /// The peer tried to change its identity.
+    ForbiddenIdentityUpdate = 4,
+    /// The session reached ourselves.
+    ConnectedToSelf = 5,
+    /// We take no new sessions now.
+    NotAcceptingConnections = 6,
+    /// The peer is banned.
+    Banned = 7,
+    /// A session with the peer already exists.
+    AlreadyConnected = 8,
+    /// The sender is shutting down; it will be back.
+    Shutdown = 9,
+    /// The peer's version field is malformed.
+    MalformedVersion = 10,
+    /// Authentication failed: the session was meant for another node.
+    AuthInvalidTarget = 11,
+    /// Authentication failed: a signature or tag did not verify.
+    AuthInvalidSignature = 12,
+    /// The peer broke the wire protocol.
+    WireProtocolError = 13,
+    /// The sender revoked the pairing and deleted the counterparty.
+    Revoked = 14,
+}
+
+impl DisconnectReason {
+    /// The reason in words, for logs and the UI.
+    pub fn describe(self) -> &'static str {
+        use DisconnectReason::*;
+        match self {
+            Unspecified => "no reason given",
+            ResponseStalling => "response stalling",
+            IncompatibleVersion => "incompatible protocol version",
+            UnexpectedIdentity => "unexpected identity",
+            ForbiddenIdentityUpdate => "forbidden identity update",
+            ConnectedToSelf => "connected to self",
+            NotAcceptingConnections => "not accepting new connections",
+            Banned => "banned",
+            AlreadyConnected => "already connected",
+            Shutdown => "shutting down",
+            MalformedVersion => "malformed version",
+            AuthInvalidTarget => "authentication failure: invalid target node",
+            AuthInvalidSignature => "authentication failure: invalid signature",
+            WireProtocolError => "wire protocol error",
+            Revoked => "pairing revoked",
+        }
+    }
+}
+
+/// The frame on the wire.
+#[derive(Clone, PartialEq, prost::Message)]
+struct WireFrame {
+    #[prost(uint32, tag = "1")]
+    version: u32,
+    #[prost(oneof = "Body", tags = "2, 3, 4, 5, 6, 7, 8, 9")]
+    body: Option<Body>,
+}
+
+#[derive(Clone, PartialEq, prost::Oneof)]
+enum Body {
+    #[prost(message, tag = "2")]
+    Request(Request),
+    #[prost(message, tag = "3")]
+    Response(Response),
+    #[prost(message, tag = "4")]
+    Event(Event),
+    #[prost(message, tag = "5")]
+    Ping(Keepalive),
+    #[prost(message, tag = "6")]
+    Pong(Keepalive),
+    #[prost(message, tag = "7")]
+    Disconnect(WireDisconnect),
+    #[prost(message, tag = "8")]
+    StateUpdate(StateUpdate),
+    #[prost(message, tag = "9")]
+    PairingDone(Empty),
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct Keepalive {
+    #[prost(uint64, tag = "1")]
+    id: u64,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct WireDisconnect {
+    #[prost(enumeration = "DisconnectReason", tag = "1")]
+    reason: i32,
+    #[prost(string, tag = "2")]
+    detail: String,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct Empty {}
+
+/// Why bytes are not a frame this side can use.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FrameError {
+    /// Over [`MAX_FRAME_LEN`]; refused before decoding.
+    #[error("frame of {len} bytes is over the {MAX_FRAME_LEN}-byte limit")]
+    TooLarge {
+        /// Bytes received.
+        len: usize,
+    },
+    /// Not a protobuf encoding of a frame.
+    #[error("frame is not valid protobuf: {0}")]
+    Malformed(String),
+    /// From a newer frame format this side cannot read.
+    #[error("frame version {0} is newer than the {FRAME_VERSION} this side reads")]
+    UnsupportedVersion(u32),
+    /// A frame type this version does not know (from a newer peer): ignore it.
+    #[error("frame of a type this version does not know")]
+    UnknownType,
+    /// A response whose status code does not fit 16 bits.
+    #[error("response status {0} does not fit in 16 bits")]
+    StatusOutOfRange(u32),
+}
+
+impl Frame {
+    /// Encodes the frame.
+    pub fn encode(&self) -> Vec<u8> {
+        let body = match self.clone() {
+            Frame::Request(r) => Body::Request(r),
+            Frame::Response(r) => Body::Response(r),
+            Frame::Event(e) => Body::Event(e),
+            Frame::Ping { id } => Body::Ping(Keepalive { id }),
+            Frame::Pong { id } => Body::Pong(Keepalive { id }),
+            Frame::Disconnect { reason, detail } => Body::Disconnect(WireDisconnect {
+                reason: reason as i32,
+                detail,
+            }),
+            Frame::StateUpdate(s) => Body::StateUpdate(s),
+            Frame::PairingDone => Body::PairingDone(Empty {}),
+        };
+        WireFrame {
+            version: FRAME_VERSION,
+            body: Some(body),
+        }
+        .encode_to_vec()
+    }
+
+    /// Decodes a frame, refusing oversized input before looking at it.
+    pub fn decode(bytes: &[u8]) -> Result<Frame, FrameError> {
+        if bytes.len() > MAX_FRAME_LEN {
+            return Err(FrameError::TooLarge { len: bytes.len() });
+        }
+        let wire = WireFrame::decode(bytes).map_err(|e| FrameError::Malformed(e.to_string()))?;
+        if wire.version > FRAME_VERSION {
+            return Err(FrameError::UnsupportedVersion(wire.version));
+        }
+        Ok(match wire.body.ok_or(FrameError::UnknownType)? {
+            Body::Request(r) => Frame::Request(r),
+            Body::Response(r) => {
+                if r.status > u32::from(u16::MAX) {
+                    return Err(FrameError::StatusOutOfRange(r.status));
+                }
+                Frame::Response(r)
+            }
+            Body::Event(e) => Frame::Event(e),
+            Body::Ping(k) => Frame::Ping { id: k.id },
+            Body::Pong(k) => Frame::Pong { id: k.id },
+            Body::Disconnect(d) => Frame::Disconnect {
+                // A reason from a newer version reads as unspecified.
+                reason: DisconnectReason::try_from(d.reason)
+                    .unwrap_or(DisconnectReason::Unspecified),
+                detail: d.detail,
+            },
+            Body::StateUpdate(s) => Frame::StateUpdate(s),
+            Body::PairingDone(_) => Frame::PairingDone,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn every_kind_round_trips() {
+        let frames = [
+            Frame::Request(Request { id: 1, method: "host.status".into(), body: vec![1, 2] }),
+            Frame::Response(Response { id: 1, status: 200, body: vec![] }),
+            Frame::Event(Event { stream: "logs".into(), seq: 9, body: b"line".to_vec() }),
+            Frame::Ping { id: 7 },
+            Frame::Pong { id: 7 },
+            Frame::Disconnect { reason: DisconnectReason::Revoked, detail: "bye".into() },
+            Frame::StateUpdate(StateUpdate {
+                display_name: Some("n".into()),
+                capabilities: vec![],
+                capabilities_changed: true,
+            }),
+            Frame::PairingDone,
+        ];
+        for f in frames {
+            assert_eq!(Frame::decode(&f.encode()), Ok(f));
+        }
+    }
+
+    #[test]
+    fn oversized_frames_are_refused_before_decoding() {
+        assert_eq!(
+            Frame::decode(&vec![0; MAX_FRAME_LEN + 1]),
+            Err(FrameError::TooLarge { len: MAX_FRAME_LEN + 1 })
+        );
+    }
+
+    #[test]
+    fn garbage_is_malformed() {
+        assert!(matches!(Frame::decode(&[0x12, 0x7f, 0x00]), Err(FrameError::Malformed(_))));
+    }
+
+    #[test]
+    fn a_newer_version_is_refused() {
+        let bytes = WireFrame { version: 2, body: Some(Body::Ping(Keepalive { id: 1 })) }.encode_to_vec();
+        assert_eq!(Frame::decode(&bytes), Err(FrameError::UnsupportedVersion(2)));
+    }
+
+    #[test]
+    fn an_unknown_type_is_reported_and_unknown_fields_skipped() {
+        // Field 40 is a frame type from the future.
+        let mut bytes = WireFrame { version: 1, body: None }.encode_to_vec();
+        bytes.extend_from_slice(&[0xc2, 0x02, 0x00]);
+        assert_eq!(Frame::decode(&bytes), Err(FrameError::UnknownType));
+        // An unknown field inside a known frame is skipped.
+        let mut bytes = Frame::Ping { id: 3 }.encode();
+        bytes.extend_from_slice(&[0xc0, 0x02, 0x01]);
+        assert_eq!(Frame::decode(&bytes), Ok(Frame::Ping { id: 3 }));
+    }
+
+    #[test]
+    fn a_status_over_16_bits_is_refused() {
+        let bytes = Frame::Response(Response { id: 1, status: 70_000, body: vec![] }).encode();
+        assert_eq!(Frame::decode(&bytes), Err(FrameError::StatusOutOfRange(70_000)));
+    }
+
+    #[test]
+    fn an_unknown_disconnect_reason_reads_as_unspecified() {
+        let bytes = WireFrame {
+            version: 1,
+            body: Some(Body::Disconnect(WireDisconnect { reason: 99, detail: String::new() })),
+        }
+        .encode_to_vec();
+        assert_eq!(
+            Frame::decode(&bytes),
+            Ok(Frame::Disconnect { reason: DisconnectReason::Unspecified, detail: String::new() })
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn requests_and_responses_round_trip(
+            id: u64, method in "[a-z.]{0,24}", body in proptest::collection::vec(any::<u8>(), 0..256),
+            status in 0u32..=65535,
+        ) {
+            let req = Frame::Request(Request { id, method, body: body.clone() });
+            prop_assert_eq!(Frame::decode(&req.encode()), Ok(req));
+            let resp = Frame::Response(Response { id, status, body });
+            prop_assert_eq!(Frame::decode(&resp.encode()), Ok(resp));
+        }
+
+        #[test]
+        fn decode_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let _ = Frame::decode(&bytes);
+        }
+    }
+}
