@@ -20,6 +20,7 @@
 use crate::derive::{PairingKeys, hkdf32};
 use crate::identity::{NodeId, PublicKey};
 use crate::version::PROTOCOL_VERSION;
+use crate::wire;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use prost::Message;
@@ -66,8 +67,8 @@ impl Role {
     fn kind_sent(self) -> u8 {
         match self {
             // HELLO_APP is addressed to the app, so the manager sends it.
-            Role::Manager => 0x01,
-            Role::App => 0x02,
+            Role::Manager => wire::HELLO_APP,
+            Role::App => wire::HELLO_NODE_MANAGER,
         }
     }
 }
@@ -238,7 +239,7 @@ impl Hello {
         if version != PROTOCOL_VERSION {
             return Err(HelloError::UnsupportedVersion { version });
         }
-        if kind != 0x01 && kind != 0x02 {
+        if kind != wire::HELLO_APP && kind != wire::HELLO_NODE_MANAGER {
             return Err(HelloError::UnknownKind { kind });
         }
         if kind == receiver.kind_sent() {

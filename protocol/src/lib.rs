@@ -19,6 +19,9 @@
 //! - [`frame`]: what travels inside a session: requests, responses, events,
 //!   keepalives, disconnects, state updates.
 //! - [`status`]: the 16-bit status codes of responses.
+//! - [`wire`]: the version and type bytes every message starts with.
+//! - [`session`]: Noise KK sessions over a lossy topic: handshake,
+//!   tie-break, transport, keepalive, rekey.
 //! - [`replay_window`]: the anti-replay window of a session's receive side.
 //! - [`node_state`]: the life cycle of a counterparty as both programs show it,
 //!   and the transitions the protocol allows.
@@ -32,10 +35,13 @@ pub mod identity;
 pub mod node_state;
 pub mod pairing_code;
 pub mod replay_window;
+pub mod session;
 pub mod status;
 pub mod version;
+pub mod wire;
 
 pub use frame::{DisconnectReason, Frame, FrameError};
+pub use session::{Session, SessionConfig, SessionEvent};
 pub use status::Status;
 pub use hello::{Hello, HelloError, Role};
 pub use derive::{PairingKeys, session_content_topic};
