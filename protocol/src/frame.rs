@@ -1,8 +1,8 @@
 //! Frames: what travels inside an established session (protobuf, versioned).
 //!
 //! A frame is one of: a request, its response (with a 16-bit status code), a
-//! server-push event, a ping or pong, a disconnect with a reason, a
-//! node-state update, or the pairing confirmation. Unknown fields are
+//! server-push event, a ping or pong, a disconnect with a reason, or a
+//! node-state update. Unknown fields are
 //! skipped, so later versions can add to any message; a frame of a type this
 //! version does not know is reported as such and ignored by sessions.
 
@@ -46,8 +46,6 @@ pub enum Frame {
     },
     /// The sender's advertised state changed.
     StateUpdate(StateUpdate),
-    /// Sent by each side once the first session after pairing works.
-    PairingDone,
 }
 
 /// A request: what is asked, and its arguments.
@@ -178,7 +176,7 @@ impl DisconnectReason {
 struct WireFrame {
     #[prost(uint32, tag = "1")]
     version: u32,
-    #[prost(oneof = "Body", tags = "2, 3, 4, 5, 6, 7, 8, 9")]
+    #[prost(oneof = "Body", tags = "2, 3, 4, 5, 6, 7, 8")]
     body: Option<Body>,
 }
 
@@ -198,8 +196,6 @@ enum Body {
     Disconnect(WireDisconnect),
     #[prost(message, tag = "8")]
     StateUpdate(StateUpdate),
-    #[prost(message, tag = "9")]
-    PairingDone(Empty),
 }
 
 #[derive(Clone, PartialEq, prost::Message)]
@@ -215,9 +211,6 @@ struct WireDisconnect {
     #[prost(string, tag = "2")]
     detail: String,
 }
-
-#[derive(Clone, PartialEq, prost::Message)]
-struct Empty {}
 
 /// Why bytes are not a frame this side can use.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -257,7 +250,6 @@ impl Frame {
                 detail,
             }),
             Frame::StateUpdate(s) => Body::StateUpdate(s),
-            Frame::PairingDone => Body::PairingDone(Empty {}),
         };
         WireFrame {
             version: FRAME_VERSION,
@@ -293,7 +285,6 @@ impl Frame {
                 detail: d.detail,
             },
             Body::StateUpdate(s) => Frame::StateUpdate(s),
-            Body::PairingDone(_) => Frame::PairingDone,
         })
     }
 }
@@ -317,7 +308,6 @@ mod tests {
                 capabilities: vec![],
                 capabilities_changed: true,
             }),
-            Frame::PairingDone,
         ];
         for f in frames {
             assert_eq!(Frame::decode(&f.encode()), Ok(f));

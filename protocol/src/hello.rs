@@ -1,36 +1,17 @@
 //! HELLO_APP and HELLO_NODE_MANAGER: each side's identity, sealed with the
 //! handshake key HS that only holders of the pairing code can derive.
 //!
-//! Wire format (all integers big-endian):
-//!
-//! ```text
-//! 0        1      2            10               34
-//! +--------+------+------------+----------------+-----------------------+
-//! | ver=1  | kind | key id (8) | nonce (24)     | XChaCha20-Poly1305    |
-//! |        |      |            |                | (HelloBody) ‖ tag(16) |
-//! +--------+------+------------+----------------+-----------------------+
-//! kind:   0x01 HELLO_APP (manager → app), 0x02 HELLO_NODE_MANAGER (app → manager)
-//! key id: HKDF-SHA256(ikm = HS, salt = "nodepair/1/hello-key-id")[..8]
-//! AD:     "nodepair/1/hello" ‖ ver ‖ kind ‖ T
-//! ```
-//!
-//! The key id tells "sealed for another code" apart from "altered on the
-//! way"; it reveals nothing the public topic T does not already.
+//! The envelope is [`sealed`](crate::sealed)'s, with type 0x01 for HELLO_APP
+//! (manager → app) and 0x02 for HELLO_NODE_MANAGER (app → manager); the body
+//! is a `HelloBody` protobuf.
 
-use crate::derive::{PairingKeys, hkdf32};
+use crate::derive::PairingKeys;
 use crate::identity::{NodeId, PublicKey};
+use crate::sealed::{self, OpenError};
 use crate::version::PROTOCOL_VERSION;
 use crate::wire;
-use chacha20poly1305::aead::{Aead, KeyInit, Payload};
-use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use prost::Message;
 
-/// Bytes before the ciphertext: version, kind, key id, nonce.
-const HEADER_LEN: usize = 1 + 1 + 8 + 24;
-/// Poly1305 tag length.
-const TAG_LEN: usize = 16;
-/// Largest sealed HELLO accepted; refused before any decryption.
-pub const MAX_HELLO_LEN: usize = 1024;
 /// Longest display name, in characters.
 pub const MAX_DISPLAY_NAME: usize = 64;
 /// Most capabilities one HELLO may list.
@@ -109,62 +90,22 @@ struct HelloBody {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum HelloError {
-    /// Too short to hold a header and a tag: cut off on the way.
-    #[error("HELLO truncated: {len} bytes, at least {} needed", HEADER_LEN + TAG_LEN)]
-    Truncated {
-        /// Bytes received.
-        len: usize,
-    },
-    /// Longer than any HELLO; refused before decryption.
-    #[error("HELLO of {len} bytes is over the {MAX_HELLO_LEN}-byte limit")]
-    TooLarge {
-        /// Bytes received.
-        len: usize,
-    },
-    /// Sent by a peer speaking another protocol version.
-    #[error("HELLO of protocol version {version}; this side speaks version {PROTOCOL_VERSION}")]
-    UnsupportedVersion {
-        /// The version byte received.
-        version: u8,
-    },
-    /// The kind byte is neither HELLO_APP nor HELLO_NODE_MANAGER.
+    /// The envelope is cut off, oversized, of another version, sealed with
+    /// another key, or altered on the way.
+    #[error("HELLO refused: {0}")]
+    Open(#[from] OpenError),
+    /// The type byte is neither HELLO_APP nor HELLO_NODE_MANAGER.
     #[error("not a HELLO: unknown kind {kind:#04x}")]
     UnknownKind {
-        /// The kind byte received.
+        /// The type byte received.
         kind: u8,
     },
     /// A HELLO of the kind this side sends came back to it: a reflection.
     #[error("reflected HELLO: it is of the kind this side sends, not one addressed to it")]
     Reflected,
-    /// Sealed with another handshake key: another code, or another protocol.
-    #[error("HELLO sealed with another key: it was not made from this pairing code")]
-    WrongKey,
-    /// The key matches but authentication failed: altered on the way.
-    #[error("HELLO failed authentication: it was altered on the way")]
-    Tampered,
     /// Authentic, but its content breaks the protocol's rules.
     #[error("HELLO content is invalid: {0}")]
     Invalid(&'static str),
-}
-
-fn key_id(keys: &PairingKeys) -> [u8; 8] {
-    let full = hkdf32(b"nodepair/1/hello-key-id", keys.handshake_key.as_ref());
-    let mut id = [0u8; 8];
-    id.copy_from_slice(&full[..8]);
-    id
-}
-
-fn associated_data(version: u8, kind: u8, keys: &PairingKeys) -> Vec<u8> {
-    let mut ad = Vec::with_capacity(16 + 2 + 32);
-    ad.extend_from_slice(b"nodepair/1/hello");
-    ad.push(version);
-    ad.push(kind);
-    ad.extend_from_slice(&keys.topic);
-    ad
-}
-
-fn cipher(keys: &PairingKeys) -> XChaCha20Poly1305 {
-    XChaCha20Poly1305::new(&(*keys.handshake_key).into())
 }
 
 impl Hello {
@@ -214,52 +155,19 @@ impl Hello {
             capabilities: self.capabilities.clone(),
         }
         .encode_to_vec();
-        let ad = associated_data(PROTOCOL_VERSION, kind, keys);
-        let sealed = cipher(keys)
-            .encrypt(&XNonce::from(nonce), Payload { msg: &body, aad: &ad })
-            .expect("a HELLO is far below XChaCha20-Poly1305's length limit");
-        let mut out = Vec::with_capacity(HEADER_LEN + sealed.len());
-        out.push(PROTOCOL_VERSION);
-        out.push(kind);
-        out.extend_from_slice(&key_id(keys));
-        out.extend_from_slice(&nonce);
-        out.extend_from_slice(&sealed);
-        out
+        sealed::seal(keys, kind, &body, nonce)
     }
 
     /// Opens a HELLO received by a side of role `receiver`.
     pub fn open(bytes: &[u8], keys: &PairingKeys, receiver: Role) -> Result<Hello, HelloError> {
-        if bytes.len() > MAX_HELLO_LEN {
-            return Err(HelloError::TooLarge { len: bytes.len() });
-        }
-        if bytes.len() < HEADER_LEN + TAG_LEN {
-            return Err(HelloError::Truncated { len: bytes.len() });
-        }
-        let (version, kind) = (bytes[0], bytes[1]);
-        if version != PROTOCOL_VERSION {
-            return Err(HelloError::UnsupportedVersion { version });
-        }
+        let kind = sealed::peek(bytes)?;
         if kind != wire::HELLO_APP && kind != wire::HELLO_NODE_MANAGER {
             return Err(HelloError::UnknownKind { kind });
         }
         if kind == receiver.kind_sent() {
             return Err(HelloError::Reflected);
         }
-        if bytes[2..10] != key_id(keys) {
-            return Err(HelloError::WrongKey);
-        }
-        let mut nonce = [0u8; 24];
-        nonce.copy_from_slice(&bytes[10..34]);
-        let ad = associated_data(version, kind, keys);
-        let body = cipher(keys)
-            .decrypt(
-                &XNonce::from(nonce),
-                Payload {
-                    msg: &bytes[HEADER_LEN..],
-                    aad: &ad,
-                },
-            )
-            .map_err(|_| HelloError::Tampered)?;
+        let body = sealed::open(bytes, keys)?;
         let body = HelloBody::decode(body.as_slice())
             .map_err(|_| HelloError::Invalid("the sealed body is not a HelloBody protobuf"))?;
         if body.version != u32::from(PROTOCOL_VERSION) {
@@ -296,6 +204,7 @@ mod tests {
     use super::*;
     use crate::identity::StaticKeypair;
     use crate::pairing_code::PairingCode;
+    use crate::sealed::MAX_SEALED_LEN;
 
     fn keys() -> PairingKeys {
         PairingKeys::derive(&PairingCode::from_u64(0x0123_4567_89ab_cdef))
@@ -328,7 +237,7 @@ mod tests {
     fn a_hello_from_another_code_is_wrong_key() {
         let sealed = manager_hello().seal(&keys(), [1; 24]);
         let other = PairingKeys::derive(&PairingCode::from_u64(7));
-        assert_eq!(Hello::open(&sealed, &other, Role::App), Err(HelloError::WrongKey));
+        assert_eq!(Hello::open(&sealed, &other, Role::App), Err(OpenError::WrongKey.into()));
     }
 
     #[test]
@@ -339,10 +248,10 @@ mod tests {
             bad[i] ^= 0x01;
             let err = Hello::open(&bad, &keys(), Role::App).unwrap_err();
             let want = match i {
-                0 => HelloError::UnsupportedVersion { version: 0 },
+                0 => OpenError::UnsupportedVersion { version: 0 }.into(),
                 1 => HelloError::UnknownKind { kind: 0x00 },
-                2..10 => HelloError::WrongKey,
-                _ => HelloError::Tampered,
+                2..10 => OpenError::WrongKey.into(),
+                _ => OpenError::Tampered.into(),
             };
             assert_eq!(err, want, "byte {i}");
         }
@@ -354,7 +263,7 @@ mod tests {
         sealed[1] = 0x03 - sealed[1]; // 0x01 <-> 0x02
         // The receiver now sees a HELLO of its own kind.
         assert_eq!(Hello::open(&sealed, &keys(), Role::App), Err(HelloError::Reflected));
-        assert_eq!(Hello::open(&sealed, &keys(), Role::Manager), Err(HelloError::Tampered));
+        assert_eq!(Hello::open(&sealed, &keys(), Role::Manager), Err(OpenError::Tampered.into()));
     }
 
     #[test]
@@ -362,30 +271,21 @@ mod tests {
         let sealed = manager_hello().seal(&keys(), [1; 24]);
         assert_eq!(
             Hello::open(&sealed[..49], &keys(), Role::App),
-            Err(HelloError::Truncated { len: 49 })
+            Err(OpenError::Truncated { len: 49 }.into())
         );
         assert_eq!(
             Hello::open(&sealed[..sealed.len() - 1], &keys(), Role::App),
-            Err(HelloError::Tampered)
+            Err(OpenError::Tampered.into())
         );
         assert_eq!(
-            Hello::open(&vec![1; MAX_HELLO_LEN + 1], &keys(), Role::App),
-            Err(HelloError::TooLarge { len: MAX_HELLO_LEN + 1 })
+            Hello::open(&vec![1; MAX_SEALED_LEN + 1], &keys(), Role::App),
+            Err(OpenError::TooLarge { len: MAX_SEALED_LEN + 1 }.into())
         );
     }
 
     /// Seals an arbitrary body, as a malicious holder of the code could.
     fn seal_raw(body: HelloBody, kind: u8) -> Vec<u8> {
-        let keys = keys();
-        let ad = associated_data(PROTOCOL_VERSION, kind, &keys);
-        let sealed = cipher(&keys)
-            .encrypt(&XNonce::from([2; 24]), Payload { msg: &body.encode_to_vec(), aad: &ad })
-            .unwrap();
-        let mut out = vec![PROTOCOL_VERSION, kind];
-        out.extend_from_slice(&key_id(&keys));
-        out.extend_from_slice(&[2; 24]);
-        out.extend_from_slice(&sealed);
-        out
+        sealed::seal(&keys(), kind, &body.encode_to_vec(), [2; 24])
     }
 
     fn good_body() -> HelloBody {
@@ -422,17 +322,9 @@ mod tests {
 
     #[test]
     fn a_body_that_is_not_protobuf_is_invalid() {
-        let keys = keys();
-        let ad = associated_data(PROTOCOL_VERSION, 0x01, &keys);
-        let sealed = cipher(&keys)
-            .encrypt(&XNonce::from([2; 24]), Payload { msg: &[0xff, 0xff, 0xff], aad: &ad })
-            .unwrap();
-        let mut bytes = vec![PROTOCOL_VERSION, 0x01];
-        bytes.extend_from_slice(&key_id(&keys));
-        bytes.extend_from_slice(&[2; 24]);
-        bytes.extend_from_slice(&sealed);
+        let bytes = sealed::seal(&keys(), wire::HELLO_APP, &[0xff, 0xff, 0xff], [2; 24]);
         assert_eq!(
-            Hello::open(&bytes, &keys, Role::App),
+            Hello::open(&bytes, &keys(), Role::App),
             Err(HelloError::Invalid("the sealed body is not a HelloBody protobuf"))
         );
     }

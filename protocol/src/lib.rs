@@ -15,6 +15,7 @@
 //! - [`identity`]: static X25519 key pairs, public keys and node ids.
 //! - [`derive`]: HKDF of the pairing topic and handshake key, and of the
 //!   per-pair session topic.
+//! - [`sealed`]: the envelope of messages sealed with the handshake key HS.
 //! - [`hello`]: HELLO_APP / HELLO_NODE_MANAGER, identities sealed with HS.
 //! - [`frame`]: what travels inside a session: requests, responses, events,
 //!   keepalives, disconnects, state updates.
@@ -23,6 +24,8 @@
 //! - [`session`]: Noise KK sessions over a lossy topic: handshake,
 //!   tie-break, transport, keepalive, rekey.
 //! - [`replay_window`]: the anti-replay window of a session's receive side.
+//! - [`pairing`]: the pairing state machines of both roles, from a code to
+//!   the first established session.
 //! - [`node_state`]: the life cycle of a counterparty as both programs show it,
 //!   and the transitions the protocol allows.
 
@@ -33,14 +36,17 @@ pub mod frame;
 pub mod hello;
 pub mod identity;
 pub mod node_state;
+pub mod pairing;
 pub mod pairing_code;
 pub mod replay_window;
+pub mod sealed;
 pub mod session;
 pub mod status;
 pub mod version;
 pub mod wire;
 
 pub use frame::{DisconnectReason, Frame, FrameError};
+pub use pairing::{LocalIdentity, Pairing, PairingConfig, PairingError, PairingEvent};
 pub use session::{Session, SessionConfig, SessionEvent};
 pub use status::Status;
 pub use hello::{Hello, HelloError, Role};

@@ -92,8 +92,8 @@ pub enum SessionEvent {
     },
     /// A re-handshake replaced the keys; the session stayed up.
     Rekeyed,
-    /// A frame for the application: request, response, event, state update
-    /// or pairing confirmation (keepalives are answered here).
+    /// A frame for the application: request, response, event or state
+    /// update (keepalives are answered here).
     Frame(Frame),
     /// A pong came back after this long.
     RoundTrip(Duration),

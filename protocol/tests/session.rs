@@ -1,0 +1,311 @@
+//! Sessions on a lossy, reordering, duplicating network, on virtual time.
+
+#![allow(clippy::unwrap_used)]
+
+mod sim;
+
+use nodepair_protocol::frame::{DisconnectReason, Frame, Request};
+use nodepair_protocol::identity::StaticKeypair;
+use nodepair_protocol::session::{Session, SessionConfig, SessionEvent};
+use sim::{Sim, events};
+use std::time::{Duration, Instant};
+
+const SEC: Duration = Duration::from_secs(1);
+
+fn keys() -> (StaticKeypair, StaticKeypair) {
+    let a = StaticKeypair::from_secret([0x11; 32]);
+    let b = StaticKeypair::from_secret([0x22; 32]);
+    // Tests below rely on `a` having the lower public key.
+    if a.public() < b.public() { (a, b) } else { (b, a) }
+}
+
+fn pair(config: SessionConfig) -> Sim<Session, Session> {
+    let (a, b) = keys();
+    let sa = Session::new(config.clone(), a.clone(), b.public(), [1; 32]);
+    let sb = Session::new(config, b, a.public(), [2; 32]);
+    Sim::new(Instant::now(), sa, sb)
+}
+
+fn request(id: u64) -> Frame {
+    Frame::Request(Request { id, method: "host.status".into(), body: id.to_be_bytes().to_vec() })
+}
+
+fn frames(events: &[SessionEvent]) -> Vec<Frame> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            SessionEvent::Frame(f) => Some(f.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn established(sim: &mut Sim<Session, Session>) -> (Vec<SessionEvent>, Vec<SessionEvent>) {
+    sim.a.connect(sim.now);
+    assert!(sim.run_until(60 * SEC, |s| s.a.is_online() && s.b.is_online()));
+    (events(&mut sim.a), events(&mut sim.b))
+}
+
+#[test]
+fn both_sides_establish_with_the_same_verification_string() {
+    let mut sim = pair(SessionConfig::default());
+    let (ea, eb) = established(&mut sim);
+    let v = |e: &[SessionEvent]| match &e[0] {
+        SessionEvent::Established { verification } => verification.clone(),
+        other => panic!("expected Established, got {other:?}"),
+    };
+    assert_eq!(v(&ea), v(&eb));
+    assert_eq!(v(&ea).len(), 7); // "123 456"
+    assert_eq!(sim.a.verification(), sim.b.verification());
+}
+
+#[test]
+fn frames_flow_both_ways() {
+    let mut sim = pair(SessionConfig::default());
+    established(&mut sim);
+    sim.a.send(request(1)).unwrap();
+    sim.b.send(request(2)).unwrap();
+    sim.run_for(SEC);
+    assert_eq!(frames(&events(&mut sim.b)), [request(1)]);
+    assert_eq!(frames(&events(&mut sim.a)), [request(2)]);
+}
+
+#[test]
+fn a_lost_handshake_is_sent_again() {
+    let mut sim = pair(SessionConfig::default());
+    sim.a_to_b.drop_next = 2; // HANDSHAKE_1 and its first retransmission
+    sim.b_to_a.drop_next = 1; // HANDSHAKE_2
+    established(&mut sim);
+}
+
+#[test]
+fn a_dropped_frame_does_not_stop_the_next_ones() {
+    let mut sim = pair(SessionConfig::default());
+    established(&mut sim);
+    sim.a_to_b.drop_next = 1;
+    for id in 1..=3 {
+        sim.a.send(request(id)).unwrap();
+    }
+    sim.run_for(SEC);
+    assert_eq!(frames(&events(&mut sim.b)), [request(2), request(3)]);
+}
+
+#[test]
+fn reordered_frames_are_all_delivered_once() {
+    let mut sim = pair(SessionConfig::default());
+    established(&mut sim);
+    sim.a_to_b.jitter = Duration::from_millis(500);
+    sim.a_to_b.duplicate = 0.5;
+    for id in 1..=50 {
+        sim.a.send(request(id)).unwrap();
+    }
+    sim.run_for(2 * SEC);
+    let mut got: Vec<u64> = frames(&events(&mut sim.b))
+        .into_iter()
+        .map(|f| match f {
+            Frame::Request(r) => r.id,
+            other => panic!("unexpected {other:?}"),
+        })
+        .collect();
+    let arrival = got.clone();
+    got.sort();
+    assert_eq!(got, (1..=50).collect::<Vec<_>>(), "each frame exactly once");
+    assert_ne!(arrival, got, "the jitter did reorder them");
+    assert!(sim.b.stats().replays > 0, "duplicates were dropped and counted");
+}
+
+#[test]
+fn a_replayed_frame_is_rejected_and_counted() {
+    let mut sim = pair(SessionConfig::default());
+    established(&mut sim);
+    sim.a.send(request(7)).unwrap();
+    sim.run_for(SEC);
+    assert_eq!(frames(&events(&mut sim.b)), [request(7)]);
+    let captured = sim.a_to_b.sent.last().unwrap().clone();
+    let before = sim.b.stats().replays;
+    let now = sim.now;
+    sim.a_to_b.inject(now, captured);
+    sim.run_for(SEC);
+    assert!(frames(&events(&mut sim.b)).is_empty());
+    assert_eq!(sim.b.stats().replays, before + 1);
+}
+
+#[test]
+fn a_tampered_frame_is_an_authentication_failure() {
+    let mut sim = pair(SessionConfig::default());
+    established(&mut sim);
+    sim.a.send(request(7)).unwrap();
+    sim.a_to_b.drop_next = 1;
+    sim.run_for(SEC);
+    let mut forged = sim.a_to_b.sent.last().unwrap().clone();
+    let last = forged.len() - 1;
+    forged[last] ^= 0x80;
+    let now = sim.now;
+    sim.a_to_b.inject(now, forged);
+    sim.run_for(SEC);
+    assert!(frames(&events(&mut sim.b)).is_empty());
+    assert_eq!(sim.b.stats().auth_failures, 1);
+}
+
+#[test]
+fn simultaneous_open_settles_on_one_handshake() {
+    let mut sim = pair(SessionConfig::default());
+    let now = sim.now;
+    sim.a.connect(now);
+    sim.b.connect(now);
+    assert!(sim.run_until(10 * SEC, |s| s.a.is_online() && s.b.is_online()));
+    // `a` has the lower key: it stayed initiator and ignored b's handshake.
+    assert_eq!(sim.a.stats().tie_breaks_won, 1);
+    assert_eq!(sim.b.stats().tie_breaks_won, 0);
+    assert_eq!(sim.a.stats().handshakes, 1);
+    assert_eq!(sim.b.stats().handshakes, 1);
+    assert_eq!(sim.a.verification(), sim.b.verification());
+}
+
+#[test]
+fn rekeys_after_the_configured_number_of_messages() {
+    let config = SessionConfig { rekey_after_messages: 10, ..SessionConfig::default() };
+    let mut sim = pair(config);
+    established(&mut sim);
+    let first = sim.a.verification().unwrap().to_owned();
+    for id in 1..=30 {
+        sim.a.send(request(id)).unwrap();
+        sim.run_for(SEC / 10);
+        // Timers run only when due; let the rekey check see the count.
+        let now = sim.now;
+        sim.a.handle_timeout(now);
+    }
+    sim.run_for(SEC);
+    let eb = events(&mut sim.b);
+    assert_eq!(frames(&eb).len(), 30, "nothing lost across rekeys");
+    assert!(eb.contains(&SessionEvent::Rekeyed));
+    assert!(events(&mut sim.a).contains(&SessionEvent::Rekeyed));
+    assert_ne!(sim.a.verification().unwrap(), first);
+    assert_eq!(sim.a.verification(), sim.b.verification());
+}
+
+#[test]
+fn rekeys_when_the_keys_are_old() {
+    let config = SessionConfig { rekey_after: 300 * SEC, ..SessionConfig::default() };
+    let mut sim = pair(config);
+    established(&mut sim);
+    sim.run_for(301 * SEC);
+    assert!(events(&mut sim.a).contains(&SessionEvent::Rekeyed));
+    assert!(sim.a.is_online() && sim.b.is_online());
+    assert_eq!(sim.a.stats().handshakes, 2);
+}
+
+#[test]
+fn a_late_frame_under_replaced_keys_still_opens() {
+    let config = SessionConfig { rekey_after_messages: 5, ..SessionConfig::default() };
+    let mut sim = pair(config);
+    established(&mut sim);
+    for id in 1..=4 {
+        sim.a.send(request(id)).unwrap();
+    }
+    // The 4th frame is held back until after the rekey.
+    sim.a_to_b.drop_next = 0;
+    sim.flush();
+    sim.run_for(SEC);
+    let held = sim.a_to_b.sent.last().unwrap().clone();
+    let delivered = frames(&events(&mut sim.b)).len();
+    assert_eq!(delivered, 4);
+    let now = sim.now;
+    sim.a.handle_timeout(now);
+    sim.run_for(SEC);
+    assert!(events(&mut sim.b).contains(&SessionEvent::Rekeyed));
+    // A copy of an old frame is a replay, not a new frame.
+    let now = sim.now;
+    sim.a_to_b.inject(now, held);
+    sim.run_for(SEC);
+    assert!(frames(&events(&mut sim.b)).is_empty());
+}
+
+#[test]
+fn keepalive_measures_round_trips_and_notices_silence() {
+    let mut sim = pair(SessionConfig::default());
+    established(&mut sim);
+    sim.run_for(31 * SEC);
+    let ea = events(&mut sim.a);
+    assert!(ea.iter().any(|e| matches!(e, SessionEvent::RoundTrip(d) if *d == Duration::from_millis(40))));
+    // b falls silent: a's next ping goes unanswered for 10 s.
+    sim.b_to_a.loss = 1.0;
+    sim.run_for(41 * SEC);
+    assert!(events(&mut sim.a).contains(&SessionEvent::Offline));
+    assert!(!sim.a.is_online());
+    // b comes back: a re-handshakes on its own.
+    sim.b_to_a.loss = 0.0;
+    assert!(sim.run_until(60 * SEC, |s| s.a.is_online()));
+    assert!(events(&mut sim.a).contains(&SessionEvent::Rekeyed));
+}
+
+#[test]
+fn a_handshake_from_an_unknown_key_is_dropped_and_counted() {
+    let mut sim = pair(SessionConfig::default());
+    let (a, _) = keys();
+    let stranger = StaticKeypair::from_secret([0x33; 32]);
+    // The stranger knows a's public key and the topic, but is not b.
+    let mut intruder = Session::new(SessionConfig::default(), stranger, a.public(), [3; 32]);
+    intruder.connect(sim.now);
+    let hs1 = intruder.poll_transmit().unwrap();
+    let now = sim.now;
+    sim.b_to_a.inject(now, hs1);
+    sim.run_for(SEC);
+    assert_eq!(sim.a.stats().auth_failures, 1);
+    assert!(!sim.a.is_online());
+    assert!(events(&mut sim.a).is_empty());
+}
+
+#[test]
+fn garbage_on_the_topic_is_counted_as_malformed() {
+    let mut sim = pair(SessionConfig::default());
+    established(&mut sim);
+    let now = sim.now;
+    for junk in [vec![], vec![1], vec![9, 0x13, 1, 2], vec![1, 0x13, 0, 0, 0, 0, 0, 0, 0, 0, 1]] {
+        sim.a_to_b.inject(now, junk);
+    }
+    sim.run_for(SEC);
+    assert_eq!(sim.b.stats().malformed, 4);
+    assert!(sim.b.is_online());
+}
+
+#[test]
+fn disconnect_reaches_the_peer_with_its_reason() {
+    let mut sim = pair(SessionConfig::default());
+    established(&mut sim);
+    sim.a.close(DisconnectReason::Revoked, "unpaired by the operator");
+    sim.run_for(SEC);
+    assert!(events(&mut sim.b).contains(&SessionEvent::Closed {
+        reason: DisconnectReason::Revoked,
+        detail: "unpaired by the operator".into(),
+    }));
+    assert!(sim.b.is_closed() && sim.a.is_closed());
+    assert_eq!(sim.a.send(request(1)), Err(nodepair_protocol::session::SendError::Closed));
+}
+
+#[test]
+fn frames_sent_before_the_handshake_wait_for_it() {
+    let mut sim = pair(SessionConfig::default());
+    sim.a.send(request(1)).unwrap();
+    let (_, eb) = established(&mut sim);
+    assert_eq!(frames(&eb), [request(1)]);
+}
+
+#[test]
+fn a_restarted_peer_is_taken_back_without_input() {
+    let mut sim = pair(SessionConfig::default());
+    established(&mut sim);
+    // b restarts: a new session object with fresh randomness, and connects.
+    let (a, b) = keys();
+    sim.b = Session::new(SessionConfig::default(), b, a.public(), [9; 32]);
+    let now = sim.now;
+    sim.b.connect(now);
+    assert!(sim.run_until(60 * SEC, |s| s.b.is_online()));
+    // a takes the new keys when b's first frame under them arrives.
+    sim.run_for(SEC);
+    assert!(events(&mut sim.a).contains(&SessionEvent::Rekeyed));
+    sim.a.send(request(5)).unwrap();
+    sim.run_for(SEC);
+    assert_eq!(frames(&events(&mut sim.b)), [request(5)]);
+    assert_eq!(sim.a.verification(), sim.b.verification());
+}

@@ -1,0 +1,235 @@
+//! A deterministic network for protocol tests: two endpoints, a lossy link
+//! each way with latency, jitter (reordering), loss and duplication knobs,
+//! and virtual time. Nothing sleeps; everything is seeded.
+
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
+
+use nodepair_protocol::pairing::{Pairing, PairingEvent};
+use nodepair_protocol::session::{Session, SessionEvent};
+use rand_chacha::ChaCha20Rng;
+use rand_core::{Rng, SeedableRng};
+use std::time::{Duration, Instant};
+
+/// One direction of the network.
+pub struct Link {
+    /// In flight: when it arrives, a sequence number for stable order, bytes.
+    queue: Vec<(Instant, u64, Vec<u8>)>,
+    seq: u64,
+    /// Base delay of every message.
+    pub latency: Duration,
+    /// Extra random delay up to this, so messages overtake each other.
+    pub jitter: Duration,
+    /// Share of messages lost, 0.0..=1.0.
+    pub loss: f64,
+    /// Share of messages delivered twice.
+    pub duplicate: f64,
+    /// The next this-many messages are lost, whatever `loss` says.
+    pub drop_next: usize,
+    /// Every message ever sent, in order, for replay attacks.
+    pub sent: Vec<Vec<u8>>,
+    rng: ChaCha20Rng,
+}
+
+impl Link {
+    pub fn new(seed: u8) -> Self {
+        Link {
+            queue: Vec::new(),
+            seq: 0,
+            latency: Duration::from_millis(20),
+            jitter: Duration::ZERO,
+            loss: 0.0,
+            duplicate: 0.0,
+            drop_next: 0,
+            sent: Vec::new(),
+            rng: ChaCha20Rng::from_seed([seed; 32]),
+        }
+    }
+
+    fn chance(&mut self, p: f64) -> bool {
+        p > 0.0 && (self.rng.next_u32() as f64 / u32::MAX as f64) < p
+    }
+
+    pub fn send(&mut self, now: Instant, bytes: Vec<u8>) {
+        self.sent.push(bytes.clone());
+        if self.drop_next > 0 {
+            self.drop_next -= 1;
+            return;
+        }
+        if self.chance(self.loss) {
+            return;
+        }
+        let copies = if self.chance(self.duplicate) { 2 } else { 1 };
+        for _ in 0..copies {
+            let jitter = if self.jitter.is_zero() {
+                Duration::ZERO
+            } else {
+                self.jitter.mul_f64(self.rng.next_u32() as f64 / u32::MAX as f64)
+            };
+            self.seq += 1;
+            self.queue.push((now + self.latency + jitter, self.seq, bytes.clone()));
+        }
+    }
+
+    /// Puts bytes on the wire as an attacker would: no loss, no log.
+    pub fn inject(&mut self, now: Instant, bytes: Vec<u8>) {
+        self.seq += 1;
+        self.queue.push((now + self.latency, self.seq, bytes));
+    }
+
+    fn due(&mut self, now: Instant) -> Vec<Vec<u8>> {
+        self.queue.sort_by_key(|(at, seq, _)| (*at, *seq));
+        let n = self.queue.iter().take_while(|(at, _, _)| *at <= now).count();
+        self.queue.drain(..n).map(|(_, _, b)| b).collect()
+    }
+
+    fn next_at(&self) -> Option<Instant> {
+        self.queue.iter().map(|(at, _, _)| *at).min()
+    }
+}
+
+/// What the simulation needs of a protocol machine.
+pub trait Endpoint {
+    fn handle_message(&mut self, now: Instant, bytes: &[u8]);
+    fn handle_timeout(&mut self, now: Instant);
+    fn poll_transmit(&mut self) -> Option<Vec<u8>>;
+    fn poll_timeout(&self) -> Option<Instant>;
+}
+
+impl Endpoint for Session {
+    fn handle_message(&mut self, now: Instant, bytes: &[u8]) {
+        Session::handle_message(self, now, bytes)
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        Session::handle_timeout(self, now)
+    }
+    fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        Session::poll_transmit(self)
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        Session::poll_timeout(self)
+    }
+}
+
+/// A pairing plus the events it emitted, so tests can look at them after.
+pub struct PairingEnd {
+    pub pairing: Pairing,
+    pub events: Vec<PairingEvent>,
+    /// Topics the pairing published to, in order (pairing topic, session topic).
+    pub topics: Vec<String>,
+}
+
+impl PairingEnd {
+    pub fn new(pairing: Pairing) -> Self {
+        PairingEnd { pairing, events: Vec::new(), topics: Vec::new() }
+    }
+
+    fn collect(&mut self) {
+        while let Some(e) = self.pairing.poll_event() {
+            self.events.push(e);
+        }
+    }
+}
+
+impl Endpoint for PairingEnd {
+    fn handle_message(&mut self, now: Instant, bytes: &[u8]) {
+        self.pairing.handle_message(now, bytes);
+        self.collect();
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        self.pairing.handle_timeout(now);
+        self.collect();
+    }
+    fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        let t = self.pairing.poll_transmit()?;
+        if self.topics.last() != Some(&t.content_topic) {
+            self.topics.push(t.content_topic.clone());
+        }
+        Some(t.payload)
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.pairing.poll_timeout()
+    }
+}
+
+/// Two endpoints joined by two links, on virtual time.
+pub struct Sim<A, B> {
+    pub now: Instant,
+    pub a: A,
+    pub b: B,
+    pub a_to_b: Link,
+    pub b_to_a: Link,
+}
+
+impl<A: Endpoint, B: Endpoint> Sim<A, B> {
+    pub fn new(now: Instant, a: A, b: B) -> Self {
+        Sim { now, a, b, a_to_b: Link::new(1), b_to_a: Link::new(2) }
+    }
+
+    /// Moves what both sides want to send onto the links.
+    pub fn flush(&mut self) {
+        while let Some(m) = self.a.poll_transmit() {
+            self.a_to_b.send(self.now, m);
+        }
+        while let Some(m) = self.b.poll_transmit() {
+            self.b_to_a.send(self.now, m);
+        }
+    }
+
+    /// Advances to the next thing that happens, no further than `limit`.
+    /// Returns false when nothing is left before `limit`.
+    pub fn step(&mut self, limit: Instant) -> bool {
+        self.flush();
+        let next = [
+            self.a.poll_timeout(),
+            self.b.poll_timeout(),
+            self.a_to_b.next_at(),
+            self.b_to_a.next_at(),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        let Some(next) = next.filter(|t| *t <= limit) else {
+            self.now = self.now.max(limit);
+            return false;
+        };
+        self.now = self.now.max(next);
+        for m in self.a_to_b.due(self.now) {
+            self.b.handle_message(self.now, &m);
+        }
+        for m in self.b_to_a.due(self.now) {
+            self.a.handle_message(self.now, &m);
+        }
+        if self.a.poll_timeout().is_some_and(|t| t <= self.now) {
+            self.a.handle_timeout(self.now);
+        }
+        if self.b.poll_timeout().is_some_and(|t| t <= self.now) {
+            self.b.handle_timeout(self.now);
+        }
+        self.flush();
+        true
+    }
+
+    /// Runs for `d` of virtual time.
+    pub fn run_for(&mut self, d: Duration) {
+        let limit = self.now + d;
+        while self.step(limit) {}
+    }
+
+    /// Runs until `done` holds, at most `max` of virtual time; says whether it held.
+    pub fn run_until(&mut self, max: Duration, mut done: impl FnMut(&mut Self) -> bool) -> bool {
+        let limit = self.now + max;
+        loop {
+            if done(self) {
+                return true;
+            }
+            if !self.step(limit) {
+                return done(self);
+            }
+        }
+    }
+}
+
+/// Drains a session's events.
+pub fn events(s: &mut Session) -> Vec<SessionEvent> {
+    std::iter::from_fn(|| s.poll_event()).collect()
+}
