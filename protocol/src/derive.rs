@@ -24,7 +24,11 @@ pub struct PairingKeys {
 
 impl std::fmt::Debug for PairingKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "PairingKeys {{ topic: {}, handshake_key: redacted }}", hex::encode(self.topic))
+        write!(
+            f,
+            "PairingKeys {{ topic: {}, handshake_key: redacted }}",
+            hex::encode(self.topic)
+        )
     }
 }
 

@@ -297,12 +297,27 @@ mod tests {
     #[test]
     fn every_kind_round_trips() {
         let frames = [
-            Frame::Request(Request { id: 1, method: "host.status".into(), body: vec![1, 2] }),
-            Frame::Response(Response { id: 1, status: 200, body: vec![] }),
-            Frame::Event(Event { stream: "logs".into(), seq: 9, body: b"line".to_vec() }),
+            Frame::Request(Request {
+                id: 1,
+                method: "host.status".into(),
+                body: vec![1, 2],
+            }),
+            Frame::Response(Response {
+                id: 1,
+                status: 200,
+                body: vec![],
+            }),
+            Frame::Event(Event {
+                stream: "logs".into(),
+                seq: 9,
+                body: b"line".to_vec(),
+            }),
             Frame::Ping { id: 7 },
             Frame::Pong { id: 7 },
-            Frame::Disconnect { reason: DisconnectReason::Revoked, detail: "bye".into() },
+            Frame::Disconnect {
+                reason: DisconnectReason::Revoked,
+                detail: "bye".into(),
+            },
             Frame::StateUpdate(StateUpdate {
                 display_name: Some("n".into()),
                 capabilities: vec![],
@@ -318,25 +333,41 @@ mod tests {
     fn oversized_frames_are_refused_before_decoding() {
         assert_eq!(
             Frame::decode(&vec![0; MAX_FRAME_LEN + 1]),
-            Err(FrameError::TooLarge { len: MAX_FRAME_LEN + 1 })
+            Err(FrameError::TooLarge {
+                len: MAX_FRAME_LEN + 1
+            })
         );
     }
 
     #[test]
     fn garbage_is_malformed() {
-        assert!(matches!(Frame::decode(&[0x12, 0x7f, 0x00]), Err(FrameError::Malformed(_))));
+        assert!(matches!(
+            Frame::decode(&[0x12, 0x7f, 0x00]),
+            Err(FrameError::Malformed(_))
+        ));
     }
 
     #[test]
     fn a_newer_version_is_refused() {
-        let bytes = WireFrame { version: 2, body: Some(Body::Ping(Keepalive { id: 1 })) }.encode_to_vec();
-        assert_eq!(Frame::decode(&bytes), Err(FrameError::UnsupportedVersion(2)));
+        let bytes = WireFrame {
+            version: 2,
+            body: Some(Body::Ping(Keepalive { id: 1 })),
+        }
+        .encode_to_vec();
+        assert_eq!(
+            Frame::decode(&bytes),
+            Err(FrameError::UnsupportedVersion(2))
+        );
     }
 
     #[test]
     fn an_unknown_type_is_reported_and_unknown_fields_skipped() {
         // Field 40 is a frame type from the future.
-        let mut bytes = WireFrame { version: 1, body: None }.encode_to_vec();
+        let mut bytes = WireFrame {
+            version: 1,
+            body: None,
+        }
+        .encode_to_vec();
         bytes.extend_from_slice(&[0xc2, 0x02, 0x00]);
         assert_eq!(Frame::decode(&bytes), Err(FrameError::UnknownType));
         // An unknown field inside a known frame is skipped.
@@ -347,20 +378,34 @@ mod tests {
 
     #[test]
     fn a_status_over_16_bits_is_refused() {
-        let bytes = Frame::Response(Response { id: 1, status: 70_000, body: vec![] }).encode();
-        assert_eq!(Frame::decode(&bytes), Err(FrameError::StatusOutOfRange(70_000)));
+        let bytes = Frame::Response(Response {
+            id: 1,
+            status: 70_000,
+            body: vec![],
+        })
+        .encode();
+        assert_eq!(
+            Frame::decode(&bytes),
+            Err(FrameError::StatusOutOfRange(70_000))
+        );
     }
 
     #[test]
     fn an_unknown_disconnect_reason_reads_as_unspecified() {
         let bytes = WireFrame {
             version: 1,
-            body: Some(Body::Disconnect(WireDisconnect { reason: 99, detail: String::new() })),
+            body: Some(Body::Disconnect(WireDisconnect {
+                reason: 99,
+                detail: String::new(),
+            })),
         }
         .encode_to_vec();
         assert_eq!(
             Frame::decode(&bytes),
-            Ok(Frame::Disconnect { reason: DisconnectReason::Unspecified, detail: String::new() })
+            Ok(Frame::Disconnect {
+                reason: DisconnectReason::Unspecified,
+                detail: String::new()
+            })
         );
     }
 

@@ -116,10 +116,14 @@ impl Hello {
             return Err(HelloError::Invalid("the display name is empty"));
         }
         if name.chars().count() > MAX_DISPLAY_NAME {
-            return Err(HelloError::Invalid("the display name is over 64 characters"));
+            return Err(HelloError::Invalid(
+                "the display name is over 64 characters",
+            ));
         }
         if name.chars().any(char::is_control) {
-            return Err(HelloError::Invalid("the display name holds control characters"));
+            return Err(HelloError::Invalid(
+                "the display name holds control characters",
+            ));
         }
         if self.capabilities.len() > MAX_CAPABILITIES {
             return Err(HelloError::Invalid("more than 16 capabilities"));
@@ -127,10 +131,14 @@ impl Hello {
         let bad_cap = |c: &String| {
             c.is_empty()
                 || c.len() > MAX_CAPABILITY_LEN
-                || !c.bytes().all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'.' | b'-' | b'_'))
+                || !c
+                    .bytes()
+                    .all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'.' | b'-' | b'_'))
         };
         if self.capabilities.iter().any(bad_cap) {
-            return Err(HelloError::Invalid("a capability name is not 1-32 of a-z 0-9 . - _"));
+            return Err(HelloError::Invalid(
+                "a capability name is not 1-32 of a-z 0-9 . - _",
+            ));
         }
         Ok(())
     }
@@ -171,11 +179,15 @@ impl Hello {
         let body = HelloBody::decode(body.as_slice())
             .map_err(|_| HelloError::Invalid("the sealed body is not a HelloBody protobuf"))?;
         if body.version != u32::from(PROTOCOL_VERSION) {
-            return Err(HelloError::Invalid("the sealed version differs from the header's"));
+            return Err(HelloError::Invalid(
+                "the sealed version differs from the header's",
+            ));
         }
         let role = receiver.peer();
         if body.role != role.wire() {
-            return Err(HelloError::Invalid("the sender's role does not match the HELLO's kind"));
+            return Err(HelloError::Invalid(
+                "the sender's role does not match the HELLO's kind",
+            ));
         }
         let static_key: [u8; 32] = body
             .static_key
@@ -230,14 +242,20 @@ mod tests {
     #[test]
     fn a_reflected_hello_is_refused() {
         let sealed = manager_hello().seal(&keys(), [1; 24]);
-        assert_eq!(Hello::open(&sealed, &keys(), Role::Manager), Err(HelloError::Reflected));
+        assert_eq!(
+            Hello::open(&sealed, &keys(), Role::Manager),
+            Err(HelloError::Reflected)
+        );
     }
 
     #[test]
     fn a_hello_from_another_code_is_wrong_key() {
         let sealed = manager_hello().seal(&keys(), [1; 24]);
         let other = PairingKeys::derive(&PairingCode::from_u64(7));
-        assert_eq!(Hello::open(&sealed, &other, Role::App), Err(OpenError::WrongKey.into()));
+        assert_eq!(
+            Hello::open(&sealed, &other, Role::App),
+            Err(OpenError::WrongKey.into())
+        );
     }
 
     #[test]
@@ -262,8 +280,14 @@ mod tests {
         let mut sealed = manager_hello().seal(&keys(), [1; 24]);
         sealed[1] = 0x03 - sealed[1]; // 0x01 <-> 0x02
         // The receiver now sees a HELLO of its own kind.
-        assert_eq!(Hello::open(&sealed, &keys(), Role::App), Err(HelloError::Reflected));
-        assert_eq!(Hello::open(&sealed, &keys(), Role::Manager), Err(OpenError::Tampered.into()));
+        assert_eq!(
+            Hello::open(&sealed, &keys(), Role::App),
+            Err(HelloError::Reflected)
+        );
+        assert_eq!(
+            Hello::open(&sealed, &keys(), Role::Manager),
+            Err(OpenError::Tampered.into())
+        );
     }
 
     #[test]
@@ -279,7 +303,10 @@ mod tests {
         );
         assert_eq!(
             Hello::open(&vec![1; MAX_SEALED_LEN + 1], &keys(), Role::App),
-            Err(OpenError::TooLarge { len: MAX_SEALED_LEN + 1 }.into())
+            Err(OpenError::TooLarge {
+                len: MAX_SEALED_LEN + 1
+            }
+            .into())
         );
     }
 
@@ -302,15 +329,69 @@ mod tests {
     #[test]
     fn authentic_but_invalid_content_is_named() {
         let cases: Vec<(HelloBody, &str)> = vec![
-            (HelloBody { role: 1, ..good_body() }, "the sender's role does not match the HELLO's kind"),
-            (HelloBody { static_key: vec![9; 31], ..good_body() }, "the static key is not 32 bytes"),
-            (HelloBody { node_id: vec![], ..good_body() }, "the node id is not 16 bytes"),
-            (HelloBody { display_name: " ".into(), ..good_body() }, "the display name is empty"),
-            (HelloBody { display_name: "x".repeat(65), ..good_body() }, "the display name is over 64 characters"),
-            (HelloBody { display_name: "a\u{7}b".into(), ..good_body() }, "the display name holds control characters"),
-            (HelloBody { version: 2, ..good_body() }, "the sealed version differs from the header's"),
-            (HelloBody { capabilities: vec!["Host".into()], ..good_body() }, "a capability name is not 1-32 of a-z 0-9 . - _"),
-            (HelloBody { capabilities: vec!["x".into(); 17], ..good_body() }, "more than 16 capabilities"),
+            (
+                HelloBody {
+                    role: 1,
+                    ..good_body()
+                },
+                "the sender's role does not match the HELLO's kind",
+            ),
+            (
+                HelloBody {
+                    static_key: vec![9; 31],
+                    ..good_body()
+                },
+                "the static key is not 32 bytes",
+            ),
+            (
+                HelloBody {
+                    node_id: vec![],
+                    ..good_body()
+                },
+                "the node id is not 16 bytes",
+            ),
+            (
+                HelloBody {
+                    display_name: " ".into(),
+                    ..good_body()
+                },
+                "the display name is empty",
+            ),
+            (
+                HelloBody {
+                    display_name: "x".repeat(65),
+                    ..good_body()
+                },
+                "the display name is over 64 characters",
+            ),
+            (
+                HelloBody {
+                    display_name: "a\u{7}b".into(),
+                    ..good_body()
+                },
+                "the display name holds control characters",
+            ),
+            (
+                HelloBody {
+                    version: 2,
+                    ..good_body()
+                },
+                "the sealed version differs from the header's",
+            ),
+            (
+                HelloBody {
+                    capabilities: vec!["Host".into()],
+                    ..good_body()
+                },
+                "a capability name is not 1-32 of a-z 0-9 . - _",
+            ),
+            (
+                HelloBody {
+                    capabilities: vec!["x".into(); 17],
+                    ..good_body()
+                },
+                "more than 16 capabilities",
+            ),
         ];
         for (body, why) in cases {
             assert_eq!(
@@ -325,7 +406,9 @@ mod tests {
         let bytes = sealed::seal(&keys(), wire::HELLO_APP, &[0xff, 0xff, 0xff], [2; 24]);
         assert_eq!(
             Hello::open(&bytes, &keys(), Role::App),
-            Err(HelloError::Invalid("the sealed body is not a HelloBody protobuf"))
+            Err(HelloError::Invalid(
+                "the sealed body is not a HelloBody protobuf"
+            ))
         );
     }
 }

@@ -50,7 +50,11 @@ impl StaticKeypair {
 
 impl fmt::Debug for StaticKeypair {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "StaticKeypair {{ public: {}, secret: redacted }}", self.public)
+        write!(
+            f,
+            "StaticKeypair {{ public: {}, secret: redacted }}",
+            self.public
+        )
     }
 }
 
@@ -68,7 +72,13 @@ impl PublicKey {
     /// (`4f1c-9a02-77be-e310`).
     pub fn fingerprint(&self) -> String {
         let hex = hex::encode(&self.0[..8]);
-        format!("{}-{}-{}-{}", &hex[0..4], &hex[4..8], &hex[8..12], &hex[12..16])
+        format!(
+            "{}-{}-{}-{}",
+            &hex[0..4],
+            &hex[4..8],
+            &hex[8..12],
+            &hex[12..16]
+        )
     }
 }
 

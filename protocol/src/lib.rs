@@ -45,12 +45,12 @@ pub mod status;
 pub mod version;
 pub mod wire;
 
-pub use frame::{DisconnectReason, Frame, FrameError};
-pub use pairing::{LocalIdentity, Pairing, PairingConfig, PairingError, PairingEvent};
-pub use session::{Session, SessionConfig, SessionEvent};
-pub use status::Status;
-pub use hello::{Hello, HelloError, Role};
 pub use derive::{PairingKeys, session_content_topic};
+pub use frame::{DisconnectReason, Frame, FrameError};
+pub use hello::{Hello, HelloError, Role};
 pub use identity::{NodeId, PublicKey, StaticKeypair};
 pub use node_state::{NodeState, TransitionError};
+pub use pairing::{LocalIdentity, Pairing, PairingConfig, PairingError, PairingEvent};
 pub use pairing_code::{CodeError, PairingCode};
+pub use session::{Session, SessionConfig, SessionEvent};
+pub use status::Status;

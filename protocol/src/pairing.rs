@@ -35,6 +35,7 @@ use crate::wire;
 use prost::Message;
 use rand_chacha::ChaCha20Rng;
 use rand_core::{Rng, SeedableRng};
+use sha2::{Digest, Sha256};
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
@@ -98,7 +99,9 @@ pub enum PairingError {
     #[error("the pairing code expired before the other side answered; make a new code")]
     Expired,
     /// Two different peers answered the same code: it leaked.
-    #[error("someone else also answered this code, so it may have leaked; pairing stopped, make a new code")]
+    #[error(
+        "someone else also answered this code, so it may have leaked; pairing stopped, make a new code"
+    )]
     AnsweredTwice,
     /// The other side stopped the pairing and told us.
     #[error("the other side stopped the pairing: {0}")]
@@ -148,6 +151,24 @@ struct AbortBody {
     reason: u32,
 }
 
+/// The short string both sides show once paired, for people who compare:
+/// six digits, `"123 456"`, from
+/// `SHA-256("nodepair/1/verification" ‖ T ‖ manager key ‖ app key)`.
+///
+/// It depends only on the code and the two identities, so it is the same on
+/// both sides whichever handshake completed first on a lossy network, and it
+/// differs if anyone substituted a key during pairing.
+pub fn verification_string(topic: &[u8; 32], manager: &PublicKey, app: &PublicKey) -> String {
+    let digest = Sha256::new()
+        .chain_update(b"nodepair/1/verification")
+        .chain_update(topic)
+        .chain_update(manager.as_bytes())
+        .chain_update(app.as_bytes())
+        .finalize();
+    let n = u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]) % 1_000_000;
+    format!("{:03} {:03}", n / 1000, n % 1000)
+}
+
 /// The counterparty a successful pairing yields: what to persist.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Counterparty {
@@ -168,7 +189,7 @@ pub struct Counterparty {
 pub struct Paired {
     /// Who was paired with.
     pub counterparty: Counterparty,
-    /// The short string both sides show, from the handshake hash.
+    /// The short string both sides show (see [`verification_string`]).
     pub verification: String,
     /// The established session, to keep driving on `session_topic`.
     pub session: Session,
@@ -257,7 +278,10 @@ impl Pairing {
     ) -> Self {
         let mut pairing = Self::new(Role::Manager, code, own, now, config, seed);
         pairing.send_hello();
-        pairing.retry = Some((now + pairing.config.retry_initial, pairing.config.retry_initial));
+        pairing.retry = Some((
+            now + pairing.config.retry_initial,
+            pairing.config.retry_initial,
+        ));
         pairing
     }
 
@@ -405,13 +429,16 @@ impl Pairing {
             if *peer == hello {
                 self.stats.duplicates += 1;
                 // Our answer may have been lost: the app repeats it.
-                if self.role == Role::App {
-                    if let Some(ours) = self.our_hello.clone() {
-                        self.push_pairing(ours);
-                    }
+                if self.role == Role::App
+                    && let Some(ours) = self.our_hello.clone()
+                {
+                    self.push_pairing(ours);
                 }
             } else {
-                self.fail(PairingError::AnsweredTwice, Some(AbortReason::AnsweredTwice));
+                self.fail(
+                    PairingError::AnsweredTwice,
+                    Some(AbortReason::AnsweredTwice),
+                );
             }
             return;
         }
@@ -439,7 +466,8 @@ impl Pairing {
         }
         self.session = Some(session);
         self.step = PairingStep::Verifying;
-        self.events.push_back(PairingEvent::Progress(PairingStep::Verifying));
+        self.events
+            .push_back(PairingEvent::Progress(PairingStep::Verifying));
         self.drive_session();
     }
 
@@ -468,16 +496,20 @@ impl Pairing {
                 payload,
             });
         }
-        let mut established = None;
+        let mut established = false;
         while let Some(event) = session.poll_event() {
-            if let SessionEvent::Established { verification } = event {
-                established = Some(verification);
-            }
             // Frames before pairing completes cannot be for the application.
+            established |= matches!(event, SessionEvent::Established { .. });
         }
-        if let Some(verification) = established {
+        if established {
             let session = self.session.take().expect("checked above");
             let hello = self.peer.clone().expect("a session implies a HELLO");
+            let own = self.own.keypair.public();
+            let (manager_key, app_key) = match self.role {
+                Role::Manager => (own, hello.static_key),
+                Role::App => (hello.static_key, own),
+            };
+            let verification = verification_string(&self.keys.topic, &manager_key, &app_key);
             self.step = PairingStep::Paired;
             self.retry = None;
             self.events.push_back(PairingEvent::Paired(Box::new(Paired {
@@ -505,14 +537,14 @@ impl Pairing {
             self.fail(PairingError::Expired, None);
             return;
         }
-        if let Some((at, delay)) = self.retry {
-            if now >= at {
-                if let Some(ours) = self.our_hello.clone() {
-                    self.push_pairing(ours);
-                }
-                let next = (delay * 2).min(self.config.retry_max);
-                self.retry = Some((now + next, next));
+        if let Some((at, delay)) = self.retry
+            && now >= at
+        {
+            if let Some(ours) = self.our_hello.clone() {
+                self.push_pairing(ours);
             }
+            let next = (delay * 2).min(self.config.retry_max);
+            self.retry = Some((now + next, next));
         }
         if let Some(session) = self.session.as_mut() {
             session.handle_timeout(now);

@@ -34,7 +34,9 @@ pub enum CodeError {
     #[error("no code was given")]
     Empty,
     /// A character that is in no code (after case folding and O→0, I/L→1).
-    #[error("{found:?} (symbol {position}) cannot be part of a code; codes use 0-9 and A-Z without I, L, O and U")]
+    #[error(
+        "{found:?} (symbol {position}) cannot be part of a code; codes use 0-9 and A-Z without I, L, O and U"
+    )]
     ForeignCharacter {
         /// The offending character, as typed.
         found: char,
@@ -42,13 +44,17 @@ pub enum CodeError {
         position: usize,
     },
     /// Not 14 symbols.
-    #[error("a code has {CODE_SYMBOLS} symbols, this has {found}; check for a missing or extra symbol")]
+    #[error(
+        "a code has {CODE_SYMBOLS} symbols, this has {found}; check for a missing or extra symbol"
+    )]
     WrongLength {
         /// Symbols found, separators not counted.
         found: usize,
     },
     /// The check symbol does not match: a symbol was mistyped or two swapped.
-    #[error("typo in the code: its check symbol does not match; compare it with the code on screen")]
+    #[error(
+        "typo in the code: its check symbol does not match; compare it with the code on screen"
+    )]
     Typo,
     /// The first symbol is above F, which no 64-bit number produces.
     #[error("not a pairing code: it must start with 0-9 or A-F")]
@@ -155,12 +161,11 @@ impl PairingCode {
         }
         if typed.len() != CODE_SYMBOLS && typed.iter().all(char::is_ascii_digit) {
             let digits: String = typed.iter().collect();
-            return digits
-                .parse::<u64>()
-                .map(PairingCode)
-                .map_err(|_| CodeError::DecimalTooLarge {
+            return digits.parse::<u64>().map(PairingCode).map_err(|_| {
+                CodeError::DecimalTooLarge {
                     digits: typed.len(),
-                });
+                }
+            });
         }
         let mut symbols = Vec::with_capacity(CODE_SYMBOLS);
         for (i, &c) in typed.iter().enumerate() {
@@ -216,11 +221,17 @@ mod tests {
 
     #[test]
     fn known_codes() {
-        assert_eq!(PairingCode::from_u64(0).to_display_string(), "0000-0000-0000-00");
+        assert_eq!(
+            PairingCode::from_u64(0).to_display_string(),
+            "0000-0000-0000-00"
+        );
         let max = PairingCode::from_u64(u64::MAX);
         assert!(max.to_display_string().starts_with("FZZZ-ZZZZ-ZZZZ-Z"));
         assert_eq!(max.to_decimal_string(), "18446744073709551615");
-        assert_eq!(PairingCode::from_u64(42).to_decimal_string(), "00000000000000000042");
+        assert_eq!(
+            PairingCode::from_u64(42).to_decimal_string(),
+            "00000000000000000042"
+        );
     }
 
     #[test]
@@ -255,7 +266,10 @@ mod tests {
             })
             .unwrap();
         let shown = code.to_display_string();
-        let typed = shown.replacen('0', "O", 1).replacen('1', "l", 1).replace('1', "I");
+        let typed = shown
+            .replacen('0', "O", 1)
+            .replacen('1', "l", 1)
+            .replace('1', "I");
         assert_eq!(PairingCode::parse(&typed), Ok(code));
     }
 
@@ -274,10 +288,7 @@ mod tests {
                 typo[i] = a;
                 let typo = String::from_utf8(typo).unwrap();
                 let got = PairingCode::parse(&typo);
-                assert!(
-                    matches!(got, Err(CodeError::Typo)),
-                    "{typo} gave {got:?}"
-                );
+                assert!(matches!(got, Err(CodeError::Typo)), "{typo} gave {got:?}");
             }
         }
     }
@@ -296,7 +307,11 @@ mod tests {
                 let mut swapped = shown.clone();
                 swapped.swap(i, i + 1);
                 let swapped = String::from_utf8(swapped).unwrap();
-                assert_eq!(PairingCode::parse(&swapped), Err(CodeError::Typo), "{swapped}");
+                assert_eq!(
+                    PairingCode::parse(&swapped),
+                    Err(CodeError::Typo),
+                    "{swapped}"
+                );
             }
         }
     }
@@ -308,11 +323,17 @@ mod tests {
         assert_eq!(PairingCode::parse("nodepair:"), Err(CodeError::Empty));
         assert_eq!(
             PairingCode::parse("7K4P-9QZM-T3XB-WU"),
-            Err(CodeError::ForeignCharacter { found: 'U', position: 14 })
+            Err(CodeError::ForeignCharacter {
+                found: 'U',
+                position: 14
+            })
         );
         assert_eq!(
             PairingCode::parse("7K4P-9Q?M-T3XB-WQ"),
-            Err(CodeError::ForeignCharacter { found: '?', position: 7 })
+            Err(CodeError::ForeignCharacter {
+                found: '?',
+                position: 7
+            })
         );
         assert_eq!(
             PairingCode::parse("7K4P-9QZM-T3XB"),
@@ -329,7 +350,10 @@ mod tests {
         // A first symbol above F with a correct check symbol.
         let mut symbols = [0x10u8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
         symbols[13] = gf32_double(damm(&symbols[..13]));
-        let text: String = symbols.iter().map(|&s| ALPHABET[usize::from(s)] as char).collect();
+        let text: String = symbols
+            .iter()
+            .map(|&s| ALPHABET[usize::from(s)] as char)
+            .collect();
         assert_eq!(PairingCode::parse(&text), Err(CodeError::OutOfRange));
     }
 

@@ -84,7 +84,11 @@ impl ReplayWindow {
         self.check(nonce)?;
         if self.empty || nonce > self.top {
             // Clear the blocks the window slides over.
-            let from = if self.empty { nonce / 64 } else { self.top / 64 + 1 };
+            let from = if self.empty {
+                nonce / 64
+            } else {
+                self.top / 64 + 1
+            };
             let to = nonce / 64;
             for b in from..=to.min(from + BLOCKS as u64 - 1) {
                 self.bits[(b % BLOCKS as u64) as usize] = 0;
@@ -125,7 +129,10 @@ mod tests {
         );
         assert_eq!(
             w.accept(5000 - WINDOW),
-            Err(Replay::TooOld { nonce: 5000 - WINDOW, top: 5000 })
+            Err(Replay::TooOld {
+                nonce: 5000 - WINDOW,
+                top: 5000
+            })
         );
     }
 

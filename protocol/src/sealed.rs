@@ -79,7 +79,13 @@ fn cipher(keys: &PairingKeys) -> XChaCha20Poly1305 {
 pub(crate) fn seal(keys: &PairingKeys, ty: u8, body: &[u8], nonce: [u8; 24]) -> Vec<u8> {
     let ad = associated_data(PROTOCOL_VERSION, ty, keys);
     let sealed = cipher(keys)
-        .encrypt(&XNonce::from(nonce), Payload { msg: body, aad: &ad })
+        .encrypt(
+            &XNonce::from(nonce),
+            Payload {
+                msg: body,
+                aad: &ad,
+            },
+        )
         .expect("sealed messages are far below XChaCha20-Poly1305's length limit");
     let mut out = Vec::with_capacity(HEADER_LEN + sealed.len());
     out.push(PROTOCOL_VERSION);

@@ -74,7 +74,10 @@ mod tests {
 
     #[test]
     fn codes_read_as_words() {
-        assert_eq!(Status::CAPABILITY_DISABLED.to_string(), "423 (not enabled on this manager)");
+        assert_eq!(
+            Status::CAPABILITY_DISABLED.to_string(),
+            "423 (not enabled on this manager)"
+        );
         assert_eq!(Status(299).to_string(), "299");
         assert!(Status(204).is_success());
         assert!(!Status::FORBIDDEN.is_success());

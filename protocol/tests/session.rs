@@ -16,7 +16,11 @@ fn keys() -> (StaticKeypair, StaticKeypair) {
     let a = StaticKeypair::from_secret([0x11; 32]);
     let b = StaticKeypair::from_secret([0x22; 32]);
     // Tests below rely on `a` having the lower public key.
-    if a.public() < b.public() { (a, b) } else { (b, a) }
+    if a.public() < b.public() {
+        (a, b)
+    } else {
+        (b, a)
+    }
 }
 
 fn pair(config: SessionConfig) -> Sim<Session, Session> {
@@ -27,7 +31,11 @@ fn pair(config: SessionConfig) -> Sim<Session, Session> {
 }
 
 fn request(id: u64) -> Frame {
-    Frame::Request(Request { id, method: "host.status".into(), body: id.to_be_bytes().to_vec() })
+    Frame::Request(Request {
+        id,
+        method: "host.status".into(),
+        body: id.to_be_bytes().to_vec(),
+    })
 }
 
 fn frames(events: &[SessionEvent]) -> Vec<Frame> {
@@ -47,16 +55,16 @@ fn established(sim: &mut Sim<Session, Session>) -> (Vec<SessionEvent>, Vec<Sessi
 }
 
 #[test]
-fn both_sides_establish_with_the_same_verification_string() {
+fn both_sides_establish_the_same_handshake() {
     let mut sim = pair(SessionConfig::default());
     let (ea, eb) = established(&mut sim);
     let v = |e: &[SessionEvent]| match &e[0] {
-        SessionEvent::Established { verification } => verification.clone(),
+        SessionEvent::Established { handshake } => handshake.clone(),
         other => panic!("expected Established, got {other:?}"),
     };
     assert_eq!(v(&ea), v(&eb));
-    assert_eq!(v(&ea).len(), 7); // "123 456"
-    assert_eq!(sim.a.verification(), sim.b.verification());
+    assert_eq!(v(&ea).len(), 16);
+    assert_eq!(sim.a.handshake(), sim.b.handshake());
 }
 
 #[test]
@@ -111,7 +119,10 @@ fn reordered_frames_are_all_delivered_once() {
     got.sort();
     assert_eq!(got, (1..=50).collect::<Vec<_>>(), "each frame exactly once");
     assert_ne!(arrival, got, "the jitter did reorder them");
-    assert!(sim.b.stats().replays > 0, "duplicates were dropped and counted");
+    assert!(
+        sim.b.stats().replays > 0,
+        "duplicates were dropped and counted"
+    );
 }
 
 #[test]
@@ -159,15 +170,18 @@ fn simultaneous_open_settles_on_one_handshake() {
     assert_eq!(sim.b.stats().tie_breaks_won, 0);
     assert_eq!(sim.a.stats().handshakes, 1);
     assert_eq!(sim.b.stats().handshakes, 1);
-    assert_eq!(sim.a.verification(), sim.b.verification());
+    assert_eq!(sim.a.handshake(), sim.b.handshake());
 }
 
 #[test]
 fn rekeys_after_the_configured_number_of_messages() {
-    let config = SessionConfig { rekey_after_messages: 10, ..SessionConfig::default() };
+    let config = SessionConfig {
+        rekey_after_messages: 10,
+        ..SessionConfig::default()
+    };
     let mut sim = pair(config);
     established(&mut sim);
-    let first = sim.a.verification().unwrap().to_owned();
+    let first = sim.a.handshake().unwrap().to_owned();
     for id in 1..=30 {
         sim.a.send(request(id)).unwrap();
         sim.run_for(SEC / 10);
@@ -180,13 +194,16 @@ fn rekeys_after_the_configured_number_of_messages() {
     assert_eq!(frames(&eb).len(), 30, "nothing lost across rekeys");
     assert!(eb.contains(&SessionEvent::Rekeyed));
     assert!(events(&mut sim.a).contains(&SessionEvent::Rekeyed));
-    assert_ne!(sim.a.verification().unwrap(), first);
-    assert_eq!(sim.a.verification(), sim.b.verification());
+    assert_ne!(sim.a.handshake().unwrap(), first);
+    assert_eq!(sim.a.handshake(), sim.b.handshake());
 }
 
 #[test]
 fn rekeys_when_the_keys_are_old() {
-    let config = SessionConfig { rekey_after: 300 * SEC, ..SessionConfig::default() };
+    let config = SessionConfig {
+        rekey_after: 300 * SEC,
+        ..SessionConfig::default()
+    };
     let mut sim = pair(config);
     established(&mut sim);
     sim.run_for(301 * SEC);
@@ -197,7 +214,10 @@ fn rekeys_when_the_keys_are_old() {
 
 #[test]
 fn a_late_frame_under_replaced_keys_still_opens() {
-    let config = SessionConfig { rekey_after_messages: 5, ..SessionConfig::default() };
+    let config = SessionConfig {
+        rekey_after_messages: 5,
+        ..SessionConfig::default()
+    };
     let mut sim = pair(config);
     established(&mut sim);
     for id in 1..=4 {
@@ -227,7 +247,10 @@ fn keepalive_measures_round_trips_and_notices_silence() {
     established(&mut sim);
     sim.run_for(31 * SEC);
     let ea = events(&mut sim.a);
-    assert!(ea.iter().any(|e| matches!(e, SessionEvent::RoundTrip(d) if *d == Duration::from_millis(40))));
+    assert!(
+        ea.iter()
+            .any(|e| matches!(e, SessionEvent::RoundTrip(d) if *d == Duration::from_millis(40)))
+    );
     // b falls silent: a's next ping goes unanswered for 10 s.
     sim.b_to_a.loss = 1.0;
     sim.run_for(41 * SEC);
@@ -261,7 +284,12 @@ fn garbage_on_the_topic_is_counted_as_malformed() {
     let mut sim = pair(SessionConfig::default());
     established(&mut sim);
     let now = sim.now;
-    for junk in [vec![], vec![1], vec![9, 0x13, 1, 2], vec![1, 0x13, 0, 0, 0, 0, 0, 0, 0, 0, 1]] {
+    for junk in [
+        vec![],
+        vec![1],
+        vec![9, 0x13, 1, 2],
+        vec![1, 0x13, 0, 0, 0, 0, 0, 0, 0, 0, 1],
+    ] {
         sim.a_to_b.inject(now, junk);
     }
     sim.run_for(SEC);
@@ -273,14 +301,18 @@ fn garbage_on_the_topic_is_counted_as_malformed() {
 fn disconnect_reaches_the_peer_with_its_reason() {
     let mut sim = pair(SessionConfig::default());
     established(&mut sim);
-    sim.a.close(DisconnectReason::Revoked, "unpaired by the operator");
+    sim.a
+        .close(DisconnectReason::Revoked, "unpaired by the operator");
     sim.run_for(SEC);
     assert!(events(&mut sim.b).contains(&SessionEvent::Closed {
         reason: DisconnectReason::Revoked,
         detail: "unpaired by the operator".into(),
     }));
     assert!(sim.b.is_closed() && sim.a.is_closed());
-    assert_eq!(sim.a.send(request(1)), Err(nodepair_protocol::session::SendError::Closed));
+    assert_eq!(
+        sim.a.send(request(1)),
+        Err(nodepair_protocol::session::SendError::Closed)
+    );
 }
 
 #[test]
@@ -307,5 +339,5 @@ fn a_restarted_peer_is_taken_back_without_input() {
     sim.a.send(request(5)).unwrap();
     sim.run_for(SEC);
     assert_eq!(frames(&events(&mut sim.b)), [request(5)]);
-    assert_eq!(sim.a.verification(), sim.b.verification());
+    assert_eq!(sim.a.handshake(), sim.b.handshake());
 }

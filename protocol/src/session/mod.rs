@@ -87,8 +87,9 @@ impl Default for SessionConfig {
 pub enum SessionEvent {
     /// The first handshake completed and the peer proved it holds the keys.
     Established {
-        /// Short string both sides show, from the handshake hash.
-        verification: String,
+        /// Digest of this handshake (see [`handshake_digest`]); the same on
+        /// both sides of one handshake.
+        handshake: String,
     },
     /// A re-handshake replaced the keys; the session stayed up.
     Rekeyed,
@@ -158,8 +159,8 @@ struct Transport {
     replay: ReplayWindow,
     /// For the age-based rekey.
     established_at: Instant,
-    /// The verification string of the handshake that made these keys.
-    verification: String,
+    /// [`handshake_digest`] of the handshake that made these keys.
+    handshake: String,
 }
 
 /// A handshake we started and are waiting on.
@@ -221,15 +222,15 @@ impl std::fmt::Debug for Session {
     }
 }
 
-/// The short string both sides show after a handshake: 6 digits from the
-/// handshake hash, `"123 456"`.
-pub fn verification_string(handshake_hash: &[u8]) -> String {
+/// A short digest of a handshake for logs and tests: the first 8 bytes of
+/// `SHA-256("nodepair/1/handshake" ‖ h)` in hex, `h` being Noise's handshake
+/// hash. Equal on both sides of one handshake, different for every other.
+pub fn handshake_digest(handshake_hash: &[u8]) -> String {
     let digest = Sha256::new()
-        .chain_update(b"nodepair/1/verification")
+        .chain_update(b"nodepair/1/handshake")
         .chain_update(handshake_hash)
         .finalize();
-    let n = u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]) % 1_000_000;
-    format!("{:03} {:03}", n / 1000, n % 1000)
+    hex::encode(&digest[..8])
 }
 
 impl Session {
@@ -271,9 +272,9 @@ impl Session {
         self.closed
     }
 
-    /// The verification string of the keys in use.
-    pub fn verification(&self) -> Option<&str> {
-        self.current.as_ref().map(|t| t.verification.as_str())
+    /// [`handshake_digest`] of the keys in use.
+    pub fn handshake(&self) -> Option<&str> {
+        self.current.as_ref().map(|t| t.handshake.as_str())
     }
 
     /// What was dropped so far, and why.
@@ -346,12 +347,12 @@ impl Session {
     }
 
     fn handle_handshake_1(&mut self, now: Instant, sid: [u8; SID_LEN], body: &[u8]) {
-        if let Some(answered) = &self.answered {
-            if answered.transport.sid == sid {
-                // Our answer was lost: send it again, unchanged.
-                self.transmit.push_back(answered.message.clone());
-                return;
-            }
+        if let Some(answered) = &self.answered
+            && answered.transport.sid == sid
+        {
+            // Our answer was lost: send it again, unchanged.
+            self.transmit.push_back(answered.message.clone());
+            return;
         }
         let known = |t: &Transport| t.sid == sid;
         if self.current.as_ref().is_some_and(known)
@@ -389,7 +390,7 @@ impl Session {
             return;
         };
         message.extend_from_slice(&buf[..n]);
-        let verification = verification_string(noise.get_handshake_hash());
+        let handshake = handshake_digest(noise.get_handshake_hash());
         let Ok(noise) = noise.into_stateless_transport_mode() else {
             return;
         };
@@ -403,7 +404,7 @@ impl Session {
                 replay: ReplayWindow::new(),
                 // Reset when the initiator's first DATA confirms the keys.
                 established_at: now,
-                verification,
+                handshake,
             },
         });
     }
@@ -420,7 +421,7 @@ impl Session {
             return;
         }
         let outgoing = self.outgoing.take().expect("checked above");
-        let verification = verification_string(outgoing.noise.get_handshake_hash());
+        let handshake = handshake_digest(outgoing.noise.get_handshake_hash());
         let Ok(noise) = outgoing.noise.into_stateless_transport_mode() else {
             return;
         };
@@ -430,7 +431,7 @@ impl Session {
             next_nonce: 0,
             replay: ReplayWindow::new(),
             established_at: now,
-            verification,
+            handshake,
         };
         // A handshake of ours completed: any answer we gave the peer is moot.
         self.answered = None;
@@ -448,7 +449,8 @@ impl Session {
         let nonce = u64::from_be_bytes(body[..8].try_into().expect("8 bytes"));
         let sealed = &body[8..];
         let mut plain = vec![0u8; sealed.len()];
-        let (transport, answered) = if let Some(t) = self.current.as_mut().filter(|t| t.sid == sid) {
+        let (transport, answered) = if let Some(t) = self.current.as_mut().filter(|t| t.sid == sid)
+        {
             (t, false)
         } else if let Some(a) = self.answered.as_mut().filter(|a| a.transport.sid == sid) {
             (&mut a.transport, true)
@@ -487,7 +489,7 @@ impl Session {
     /// Makes `transport` the keys in use, reports it, and sends what waited.
     fn install(&mut self, now: Instant, transport: Transport) {
         self.stats.handshakes += 1;
-        let verification = transport.verification.clone();
+        let handshake = transport.handshake.clone();
         if let Some(old) = self.current.replace(transport) {
             self.previous = Some((old, now + self.config.old_keys_grace));
         }
@@ -497,7 +499,8 @@ impl Session {
             self.events.push_back(SessionEvent::Rekeyed);
         } else {
             self.ever_established = true;
-            self.events.push_back(SessionEvent::Established { verification });
+            self.events
+                .push_back(SessionEvent::Established { handshake });
         }
         while let Some(frame) = self.queued.pop_front() {
             self.seal(&frame);
@@ -508,17 +511,19 @@ impl Session {
         match frame {
             Frame::Ping { id } => self.seal(&Frame::Pong { id }),
             Frame::Pong { id } => {
-                if let Some((want, sent_at)) = self.awaiting_pong {
-                    if want == id {
-                        self.awaiting_pong = None;
-                        self.events
-                            .push_back(SessionEvent::RoundTrip(now.saturating_duration_since(sent_at)));
-                    }
+                if let Some((want, sent_at)) = self.awaiting_pong
+                    && want == id
+                {
+                    self.awaiting_pong = None;
+                    self.events.push_back(SessionEvent::RoundTrip(
+                        now.saturating_duration_since(sent_at),
+                    ));
                 }
             }
             Frame::Disconnect { reason, detail } => {
                 self.shut();
-                self.events.push_back(SessionEvent::Closed { reason, detail });
+                self.events
+                    .push_back(SessionEvent::Closed { reason, detail });
             }
             other => self.events.push_back(SessionEvent::Frame(other)),
         }
@@ -555,7 +560,10 @@ impl Session {
         message.extend_from_slice(&nonce.to_be_bytes());
         let start = message.len();
         message.resize(start + plain.len() + TAG_LEN, 0);
-        match transport.noise.write_message(nonce, &plain, &mut message[start..]) {
+        match transport
+            .noise
+            .write_message(nonce, &plain, &mut message[start..])
+        {
             Ok(n) => {
                 message.truncate(start + n);
                 self.transmit.push_back(message);
@@ -605,28 +613,32 @@ impl Session {
         if self.closed {
             return;
         }
-        if let Some(o) = self.outgoing.as_mut() {
-            if now >= o.retry_at {
-                self.transmit.push_back(o.message.clone());
-                o.retry_delay = (o.retry_delay * 2).min(self.config.retry_max);
-                o.retry_at = now + o.retry_delay;
-            }
+        if let Some(o) = self.outgoing.as_mut()
+            && now >= o.retry_at
+        {
+            self.transmit.push_back(o.message.clone());
+            o.retry_delay = (o.retry_delay * 2).min(self.config.retry_max);
+            o.retry_at = now + o.retry_delay;
         }
-        if self.previous.as_ref().is_some_and(|(_, until)| now >= *until) {
+        if self
+            .previous
+            .as_ref()
+            .is_some_and(|(_, until)| now >= *until)
+        {
             self.previous = None;
         }
-        if let Some((_, sent_at)) = self.awaiting_pong {
-            if now >= sent_at + self.config.pong_timeout {
-                // The peer went quiet: its keys are useless now. Start over.
-                self.awaiting_pong = None;
-                self.next_ping = None;
-                if let Some(old) = self.current.take() {
-                    self.previous = Some((old, now + self.config.old_keys_grace));
-                }
-                self.events.push_back(SessionEvent::Offline);
-                self.connect(now);
-                return;
+        if let Some((_, sent_at)) = self.awaiting_pong
+            && now >= sent_at + self.config.pong_timeout
+        {
+            // The peer went quiet: its keys are useless now. Start over.
+            self.awaiting_pong = None;
+            self.next_ping = None;
+            if let Some(old) = self.current.take() {
+                self.previous = Some((old, now + self.config.old_keys_grace));
             }
+            self.events.push_back(SessionEvent::Offline);
+            self.connect(now);
+            return;
         }
         if self.next_ping.is_some_and(|at| now >= at) && self.awaiting_pong.is_none() {
             self.send_ping(now);

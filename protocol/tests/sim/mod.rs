@@ -4,7 +4,7 @@
 
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
 
-use nodepair_protocol::pairing::{Pairing, PairingEvent};
+use nodepair_protocol::pairing::{Paired, Pairing, PairingEvent};
 use nodepair_protocol::session::{Session, SessionEvent};
 use rand_chacha::ChaCha20Rng;
 use rand_core::{Rng, SeedableRng};
@@ -63,10 +63,12 @@ impl Link {
             let jitter = if self.jitter.is_zero() {
                 Duration::ZERO
             } else {
-                self.jitter.mul_f64(self.rng.next_u32() as f64 / u32::MAX as f64)
+                self.jitter
+                    .mul_f64(self.rng.next_u32() as f64 / u32::MAX as f64)
             };
             self.seq += 1;
-            self.queue.push((now + self.latency + jitter, self.seq, bytes.clone()));
+            self.queue
+                .push((now + self.latency + jitter, self.seq, bytes.clone()));
         }
     }
 
@@ -78,7 +80,11 @@ impl Link {
 
     fn due(&mut self, now: Instant) -> Vec<Vec<u8>> {
         self.queue.sort_by_key(|(at, seq, _)| (*at, *seq));
-        let n = self.queue.iter().take_while(|(at, _, _)| *at <= now).count();
+        let n = self
+            .queue
+            .iter()
+            .take_while(|(at, _, _)| *at <= now)
+            .count();
         self.queue.drain(..n).map(|(_, _, b)| b).collect()
     }
 
@@ -111,43 +117,88 @@ impl Endpoint for Session {
 }
 
 /// A pairing plus the events it emitted, so tests can look at them after.
+/// Once paired, it keeps driving the session, as a real driver does.
 pub struct PairingEnd {
     pub pairing: Pairing,
+    /// Progress and failure events, in order.
     pub events: Vec<PairingEvent>,
+    /// The outcome, once paired; its session keeps running here.
+    pub paired: Option<Box<Paired>>,
     /// Topics the pairing published to, in order (pairing topic, session topic).
     pub topics: Vec<String>,
 }
 
 impl PairingEnd {
     pub fn new(pairing: Pairing) -> Self {
-        PairingEnd { pairing, events: Vec::new(), topics: Vec::new() }
+        PairingEnd {
+            pairing,
+            events: Vec::new(),
+            paired: None,
+            topics: Vec::new(),
+        }
+    }
+
+    /// Feeds one message straight in, as if it arrived now.
+    pub fn handle_message_for_test(&mut self, now: Instant, bytes: &[u8]) {
+        Endpoint::handle_message(self, now, bytes);
+    }
+
+    /// Picks up events after calling the pairing directly.
+    pub fn collect_for_test(&mut self) {
+        self.collect();
     }
 
     fn collect(&mut self) {
         while let Some(e) = self.pairing.poll_event() {
-            self.events.push(e);
+            match e {
+                PairingEvent::Paired(p) => self.paired = Some(p),
+                other => self.events.push(other),
+            }
+        }
+    }
+
+    fn note_topic(&mut self, topic: &str) {
+        if self.topics.last().map(String::as_str) != Some(topic) {
+            self.topics.push(topic.to_owned());
         }
     }
 }
 
 impl Endpoint for PairingEnd {
     fn handle_message(&mut self, now: Instant, bytes: &[u8]) {
-        self.pairing.handle_message(now, bytes);
-        self.collect();
+        match self.paired.as_mut() {
+            Some(p) => p.session.handle_message(now, bytes),
+            None => {
+                self.pairing.handle_message(now, bytes);
+                self.collect();
+            }
+        }
     }
     fn handle_timeout(&mut self, now: Instant) {
-        self.pairing.handle_timeout(now);
-        self.collect();
+        match self.paired.as_mut() {
+            Some(p) => p.session.handle_timeout(now),
+            None => {
+                self.pairing.handle_timeout(now);
+                self.collect();
+            }
+        }
     }
     fn poll_transmit(&mut self) -> Option<Vec<u8>> {
-        let t = self.pairing.poll_transmit()?;
-        if self.topics.last() != Some(&t.content_topic) {
-            self.topics.push(t.content_topic.clone());
+        if let Some(t) = self.pairing.poll_transmit() {
+            self.note_topic(&t.content_topic);
+            return Some(t.payload);
         }
-        Some(t.payload)
+        let p = self.paired.as_mut()?;
+        let payload = p.session.poll_transmit()?;
+        let topic = p.session_topic.clone();
+        self.note_topic(&topic);
+        Some(payload)
     }
     fn poll_timeout(&self) -> Option<Instant> {
-        self.pairing.poll_timeout()
+        match &self.paired {
+            Some(p) => p.session.poll_timeout(),
+            None => self.pairing.poll_timeout(),
+        }
     }
 }
 
@@ -162,7 +213,13 @@ pub struct Sim<A, B> {
 
 impl<A: Endpoint, B: Endpoint> Sim<A, B> {
     pub fn new(now: Instant, a: A, b: B) -> Self {
-        Sim { now, a, b, a_to_b: Link::new(1), b_to_a: Link::new(2) }
+        Sim {
+            now,
+            a,
+            b,
+            a_to_b: Link::new(1),
+            b_to_a: Link::new(2),
+        }
     }
 
     /// Moves what both sides want to send onto the links.

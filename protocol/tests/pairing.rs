@@ -1,0 +1,375 @@
+//! Pairing end to end between an app and a manager, in memory, on virtual
+//! time: the happy path, loss, and every way a pairing must fail without
+//! persisting anything.
+
+#![allow(clippy::unwrap_used)]
+
+mod sim;
+
+use nodepair_protocol::PairingKeys;
+use nodepair_protocol::frame::{Frame, Request};
+use nodepair_protocol::hello::{Hello, Role};
+use nodepair_protocol::identity::{NodeId, StaticKeypair};
+use nodepair_protocol::pairing::{
+    AbortReason, LocalIdentity, Pairing, PairingConfig, PairingError, PairingEvent, PairingStep,
+};
+use nodepair_protocol::pairing_code::PairingCode;
+use nodepair_protocol::session::{Session, SessionEvent};
+use sim::{PairingEnd, Sim, events};
+use std::time::{Duration, Instant};
+
+const SEC: Duration = Duration::from_secs(1);
+const CODE: u64 = 0x0123_4567_89ab_cdef;
+
+fn identity(seed: u8, name: &str, caps: &[&str]) -> LocalIdentity {
+    LocalIdentity {
+        keypair: StaticKeypair::from_secret([seed; 32]),
+        display_name: name.into(),
+        node_id: NodeId::from_random([seed; 16]),
+        capabilities: caps.iter().map(|c| c.to_string()).collect(),
+    }
+}
+
+fn app() -> LocalIdentity {
+    identity(0xa1, "Alice's laptop", &[])
+}
+
+fn manager() -> LocalIdentity {
+    identity(0xb2, "validator-1", &["host", "ethereum"])
+}
+
+fn start(now: Instant, code: u64) -> Sim<PairingEnd, PairingEnd> {
+    let code = PairingCode::from_u64(code);
+    let a = Pairing::app(&code, app(), now, PairingConfig::default(), [1; 32]);
+    let m = Pairing::manager(&code, manager(), now, PairingConfig::default(), [2; 32]);
+    Sim::new(now, PairingEnd::new(a), PairingEnd::new(m))
+}
+
+fn is_done(end: &PairingEnd) -> bool {
+    matches!(
+        end.pairing.step(),
+        PairingStep::Paired | PairingStep::Failed
+    )
+}
+
+fn paired(end: &mut PairingEnd) -> Box<nodepair_protocol::pairing::Paired> {
+    end.paired
+        .take()
+        .unwrap_or_else(|| panic!("not paired: {:?}", end.events))
+}
+
+fn failure(end: &PairingEnd) -> PairingError {
+    assert!(
+        end.paired.is_none(),
+        "a failed pairing must not offer anything to persist"
+    );
+    end.events
+        .iter()
+        .find_map(|e| match e {
+            PairingEvent::Failed(err) => Some(err.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no failure: {:?}", end.events))
+}
+
+#[test]
+fn pairing_then_a_session_with_loss_reordering_replay_and_rekey() {
+    let now = Instant::now();
+    let mut sim = start(now, CODE);
+    assert!(sim.run_until(30 * SEC, |s| is_done(&s.a) && is_done(&s.b)));
+    let on_app = paired(&mut sim.a);
+    let on_manager = paired(&mut sim.b);
+
+    // Each side learned the other as it introduced itself.
+    assert_eq!(on_app.counterparty.display_name, "validator-1");
+    assert_eq!(on_app.counterparty.role, Role::Manager);
+    assert_eq!(on_app.counterparty.static_key, manager().keypair.public());
+    assert_eq!(on_app.counterparty.capabilities, ["host", "ethereum"]);
+    assert_eq!(on_manager.counterparty.static_key, app().keypair.public());
+    assert_eq!(on_manager.counterparty.node_id, app().node_id);
+    // Both show the same verification string and use the same session topic.
+    assert_eq!(on_app.verification, on_manager.verification);
+    assert_eq!(on_app.verification.len(), 7); // "123 456"
+    assert_eq!(on_app.session_topic, on_manager.session_topic);
+    // The HELLOs went to the pairing topic, the handshake to the session topic.
+    let pairing_topic = PairingKeys::derive(&PairingCode::from_u64(CODE)).content_topic();
+    assert_eq!(
+        sim.b.topics,
+        [pairing_topic.clone(), on_manager.session_topic.clone()]
+    );
+    assert_eq!(sim.a.topics, [pairing_topic, on_app.session_topic.clone()]);
+
+    // The sessions carry on, on a network that loses, reorders and repeats.
+    let mut s = Sim::new(sim.now, on_app.session, on_manager.session);
+    s.a_to_b.jitter = Duration::from_millis(300);
+    s.a_to_b.duplicate = 0.3;
+    let ask = |id| {
+        Frame::Request(Request {
+            id,
+            method: "host.status".into(),
+            body: vec![],
+        })
+    };
+    s.a_to_b.drop_next = 1; // the first request is lost
+    for id in 1..=20 {
+        s.a.send(ask(id)).unwrap();
+    }
+    s.run_for(2 * SEC);
+    let got: Vec<u64> = events(&mut s.b)
+        .into_iter()
+        .filter_map(|e| match e {
+            SessionEvent::Frame(Frame::Request(r)) => Some(r.id),
+            _ => None,
+        })
+        .collect();
+    let mut sorted = got.clone();
+    sorted.sort();
+    assert_eq!(
+        sorted,
+        (2..=20).collect::<Vec<_>>(),
+        "the lost one is gone, no other lost or doubled"
+    );
+    assert_ne!(got, sorted, "frames arrived out of order");
+
+    // A replay of a frame already delivered is dropped and counted.
+    let replays = s.b.stats().replays;
+    let old = s.a_to_b.sent[3].clone();
+    let now = s.now;
+    s.a_to_b.inject(now, old);
+    s.run_for(SEC);
+    assert!(
+        events(&mut s.b)
+            .iter()
+            .all(|e| !matches!(e, SessionEvent::Frame(_)))
+    );
+    assert_eq!(s.b.stats().replays, replays + 1);
+
+    // A rekey (here: by age) keeps the session up with new keys.
+    s.run_for(3601 * SEC);
+    assert!(events(&mut s.b).contains(&SessionEvent::Rekeyed));
+    assert!(s.a.is_online() && s.b.is_online());
+    assert_eq!(s.a.handshake(), s.b.handshake());
+}
+
+#[test]
+fn progress_is_reported_in_order() {
+    let now = Instant::now();
+    let mut sim = start(now, CODE);
+    assert!(sim.run_until(30 * SEC, |s| is_done(&s.a) && is_done(&s.b)));
+    for end in [&sim.a, &sim.b] {
+        assert!(matches!(
+            end.events[..],
+            [PairingEvent::Progress(PairingStep::Verifying)]
+        ));
+        assert!(end.paired.is_some());
+    }
+}
+
+#[test]
+fn lost_hellos_and_handshakes_are_sent_again() {
+    let now = Instant::now();
+    let mut sim = start(now, CODE);
+    sim.b_to_a.drop_next = 2; // HELLO_APP and its first repeat
+    sim.a_to_b.drop_next = 1; // HELLO_NODE_MANAGER
+    assert!(sim.run_until(60 * SEC, |s| is_done(&s.a) && is_done(&s.b)));
+    paired(&mut sim.a);
+    paired(&mut sim.b);
+}
+
+#[test]
+fn pairing_survives_a_lossy_network() {
+    for seed in 0..20u8 {
+        let now = Instant::now();
+        let mut sim = start(now, CODE ^ u64::from(seed));
+        sim.a_to_b = sim::Link::new(seed.wrapping_mul(7));
+        sim.b_to_a = sim::Link::new(seed.wrapping_mul(13) ^ 0x55);
+        for l in [&mut sim.a_to_b, &mut sim.b_to_a] {
+            l.loss = 0.3;
+            l.duplicate = 0.2;
+            l.jitter = Duration::from_millis(400);
+        }
+        assert!(
+            sim.run_until(600 * SEC, |s| is_done(&s.a) && is_done(&s.b)),
+            "seed {seed}"
+        );
+        let a = paired(&mut sim.a);
+        let m = paired(&mut sim.b);
+        assert_eq!(a.verification, m.verification, "seed {seed}");
+    }
+}
+
+#[test]
+fn the_code_expires_without_an_answer() {
+    let now = Instant::now();
+    let code = PairingCode::from_u64(CODE);
+    let mut sim = Sim::new(
+        now,
+        PairingEnd::new(Pairing::app(
+            &code,
+            app(),
+            now,
+            PairingConfig::default(),
+            [1; 32],
+        )),
+        // A manager that typed another code never answers this one.
+        PairingEnd::new(Pairing::manager(
+            &PairingCode::from_u64(CODE + 1),
+            manager(),
+            now,
+            PairingConfig::default(),
+            [2; 32],
+        )),
+    );
+    sim.run_for(601 * SEC);
+    assert_eq!(failure(&sim.a), PairingError::Expired);
+    assert_eq!(failure(&sim.b), PairingError::Expired);
+    // The foreign HELLOs were counted, not accepted.
+    assert!(sim.a.pairing.stats().refused > 0);
+    assert_eq!(
+        failure(&sim.a).to_string(),
+        "the pairing code expired before the other side answered; make a new code"
+    );
+}
+
+#[test]
+fn a_second_manager_answering_aborts_everyone() {
+    let now = Instant::now();
+    let code = PairingCode::from_u64(CODE);
+    let mut sim = start(now, CODE);
+    // Another manager typed the same (leaked) code: its HELLO reaches the app
+    // before the first manager's handshake does.
+    let mut thief = Pairing::manager(
+        &code,
+        identity(0xc3, "mallory", &[]),
+        now,
+        PairingConfig::default(),
+        [3; 32],
+    );
+    let thief_hello = thief.poll_transmit().unwrap().payload;
+    sim.b_to_a.latency = Duration::from_millis(50);
+    sim.run_for(Duration::from_millis(60));
+    assert_eq!(sim.a.pairing.step(), PairingStep::Verifying);
+    let t = sim.now;
+    sim.a.handle_message_for_test(t, &thief_hello);
+    sim.run_for(5 * SEC);
+    assert_eq!(failure(&sim.a), PairingError::AnsweredTwice);
+    assert_eq!(
+        failure(&sim.b),
+        PairingError::AbortedByPeer(AbortReason::AnsweredTwice)
+    );
+    // The thief hears the abort too.
+    let abort = sim.a_to_b.sent.last().unwrap().clone();
+    thief.handle_message(sim.now, &abort);
+    let ev: Vec<_> = std::iter::from_fn(|| thief.poll_event()).collect();
+    assert!(matches!(
+        ev.last(),
+        Some(PairingEvent::Failed(PairingError::AbortedByPeer(
+            AbortReason::AnsweredTwice
+        )))
+    ));
+}
+
+#[test]
+fn a_repeated_hello_is_not_a_second_answer() {
+    let now = Instant::now();
+    let mut sim = start(now, CODE);
+    sim.b_to_a.duplicate = 1.0;
+    assert!(sim.run_until(30 * SEC, |s| is_done(&s.a) && is_done(&s.b)));
+    paired(&mut sim.a);
+    assert!(sim.a.pairing.stats().duplicates > 0);
+}
+
+#[test]
+fn strangers_on_the_pairing_topic_change_nothing() {
+    let now = Instant::now();
+    let mut sim = start(now, CODE);
+    let other = PairingKeys::derive(&PairingCode::from_u64(99));
+    let foreign = Hello {
+        role: Role::Manager,
+        static_key: StaticKeypair::from_secret([0xee; 32]).public(),
+        display_name: "eve".into(),
+        node_id: NodeId::from_random([0xee; 16]),
+        capabilities: vec![],
+    }
+    .seal(&other, [7; 24]);
+    let t = sim.now;
+    for junk in [
+        foreign,
+        vec![],
+        vec![1, 0x01, 0, 0],
+        vec![0xff; 2000],
+        vec![1, 0x03, 1, 2, 3],
+    ] {
+        sim.b_to_a.inject(t, junk);
+    }
+    assert!(sim.run_until(30 * SEC, |s| is_done(&s.a) && is_done(&s.b)));
+    assert_eq!(paired(&mut sim.a).counterparty.display_name, "validator-1");
+    assert_eq!(sim.a.pairing.stats().refused, 5);
+}
+
+#[test]
+fn our_own_hello_echoed_back_is_ignored() {
+    let now = Instant::now();
+    let code = PairingCode::from_u64(CODE);
+    let mut m = Pairing::manager(&code, manager(), now, PairingConfig::default(), [2; 32]);
+    let echo = m.poll_transmit().unwrap().payload;
+    m.handle_message(now, &echo);
+    assert_eq!(m.stats().reflected, 1);
+    assert_eq!(m.step(), PairingStep::WaitingForHello);
+}
+
+#[test]
+fn cancelling_tells_the_other_side() {
+    let now = Instant::now();
+    let mut sim = start(now, CODE);
+    sim.run_for(Duration::from_millis(30));
+    assert_eq!(sim.a.pairing.step(), PairingStep::Verifying);
+    sim.a.pairing.cancel();
+    sim.a.collect_for_test();
+    sim.run_for(5 * SEC);
+    assert_eq!(failure(&sim.a), PairingError::Cancelled);
+    assert_eq!(
+        failure(&sim.b),
+        PairingError::AbortedByPeer(AbortReason::Cancelled)
+    );
+}
+
+#[test]
+fn a_manager_killed_mid_handshake_leaves_nothing_and_a_new_code_works() {
+    let now = Instant::now();
+    let mut sim = start(now, CODE);
+    // The manager dies right after the HELLOs crossed: its handshake never comes.
+    sim.run_for(Duration::from_millis(30));
+    sim.b_to_a.loss = 1.0;
+    sim.a_to_b.loss = 1.0;
+    sim.run_for(601 * SEC);
+    assert_eq!(failure(&sim.a), PairingError::Expired);
+    // A new code pairs at once.
+    let mut again = start(sim.now, CODE + 2);
+    assert!(again.run_until(30 * SEC, |s| is_done(&s.a) && is_done(&s.b)));
+    paired(&mut again.a);
+    paired(&mut again.b);
+}
+
+#[test]
+fn the_session_after_pairing_rejects_a_third_party() {
+    let now = Instant::now();
+    let mut sim = start(now, CODE);
+    assert!(sim.run_until(30 * SEC, |s| is_done(&s.a) && is_done(&s.b)));
+    let on_app = paired(&mut sim.a);
+    let on_manager = paired(&mut sim.b);
+    let mut s = Sim::new(sim.now, on_app.session, on_manager.session);
+    let mut eve = Session::new(
+        Default::default(),
+        StaticKeypair::from_secret([0xee; 32]),
+        app().keypair.public(),
+        [5; 32],
+    );
+    eve.connect(s.now);
+    let hs1 = eve.poll_transmit().unwrap();
+    let t = s.now;
+    s.b_to_a.inject(t, hs1);
+    s.run_for(SEC);
+    assert_eq!(s.a.stats().auth_failures, 1);
+    assert!(s.a.is_online());
+}
