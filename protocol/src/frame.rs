@@ -12,7 +12,7 @@ use prost::Message;
 /// Largest encoded frame accepted or sent; checked before decoding, so a
 /// peer cannot make us allocate more. Sealed, it stays far below Waku's
 /// 150 KiB message limit.
-pub const MAX_FRAME_LEN: usize = 64 * 1024;
+pub const MAX_FRAME_LEN: usize = 60 * 1024;
 
 /// Version of the frame format, carried in every frame.
 pub const FRAME_VERSION: u32 = 1;

@@ -550,10 +550,14 @@ impl Session {
 
     /// Seals `frame` with the current keys and queues it for publishing.
     fn seal(&mut self, frame: &Frame) {
+        self.seal_encoded(&frame.encode());
+    }
+
+    /// Seals an encoded frame with the current keys and queues it.
+    fn seal_encoded(&mut self, plain: &[u8]) {
         let Some(transport) = self.current.as_mut() else {
             return;
         };
-        let plain = frame.encode();
         let nonce = transport.next_nonce;
         transport.next_nonce += 1;
         let mut message = header(wire::DATA, &transport.sid);
@@ -580,12 +584,12 @@ impl Session {
         if self.closed {
             return Err(SendError::Closed);
         }
-        let len = frame.encode().len();
-        if len > MAX_FRAME_LEN {
-            return Err(SendError::TooLarge { len });
+        let plain = frame.encode();
+        if plain.len() > MAX_FRAME_LEN {
+            return Err(SendError::TooLarge { len: plain.len() });
         }
         if self.current.is_some() {
-            self.seal(&frame);
+            self.seal_encoded(&plain);
             Ok(())
         } else if self.queued.len() < MAX_QUEUED_FRAMES {
             self.queued.push_back(frame);

@@ -1,0 +1,204 @@
+//! What the protocol costs: pairing derivation, HELLO seal/open, a full KK
+//! handshake, and session encrypt+decrypt of 1 KiB frames side by side with
+//! raw ChaCha20-Poly1305 on the same input.
+//!
+//! `cargo bench -p nodepair-protocol --bench protocol`; after criterion's own
+//! report, a table prints the session's throughput against raw
+//! ChaCha20-Poly1305 — both the RustCrypto crate and ring, which the session
+//! runs on — measured interleaved in the same run.
+
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use chacha20poly1305::aead::{AeadInOut, KeyInit};
+use chacha20poly1305::{ChaCha20Poly1305, Nonce};
+use criterion::{Criterion, Throughput, criterion_group};
+use nodepair_protocol::frame::{Event, Frame};
+use nodepair_protocol::hello::{Hello, Role};
+use nodepair_protocol::identity::{NodeId, StaticKeypair};
+use nodepair_protocol::pairing_code::PairingCode;
+use nodepair_protocol::session::{Session, SessionConfig};
+use nodepair_protocol::PairingKeys;
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+const FRAME: usize = 1024;
+
+/// Two sessions with keys up, and the frame's encoded form.
+fn established() -> (Session, Session) {
+    let a = StaticKeypair::from_secret([1; 32]);
+    let b = StaticKeypair::from_secret([2; 32]);
+    let now = Instant::now();
+    let mut sa = Session::new(SessionConfig::default(), a.clone(), b.public(), [3; 32]);
+    let mut sb = Session::new(SessionConfig::default(), b, a.public(), [4; 32]);
+    sa.connect(now);
+    for _ in 0..4 {
+        while let Some(m) = sa.poll_transmit() {
+            sb.handle_message(now, &m);
+        }
+        while let Some(m) = sb.poll_transmit() {
+            sa.handle_message(now, &m);
+        }
+    }
+    assert!(sa.is_online() && sb.is_online());
+    while sa.poll_event().is_some() {}
+    while sb.poll_event().is_some() {}
+    (sa, sb)
+}
+
+fn frame() -> Frame {
+    // A 1 KiB event frame, encoded: the body fills it up.
+    let mut body = vec![0x5a; FRAME];
+    loop {
+        let f = Frame::Event(Event { stream: "logs".into(), seq: 1, body: body.clone() });
+        let len = f.encode().len();
+        if len == FRAME {
+            return f;
+        }
+        body.truncate(body.len() - (len - FRAME));
+    }
+}
+
+fn session_round(sa: &mut Session, sb: &mut Session, f: &Frame, now: Instant) {
+    sa.send(f.clone()).unwrap();
+    let m = sa.poll_transmit().unwrap();
+    sb.handle_message(now, &m);
+    black_box(sb.poll_event().unwrap());
+}
+
+fn raw_round(cipher: &ChaCha20Poly1305, buf: &mut Vec<u8>, plain: &[u8], nonce: u64) {
+    let mut n = [0u8; 12];
+    n[4..].copy_from_slice(&nonce.to_le_bytes());
+    let nonce = Nonce::from(n);
+    buf.clear();
+    buf.extend_from_slice(plain);
+    cipher.encrypt_in_place(&nonce, &[], buf).unwrap();
+    cipher.decrypt_in_place(&nonce, &[], buf).unwrap();
+    black_box(&buf);
+}
+
+/// ring's ChaCha20-Poly1305: the implementation the session runs on.
+fn ring_round(key: &ring::aead::LessSafeKey, buf: &mut Vec<u8>, plain: &[u8], nonce: u64) {
+    use ring::aead::{Aad, Nonce};
+    let mut n = [0u8; 12];
+    n[4..].copy_from_slice(&nonce.to_le_bytes());
+    buf.clear();
+    buf.extend_from_slice(plain);
+    key.seal_in_place_append_tag(Nonce::assume_unique_for_key(n), Aad::empty(), buf)
+        .unwrap();
+    let opened = key
+        .open_in_place(Nonce::assume_unique_for_key(n), Aad::empty(), buf)
+        .unwrap();
+    black_box(opened);
+}
+
+fn ring_key() -> ring::aead::LessSafeKey {
+    let unbound = ring::aead::UnboundKey::new(&ring::aead::CHACHA20_POLY1305, &[7u8; 32]).unwrap();
+    ring::aead::LessSafeKey::new(unbound)
+}
+
+fn benches(c: &mut Criterion) {
+    let code = PairingCode::from_u64(0x0123_4567_89ab_cdef);
+    c.bench_function("pairing: derive T and HS from P", |b| {
+        b.iter(|| PairingKeys::derive(black_box(&code)))
+    });
+
+    let keys = PairingKeys::derive(&code);
+    let hello = Hello {
+        role: Role::Manager,
+        static_key: StaticKeypair::from_secret([9; 32]).public(),
+        display_name: "validator-1".into(),
+        node_id: NodeId::from_random([5; 16]),
+        capabilities: vec!["host".into(), "ethereum".into()],
+    };
+    c.bench_function("HELLO: seal + open", |b| {
+        b.iter(|| {
+            let sealed = hello.seal(&keys, [1; 24]);
+            Hello::open(black_box(&sealed), &keys, Role::App).unwrap()
+        })
+    });
+
+    c.bench_function("session: full KK handshake (both sides)", |b| b.iter(established));
+
+    let f = frame();
+    let plain = f.encode();
+    let mut group = c.benchmark_group("1 KiB frame: encrypt + decrypt");
+    group.throughput(Throughput::Bytes(FRAME as u64));
+    let (mut sa, mut sb) = established();
+    let now = Instant::now();
+    group.bench_function("session (frame encode, seal, replay check, open, decode)", |b| {
+        b.iter(|| session_round(&mut sa, &mut sb, &f, now))
+    });
+    let cipher = ChaCha20Poly1305::new(&[7u8; 32].into());
+    let mut buf = Vec::with_capacity(FRAME + 16);
+    let mut nonce = 0u64;
+    group.bench_function("raw ChaCha20-Poly1305 (chacha20poly1305 crate)", |b| {
+        b.iter(|| {
+            nonce += 1;
+            raw_round(&cipher, &mut buf, &plain, nonce)
+        })
+    });
+    let key = ring_key();
+    group.bench_function("raw ChaCha20-Poly1305 (ring)", |b| {
+        b.iter(|| {
+            nonce += 1;
+            ring_round(&key, &mut buf, &plain, nonce)
+        })
+    });
+    group.finish();
+}
+
+/// Measures all three in one run, interleaved, and prints the ratios.
+fn ratio_table() {
+    let f = frame();
+    let plain = f.encode();
+    let (mut sa, mut sb) = established();
+    let cipher = ChaCha20Poly1305::new(&[7u8; 32].into());
+    let key = ring_key();
+    let mut buf = Vec::with_capacity(FRAME + 16);
+    let now = Instant::now();
+    let rounds = 20_000u64;
+    let (mut session, mut rust_crypto, mut ring) = (Duration::ZERO, Duration::ZERO, Duration::ZERO);
+    let mut nonce = 0;
+    for _ in 0..10 {
+        let t = Instant::now();
+        for _ in 0..rounds {
+            session_round(&mut sa, &mut sb, &f, now);
+        }
+        session += t.elapsed();
+        let t = Instant::now();
+        for _ in 0..rounds {
+            nonce += 1;
+            raw_round(&cipher, &mut buf, &plain, nonce);
+        }
+        rust_crypto += t.elapsed();
+        let t = Instant::now();
+        for _ in 0..rounds {
+            nonce += 1;
+            ring_round(&key, &mut buf, &plain, nonce);
+        }
+        ring += t.elapsed();
+    }
+    let mib = |d: Duration| (10 * rounds * FRAME as u64) as f64 / d.as_secs_f64() / (1024.0 * 1024.0);
+    println!();
+    println!("| 1 KiB frames, encrypt + decrypt | MiB/s | session / this |");
+    println!("|---|---:|---:|");
+    println!("| NodePair session | {:.1} | 1.00 |", mib(session));
+    println!(
+        "| raw ChaCha20-Poly1305, chacha20poly1305 crate | {:.1} | {:.2} |",
+        mib(rust_crypto),
+        mib(session) / mib(rust_crypto)
+    );
+    println!(
+        "| raw ChaCha20-Poly1305, ring (what the session uses) | {:.1} | {:.2} |",
+        mib(ring),
+        mib(session) / mib(ring)
+    );
+}
+
+criterion_group!(group, benches);
+
+fn main() {
+    group();
+    Criterion::default().configure_from_args().final_summary();
+    ratio_table();
+}
