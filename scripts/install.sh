@@ -62,6 +62,16 @@ install_rust() {
   fi
 }
 
+# Tools built with cargo that the tests run.
+install_cargo_tools() {
+  if cargo fuzz --version >/dev/null 2>&1; then
+    note "cargo: cargo-fuzz present"
+    return
+  fi
+  note "cargo: building cargo-fuzz (once)"
+  cargo install cargo-fuzz --locked || return 1
+}
+
 install_npm() {
   local stamp="$ROOT/node_modules/.nodepair-lock.sha256"
   if [[ -f $stamp && $(cat "$stamp") == "$(lock_hash)" ]]; then
@@ -82,7 +92,7 @@ lock_hash() {
 }
 
 install_all() {
-  install_apt && install_rust && install_npm
+  install_apt && install_rust && install_cargo_tools && install_npm
 }
 
 if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then

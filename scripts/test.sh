@@ -45,6 +45,9 @@ step cargo-test cargo test --workspace --locked --no-fail-fast
 step typecheck npm run typecheck
 step vitest npm run test:ui
 step node-test npm test -w tests
+# A short run of every fuzz target (NODEPAIR_FUZZ_SECONDS each); long runs:
+# see protocol/fuzz/README.md.
+step fuzz bash scripts/fuzz.sh "${NODEPAIR_FUZZ_SECONDS:-20}"
 
 # Totals per runner, read from each runner's own closing lines.
 sum() { awk '{ s += $1 } END { print s + 0 }'; }
