@@ -12,12 +12,12 @@
 use chacha20poly1305::aead::{AeadInOut, KeyInit};
 use chacha20poly1305::{ChaCha20Poly1305, Nonce};
 use criterion::{Criterion, Throughput, criterion_group};
+use nodepair_protocol::PairingKeys;
 use nodepair_protocol::frame::{Event, Frame};
 use nodepair_protocol::hello::{Hello, Role};
 use nodepair_protocol::identity::{NodeId, StaticKeypair};
 use nodepair_protocol::pairing_code::PairingCode;
 use nodepair_protocol::session::{Session, SessionConfig};
-use nodepair_protocol::PairingKeys;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
@@ -49,7 +49,11 @@ fn frame() -> Frame {
     // A 1 KiB event frame, encoded: the body fills it up.
     let mut body = vec![0x5a; FRAME];
     loop {
-        let f = Frame::Event(Event { stream: "logs".into(), seq: 1, body: body.clone() });
+        let f = Frame::Event(Event {
+            stream: "logs".into(),
+            seq: 1,
+            body: body.clone(),
+        });
         let len = f.encode().len();
         if len == FRAME {
             return f;
@@ -117,7 +121,9 @@ fn benches(c: &mut Criterion) {
         })
     });
 
-    c.bench_function("session: full KK handshake (both sides)", |b| b.iter(established));
+    c.bench_function("session: full KK handshake (both sides)", |b| {
+        b.iter(established)
+    });
 
     let f = frame();
     let plain = f.encode();
@@ -125,9 +131,10 @@ fn benches(c: &mut Criterion) {
     group.throughput(Throughput::Bytes(FRAME as u64));
     let (mut sa, mut sb) = established();
     let now = Instant::now();
-    group.bench_function("session (frame encode, seal, replay check, open, decode)", |b| {
-        b.iter(|| session_round(&mut sa, &mut sb, &f, now))
-    });
+    group.bench_function(
+        "session (frame encode, seal, replay check, open, decode)",
+        |b| b.iter(|| session_round(&mut sa, &mut sb, &f, now)),
+    );
     let cipher = ChaCha20Poly1305::new(&[7u8; 32].into());
     let mut buf = Vec::with_capacity(FRAME + 16);
     let mut nonce = 0u64;
@@ -178,7 +185,8 @@ fn ratio_table() {
         }
         ring += t.elapsed();
     }
-    let mib = |d: Duration| (10 * rounds * FRAME as u64) as f64 / d.as_secs_f64() / (1024.0 * 1024.0);
+    let mib =
+        |d: Duration| (10 * rounds * FRAME as u64) as f64 / d.as_secs_f64() / (1024.0 * 1024.0);
     println!();
     println!("| 1 KiB frames, encrypt + decrypt | MiB/s | session / this |");
     println!("|---|---:|---:|");

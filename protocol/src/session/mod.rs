@@ -566,7 +566,7 @@ impl Session {
         message.resize(start + plain.len() + TAG_LEN, 0);
         match transport
             .noise
-            .write_message(nonce, &plain, &mut message[start..])
+            .write_message(nonce, plain, &mut message[start..])
         {
             Ok(n) => {
                 message.truncate(start + n);
