@@ -212,6 +212,22 @@ struct WireDisconnect {
     detail: String,
 }
 
+/// A frame converted for encoding, so its length can be known before the
+/// buffer it is encoded into is made.
+pub(crate) struct Encodable(WireFrame);
+
+impl Encodable {
+    /// Encoded length in bytes.
+    pub(crate) fn len(&self) -> usize {
+        self.0.encoded_len()
+    }
+
+    /// Appends the encoded frame to `out`.
+    pub(crate) fn encode_into(&self, out: &mut Vec<u8>) {
+        self.0.encode_raw(out);
+    }
+}
+
 /// Why bytes are not a frame this side can use.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -239,7 +255,19 @@ pub enum FrameError {
 impl Frame {
     /// Encodes the frame.
     pub fn encode(&self) -> Vec<u8> {
-        let body = match self.clone() {
+        let wire = self.clone().into_wire();
+        let mut out = Vec::with_capacity(wire.encoded_len());
+        wire.encode_raw(&mut out);
+        out
+    }
+
+    /// The frame ready to encode, without copying its body.
+    pub(crate) fn into_encodable(self) -> Encodable {
+        Encodable(self.into_wire())
+    }
+
+    fn into_wire(self) -> WireFrame {
+        let body = match self {
             Frame::Request(r) => Body::Request(r),
             Frame::Response(r) => Body::Response(r),
             Frame::Event(e) => Body::Event(e),
@@ -255,7 +283,6 @@ impl Frame {
             version: FRAME_VERSION,
             body: Some(body),
         }
-        .encode_to_vec()
     }
 
     /// Decodes a frame, refusing oversized input before looking at it.

@@ -1,12 +1,12 @@
 //! HELLO_APP and HELLO_NODE_MANAGER: each side's identity, sealed with the
 //! handshake key HS that only holders of the pairing code can derive.
 //!
-//! The envelope is [`sealed`](crate::sealed)'s, with type 0x01 for HELLO_APP
+//! The envelope is [`crate::sealed`]'s, with type 0x01 for HELLO_APP
 //! (manager → app) and 0x02 for HELLO_NODE_MANAGER (app → manager); the body
 //! is a `HelloBody` protobuf.
 
-use crate::derive::PairingKeys;
 use crate::identity::{NodeId, PublicKey};
+use crate::kdf::PairingKeys;
 use crate::sealed::{self, OpenError};
 use crate::version::PROTOCOL_VERSION;
 use crate::wire;

@@ -13,7 +13,7 @@
 //! - [`version`]: the protocol's name and version, bound into every exchange.
 //! - [`pairing_code`]: the 64-bit code P, as people read, type and scan it.
 //! - [`identity`]: static X25519 key pairs, public keys and node ids.
-//! - [`derive`]: HKDF of the pairing topic and handshake key, and of the
+//! - [`kdf`]: HKDF of the pairing topic and handshake key, and of the
 //!   per-pair session topic.
 //! - [`sealed`]: the envelope of messages sealed with the handshake key HS.
 //! - [`hello`]: HELLO_APP / HELLO_NODE_MANAGER, identities sealed with HS.
@@ -31,10 +31,10 @@
 
 #![deny(missing_docs)]
 
-pub mod derive;
 pub mod frame;
 pub mod hello;
 pub mod identity;
+pub mod kdf;
 pub mod node_state;
 pub mod pairing;
 pub mod pairing_code;
@@ -45,10 +45,10 @@ pub mod status;
 pub mod version;
 pub mod wire;
 
-pub use derive::{PairingKeys, session_content_topic};
 pub use frame::{DisconnectReason, Frame, FrameError};
 pub use hello::{Hello, HelloError, Role};
 pub use identity::{NodeId, PublicKey, StaticKeypair};
+pub use kdf::{PairingKeys, session_content_topic};
 pub use node_state::{NodeState, TransitionError};
 pub use pairing::{LocalIdentity, Pairing, PairingConfig, PairingError, PairingEvent};
 pub use pairing_code::{CodeError, PairingCode};

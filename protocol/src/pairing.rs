@@ -25,9 +25,9 @@
 //! on the pairing topic and (once known) the session topic, `handle_timeout`
 //! at `poll_timeout`, then drain `poll_transmit` and `poll_event`.
 
-use crate::derive::{PairingKeys, session_content_topic};
 use crate::hello::{Hello, HelloError, Role};
 use crate::identity::{NodeId, PublicKey, StaticKeypair};
+use crate::kdf::{PairingKeys, session_content_topic};
 use crate::pairing_code::PairingCode;
 use crate::sealed;
 use crate::session::{Session, SessionConfig, SessionEvent};

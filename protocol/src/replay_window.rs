@@ -8,9 +8,9 @@ const BLOCKS: usize = (WINDOW / 64) as usize + 1;
 ///
 /// Pub/sub reorders and duplicates messages: a nonce may arrive late, but
 /// never twice, and never more than [`WINDOW`] behind the highest accepted.
-/// [`check`](Self::check) is cheap and run before decryption; [`accept`]
-/// (Self::accept) only after the message authenticated, so forged nonces
-/// cannot move the window.
+/// [`check`](Self::check) is cheap and run before decryption;
+/// [`accept`](Self::accept) only after the message authenticated, so forged
+/// nonces cannot move the window.
 #[derive(Clone, Debug)]
 pub struct ReplayWindow {
     /// Highest nonce accepted; meaningless while `empty`.

@@ -13,7 +13,7 @@
 //! The key id tells "sealed for another code" apart from "altered on the
 //! way"; it reveals nothing the public topic T does not already.
 
-use crate::derive::{PairingKeys, hkdf32};
+use crate::kdf::{PairingKeys, hkdf32};
 use crate::version::PROTOCOL_VERSION;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};

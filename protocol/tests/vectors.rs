@@ -81,6 +81,8 @@ fn compute() -> Value {
     let hs2 = a.poll_transmit().unwrap();
     m.handle_message(now, &hs2);
     assert!(m.is_online());
+    // The initiator's first DATA: a ping, sealed with its new sending key.
+    let first_data = m.poll_transmit().unwrap();
     let (sid, m_eph) = first_draws(m_seed);
     // The responder draws no sid: its first 32 bytes are its ephemeral.
     let mut a_eph = [0u8; 32];
@@ -110,6 +112,7 @@ fn compute() -> Value {
             "handshake_1": hex::encode(&hs1),
             "handshake_2": hex::encode(&hs2),
             "handshake_digest": m.handshake().unwrap(),
+            "first_data": hex::encode(&first_data),
         },
     })
 }

@@ -11,8 +11,9 @@
 //!
 //! `sid` is chosen at random by the initiator of each handshake and names the
 //! keys a DATA message is sealed with, so old and new keys can overlap during
-//! a rekey. The nonce travels in clear: Noise's stateless transport uses it as
-//! the AEAD nonce, and a [`ReplayWindow`] drops duplicates and replays.
+//! a rekey. The nonce travels in clear, as in Noise's stateless transport, and
+//! a [`ReplayWindow`](crate::replay_window::ReplayWindow) drops duplicates
+//! and replays.
 //!
 //! # Driving a session
 //!
@@ -26,12 +27,12 @@
 //! [`poll_event`](Session::poll_event).
 
 mod noise;
+mod transport;
 
 pub use noise::{PATTERN, PROLOGUE};
 
-use crate::frame::{DisconnectReason, Frame, MAX_FRAME_LEN};
+use crate::frame::{DisconnectReason, Encodable, Frame, MAX_FRAME_LEN};
 use crate::identity::{PublicKey, StaticKeypair};
-use crate::replay_window::ReplayWindow;
 use crate::version::PROTOCOL_VERSION;
 use crate::wire;
 use rand_chacha::ChaCha20Rng;
@@ -39,6 +40,7 @@ use rand_core::{Rng, SeedableRng};
 use sha2::{Digest, Sha256};
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
+use transport::{OpenFailure, TAG_LEN, Transport};
 
 /// Length of the session id carried in every session message.
 const SID_LEN: usize = 8;
@@ -46,8 +48,6 @@ const SID_LEN: usize = 8;
 const HEADER_LEN: usize = 2 + SID_LEN;
 /// Frames sent before any session is up wait here; older ones are refused.
 const MAX_QUEUED_FRAMES: usize = 64;
-/// Poly1305 tag.
-const TAG_LEN: usize = 16;
 
 /// Timings and limits of a session.
 #[derive(Clone, Debug)]
@@ -147,22 +147,6 @@ pub struct SessionStats {
     pub handshakes: u64,
 }
 
-/// One set of transport keys.
-struct Transport {
-    /// Names these keys on the wire.
-    sid: [u8; SID_LEN],
-    /// snow's stateless transport: nonces are ours to pick and check.
-    noise: snow::StatelessTransportState,
-    /// Next nonce to send with.
-    next_nonce: u64,
-    /// Nonces received with these keys.
-    replay: ReplayWindow,
-    /// For the age-based rekey.
-    established_at: Instant,
-    /// [`handshake_digest`] of the handshake that made these keys.
-    handshake: String,
-}
-
 /// A handshake we started and are waiting on.
 struct Outgoing {
     sid: [u8; SID_LEN],
@@ -205,7 +189,9 @@ pub struct Session {
     /// The peer sent a disconnect, or we closed.
     closed: bool,
     /// Frames sent before any keys were confirmed.
-    queued: VecDeque<Frame>,
+    queued: VecDeque<Encodable>,
+    /// Reused for every received DATA's plaintext, so reading allocates nothing.
+    scratch: Vec<u8>,
     transmit: VecDeque<Vec<u8>>,
     events: VecDeque<SessionEvent>,
     stats: SessionStats,
@@ -251,6 +237,7 @@ impl Session {
             ever_established: false,
             closed: false,
             queued: VecDeque::new(),
+            scratch: Vec::new(),
             transmit: VecDeque::new(),
             events: VecDeque::new(),
             stats: SessionStats::default(),
@@ -391,21 +378,11 @@ impl Session {
         };
         message.extend_from_slice(&buf[..n]);
         let handshake = handshake_digest(noise.get_handshake_hash());
-        let Ok(noise) = noise.into_stateless_transport_mode() else {
-            return;
-        };
         self.transmit.push_back(message.clone());
         self.answered = Some(Answered {
             message,
-            transport: Transport {
-                sid,
-                noise,
-                next_nonce: 0,
-                replay: ReplayWindow::new(),
-                // Reset when the initiator's first DATA confirms the keys.
-                established_at: now,
-                handshake,
-            },
+            // Its age counts from the initiator's first DATA, set then.
+            transport: Transport::from_handshake(sid, noise, handshake, now),
         });
     }
 
@@ -422,17 +399,7 @@ impl Session {
         }
         let outgoing = self.outgoing.take().expect("checked above");
         let handshake = handshake_digest(outgoing.noise.get_handshake_hash());
-        let Ok(noise) = outgoing.noise.into_stateless_transport_mode() else {
-            return;
-        };
-        let transport = Transport {
-            sid,
-            noise,
-            next_nonce: 0,
-            replay: ReplayWindow::new(),
-            established_at: now,
-            handshake,
-        };
+        let transport = Transport::from_handshake(sid, outgoing.noise, handshake, now);
         // A handshake of ours completed: any answer we gave the peer is moot.
         self.answered = None;
         self.install(now, transport);
@@ -448,7 +415,6 @@ impl Session {
         }
         let nonce = u64::from_be_bytes(body[..8].try_into().expect("8 bytes"));
         let sealed = &body[8..];
-        let mut plain = vec![0u8; sealed.len()];
         let (transport, answered) = if let Some(t) = self.current.as_mut().filter(|t| t.sid == sid)
         {
             (t, false)
@@ -460,19 +426,18 @@ impl Session {
             self.stats.unknown_keys += 1;
             return;
         };
-        if transport.replay.check(nonce).is_err() {
-            self.stats.replays += 1;
-            return;
-        }
-        let Ok(n) = transport.noise.read_message(nonce, sealed, &mut plain) else {
-            self.stats.auth_failures += 1;
-            return;
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let len = match transport.open(nonce, sealed, &mut scratch) {
+            Ok(len) => len,
+            Err(failure) => {
+                match failure {
+                    OpenFailure::Replay => self.stats.replays += 1,
+                    OpenFailure::Auth => self.stats.auth_failures += 1,
+                }
+                self.scratch = scratch;
+                return;
+            }
         };
-        transport
-            .replay
-            .accept(nonce)
-            .expect("checked before decryption");
-        plain.truncate(n);
         if answered {
             // The initiator used the keys we answered with: they count now.
             let mut answered = self.answered.take().expect("matched above");
@@ -480,7 +445,9 @@ impl Session {
             self.outgoing = None;
             self.install(now, answered.transport);
         }
-        match Frame::decode(&plain) {
+        let decoded = Frame::decode(&scratch[..len]);
+        self.scratch = scratch;
+        match decoded {
             Ok(frame) => self.handle_frame(now, frame),
             Err(_) => self.stats.bad_frames += 1,
         }
@@ -503,13 +470,13 @@ impl Session {
                 .push_back(SessionEvent::Established { handshake });
         }
         while let Some(frame) = self.queued.pop_front() {
-            self.seal(&frame);
+            self.seal_encodable(&frame);
         }
     }
 
     fn handle_frame(&mut self, now: Instant, frame: Frame) {
         match frame {
-            Frame::Ping { id } => self.seal(&Frame::Pong { id }),
+            Frame::Ping { id } => self.seal(Frame::Pong { id }),
             Frame::Pong { id } => {
                 if let Some((want, sent_at)) = self.awaiting_pong
                     && want == id
@@ -545,37 +512,30 @@ impl Session {
         let id = self.rng.next_u64();
         self.awaiting_pong = Some((id, now));
         self.next_ping = Some(now + self.config.ping_interval);
-        self.seal(&Frame::Ping { id });
+        self.seal(Frame::Ping { id });
     }
 
     /// Seals `frame` with the current keys and queues it for publishing.
-    fn seal(&mut self, frame: &Frame) {
-        self.seal_encoded(&frame.encode());
+    fn seal(&mut self, frame: Frame) {
+        self.seal_encodable(&frame.into_encodable());
     }
 
-    /// Seals an encoded frame with the current keys and queues it.
-    fn seal_encoded(&mut self, plain: &[u8]) {
+    /// Seals an encodable frame: header, nonce, frame and tag in one buffer,
+    /// sealed in place.
+    fn seal_encodable(&mut self, frame: &Encodable) {
         let Some(transport) = self.current.as_mut() else {
             return;
         };
-        let nonce = transport.next_nonce;
-        transport.next_nonce += 1;
-        let mut message = header(wire::DATA, &transport.sid);
-        message.extend_from_slice(&nonce.to_be_bytes());
-        let start = message.len();
-        message.resize(start + plain.len() + TAG_LEN, 0);
-        match transport
-            .noise
-            .write_message(nonce, plain, &mut message[start..])
-        {
-            Ok(n) => {
-                message.truncate(start + n);
-                self.transmit.push_back(message);
-            }
-            // Only a frame over Noise's 64 KiB limit gets here, and `send`
-            // refuses those first.
-            Err(_) => self.stats.bad_frames += 1,
-        }
+        let start = HEADER_LEN + 8;
+        let mut message = Vec::with_capacity(start + frame.len() + TAG_LEN);
+        message.push(PROTOCOL_VERSION);
+        message.push(wire::DATA);
+        message.extend_from_slice(&transport.sid);
+        message.extend_from_slice(&[0; 8]);
+        frame.encode_into(&mut message);
+        let nonce = transport.seal(&mut message, start);
+        message[HEADER_LEN..start].copy_from_slice(&nonce.to_be_bytes());
+        self.transmit.push_back(message);
     }
 
     /// Sends an application frame: sealed now if keys are up, else queued
@@ -584,15 +544,16 @@ impl Session {
         if self.closed {
             return Err(SendError::Closed);
         }
-        let plain = frame.encode();
-        if plain.len() > MAX_FRAME_LEN {
-            return Err(SendError::TooLarge { len: plain.len() });
+        let encodable = frame.into_encodable();
+        let len = encodable.len();
+        if len > MAX_FRAME_LEN {
+            return Err(SendError::TooLarge { len });
         }
         if self.current.is_some() {
-            self.seal_encoded(&plain);
+            self.seal_encodable(&encodable);
             Ok(())
         } else if self.queued.len() < MAX_QUEUED_FRAMES {
-            self.queued.push_back(frame);
+            self.queued.push_back(encodable);
             Ok(())
         } else {
             Err(SendError::QueueFull)
@@ -604,7 +565,7 @@ impl Session {
         if self.closed {
             return;
         }
-        self.seal(&Frame::Disconnect {
+        self.seal(Frame::Disconnect {
             reason,
             detail: detail.to_owned(),
         });
