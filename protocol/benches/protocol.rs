@@ -52,7 +52,7 @@ fn frame() -> Frame {
         let f = Frame::Event(Event {
             stream: "logs".into(),
             seq: 1,
-            body: body.clone(),
+            body: body.clone().into(),
         });
         let len = f.encode().len();
         if len == FRAME {
@@ -63,7 +63,16 @@ fn frame() -> Frame {
 }
 
 fn session_round(sa: &mut Session, sb: &mut Session, f: &Frame, now: Instant) {
-    sa.send(f.clone()).unwrap();
+    // A fresh frame each time, its body copied as a caller's would be (the
+    // raw rounds copy their input too).
+    let Frame::Event(e) = f else { unreachable!() };
+    let body = bytes::Bytes::copy_from_slice(&e.body);
+    sa.send(Frame::Event(Event {
+        stream: e.stream.clone(),
+        seq: e.seq,
+        body,
+    }))
+    .unwrap();
     let m = sa.poll_transmit().unwrap();
     sb.handle_message(now, &m);
     black_box(sb.poll_event().unwrap());

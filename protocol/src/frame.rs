@@ -7,6 +7,7 @@
 //! version does not know is reported as such and ignored by sessions.
 
 use crate::status::Status;
+use bytes::Bytes;
 use prost::Message;
 
 /// Largest encoded frame accepted or sent; checked before decoding, so a
@@ -58,8 +59,8 @@ pub struct Request {
     #[prost(string, tag = "2")]
     pub method: String,
     /// The arguments, encoded as the method defines.
-    #[prost(bytes = "vec", tag = "3")]
-    pub body: Vec<u8>,
+    #[prost(bytes = "bytes", tag = "3")]
+    pub body: Bytes,
 }
 
 /// A response: the request's id, a status code and a body.
@@ -72,8 +73,8 @@ pub struct Response {
     #[prost(uint32, tag = "2")]
     pub status: u32,
     /// The result, encoded as the method defines; a message on errors.
-    #[prost(bytes = "vec", tag = "3")]
-    pub body: Vec<u8>,
+    #[prost(bytes = "bytes", tag = "3")]
+    pub body: Bytes,
 }
 
 impl Response {
@@ -93,8 +94,8 @@ pub struct Event {
     #[prost(uint64, tag = "2")]
     pub seq: u64,
     /// The event, encoded as the stream defines.
-    #[prost(bytes = "vec", tag = "3")]
-    pub body: Vec<u8>,
+    #[prost(bytes = "bytes", tag = "3")]
+    pub body: Bytes,
 }
 
 /// A change to what the sender advertises about itself.
@@ -287,6 +288,11 @@ impl Frame {
 
     /// Decodes a frame, refusing oversized input before looking at it.
     pub fn decode(bytes: &[u8]) -> Result<Frame, FrameError> {
+        Self::decode_bytes(Bytes::copy_from_slice(bytes))
+    }
+
+    /// Like [`decode`](Self::decode); bodies become slices of `bytes`, not copies.
+    pub fn decode_bytes(bytes: Bytes) -> Result<Frame, FrameError> {
         if bytes.len() > MAX_FRAME_LEN {
             return Err(FrameError::TooLarge { len: bytes.len() });
         }
@@ -327,17 +333,17 @@ mod tests {
             Frame::Request(Request {
                 id: 1,
                 method: "host.status".into(),
-                body: vec![1, 2],
+                body: Bytes::from_static(&[1, 2]),
             }),
             Frame::Response(Response {
                 id: 1,
                 status: 200,
-                body: vec![],
+                body: Bytes::new(),
             }),
             Frame::Event(Event {
                 stream: "logs".into(),
                 seq: 9,
-                body: b"line".to_vec(),
+                body: Bytes::from_static(b"line"),
             }),
             Frame::Ping { id: 7 },
             Frame::Pong { id: 7 },
@@ -408,7 +414,7 @@ mod tests {
         let bytes = Frame::Response(Response {
             id: 1,
             status: 70_000,
-            body: vec![],
+            body: Bytes::new(),
         })
         .encode();
         assert_eq!(
@@ -442,6 +448,7 @@ mod tests {
             id: u64, method in "[a-z.]{0,24}", body in proptest::collection::vec(any::<u8>(), 0..256),
             status in 0u32..=65535,
         ) {
+            let body = Bytes::from(body);
             let req = Frame::Request(Request { id, method, body: body.clone() });
             prop_assert_eq!(Frame::decode(&req.encode()), Ok(req));
             let resp = Frame::Response(Response { id, status, body });

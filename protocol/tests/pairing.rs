@@ -107,7 +107,7 @@ fn pairing_then_a_session_with_loss_reordering_replay_and_rekey() {
         Frame::Request(Request {
             id,
             method: "host.status".into(),
-            body: vec![],
+            body: Default::default(),
         })
     };
     s.a_to_b.drop_next = 1; // the first request is lost

@@ -34,7 +34,7 @@ fn request(id: u64) -> Frame {
     Frame::Request(Request {
         id,
         method: "host.status".into(),
-        body: id.to_be_bytes().to_vec(),
+        body: id.to_be_bytes().to_vec().into(),
     })
 }
 

@@ -51,7 +51,7 @@ fuzz_target!(|data: &[u8]| {
             let message = if mode & 1 == 0 {
                 rest.to_vec()
             } else {
-                let body = rest.to_vec();
+                let body = rest.to_vec().into();
                 let _ = sa.send(Frame::Request(Request { id: 1, method: "x".into(), body }));
                 let Some(mut genuine) = sa.poll_transmit() else { continue };
                 for (i, b) in rest.iter().enumerate().take(8) {

@@ -190,8 +190,6 @@ pub struct Session {
     closed: bool,
     /// Frames sent before any keys were confirmed.
     queued: VecDeque<Encodable>,
-    /// Reused for every received DATA's plaintext, so reading allocates nothing.
-    scratch: Vec<u8>,
     transmit: VecDeque<Vec<u8>>,
     events: VecDeque<SessionEvent>,
     stats: SessionStats,
@@ -237,7 +235,6 @@ impl Session {
             ever_established: false,
             closed: false,
             queued: VecDeque::new(),
-            scratch: Vec::new(),
             transmit: VecDeque::new(),
             events: VecDeque::new(),
             stats: SessionStats::default(),
@@ -426,15 +423,14 @@ impl Session {
             self.stats.unknown_keys += 1;
             return;
         };
-        let mut scratch = std::mem::take(&mut self.scratch);
-        let len = match transport.open(nonce, sealed, &mut scratch) {
-            Ok(len) => len,
-            Err(failure) => {
-                match failure {
-                    OpenFailure::Replay => self.stats.replays += 1,
-                    OpenFailure::Auth => self.stats.auth_failures += 1,
-                }
-                self.scratch = scratch;
+        let plain = match transport.open(nonce, sealed) {
+            Ok(plain) => plain,
+            Err(OpenFailure::Replay) => {
+                self.stats.replays += 1;
+                return;
+            }
+            Err(OpenFailure::Auth) => {
+                self.stats.auth_failures += 1;
                 return;
             }
         };
@@ -445,9 +441,7 @@ impl Session {
             self.outgoing = None;
             self.install(now, answered.transport);
         }
-        let decoded = Frame::decode(&scratch[..len]);
-        self.scratch = scratch;
-        match decoded {
+        match Frame::decode_bytes(plain) {
             Ok(frame) => self.handle_frame(now, frame),
             Err(_) => self.stats.bad_frames += 1,
         }

@@ -7,6 +7,7 @@
 //! through snow's transport object, which copies every message twice more.
 
 use crate::replay_window::ReplayWindow;
+use bytes::{Bytes, BytesMut};
 use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, Nonce, UnboundKey};
 use std::time::Instant;
 use zeroize::Zeroizing;
@@ -96,25 +97,21 @@ impl Transport {
         n
     }
 
-    /// Opens `sealed` (ciphertext ‖ tag) received with nonce `n` into
-    /// `scratch`; the plaintext is `scratch[..returned]`. The replay window
-    /// is checked first and updated only when the message authenticated.
-    pub(crate) fn open(
-        &mut self,
-        n: u64,
-        sealed: &[u8],
-        scratch: &mut Vec<u8>,
-    ) -> Result<usize, OpenFailure> {
+    /// Opens `sealed` (ciphertext ‖ tag) received with nonce `n`. The replay
+    /// window is checked first and updated only when the message
+    /// authenticated. The plaintext is returned as `Bytes`, so the frame
+    /// decoded from it can keep slices of it instead of copies.
+    pub(crate) fn open(&mut self, n: u64, sealed: &[u8]) -> Result<Bytes, OpenFailure> {
         self.replay.check(n).map_err(|_| OpenFailure::Replay)?;
-        scratch.clear();
-        scratch.extend_from_slice(sealed);
+        let mut buf = BytesMut::from(sealed);
         let len = self
             .recv
-            .open_in_place(nonce(n), Aad::empty(), scratch)
+            .open_in_place(nonce(n), Aad::empty(), &mut buf[..])
             .map_err(|_| OpenFailure::Auth)?
             .len();
         self.replay.accept(n).map_err(|_| OpenFailure::Replay)?;
-        Ok(len)
+        buf.truncate(len);
+        Ok(buf.freeze())
     }
 }
 
@@ -146,7 +143,6 @@ mod tests {
         let now = Instant::now();
         let mut ours = Transport::from_handshake([0; 8], i, String::new(), now);
         let theirs = r.into_stateless_transport_mode().unwrap();
-        let mut scratch = Vec::new();
         for n in 0..3u64 {
             // Ours → snow.
             let mut message = b"frame".to_vec();
@@ -158,8 +154,8 @@ mod tests {
             // Snow → ours.
             let mut sealed = [0u8; 64];
             let len = theirs.write_message(n, b"reply", &mut sealed).unwrap();
-            let got = ours.open(n, &sealed[..len], &mut scratch).unwrap();
-            assert_eq!(&scratch[..got], b"reply");
+            let got = ours.open(n, &sealed[..len]).unwrap();
+            assert_eq!(&got[..], b"reply");
         }
     }
 
@@ -171,12 +167,11 @@ mod tests {
         let mut b = Transport::from_handshake([0; 8], r, String::new(), now);
         let mut message = b"hello".to_vec();
         let n = a.seal(&mut message, 0);
-        let mut scratch = Vec::new();
         let mut forged = message.clone();
         forged[0] ^= 1;
-        assert_eq!(b.open(n, &forged, &mut scratch), Err(OpenFailure::Auth));
+        assert_eq!(b.open(n, &forged), Err(OpenFailure::Auth));
         // The forgery did not burn the nonce: the genuine message still opens.
-        assert_eq!(b.open(n, &message, &mut scratch), Ok(5));
-        assert_eq!(b.open(n, &message, &mut scratch), Err(OpenFailure::Replay));
+        assert_eq!(b.open(n, &message).as_deref(), Ok(&b"hello"[..]));
+        assert_eq!(b.open(n, &message), Err(OpenFailure::Replay));
     }
 }
