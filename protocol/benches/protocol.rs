@@ -17,32 +17,17 @@ use nodepair_protocol::frame::{Event, Frame};
 use nodepair_protocol::hello::{Hello, Role};
 use nodepair_protocol::identity::{NodeId, StaticKeypair};
 use nodepair_protocol::pairing_code::PairingCode;
-use nodepair_protocol::session::{Session, SessionConfig};
+use nodepair_protocol::session::{Session, in_memory_pair};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 const FRAME: usize = 1024;
 
-/// Two sessions with keys up, and the frame's encoded form.
+/// Two sessions with keys up.
 fn established() -> (Session, Session) {
     let a = StaticKeypair::from_secret([1; 32]);
     let b = StaticKeypair::from_secret([2; 32]);
-    let now = Instant::now();
-    let mut sa = Session::new(SessionConfig::default(), a.clone(), b.public(), [3; 32]);
-    let mut sb = Session::new(SessionConfig::default(), b, a.public(), [4; 32]);
-    sa.connect(now);
-    for _ in 0..4 {
-        while let Some(m) = sa.poll_transmit() {
-            sb.handle_message(now, &m);
-        }
-        while let Some(m) = sb.poll_transmit() {
-            sa.handle_message(now, &m);
-        }
-    }
-    assert!(sa.is_online() && sb.is_online());
-    while sa.poll_event().is_some() {}
-    while sb.poll_event().is_some() {}
-    (sa, sb)
+    in_memory_pair(a, b, Instant::now())
 }
 
 fn frame() -> Frame {

@@ -11,27 +11,9 @@
 use libfuzzer_sys::fuzz_target;
 use nodepair_protocol::frame::{Frame, Request};
 use nodepair_protocol::identity::StaticKeypair;
-use nodepair_protocol::session::{Session, SessionConfig};
+use nodepair_protocol::session::{Session, in_memory_pair};
 use std::cell::RefCell;
 use std::time::Instant;
-
-fn established(now: Instant) -> (Session, Session) {
-    let a = StaticKeypair::from_secret([1; 32]);
-    let b = StaticKeypair::from_secret([2; 32]);
-    let mut sa = Session::new(SessionConfig::default(), a.clone(), b.public(), [3; 32]);
-    let mut sb = Session::new(SessionConfig::default(), b, a.public(), [4; 32]);
-    sa.connect(now);
-    for _ in 0..4 {
-        while let Some(m) = sa.poll_transmit() {
-            sb.handle_message(now, &m);
-        }
-        while let Some(m) = sb.poll_transmit() {
-            sa.handle_message(now, &m);
-        }
-    }
-    assert!(sa.is_online() && sb.is_online());
-    (sa, sb)
-}
 
 thread_local! {
     static PAIR: RefCell<Option<(Instant, Session, Session)>> = const { RefCell::new(None) };
@@ -41,7 +23,9 @@ fuzz_target!(|data: &[u8]| {
     PAIR.with_borrow_mut(|pair| {
         if pair.as_ref().is_none_or(|(_, _, sb)| sb.is_closed()) {
             let now = Instant::now();
-            let (sa, sb) = established(now);
+            let a = StaticKeypair::from_secret([1; 32]);
+            let b = StaticKeypair::from_secret([2; 32]);
+            let (sa, sb) = in_memory_pair(a, b, now);
             *pair = Some((now, sa, sb));
         }
         let (now, sa, sb) = pair.as_mut().expect("made above");
