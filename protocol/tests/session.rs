@@ -341,3 +341,32 @@ fn a_restarted_peer_is_taken_back_without_input() {
     assert_eq!(frames(&events(&mut sim.b)), [request(5)]);
     assert_eq!(sim.a.handshake(), sim.b.handshake());
 }
+
+#[test]
+fn a_replayed_old_handshake_is_not_answered_again() {
+    let config = SessionConfig {
+        rekey_after_messages: 3,
+        ..SessionConfig::default()
+    };
+    let mut sim = pair(config);
+    established(&mut sim);
+    let first_hs1 = sim.a_to_b.sent[0].clone();
+    // Two rekeys later, the first handshake is replayed.
+    for id in 1..=8 {
+        sim.a.send(request(id)).unwrap();
+        let now = sim.now;
+        sim.a.handle_timeout(now);
+        sim.run_for(SEC);
+    }
+    assert!(sim.b.stats().handshakes >= 3);
+    let handshake = sim.b.handshake().unwrap().to_owned();
+    let replays = sim.b.stats().replays;
+    let sent = sim.b_to_a.sent.len();
+    let now = sim.now;
+    sim.a_to_b.inject(now, first_hs1);
+    sim.run_for(SEC);
+    assert_eq!(sim.b.stats().replays, replays + 1);
+    assert_eq!(sim.b_to_a.sent.len(), sent, "nothing was sent in answer");
+    assert_eq!(sim.b.handshake().unwrap(), handshake);
+    assert!(sim.b.is_online());
+}

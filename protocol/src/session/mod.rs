@@ -48,6 +48,9 @@ const SID_LEN: usize = 8;
 const HEADER_LEN: usize = 2 + SID_LEN;
 /// Frames sent before any session is up wait here; older ones are refused.
 const MAX_QUEUED_FRAMES: usize = 64;
+/// Handshakes answered that are remembered, so a replayed old HANDSHAKE_1
+/// is not answered again.
+const REMEMBERED_HANDSHAKES: usize = 64;
 
 /// Timings and limits of a session.
 #[derive(Clone, Debug)]
@@ -188,6 +191,8 @@ pub struct Session {
     ever_established: bool,
     /// The peer sent a disconnect, or we closed.
     closed: bool,
+    /// Session ids of the last handshakes we answered, newest last.
+    answered_sids: VecDeque<[u8; SID_LEN]>,
     /// Frames sent before any keys were confirmed.
     queued: VecDeque<Encodable>,
     transmit: VecDeque<Vec<u8>>,
@@ -234,6 +239,7 @@ impl Session {
             awaiting_pong: None,
             ever_established: false,
             closed: false,
+            answered_sids: VecDeque::new(),
             queued: VecDeque::new(),
             transmit: VecDeque::new(),
             events: VecDeque::new(),
@@ -338,12 +344,10 @@ impl Session {
             self.transmit.push_back(answered.message.clone());
             return;
         }
-        let known = |t: &Transport| t.sid == sid;
-        if self.current.as_ref().is_some_and(known)
-            || self.previous.as_ref().is_some_and(|(t, _)| known(t))
-            || self.outgoing.as_ref().is_some_and(|o| o.sid == sid)
+        if self.answered_sids.contains(&sid) || self.outgoing.as_ref().is_some_and(|o| o.sid == sid)
         {
-            // A late copy of a handshake that already completed.
+            // A late copy or a replay of a handshake already handled: answering
+            // it again would only displace a handshake in progress.
             self.stats.replays += 1;
             return;
         }
@@ -375,6 +379,10 @@ impl Session {
         };
         message.extend_from_slice(&buf[..n]);
         let handshake = handshake_digest(noise.get_handshake_hash());
+        if self.answered_sids.len() == REMEMBERED_HANDSHAKES {
+            self.answered_sids.pop_front();
+        }
+        self.answered_sids.push_back(sid);
         self.transmit.push_back(message.clone());
         self.answered = Some(Answered {
             message,
