@@ -35,6 +35,7 @@ use crate::frame::{DisconnectReason, Encodable, Frame, MAX_FRAME_LEN};
 use crate::identity::{PublicKey, StaticKeypair};
 use crate::version::PROTOCOL_VERSION;
 use crate::wire;
+use bytes::BytesMut;
 use rand_chacha::ChaCha20Rng;
 use rand_core::{Rng, SeedableRng};
 use sha2::{Digest, Sha256};
@@ -191,6 +192,9 @@ pub struct Session {
     ever_established: bool,
     /// The peer sent a disconnect, or we closed.
     closed: bool,
+    /// Where received DATA is decrypted; its memory is reused once the
+    /// frames decoded from it are dropped.
+    recv_buf: BytesMut,
     /// Session ids of the last handshakes we answered, newest last.
     answered_sids: VecDeque<[u8; SID_LEN]>,
     /// Frames sent before any keys were confirmed.
@@ -239,6 +243,7 @@ impl Session {
             awaiting_pong: None,
             ever_established: false,
             closed: false,
+            recv_buf: BytesMut::new(),
             answered_sids: VecDeque::new(),
             queued: VecDeque::new(),
             transmit: VecDeque::new(),
@@ -431,7 +436,7 @@ impl Session {
             self.stats.unknown_keys += 1;
             return;
         };
-        let plain = match transport.open(nonce, sealed) {
+        let plain = match transport.open(nonce, sealed, &mut self.recv_buf) {
             Ok(plain) => plain,
             Err(OpenFailure::Replay) => {
                 self.stats.replays += 1;
@@ -472,7 +477,8 @@ impl Session {
                 .push_back(SessionEvent::Established { handshake });
         }
         while let Some(frame) = self.queued.pop_front() {
-            self.seal_encodable(&frame);
+            let len = frame.len();
+            self.seal_encodable(&frame, len);
         }
     }
 
@@ -519,17 +525,19 @@ impl Session {
 
     /// Seals `frame` with the current keys and queues it for publishing.
     fn seal(&mut self, frame: Frame) {
-        self.seal_encodable(&frame.into_encodable());
+        let frame = frame.into_encodable();
+        let len = frame.len();
+        self.seal_encodable(&frame, len);
     }
 
     /// Seals an encodable frame: header, nonce, frame and tag in one buffer,
     /// sealed in place.
-    fn seal_encodable(&mut self, frame: &Encodable) {
+    fn seal_encodable(&mut self, frame: &Encodable, len: usize) {
         let Some(transport) = self.current.as_mut() else {
             return;
         };
         let start = HEADER_LEN + 8;
-        let mut message = Vec::with_capacity(start + frame.len() + TAG_LEN);
+        let mut message = Vec::with_capacity(start + len + TAG_LEN);
         message.push(PROTOCOL_VERSION);
         message.push(wire::DATA);
         message.extend_from_slice(&transport.sid);
@@ -552,7 +560,7 @@ impl Session {
             return Err(SendError::TooLarge { len });
         }
         if self.current.is_some() {
-            self.seal_encodable(&encodable);
+            self.seal_encodable(&encodable, len);
             Ok(())
         } else if self.queued.len() < MAX_QUEUED_FRAMES {
             self.queued.push_back(encodable);

@@ -97,21 +97,28 @@ impl Transport {
         n
     }
 
-    /// Opens `sealed` (ciphertext ‖ tag) received with nonce `n`. The replay
-    /// window is checked first and updated only when the message
-    /// authenticated. The plaintext is returned as `Bytes`, so the frame
-    /// decoded from it can keep slices of it instead of copies.
-    pub(crate) fn open(&mut self, n: u64, sealed: &[u8]) -> Result<Bytes, OpenFailure> {
+    /// Opens `sealed` (ciphertext ‖ tag) received with nonce `n`, decrypting
+    /// in `buf`. The replay window is checked first and updated only when the
+    /// message authenticated. The plaintext is split off `buf` as `Bytes`, so
+    /// the frame decoded from it keeps slices instead of copies, and `buf`'s
+    /// memory is reused once those are dropped.
+    pub(crate) fn open(
+        &mut self,
+        n: u64,
+        sealed: &[u8],
+        buf: &mut BytesMut,
+    ) -> Result<Bytes, OpenFailure> {
         self.replay.check(n).map_err(|_| OpenFailure::Replay)?;
-        let mut buf = BytesMut::from(sealed);
+        buf.clear();
+        buf.extend_from_slice(sealed);
         let len = self
             .recv
             .open_in_place(nonce(n), Aad::empty(), &mut buf[..])
             .map_err(|_| OpenFailure::Auth)?
             .len();
         self.replay.accept(n).map_err(|_| OpenFailure::Replay)?;
-        buf.truncate(len);
-        Ok(buf.freeze())
+        let plain = buf.split_to(len).freeze();
+        Ok(plain)
     }
 }
 
@@ -154,7 +161,7 @@ mod tests {
             // Snow → ours.
             let mut sealed = [0u8; 64];
             let len = theirs.write_message(n, b"reply", &mut sealed).unwrap();
-            let got = ours.open(n, &sealed[..len]).unwrap();
+            let got = ours.open(n, &sealed[..len], &mut BytesMut::new()).unwrap();
             assert_eq!(&got[..], b"reply");
         }
     }
@@ -169,9 +176,10 @@ mod tests {
         let n = a.seal(&mut message, 0);
         let mut forged = message.clone();
         forged[0] ^= 1;
-        assert_eq!(b.open(n, &forged), Err(OpenFailure::Auth));
+        let mut buf = BytesMut::new();
+        assert_eq!(b.open(n, &forged, &mut buf), Err(OpenFailure::Auth));
         // The forgery did not burn the nonce: the genuine message still opens.
-        assert_eq!(b.open(n, &message).as_deref(), Ok(&b"hello"[..]));
-        assert_eq!(b.open(n, &message), Err(OpenFailure::Replay));
+        assert_eq!(b.open(n, &message, &mut buf).as_deref(), Ok(&b"hello"[..]));
+        assert_eq!(b.open(n, &message, &mut buf), Err(OpenFailure::Replay));
     }
 }
