@@ -9,11 +9,24 @@
 //!
 //! # Layout
 //!
+//! - [`node`]: the node (builder, handle, the task that drives the swarm).
 //! - [`message`]: the `WakuMessage` envelope (14/WAKU2-MESSAGE) and its
 //!   deterministic hash, used for de-duplication and store cursors.
+//! - [`topic`]: pubsub topics (static sharding) and content topics
+//!   (autosharding).
+//! - [`relay`]: 11/WAKU2-RELAY, gossipsub as Waku configures it.
+//! - [`metadata`]: `/vac/waku/metadata/1.0.0`, cluster and shard checks.
 
 #![deny(missing_docs)]
 
+mod length_prefixed;
 pub mod message;
+pub mod metadata;
+pub mod node;
+pub mod relay;
+pub mod topic;
 
+pub use libp2p::{Multiaddr, PeerId, identity, multiaddr};
 pub use message::{MessageHash, WakuMessage};
+pub use node::{Config, NodeEvent, PeerInfo, Published, Received, Subscription, WakuNode};
+pub use topic::{ContentTopic, PubsubTopic, Shard};

@@ -1,0 +1,68 @@
+//! Unsigned-varint length-prefixed frames: how Waku's request/response
+//! protocols (metadata, lightpush, filter, store) put one protobuf on a stream.
+
+use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use std::io;
+
+/// Reads exactly one frame of at most `max` bytes. Reads no further than the
+/// frame: a peer that sends one frame and waits (nwaku does) is answered.
+///
+/// Cancel-safe: no; a frame half-read is lost with the stream.
+pub(crate) async fn read_frame<T>(io: &mut T, max: usize) -> io::Result<Vec<u8>>
+where
+    T: AsyncRead + Unpin + Send,
+{
+    let len = unsigned_varint::aio::read_usize(&mut *io)
+        .await
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+    if len > max {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("frame of {len} bytes is over the {max}-byte limit"),
+        ));
+    }
+    let mut buf = vec![0u8; len];
+    io.read_exact(&mut buf).await?;
+    Ok(buf)
+}
+
+/// Writes one frame and flushes it.
+pub(crate) async fn write_frame<T>(io: &mut T, bytes: &[u8]) -> io::Result<()>
+where
+    T: AsyncWrite + Unpin + Send,
+{
+    let mut prefix = unsigned_varint::encode::usize_buffer();
+    io.write_all(unsigned_varint::encode::usize(bytes.len(), &mut prefix))
+        .await?;
+    io.write_all(bytes).await?;
+    io.flush().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::io::Cursor;
+
+    #[test]
+    fn round_trip_and_limit() {
+        futures::executor::block_on(async {
+            let mut buf = Cursor::new(Vec::new());
+            write_frame(&mut buf, &[7; 300]).await.unwrap();
+            assert_eq!(&buf.get_ref()[..2], [0xac, 0x02]); // 300 as a varint
+            buf.set_position(0);
+            assert_eq!(read_frame(&mut buf, 300).await.unwrap(), vec![7; 300]);
+            buf.set_position(0);
+            let err = read_frame(&mut buf, 299).await.unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        });
+    }
+
+    #[test]
+    fn a_truncated_frame_is_an_error() {
+        futures::executor::block_on(async {
+            let mut buf = Cursor::new(vec![10u8, 1, 2, 3]);
+            let err = read_frame(&mut buf, 100).await.unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
+        });
+    }
+}

@@ -1,0 +1,811 @@
+//! The Waku node: one task drives a libp2p swarm (relay, metadata, identify,
+//! ping); [`WakuNode`] is a cheap handle that talks to it over channels.
+
+use crate::message::{MessageHash, WakuMessage};
+use crate::metadata::{self, Metadata, Mismatch};
+use crate::relay;
+use crate::topic::{PubsubTopic, Shard};
+use futures::StreamExt;
+use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance};
+use libp2p::request_response::{self, Message as RrMessage};
+use libp2p::swarm::dial_opts::DialOpts;
+use libp2p::swarm::{ConnectionId, NetworkBehaviour, SwarmEvent};
+use libp2p::{
+    Multiaddr, PeerId, StreamProtocol, Swarm, identify, identity, noise, ping, tcp, yamux,
+};
+use prost::Message as _;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::time::Instant;
+
+/// Messages kept per subscription while its reader is busy; more are dropped
+/// with a warning rather than stalling the node.
+const SUBSCRIPTION_BUFFER: usize = 1024;
+/// Commands waiting for the node task.
+const COMMAND_BUFFER: usize = 256;
+/// Node events kept for slow readers of [`WakuNode::events`].
+const EVENT_BUFFER: usize = 256;
+
+/// How a node is set up. [`Config::new`] gives a node that dials out only.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The cluster, and the shards within it this node relays (at least one).
+    pub shards: Vec<Shard>,
+    /// Addresses to listen on (`/ip4/127.0.0.1/tcp/0`, `…/tcp/0/ws`); none to
+    /// dial out only.
+    pub listen: Vec<Multiaddr>,
+    /// Peers dialled at start and re-dialled with backoff when they drop.
+    pub bootstrap: Vec<Multiaddr>,
+    /// The node's libp2p identity; a fresh one when `None`.
+    pub keypair: Option<identity::Keypair>,
+    /// What identify tells peers we are.
+    pub agent: String,
+    /// First delay before re-dialling a bootstrap peer.
+    pub redial_initial: Duration,
+    /// Longest delay between re-dials.
+    pub redial_max: Duration,
+    /// Message hashes remembered to deliver each message once.
+    pub dedup_capacity: usize,
+}
+
+impl Config {
+    /// A node relaying one shard, dialling out only.
+    pub fn new(shard: Shard) -> Self {
+        Config {
+            shards: vec![shard],
+            listen: Vec::new(),
+            bootstrap: Vec::new(),
+            keypair: None,
+            agent: format!("nodepair/{}", env!("CARGO_PKG_VERSION")),
+            redial_initial: Duration::from_secs(1),
+            redial_max: Duration::from_secs(60),
+            dedup_capacity: 65_536,
+        }
+    }
+}
+
+/// A message received on a subscribed content topic.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Received {
+    /// The pubsub topic it came on.
+    pub pubsub_topic: PubsubTopic,
+    /// The message.
+    pub message: WakuMessage,
+    /// Its deterministic hash.
+    pub hash: MessageHash,
+}
+
+/// What a publish did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Published {
+    /// The message's deterministic hash.
+    pub hash: MessageHash,
+    /// Peers in our mesh for the topic when it went out.
+    pub mesh_peers: usize,
+}
+
+/// A connected peer, as far as we know it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeerInfo {
+    /// Its id.
+    pub peer_id: PeerId,
+    /// The address of one connection to it.
+    pub address: Multiaddr,
+    /// What identify said it speaks (empty until identify answered).
+    pub protocols: Vec<String>,
+    /// Its agent string (empty until identify answered).
+    pub agent: String,
+}
+
+/// Something that happened to the node's connections.
+#[derive(Clone, Debug, PartialEq)]
+pub enum NodeEvent {
+    /// A first connection to a peer came up.
+    PeerConnected {
+        /// The peer.
+        peer_id: PeerId,
+        /// Its address.
+        address: Multiaddr,
+    },
+    /// The last connection to a peer went down.
+    PeerDisconnected {
+        /// The peer.
+        peer_id: PeerId,
+    },
+    /// A peer was disconnected because its metadata does not fit ours.
+    PeerRejected {
+        /// The peer.
+        peer_id: PeerId,
+        /// Why.
+        reason: Mismatch,
+    },
+}
+
+/// The node could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// The configuration names no shard.
+    #[error("a Waku node needs at least one shard to relay")]
+    NoShard,
+    /// Shards of more than one cluster were given.
+    #[error("all shards must be in one cluster")]
+    MixedClusters,
+    /// The transport could not be built.
+    #[error("cannot set up the libp2p transport: {0}")]
+    Transport(String),
+    /// A listen address could not be used.
+    #[error("cannot listen on {address}: {reason}")]
+    Listen {
+        /// The address.
+        address: Multiaddr,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// A publish failed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PublishError {
+    /// The message breaks Waku's rules (empty payload, no content topic,
+    /// too large); nobody would relay it.
+    #[error("message refused: {0}")]
+    Invalid(String),
+    /// No connected peer relays the topic yet.
+    #[error("no connected Waku peer relays {0} yet")]
+    NoPeers(PubsubTopic),
+    /// The node is not subscribed to that pubsub topic.
+    #[error("this node does not relay {0}")]
+    NotOurTopic(PubsubTopic),
+    /// The node has stopped.
+    #[error("the Waku node has stopped")]
+    Stopped,
+}
+
+/// The node has stopped; nothing more can be asked of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the Waku node has stopped")]
+pub struct Stopped;
+
+#[derive(NetworkBehaviour)]
+struct Behaviour {
+    relay: gossipsub::Behaviour,
+    metadata: request_response::Behaviour<metadata::Codec>,
+    identify: identify::Behaviour,
+    ping: ping::Behaviour,
+}
+
+enum Command {
+    Subscribe {
+        content_topic: String,
+        sender: mpsc::Sender<Received>,
+    },
+    Publish {
+        topic: PubsubTopic,
+        message: WakuMessage,
+        reply: oneshot::Sender<Result<Published, PublishError>>,
+    },
+    Peers {
+        reply: oneshot::Sender<Vec<PeerInfo>>,
+    },
+    Dial {
+        address: Multiaddr,
+    },
+    Shutdown {
+        reply: oneshot::Sender<()>,
+    },
+}
+
+/// A handle on a running Waku node; clones share the node.
+#[derive(Clone, Debug)]
+pub struct WakuNode {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    commands: mpsc::Sender<Command>,
+    events: broadcast::Sender<NodeEvent>,
+    peer_id: PeerId,
+    listen_addrs: Vec<Multiaddr>,
+    shards: Vec<Shard>,
+}
+
+/// Messages of one content topic, as they arrive. Dropping it unsubscribes.
+#[derive(Debug)]
+pub struct Subscription {
+    receiver: mpsc::Receiver<Received>,
+}
+
+impl Subscription {
+    /// The next message; `None` once the node stopped.
+    ///
+    /// Cancel-safe: yes.
+    pub async fn next(&mut self) -> Option<Received> {
+        self.receiver.recv().await
+    }
+}
+
+impl WakuNode {
+    /// Starts a node: builds the transport (TCP and websocket, noise, yamux
+    /// and mplex, DNS), listens, dials the bootstrap peers, and returns once
+    /// every listen address is bound.
+    pub async fn start(config: Config) -> Result<WakuNode, StartError> {
+        let first = *config.shards.first().ok_or(StartError::NoShard)?;
+        if config.shards.iter().any(|s| s.cluster != first.cluster) {
+            return Err(StartError::MixedClusters);
+        }
+        let keypair = config
+            .keypair
+            .clone()
+            .unwrap_or_else(identity::Keypair::generate_ed25519);
+        let mut swarm = build_swarm(keypair, &config).await?;
+        for shard in &config.shards {
+            let topic = IdentTopic::new(PubsubTopic::static_shard(*shard).as_str());
+            swarm
+                .behaviour_mut()
+                .relay
+                .subscribe(&topic)
+                .map_err(|e| StartError::Transport(e.to_string()))?;
+        }
+        let mut pending = Vec::new();
+        for address in &config.listen {
+            let id = swarm
+                .listen_on(address.clone())
+                .map_err(|e| StartError::Listen {
+                    address: address.clone(),
+                    reason: e.to_string(),
+                })?;
+            pending.push((id, address.clone()));
+        }
+        let mut listen_addrs = Vec::new();
+        // Wait until each listener has an address (port 0 resolved).
+        while !pending.is_empty() {
+            let event = tokio::time::timeout(Duration::from_secs(10), swarm.select_next_some())
+                .await
+                .map_err(|_| StartError::Transport("listeners did not come up in 10 s".into()))?;
+            match event {
+                SwarmEvent::NewListenAddr {
+                    listener_id,
+                    address,
+                } => {
+                    pending.retain(|(id, _)| *id != listener_id);
+                    listen_addrs.push(address);
+                }
+                SwarmEvent::ListenerError { listener_id, error }
+                | SwarmEvent::ListenerClosed {
+                    listener_id,
+                    reason: Err(error),
+                    ..
+                } => {
+                    let address = pending
+                        .iter()
+                        .find(|(id, _)| *id == listener_id)
+                        .map(|(_, a)| a.clone())
+                        .unwrap_or_else(Multiaddr::empty);
+                    return Err(StartError::Listen {
+                        address,
+                        reason: error.to_string(),
+                    });
+                }
+                _ => {}
+            }
+        }
+        let peer_id = *swarm.local_peer_id();
+        let (commands, command_rx) = mpsc::channel(COMMAND_BUFFER);
+        let (events, _) = broadcast::channel(EVENT_BUFFER);
+        let mut driver = Driver::new(swarm, &config, events.clone());
+        for address in &config.bootstrap {
+            driver.dial_bootstrap(address.clone());
+        }
+        tokio::spawn(driver.run(command_rx));
+        Ok(WakuNode {
+            inner: Arc::new(Inner {
+                commands,
+                events,
+                peer_id,
+                listen_addrs,
+                shards: config.shards,
+            }),
+        })
+    }
+
+    /// The node's libp2p peer id.
+    pub fn peer_id(&self) -> PeerId {
+        self.inner.peer_id
+    }
+
+    /// The addresses the node listens on, each ending in `/p2p/<peer id>`.
+    pub fn listen_addrs(&self) -> Vec<Multiaddr> {
+        self.inner
+            .listen_addrs
+            .iter()
+            .map(|a| a.clone().with_p2p(self.inner.peer_id).unwrap_or_else(|a| a))
+            .collect()
+    }
+
+    /// The pubsub topic NodePair publishes on: the node's first shard.
+    pub fn default_topic(&self) -> PubsubTopic {
+        PubsubTopic::static_shard(self.inner.shards[0])
+    }
+
+    /// Connection events, from now on.
+    pub fn events(&self) -> broadcast::Receiver<NodeEvent> {
+        self.inner.events.subscribe()
+    }
+
+    async fn send(&self, command: Command) -> Result<(), Stopped> {
+        self.inner.commands.send(command).await.map_err(|_| Stopped)
+    }
+
+    /// Delivers every new message with this content topic, on any relayed
+    /// shard, once each.
+    pub async fn subscribe(&self, content_topic: &str) -> Result<Subscription, Stopped> {
+        let (sender, receiver) = mpsc::channel(SUBSCRIPTION_BUFFER);
+        self.send(Command::Subscribe {
+            content_topic: content_topic.to_owned(),
+            sender,
+        })
+        .await?;
+        Ok(Subscription { receiver })
+    }
+
+    /// Publishes on the default topic; a missing timestamp is set to now, so
+    /// a repeat of the same payload is a new message to the network.
+    pub async fn publish(&self, message: WakuMessage) -> Result<Published, PublishError> {
+        self.publish_on(self.default_topic(), message).await
+    }
+
+    /// Publishes on `topic`, which the node must relay.
+    pub async fn publish_on(
+        &self,
+        topic: PubsubTopic,
+        mut message: WakuMessage,
+    ) -> Result<Published, PublishError> {
+        if message.timestamp.is_none() {
+            message.timestamp = Some(now_ns());
+        }
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Publish {
+            topic,
+            message,
+            reply,
+        })
+        .await
+        .map_err(|_| PublishError::Stopped)?;
+        answer.await.map_err(|_| PublishError::Stopped)?
+    }
+
+    /// The peers connected now.
+    pub async fn peers(&self) -> Result<Vec<PeerInfo>, Stopped> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Peers { reply }).await?;
+        answer.await.map_err(|_| Stopped)
+    }
+
+    /// Dials a peer once (no redial if it drops).
+    pub async fn dial(&self, address: Multiaddr) -> Result<(), Stopped> {
+        self.send(Command::Dial { address }).await
+    }
+
+    /// Stops the node and waits until its connections are closed.
+    pub async fn shutdown(&self) {
+        let (reply, done) = oneshot::channel();
+        if self.send(Command::Shutdown { reply }).await.is_ok() {
+            let _ = done.await;
+        }
+    }
+}
+
+fn now_ns() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+async fn build_swarm(
+    keypair: identity::Keypair,
+    config: &Config,
+) -> Result<Swarm<Behaviour>, StartError> {
+    let err = |e: &dyn std::fmt::Display| StartError::Transport(e.to_string());
+    let agent = config.agent.clone();
+    let builder = libp2p::SwarmBuilder::with_existing_identity(keypair)
+        .with_tokio()
+        .with_tcp(
+            tcp::Config::default().nodelay(true),
+            noise::Config::new,
+            (yamux::Config::default, libp2p_mplex::Config::new),
+        )
+        .map_err(|e| err(&e))?
+        .with_dns()
+        .map_err(|e| err(&e))?;
+    let builder = builder
+        .with_websocket(
+            noise::Config::new,
+            (yamux::Config::default, libp2p_mplex::Config::new),
+        )
+        .await
+        .map_err(|e| err(&e))?;
+    let swarm = builder
+        .with_behaviour(|key| Behaviour {
+            relay: relay::behaviour(),
+            metadata: metadata::behaviour(),
+            identify: identify::Behaviour::new(
+                identify::Config::new("ipfs/0.1.0".into(), key.public()).with_agent_version(agent),
+            ),
+            ping: ping::Behaviour::new(ping::Config::new()),
+        })
+        .map_err(|e| err(&e))?
+        // gossipsub keeps only mesh peers alive; keep the rest a while too.
+        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(60)))
+        .build();
+    Ok(swarm)
+}
+
+/// A bootstrap address and when to dial it again.
+struct Redial {
+    address: Multiaddr,
+    at: Instant,
+    delay: Duration,
+}
+
+/// Owns the swarm; runs in its own task until shut down.
+struct Driver {
+    swarm: Swarm<Behaviour>,
+    shards: Vec<Shard>,
+    events: broadcast::Sender<NodeEvent>,
+    /// Subscribers per content topic.
+    subscriptions: HashMap<String, Vec<mpsc::Sender<Received>>>,
+    /// Hashes delivered, oldest first, to deliver each message once.
+    seen: HashSet<MessageHash>,
+    seen_order: VecDeque<MessageHash>,
+    dedup_capacity: usize,
+    /// Identify answers, per peer.
+    identified: HashMap<PeerId, identify::Info>,
+    /// Bootstrap addresses and the peer each reached.
+    bootstrap_peers: HashMap<Multiaddr, PeerId>,
+    /// Bootstrap dials in flight: the address and the delay that preceded it.
+    dialling: HashMap<ConnectionId, (Multiaddr, Option<Duration>)>,
+    /// Re-dials due later.
+    redials: Vec<Redial>,
+    redial_initial: Duration,
+    redial_max: Duration,
+}
+
+impl Driver {
+    fn new(swarm: Swarm<Behaviour>, config: &Config, events: broadcast::Sender<NodeEvent>) -> Self {
+        Driver {
+            swarm,
+            shards: config.shards.clone(),
+            events,
+            subscriptions: HashMap::new(),
+            seen: HashSet::new(),
+            seen_order: VecDeque::new(),
+            dedup_capacity: config.dedup_capacity.max(1),
+            identified: HashMap::new(),
+            bootstrap_peers: HashMap::new(),
+            dialling: HashMap::new(),
+            redials: Vec::new(),
+            redial_initial: config.redial_initial,
+            redial_max: config.redial_max,
+        }
+    }
+
+    fn ours(&self) -> Metadata {
+        Metadata::ours(&self.shards)
+    }
+
+    /// Dials a bootstrap address; `after` is the delay that preceded this
+    /// attempt, so a failure waits longer next time.
+    fn dial_bootstrap_after(&mut self, address: Multiaddr, after: Option<Duration>) {
+        let opts = DialOpts::unknown_peer_id().address(address.clone()).build();
+        let id = opts.connection_id();
+        match self.swarm.dial(opts) {
+            Ok(()) => {
+                self.dialling.insert(id, (address, after));
+            }
+            Err(e) => {
+                tracing::warn!(%address, error = %e, "cannot dial bootstrap peer");
+                self.schedule_redial(address, after);
+            }
+        }
+    }
+
+    fn dial_bootstrap(&mut self, address: Multiaddr) {
+        self.dial_bootstrap_after(address, None);
+    }
+
+    fn schedule_redial(&mut self, address: Multiaddr, previous: Option<Duration>) {
+        if self.redials.iter().any(|r| r.address == address) {
+            return;
+        }
+        let delay = previous.map_or(self.redial_initial, |d| (d * 2).min(self.redial_max));
+        self.redials.push(Redial {
+            address,
+            at: Instant::now() + delay,
+            delay,
+        });
+    }
+
+    async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
+        let mut tick = tokio::time::interval(Duration::from_millis(250));
+        loop {
+            tokio::select! {
+                event = self.swarm.select_next_some() => self.handle_swarm_event(event),
+                command = commands.recv() => match command {
+                    Some(Command::Shutdown { reply }) => {
+                        let peers: Vec<PeerId> = self.swarm.connected_peers().copied().collect();
+                        for peer in peers {
+                            let _ = self.swarm.disconnect_peer_id(peer);
+                        }
+                        let _ = reply.send(());
+                        return;
+                    }
+                    Some(command) => self.handle_command(command),
+                    None => return,
+                },
+                _ = tick.tick() => self.redial_due(),
+            }
+        }
+    }
+
+    fn redial_due(&mut self) {
+        let now = Instant::now();
+        let (due, later): (Vec<_>, Vec<_>) = self.redials.drain(..).partition(|r| r.at <= now);
+        self.redials = later;
+        for r in due {
+            tracing::debug!(address = %r.address, "re-dialling bootstrap peer");
+            self.dial_bootstrap_after(r.address, Some(r.delay));
+        }
+    }
+
+    fn handle_command(&mut self, command: Command) {
+        match command {
+            Command::Subscribe {
+                content_topic,
+                sender,
+            } => {
+                self.subscriptions
+                    .entry(content_topic)
+                    .or_default()
+                    .push(sender);
+            }
+            Command::Publish {
+                topic,
+                message,
+                reply,
+            } => {
+                let _ = reply.send(self.publish(topic, message));
+            }
+            Command::Peers { reply } => {
+                let _ = reply.send(self.peers());
+            }
+            Command::Dial { address } => {
+                if let Err(e) = self.swarm.dial(address.clone()) {
+                    tracing::warn!(%address, error = %e, "cannot dial");
+                }
+            }
+            Command::Shutdown { .. } => unreachable!("handled in run"),
+        }
+    }
+
+    fn publish(
+        &mut self,
+        topic: PubsubTopic,
+        message: WakuMessage,
+    ) -> Result<Published, PublishError> {
+        let data = message.encode_to_vec();
+        relay::validate(&data).map_err(|e| PublishError::Invalid(e.to_string()))?;
+        if !self
+            .shards
+            .iter()
+            .any(|s| PubsubTopic::static_shard(*s) == topic)
+        {
+            return Err(PublishError::NotOurTopic(topic));
+        }
+        let hash = message.hash(topic.as_str());
+        let ident = IdentTopic::new(topic.as_str());
+        let relay = &mut self.swarm.behaviour_mut().relay;
+        match relay.publish(ident.clone(), data) {
+            Ok(_) => {
+                let mesh_peers = relay.mesh_peers(&ident.hash()).count();
+                Ok(Published { hash, mesh_peers })
+            }
+            Err(gossipsub::PublishError::NoPeersSubscribedToTopic) => {
+                Err(PublishError::NoPeers(topic))
+            }
+            // The same bytes were published moments ago: they are out already.
+            Err(gossipsub::PublishError::Duplicate) => Ok(Published {
+                hash,
+                mesh_peers: relay.mesh_peers(&ident.hash()).count(),
+            }),
+            Err(e) => Err(PublishError::Invalid(e.to_string())),
+        }
+    }
+
+    fn peers(&self) -> Vec<PeerInfo> {
+        let mut out = Vec::new();
+        for peer_id in self.swarm.connected_peers() {
+            let info = self.identified.get(peer_id);
+            out.push(PeerInfo {
+                peer_id: *peer_id,
+                address: info
+                    .and_then(|i| i.listen_addrs.first().cloned())
+                    .unwrap_or_else(Multiaddr::empty),
+                protocols: info
+                    .map(|i| i.protocols.iter().map(StreamProtocol::to_string).collect())
+                    .unwrap_or_default(),
+                agent: info.map(|i| i.agent_version.clone()).unwrap_or_default(),
+            });
+        }
+        out.sort_by_key(|p| p.peer_id);
+        out
+    }
+
+    fn emit(&self, event: NodeEvent) {
+        // No reader is fine: events are offered, not owed.
+        let _ = self.events.send(event);
+    }
+
+    fn handle_swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
+        match event {
+            SwarmEvent::ConnectionEstablished {
+                peer_id,
+                endpoint,
+                num_established,
+                connection_id,
+                ..
+            } => {
+                if let Some((address, _)) = self.dialling.remove(&connection_id) {
+                    self.bootstrap_peers.insert(address, peer_id);
+                }
+                if num_established.get() == 1 {
+                    let ours = self.ours();
+                    self.swarm
+                        .behaviour_mut()
+                        .metadata
+                        .send_request(&peer_id, ours);
+                    self.emit(NodeEvent::PeerConnected {
+                        peer_id,
+                        address: endpoint.get_remote_address().clone(),
+                    });
+                }
+            }
+            SwarmEvent::ConnectionClosed {
+                peer_id,
+                num_established: 0,
+                ..
+            } => {
+                self.identified.remove(&peer_id);
+                let lost: Vec<Multiaddr> = self
+                    .bootstrap_peers
+                    .iter()
+                    .filter(|(_, p)| **p == peer_id)
+                    .map(|(a, _)| a.clone())
+                    .collect();
+                for address in lost {
+                    tracing::info!(%address, "bootstrap peer disconnected; will re-dial");
+                    self.schedule_redial(address, None);
+                }
+                self.emit(NodeEvent::PeerDisconnected { peer_id });
+            }
+            SwarmEvent::OutgoingConnectionError {
+                connection_id,
+                peer_id,
+                error,
+            } => {
+                tracing::debug!(?peer_id, %error, "dial failed");
+                if let Some((address, after)) = self.dialling.remove(&connection_id) {
+                    self.schedule_redial(address, after);
+                }
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Relay(event)) => self.handle_relay(event),
+            SwarmEvent::Behaviour(BehaviourEvent::Metadata(event)) => self.handle_metadata(event),
+            SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received {
+                peer_id,
+                info,
+                ..
+            })) => {
+                self.identified.insert(peer_id, info);
+            }
+            _ => {}
+        }
+    }
+
+    fn handle_relay(&mut self, event: gossipsub::Event) {
+        let gossipsub::Event::Message {
+            propagation_source,
+            message_id,
+            message,
+        } = event
+        else {
+            return;
+        };
+        let relay = &mut self.swarm.behaviour_mut().relay;
+        let decoded = match relay::validate(&message.data) {
+            Ok(m) => {
+                relay.report_message_validation_result(
+                    &message_id,
+                    &propagation_source,
+                    MessageAcceptance::Accept,
+                );
+                m
+            }
+            Err(error) => {
+                tracing::info!(peer = %propagation_source, %error, "dropped a relayed message");
+                relay.report_message_validation_result(
+                    &message_id,
+                    &propagation_source,
+                    MessageAcceptance::Reject,
+                );
+                return;
+            }
+        };
+        let topic = PubsubTopic::named(message.topic.as_str());
+        let hash = decoded.hash(topic.as_str());
+        if !self.seen.insert(hash) {
+            return;
+        }
+        self.seen_order.push_back(hash);
+        if self.seen_order.len() > self.dedup_capacity
+            && let Some(old) = self.seen_order.pop_front()
+        {
+            self.seen.remove(&old);
+        }
+        let Some(subscribers) = self.subscriptions.get_mut(&decoded.content_topic) else {
+            return;
+        };
+        let received = Received {
+            pubsub_topic: topic,
+            message: decoded,
+            hash,
+        };
+        subscribers.retain(|tx| match tx.try_send(received.clone()) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                tracing::warn!(content_topic = %received.message.content_topic, "subscriber is behind; dropped a message");
+                true
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        });
+    }
+
+    fn handle_metadata(&mut self, event: request_response::Event<Metadata, Metadata>) {
+        let request_response::Event::Message { peer, message, .. } = event else {
+            if let request_response::Event::OutboundFailure { peer, error, .. } = event {
+                tracing::debug!(%peer, %error, "metadata request failed");
+            }
+            return;
+        };
+        let theirs = match message {
+            RrMessage::Request {
+                request, channel, ..
+            } => {
+                let ours = self.ours();
+                let _ = self
+                    .swarm
+                    .behaviour_mut()
+                    .metadata
+                    .send_response(channel, ours);
+                request
+            }
+            RrMessage::Response { response, .. } => response,
+        };
+        if let Err(reason) = metadata::check(
+            self.shards[0].cluster,
+            &self.shards.iter().map(|s| s.shard).collect::<Vec<_>>(),
+            &theirs,
+        ) {
+            tracing::info!(%peer, %reason, "disconnecting a peer that does not fit");
+            let _ = self.swarm.disconnect_peer_id(peer);
+            self.emit(NodeEvent::PeerRejected {
+                peer_id: peer,
+                reason,
+            });
+        }
+    }
+}
