@@ -1,0 +1,148 @@
+//! The `nodepair-relay` binary as an operator runs it: prints where it
+//! listens, relays between peers that only know it, keeps its identity in a
+//! key file, and stops cleanly on SIGTERM.
+
+#![allow(clippy::unwrap_used)]
+
+use nodepair_tests::{Sandbox, binary};
+use nodepair_waku::{Config, Multiaddr, Shard, WakuMessage, WakuNode};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+const SHARD: Shard = Shard {
+    cluster: 42,
+    shard: 0,
+};
+const TOPIC: &str = "/nodepair/1/relay-cli/proto";
+
+/// Starts the relay on loopback and returns it with its `--json` status.
+fn start_relay(sandbox: &Sandbox, extra: &[&str]) -> (Child, serde_json::Value) {
+    let mut child = sandbox
+        .command(&binary("nodepair-relay"))
+        .args([
+            "--listen",
+            "/ip4/127.0.0.1/tcp/0",
+            "--listen",
+            "/ip4/127.0.0.1/tcp/0/ws",
+        ])
+        .args(["--cluster", "42", "--json"])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    (
+        child,
+        serde_json::from_str(&line).expect("one JSON status line"),
+    )
+}
+
+fn stop(mut child: Child) -> std::process::ExitStatus {
+    let pid = child.id().to_string();
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    for _ in 0..100 {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    panic!("the relay did not stop within 5 s of SIGTERM");
+}
+
+async fn client(relay: Multiaddr) -> WakuNode {
+    let mut config = Config::new(SHARD);
+    config.bootstrap = vec![relay];
+    WakuNode::start(config).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_peers_that_only_know_the_relay_exchange_messages() {
+    let sandbox = Sandbox::new().unwrap();
+    let (relay, status) = start_relay(&sandbox, &[]);
+    assert_eq!(status["cluster"], 42);
+    assert_eq!(status["shards"], serde_json::json!([0]));
+    let listen: Vec<Multiaddr> = status["listen"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(listen.len(), 2);
+    let peer_id = status["peer_id"].as_str().unwrap();
+    assert!(
+        listen
+            .iter()
+            .all(|a| a.to_string().ends_with(&format!("/p2p/{peer_id}")))
+    );
+
+    let a = client(listen[0].clone()).await; // TCP
+    let b = client(listen[1].clone()).await; // websocket
+    let mut at_b = b.subscribe(TOPIC).await.unwrap();
+    let mut delivered = None;
+    for _ in 0..100 {
+        let _ = a
+            .publish(WakuMessage::new(TOPIC, b"via the relay".to_vec()))
+            .await;
+        if let Ok(Some(m)) = tokio::time::timeout(Duration::from_millis(200), at_b.next()).await {
+            delivered = Some(m);
+            break;
+        }
+    }
+    assert_eq!(
+        delivered
+            .expect("a message crossed the relay")
+            .message
+            .payload,
+        b"via the relay"
+    );
+    a.shutdown().await;
+    b.shutdown().await;
+    assert!(stop(relay).success(), "exit status 0 on SIGTERM");
+}
+
+#[test]
+fn the_key_file_keeps_the_peer_id_across_restarts() {
+    let sandbox = Sandbox::new().unwrap();
+    let key = sandbox.path().join("relay.key");
+    let key_arg = key.to_str().unwrap();
+    let (first, status) = start_relay(&sandbox, &["--key-file", key_arg]);
+    assert!(stop(first).success());
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let (second, again) = start_relay(&sandbox, &["--key-file", key_arg]);
+    assert!(stop(second).success());
+    assert_eq!(status["peer_id"], again["peer_id"]);
+}
+
+#[test]
+fn a_key_file_that_is_not_a_key_is_refused_clearly() {
+    let sandbox = Sandbox::new().unwrap();
+    let key = sandbox.path().join("relay.key");
+    std::fs::write(&key, b"not a key").unwrap();
+    let out = sandbox
+        .command(&binary("nodepair-relay"))
+        .args(["--listen", "/ip4/127.0.0.1/tcp/0", "--key-file"])
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("does not hold a libp2p key"), "{err}");
+    assert_eq!(
+        std::fs::read(&key).unwrap(),
+        b"not a key",
+        "the file is left as it was"
+    );
+}

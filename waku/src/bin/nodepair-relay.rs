@@ -1,0 +1,156 @@
+//! `nodepair-relay`: a standalone Waku relay node for local and self-hosted
+//! networks. NodePair's apps and managers that cannot reach each other
+//! directly both connect to relays like this one (or to any nwaku/go-waku
+//! node of the same cluster) and their messages meet there.
+
+use anyhow::Context;
+use clap::Parser;
+use nodepair_waku::{Config, Multiaddr, NodeEvent, Shard, WakuNode, identity};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// A Waku v2 relay node for NodePair networks.
+#[derive(Debug, Parser)]
+#[command(name = "nodepair-relay", version, about)]
+struct Args {
+    /// Address to listen on; repeat for several.
+    #[arg(long = "listen", value_name = "MULTIADDR", default_values_t = [
+        "/ip4/0.0.0.0/tcp/60000".parse::<Multiaddr>().expect("valid"),
+        "/ip4/0.0.0.0/tcp/8000/ws".parse::<Multiaddr>().expect("valid"),
+    ])]
+    listen: Vec<Multiaddr>,
+    /// Waku cluster id (static sharding).
+    #[arg(long, default_value_t = 0)]
+    cluster: u16,
+    /// Shard to relay within the cluster; repeat for several.
+    #[arg(long = "shard", default_values_t = [0u16])]
+    shards: Vec<u16>,
+    /// Peer to connect to and stay connected with; repeat for several.
+    #[arg(long = "peer", value_name = "MULTIADDR")]
+    peers: Vec<Multiaddr>,
+    /// File holding the node key, so the peer id survives restarts; made
+    /// (mode 0600) if missing. Without it, a new identity each start.
+    #[arg(long, value_name = "FILE")]
+    key_file: Option<PathBuf>,
+    /// Print the status line as JSON (peer id, addresses, cluster, shards).
+    #[arg(long)]
+    json: bool,
+}
+
+fn load_or_make_key(path: &Path) -> anyhow::Result<identity::Keypair> {
+    match std::fs::read(path) {
+        Ok(bytes) => identity::Keypair::from_protobuf_encoding(&bytes)
+            .with_context(|| format!("{} does not hold a libp2p key", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = identity::Keypair::generate_ed25519();
+            let bytes = key
+                .to_protobuf_encoding()
+                .context("cannot encode the new key")?;
+            write_private(path, &bytes)
+                .with_context(|| format!("cannot save the node key to {}", path.display()))?;
+            Ok(key)
+        }
+        Err(e) => Err(e).with_context(|| format!("cannot read the node key {}", path.display())),
+    }
+}
+
+/// Writes `bytes` to a new file only its owner can read.
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM can be caught");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let args = Args::parse();
+    let cluster = args.cluster;
+    let mut config = Config::new(Shard {
+        cluster,
+        shard: args.shards[0],
+    });
+    config.shards = args
+        .shards
+        .iter()
+        .map(|&shard| Shard { cluster, shard })
+        .collect();
+    config.listen = args.listen.clone();
+    config.bootstrap = args.peers.clone();
+    config.agent = format!("nodepair-relay/{}", env!("CARGO_PKG_VERSION"));
+    if let Some(path) = &args.key_file {
+        config.keypair = Some(load_or_make_key(path)?);
+    }
+    let node = WakuNode::start(config)
+        .await
+        .context("cannot start the relay")?;
+    let addrs: Vec<String> = node
+        .listen_addrs()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        let status = serde_json::json!({
+            "peer_id": node.peer_id().to_string(),
+            "listen": addrs,
+            "cluster": cluster,
+            "shards": args.shards,
+        });
+        writeln!(out, "{status}")?;
+    } else {
+        writeln!(
+            out,
+            "nodepair-relay {} on cluster {cluster}, shards {:?}",
+            node.peer_id(),
+            args.shards
+        )?;
+        for a in &addrs {
+            writeln!(out, "listening on {a}")?;
+        }
+    }
+    out.flush()?;
+    drop(out);
+
+    let mut events = node.events();
+    let logger = tokio::spawn(async move {
+        while let Ok(event) = events.recv().await {
+            match event {
+                NodeEvent::PeerConnected { peer_id, address } => {
+                    tracing::info!(%peer_id, %address, "peer connected")
+                }
+                NodeEvent::PeerDisconnected { peer_id } => {
+                    tracing::info!(%peer_id, "peer disconnected")
+                }
+                NodeEvent::PeerRejected { peer_id, reason } => {
+                    tracing::info!(%peer_id, %reason, "peer rejected")
+                }
+            }
+        }
+    });
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    node.shutdown().await;
+    logger.abort();
+    Ok(())
+}

@@ -1,0 +1,276 @@
+//! Our node against js-waku 0.0.27, an implementation we did not write,
+//! running as a separate Node.js process (tests/js/waku_peer.mjs) on
+//! 127.0.0.1: js-waku dials us over websocket + mplex, we dial js-waku over
+//! TCP + yamux, messages flow both ways with the same hashes and ids, and a
+//! line js → rust → js forwards.
+//!
+//! Needs `node` and the npm packages (`npm install` at the root; the README's
+//! test command does it).
+
+#![allow(clippy::unwrap_used)]
+
+use nodepair_waku::{Config, Multiaddr, Shard, WakuMessage, WakuNode};
+use prost::Message as _;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+use tokio::time::{sleep, timeout};
+
+const SHARD: Shard = Shard {
+    cluster: 42,
+    shard: 0,
+};
+const TOPIC: &str = "/nodepair/1/interop/proto";
+
+/// A js-waku relay node in its own process, driven over stdio.
+struct JsPeer {
+    child: Child,
+    stdin: ChildStdin,
+    lines: Lines<BufReader<ChildStdout>>,
+    /// Message events that arrived while waiting for a command's answer.
+    messages: VecDeque<Value>,
+    /// Its TCP address (its websocket one is not dialled by these tests).
+    tcp: Multiaddr,
+}
+
+impl JsPeer {
+    async fn start() -> JsPeer {
+        let js = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/js");
+        let mut child = Command::new("node")
+            .arg("--import")
+            .arg(js.join("polyfills.mjs"))
+            .arg(js.join("waku_peer.mjs"))
+            .arg(format!("--clusterId={}", SHARD.cluster))
+            .arg(format!("--shard={}", SHARD.shard))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("`node` runs (install Node.js and run `npm install` at the root)");
+        let stdin = child.stdin.take().unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let ready: Value = timeout(Duration::from_secs(30), lines.next_line())
+            .await
+            .expect("js-waku started within 30 s")
+            .unwrap()
+            .map(|l| serde_json::from_str(&l).unwrap())
+            .expect("js-waku printed its ready line (is `npm install` done?)");
+        assert_eq!(ready["event"], "ready", "{ready}");
+        let addrs: Vec<Multiaddr> = ready["multiaddrs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap().parse().unwrap())
+            .collect();
+        let pick = |ws: bool| {
+            addrs
+                .iter()
+                .find(|a| a.to_string().contains("/ws/") == ws)
+                .cloned()
+                .expect("js-waku listens on websocket and TCP")
+        };
+        assert!(
+            addrs.iter().any(|a| a.to_string().contains("/ws/")),
+            "{addrs:?}"
+        );
+        JsPeer {
+            tcp: pick(false),
+            child,
+            stdin,
+            lines,
+            messages: VecDeque::new(),
+        }
+    }
+
+    /// Sends one command and returns its answer.
+    async fn call(&mut self, command: Value) -> Value {
+        let mut line = command.to_string();
+        line.push('\n');
+        self.stdin.write_all(line.as_bytes()).await.unwrap();
+        loop {
+            let line = timeout(Duration::from_secs(30), self.lines.next_line())
+                .await
+                .expect("js-waku answered within 30 s")
+                .unwrap()
+                .expect("js-waku is still running");
+            let value: Value = serde_json::from_str(&line).unwrap();
+            if value["event"] == "message" {
+                self.messages.push_back(value);
+            } else {
+                return value;
+            }
+        }
+    }
+
+    /// Publishes, retrying until js-waku sees a peer for the topic.
+    async fn publish(&mut self, payload: &[u8]) -> Value {
+        for _ in 0..100 {
+            let answer = self
+                .call(json!({"op": "publish", "contentTopic": TOPIC, "payload": hex::encode(payload)}))
+                .await;
+            if answer["ok"] == "publish" && answer["peers"].as_u64() > Some(0) {
+                return answer;
+            }
+            sleep(Duration::from_millis(100)).await;
+        }
+        panic!("js-waku found no peer to publish to in 10 s");
+    }
+
+    /// The next message js-waku received.
+    async fn next_message(&mut self) -> Value {
+        if let Some(m) = self.messages.pop_front() {
+            return m;
+        }
+        let line = timeout(Duration::from_secs(15), self.lines.next_line())
+            .await
+            .expect("js-waku received a message within 15 s")
+            .unwrap()
+            .unwrap();
+        let value: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(value["event"], "message", "{value}");
+        value
+    }
+
+    async fn stop(mut self) {
+        let _ = self.call(json!({"op": "stop"})).await;
+        let _ = timeout(Duration::from_secs(5), self.child.wait()).await;
+    }
+}
+
+async fn rust_node(listen: &[&str]) -> WakuNode {
+    let mut config = Config::new(SHARD);
+    config.listen = listen.iter().map(|a| a.parse().unwrap()).collect();
+    WakuNode::start(config).await.unwrap()
+}
+
+/// Publishes from our node until a mesh peer took it.
+async fn publish_meshed(
+    node: &WakuNode,
+    payload: &[u8],
+) -> (WakuMessage, nodepair_waku::Published) {
+    for _ in 0..150 {
+        let mut message = WakuMessage::new(TOPIC, payload.to_vec());
+        message.timestamp = Some(1_700_000_000_123_456_789);
+        match node.publish(message.clone()).await {
+            Ok(p) if p.mesh_peers > 0 => return (message, p),
+            _ => sleep(Duration::from_millis(100)).await,
+        }
+    }
+    panic!("no mesh with js-waku in 15 s");
+}
+
+fn message_id(message: &WakuMessage) -> String {
+    hex::encode(Sha256::digest(message.encode_to_vec()))
+}
+
+#[tokio::test]
+async fn js_waku_dials_us_over_websocket_and_messages_flow_both_ways() {
+    let node = rust_node(&["/ip4/127.0.0.1/tcp/0/ws"]).await;
+    let mut ours = node.subscribe(TOPIC).await.unwrap();
+    let mut js = JsPeer::start().await;
+    assert_eq!(
+        js.call(json!({"op": "subscribe", "contentTopic": TOPIC}))
+            .await["ok"],
+        "subscribe"
+    );
+    let dialled = js
+        .call(json!({"op": "dial", "addr": node.listen_addrs()[0].to_string()}))
+        .await;
+    assert_eq!(dialled["ok"], "dial", "{dialled}");
+
+    // rust → js: the same deterministic hash, and the same gossipsub message
+    // id (sha256 of the bytes we sent).
+    let (sent, published) = publish_meshed(&node, b"from rust").await;
+    let got = js.next_message().await;
+    assert_eq!(got["payload"], hex::encode(b"from rust"));
+    assert_eq!(got["hash"], published.hash.to_string());
+    assert_eq!(got["id"], message_id(&sent));
+    assert_eq!(got["timestamp"], "1700000000123456789");
+
+    // js → rust.
+    let answer = js.publish(b"from js").await;
+    let received = timeout(Duration::from_secs(15), ours.next())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(received.message.payload, b"from js");
+    assert_eq!(received.hash.to_string(), answer["hash"].as_str().unwrap());
+    assert_eq!(
+        message_id(&received.message),
+        answer["id"].as_str().unwrap()
+    );
+
+    js.stop().await;
+    node.shutdown().await;
+}
+
+#[tokio::test]
+async fn we_dial_js_waku_over_tcp_and_yamux() {
+    let mut js = JsPeer::start().await;
+    js.call(json!({"op": "subscribe", "contentTopic": TOPIC}))
+        .await;
+    let mut config = Config::new(SHARD);
+    config.bootstrap = vec![js.tcp.clone()];
+    let node = WakuNode::start(config).await.unwrap();
+    let mut ours = node.subscribe(TOPIC).await.unwrap();
+
+    let answer = js.publish(b"over tcp").await;
+    let received = timeout(Duration::from_secs(15), ours.next())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(received.message.payload, b"over tcp");
+    assert_eq!(received.hash.to_string(), answer["hash"].as_str().unwrap());
+    let peers = node.peers().await.unwrap();
+    assert_eq!(peers.len(), 1);
+    assert_eq!(peers[0].agent, "js-waku");
+    assert!(
+        peers[0]
+            .protocols
+            .iter()
+            .any(|p| p == "/vac/waku/relay/2.0.0"),
+        "{peers:?}"
+    );
+
+    let (_, published) = publish_meshed(&node, b"back over tcp").await;
+    assert_eq!(js.next_message().await["hash"], published.hash.to_string());
+    js.stop().await;
+    node.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_line_of_js_rust_js_forwards() {
+    let node = rust_node(&["/ip4/127.0.0.1/tcp/0/ws"]).await;
+    let mut left = JsPeer::start().await;
+    let mut right = JsPeer::start().await;
+    right
+        .call(json!({"op": "subscribe", "contentTopic": TOPIC}))
+        .await;
+    left.call(json!({"op": "subscribe", "contentTopic": TOPIC}))
+        .await;
+    let addr = node.listen_addrs()[0].to_string();
+    assert_eq!(
+        left.call(json!({"op": "dial", "addr": addr})).await["ok"],
+        "dial"
+    );
+    assert_eq!(
+        right.call(json!({"op": "dial", "addr": addr})).await["ok"],
+        "dial"
+    );
+    // Let right's subscription reach our node before left publishes.
+    sleep(Duration::from_secs(2)).await;
+
+    let answer = left.publish(b"across the line").await;
+    let got = right.next_message().await;
+    assert_eq!(got["payload"], hex::encode(b"across the line"));
+    assert_eq!(got["hash"], answer["hash"]);
+    assert_eq!(got["id"], answer["id"]);
+    left.stop().await;
+    right.stop().await;
+    node.shutdown().await;
+}
