@@ -66,13 +66,19 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     file.sync_all()
 }
 
-async fn shutdown_signal() {
+/// Resolves on SIGINT or SIGTERM. The handlers are installed when this is
+/// called, not when it is first polled, so call it before announcing that
+/// the relay is up: a signal sent right after must not kill it uncleanly.
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
     use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate()).expect("SIGTERM can be caught");
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-    }
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+    })
 }
 
 #[tokio::main]
@@ -85,6 +91,7 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
+    let stop = shutdown_signal().context("cannot install signal handlers")?;
     let cluster = args.cluster;
     let mut config = Config::new(Shard {
         cluster,
@@ -148,7 +155,7 @@ async fn main() -> anyhow::Result<()> {
             }
         }
     });
-    shutdown_signal().await;
+    stop.await;
     tracing::info!("shutting down");
     node.shutdown().await;
     logger.abort();
