@@ -11,14 +11,17 @@
 //!
 //! - [`entry`]: entry names and the secret bytes stored under them.
 //! - [`memory`]: a store that lives only in the process, for tests.
+//! - [`vault`]: the encrypted file vault (Argon2id → XChaCha20-Poly1305).
 
 #![deny(missing_docs)]
 
 pub mod entry;
 pub mod memory;
+pub mod vault;
 
 pub use entry::{EntryName, InvalidEntryName, SecretBytes};
 pub use memory::MemoryStore;
+pub use vault::{KdfParams, Vault, VaultError};
 
 use std::fmt;
 
@@ -28,12 +31,15 @@ use std::fmt;
 pub enum Backend {
     /// Process memory only: everything is gone when the process exits.
     Memory,
+    /// The encrypted file vault.
+    Vault,
 }
 
 impl fmt::Display for Backend {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Backend::Memory => "memory (not persisted)",
+            Backend::Vault => "encrypted file vault",
         })
     }
 }
@@ -53,6 +59,9 @@ pub enum KeystoreError {
         /// Bytes the backend has left, counting the old value's as free.
         available: usize,
     },
+    /// The vault could not be written; it holds what it held before.
+    #[error(transparent)]
+    Vault(Box<crate::vault::VaultError>),
 }
 
 /// Named secret entries, persisted by some backend.
