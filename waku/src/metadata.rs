@@ -44,6 +44,14 @@ struct WireMetadata {
 }
 
 impl Metadata {
+    /// Ours, for `shards` of one cluster.
+    pub fn ours(shards: &[Shard]) -> Self {
+        Metadata {
+            cluster: shards.first().map(|s| u32::from(s.cluster)),
+            shards: shards.iter().map(|s| u32::from(s.shard)).collect(),
+        }
+    }
+
     /// Encodes with the shards in both fields.
     pub fn encode(&self) -> Vec<u8> {
         WireMetadata {
@@ -116,16 +124,6 @@ pub fn check(cluster: u16, shards: &[u16], theirs: &Metadata) -> Result<(), Mism
             ours: shards.to_vec(),
             theirs: theirs.shards.clone(),
         })
-    }
-}
-
-impl Metadata {
-    /// Ours, for `shards` of one cluster.
-    pub fn ours(shards: &[Shard]) -> Self {
-        Metadata {
-            cluster: shards.first().map(|s| u32::from(s.cluster)),
-            shards: shards.iter().map(|s| u32::from(s.shard)).collect(),
-        }
     }
 }
 

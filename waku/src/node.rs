@@ -466,6 +466,8 @@ struct Driver {
     dedup_capacity: usize,
     /// Identify answers, per peer.
     identified: HashMap<PeerId, identify::Info>,
+    /// The remote address of the first connection to each peer.
+    addresses: HashMap<PeerId, Multiaddr>,
     /// Bootstrap addresses and the peer each reached.
     bootstrap_peers: HashMap<Multiaddr, PeerId>,
     /// Bootstrap dials in flight: the address and the delay that preceded it.
@@ -487,6 +489,7 @@ impl Driver {
             seen_order: VecDeque::new(),
             dedup_capacity: config.dedup_capacity.max(1),
             identified: HashMap::new(),
+            addresses: HashMap::new(),
             bootstrap_peers: HashMap::new(),
             dialling: HashMap::new(),
             redials: Vec::new(),
@@ -633,8 +636,10 @@ impl Driver {
             let info = self.identified.get(peer_id);
             out.push(PeerInfo {
                 peer_id: *peer_id,
-                address: info
-                    .and_then(|i| i.listen_addrs.first().cloned())
+                address: self
+                    .addresses
+                    .get(peer_id)
+                    .cloned()
                     .unwrap_or_else(Multiaddr::empty),
                 protocols: info
                     .map(|i| i.protocols.iter().map(StreamProtocol::to_string).collect())
@@ -664,6 +669,8 @@ impl Driver {
                     self.bootstrap_peers.insert(address, peer_id);
                 }
                 if num_established.get() == 1 {
+                    self.addresses
+                        .insert(peer_id, endpoint.get_remote_address().clone());
                     let ours = self.ours();
                     self.swarm
                         .behaviour_mut()
@@ -681,6 +688,7 @@ impl Driver {
                 ..
             } => {
                 self.identified.remove(&peer_id);
+                self.addresses.remove(&peer_id);
                 let lost: Vec<Multiaddr> = self
                     .bootstrap_peers
                     .iter()

@@ -298,7 +298,7 @@ impl Session {
             self.stats.auth_failures += 1;
             return;
         };
-        let mut message = header(wire::HANDSHAKE_1, &sid);
+        let mut message = header(wire::HANDSHAKE_1, &sid, 48);
         let mut buf = [0u8; 128];
         match noise.write_message(&[], &mut buf) {
             Ok(n) => message.extend_from_slice(&buf[..n]),
@@ -376,7 +376,7 @@ impl Session {
             // Theirs wins: answer it and forget ours.
             self.outgoing = None;
         }
-        let mut message = header(wire::HANDSHAKE_2, &sid);
+        let mut message = header(wire::HANDSHAKE_2, &sid, 48);
         let mut buf = [0u8; 128];
         let Ok(n) = noise.write_message(&[], &mut buf) else {
             self.stats.auth_failures += 1;
@@ -537,10 +537,7 @@ impl Session {
             return;
         };
         let start = HEADER_LEN + 8;
-        let mut message = Vec::with_capacity(start + len + TAG_LEN);
-        message.push(PROTOCOL_VERSION);
-        message.push(wire::DATA);
-        message.extend_from_slice(&transport.sid);
+        let mut message = header(wire::DATA, &transport.sid, 8 + len + TAG_LEN);
         message.extend_from_slice(&[0; 8]);
         frame.encode_into(&mut message);
         let nonce = transport.seal(&mut message, start);
@@ -691,8 +688,9 @@ pub fn in_memory_pair(a: StaticKeypair, b: StaticKeypair, now: Instant) -> (Sess
     (sa, sb)
 }
 
-fn header(ty: u8, sid: &[u8; SID_LEN]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(HEADER_LEN + 64);
+/// A session message's header, in a buffer with room for `rest` more bytes.
+fn header(ty: u8, sid: &[u8; SID_LEN], rest: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(HEADER_LEN + rest);
     out.push(PROTOCOL_VERSION);
     out.push(ty);
     out.extend_from_slice(sid);
