@@ -10,16 +10,19 @@
 //! # Layout
 //!
 //! - [`entry`]: entry names and the secret bytes stored under them.
+//! - [`keyring`]: the OS keyring, one item per entry.
 //! - [`memory`]: a store that lives only in the process, for tests.
 //! - [`vault`]: the encrypted file vault (Argon2id → XChaCha20-Poly1305).
 
 #![deny(missing_docs)]
 
 pub mod entry;
+pub mod keyring;
 pub mod memory;
 pub mod vault;
 
 pub use entry::{EntryName, InvalidEntryName, SecretBytes};
+pub use keyring::{KeyringError, KeyringStore};
 pub use memory::MemoryStore;
 pub use vault::{KdfParams, Vault, VaultError};
 
@@ -31,6 +34,8 @@ use std::fmt;
 pub enum Backend {
     /// Process memory only: everything is gone when the process exits.
     Memory,
+    /// The OS keyring.
+    Keyring,
     /// The encrypted file vault.
     Vault,
 }
@@ -39,6 +44,7 @@ impl fmt::Display for Backend {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Backend::Memory => "memory (not persisted)",
+            Backend::Keyring => "OS keyring",
             Backend::Vault => "encrypted file vault",
         })
     }
@@ -62,6 +68,9 @@ pub enum KeystoreError {
     /// The vault could not be written; it holds what it held before.
     #[error(transparent)]
     Vault(Box<crate::vault::VaultError>),
+    /// The OS keyring refused or failed; it holds what it held before.
+    #[error(transparent)]
+    Keyring(#[from] crate::keyring::KeyringError),
 }
 
 /// Named secret entries, persisted by some backend.
