@@ -11,19 +11,33 @@
 //!
 //! - [`entry`]: entry names and the secret bytes stored under them.
 //! - [`keyring`]: the OS keyring, one item per entry.
-//! - [`memory`]: a store that lives only in the process, for tests.
 //! - [`vault`]: the encrypted file vault (Argon2id → XChaCha20-Poly1305).
+//! - [`memory`]: a store that lives only in the process, for tests.
+//! - [`passphrase`]: where the vault passphrase comes from.
+//! - [`select`]: which backend to open, and the record of that choice.
+//! - [`migrate`]: moving every entry to another backend.
+//! - [`identity`], [`counterparty`]: the records NodePair keeps in a store.
 
 #![deny(missing_docs)]
 
+pub mod counterparty;
 pub mod entry;
+pub mod identity;
 pub mod keyring;
 pub mod memory;
+pub mod migrate;
+pub mod passphrase;
+pub mod select;
 pub mod vault;
 
+pub use counterparty::{Counterparty, CounterpartyError, CounterpartyState, Role};
 pub use entry::{EntryName, InvalidEntryName, SecretBytes};
+pub use identity::{Identity, IdentityError};
 pub use keyring::{KeyringError, KeyringStore};
 pub use memory::MemoryStore;
+pub use migrate::{MigrateError, MigrationReport};
+pub use passphrase::{Passphrase, PassphraseError, PassphraseSource};
+pub use select::{Choice, Location, Options, SelectError, Selected};
 pub use vault::{KdfParams, Vault, VaultError};
 
 use std::fmt;
@@ -68,6 +82,9 @@ pub enum KeystoreError {
     /// The vault could not be written; it holds what it held before.
     #[error(transparent)]
     Vault(Box<crate::vault::VaultError>),
+    /// The operating system gave no random bytes for a new key.
+    #[error("cannot get random bytes from the operating system: {0}")]
+    Random(String),
     /// The OS keyring refused or failed; it holds what it held before.
     #[error(transparent)]
     Keyring(#[from] crate::keyring::KeyringError),

@@ -208,6 +208,39 @@ fn lock(path: &Path) -> Result<File, VaultError> {
     }
 }
 
+/// Removes what writers that died between write and rename left behind.
+/// Only called with the lock held, so no live writer owns one of these.
+fn remove_stale_temps(path: &Path) {
+    let (Some(dir), Some(prefix)) = (
+        path.parent(),
+        temp_path(path, "").file_name().map(|n| n.to_owned()),
+    ) else {
+        return;
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if entry
+            .file_name()
+            .as_encoded_bytes()
+            .starts_with(prefix.as_encoded_bytes())
+        {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// The temporary file a writer builds the next vault in: `<vault>.tmp-<pid>`.
+fn temp_path(path: &Path, pid: &str) -> PathBuf {
+    path.with_extension(format!("tmp-{pid}"))
+}
+
 impl Vault {
     /// Creates a new, empty vault at `path` (which must not exist).
     pub fn create(path: &Path, passphrase: &[u8], params: KdfParams) -> Result<Vault, VaultError> {
@@ -235,6 +268,7 @@ impl Vault {
     /// Opens the vault at `path` with `passphrase`.
     pub fn open(path: &Path, passphrase: &[u8]) -> Result<Vault, VaultError> {
         let lock = lock(path)?;
+        remove_stale_temps(path);
         let bytes = fs::read(path).map_err(io_err(path))?;
         let p = || path.to_owned();
         if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
@@ -356,9 +390,7 @@ impl Vault {
             .parent()
             .filter(|d| !d.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
-        let tmp = self
-            .path
-            .with_extension(format!("tmp-{}", std::process::id()));
+        let tmp = temp_path(&self.path, &std::process::id().to_string());
         let written = (|| {
             let mut file = OpenOptions::new()
                 .write(true)
@@ -565,9 +597,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = filled(dir.path());
         // What a crash between write and rename leaves: a stray temp file.
-        fs::write(path.with_extension("tmp-99999"), b"half a vault").unwrap();
+        let stray = path.with_extension("tmp-99999");
+        fs::write(&stray, b"half a vault").unwrap();
         let v = Vault::open(&path, b"correct horse").unwrap();
         assert_eq!(v.names().unwrap().len(), 2);
+        assert!(!stray.exists(), "the next opener cleans it up");
     }
 
     #[test]

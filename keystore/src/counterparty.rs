@@ -1,0 +1,257 @@
+//! The sides this one paired with: one keystore entry each.
+
+use crate::identity::hex;
+use crate::{EntryName, Keystore, KeystoreError};
+use prost::Message;
+
+/// Entry names of counterparties start with this.
+pub const COUNTERPARTY_PREFIX: &str = "peer.";
+
+/// What the counterparty is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// A NodePair desktop app.
+    App,
+    /// A node manager.
+    NodeManager,
+}
+
+/// Whether sessions with the counterparty are allowed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CounterpartyState {
+    /// Paired: sessions are opened at every start.
+    Active,
+    /// Unpaired by the user: kept so it is shown as such and refused, until
+    /// it is removed.
+    Revoked,
+}
+
+/// A side this one paired with, as kept in the keystore.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Counterparty {
+    /// Its static X25519 public key: what sessions authenticate.
+    pub public_key: [u8; 32],
+    /// Its node id.
+    pub node_id: [u8; 16],
+    /// The name it gave in its HELLO.
+    pub display_name: String,
+    /// What it is.
+    pub role: Role,
+    /// When pairing finished, in Unix seconds.
+    pub paired_at: u64,
+    /// When a session with it last carried a message, in Unix seconds.
+    pub last_seen: Option<u64>,
+    /// Whether sessions with it are allowed.
+    pub state: CounterpartyState,
+}
+
+/// A counterparty entry that cannot be read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CounterpartyError {
+    /// The keystore failed.
+    #[error(transparent)]
+    Keystore(#[from] KeystoreError),
+    /// The entry is not a counterparty record NodePair wrote; it is left
+    /// as it is.
+    #[error("the stored counterparty {entry} is damaged ({why}); it was left untouched")]
+    Damaged {
+        /// The entry.
+        entry: EntryName,
+        /// What is wrong.
+        why: &'static str,
+    },
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct WireCounterparty {
+    #[prost(uint32, tag = "1")]
+    version: u32,
+    #[prost(bytes = "vec", tag = "2")]
+    public_key: Vec<u8>,
+    #[prost(bytes = "vec", tag = "3")]
+    node_id: Vec<u8>,
+    #[prost(string, tag = "4")]
+    display_name: String,
+    /// 1 = app, 2 = node manager (the HELLO type bytes).
+    #[prost(uint32, tag = "5")]
+    role: u32,
+    #[prost(uint64, tag = "6")]
+    paired_at: u64,
+    #[prost(uint64, optional, tag = "7")]
+    last_seen: Option<u64>,
+    /// 1 = active, 2 = revoked.
+    #[prost(uint32, tag = "8")]
+    state: u32,
+}
+
+impl Counterparty {
+    /// The entry this counterparty is stored under: `peer.` and its public
+    /// key in hex.
+    pub fn entry_name(public_key: &[u8; 32]) -> EntryName {
+        EntryName::new(format!("{COUNTERPARTY_PREFIX}{}", hex(public_key)))
+            .expect("prefix and hex are valid name characters")
+    }
+
+    fn encode(&self) -> Vec<u8> {
+        WireCounterparty {
+            version: 1,
+            public_key: self.public_key.to_vec(),
+            node_id: self.node_id.to_vec(),
+            display_name: self.display_name.clone(),
+            role: match self.role {
+                Role::App => 1,
+                Role::NodeManager => 2,
+            },
+            paired_at: self.paired_at,
+            last_seen: self.last_seen,
+            state: match self.state {
+                CounterpartyState::Active => 1,
+                CounterpartyState::Revoked => 2,
+            },
+        }
+        .encode_to_vec()
+    }
+
+    fn decode(entry: &EntryName, bytes: &[u8]) -> Result<Counterparty, CounterpartyError> {
+        let damaged = |why| CounterpartyError::Damaged {
+            entry: entry.clone(),
+            why,
+        };
+        let w = WireCounterparty::decode(bytes).map_err(|_| damaged("not a record"))?;
+        if w.version != 1 {
+            return Err(damaged("unknown record version"));
+        }
+        let public_key: [u8; 32] = w
+            .public_key
+            .as_slice()
+            .try_into()
+            .map_err(|_| damaged("public key length"))?;
+        if Self::entry_name(&public_key) != *entry {
+            return Err(damaged("stored under another key's name"));
+        }
+        Ok(Counterparty {
+            public_key,
+            node_id: w
+                .node_id
+                .as_slice()
+                .try_into()
+                .map_err(|_| damaged("node id length"))?,
+            display_name: w.display_name,
+            role: match w.role {
+                1 => Role::App,
+                2 => Role::NodeManager,
+                _ => return Err(damaged("unknown role")),
+            },
+            paired_at: w.paired_at,
+            last_seen: w.last_seen,
+            state: match w.state {
+                1 => CounterpartyState::Active,
+                2 => CounterpartyState::Revoked,
+                _ => return Err(damaged("unknown state")),
+            },
+        })
+    }
+
+    /// Stores (or replaces) this counterparty: one entry, written atomically.
+    pub fn save(&self, store: &dyn Keystore) -> Result<(), KeystoreError> {
+        store.put(&Self::entry_name(&self.public_key), &self.encode())
+    }
+
+    /// The counterparty with this public key, if paired.
+    pub fn load(
+        store: &dyn Keystore,
+        public_key: &[u8; 32],
+    ) -> Result<Option<Counterparty>, CounterpartyError> {
+        let name = Self::entry_name(public_key);
+        match store.get(&name)? {
+            Some(bytes) => Ok(Some(Self::decode(&name, bytes.expose())?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Every stored counterparty, ordered by public key. A damaged entry is
+    /// an error, never skipped: a counterparty that silently vanished would
+    /// look unpaired.
+    pub fn load_all(store: &dyn Keystore) -> Result<Vec<Counterparty>, CounterpartyError> {
+        let mut all = Vec::new();
+        for name in store.names()? {
+            if !name.as_str().starts_with(COUNTERPARTY_PREFIX) {
+                continue;
+            }
+            // Listed a moment ago; deleted since by another handle is fine.
+            if let Some(bytes) = store.get(&name)? {
+                all.push(Self::decode(&name, bytes.expose())?);
+            }
+        }
+        Ok(all)
+    }
+
+    /// Removes the counterparty; returns whether it was there.
+    pub fn remove(store: &dyn Keystore, public_key: &[u8; 32]) -> Result<bool, KeystoreError> {
+        store.delete(&Self::entry_name(public_key))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::MemoryStore;
+
+    fn sample(key: u8) -> Counterparty {
+        Counterparty {
+            public_key: [key; 32],
+            node_id: [key ^ 0x55; 16],
+            display_name: format!("validator-{key}"),
+            role: Role::NodeManager,
+            paired_at: 1_790_000_000,
+            last_seen: None,
+            state: CounterpartyState::Active,
+        }
+    }
+
+    #[test]
+    fn counterparties_round_trip_one_entry_each() {
+        let store = MemoryStore::new();
+        let (a, mut b) = (sample(1), sample(2));
+        a.save(&store).unwrap();
+        b.save(&store).unwrap();
+        b.last_seen = Some(1_790_000_100);
+        b.state = CounterpartyState::Revoked;
+        b.save(&store).unwrap();
+        assert_eq!(store.names().unwrap().len(), 2);
+        assert_eq!(Counterparty::load_all(&store).unwrap(), [a.clone(), b]);
+        assert_eq!(Counterparty::load(&store, &[1; 32]).unwrap(), Some(a));
+        assert!(Counterparty::remove(&store, &[1; 32]).unwrap());
+        assert_eq!(Counterparty::load(&store, &[1; 32]).unwrap(), None);
+    }
+
+    #[test]
+    fn a_damaged_record_is_an_error_not_a_missing_counterparty() {
+        let store = MemoryStore::new();
+        sample(1).save(&store).unwrap();
+        // A valid record moved under another key's name.
+        let moved = store
+            .get(&Counterparty::entry_name(&[1; 32]))
+            .unwrap()
+            .unwrap();
+        store
+            .put(&Counterparty::entry_name(&[9; 32]), moved.expose())
+            .unwrap();
+        let err = Counterparty::load_all(&store).unwrap_err();
+        assert!(err.to_string().contains("another key"), "{err}");
+        store
+            .put(&Counterparty::entry_name(&[9; 32]), b"\x08\x07")
+            .unwrap();
+        let err = Counterparty::load_all(&store).unwrap_err();
+        assert!(err.to_string().contains("unknown record version"), "{err}");
+    }
+
+    #[test]
+    fn other_entries_are_not_counterparties() {
+        let store = MemoryStore::new();
+        crate::Identity::load_or_create(&store).unwrap();
+        sample(3).save(&store).unwrap();
+        assert_eq!(Counterparty::load_all(&store).unwrap(), [sample(3)]);
+    }
+}

@@ -1,0 +1,175 @@
+//! This side's own identity: its static X25519 secret, node id and libp2p node key.
+
+use crate::{EntryName, Keystore, KeystoreError};
+use prost::Message;
+use zeroize::Zeroizing;
+
+/// The entry the identity is stored under.
+pub const IDENTITY_ENTRY: &str = "identity";
+
+/// Who this side is, as kept in the keystore: created once, on first start,
+/// and never replaced (counterparties know it by its static key).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// The X25519 secret of the static key pair every session uses.
+    pub static_secret: Zeroizing<[u8; 32]>,
+    /// The node id HELLOs carry (a v4 UUID's 16 bytes).
+    pub node_id: [u8; 16],
+    /// The Ed25519 secret of the libp2p key: the Waku peer id.
+    pub node_key: Zeroizing<[u8; 32]>,
+}
+
+impl std::fmt::Debug for Identity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Identity")
+            .field("node_id", &hex(&self.node_id))
+            .finish_non_exhaustive()
+    }
+}
+
+/// A stored identity that cannot be read back.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum IdentityError {
+    /// The keystore failed.
+    #[error(transparent)]
+    Keystore(#[from] KeystoreError),
+    /// The entry is there but is not an identity NodePair wrote; it was left
+    /// as it is, since replacing it would unpair every counterparty.
+    #[error(
+        "the stored identity is damaged ({0}); it was left untouched, restore the keystore from a backup"
+    )]
+    Damaged(&'static str),
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct WireIdentity {
+    #[prost(uint32, tag = "1")]
+    version: u32,
+    #[prost(bytes = "vec", tag = "2")]
+    static_secret: Vec<u8>,
+    #[prost(bytes = "vec", tag = "3")]
+    node_id: Vec<u8>,
+    #[prost(bytes = "vec", tag = "4")]
+    node_key: Vec<u8>,
+}
+
+impl Identity {
+    /// A new identity from 80 bytes of a CSPRNG.
+    pub fn generate() -> Result<Identity, getrandom::Error> {
+        let mut static_secret = Zeroizing::new([0u8; 32]);
+        let mut node_key = Zeroizing::new([0u8; 32]);
+        let mut node_id = [0u8; 16];
+        getrandom::fill(static_secret.as_mut())?;
+        getrandom::fill(node_key.as_mut())?;
+        getrandom::fill(&mut node_id)?;
+        // A v4 UUID: version and variant bits.
+        node_id[6] = (node_id[6] & 0x0f) | 0x40;
+        node_id[8] = (node_id[8] & 0x3f) | 0x80;
+        Ok(Identity {
+            static_secret,
+            node_id,
+            node_key,
+        })
+    }
+
+    /// The stored identity, if there is one.
+    pub fn load(store: &dyn Keystore) -> Result<Option<Identity>, IdentityError> {
+        let Some(bytes) = store.get(&entry())? else {
+            return Ok(None);
+        };
+        let wire = WireIdentity::decode(bytes.expose())
+            .map_err(|_| IdentityError::Damaged("not a record"))?;
+        if wire.version != 1 {
+            return Err(IdentityError::Damaged("unknown record version"));
+        }
+        fn field<const N: usize>(v: &[u8], what: &'static str) -> Result<[u8; N], IdentityError> {
+            v.try_into().map_err(|_| IdentityError::Damaged(what))
+        }
+        Ok(Some(Identity {
+            static_secret: Zeroizing::new(field(&wire.static_secret, "static key length")?),
+            node_id: field(&wire.node_id, "node id length")?,
+            node_key: Zeroizing::new(field(&wire.node_key, "node key length")?),
+        }))
+    }
+
+    /// The stored identity, or a new one, stored before it is returned.
+    /// Returns whether it was created.
+    pub fn load_or_create(store: &dyn Keystore) -> Result<(Identity, bool), IdentityError> {
+        if let Some(identity) = Self::load(store)? {
+            return Ok((identity, false));
+        }
+        let identity = Self::generate().map_err(|e| KeystoreError::Random(e.to_string()))?;
+        identity.store(store)?;
+        Ok((identity, true))
+    }
+
+    fn store(&self, store: &dyn Keystore) -> Result<(), KeystoreError> {
+        let wire = Zeroizing::new(
+            WireIdentity {
+                version: 1,
+                static_secret: self.static_secret.to_vec(),
+                node_id: self.node_id.to_vec(),
+                node_key: self.node_key.to_vec(),
+            }
+            .encode_to_vec(),
+        );
+        store.put(&entry(), &wire)
+    }
+}
+
+impl Drop for WireIdentity {
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        self.static_secret.zeroize();
+        self.node_key.zeroize();
+    }
+}
+
+fn entry() -> EntryName {
+    EntryName::new(IDENTITY_ENTRY).expect("a valid constant name")
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::MemoryStore;
+
+    #[test]
+    fn an_identity_is_created_once_and_then_kept() {
+        let store = MemoryStore::new();
+        let (first, created) = Identity::load_or_create(&store).unwrap();
+        assert!(created);
+        let (again, created) = Identity::load_or_create(&store).unwrap();
+        assert!(!created);
+        assert_eq!(first, again);
+        assert_eq!(first.node_id[6] >> 4, 4, "a v4 UUID");
+    }
+
+    #[test]
+    fn a_damaged_identity_is_reported_and_left_alone() {
+        let store = MemoryStore::new();
+        store.put(&entry(), b"\xff\xff not protobuf").unwrap();
+        assert!(matches!(
+            Identity::load_or_create(&store),
+            Err(IdentityError::Damaged(_))
+        ));
+        assert_eq!(
+            store.get(&entry()).unwrap().unwrap().expose(),
+            b"\xff\xff not protobuf"
+        );
+    }
+
+    #[test]
+    fn debug_shows_no_secret() {
+        let id = Identity::generate().unwrap();
+        let shown = format!("{id:?}");
+        assert!(shown.contains(&hex(&id.node_id)));
+        assert!(!shown.contains(&hex(id.static_secret.as_ref())));
+        assert!(!shown.contains(&hex(id.node_key.as_ref())));
+    }
+}
