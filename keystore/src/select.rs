@@ -373,7 +373,8 @@ fn open_keyring(location: &Location) -> Result<KeyringStore, SelectError> {
     })
 }
 
-fn passphrase_source(
+/// Where the vault passphrase comes from under these options.
+pub fn passphrase_source(
     opts: &Options,
     env: impl Fn(&str) -> Option<OsString>,
 ) -> Result<PassphraseSource, PassphraseError> {

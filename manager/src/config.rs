@@ -15,6 +15,11 @@ use std::path::{Path, PathBuf};
 pub(crate) struct Config {
     /// The name paired apps show for this manager.
     pub(crate) display_name: DisplayName,
+    /// Where the manager keeps its state (the vault, the keystore marker)
+    /// [default: $STATE_DIRECTORY from systemd, else
+    /// $XDG_STATE_HOME/nodepair-manager, else ~/.local/state/nodepair-manager].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) state_dir: Option<PathBuf>,
     /// How to reach the Waku network.
     pub(crate) network: NetworkConfig,
     /// Where identity and counterparties are kept.
@@ -46,6 +51,13 @@ pub(crate) struct KeystoreConfig {
     /// The encrypted vault file, when the vault is used; relative paths are
     /// taken from the state directory.
     pub(crate) vault: PathBuf,
+    /// The OS keyring service name the entries are stored under.
+    pub(crate) keyring_service: String,
+    /// A file holding the vault passphrase (mode 0600 or 0400). Without it:
+    /// the systemd credential `vault-passphrase`, else
+    /// $NODEPAIR_VAULT_PASSPHRASE, else a prompt on the terminal.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) passphrase_file: Option<PathBuf>,
 }
 
 /// Which storage to keep secrets in.
@@ -66,6 +78,7 @@ impl Default for Config {
             display_name: DisplayName::from_hostname(),
             network: NetworkConfig::default(),
             keystore: KeystoreConfig::default(),
+            state_dir: None,
         }
     }
 }
@@ -75,6 +88,8 @@ impl Default for KeystoreConfig {
         KeystoreConfig {
             backend: KeystoreBackend::Auto,
             vault: PathBuf::from("vault"),
+            keyring_service: "nodepair-manager".into(),
+            passphrase_file: None,
         }
     }
 }
@@ -206,6 +221,31 @@ impl Config {
     pub(crate) fn to_toml(&self) -> String {
         // Every field serializes to a TOML value; this cannot fail.
         toml::to_string(self).unwrap_or_else(|e| format!("# cannot show configuration: {e}\n"))
+    }
+}
+
+impl Config {
+    /// The state directory: the configured one, else systemd's
+    /// $STATE_DIRECTORY (its first entry), else the XDG state home.
+    pub(crate) fn state_dir(&self) -> PathBuf {
+        if let Some(dir) = &self.state_dir {
+            return dir.clone();
+        }
+        if let Some(dirs) = std::env::var_os("STATE_DIRECTORY").filter(|v| !v.is_empty()) {
+            let first = dirs
+                .to_string_lossy()
+                .split(':')
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+            return PathBuf::from(first);
+        }
+        std::env::var_os("XDG_STATE_HOME")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
+            .unwrap_or_else(|| PathBuf::from("."))
+            .join("nodepair-manager")
     }
 }
 

@@ -11,6 +11,7 @@
 mod command;
 mod config;
 mod exit;
+mod keys;
 
 use clap::Parser;
 use std::process::ExitCode;

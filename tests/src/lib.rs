@@ -65,11 +65,14 @@ pub struct Sandbox {
 impl Sandbox {
     /// A new empty sandbox under the system temp dir.
     pub fn new() -> std::io::Result<Self> {
-        Ok(Sandbox {
-            dir: tempfile::Builder::new()
-                .prefix("nodepair-test-")
-                .tempdir()?,
-        })
+        let dir = tempfile::Builder::new()
+            .prefix("nodepair-test-")
+            .tempdir()?;
+        // XDG_RUNTIME_DIR must exist and be private, as logind makes it.
+        let run = dir.path().join("run");
+        std::fs::create_dir(&run)?;
+        std::fs::set_permissions(&run, std::os::unix::fs::PermissionsExt::from_mode(0o700))?;
+        Ok(Sandbox { dir })
     }
 
     /// The sandbox's root directory.
@@ -79,7 +82,8 @@ impl Sandbox {
 
     /// A command for `binary` that sees only the sandbox: `HOME`,
     /// `XDG_CONFIG_HOME`, `XDG_STATE_HOME` and `XDG_RUNTIME_DIR` point inside
-    /// it and `RUST_LOG` is cleared.
+    /// it; `RUST_LOG`, the session bus (so the developer's own keyring is
+    /// never touched) and every passphrase source are cleared.
     pub fn command(&self, binary: &Path) -> Command {
         let mut cmd = Command::new(binary);
         let root = self.path();
@@ -87,7 +91,25 @@ impl Sandbox {
             .env("XDG_CONFIG_HOME", root.join("config"))
             .env("XDG_STATE_HOME", root.join("state"))
             .env("XDG_RUNTIME_DIR", root.join("run"))
-            .env_remove("RUST_LOG");
+            .env_remove("RUST_LOG")
+            .env_remove("DBUS_SESSION_BUS_ADDRESS")
+            .env_remove("STATE_DIRECTORY")
+            .env_remove("CREDENTIALS_DIRECTORY")
+            .env_remove("NODEPAIR_VAULT_PASSPHRASE");
+        cmd
+    }
+}
+
+impl Sandbox {
+    /// A command that runs the shell `script` inside a private D-Bus session
+    /// with gnome-keyring started and its login keyring unlocked, so the OS
+    /// keyring is a real Secret Service. The session and the daemon end with
+    /// the script.
+    pub fn in_keyring_session(&self, script: &str) -> Command {
+        let mut cmd = self.command(Path::new("dbus-run-session"));
+        cmd.args(["--", "sh", "-c"]).arg(format!(
+            "echo -n pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null || exit 97; {script}"
+        ));
         cmd
     }
 }

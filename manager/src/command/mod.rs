@@ -1,6 +1,7 @@
 //! The command line: one file per subcommand, each with a `run`.
 
 mod config;
+mod keystore;
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -34,6 +35,9 @@ pub(crate) struct GlobalArgs {
 pub(crate) enum Command {
     /// Check the configuration and print it as the manager will use it.
     Config(config::ConfigCmd),
+    /// Where the identity and paired apps are kept: init, status, migrate,
+    /// passphrase.
+    Keystore(keystore::KeystoreCmd),
 }
 
 impl Command {
@@ -41,6 +45,7 @@ impl Command {
     pub(crate) fn run(self, global: &GlobalArgs) -> anyhow::Result<()> {
         match self {
             Command::Config(cmd) => cmd.run(global),
+            Command::Keystore(cmd) => cmd.run(global),
         }
     }
 }
