@@ -60,6 +60,15 @@ install_rust() {
     note "rustup: adding rustfmt and clippy"
     rustup component add rustfmt clippy || return 1
   fi
+  # The keystore's macOS and Windows stores are type-checked for those targets.
+  local t missing=()
+  for t in $CROSS_CHECK_TARGETS; do
+    rustup target list --installed 2>/dev/null | grep -qx "$t" || missing+=("$t")
+  done
+  if ((${#missing[@]})); then
+    note "rustup: adding the standard library for ${missing[*]} (type-checking only)"
+    rustup target add "${missing[@]}" || return 1
+  fi
 }
 
 # Tools built with cargo that the tests run.

@@ -25,3 +25,6 @@ retry_once() {
 version_at_least() {
   [[ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n1)" == "$2" ]]
 }
+
+# Targets the keystore is type-checked for (its macOS and Windows keyrings).
+CROSS_CHECK_TARGETS="x86_64-apple-darwin x86_64-pc-windows-msvc"

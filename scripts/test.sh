@@ -42,6 +42,9 @@ step ui-build npm run build:ui
 step rustfmt cargo fmt --all --check
 step clippy cargo clippy --workspace --all-targets --locked -- -D warnings
 step cargo-test cargo test --workspace --locked --no-fail-fast
+for target in $CROSS_CHECK_TARGETS; do
+  step "check-$target" cargo check -p nodepair-keystore --locked --target "$target"
+done
 step typecheck npm run typecheck
 step vitest npm run test:ui
 step node-test npm test -w tests

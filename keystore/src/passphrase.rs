@@ -184,11 +184,18 @@ fn read_secret_file(path: &Path) -> std::io::Result<Zeroizing<Vec<u8>>> {
     Ok(bytes)
 }
 
+#[cfg_attr(not(unix), allow(dead_code))]
 enum Private {
     Open,
     Io(std::io::Error),
 }
 
+#[cfg(not(unix))]
+fn check_private(_path: &Path) -> Result<(), Private> {
+    Ok(())
+}
+
+#[cfg(unix)]
 fn check_private(path: &Path) -> Result<(), Private> {
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(path)
@@ -226,6 +233,7 @@ fn prompt(purpose: Purpose) -> Result<Zeroizing<Vec<u8>>, PromptError> {
 }
 
 #[cfg(test)]
+#[cfg(unix)]
 mod tests {
     use super::*;
     use std::collections::HashMap;

@@ -28,7 +28,6 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 use zeroize::Zeroizing;
@@ -198,13 +197,31 @@ fn lock(path: &Path) -> Result<File, VaultError> {
         .create(true)
         .truncate(false)
         .write(true)
-        .mode(0o600)
+        .private()
         .open(&lock_path)
         .map_err(io_err(&lock_path))?;
     match file.try_lock() {
         Ok(()) => Ok(file),
         Err(std::fs::TryLockError::WouldBlock) => Err(VaultError::Locked(path.to_owned())),
         Err(std::fs::TryLockError::Error(e)) => Err(io_err(&lock_path)(e)),
+    }
+}
+
+/// Files only their owner may read: mode 0600 on Unix. (On Windows a file
+/// under the user's profile inherits an owner-only ACL.)
+trait Private {
+    fn private(&mut self) -> &mut Self;
+}
+
+impl Private for OpenOptions {
+    #[cfg(unix)]
+    fn private(&mut self) -> &mut Self {
+        std::os::unix::fs::OpenOptionsExt::mode(self, 0o600)
+    }
+
+    #[cfg(not(unix))]
+    fn private(&mut self) -> &mut Self {
+        self
     }
 }
 
@@ -396,7 +413,7 @@ impl Vault {
                 .write(true)
                 .create(true)
                 .truncate(true)
-                .mode(0o600)
+                .private()
                 .open(&tmp)?;
             file.write_all(&out)?;
             file.sync_all()?;
@@ -465,6 +482,7 @@ impl Keystore for Vault {
 }
 
 #[cfg(test)]
+#[cfg(unix)]
 mod tests {
     use super::*;
 
