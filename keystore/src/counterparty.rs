@@ -21,8 +21,8 @@ pub enum Role {
 pub enum CounterpartyState {
     /// Paired: sessions are opened at every start.
     Active,
-    /// Unpaired by the user: kept so it is shown as such and refused, until
-    /// it is removed.
+    /// Unpaired here while it was offline: kept, and refused, only until it
+    /// has been told at its next handshake; then deleted.
     Revoked,
 }
 
@@ -43,6 +43,9 @@ pub struct Counterparty {
     pub last_seen: Option<u64>,
     /// Whether sessions with it are allowed.
     pub state: CounterpartyState,
+    /// What it offers (a manager) or uses (an app), from its HELLO or its
+    /// latest state update.
+    pub capabilities: Vec<String>,
 }
 
 /// A counterparty entry that cannot be read.
@@ -83,6 +86,8 @@ struct WireCounterparty {
     /// 1 = active, 2 = revoked.
     #[prost(uint32, tag = "8")]
     state: u32,
+    #[prost(string, repeated, tag = "9")]
+    capabilities: Vec<String>,
 }
 
 impl Counterparty {
@@ -109,6 +114,7 @@ impl Counterparty {
                 CounterpartyState::Active => 1,
                 CounterpartyState::Revoked => 2,
             },
+            capabilities: self.capabilities.clone(),
         }
         .encode_to_vec()
     }
@@ -150,6 +156,7 @@ impl Counterparty {
                 2 => CounterpartyState::Revoked,
                 _ => return Err(damaged("unknown state")),
             },
+            capabilities: w.capabilities,
         })
     }
 
@@ -207,6 +214,7 @@ mod tests {
             paired_at: 1_790_000_000,
             last_seen: None,
             state: CounterpartyState::Active,
+            capabilities: vec!["host".into(), "eth".into()],
         }
     }
 

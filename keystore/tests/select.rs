@@ -47,6 +47,7 @@ fn counterparty(key: u8) -> Counterparty {
         paired_at: 1_790_000_000 + u64::from(key),
         last_seen: Some(1_790_000_500),
         state: CounterpartyState::Active,
+        capabilities: vec!["host".into()],
     }
 }
 

@@ -2,16 +2,315 @@
 //!
 //! Both programs run the same loop: own a Waku node and a keystore, pair in
 //! either role, re-open a session with every known counterparty at start-up,
-//! keep those sessions alive and retry them when they drop. The rules of all
-//! that live in `nodepair-protocol`; this crate only moves bytes between the
-//! protocol's state machines and the network, and keeps their timers.
+//! keep those sessions alive and retry them when they drop, carry requests,
+//! responses and pushed events over them, and revoke. The rules of all that
+//! live in `nodepair-protocol`; this crate only moves bytes between the
+//! protocol's state machines and the network, keeps their timers, and
+//! persists what they decide through `nodepair-keystore`.
 //!
 //! # Layout
 //!
-//! - [`backoff`]: the delays between reconnection attempts.
+//! - [`driver`](crate::driver) (private): the task that owns every machine.
+//! - [`link`](crate::link) (private): one paired counterparty at run time.
+//! - [`config`]: names and timings.
+//! - [`view`]: what the programs are told about counterparties.
+//! - [`request`]: serving requests and waiting for replies.
+//! - [`pairing_handle`]: following a pairing under way.
+//! - [`backoff`]: delays between reconnection attempts.
 
 #![deny(missing_docs)]
 
 pub mod backoff;
+pub mod config;
+mod driver;
+mod link;
+pub mod pairing_handle;
+pub mod request;
+pub mod view;
 
 pub use backoff::Backoff;
+pub use config::PeerConfig;
+pub use pairing_handle::{PairingFailure, PairingHandle, PairingUpdate};
+pub use request::{Caller, NoMethods, Reply, ReplyFuture, RequestError, RequestHandler};
+pub use view::{CounterpartyView, PeerEvent};
+
+use bytes::Bytes;
+use driver::{Command, Driver};
+use nodepair_keystore::{Counterparty as Stored, CounterpartyError, Identity, Keystore};
+use nodepair_protocol::hello::Role;
+use nodepair_protocol::pairing::LocalIdentity;
+use nodepair_protocol::pairing_code::PairingCode;
+use nodepair_protocol::session::SessionStats;
+use nodepair_protocol::{NodeId, Pairing, PublicKey, StaticKeypair};
+use nodepair_waku::WakuNode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+/// Events kept for slow readers of [`Peer::events`].
+const EVENT_BUFFER: usize = 1024;
+
+/// What `status` shows about the runtime.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PeerStatus {
+    /// Our static key.
+    pub public_key: PublicKey,
+    /// Waku peers connected now.
+    pub waku_peers: usize,
+    /// Content topics subscribed to.
+    pub topics: Vec<String>,
+    /// Summed over every session so far: what was dropped, and why. A
+    /// handshake from a key that is not the counterparty's counts as an
+    /// authentication failure.
+    pub session_stats: SessionStats,
+    /// Messages on pairing topics that did not open with the code (third
+    /// parties, stale codes).
+    pub refused_pairing_messages: u64,
+    /// Pairings running now.
+    pub pairings_under_way: usize,
+}
+
+/// The peer could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// A stored counterparty cannot be read; nothing was changed.
+    #[error("cannot read the paired counterparties: {0}")]
+    Counterparties(#[from] CounterpartyError),
+}
+
+/// A handle on a running peer; clones share it. The runtime stops on
+/// [`Peer::shutdown`] or when the last handle is dropped.
+#[derive(Clone, Debug)]
+pub struct Peer {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    commands: mpsc::Sender<Command>,
+    events: broadcast::Sender<PeerEvent>,
+    role: Role,
+    public_key: PublicKey,
+    local: LocalIdentity,
+    config: PeerConfig,
+    waku: WakuNode,
+    next_pairing: AtomicU64,
+    task: std::sync::Mutex<Option<JoinHandle<()>>>,
+}
+
+/// The program's own identity, as the protocol uses it.
+pub fn local_identity(identity: &Identity, config: &PeerConfig) -> LocalIdentity {
+    LocalIdentity {
+        keypair: StaticKeypair::from_secret(*identity.static_secret),
+        display_name: config.display_name.clone(),
+        node_id: NodeId(uuid::Uuid::from_bytes(identity.node_id)),
+        capabilities: config.capabilities.clone(),
+    }
+}
+
+/// The libp2p key the Waku node runs with: the identity's node key.
+pub fn node_keypair(identity: &Identity) -> nodepair_waku::identity::Keypair {
+    let mut secret = *identity.node_key;
+    nodepair_waku::identity::Keypair::ed25519_from_bytes(&mut secret)
+        .expect("any 32 bytes are an Ed25519 secret key")
+}
+
+impl Peer {
+    /// Starts the runtime in `role` over `waku`, and opens a session with
+    /// every counterparty in `keystore`.
+    pub async fn start(
+        role: Role,
+        identity: &Identity,
+        config: PeerConfig,
+        keystore: Arc<dyn Keystore>,
+        waku: WakuNode,
+        handler: Arc<dyn RequestHandler>,
+    ) -> Result<Peer, StartError> {
+        let store = keystore.clone();
+        let stored = tokio::task::spawn_blocking(move || Stored::load_all(&*store))
+            .await
+            .expect("loading counterparties does not panic")?;
+        let local = local_identity(identity, &config);
+        let own = local.keypair.clone();
+        let (events, _) = broadcast::channel(EVENT_BUFFER);
+        let mut driver = Driver::new(
+            own.clone(),
+            role,
+            config.clone(),
+            keystore,
+            waku.clone(),
+            handler,
+            events.clone(),
+        );
+        let now = Instant::now();
+        for record in stored {
+            driver.add_stored(record, now).await;
+        }
+        let (commands, receiver) = mpsc::channel(256);
+        let task = tokio::spawn(driver.run(receiver));
+        Ok(Peer {
+            inner: Arc::new(Inner {
+                commands,
+                events,
+                role,
+                public_key: own.public(),
+                local,
+                config,
+                waku,
+                next_pairing: AtomicU64::new(1),
+                task: std::sync::Mutex::new(Some(task)),
+            }),
+        })
+    }
+
+    /// Our role.
+    pub fn role(&self) -> Role {
+        self.inner.role
+    }
+
+    /// Our static key.
+    pub fn public_key(&self) -> PublicKey {
+        self.inner.public_key
+    }
+
+    /// The Waku node underneath.
+    pub fn waku(&self) -> &WakuNode {
+        &self.inner.waku
+    }
+
+    /// State changes, pairings, removals and pushed events, as they happen.
+    pub fn events(&self) -> broadcast::Receiver<PeerEvent> {
+        self.inner.events.subscribe()
+    }
+
+    /// Waits until at least one Waku peer is connected, or `timeout`;
+    /// returns whether one is.
+    pub async fn wait_for_network(&self, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if self.inner.waku.peers().await.is_ok_and(|p| !p.is_empty()) {
+                return true;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// App side: draws a new code and waits for a manager to answer it.
+    /// Show `handle.code` to the person.
+    pub async fn offer_pairing(&self) -> Result<PairingHandle, PairingFailure> {
+        let mut random = [0u8; 8];
+        getrandom::fill(&mut random).expect("the operating system provides random bytes");
+        let code = PairingCode::from_random(random);
+        self.start_pairing(code, Role::App).await
+    }
+
+    /// Manager side: pairs with the app showing `code`.
+    pub async fn pair(&self, code: PairingCode) -> Result<PairingHandle, PairingFailure> {
+        self.start_pairing(code, Role::Manager).await
+    }
+
+    async fn start_pairing(
+        &self,
+        code: PairingCode,
+        role: Role,
+    ) -> Result<PairingHandle, PairingFailure> {
+        assert_eq!(role, self.inner.role, "pairing in the other role");
+        let id = self.inner.next_pairing.fetch_add(1, Ordering::Relaxed);
+        let now = Instant::now();
+        let local = self.inner.local.clone();
+        let config = self.inner.config.pairing.clone();
+        let seed = driver::random_seed();
+        let pairing = match role {
+            Role::App => Pairing::app(&code, local, now, config, seed),
+            Role::Manager => Pairing::manager(&code, local, now, config, seed),
+        };
+        let (updates, receiver) = mpsc::channel(64);
+        self.send(Command::StartPairing {
+            id,
+            pairing: Box::new(pairing),
+            updates,
+        })
+        .await
+        .map_err(|_| PairingFailure::Stopped)?;
+        Ok(PairingHandle {
+            code,
+            id,
+            updates: receiver,
+            cancel: self.inner.commands.clone(),
+        })
+    }
+
+    /// Sends a request to `to` and waits for its reply (or the configured
+    /// timeout).
+    pub async fn request(
+        &self,
+        to: PublicKey,
+        method: &str,
+        body: impl Into<Bytes>,
+    ) -> Result<Reply, RequestError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Request {
+            to,
+            method: method.to_owned(),
+            body: body.into(),
+            reply,
+        })
+        .await
+        .map_err(|_| RequestError::Stopped)?;
+        answer.await.map_err(|_| RequestError::Stopped)?
+    }
+
+    /// Every counterparty and where it stands, by name.
+    pub async fn counterparties(&self) -> Vec<CounterpartyView> {
+        let (reply, answer) = oneshot::channel();
+        if self.send(Command::List { reply }).await.is_err() {
+            return Vec::new();
+        }
+        answer.await.unwrap_or_default()
+    }
+
+    /// What the runtime sees: Waku peers, topics, what it dropped.
+    pub async fn status(&self) -> Option<PeerStatus> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Status { reply }).await.ok()?;
+        answer.await.ok()
+    }
+
+    /// Unpairs `who`: it is told now if online, else at its next handshake,
+    /// and forgotten here. Returns whether it was paired.
+    pub async fn revoke(&self, who: PublicKey) -> bool {
+        let (reply, answer) = oneshot::channel();
+        if self.send(Command::Revoke { who, reply }).await.is_err() {
+            return false;
+        }
+        answer.await.unwrap_or(false)
+    }
+
+    /// Tells online counterparties we are going, records last-seen, and
+    /// stops the runtime (not the Waku node).
+    pub async fn shutdown(&self) {
+        let (done, wait) = oneshot::channel();
+        if self.send(Command::Shutdown { done }).await.is_ok() {
+            let _ = wait.await;
+        }
+        let task = self
+            .inner
+            .task
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(task) = task {
+            let _ = task.await;
+        }
+    }
+
+    async fn send(&self, command: Command) -> Result<(), ()> {
+        self.inner.commands.send(command).await.map_err(drop)
+    }
+}

@@ -1,0 +1,36 @@
+//! How a peer runs: who it says it is, and its timings.
+
+use nodepair_protocol::{PairingConfig, SessionConfig};
+use std::time::Duration;
+
+/// A peer's settings. [`PeerConfig::new`] gives the protocol's defaults.
+#[derive(Clone, Debug)]
+pub struct PeerConfig {
+    /// The name counterparties show for us.
+    pub display_name: String,
+    /// What we offer (a manager) or use (an app).
+    pub capabilities: Vec<String>,
+    /// Session timings (keepalive, retries, rekeying).
+    pub session: SessionConfig,
+    /// Pairing timings (code lifetime, HELLO retries).
+    pub pairing: PairingConfig,
+    /// How long a request waits for its response.
+    pub request_timeout: Duration,
+    /// `last_seen` is written to the keystore at most this often per
+    /// counterparty (and at shutdown): the keystore is not a hot path.
+    pub persist_last_seen_every: Duration,
+}
+
+impl PeerConfig {
+    /// The defaults, with this name and these capabilities.
+    pub fn new(display_name: impl Into<String>, capabilities: Vec<String>) -> Self {
+        PeerConfig {
+            display_name: display_name.into(),
+            capabilities,
+            session: SessionConfig::default(),
+            pairing: PairingConfig::default(),
+            request_timeout: Duration::from_secs(10),
+            persist_last_seen_every: Duration::from_secs(60),
+        }
+    }
+}

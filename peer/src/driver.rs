@@ -1,0 +1,887 @@
+//! The task that drives every pairing and session of one peer.
+//!
+//! It owns the protocol machines and is the only one to touch them: it feeds
+//! them the messages the Waku subscriptions deliver and the commands the
+//! program sends, wakes them at their timers, and hands what they emit to
+//! the publisher task, the keystore and the program's event stream.
+
+use crate::link::Link;
+use crate::pairing_handle::{PairingFailure, PairingUpdate};
+use crate::request::{Caller, Reply, RequestError, RequestHandler};
+use crate::view::{CounterpartyView, PeerEvent};
+use crate::{PeerConfig, PeerStatus};
+use bytes::Bytes;
+use nodepair_keystore::{Counterparty as Stored, CounterpartyState, Keystore};
+use nodepair_protocol::frame::{Request, Response};
+use nodepair_protocol::hello::Role;
+use nodepair_protocol::pairing::{Paired, PairingStep, Transmit};
+use nodepair_protocol::{
+    DisconnectReason, Frame, NodeState, Pairing, PairingEvent, PublicKey, Session, SessionEvent,
+    StaticKeypair, session_content_topic,
+};
+use nodepair_waku::{Received, WakuNode};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+/// What the program asks of the driver.
+pub(crate) enum Command {
+    StartPairing {
+        id: u64,
+        pairing: Box<Pairing>,
+        updates: mpsc::Sender<PairingUpdate>,
+    },
+    CancelPairing {
+        id: u64,
+        done: oneshot::Sender<()>,
+    },
+    Request {
+        to: PublicKey,
+        method: String,
+        body: Bytes,
+        reply: oneshot::Sender<Result<Reply, RequestError>>,
+    },
+    Revoke {
+        who: PublicKey,
+        reply: oneshot::Sender<bool>,
+    },
+    List {
+        reply: oneshot::Sender<Vec<CounterpartyView>>,
+    },
+    Status {
+        reply: oneshot::Sender<PeerStatus>,
+    },
+    Shutdown {
+        done: oneshot::Sender<()>,
+    },
+}
+
+/// Where messages of a content topic go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Route {
+    Pairing(u64),
+    Session(PublicKey),
+}
+
+struct PairingRun {
+    pairing: Box<Pairing>,
+    updates: mpsc::Sender<PairingUpdate>,
+    /// Whether the program was told that no Waku peer is connected.
+    told_offline: bool,
+}
+
+struct Pending {
+    to: PublicKey,
+    deadline: Instant,
+    reply: oneshot::Sender<Result<Reply, RequestError>>,
+}
+
+pub(crate) struct Driver {
+    pub(crate) own: StaticKeypair,
+    pub(crate) role: Role,
+    pub(crate) config: PeerConfig,
+    pub(crate) keystore: Arc<dyn Keystore>,
+    pub(crate) waku: WakuNode,
+    pub(crate) handler: Arc<dyn RequestHandler>,
+    pub(crate) events: broadcast::Sender<PeerEvent>,
+    pub(crate) links: HashMap<PublicKey, Link>,
+    routes: HashMap<String, Route>,
+    forwarders: HashMap<String, JoinHandle<()>>,
+    inbound_tx: mpsc::Sender<(String, Received)>,
+    inbound_rx: mpsc::Receiver<(String, Received)>,
+    outbound: Option<mpsc::Sender<Transmit>>,
+    publisher: Option<JoinHandle<()>>,
+    pairings: HashMap<u64, PairingRun>,
+    pending: HashMap<u64, Pending>,
+    next_request_id: u64,
+    replies_tx: mpsc::Sender<(PublicKey, Response)>,
+    replies_rx: mpsc::Receiver<(PublicKey, Response)>,
+    /// Waku peers connected now (kept from the node's events).
+    waku_peers: usize,
+    pairing_refused: u64,
+    /// Counters of sessions that were replaced or removed.
+    retired: nodepair_protocol::session::SessionStats,
+}
+
+/// Messages waiting for the publisher; more are dropped (the protocol
+/// retransmits what matters).
+const OUTBOUND_BUFFER: usize = 1024;
+/// Messages received and not yet handled.
+const INBOUND_BUFFER: usize = 1024;
+
+pub(crate) fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+pub(crate) fn random_seed() -> [u8; 32] {
+    let mut seed = [0u8; 32];
+    // Without an OS random source nothing secure can run at all.
+    getrandom::fill(&mut seed).expect("the operating system provides random bytes");
+    seed
+}
+
+impl Driver {
+    pub(crate) fn new(
+        own: StaticKeypair,
+        role: Role,
+        config: PeerConfig,
+        keystore: Arc<dyn Keystore>,
+        waku: WakuNode,
+        handler: Arc<dyn RequestHandler>,
+        events: broadcast::Sender<PeerEvent>,
+    ) -> Self {
+        let (inbound_tx, inbound_rx) = mpsc::channel(INBOUND_BUFFER);
+        let (replies_tx, replies_rx) = mpsc::channel(256);
+        let (outbound, queue) = mpsc::channel(OUTBOUND_BUFFER);
+        let publisher = tokio::spawn(publish(waku.clone(), queue));
+        Driver {
+            own,
+            role,
+            config,
+            keystore,
+            waku,
+            handler,
+            events,
+            links: HashMap::new(),
+            routes: HashMap::new(),
+            forwarders: HashMap::new(),
+            inbound_tx,
+            inbound_rx,
+            outbound: Some(outbound),
+            publisher: Some(publisher),
+            pairings: HashMap::new(),
+            pending: HashMap::new(),
+            next_request_id: 1,
+            replies_tx,
+            replies_rx,
+            waku_peers: 0,
+            pairing_refused: 0,
+            retired: Default::default(),
+        }
+    }
+
+    /// Adds a stored counterparty and starts connecting to it.
+    pub(crate) async fn add_stored(&mut self, record: Stored, now: Instant) {
+        let peer = PublicKey(record.public_key);
+        let Some(topic) = session_content_topic(&self.own, &peer) else {
+            tracing::warn!(peer = %peer.fingerprint(), "stored counterparty has an unusable key; skipped");
+            return;
+        };
+        let mut session = Session::new(
+            self.config.session.clone(),
+            self.own.clone(),
+            peer,
+            random_seed(),
+        );
+        session.connect(now);
+        self.subscribe(&topic, Route::Session(peer)).await;
+        let mut link = Link {
+            record,
+            session,
+            topic,
+            state: NodeState::PairedOffline,
+            latency: None,
+            persisted_seen_at: None,
+        };
+        link.set_state(NodeState::Connecting);
+        self.links.insert(peer, link);
+    }
+
+    async fn subscribe(&mut self, topic: &str, route: Route) {
+        self.routes.insert(topic.to_owned(), route);
+        if self.forwarders.contains_key(topic) {
+            return;
+        }
+        let Ok(mut subscription) = self.waku.subscribe(topic).await else {
+            return;
+        };
+        let tx = self.inbound_tx.clone();
+        let name = topic.to_owned();
+        let forwarder = tokio::spawn(async move {
+            while let Some(received) = subscription.next().await {
+                if tx.send((name.clone(), received)).await.is_err() {
+                    break;
+                }
+            }
+        });
+        self.forwarders.insert(topic.to_owned(), forwarder);
+    }
+
+    fn unsubscribe(&mut self, topic: &str) {
+        self.routes.remove(topic);
+        if let Some(forwarder) = self.forwarders.remove(topic) {
+            forwarder.abort();
+        }
+    }
+
+    /// Runs until shutdown (or until every handle is gone).
+    pub(crate) async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
+        let mut waku_events = self.waku.events();
+        self.waku_peers = self.waku.peers().await.map_or(0, |p| p.len());
+        self.flush().await;
+        loop {
+            let deadline = self.next_deadline();
+            tokio::select! {
+                command = commands.recv() => match command {
+                    Some(Command::Shutdown { done }) => {
+                        self.shutdown().await;
+                        let _ = done.send(());
+                        return;
+                    }
+                    Some(command) => self.on_command(command).await,
+                    None => {
+                        self.shutdown().await;
+                        return;
+                    }
+                },
+                Some((topic, received)) = self.inbound_rx.recv() => {
+                    self.on_message(&topic, &received.message.payload);
+                }
+                Some((to, response)) = self.replies_rx.recv() => {
+                    self.send_frame(to, Frame::Response(response));
+                }
+                event = waku_events.recv() => self.on_waku_event(event).await,
+                () = sleep_until(deadline) => self.on_timeout(),
+            }
+            self.flush().await;
+        }
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        let sessions = self.links.values().filter_map(|l| l.session.poll_timeout());
+        let pairings = self.pairings.values().filter_map(|p| p.pairing.poll_timeout());
+        let requests = self.pending.values().map(|p| p.deadline);
+        sessions.chain(pairings).chain(requests).min()
+    }
+
+    async fn on_waku_event(
+        &mut self,
+        event: Result<nodepair_waku::NodeEvent, broadcast::error::RecvError>,
+    ) {
+        // A lagged receiver lost count: ask the node.
+        if matches!(event, Err(broadcast::error::RecvError::Lagged(_)) | Ok(_)) {
+            self.waku_peers = self.waku.peers().await.map_or(0, |p| p.len());
+        }
+        if self.waku_peers > 0 {
+            for run in self.pairings.values_mut() {
+                if run.told_offline {
+                    run.told_offline = false;
+                    let _ = run
+                        .updates
+                        .try_send(PairingUpdate::Step(run.pairing.step()));
+                }
+            }
+        }
+    }
+
+    async fn on_command(&mut self, command: Command) {
+        let now = Instant::now();
+        match command {
+            Command::StartPairing {
+                id,
+                pairing,
+                updates,
+            } => {
+                let topic = pairing.pairing_topic();
+                let first = if self.waku_peers == 0 {
+                    PairingUpdate::ConnectingToNetwork
+                } else {
+                    PairingUpdate::Step(pairing.step())
+                };
+                let _ = updates.try_send(first.clone());
+                self.pairings.insert(
+                    id,
+                    PairingRun {
+                        pairing,
+                        updates,
+                        told_offline: first == PairingUpdate::ConnectingToNetwork,
+                    },
+                );
+                self.subscribe(&topic, Route::Pairing(id)).await;
+            }
+            Command::CancelPairing { id, done } => {
+                if let Some(run) = self.pairings.get_mut(&id) {
+                    run.pairing.cancel();
+                }
+                // The abort goes out with the next flush, then the run ends.
+                self.flush().await;
+                let _ = done.send(());
+            }
+            Command::Request {
+                to,
+                method,
+                body,
+                reply,
+            } => {
+                let Some(link) = self.links.get_mut(&to).filter(|l| !l.revoke_pending()) else {
+                    let _ = reply.send(Err(RequestError::NotPaired(to)));
+                    return;
+                };
+                let id = self.next_request_id;
+                self.next_request_id += 1;
+                let frame = Frame::Request(Request { id, method, body });
+                match link.session.send(frame) {
+                    Ok(()) => {
+                        self.pending.insert(
+                            id,
+                            Pending {
+                                to,
+                                deadline: now + self.config.request_timeout,
+                                reply,
+                            },
+                        );
+                    }
+                    Err(e) => {
+                        let _ = reply.send(Err(RequestError::Send(e.to_string())));
+                    }
+                }
+            }
+            Command::Revoke { who, reply } => {
+                let _ = reply.send(self.revoke(who, now).await);
+            }
+            Command::List { reply } => {
+                let mut all: Vec<_> = self.links.values().map(Link::view).collect();
+                all.sort_by(|a, b| a.display_name.cmp(&b.display_name));
+                let _ = reply.send(all);
+            }
+            Command::Status { reply } => {
+                let mut stats = self.retired.clone();
+                for link in self.links.values() {
+                    let s = link.session.stats();
+                    stats.auth_failures += s.auth_failures;
+                    stats.malformed += s.malformed;
+                    stats.replays += s.replays;
+                    stats.unknown_keys += s.unknown_keys;
+                    stats.bad_frames += s.bad_frames;
+                }
+                let _ = reply.send(PeerStatus {
+                    public_key: self.own.public(),
+                    waku_peers: self.waku_peers,
+                    topics: self.routes.keys().cloned().collect(),
+                    session_stats: stats,
+                    refused_pairing_messages: self.pairing_refused
+                        + self
+                            .pairings
+                            .values()
+                            .map(|r| r.pairing.stats().refused)
+                            .sum::<u64>(),
+                    pairings_under_way: self.pairings.len(),
+                });
+            }
+            Command::Shutdown { .. } => unreachable!("handled by run"),
+        }
+    }
+
+    fn on_message(&mut self, topic: &str, payload: &[u8]) {
+        let now = Instant::now();
+        match self.routes.get(topic).copied() {
+            Some(Route::Pairing(id)) => {
+                if let Some(run) = self.pairings.get_mut(&id) {
+                    run.pairing.handle_message(now, payload);
+                }
+            }
+            Some(Route::Session(peer)) => {
+                if let Some(link) = self.links.get_mut(&peer) {
+                    link.session.handle_message(now, payload);
+                }
+                // Re-pairing someone already paired shares its session topic.
+                for run in self.pairings.values_mut() {
+                    if run.pairing.session_topic() == Some(topic) {
+                        run.pairing.handle_message(now, payload);
+                    }
+                }
+            }
+            None => {}
+        }
+    }
+
+    fn on_timeout(&mut self) {
+        let now = Instant::now();
+        for link in self.links.values_mut() {
+            if link.session.poll_timeout().is_some_and(|t| t <= now) {
+                link.session.handle_timeout(now);
+            }
+        }
+        for run in self.pairings.values_mut() {
+            if run.pairing.poll_timeout().is_some_and(|t| t <= now) {
+                run.pairing.handle_timeout(now);
+            }
+        }
+        let expired: Vec<u64> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| p.deadline <= now)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in expired {
+            if let Some(p) = self.pending.remove(&id) {
+                let _ = p
+                    .reply
+                    .send(Err(RequestError::Timeout(self.config.request_timeout)));
+            }
+        }
+    }
+
+    fn send_frame(&mut self, to: PublicKey, frame: Frame) {
+        if let Some(link) = self.links.get_mut(&to)
+            && let Err(e) = link.session.send(frame)
+        {
+            tracing::debug!(peer = %to.fingerprint(), "cannot send a frame: {e}");
+        }
+    }
+
+    /// Drains what every machine emitted: new subscriptions first (so no
+    /// answer is missed), then events (so a pairing is persisted before its
+    /// last message goes out), then messages to publish.
+    async fn flush(&mut self) {
+        self.flush_pairings().await;
+        let peers: Vec<PublicKey> = self.links.keys().copied().collect();
+        for peer in peers {
+            self.flush_link(peer).await;
+        }
+    }
+
+    async fn flush_pairings(&mut self) {
+        let ids: Vec<u64> = self.pairings.keys().copied().collect();
+        for id in ids {
+            // Once the other side's key is known, its session topic is too.
+            if let Some(topic) = self.pairings[&id].pairing.session_topic().map(str::to_owned)
+                && !self.routes.contains_key(&topic)
+            {
+                self.subscribe(&topic, Route::Pairing(id)).await;
+            }
+            let mut finished = false;
+            while let Some(event) = self
+                .pairings
+                .get_mut(&id)
+                .and_then(|r| r.pairing.poll_event())
+            {
+                match event {
+                    PairingEvent::Progress(step) => {
+                        if let Some(run) = self.pairings.get(&id) {
+                            let _ = run.updates.try_send(PairingUpdate::Step(step));
+                        }
+                    }
+                    PairingEvent::Paired(paired) => {
+                        self.on_paired(id, *paired).await;
+                        finished = true;
+                    }
+                    PairingEvent::Failed(error) => {
+                        if let Some(run) = self.pairings.get(&id) {
+                            let _ = run
+                                .updates
+                                .try_send(PairingUpdate::Failed(PairingFailure::Protocol(error)));
+                        }
+                        finished = true;
+                    }
+                }
+            }
+            if let Some(run) = self.pairings.get_mut(&id) {
+                while let Some(transmit) = run.pairing.poll_transmit() {
+                    if let Some(out) = &self.outbound {
+                        let _ = out.try_send(transmit);
+                    }
+                }
+            }
+            if finished && let Some(run) = self.pairings.remove(&id) {
+                self.pairing_refused += run.pairing.stats().refused;
+                self.unsubscribe(&run.pairing.pairing_topic());
+                if let Some(topic) = run.pairing.session_topic()
+                    && self.routes.get(topic) == Some(&Route::Pairing(id))
+                {
+                    self.unsubscribe(topic);
+                }
+            }
+        }
+    }
+
+    async fn on_paired(&mut self, id: u64, paired: Paired) {
+        let Paired {
+            counterparty,
+            verification,
+            session,
+            session_topic,
+        } = paired;
+        let Some(run) = self.pairings.get(&id) else {
+            return;
+        };
+        let updates = run.updates.clone();
+        let peer = counterparty.static_key;
+        if self.links.get(&peer).is_some_and(|l| !l.revoke_pending()) {
+            let name = counterparty.display_name.clone();
+            let _ = updates.try_send(PairingUpdate::Failed(PairingFailure::AlreadyPaired(name)));
+            return;
+        }
+        let record = Stored {
+            public_key: *peer.as_bytes(),
+            node_id: *counterparty.node_id.as_bytes(),
+            display_name: counterparty.display_name,
+            role: match counterparty.role {
+                Role::App => nodepair_keystore::Role::App,
+                Role::Manager => nodepair_keystore::Role::NodeManager,
+            },
+            paired_at: unix_now(),
+            last_seen: Some(unix_now()),
+            state: CounterpartyState::Active,
+            capabilities: counterparty.capabilities,
+        };
+        if let Err(e) = self.store(record.clone()).await {
+            tracing::error!("a pairing succeeded but could not be stored: {e}");
+            let _ = updates.try_send(PairingUpdate::Failed(PairingFailure::Storage(e)));
+            return;
+        }
+        if let Some(old) = self.links.remove(&peer) {
+            self.retire(&old);
+        }
+        let link = Link {
+            record,
+            session,
+            topic: session_topic.clone(),
+            state: NodeState::Online,
+            latency: None,
+            persisted_seen_at: Some(Instant::now()),
+        };
+        self.subscribe(&session_topic, Route::Session(peer)).await;
+        let view = link.view();
+        self.links.insert(peer, link);
+        let _ = updates.try_send(PairingUpdate::Paired {
+            counterparty: view.clone(),
+            verification,
+        });
+        let _ = self.events.send(PeerEvent::Changed(view));
+    }
+
+    async fn flush_link(&mut self, peer: PublicKey) {
+        let now = Instant::now();
+        let mut changed = false;
+        let mut closed = None;
+        let mut frames = Vec::new();
+        {
+            let Some(link) = self.links.get_mut(&peer) else {
+                return;
+            };
+            while let Some(event) = link.session.poll_event() {
+                match event {
+                    SessionEvent::Established { .. } | SessionEvent::Rekeyed => {
+                        changed |= link.set_state(NodeState::Online);
+                        link.record.last_seen = Some(unix_now());
+                    }
+                    SessionEvent::Offline => {
+                        changed |= link.set_state(NodeState::PairedOffline);
+                        link.latency = None;
+                    }
+                    SessionEvent::RoundTrip(rtt) => {
+                        link.latency = Some(rtt);
+                        link.record.last_seen = Some(unix_now());
+                        changed = true;
+                    }
+                    SessionEvent::Frame(frame) => {
+                        link.record.last_seen = Some(unix_now());
+                        frames.push(frame);
+                    }
+                    SessionEvent::Closed { reason, detail } => {
+                        closed = Some((reason, detail));
+                    }
+                }
+            }
+        }
+        for frame in frames {
+            self.on_frame(peer, frame).await;
+        }
+        if let Some((reason, detail)) = closed {
+            self.on_closed(peer, reason, &detail, now).await;
+            return;
+        }
+        // Revoked while it was away: now that it answers, tell it.
+        if self
+            .links
+            .get(&peer)
+            .is_some_and(|l| l.revoke_pending() && l.session.is_online())
+        {
+            self.revoke(peer, now).await;
+            return;
+        }
+        let Some(link) = self.links.get_mut(&peer) else {
+            return;
+        };
+        while let Some(payload) = link.session.poll_transmit() {
+            if let Some(out) = &self.outbound {
+                let _ = out.try_send(Transmit {
+                    content_topic: link.topic.clone(),
+                    payload,
+                });
+            }
+        }
+        if changed && !link.revoke_pending() {
+            let _ = self.events.send(PeerEvent::Changed(link.view()));
+        }
+        let due = link
+            .persisted_seen_at
+            .is_none_or(|at| now.duration_since(at) >= self.config.persist_last_seen_every);
+        if due && link.record.last_seen.is_some() {
+            link.persisted_seen_at = Some(now);
+            let record = link.record.clone();
+            if let Err(e) = self.store(record).await {
+                tracing::warn!(peer = %peer.fingerprint(), "cannot record last-seen: {e}");
+            }
+        }
+    }
+
+    async fn on_frame(&mut self, from: PublicKey, frame: Frame) {
+        match frame {
+            Frame::Request(request) => {
+                let Some(link) = self.links.get(&from).filter(|l| !l.revoke_pending()) else {
+                    return;
+                };
+                let caller = Caller {
+                    public_key: from,
+                    display_name: link.record.display_name.clone(),
+                };
+                let handler = self.handler.clone();
+                let replies = self.replies_tx.clone();
+                tokio::spawn(async move {
+                    let reply = handler.handle(caller, request.method, request.body).await;
+                    let response = Response {
+                        id: request.id,
+                        status: u32::from(reply.status.0),
+                        body: reply.body,
+                    };
+                    let _ = replies.send((from, response)).await;
+                });
+            }
+            Frame::Response(response) => {
+                if let Some(pending) = self.pending.remove(&response.id) {
+                    if pending.to == from {
+                        let _ = pending.reply.send(Ok(Reply {
+                            status: response.status(),
+                            body: response.body,
+                        }));
+                    } else {
+                        self.pending.insert(response.id, pending);
+                    }
+                }
+            }
+            Frame::Event(event) => {
+                let _ = self.events.send(PeerEvent::Stream { from, event });
+            }
+            Frame::StateUpdate(update) => {
+                let Some(link) = self.links.get_mut(&from) else {
+                    return;
+                };
+                if let Some(name) = update.display_name {
+                    link.record.display_name = name;
+                }
+                if update.capabilities_changed {
+                    link.record.capabilities = update.capabilities;
+                }
+                let (record, view) = (link.record.clone(), link.view());
+                if let Err(e) = self.store(record).await {
+                    tracing::warn!("cannot store a counterparty's new state: {e}");
+                }
+                let _ = self.events.send(PeerEvent::Changed(view));
+            }
+            // Keepalives are the session's; a disconnect arrives as Closed.
+            Frame::Ping { .. } | Frame::Pong { .. } | Frame::Disconnect { .. } => {}
+        }
+    }
+
+    async fn on_closed(&mut self, peer: PublicKey, reason: DisconnectReason, detail: &str, now: Instant) {
+        tracing::info!(peer = %peer.fingerprint(), "session closed by the other side: {} {detail}", reason.describe());
+        if reason == DisconnectReason::Revoked {
+            let Some(link) = self.links.remove(&peer) else {
+                return;
+            };
+            self.retire(&link);
+            self.unsubscribe(&link.topic);
+            if let Err(e) = self.delete(peer).await {
+                tracing::error!("revoked by the other side, but cannot delete it here: {e}");
+            }
+            self.fail_pending_to(peer);
+            let _ = self.events.send(PeerEvent::Removed {
+                public_key: peer,
+                display_name: link.record.display_name,
+                by_peer: true,
+            });
+            return;
+        }
+        // The peer went away (shutdown, restart): wait for it with a fresh session.
+        let Some(link) = self.links.get_mut(&peer) else {
+            return;
+        };
+        let mut session = Session::new(self.config.session.clone(), self.own.clone(), peer, random_seed());
+        session.connect(now);
+        let old = std::mem::replace(&mut link.session, session);
+        link.latency = None;
+        let changed = link.set_state(NodeState::PairedOffline);
+        let view = link.view();
+        accumulate(&mut self.retired, old.stats());
+        self.fail_pending_to(peer);
+        if changed {
+            let _ = self.events.send(PeerEvent::Changed(view));
+        }
+    }
+
+    fn fail_pending_to(&mut self, peer: PublicKey) {
+        let ids: Vec<u64> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| p.to == peer)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in ids {
+            if let Some(p) = self.pending.remove(&id) {
+                let _ = p.reply.send(Err(RequestError::Send("the session closed".into())));
+            }
+        }
+    }
+
+    /// Revokes `who`: told at once when online, else at its next handshake.
+    async fn revoke(&mut self, who: PublicKey, now: Instant) -> bool {
+        let Some(link) = self.links.get_mut(&who) else {
+            return false;
+        };
+        if !link.session.is_online() {
+            if !link.revoke_pending() {
+                link.record.state = CounterpartyState::Revoked;
+                let record = link.record.clone();
+                let view = link.view();
+                if let Err(e) = self.store(record).await {
+                    tracing::error!("cannot record the revocation: {e}");
+                    return false;
+                }
+                let _ = self.events.send(PeerEvent::Changed(view));
+            }
+            let _ = now;
+            return true;
+        }
+        link.session.close(DisconnectReason::Revoked, "revoked");
+        let topic = link.topic.clone();
+        while let Some(payload) = link.session.poll_transmit() {
+            if let Some(out) = &self.outbound {
+                let _ = out.try_send(Transmit {
+                    content_topic: topic.clone(),
+                    payload,
+                });
+            }
+        }
+        let Some(link) = self.links.remove(&who) else {
+            return false;
+        };
+        self.retire(&link);
+        self.unsubscribe(&link.topic);
+        self.fail_pending_to(who);
+        if let Err(e) = self.delete(who).await {
+            tracing::error!("cannot delete a revoked counterparty: {e}");
+        }
+        let _ = self.events.send(PeerEvent::Removed {
+            public_key: who,
+            display_name: link.record.display_name,
+            by_peer: false,
+        });
+        true
+    }
+
+    fn retire(&mut self, link: &Link) {
+        accumulate(&mut self.retired, link.session.stats());
+    }
+
+    async fn store(&self, record: Stored) -> Result<(), String> {
+        let keystore = self.keystore.clone();
+        tokio::task::spawn_blocking(move || record.save(&*keystore))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())
+    }
+
+    async fn delete(&self, who: PublicKey) -> Result<(), String> {
+        let keystore = self.keystore.clone();
+        tokio::task::spawn_blocking(move || Stored::remove(&*keystore, who.as_bytes()))
+            .await
+            .map_err(|e| e.to_string())?
+            .map(drop)
+            .map_err(|e| e.to_string())
+    }
+
+    /// Tells every online counterparty we are going, sends it, records
+    /// last-seen, and stops the subscriptions.
+    async fn shutdown(&mut self) {
+        let peers: Vec<PublicKey> = self.links.keys().copied().collect();
+        for peer in peers {
+            let Some(link) = self.links.get_mut(&peer) else {
+                continue;
+            };
+            if link.session.is_online() {
+                link.session.close(DisconnectReason::Shutdown, "shutting down");
+                while let Some(payload) = link.session.poll_transmit() {
+                    if let Some(out) = &self.outbound {
+                        let _ = out.try_send(Transmit {
+                            content_topic: link.topic.clone(),
+                            payload,
+                        });
+                    }
+                }
+            }
+            let record = link.record.clone();
+            if record.state == CounterpartyState::Active
+                && let Err(e) = self.store(record).await
+            {
+                tracing::warn!("cannot record last-seen at shutdown: {e}");
+            }
+        }
+        for run in self.pairings.values_mut() {
+            run.pairing.cancel();
+            while let Some(t) = run.pairing.poll_transmit() {
+                if let Some(out) = &self.outbound {
+                    let _ = out.try_send(t);
+                }
+            }
+            let _ = run
+                .updates
+                .try_send(PairingUpdate::Failed(PairingFailure::Stopped));
+        }
+        // Let the publisher send what is queued, briefly.
+        self.outbound = None;
+        if let Some(publisher) = self.publisher.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(2), publisher).await;
+        }
+        for (_, forwarder) in self.forwarders.drain() {
+            forwarder.abort();
+        }
+        for (_, p) in self.pending.drain() {
+            let _ = p.reply.send(Err(RequestError::Stopped));
+        }
+    }
+}
+
+fn accumulate(total: &mut nodepair_protocol::session::SessionStats, s: &nodepair_protocol::session::SessionStats) {
+    total.auth_failures += s.auth_failures;
+    total.malformed += s.malformed;
+    total.replays += s.replays;
+    total.unknown_keys += s.unknown_keys;
+    total.bad_frames += s.bad_frames;
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The publisher task: sends each message in order; a message nobody could
+/// take (no Waku peer yet) is dropped, as on a lossy network.
+async fn publish(waku: WakuNode, mut queue: mpsc::Receiver<Transmit>) {
+    while let Some(t) = queue.recv().await {
+        let message = nodepair_waku::WakuMessage::new(t.content_topic, t.payload);
+        if let Err(e) = waku.publish(message).await {
+            tracing::debug!("message not published: {e}");
+            if matches!(e, nodepair_waku::node::PublishError::Stopped) {
+                return;
+            }
+        }
+    }
+}

@@ -1,0 +1,57 @@
+//! One paired counterparty while the runtime runs: its record, session and state.
+
+use crate::view::CounterpartyView;
+use nodepair_keystore::{Counterparty as Stored, CounterpartyState};
+use nodepair_protocol::{NodeState, PublicKey, Session};
+use std::time::{Duration, Instant};
+
+pub(crate) struct Link {
+    /// As stored; `last_seen` here may be newer than the keystore's.
+    pub(crate) record: Stored,
+    pub(crate) session: Session,
+    /// The per-pair session content topic.
+    pub(crate) topic: String,
+    pub(crate) state: NodeState,
+    pub(crate) latency: Option<Duration>,
+    /// When `last_seen` was last written to the keystore.
+    pub(crate) persisted_seen_at: Option<Instant>,
+}
+
+impl Link {
+    pub(crate) fn public_key(&self) -> PublicKey {
+        PublicKey(self.record.public_key)
+    }
+
+    /// Revoked here while it was away: we only connect to tell it.
+    pub(crate) fn revoke_pending(&self) -> bool {
+        self.record.state == CounterpartyState::Revoked
+    }
+
+    pub(crate) fn view(&self) -> CounterpartyView {
+        let state = if self.revoke_pending() {
+            NodeState::Revoked
+        } else {
+            self.state
+        };
+        let mut view = CounterpartyView::from_stored(&self.record, state);
+        view.latency = self.latency;
+        view
+    }
+
+    /// Moves to `next` if the life cycle allows it (an offline peer that
+    /// comes back passes through `Connecting`); returns whether it changed.
+    pub(crate) fn set_state(&mut self, next: NodeState) -> bool {
+        if self.state == next {
+            return false;
+        }
+        if self.state.can_become(next) {
+            self.state = next;
+            return true;
+        }
+        if self.state.can_become(NodeState::Connecting) && NodeState::Connecting.can_become(next) {
+            self.state = next;
+            return true;
+        }
+        false
+    }
+}

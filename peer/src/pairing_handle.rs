@@ -1,0 +1,86 @@
+//! A pairing under way, as the program that started it follows it.
+
+use crate::view::CounterpartyView;
+use nodepair_protocol::PairingError;
+use nodepair_protocol::pairing::PairingStep;
+use nodepair_protocol::pairing_code::PairingCode;
+use tokio::sync::{mpsc, oneshot};
+
+/// How a pairing is getting on.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PairingUpdate {
+    /// No Waku peer is connected yet; messages cannot go out.
+    ConnectingToNetwork,
+    /// The protocol moved on (waiting for the other side, verifying).
+    Step(PairingStep),
+    /// Paired and persisted, and the first session is up.
+    Paired {
+        /// Who.
+        counterparty: CounterpartyView,
+        /// The string both sides show; people may compare them.
+        verification: String,
+    },
+    /// Ended without success; nothing was persisted.
+    Failed(PairingFailure),
+}
+
+/// Why a pairing ended without success.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PairingFailure {
+    /// The protocol's reason (expired, answered twice, aborted, cancelled).
+    #[error(transparent)]
+    Protocol(#[from] PairingError),
+    /// The counterparty could not be stored; the pairing was abandoned.
+    #[error("the pairing succeeded but could not be stored: {0}")]
+    Storage(String),
+    /// The counterparty is already paired with us.
+    #[error("already paired with {0}; revoke it first to pair again")]
+    AlreadyPaired(String),
+    /// The peer runtime stopped.
+    #[error("the peer runtime stopped")]
+    Stopped,
+}
+
+/// Follows one pairing. Dropping it does not cancel the pairing; call
+/// [`PairingHandle::cancel`].
+#[derive(Debug)]
+pub struct PairingHandle {
+    /// App side: the code to show. Manager side: the code typed.
+    pub code: PairingCode,
+    pub(crate) id: u64,
+    pub(crate) updates: mpsc::Receiver<PairingUpdate>,
+    pub(crate) cancel: mpsc::Sender<crate::driver::Command>,
+}
+
+impl PairingHandle {
+    /// The next update; `None` once the pairing ended and every update was read.
+    pub async fn next(&mut self) -> Option<PairingUpdate> {
+        self.updates.recv().await
+    }
+
+    /// Waits for the end: the paired counterparty and the verification
+    /// string, or why not.
+    pub async fn finish(mut self) -> Result<(CounterpartyView, String), PairingFailure> {
+        while let Some(update) = self.next().await {
+            match update {
+                PairingUpdate::Paired {
+                    counterparty,
+                    verification,
+                } => return Ok((counterparty, verification)),
+                PairingUpdate::Failed(why) => return Err(why),
+                _ => {}
+            }
+        }
+        Err(PairingFailure::Stopped)
+    }
+
+    /// Stops the pairing (the other side is told) and waits until it has.
+    pub async fn cancel(&self) {
+        let (done, wait) = oneshot::channel();
+        let command = crate::driver::Command::CancelPairing { id: self.id, done };
+        if self.cancel.send(command).await.is_ok() {
+            let _ = wait.await;
+        }
+    }
+}

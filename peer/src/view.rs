@@ -1,0 +1,71 @@
+//! What a peer tells its program about each counterparty.
+
+use nodepair_keystore::Counterparty as Stored;
+use nodepair_protocol::hello::Role;
+use nodepair_protocol::{NodeId, NodeState, PublicKey};
+use std::time::Duration;
+
+/// One counterparty as the programs show it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CounterpartyView {
+    /// Its static key: who it is.
+    pub public_key: PublicKey,
+    /// Its node id.
+    pub node_id: NodeId,
+    /// Its name.
+    pub display_name: String,
+    /// What it is.
+    pub role: Role,
+    /// What it offers or uses.
+    pub capabilities: Vec<String>,
+    /// Where it stands.
+    pub state: NodeState,
+    /// When pairing finished, Unix seconds.
+    pub paired_at: u64,
+    /// When a session with it last carried a message, Unix seconds.
+    pub last_seen: Option<u64>,
+    /// The latest keepalive round trip.
+    pub latency: Option<Duration>,
+}
+
+impl CounterpartyView {
+    pub(crate) fn from_stored(stored: &Stored, state: NodeState) -> Self {
+        CounterpartyView {
+            public_key: PublicKey(stored.public_key),
+            node_id: NodeId(uuid::Uuid::from_bytes(stored.node_id)),
+            display_name: stored.display_name.clone(),
+            role: match stored.role {
+                nodepair_keystore::Role::App => Role::App,
+                nodepair_keystore::Role::NodeManager => Role::Manager,
+            },
+            capabilities: stored.capabilities.clone(),
+            state,
+            paired_at: stored.paired_at,
+            last_seen: stored.last_seen,
+            latency: None,
+        }
+    }
+}
+
+/// Something a program may want to show or act on.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PeerEvent {
+    /// A counterparty was paired, or its state, latency or last-seen changed.
+    Changed(CounterpartyView),
+    /// A counterparty is gone: revoked here or by itself.
+    Removed {
+        /// Who.
+        public_key: PublicKey,
+        /// Its name, for the message.
+        display_name: String,
+        /// Whether the other side revoked (else: this side did).
+        by_peer: bool,
+    },
+    /// A pushed event of some stream (e.g. followed logs).
+    Stream {
+        /// From whom.
+        from: PublicKey,
+        /// The event.
+        event: nodepair_protocol::frame::Event,
+    },
+}
