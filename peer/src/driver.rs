@@ -9,15 +9,15 @@ use crate::link::Link;
 use crate::pairing_handle::{PairingFailure, PairingUpdate};
 use crate::request::{Caller, Reply, RequestError, RequestHandler};
 use crate::view::{CounterpartyView, PeerEvent};
-use crate::{PeerConfig, PeerStatus};
+use crate::{PeerConfig, PeerStatus, Revocation};
 use bytes::Bytes;
 use nodepair_keystore::{Counterparty as Stored, CounterpartyState, Keystore};
-use nodepair_protocol::frame::{Request, Response};
+use nodepair_protocol::frame::{REVOKE_METHOD, Request, Response};
 use nodepair_protocol::hello::Role;
-use nodepair_protocol::pairing::{Paired, PairingStep, Transmit};
+use nodepair_protocol::pairing::{Paired, Transmit};
 use nodepair_protocol::{
     DisconnectReason, Frame, NodeState, Pairing, PairingEvent, PublicKey, Session, SessionEvent,
-    StaticKeypair, session_content_topic,
+    StaticKeypair, Status, session_content_topic,
 };
 use nodepair_waku::{Received, WakuNode};
 use std::collections::HashMap;
@@ -45,7 +45,7 @@ pub(crate) enum Command {
     },
     Revoke {
         who: PublicKey,
-        reply: oneshot::Sender<bool>,
+        reply: oneshot::Sender<Revocation>,
     },
     List {
         reply: oneshot::Sender<Vec<CounterpartyView>>,
@@ -75,12 +75,19 @@ struct PairingRun {
 struct Pending {
     to: PublicKey,
     deadline: Instant,
-    reply: oneshot::Sender<Result<Reply, RequestError>>,
+    reply: Waiting,
+}
+
+/// Who waits for a response.
+enum Waiting {
+    /// The program, for its request.
+    Program(oneshot::Sender<Result<Reply, RequestError>>),
+    /// Our revocation; the program may wait to hear whether it was told.
+    Revocation(Option<oneshot::Sender<Revocation>>),
 }
 
 pub(crate) struct Driver {
     pub(crate) own: StaticKeypair,
-    pub(crate) role: Role,
     pub(crate) config: PeerConfig,
     pub(crate) keystore: Arc<dyn Keystore>,
     pub(crate) waku: WakuNode,
@@ -127,7 +134,6 @@ pub(crate) fn random_seed() -> [u8; 32] {
 impl Driver {
     pub(crate) fn new(
         own: StaticKeypair,
-        role: Role,
         config: PeerConfig,
         keystore: Arc<dyn Keystore>,
         waku: WakuNode,
@@ -140,7 +146,6 @@ impl Driver {
         let publisher = tokio::spawn(publish(waku.clone(), queue));
         Driver {
             own,
-            role,
             config,
             keystore,
             waku,
@@ -253,7 +258,10 @@ impl Driver {
 
     fn next_deadline(&self) -> Option<Instant> {
         let sessions = self.links.values().filter_map(|l| l.session.poll_timeout());
-        let pairings = self.pairings.values().filter_map(|p| p.pairing.poll_timeout());
+        let pairings = self
+            .pairings
+            .values()
+            .filter_map(|p| p.pairing.poll_timeout());
         let requests = self.pending.values().map(|p| p.deadline);
         sessions.chain(pairings).chain(requests).min()
     }
@@ -321,6 +329,12 @@ impl Driver {
                     let _ = reply.send(Err(RequestError::NotPaired(to)));
                     return;
                 };
+                if method.starts_with("nodepair.") {
+                    let _ = reply.send(Err(RequestError::Send(format!(
+                        "{method:?} is reserved for the protocol"
+                    ))));
+                    return;
+                }
                 let id = self.next_request_id;
                 self.next_request_id += 1;
                 let frame = Frame::Request(Request { id, method, body });
@@ -331,7 +345,7 @@ impl Driver {
                             Pending {
                                 to,
                                 deadline: now + self.config.request_timeout,
-                                reply,
+                                reply: Waiting::Program(reply),
                             },
                         );
                     }
@@ -340,9 +354,7 @@ impl Driver {
                     }
                 }
             }
-            Command::Revoke { who, reply } => {
-                let _ = reply.send(self.revoke(who, now).await);
-            }
+            Command::Revoke { who, reply } => self.revoke(who, Some(reply), now).await,
             Command::List { reply } => {
                 let mut all: Vec<_> = self.links.values().map(Link::view).collect();
                 all.sort_by(|a, b| a.display_name.cmp(&b.display_name));
@@ -417,12 +429,34 @@ impl Driver {
             .filter(|(_, p)| p.deadline <= now)
             .map(|(id, _)| *id)
             .collect();
+        let mut resend = Vec::new();
         for id in expired {
-            if let Some(p) = self.pending.remove(&id) {
-                let _ = p
-                    .reply
-                    .send(Err(RequestError::Timeout(self.config.request_timeout)));
+            let to = self.pending.get(&id).map(|p| p.to);
+            if let (
+                Some(to),
+                Some(Pending {
+                    reply: Waiting::Revocation(_),
+                    ..
+                }),
+            ) = (to, self.pending.get(&id))
+                && self.links.get(&to).is_some_and(|l| l.session.is_online())
+            {
+                resend.push(to);
             }
+            match self.pending.remove(&id).map(|p| p.reply) {
+                Some(Waiting::Program(reply)) => {
+                    let _ = reply.send(Err(RequestError::Timeout(self.config.request_timeout)));
+                }
+                // Unanswered: sent again after the next handshake.
+                Some(Waiting::Revocation(Some(reply))) => {
+                    let _ = reply.send(Revocation::WillBeTold);
+                }
+                Some(Waiting::Revocation(None)) | None => {}
+            }
+        }
+        // Keep asking while the session says it is up.
+        for to in resend {
+            self.send_revocation(to, None, now);
         }
     }
 
@@ -449,7 +483,10 @@ impl Driver {
         let ids: Vec<u64> = self.pairings.keys().copied().collect();
         for id in ids {
             // Once the other side's key is known, its session topic is too.
-            if let Some(topic) = self.pairings[&id].pairing.session_topic().map(str::to_owned)
+            if let Some(topic) = self.pairings[&id]
+                .pairing
+                .session_topic()
+                .map(str::to_owned)
                 && !self.routes.contains_key(&topic)
             {
                 self.subscribe(&topic, Route::Pairing(id)).await;
@@ -559,6 +596,7 @@ impl Driver {
         let now = Instant::now();
         let mut changed = false;
         let mut closed = None;
+        let mut established = false;
         let mut frames = Vec::new();
         {
             let Some(link) = self.links.get_mut(&peer) else {
@@ -566,9 +604,16 @@ impl Driver {
             };
             while let Some(event) = link.session.poll_event() {
                 match event {
-                    SessionEvent::Established { .. } | SessionEvent::Rekeyed => {
+                    SessionEvent::Established { .. } => {
                         changed |= link.set_state(NodeState::Online);
                         link.record.last_seen = Some(unix_now());
+                        established = true;
+                    }
+                    SessionEvent::Rekeyed => {
+                        changed |= link.set_state(NodeState::Online);
+                        link.record.last_seen = Some(unix_now());
+                        // A peer that restarted may come back as a rekey.
+                        established = true;
                     }
                     SessionEvent::Offline => {
                         changed |= link.set_state(NodeState::PairedOffline);
@@ -597,13 +642,11 @@ impl Driver {
             return;
         }
         // Revoked while it was away: now that it answers, tell it.
-        if self
-            .links
-            .get(&peer)
-            .is_some_and(|l| l.revoke_pending() && l.session.is_online())
+        if established
+            && self.links.get(&peer).is_some_and(Link::revoke_pending)
+            && !self.revocation_in_flight(peer)
         {
-            self.revoke(peer, now).await;
-            return;
+            self.send_revocation(peer, None, now);
         }
         let Some(link) = self.links.get_mut(&peer) else {
             return;
@@ -633,6 +676,19 @@ impl Driver {
 
     async fn on_frame(&mut self, from: PublicKey, frame: Frame) {
         match frame {
+            Frame::Request(request) if request.method == REVOKE_METHOD => {
+                // Answer, then forget: the answer is the sender's proof.
+                self.send_frame(
+                    from,
+                    Frame::Response(Response {
+                        id: request.id,
+                        status: u32::from(Status::OK.0),
+                        body: Bytes::new(),
+                    }),
+                );
+                self.drain_link(from);
+                self.forget(from, true).await;
+            }
             Frame::Request(request) => {
                 let Some(link) = self.links.get(&from).filter(|l| !l.revoke_pending()) else {
                     return;
@@ -654,14 +710,29 @@ impl Driver {
                 });
             }
             Frame::Response(response) => {
-                if let Some(pending) = self.pending.remove(&response.id) {
-                    if pending.to == from {
-                        let _ = pending.reply.send(Ok(Reply {
+                let Some(pending) = self.pending.remove(&response.id) else {
+                    return;
+                };
+                if pending.to != from {
+                    self.pending.insert(response.id, pending);
+                    return;
+                }
+                match pending.reply {
+                    Waiting::Program(reply) => {
+                        let _ = reply.send(Ok(Reply {
                             status: response.status(),
                             body: response.body,
                         }));
-                    } else {
-                        self.pending.insert(response.id, pending);
+                    }
+                    Waiting::Revocation(reply) => {
+                        if response.status().is_success() {
+                            self.forget(from, false).await;
+                            if let Some(reply) = reply {
+                                let _ = reply.send(Revocation::Told);
+                            }
+                        } else if let Some(reply) = reply {
+                            let _ = reply.send(Revocation::WillBeTold);
+                        }
                     }
                 }
             }
@@ -689,30 +760,28 @@ impl Driver {
         }
     }
 
-    async fn on_closed(&mut self, peer: PublicKey, reason: DisconnectReason, detail: &str, now: Instant) {
+    async fn on_closed(
+        &mut self,
+        peer: PublicKey,
+        reason: DisconnectReason,
+        detail: &str,
+        now: Instant,
+    ) {
         tracing::info!(peer = %peer.fingerprint(), "session closed by the other side: {} {detail}", reason.describe());
         if reason == DisconnectReason::Revoked {
-            let Some(link) = self.links.remove(&peer) else {
-                return;
-            };
-            self.retire(&link);
-            self.unsubscribe(&link.topic);
-            if let Err(e) = self.delete(peer).await {
-                tracing::error!("revoked by the other side, but cannot delete it here: {e}");
-            }
-            self.fail_pending_to(peer);
-            let _ = self.events.send(PeerEvent::Removed {
-                public_key: peer,
-                display_name: link.record.display_name,
-                by_peer: true,
-            });
+            self.forget(peer, true).await;
             return;
         }
         // The peer went away (shutdown, restart): wait for it with a fresh session.
         let Some(link) = self.links.get_mut(&peer) else {
             return;
         };
-        let mut session = Session::new(self.config.session.clone(), self.own.clone(), peer, random_seed());
+        let mut session = Session::new(
+            self.config.session.clone(),
+            self.own.clone(),
+            peer,
+            random_seed(),
+        );
         session.connect(now);
         let old = std::mem::replace(&mut link.session, session);
         link.latency = None;
@@ -733,56 +802,126 @@ impl Driver {
             .map(|(id, _)| *id)
             .collect();
         for id in ids {
-            if let Some(p) = self.pending.remove(&id) {
-                let _ = p.reply.send(Err(RequestError::Send("the session closed".into())));
+            match self.pending.remove(&id).map(|p| p.reply) {
+                Some(Waiting::Program(reply)) => {
+                    let _ = reply.send(Err(RequestError::Send("the session closed".into())));
+                }
+                Some(Waiting::Revocation(Some(reply))) => {
+                    let _ = reply.send(Revocation::WillBeTold);
+                }
+                _ => {}
             }
         }
     }
 
-    /// Revokes `who`: told at once when online, else at its next handshake.
-    async fn revoke(&mut self, who: PublicKey, now: Instant) -> bool {
+    /// Revokes `who`: a tombstone first, then the acknowledged request, now
+    /// if online, else after its next handshake.
+    async fn revoke(
+        &mut self,
+        who: PublicKey,
+        reply: Option<oneshot::Sender<Revocation>>,
+        now: Instant,
+    ) {
         let Some(link) = self.links.get_mut(&who) else {
-            return false;
-        };
-        if !link.session.is_online() {
-            if !link.revoke_pending() {
-                link.record.state = CounterpartyState::Revoked;
-                let record = link.record.clone();
-                let view = link.view();
-                if let Err(e) = self.store(record).await {
-                    tracing::error!("cannot record the revocation: {e}");
-                    return false;
-                }
-                let _ = self.events.send(PeerEvent::Changed(view));
+            if let Some(reply) = reply {
+                let _ = reply.send(Revocation::NotPaired);
             }
-            let _ = now;
-            return true;
+            return;
+        };
+        if !link.revoke_pending() {
+            link.record.state = CounterpartyState::Revoked;
+            let record = link.record.clone();
+            let view = link.view();
+            if let Err(e) = self.store(record).await {
+                tracing::error!("cannot record the revocation: {e}");
+                if let Some(link) = self.links.get_mut(&who) {
+                    link.record.state = CounterpartyState::Active;
+                }
+                if let Some(reply) = reply {
+                    let _ = reply.send(Revocation::Failed(e));
+                }
+                return;
+            }
+            let _ = self.events.send(PeerEvent::Changed(view));
         }
-        link.session.close(DisconnectReason::Revoked, "revoked");
-        let topic = link.topic.clone();
+        let online = self.links.get(&who).is_some_and(|l| l.session.is_online());
+        if online && !self.revocation_in_flight(who) {
+            self.send_revocation(who, reply, now);
+        } else if let Some(reply) = reply {
+            let _ = reply.send(Revocation::WillBeTold);
+        }
+    }
+
+    fn revocation_in_flight(&self, who: PublicKey) -> bool {
+        self.pending
+            .values()
+            .any(|p| p.to == who && matches!(p.reply, Waiting::Revocation(_)))
+    }
+
+    fn send_revocation(
+        &mut self,
+        who: PublicKey,
+        reply: Option<oneshot::Sender<Revocation>>,
+        now: Instant,
+    ) {
+        let id = self.next_request_id;
+        self.next_request_id += 1;
+        let frame = Frame::Request(Request {
+            id,
+            method: REVOKE_METHOD.to_owned(),
+            body: Bytes::new(),
+        });
+        let sent = self.links.get_mut(&who).map(|l| l.session.send(frame));
+        match sent {
+            Some(Ok(())) => {
+                self.pending.insert(
+                    id,
+                    Pending {
+                        to: who,
+                        deadline: now + self.config.request_timeout,
+                        reply: Waiting::Revocation(reply),
+                    },
+                );
+            }
+            _ => {
+                if let Some(reply) = reply {
+                    let _ = reply.send(Revocation::WillBeTold);
+                }
+            }
+        }
+    }
+
+    /// Moves what `peer`'s session has to send to the publisher.
+    fn drain_link(&mut self, peer: PublicKey) {
+        let Some(link) = self.links.get_mut(&peer) else {
+            return;
+        };
         while let Some(payload) = link.session.poll_transmit() {
             if let Some(out) = &self.outbound {
                 let _ = out.try_send(Transmit {
-                    content_topic: topic.clone(),
+                    content_topic: link.topic.clone(),
                     payload,
                 });
             }
         }
-        let Some(link) = self.links.remove(&who) else {
-            return false;
+    }
+
+    /// Forgets `peer` entirely: the link, its topic, its record.
+    async fn forget(&mut self, peer: PublicKey, by_peer: bool) {
+        let Some(link) = self.links.remove(&peer) else {
+            return;
         };
         self.retire(&link);
         self.unsubscribe(&link.topic);
-        self.fail_pending_to(who);
-        if let Err(e) = self.delete(who).await {
+        self.fail_pending_to(peer);
+        if let Err(e) = self.delete(peer).await {
             tracing::error!("cannot delete a revoked counterparty: {e}");
         }
         let _ = self.events.send(PeerEvent::Removed {
-            public_key: who,
+            public_key: peer,
             display_name: link.record.display_name,
-            by_peer: false,
+            by_peer,
         });
-        true
     }
 
     fn retire(&mut self, link: &Link) {
@@ -815,7 +954,8 @@ impl Driver {
                 continue;
             };
             if link.session.is_online() {
-                link.session.close(DisconnectReason::Shutdown, "shutting down");
+                link.session
+                    .close(DisconnectReason::Shutdown, "shutting down");
                 while let Some(payload) = link.session.poll_transmit() {
                     if let Some(out) = &self.outbound {
                         let _ = out.try_send(Transmit {
@@ -852,12 +992,23 @@ impl Driver {
             forwarder.abort();
         }
         for (_, p) in self.pending.drain() {
-            let _ = p.reply.send(Err(RequestError::Stopped));
+            match p.reply {
+                Waiting::Program(reply) => {
+                    let _ = reply.send(Err(RequestError::Stopped));
+                }
+                Waiting::Revocation(Some(reply)) => {
+                    let _ = reply.send(Revocation::WillBeTold);
+                }
+                Waiting::Revocation(None) => {}
+            }
         }
     }
 }
 
-fn accumulate(total: &mut nodepair_protocol::session::SessionStats, s: &nodepair_protocol::session::SessionStats) {
+fn accumulate(
+    total: &mut nodepair_protocol::session::SessionStats,
+    s: &nodepair_protocol::session::SessionStats,
+) {
     total.auth_failures += s.auth_failures;
     total.malformed += s.malformed;
     total.replays += s.replays;

@@ -72,6 +72,19 @@ pub struct PeerStatus {
     pub pairings_under_way: usize,
 }
 
+/// What became of a revocation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Revocation {
+    /// The other side answered: both sides forgot each other.
+    Told,
+    /// Recorded here; the other side is told when it next connects.
+    WillBeTold,
+    /// We were not paired with that key.
+    NotPaired,
+    /// The revocation could not be recorded; nothing changed.
+    Failed(String),
+}
+
 /// The peer could not start.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -138,7 +151,6 @@ impl Peer {
         let (events, _) = broadcast::channel(EVENT_BUFFER);
         let mut driver = Driver::new(
             own.clone(),
-            role,
             config.clone(),
             keystore,
             waku.clone(),
@@ -282,14 +294,17 @@ impl Peer {
         answer.await.ok()
     }
 
-    /// Unpairs `who`: it is told now if online, else at its next handshake,
-    /// and forgotten here. Returns whether it was paired.
-    pub async fn revoke(&self, who: PublicKey) -> bool {
+    /// Unpairs `who`. It is marked revoked here at once (no more requests
+    /// either way); it is told now if online, else at its next handshake;
+    /// both sides forget each other when it answers.
+    pub async fn revoke(&self, who: PublicKey) -> Revocation {
         let (reply, answer) = oneshot::channel();
         if self.send(Command::Revoke { who, reply }).await.is_err() {
-            return false;
+            return Revocation::Failed("the peer runtime has stopped".into());
         }
-        answer.await.unwrap_or(false)
+        answer
+            .await
+            .unwrap_or_else(|_| Revocation::Failed("the peer runtime has stopped".into()))
     }
 
     /// Tells online counterparties we are going, records last-seen, and

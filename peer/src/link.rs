@@ -2,7 +2,7 @@
 
 use crate::view::CounterpartyView;
 use nodepair_keystore::{Counterparty as Stored, CounterpartyState};
-use nodepair_protocol::{NodeState, PublicKey, Session};
+use nodepair_protocol::{NodeState, Session};
 use std::time::{Duration, Instant};
 
 pub(crate) struct Link {
@@ -18,10 +18,6 @@ pub(crate) struct Link {
 }
 
 impl Link {
-    pub(crate) fn public_key(&self) -> PublicKey {
-        PublicKey(self.record.public_key)
-    }
-
     /// Revoked here while it was away: we only connect to tell it.
     pub(crate) fn revoke_pending(&self) -> bool {
         self.record.state == CounterpartyState::Revoked

@@ -113,7 +113,10 @@ async fn until_state(peer: &Peer, who: PublicKey, state: NodeState) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
     loop {
         let views = peer.counterparties().await;
-        if views.iter().any(|v| v.public_key == who && v.state == state) {
+        if views
+            .iter()
+            .any(|v| v.public_key == who && v.state == state)
+        {
             return;
         }
         assert!(
@@ -163,9 +166,15 @@ async fn pair_request_restart_and_revoke() {
         .await
         .unwrap();
     assert_eq!((reply.status, &reply.body[..]), (Status::OK, &b"hello"[..]));
-    let reply = app.request(manager.public_key(), "whoami", Bytes::new()).await.unwrap();
+    let reply = app
+        .request(manager.public_key(), "whoami", Bytes::new())
+        .await
+        .unwrap();
     assert_eq!(&reply.body[..], b"laptop");
-    let reply = manager.request(app.public_key(), "anything", Bytes::new()).await.unwrap();
+    let reply = manager
+        .request(app.public_key(), "anything", Bytes::new())
+        .await
+        .unwrap();
     assert_eq!(reply.status, Status::UNKNOWN_METHOD);
 
     // Both restart: the session comes back with no input.
@@ -176,16 +185,27 @@ async fn pair_request_restart_and_revoke() {
     let app = app_side.start().await;
     until_state(&app, manager_key, NodeState::Online).await;
     until_state(&manager, app_key, NodeState::Online).await;
-    let reply = app.request(manager_key, "echo", &b"again"[..]).await.unwrap();
+    let reply = app
+        .request(manager_key, "echo", &b"again"[..])
+        .await
+        .unwrap();
     assert_eq!(&reply.body[..], b"again");
 
     // The manager revokes: the app is told and forgets it too.
     let mut app_events = app.events();
-    assert!(manager.revoke(app_key).await);
+    assert_eq!(
+        manager.revoke(app_key).await,
+        nodepair_peer::Revocation::Told
+    );
     assert!(manager_side.stored().is_empty());
     let removed = tokio::time::timeout(Duration::from_secs(10), async {
         loop {
-            if let Ok(PeerEvent::Removed { by_peer, display_name, .. }) = app_events.recv().await {
+            if let Ok(PeerEvent::Removed {
+                by_peer,
+                display_name,
+                ..
+            }) = app_events.recv().await
+            {
                 return (by_peer, display_name);
             }
         }
@@ -215,7 +235,11 @@ async fn a_revocation_while_the_other_side_is_away_reaches_it_later() {
     let app_key = app.public_key();
     stop(app).await;
 
-    assert!(manager.revoke(app_key).await);
+    // Whether the app's goodbye has arrived yet or not, it cannot answer.
+    assert_eq!(
+        manager.revoke(app_key).await,
+        nodepair_peer::Revocation::WillBeTold
+    );
     until_state(&manager, app_key, NodeState::Revoked).await;
     assert_eq!(
         manager_side.stored()[0].state,
@@ -226,7 +250,10 @@ async fn a_revocation_while_the_other_side_is_away_reaches_it_later() {
     let app = app_side.start().await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
     while !(app_side.stored().is_empty() && manager_side.stored().is_empty()) {
-        assert!(tokio::time::Instant::now() < deadline, "the revocation never arrived");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the revocation never arrived"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(app.counterparties().await.is_empty());
@@ -274,11 +301,17 @@ async fn a_wrong_code_expires_and_persists_nothing() {
     }
     assert_eq!(
         last,
-        Some(PairingUpdate::Failed(PairingFailure::Protocol(PairingError::Expired)))
+        Some(PairingUpdate::Failed(PairingFailure::Protocol(
+            PairingError::Expired
+        )))
     );
     assert!(manager_side.stored().is_empty());
     assert!(app_side.stored().is_empty());
-    assert_eq!(manager_side.keystore.names().unwrap().len(), 1, "only the identity");
+    assert_eq!(
+        manager_side.keystore.names().unwrap().len(),
+        1,
+        "only the identity"
+    );
     offer.cancel().await;
     stop(app).await;
     stop(manager).await;

@@ -18,6 +18,11 @@ pub const MAX_FRAME_LEN: usize = 60 * 1024;
 /// Version of the frame format, carried in every frame.
 pub const FRAME_VERSION: u32 = 1;
 
+/// The request that revokes a pairing: the receiver answers 200, forgets
+/// the sender and sends nothing more on the session; the sender forgets the
+/// receiver once that 200 arrives (see `docs/protocol.md` §8).
+pub const REVOKE_METHOD: &str = "nodepair.revoke";
+
 /// One frame, decoded.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Frame {
