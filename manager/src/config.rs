@@ -1,6 +1,6 @@
 //! The manager's configuration: built-in defaults, overridden by a TOML file.
 
-use multiaddr::Multiaddr;
+use nodepair_waku::Multiaddr;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -20,6 +20,10 @@ pub(crate) struct Config {
     /// $XDG_STATE_HOME/nodepair-manager, else ~/.local/state/nodepair-manager].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) state_dir: Option<PathBuf>,
+    /// What this manager offers paired apps (advertised in its HELLO).
+    pub(crate) capabilities: Vec<String>,
+    /// How long `pair` waits for the app to answer a code, in seconds.
+    pub(crate) pairing_timeout_secs: u64,
     /// How to reach the Waku network.
     pub(crate) network: NetworkConfig,
     /// Where identity and counterparties are kept.
@@ -76,6 +80,8 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             display_name: DisplayName::from_hostname(),
+            capabilities: vec!["info".into()],
+            pairing_timeout_secs: 600,
             network: NetworkConfig::default(),
             keystore: KeystoreConfig::default(),
             state_dir: None,

@@ -10,8 +10,12 @@
 
 mod command;
 mod config;
+mod control;
 mod exit;
 mod keys;
+mod methods;
+mod runtime;
+mod serve;
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -8,6 +8,8 @@
 
 #![deny(missing_docs)]
 
+pub mod net;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Mutex;
@@ -58,8 +60,9 @@ pub fn binary(name: &str) -> PathBuf {
 /// when dropped, so nothing of the developer's machine leaks in or out.
 #[derive(Debug)]
 pub struct Sandbox {
-    /// Deleted on drop.
-    dir: tempfile::TempDir,
+    /// Deleted on drop; `None` for a view made with [`Sandbox::at`].
+    _dir: Option<tempfile::TempDir>,
+    root: PathBuf,
 }
 
 impl Sandbox {
@@ -72,12 +75,24 @@ impl Sandbox {
         let run = dir.path().join("run");
         std::fs::create_dir(&run)?;
         std::fs::set_permissions(&run, std::os::unix::fs::PermissionsExt::from_mode(0o700))?;
-        Ok(Sandbox { dir })
+        Ok(Sandbox {
+            root: dir.path().to_owned(),
+            _dir: Some(dir),
+        })
+    }
+
+    /// Another handle on the sandbox at `root` (for another thread); the
+    /// sandbox is removed when its original handle drops, not this one.
+    pub fn at(root: &Path) -> Sandbox {
+        Sandbox {
+            _dir: None,
+            root: root.to_owned(),
+        }
     }
 
     /// The sandbox's root directory.
     pub fn path(&self) -> &Path {
-        self.dir.path()
+        &self.root
     }
 
     /// A command for `binary` that sees only the sandbox: `HOME`,

@@ -1,9 +1,16 @@
-//! The command line: one file per subcommand, each with a `run`.
+//! The command line: one file per subcommand (or family), each with a `run`.
 
 mod config;
 mod keystore;
+mod pair;
+mod peers;
+mod run;
 
+use crate::control::{PeerRow, Reply, StatusReport};
+use crate::exit::Reported;
+use crate::keys::when;
 use clap::{Args, Parser, Subcommand};
+use std::io::Write;
 use std::path::PathBuf;
 
 /// Pairs with NodePair apps and answers them over Waku.
@@ -33,6 +40,16 @@ pub(crate) struct GlobalArgs {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
+    /// Run the daemon: stay connected to every paired app.
+    Run(run::RunCmd),
+    /// Pair with the app showing a code.
+    Pair(pair::PairCmd),
+    /// List the paired apps.
+    Peers(peers::PeersCmd),
+    /// Unpair an app.
+    Revoke(peers::RevokeCmd),
+    /// Identity, keystore, network and paired apps.
+    Status(peers::StatusCmd),
     /// Check the configuration and print it as the manager will use it.
     Config(config::ConfigCmd),
     /// Where the identity and paired apps are kept: init, status, migrate,
@@ -44,8 +61,150 @@ impl Command {
     /// Runs the subcommand to completion.
     pub(crate) fn run(self, global: &GlobalArgs) -> anyhow::Result<()> {
         match self {
+            Command::Run(cmd) => cmd.run(global),
+            Command::Pair(cmd) => cmd.run(global),
+            Command::Peers(cmd) => cmd.run(global),
+            Command::Revoke(cmd) => cmd.run(global),
+            Command::Status(cmd) => cmd.run(global),
             Command::Config(cmd) => cmd.run(global),
             Command::Keystore(cmd) => cmd.run(global),
         }
     }
+}
+
+/// A tokio runtime for the commands that talk to the network or the daemon.
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?)
+}
+
+/// Prints the daemon's replies until its final one; a daemon that goes
+/// away before answering is an error.
+pub(crate) async fn relay_replies(
+    client: &mut crate::control::Client,
+    out: &Output,
+) -> anyhow::Result<()> {
+    while let Some(reply) = client.next().await? {
+        out.reply(&reply)?;
+        if !matches!(reply, Reply::Progress { .. }) {
+            return Ok(());
+        }
+    }
+    anyhow::bail!("the manager daemon stopped before it answered")
+}
+
+/// How replies are printed: JSON lines, or text for people.
+pub(crate) struct Output {
+    pub(crate) json: bool,
+}
+
+impl Output {
+    /// Prints `reply`; an error reply becomes the command's error.
+    pub(crate) fn reply(&self, reply: &Reply) -> anyhow::Result<()> {
+        let mut out = std::io::stdout().lock();
+        if self.json {
+            writeln!(out, "{}", serde_json::to_string(reply)?)?;
+        } else {
+            match reply {
+                Reply::Progress { step } => eprintln!("… {step}"),
+                Reply::Paired {
+                    counterparty,
+                    verification,
+                } => {
+                    writeln!(
+                        out,
+                        "paired with {} ({}, key {})",
+                        counterparty.name, counterparty.role, counterparty.fingerprint
+                    )?;
+                    writeln!(
+                        out,
+                        "verification: {verification}  (the app shows the same; if not, revoke it)"
+                    )?;
+                }
+                Reply::Peers { peers } => print_peers(&mut out, peers)?,
+                Reply::Revoked { name, told: true } => {
+                    writeln!(
+                        out,
+                        "revoked {name}; it was told and forgot this manager too"
+                    )?;
+                }
+                Reply::Revoked { name, told: false } => writeln!(
+                    out,
+                    "revoked {name}; it is not connected, and will be told when it next connects"
+                )?,
+                Reply::Status { status } => print_status(&mut out, status)?,
+                Reply::Error { .. } => {}
+            }
+        }
+        if let Reply::Error { kind, message } = reply {
+            return Err(Reported {
+                kind: *kind,
+                message: message.clone(),
+            }
+            .into());
+        }
+        Ok(())
+    }
+}
+
+fn print_peers(out: &mut impl Write, peers: &[PeerRow]) -> std::io::Result<()> {
+    if peers.is_empty() {
+        return writeln!(out, "no paired apps; pair one with `nodepair-manager pair`");
+    }
+    writeln!(
+        out,
+        "{:<24} {:<36} {:<12} {:<22} {:>9}",
+        "NAME", "NODE ID", "STATE", "LAST SEEN", "LATENCY"
+    )?;
+    for p in peers {
+        writeln!(
+            out,
+            "{:<24} {:<36} {:<12} {:<22} {:>9}",
+            p.name,
+            p.node_id,
+            p.state,
+            p.last_seen.map_or_else(|| "never".into(), when),
+            p.latency_ms
+                .map_or_else(|| "-".into(), |ms| format!("{ms:.1} ms"))
+        )?;
+    }
+    Ok(())
+}
+
+fn print_status(out: &mut impl Write, s: &StatusReport) -> std::io::Result<()> {
+    writeln!(out, "manager:   {} (node id {})", s.display_name, s.node_id)?;
+    writeln!(out, "identity:  key {} ({})", s.fingerprint, s.public_key)?;
+    writeln!(out, "keystore:  {} ({})", s.keystore, s.keystore_why)?;
+    if s.daemon_running {
+        writeln!(
+            out,
+            "waku:      peer id {}, {} peer(s) connected",
+            s.waku_peer_id.as_deref().unwrap_or("-"),
+            s.waku_peers.len()
+        )?;
+        for p in &s.waku_peers {
+            writeln!(out, "             {p}")?;
+        }
+        writeln!(out, "topics:    {}", s.topics.len())?;
+        for t in &s.topics {
+            writeln!(out, "             {t}")?;
+        }
+        writeln!(
+            out,
+            "dropped:   {} failed authentication (e.g. unknown keys), {} malformed, {} replayed, {} refused on pairing topics",
+            s.dropped.auth_failures,
+            s.dropped.malformed,
+            s.dropped.replays,
+            s.dropped.refused_pairing_messages
+        )?;
+    } else {
+        writeln!(
+            out,
+            "daemon:    not running (start it with `nodepair-manager run`)"
+        )?;
+    }
+    writeln!(out, "paired:    {}", s.counterparties.len())?;
+    print_peers(out, &s.counterparties)
 }

@@ -1,0 +1,186 @@
+//! `nodepair-manager peers`, `revoke` and `status`: what the manager knows.
+
+use super::{GlobalArgs, Output};
+use crate::config::Config;
+use crate::control::{self, Dropped, ErrorKind, PeerRow, Reply, Request, StatusReport};
+use crate::keys;
+use crate::runtime::uuid_string;
+use clap::Args;
+use nodepair_keystore::{Counterparty, CounterpartyState, Identity};
+
+/// List the paired apps: name, node id, state, last seen, latency.
+#[derive(Debug, Args)]
+pub(crate) struct PeersCmd {
+    /// JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Unpair an app: it is told now if connected, else when it next connects.
+#[derive(Debug, Args)]
+pub(crate) struct RevokeCmd {
+    /// Its name, or the start of its node id or key (as `peers` shows them).
+    who: String,
+    /// JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Identity, keystore, Waku peers and topics, paired apps, and what was dropped.
+#[derive(Debug, Args)]
+pub(crate) struct StatusCmd {
+    /// JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Sends `request` to the daemon; `None` when no daemon runs.
+async fn ask(config: &Config, request: &Request, out: &Output) -> anyhow::Result<Option<()>> {
+    let Some(mut client) = control::connect(&config.state_dir()).await? else {
+        return Ok(None);
+    };
+    client.send(request).await?;
+    super::relay_replies(&mut client, out).await?;
+    Ok(Some(()))
+}
+
+/// The stored counterparties, read without a daemon.
+fn stored(config: &Config) -> anyhow::Result<(nodepair_keystore::Selected, Vec<Counterparty>)> {
+    let selected = keys::open(config)?;
+    let all = Counterparty::load_all(&*selected.store)?;
+    Ok((selected, all))
+}
+
+fn row(c: &Counterparty) -> PeerRow {
+    let key = nodepair_protocol::PublicKey(c.public_key);
+    PeerRow {
+        name: c.display_name.clone(),
+        node_id: uuid_string(&c.node_id),
+        public_key: key.to_string(),
+        fingerprint: key.fingerprint(),
+        role: match c.role {
+            nodepair_keystore::Role::App => "app".into(),
+            nodepair_keystore::Role::NodeManager => "manager".into(),
+        },
+        state: match c.state {
+            // Without a daemon nothing is connected.
+            CounterpartyState::Active => "offline".into(),
+            CounterpartyState::Revoked => "revoked".into(),
+        },
+        capabilities: c.capabilities.clone(),
+        paired_at: c.paired_at,
+        last_seen: c.last_seen,
+        latency_ms: None,
+    }
+}
+
+impl PeersCmd {
+    pub(crate) fn run(self, global: &GlobalArgs) -> anyhow::Result<()> {
+        let (config, _) = Config::load(global.config.as_deref())?;
+        let out = Output { json: self.json };
+        super::runtime()?.block_on(async {
+            if ask(&config, &Request::Peers, &out).await?.is_some() {
+                return Ok(());
+            }
+            let (_, all) = stored(&config)?;
+            out.reply(&Reply::Peers {
+                peers: all.iter().map(row).collect(),
+            })
+        })
+    }
+}
+
+impl RevokeCmd {
+    pub(crate) fn run(self, global: &GlobalArgs) -> anyhow::Result<()> {
+        let (config, _) = Config::load(global.config.as_deref())?;
+        let out = Output { json: self.json };
+        let request = Request::Revoke {
+            who: self.who.clone(),
+        };
+        super::runtime()?.block_on(async {
+            if ask(&config, &request, &out).await?.is_some() {
+                return Ok(());
+            }
+            // No daemon: record the revocation; the daemon tells the app
+            // when it next connects.
+            let (selected, all) = stored(&config)?;
+            let needle = self.who.trim().to_lowercase();
+            let matches: Vec<&Counterparty> = all
+                .iter()
+                .filter(|c| {
+                    let r = row(c);
+                    r.name.to_lowercase() == needle
+                        || (needle.len() >= 4
+                            && (r.node_id.starts_with(&needle)
+                                || r.public_key.starts_with(&needle)
+                                || r.fingerprint.starts_with(&needle)))
+                })
+                .collect();
+            match matches.as_slice() {
+                [one] => {
+                    let mut record = (*one).clone();
+                    record.state = CounterpartyState::Revoked;
+                    record.save(&*selected.store)?;
+                    out.reply(&Reply::Revoked {
+                        name: record.display_name,
+                        told: false,
+                    })
+                }
+                [] => out.reply(&Reply::Error {
+                    kind: ErrorKind::NotFound,
+                    message: format!(
+                        "no paired app matches {:?}; `nodepair-manager peers` lists them",
+                        self.who
+                    ),
+                }),
+                many => out.reply(&Reply::Error {
+                    kind: ErrorKind::Ambiguous,
+                    message: format!(
+                        "{:?} matches {} apps; give a node id or key instead",
+                        self.who,
+                        many.len()
+                    ),
+                }),
+            }
+        })
+    }
+}
+
+impl StatusCmd {
+    pub(crate) fn run(self, global: &GlobalArgs) -> anyhow::Result<()> {
+        let (config, _) = Config::load(global.config.as_deref())?;
+        let out = Output { json: self.json };
+        super::runtime()?.block_on(async {
+            if ask(&config, &Request::Status, &out).await?.is_some() {
+                return Ok(());
+            }
+            let (selected, all) = stored(&config)?;
+            let identity = Identity::load(&*selected.store)?;
+            let (node_id, key) = match &identity {
+                Some(id) => {
+                    let key =
+                        nodepair_protocol::StaticKeypair::from_secret(*id.static_secret).public();
+                    (uuid_string(&id.node_id), Some(key))
+                }
+                None => ("none yet".into(), None),
+            };
+            out.reply(&Reply::Status {
+                status: Box::new(StatusReport {
+                    display_name: config.display_name.to_string(),
+                    node_id,
+                    public_key: key.map(|k| k.to_string()).unwrap_or_default(),
+                    fingerprint: key.map(|k| k.fingerprint()).unwrap_or_default(),
+                    daemon_running: false,
+                    keystore: selected.location.to_string(),
+                    keystore_why: selected.why,
+                    waku_peer_id: None,
+                    waku_peers: Vec::new(),
+                    listen: Vec::new(),
+                    topics: Vec::new(),
+                    counterparties: all.iter().map(row).collect(),
+                    dropped: Dropped::default(),
+                }),
+            })
+        })
+    }
+}

@@ -1,0 +1,178 @@
+//! `nodepair-manager run`: the daemon.
+
+use super::GlobalArgs;
+use crate::config::Config;
+use crate::control::{self, Reply, Request};
+use crate::runtime::Runtime;
+use crate::serve;
+use anyhow::Context;
+use clap::Args;
+use nodepair_peer::PeerEvent;
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::sync::Arc;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{UnixListener, UnixStream};
+
+/// Run the daemon: keep sessions with every paired app, serve the control
+/// socket, stop cleanly on SIGINT or SIGTERM.
+#[derive(Debug, Args)]
+pub(crate) struct RunCmd {
+    /// Print the readiness line as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+impl RunCmd {
+    pub(crate) fn run(self, global: &GlobalArgs) -> anyhow::Result<()> {
+        let (config, _) = Config::load(global.config.as_deref())?;
+        super::runtime()?.block_on(self.serve(config))
+    }
+
+    async fn serve(self, config: Config) -> anyhow::Result<()> {
+        let stop = shutdown_signal().context("cannot install signal handlers")?;
+        let runtime = Arc::new(Runtime::start(config).await?);
+        let socket = control::socket_path(&runtime.state_dir);
+        // A socket left by a daemon that died: the state lock proves it is gone.
+        let _ = std::fs::remove_file(&socket);
+        let listener = UnixListener::bind(&socket)
+            .with_context(|| format!("cannot listen on {}", socket.display()))?;
+        std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o660))
+            .with_context(|| format!("cannot set the mode of {}", socket.display()))?;
+
+        let status = runtime.status().await;
+        let mut out = std::io::stdout().lock();
+        if self.json {
+            let line = serde_json::json!({
+                "event": "ready",
+                "node_id": status.node_id,
+                "public_key": status.public_key,
+                "waku_peer_id": status.waku_peer_id,
+                "listen": status.listen,
+                "control_socket": socket,
+                "keystore": status.keystore,
+                "paired": status.counterparties.len(),
+            });
+            writeln!(out, "{line}")?;
+        } else {
+            writeln!(
+                out,
+                "nodepair-manager running as {} ({}), keys in {}, {} paired app(s), control socket {}",
+                status.display_name,
+                status.fingerprint,
+                status.keystore,
+                status.counterparties.len(),
+                socket.display()
+            )?;
+        }
+        out.flush()?;
+        drop(out);
+
+        let events = tokio::spawn(log_events(runtime.peer.events()));
+        tokio::select! {
+            () = stop => {}
+            () = accept(listener, runtime.clone()) => {}
+        }
+        events.abort();
+        let _ = std::fs::remove_file(&socket);
+        match Arc::try_unwrap(runtime) {
+            Ok(runtime) => runtime.shutdown().await,
+            // A control connection still holds it: say goodbye anyway.
+            Err(shared) => {
+                shared.peer.shutdown().await;
+                shared.waku.shutdown().await;
+            }
+        }
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+async fn accept(listener: UnixListener, runtime: Arc<Runtime>) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, _)) => {
+                tokio::spawn(connection(stream, runtime.clone()));
+            }
+            Err(e) => {
+                tracing::warn!("control socket: {e}");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+/// One control connection: one request, its replies, then close.
+async fn connection(stream: UnixStream, runtime: Arc<Runtime>) {
+    let (read, mut write) = stream.into_split();
+    let mut line = String::new();
+    if BufReader::new(read).read_line(&mut line).await.is_err() {
+        return;
+    }
+    let request: Request = match serde_json::from_str(&line) {
+        Ok(r) => r,
+        Err(e) => {
+            let reply = Reply::Error {
+                kind: control::ErrorKind::Failed,
+                message: format!("not a control request: {e}"),
+            };
+            let _ = write_reply(&mut write, &reply).await;
+            return;
+        }
+    };
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let handler = tokio::spawn(async move {
+        let mut sink = move |reply: Reply| {
+            let _ = tx.send(reply);
+        };
+        serve::handle(&runtime, request, &mut sink).await;
+    });
+    while let Some(reply) = rx.recv().await {
+        if write_reply(&mut write, &reply).await.is_err() {
+            break;
+        }
+    }
+    let _ = handler.await;
+}
+
+async fn write_reply(
+    write: &mut tokio::net::unix::OwnedWriteHalf,
+    reply: &Reply,
+) -> std::io::Result<()> {
+    let mut bytes = serde_json::to_vec(reply).map_err(std::io::Error::other)?;
+    bytes.push(b'\n');
+    write.write_all(&bytes).await
+}
+
+async fn log_events(mut events: tokio::sync::broadcast::Receiver<PeerEvent>) {
+    loop {
+        match events.recv().await {
+            Ok(PeerEvent::Changed(view)) => {
+                tracing::info!(app = %view.display_name, state = view.state.as_str(), "counterparty");
+            }
+            Ok(PeerEvent::Removed {
+                display_name,
+                by_peer,
+                ..
+            }) => {
+                tracing::info!(app = %display_name, by_peer, "pairing revoked");
+            }
+            Ok(PeerEvent::Stream { .. }) => {}
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+        }
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM; the handlers are installed at once.
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+    })
+}

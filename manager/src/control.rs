@@ -1,0 +1,209 @@
+//! The control socket: how `pair`, `peers`, `revoke` and `status` talk to a running daemon.
+//!
+//! One JSON object per line. The client sends one request; the daemon
+//! answers with zero or more `progress` lines and one final line.
+
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::UnixStream;
+
+/// The socket in the state directory.
+pub(crate) fn socket_path(state_dir: &Path) -> PathBuf {
+    state_dir.join("control.sock")
+}
+
+/// What a client asks.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "cmd", rename_all = "snake_case")]
+pub(crate) enum Request {
+    /// Pair with the app showing `code`.
+    Pair {
+        /// As typed; checked by the daemon too.
+        code: String,
+        /// How long to wait for a first Waku peer.
+        network_timeout_secs: u64,
+    },
+    /// The counterparties.
+    Peers,
+    /// Unpair one.
+    Revoke {
+        /// A name, node id, or public key (or a prefix of one).
+        who: String,
+    },
+    /// Everything `status` shows.
+    Status,
+}
+
+/// What the daemon answers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub(crate) enum Reply {
+    /// Pairing moved on.
+    Progress {
+        /// What is happening, for people.
+        step: String,
+    },
+    /// Paired, stored, and the first session is up.
+    Paired {
+        /// Who.
+        counterparty: Box<PeerRow>,
+        /// The string both sides show.
+        verification: String,
+    },
+    /// The counterparties.
+    Peers {
+        /// By name.
+        peers: Vec<PeerRow>,
+    },
+    /// Unpaired.
+    Revoked {
+        /// Who.
+        name: String,
+        /// Whether it answered (else it is told when it next connects).
+        told: bool,
+    },
+    /// The daemon's status.
+    Status {
+        /// Everything.
+        status: Box<StatusReport>,
+    },
+    /// Failed.
+    Error {
+        /// Which kind, for exit codes.
+        kind: ErrorKind,
+        /// For people.
+        message: String,
+    },
+}
+
+/// Kinds of failure a client turns into exit codes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum ErrorKind {
+    /// The code is mistyped.
+    BadCode,
+    /// No Waku peer could be reached.
+    NoNetwork,
+    /// Nobody answered before the code expired.
+    Expired,
+    /// Two parties answered the code: it may have leaked.
+    AnsweredTwice,
+    /// No counterparty matches.
+    NotFound,
+    /// Several counterparties match.
+    Ambiguous,
+    /// Anything else.
+    Failed,
+}
+
+/// One counterparty, as `peers` shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(crate) struct PeerRow {
+    pub(crate) name: String,
+    pub(crate) node_id: String,
+    pub(crate) public_key: String,
+    pub(crate) fingerprint: String,
+    pub(crate) role: String,
+    pub(crate) state: String,
+    pub(crate) capabilities: Vec<String>,
+    pub(crate) paired_at: u64,
+    pub(crate) last_seen: Option<u64>,
+    pub(crate) latency_ms: Option<f64>,
+}
+
+impl PeerRow {
+    pub(crate) fn from_view(v: &nodepair_peer::CounterpartyView) -> Self {
+        PeerRow {
+            name: v.display_name.clone(),
+            node_id: v.node_id.0.to_string(),
+            public_key: v.public_key.to_string(),
+            fingerprint: v.public_key.fingerprint(),
+            role: match v.role {
+                nodepair_protocol::hello::Role::App => "app".into(),
+                nodepair_protocol::hello::Role::Manager => "manager".into(),
+            },
+            state: v.state.as_str().into(),
+            capabilities: v.capabilities.clone(),
+            paired_at: v.paired_at,
+            last_seen: v.last_seen,
+            latency_ms: v.latency.map(|d| d.as_secs_f64() * 1000.0),
+        }
+    }
+}
+
+/// What `status` shows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(crate) struct StatusReport {
+    pub(crate) display_name: String,
+    pub(crate) node_id: String,
+    pub(crate) public_key: String,
+    pub(crate) fingerprint: String,
+    pub(crate) daemon_running: bool,
+    pub(crate) keystore: String,
+    pub(crate) keystore_why: String,
+    pub(crate) waku_peer_id: Option<String>,
+    pub(crate) waku_peers: Vec<String>,
+    pub(crate) listen: Vec<String>,
+    pub(crate) topics: Vec<String>,
+    pub(crate) counterparties: Vec<PeerRow>,
+    /// Session messages that failed authentication (e.g. handshakes from
+    /// unknown keys), malformed or replayed; pairing messages refused.
+    pub(crate) dropped: Dropped,
+}
+
+/// What the daemon dropped, and why.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Dropped {
+    pub(crate) auth_failures: u64,
+    pub(crate) malformed: u64,
+    pub(crate) replays: u64,
+    pub(crate) refused_pairing_messages: u64,
+}
+
+/// A connection to the daemon, or `None` when none is running (no socket,
+/// or a socket nobody listens on: a daemon that died).
+pub(crate) async fn connect(state_dir: &Path) -> anyhow::Result<Option<Client>> {
+    let path = socket_path(state_dir);
+    match UnixStream::connect(&path).await {
+        Ok(stream) => Ok(Some(Client {
+            reader: BufReader::new(stream),
+        })),
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
+            ) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(anyhow::anyhow!(
+            "cannot reach the daemon's control socket {}: {e}",
+            path.display()
+        )),
+    }
+}
+
+/// A client of the control socket.
+pub(crate) struct Client {
+    reader: BufReader<UnixStream>,
+}
+
+impl Client {
+    /// Sends `request`.
+    pub(crate) async fn send(&mut self, request: &Request) -> anyhow::Result<()> {
+        let mut line = serde_json::to_vec(request)?;
+        line.push(b'\n');
+        self.reader.get_mut().write_all(&line).await?;
+        Ok(())
+    }
+
+    /// The next reply; `None` when the daemon closed the connection.
+    pub(crate) async fn next(&mut self) -> anyhow::Result<Option<Reply>> {
+        let mut line = String::new();
+        if self.reader.read_line(&mut line).await? == 0 {
+            return Ok(None);
+        }
+        Ok(Some(serde_json::from_str(&line)?))
+    }
+}

@@ -1,0 +1,168 @@
+//! Starting the manager's side of NodePair: state lock, keystore, identity, Waku node and peer.
+
+use crate::config::Config;
+use crate::control::{Dropped, PeerRow, StatusReport};
+use crate::keys;
+use crate::methods::Methods;
+use anyhow::Context;
+use nodepair_keystore::Identity;
+use nodepair_keystore::select::Selected;
+use nodepair_peer::{Peer, PeerConfig};
+use nodepair_protocol::hello::Role;
+use nodepair_waku::{Shard, WakuNode};
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// A running manager: what the daemon and a standalone `pair` share.
+pub(crate) struct Runtime {
+    pub(crate) peer: Peer,
+    pub(crate) waku: WakuNode,
+    pub(crate) identity: Identity,
+    pub(crate) keystore_location: String,
+    pub(crate) keystore_why: String,
+    pub(crate) config: Config,
+    pub(crate) state_dir: PathBuf,
+    /// Held while running: a second manager on this state dir is refused.
+    _lock: File,
+}
+
+/// Another manager holds the state directory.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "another nodepair-manager is running with the state directory {0} (its lock is held); stop it, or talk to it with `pair`, `peers`, `revoke` and `status`"
+)]
+pub(crate) struct AlreadyRunning(pub(crate) PathBuf);
+
+fn lock_state_dir(dir: &Path) -> anyhow::Result<File> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create the state directory {}", dir.display()))?;
+    let path = dir.join("manager.lock");
+    let file = File::create(&path).with_context(|| format!("cannot open {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(AlreadyRunning(dir.to_owned()).into()),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("cannot lock {}", path.display()))
+        }
+    }
+}
+
+impl Runtime {
+    /// Locks the state dir, opens the keystore and identity, starts the Waku
+    /// node and the peer (which reconnects to every paired app).
+    pub(crate) async fn start(config: Config) -> anyhow::Result<Runtime> {
+        let state_dir = config.state_dir();
+        let lock = lock_state_dir(&state_dir)?;
+        let opened = {
+            let config = config.clone();
+            tokio::task::spawn_blocking(move || -> anyhow::Result<(Selected, Identity)> {
+                let selected = keys::open(&config)?;
+                let (identity, created) = Identity::load_or_create(&*selected.store)?;
+                if created {
+                    tracing::info!("created this manager's identity");
+                }
+                Ok((selected, identity))
+            })
+            .await??
+        };
+        let (selected, identity) = opened;
+        tracing::info!(keystore = %selected.location, why = %selected.why, "keystore opened");
+
+        let mut waku_config = nodepair_waku::Config::new(Shard {
+            cluster: config.network.cluster,
+            shard: config.network.shard,
+        });
+        waku_config.listen = config.network.listen.clone();
+        waku_config.bootstrap = config.network.bootstrap.clone();
+        waku_config.keypair = Some(nodepair_peer::node_keypair(&identity));
+        waku_config.agent = format!("nodepair-manager/{}", env!("CARGO_PKG_VERSION"));
+        let waku = WakuNode::start(waku_config)
+            .await
+            .context("cannot start the Waku node")?;
+
+        let mut peer_config =
+            PeerConfig::new(config.display_name.to_string(), config.capabilities.clone());
+        peer_config.pairing.ttl = std::time::Duration::from_secs(config.pairing_timeout_secs);
+        let methods = Arc::new(Methods::new(
+            config.display_name.to_string(),
+            Instant::now(),
+        ));
+        let store: Arc<dyn nodepair_keystore::Keystore> = Arc::from(selected.store);
+        let peer = Peer::start(
+            Role::Manager,
+            &identity,
+            peer_config,
+            store,
+            waku.clone(),
+            methods,
+        )
+        .await?;
+        Ok(Runtime {
+            peer,
+            waku,
+            identity,
+            keystore_location: selected.location.to_string(),
+            keystore_why: selected.why,
+            config,
+            state_dir,
+            _lock: lock,
+        })
+    }
+
+    /// Says goodbye to online apps, then stops the node.
+    pub(crate) async fn shutdown(self) {
+        self.peer.shutdown().await;
+        self.waku.shutdown().await;
+    }
+
+    /// Everything `status` shows.
+    pub(crate) async fn status(&self) -> StatusReport {
+        let status = self.peer.status().await;
+        let peers = self.waku.peers().await.unwrap_or_default();
+        let counterparties = self
+            .peer
+            .counterparties()
+            .await
+            .iter()
+            .map(PeerRow::from_view)
+            .collect();
+        let key = self.peer.public_key();
+        let mut dropped = Dropped::default();
+        let mut topics = Vec::new();
+        if let Some(s) = status {
+            dropped.auth_failures = s.session_stats.auth_failures;
+            dropped.malformed = s.session_stats.malformed + s.session_stats.bad_frames;
+            dropped.replays = s.session_stats.replays;
+            dropped.refused_pairing_messages = s.refused_pairing_messages;
+            topics = s.topics;
+            topics.sort();
+        }
+        StatusReport {
+            display_name: self.config.display_name.to_string(),
+            node_id: uuid_string(&self.identity.node_id),
+            public_key: key.to_string(),
+            fingerprint: key.fingerprint(),
+            daemon_running: true,
+            keystore: self.keystore_location.clone(),
+            keystore_why: self.keystore_why.clone(),
+            waku_peer_id: Some(self.waku.peer_id().to_string()),
+            waku_peers: peers.iter().map(|p| p.address.to_string()).collect(),
+            listen: self
+                .waku
+                .listen_addrs()
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+            topics,
+            counterparties,
+            dropped,
+        }
+    }
+}
+
+/// A node id as people read it.
+pub(crate) fn uuid_string(bytes: &[u8; 16]) -> String {
+    uuid::Uuid::from_bytes(*bytes).to_string()
+}

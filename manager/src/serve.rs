@@ -1,0 +1,185 @@
+//! Answering control requests against a running manager (the daemon's, or a standalone `pair`'s).
+
+use crate::control::{ErrorKind, PeerRow, Reply, Request};
+use crate::runtime::Runtime;
+use nodepair_peer::{CounterpartyView, PairingFailure, PairingUpdate, Revocation};
+use nodepair_protocol::pairing::{AbortReason, PairingStep};
+use nodepair_protocol::{PairingCode, PairingError};
+use std::time::Duration;
+
+/// Answers `request`, handing each reply line to `out` as it comes.
+pub(crate) async fn handle(
+    runtime: &Runtime,
+    request: Request,
+    out: &mut (dyn FnMut(Reply) + Send),
+) {
+    match request {
+        Request::Pair {
+            code,
+            network_timeout_secs,
+        } => {
+            pair(
+                runtime,
+                &code,
+                Duration::from_secs(network_timeout_secs),
+                out,
+            )
+            .await
+        }
+        Request::Peers => {
+            let peers = runtime
+                .peer
+                .counterparties()
+                .await
+                .iter()
+                .map(PeerRow::from_view)
+                .collect();
+            out(Reply::Peers { peers });
+        }
+        Request::Revoke { who } => {
+            let views = runtime.peer.counterparties().await;
+            match find(&views, &who) {
+                Err(reply) => out(*reply),
+                Ok(target) => {
+                    let name = target.display_name.clone();
+                    match runtime.peer.revoke(target.public_key).await {
+                        Revocation::Told => out(Reply::Revoked { name, told: true }),
+                        Revocation::WillBeTold => out(Reply::Revoked { name, told: false }),
+                        Revocation::NotPaired => out(not_found(&who)),
+                        Revocation::Failed(e) => out(Reply::Error {
+                            kind: ErrorKind::Failed,
+                            message: format!("cannot revoke {name}: {e}"),
+                        }),
+                    }
+                }
+            }
+        }
+        Request::Status => out(Reply::Status {
+            status: Box::new(runtime.status().await),
+        }),
+    }
+}
+
+async fn pair(
+    runtime: &Runtime,
+    typed: &str,
+    network_timeout: Duration,
+    out: &mut (dyn FnMut(Reply) + Send),
+) {
+    let code = match PairingCode::parse(typed) {
+        Ok(code) => code,
+        Err(e) => {
+            return out(Reply::Error {
+                kind: ErrorKind::BadCode,
+                message: format!("that is not a valid pairing code: {e}; check it against the app"),
+            });
+        }
+    };
+    if !runtime.peer.wait_for_network(Duration::ZERO).await {
+        out(progress("connecting to the Waku network"));
+        if !runtime.peer.wait_for_network(network_timeout).await {
+            return out(Reply::Error {
+                kind: ErrorKind::NoNetwork,
+                message: format!(
+                    "no Waku peer could be reached in {} s; check [network] bootstrap in the configuration and that those peers are up",
+                    network_timeout.as_secs()
+                ),
+            });
+        }
+    }
+    let mut handle = match runtime.peer.pair(code).await {
+        Ok(handle) => handle,
+        Err(e) => return out(failure(&e)),
+    };
+    while let Some(update) = handle.next().await {
+        match update {
+            PairingUpdate::ConnectingToNetwork => out(progress("connecting to the Waku network")),
+            PairingUpdate::Step(PairingStep::WaitingForHello) => {
+                out(progress("waiting for the app to answer"));
+            }
+            PairingUpdate::Step(PairingStep::Verifying) => {
+                out(progress("the app answered; verifying"));
+            }
+            PairingUpdate::Step(_) => {}
+            PairingUpdate::Paired {
+                counterparty,
+                verification,
+            } => {
+                return out(Reply::Paired {
+                    counterparty: Box::new(PeerRow::from_view(&counterparty)),
+                    verification,
+                });
+            }
+            PairingUpdate::Failed(e) => return out(failure(&e)),
+        }
+    }
+    out(Reply::Error {
+        kind: ErrorKind::Failed,
+        message: "the manager stopped during pairing".into(),
+    });
+}
+
+fn progress(step: &str) -> Reply {
+    Reply::Progress { step: step.into() }
+}
+
+fn failure(e: &PairingFailure) -> Reply {
+    let kind = match e {
+        PairingFailure::Protocol(PairingError::Expired) => ErrorKind::Expired,
+        PairingFailure::Protocol(
+            PairingError::AnsweredTwice | PairingError::AbortedByPeer(AbortReason::AnsweredTwice),
+        ) => ErrorKind::AnsweredTwice,
+        _ => ErrorKind::Failed,
+    };
+    Reply::Error {
+        kind,
+        message: e.to_string(),
+    }
+}
+
+fn not_found(who: &str) -> Reply {
+    Reply::Error {
+        kind: ErrorKind::NotFound,
+        message: format!("no paired app matches {who:?}; `nodepair-manager peers` lists them"),
+    }
+}
+
+/// The one counterparty `who` names: its name (any case), or a prefix (at
+/// least 4 characters) of its node id, public key or fingerprint.
+pub(crate) fn find<'a>(
+    views: &'a [CounterpartyView],
+    who: &str,
+) -> Result<&'a CounterpartyView, Box<Reply>> {
+    let needle = who.trim().to_lowercase();
+    let by_name: Vec<_> = views
+        .iter()
+        .filter(|v| v.display_name.to_lowercase() == needle)
+        .collect();
+    let matches = if by_name.is_empty() && needle.len() >= 4 {
+        views
+            .iter()
+            .filter(|v| {
+                v.node_id.0.to_string().starts_with(&needle)
+                    || v.public_key.to_string().starts_with(&needle)
+                    || v.public_key.fingerprint().starts_with(&needle)
+            })
+            .collect()
+    } else {
+        by_name
+    };
+    match matches.as_slice() {
+        [one] => Ok(one),
+        [] => Err(Box::new(not_found(who))),
+        many => Err(Box::new(Reply::Error {
+            kind: ErrorKind::Ambiguous,
+            message: format!(
+                "{who:?} matches {} apps ({}); give a node id or key instead",
+                many.len(),
+                many.iter()
+                    .map(|v| format!("{} {}", v.display_name, v.node_id.0))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        })),
+    }
+}

@@ -1,0 +1,315 @@
+//! A local NodePair network: `nodepair-relay` and `nodepair-manager run`
+//! processes on 127.0.0.1, and apps run in the test process through
+//! `nodepair-peer`, as the desktop app runs them.
+
+use crate::{Sandbox, binary};
+use nodepair_keystore::{Counterparty, Identity, MemoryStore};
+use nodepair_peer::{NoMethods, Peer, PeerConfig};
+use nodepair_protocol::hello::Role;
+use nodepair_waku::{Config, Multiaddr, Shard, WakuNode};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The Waku cluster the local network runs on.
+pub const CLUSTER: u16 = 42;
+/// Its shard.
+pub const SHARD: Shard = Shard {
+    cluster: CLUSTER,
+    shard: 0,
+};
+
+/// A `nodepair-relay` process; killed when dropped.
+#[derive(Debug)]
+pub struct Relay {
+    child: Child,
+    /// Its TCP address, ending in `/p2p/<peer id>`.
+    pub addr: Multiaddr,
+}
+
+impl Relay {
+    /// Starts a relay on 127.0.0.1 that also dials `peers`.
+    ///
+    /// # Panics
+    ///
+    /// When the relay does not start and announce itself.
+    pub fn start(sandbox: &Sandbox, peers: &[&Multiaddr]) -> Relay {
+        let mut cmd = sandbox.command(&binary("nodepair-relay"));
+        cmd.args(["--listen", "/ip4/127.0.0.1/tcp/0", "--json"])
+            .args(["--cluster", &CLUSTER.to_string()]);
+        for p in peers {
+            cmd.arg("--peer").arg(p.to_string());
+        }
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("nodepair-relay starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("piped stdout"))
+            .read_line(&mut line)
+            .expect("the relay announces itself");
+        let status: serde_json::Value = serde_json::from_str(&line).expect("one JSON status line");
+        let addr = status["listen"][0]
+            .as_str()
+            .and_then(|a| a.parse().ok())
+            .expect("a listen address");
+        Relay { child, addr }
+    }
+
+    /// Kills it with SIGKILL, as a crash would.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A manager's files: configuration, state directory, vault passphrase.
+#[derive(Debug, Clone)]
+pub struct ManagerHome {
+    /// The configuration file.
+    pub config: PathBuf,
+    /// Its state directory.
+    pub state: PathBuf,
+}
+
+impl ManagerHome {
+    /// Writes a configuration for a manager named `name` that dials
+    /// `bootstrap`, keeps its keys in a vault, and waits `pairing_timeout`
+    /// for codes.
+    ///
+    /// # Panics
+    ///
+    /// When the files cannot be written.
+    pub fn new(
+        dir: &Path,
+        name: &str,
+        bootstrap: &[&Multiaddr],
+        pairing_timeout: Duration,
+    ) -> ManagerHome {
+        use std::os::unix::fs::PermissionsExt;
+        let home = dir.join(name);
+        std::fs::create_dir_all(&home).expect("a directory for the manager");
+        let passphrase = home.join("passphrase");
+        std::fs::write(&passphrase, "local test passphrase\n").expect("passphrase file");
+        std::fs::set_permissions(&passphrase, std::fs::Permissions::from_mode(0o600))
+            .expect("chmod 600");
+        let state = home.join("state");
+        let peers: Vec<String> = bootstrap.iter().map(|a| format!("\"{a}\"")).collect();
+        let text = format!(
+            "display_name = \"{name}\"\nstate_dir = \"{}\"\npairing_timeout_secs = {}\n\n[network]\nbootstrap = [{}]\ncluster = {CLUSTER}\nshard = 0\n\n[keystore]\nbackend = \"vault\"\npassphrase_file = \"{}\"\n",
+            state.display(),
+            pairing_timeout.as_secs().max(1),
+            peers.join(", "),
+            passphrase.display()
+        );
+        let config = home.join("manager.toml");
+        std::fs::write(&config, text).expect("configuration file");
+        ManagerHome { config, state }
+    }
+
+    /// `nodepair-manager --config <ours> <args>`, run to completion.
+    ///
+    /// # Panics
+    ///
+    /// When the binary cannot be started.
+    pub fn cli(&self, sandbox: &Sandbox, args: &[&str]) -> Output {
+        self.command(sandbox, args)
+            .output()
+            .expect("nodepair-manager starts")
+    }
+
+    /// `nodepair-manager --config <ours> <args>`, to spawn.
+    pub fn command(&self, sandbox: &Sandbox, args: &[&str]) -> Command {
+        let mut cmd = sandbox.command(&binary("nodepair-manager"));
+        cmd.arg("--config").arg(&self.config).args(args);
+        cmd
+    }
+
+    /// Starts `nodepair-manager run` and waits until it is ready.
+    ///
+    /// # Panics
+    ///
+    /// When it does not start and announce itself.
+    pub fn run(&self, sandbox: &Sandbox) -> Daemon {
+        let mut child = self
+            .command(sandbox, &["run", "--json"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("nodepair-manager run starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("piped stdout"))
+            .read_line(&mut line)
+            .expect("the daemon announces itself");
+        let ready: serde_json::Value = match serde_json::from_str(&line) {
+            Ok(v) => v,
+            Err(_) => {
+                let out = child.wait_with_output().expect("it ended");
+                panic!(
+                    "the daemon did not start: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+        };
+        Daemon { child, ready }
+    }
+}
+
+/// A running `nodepair-manager run`; killed when dropped.
+#[derive(Debug)]
+pub struct Daemon {
+    child: Child,
+    /// Its readiness line.
+    pub ready: serde_json::Value,
+}
+
+impl Daemon {
+    /// Its static public key, in hex.
+    pub fn public_key(&self) -> nodepair_protocol::PublicKey {
+        let hex = self.ready["public_key"].as_str().expect("a public key");
+        let mut key = [0u8; 32];
+        for (i, byte) in key.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).expect("hex");
+        }
+        nodepair_protocol::PublicKey(key)
+    }
+
+    /// SIGTERM, and waits for it to exit.
+    ///
+    /// # Panics
+    ///
+    /// When it does not stop within 10 s.
+    pub fn terminate(mut self) -> ExitStatus {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        for _ in 0..200 {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("the daemon did not stop within 10 s of SIGTERM");
+    }
+
+    /// SIGKILL, as a crash would.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An app, run in the test process: its keystore outlives restarts.
+#[derive(Debug)]
+pub struct App {
+    /// Its name.
+    pub name: String,
+    /// Its keystore.
+    pub keystore: Arc<MemoryStore>,
+    identity: Identity,
+    bootstrap: Vec<Multiaddr>,
+}
+
+impl App {
+    /// A new app named `name` that dials `bootstrap`.
+    ///
+    /// # Panics
+    ///
+    /// When the in-memory keystore fails, which it does not.
+    pub fn new(name: &str, bootstrap: &[&Multiaddr]) -> App {
+        let keystore = Arc::new(MemoryStore::new());
+        let (identity, _) = Identity::load_or_create(&*keystore).expect("memory store");
+        App {
+            name: name.into(),
+            keystore,
+            identity,
+            bootstrap: bootstrap.iter().map(|a| (*a).clone()).collect(),
+        }
+    }
+
+    /// Its static key pair, as the protocol uses it.
+    pub fn keypair(&self) -> nodepair_protocol::StaticKeypair {
+        nodepair_protocol::StaticKeypair::from_secret(*self.identity.static_secret)
+    }
+
+    /// Starts its Waku node and peer, and waits for a Waku peer.
+    ///
+    /// # Panics
+    ///
+    /// When the node cannot start or reach a relay in 10 s.
+    pub async fn start(&self) -> Peer {
+        let mut config = Config::new(SHARD);
+        config.bootstrap = self.bootstrap.clone();
+        config.keypair = Some(nodepair_peer::node_keypair(&self.identity));
+        let waku = WakuNode::start(config).await.expect("a Waku node");
+        let peer = Peer::start(
+            Role::App,
+            &self.identity,
+            PeerConfig::new(self.name.clone(), vec!["info".into()]),
+            self.keystore.clone(),
+            waku,
+            Arc::new(NoMethods),
+        )
+        .await
+        .expect("the app's peer starts");
+        assert!(
+            peer.wait_for_network(Duration::from_secs(10)).await,
+            "the app reached no relay"
+        );
+        peer
+    }
+
+    /// What it has stored.
+    ///
+    /// # Panics
+    ///
+    /// When a record is damaged.
+    pub fn stored(&self) -> Vec<Counterparty> {
+        Counterparty::load_all(&*self.keystore).expect("readable records")
+    }
+}
+
+/// Stops a peer and its Waku node.
+pub async fn stop(peer: Peer) {
+    peer.shutdown().await;
+    peer.waku().shutdown().await;
+}
+
+/// Waits until `check` holds, polling every 50 ms, or panics with `what`
+/// after `within`.
+///
+/// # Panics
+///
+/// When it never holds.
+pub async fn eventually<F, Fut>(within: Duration, what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if check().await {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out after {within:?} waiting until {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
