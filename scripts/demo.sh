@@ -2,11 +2,14 @@
 # Installs whatever is missing, builds NodePair and runs it on this machine.
 #
 # What it runs grows with the product; today: a local Waku relay on
-# 127.0.0.1, the manager's configuration check, and the desktop app's first
-# screen (the manager daemon and pairing come with their issues, and then this
-# script pairs the app with a manager through the local relay). With a display
-# the app opens in a window until you close it; without one it runs on a
-# virtual display (Xvfb) for a few seconds and leaves a screenshot.
+# 127.0.0.1, a manager daemon that knows only that relay, a headless app (the
+# app role of nodepair-peer, as the desktop app runs it) that shows a pairing
+# code, the manager pairing with it by that code, the session answering a
+# request, and the desktop app's first screen (pairing from its screens comes
+# with the desktop issue). With a display the app opens in a window until you
+# close it; without one it runs on a virtual display (Xvfb) for a few seconds
+# and leaves a screenshot. Everything it starts is stopped at the end; its
+# files are in $CARGO_TARGET_DIR/demo.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -17,26 +20,69 @@ source "$here/install.sh"
 cd "$ROOT"
 
 install_all
-note "building the UI and the desktop app"
+note "building the UI, the desktop app, the manager, the relay and the headless app"
 npm run build:ui --silent >/dev/null
 cargo build --locked -p nodepair-app -p nodepair-manager -p nodepair-waku
+cargo build --locked -p nodepair-peer --example app
 bin="$CARGO_TARGET_DIR/debug"
 out="$CARGO_TARGET_DIR/demo"
+rm -rf "$out"
 mkdir -p "$out"
+
+pids=()
+cleanup() {
+  local p
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+
+# wait_for FILE PATTERN WHAT: waits up to 20 s for PATTERN to appear in FILE.
+wait_for() {
+  local _
+  for _ in $(seq 1 200); do
+    grep -q "$2" "$1" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  die "$3 (see $1)"
+}
 
 ran=()
 note "nodepair-relay: starting a local Waku relay on 127.0.0.1"
-"$bin/nodepair-relay" --listen /ip4/127.0.0.1/tcp/0 --listen /ip4/127.0.0.1/tcp/0/ws --json \
+"$bin/nodepair-relay" --listen /ip4/127.0.0.1/tcp/0 --cluster 42 --json \
   >"$out/relay.json" 2>"$out/relay.log" &
-relay=$!
-trap 'kill "$relay" 2>/dev/null; wait "$relay" 2>/dev/null' EXIT
-for _ in $(seq 1 50); do [[ -s $out/relay.json ]] && break; sleep 0.1; done
-[[ -s $out/relay.json ]] || die "the relay did not start (see $out/relay.log)"
-ran+=("nodepair-relay: a Waku relay, $(cat "$out/relay.json"); log in $out/relay.log")
+pids+=($!)
+wait_for "$out/relay.json" listen "the relay did not start"
+relay_addr=$(sed -e 's/.*"listen":\["\([^"]*\)".*/\1/' "$out/relay.json")
+ran+=("nodepair-relay: a Waku relay at $relay_addr; log in $out/relay.log")
 
-note "nodepair-manager: checking its configuration"
-"$bin/nodepair-manager" config >"$out/manager-config.toml"
-ran+=("nodepair-manager config: the manager's effective configuration, in $out/manager-config.toml")
+note "nodepair-manager run: the daemon, which knows only the relay"
+printf '%s\n' \
+  'display_name = "demo-manager"' \
+  "state_dir = \"$out/manager-state\"" \
+  '' '[network]' "bootstrap = [\"$relay_addr\"]" 'cluster = 42' 'shard = 0' \
+  '' '[keystore]' 'backend = "vault"' >"$out/manager.toml"
+manager=("$bin/nodepair-manager" --config "$out/manager.toml")
+# A demo vault passphrase, from the environment (never the command line).
+export NODEPAIR_VAULT_PASSPHRASE="demo passphrase"
+"${manager[@]}" run >"$out/manager.out" 2>"$out/manager.log" &
+pids+=($!)
+wait_for "$out/manager.out" "nodepair-manager running" "the manager daemon did not start"
+ran+=("$(cat "$out/manager.out")")
+
+note "a headless app offers a pairing code"
+"$bin/examples/app" "$relay_addr" 42 0 >"$out/app.out" 2>"$out/app.log" &
+pids+=($!)
+wait_for "$out/app.out" "^code " "the headless app did not offer a code"
+code=$(sed -n 's/^code //p' "$out/app.out")
+
+note "nodepair-manager pair: typing the code the app shows"
+"${manager[@]}" pair "$code" | tee "$out/pair.out"
+wait_for "$out/app.out" "manager.info" "the app got no answer over the session"
+ran+=("nodepair-manager pair: $(head -n1 "$out/pair.out"), through the relay only")
+ran+=("the app: $(sed -n 2p "$out/app.out"); then over the session: $(sed -n 3p "$out/app.out")")
+"${manager[@]}" peers | tee "$out/peers.out"
+ran+=("nodepair-manager peers: the paired app, in $out/peers.out")
 
 if [[ -n ${DISPLAY:-}${WAYLAND_DISPLAY:-} ]]; then
   note "nodepair: opening the app; close its window to end the demo"
@@ -67,5 +113,5 @@ fi
 echo
 echo "The demo ran:"
 printf '  - %s\n' "${ran[@]}"
-echo "Not yet part of NodePair, so not run: the manager daemon, and pairing the app"
-echo "with it through the relay."
+echo "Not yet part of NodePair, so not run: pairing from the desktop app's screens"
+echo "(the headless app above stands in for it), and node operations."

@@ -1023,15 +1023,30 @@ async fn sleep_until(deadline: Option<Instant>) {
     }
 }
 
-/// The publisher task: sends each message in order; a message nobody could
-/// take (no Waku peer yet) is dropped, as on a lossy network.
+/// How long the publisher keeps trying a message no Waku peer takes yet
+/// (right after start-up, or while the mesh forms), before dropping it.
+const NO_PEER_PATIENCE: Duration = Duration::from_secs(1);
+
+/// The publisher task: sends each message in order. A message no Waku peer
+/// can take yet is tried again for a moment (a node that just started has a
+/// connection before it knows its peers' topics), then dropped, as on a
+/// lossy network: the protocol retransmits what matters.
 async fn publish(waku: WakuNode, mut queue: mpsc::Receiver<Transmit>) {
+    use nodepair_waku::node::PublishError;
     while let Some(t) = queue.recv().await {
         let message = nodepair_waku::WakuMessage::new(t.content_topic, t.payload);
-        if let Err(e) = waku.publish(message).await {
-            tracing::debug!("message not published: {e}");
-            if matches!(e, nodepair_waku::node::PublishError::Stopped) {
-                return;
+        let give_up = tokio::time::Instant::now() + NO_PEER_PATIENCE;
+        loop {
+            match waku.publish(message.clone()).await {
+                Ok(_) => break,
+                Err(PublishError::NoPeers(_)) if tokio::time::Instant::now() < give_up => {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                Err(PublishError::Stopped) => return,
+                Err(e) => {
+                    tracing::debug!("message not published: {e}");
+                    break;
+                }
             }
         }
     }

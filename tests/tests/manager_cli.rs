@@ -92,3 +92,26 @@ fn a_missing_explicit_file_is_an_error_not_the_defaults() {
     assert!(err.contains("cannot read the configuration file"), "{err}");
     assert!(err.contains("nope.toml"), "{err}");
 }
+
+#[test]
+fn the_systemd_unit_is_valid_for_systemd() {
+    let sandbox = Sandbox::new().unwrap();
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let unit = fs::read_to_string(repo.join("packaging/nodepair-manager.service")).unwrap();
+    assert!(
+        unit.contains("StateDirectory=")
+            && unit.contains("LoadCredentialEncrypted=vault-passphrase:")
+    );
+    assert!(unit.contains("ProtectSystem=strict") && unit.contains("NoNewPrivileges=yes"));
+    let manager = manager();
+    let local = unit.replace("/usr/local/bin/nodepair-manager", manager.to_str().unwrap());
+    let path = sandbox.path().join("nodepair-manager.service");
+    fs::write(&path, local).unwrap();
+    let out = std::process::Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(&path)
+        .output()
+        .expect("systemd-analyze runs (apt install systemd)");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stderr(&out).trim(), "", "systemd-analyze has remarks");
+}

@@ -359,15 +359,38 @@ async fn strangers_on_the_topics_are_dropped_and_counted() {
     let manager_key = daemon.public_key();
     let app_side = App::new("laptop", &[&relay.addr]);
     let app = app_side.start().await;
-    let (out, _) = pair(&sandbox, &home, &app).await;
+    let mut config = nodepair_waku::Config::new(SHARD);
+    config.bootstrap = vec![relay.addr.clone()];
+    let stranger_node = nodepair_waku::WakuNode::start(config).await.unwrap();
+
+    // While the app waits for a manager, a stranger who saw its pairing
+    // topic floods it with HELLOs it cannot seal with the code.
+    let offer = app.offer_pairing().await.unwrap();
+    let pairing_topic = nodepair_protocol::PairingKeys::derive(&offer.code).content_topic();
+    eventually(LONG, "the app counted the stranger's HELLOs", || {
+        let (node, topic, app) = (stranger_node.clone(), pairing_topic.clone(), &app);
+        async move {
+            let mut fake = vec![1u8, 0x01]; // a HELLO_APP, sealed with some other code
+            fake.extend_from_slice(&[0x5a; 120]);
+            let _ = node
+                .publish(nodepair_waku::WakuMessage::new(topic, fake))
+                .await;
+            app.status().await.unwrap().refused_pairing_messages >= 1
+        }
+    })
+    .await;
+    // ... and the real pairing goes through regardless.
+    let code = offer.code.to_display_string();
+    let (root, cli_home) = (sandbox.path().to_owned(), home.clone());
+    let cli =
+        tokio::task::spawn_blocking(move || cli_home.cli(&Sandbox::at(&root), &["pair", &code]));
+    offer.finish().await.unwrap();
+    let out = cli.await.unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     online(&app, manager_key).await;
 
     // A stranger who saw the session's content topic on the network sends a
     // handshake from its own key there.
-    let mut config = nodepair_waku::Config::new(SHARD);
-    config.bootstrap = vec![relay.addr.clone()];
-    let stranger_node = nodepair_waku::WakuNode::start(config).await.unwrap();
     let topic =
         nodepair_protocol::session_content_topic(&app_side.keypair(), &manager_key).unwrap();
     let stranger = nodepair_protocol::StaticKeypair::from_secret([7; 32]);
