@@ -190,7 +190,8 @@ impl Driver {
             topic,
             state: NodeState::PairedOffline,
             latency: None,
-            persisted_seen_at: None,
+            // Just read from the keystore: nothing new to write yet.
+            persisted_seen_at: Some(now),
         };
         link.set_state(NodeState::Connecting);
         self.links.insert(peer, link);

@@ -16,11 +16,12 @@
 //! - [`view`]: what the programs are told about counterparties.
 //! - [`request`]: serving requests and waiting for replies.
 //! - [`pairing_handle`]: following a pairing under way.
-//! - [`backoff`]: delays between reconnection attempts.
+//!
+//! Retransmission delays are the protocol's (the session's handshake
+//! backoff); re-dialling Waku peers is the Waku node's.
 
 #![deny(missing_docs)]
 
-pub mod backoff;
 pub mod config;
 mod driver;
 mod link;
@@ -28,7 +29,6 @@ pub mod pairing_handle;
 pub mod request;
 pub mod view;
 
-pub use backoff::Backoff;
 pub use config::PeerConfig;
 pub use pairing_handle::{PairingFailure, PairingHandle, PairingUpdate};
 pub use request::{Caller, NoMethods, Reply, ReplyFuture, RequestError, RequestHandler};
