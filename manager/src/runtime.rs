@@ -117,17 +117,21 @@ impl Runtime {
         self.waku.shutdown().await;
     }
 
-    /// Everything `status` shows.
-    pub(crate) async fn status(&self) -> StatusReport {
-        let status = self.peer.status().await;
-        let peers = self.waku.peers().await.unwrap_or_default();
-        let counterparties = self
-            .peer
+    /// The counterparties as `peers` shows them.
+    pub(crate) async fn peer_rows(&self) -> Vec<PeerRow> {
+        self.peer
             .counterparties()
             .await
             .iter()
             .map(PeerRow::from_view)
-            .collect();
+            .collect()
+    }
+
+    /// Everything `status` shows.
+    pub(crate) async fn status(&self) -> StatusReport {
+        let status = self.peer.status().await;
+        let peers = self.waku.peers().await.unwrap_or_default();
+        let counterparties = self.peer_rows().await;
         let key = self.peer.public_key();
         let mut dropped = Dropped::default();
         let mut topics = Vec::new();

@@ -27,13 +27,7 @@ pub(crate) async fn handle(
             .await
         }
         Request::Peers => {
-            let peers = runtime
-                .peer
-                .counterparties()
-                .await
-                .iter()
-                .map(PeerRow::from_view)
-                .collect();
+            let peers = runtime.peer_rows().await;
             out(Reply::Peers { peers });
         }
         Request::Revoke { who } => {

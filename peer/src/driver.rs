@@ -176,13 +176,7 @@ impl Driver {
             tracing::warn!(peer = %peer.fingerprint(), "stored counterparty has an unusable key; skipped");
             return;
         };
-        let mut session = Session::new(
-            self.config.session.clone(),
-            self.own.clone(),
-            peer,
-            random_seed(),
-        );
-        session.connect(now);
+        let session = self.fresh_session(peer, now);
         self.subscribe(&topic, Route::Session(peer)).await;
         let mut link = Link {
             record,
@@ -195,6 +189,18 @@ impl Driver {
         };
         link.set_state(NodeState::Connecting);
         self.links.insert(peer, link);
+    }
+
+    /// A new session with `peer`, already trying to connect.
+    fn fresh_session(&self, peer: PublicKey, now: Instant) -> Session {
+        let mut session = Session::new(
+            self.config.session.clone(),
+            self.own.clone(),
+            peer,
+            random_seed(),
+        );
+        session.connect(now);
+        session
     }
 
     async fn subscribe(&mut self, topic: &str, route: Route) {
@@ -649,17 +655,10 @@ impl Driver {
         {
             self.send_revocation(peer, None, now);
         }
+        self.drain_link(peer);
         let Some(link) = self.links.get_mut(&peer) else {
             return;
         };
-        while let Some(payload) = link.session.poll_transmit() {
-            if let Some(out) = &self.outbound {
-                let _ = out.try_send(Transmit {
-                    content_topic: link.topic.clone(),
-                    payload,
-                });
-            }
-        }
         if changed && !link.revoke_pending() {
             let _ = self.events.send(PeerEvent::Changed(link.view()));
         }
@@ -774,16 +773,10 @@ impl Driver {
             return;
         }
         // The peer went away (shutdown, restart): wait for it with a fresh session.
+        let session = self.fresh_session(peer, now);
         let Some(link) = self.links.get_mut(&peer) else {
             return;
         };
-        let mut session = Session::new(
-            self.config.session.clone(),
-            self.own.clone(),
-            peer,
-            random_seed(),
-        );
-        session.connect(now);
         let old = std::mem::replace(&mut link.session, session);
         link.latency = None;
         let changed = link.set_state(NodeState::PairedOffline);
@@ -957,16 +950,9 @@ impl Driver {
             if link.session.is_online() {
                 link.session
                     .close(DisconnectReason::Shutdown, "shutting down");
-                while let Some(payload) = link.session.poll_transmit() {
-                    if let Some(out) = &self.outbound {
-                        let _ = out.try_send(Transmit {
-                            content_topic: link.topic.clone(),
-                            payload,
-                        });
-                    }
-                }
             }
             let record = link.record.clone();
+            self.drain_link(peer);
             if record.state == CounterpartyState::Active
                 && let Err(e) = self.store(record).await
             {

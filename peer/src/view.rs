@@ -29,7 +29,9 @@ pub struct CounterpartyView {
 }
 
 impl CounterpartyView {
-    pub(crate) fn from_stored(stored: &Stored, state: NodeState) -> Self {
+    /// A stored counterparty, shown in `state` (a program without a running
+    /// peer shows paired ones as offline).
+    pub fn from_stored(stored: &Stored, state: NodeState) -> Self {
         CounterpartyView {
             public_key: PublicKey(stored.public_key),
             node_id: NodeId(uuid::Uuid::from_bytes(stored.node_id)),

@@ -434,3 +434,39 @@ async fn a_second_daemon_on_the_same_state_is_refused() {
     assert_eq!(status_json(&sandbox, &home)["display_name"], "validator-2");
     assert!(first.terminate().success());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revocation_recorded_without_the_daemon_reaches_the_app_when_it_runs() {
+    let sandbox = Sandbox::new().unwrap();
+    let r1 = Relay::start(&sandbox, &[]);
+    let home = ManagerHome::new(sandbox.path(), "validator-10", &[&r1.addr], LONG * 15);
+    let daemon = home.run(&sandbox);
+    let app_side = App::new("laptop", &[&r1.addr]);
+    let app = app_side.start().await;
+    let (out, _) = pair(&sandbox, &home, &app).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(daemon.terminate().success());
+
+    // The operator revokes while the daemon is stopped: only recorded.
+    let out = home.cli(&sandbox, &["revoke", "laptop"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("will be told when it next connects"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(peers_json(&sandbox, &home)[0]["state"], "revoked");
+    assert_eq!(app_side.stored().len(), 1, "the app does not know yet");
+
+    // The daemon comes back, tells the app, and both forget each other.
+    let _daemon = home.run(&sandbox);
+    eventually(LONG, "the app was told", || async {
+        app_side.stored().is_empty()
+    })
+    .await;
+    eventually(LONG, "the manager forgot the app", || async {
+        peers_json(&sandbox, &home).is_empty()
+    })
+    .await;
+    stop(app).await;
+}

@@ -2,11 +2,14 @@
 
 use super::{GlobalArgs, Output};
 use crate::config::Config;
-use crate::control::{self, Dropped, ErrorKind, PeerRow, Reply, Request, StatusReport};
+use crate::control::{self, Dropped, PeerRow, Reply, Request, StatusReport};
 use crate::keys;
 use crate::runtime::uuid_string;
+use crate::serve;
 use clap::Args;
 use nodepair_keystore::{Counterparty, CounterpartyState, Identity};
+use nodepair_peer::CounterpartyView;
+use nodepair_protocol::NodeState;
 
 /// List the paired apps: name, node id, state, last seen, latency.
 #[derive(Debug, Args)]
@@ -51,27 +54,18 @@ fn stored(config: &Config) -> anyhow::Result<(nodepair_keystore::Selected, Vec<C
     Ok((selected, all))
 }
 
+/// A stored counterparty as the daemon would show it, were it not running:
+/// nothing is connected.
+fn view(c: &Counterparty) -> CounterpartyView {
+    let state = match c.state {
+        CounterpartyState::Active => NodeState::PairedOffline,
+        CounterpartyState::Revoked => NodeState::Revoked,
+    };
+    CounterpartyView::from_stored(c, state)
+}
+
 fn row(c: &Counterparty) -> PeerRow {
-    let key = nodepair_protocol::PublicKey(c.public_key);
-    PeerRow {
-        name: c.display_name.clone(),
-        node_id: uuid_string(&c.node_id),
-        public_key: key.to_string(),
-        fingerprint: key.fingerprint(),
-        role: match c.role {
-            nodepair_keystore::Role::App => "app".into(),
-            nodepair_keystore::Role::NodeManager => "manager".into(),
-        },
-        state: match c.state {
-            // Without a daemon nothing is connected.
-            CounterpartyState::Active => "offline".into(),
-            CounterpartyState::Revoked => "revoked".into(),
-        },
-        capabilities: c.capabilities.clone(),
-        paired_at: c.paired_at,
-        last_seen: c.last_seen,
-        latency_ms: None,
-    }
+    PeerRow::from_view(&view(c))
 }
 
 impl PeersCmd {
@@ -104,21 +98,15 @@ impl RevokeCmd {
             // No daemon: record the revocation; the daemon tells the app
             // when it next connects.
             let (selected, all) = stored(&config)?;
-            let needle = self.who.trim().to_lowercase();
-            let matches: Vec<&Counterparty> = all
-                .iter()
-                .filter(|c| {
-                    let r = row(c);
-                    r.name.to_lowercase() == needle
-                        || (needle.len() >= 4
-                            && (r.node_id.starts_with(&needle)
-                                || r.public_key.starts_with(&needle)
-                                || r.fingerprint.starts_with(&needle)))
-                })
-                .collect();
-            match matches.as_slice() {
-                [one] => {
-                    let mut record = (*one).clone();
+            let views: Vec<CounterpartyView> = all.iter().map(view).collect();
+            match serve::find(&views, &self.who) {
+                Err(reply) => out.reply(&reply),
+                Ok(target) => {
+                    let key = *target.public_key.as_bytes();
+                    let mut record = all
+                        .into_iter()
+                        .find(|c| c.public_key == key)
+                        .expect("the view came from this record");
                     record.state = CounterpartyState::Revoked;
                     record.save(&*selected.store)?;
                     out.reply(&Reply::Revoked {
@@ -126,21 +114,6 @@ impl RevokeCmd {
                         told: false,
                     })
                 }
-                [] => out.reply(&Reply::Error {
-                    kind: ErrorKind::NotFound,
-                    message: format!(
-                        "no paired app matches {:?}; `nodepair-manager peers` lists them",
-                        self.who
-                    ),
-                }),
-                many => out.reply(&Reply::Error {
-                    kind: ErrorKind::Ambiguous,
-                    message: format!(
-                        "{:?} matches {} apps; give a node id or key instead",
-                        self.who,
-                        many.len()
-                    ),
-                }),
             }
         })
     }
