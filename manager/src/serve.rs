@@ -138,42 +138,19 @@ fn not_found(who: &str) -> Reply {
     }
 }
 
-/// The one counterparty `who` names: its name (any case), or a prefix (at
-/// least 4 characters) of its node id, public key or fingerprint.
+/// The one counterparty `who` names (see [`nodepair_peer::find`]), or the
+/// error reply.
 pub(crate) fn find<'a>(
     views: &'a [CounterpartyView],
     who: &str,
 ) -> Result<&'a CounterpartyView, Box<Reply>> {
-    let needle = who.trim().to_lowercase();
-    let by_name: Vec<_> = views
-        .iter()
-        .filter(|v| v.display_name.to_lowercase() == needle)
-        .collect();
-    let matches = if by_name.is_empty() && needle.len() >= 4 {
-        views
-            .iter()
-            .filter(|v| {
-                v.node_id.0.to_string().starts_with(&needle)
-                    || v.public_key.to_string().starts_with(&needle)
-                    || v.public_key.fingerprint().starts_with(&needle)
-            })
-            .collect()
-    } else {
-        by_name
-    };
-    match matches.as_slice() {
-        [one] => Ok(one),
-        [] => Err(Box::new(not_found(who))),
-        many => Err(Box::new(Reply::Error {
-            kind: ErrorKind::Ambiguous,
-            message: format!(
-                "{who:?} matches {} apps ({}); give a node id or key instead",
-                many.len(),
-                many.iter()
-                    .map(|v| format!("{} {}", v.display_name, v.node_id.0))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        })),
-    }
+    nodepair_peer::find(views, who).map_err(|e| {
+        Box::new(match e {
+            nodepair_peer::FindError::NotFound(_) => not_found(who),
+            ambiguous @ nodepair_peer::FindError::Ambiguous { .. } => Reply::Error {
+                kind: ErrorKind::Ambiguous,
+                message: ambiguous.to_string(),
+            },
+        })
+    })
 }

@@ -32,7 +32,7 @@ pub mod view;
 pub use config::PeerConfig;
 pub use pairing_handle::{PairingFailure, PairingHandle, PairingUpdate};
 pub use request::{Caller, NoMethods, Reply, ReplyFuture, RequestError, RequestHandler};
-pub use view::{CounterpartyView, PeerEvent};
+pub use view::{CounterpartyView, FindError, PeerEvent, find};
 
 use bytes::Bytes;
 use driver::{Command, Driver};

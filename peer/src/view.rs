@@ -71,3 +71,55 @@ pub enum PeerEvent {
         event: nodepair_protocol::frame::Event,
     },
 }
+
+/// No single counterparty matches what a person typed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum FindError {
+    /// Nothing matches.
+    #[error("nothing paired matches {0:?}")]
+    NotFound(String),
+    /// Several match; their names and node ids.
+    #[error("{who:?} matches {} counterparties ({}); give a node id or key instead", .candidates.len(), .candidates.join(", "))]
+    Ambiguous {
+        /// What was typed.
+        who: String,
+        /// `name node-id` of each match.
+        candidates: Vec<String>,
+    },
+}
+
+/// The one counterparty `who` names: its name (any case), or else a prefix
+/// (at least 4 characters) of its node id, public key or key fingerprint.
+pub fn find<'a>(
+    views: &'a [CounterpartyView],
+    who: &str,
+) -> Result<&'a CounterpartyView, FindError> {
+    let needle = who.trim().to_lowercase();
+    let by_name: Vec<_> = views
+        .iter()
+        .filter(|v| v.display_name.to_lowercase() == needle)
+        .collect();
+    let matches = if by_name.is_empty() && needle.len() >= 4 {
+        views
+            .iter()
+            .filter(|v| {
+                v.node_id.0.to_string().starts_with(&needle)
+                    || v.public_key.to_string().starts_with(&needle)
+                    || v.public_key.fingerprint().starts_with(&needle)
+            })
+            .collect()
+    } else {
+        by_name
+    };
+    match matches.as_slice() {
+        [one] => Ok(one),
+        [] => Err(FindError::NotFound(who.to_owned())),
+        many => Err(FindError::Ambiguous {
+            who: who.to_owned(),
+            candidates: many
+                .iter()
+                .map(|v| format!("{} {}", v.display_name, v.node_id.0))
+                .collect(),
+        }),
+    }
+}

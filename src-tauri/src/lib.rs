@@ -2,11 +2,22 @@
 //!
 //! A person uses the app to pair with node managers and then to watch and
 //! operate their nodes. The backend is thin: it gives the TypeScript UI (in
-//! `ui/`) what it asks for through Tauri's IPC, and will hand pairing and
-//! sessions to `nodepair-peer`. Data flows one way: UI → this backend → peer
-//! → protocol ⇄ Waku.
+//! `ui/`) what it asks for through Tauri's IPC, and hands pairing and
+//! sessions to `nodepair-peer`. The same binary runs without a window
+//! (`nodepair pair | managers | unpair`) for terminals and scripts. Data
+//! flows one way: UI → this backend → peer → protocol ⇄ Waku.
+//!
+//! # Layout
+//!
+//! - [`settings`]: the settings file and the data directory.
+//! - [`backend`]: starting the app's peer (keystore, identity, Waku node).
+//! - [`headless`]: the command line without a window.
 
 #![deny(missing_docs)]
+
+pub mod backend;
+pub mod headless;
+pub mod settings;
 
 /// Builds the app on any Tauri runtime, so tests can run it on the mock one.
 pub fn app_builder<R: tauri::Runtime>() -> tauri::Builder<R> {

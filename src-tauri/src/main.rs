@@ -3,6 +3,29 @@
 // No console window next to the app on Windows release builds.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
-fn main() {
-    nodepair_app::run();
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = nodepair_app::headless::Cli::parse();
+    match cli.command {
+        Some(command) => {
+            init_logging();
+            nodepair_app::headless::run(cli.config, command)
+        }
+        None => {
+            nodepair_app::run();
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+/// Logs go to stderr, `RUST_LOG` sets how much (warnings by default).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }

@@ -313,3 +313,59 @@ where
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// The desktop app's files for its headless mode: settings and data dir.
+#[derive(Debug, Clone)]
+pub struct AppHome {
+    /// The settings file.
+    pub config: PathBuf,
+    /// Its data directory.
+    pub data: PathBuf,
+}
+
+impl AppHome {
+    /// Writes settings for an app named `name` that dials `bootstrap` and
+    /// keeps its keys in a vault.
+    ///
+    /// # Panics
+    ///
+    /// When the files cannot be written.
+    pub fn new(dir: &Path, name: &str, bootstrap: &[&Multiaddr]) -> AppHome {
+        use std::os::unix::fs::PermissionsExt;
+        let home = dir.join(name);
+        std::fs::create_dir_all(&home).expect("a directory for the app");
+        let passphrase = home.join("passphrase");
+        std::fs::write(&passphrase, "local app passphrase\n").expect("passphrase file");
+        std::fs::set_permissions(&passphrase, std::fs::Permissions::from_mode(0o600))
+            .expect("chmod 600");
+        let data = home.join("data");
+        let peers: Vec<String> = bootstrap.iter().map(|a| format!("\"{a}\"")).collect();
+        let text = format!(
+            "display_name = \"{name}\"\ndata_dir = \"{}\"\n\n[network]\nbootstrap = [{}]\ncluster = {CLUSTER}\nshard = 0\n\n[keystore]\nbackend = \"vault\"\npassphrase_file = \"{}\"\n",
+            data.display(),
+            peers.join(", "),
+            passphrase.display()
+        );
+        let config = home.join("app.toml");
+        std::fs::write(&config, text).expect("settings file");
+        AppHome { config, data }
+    }
+
+    /// `nodepair --config <ours> <args>`, to spawn.
+    pub fn command(&self, sandbox: &Sandbox, args: &[&str]) -> Command {
+        let mut cmd = sandbox.command(&binary("nodepair"));
+        cmd.arg("--config").arg(&self.config).args(args);
+        cmd
+    }
+
+    /// `nodepair --config <ours> <args>`, run to completion.
+    ///
+    /// # Panics
+    ///
+    /// When the binary cannot be started.
+    pub fn cli(&self, sandbox: &Sandbox, args: &[&str]) -> Output {
+        self.command(sandbox, args)
+            .output()
+            .expect("nodepair starts")
+    }
+}

@@ -1,0 +1,115 @@
+//! The app's side of NodePair: data-dir lock, keystore, identity, Waku node and peer.
+
+use crate::settings::Settings;
+use anyhow::Context;
+use nodepair_keystore::select::{self, Choice, Options};
+use nodepair_keystore::{Identity, KdfParams, PassphraseSource};
+use nodepair_peer::{NoMethods, Peer, PeerConfig};
+use nodepair_protocol::hello::Role;
+use nodepair_waku::{Shard, WakuNode};
+use std::fs::File;
+use std::path::Path;
+use std::sync::Arc;
+
+/// Another NodePair app holds the data directory.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "NodePair is already running with the data directory {0}; use that window (or stop it) and try again"
+)]
+pub struct AlreadyRunning(pub std::path::PathBuf);
+
+/// A running app peer.
+#[derive(Debug)]
+pub struct Backend {
+    /// The peer runtime.
+    pub peer: Peer,
+    /// Where the keys are, and why.
+    pub keystore: String,
+    /// Held while running: one app per data directory.
+    _lock: File,
+}
+
+/// The keystore options the settings give.
+pub fn keystore_options(settings: &Settings) -> anyhow::Result<Options> {
+    let data = settings.data_dir();
+    Ok(Options {
+        choice: match settings.keystore.backend.as_str() {
+            "auto" => Choice::Auto,
+            "keyring" => Choice::Keyring,
+            "vault" => Choice::Vault,
+            other => anyhow::bail!(
+                "[keystore] backend = {other:?} is not one of \"auto\", \"keyring\", \"vault\""
+            ),
+        },
+        keyring_service: settings.keystore.keyring_service.clone(),
+        vault_path: data.join("vault"),
+        passphrase: settings
+            .keystore
+            .passphrase_file
+            .clone()
+            .map(PassphraseSource::File),
+        kdf: KdfParams::default(),
+        marker: data.join("keystore"),
+    })
+}
+
+fn lock(dir: &Path) -> anyhow::Result<File> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
+    let path = dir.join("app.lock");
+    let file = File::create(&path).with_context(|| format!("cannot open {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(AlreadyRunning(dir.to_owned()).into()),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("cannot lock {}", path.display()))
+        }
+    }
+}
+
+impl Backend {
+    /// Locks the data dir, opens keystore and identity, starts the Waku node
+    /// and the peer, which reconnects to every paired manager.
+    pub async fn start(settings: &Settings) -> anyhow::Result<Backend> {
+        let lock = lock(&settings.data_dir())?;
+        let options = keystore_options(settings)?;
+        let (selected, identity) = tokio::task::spawn_blocking(move || {
+            let selected = select::select(&options, |v| std::env::var_os(v))?;
+            let (identity, _) = Identity::load_or_create(&*selected.store)?;
+            anyhow::Ok((selected, identity))
+        })
+        .await??;
+        let mut config = nodepair_waku::Config::new(Shard {
+            cluster: settings.network.cluster,
+            shard: settings.network.shard,
+        });
+        config.bootstrap = settings.network.bootstrap.clone();
+        config.keypair = Some(nodepair_peer::node_keypair(&identity));
+        config.agent = format!("nodepair/{}", env!("CARGO_PKG_VERSION"));
+        let waku = WakuNode::start(config)
+            .await
+            .context("cannot start the Waku node")?;
+        let keystore = format!("{} ({})", selected.location, selected.why);
+        let store: Arc<dyn nodepair_keystore::Keystore> = Arc::from(selected.store);
+        let peer = Peer::start(
+            Role::App,
+            &identity,
+            PeerConfig::new(settings.display_name.clone(), vec!["info".into()]),
+            store,
+            waku,
+            Arc::new(NoMethods),
+        )
+        .await?;
+        Ok(Backend {
+            peer,
+            keystore,
+            _lock: lock,
+        })
+    }
+
+    /// Says goodbye to online managers and stops the node.
+    pub async fn shutdown(self) {
+        self.peer.shutdown().await;
+        self.peer.waku().shutdown().await;
+    }
+}
