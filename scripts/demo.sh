@@ -2,11 +2,10 @@
 # Installs whatever is missing, builds NodePair and runs it on this machine.
 #
 # What it runs grows with the product; today: a local Waku relay on
-# 127.0.0.1, a manager daemon that knows only that relay, a headless app (the
-# app role of nodepair-peer, as the desktop app runs it) that shows a pairing
-# code, the manager pairing with it by that code, the session answering a
-# request, and the desktop app's first screen (pairing from its screens comes
-# with the desktop issue). With a display the app opens in a window until you
+# 127.0.0.1, a manager daemon that knows only that relay, the app without a
+# window (`nodepair pair`) showing a pairing code, the manager pairing with it
+# by that code, and the desktop app's first screen (pairing from its screens
+# comes with the desktop issue). With a display the app opens in a window until you
 # close it; without one it runs on a virtual display (Xvfb) for a few seconds
 # and leaves a screenshot. Everything it starts is stopped at the end; its
 # files are in $CARGO_TARGET_DIR/demo.
@@ -20,10 +19,9 @@ source "$here/install.sh"
 cd "$ROOT"
 
 install_all
-note "building the UI, the desktop app, the manager, the relay and the headless app"
+note "building the UI, the desktop app, the manager and the relay"
 npm run build:ui --silent >/dev/null
 cargo build --locked -p nodepair-app -p nodepair-manager -p nodepair-waku
-cargo build --locked -p nodepair-peer --example app
 bin="$CARGO_TARGET_DIR/debug"
 out="$CARGO_TARGET_DIR/demo"
 rm -rf "$out"
@@ -70,17 +68,24 @@ pids+=($!)
 wait_for "$out/manager.out" "nodepair-manager running" "the manager daemon did not start"
 ran+=("$(cat "$out/manager.out")")
 
-note "a headless app offers a pairing code"
-"$bin/examples/app" "$relay_addr" 42 0 >"$out/app.out" 2>"$out/app.log" &
-pids+=($!)
-wait_for "$out/app.out" "^code " "the headless app did not offer a code"
-code=$(sed -n 's/^code //p' "$out/app.out")
+note "nodepair pair: the app, without a window, shows a pairing code"
+printf '%s\n' \
+  'display_name = "demo-app"' \
+  "data_dir = \"$out/app-data\"" \
+  '' '[network]' "bootstrap = [\"$relay_addr\"]" 'cluster = 42' 'shard = 0' \
+  '' '[keystore]' 'backend = "vault"' >"$out/app.toml"
+"$bin/nodepair" --config "$out/app.toml" pair >"$out/app.out" 2>"$out/app.log" &
+app_pid=$!
+pids+=("$app_pid")
+wait_for "$out/app.out" "^Pairing code: " "the app did not show a code"
+code=$(sed -n 's/^Pairing code: //p' "$out/app.out")
+cat "$out/app.out"
 
 note "nodepair-manager pair: typing the code the app shows"
 "${manager[@]}" pair "$code" | tee "$out/pair.out"
-wait_for "$out/app.out" "manager.info" "the app got no answer over the session"
+wait "$app_pid" || die "the app did not finish pairing (see $out/app.log)"
 ran+=("nodepair-manager pair: $(head -n1 "$out/pair.out"), through the relay only")
-ran+=("the app: $(sed -n 2p "$out/app.out"); then over the session: $(sed -n 3p "$out/app.out")")
+ran+=("nodepair pair (the app): $(grep '^paired with' "$out/app.out"); $(grep '^verification' "$out/app.out" | cut -d" " -f1-3)")
 "${manager[@]}" peers | tee "$out/peers.out"
 ran+=("nodepair-manager peers: the paired app, in $out/peers.out")
 
@@ -114,4 +119,4 @@ echo
 echo "The demo ran:"
 printf '  - %s\n' "${ran[@]}"
 echo "Not yet part of NodePair, so not run: pairing from the desktop app's screens"
-echo "(the headless app above stands in for it), and node operations."
+echo "(its terminal mode above does the same), and node operations."
