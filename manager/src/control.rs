@@ -147,6 +147,8 @@ pub(crate) struct StatusReport {
     pub(crate) listen: Vec<String>,
     pub(crate) topics: Vec<String>,
     pub(crate) counterparties: Vec<PeerRow>,
+    /// Pairings running now.
+    pub(crate) pairings_under_way: usize,
     /// Session messages that failed authentication (e.g. handshakes from
     /// unknown keys), malformed or replayed; pairing messages refused.
     pub(crate) dropped: Dropped,

@@ -135,7 +135,9 @@ impl Runtime {
         let key = self.peer.public_key();
         let mut dropped = Dropped::default();
         let mut topics = Vec::new();
+        let mut pairings_under_way = 0;
         if let Some(s) = status {
+            pairings_under_way = s.pairings_under_way;
             dropped.auth_failures = s.session_stats.auth_failures;
             dropped.malformed = s.session_stats.malformed + s.session_stats.bad_frames;
             dropped.replays = s.session_stats.replays;
@@ -161,6 +163,7 @@ impl Runtime {
                 .collect(),
             topics,
             counterparties,
+            pairings_under_way,
             dropped,
         }
     }

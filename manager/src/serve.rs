@@ -7,11 +7,18 @@ use nodepair_protocol::pairing::{AbortReason, PairingStep};
 use nodepair_protocol::{PairingCode, PairingError};
 use std::time::Duration;
 
-/// Answers `request`, handing each reply line to `out` as it comes.
+/// Whoever asked has gone (closed the control connection, pressed Ctrl-C):
+/// becomes `true` then.
+pub(crate) type Gone = tokio::sync::watch::Receiver<bool>;
+
+/// Answers `request`, handing each reply line to `out` as it comes. A
+/// pairing is cancelled (and the app told) if the asker goes away: nobody
+/// would be there to compare the verification string.
 pub(crate) async fn handle(
     runtime: &Runtime,
     request: Request,
     out: &mut (dyn FnMut(Reply) + Send),
+    gone: Gone,
 ) {
     match request {
         Request::Pair {
@@ -23,6 +30,7 @@ pub(crate) async fn handle(
                 &code,
                 Duration::from_secs(network_timeout_secs),
                 out,
+                gone,
             )
             .await
         }
@@ -59,6 +67,7 @@ async fn pair(
     typed: &str,
     network_timeout: Duration,
     out: &mut (dyn FnMut(Reply) + Send),
+    mut gone: Gone,
 ) {
     let code = match PairingCode::parse(typed) {
         Ok(code) => code,
@@ -85,7 +94,24 @@ async fn pair(
         Ok(handle) => handle,
         Err(e) => return out(failure(&e)),
     };
-    while let Some(update) = handle.next().await {
+    let went_away = async move {
+        // The guard `wait_for` returns is not Send: drop it right here.
+        let _ = gone.wait_for(|gone| *gone).await.map(drop);
+    };
+    tokio::pin!(went_away);
+    loop {
+        let update = tokio::select! {
+            update = handle.next() => update,
+            () = &mut went_away => {
+                handle.cancel().await;
+                tracing::info!("pairing cancelled: whoever asked for it went away");
+                return out(Reply::Error {
+                    kind: ErrorKind::Failed,
+                    message: "pairing cancelled; the app was told".into(),
+                });
+            }
+        };
+        let Some(update) = update else { break };
         match update {
             PairingUpdate::ConnectingToNetwork => out(progress("connecting to the Waku network")),
             PairingUpdate::Step(PairingStep::WaitingForHello) => {

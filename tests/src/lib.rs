@@ -116,16 +116,72 @@ impl Sandbox {
 }
 
 impl Sandbox {
-    /// A command that runs the shell `script` inside a private D-Bus session
-    /// with gnome-keyring started and its login keyring unlocked, so the OS
-    /// keyring is a real Secret Service. The session and the daemon end with
-    /// the script.
-    pub fn in_keyring_session(&self, script: &str) -> Command {
-        let mut cmd = self.command(Path::new("dbus-run-session"));
-        cmd.args(["--", "sh", "-c"]).arg(format!(
-            "echo -n pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null || exit 97; {script}"
-        ));
-        cmd
+    /// Runs the shell `script` inside a private D-Bus session with
+    /// gnome-keyring started and its login keyring unlocked, so the OS
+    /// keyring is a real Secret Service; then stops whatever the session
+    /// left running (a daemon D-Bus activated can outlive its bus).
+    ///
+    /// # Panics
+    ///
+    /// When `dbus-run-session` cannot be started, or the script runs over
+    /// two minutes.
+    pub fn run_in_keyring_session(&self, script: &str) -> Output {
+        const MARKER: &str = "NODEPAIR_TEST_SESSION";
+        let marker = format!("{}", self.root.display());
+        let (out_path, err_path) = (self.root.join("session.out"), self.root.join("session.err"));
+        let mut child = self
+            .command(Path::new("dbus-run-session"))
+            .args(["--", "sh", "-c"])
+            .arg(format!(
+                "echo -n pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1 || exit 97; {script}"
+            ))
+            .env(MARKER, &marker)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::fs::File::create(&out_path).expect("a file for stdout"))
+            .stderr(std::fs::File::create(&err_path).expect("a file for stderr"))
+            .spawn()
+            .expect("dbus-run-session runs (install dbus and gnome-keyring)");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("waitable") {
+                break status;
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                kill_marked(MARKER, &marker);
+                panic!("the keyring session did not end within 120 s");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        kill_marked(MARKER, &marker);
+        Output {
+            status,
+            stdout: std::fs::read(&out_path).unwrap_or_default(),
+            stderr: std::fs::read(&err_path).unwrap_or_default(),
+        }
+    }
+}
+
+/// Kills every process whose environment holds `var=value`.
+fn kill_marked(var: &str, value: &str) {
+    let needle = format!("{var}={value}");
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+        else {
+            continue;
+        };
+        let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
+            continue;
+        };
+        if environ.split(|&b| b == 0).any(|v| v == needle.as_bytes()) {
+            let _ = Command::new("kill").args(["-KILL", pid]).status();
+        }
     }
 }
 

@@ -163,7 +163,7 @@ fn keyring_first_then_migration_to_the_vault_and_back_keeps_the_identity() {
          echo '== status keyring'; '{m}' keystore status; \
          echo '== again'; '{m}' keystore migrate --to keyring || echo 'refused: ok'"
     );
-    let out = sandbox.in_keyring_session(&script).output().unwrap();
+    let out = sandbox.run_in_keyring_session(&script);
     let text = stdout(&out);
     assert!(out.status.success(), "{text}\n{}", stderr(&out));
     let section = |name: &str| {

@@ -470,3 +470,36 @@ async fn a_revocation_recorded_without_the_daemon_reaches_the_app_when_it_runs()
     .await;
     stop(app).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pair_command_that_goes_away_cancels_its_pairing_in_the_daemon() {
+    let sandbox = Sandbox::new().unwrap();
+    let relay = Relay::start(&sandbox, &[]);
+    let home = ManagerHome::new(sandbox.path(), "validator-11", &[&relay.addr], LONG * 15);
+    let _daemon = home.run(&sandbox);
+    let code = PairingCode::from_u64(0x00c0_ffee_1234).to_display_string();
+    let mut cli = home
+        .command(&sandbox, &["pair", &code])
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut progress = BufReader::new(cli.stderr.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("waiting for the app") {
+        line.clear();
+        assert!(
+            progress.read_line(&mut line).unwrap() > 0,
+            "pair ended early"
+        );
+    }
+    assert_eq!(status_json(&sandbox, &home)["pairings_under_way"], 1);
+    // The operator gives up (Ctrl-C, a closed terminal): nobody would be
+    // there to check the verification string, so the daemon stops too.
+    cli.kill().unwrap();
+    cli.wait().unwrap();
+    eventually(LONG, "the daemon cancelled the pairing", || async {
+        status_json(&sandbox, &home)["pairings_under_way"] == 0
+    })
+    .await;
+}

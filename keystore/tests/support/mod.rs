@@ -7,7 +7,10 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use nodepair_keystore::{EntryName, Keystore};
-use std::process::Command;
+use std::fs::File;
+use std::path::Path;
+use std::process::{Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
 
 /// Set in the re-executed child, which then runs the test body.
 const CHILD: &str = "NODEPAIR_KEYSTORE_TEST_SESSION";
@@ -67,12 +70,15 @@ pub(crate) fn lock_keyring() {
 /// Unlocks the login collection again, as logging in would: a new
 /// gnome-keyring replaces the session's one and opens the keyring files.
 pub(crate) fn unlock_keyring() {
-    let out = Command::new("sh")
+    // Its daemon outlives the command: no pipes for it to hold open.
+    let status = Command::new("sh")
         .arg("-c")
         .arg("echo -n pw | gnome-keyring-daemon --replace --unlock --components=secrets")
-        .output()
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
         .unwrap();
-    assert!(out.status.success(), "{out:?}");
+    assert!(status.success(), "gnome-keyring-daemon --replace: {status}");
 }
 
 /// Whether this process is the re-executed child that should run the body.
@@ -108,26 +114,77 @@ pub(crate) fn in_session(session: Session, test: &str) -> bool {
             c
         }
     };
-    let out = cmd
-        .arg(&exe)
+    cmd.arg(&exe)
         .arg(test)
-        .env(CHILD, "1")
         .env("HOME", home.path())
         .env("XDG_DATA_HOME", home.path().join(".local/share"))
         .env("XDG_CONFIG_HOME", home.path().join(".config"))
         .env("XDG_RUNTIME_DIR", runtime.path())
         .env_remove("DBUS_SESSION_BUS_ADDRESS")
-        .env_remove("GNOME_KEYRING_CONTROL")
-        .output()
-        .expect("dbus-run-session runs (install dbus, gnome-keyring, libsecret-tools)");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
+        .env_remove("GNOME_KEYRING_CONTROL");
+    let marker = format!("{}-{test}", std::process::id());
+    let (status, stdout, stderr) = run_and_reap(cmd, runtime.path(), &marker);
     assert!(
-        out.status.success() && stdout.contains("test result: ok. 1 passed"),
-        "{test} in a {session:?} session failed ({}):\n{stdout}\n{stderr}",
-        out.status
+        status.success() && stdout.contains("test result: ok. 1 passed"),
+        "{test} in a {session:?} session failed ({status}):\n{stdout}\n{stderr}"
     );
     false
+}
+
+/// Runs `cmd` (output to files, not pipes a stray daemon could hold open),
+/// waits for it, then kills whatever it left running: every process whose
+/// environment carries this run's marker, such as a gnome-keyring that D-Bus
+/// activation started and that outlived its bus.
+fn run_and_reap(mut cmd: Command, dir: &Path, marker: &str) -> (ExitStatus, String, String) {
+    let (out_path, err_path) = (dir.join("stdout"), dir.join("stderr"));
+    let mut child = cmd
+        .env(CHILD, marker)
+        .stdin(Stdio::null())
+        .stdout(File::create(&out_path).unwrap())
+        .stderr(File::create(&err_path).unwrap())
+        .spawn()
+        .expect("dbus-run-session runs (install dbus, gnome-keyring, libsecret-tools)");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            reap(marker);
+            panic!("the test session did not end within 120 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    reap(marker);
+    let read =
+        |p: &Path| String::from_utf8_lossy(&std::fs::read(p).unwrap_or_default()).into_owned();
+    (status, read(&out_path), read(&err_path))
+}
+
+fn reap(marker: &str) {
+    let needle = format!("{CHILD}={marker}");
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+        else {
+            continue;
+        };
+        let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
+            continue;
+        };
+        if environ
+            .split(|&b| b == 0)
+            .any(|var| var == needle.as_bytes())
+        {
+            let _ = Command::new("kill").args(["-KILL", pid]).status();
+        }
+    }
 }
 
 /// A namespace no other test run uses, so runs never see each other's items.

@@ -187,6 +187,9 @@ fn print_status(out: &mut impl Write, s: &StatusReport) -> std::io::Result<()> {
         for p in &s.waku_peers {
             writeln!(out, "             {p}")?;
         }
+        if s.pairings_under_way > 0 {
+            writeln!(out, "pairing:   {} under way", s.pairings_under_way)?;
+        }
         writeln!(out, "topics:    {}", s.topics.len())?;
         for t in &s.topics {
             writeln!(out, "             {t}")?;

@@ -62,7 +62,15 @@ impl PairCmd {
                     result = out.reply(&reply);
                 }
             };
-            serve::handle(&runtime, request, &mut sink).await;
+            // Ctrl-C cancels the pairing (and tells the app) before exiting.
+            let (left, gone) = tokio::sync::watch::channel(false);
+            let interrupt = tokio::spawn(async move {
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    let _ = left.send(true);
+                }
+            });
+            serve::handle(&runtime, request, &mut sink, gone).await;
+            interrupt.abort();
             runtime.shutdown().await;
             result
         })

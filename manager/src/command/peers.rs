@@ -151,6 +151,7 @@ impl StatusCmd {
                     listen: Vec::new(),
                     topics: Vec::new(),
                     counterparties: all.iter().map(row).collect(),
+                    pairings_under_way: 0,
                     dropped: Dropped::default(),
                 }),
             })

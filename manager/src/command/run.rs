@@ -105,10 +105,18 @@ async fn accept(listener: UnixListener, runtime: Arc<Runtime>) {
 /// One control connection: one request, its replies, then close.
 async fn connection(stream: UnixStream, runtime: Arc<Runtime>) {
     let (read, mut write) = stream.into_split();
+    let mut reader = BufReader::new(read);
     let mut line = String::new();
-    if BufReader::new(read).read_line(&mut line).await.is_err() {
+    if reader.read_line(&mut line).await.is_err() {
         return;
     }
+    // The client sends nothing more; end of stream means it went away.
+    let (left, gone) = tokio::sync::watch::channel(false);
+    let watcher = tokio::spawn(async move {
+        let mut rest = Vec::new();
+        let _ = tokio::io::AsyncReadExt::read_to_end(&mut reader, &mut rest).await;
+        let _ = left.send(true);
+    });
     let request: Request = match serde_json::from_str(&line) {
         Ok(r) => r,
         Err(e) => {
@@ -125,7 +133,7 @@ async fn connection(stream: UnixStream, runtime: Arc<Runtime>) {
         let mut sink = move |reply: Reply| {
             let _ = tx.send(reply);
         };
-        serve::handle(&runtime, request, &mut sink).await;
+        serve::handle(&runtime, request, &mut sink, gone).await;
     });
     while let Some(reply) = rx.recv().await {
         if write_reply(&mut write, &reply).await.is_err() {
@@ -133,6 +141,7 @@ async fn connection(stream: UnixStream, runtime: Arc<Runtime>) {
         }
     }
     let _ = handler.await;
+    watcher.abort();
 }
 
 async fn write_reply(
