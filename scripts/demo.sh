@@ -4,8 +4,9 @@
 # What it runs grows with the product; today: a local Waku relay on
 # 127.0.0.1, a manager daemon that knows only that relay, the app without a
 # window (`nodepair pair`) showing a pairing code, the manager pairing with it
-# by that code, and the desktop app's first screen (pairing from its screens
-# comes with the desktop issue). With a display the app opens in a window until you
+# by that code, and then the desktop app's window, which reconnects to the
+# manager by itself and lists it online (pairing from the window comes with
+# the desktop issue). With a display the app opens in a window until you
 # close it; without one it runs on a virtual display (Xvfb) for a few seconds
 # and leaves a screenshot. Everything it starts is stopped at the end; its
 # files are in $CARGO_TARGET_DIR/demo.
@@ -74,6 +75,9 @@ printf '%s\n' \
   "data_dir = \"$out/app-data\"" \
   '' '[network]' "bootstrap = [\"$relay_addr\"]" 'cluster = 42' 'shard = 0' \
   '' '[keystore]' 'backend = "vault"' >"$out/app.toml"
+# The window reads its settings from $XDG_CONFIG_HOME/nodepair/app.toml.
+mkdir -p "$out/app-config/nodepair"
+cp "$out/app.toml" "$out/app-config/nodepair/app.toml"
 "$bin/nodepair" --config "$out/app.toml" pair >"$out/app.out" 2>"$out/app.log" &
 app_pid=$!
 pids+=("$app_pid")
@@ -89,10 +93,12 @@ ran+=("nodepair pair (the app): $(grep '^paired with' "$out/app.out"); $(grep '^
 "${manager[@]}" peers | tee "$out/peers.out"
 ran+=("nodepair-manager peers: the paired app, in $out/peers.out")
 
+# The window opens the same keys and reconnects to the manager by itself.
+export XDG_CONFIG_HOME="$out/app-config"
 if [[ -n ${DISPLAY:-}${WAYLAND_DISPLAY:-} ]]; then
   note "nodepair: opening the app; close its window to end the demo"
   "$bin/nodepair"
-  ran+=("nodepair: the desktop app, in a window on your display")
+  ran+=("nodepair: the desktop app, in a window on your display, with the paired manager")
 else
   note "nodepair: no display here, so the app runs on a virtual one (Xvfb)"
   shot="$out/nodepair.png"
@@ -106,13 +112,13 @@ else
       sleep 0.5
       xwininfo -root -tree 2>/dev/null | grep -q "\"NodePair\"" && break
     done
-    sleep 2
+    sleep 4
     import -window root "$2"
     kill "$app" 2>/dev/null
     wait "$app" 2>/dev/null || true
   ' _ "$bin/nodepair" "$shot"
   [[ -s $shot ]] || die "the app did not show a window on the virtual display"
-  ran+=("nodepair: the desktop app on a virtual display; screenshot in $shot")
+  ran+=("nodepair: the desktop app on a virtual display, listing the paired manager; screenshot in $shot")
 fi
 
 echo

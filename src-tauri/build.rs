@@ -1,5 +1,9 @@
-//! Generates Tauri's context (configuration, capabilities, icons) at build time.
+//! Generates Tauri's context (configuration, capabilities, icons) at build
+//! time, and the permissions of the app's own commands, so the capability
+//! file can grant the window exactly the commands it uses.
 
 fn main() {
-    tauri_build::build();
+    let manifest = tauri_build::AppManifest::new().commands(&["managers"]);
+    tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest))
+        .expect("Tauri's build step failed");
 }

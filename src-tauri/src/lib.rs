@@ -12,16 +12,23 @@
 //! - [`settings`]: the settings file and the data directory.
 //! - [`backend`]: starting the app's peer (keystore, identity, Waku node).
 //! - [`headless`]: the command line without a window.
+//! - [`gui`]: what the window may ask, and the backend started at launch.
 
 #![deny(missing_docs)]
 
 pub mod backend;
+pub mod gui;
 pub mod headless;
 pub mod settings;
 
 /// Builds the app on any Tauri runtime, so tests can run it on the mock one.
 pub fn app_builder<R: tauri::Runtime>() -> tauri::Builder<R> {
     tauri::Builder::<R>::new()
+        .invoke_handler(tauri::generate_handler![gui::managers])
+        .setup(|app| {
+            gui::start(app.handle());
+            Ok(())
+        })
 }
 
 /// Starts the desktop app and runs it until its last window closes.

@@ -15,11 +15,15 @@ function mount(): HTMLElement {
 
 describe("first screen", () => {
   it("shows the name and version the backend reports", async () => {
-    mockIPC((cmd) => {
-      if (cmd === "plugin:app|name") return "NodePair";
-      if (cmd === "plugin:app|version") return "1.2.3";
-      throw new Error(`unexpected command ${cmd}`);
-    });
+    mockIPC(
+      (cmd) => {
+        if (cmd === "plugin:app|name") return "NodePair";
+        if (cmd === "plugin:app|version") return "1.2.3";
+        if (cmd === "managers") return { backend: "starting", error: null, managers: [] };
+        throw new Error(`unexpected command ${cmd}`);
+      },
+      { shouldMockEvents: true },
+    );
     const root = mount();
     await start(root);
     expect(root.querySelector("h1")?.textContent).toBe("NodePair");
