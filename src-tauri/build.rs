@@ -3,7 +3,8 @@
 //! file can grant the window exactly the commands it uses.
 
 fn main() {
-    let manifest = tauri_build::AppManifest::new().commands(&["managers"]);
+    let manifest =
+        tauri_build::AppManifest::new().commands(&["managers", "pair_start", "pair_cancel"]);
     tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest))
         .expect("Tauri's build step failed");
 }

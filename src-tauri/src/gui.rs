@@ -10,6 +10,9 @@ use tauri::{AppHandle, Emitter, Manager, Runtime, State};
 /// The event the UI listens to; its payload is a [`ManagersView`].
 pub const MANAGERS_CHANGED: &str = "managers-changed";
 
+/// The event a pairing under way sends; its payload is a [`PairingView`].
+pub const PAIRING_CHANGED: &str = "pairing-changed";
+
 /// Where the backend stands, as the window shows it.
 #[derive(Clone, Debug, Default)]
 enum Phase {
@@ -26,6 +29,8 @@ enum Phase {
 #[derive(Debug, Default)]
 pub struct AppState {
     phase: Mutex<Phase>,
+    /// Stops the pairing under way, if any.
+    pairing: Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
 }
 
 impl AppState {
@@ -156,4 +161,139 @@ async fn emit<R: Runtime>(app: &AppHandle<R>) {
     if let Err(e) = app.emit(MANAGERS_CHANGED, view) {
         tracing::warn!("cannot tell the window: {e}");
     }
+}
+
+/// A pairing as the window shows it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PairingView {
+    /// `waiting`, `verifying`, `paired`, `failed` or `cancelled`.
+    pub phase: String,
+    /// The code to type on the server, in groups.
+    pub code: String,
+    /// The code's QR code, as an SVG document.
+    pub qr_svg: String,
+    /// The exact command to type on the server.
+    pub command: String,
+    /// When the code stops working, Unix milliseconds.
+    pub expires_at_ms: u64,
+    /// Once paired: the string both sides show.
+    pub verification: Option<String>,
+    /// Once paired: the manager's name.
+    pub manager: Option<String>,
+    /// Once failed: why, in words a person can act on.
+    pub error: Option<String>,
+}
+
+fn running(state: &AppState) -> Result<Arc<Backend>, String> {
+    match state.phase() {
+        Phase::Running(backend) => Ok(backend),
+        Phase::Starting => Err("NodePair is still starting; try again in a moment".into()),
+        Phase::Failed(e) => Err(format!("NodePair could not start: {e}")),
+    }
+}
+
+/// Makes a new pairing code and waits for a manager to answer it; progress
+/// comes as [`PAIRING_CHANGED`] events. A pairing already under way is
+/// cancelled first.
+#[tauri::command]
+pub async fn pair_start<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+) -> Result<PairingView, String> {
+    let backend = running(&state)?;
+    if let Some(previous) = state
+        .pairing
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .take()
+    {
+        let _ = previous.send(());
+    }
+    let mut handle = backend
+        .peer
+        .offer_pairing()
+        .await
+        .map_err(|e| e.to_string())?;
+    let ttl = nodepair_protocol::PairingConfig::default().ttl;
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    let code = handle.code.to_display_string();
+    let qr_svg = qrcode::QrCode::new(handle.code.qr_payload().as_bytes())
+        .map(|qr| {
+            qr.render::<qrcode::render::svg::Color<'_>>()
+                .min_dimensions(200, 200)
+                .build()
+        })
+        .unwrap_or_default();
+    let mut view = PairingView {
+        phase: "waiting".into(),
+        command: format!("nodepair-manager pair {code}"),
+        code,
+        qr_svg,
+        expires_at_ms: now_ms + u64::try_from(ttl.as_millis()).unwrap_or(0),
+        verification: None,
+        manager: None,
+        error: None,
+    };
+    let (cancel, mut cancelled) = tokio::sync::oneshot::channel();
+    *state.pairing.lock().unwrap_or_else(PoisonError::into_inner) = Some(cancel);
+    let first = view.clone();
+    tauri::async_runtime::spawn(async move {
+        loop {
+            let update = tokio::select! {
+                update = handle.next() => update,
+                _ = &mut cancelled => {
+                    handle.cancel().await;
+                    view.phase = "cancelled".into();
+                    let _ = app.emit(PAIRING_CHANGED, &view);
+                    return;
+                }
+            };
+            let Some(update) = update else { return };
+            let done = match update {
+                nodepair_peer::PairingUpdate::Step(
+                    nodepair_protocol::pairing::PairingStep::Verifying,
+                ) => {
+                    view.phase = "verifying".into();
+                    false
+                }
+                nodepair_peer::PairingUpdate::Paired {
+                    counterparty,
+                    verification,
+                } => {
+                    view.phase = "paired".into();
+                    view.manager = Some(counterparty.display_name);
+                    view.verification = Some(verification);
+                    true
+                }
+                nodepair_peer::PairingUpdate::Failed(why) => {
+                    view.phase = "failed".into();
+                    view.error = Some(why.to_string());
+                    true
+                }
+                _ => continue,
+            };
+            let _ = app.emit(PAIRING_CHANGED, &view);
+            if done {
+                return;
+            }
+        }
+    });
+    Ok(first)
+}
+
+/// Stops the pairing under way (the manager, if it answered, is told).
+#[tauri::command]
+pub async fn pair_cancel(state: State<'_, AppState>) -> Result<(), String> {
+    if let Some(cancel) = state
+        .pairing
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .take()
+    {
+        let _ = cancel.send(());
+    }
+    Ok(())
 }

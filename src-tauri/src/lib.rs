@@ -24,7 +24,11 @@ pub mod settings;
 /// Builds the app on any Tauri runtime, so tests can run it on the mock one.
 pub fn app_builder<R: tauri::Runtime>() -> tauri::Builder<R> {
     tauri::Builder::<R>::new()
-        .invoke_handler(tauri::generate_handler![gui::managers])
+        .invoke_handler(tauri::generate_handler![
+            gui::managers,
+            gui::pair_start,
+            gui::pair_cancel
+        ])
         .setup(|app| {
             gui::start(app.handle());
             Ok(())

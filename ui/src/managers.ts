@@ -32,9 +32,20 @@ export function watchManagers(onChange: (view: ManagersView) => void): Promise<U
   return listen<ManagersView>("managers-changed", (event) => onChange(event.payload));
 }
 
-/** Renders the list (or why there is none) into `root`. */
-export function renderManagers(root: HTMLElement, view: ManagersView, nowMs: number): void {
-  const title = h("h2", { id: "managers-title" }, "Managers");
+/** Renders the list (or why there is none) into `root`; `onPair` starts a pairing. */
+export function renderManagers(
+  root: HTMLElement,
+  view: ManagersView,
+  nowMs: number,
+  onPair?: () => void,
+): void {
+  const heading = h("h2", { id: "managers-title" }, "Managers");
+  let title: HTMLElement = heading;
+  if (onPair && view.backend === "running") {
+    const pair = h("button", { type: "button", class: "primary", "data-testid": "pair-button" }, "Pair a manager");
+    pair.addEventListener("click", onPair);
+    title = h("div", { class: "card-header" }, heading, pair);
+  }
   if (view.backend === "failed") {
     root.replaceChildren(
       title,
@@ -57,9 +68,9 @@ export function renderManagers(root: HTMLElement, view: ManagersView, nowMs: num
       h(
         "p",
         { class: "muted", "data-testid": "no-managers" },
-        "No managers paired yet. Pair one from a terminal with ",
+        "No managers paired yet. Pair one with the button above, or from a terminal with ",
         h("code", {}, "nodepair pair"),
-        "; pairing from this window is coming.",
+        ".",
       ),
     );
     return;

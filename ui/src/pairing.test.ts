@@ -1,0 +1,129 @@
+// Pairing from the window: the code and how to use it, live progress, and
+// errors a person can act on.
+
+import { emit } from "@tauri-apps/api/event";
+import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import { afterEach, describe, expect, it } from "vitest";
+import { codeGroups, formatRemaining } from "./countdown";
+import { start } from "./main";
+import type { PairingView } from "./pairing";
+
+afterEach(() => clearMocks());
+
+const NOW = Date.UTC(2026, 10, 22, 12, 0, 0);
+
+const waiting: PairingView = {
+  phase: "waiting",
+  code: "7KQ2-M9XD-4RTA",
+  qrSvg: '<svg xmlns="http://www.w3.org/2000/svg"/>',
+  command: "nodepair-manager pair 7KQ2-M9XD-4RTA",
+  expiresAtMs: NOW + 10 * 60_000,
+  verification: null,
+  manager: null,
+  error: null,
+};
+
+function mount(calls: string[], pairStart: () => PairingView | Error = () => waiting): HTMLElement {
+  mockIPC(
+    (cmd) => {
+      calls.push(cmd);
+      if (cmd === "plugin:app|name") return "NodePair";
+      if (cmd === "plugin:app|version") return "0.1.0";
+      if (cmd === "managers") return { backend: "running", error: null, managers: [] };
+      if (cmd === "pair_start") {
+        const r = pairStart();
+        if (r instanceof Error) throw r;
+        return r;
+      }
+      if (cmd === "pair_cancel") return null;
+      throw new Error(`unexpected command ${cmd}`);
+    },
+    { shouldMockEvents: true },
+  );
+  const root = document.createElement("main");
+  document.body.replaceChildren(root);
+  return root;
+}
+
+async function clickPair(root: HTMLElement): Promise<void> {
+  (root.querySelector("[data-testid=pair-button]") as HTMLButtonElement).click();
+  await new Promise((r) => setTimeout(r, 0));
+}
+
+describe("pairing screen", () => {
+  it("shows the code in groups, its QR code, the server command and the time left", async () => {
+    const calls: string[] = [];
+    const root = mount(calls);
+    await start(root, () => NOW);
+    await clickPair(root);
+    expect(calls).toContain("pair_start");
+    const code = root.querySelector("[data-testid=pairing-code]");
+    expect([...(code?.querySelectorAll(".group") ?? [])].map((g) => g.textContent)).toEqual([
+      "7KQ2",
+      "M9XD",
+      "4RTA",
+    ]);
+    expect(root.querySelector("img.qr")?.getAttribute("src")).toMatch(/^data:image\/svg\+xml;utf8,/);
+    expect(root.querySelector("[data-testid=pairing-command]")?.textContent).toBe(
+      "nodepair-manager pair 7KQ2-M9XD-4RTA",
+    );
+    expect(root.querySelector("[data-testid=countdown]")?.textContent).toBe("The code expires in 10:00.");
+    expect(root.querySelector("[data-testid=pairing-progress]")?.textContent).toContain("Waiting");
+  });
+
+  it("follows the progress to the verification string", async () => {
+    const root = mount([]);
+    await start(root, () => NOW);
+    await clickPair(root);
+    await emit("pairing-changed", { ...waiting, phase: "verifying" });
+    expect(root.querySelector("[data-testid=pairing-progress]")?.textContent).toContain("verifying");
+    await emit("pairing-changed", { ...waiting, phase: "paired", manager: "validator-1", verification: "590 699" });
+    expect(root.querySelector("[data-testid=verification]")?.textContent).toBe("590 699");
+    expect(root.textContent).toContain("Paired with validator-1.");
+    expect(root.querySelector("[data-testid=pairing-code]")).toBeNull();
+  });
+
+  it("says what to do when the code expired or leaked, and offers a new code", async () => {
+    const calls: string[] = [];
+    const root = mount(calls);
+    await start(root, () => NOW);
+    await clickPair(root);
+    await emit("pairing-changed", {
+      ...waiting,
+      phase: "failed",
+      error: "the pairing code expired before the other side answered; make a new code",
+    });
+    expect(root.querySelector("[data-testid=pairing-error]")?.textContent).toContain("make a new code");
+    const again = [...root.querySelectorAll("button")].find((b) => b.textContent === "New code");
+    again?.click();
+    await new Promise((r) => setTimeout(r, 0));
+    expect(calls.filter((c) => c === "pair_start")).toHaveLength(2);
+  });
+
+  it("cancels, and shows why it could not start", async () => {
+    const calls: string[] = [];
+    let root = mount(calls);
+    await start(root, () => NOW);
+    await clickPair(root);
+    [...root.querySelectorAll("button")].find((b) => b.textContent === "Cancel")?.click();
+    await new Promise((r) => setTimeout(r, 0));
+    expect(calls).toContain("pair_cancel");
+
+    clearMocks();
+    root = mount([], () => new Error("NodePair is still starting; try again in a moment"));
+    await start(root, () => NOW);
+    await clickPair(root);
+    expect(root.querySelector(".pairing-card [role=alert]")?.textContent).toContain("still starting");
+  });
+});
+
+describe("countdown", () => {
+  it("counts minutes and seconds down to expired", () => {
+    expect(formatRemaining(NOW + 600_000, NOW)).toBe("10:00");
+    expect(formatRemaining(NOW + 61_500, NOW)).toBe("1:02");
+    expect(formatRemaining(NOW + 1_000, NOW)).toBe("0:01");
+    expect(formatRemaining(NOW, NOW)).toBe("expired");
+    expect(formatRemaining(NOW - 5_000, NOW)).toBe("expired");
+    expect(codeGroups("5RZD-MQQB-4PPF-BR")).toEqual(["5RZD", "MQQB", "4PPF", "BR"]);
+  });
+});

@@ -1,0 +1,124 @@
+// Pairing a manager from the window: the code, its QR code, the command to
+// type on the server, a countdown, and live progress.
+
+import { invoke } from "@tauri-apps/api/core";
+import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+import { codeGroups, formatRemaining } from "./countdown";
+import { h } from "./dom";
+
+/** A pairing as the backend reports it (the backend's `PairingView`). */
+export interface PairingView {
+  phase: "waiting" | "verifying" | "paired" | "failed" | "cancelled";
+  code: string;
+  qrSvg: string;
+  command: string;
+  expiresAtMs: number;
+  verification: string | null;
+  manager: string | null;
+  error: string | null;
+}
+
+/** Makes a new code; progress arrives through `watchPairing`. */
+export function startPairing(): Promise<PairingView> {
+  return invoke<PairingView>("pair_start");
+}
+
+/** Stops the pairing under way. */
+export function cancelPairing(): Promise<void> {
+  return invoke<void>("pair_cancel");
+}
+
+/** Calls `onChange` whenever the pairing under way moves on. */
+export function watchPairing(onChange: (view: PairingView) => void): Promise<UnlistenFn> {
+  return listen<PairingView>("pairing-changed", (event) => onChange(event.payload));
+}
+
+/** What the buttons do. */
+export interface PairingActions {
+  cancel: () => void;
+  newCode: () => void;
+  close: () => void;
+}
+
+const PROGRESS: Record<PairingView["phase"], string> = {
+  waiting: "Waiting for the server to answer…",
+  verifying: "The server answered; verifying…",
+  paired: "Paired.",
+  failed: "Pairing stopped.",
+  cancelled: "Pairing cancelled.",
+};
+
+/** Renders `view` into `root`. */
+export function renderPairing(
+  root: HTMLElement,
+  view: PairingView,
+  nowMs: number,
+  actions: PairingActions,
+): void {
+  const remaining = formatRemaining(view.expiresAtMs, nowMs);
+  const live = view.phase === "waiting" || view.phase === "verifying";
+  const button = (label: string, onClick: () => void, primary = false): HTMLButtonElement => {
+    const b = h("button", { type: "button", class: primary ? "primary" : undefined }, label);
+    b.addEventListener("click", onClick);
+    return b;
+  };
+  const copy = button("Copy", () => {
+    void navigator.clipboard?.writeText(view.code);
+  });
+  const parts: (Node | false)[] = [
+    h("h2", { id: "pairing-title" }, "Pair a manager"),
+    live &&
+      h(
+        "div",
+        { class: "code-block" },
+        h(
+          "p",
+          { class: "code", "data-testid": "pairing-code", "aria-label": `Pairing code ${view.code}` },
+          ...codeGroups(view.code).map((g) => h("span", { class: "group" }, g)),
+        ),
+        copy,
+      ),
+    live &&
+      h("img", {
+        class: "qr",
+        alt: "QR code of the pairing code",
+        src: `data:image/svg+xml;utf8,${encodeURIComponent(view.qrSvg)}`,
+      }),
+    live &&
+      h(
+        "p",
+        {},
+        "On the server, run:",
+        h("code", { class: "command", "data-testid": "pairing-command" }, view.command),
+      ),
+    live &&
+      h(
+        "p",
+        { class: "muted", "data-testid": "countdown" },
+        remaining === "expired" ? "The code has expired." : `The code expires in ${remaining}.`,
+      ),
+    h("p", { class: `progress ${view.phase}`, role: "status", "data-testid": "pairing-progress" }, PROGRESS[view.phase]),
+    view.phase === "paired" &&
+      h(
+        "div",
+        { class: "notice good" },
+        h("p", {}, `Paired with ${view.manager ?? "the manager"}.`),
+        h(
+          "p",
+          {},
+          "Check that the server shows the same verification: ",
+          h("strong", { "data-testid": "verification" }, view.verification ?? ""),
+        ),
+      ),
+    view.phase === "failed" &&
+      h("p", { class: "notice bad", role: "alert", "data-testid": "pairing-error" }, view.error ?? "Pairing failed."),
+    h(
+      "div",
+      { class: "actions" },
+      live && button("Cancel", actions.cancel),
+      !live && view.phase !== "paired" && button("New code", actions.newCode, true),
+      !live && button(view.phase === "paired" ? "Done" : "Close", actions.close),
+    ),
+  ];
+  root.replaceChildren(...parts.filter((p): p is Node => p !== false));
+}
