@@ -43,7 +43,7 @@ export interface PairingActions {
 const PROGRESS: Record<PairingView["phase"], string> = {
   waiting: "Waiting for the server to answer…",
   verifying: "The server answered; verifying…",
-  paired: "Paired.",
+  paired: "Paired, and the encrypted session is up.",
   failed: "Pairing stopped.",
   cancelled: "Pairing cancelled.",
 };
@@ -102,13 +102,9 @@ export function renderPairing(
       h(
         "div",
         { class: "notice good" },
-        h("p", {}, `Paired with ${view.manager ?? "the manager"}.`),
-        h(
-          "p",
-          {},
-          "Check that the server shows the same verification: ",
-          h("strong", { "data-testid": "verification" }, view.verification ?? ""),
-        ),
+        h("p", {}, `Paired with ${view.manager ?? "the manager"}. The server shows the same verification:`),
+        h("p", { class: "verification", "data-testid": "verification" }, view.verification ?? ""),
+        h("p", { class: "muted" }, "If it does not, someone else answered the code: unpair it."),
       ),
     view.phase === "failed" &&
       h("p", { class: "notice bad", role: "alert", "data-testid": "pairing-error" }, view.error ?? "Pairing failed."),
