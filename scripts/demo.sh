@@ -5,8 +5,7 @@
 # 127.0.0.1, a manager daemon that knows only that relay, the app without a
 # window (`nodepair pair`) showing a pairing code, the manager pairing with it
 # by that code, and then the desktop app's window, which reconnects to the
-# manager by itself and lists it online (pairing from the window comes with
-# the desktop issue). With a display the app opens in a window until you
+# manager by itself and lists it online. With a display the app opens in a window until you
 # close it; without one it runs on a virtual display (Xvfb) for a few seconds
 # and leaves a screenshot. Everything it starts is stopped at the end; its
 # files are in $CARGO_TARGET_DIR/demo.
@@ -124,5 +123,6 @@ fi
 echo
 echo "The demo ran:"
 printf '  - %s\n' "${ran[@]}"
-echo "Not yet part of NodePair, so not run: pairing from the desktop app's screens"
-echo "(its terminal mode above does the same), and node operations."
+echo "The window can pair too (its \"Pair a manager\" button); the demo pairs through"
+echo "the same binary's terminal mode so that it runs without anyone clicking."
+echo "Not yet part of NodePair, so not run: the node dashboards and node operations."
