@@ -17,10 +17,12 @@
 //! - [`select`]: which backend to open, and the record of that choice.
 //! - [`migrate`]: moving every entry to another backend.
 //! - [`identity`], [`counterparty`]: the records NodePair keeps in a store.
+//! - [`dir_lock`]: one process at a time per data directory.
 
 #![deny(missing_docs)]
 
 pub mod counterparty;
+pub mod dir_lock;
 pub mod entry;
 pub mod identity;
 pub mod keyring;
@@ -31,6 +33,7 @@ pub mod select;
 pub mod vault;
 
 pub use counterparty::{Counterparty, CounterpartyError, CounterpartyState, Role};
+pub use dir_lock::{DirLock, DirLockError};
 pub use entry::{EntryName, InvalidEntryName, SecretBytes};
 pub use identity::{Identity, IdentityError};
 pub use keyring::{KeyringError, KeyringStore};

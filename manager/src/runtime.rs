@@ -5,12 +5,11 @@ use crate::control::{Dropped, PeerRow, StatusReport};
 use crate::keys;
 use crate::methods::Methods;
 use anyhow::Context;
-use nodepair_keystore::Identity;
 use nodepair_keystore::select::Selected;
+use nodepair_keystore::{DirLock, DirLockError, Identity};
 use nodepair_peer::{Peer, PeerConfig};
 use nodepair_protocol::hello::Role;
 use nodepair_waku::{Shard, WakuNode};
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -25,7 +24,7 @@ pub(crate) struct Runtime {
     pub(crate) config: Config,
     pub(crate) state_dir: PathBuf,
     /// Held while running: a second manager on this state dir is refused.
-    _lock: File,
+    _lock: DirLock,
 }
 
 /// Another manager holds the state directory.
@@ -35,18 +34,11 @@ pub(crate) struct Runtime {
 )]
 pub(crate) struct AlreadyRunning(pub(crate) PathBuf);
 
-fn lock_state_dir(dir: &Path) -> anyhow::Result<File> {
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("cannot create the state directory {}", dir.display()))?;
-    let path = dir.join("manager.lock");
-    let file = File::create(&path).with_context(|| format!("cannot open {}", path.display()))?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => Err(AlreadyRunning(dir.to_owned()).into()),
-        Err(std::fs::TryLockError::Error(e)) => {
-            Err(e).with_context(|| format!("cannot lock {}", path.display()))
-        }
-    }
+fn lock_state_dir(dir: &Path) -> anyhow::Result<DirLock> {
+    DirLock::acquire(dir, "manager.lock").map_err(|e| match e {
+        DirLockError::Held(dir) => AlreadyRunning(dir).into(),
+        other => anyhow::Error::from(other),
+    })
 }
 
 impl Runtime {

@@ -3,11 +3,10 @@
 use crate::settings::Settings;
 use anyhow::Context;
 use nodepair_keystore::select::{self, Choice, Options};
-use nodepair_keystore::{Identity, KdfParams, PassphraseSource};
+use nodepair_keystore::{DirLock, DirLockError, Identity, KdfParams, PassphraseSource};
 use nodepair_peer::{NoMethods, Peer, PeerConfig};
 use nodepair_protocol::hello::Role;
 use nodepair_waku::{Shard, WakuNode};
-use std::fs::File;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -26,7 +25,7 @@ pub struct Backend {
     /// Where the keys are, and why.
     pub keystore: String,
     /// Held while running: one app per data directory.
-    _lock: File,
+    _lock: DirLock,
 }
 
 /// The keystore options the settings give.
@@ -53,18 +52,11 @@ pub fn keystore_options(settings: &Settings) -> anyhow::Result<Options> {
     })
 }
 
-fn lock(dir: &Path) -> anyhow::Result<File> {
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
-    let path = dir.join("app.lock");
-    let file = File::create(&path).with_context(|| format!("cannot open {}", path.display()))?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => Err(AlreadyRunning(dir.to_owned()).into()),
-        Err(std::fs::TryLockError::Error(e)) => {
-            Err(e).with_context(|| format!("cannot lock {}", path.display()))
-        }
-    }
+fn lock(dir: &Path) -> anyhow::Result<DirLock> {
+    DirLock::acquire(dir, "app.lock").map_err(|e| match e {
+        DirLockError::Held(dir) => AlreadyRunning(dir).into(),
+        other => anyhow::Error::from(other),
+    })
 }
 
 impl Backend {

@@ -29,6 +29,27 @@ async fn pair(sandbox: &Sandbox, home: &ManagerHome, app: &Peer) -> (std::proces
     (cli.await.unwrap(), verification)
 }
 
+/// Starts `nodepair-manager pair <code>` and returns once it says it is
+/// waiting for the app.
+fn pair_waiting(sandbox: &Sandbox, home: &ManagerHome, code: &str) -> std::process::Child {
+    let mut cli = home
+        .command(sandbox, &["pair", code])
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut progress = BufReader::new(cli.stderr.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("waiting for the app") {
+        line.clear();
+        assert!(
+            progress.read_line(&mut line).unwrap() > 0,
+            "pair ended early"
+        );
+    }
+    cli
+}
+
 fn peers_json(sandbox: &Sandbox, home: &ManagerHome) -> Vec<serde_json::Value> {
     let out = home.cli(sandbox, &["peers", "--json"]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -216,21 +237,7 @@ async fn a_manager_killed_during_pairing_keeps_nothing_and_a_new_code_works() {
     // The operator types a code; the daemon has sent its HELLO and waits for
     // the app when it dies.
     let code = PairingCode::from_u64(0x0bad_c0de_f00d).to_display_string();
-    let mut cli = home
-        .command(&sandbox, &["pair", &code])
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut progress = BufReader::new(cli.stderr.take().unwrap());
-    let mut line = String::new();
-    while !line.contains("waiting for the app") {
-        line.clear();
-        assert!(
-            progress.read_line(&mut line).unwrap() > 0,
-            "pair ended early"
-        );
-    }
+    let mut cli = pair_waiting(&sandbox, &home, &code);
     daemon.kill();
     let status = cli.wait().unwrap();
     assert!(!status.success(), "pair cannot succeed without its daemon");
@@ -478,21 +485,7 @@ async fn a_pair_command_that_goes_away_cancels_its_pairing_in_the_daemon() {
     let home = ManagerHome::new(sandbox.path(), "validator-11", &[&relay.addr], LONG * 15);
     let _daemon = home.run(&sandbox);
     let code = PairingCode::from_u64(0x00c0_ffee_1234).to_display_string();
-    let mut cli = home
-        .command(&sandbox, &["pair", &code])
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut progress = BufReader::new(cli.stderr.take().unwrap());
-    let mut line = String::new();
-    while !line.contains("waiting for the app") {
-        line.clear();
-        assert!(
-            progress.read_line(&mut line).unwrap() > 0,
-            "pair ended early"
-        );
-    }
+    let mut cli = pair_waiting(&sandbox, &home, &code);
     assert_eq!(status_json(&sandbox, &home)["pairings_under_way"], 1);
     // The operator gives up (Ctrl-C, a closed terminal): nobody would be
     // there to check the verification string, so the daemon stops too.
