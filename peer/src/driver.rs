@@ -12,7 +12,7 @@ use crate::view::{CounterpartyView, PeerEvent};
 use crate::{PeerConfig, PeerStatus, Revocation};
 use bytes::Bytes;
 use nodepair_keystore::{Counterparty as Stored, CounterpartyState, Keystore};
-use nodepair_protocol::frame::{REVOKE_METHOD, Request, Response};
+use nodepair_protocol::frame::{REVOKE_METHOD, Request, Response, is_reserved_method};
 use nodepair_protocol::hello::Role;
 use nodepair_protocol::pairing::{Paired, Transmit};
 use nodepair_protocol::{
@@ -336,7 +336,7 @@ impl Driver {
                     let _ = reply.send(Err(RequestError::NotPaired(to)));
                     return;
                 };
-                if method.starts_with("nodepair.") {
+                if is_reserved_method(&method) {
                     let _ = reply.send(Err(RequestError::Send(format!(
                         "{method:?} is reserved for the protocol"
                     ))));

@@ -23,6 +23,15 @@ pub const FRAME_VERSION: u32 = 1;
 /// receiver once that 200 arrives (see `docs/protocol.md` §8).
 pub const REVOKE_METHOD: &str = "nodepair.revoke";
 
+/// Request methods starting with this are the protocol's own; an
+/// application may not send them (docs/protocol.md §8).
+pub const RESERVED_METHOD_PREFIX: &str = "nodepair.";
+
+/// Whether `method` is reserved for the protocol.
+pub fn is_reserved_method(method: &str) -> bool {
+    method.starts_with(RESERVED_METHOD_PREFIX)
+}
+
 /// One frame, decoded.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Frame {
@@ -330,6 +339,14 @@ impl Frame {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn protocol_methods_are_reserved() {
+        assert!(is_reserved_method(REVOKE_METHOD));
+        assert!(is_reserved_method("nodepair.anything"));
+        assert!(!is_reserved_method("manager.info"));
+        assert!(!is_reserved_method("nodepairx.info"));
+    }
     use proptest::prelude::*;
 
     #[test]
