@@ -3,8 +3,15 @@
 //! file can grant the window exactly the commands it uses.
 
 fn main() {
-    let manifest =
-        tauri_build::AppManifest::new().commands(&["managers", "pair_start", "pair_cancel"]);
+    let manifest = tauri_build::AppManifest::new().commands(&[
+        "managers",
+        "unlock",
+        "pair_start",
+        "pair_cancel",
+        "rename_manager",
+        "unpair_manager",
+        "manager_health",
+    ]);
     tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest))
         .expect("Tauri's build step failed");
 }

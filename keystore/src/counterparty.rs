@@ -46,6 +46,9 @@ pub struct Counterparty {
     /// What it offers (a manager) or uses (an app), from its HELLO or its
     /// latest state update.
     pub capabilities: Vec<String>,
+    /// The name the person gave it on this side, shown instead of
+    /// `display_name`; `None` shows its own name. Never sent to it.
+    pub local_name: Option<String>,
 }
 
 /// A counterparty entry that cannot be read.
@@ -88,6 +91,10 @@ struct WireCounterparty {
     state: u32,
     #[prost(string, repeated, tag = "9")]
     capabilities: Vec<String>,
+    /// Added later in version 1: absent in older records, which read as
+    /// "no local name".
+    #[prost(string, optional, tag = "10")]
+    local_name: Option<String>,
 }
 
 impl Counterparty {
@@ -115,6 +122,7 @@ impl Counterparty {
                 CounterpartyState::Revoked => 2,
             },
             capabilities: self.capabilities.clone(),
+            local_name: self.local_name.clone(),
         }
         .encode_to_vec()
     }
@@ -157,6 +165,7 @@ impl Counterparty {
                 _ => return Err(damaged("unknown state")),
             },
             capabilities: w.capabilities,
+            local_name: w.local_name,
         })
     }
 
@@ -215,6 +224,7 @@ mod tests {
             last_seen: None,
             state: CounterpartyState::Active,
             capabilities: vec!["host".into(), "eth".into()],
+            local_name: None,
         }
     }
 
@@ -226,6 +236,7 @@ mod tests {
         b.save(&store).unwrap();
         b.last_seen = Some(1_790_000_100);
         b.state = CounterpartyState::Revoked;
+        b.local_name = Some("the box in the cellar".into());
         b.save(&store).unwrap();
         assert_eq!(store.names().unwrap().len(), 2);
         assert_eq!(Counterparty::load_all(&store).unwrap(), [a.clone(), b]);

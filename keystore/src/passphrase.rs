@@ -37,6 +37,23 @@ impl std::fmt::Debug for Passphrase {
     }
 }
 
+impl Clone for Passphrase {
+    fn clone(&self) -> Self {
+        Passphrase(self.0.clone())
+    }
+}
+
+/// Equal when the bytes are (compared in constant time would not matter:
+/// this is for tests and configuration comparisons, never a check of a
+/// guess).
+impl PartialEq for Passphrase {
+    fn eq(&self, other: &Self) -> bool {
+        *self.0 == *other.0
+    }
+}
+
+impl Eq for Passphrase {}
+
 /// One place a passphrase can come from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PassphraseSource {
@@ -49,6 +66,9 @@ pub enum PassphraseSource {
     Env(String),
     /// Asked on the terminal.
     Prompt,
+    /// Already in hand: typed into the desktop app's window (which asks
+    /// twice itself when it is a new one).
+    Given(Passphrase),
 }
 
 impl std::fmt::Display for PassphraseSource {
@@ -58,6 +78,7 @@ impl std::fmt::Display for PassphraseSource {
             PassphraseSource::File(p) => write!(f, "file {}", p.display()),
             PassphraseSource::Env(v) => write!(f, "environment variable {v}"),
             PassphraseSource::Prompt => f.write_str("terminal prompt"),
+            PassphraseSource::Given(_) => f.write_str("the passphrase typed in the window"),
         }
     }
 }
@@ -164,6 +185,7 @@ impl PassphraseSource {
                 PromptError::Mismatch => PassphraseError::Mismatch,
                 PromptError::Io(e) => unreadable(e),
             })?,
+            PassphraseSource::Given(passphrase) => passphrase.0.clone(),
         };
         if bytes.is_empty() {
             return Err(PassphraseError::Empty(self.clone()));
@@ -311,5 +333,18 @@ mod tests {
     fn debug_never_shows_the_passphrase() {
         let p = Passphrase::new(b"hunter2".to_vec());
         assert_eq!(format!("{p:?}"), "Passphrase(redacted)");
+    }
+
+    #[test]
+    fn a_passphrase_typed_in_the_window_is_used_as_given_and_never_shown() {
+        let given = PassphraseSource::Given(Passphrase::new(b"correct horse".to_vec()));
+        let read = given.read(Purpose::Unlock, |_| None).unwrap();
+        assert_eq!(read.expose(), b"correct horse");
+        assert!(!format!("{given:?} {given}").contains("horse"));
+        let empty = PassphraseSource::Given(Passphrase::new(Vec::new()));
+        assert!(matches!(
+            empty.read(Purpose::New, |_| None),
+            Err(PassphraseError::Empty(_))
+        ));
     }
 }

@@ -48,6 +48,7 @@ fn counterparty(key: u8) -> Counterparty {
         last_seen: Some(1_790_000_500),
         state: CounterpartyState::Active,
         capabilities: vec!["host".into()],
+        local_name: None,
     }
 }
 

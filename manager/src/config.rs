@@ -80,7 +80,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             display_name: DisplayName::from_hostname(),
-            capabilities: vec!["info".into()],
+            capabilities: vec!["info".into(), "host".into()],
             pairing_timeout_secs: 600,
             network: NetworkConfig::default(),
             keystore: KeystoreConfig::default(),

@@ -12,6 +12,7 @@ mod command;
 mod config;
 mod control;
 mod exit;
+mod host;
 mod keys;
 mod methods;
 mod runtime;

@@ -1,46 +1,134 @@
-//! What the manager answers over a session. (Node operations come with their own modules.)
+//! What the manager answers over a session, and which capability each method needs.
 
+use crate::host::Host;
 use bytes::Bytes;
 use nodepair_peer::{Caller, Reply, ReplyFuture, RequestHandler};
 use nodepair_protocol::Status;
+use nodepair_protocol::api::host::Health;
+use nodepair_protocol::api::info::{Info, InfoResponse};
+use nodepair_protocol::api::{self, Method};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// The manager's request handler.
 pub(crate) struct Methods {
     display_name: String,
     started: Instant,
+    capabilities: Vec<String>,
+    host: Arc<Host>,
 }
 
 impl Methods {
-    pub(crate) fn new(display_name: String, started: Instant) -> Self {
+    pub(crate) fn new(
+        display_name: String,
+        started: Instant,
+        capabilities: Vec<String>,
+        host: Arc<Host>,
+    ) -> Self {
         Methods {
             display_name,
             started,
+            capabilities,
+            host,
+        }
+    }
+
+    /// Refuses `M` when the operator has not enabled its capability.
+    fn allowed<M: Method>(&self) -> Result<(), Reply> {
+        match M::CAPABILITY {
+            Some(c) if !self.capabilities.iter().any(|have| have == c) => Err(Reply {
+                status: Status::CAPABILITY_DISABLED,
+                body: Bytes::from(format!(
+                    "{} needs the {c:?} capability, which this manager's operator has not enabled",
+                    M::NAME
+                )),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    fn answer(&self, method: &str, body: &[u8]) -> Reply {
+        match method {
+            // Who this manager is and how long it has run: the app's first
+            // question after (re)connecting, and the benchmark's round trip.
+            Info::NAME => ok(&InfoResponse {
+                display_name: self.display_name.clone(),
+                version: env!("CARGO_PKG_VERSION").to_owned(),
+                uptime_s: self.started.elapsed().as_secs(),
+            }),
+            Health::NAME => {
+                if let Err(refused) = self.allowed::<Health>() {
+                    return refused;
+                }
+                match api::decode_request::<Health>(body) {
+                    Ok(request) => ok(&self.host.health(&request)),
+                    Err(e) => bad_request(&e),
+                }
+            }
+            _ => Reply {
+                status: Status::UNKNOWN_METHOD,
+                body: Bytes::from(format!("this manager has no method {method:?}")),
+            },
         }
     }
 }
 
+fn ok<T: serde::Serialize>(value: &T) -> Reply {
+    Reply {
+        status: Status::OK,
+        body: Bytes::from(api::encode(value)),
+    }
+}
+
+fn bad_request(e: &api::BodyError) -> Reply {
+    Reply {
+        status: Status::BAD_REQUEST,
+        body: Bytes::from(e.to_string()),
+    }
+}
+
 impl RequestHandler for Methods {
-    fn handle(&self, caller: Caller, method: String, _body: Bytes) -> ReplyFuture {
-        let reply = match method.as_str() {
-            // Who this manager is and how long it has run: the app's first
-            // question after (re)connecting, and the benchmark's round trip.
-            "manager.info" => {
-                let info = serde_json::json!({
-                    "display_name": self.display_name,
-                    "version": env!("CARGO_PKG_VERSION"),
-                    "uptime_s": self.started.elapsed().as_secs(),
-                });
-                Reply::ok(info.to_string())
-            }
-            _ => {
-                tracing::debug!(caller = %caller.display_name, %method, "unknown method");
-                Reply::error(
-                    Status::UNKNOWN_METHOD,
-                    format!("this manager has no method {method:?}"),
-                )
-            }
-        };
+    fn handle(&self, caller: Caller, method: String, body: Bytes) -> ReplyFuture {
+        let reply = self.answer(&method, &body);
+        if reply.status != Status::OK {
+            tracing::debug!(caller = %caller.display_name, %method, status = reply.status.0, "refused");
+        }
         Box::pin(async move { reply })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn methods(capabilities: &[&str]) -> Methods {
+        Methods::new(
+            "validator-1".into(),
+            Instant::now(),
+            capabilities.iter().map(|c| (*c).to_owned()).collect(),
+            Host::new(),
+        )
+    }
+
+    #[test]
+    fn host_health_needs_the_host_capability() {
+        let refused = methods(&["info"]).answer("host.health", b"");
+        assert_eq!(refused.status, Status::CAPABILITY_DISABLED);
+        assert!(String::from_utf8_lossy(&refused.body).contains("\"host\" capability"));
+        let answered = methods(&["info", "host"]).answer("host.health", b"");
+        assert_eq!(answered.status, Status::OK);
+        let health = api::decode_response::<Health>(&answered.body).unwrap();
+        assert!(health.memory_total > 0);
+    }
+
+    #[test]
+    fn bad_bodies_and_unknown_methods_say_what_is_wrong() {
+        let m = methods(&["host"]);
+        let bad = m.answer("host.health", b"[1,2]");
+        assert_eq!(bad.status, Status::BAD_REQUEST);
+        assert!(String::from_utf8_lossy(&bad.body).contains("host.health"));
+        assert_eq!(m.answer("host.reboot", b"").status, Status::UNKNOWN_METHOD);
+        let info = api::decode_response::<Info>(&m.answer("manager.info", b"").body).unwrap();
+        assert_eq!(info.display_name, "validator-1");
     }
 }

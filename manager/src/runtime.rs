@@ -23,6 +23,8 @@ pub(crate) struct Runtime {
     pub(crate) keystore_why: String,
     pub(crate) config: Config,
     pub(crate) state_dir: PathBuf,
+    /// Samples host health in the background.
+    sampler: tokio::task::JoinHandle<()>,
     /// Held while running: a second manager on this state dir is refused.
     _lock: DirLock,
 }
@@ -77,9 +79,13 @@ impl Runtime {
         let mut peer_config =
             PeerConfig::new(config.display_name.to_string(), config.capabilities.clone());
         peer_config.pairing.ttl = std::time::Duration::from_secs(config.pairing_timeout_secs);
+        let host = crate::host::Host::new();
+        let sampler = host.spawn_sampler();
         let methods = Arc::new(Methods::new(
             config.display_name.to_string(),
             Instant::now(),
+            config.capabilities.clone(),
+            host,
         ));
         let store: Arc<dyn nodepair_keystore::Keystore> = Arc::from(selected.store);
         let peer = Peer::start(
@@ -99,12 +105,14 @@ impl Runtime {
             keystore_why: selected.why,
             config,
             state_dir,
+            sampler,
             _lock: lock,
         })
     }
 
     /// Says goodbye to online apps, then stops the node.
     pub(crate) async fn shutdown(self) {
+        self.sampler.abort();
         self.peer.shutdown().await;
         self.waku.shutdown().await;
     }

@@ -8,7 +8,7 @@
 use crate::link::Link;
 use crate::pairing_handle::{PairingFailure, PairingUpdate};
 use crate::request::{Caller, Reply, RequestError, RequestHandler};
-use crate::view::{CounterpartyView, PeerEvent};
+use crate::view::{CounterpartyView, PeerEvent, RenameError};
 use crate::{PeerConfig, PeerStatus, Revocation};
 use bytes::Bytes;
 use nodepair_keystore::{Counterparty as Stored, CounterpartyState, Keystore};
@@ -46,6 +46,11 @@ pub(crate) enum Command {
     Revoke {
         who: PublicKey,
         reply: oneshot::Sender<Revocation>,
+    },
+    Rename {
+        who: PublicKey,
+        name: Option<String>,
+        reply: oneshot::Sender<Result<CounterpartyView, RenameError>>,
     },
     List {
         reply: oneshot::Sender<Vec<CounterpartyView>>,
@@ -362,9 +367,12 @@ impl Driver {
                 }
             }
             Command::Revoke { who, reply } => self.revoke(who, Some(reply), now).await,
+            Command::Rename { who, name, reply } => {
+                let _ = reply.send(self.rename(who, name).await);
+            }
             Command::List { reply } => {
                 let mut all: Vec<_> = self.links.values().map(Link::view).collect();
-                all.sort_by(|a, b| a.display_name.cmp(&b.display_name));
+                all.sort_by(|a, b| a.name().cmp(b.name()));
                 let _ = reply.send(all);
             }
             Command::Status { reply } => {
@@ -572,6 +580,7 @@ impl Driver {
             last_seen: Some(unix_now()),
             state: CounterpartyState::Active,
             capabilities: counterparty.capabilities,
+            local_name: None,
         };
         if let Err(e) = self.store(record.clone()).await {
             tracing::error!("a pairing succeeded but could not be stored: {e}");
@@ -695,7 +704,7 @@ impl Driver {
                 };
                 let caller = Caller {
                     public_key: from,
-                    display_name: link.record.display_name.clone(),
+                    display_name: link.view().name().to_owned(),
                 };
                 let handler = self.handler.clone();
                 let replies = self.replies_tx.clone();
@@ -900,6 +909,37 @@ impl Driver {
         }
     }
 
+    /// Gives `who` a local name (or takes it away), stored before it shows.
+    async fn rename(
+        &mut self,
+        who: PublicKey,
+        name: Option<String>,
+    ) -> Result<CounterpartyView, RenameError> {
+        let name = match name.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(name) => Some(
+                nodepair_protocol::hello::check_display_name(name)
+                    .map_err(RenameError::Invalid)?
+                    .to_owned(),
+            ),
+        };
+        let link = self
+            .links
+            .get(&who)
+            .filter(|l| !l.revoke_pending())
+            .ok_or(RenameError::NotPaired)?;
+        let mut record = link.record.clone();
+        record.local_name = name;
+        self.store(record.clone())
+            .await
+            .map_err(RenameError::Storage)?;
+        let link = self.links.get_mut(&who).ok_or(RenameError::NotPaired)?;
+        link.record.local_name = record.local_name;
+        let view = link.view();
+        let _ = self.events.send(PeerEvent::Changed(view.clone()));
+        Ok(view)
+    }
+
     /// Forgets `peer` entirely: the link, its topic, its record.
     async fn forget(&mut self, peer: PublicKey, by_peer: bool) {
         let Some(link) = self.links.remove(&peer) else {
@@ -913,7 +953,7 @@ impl Driver {
         }
         let _ = self.events.send(PeerEvent::Removed {
             public_key: peer,
-            display_name: link.record.display_name,
+            display_name: link.view().name().to_owned(),
             by_peer,
         });
     }

@@ -32,7 +32,7 @@ pub mod view;
 pub use config::PeerConfig;
 pub use pairing_handle::{PairingFailure, PairingHandle, PairingUpdate};
 pub use request::{Caller, NoMethods, Reply, ReplyFuture, RequestError, RequestHandler};
-pub use view::{CounterpartyView, FindError, PeerEvent, find};
+pub use view::{CounterpartyView, FindError, PeerEvent, RenameError, find};
 
 use bytes::Bytes;
 use driver::{Command, Driver};
@@ -305,6 +305,20 @@ impl Peer {
         answer
             .await
             .unwrap_or_else(|_| Revocation::Failed("the peer runtime has stopped".into()))
+    }
+
+    /// Gives `who` a name shown on this side only (`None` or a blank name
+    /// shows its own again). The name is stored before the view changes.
+    pub async fn rename(
+        &self,
+        who: PublicKey,
+        name: Option<String>,
+    ) -> Result<CounterpartyView, RenameError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Rename { who, name, reply })
+            .await
+            .map_err(|()| RenameError::Stopped)?;
+        answer.await.map_err(|_| RenameError::Stopped)?
     }
 
     /// Tells online counterparties we are going, records last-seen, and

@@ -12,8 +12,10 @@ pub struct CounterpartyView {
     pub public_key: PublicKey,
     /// Its node id.
     pub node_id: NodeId,
-    /// Its name.
+    /// The name it gave itself.
     pub display_name: String,
+    /// The name the person gave it on this side, if any.
+    pub local_name: Option<String>,
     /// What it is.
     pub role: Role,
     /// What it offers or uses.
@@ -36,6 +38,7 @@ impl CounterpartyView {
             public_key: PublicKey(stored.public_key),
             node_id: NodeId(uuid::Uuid::from_bytes(stored.node_id)),
             display_name: stored.display_name.clone(),
+            local_name: stored.local_name.clone(),
             role: match stored.role {
                 nodepair_keystore::Role::App => Role::App,
                 nodepair_keystore::Role::NodeManager => Role::Manager,
@@ -46,6 +49,13 @@ impl CounterpartyView {
             last_seen: stored.last_seen,
             latency: None,
         }
+    }
+}
+
+impl CounterpartyView {
+    /// The name to show: the local one if the person gave one, else its own.
+    pub fn name(&self) -> &str {
+        self.local_name.as_deref().unwrap_or(&self.display_name)
     }
 }
 
@@ -70,6 +80,23 @@ pub enum PeerEvent {
         /// The event.
         event: nodepair_protocol::frame::Event,
     },
+}
+
+/// A local name could not be given.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RenameError {
+    /// Nobody paired has that key (or it is being unpaired).
+    #[error("that manager is not paired (any more)")]
+    NotPaired,
+    /// The name breaks the rules names follow.
+    #[error("{0}")]
+    Invalid(&'static str),
+    /// The keystore refused the new record; nothing changed.
+    #[error("the name could not be stored, nothing changed: {0}")]
+    Storage(String),
+    /// The runtime has stopped.
+    #[error("the peer runtime has stopped")]
+    Stopped,
 }
 
 /// No single counterparty matches what a person typed.
@@ -97,7 +124,7 @@ pub fn find<'a>(
     let needle = who.trim().to_lowercase();
     let by_name: Vec<_> = views
         .iter()
-        .filter(|v| v.display_name.to_lowercase() == needle)
+        .filter(|v| v.name().to_lowercase() == needle || v.display_name.to_lowercase() == needle)
         .collect();
     let matches = if by_name.is_empty() && needle.len() >= 4 {
         views
@@ -118,7 +145,7 @@ pub fn find<'a>(
             who: who.to_owned(),
             candidates: many
                 .iter()
-                .map(|v| format!("{} {}", v.display_name, v.node_id.0))
+                .map(|v| format!("{} {}", v.name(), v.node_id.0))
                 .collect(),
         }),
     }

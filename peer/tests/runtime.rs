@@ -317,3 +317,73 @@ async fn a_wrong_code_expires_and_persists_nothing() {
     stop(manager).await;
     relay.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_local_name_is_kept_across_restarts_and_never_sent() {
+    let relay = relay().await;
+    let app_side = Side::new(Role::App, "laptop", &relay);
+    let manager_side = Side::new(Role::Manager, "validator-1", &relay);
+    let app = app_side.start().await;
+    let manager = manager_side.start().await;
+    pair(&app, &manager).await;
+    let manager_key = manager.public_key();
+
+    let view = app
+        .rename(manager_key, Some("  cellar box ".into()))
+        .await
+        .unwrap();
+    assert_eq!(
+        (view.name(), view.display_name.as_str()),
+        ("cellar box", "validator-1")
+    );
+    // A bad name changes nothing.
+    let err = app
+        .rename(manager_key, Some("x".repeat(65)))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        nodepair_peer::RenameError::Invalid("the display name is over 64 characters")
+    );
+    assert_eq!(
+        app.rename(PublicKey([9; 32]), Some("nobody".into())).await,
+        Err(nodepair_peer::RenameError::NotPaired)
+    );
+    assert_eq!(
+        app_side.stored()[0].local_name.as_deref(),
+        Some("cellar box")
+    );
+    // The other side still knows itself by its own name.
+    let reply = manager
+        .request(app.public_key(), "anything", Bytes::new())
+        .await
+        .unwrap();
+    assert_eq!(reply.status, Status::UNKNOWN_METHOD);
+    assert!(manager_side.stored()[0].local_name.is_none());
+
+    // After a restart the name is still there, and find() knows both names.
+    stop(app).await;
+    let app = app_side.start().await;
+    let views = app.counterparties().await;
+    assert_eq!(views[0].name(), "cellar box");
+    assert_eq!(
+        nodepair_peer::find(&views, "Cellar Box")
+            .unwrap()
+            .public_key,
+        manager_key
+    );
+    assert_eq!(
+        nodepair_peer::find(&views, "validator-1")
+            .unwrap()
+            .public_key,
+        manager_key
+    );
+
+    // A blank name shows its own again.
+    let view = app.rename(manager_key, Some("   ".into())).await.unwrap();
+    assert_eq!(view.name(), "validator-1");
+    assert!(app_side.stored()[0].local_name.is_none());
+    stop(app).await;
+    stop(manager).await;
+    relay.shutdown().await;
+}

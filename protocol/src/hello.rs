@@ -108,23 +108,27 @@ pub enum HelloError {
     Invalid(&'static str),
 }
 
+/// The rules every name NodePair shows follows (a HELLO's display name,
+/// a name given locally): not blank, at most [`MAX_DISPLAY_NAME`]
+/// characters, no control characters. Returns the name trimmed.
+pub fn check_display_name(name: &str) -> Result<&str, &'static str> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err("the display name is empty");
+    }
+    if name.chars().count() > MAX_DISPLAY_NAME {
+        return Err("the display name is over 64 characters");
+    }
+    if name.chars().any(char::is_control) {
+        return Err("the display name holds control characters");
+    }
+    Ok(name)
+}
+
 impl Hello {
     /// Checks the rules a HELLO's content must follow.
     fn validate(&self) -> Result<(), HelloError> {
-        let name = self.display_name.trim();
-        if name.is_empty() {
-            return Err(HelloError::Invalid("the display name is empty"));
-        }
-        if name.chars().count() > MAX_DISPLAY_NAME {
-            return Err(HelloError::Invalid(
-                "the display name is over 64 characters",
-            ));
-        }
-        if name.chars().any(char::is_control) {
-            return Err(HelloError::Invalid(
-                "the display name holds control characters",
-            ));
-        }
+        check_display_name(&self.display_name).map_err(HelloError::Invalid)?;
         if self.capabilities.len() > MAX_CAPABILITIES {
             return Err(HelloError::Invalid("more than 16 capabilities"));
         }

@@ -88,6 +88,22 @@ impl fmt::Display for PublicKey {
     }
 }
 
+/// Text that is not a public key: 64 hex digits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("a public key is 64 hex digits")]
+pub struct PublicKeyParseError;
+
+impl std::str::FromStr for PublicKey {
+    type Err = PublicKeyParseError;
+
+    /// Reads the 64 hex digits [`Display`](fmt::Display) writes.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let mut key = [0u8; KEY_LEN];
+        hex::decode_to_slice(s.trim(), &mut key).map_err(|_| PublicKeyParseError)?;
+        Ok(PublicKey(key))
+    }
+}
+
 impl fmt::Debug for PublicKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "PublicKey({})", self.fingerprint())
@@ -134,6 +150,17 @@ mod tests {
         assert_eq!(
             *a.diffie_hellman(&b.public()).unwrap(),
             *b.diffie_hellman(&a.public()).unwrap()
+        );
+    }
+
+    #[test]
+    fn public_keys_read_back_what_they_print() {
+        let key = StaticKeypair::from_secret([7; 32]).public();
+        assert_eq!(key.to_string().parse::<PublicKey>(), Ok(key));
+        assert_eq!("abc".parse::<PublicKey>(), Err(PublicKeyParseError));
+        assert_eq!(
+            "zz".repeat(32).parse::<PublicKey>(),
+            Err(PublicKeyParseError)
         );
     }
 

@@ -26,11 +26,13 @@
 //! - [`replay_window`]: the anti-replay window of a session's receive side.
 //! - [`pairing`]: the pairing state machines of both roles, from a code to
 //!   the first established session.
+//! - [`api`]: the methods a manager answers, with their JSON bodies.
 //! - [`node_state`]: the life cycle of a counterparty as both programs show it,
 //!   and the transitions the protocol allows.
 
 #![deny(missing_docs)]
 
+pub mod api;
 pub mod frame;
 pub mod hello;
 pub mod identity;

@@ -1,24 +1,26 @@
-//! The window's side of the backend: the peer started at launch, and what the UI may ask.
+//! The window's side of the backend: starting the peer at launch, and telling the window what changes.
 
-use crate::backend::Backend;
+use crate::backend::{Backend, NeedsPassphrase, needs_passphrase};
+use crate::notify::{Notice, Notifier};
 use crate::settings::Settings;
-use nodepair_peer::{CounterpartyView, PeerEvent};
-use serde::Serialize;
+use crate::views::{ManagerRow, ManagersView, UnlockView};
+use nodepair_keystore::Passphrase;
+use nodepair_peer::PeerEvent;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
-use tauri::{AppHandle, Emitter, Manager, Runtime, State};
-
-/// The event the UI listens to; its payload is a [`ManagersView`].
-pub const MANAGERS_CHANGED: &str = "managers-changed";
-
-/// The event a pairing under way sends; its payload is a [`PairingView`].
-pub const PAIRING_CHANGED: &str = "pairing-changed";
+use tauri::{AppHandle, Manager};
+use tauri_plugin_notification::NotificationExt;
+use tauri_specta::Event;
+use tokio::sync::broadcast::error::RecvError;
 
 /// Where the backend stands, as the window shows it.
 #[derive(Clone, Debug, Default)]
-enum Phase {
+pub(crate) enum Phase {
     /// Opening the keystore, starting the Waku node.
     #[default]
     Starting,
+    /// The vault needs a passphrase only a person can give.
+    Locked(NeedsPassphrase),
     /// Running: sessions are being kept with every paired manager.
     Running(Arc<Backend>),
     /// It could not start; the reason, for people.
@@ -26,15 +28,17 @@ enum Phase {
 }
 
 /// What the app shares with its commands.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct AppState {
+    /// `--config`, if given.
+    settings_path: Option<PathBuf>,
     phase: Mutex<Phase>,
     /// Stops the pairing under way, if any.
-    pairing: Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
+    pub(crate) pairing: Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
 }
 
 impl AppState {
-    fn phase(&self) -> Phase {
+    pub(crate) fn phase(&self) -> Phase {
         self.phase
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -44,256 +48,133 @@ impl AppState {
     fn set(&self, phase: Phase) {
         *self.phase.lock().unwrap_or_else(PoisonError::into_inner) = phase;
     }
-}
 
-/// One paired manager, as the list shows it.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ManagerRow {
-    /// Its name.
-    pub name: String,
-    /// Its node id.
-    pub node_id: String,
-    /// Its key's short form, for telling two of the same name apart.
-    pub fingerprint: String,
-    /// `online`, `connecting`, `offline` or `revoked`.
-    pub state: String,
-    /// The latest keepalive round trip, in milliseconds.
-    pub latency_ms: Option<f64>,
-    /// When a session last carried a message, Unix seconds.
-    pub last_seen: Option<u64>,
-}
-
-impl ManagerRow {
-    fn from_view(v: &CounterpartyView) -> Self {
-        ManagerRow {
-            name: v.display_name.clone(),
-            node_id: v.node_id.0.to_string(),
-            fingerprint: v.public_key.fingerprint(),
-            state: v.state.as_str().to_owned(),
-            latency_ms: v.latency.map(|d| d.as_secs_f64() * 1000.0),
-            last_seen: v.last_seen,
+    /// The running backend, or why there is none, in a sentence.
+    pub(crate) fn running(&self) -> Result<Arc<Backend>, String> {
+        match self.phase() {
+            Phase::Running(backend) => Ok(backend),
+            Phase::Starting => Err("NodePair is still starting; try again in a moment".into()),
+            Phase::Locked(_) => {
+                Err("NodePair's keys are locked: enter the vault passphrase first".into())
+            }
+            Phase::Failed(e) => Err(format!("NodePair could not start: {e}")),
         }
     }
 }
 
-/// The managers and whether the backend is up.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ManagersView {
-    /// `starting`, `running` or `failed`.
-    pub backend: String,
-    /// Why it failed, when it did.
-    pub error: Option<String>,
-    /// Every paired manager, by name.
-    pub managers: Vec<ManagerRow>,
-}
-
-async fn view(state: &AppState) -> ManagersView {
-    match state.phase() {
-        Phase::Starting => ManagersView {
-            backend: "starting".into(),
-            error: None,
-            managers: Vec::new(),
-        },
-        Phase::Failed(error) => ManagersView {
-            backend: "failed".into(),
-            error: Some(error),
-            managers: Vec::new(),
-        },
-        Phase::Running(backend) => ManagersView {
-            backend: "running".into(),
-            error: None,
-            managers: backend
+/// The managers view now.
+pub(crate) async fn view(state: &AppState) -> ManagersView {
+    let (backend, error, unlock, managers) = match state.phase() {
+        Phase::Starting => ("starting", None, None, Vec::new()),
+        Phase::Locked(need) => (
+            "locked",
+            None,
+            Some(UnlockView {
+                creating: need.creating,
+                why: need.why,
+                error: need.error,
+            }),
+            Vec::new(),
+        ),
+        Phase::Failed(error) => ("failed", Some(error), None, Vec::new()),
+        Phase::Running(backend) => (
+            "running",
+            None,
+            None,
+            backend
                 .peer
                 .counterparties()
                 .await
                 .iter()
                 .map(ManagerRow::from_view)
                 .collect(),
-        },
+        ),
+    };
+    ManagersView {
+        backend: backend.into(),
+        error,
+        unlock,
+        managers,
     }
 }
 
-/// The paired managers and where each stands.
-#[tauri::command]
-pub async fn managers(state: State<'_, AppState>) -> Result<ManagersView, String> {
-    Ok(view(&state).await)
+/// Starts the backend in the background; `settings_path` is `--config`.
+pub fn start(app: &AppHandle, settings_path: Option<PathBuf>) {
+    app.manage(AppState {
+        settings_path,
+        phase: Mutex::new(Phase::Starting),
+        pairing: Mutex::new(None),
+    });
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move { launch(&app, None).await });
 }
 
-/// Starts the backend in the background, and tells the window whenever the
-/// managers change.
-pub fn start<R: Runtime>(app: &AppHandle<R>) {
-    app.manage(AppState::default());
+/// Starts the backend (again, after a passphrase was typed) and, once it
+/// runs, forwards its events to the window until it stops.
+pub(crate) async fn launch(app: &AppHandle, typed: Option<Passphrase>) {
+    let state = app.state::<AppState>();
+    let settings = match Settings::load(state.settings_path.as_deref()) {
+        Ok(s) => s,
+        Err(e) => return settle(app, Phase::Failed(e.to_string())).await,
+    };
+    let backend = match Backend::start(&settings, typed).await {
+        Ok(b) => Arc::new(b),
+        Err(e) => {
+            let phase = match needs_passphrase(&e, &settings) {
+                Some(need) => Phase::Locked(need),
+                None => {
+                    tracing::error!("the backend could not start: {e:#}");
+                    Phase::Failed(format!("{e:#}"))
+                }
+            };
+            return settle(app, phase).await;
+        }
+    };
+    let mut events = backend.peer.events();
+    settle(app, Phase::Running(backend)).await;
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
-        let settings = match Settings::load(None) {
-            Ok(s) => s,
-            Err(e) => return fail(&app, e.to_string()),
-        };
-        let backend = match Backend::start(&settings).await {
-            Ok(b) => Arc::new(b),
-            Err(e) => return fail(&app, format!("{e:#}")),
-        };
-        let mut events = backend.peer.events();
-        app.state::<AppState>().set(Phase::Running(backend));
-        emit(&app).await;
+        let mut notifier = Notifier::default();
         loop {
             match events.recv().await {
-                Ok(PeerEvent::Changed(_) | PeerEvent::Removed { .. })
-                | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => emit(&app).await,
-                Ok(PeerEvent::Stream { .. }) => {}
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                Ok(event) => {
+                    if let Some(notice) = notifier.observe(&event) {
+                        show(&app, &notice);
+                    }
+                    if !matches!(event, PeerEvent::Stream { .. }) {
+                        emit(&app).await;
+                    }
+                }
+                Err(RecvError::Lagged(_)) => emit(&app).await,
+                Err(RecvError::Closed) => return,
             }
         }
     });
 }
 
-fn fail<R: Runtime>(app: &AppHandle<R>, error: String) {
-    tracing::error!("the backend could not start: {error}");
-    app.state::<AppState>().set(Phase::Failed(error));
-    let app = app.clone();
-    tauri::async_runtime::spawn(async move { emit(&app).await });
+async fn settle(app: &AppHandle, phase: Phase) {
+    app.state::<AppState>().set(phase);
+    emit(app).await;
 }
 
-async fn emit<R: Runtime>(app: &AppHandle<R>) {
+/// Sends the window the managers view.
+pub(crate) async fn emit(app: &AppHandle) {
     let view = view(&app.state::<AppState>()).await;
-    if let Err(e) = app.emit(MANAGERS_CHANGED, view) {
+    if let Err(e) = view.emit(app) {
         tracing::warn!("cannot tell the window: {e}");
     }
 }
 
-/// A pairing as the window shows it.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PairingView {
-    /// `waiting`, `verifying`, `paired`, `failed` or `cancelled`.
-    pub phase: String,
-    /// The code to type on the server, in groups.
-    pub code: String,
-    /// The code's QR code, as an SVG document.
-    pub qr_svg: String,
-    /// The exact command to type on the server.
-    pub command: String,
-    /// When the code stops working, Unix milliseconds.
-    pub expires_at_ms: u64,
-    /// Once paired: the string both sides show.
-    pub verification: Option<String>,
-    /// Once paired: the manager's name.
-    pub manager: Option<String>,
-    /// Once failed: why, in words a person can act on.
-    pub error: Option<String>,
-}
-
-fn running(state: &AppState) -> Result<Arc<Backend>, String> {
-    match state.phase() {
-        Phase::Running(backend) => Ok(backend),
-        Phase::Starting => Err("NodePair is still starting; try again in a moment".into()),
-        Phase::Failed(e) => Err(format!("NodePair could not start: {e}")),
+fn show(app: &AppHandle, notice: &Notice) {
+    let shown = app
+        .notification()
+        .builder()
+        .title(&notice.title)
+        .body(&notice.body)
+        .show();
+    if let Err(e) = shown {
+        // No notification service (a bare X session, a test): the window
+        // shows the state anyway.
+        tracing::info!("notification not shown ({e}): {}", notice.title);
     }
-}
-
-/// Makes a new pairing code and waits for a manager to answer it; progress
-/// comes as [`PAIRING_CHANGED`] events. A pairing already under way is
-/// cancelled first.
-#[tauri::command]
-pub async fn pair_start<R: Runtime>(
-    app: AppHandle<R>,
-    state: State<'_, AppState>,
-) -> Result<PairingView, String> {
-    let backend = running(&state)?;
-    if let Some(previous) = state
-        .pairing
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .take()
-    {
-        let _ = previous.send(());
-    }
-    let mut handle = backend
-        .peer
-        .offer_pairing()
-        .await
-        .map_err(|e| e.to_string())?;
-    let ttl = nodepair_protocol::PairingConfig::default().ttl;
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-    let code = handle.code.to_display_string();
-    let qr_svg = qrcode::QrCode::new(handle.code.qr_payload().as_bytes())
-        .map(|qr| {
-            qr.render::<qrcode::render::svg::Color<'_>>()
-                .min_dimensions(200, 200)
-                .build()
-        })
-        .unwrap_or_default();
-    let mut view = PairingView {
-        phase: "waiting".into(),
-        command: format!("nodepair-manager pair {code}"),
-        code,
-        qr_svg,
-        expires_at_ms: now_ms + u64::try_from(ttl.as_millis()).unwrap_or(0),
-        verification: None,
-        manager: None,
-        error: None,
-    };
-    let (cancel, mut cancelled) = tokio::sync::oneshot::channel();
-    *state.pairing.lock().unwrap_or_else(PoisonError::into_inner) = Some(cancel);
-    let first = view.clone();
-    tauri::async_runtime::spawn(async move {
-        loop {
-            let update = tokio::select! {
-                update = handle.next() => update,
-                _ = &mut cancelled => {
-                    handle.cancel().await;
-                    view.phase = "cancelled".into();
-                    let _ = app.emit(PAIRING_CHANGED, &view);
-                    return;
-                }
-            };
-            let Some(update) = update else { return };
-            let done = match update {
-                nodepair_peer::PairingUpdate::Step(
-                    nodepair_protocol::pairing::PairingStep::Verifying,
-                ) => {
-                    view.phase = "verifying".into();
-                    false
-                }
-                nodepair_peer::PairingUpdate::Paired {
-                    counterparty,
-                    verification,
-                } => {
-                    view.phase = "paired".into();
-                    view.manager = Some(counterparty.display_name);
-                    view.verification = Some(verification);
-                    true
-                }
-                nodepair_peer::PairingUpdate::Failed(why) => {
-                    view.phase = "failed".into();
-                    view.error = Some(why.to_string());
-                    true
-                }
-                _ => continue,
-            };
-            let _ = app.emit(PAIRING_CHANGED, &view);
-            if done {
-                return;
-            }
-        }
-    });
-    Ok(first)
-}
-
-/// Stops the pairing under way (the manager, if it answered, is told).
-#[tauri::command]
-pub async fn pair_cancel(state: State<'_, AppState>) -> Result<(), String> {
-    if let Some(cancel) = state
-        .pairing
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .take()
-    {
-        let _ = cancel.send(());
-    }
-    Ok(())
 }

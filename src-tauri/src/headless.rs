@@ -118,7 +118,7 @@ fn print_json(value: &serde_json::Value) -> std::io::Result<()> {
 
 fn manager_json(v: &CounterpartyView) -> serde_json::Value {
     serde_json::json!({
-        "name": v.display_name,
+        "name": v.name(),
         "node_id": v.node_id.0.to_string(),
         "public_key": v.public_key.to_string(),
         "fingerprint": v.public_key.fingerprint(),
@@ -142,7 +142,7 @@ fn qr_for_terminal(payload: &str) -> String {
 }
 
 async fn pair(settings: &Settings, json: bool, network_timeout: Duration) -> anyhow::Result<()> {
-    let backend = Backend::start(settings).await?;
+    let backend = Backend::start(settings, None).await?;
     let result = pair_with(&backend, json, network_timeout).await;
     backend.shutdown().await;
     result
@@ -251,7 +251,7 @@ async fn pair_with(backend: &Backend, json: bool, network_timeout: Duration) -> 
 
 /// The managers as stored (nothing connected: this command opens no session).
 fn stored_views(settings: &Settings) -> anyhow::Result<Vec<CounterpartyView>> {
-    let options = keystore_options(settings)?;
+    let options = keystore_options(settings, None)?;
     let selected = nodepair_keystore::select::select(&options, |v| std::env::var_os(v))?;
     let mut views: Vec<_> = Counterparty::load_all(&*selected.store)?
         .iter()
@@ -263,7 +263,7 @@ fn stored_views(settings: &Settings) -> anyhow::Result<Vec<CounterpartyView>> {
             CounterpartyView::from_stored(c, state)
         })
         .collect();
-    views.sort_by(|a, b| a.display_name.cmp(&b.display_name));
+    views.sort_by(|a, b| a.name().cmp(b.name()));
     Ok(views)
 }
 
@@ -288,7 +288,7 @@ fn managers(settings: &Settings, json: bool) -> anyhow::Result<()> {
         writeln!(
             out,
             "{:<24} {:<36} {:<10} {:<22}",
-            v.display_name,
+            v.name(),
             v.node_id.0,
             v.state.as_str(),
             seen
@@ -311,7 +311,7 @@ fn when(unix: u64) -> String {
 const UNPAIR_WAIT: Duration = Duration::from_secs(8);
 
 async fn unpair(settings: &Settings, who: &str, json: bool) -> anyhow::Result<()> {
-    let backend = Backend::start(settings).await?;
+    let backend = Backend::start(settings, None).await?;
     let result = async {
         let views = backend.peer.counterparties().await;
         let target = nodepair_peer::find(&views, who)?.clone();
@@ -332,17 +332,17 @@ async fn unpair(settings: &Settings, who: &str, json: bool) -> anyhow::Result<()
         let told = match backend.peer.revoke(target.public_key).await {
             Revocation::Told => true,
             Revocation::WillBeTold => false,
-            Revocation::NotPaired => anyhow::bail!("{} is no longer paired", target.display_name),
-            Revocation::Failed(e) => anyhow::bail!("cannot unpair {}: {e}", target.display_name),
+            Revocation::NotPaired => anyhow::bail!("{} is no longer paired", target.name()),
+            Revocation::Failed(e) => anyhow::bail!("cannot unpair {}: {e}", target.name()),
         };
         if json {
-            print_json(&serde_json::json!({"type": "unpaired", "name": target.display_name, "told": told}))?;
+            print_json(&serde_json::json!({"type": "unpaired", "name": target.name(), "told": told}))?;
         } else if told {
-            println!("unpaired {}; it was told and forgot this app too", target.display_name);
+            println!("unpaired {}; it was told and forgot this app too", target.name());
         } else {
             println!(
                 "unpaired {}; it is not reachable now and will be told the next time this app connects",
-                target.display_name
+                target.name()
             );
         }
         Ok(())

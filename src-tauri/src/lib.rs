@@ -12,37 +12,41 @@
 //! - [`settings`]: the settings file and the data directory.
 //! - [`backend`]: starting the app's peer (keystore, identity, Waku node).
 //! - [`headless`]: the command line without a window.
-//! - [`gui`]: what the window may ask, and the backend started at launch.
+//! - [`gui`]: the backend started at launch, and what it tells the window.
+//! - [`commands`]: what the window may ask.
+//! - [`views`]: the types crossing the IPC.
+//! - [`ipc`]: the typed IPC and its generated TypeScript bindings.
+//! - [`notify`]: which changes become desktop notifications.
 
 #![deny(missing_docs)]
 
 pub mod backend;
+pub mod commands;
 pub mod gui;
 pub mod headless;
+pub mod ipc;
+pub mod notify;
 pub mod settings;
+pub mod views;
 
-/// Builds the app on any Tauri runtime, so tests can run it on the mock one.
-pub fn app_builder<R: tauri::Runtime>() -> tauri::Builder<R> {
-    tauri::Builder::<R>::new()
-        .invoke_handler(tauri::generate_handler![
-            gui::managers,
-            gui::pair_start,
-            gui::pair_cancel
-        ])
-        .setup(|app| {
-            gui::start(app.handle());
-            Ok(())
-        })
-}
-
-/// Starts the desktop app and runs it until its last window closes.
+/// Starts the desktop app and runs it until its last window closes;
+/// `settings` is `--config`, if given.
 ///
 /// # Panics
 ///
 /// When the window system cannot be reached (no display): Tauri offers no
 /// way to go on without one.
-pub fn run() {
-    app_builder::<tauri::Wry>()
+pub fn run(settings: Option<std::path::PathBuf>) {
+    let ipc = ipc::builder();
+    tauri::Builder::default()
+        .plugin(tauri_plugin_window_state::Builder::default().build())
+        .plugin(tauri_plugin_notification::init())
+        .invoke_handler(ipc.invoke_handler())
+        .setup(move |app| {
+            ipc.mount_events(app);
+            gui::start(app.handle(), settings);
+            Ok(())
+        })
         .run(tauri::generate_context!())
         .expect("the desktop app could not start its window system");
 }

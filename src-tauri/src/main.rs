@@ -14,7 +14,7 @@ fn main() -> ExitCode {
             nodepair_app::headless::run(cli.config, command)
         }
         None => {
-            nodepair_app::run();
+            nodepair_app::run(cli.config);
             ExitCode::SUCCESS
         }
     }

@@ -9,6 +9,7 @@
 #![deny(missing_docs)]
 
 pub mod net;
+pub mod window;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -163,7 +164,7 @@ impl Sandbox {
 }
 
 /// Kills every process whose environment holds `var=value`.
-fn kill_marked(var: &str, value: &str) {
+pub(crate) fn kill_marked(var: &str, value: &str) {
     let needle = format!("{var}={value}");
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return;

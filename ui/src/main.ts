@@ -1,41 +1,44 @@
-// Entry point: asks the backend who we are, shows the first screen, keeps
-// the list of paired managers up to date, and runs pairings.
+// Entry point: the top bar, the managers list or one manager's view, the
+// pairing card and dialogs; kept up to date from the backend's events.
 
+import { type HostHealth, type ManagerRow, type ManagersView, type PairingView, backend, messageOf, watchManagers, watchPairing } from "./api";
 import { loadAppInfo } from "./app_info";
+import { confirmUnpair, rename } from "./dialogs";
 import { h } from "./dom";
-import { renderHome, renderStartupError } from "./home";
-import { type ManagersView, loadManagers, renderManagers, watchManagers } from "./managers";
-import {
-  type PairingView,
-  cancelPairing,
-  renderPairing,
-  startPairing,
-  watchPairing,
-} from "./pairing";
+import { mergeSamples, newestSampleMs } from "./history";
+import { renderStartupError, renderTopbar } from "./home";
+import { type HealthState, renderManager } from "./manager_view";
+import { renderManagers } from "./managers";
+import { renderPairing } from "./pairing";
+import { renderUnlock } from "./unlock";
+import { type View, loadView, saveView } from "./view_state";
 
-/** How often "last seen" labels are refreshed without any event. */
-const RELABEL_MS = 30_000;
+/** How often the pairing countdown moves. */
+const TICK_MS = 1000;
+/** How often "last seen" and freshness labels are refreshed without any event. */
+const RELABEL_MS = 5000;
 
-/** Mounts the UI into the page's `#app` element. */
+/** Mounts the UI into `root`. */
 export async function start(root: HTMLElement, now: () => number = Date.now): Promise<void> {
+  let info;
   try {
-    renderHome(root, await loadAppInfo());
+    info = await loadAppInfo();
   } catch (error) {
     renderStartupError(root, error);
     return;
   }
-  const pairingSection = h("section", {
-    class: "card pairing-card",
-    "aria-labelledby": "pairing-title",
-    hidden: true,
-  });
-  const managersSection = h("section", {
-    class: "card managers-card",
-    "aria-labelledby": "managers-title",
-    "aria-live": "polite",
-  });
-  root.append(pairingSection, managersSection);
+  const { bar, pair } = renderTopbar(info, () => void begin());
+  const toast = h("p", { class: "toast", role: "status", "data-testid": "toast", hidden: true });
+  const pairingSection = h("section", { class: "card pairing-card", "aria-labelledby": "pairing-title", hidden: true });
+  const content = h("section", { class: "card content", "aria-live": "polite" });
+  const overlay = h("div", { class: "overlay", hidden: true });
+  root.replaceChildren(bar, toast, pairingSection, content, overlay);
 
+  let latest: ManagersView | null = null;
+  let view: View = loadView();
+  const health = new Map<string, HealthState>();
+
+  // Pairing.
   let pairing: PairingView | null = null;
   let pairingError: string | null = null;
   const showPairing = (): void => {
@@ -48,20 +51,20 @@ export async function start(root: HTMLElement, now: () => number = Date.now): Pr
       return;
     }
     pairingSection.hidden = pairing === null;
-    if (pairing) renderPairing(pairingSection, pairing, now(), actions);
+    if (pairing) renderPairing(pairingSection, pairing, now(), pairingActions);
   };
   const begin = async (): Promise<void> => {
     try {
       pairingError = null;
-      pairing = await startPairing();
+      pairing = await backend.pairStart();
     } catch (error) {
       pairing = null;
-      pairingError = error instanceof Error ? error.message : String(error);
+      pairingError = messageOf(error);
     }
     showPairing();
   };
-  const actions = {
-    cancel: () => void cancelPairing(),
+  const pairingActions = {
+    cancel: () => void backend.pairCancel(),
     newCode: () => void begin(),
     close: () => {
       pairing = null;
@@ -70,24 +73,139 @@ export async function start(root: HTMLElement, now: () => number = Date.now): Pr
     },
   };
 
-  let latest: ManagersView | null = null;
-  const showManagers = (view: ManagersView): void => {
-    latest = view;
-    renderManagers(managersSection, view, now(), () => void begin());
+  let toastTimer: ReturnType<typeof setTimeout> | undefined;
+  const say = (message: string): void => {
+    toast.textContent = message;
+    toast.hidden = false;
+    clearTimeout(toastTimer);
+    toastTimer = setTimeout(() => (toast.hidden = true), 8000);
   };
+
+  // Manager actions, shared by the list and the manager view.
+  const go = (next: View): void => {
+    view = next;
+    saveView(view);
+    show();
+    if (view.kind === "manager") void poll(view.key);
+  };
+  const askRename = (m: ManagerRow): void =>
+    rename(overlay, m, async (name) => {
+      try {
+        await backend.rename(m.key, name);
+        return null;
+      } catch (error) {
+        return messageOf(error);
+      }
+    });
+  const askUnpair = (m: ManagerRow): void =>
+    confirmUnpair(overlay, m, async () => {
+      try {
+        const done = await backend.unpair(m.key);
+        say(done.message);
+        health.delete(m.key);
+        if (view.kind === "manager" && view.key === m.key) go({ kind: "list" });
+        return null;
+      } catch (error) {
+        return messageOf(error);
+      }
+    });
+
+  // Re-rendering must not take the keyboard focus away: put it back on the
+  // same control (same test id, same manager row).
+  const show = (): void => {
+    const active = document.activeElement as HTMLElement | null;
+    const inside = active !== null && content.contains(active);
+    const testid = inside ? active.getAttribute("data-testid") : null;
+    const row = inside ? active.closest("[data-key]")?.getAttribute("data-key") : null;
+    render();
+    if (testid && !content.contains(active)) {
+      const selector = row ? `[data-key="${row}"] [data-testid="${testid}"]` : `[data-testid="${testid}"]`;
+      (content.querySelector(selector) as HTMLElement | null)?.focus();
+    }
+  };
+  const render = (): void => {
+    if (!latest) return;
+    pair.disabled = latest.backend !== "running";
+    if (latest.backend === "locked" && latest.unlock) {
+      if (!content.querySelector("[data-testid=unlock-form]") || latest.unlock.error) {
+        renderUnlock(content, latest.unlock, (passphrase) => {
+          void backend.unlock(passphrase).then(
+            (next) => {
+              latest = next;
+              show();
+            },
+            (error) => say(messageOf(error)),
+          );
+        });
+      }
+      return;
+    }
+    const open = view.kind === "manager" ? latest.managers.find((m) => m.key === (view as { key: string }).key) : undefined;
+    if (view.kind === "manager" && latest.backend === "running" && !open) {
+      view = { kind: "list" };
+      saveView(view);
+    }
+    if (open) {
+      renderManager(content, open, health.get(open.key) ?? { health: null, samples: [], error: null }, now(), {
+        back: () => go({ kind: "list" }),
+        rename: () => askRename(open),
+        unpair: () => askUnpair(open),
+      });
+    } else {
+      renderManagers(content, latest, now(), {
+        pair: () => void begin(),
+        open: (m) => go({ kind: "manager", key: m.key }),
+        rename: askRename,
+        unpair: askUnpair,
+      });
+    }
+  };
+
+  // Host health of the manager on screen, asked every few seconds while it
+  // is online; only what it answers is shown.
+  let polling: string | null = null;
+  const poll = async (key: string): Promise<void> => {
+    if (polling === key) return;
+    polling = key;
+    while (view.kind === "manager" && view.key === key) {
+      const m = latest?.managers.find((x) => x.key === key);
+      let wait = 5000;
+      if (m && m.state === "online" && m.capabilities.includes("host")) {
+        const known = health.get(key) ?? { health: null, samples: [], error: null };
+        try {
+          const answer: HostHealth = await backend.health(key, newestSampleMs(known.samples));
+          health.set(key, { health: answer, samples: mergeSamples(known.samples, answer.samples), error: null });
+          wait = Math.max(1000, answer.sampleIntervalMs);
+        } catch (error) {
+          health.set(key, { ...known, error: messageOf(error) });
+        }
+        show();
+      }
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+    polling = null;
+  };
+
   // Listen before asking, so a change in between is not missed.
-  await watchPairing((view) => {
-    if (pairing && view.code === pairing.code) {
-      pairing = view;
+  await watchPairing((next) => {
+    if (pairing && next.code === pairing.code) {
+      pairing = next;
       showPairing();
     }
   });
-  await watchManagers(showManagers);
-  showManagers(await loadManagers());
+  await watchManagers((next) => {
+    latest = next;
+    show();
+  });
+  latest = await backend.managers();
+  show();
+  if (view.kind === "manager") void poll(view.key);
   setInterval(() => {
     if (pairing?.phase === "waiting" || pairing?.phase === "verifying") showPairing();
-  }, 1000);
-  setInterval(() => latest && showManagers(latest), RELABEL_MS);
+  }, TICK_MS);
+  setInterval(() => {
+    if (overlay.hidden && latest?.backend === "running") show();
+  }, RELABEL_MS);
 }
 
 const root = document.getElementById("app");

@@ -1,50 +1,21 @@
-// The managers list shows what the backend reports, and follows its events.
+// The managers list shows what the backend reports, follows its events, and
+// renames and unpairs through the backend only after the person confirms.
 
-import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import { clearMocks } from "@tauri-apps/api/mocks";
 import { emit } from "@tauri-apps/api/event";
 import { afterEach, describe, expect, it } from "vitest";
 import { start } from "./main";
-import type { ManagersView } from "./managers";
+import { summary } from "./managers";
 import { lastSeenLabel, latencyLabel, stateLabel } from "./node_state";
+import { type Calls, NOW, KEY, mockBackend, mount, running, settle, validator } from "./test_support";
 
 afterEach(() => clearMocks());
 
-const NOW = Date.UTC(2026, 10, 22, 12, 0, 0);
-
-function mount(): HTMLElement {
-  const root = document.createElement("main");
-  document.body.replaceChildren(root);
-  return root;
-}
-
-function backend(view: ManagersView): void {
-  mockIPC(
-    (cmd) => {
-      if (cmd === "plugin:app|name") return "NodePair";
-      if (cmd === "plugin:app|version") return "0.1.0";
-      if (cmd === "managers") return view;
-      throw new Error(`unexpected command ${cmd}`);
-    },
-    { shouldMockEvents: true },
-  );
-}
-
-const validator: ManagersView["managers"][number] = {
-  name: "validator-1",
-  nodeId: "28acdd8b-e295-402e-8ff4-632a124971fb",
-  fingerprint: "4f1c-9a02-77be-e310",
-  state: "online",
-  latencyMs: 8.73,
-  lastSeen: NOW / 1000 - 5,
-};
-
 describe("managers list", () => {
   it("shows each manager with its state, latency and last seen", async () => {
-    backend({
-      backend: "running",
-      error: null,
-      managers: [validator, { ...validator, name: "archive", state: "offline", latencyMs: null, lastSeen: NOW / 1000 - 7200 }],
-    });
+    mockBackend(
+      running(validator, { ...validator, key: "ab".repeat(32), name: "archive", state: "offline", latencyMs: null, lastSeen: NOW / 1000 - 7200 }),
+    );
     const root = mount();
     await start(root, () => NOW);
     const rows = [...root.querySelectorAll("[data-testid=manager]")];
@@ -56,35 +27,103 @@ describe("managers list", () => {
     expect(rows[1]?.querySelector(".badge")?.textContent).toBe("Offline");
     expect(rows[1]?.querySelector(".latency")?.textContent).toBe("–");
     expect(rows[1]?.querySelector(".seen")?.textContent).toBe("2 h ago");
+    expect(root.querySelector(".count")?.textContent).toBe("2 managers · 1 online");
   });
 
   it("follows the backend's events: a manager going offline shows at once", async () => {
-    backend({ backend: "running", error: null, managers: [validator] });
+    mockBackend(running(validator));
     const root = mount();
     await start(root, () => NOW);
     expect(root.querySelector("[data-testid=manager]")?.getAttribute("data-state")).toBe("online");
-    await emit("managers-changed", {
-      backend: "running",
-      error: null,
-      managers: [{ ...validator, state: "offline", latencyMs: null }],
-    } satisfies ManagersView);
+    await emit("managers-view", running({ ...validator, state: "offline", latencyMs: null }));
     expect(root.querySelector("[data-testid=manager]")?.getAttribute("data-state")).toBe("offline");
     expect(root.querySelector(".badge")?.textContent).toBe("Offline");
   });
 
+  it("shows a local name with the manager's own name beside it", async () => {
+    mockBackend(running({ ...validator, name: "cellar box", renamed: true }));
+    const root = mount();
+    await start(root, () => NOW);
+    expect(root.querySelector("[data-testid=manager] .name")?.textContent).toBe("cellar box");
+    expect(root.querySelector("[data-testid=manager] .fingerprint")?.textContent).toBe("validator-1 · 4f1c-9a02-77be-e310");
+  });
+
   it("says how to pair when there is nobody, and why when the backend failed", async () => {
-    backend({ backend: "running", error: null, managers: [] });
+    mockBackend(running());
     let root = mount();
     await start(root, () => NOW);
-    expect(root.querySelector("[data-testid=no-managers]")?.textContent).toContain("nodepair pair");
+    expect(root.querySelector("[data-testid=no-managers]")?.textContent).toContain("type it on the server");
 
     clearMocks();
-    backend({ backend: "failed", error: "the vault needs a passphrase and there is none", managers: [] });
+    mockBackend({ backend: "failed", error: "cannot start the Waku node: address in use", unlock: null, managers: [] });
     root = mount();
     await start(root, () => NOW);
-    const alert = root.querySelector(".managers-card [role=alert]");
-    expect(alert?.textContent).toContain("the vault needs a passphrase");
+    const alert = root.querySelector(".content [role=alert]");
+    expect(alert?.textContent).toContain("address in use");
     expect(root.querySelector("[data-testid=manager]")).toBeNull();
+    expect((root.querySelector("[data-testid=pair-button]") as HTMLButtonElement).disabled).toBe(true);
+  });
+});
+
+describe("rename and unpair", () => {
+  it("renames through the backend and shows its refusal without closing", async () => {
+    const calls: Calls = [];
+    let refuse = true;
+    mockBackend(
+      running(validator),
+      {
+        rename_manager: (args) => {
+          if (refuse) {
+            refuse = false;
+            throw "the display name holds control characters";
+          }
+          return { ...validator, name: String(args.name), renamed: true };
+        },
+      },
+      calls,
+    );
+    const root = mount();
+    await start(root, () => NOW);
+    (root.querySelector("[data-testid=rename-button]") as HTMLButtonElement).click();
+    const input = document.querySelector("[data-testid=rename-input]") as HTMLInputElement;
+    expect(document.activeElement).toBe(input);
+    expect(input.placeholder).toBe("validator-1");
+    input.value = "  cellar box ";
+    (document.querySelector("[data-testid=rename-save]") as HTMLButtonElement).click();
+    await settle();
+    expect(document.querySelector("[data-testid=rename-dialog] [role=alert]")?.textContent).toBe(
+      "the display name holds control characters",
+    );
+    (document.querySelector("[data-testid=rename-save]") as HTMLButtonElement).click();
+    await settle();
+    expect(calls.filter((c) => c.cmd === "rename_manager").map((c) => c.args)).toEqual([
+      { key: KEY, name: "cellar box" },
+      { key: KEY, name: "cellar box" },
+    ]);
+    expect(document.querySelector("[data-testid=rename-dialog]")).toBeNull();
+  });
+
+  it("unpairs only after the confirmation, and Escape cancels", async () => {
+    const calls: Calls = [];
+    mockBackend(
+      running(validator),
+      { unpair_manager: () => ({ told: true, message: "Unpaired validator-1; it was told and forgot this app too." }) },
+      calls,
+    );
+    const root = mount();
+    await start(root, () => NOW);
+    (root.querySelector("[data-testid=unpair-button]") as HTMLButtonElement).click();
+    const dialog = document.querySelector("[data-testid=unpair-dialog]") as HTMLElement;
+    expect(dialog.textContent).toContain("Unpair validator-1?");
+    dialog.dispatchEvent(new KeyboardEvent("keydown", { key: "Escape", bubbles: true }));
+    expect(document.querySelector("[data-testid=unpair-dialog]")).toBeNull();
+    expect(calls.some((c) => c.cmd === "unpair_manager")).toBe(false);
+
+    (root.querySelector("[data-testid=unpair-button]") as HTMLButtonElement).click();
+    (document.querySelector("[data-testid=confirm-unpair]") as HTMLButtonElement).click();
+    await settle();
+    expect(calls.filter((c) => c.cmd === "unpair_manager").map((c) => c.args)).toEqual([{ key: KEY }]);
+    expect(root.querySelector("[data-testid=toast]")?.textContent).toContain("it was told");
   });
 });
 
@@ -107,5 +146,6 @@ describe("labels", () => {
     expect(latencyLabel(0.42)).toBe("0.4 ms");
     expect(latencyLabel(123.6)).toBe("124 ms");
     expect(latencyLabel(null)).toBe("–");
+    expect(summary([validator])).toBe("1 manager · 1 online");
   });
 });

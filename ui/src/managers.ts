@@ -1,51 +1,36 @@
-// The paired managers, as the backend reports them, kept up to date live.
+// The list of paired managers, as the backend reports them, kept up to date live.
 
-import { invoke } from "@tauri-apps/api/core";
-import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+import type { ManagerRow, ManagersView } from "./api";
 import { h } from "./dom";
 import { lastSeenLabel, latencyLabel, stateLabel } from "./node_state";
 
-/** One paired manager (the backend's `ManagerRow`). */
-export interface ManagerRow {
-  name: string;
-  nodeId: string;
-  fingerprint: string;
-  state: string;
-  latencyMs: number | null;
-  lastSeen: number | null;
+/** What the list's buttons do. */
+export interface ListActions {
+  pair: () => void;
+  open: (manager: ManagerRow) => void;
+  rename: (manager: ManagerRow) => void;
+  unpair: (manager: ManagerRow) => void;
 }
 
-/** The managers and whether the backend is up (the backend's `ManagersView`). */
-export interface ManagersView {
-  backend: "starting" | "running" | "failed";
-  error: string | null;
-  managers: ManagerRow[];
+function button(label: string, onClick: () => void, attrs: Record<string, string> = {}): HTMLButtonElement {
+  const b = h("button", { type: "button", ...attrs }, label);
+  b.addEventListener("click", onClick);
+  return b;
 }
 
-/** Asks the backend for the managers now. */
-export function loadManagers(): Promise<ManagersView> {
-  return invoke<ManagersView>("managers");
-}
-
-/** Calls `onChange` with the new list whenever a manager changes. */
-export function watchManagers(onChange: (view: ManagersView) => void): Promise<UnlistenFn> {
-  return listen<ManagersView>("managers-changed", (event) => onChange(event.payload));
-}
-
-/** Renders the list (or why there is none) into `root`; `onPair` starts a pairing. */
+/** Renders the list (or why there is none) into `root`. */
 export function renderManagers(
   root: HTMLElement,
   view: ManagersView,
   nowMs: number,
-  onPair?: () => void,
+  actions: ListActions,
 ): void {
   const heading = h("h2", { id: "managers-title" }, "Managers");
-  let title: HTMLElement = heading;
-  if (onPair && view.backend === "running") {
-    const pair = h("button", { type: "button", class: "primary", "data-testid": "pair-button" }, "Pair a manager");
-    pair.addEventListener("click", onPair);
-    title = h("div", { class: "card-header" }, heading, pair);
-  }
+  const count =
+    view.backend === "running" && view.managers.length > 0
+      ? h("span", { class: "count muted" }, summary(view.managers))
+      : null;
+  const title = h("div", { class: "card-header" }, h("div", { class: "title" }, heading, count));
   if (view.backend === "failed") {
     root.replaceChildren(
       title,
@@ -58,38 +43,67 @@ export function renderManagers(
     );
     return;
   }
-  if (view.backend === "starting") {
+  if (view.backend !== "running") {
     root.replaceChildren(title, h("p", { class: "muted", role: "status" }, "Starting…"));
     return;
   }
   if (view.managers.length === 0) {
+    const pair = button("Pair a manager", actions.pair, { class: "primary" });
     root.replaceChildren(
       title,
       h(
-        "p",
-        { class: "muted", "data-testid": "no-managers" },
-        "No managers paired yet. Pair one with the button above, or from a terminal with ",
-        h("code", {}, "nodepair pair"),
-        ".",
+        "div",
+        { class: "empty", "data-testid": "no-managers" },
+        h("p", {}, "No managers paired yet."),
+        h(
+          "p",
+          { class: "muted" },
+          "Run nodepair-manager on the server next to your Ethereum node, then pair it here: " +
+            "this app shows a short code, you type it on the server. From then on the two find " +
+            "each other over the Waku network — no public IP, no port forward.",
+        ),
+        pair,
       ),
     );
     return;
   }
   const rows = view.managers.map((m) => {
     const state = stateLabel(m.state);
+    const open = button(m.name, () => actions.open(m), {
+      class: "name link",
+      "data-testid": "open-manager",
+      title: `Open ${m.name}`,
+    });
     return h(
       "li",
-      { class: "manager", "data-testid": "manager", "data-state": m.state },
+      { class: "manager", "data-testid": "manager", "data-state": m.state, "data-key": m.key },
       h(
         "div",
         { class: "who" },
-        h("span", { class: "name" }, m.name),
-        h("span", { class: "fingerprint", title: `node id ${m.nodeId}` }, m.fingerprint),
+        open,
+        h(
+          "span",
+          { class: "fingerprint", title: `node id ${m.nodeId}` },
+          m.renamed ? `${m.ownName} · ${m.fingerprint}` : m.fingerprint,
+        ),
       ),
-      h("span", { class: `badge ${state.tone}`, title: state.hint }, state.label),
+      h("span", { class: `badge ${state.tone}`, title: state.hint, "data-testid": "state" }, state.label),
       h("span", { class: "latency", title: "keepalive round trip" }, latencyLabel(m.latencyMs)),
-      h("span", { class: "seen" }, lastSeenLabel(m.lastSeen, nowMs)),
+      h("span", { class: "seen", title: "last message" }, lastSeenLabel(m.lastSeen, nowMs)),
+      h(
+        "span",
+        { class: "row-actions" },
+        button("Rename", () => actions.rename(m), { class: "quiet", "data-testid": "rename-button", "aria-label": `Rename ${m.name}` }),
+        button("Unpair", () => actions.unpair(m), { class: "quiet danger", "data-testid": "unpair-button", "aria-label": `Unpair ${m.name}` }),
+      ),
     );
   });
   root.replaceChildren(title, h("ul", { class: "managers", "aria-labelledby": "managers-title" }, ...rows));
+}
+
+/** "3 managers · 2 online". */
+export function summary(managers: ManagerRow[]): string {
+  const online = managers.filter((m) => m.state === "online").length;
+  const n = managers.length;
+  return `${n} ${n === 1 ? "manager" : "managers"} · ${online} online`;
 }

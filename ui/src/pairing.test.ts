@@ -6,7 +6,7 @@ import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { afterEach, describe, expect, it } from "vitest";
 import { codeGroups, formatRemaining } from "./countdown";
 import { start } from "./main";
-import type { PairingView } from "./pairing";
+import type { PairingView } from "./api";
 
 afterEach(() => clearMocks());
 
@@ -29,7 +29,7 @@ function mount(calls: string[], pairStart: () => PairingView | Error = () => wai
       calls.push(cmd);
       if (cmd === "plugin:app|name") return "NodePair";
       if (cmd === "plugin:app|version") return "0.1.0";
-      if (cmd === "managers") return { backend: "running", error: null, managers: [] };
+      if (cmd === "managers") return { backend: "running", error: null, unlock: null, managers: [] };
       if (cmd === "pair_start") {
         const r = pairStart();
         if (r instanceof Error) throw r;
@@ -75,9 +75,9 @@ describe("pairing screen", () => {
     const root = mount([]);
     await start(root, () => NOW);
     await clickPair(root);
-    await emit("pairing-changed", { ...waiting, phase: "verifying" });
+    await emit("pairing-view", { ...waiting, phase: "verifying" });
     expect(root.querySelector("[data-testid=pairing-progress]")?.textContent).toContain("verifying");
-    await emit("pairing-changed", { ...waiting, phase: "paired", manager: "validator-1", verification: "590 699" });
+    await emit("pairing-view", { ...waiting, phase: "paired", manager: "validator-1", verification: "590 699" });
     expect(root.querySelector("[data-testid=verification]")?.textContent).toBe("590 699");
     expect(root.textContent).toContain("Paired with validator-1.");
     expect(root.querySelector("[data-testid=pairing-code]")).toBeNull();
@@ -88,7 +88,7 @@ describe("pairing screen", () => {
     const root = mount(calls);
     await start(root, () => NOW);
     await clickPair(root);
-    await emit("pairing-changed", {
+    await emit("pairing-view", {
       ...waiting,
       phase: "failed",
       error: "the pairing code expired before the other side answered; make a new code",

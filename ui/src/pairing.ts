@@ -1,37 +1,9 @@
 // Pairing a manager from the window: the code, its QR code, the command to
 // type on the server, a countdown, and live progress.
 
-import { invoke } from "@tauri-apps/api/core";
-import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+import type { PairingView } from "./api";
 import { codeGroups, formatRemaining } from "./countdown";
 import { h } from "./dom";
-
-/** A pairing as the backend reports it (the backend's `PairingView`). */
-export interface PairingView {
-  phase: "waiting" | "verifying" | "paired" | "failed" | "cancelled";
-  code: string;
-  qrSvg: string;
-  command: string;
-  expiresAtMs: number;
-  verification: string | null;
-  manager: string | null;
-  error: string | null;
-}
-
-/** Makes a new code; progress arrives through `watchPairing`. */
-export function startPairing(): Promise<PairingView> {
-  return invoke<PairingView>("pair_start");
-}
-
-/** Stops the pairing under way. */
-export function cancelPairing(): Promise<void> {
-  return invoke<void>("pair_cancel");
-}
-
-/** Calls `onChange` whenever the pairing under way moves on. */
-export function watchPairing(onChange: (view: PairingView) => void): Promise<UnlistenFn> {
-  return listen<PairingView>("pairing-changed", (event) => onChange(event.payload));
-}
 
 /** What the buttons do. */
 export interface PairingActions {
@@ -40,7 +12,7 @@ export interface PairingActions {
   close: () => void;
 }
 
-const PROGRESS: Record<PairingView["phase"], string> = {
+const PROGRESS: Record<string, string> = {
   waiting: "Waiting for the server to answer…",
   verifying: "The server answered; verifying…",
   paired: "Paired, and the encrypted session is up.",
@@ -97,7 +69,7 @@ export function renderPairing(
         { class: "muted", "data-testid": "countdown" },
         remaining === "expired" ? "The code has expired." : `The code expires in ${remaining}.`,
       ),
-    h("p", { class: `progress ${view.phase}`, role: "status", "data-testid": "pairing-progress" }, PROGRESS[view.phase]),
+    h("p", { class: `progress ${view.phase}`, role: "status", "data-testid": "pairing-progress" }, PROGRESS[view.phase] ?? view.phase),
     view.phase === "paired" &&
       h(
         "div",

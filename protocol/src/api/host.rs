@@ -1,0 +1,122 @@
+//! `host.health`: the machine's CPU, memory, disks and load, now and over the last minutes.
+
+use super::Method;
+use serde::{Deserialize, Serialize};
+
+/// `host.health`, answered by managers offering the `host` capability.
+#[derive(Debug)]
+pub struct Health;
+
+impl Method for Health {
+    const NAME: &'static str = "host.health";
+    const CAPABILITY: Option<&'static str> = Some("host");
+    type Request = HealthRequest;
+    type Response = HealthResponse;
+}
+
+/// What the app asks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HealthRequest {
+    /// Only samples taken after this (Unix milliseconds) are returned; 0 or
+    /// absent: all the manager keeps.
+    #[serde(default)]
+    pub samples_after_ms: u64,
+}
+
+/// The host now, and the samples the manager took in the background.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HealthResponse {
+    /// The machine's host name.
+    pub hostname: String,
+    /// Operating system and version, e.g. "Debian GNU/Linux 12".
+    pub os: String,
+    /// Seconds since the machine booted.
+    pub uptime_s: u64,
+    /// Logical CPUs.
+    pub cpus: u32,
+    /// Load average over 1, 5 and 15 minutes (zeros where the OS has none).
+    pub load: [f64; 3],
+    /// Physical memory, bytes.
+    pub memory_total: u64,
+    /// Memory in use (total minus available), bytes.
+    pub memory_used: u64,
+    /// Swap, bytes.
+    pub swap_total: u64,
+    /// Swap in use, bytes.
+    pub swap_used: u64,
+    /// Mounted file systems with real storage behind them.
+    pub disks: Vec<Disk>,
+    /// How often the manager samples, milliseconds.
+    pub sample_interval_ms: u64,
+    /// Samples, oldest first; the newest is the current state.
+    pub samples: Vec<Sample>,
+}
+
+/// One mounted file system.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Disk {
+    /// Where it is mounted.
+    pub mount: String,
+    /// Its size, bytes.
+    pub total: u64,
+    /// Space available to unprivileged users, bytes.
+    pub available: u64,
+}
+
+/// CPU and memory at one moment.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Sample {
+    /// When, Unix milliseconds.
+    pub at_ms: u64,
+    /// CPU busy over the interval before, 0–100 (all CPUs together).
+    pub cpu_percent: f32,
+    /// Memory in use, bytes.
+    pub memory_used: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::{decode_request, decode_response, encode};
+
+    #[test]
+    fn an_empty_request_asks_for_every_sample() {
+        let request = decode_request::<Health>(b"").unwrap();
+        assert_eq!(request.samples_after_ms, 0);
+        let request = decode_request::<Health>(br#"{"samples_after_ms":5}"#).unwrap();
+        assert_eq!(request.samples_after_ms, 5);
+    }
+
+    #[test]
+    fn a_response_round_trips_and_a_wrong_one_names_the_method() {
+        let response = HealthResponse {
+            hostname: "validator-1".into(),
+            os: "Debian GNU/Linux 12".into(),
+            uptime_s: 86_400,
+            cpus: 8,
+            load: [0.5, 0.75, 1.0],
+            memory_total: 32 << 30,
+            memory_used: 12 << 30,
+            swap_total: 0,
+            swap_used: 0,
+            disks: vec![Disk {
+                mount: "/".into(),
+                total: 2 << 40,
+                available: 1 << 40,
+            }],
+            sample_interval_ms: 5000,
+            samples: vec![Sample {
+                at_ms: 1_790_000_000_000,
+                cpu_percent: 12.5,
+                memory_used: 12 << 30,
+            }],
+        };
+        let body = encode(&response);
+        assert_eq!(decode_response::<Health>(&body).unwrap(), response);
+        let err = decode_response::<Health>(b"{\"hostname\":1}").unwrap_err();
+        assert!(
+            err.to_string().starts_with("the host.health body is not"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,234 @@
+//! What the window may ask the backend: each command the capability file grants, typed for TypeScript.
+
+use crate::gui::{self, AppState, Phase};
+use crate::views::{HostHealth, ManagerRow, ManagersView, PairingView, UnpairView};
+use nodepair_keystore::Passphrase;
+use nodepair_peer::{PairingUpdate, Revocation};
+use nodepair_protocol::api::{self, Method, host::Health};
+use nodepair_protocol::pairing::PairingStep;
+use nodepair_protocol::{PublicKey, Status};
+use std::sync::PoisonError;
+use std::time::{SystemTime, UNIX_EPOCH};
+use tauri::{AppHandle, State};
+use tauri_specta::Event;
+use zeroize::Zeroizing;
+
+fn unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+fn key(hex: &str) -> Result<PublicKey, String> {
+    hex.parse()
+        .map_err(|_| format!("{hex:?} is not a manager's key"))
+}
+
+/// The paired managers and where each stands.
+#[tauri::command]
+#[specta::specta]
+pub async fn managers(state: State<'_, AppState>) -> Result<ManagersView, String> {
+    Ok(gui::view(&state).await)
+}
+
+/// Opens the vault with a passphrase typed in the window (or creates it
+/// with one chosen there) and starts NodePair; the outcome comes as a
+/// managers view, `locked` again with a reason if the passphrase is wrong.
+#[tauri::command]
+#[specta::specta]
+pub async fn unlock(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    passphrase: String,
+) -> Result<ManagersView, String> {
+    let passphrase = Zeroizing::new(passphrase);
+    if !matches!(state.phase(), Phase::Locked(_)) {
+        return Err("NodePair's keys are not locked".into());
+    }
+    gui::launch(&app, Some(Passphrase::new(passphrase.as_bytes().to_vec()))).await;
+    Ok(gui::view(&state).await)
+}
+
+/// Makes a new pairing code and waits for a manager to answer it; progress
+/// comes as [`PairingView`] events. A pairing already under way is
+/// cancelled first.
+#[tauri::command]
+#[specta::specta]
+pub async fn pair_start(app: AppHandle, state: State<'_, AppState>) -> Result<PairingView, String> {
+    let backend = state.running()?;
+    if let Some(previous) = state
+        .pairing
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .take()
+    {
+        let _ = previous.send(());
+    }
+    let mut handle = backend
+        .peer
+        .offer_pairing()
+        .await
+        .map_err(|e| e.to_string())?;
+    let ttl = nodepair_protocol::PairingConfig::default().ttl;
+    let code = handle.code.to_display_string();
+    let qr_svg = qrcode::QrCode::new(handle.code.qr_payload().as_bytes())
+        .map(|qr| {
+            qr.render::<qrcode::render::svg::Color<'_>>()
+                .min_dimensions(200, 200)
+                .build()
+        })
+        .unwrap_or_default();
+    let expires_at_ms = unix_ms() + u64::try_from(ttl.as_millis()).unwrap_or(0);
+    let mut view = PairingView {
+        phase: "waiting".into(),
+        command: format!("nodepair-manager pair {code}"),
+        code,
+        qr_svg,
+        expires_at_ms,
+        verification: None,
+        manager: None,
+        error: None,
+    };
+    let (cancel, mut cancelled) = tokio::sync::oneshot::channel();
+    *state.pairing.lock().unwrap_or_else(PoisonError::into_inner) = Some(cancel);
+    let first = view.clone();
+    tauri::async_runtime::spawn(async move {
+        loop {
+            let update = tokio::select! {
+                update = handle.next() => update,
+                _ = &mut cancelled => {
+                    handle.cancel().await;
+                    view.phase = "cancelled".into();
+                    let _ = view.emit(&app);
+                    return;
+                }
+            };
+            let Some(update) = update else { return };
+            let done = match update {
+                PairingUpdate::Step(PairingStep::Verifying) => {
+                    view.phase = "verifying".into();
+                    false
+                }
+                PairingUpdate::Paired {
+                    counterparty,
+                    verification,
+                } => {
+                    view.phase = "paired".into();
+                    view.manager = Some(counterparty.display_name);
+                    view.verification = Some(verification);
+                    true
+                }
+                PairingUpdate::Failed(why) => {
+                    view.phase = "failed".into();
+                    view.error = Some(why.to_string());
+                    true
+                }
+                _ => continue,
+            };
+            let _ = view.emit(&app);
+            if done {
+                return;
+            }
+        }
+    });
+    Ok(first)
+}
+
+/// Stops the pairing under way (the manager, if it answered, is told).
+#[tauri::command]
+#[specta::specta]
+pub async fn pair_cancel(state: State<'_, AppState>) -> Result<(), String> {
+    if let Some(cancel) = state
+        .pairing
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .take()
+    {
+        let _ = cancel.send(());
+    }
+    Ok(())
+}
+
+/// Names a manager on this side only; `null` or a blank name shows its own
+/// name again.
+#[tauri::command]
+#[specta::specta]
+pub async fn rename_manager(
+    state: State<'_, AppState>,
+    key: String,
+    name: Option<String>,
+) -> Result<ManagerRow, String> {
+    let backend = state.running()?;
+    let view = backend
+        .peer
+        .rename(self::key(&key)?, name)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(ManagerRow::from_view(&view))
+}
+
+/// Unpairs a manager: it is forgotten here at once and told now, or when it
+/// next connects.
+#[tauri::command]
+#[specta::specta]
+pub async fn unpair_manager(state: State<'_, AppState>, key: String) -> Result<UnpairView, String> {
+    let backend = state.running()?;
+    let who = self::key(&key)?;
+    let name = backend
+        .peer
+        .counterparties()
+        .await
+        .into_iter()
+        .find(|v| v.public_key == who)
+        .map(|v| v.name().to_owned())
+        .ok_or("that manager is not paired (any more)")?;
+    match backend.peer.revoke(who).await {
+        Revocation::Told => Ok(UnpairView {
+            told: true,
+            message: format!("Unpaired {name}; it was told and forgot this app too."),
+        }),
+        Revocation::WillBeTold => Ok(UnpairView {
+            told: false,
+            message: format!(
+                "Unpaired {name}; it is offline and will be told when it next connects."
+            ),
+        }),
+        Revocation::NotPaired => Err(format!("{name} is no longer paired")),
+        Revocation::Failed(e) => Err(format!("Could not unpair {name}: {e}")),
+    }
+}
+
+/// Which manager to ask for host health, and from when on.
+#[derive(Clone, Debug, serde::Deserialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct HealthQuery {
+    /// The manager's key.
+    pub key: String,
+    /// Only samples after this, Unix milliseconds (0: all it keeps).
+    #[specta(type = specta_typescript::Number)]
+    pub samples_after_ms: u64,
+}
+
+/// Asks a manager for its host's health: the state now, and the samples
+/// taken after `query.samplesAfterMs`.
+#[tauri::command]
+#[specta::specta]
+pub async fn manager_health(
+    state: State<'_, AppState>,
+    query: HealthQuery,
+) -> Result<HostHealth, String> {
+    let backend = state.running()?;
+    let request = api::host::HealthRequest {
+        samples_after_ms: query.samples_after_ms,
+    };
+    let reply = backend
+        .peer
+        .request(key(&query.key)?, Health::NAME, api::encode(&request))
+        .await
+        .map_err(|e| e.to_string())?;
+    if reply.status != Status::OK {
+        return Err(String::from_utf8_lossy(&reply.body).into_owned());
+    }
+    let health = api::decode_response::<Health>(&reply.body).map_err(|e| e.to_string())?;
+    Ok(HostHealth::new(health, unix_ms()))
+}

@@ -1,0 +1,225 @@
+//! What the window receives: every type crossing the IPC, with its TypeScript twin generated from it.
+
+use nodepair_peer::CounterpartyView;
+use nodepair_protocol::api::host::HealthResponse;
+use serde::Serialize;
+
+// Numbers: times (Unix ms), byte counts and latencies are far below 2⁵³,
+// so JavaScript's `number` holds them exactly; each such field says so with
+// `#[specta(type = Number)]`, as specta asks.
+use specta_typescript::Number;
+
+/// One paired manager, as the list shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct ManagerRow {
+    /// Its public key in hex: what commands name it by.
+    pub key: String,
+    /// The name to show: the local one if given, else its own.
+    pub name: String,
+    /// The name it gave itself.
+    pub own_name: String,
+    /// Whether `name` was given on this side.
+    pub renamed: bool,
+    /// Its node id.
+    pub node_id: String,
+    /// Its key's short form, for telling two of the same name apart.
+    pub fingerprint: String,
+    /// `online`, `connecting`, `offline` or `revoked`.
+    pub state: String,
+    /// The latest keepalive round trip, in milliseconds.
+    #[specta(type = Option<Number>)]
+    pub latency_ms: Option<f64>,
+    /// When a session last carried a message, Unix seconds.
+    #[specta(type = Option<Number>)]
+    pub last_seen: Option<u64>,
+    /// When it was paired, Unix seconds.
+    #[specta(type = Number)]
+    pub paired_at: u64,
+    /// What it offers (`info`, `host`, …).
+    pub capabilities: Vec<String>,
+}
+
+impl ManagerRow {
+    /// The row of a counterparty the peer reports.
+    pub fn from_view(v: &CounterpartyView) -> Self {
+        ManagerRow {
+            key: v.public_key.to_string(),
+            name: v.name().to_owned(),
+            own_name: v.display_name.clone(),
+            renamed: v.local_name.is_some(),
+            node_id: v.node_id.0.to_string(),
+            fingerprint: v.public_key.fingerprint(),
+            state: v.state.as_str().to_owned(),
+            latency_ms: v.latency.map(|d| d.as_secs_f64() * 1000.0),
+            last_seen: v.last_seen,
+            paired_at: v.paired_at,
+            capabilities: v.capabilities.clone(),
+        }
+    }
+}
+
+/// The managers and whether the backend is up; sent whenever either changes.
+#[derive(Clone, Debug, PartialEq, Serialize, specta::Type, tauri_specta::Event)]
+#[serde(rename_all = "camelCase")]
+pub struct ManagersView {
+    /// `starting`, `locked` (the vault needs a passphrase), `running` or `failed`.
+    pub backend: String,
+    /// Why it failed, when it did.
+    pub error: Option<String>,
+    /// Set when `backend` is `locked`.
+    pub unlock: Option<UnlockView>,
+    /// Every paired manager, by name.
+    pub managers: Vec<ManagerRow>,
+}
+
+/// The vault needs a passphrase the app has no other way to get.
+#[derive(Clone, Debug, PartialEq, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct UnlockView {
+    /// No vault yet: the person chooses a passphrase (asked twice).
+    pub creating: bool,
+    /// Why the keys are in a vault rather than the OS keyring.
+    pub why: String,
+    /// What went wrong with the last passphrase typed, if anything.
+    pub error: Option<String>,
+}
+
+/// A pairing as the window shows it; sent as it progresses.
+#[derive(Clone, Debug, PartialEq, Serialize, specta::Type, tauri_specta::Event)]
+#[serde(rename_all = "camelCase")]
+pub struct PairingView {
+    /// `waiting`, `verifying`, `paired`, `failed` or `cancelled`.
+    pub phase: String,
+    /// The code to type on the server, in groups.
+    pub code: String,
+    /// The code's QR code, as an SVG document.
+    pub qr_svg: String,
+    /// The exact command to type on the server.
+    pub command: String,
+    /// When the code stops working, Unix milliseconds.
+    #[specta(type = Number)]
+    pub expires_at_ms: u64,
+    /// Once paired: the string both sides show.
+    pub verification: Option<String>,
+    /// Once paired: the manager's name.
+    pub manager: Option<String>,
+    /// Once failed: why, in words a person can act on.
+    pub error: Option<String>,
+}
+
+/// What unpairing did.
+#[derive(Clone, Debug, PartialEq, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct UnpairView {
+    /// Whether the manager was told now (else: when it next connects).
+    pub told: bool,
+    /// A sentence for the person.
+    pub message: String,
+}
+
+/// A manager's host, as `host.health` answered it.
+#[derive(Clone, Debug, PartialEq, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct HostHealth {
+    /// Host name.
+    pub hostname: String,
+    /// Operating system.
+    pub os: String,
+    /// Seconds since boot.
+    #[specta(type = Number)]
+    pub uptime_s: u64,
+    /// Logical CPUs.
+    pub cpus: u32,
+    /// Load average over 1, 5 and 15 minutes.
+    #[specta(type = Vec<Number>)]
+    pub load: Vec<f64>,
+    /// Physical memory, bytes.
+    #[specta(type = Number)]
+    pub memory_total: u64,
+    /// Memory in use, bytes.
+    #[specta(type = Number)]
+    pub memory_used: u64,
+    /// Swap, bytes.
+    #[specta(type = Number)]
+    pub swap_total: u64,
+    /// Swap in use, bytes.
+    #[specta(type = Number)]
+    pub swap_used: u64,
+    /// Mounted file systems.
+    pub disks: Vec<DiskView>,
+    /// How often the manager samples, milliseconds.
+    #[specta(type = Number)]
+    pub sample_interval_ms: u64,
+    /// CPU and memory samples, oldest first.
+    pub samples: Vec<SampleView>,
+    /// When this answer arrived, Unix milliseconds.
+    #[specta(type = Number)]
+    pub received_at_ms: u64,
+}
+
+/// One mounted file system.
+#[derive(Clone, Debug, PartialEq, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct DiskView {
+    /// Mount point.
+    pub mount: String,
+    /// Size, bytes.
+    #[specta(type = Number)]
+    pub total: u64,
+    /// Free for unprivileged users, bytes.
+    #[specta(type = Number)]
+    pub available: u64,
+}
+
+/// CPU and memory at one moment.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct SampleView {
+    /// When, Unix milliseconds.
+    #[specta(type = Number)]
+    pub at_ms: u64,
+    /// CPU busy, 0–100.
+    #[specta(type = Number)]
+    pub cpu_percent: f32,
+    /// Memory in use, bytes.
+    #[specta(type = Number)]
+    pub memory_used: u64,
+}
+
+impl HostHealth {
+    /// The view of an answer received at `received_at_ms`.
+    pub fn new(h: HealthResponse, received_at_ms: u64) -> Self {
+        HostHealth {
+            hostname: h.hostname,
+            os: h.os,
+            uptime_s: h.uptime_s,
+            cpus: h.cpus,
+            load: h.load.to_vec(),
+            memory_total: h.memory_total,
+            memory_used: h.memory_used,
+            swap_total: h.swap_total,
+            swap_used: h.swap_used,
+            disks: h
+                .disks
+                .into_iter()
+                .map(|d| DiskView {
+                    mount: d.mount,
+                    total: d.total,
+                    available: d.available,
+                })
+                .collect(),
+            sample_interval_ms: h.sample_interval_ms,
+            samples: h
+                .samples
+                .into_iter()
+                .map(|s| SampleView {
+                    at_ms: s.at_ms,
+                    cpu_percent: s.cpu_percent,
+                    memory_used: s.memory_used,
+                })
+                .collect(),
+            received_at_ms,
+        }
+    }
+}

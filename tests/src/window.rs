@@ -1,0 +1,217 @@
+//! The desktop app's real window, driven through WebDriver: tauri-driver and
+//! WebKitWebDriver on a virtual display (Xvfb), inside a private D-Bus session
+//! with an unlocked gnome-keyring, all stopped when the window is dropped.
+
+use crate::{Sandbox, binary, kill_marked};
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+/// Marks every process a window started, so all are stopped at the end.
+const MARKER: &str = "NODEPAIR_TEST_WINDOW";
+
+/// tauri-driver (from `cargo install tauri-driver@2.1.0 --locked`).
+fn tauri_driver() -> PathBuf {
+    let in_cargo = std::env::var_os("HOME")
+        .map(|h| Path::new(&h).join(".cargo/bin/tauri-driver"))
+        .filter(|p| p.is_file());
+    in_cargo.unwrap_or_else(|| PathBuf::from("tauri-driver"))
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port on 127.0.0.1")
+        .port()
+}
+
+/// A running `nodepair` window under WebDriver.
+pub struct Window {
+    driver: Child,
+    marker: String,
+    log: PathBuf,
+    /// The WebDriver session.
+    pub client: Client,
+}
+
+impl std::fmt::Debug for Window {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Window")
+            .field("marker", &self.marker)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Window {
+    /// Starts the display, the keyring and tauri-driver, and opens the app
+    /// with `nodepair --config <config>`.
+    ///
+    /// # Panics
+    ///
+    /// When any of them is missing or does not start within 30 s; the
+    /// message says what to install.
+    pub async fn open(sandbox: &Sandbox, config: &Path) -> Window {
+        let app = binary("nodepair");
+        let (port, native) = (free_port(), free_port());
+        let marker = format!("{}-{port}", sandbox.path().display());
+        let log = sandbox.path().join(format!("window-{port}.log"));
+        let webkit = ["/usr/bin/WebKitWebDriver", "/usr/local/bin/WebKitWebDriver"]
+            .into_iter()
+            .find(|p| Path::new(p).is_file())
+            .unwrap_or("WebKitWebDriver");
+        let script = format!(
+            "echo -n pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1 || exit 97; \
+             exec xvfb-run -a -s '-screen 0 1280x800x24' '{}' --port {port} --native-port {native} --native-driver '{webkit}'",
+            tauri_driver().display()
+        );
+        let driver = sandbox
+            .command(Path::new("dbus-run-session"))
+            .args(["--", "sh", "-c", &script])
+            .env(MARKER, &marker)
+            .env("NO_AT_BRIDGE", "1")
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(&log).expect("a log file"))
+            .stderr(std::fs::File::create(log.with_extension("err")).expect("a log file"))
+            .spawn()
+            .expect(
+                "dbus-run-session starts (scripts/install.sh installs dbus, xvfb and tauri-driver)",
+            );
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "tauri:options".into(),
+            serde_json::json!({
+                "application": app,
+                "args": ["--config", config],
+            }),
+        );
+        let url = format!("http://127.0.0.1:{port}");
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        let client = loop {
+            let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+            match ClientBuilder::new(connector)
+                .capabilities(caps.clone())
+                .connect(&url)
+                .await
+            {
+                Ok(client) => break client,
+                Err(e) if tokio::time::Instant::now() < deadline => {
+                    let _ = e;
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+                Err(e) => {
+                    kill_marked(MARKER, &marker);
+                    panic!(
+                        "no WebDriver session within 30 s ({e}); is tauri-driver installed \
+                         (cargo install tauri-driver@2.1.0 --locked) and webkit2gtk-driver? Log: {}",
+                        std::fs::read_to_string(log.with_extension("err")).unwrap_or_default()
+                    );
+                }
+            }
+        };
+        Window {
+            driver,
+            marker,
+            log,
+            client,
+        }
+    }
+
+    /// The element `css` selects, waiting up to `within` for it.
+    ///
+    /// # Panics
+    ///
+    /// When it does not appear in time; the message includes the page's text.
+    pub async fn find(&self, css: &str, within: Duration) -> Element {
+        match self
+            .client
+            .wait()
+            .at_most(within)
+            .every(Duration::from_millis(100))
+            .for_element(Locator::Css(css))
+            .await
+        {
+            Ok(element) => element,
+            Err(e) => {
+                let page = match self.client.find(Locator::Css("body")).await {
+                    Ok(body) => body.text().await.unwrap_or_default(),
+                    Err(_) => String::new(),
+                };
+                panic!("{css} did not appear within {within:?} ({e}); the window shows:\n{page}");
+            }
+        }
+    }
+
+    /// Clicks the element `css` selects, once it is there. The UI re-renders
+    /// on every event, so an element found may be replaced before the
+    /// click lands: then it is found again.
+    pub async fn click(&self, css: &str) {
+        let mut tries = 0;
+        loop {
+            match self.find(css, Duration::from_secs(10)).await.click().await {
+                Ok(_) => return,
+                Err(e) if tries < 20 => {
+                    tries += 1;
+                    let _ = e;
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(e) => panic!("cannot click {css}: {e}"),
+            }
+        }
+    }
+
+    /// The text of the element `css` selects (its `textContent`: WebKit's
+    /// rendered text of a button can come back empty).
+    /// Found again when the element is replaced under the read, as for
+    /// [`Window::click`].
+    pub async fn text(&self, css: &str) -> String {
+        let mut tries = 0;
+        loop {
+            match self
+                .find(css, Duration::from_secs(10))
+                .await
+                .prop("textContent")
+                .await
+            {
+                Ok(text) => return text.unwrap_or_default(),
+                Err(e) if tries < 20 => {
+                    tries += 1;
+                    let _ = e;
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(e) => panic!("cannot read {css}: {e}"),
+            }
+        }
+    }
+
+    /// Whether something matches `css` right now.
+    pub async fn has(&self, css: &str) -> bool {
+        self.client.find(Locator::Css(css)).await.is_ok()
+    }
+
+    /// Where the app's own log (stderr) went.
+    pub fn log(&self) -> &Path {
+        &self.log
+    }
+
+    /// Ends the session (the app exits) and stops the display and driver.
+    pub async fn close(mut self) {
+        let client = self.client.clone();
+        let _ = client.close().await;
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        kill_marked(MARKER, &self.marker);
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+impl Drop for Window {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

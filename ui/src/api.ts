@@ -1,0 +1,48 @@
+// The backend as the UI calls it: the generated bindings (bindings.ts), with
+// a failed command thrown as an Error carrying the backend's sentence.
+
+import * as gen from "./bindings";
+
+export type ManagersView = gen.ManagersView_Serialize;
+export type ManagerRow = gen.ManagerRow_Serialize;
+export type PairingView = gen.PairingView_Serialize;
+export type UnlockView = gen.UnlockView_Serialize;
+export type HostHealth = gen.HostHealth;
+export type SampleView = gen.SampleView;
+export type DiskView = gen.DiskView;
+export type UnpairView = gen.UnpairView;
+
+type Outcome<T> = { status: "ok"; data: T } | { status: "error"; error: string };
+
+async function ok<T>(call: Promise<Outcome<T>>): Promise<T> {
+  const outcome = await call;
+  if (outcome.status === "ok") return outcome.data;
+  throw new Error(outcome.error);
+}
+
+/** Every command the window may call (src-tauri/src/commands.rs). */
+export const backend = {
+  managers: () => ok(gen.commands.managers()),
+  unlock: (passphrase: string) => ok(gen.commands.unlock(passphrase)),
+  pairStart: () => ok(gen.commands.pairStart()),
+  pairCancel: () => ok(gen.commands.pairCancel()),
+  rename: (key: string, name: string | null) => ok(gen.commands.renameManager(key, name)),
+  unpair: (key: string) => ok(gen.commands.unpairManager(key)),
+  health: (key: string, samplesAfterMs: number) =>
+    ok(gen.commands.managerHealth({ key, samplesAfterMs })),
+};
+
+/** Calls `onChange` with every new managers view. */
+export function watchManagers(onChange: (view: ManagersView) => void): Promise<() => void> {
+  return gen.events.managersView.listen((event) => onChange(event.payload));
+}
+
+/** Calls `onChange` whenever the pairing under way moves on. */
+export function watchPairing(onChange: (view: PairingView) => void): Promise<() => void> {
+  return gen.events.pairingView.listen((event) => onChange(event.payload));
+}
+
+/** The message of anything thrown. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

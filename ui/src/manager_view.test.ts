@@ -1,0 +1,92 @@
+// One manager's view: opened from the list, remembered across restarts, and
+// showing only the host health the manager sent.
+
+import { clearMocks } from "@tauri-apps/api/mocks";
+import { emit } from "@tauri-apps/api/event";
+import { afterEach, describe, expect, it } from "vitest";
+import { start } from "./main";
+import { type Calls, GiB, KEY, NOW, health, mockBackend, mount, running, settle, validator } from "./test_support";
+
+afterEach(() => clearMocks());
+
+async function openValidator(root: HTMLElement): Promise<void> {
+  (root.querySelector("[data-testid=open-manager]") as HTMLButtonElement).click();
+  await settle();
+}
+
+describe("manager view", () => {
+  it("shows the host health the manager answered, with charts of its samples", async () => {
+    const calls: Calls = [];
+    mockBackend(running(validator), { manager_health: () => health }, calls);
+    const root = mount();
+    await start(root, () => NOW);
+    await openValidator(root);
+    expect(calls.find((c) => c.cmd === "manager_health")?.args).toEqual({ query: { key: KEY, samplesAfterMs: 0 } });
+    expect(root.querySelector("[data-testid=manager-name]")?.textContent).toBe("validator-1");
+    expect(root.querySelector("[data-testid=hostname]")?.textContent).toBe("validator-1.lan");
+    expect(root.querySelector("[data-testid=cpu-now]")?.textContent).toBe("40 %");
+    expect(root.querySelector("[data-testid=memory-now]")?.textContent).toBe("38 %");
+    expect(root.querySelector("[data-testid=disk]")?.textContent).toContain("512 GiB free of 2.0 TiB");
+    const lines = [...root.querySelectorAll(".chart .line")].map((l) => l.getAttribute("d") ?? "");
+    expect(lines).toHaveLength(2);
+    expect(lines[0]?.split(/[ML]/).filter(Boolean)).toHaveLength(4);
+    expect(root.querySelector("[data-testid=host-freshness]")?.textContent).toContain("Live");
+  });
+
+  it("says when the manager does not share host health, and asks nothing", async () => {
+    const calls: Calls = [];
+    mockBackend(running({ ...validator, capabilities: ["info"] }), {}, calls);
+    const root = mount();
+    await start(root, () => NOW);
+    await openValidator(root);
+    expect(root.querySelector("[data-testid=host-disabled]")?.textContent).toContain("“host” capability");
+    expect(calls.some((c) => c.cmd === "manager_health")).toBe(false);
+  });
+
+  it("keeps the last answer when the manager goes offline, and says how old it is", async () => {
+    let now = NOW;
+    mockBackend(running(validator), { manager_health: () => health });
+    const root = mount();
+    await start(root, () => now);
+    await openValidator(root);
+    now += 120_000;
+    await emit("managers-view", running({ ...validator, state: "offline", latencyMs: null }));
+    expect(root.querySelector("[data-testid=state]")?.textContent).toBe("Offline");
+    expect(root.querySelector("[data-testid=hostname]")?.textContent).toBe("validator-1.lan");
+    expect(root.querySelector("[data-testid=host-freshness]")?.textContent).toBe(
+      "Last heard 2 min ago — validator-1 is offline.",
+    );
+  });
+
+  it("shows a question's failure instead of numbers", async () => {
+    mockBackend(running(validator), {
+      manager_health: () => {
+        throw "no answer from the counterparty within 30 s";
+      },
+    });
+    const root = mount();
+    await start(root, () => NOW);
+    await openValidator(root);
+    expect(root.querySelector("[data-testid=host-status]")?.textContent).toBe("no answer from the counterparty within 30 s");
+    expect(root.querySelector("[data-testid=cpu-now]")).toBeNull();
+  });
+
+  it("opens again on the view it was closed on", async () => {
+    mockBackend(running(validator), { manager_health: () => ({ ...health, memoryUsed: 16 * GiB }) });
+    let root = mount();
+    await start(root, () => NOW);
+    await openValidator(root);
+    const saved = localStorage.getItem("nodepair.view");
+    expect(saved).toBe(`manager:${KEY}`);
+
+    // A restart: same storage, new window.
+    root = document.createElement("main");
+    document.body.replaceChildren(root);
+    await start(root, () => NOW);
+    await settle();
+    expect(root.querySelector("[data-testid=manager-name]")?.textContent).toBe("validator-1");
+    (root.querySelector("[data-testid=back]") as HTMLButtonElement).click();
+    expect(root.querySelector("[data-testid=manager]")).not.toBeNull();
+    expect(localStorage.getItem("nodepair.view")).toBe("list");
+  });
+});

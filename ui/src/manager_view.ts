@@ -1,0 +1,201 @@
+// One manager: who it is, how its session stands, and its host's health with
+// the last minutes of CPU and memory — only what the manager sent.
+
+import type { HostHealth, ManagerRow, SampleView } from "./api";
+import { chartElement } from "./chart";
+import { h } from "./dom";
+import { bytesLabel, durationLabel, loadLabel, percentLabel, usageTone } from "./format";
+import { HISTORY_MS } from "./history";
+import { lastSeenLabel, latencyLabel, stateLabel } from "./node_state";
+
+/** What the window knows of one manager's host. */
+export interface HealthState {
+  /** The latest answer, if any arrived. */
+  health: HostHealth | null;
+  /** Every sample received, merged (see history.ts). */
+  samples: SampleView[];
+  /** Why the latest question failed, if it did. */
+  error: string | null;
+}
+
+/** What the view's buttons do. */
+export interface ManagerActions {
+  back: () => void;
+  rename: () => void;
+  unpair: () => void;
+}
+
+function button(label: string, onClick: () => void, attrs: Record<string, string> = {}): HTMLButtonElement {
+  const b = h("button", { type: "button", ...attrs }, label);
+  b.addEventListener("click", onClick);
+  return b;
+}
+
+function fact(label: string, value: string, testid?: string): HTMLElement {
+  return h("div", { class: "fact" }, h("dt", {}, label), h("dd", testid ? { "data-testid": testid } : {}, value));
+}
+
+function meter(part: number, whole: number, label: string): HTMLElement {
+  const share = whole > 0 ? Math.min(100, (100 * part) / whole) : 0;
+  return h(
+    "div",
+    { class: `meter ${usageTone(part, whole)}`, role: "meter", "aria-label": label, "aria-valuenow": String(Math.round(share)), "aria-valuemin": "0", "aria-valuemax": "100" },
+    h("div", { class: "fill", style: `width: ${share.toFixed(1)}%` }),
+  );
+}
+
+/** Renders the view of `manager` into `root`. */
+export function renderManager(
+  root: HTMLElement,
+  manager: ManagerRow,
+  health: HealthState,
+  nowMs: number,
+  actions: ManagerActions,
+): void {
+  const state = stateLabel(manager.state);
+  const header = h(
+    "div",
+    { class: "manager-header" },
+    button("← All managers", actions.back, { class: "quiet back", "data-testid": "back" }),
+    h(
+      "div",
+      { class: "title-row" },
+      h("h2", { id: "manager-title", "data-testid": "manager-name" }, manager.name),
+      h("span", { class: `badge ${state.tone}`, title: state.hint, "data-testid": "state" }, state.label),
+      h(
+        "span",
+        { class: "spacer" },
+      ),
+      button("Rename", actions.rename, { "data-testid": "rename-button" }),
+      button("Unpair", actions.unpair, { class: "danger-outline", "data-testid": "unpair-button" }),
+    ),
+    h(
+      "dl",
+      { class: "facts" },
+      manager.renamed ? fact("Calls itself", manager.ownName) : null,
+      fact("Key", manager.fingerprint),
+      fact("Node id", manager.nodeId),
+      fact("Paired", new Date(manager.pairedAt * 1000).toLocaleDateString()),
+      fact("Round trip", latencyLabel(manager.latencyMs), "latency"),
+      fact("Last message", lastSeenLabel(manager.lastSeen, nowMs)),
+    ),
+  );
+  root.replaceChildren(header, hostSection(manager, health, nowMs));
+}
+
+function hostSection(manager: ManagerRow, state: HealthState, nowMs: number): HTMLElement {
+  const section = h("section", { class: "host", "aria-labelledby": "host-title", "data-testid": "host" });
+  const title = h("h3", { id: "host-title" }, "Host");
+  if (!manager.capabilities.includes("host")) {
+    section.append(
+      title,
+      h(
+        "p",
+        { class: "muted", "data-testid": "host-disabled" },
+        `${manager.name} does not share its host's health: its operator has not enabled the “host” capability (see the operator guide).`,
+      ),
+    );
+    return section;
+  }
+  const { health } = state;
+  const online = manager.state === "online";
+  if (!health) {
+    const message = state.error
+      ? state.error
+      : online
+        ? `Asking ${manager.name}…`
+        : `${manager.name} is ${stateLabel(manager.state).label.toLowerCase()}; its host's health shows here once it is back.`;
+    section.append(title, h("p", { class: state.error ? "notice bad" : "muted", role: "status", "data-testid": "host-status" }, message));
+    return section;
+  }
+  const age = Math.max(0, nowMs - health.receivedAtMs);
+  const stale = !online || age > 3 * health.sampleIntervalMs;
+  const freshness = stale
+    ? `Last heard ${durationLabel(age / 1000)} ago${online ? "" : ` — ${manager.name} is offline`}.`
+    : "Live, refreshed every few seconds.";
+  const latest = state.samples.at(-1);
+  section.append(
+    h("div", { class: "section-header" }, title, h("span", { class: stale ? "stale" : "muted", "data-testid": "host-freshness" }, freshness)),
+    ...(state.error ? [h("p", { class: "notice bad", role: "alert" }, state.error)] : []),
+    h(
+      "div",
+      { class: "tiles" },
+      h(
+        "div",
+        { class: "tile" },
+        h("h4", {}, "Machine"),
+        h(
+          "dl",
+          { class: "facts" },
+          fact("Host name", health.hostname, "hostname"),
+          fact("System", health.os),
+          fact("Up", durationLabel(health.uptimeS)),
+        ),
+      ),
+      h(
+        "div",
+        { class: "tile" },
+        h("h4", {}, "CPU"),
+        h("p", { class: "big", "data-testid": "cpu-now" }, latest ? `${Math.round(latest.cpuPercent)} %` : "–"),
+        h("dl", { class: "facts" }, fact("CPUs", String(health.cpus)), fact("Load", loadLabel(health.load))),
+      ),
+      h(
+        "div",
+        { class: "tile" },
+        h("h4", {}, "Memory"),
+        h("p", { class: "big", "data-testid": "memory-now" }, percentLabel(health.memoryUsed, health.memoryTotal)),
+        meter(health.memoryUsed, health.memoryTotal, "memory in use"),
+        h("p", { class: "muted small" }, `${bytesLabel(health.memoryUsed)} of ${bytesLabel(health.memoryTotal)}`),
+        health.swapTotal > 0
+          ? h("p", { class: "muted small" }, `Swap ${bytesLabel(health.swapUsed)} of ${bytesLabel(health.swapTotal)}`)
+          : null,
+      ),
+    ),
+    charts(state.samples, health, nowMs),
+    disks(health),
+  );
+  return section;
+}
+
+function charts(samples: SampleView[], health: HostHealth, nowMs: number): HTMLElement {
+  const frame = { width: 600, height: 120, endMs: Math.max(nowMs, samples.at(-1)?.atMs ?? 0), spanMs: HISTORY_MS };
+  const gap = 2.5 * health.sampleIntervalMs;
+  const minutes = samples.length > 1 ? Math.max(1, Math.round((samples.at(-1)!.atMs - samples[0]!.atMs) / 60000)) : 0;
+  const caption = samples.length > 1 ? `last ${minutes} min` : "collecting…";
+  const chart = (title: string, points: { t: number; v: number }[], max: number, top: string) =>
+    h(
+      "figure",
+      { class: "chart-box" },
+      h("figcaption", {}, h("span", {}, title), h("span", { class: "muted" }, caption)),
+      h("div", { class: "chart-area" }, h("span", { class: "axis top" }, top), chartElement(points, { ...frame, max }, gap, `${title}, ${caption}`), h("span", { class: "axis bottom" }, "0")),
+    );
+  return h(
+    "div",
+    { class: "charts", "data-testid": "charts" },
+    chart("CPU", samples.map((s) => ({ t: s.atMs, v: s.cpuPercent })), 100, "100 %"),
+    chart("Memory", samples.map((s) => ({ t: s.atMs, v: s.memoryUsed })), Math.max(health.memoryTotal, 1), bytesLabel(health.memoryTotal)),
+  );
+}
+
+function disks(health: HostHealth): HTMLElement {
+  if (health.disks.length === 0) return h("p", { class: "muted" }, "No disks reported.");
+  return h(
+    "div",
+    { class: "disks" },
+    h("h4", {}, "Disks"),
+    h(
+      "ul",
+      { class: "disk-list" },
+      ...health.disks.map((d) => {
+        const used = d.total - d.available;
+        return h(
+          "li",
+          { class: "disk", "data-testid": "disk" },
+          h("span", { class: "mount" }, d.mount),
+          meter(used, d.total, `${d.mount} in use`),
+          h("span", { class: "muted small" }, `${bytesLabel(d.available)} free of ${bytesLabel(d.total)}`),
+        );
+      }),
+    ),
+  );
+}

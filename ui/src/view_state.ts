@@ -1,0 +1,20 @@
+// Which view was open, remembered across restarts of the app.
+
+/** The list of managers, or one manager by key. */
+export type View = { kind: "list" } | { kind: "manager"; key: string };
+
+const KEY = "nodepair.view";
+
+/** The view last shown, or the list. */
+export function loadView(storage: Pick<Storage, "getItem"> = localStorage): View {
+  const saved = storage.getItem(KEY);
+  if (saved?.startsWith("manager:") && /^[0-9a-f]{64}$/.test(saved.slice(8))) {
+    return { kind: "manager", key: saved.slice(8) };
+  }
+  return { kind: "list" };
+}
+
+/** Remembers `view` for the next start. */
+export function saveView(view: View, storage: Pick<Storage, "setItem"> = localStorage): void {
+  storage.setItem(KEY, view.kind === "manager" ? `manager:${view.key}` : "list");
+}
