@@ -73,14 +73,21 @@ install_rust() {
   fi
 }
 
-# Tools built with cargo that the tests run.
+# Tools built with cargo that the tests run: cargo-fuzz for the fuzz step,
+# tauri-driver (2.1.0: newer is an alpha) for the window's WebDriver tests.
 install_cargo_tools() {
   if cargo fuzz --version >/dev/null 2>&1; then
     note "cargo: cargo-fuzz present"
-    return
+  else
+    note "cargo: building cargo-fuzz (once)"
+    cargo install cargo-fuzz --locked || return 1
   fi
-  note "cargo: building cargo-fuzz (once)"
-  cargo install cargo-fuzz --locked || return 1
+  if cargo install --list 2>/dev/null | grep -q '^tauri-driver v2\.1\.0:'; then
+    note "cargo: tauri-driver 2.1.0 present"
+  else
+    note "cargo: building tauri-driver 2.1.0 (once)"
+    cargo install tauri-driver@2.1.0 --locked || return 1
+  fi
 }
 
 install_npm() {

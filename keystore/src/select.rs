@@ -91,6 +91,10 @@ pub struct Options {
     /// Where the vault passphrase comes from; `None` for the automatic order
     /// of [`PassphraseSource::automatic`].
     pub passphrase: Option<PassphraseSource>,
+    /// Whether that automatic order may end in asking on the terminal;
+    /// false for a program with a window, which asks there instead (then
+    /// no source is [`PassphraseError::NoSource`]).
+    pub terminal_prompt: bool,
     /// Argon2id cost for a new vault.
     pub kdf: KdfParams,
     /// The marker file recording where the keys are.
@@ -380,7 +384,10 @@ pub fn passphrase_source(
 ) -> Result<PassphraseSource, PassphraseError> {
     match &opts.passphrase {
         Some(source) => Ok(source.clone()),
-        None => PassphraseSource::automatic(env),
+        None => match PassphraseSource::automatic(env)? {
+            PassphraseSource::Prompt if !opts.terminal_prompt => Err(PassphraseError::NoSource),
+            source => Ok(source),
+        },
     }
 }
 

@@ -21,6 +21,7 @@ fn options(dir: &Path, choice: Choice, service: &str) -> Options {
         keyring_service: service.to_owned(),
         vault_path: dir.join("state/vault"),
         passphrase: Some(PassphraseSource::Env("TEST_PASSPHRASE".into())),
+        terminal_prompt: false,
         kdf: KdfParams {
             m_kib: 64,
             t: 1,

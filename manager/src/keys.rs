@@ -21,6 +21,7 @@ pub(crate) fn options(config: &Config) -> Options {
             .passphrase_file
             .clone()
             .map(PassphraseSource::File),
+        terminal_prompt: true,
         kdf: KdfParams::default(),
         marker: state.join("keystore"),
     }

@@ -32,10 +32,26 @@ pub struct Backend {
     _lock: DirLock,
 }
 
-/// The keystore options the settings give; `typed` is a vault passphrase
-/// typed in the window, used when the settings name no passphrase file.
-pub fn keystore_options(settings: &Settings, typed: Option<Passphrase>) -> anyhow::Result<Options> {
+/// How a vault passphrase is asked for when the settings name no file.
+#[derive(Debug)]
+pub enum Ask {
+    /// Terminal mode: the systemd credential, the environment, else a
+    /// prompt on the terminal.
+    Terminal,
+    /// The window: the systemd credential, the environment, else the
+    /// passphrase typed in the window (`None`: not yet, so starting stops
+    /// with [`needs_passphrase`]). Never the terminal the app was started
+    /// from.
+    Window(Option<Passphrase>),
+}
+
+/// The keystore options the settings give.
+pub fn keystore_options(settings: &Settings, ask: Ask) -> anyhow::Result<Options> {
     let data = settings.data_dir();
+    let (typed, terminal_prompt) = match ask {
+        Ask::Terminal => (None, true),
+        Ask::Window(typed) => (typed, false),
+    };
     Ok(Options {
         choice: match settings.keystore.backend.as_str() {
             "auto" => Choice::Auto,
@@ -53,6 +69,7 @@ pub fn keystore_options(settings: &Settings, typed: Option<Passphrase>) -> anyho
             .clone()
             .map(PassphraseSource::File)
             .or(typed.map(PassphraseSource::Given)),
+        terminal_prompt,
         kdf: KdfParams::default(),
         marker: data.join("keystore"),
     })
@@ -67,11 +84,10 @@ fn lock(dir: &Path) -> anyhow::Result<DirLock> {
 
 impl Backend {
     /// Locks the data dir, opens keystore and identity, starts the Waku node
-    /// and the peer, which reconnects to every paired manager. `typed` is a
-    /// vault passphrase typed in the window (see [`needs_passphrase`]).
-    pub async fn start(settings: &Settings, typed: Option<Passphrase>) -> anyhow::Result<Backend> {
+    /// and the peer, which reconnects to every paired manager.
+    pub async fn start(settings: &Settings, ask: Ask) -> anyhow::Result<Backend> {
         let lock = lock(&settings.data_dir())?;
-        let options = keystore_options(settings, typed)?;
+        let options = keystore_options(settings, ask)?;
         let (selected, identity) = tokio::task::spawn_blocking(move || {
             let selected = select::select(&options, |v| std::env::var_os(v))?;
             let (identity, _) = Identity::load_or_create(&*selected.store)?;
@@ -162,4 +178,60 @@ pub fn needs_passphrase(error: &anyhow::Error, settings: &Settings) -> Option<Ne
         why,
         error,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(dir: &Path) -> Settings {
+        toml::from_str(&format!(
+            "display_name = \"laptop\"\ndata_dir = \"{}\"\n[network]\ncluster = 42\n[keystore]\nbackend = \"vault\"\n",
+            dir.display()
+        ))
+        .unwrap()
+    }
+
+    fn typed(p: &str) -> Ask {
+        Ask::Window(Some(Passphrase::new(p.as_bytes().to_vec())))
+    }
+
+    /// The window's passphrase flow: asked for (new vault), created with
+    /// what was typed, then refused when wrong, opened when right.
+    #[tokio::test]
+    async fn the_window_asks_for_the_vault_passphrase_and_says_when_it_is_wrong() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = settings(dir.path());
+        if std::env::var_os(nodepair_keystore::passphrase::ENV_VAR).is_some() {
+            panic!("unset NODEPAIR_VAULT_PASSPHRASE to run this test");
+        }
+        let err = Backend::start(&settings, Ask::Window(None))
+            .await
+            .unwrap_err();
+        let need = needs_passphrase(&err, &settings).expect("a passphrase is asked for");
+        assert!(need.creating && need.error.is_none(), "{need:?}");
+        assert!(
+            !dir.path().join("vault").exists(),
+            "nothing is created before"
+        );
+
+        let backend = Backend::start(&settings, typed("correct horse"))
+            .await
+            .unwrap();
+        backend.shutdown().await;
+
+        let err = Backend::start(&settings, typed("wrong horse"))
+            .await
+            .unwrap_err();
+        let need = needs_passphrase(&err, &settings).expect("asked again");
+        assert!(!need.creating);
+        assert_eq!(
+            need.error.as_deref(),
+            Some("That passphrase does not open the vault. Try again.")
+        );
+        let backend = Backend::start(&settings, typed("correct horse"))
+            .await
+            .unwrap();
+        backend.shutdown().await;
+    }
 }

@@ -1,6 +1,6 @@
 //! The window's side of the backend: starting the peer at launch, and telling the window what changes.
 
-use crate::backend::{Backend, NeedsPassphrase, needs_passphrase};
+use crate::backend::{Ask, Backend, NeedsPassphrase, needs_passphrase};
 use crate::notify::{Notice, Notifier};
 use crate::settings::Settings;
 use crate::views::{ManagerRow, ManagersView, UnlockView};
@@ -117,7 +117,7 @@ pub(crate) async fn launch(app: &AppHandle, typed: Option<Passphrase>) {
         Ok(s) => s,
         Err(e) => return settle(app, Phase::Failed(e.to_string())).await,
     };
-    let backend = match Backend::start(&settings, typed).await {
+    let backend = match Backend::start(&settings, Ask::Window(typed)).await {
         Ok(b) => Arc::new(b),
         Err(e) => {
             let phase = match needs_passphrase(&e, &settings) {

@@ -1,6 +1,6 @@
 //! `nodepair pair | managers | unpair`: the app without a window, for terminals and scripts.
 
-use crate::backend::{AlreadyRunning, Backend, keystore_options};
+use crate::backend::{AlreadyRunning, Ask, Backend, keystore_options};
 use crate::settings::{Settings, SettingsError};
 use clap::{Parser, Subcommand};
 use nodepair_keystore::{Counterparty, CounterpartyState};
@@ -142,7 +142,7 @@ fn qr_for_terminal(payload: &str) -> String {
 }
 
 async fn pair(settings: &Settings, json: bool, network_timeout: Duration) -> anyhow::Result<()> {
-    let backend = Backend::start(settings, None).await?;
+    let backend = Backend::start(settings, Ask::Terminal).await?;
     let result = pair_with(&backend, json, network_timeout).await;
     backend.shutdown().await;
     result
@@ -251,7 +251,7 @@ async fn pair_with(backend: &Backend, json: bool, network_timeout: Duration) -> 
 
 /// The managers as stored (nothing connected: this command opens no session).
 fn stored_views(settings: &Settings) -> anyhow::Result<Vec<CounterpartyView>> {
-    let options = keystore_options(settings, None)?;
+    let options = keystore_options(settings, Ask::Terminal)?;
     let selected = nodepair_keystore::select::select(&options, |v| std::env::var_os(v))?;
     let mut views: Vec<_> = Counterparty::load_all(&*selected.store)?
         .iter()
@@ -311,7 +311,7 @@ fn when(unix: u64) -> String {
 const UNPAIR_WAIT: Duration = Duration::from_secs(8);
 
 async fn unpair(settings: &Settings, who: &str, json: bool) -> anyhow::Result<()> {
-    let backend = Backend::start(settings, None).await?;
+    let backend = Backend::start(settings, Ask::Terminal).await?;
     let result = async {
         let views = backend.peer.counterparties().await;
         let target = nodepair_peer::find(&views, who)?.clone();

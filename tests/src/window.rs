@@ -27,11 +27,38 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// The system theme the app starts under.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Theme {
+    /// Adwaita, light.
+    Light,
+    /// Adwaita, dark: WebKitGTK then reports `prefers-color-scheme: dark`.
+    Dark,
+}
+
+impl Theme {
+    fn gtk(self) -> &'static str {
+        match self {
+            Theme::Light => "Adwaita",
+            Theme::Dark => "Adwaita:dark",
+        }
+    }
+
+    /// `light` or `dark`, for file names.
+    pub fn name(self) -> &'static str {
+        match self {
+            Theme::Light => "light",
+            Theme::Dark => "dark",
+        }
+    }
+}
+
 /// A running `nodepair` window under WebDriver.
 pub struct Window {
     driver: Child,
     marker: String,
     log: PathBuf,
+    display: String,
     /// The WebDriver session.
     pub client: Client,
 }
@@ -53,6 +80,15 @@ impl Window {
     /// When any of them is missing or does not start within 30 s; the
     /// message says what to install.
     pub async fn open(sandbox: &Sandbox, config: &Path) -> Window {
+        Self::open_with(sandbox, config, Theme::Light).await
+    }
+
+    /// [`Window::open`], with the system theme `theme`.
+    ///
+    /// # Panics
+    ///
+    /// As [`Window::open`].
+    pub async fn open_with(sandbox: &Sandbox, config: &Path, theme: Theme) -> Window {
         let app = binary("nodepair");
         let (port, native) = (free_port(), free_port());
         let marker = format!("{}-{port}", sandbox.path().display());
@@ -61,16 +97,24 @@ impl Window {
             .into_iter()
             .find(|p| Path::new(p).is_file())
             .unwrap_or("WebKitWebDriver");
+        // Xvfb picks a free display and writes its number to a file, so
+        // screenshots can be taken of it.
+        let display_file = sandbox.path().join(format!("display-{port}"));
         let script = format!(
             "echo -n pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1 || exit 97; \
-             exec xvfb-run -a -s '-screen 0 1280x800x24' '{}' --port {port} --native-port {native} --native-driver '{webkit}'",
-            tauri_driver().display()
+             Xvfb -displayfd 5 -screen 0 1280x800x24 -nolisten tcp 5>'{file}' & \
+             for _ in $(seq 200); do [ -s '{file}' ] && break; sleep 0.05; done; \
+             export DISPLAY=:$(cat '{file}'); \
+             exec '{}' --port {port} --native-port {native} --native-driver '{webkit}'",
+            tauri_driver().display(),
+            file = display_file.display(),
         );
         let driver = sandbox
             .command(Path::new("dbus-run-session"))
             .args(["--", "sh", "-c", &script])
             .env(MARKER, &marker)
             .env("NO_AT_BRIDGE", "1")
+            .env("GTK_THEME", theme.gtk())
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
             .stdout(std::fs::File::create(&log).expect("a log file"))
@@ -111,12 +155,50 @@ impl Window {
                 }
             }
         };
+        let display = std::fs::read_to_string(&display_file)
+            .map(|d| format!(":{}", d.trim()))
+            .unwrap_or_default();
         Window {
             driver,
             marker,
             log,
+            display,
             client,
         }
+    }
+
+    /// Saves what the window shows as a PNG (ImageMagick's `import` of the
+    /// virtual display, cut to the window: WebDriver's own screenshot call
+    /// hangs on WebKitGTK).
+    ///
+    /// # Panics
+    ///
+    /// When the picture cannot be taken.
+    pub async fn screenshot(&self, path: &Path) {
+        let rect = self
+            .client
+            .get_window_rect()
+            .await
+            .expect("the window's size");
+        let crop = format!("{}x{}+{}+{}", rect.2, rect.3, rect.0, rect.1);
+        let status = std::process::Command::new("import")
+            .args(["-display", &self.display, "-window", "root", "-crop", &crop])
+            .arg(path)
+            .status()
+            .expect("ImageMagick's import runs");
+        assert!(status.success(), "import failed for {}", path.display());
+    }
+
+    /// Resizes the window (there is no window manager: the size is exact).
+    ///
+    /// # Panics
+    ///
+    /// When WebDriver refuses.
+    pub async fn resize(&self, width: u32, height: u32) {
+        self.client
+            .set_window_rect(0, 0, width, height)
+            .await
+            .expect("the window can be resized");
     }
 
     /// The element `css` selects, waiting up to `within` for it.

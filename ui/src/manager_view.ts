@@ -158,9 +158,13 @@ function hostSection(manager: ManagerRow, state: HealthState, nowMs: number): HT
 }
 
 function charts(samples: SampleView[], health: HostHealth, nowMs: number): HTMLElement {
-  const frame = { width: 600, height: 120, endMs: Math.max(nowMs, samples.at(-1)?.atMs ?? 0), spanMs: HISTORY_MS };
+  // The span is what the manager has sent, between 2 and 15 minutes, so a
+  // fresh view's few minutes fill the chart instead of a sliver.
+  const first = samples[0]?.atMs ?? nowMs;
+  const endMs = Math.max(nowMs, samples.at(-1)?.atMs ?? 0);
+  const frame = { width: 600, height: 120, endMs, spanMs: Math.min(HISTORY_MS, Math.max(2 * 60_000, endMs - first)) };
   const gap = 2.5 * health.sampleIntervalMs;
-  const minutes = samples.length > 1 ? Math.max(1, Math.round((samples.at(-1)!.atMs - samples[0]!.atMs) / 60000)) : 0;
+  const minutes = Math.round(frame.spanMs / 60_000);
   const caption = samples.length > 1 ? `last ${minutes} min` : "collecting…";
   const chart = (title: string, points: { t: number; v: number }[], max: number, top: string) =>
     h(

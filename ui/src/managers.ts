@@ -94,7 +94,7 @@ export function renderManagers(
         "span",
         { class: "row-actions" },
         button("Rename", () => actions.rename(m), { class: "quiet", "data-testid": "rename-button", "aria-label": `Rename ${m.name}` }),
-        button("Unpair", () => actions.unpair(m), { class: "quiet danger", "data-testid": "unpair-button", "aria-label": `Unpair ${m.name}` }),
+        button("Unpair", () => actions.unpair(m), { class: "quiet danger-outline", "data-testid": "unpair-button", "aria-label": `Unpair ${m.name}` }),
       ),
     );
   });

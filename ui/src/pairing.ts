@@ -37,8 +37,8 @@ export function renderPairing(
   const copy = button("Copy", () => {
     void navigator.clipboard?.writeText(view.code);
   });
-  const parts: (Node | false)[] = [
-    h("h2", { id: "pairing-title" }, "Pair a manager"),
+  const keep = (nodes: (Node | false)[]): Node[] => nodes.filter((n): n is Node => n !== false);
+  const main = keep([
     live &&
       h(
         "div",
@@ -50,12 +50,6 @@ export function renderPairing(
         ),
         copy,
       ),
-    live &&
-      h("img", {
-        class: "qr",
-        alt: "QR code of the pairing code",
-        src: `data:image/svg+xml;utf8,${encodeURIComponent(view.qrSvg)}`,
-      }),
     live &&
       h(
         "p",
@@ -87,6 +81,22 @@ export function renderPairing(
       !live && view.phase !== "paired" && button("New code", actions.newCode, true),
       !live && button(view.phase === "paired" ? "Done" : "Close", actions.close),
     ),
+  ]);
+  const qr =
+    live &&
+    h(
+      "figure",
+      { class: "qr-box" },
+      h("img", {
+        class: "qr",
+        alt: "QR code of the pairing code",
+        src: `data:image/svg+xml;utf8,${encodeURIComponent(view.qrSvg)}`,
+      }),
+      h("figcaption", { class: "muted" }, "Or scan it"),
+    );
+  const parts: (Node | false)[] = [
+    h("h2", { id: "pairing-title" }, "Pair a manager"),
+    h("div", { class: "pairing-body" }, h("div", { class: "pairing-main" }, ...main), ...keep([qr])),
   ];
   root.replaceChildren(...parts.filter((p): p is Node => p !== false));
 }

@@ -35,7 +35,7 @@ export function renderUnlock(root: HTMLElement, view: UnlockView, onSubmit: (pas
   const submit = h("button", { type: "submit", class: "primary", "data-testid": "unlock-submit" }, view.creating ? "Protect the keys" : "Unlock");
   const form = h(
     "form",
-    { class: "card unlock", "aria-labelledby": "unlock-title", "data-testid": "unlock-form" },
+    { class: "unlock", "aria-labelledby": "unlock-title", "data-testid": "unlock-form" },
     h("h2", { id: "unlock-title" }, view.creating ? "Choose a passphrase for NodePair's keys" : "Unlock NodePair"),
     h("p", {}, view.why),
     h(

@@ -1,0 +1,165 @@
+//! Takes the screenshots in `docs/screenshots/`: every screen of the desktop
+//! app, light and dark, at 1280×800 and in a narrow window, against real
+//! managers on a local relay — nothing staged. Run by `scripts/screenshots.sh`.
+
+use nodepair_tests::Sandbox;
+use nodepair_tests::net::{CLUSTER, ManagerHome, Relay};
+use nodepair_tests::window::{Theme, Window};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+const WIDE: (u32, u32) = (1280, 800);
+const NARROW: (u32, u32) = (420, 800);
+const SOON: Duration = Duration::from_secs(30);
+
+#[tokio::main]
+async fn main() {
+    let out = PathBuf::from(
+        std::env::args()
+            .nth(1)
+            .unwrap_or_else(|| "docs/screenshots".into()),
+    );
+    std::fs::create_dir_all(&out).expect("the output directory");
+    for theme in [Theme::Light, Theme::Dark] {
+        screens(theme, &out).await;
+    }
+    println!("screenshots in {}", out.display());
+}
+
+fn settings(dir: &Path, name: &str, relay: &Relay, keystore: &str) -> PathBuf {
+    let home = dir.join(name);
+    std::fs::create_dir_all(&home).expect("a directory");
+    let text = format!(
+        "display_name = \"laptop\"\ndata_dir = \"{}\"\n\n[network]\nbootstrap = [\"{}\"]\ncluster = {CLUSTER}\nshard = 0\n\n[keystore]\n{keystore}\n",
+        home.join("data").display(),
+        relay.addr
+    );
+    let path = home.join("app.toml");
+    std::fs::write(&path, text).expect("settings");
+    path
+}
+
+struct Shooter<'a> {
+    window: &'a Window,
+    out: &'a Path,
+    theme: Theme,
+}
+
+impl Shooter<'_> {
+    async fn shoot(&self, name: &str, narrow_too: bool) {
+        // Let transitions and fonts settle.
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        let file = |suffix: &str| {
+            self.out
+                .join(format!("{}-{name}{suffix}.png", self.theme.name()))
+        };
+        self.window.screenshot(&file("")).await;
+        if narrow_too {
+            self.window.resize(NARROW.0, NARROW.1).await;
+            tokio::time::sleep(Duration::from_millis(600)).await;
+            self.window.screenshot(&file("-narrow")).await;
+            self.window.resize(WIDE.0, WIDE.1).await;
+        }
+        println!("{} {name}", self.theme.name());
+    }
+}
+
+async fn pair(window: &Window, sandbox: &Sandbox, manager: &ManagerHome) {
+    window
+        .click("[data-testid=pair-button]:not([disabled])")
+        .await;
+    let command = window.text("[data-testid=pairing-command]").await;
+    let code = command.rsplit(' ').next().unwrap_or_default().to_owned();
+    let (manager, sandbox) = (manager.clone(), Sandbox::at(sandbox.path()));
+    let done = tokio::task::spawn_blocking(move || manager.cli(&sandbox, &["pair", &code]))
+        .await
+        .unwrap();
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    window.find("[data-testid=verification]", SOON).await;
+}
+
+async fn screens(theme: Theme, out: &Path) {
+    let sandbox = Sandbox::new().unwrap();
+    let relay = Relay::start(&sandbox, &[]);
+    let long = Duration::from_secs(120);
+    let validator = ManagerHome::new(sandbox.path(), "validator-1", &[&relay.addr], long);
+    let archive = ManagerHome::new(sandbox.path(), "archive-node", &[&relay.addr], long);
+    let _validator_daemon = validator.run(&sandbox);
+    let archive_daemon = archive.run(&sandbox);
+    let config = settings(sandbox.path(), "app", &relay, "backend = \"auto\"");
+    let window = Window::open_with(&sandbox, &config, theme).await;
+    window.resize(WIDE.0, WIDE.1).await;
+    let shots = Shooter {
+        window: &window,
+        out,
+        theme,
+    };
+
+    window.find("[data-testid=no-managers]", SOON).await;
+    shots.shoot("1-no-managers", true).await;
+
+    window
+        .click("[data-testid=pair-button]:not([disabled])")
+        .await;
+    window.find("[data-testid=pairing-code]", SOON).await;
+    shots.shoot("2-pairing-code", true).await;
+    window.click(".pairing-card .actions button").await;
+
+    pair(&window, &sandbox, &validator).await;
+    shots.shoot("3-paired", false).await;
+    window.click(".pairing-card .actions button").await;
+    pair(&window, &sandbox, &archive).await;
+    window.click(".pairing-card .actions button").await;
+
+    // One manager stops: the list shows one online and one offline.
+    window
+        .find("[data-testid=manager][data-state=online]", SOON)
+        .await;
+    assert!(archive_daemon.terminate().success());
+    window
+        .find("[data-testid=manager][data-state=offline]", SOON)
+        .await;
+    shots.shoot("4-managers", true).await;
+
+    // The online one's host, once a few samples have come in.
+    window
+        .click("[data-testid=manager][data-state=online] [data-testid=open-manager]")
+        .await;
+    window.find("[data-testid=hostname]", SOON).await;
+    tokio::time::sleep(Duration::from_secs(40)).await;
+    shots.shoot("5-manager", true).await;
+
+    window.click("[data-testid=rename-button]").await;
+    let input = window.find("[data-testid=rename-input]", SOON).await;
+    input.send_keys("cellar box").await.unwrap();
+    shots.shoot("6-rename", false).await;
+    window
+        .click("[data-testid=rename-dialog] button[type=button]")
+        .await;
+
+    window.click("[data-testid=unpair-button]").await;
+    window.find("[data-testid=unpair-dialog]", SOON).await;
+    shots.shoot("7-unpair", false).await;
+    window
+        .click("[data-testid=unpair-dialog] button[type=button]")
+        .await;
+    window.close().await;
+
+    // A machine whose keyring cannot be used: the vault asks for a passphrase.
+    let locked = settings(sandbox.path(), "app-vault", &relay, "backend = \"vault\"");
+    let window = Window::open_with(&sandbox, &locked, theme).await;
+    window.resize(WIDE.0, WIDE.1).await;
+    window.find("[data-testid=unlock-form]", SOON).await;
+    Shooter {
+        window: &window,
+        out,
+        theme,
+    }
+    .shoot("8-passphrase", true)
+    .await;
+    window.close().await;
+}
