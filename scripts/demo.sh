@@ -58,6 +58,7 @@ note "nodepair-manager run: the daemon, which knows only the relay"
 printf '%s\n' \
   'display_name = "demo-manager"' \
   "state_dir = \"$out/manager-state\"" \
+  'capabilities = ["info", "host"]' \
   '' '[network]' "bootstrap = [\"$relay_addr\"]" 'cluster = 42' 'shard = 0' \
   '' '[keystore]' 'backend = "vault"' >"$out/manager.toml"
 manager=("$bin/nodepair-manager" --config "$out/manager.toml")
@@ -125,4 +126,5 @@ echo "The demo ran:"
 printf '  - %s\n' "${ran[@]}"
 echo "The window can pair too (its \"Pair a manager\" button); the demo pairs through"
 echo "the same binary's terminal mode so that it runs without anyone clicking."
-echo "Not yet part of NodePair, so not run: the node dashboards and node operations."
+echo "Open the manager in the window to see its host: CPU, memory, disks, charts."
+echo "Not yet part of NodePair, so not run: the Ethereum node, services and logs views."

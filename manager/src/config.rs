@@ -20,7 +20,9 @@ pub(crate) struct Config {
     /// $XDG_STATE_HOME/nodepair-manager, else ~/.local/state/nodepair-manager].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) state_dir: Option<PathBuf>,
-    /// What this manager offers paired apps (advertised in its HELLO).
+    /// What this manager offers paired apps (advertised in its HELLO);
+    /// each one off unless listed.
+    #[serde(deserialize_with = "known_capabilities")]
     pub(crate) capabilities: Vec<String>,
     /// How long `pair` waits for the app to answer a code, in seconds.
     pub(crate) pairing_timeout_secs: u64,
@@ -28,6 +30,21 @@ pub(crate) struct Config {
     pub(crate) network: NetworkConfig,
     /// Where identity and counterparties are kept.
     pub(crate) keystore: KeystoreConfig,
+}
+
+/// Capabilities, each one NodePair knows (a typo is refused, not ignored).
+fn known_capabilities<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    use nodepair_protocol::api::CAPABILITIES;
+    let listed = Vec::<String>::deserialize(d)?;
+    for c in &listed {
+        if !CAPABILITIES.contains(&c.as_str()) {
+            return Err(serde::de::Error::custom(format!(
+                "unknown capability {c:?}; the capabilities are {}",
+                CAPABILITIES.join(", ")
+            )));
+        }
+    }
+    Ok(listed)
 }
 
 /// How to reach the Waku network. By default: no peers, no listening,
@@ -80,7 +97,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             display_name: DisplayName::from_hostname(),
-            capabilities: vec!["info".into(), "host".into()],
+            capabilities: vec!["info".into()],
             pairing_timeout_secs: 600,
             network: NetworkConfig::default(),
             keystore: KeystoreConfig::default(),
@@ -325,6 +342,13 @@ mod tests {
             error_of("[network]\nbootstrap = [\"/ip4/127.0.0.1/tcp/60000\", \"relay:60000\"]\n");
         assert!(err.contains("line 2"), "{err}");
         assert!(err.contains("bootstrap"), "{err}");
+    }
+
+    #[test]
+    fn an_unknown_capability_is_refused_by_name() {
+        let err = error_of("capabilities = [\"info\", \"hosts\"]");
+        assert!(err.contains("unknown capability \"hosts\""), "{err}");
+        assert!(err.contains("info, host"), "{err}");
     }
 
     #[test]

@@ -105,7 +105,7 @@ impl ManagerHome {
         let state = home.join("state");
         let peers: Vec<String> = bootstrap.iter().map(|a| format!("\"{a}\"")).collect();
         let text = format!(
-            "display_name = \"{name}\"\nstate_dir = \"{}\"\npairing_timeout_secs = {}\n\n[network]\nbootstrap = [{}]\ncluster = {CLUSTER}\nshard = 0\n\n[keystore]\nbackend = \"vault\"\npassphrase_file = \"{}\"\n",
+            "display_name = \"{name}\"\nstate_dir = \"{}\"\npairing_timeout_secs = {}\ncapabilities = [\"info\", \"host\"]\n\n[network]\nbootstrap = [{}]\ncluster = {CLUSTER}\nshard = 0\n\n[keystore]\nbackend = \"vault\"\npassphrase_file = \"{}\"\n",
             state.display(),
             pairing_timeout.as_secs().max(1),
             peers.join(", "),

@@ -9,6 +9,9 @@
 pub mod host;
 pub mod info;
 
+/// Every capability a manager may offer, in the order the docs list them.
+pub const CAPABILITIES: &[&str] = &["info", "host"];
+
 /// A method, the capability the manager must offer for it, and its bodies.
 pub trait Method {
     /// The method name on the wire.
