@@ -73,7 +73,7 @@ async fn pair(window: &Window, sandbox: &Sandbox, manager: &ManagerHome) {
     let (manager, sandbox) = (manager.clone(), Sandbox::at(sandbox.path()));
     let done = tokio::task::spawn_blocking(move || manager.cli(&sandbox, &["pair", &code]))
         .await
-        .unwrap();
+        .expect("the pair command ran");
     assert!(
         done.status.success(),
         "{}",
@@ -83,7 +83,7 @@ async fn pair(window: &Window, sandbox: &Sandbox, manager: &ManagerHome) {
 }
 
 async fn screens(theme: Theme, out: &Path) {
-    let sandbox = Sandbox::new().unwrap();
+    let sandbox = Sandbox::new().expect("a scratch directory");
     let relay = Relay::start(&sandbox, &[]);
     let long = Duration::from_secs(120);
     let validator = ManagerHome::new(sandbox.path(), "validator-1", &[&relay.addr], long);
@@ -135,7 +135,7 @@ async fn screens(theme: Theme, out: &Path) {
 
     window.click("[data-testid=rename-button]").await;
     let input = window.find("[data-testid=rename-input]", SOON).await;
-    input.send_keys("cellar box").await.unwrap();
+    input.send_keys("cellar box").await.expect("typing works");
     shots.shoot("6-rename", false).await;
     window
         .click("[data-testid=rename-dialog] button[type=button]")
