@@ -11,6 +11,7 @@ fn main() {
         "rename_manager",
         "unpair_manager",
         "manager_health",
+        "manager_eth",
     ]);
     tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest))
         .expect("Tauri's build step failed");

@@ -30,6 +30,8 @@ pub(crate) struct Config {
     pub(crate) network: NetworkConfig,
     /// Where identity and counterparties are kept.
     pub(crate) keystore: KeystoreConfig,
+    /// The Ethereum node's clients (the `ethereum` capability).
+    pub(crate) ethereum: EthereumConfig,
 }
 
 /// Capabilities, each one NodePair knows (a typo is refused, not ignored).
@@ -45,6 +47,45 @@ fn known_capabilities<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Stri
         }
     }
     Ok(listed)
+}
+
+/// The Ethereum node's clients. Unset URLs are reported to apps as "not
+/// configured", never as zeros.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct EthereumConfig {
+    /// The consensus client's Beacon Node REST API, e.g. `http://127.0.0.1:5052`.
+    #[serde(deserialize_with = "http_url", skip_serializing_if = "Option::is_none")]
+    pub(crate) beacon_url: Option<String>,
+    /// The execution client's JSON-RPC endpoint, e.g. `http://127.0.0.1:8545`.
+    #[serde(deserialize_with = "http_url", skip_serializing_if = "Option::is_none")]
+    pub(crate) execution_url: Option<String>,
+    /// How long one request may take, in milliseconds.
+    pub(crate) timeout_ms: u64,
+}
+
+impl Default for EthereumConfig {
+    fn default() -> Self {
+        EthereumConfig {
+            beacon_url: None,
+            execution_url: None,
+            timeout_ms: 3000,
+        }
+    }
+}
+
+/// An `http://` or `https://` URL.
+fn http_url<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let text = String::deserialize(d)?;
+    match reqwest::Url::parse(&text) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => Ok(Some(text)),
+        Ok(_) => Err(serde::de::Error::custom(format!(
+            "{text:?} is not an http:// or https:// URL"
+        ))),
+        Err(e) => Err(serde::de::Error::custom(format!(
+            "{text:?} is not a URL: {e}"
+        ))),
+    }
 }
 
 /// How to reach the Waku network. By default: no peers, no listening,
@@ -101,6 +142,7 @@ impl Default for Config {
             pairing_timeout_secs: 600,
             network: NetworkConfig::default(),
             keystore: KeystoreConfig::default(),
+            ethereum: EthereumConfig::default(),
             state_dir: None,
         }
     }
@@ -342,6 +384,14 @@ mod tests {
             error_of("[network]\nbootstrap = [\"/ip4/127.0.0.1/tcp/60000\", \"relay:60000\"]\n");
         assert!(err.contains("line 2"), "{err}");
         assert!(err.contains("bootstrap"), "{err}");
+    }
+
+    #[test]
+    fn ethereum_urls_must_be_http() {
+        let err = error_of("[ethereum]\nbeacon_url = \"ftp://node:5052\"\n");
+        assert!(err.contains("not an http:// or https:// URL"), "{err}");
+        let err = error_of("[ethereum]\nexecution_url = \"localhost 8545\"\n");
+        assert!(err.contains("is not a URL"), "{err}");
     }
 
     #[test]

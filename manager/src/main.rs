@@ -11,6 +11,7 @@
 mod command;
 mod config;
 mod control;
+mod ethereum;
 mod exit;
 mod host;
 mod keys;

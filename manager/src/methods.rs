@@ -1,9 +1,11 @@
 //! What the manager answers over a session, and which capability each method needs.
 
+use crate::ethereum::Ethereum;
 use crate::host::Host;
 use bytes::Bytes;
 use nodepair_peer::{Caller, Reply, ReplyFuture, RequestHandler};
 use nodepair_protocol::Status;
+use nodepair_protocol::api::ethereum::EthStatus;
 use nodepair_protocol::api::host::Health;
 use nodepair_protocol::api::info::{Info, InfoResponse};
 use nodepair_protocol::api::{self, Method};
@@ -11,11 +13,22 @@ use std::sync::Arc;
 use std::time::Instant;
 
 /// The manager's request handler.
-pub(crate) struct Methods {
+#[derive(Clone)]
+pub(crate) struct Methods(Arc<Inner>);
+
+pub(crate) struct Inner {
     display_name: String,
     started: Instant,
     capabilities: Vec<String>,
     host: Arc<Host>,
+    ethereum: Ethereum,
+}
+
+impl std::ops::Deref for Methods {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
 }
 
 impl Methods {
@@ -24,13 +37,15 @@ impl Methods {
         started: Instant,
         capabilities: Vec<String>,
         host: Arc<Host>,
+        ethereum: Ethereum,
     ) -> Self {
-        Methods {
+        Methods(Arc::new(Inner {
             display_name,
             started,
             capabilities,
             host,
-        }
+            ethereum,
+        }))
     }
 
     /// Refuses `M` when the operator has not enabled its capability.
@@ -47,7 +62,7 @@ impl Methods {
         }
     }
 
-    fn answer(&self, method: &str, body: &[u8]) -> Reply {
+    async fn answer(&self, method: &str, body: &[u8]) -> Reply {
         match method {
             // Who this manager is and how long it has run: the app's first
             // question after (re)connecting, and the benchmark's round trip.
@@ -64,6 +79,12 @@ impl Methods {
                     Ok(request) => ok(&self.host.health(&request)),
                     Err(e) => bad_request(&e),
                 }
+            }
+            EthStatus::NAME => {
+                if let Err(refused) = self.allowed::<EthStatus>() {
+                    return refused;
+                }
+                ok(&self.ethereum.status().await)
             }
             _ => Reply {
                 status: Status::UNKNOWN_METHOD,
@@ -89,11 +110,14 @@ fn bad_request(e: &api::BodyError) -> Reply {
 
 impl RequestHandler for Methods {
     fn handle(&self, caller: Caller, method: String, body: Bytes) -> ReplyFuture {
-        let reply = self.answer(&method, &body);
-        if reply.status != Status::OK {
-            tracing::debug!(caller = %caller.display_name, %method, status = reply.status.0, "refused");
-        }
-        Box::pin(async move { reply })
+        let methods = self.clone();
+        Box::pin(async move {
+            let reply = methods.answer(&method, &body).await;
+            if reply.status != Status::OK {
+                tracing::debug!(caller = %caller.display_name, %method, status = reply.status.0, "refused");
+            }
+            reply
+        })
     }
 }
 
@@ -107,28 +131,61 @@ mod tests {
             Instant::now(),
             capabilities.iter().map(|c| (*c).to_owned()).collect(),
             Host::new(),
+            Ethereum::new(None, None, std::time::Duration::from_secs(1)).unwrap(),
         )
     }
 
-    #[test]
-    fn host_health_needs_the_host_capability() {
-        let refused = methods(&["info"]).answer("host.health", b"");
+    #[tokio::test]
+    async fn host_health_needs_the_host_capability() {
+        let refused = methods(&["info"]).answer("host.health", b"").await;
         assert_eq!(refused.status, Status::CAPABILITY_DISABLED);
         assert!(String::from_utf8_lossy(&refused.body).contains("\"host\" capability"));
-        let answered = methods(&["info", "host"]).answer("host.health", b"");
+        let answered = methods(&["info", "host"]).answer("host.health", b"").await;
         assert_eq!(answered.status, Status::OK);
         let health = api::decode_response::<Health>(&answered.body).unwrap();
         assert!(health.memory_total > 0);
     }
 
-    #[test]
-    fn bad_bodies_and_unknown_methods_say_what_is_wrong() {
+    #[tokio::test]
+    async fn bad_bodies_and_unknown_methods_say_what_is_wrong() {
         let m = methods(&["host"]);
-        let bad = m.answer("host.health", b"[1,2]");
+        let bad = m.answer("host.health", b"[1,2]").await;
         assert_eq!(bad.status, Status::BAD_REQUEST);
         assert!(String::from_utf8_lossy(&bad.body).contains("host.health"));
-        assert_eq!(m.answer("host.reboot", b"").status, Status::UNKNOWN_METHOD);
-        let info = api::decode_response::<Info>(&m.answer("manager.info", b"").body).unwrap();
+        assert_eq!(
+            m.answer("host.reboot", b"").await.status,
+            Status::UNKNOWN_METHOD
+        );
+        let info = api::decode_response::<Info>(&m.answer("manager.info", b"").await.body).unwrap();
         assert_eq!(info.display_name, "validator-1");
+    }
+}
+
+#[cfg(test)]
+mod ethereum_tests {
+    use super::*;
+    use nodepair_protocol::api::reading::{ReadErrorKind, Reading};
+
+    #[tokio::test]
+    async fn eth_status_needs_its_capability_and_says_what_is_not_configured() {
+        let m = |caps: Vec<String>| {
+            Methods::new(
+                "v".into(),
+                Instant::now(),
+                caps,
+                Host::new(),
+                Ethereum::new(None, None, std::time::Duration::from_secs(1)).unwrap(),
+            )
+        };
+        let refused = m(vec!["info".into()]).answer("eth.status", b"").await;
+        assert_eq!(refused.status, Status::CAPABILITY_DISABLED);
+        let answered = m(vec!["ethereum".into()]).answer("eth.status", b"").await;
+        assert_eq!(answered.status, Status::OK);
+        let status = api::decode_response::<EthStatus>(&answered.body).unwrap();
+        let Reading::Error(e) = status.consensus.version else {
+            panic!("no beacon URL, yet a version")
+        };
+        assert_eq!(e.kind, ReadErrorKind::NotConfigured);
+        assert!(e.message.contains("beacon_url"), "{}", e.message);
     }
 }

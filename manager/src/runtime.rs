@@ -81,11 +81,30 @@ impl Runtime {
         peer_config.pairing.ttl = std::time::Duration::from_secs(config.pairing_timeout_secs);
         let host = crate::host::Host::new();
         let sampler = host.spawn_sampler();
+        let ethereum = crate::ethereum::Ethereum::new(
+            config
+                .ethereum
+                .beacon_url
+                .as_deref()
+                .map(parse_url)
+                .transpose()?
+                .as_ref(),
+            config
+                .ethereum
+                .execution_url
+                .as_deref()
+                .map(parse_url)
+                .transpose()?
+                .as_ref(),
+            std::time::Duration::from_millis(config.ethereum.timeout_ms),
+        )
+        .context("cannot set up the Ethereum clients")?;
         let methods = Arc::new(Methods::new(
             config.display_name.to_string(),
             Instant::now(),
             config.capabilities.clone(),
             host,
+            ethereum,
         ));
         let store: Arc<dyn nodepair_keystore::Keystore> = Arc::from(selected.store);
         let peer = Peer::start(
@@ -172,4 +191,9 @@ impl Runtime {
 /// A node id as people read it.
 pub(crate) fn uuid_string(bytes: &[u8; 16]) -> String {
     uuid::Uuid::from_bytes(*bytes).to_string()
+}
+
+/// A URL the configuration already checked.
+fn parse_url(text: &str) -> anyhow::Result<reqwest::Url> {
+    reqwest::Url::parse(text).with_context(|| format!("{text:?} is not a URL"))
 }

@@ -232,3 +232,28 @@ pub async fn manager_health(
     let health = api::decode_response::<Health>(&reply.body).map_err(|e| e.to_string())?;
     Ok(HostHealth::new(health, unix_ms()))
 }
+
+/// Asks a manager for its Ethereum node's state (`eth.status`): each part
+/// read, or why it could not be.
+#[tauri::command]
+#[specta::specta]
+pub async fn manager_eth(
+    state: State<'_, AppState>,
+    key: String,
+) -> Result<nodepair_protocol::api::ethereum::EthStatusResponse, String> {
+    use nodepair_protocol::api::ethereum::EthStatus;
+    let backend = state.running()?;
+    let reply = backend
+        .peer
+        .request(
+            self::key(&key)?,
+            EthStatus::NAME,
+            api::encode(&api::Empty {}),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    if reply.status != Status::OK {
+        return Err(String::from_utf8_lossy(&reply.body).into_owned());
+    }
+    api::decode_response::<EthStatus>(&reply.body).map_err(|e| e.to_string())
+}

@@ -18,6 +18,7 @@ pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
             commands::rename_manager,
             commands::unpair_manager,
             commands::manager_health,
+            commands::manager_eth,
         ])
         .events(tauri_specta::collect_events![ManagersView, PairingView])
 }

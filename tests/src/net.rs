@@ -95,6 +95,23 @@ impl ManagerHome {
         bootstrap: &[&Multiaddr],
         pairing_timeout: Duration,
     ) -> ManagerHome {
+        Self::with_config(dir, name, bootstrap, pairing_timeout, &["info", "host"], "")
+    }
+
+    /// [`ManagerHome::new`] offering `capabilities`, with `extra` (TOML
+    /// tables such as `[ethereum]`) appended to the configuration.
+    ///
+    /// # Panics
+    ///
+    /// When the files cannot be written.
+    pub fn with_config(
+        dir: &Path,
+        name: &str,
+        bootstrap: &[&Multiaddr],
+        pairing_timeout: Duration,
+        capabilities: &[&str],
+        extra: &str,
+    ) -> ManagerHome {
         use std::os::unix::fs::PermissionsExt;
         let home = dir.join(name);
         std::fs::create_dir_all(&home).expect("a directory for the manager");
@@ -105,12 +122,17 @@ impl ManagerHome {
         let state = home.join("state");
         let peers: Vec<String> = bootstrap.iter().map(|a| format!("\"{a}\"")).collect();
         let text = format!(
-            "display_name = \"{name}\"\nstate_dir = \"{}\"\npairing_timeout_secs = {}\ncapabilities = [\"info\", \"host\"]\n\n[network]\nbootstrap = [{}]\ncluster = {CLUSTER}\nshard = 0\n\n[keystore]\nbackend = \"vault\"\npassphrase_file = \"{}\"\n",
+            "display_name = \"{name}\"\nstate_dir = \"{}\"\npairing_timeout_secs = {}\ncapabilities = [{}]\n\n[network]\nbootstrap = [{}]\ncluster = {CLUSTER}\nshard = 0\n\n[keystore]\nbackend = \"vault\"\npassphrase_file = \"{}\"\n",
             state.display(),
             pairing_timeout.as_secs().max(1),
+            capabilities
+                .iter()
+                .map(|c| format!("\"{c}\""))
+                .collect::<Vec<_>>()
+                .join(", "),
             peers.join(", "),
             passphrase.display()
-        );
+        ) + extra;
         let config = home.join("manager.toml");
         std::fs::write(&config, text).expect("configuration file");
         ManagerHome { config, state }
@@ -368,4 +390,22 @@ impl AppHome {
             .output()
             .expect("nodepair starts")
     }
+}
+
+/// Runs `nodepair-manager pair <code>` against `home` while `app` offers the
+/// code; returns the CLI's output and the app's verification string.
+///
+/// # Panics
+///
+/// When the app side cannot offer or finish the pairing.
+pub async fn pair(sandbox: &Sandbox, home: &ManagerHome, app: &Peer) -> (Output, String) {
+    let offer = app.offer_pairing().await.expect("the app offers a code");
+    let code = offer.code.to_display_string();
+    let (sandbox_root, home) = (sandbox.path().to_owned(), home.clone());
+    let cli = tokio::task::spawn_blocking(move || {
+        let sandbox = Sandbox::at(&sandbox_root);
+        home.cli(&sandbox, &["pair", &code])
+    });
+    let (_, verification) = offer.finish().await.expect("the app side pairs");
+    (cli.await.expect("the pair command ran"), verification)
 }

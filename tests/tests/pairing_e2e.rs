@@ -7,27 +7,13 @@
 use bytes::Bytes;
 use nodepair_peer::{Peer, PeerEvent, Revocation};
 use nodepair_protocol::{NodeState, PairingCode, PublicKey, Status};
-use nodepair_tests::net::{App, ManagerHome, Relay, SHARD, eventually, stop};
+use nodepair_tests::net::{App, ManagerHome, Relay, SHARD, eventually, pair, stop};
 use nodepair_tests::{Sandbox, stderr, stdout};
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 use std::time::Duration;
 
 const LONG: Duration = Duration::from_secs(20);
-
-/// Runs `nodepair-manager pair <code>` against `home` while `app` offers the
-/// code; returns the CLI's output and the app's verification string.
-async fn pair(sandbox: &Sandbox, home: &ManagerHome, app: &Peer) -> (std::process::Output, String) {
-    let offer = app.offer_pairing().await.unwrap();
-    let code = offer.code.to_display_string();
-    let (sandbox_root, home) = (sandbox.path().to_owned(), home.clone());
-    let cli = tokio::task::spawn_blocking(move || {
-        let sandbox = Sandbox::at(&sandbox_root);
-        home.cli(&sandbox, &["pair", &code])
-    });
-    let (_, verification) = offer.finish().await.expect("the app side pairs");
-    (cli.await.unwrap(), verification)
-}
 
 /// Starts `nodepair-manager pair <code>` and returns once it says it is
 /// waiting for the app.

@@ -30,6 +30,7 @@ export const backend = {
   unpair: (key: string) => ok(gen.commands.unpairManager(key)),
   health: (key: string, samplesAfterMs: number) =>
     ok(gen.commands.managerHealth({ key, samplesAfterMs })),
+  eth: (key: string) => ok(gen.commands.managerEth(key)),
 };
 
 /** Calls `onChange` with every new managers view. */

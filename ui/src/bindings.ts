@@ -38,6 +38,11 @@ export const commands = {
 	 *  taken after `query.samplesAfterMs`.
 	 */
 	managerHealth: (query: HealthQuery) => typedError<HostHealth, string>(__TAURI_INVOKE("manager_health", { query })),
+	/**
+	 *  Asks a manager for its Ethereum node's state (`eth.status`): each part
+	 *  read, or why it could not be.
+	 */
+	managerEth: (key: string) => typedError<EthStatusResponse_Serialize, string>(__TAURI_INVOKE("manager_eth", { key })),
 };
 
 /** Events */
@@ -47,6 +52,95 @@ export const events = {
 };
 
 /* Types */
+/**  `/eth/v1/node/health`'s answer. */
+export type BeaconHealth = 
+/**  200: ready. */
+"ready" | 
+/**  206: syncing, but can serve incomplete data. */
+"syncing" | 
+/**  503: not initialized or having issues. */
+"not_ready";
+
+/**  The beacon node's peers by state. */
+export type BeaconPeers = {
+	/**  Connected. */
+	connected: number,
+	/**  Connecting. */
+	connecting: number,
+	/**  Disconnected (still known). */
+	disconnected: number,
+	/**  Disconnecting. */
+	disconnecting: number,
+};
+
+/**  The beacon node's sync state. */
+export type BeaconSyncing = BeaconSyncing_Serialize | BeaconSyncing_Deserialize;
+
+/**  The beacon node's sync state. */
+export type BeaconSyncing_Deserialize = {
+	/**  The head slot it has. */
+	head_slot: number,
+	/**  How many slots it is behind. */
+	sync_distance: number,
+	/**  Whether it is syncing. */
+	is_syncing: boolean,
+	/**
+	 *  Whether its head is optimistic (not yet verified by the execution
+	 *  client); absent from older nodes.
+	 */
+	is_optimistic?: boolean | null,
+	/**  Whether its execution client is offline; absent from older nodes. */
+	el_offline?: boolean | null,
+};
+
+/**  The beacon node's sync state. */
+export type BeaconSyncing_Serialize = {
+	/**  The head slot it has. */
+	head_slot: number,
+	/**  How many slots it is behind. */
+	sync_distance: number,
+	/**  Whether it is syncing. */
+	is_syncing: boolean,
+	/**
+	 *  Whether its head is optimistic (not yet verified by the execution
+	 *  client); absent from older nodes.
+	 */
+	is_optimistic: boolean | null,
+	/**  Whether its execution client is offline; absent from older nodes. */
+	el_offline: boolean | null,
+};
+
+/**  What the beacon node says (`/eth/v1/node/*`). */
+export type ConsensusStatus = ConsensusStatus_Serialize | ConsensusStatus_Deserialize;
+
+/**  What the beacon node says (`/eth/v1/node/*`). */
+export type ConsensusStatus_Deserialize = {
+	/**  The URL read, as configured (no credentials). */
+	endpoint?: string | null,
+	/**  `/eth/v1/node/version`: e.g. `Lighthouse/v4.5.0-441fc16/x86_64-linux`. */
+	version: Reading<string>,
+	/**  `/eth/v1/node/syncing`. */
+	syncing: Reading<BeaconSyncing_Deserialize>,
+	/**  `/eth/v1/node/peer_count`. */
+	peers: Reading<BeaconPeers>,
+	/**  `/eth/v1/node/health`, from its status code. */
+	health: Reading<BeaconHealth>,
+};
+
+/**  What the beacon node says (`/eth/v1/node/*`). */
+export type ConsensusStatus_Serialize = {
+	/**  The URL read, as configured (no credentials). */
+	endpoint: string | null,
+	/**  `/eth/v1/node/version`: e.g. `Lighthouse/v4.5.0-441fc16/x86_64-linux`. */
+	version: Reading<string>,
+	/**  `/eth/v1/node/syncing`. */
+	syncing: Reading<BeaconSyncing_Serialize>,
+	/**  `/eth/v1/node/peer_count`. */
+	peers: Reading<BeaconPeers>,
+	/**  `/eth/v1/node/health`, from its status code. */
+	health: Reading<BeaconHealth>,
+};
+
 /**  One mounted file system. */
 export type DiskView = {
 	/**  Mount point. */
@@ -56,6 +150,70 @@ export type DiskView = {
 	/**  Free for unprivileged users, bytes. */
 	available: number,
 };
+
+/**  Both clients, each part read on its own so one failure hides nothing else. */
+export type EthStatusResponse = EthStatusResponse_Serialize | EthStatusResponse_Deserialize;
+
+/**  Both clients, each part read on its own so one failure hides nothing else. */
+export type EthStatusResponse_Deserialize = {
+	/**  The consensus (beacon) client, through the Beacon Node REST API. */
+	consensus: ConsensusStatus_Deserialize,
+	/**  The execution client, through JSON-RPC. */
+	execution: ExecutionStatus_Deserialize,
+	/**  When the manager read them, Unix milliseconds. */
+	read_at_ms: number,
+};
+
+/**  Both clients, each part read on its own so one failure hides nothing else. */
+export type EthStatusResponse_Serialize = {
+	/**  The consensus (beacon) client, through the Beacon Node REST API. */
+	consensus: ConsensusStatus_Serialize,
+	/**  The execution client, through JSON-RPC. */
+	execution: ExecutionStatus_Serialize,
+	/**  When the manager read them, Unix milliseconds. */
+	read_at_ms: number,
+};
+
+/**  What the execution client says over JSON-RPC. */
+export type ExecutionStatus = ExecutionStatus_Serialize | ExecutionStatus_Deserialize;
+
+/**  What the execution client says over JSON-RPC. */
+export type ExecutionStatus_Deserialize = {
+	/**  The URL read, as configured (no credentials). */
+	endpoint?: string | null,
+	/**  `web3_clientVersion`, e.g. `Geth/v1.13.5-stable/linux-amd64/go1.21.4`. */
+	version: Reading<string>,
+	/**  `eth_syncing`. */
+	syncing: Reading<ExecutionSyncing>,
+	/**  `net_peerCount`. */
+	peers: Reading<number>,
+};
+
+/**  What the execution client says over JSON-RPC. */
+export type ExecutionStatus_Serialize = {
+	/**  The URL read, as configured (no credentials). */
+	endpoint: string | null,
+	/**  `web3_clientVersion`, e.g. `Geth/v1.13.5-stable/linux-amd64/go1.21.4`. */
+	version: Reading<string>,
+	/**  `eth_syncing`. */
+	syncing: Reading<ExecutionSyncing>,
+	/**  `net_peerCount`. */
+	peers: Reading<number>,
+};
+
+/**  `eth_syncing`: not syncing, or how far along. */
+export type ExecutionSyncing = 
+/**  `false`: in sync. */
+"synced" | 
+/**  The progress object. */
+{ syncing: {
+	/**  Where this sync started. */
+	starting_block: number,
+	/**  The block it is at. */
+	current_block: number,
+	/**  The highest block it knows of. */
+	highest_block: number,
+} };
 
 /**  Which manager to ask for host health, and from when on. */
 export type HealthQuery = {
@@ -219,6 +377,34 @@ export type PairingView_Serialize = {
 	/**  Once failed: why, in words a person can act on. */
 	error: string | null,
 };
+
+/**  Why a reading failed. */
+export type ReadError = {
+	/**  What kind of failure. */
+	kind: ReadErrorKind,
+	/**  A sentence for people (the endpoint, the status, what was wrong). */
+	message: string,
+};
+
+/**  The kinds of failure a person acts on differently. */
+export type ReadErrorKind = 
+/**  Nothing configured to read from. */
+"not_configured" | 
+/**  Nothing listens there (connection refused, no route, DNS). */
+"unreachable" | 
+/**  It did not answer within the manager's timeout. */
+"timeout" | 
+/**  It answered with an error (HTTP status or JSON-RPC error). */
+"failed" | 
+/**  It answered something that is not what the API specifies. */
+"invalid";
+
+/**  What was read, or why nothing was. */
+export type Reading<T> = 
+/**  The value. */
+({ value: T }) & { error?: never } | 
+/**  Why there is none. */
+({ error: ReadError }) & { value?: never };
 
 /**  CPU and memory at one moment. */
 export type SampleView = {

@@ -7,7 +7,7 @@ import { confirmUnpair, rename } from "./dialogs";
 import { h } from "./dom";
 import { mergeSamples, newestSampleMs } from "./history";
 import { renderStartupError, renderTopbar } from "./home";
-import { type HealthState, renderManager } from "./manager_view";
+import { type EthState, type HealthState, renderManager } from "./manager_view";
 import { renderManagers } from "./managers";
 import { renderPairing } from "./pairing";
 import { renderUnlock } from "./unlock";
@@ -37,6 +37,7 @@ export async function start(root: HTMLElement, now: () => number = Date.now): Pr
   let latest: ManagersView | null = null;
   let view: View = loadView();
   const health = new Map<string, HealthState>();
+  const eth = new Map<string, EthState>();
 
   // Pairing.
   let pairing: PairingView | null = null;
@@ -150,7 +151,7 @@ export async function start(root: HTMLElement, now: () => number = Date.now): Pr
         back: () => go({ kind: "list" }),
         rename: () => askRename(open),
         unpair: () => askUnpair(open),
-      });
+      }, eth.get(open.key));
     } else {
       renderManagers(content, latest, now(), {
         pair: () => void begin(),
@@ -170,6 +171,15 @@ export async function start(root: HTMLElement, now: () => number = Date.now): Pr
     while (view.kind === "manager" && view.key === key) {
       const m = latest?.managers.find((x) => x.key === key);
       let wait = 5000;
+      if (m && m.state === "online" && m.capabilities.includes("ethereum")) {
+        const known = eth.get(key) ?? { status: null, error: null };
+        try {
+          eth.set(key, { status: await backend.eth(key), error: null });
+        } catch (error) {
+          eth.set(key, { ...known, error: messageOf(error) });
+        }
+        show();
+      }
       if (m && m.state === "online" && m.capabilities.includes("host")) {
         const known = health.get(key) ?? { health: null, samples: [], error: null };
         try {

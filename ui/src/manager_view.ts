@@ -5,6 +5,8 @@ import type { HostHealth, ManagerRow, SampleView } from "./api";
 import { chartElement } from "./chart";
 import { h } from "./dom";
 import { bytesLabel, durationLabel, loadLabel, percentLabel, usageTone } from "./format";
+import type { EthStatusResponse_Serialize as EthStatusResponse } from "./bindings";
+import { beaconSyncLabel, executionSync, readingView } from "./eth";
 import { HISTORY_MS } from "./history";
 import { lastSeenLabel, latencyLabel, stateLabel } from "./node_state";
 
@@ -15,6 +17,12 @@ export interface HealthState {
   /** Every sample received, merged (see history.ts). */
   samples: SampleView[];
   /** Why the latest question failed, if it did. */
+  error: string | null;
+}
+
+/** What the window knows of one manager's Ethereum node. */
+export interface EthState {
+  status: EthStatusResponse | null;
   error: string | null;
 }
 
@@ -51,6 +59,7 @@ export function renderManager(
   health: HealthState,
   nowMs: number,
   actions: ManagerActions,
+  eth: EthState = { status: null, error: null },
 ): void {
   const state = stateLabel(manager.state);
   const header = h(
@@ -80,7 +89,81 @@ export function renderManager(
       fact("Last message", lastSeenLabel(manager.lastSeen, nowMs)),
     ),
   );
-  root.replaceChildren(header, hostSection(manager, health, nowMs));
+  root.replaceChildren(header, ...(manager.capabilities.includes("ethereum") ? [ethSection(manager, eth)] : []), hostSection(manager, health, nowMs));
+}
+
+function ethSection(manager: ManagerRow, state: EthState): HTMLElement {
+  const section = h("section", { class: "host eth", "aria-labelledby": "eth-title", "data-testid": "eth" });
+  const title = h("h3", { id: "eth-title" }, "Ethereum node");
+  const { status } = state;
+  if (!status) {
+    const message = state.error ?? (manager.state === "online" ? `Asking ${manager.name}…` : `${manager.name} is offline; its node's state shows here once it is back.`);
+    section.append(title, h("p", { class: state.error ? "notice bad" : "muted", role: "status", "data-testid": "eth-status" }, message));
+    return section;
+  }
+  const c = status.consensus;
+  const x = status.execution;
+  const num = (n: number) => n.toLocaleString("en-US");
+  const consensus = h(
+    "div",
+    { class: "tile" },
+    h("h4", {}, "Consensus client"),
+    h(
+      "dl",
+      { class: "facts" },
+      h("div", { class: "fact" }, h("dt", {}, "Version"), readingView(c.version, (v) => v, "beacon-version")),
+      h("div", { class: "fact" }, h("dt", {}, "Sync"), readingView(c.syncing, (s) => beaconSyncLabel(s), "beacon-sync")),
+      h(
+        "div",
+        { class: "fact" },
+        h("dt", {}, "Peers"),
+        readingView(c.peers, (p) => `${num(p.connected)} connected${p.connecting > 0 ? `, ${num(p.connecting)} connecting` : ""}`, "beacon-peers"),
+      ),
+      h(
+        "div",
+        { class: "fact" },
+        h("dt", {}, "Health"),
+        readingView(
+          c.health,
+          (hh) => h("span", { class: `badge ${hh === "ready" ? "good" : hh === "syncing" ? "busy" : "bad"}` }, hh === "ready" ? "Ready" : hh === "syncing" ? "Syncing" : "Not ready"),
+          "beacon-health",
+        ),
+      ),
+    ),
+    c.endpoint ? h("p", { class: "muted small" }, c.endpoint) : null,
+  );
+  const execution = h(
+    "div",
+    { class: "tile" },
+    h("h4", {}, "Execution client"),
+    h(
+      "dl",
+      { class: "facts" },
+      h("div", { class: "fact" }, h("dt", {}, "Version"), readingView(x.version, (v) => v, "execution-version")),
+      h(
+        "div",
+        { class: "fact" },
+        h("dt", {}, "Sync"),
+        readingView(
+          x.syncing,
+          (s) => {
+            const p = executionSync(s);
+            if (p.percent === null) return p.label;
+            return h("span", {}, p.label, meter(p.percent, 100, "execution sync"));
+          },
+          "execution-sync",
+        ),
+      ),
+      h("div", { class: "fact" }, h("dt", {}, "Peers"), readingView(x.peers, (n) => num(n), "execution-peers")),
+    ),
+    x.endpoint ? h("p", { class: "muted small" }, x.endpoint) : null,
+  );
+  section.append(
+    h("div", { class: "section-header" }, title),
+    ...(state.error ? [h("p", { class: "notice bad", role: "alert" }, state.error)] : []),
+    h("div", { class: "tiles" }, consensus, execution),
+  );
+  return section;
 }
 
 function hostSection(manager: ManagerRow, state: HealthState, nowMs: number): HTMLElement {

@@ -6,11 +6,13 @@
 //! optional, so an older app reads a newer manager's answer. See
 //! `docs/protocol.md` §10.
 
+pub mod ethereum;
 pub mod host;
 pub mod info;
+pub mod reading;
 
 /// Every capability a manager may offer, in the order the docs list them.
-pub const CAPABILITIES: &[&str] = &["info", "host"];
+pub const CAPABILITIES: &[&str] = &["info", "host", "ethereum"];
 
 /// A method, the capability the manager must offer for it, and its bodies.
 pub trait Method {
@@ -60,4 +62,5 @@ pub fn decode_response<M: Method>(body: &[u8]) -> Result<M::Response, BodyError>
 
 /// The request body of methods that take no arguments: `{}`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Empty {}

@@ -1,0 +1,118 @@
+//! The Ethereum node beside the manager: its consensus client (Beacon Node REST API) and execution client (JSON-RPC), read for `eth.status`.
+
+mod beacon;
+mod execution;
+
+use nodepair_protocol::api::ethereum::{ConsensusStatus, EthStatusResponse, ExecutionStatus};
+use nodepair_protocol::api::reading::{ReadErrorKind, Reading};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+pub(crate) use beacon::Beacon;
+pub(crate) use execution::Execution;
+
+/// Both clients, as configured.
+pub(crate) struct Ethereum {
+    beacon: Option<Beacon>,
+    execution: Option<Execution>,
+}
+
+impl Ethereum {
+    /// Clients for the configured URLs, each request bounded by `timeout`.
+    pub(crate) fn new(
+        beacon_url: Option<&reqwest::Url>,
+        execution_url: Option<&reqwest::Url>,
+        timeout: Duration,
+    ) -> Result<Self, reqwest::Error> {
+        install_crypto_provider();
+        let client = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout)
+            .user_agent(concat!("nodepair-manager/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Ethereum {
+            beacon: beacon_url.map(|u| Beacon::new(client.clone(), u.clone())),
+            execution: execution_url.map(|u| Execution::new(client.clone(), u.clone())),
+        })
+    }
+
+    /// Reads everything both clients report, all at once.
+    pub(crate) async fn status(&self) -> EthStatusResponse {
+        let consensus = async {
+            match &self.beacon {
+                Some(b) => b.status().await,
+                None => ConsensusStatus {
+                    endpoint: None,
+                    version: not_configured("beacon_url"),
+                    syncing: not_configured("beacon_url"),
+                    peers: not_configured("beacon_url"),
+                    health: not_configured("beacon_url"),
+                },
+            }
+        };
+        let execution = async {
+            match &self.execution {
+                Some(e) => e.status().await,
+                None => ExecutionStatus {
+                    endpoint: None,
+                    version: not_configured("execution_url"),
+                    syncing: not_configured("execution_url"),
+                    peers: not_configured("execution_url"),
+                },
+            }
+        };
+        let (consensus, execution) = tokio::join!(consensus, execution);
+        EthStatusResponse {
+            consensus,
+            execution,
+            read_at_ms: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+        }
+    }
+}
+
+fn not_configured<T>(key: &str) -> Reading<T> {
+    Reading::error(
+        ReadErrorKind::NotConfigured,
+        format!("[ethereum] {key} is not set in the manager's configuration"),
+    )
+}
+
+/// A URL as shown to apps: without user name or password.
+fn shown(url: &reqwest::Url) -> String {
+    let mut url = url.clone();
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
+    url.to_string()
+}
+
+/// What a failed request means for people.
+fn request_error<T>(what: &str, url: &reqwest::Url, e: &reqwest::Error) -> Reading<T> {
+    let at = shown(url);
+    if e.is_timeout() {
+        Reading::error(
+            ReadErrorKind::Timeout,
+            format!("{what}: {at} did not answer in time"),
+        )
+    } else if e.is_connect() {
+        Reading::error(
+            ReadErrorKind::Unreachable,
+            format!("{what}: cannot connect to {at}"),
+        )
+    } else if e.is_decode() {
+        Reading::error(
+            ReadErrorKind::Invalid,
+            format!("{what}: {at} answered something that is not JSON"),
+        )
+    } else {
+        Reading::error(ReadErrorKind::Unreachable, format!("{what}: {at}: {e}"))
+    }
+}
+
+/// rustls needs one process-wide crypto provider; ring's, as everywhere in NodePair.
+fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,176 @@
+//! Node operations across processes: an app in this process asks a real
+//! `nodepair-manager run` daemon, over a local relay, about the Ethereum node
+//! beside it — here a local HTTP server answering with the specifications'
+//! bodies (`tests/fixtures/ethereum/`) — and about the host; and what the
+//! manager must refuse is refused with its own status code.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use bytes::Bytes;
+use nodepair_protocol::api::ethereum::{BeaconHealth, EthStatus, ExecutionSyncing};
+use nodepair_protocol::api::host::Health;
+use nodepair_protocol::api::reading::{ReadErrorKind, Reading};
+use nodepair_protocol::api::{self, Method};
+use nodepair_protocol::{NodeState, Status};
+use nodepair_tests::net::{App, ManagerHome, Relay, eventually, pair, stop};
+use nodepair_tests::{Sandbox, stderr};
+use std::time::Duration;
+use wiremock::matchers::{body_partial_json, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const LONG: Duration = Duration::from_secs(20);
+
+fn fixture(name: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/ethereum")
+        .join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn json(body: String) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_raw(body, "application/json")
+}
+
+/// A beacon node that is syncing and an execution client whose peer count
+/// never comes (it hangs past the manager's timeout).
+async fn node() -> (MockServer, MockServer) {
+    let beacon = MockServer::start().await;
+    for (p, f) in [
+        ("/eth/v1/node/version", "beacon/version.json"),
+        ("/eth/v1/node/syncing", "beacon/syncing_syncing.json"),
+        ("/eth/v1/node/peer_count", "beacon/peer_count.json"),
+    ] {
+        Mock::given(method("GET"))
+            .and(path(p))
+            .respond_with(json(fixture(f)))
+            .mount(&beacon)
+            .await;
+    }
+    Mock::given(method("GET"))
+        .and(path("/eth/v1/node/health"))
+        .respond_with(ResponseTemplate::new(206))
+        .mount(&beacon)
+        .await;
+    let execution = MockServer::start().await;
+    for (m, f) in [
+        ("web3_clientVersion", "execution/web3_clientVersion.json"),
+        ("eth_syncing", "execution/eth_syncing_progress.json"),
+    ] {
+        Mock::given(method("POST"))
+            .and(body_partial_json(serde_json::json!({"method": m})))
+            .respond_with(json(fixture(f)))
+            .mount(&execution)
+            .await;
+    }
+    Mock::given(method("POST"))
+        .and(body_partial_json(
+            serde_json::json!({"method": "net_peerCount"}),
+        ))
+        .respond_with(
+            json(fixture("execution/net_peerCount.json")).set_delay(Duration::from_secs(3)),
+        )
+        .mount(&execution)
+        .await;
+    (beacon, execution)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_app_reads_the_node_and_the_host_and_is_refused_what_is_not_enabled() {
+    let (beacon, execution) = node().await;
+    let sandbox = Sandbox::new().unwrap();
+    let relay = Relay::start(&sandbox, &[]);
+    let extra = format!(
+        "\n[ethereum]\nbeacon_url = \"{}\"\nexecution_url = \"{}\"\ntimeout_ms = 800\n",
+        beacon.uri(),
+        execution.uri()
+    );
+    // `host` is deliberately not enabled.
+    let home = ManagerHome::with_config(
+        sandbox.path(),
+        "validator-1",
+        &[&relay.addr],
+        LONG * 6,
+        &["info", "ethereum"],
+        &extra,
+    );
+    let daemon = home.run(&sandbox);
+    let manager = daemon.public_key();
+    let app_side = App::new("laptop", &[&relay.addr]);
+    let app = app_side.start().await;
+    let (out, _) = pair(&sandbox, &home, &app).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    eventually(LONG, "the manager is online", || async {
+        app.counterparties()
+            .await
+            .iter()
+            .any(|v| v.public_key == manager && v.state == NodeState::Online)
+    })
+    .await;
+    // The app learned what the manager offers from its HELLO.
+    assert_eq!(
+        app.counterparties().await[0].capabilities,
+        ["info", "ethereum"]
+    );
+
+    // The node, read for real through the manager.
+    let reply = app
+        .request(manager, EthStatus::NAME, Bytes::new())
+        .await
+        .unwrap();
+    assert_eq!(
+        reply.status,
+        Status::OK,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    let status = api::decode_response::<EthStatus>(&reply.body).unwrap();
+    let c = &status.consensus;
+    assert_eq!(
+        c.version.value().map(String::as_str),
+        Some("Lighthouse/v0.1.5 (Linux x86_64)")
+    );
+    let syncing = c.syncing.value().expect("beacon syncing");
+    assert!(syncing.is_syncing && syncing.sync_distance == 1 && syncing.head_slot == 1);
+    assert_eq!(c.peers.value().map(|p| p.connected), Some(56));
+    assert_eq!(c.health, Reading::Value(BeaconHealth::Syncing));
+    let x = &status.execution;
+    assert_eq!(
+        x.version.value().map(String::as_str),
+        Some("Mist/v0.9.3/darwin/go1.4.1")
+    );
+    assert_eq!(
+        x.syncing,
+        Reading::Value(ExecutionSyncing::Syncing {
+            starting_block: 0,
+            current_block: 0x1518,
+            highest_block: 0x9567a3
+        })
+    );
+    // The hanging endpoint is a timeout, not zero peers.
+    let Reading::Error(hang) = &x.peers else {
+        panic!("a hanging peer count read as {:?}", x.peers)
+    };
+    assert_eq!(hang.kind, ReadErrorKind::Timeout);
+    assert!(
+        hang.message.contains("did not answer in time"),
+        "{}",
+        hang.message
+    );
+
+    // What the operator did not enable is refused with 423, and says so.
+    let refused = app
+        .request(manager, Health::NAME, Bytes::new())
+        .await
+        .unwrap();
+    assert_eq!(refused.status, Status::CAPABILITY_DISABLED);
+    assert!(String::from_utf8_lossy(&refused.body).contains("\"host\" capability"));
+    // An unknown request type is 404.
+    let unknown = app
+        .request(manager, "services.restart_everything", Bytes::new())
+        .await
+        .unwrap();
+    assert_eq!(unknown.status, Status::UNKNOWN_METHOD);
+
+    stop(app).await;
+    daemon.kill();
+}
