@@ -12,6 +12,8 @@ fn main() {
         "unpair_manager",
         "manager_health",
         "manager_eth",
+        "manager_services",
+        "manager_service_control",
     ]);
     tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest))
         .expect("Tauri's build step failed");

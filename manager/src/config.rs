@@ -32,6 +32,8 @@ pub(crate) struct Config {
     pub(crate) keystore: KeystoreConfig,
     /// The Ethereum node's clients (the `ethereum` capability).
     pub(crate) ethereum: EthereumConfig,
+    /// The systemd units apps see and may control (the `services` capability).
+    pub(crate) services: ServicesConfig,
 }
 
 /// Capabilities, each one NodePair knows (a typo is refused, not ignored).
@@ -72,6 +74,53 @@ impl Default for EthereumConfig {
             timeout_ms: 3000,
         }
     }
+}
+
+/// The systemd units apps see, and those they may start, stop and restart.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct ServicesConfig {
+    /// Units whose state apps see, e.g. `["geth.service"]`.
+    #[serde(deserialize_with = "unit_names")]
+    pub(crate) units: Vec<String>,
+    /// Units (also in `units`) apps may start, stop and restart.
+    #[serde(deserialize_with = "unit_names")]
+    pub(crate) controllable: Vec<String>,
+    /// The `systemctl` to run.
+    pub(crate) systemctl: PathBuf,
+    /// How long one systemctl call may take, in milliseconds.
+    pub(crate) timeout_ms: u64,
+}
+
+impl Default for ServicesConfig {
+    fn default() -> Self {
+        ServicesConfig {
+            units: Vec::new(),
+            controllable: Vec::new(),
+            systemctl: PathBuf::from("systemctl"),
+            timeout_ms: 10_000,
+        }
+    }
+}
+
+/// systemd unit names: letters, digits and `:_.@-\`, a type suffix, and no
+/// leading `-` (never read as an option).
+fn unit_names<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    let names = Vec::<String>::deserialize(d)?;
+    for name in &names {
+        let ok = !name.starts_with('-')
+            && name.len() <= 256
+            && name.contains('.')
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || ":_.@-\\".contains(c));
+        if !ok {
+            return Err(serde::de::Error::custom(format!(
+                "{name:?} is not a systemd unit name (e.g. \"geth.service\")"
+            )));
+        }
+    }
+    Ok(names)
 }
 
 /// An `http://` or `https://` URL.
@@ -143,6 +192,7 @@ impl Default for Config {
             network: NetworkConfig::default(),
             keystore: KeystoreConfig::default(),
             ethereum: EthereumConfig::default(),
+            services: ServicesConfig::default(),
             state_dir: None,
         }
     }
@@ -279,7 +329,18 @@ impl Config {
 
     /// Parses a configuration from TOML text, filling in defaults.
     pub(crate) fn from_toml(text: &str) -> Result<Config, toml::de::Error> {
-        toml::from_str(text)
+        let config: Config = toml::from_str(text)?;
+        let services = &config.services;
+        if let Some(stray) = services
+            .controllable
+            .iter()
+            .find(|c| !services.units.contains(c))
+        {
+            return Err(<toml::de::Error as serde::de::Error>::custom(format!(
+                "[services] controllable lists {stray:?}, which is not in [services] units"
+            )));
+        }
+        Ok(config)
     }
 
     /// The configuration as TOML, in the form `from_toml` reads back.
@@ -392,6 +453,20 @@ mod tests {
         assert!(err.contains("not an http:// or https:// URL"), "{err}");
         let err = error_of("[ethereum]\nexecution_url = \"localhost 8545\"\n");
         assert!(err.contains("is not a URL"), "{err}");
+    }
+
+    #[test]
+    fn services_must_be_unit_names_and_control_only_listed_ones() {
+        let err = error_of("[services]\nunits = [\"--force\"]\n");
+        assert!(err.contains("not a systemd unit name"), "{err}");
+        let err =
+            error_of("[services]\nunits = [\"geth.service\"]\ncontrollable = [\"sshd.service\"]\n");
+        assert!(
+            err.contains("\"sshd.service\", which is not in [services] units"),
+            "{err}"
+        );
+        let ok = Config::from_toml("[services]\nunits = [\"geth.service\", \"lighthouse@beacon.service\"]\ncontrollable = [\"geth.service\"]\n").unwrap();
+        assert_eq!(ok.services.controllable, ["geth.service"]);
     }
 
     #[test]

@@ -18,6 +18,7 @@ mod keys;
 mod methods;
 mod runtime;
 mod serve;
+mod services;
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -2,12 +2,14 @@
 
 use crate::ethereum::Ethereum;
 use crate::host::Host;
+use crate::services::{Refused, Services};
 use bytes::Bytes;
 use nodepair_peer::{Caller, Reply, ReplyFuture, RequestHandler};
 use nodepair_protocol::Status;
 use nodepair_protocol::api::ethereum::EthStatus;
 use nodepair_protocol::api::host::Health;
 use nodepair_protocol::api::info::{Info, InfoResponse};
+use nodepair_protocol::api::services::{ServicesControl, ServicesList};
 use nodepair_protocol::api::{self, Method};
 use std::sync::Arc;
 use std::time::Instant;
@@ -22,6 +24,7 @@ pub(crate) struct Inner {
     capabilities: Vec<String>,
     host: Arc<Host>,
     ethereum: Ethereum,
+    services: Services,
 }
 
 impl std::ops::Deref for Methods {
@@ -38,6 +41,7 @@ impl Methods {
         capabilities: Vec<String>,
         host: Arc<Host>,
         ethereum: Ethereum,
+        services: Services,
     ) -> Self {
         Methods(Arc::new(Inner {
             display_name,
@@ -45,6 +49,7 @@ impl Methods {
             capabilities,
             host,
             ethereum,
+            services,
         }))
     }
 
@@ -62,7 +67,7 @@ impl Methods {
         }
     }
 
-    async fn answer(&self, method: &str, body: &[u8]) -> Reply {
+    async fn answer(&self, caller: &Caller, method: &str, body: &[u8]) -> Reply {
         match method {
             // Who this manager is and how long it has run: the app's first
             // question after (re)connecting, and the benchmark's round trip.
@@ -85,6 +90,34 @@ impl Methods {
                     return refused;
                 }
                 ok(&self.ethereum.status().await)
+            }
+            ServicesList::NAME => {
+                if let Err(refused) = self.allowed::<ServicesList>() {
+                    return refused;
+                }
+                ok(&self.services.list().await)
+            }
+            ServicesControl::NAME => {
+                if let Err(refused) = self.allowed::<ServicesControl>() {
+                    return refused;
+                }
+                let request = match api::decode_request::<ServicesControl>(body) {
+                    Ok(r) => r,
+                    Err(e) => return bad_request(&e),
+                };
+                match self.services.control(caller, &request).await {
+                    Ok(service) => ok(&service),
+                    Err(refused) => Reply {
+                        status: match refused {
+                            Refused::NotListed(_) | Refused::NotControllable(_) => {
+                                Status::FORBIDDEN
+                            }
+                            Refused::Failed { .. } => Status::UPSTREAM_ERROR,
+                            Refused::Timeout { .. } => Status::UPSTREAM_TIMEOUT,
+                        },
+                        body: Bytes::from(refused.to_string()),
+                    },
+                }
             }
             _ => Reply {
                 status: Status::UNKNOWN_METHOD,
@@ -112,12 +145,20 @@ impl RequestHandler for Methods {
     fn handle(&self, caller: Caller, method: String, body: Bytes) -> ReplyFuture {
         let methods = self.clone();
         Box::pin(async move {
-            let reply = methods.answer(&method, &body).await;
+            let reply = methods.answer(&caller, &method, &body).await;
             if reply.status != Status::OK {
                 tracing::debug!(caller = %caller.display_name, %method, status = reply.status.0, "refused");
             }
             reply
         })
+    }
+}
+
+#[cfg(test)]
+fn caller() -> Caller {
+    Caller {
+        public_key: nodepair_protocol::PublicKey([7; 32]),
+        display_name: "laptop".into(),
     }
 }
 
@@ -132,15 +173,25 @@ mod tests {
             capabilities.iter().map(|c| (*c).to_owned()).collect(),
             Host::new(),
             Ethereum::new(None, None, std::time::Duration::from_secs(1)).unwrap(),
+            Services::new(
+                "systemctl".into(),
+                Vec::new(),
+                Vec::new(),
+                std::time::Duration::from_secs(1),
+            ),
         )
     }
 
     #[tokio::test]
     async fn host_health_needs_the_host_capability() {
-        let refused = methods(&["info"]).answer("host.health", b"").await;
+        let refused = methods(&["info"])
+            .answer(&caller(), "host.health", b"")
+            .await;
         assert_eq!(refused.status, Status::CAPABILITY_DISABLED);
         assert!(String::from_utf8_lossy(&refused.body).contains("\"host\" capability"));
-        let answered = methods(&["info", "host"]).answer("host.health", b"").await;
+        let answered = methods(&["info", "host"])
+            .answer(&caller(), "host.health", b"")
+            .await;
         assert_eq!(answered.status, Status::OK);
         let health = api::decode_response::<Health>(&answered.body).unwrap();
         assert!(health.memory_total > 0);
@@ -149,14 +200,16 @@ mod tests {
     #[tokio::test]
     async fn bad_bodies_and_unknown_methods_say_what_is_wrong() {
         let m = methods(&["host"]);
-        let bad = m.answer("host.health", b"[1,2]").await;
+        let bad = m.answer(&caller(), "host.health", b"[1,2]").await;
         assert_eq!(bad.status, Status::BAD_REQUEST);
         assert!(String::from_utf8_lossy(&bad.body).contains("host.health"));
         assert_eq!(
-            m.answer("host.reboot", b"").await.status,
+            m.answer(&caller(), "host.reboot", b"").await.status,
             Status::UNKNOWN_METHOD
         );
-        let info = api::decode_response::<Info>(&m.answer("manager.info", b"").await.body).unwrap();
+        let info =
+            api::decode_response::<Info>(&m.answer(&caller(), "manager.info", b"").await.body)
+                .unwrap();
         assert_eq!(info.display_name, "validator-1");
     }
 }
@@ -175,11 +228,21 @@ mod ethereum_tests {
                 caps,
                 Host::new(),
                 Ethereum::new(None, None, std::time::Duration::from_secs(1)).unwrap(),
+                Services::new(
+                    "systemctl".into(),
+                    Vec::new(),
+                    Vec::new(),
+                    std::time::Duration::from_secs(1),
+                ),
             )
         };
-        let refused = m(vec!["info".into()]).answer("eth.status", b"").await;
+        let refused = m(vec!["info".into()])
+            .answer(&caller(), "eth.status", b"")
+            .await;
         assert_eq!(refused.status, Status::CAPABILITY_DISABLED);
-        let answered = m(vec!["ethereum".into()]).answer("eth.status", b"").await;
+        let answered = m(vec!["ethereum".into()])
+            .answer(&caller(), "eth.status", b"")
+            .await;
         assert_eq!(answered.status, Status::OK);
         let status = api::decode_response::<EthStatus>(&answered.body).unwrap();
         let Reading::Error(e) = status.consensus.version else {

@@ -105,6 +105,12 @@ impl Runtime {
             config.capabilities.clone(),
             host,
             ethereum,
+            crate::services::Services::new(
+                config.services.systemctl.clone(),
+                config.services.units.clone(),
+                config.services.controllable.clone(),
+                std::time::Duration::from_millis(config.services.timeout_ms),
+            ),
         ));
         let store: Arc<dyn nodepair_keystore::Keystore> = Arc::from(selected.store);
         let peer = Peer::start(

@@ -242,18 +242,55 @@ pub async fn manager_eth(
     key: String,
 ) -> Result<nodepair_protocol::api::ethereum::EthStatusResponse, String> {
     use nodepair_protocol::api::ethereum::EthStatus;
+    ask::<EthStatus>(&state, &key, &api::Empty {}).await
+}
+
+/// Asks a manager for the state of the services its operator listed.
+#[tauri::command]
+#[specta::specta]
+pub async fn manager_services(
+    state: State<'_, AppState>,
+    key: String,
+) -> Result<nodepair_protocol::api::services::ServicesResponse, String> {
+    use nodepair_protocol::api::services::ServicesList;
+    ask::<ServicesList>(&state, &key, &api::Empty {}).await
+}
+
+/// Asks a manager to start, stop or restart one of its services; its
+/// refusal (not allowed, failed, timed out) comes back as the error.
+#[tauri::command]
+#[specta::specta]
+pub async fn manager_service_control(
+    state: State<'_, AppState>,
+    key: String,
+    unit: String,
+    action: nodepair_protocol::api::services::Action,
+) -> Result<nodepair_protocol::api::services::Service, String> {
+    use nodepair_protocol::api::services::{ControlRequest, ServicesControl};
+    ask::<ServicesControl>(&state, &key, &ControlRequest { unit, action }).await
+}
+
+/// Sends `M` to the manager `key` and decodes its answer; a non-200 answer's
+/// sentence is the error.
+async fn ask<M: Method>(
+    state: &AppState,
+    key: &str,
+    request: &M::Request,
+) -> Result<M::Response, String> {
     let backend = state.running()?;
     let reply = backend
         .peer
-        .request(
-            self::key(&key)?,
-            EthStatus::NAME,
-            api::encode(&api::Empty {}),
-        )
+        .request(self::key(key)?, M::NAME, api::encode(request))
         .await
         .map_err(|e| e.to_string())?;
+    if reply.status == Status::CAPABILITY_DISABLED {
+        return Err(format!(
+            "Not enabled on this manager: {}",
+            String::from_utf8_lossy(&reply.body)
+        ));
+    }
     if reply.status != Status::OK {
         return Err(String::from_utf8_lossy(&reply.body).into_owned());
     }
-    api::decode_response::<EthStatus>(&reply.body).map_err(|e| e.to_string())
+    api::decode_response::<M>(&reply.body).map_err(|e| e.to_string())
 }

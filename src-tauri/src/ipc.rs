@@ -19,6 +19,8 @@ pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
             commands::unpair_manager,
             commands::manager_health,
             commands::manager_eth,
+            commands::manager_services,
+            commands::manager_service_control,
         ])
         .events(tauri_specta::collect_events![ManagersView, PairingView])
 }

@@ -174,3 +174,123 @@ async fn the_app_reads_the_node_and_the_host_and_is_refused_what_is_not_enabled(
     stop(app).await;
     daemon.kill();
 }
+
+/// `fake-systemctl` (tests/fixtures) copied into `dir`, with two units
+/// running; returns its path. This machine runs no systemd, so the manager's
+/// systemctl layer is driven through this stand-in, named as such.
+fn fake_systemctl(dir: &std::path::Path) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let tool_dir = dir.join("fake-unit-manager");
+    std::fs::create_dir_all(tool_dir.join("state")).unwrap();
+    let tool = tool_dir.join("fake-systemctl");
+    std::fs::copy(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/fake-systemctl"),
+        &tool,
+    )
+    .unwrap();
+    std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).unwrap();
+    for unit in ["geth.service", "lighthouse.service"] {
+        let status = std::process::Command::new(&tool)
+            .args(["start", "--", unit])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    std::fs::remove_file(tool_dir.join("state/calls.log")).unwrap();
+    tool
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn services_are_shown_and_only_the_allowed_ones_are_controlled() {
+    use nodepair_protocol::api::services::{Action, ControlRequest, ServicesControl, ServicesList};
+    let sandbox = Sandbox::new().unwrap();
+    let tool = fake_systemctl(sandbox.path());
+    let relay = Relay::start(&sandbox, &[]);
+    let extra = format!(
+        "\n[services]\nunits = [\"geth.service\", \"lighthouse.service\"]\ncontrollable = [\"geth.service\"]\nsystemctl = \"{}\"\n",
+        tool.display()
+    );
+    let home = ManagerHome::with_config(
+        sandbox.path(),
+        "validator-1",
+        &[&relay.addr],
+        LONG * 6,
+        &["info", "services"],
+        &extra,
+    );
+    let daemon = home.run(&sandbox);
+    let manager = daemon.public_key();
+    let app = App::new("laptop", &[&relay.addr]).start().await;
+    let (out, _) = pair(&sandbox, &home, &app).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let ask = |method: &'static str, body: Vec<u8>| {
+        let app = &app;
+        async move { app.request(manager, method, body).await.unwrap() }
+    };
+
+    let listed = ask(ServicesList::NAME, Vec::new()).await;
+    assert_eq!(listed.status, Status::OK);
+    let listed = api::decode_response::<ServicesList>(&listed.body).unwrap();
+    let states: Vec<_> = listed
+        .services
+        .iter()
+        .map(|s| (s.unit.as_str(), s.active_state.as_str(), s.controllable))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("geth.service", "active", true),
+            ("lighthouse.service", "active", false)
+        ]
+    );
+    assert!(listed.services[0].since_ms.is_some());
+
+    // Allowed: done, and the new state comes back.
+    let control = |unit: &str, action| {
+        api::encode(&ControlRequest {
+            unit: unit.into(),
+            action,
+        })
+    };
+    let stopped = ask(ServicesControl::NAME, control("geth.service", Action::Stop)).await;
+    assert_eq!(
+        stopped.status,
+        Status::OK,
+        "{}",
+        String::from_utf8_lossy(&stopped.body)
+    );
+    let stopped = api::decode_response::<ServicesControl>(&stopped.body).unwrap();
+    assert_eq!(
+        (stopped.active_state.as_str(), stopped.sub_state.as_str()),
+        ("inactive", "dead")
+    );
+
+    // Listed but not controllable, and not listed at all: 403, nothing run.
+    let refused = ask(
+        ServicesControl::NAME,
+        control("lighthouse.service", Action::Restart),
+    )
+    .await;
+    assert_eq!(refused.status, Status::FORBIDDEN);
+    assert!(
+        String::from_utf8_lossy(&refused.body)
+            .contains("does not allow apps to control lighthouse.service")
+    );
+    let refused = ask(ServicesControl::NAME, control("sshd.service", Action::Stop)).await;
+    assert_eq!(refused.status, Status::FORBIDDEN);
+    assert!(String::from_utf8_lossy(&refused.body).contains("not one of the services"));
+    // A body that is not a request: 400.
+    let bad = ask(
+        ServicesControl::NAME,
+        br#"{"unit":"geth.service","action":"reboot"}"#.to_vec(),
+    )
+    .await;
+    assert_eq!(bad.status, Status::BAD_REQUEST);
+
+    // The only action that reached the unit manager is the allowed one.
+    let calls = std::fs::read_to_string(tool.with_file_name("state").join("calls.log")).unwrap();
+    let actions: Vec<_> = calls.lines().filter(|l| !l.starts_with("show")).collect();
+    assert_eq!(actions, ["stop --no-block -- geth.service"], "{calls}");
+    stop(app).await;
+    daemon.kill();
+}

@@ -11,6 +11,8 @@ export type HostHealth = gen.HostHealth;
 export type SampleView = gen.SampleView;
 export type DiskView = gen.DiskView;
 export type UnpairView = gen.UnpairView;
+export type Service = gen.Service_Serialize;
+export type ServiceAction = gen.Action;
 
 type Outcome<T> = { status: "ok"; data: T } | { status: "error"; error: string };
 
@@ -31,6 +33,8 @@ export const backend = {
   health: (key: string, samplesAfterMs: number) =>
     ok(gen.commands.managerHealth({ key, samplesAfterMs })),
   eth: (key: string) => ok(gen.commands.managerEth(key)),
+  services: (key: string) => ok(gen.commands.managerServices(key)),
+  control: (key: string, unit: string, action: gen.Action) => ok(gen.commands.managerServiceControl(key, unit, action)),
 };
 
 /** Calls `onChange` with every new managers view. */

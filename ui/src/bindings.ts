@@ -43,6 +43,13 @@ export const commands = {
 	 *  read, or why it could not be.
 	 */
 	managerEth: (key: string) => typedError<EthStatusResponse_Serialize, string>(__TAURI_INVOKE("manager_eth", { key })),
+	/**  Asks a manager for the state of the services its operator listed. */
+	managerServices: (key: string) => typedError<ServicesResponse_Serialize, string>(__TAURI_INVOKE("manager_services", { key })),
+	/**
+	 *  Asks a manager to start, stop or restart one of its services; its
+	 *  refusal (not allowed, failed, timed out) comes back as the error.
+	 */
+	managerServiceControl: (key: string, unit: string, action: Action) => typedError<Service_Serialize, string>(__TAURI_INVOKE("manager_service_control", { key, unit, action })),
 };
 
 /** Events */
@@ -52,6 +59,15 @@ export const events = {
 };
 
 /* Types */
+/**  The actions an app may ask for. */
+export type Action = 
+/**  `systemctl start`. */
+"start" | 
+/**  `systemctl stop`. */
+"stop" | 
+/**  `systemctl restart`. */
+"restart";
+
 /**  `/eth/v1/node/health`'s answer. */
 export type BeaconHealth = 
 /**  200: ready. */
@@ -414,6 +430,64 @@ export type SampleView = {
 	cpuPercent: number,
 	/**  Memory in use, bytes. */
 	memoryUsed: number,
+};
+
+/**  One unit's state. */
+export type Service = Service_Serialize | Service_Deserialize;
+
+/**  One unit's state. */
+export type Service_Deserialize = {
+	/**  The unit name, e.g. `geth.service`. */
+	unit: string,
+	/**  Its description. */
+	description: string,
+	/**  `active`, `inactive`, `failed`, `activating`, … as systemd says. */
+	active_state: string,
+	/**  `running`, `dead`, `exited`, … as systemd says. */
+	sub_state: string,
+	/**  Whether systemd knows the unit (`loaded`, `not-found`, …). */
+	load_state: string,
+	/**  When it entered its current active state, Unix milliseconds, if known. */
+	since_ms?: number | null,
+	/**  Whether this manager lets apps start, stop and restart it. */
+	controllable: boolean,
+	/**  Why its state could not be read, if it could not. */
+	error?: string | null,
+};
+
+/**  One unit's state. */
+export type Service_Serialize = {
+	/**  The unit name, e.g. `geth.service`. */
+	unit: string,
+	/**  Its description. */
+	description: string,
+	/**  `active`, `inactive`, `failed`, `activating`, … as systemd says. */
+	active_state: string,
+	/**  `running`, `dead`, `exited`, … as systemd says. */
+	sub_state: string,
+	/**  Whether systemd knows the unit (`loaded`, `not-found`, …). */
+	load_state: string,
+	/**  When it entered its current active state, Unix milliseconds, if known. */
+	since_ms: number | null,
+	/**  Whether this manager lets apps start, stop and restart it. */
+	controllable: boolean,
+	/**  Why its state could not be read, if it could not. */
+	error: string | null,
+};
+
+/**  Every listed unit, in the order the configuration lists them. */
+export type ServicesResponse = ServicesResponse_Serialize | ServicesResponse_Deserialize;
+
+/**  Every listed unit, in the order the configuration lists them. */
+export type ServicesResponse_Deserialize = {
+	/**  The units. */
+	services: Service_Deserialize[],
+};
+
+/**  Every listed unit, in the order the configuration lists them. */
+export type ServicesResponse_Serialize = {
+	/**  The units. */
+	services: Service_Serialize[],
 };
 
 /**  The vault needs a passphrase the app has no other way to get. */

@@ -8,6 +8,7 @@ import { h } from "./dom";
 import { mergeSamples, newestSampleMs } from "./history";
 import { renderStartupError, renderTopbar } from "./home";
 import { type EthState, type HealthState, renderManager } from "./manager_view";
+import type { ServicesState } from "./services";
 import { renderManagers } from "./managers";
 import { renderPairing } from "./pairing";
 import { renderUnlock } from "./unlock";
@@ -38,6 +39,29 @@ export async function start(root: HTMLElement, now: () => number = Date.now): Pr
   let view: View = loadView();
   const health = new Map<string, HealthState>();
   const eth = new Map<string, EthState>();
+  const services = new Map<string, ServicesState>();
+  const loadServices = async (key: string): Promise<void> => {
+    const known = services.get(key) ?? { services: null, error: null, busy: null };
+    try {
+      services.set(key, { services: (await backend.services(key)).services, error: null, busy: known.busy });
+    } catch (error) {
+      services.set(key, { ...known, error: messageOf(error) });
+    }
+  };
+  const serviceAction = async (key: string, unit: string, action: "start" | "stop" | "restart"): Promise<void> => {
+    const known = services.get(key) ?? { services: null, error: null, busy: null };
+    services.set(key, { ...known, busy: unit, error: null });
+    show();
+    try {
+      const now = await backend.control(key, unit, action);
+      const list = (known.services ?? []).map((s) => (s.unit === unit ? now : s));
+      services.set(key, { services: list, error: null, busy: null });
+      say(`${unit}: ${action} asked; it is now ${now.active_state}.`);
+    } catch (error) {
+      services.set(key, { ...known, error: messageOf(error), busy: null });
+    }
+    show();
+  };
 
   // Pairing.
   let pairing: PairingView | null = null;
@@ -151,7 +175,8 @@ export async function start(root: HTMLElement, now: () => number = Date.now): Pr
         back: () => go({ kind: "list" }),
         rename: () => askRename(open),
         unpair: () => askUnpair(open),
-      }, eth.get(open.key));
+        service: (unit, action) => void serviceAction(open.key, unit, action),
+      }, { eth: eth.get(open.key), services: services.get(open.key) });
     } else {
       renderManagers(content, latest, now(), {
         pair: () => void begin(),
@@ -178,6 +203,10 @@ export async function start(root: HTMLElement, now: () => number = Date.now): Pr
         } catch (error) {
           eth.set(key, { ...known, error: messageOf(error) });
         }
+        show();
+      }
+      if (m && m.state === "online" && m.capabilities.includes("services") && !services.get(key)?.busy) {
+        await loadServices(key);
         show();
       }
       if (m && m.state === "online" && m.capabilities.includes("host")) {

@@ -8,6 +8,7 @@ import { bytesLabel, durationLabel, loadLabel, percentLabel, usageTone } from ".
 import type { EthStatusResponse_Serialize as EthStatusResponse } from "./bindings";
 import { beaconSyncLabel, executionSync, readingView } from "./eth";
 import { HISTORY_MS } from "./history";
+import { type ServicesState, servicesSection } from "./services";
 import { lastSeenLabel, latencyLabel, stateLabel } from "./node_state";
 
 /** What the window knows of one manager's host. */
@@ -31,6 +32,14 @@ export interface ManagerActions {
   back: () => void;
   rename: () => void;
   unpair: () => void;
+  /** Start, stop or restart one of its services. */
+  service?: (unit: string, action: "start" | "stop" | "restart") => void;
+}
+
+/** What else the window knows of it, by capability. */
+export interface ManagerExtras {
+  eth?: EthState | undefined;
+  services?: ServicesState | undefined;
 }
 
 function button(label: string, onClick: () => void, attrs: Record<string, string> = {}): HTMLButtonElement {
@@ -59,8 +68,10 @@ export function renderManager(
   health: HealthState,
   nowMs: number,
   actions: ManagerActions,
-  eth: EthState = { status: null, error: null },
+  extras: ManagerExtras = {},
 ): void {
+  const eth = extras.eth ?? { status: null, error: null };
+  const services = extras.services ?? { services: null, error: null, busy: null };
   const state = stateLabel(manager.state);
   const header = h(
     "div",
@@ -89,7 +100,14 @@ export function renderManager(
       fact("Last message", lastSeenLabel(manager.lastSeen, nowMs)),
     ),
   );
-  root.replaceChildren(header, ...(manager.capabilities.includes("ethereum") ? [ethSection(manager, eth)] : []), hostSection(manager, health, nowMs));
+  root.replaceChildren(
+    header,
+    ...(manager.capabilities.includes("ethereum") ? [ethSection(manager, eth)] : []),
+    ...(manager.capabilities.includes("services")
+      ? [servicesSection(services, nowMs, (unit, action) => actions.service?.(unit, action))]
+      : []),
+    hostSection(manager, health, nowMs),
+  );
 }
 
 function ethSection(manager: ManagerRow, state: EthState): HTMLElement {

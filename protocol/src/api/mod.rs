@@ -10,9 +10,10 @@ pub mod ethereum;
 pub mod host;
 pub mod info;
 pub mod reading;
+pub mod services;
 
 /// Every capability a manager may offer, in the order the docs list them.
-pub const CAPABILITIES: &[&str] = &["info", "host", "ethereum"];
+pub const CAPABILITIES: &[&str] = &["info", "host", "ethereum", "services"];
 
 /// A method, the capability the manager must offer for it, and its bodies.
 pub trait Method {

@@ -1,0 +1,197 @@
+//! The systemd units the operator listed: their state through `systemctl show`, and start / stop / restart through `systemctl` for those marked controllable.
+
+use nodepair_peer::Caller;
+use nodepair_protocol::api::services::{ControlRequest, Service, ServicesResponse};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The properties read for each unit.
+const PROPERTIES: &str = "Id,Description,LoadState,ActiveState,SubState,StateChangeTimestamp";
+
+/// The units, and the tool that reads and drives them.
+pub(crate) struct Services {
+    systemctl: PathBuf,
+    units: Vec<String>,
+    controllable: Vec<String>,
+    timeout: Duration,
+}
+
+/// Why an action was not done.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum Refused {
+    /// The unit is not in `[services] units`.
+    #[error("{0} is not one of the services this manager reports")]
+    NotListed(String),
+    /// The unit is listed but not in `[services] controllable`.
+    #[error("this manager's operator does not allow apps to control {0}")]
+    NotControllable(String),
+    /// systemctl ran and failed.
+    #[error("systemctl {action} {unit} failed: {why}")]
+    Failed {
+        /// The verb.
+        action: &'static str,
+        /// The unit.
+        unit: String,
+        /// What systemctl said.
+        why: String,
+    },
+    /// systemctl did not finish in time.
+    #[error("systemctl {action} {unit} did not finish within {secs} s")]
+    Timeout {
+        /// The verb.
+        action: &'static str,
+        /// The unit.
+        unit: String,
+        /// The limit.
+        secs: u64,
+    },
+}
+
+impl Services {
+    pub(crate) fn new(
+        systemctl: PathBuf,
+        units: Vec<String>,
+        controllable: Vec<String>,
+        timeout: Duration,
+    ) -> Self {
+        Services {
+            systemctl,
+            units,
+            controllable,
+            timeout,
+        }
+    }
+
+    /// Runs `systemctl <args>`; its standard output, or why not.
+    async fn systemctl(&self, args: &[&str]) -> Result<String, (bool, String)> {
+        let run = tokio::process::Command::new(&self.systemctl)
+            .args(args)
+            .env("SYSTEMD_PAGER", "")
+            .stdin(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .output();
+        match tokio::time::timeout(self.timeout, run).await {
+            Err(_) => Err((true, String::new())),
+            Ok(Err(e)) => Err((
+                false,
+                format!("cannot run {}: {e}", self.systemctl.display()),
+            )),
+            Ok(Ok(out)) if out.status.success() => {
+                Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+            }
+            Ok(Ok(out)) => {
+                let err = String::from_utf8_lossy(&out.stderr).trim().to_owned();
+                Err((
+                    false,
+                    if err.is_empty() {
+                        format!("exit status {}", out.status)
+                    } else {
+                        err
+                    },
+                ))
+            }
+        }
+    }
+
+    async fn show(&self, unit: &str) -> Service {
+        let mut service = Service {
+            unit: unit.to_owned(),
+            description: String::new(),
+            active_state: String::new(),
+            sub_state: String::new(),
+            load_state: String::new(),
+            since_ms: None,
+            controllable: self.controllable.iter().any(|c| c == unit),
+            error: None,
+        };
+        let args = [
+            "show",
+            "--no-pager",
+            "--timestamp=unix",
+            "--property",
+            PROPERTIES,
+            "--",
+            unit,
+        ];
+        match self.systemctl(&args).await {
+            Ok(text) => {
+                for line in text.lines() {
+                    let Some((key, value)) = line.split_once('=') else {
+                        continue;
+                    };
+                    match key {
+                        "Description" => service.description = value.to_owned(),
+                        "LoadState" => service.load_state = value.to_owned(),
+                        "ActiveState" => service.active_state = value.to_owned(),
+                        "SubState" => service.sub_state = value.to_owned(),
+                        "StateChangeTimestamp" => {
+                            service.since_ms = value
+                                .strip_prefix('@')
+                                .and_then(|s| s.parse::<u64>().ok())
+                                .map(|s| s * 1000);
+                        }
+                        _ => {}
+                    }
+                }
+                if service.active_state.is_empty() {
+                    service.error = Some("systemctl show gave no ActiveState".into());
+                }
+            }
+            Err((true, _)) => {
+                service.error = Some(format!(
+                    "systemctl show did not answer within {} s",
+                    self.timeout.as_secs()
+                ));
+            }
+            Err((false, why)) => service.error = Some(why),
+        }
+        service
+    }
+
+    /// Every listed unit, read concurrently.
+    pub(crate) async fn list(&self) -> ServicesResponse {
+        let reads = self.units.iter().map(|u| self.show(u));
+        ServicesResponse {
+            services: futures::future::join_all(reads).await,
+        }
+    }
+
+    /// Does `request` if the configuration allows it, logging who asked.
+    pub(crate) async fn control(
+        &self,
+        caller: &Caller,
+        request: &ControlRequest,
+    ) -> Result<Service, Refused> {
+        let unit = request.unit.as_str();
+        let action = request.action.verb();
+        let who = caller.public_key.fingerprint();
+        if !self.units.iter().any(|u| u == unit) {
+            tracing::warn!(caller = %who, name = %caller.display_name, unit, action, "refused: not a listed service");
+            return Err(Refused::NotListed(unit.to_owned()));
+        }
+        if !self.controllable.iter().any(|u| u == unit) {
+            tracing::warn!(caller = %who, name = %caller.display_name, unit, action, "refused: not controllable");
+            return Err(Refused::NotControllable(unit.to_owned()));
+        }
+        tracing::info!(caller = %who, name = %caller.display_name, unit, action, "service action asked");
+        match self.systemctl(&[action, "--no-block", "--", unit]).await {
+            Ok(_) => {
+                tracing::info!(caller = %who, unit, action, "service action done");
+                Ok(self.show(unit).await)
+            }
+            Err((true, _)) => Err(Refused::Timeout {
+                action,
+                unit: unit.to_owned(),
+                secs: self.timeout.as_secs(),
+            }),
+            Err((false, why)) => {
+                tracing::warn!(caller = %who, unit, action, %why, "service action failed");
+                Err(Refused::Failed {
+                    action,
+                    unit: unit.to_owned(),
+                    why,
+                })
+            }
+        }
+    }
+}

@@ -1,0 +1,80 @@
+// A manager's services: state, and actions only where the operator allows.
+
+import { clearMocks } from "@tauri-apps/api/mocks";
+import { afterEach, describe, expect, it } from "vitest";
+import type { Service } from "./api";
+import { start } from "./main";
+import { sensibleActions, serviceTone } from "./services";
+import { type Calls, KEY, NOW, mockBackend, mount, running, settle, validator } from "./test_support";
+
+afterEach(() => clearMocks());
+
+const geth: Service = {
+  unit: "geth.service",
+  description: "Go Ethereum",
+  active_state: "active",
+  sub_state: "running",
+  load_state: "loaded",
+  since_ms: NOW - 3 * 3600_000,
+  controllable: true,
+  error: null,
+};
+const beacon: Service = { ...geth, unit: "lighthouse.service", description: "Lighthouse", controllable: false };
+
+async function open(calls: Calls, control: (args: Record<string, unknown>) => unknown): Promise<HTMLElement> {
+  mockBackend(
+    running({ ...validator, capabilities: ["info", "services"] }),
+    { manager_services: () => ({ services: [geth, beacon] }), manager_service_control: control },
+    calls,
+  );
+  const root = mount();
+  await start(root, () => NOW);
+  (root.querySelector("[data-testid=open-manager]") as HTMLButtonElement).click();
+  await settle();
+  await settle();
+  return root;
+}
+
+const button = (root: HTMLElement, unit: string, action: string) =>
+  root.querySelector(`[data-unit="${unit}"] [data-testid=service-${action}]`) as HTMLButtonElement;
+
+describe("services", () => {
+  it("shows each unit's state and offers only the actions the operator allows", async () => {
+    const root = await open([], () => geth);
+    const rows = [...root.querySelectorAll("[data-testid=service]")];
+    expect(rows.map((r) => r.querySelector(".name")?.textContent)).toEqual(["geth.service", "lighthouse.service"]);
+    expect(rows[0]?.querySelector("[data-testid=service-state]")?.textContent).toBe("active (running)");
+    expect(rows[0]?.textContent).toContain("since 3 h ago");
+    expect([button(root, "geth.service", "start").disabled, button(root, "geth.service", "stop").disabled]).toEqual([true, false]);
+    expect(["start", "stop", "restart"].map((a) => button(root, "lighthouse.service", a).disabled)).toEqual([true, true, true]);
+  });
+
+  it("asks the manager, shows the new state, and shows a refusal in its words", async () => {
+    const calls: Calls = [];
+    let refuse = false;
+    const root = await open(calls, () => {
+      if (refuse) throw "systemctl restart geth.service failed: Job failed";
+      return { ...geth, active_state: "inactive", sub_state: "dead", since_ms: NOW };
+    });
+    button(root, "geth.service", "stop").click();
+    await settle();
+    expect(calls.filter((c) => c.cmd === "manager_service_control").map((c) => c.args)).toEqual([
+      { key: KEY, unit: "geth.service", action: "stop" },
+    ]);
+    expect(root.querySelector('[data-unit="geth.service"] [data-testid=service-state]')?.textContent).toBe("inactive (dead)");
+    expect(button(root, "geth.service", "start").disabled).toBe(false);
+    refuse = true;
+    button(root, "geth.service", "start").click();
+    await settle();
+    expect(root.querySelector("[data-testid=services-error]")?.textContent).toBe("systemctl restart geth.service failed: Job failed");
+  });
+
+  it("labels states by tone and knows which actions make sense", () => {
+    expect(serviceTone(geth)).toBe("good");
+    expect(serviceTone({ ...geth, active_state: "failed" })).toBe("bad");
+    expect(serviceTone({ ...geth, active_state: "activating" })).toBe("busy");
+    expect(serviceTone({ ...geth, active_state: "inactive" })).toBe("idle");
+    expect(sensibleActions({ ...geth, active_state: "failed" })).toEqual(["start"]);
+    expect(sensibleActions({ ...geth, active_state: "activating" })).toEqual([]);
+  });
+});
