@@ -1,10 +1,11 @@
-//! Host health: CPU, memory, disks and load, sampled in the background for `host.health`.
+//! Host health: CPU (total and per core), memory, disks, network rates and load, sampled in the background for `host.health`.
 
-use nodepair_protocol::api::host::{Disk, HealthRequest, HealthResponse, Sample};
+use nodepair_protocol::api::host::{Disk, HealthRequest, HealthResponse, Network, Sample};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use sysinfo::{CpuRefreshKind, Disks, MemoryRefreshKind, RefreshKind, System};
+use sysinfo::{CpuRefreshKind, Disks, MemoryRefreshKind, Networks, RefreshKind, System};
 
 /// How often CPU and memory are sampled.
 pub(crate) const SAMPLE_INTERVAL: Duration = Duration::from_secs(5);
@@ -19,6 +20,10 @@ pub(crate) struct Host {
 struct Inner {
     system: System,
     samples: VecDeque<Sample>,
+    networks: Networks,
+    /// When the networks were last refreshed, and the rates then measured.
+    networks_at: Instant,
+    rates: Vec<Network>,
 }
 
 impl Host {
@@ -33,6 +38,9 @@ impl Host {
             inner: Mutex::new(Inner {
                 system,
                 samples: VecDeque::with_capacity(KEPT_SAMPLES),
+                networks: Networks::new_with_refreshed_list(),
+                networks_at: Instant::now(),
+                rates: Vec::new(),
             }),
         })
     }
@@ -64,6 +72,24 @@ impl Host {
             cpu_percent: inner.system.global_cpu_usage().clamp(0.0, 100.0),
             memory_used: used_memory(&inner.system),
         };
+        let elapsed = inner.networks_at.elapsed().as_secs_f64().max(0.001);
+        inner.networks.refresh(true);
+        inner.networks_at = Instant::now();
+        let mut rates: Vec<Network> = inner
+            .networks
+            .list()
+            .iter()
+            .filter(|(name, _)| name.as_str() != "lo")
+            .map(|(name, data)| Network {
+                name: name.clone(),
+                rx_per_s: per_second(data.received(), elapsed),
+                tx_per_s: per_second(data.transmitted(), elapsed),
+                rx_total: data.total_received(),
+                tx_total: data.total_transmitted(),
+            })
+            .collect();
+        rates.sort_by(|a, b| a.name.cmp(&b.name));
+        inner.rates = rates;
         if inner.samples.len() == KEPT_SAMPLES {
             inner.samples.pop_front();
         }
@@ -94,6 +120,13 @@ impl Host {
         HealthResponse {
             hostname: System::host_name().unwrap_or_default(),
             os: System::long_os_version().unwrap_or_else(|| std::env::consts::OS.to_owned()),
+            kernel: System::kernel_version().unwrap_or_default(),
+            cpu_per_core: system
+                .cpus()
+                .iter()
+                .map(|c| c.cpu_usage().clamp(0.0, 100.0))
+                .collect(),
+            networks: inner.rates.clone(),
             uptime_s: System::uptime(),
             cpus: u32::try_from(system.cpus().len()).unwrap_or(u32::MAX),
             load: [load.one, load.five, load.fifteen],
@@ -111,6 +144,16 @@ impl Host {
                 .collect(),
         }
     }
+}
+
+/// `bytes` over `seconds`, rounded.
+#[allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_precision_loss
+)]
+fn per_second(bytes: u64, seconds: f64) -> u64 {
+    (bytes as f64 / seconds).round() as u64
 }
 
 /// In use = total minus what can be had without swapping (caches count as free).
@@ -141,6 +184,9 @@ mod tests {
         assert!(all.samples.windows(2).all(|w| w[0].at_ms <= w[1].at_ms));
         assert!(all.memory_total > 0 && all.memory_used <= all.memory_total);
         assert!(all.cpus >= 1);
+        assert_eq!(all.cpu_per_core.len(), all.cpus as usize);
+        assert!(!all.kernel.is_empty());
+        assert!(all.networks.iter().all(|n| n.name != "lo"));
         assert!(all.disks.iter().any(|d| d.mount == "/"), "{:?}", all.disks);
         assert!(
             all.samples

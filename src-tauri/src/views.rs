@@ -126,11 +126,16 @@ pub struct HostHealth {
     pub hostname: String,
     /// Operating system.
     pub os: String,
+    /// Kernel version; empty from older managers.
+    pub kernel: String,
     /// Seconds since boot.
     #[specta(type = Number)]
     pub uptime_s: u64,
     /// Logical CPUs.
     pub cpus: u32,
+    /// Each CPU's use, 0–100.
+    #[specta(type = Vec<Number>)]
+    pub cpu_per_core: Vec<f32>,
     /// Load average over 1, 5 and 15 minutes.
     #[specta(type = Vec<Number>)]
     pub load: Vec<f64>,
@@ -148,6 +153,8 @@ pub struct HostHealth {
     pub swap_used: u64,
     /// Mounted file systems.
     pub disks: Vec<DiskView>,
+    /// Network interfaces and their rates.
+    pub networks: Vec<NetworkView>,
     /// How often the manager samples, milliseconds.
     #[specta(type = Number)]
     pub sample_interval_ms: u64,
@@ -172,6 +179,20 @@ pub struct DiskView {
     pub available: u64,
 }
 
+/// One network interface.
+#[derive(Clone, Debug, PartialEq, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct NetworkView {
+    /// Its name.
+    pub name: String,
+    /// Received, bytes per second.
+    #[specta(type = Number)]
+    pub rx_per_s: u64,
+    /// Sent, bytes per second.
+    #[specta(type = Number)]
+    pub tx_per_s: u64,
+}
+
 /// CPU and memory at one moment.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
@@ -193,6 +214,17 @@ impl HostHealth {
         HostHealth {
             hostname: h.hostname,
             os: h.os,
+            kernel: h.kernel,
+            cpu_per_core: h.cpu_per_core,
+            networks: h
+                .networks
+                .into_iter()
+                .map(|n| NetworkView {
+                    name: n.name,
+                    rx_per_s: n.rx_per_s,
+                    tx_per_s: n.tx_per_s,
+                })
+                .collect(),
             uptime_s: h.uptime_s,
             cpus: h.cpus,
             load: h.load.to_vec(),

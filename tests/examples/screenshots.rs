@@ -3,6 +3,7 @@
 //! managers on a local relay — nothing staged. Run by `scripts/screenshots.sh`.
 
 use nodepair_tests::Sandbox;
+use nodepair_tests::fixtures::{fake_systemctl, node};
 use nodepair_tests::net::{CLUSTER, ManagerHome, Relay};
 use nodepair_tests::window::{Theme, Window};
 use std::path::{Path, PathBuf};
@@ -86,7 +87,24 @@ async fn screens(theme: Theme, out: &Path) {
     let sandbox = Sandbox::new().expect("a scratch directory");
     let relay = Relay::start(&sandbox, &[]);
     let long = Duration::from_secs(120);
-    let validator = ManagerHome::new(sandbox.path(), "validator-1", &[&relay.addr], long);
+    // validator-1 sits beside an Ethereum node (a local server answering with
+    // the specifications' bodies) and a unit manager (the fake one).
+    let (beacon, execution) = node().await;
+    let systemctl = fake_systemctl(sandbox.path());
+    let extra = format!(
+        "\n[ethereum]\nbeacon_url = \"{}\"\nexecution_url = \"{}\"\ntimeout_ms = 800\n\n[services]\nunits = [\"geth.service\", \"lighthouse.service\"]\ncontrollable = [\"geth.service\"]\nsystemctl = \"{}\"\n",
+        beacon.uri(),
+        execution.uri(),
+        systemctl.display()
+    );
+    let validator = ManagerHome::with_config(
+        sandbox.path(),
+        "validator-1",
+        &[&relay.addr],
+        long,
+        &["info", "host", "ethereum", "services"],
+        &extra,
+    );
     let archive = ManagerHome::new(sandbox.path(), "archive-node", &[&relay.addr], long);
     let _validator_daemon = validator.run(&sandbox);
     let archive_daemon = archive.run(&sandbox);
@@ -130,8 +148,13 @@ async fn screens(theme: Theme, out: &Path) {
         .click("[data-testid=manager][data-state=online] [data-testid=open-manager]")
         .await;
     window.find("[data-testid=hostname]", SOON).await;
+    window.find("[data-testid=beacon-version]", SOON).await;
+    window.find("[data-testid=service]", SOON).await;
     tokio::time::sleep(Duration::from_secs(40)).await;
     shots.shoot("5-manager", true).await;
+    window.scroll_to("[data-testid=host]").await;
+    shots.shoot("5-manager-host", false).await;
+    window.scroll_to("[data-testid=manager-name]").await;
 
     window.click("[data-testid=rename-button]").await;
     let input = window.find("[data-testid=rename-input]", SOON).await;

@@ -8,6 +8,7 @@
 
 #![deny(missing_docs)]
 
+pub mod fixtures;
 pub mod net;
 pub mod window;
 

@@ -189,6 +189,21 @@ impl Window {
         assert!(status.success(), "import failed for {}", path.display());
     }
 
+    /// Scrolls until the element `css` selects is at the top of the window.
+    ///
+    /// # Panics
+    ///
+    /// When the script cannot run.
+    pub async fn scroll_to(&self, css: &str) {
+        self.client
+            .execute(
+                "document.querySelector(arguments[0])?.scrollIntoView({block: 'start'})",
+                vec![serde_json::json!(css)],
+            )
+            .await
+            .expect("the page runs scripts");
+    }
+
     /// Resizes the window (there is no window manager: the size is exact).
     ///
     /// # Panics

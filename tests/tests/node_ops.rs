@@ -12,67 +12,12 @@ use nodepair_protocol::api::host::Health;
 use nodepair_protocol::api::reading::{ReadErrorKind, Reading};
 use nodepair_protocol::api::{self, Method};
 use nodepair_protocol::{NodeState, Status};
+use nodepair_tests::fixtures::{fake_systemctl, node};
 use nodepair_tests::net::{App, ManagerHome, Relay, eventually, pair, stop};
 use nodepair_tests::{Sandbox, stderr};
 use std::time::Duration;
-use wiremock::matchers::{body_partial_json, method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const LONG: Duration = Duration::from_secs(20);
-
-fn fixture(name: &str) -> String {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures/ethereum")
-        .join(name);
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-fn json(body: String) -> ResponseTemplate {
-    ResponseTemplate::new(200).set_body_raw(body, "application/json")
-}
-
-/// A beacon node that is syncing and an execution client whose peer count
-/// never comes (it hangs past the manager's timeout).
-async fn node() -> (MockServer, MockServer) {
-    let beacon = MockServer::start().await;
-    for (p, f) in [
-        ("/eth/v1/node/version", "beacon/version.json"),
-        ("/eth/v1/node/syncing", "beacon/syncing_syncing.json"),
-        ("/eth/v1/node/peer_count", "beacon/peer_count.json"),
-    ] {
-        Mock::given(method("GET"))
-            .and(path(p))
-            .respond_with(json(fixture(f)))
-            .mount(&beacon)
-            .await;
-    }
-    Mock::given(method("GET"))
-        .and(path("/eth/v1/node/health"))
-        .respond_with(ResponseTemplate::new(206))
-        .mount(&beacon)
-        .await;
-    let execution = MockServer::start().await;
-    for (m, f) in [
-        ("web3_clientVersion", "execution/web3_clientVersion.json"),
-        ("eth_syncing", "execution/eth_syncing_progress.json"),
-    ] {
-        Mock::given(method("POST"))
-            .and(body_partial_json(serde_json::json!({"method": m})))
-            .respond_with(json(fixture(f)))
-            .mount(&execution)
-            .await;
-    }
-    Mock::given(method("POST"))
-        .and(body_partial_json(
-            serde_json::json!({"method": "net_peerCount"}),
-        ))
-        .respond_with(
-            json(fixture("execution/net_peerCount.json")).set_delay(Duration::from_secs(3)),
-        )
-        .mount(&execution)
-        .await;
-    (beacon, execution)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_app_reads_the_node_and_the_host_and_is_refused_what_is_not_enabled() {
@@ -173,31 +118,6 @@ async fn the_app_reads_the_node_and_the_host_and_is_refused_what_is_not_enabled(
 
     stop(app).await;
     daemon.kill();
-}
-
-/// `fake-systemctl` (tests/fixtures) copied into `dir`, with two units
-/// running; returns its path. This machine runs no systemd, so the manager's
-/// systemctl layer is driven through this stand-in, named as such.
-fn fake_systemctl(dir: &std::path::Path) -> std::path::PathBuf {
-    use std::os::unix::fs::PermissionsExt;
-    let tool_dir = dir.join("fake-unit-manager");
-    std::fs::create_dir_all(tool_dir.join("state")).unwrap();
-    let tool = tool_dir.join("fake-systemctl");
-    std::fs::copy(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/fake-systemctl"),
-        &tool,
-    )
-    .unwrap();
-    std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).unwrap();
-    for unit in ["geth.service", "lighthouse.service"] {
-        let status = std::process::Command::new(&tool)
-            .args(["start", "--", unit])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-    std::fs::remove_file(tool_dir.join("state/calls.log")).unwrap();
-    tool
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -245,10 +245,14 @@ export type HostHealth = {
 	hostname: string,
 	/**  Operating system. */
 	os: string,
+	/**  Kernel version; empty from older managers. */
+	kernel: string,
 	/**  Seconds since boot. */
 	uptimeS: number,
 	/**  Logical CPUs. */
 	cpus: number,
+	/**  Each CPU's use, 0–100. */
+	cpuPerCore: number[],
 	/**  Load average over 1, 5 and 15 minutes. */
 	load: number[],
 	/**  Physical memory, bytes. */
@@ -261,6 +265,8 @@ export type HostHealth = {
 	swapUsed: number,
 	/**  Mounted file systems. */
 	disks: DiskView[],
+	/**  Network interfaces and their rates. */
+	networks: NetworkView[],
 	/**  How often the manager samples, milliseconds. */
 	sampleIntervalMs: number,
 	/**  CPU and memory samples, oldest first. */
@@ -349,6 +355,16 @@ export type ManagersView_Serialize = {
 	unlock: UnlockView_Serialize | null,
 	/**  Every paired manager, by name. */
 	managers: ManagerRow_Serialize[],
+};
+
+/**  One network interface. */
+export type NetworkView = {
+	/**  Its name. */
+	name: string,
+	/**  Received, bytes per second. */
+	rxPerS: number,
+	/**  Sent, bytes per second. */
+	txPerS: number,
 };
 
 /**  A pairing as the window shows it; sent as it progresses. */

@@ -34,6 +34,9 @@ describe("ethereum labels", () => {
     expect(beaconSyncLabel({ head_slot: 880, sync_distance: 120, is_syncing: true, is_optimistic: null, el_offline: null })).toBe(
       "Syncing: 120 slots behind (head 880)",
     );
+    expect(beaconSyncLabel({ head_slot: 1, sync_distance: 1, is_syncing: true, is_optimistic: true, el_offline: false })).toBe(
+      "Syncing: 1 slot behind (head 1)",
+    );
     expect(executionSync("synced")).toEqual({ percent: null, label: "Synced" });
     const p = executionSync({ syncing: { starting_block: 0, current_block: 0x1518, highest_block: 0x9567a3 } });
     expect(p.percent).toBeCloseTo(0.0551, 3);

@@ -24,7 +24,8 @@ export function errorLabel(error: ReadError): string {
 export function beaconSyncLabel(s: BeaconSyncing): string {
   const slot = (n: number) => n.toLocaleString("en-US");
   if (!s.is_syncing && s.sync_distance === 0) return `Synced at slot ${slot(s.head_slot)}`;
-  return `Syncing: ${slot(s.sync_distance)} slots behind (head ${slot(s.head_slot)})`;
+  const slots = s.sync_distance === 1 ? "slot" : "slots";
+  return `Syncing: ${slot(s.sync_distance)} ${slots} behind (head ${slot(s.head_slot)})`;
 }
 
 /** The execution client's progress: a percentage (null when synced) and a sentence. */

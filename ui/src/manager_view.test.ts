@@ -27,6 +27,8 @@ describe("manager view", () => {
     expect(root.querySelector("[data-testid=cpu-now]")?.textContent).toBe("40 %");
     expect(root.querySelector("[data-testid=memory-now]")?.textContent).toBe("38 %");
     expect(root.querySelector("[data-testid=disk]")?.textContent).toContain("512 GiB free of 2.0 TiB");
+    expect(root.querySelectorAll("[data-testid=cores] .core")).toHaveLength(8);
+    expect(root.querySelector("[data-testid=network]")?.textContent).toBe("eth0↓ 1.1 MiB/s↑ 332 KiB/s");
     const lines = [...root.querySelectorAll(".chart .line")].map((l) => l.getAttribute("d") ?? "");
     expect(lines).toHaveLength(2);
     expect(lines[0]?.split(/[ML]/).filter(Boolean)).toHaveLength(4);

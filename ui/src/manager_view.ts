@@ -230,6 +230,7 @@ function hostSection(manager: ManagerRow, state: HealthState, nowMs: number): HT
           { class: "facts" },
           fact("Host name", health.hostname, "hostname"),
           fact("System", health.os),
+          ...(health.kernel ? [fact("Kernel", health.kernel)] : []),
           fact("Up", durationLabel(health.uptimeS)),
         ),
       ),
@@ -239,6 +240,15 @@ function hostSection(manager: ManagerRow, state: HealthState, nowMs: number): HT
         h("h4", {}, "CPU"),
         h("p", { class: "big", "data-testid": "cpu-now" }, latest ? `${Math.round(latest.cpuPercent)} %` : "–"),
         h("dl", { class: "facts" }, fact("CPUs", String(health.cpus)), fact("Load", loadLabel(health.load))),
+        health.cpuPerCore.length > 0
+          ? h(
+              "div",
+              { class: "cores", "aria-label": "use per CPU", "data-testid": "cores" },
+              ...health.cpuPerCore.map((c, i) =>
+                h("span", { class: "core", title: `CPU ${i}: ${Math.round(c)} %` }, h("span", { class: "core-fill", style: `height: ${Math.min(100, Math.max(0, c)).toFixed(0)}%` })),
+              ),
+            )
+          : null,
       ),
       h(
         "div",
@@ -252,6 +262,28 @@ function hostSection(manager: ManagerRow, state: HealthState, nowMs: number): HT
           : null,
       ),
     ),
+    ...(health.networks.length > 0
+      ? [
+          h(
+            "div",
+            { class: "tile network" },
+            h("h4", {}, "Network"),
+            h(
+              "ul",
+              { class: "net-list" },
+              ...health.networks.map((n) =>
+                h(
+                  "li",
+                  { "data-testid": "network" },
+                  h("span", { class: "mount" }, n.name),
+                  h("span", {}, `↓ ${bytesLabel(n.rxPerS)}/s`),
+                  h("span", {}, `↑ ${bytesLabel(n.txPerS)}/s`),
+                ),
+              ),
+            ),
+          ),
+        ]
+      : []),
     charts(state.samples, health, nowMs),
     disks(health),
   );

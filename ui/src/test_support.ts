@@ -30,6 +30,9 @@ export const GiB = 1024 ** 3;
 export const health: HostHealth = {
   hostname: "validator-1.lan",
   os: "Linux 12 Debian GNU/Linux 12",
+  kernel: "6.1.0-13-amd64",
+  cpuPerCore: [5, 15, 25, 35, 45, 55, 65, 75],
+  networks: [{ name: "eth0", rxPerS: 1_200_000, txPerS: 340_000 }],
   uptimeS: 3 * 86400 + 4 * 3600,
   cpus: 8,
   load: [0.52, 0.61, 0.7],

@@ -30,10 +30,16 @@ pub struct HealthResponse {
     pub hostname: String,
     /// Operating system and version, e.g. "Debian GNU/Linux 12".
     pub os: String,
+    /// Kernel version, e.g. "6.1.0-13-amd64" (absent from older managers).
+    #[serde(default)]
+    pub kernel: String,
     /// Seconds since the machine booted.
     pub uptime_s: u64,
     /// Logical CPUs.
     pub cpus: u32,
+    /// Each logical CPU's use over the last sampling interval, 0–100.
+    #[serde(default)]
+    pub cpu_per_core: Vec<f32>,
     /// Load average over 1, 5 and 15 minutes (zeros where the OS has none).
     pub load: [f64; 3],
     /// Physical memory, bytes.
@@ -46,6 +52,10 @@ pub struct HealthResponse {
     pub swap_used: u64,
     /// Mounted file systems with real storage behind them.
     pub disks: Vec<Disk>,
+    /// Network interfaces (loopback left out) and their rates over the last
+    /// sampling interval.
+    #[serde(default)]
+    pub networks: Vec<Network>,
     /// How often the manager samples, milliseconds.
     pub sample_interval_ms: u64,
     /// Samples, oldest first; the newest is the current state.
@@ -61,6 +71,21 @@ pub struct Disk {
     pub total: u64,
     /// Space available to unprivileged users, bytes.
     pub available: u64,
+}
+
+/// One network interface.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Network {
+    /// Its name, e.g. `eth0`.
+    pub name: String,
+    /// Received over the last interval, bytes per second.
+    pub rx_per_s: u64,
+    /// Sent over the last interval, bytes per second.
+    pub tx_per_s: u64,
+    /// Received since boot, bytes.
+    pub rx_total: u64,
+    /// Sent since boot, bytes.
+    pub tx_total: u64,
 }
 
 /// CPU and memory at one moment.
@@ -92,6 +117,15 @@ mod tests {
         let response = HealthResponse {
             hostname: "validator-1".into(),
             os: "Debian GNU/Linux 12".into(),
+            kernel: "6.1.0-13-amd64".into(),
+            cpu_per_core: vec![10.0; 8],
+            networks: vec![Network {
+                name: "eth0".into(),
+                rx_per_s: 1000,
+                tx_per_s: 2000,
+                rx_total: 1 << 30,
+                tx_total: 1 << 31,
+            }],
             uptime_s: 86_400,
             cpus: 8,
             load: [0.5, 0.75, 1.0],
@@ -113,6 +147,13 @@ mod tests {
         };
         let body = encode(&response);
         assert_eq!(decode_response::<Health>(&body).unwrap(), response);
+        // A manager from before `kernel`, `cpu_per_core` and `networks` is read.
+        let mut old: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        for field in ["kernel", "cpu_per_core", "networks"] {
+            old.as_object_mut().unwrap().remove(field);
+        }
+        let read = decode_response::<Health>(&serde_json::to_vec(&old).unwrap()).unwrap();
+        assert!(read.kernel.is_empty() && read.cpu_per_core.is_empty() && read.networks.is_empty());
         let err = decode_response::<Health>(b"{\"hostname\":1}").unwrap_err();
         assert!(
             err.to_string().starts_with("the host.health body is not"),
