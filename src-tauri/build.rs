@@ -14,6 +14,10 @@ fn main() {
         "manager_eth",
         "manager_services",
         "manager_service_control",
+        "manager_logs",
+        "manager_log_tail",
+        "manager_log_follow",
+        "manager_log_unfollow",
     ]);
     tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest))
         .expect("Tauri's build step failed");

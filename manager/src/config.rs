@@ -34,6 +34,8 @@ pub(crate) struct Config {
     pub(crate) ethereum: EthereumConfig,
     /// The systemd units apps see and may control (the `services` capability).
     pub(crate) services: ServicesConfig,
+    /// The journals and files apps may read and follow (the `logs` capability).
+    pub(crate) logs: LogsConfig,
 }
 
 /// Capabilities, each one NodePair knows (a typo is refused, not ignored).
@@ -99,6 +101,33 @@ impl Default for ServicesConfig {
             controllable: Vec::new(),
             systemctl: PathBuf::from("systemctl"),
             timeout_ms: 10_000,
+        }
+    }
+}
+
+/// The journals and files apps may read.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct LogsConfig {
+    /// Units whose journal apps may read (`journalctl --unit`).
+    #[serde(deserialize_with = "unit_names")]
+    pub(crate) units: Vec<String>,
+    /// Files apps may read, by absolute path.
+    pub(crate) files: Vec<PathBuf>,
+    /// The `journalctl` to run.
+    pub(crate) journalctl: PathBuf,
+    /// How many bytes per second one follow may send; more is dropped and
+    /// counted, so a chatty log cannot starve the session.
+    pub(crate) bytes_per_sec: u64,
+}
+
+impl Default for LogsConfig {
+    fn default() -> Self {
+        LogsConfig {
+            units: Vec::new(),
+            files: Vec::new(),
+            journalctl: PathBuf::from("journalctl"),
+            bytes_per_sec: 16 * 1024,
         }
     }
 }
@@ -193,6 +222,7 @@ impl Default for Config {
             keystore: KeystoreConfig::default(),
             ethereum: EthereumConfig::default(),
             services: ServicesConfig::default(),
+            logs: LogsConfig::default(),
             state_dir: None,
         }
     }
@@ -339,6 +369,17 @@ impl Config {
             return Err(<toml::de::Error as serde::de::Error>::custom(format!(
                 "[services] controllable lists {stray:?}, which is not in [services] units"
             )));
+        }
+        if let Some(relative) = config.logs.files.iter().find(|f| !f.is_absolute()) {
+            return Err(<toml::de::Error as serde::de::Error>::custom(format!(
+                "[logs] files lists {}, which is not an absolute path",
+                relative.display()
+            )));
+        }
+        if config.logs.bytes_per_sec == 0 {
+            return Err(<toml::de::Error as serde::de::Error>::custom(
+                "[logs] bytes_per_sec must be at least 1",
+            ));
         }
         Ok(config)
     }

@@ -15,6 +15,7 @@ mod ethereum;
 mod exit;
 mod host;
 mod keys;
+mod logs;
 mod methods;
 mod runtime;
 mod serve;
@@ -40,8 +41,9 @@ fn main() -> ExitCode {
 fn init_logging(verbose: u8) {
     use tracing_subscriber::EnvFilter;
     let default = match verbose {
-        0 => "warn",
-        1 => "info,nodepair=debug",
+        // `audit`: who asked for what (service actions, log follows), always.
+        0 => "warn,audit=info",
+        1 => "info,nodepair=debug,audit=info",
         _ => "debug",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));

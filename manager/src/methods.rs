@@ -2,6 +2,7 @@
 
 use crate::ethereum::Ethereum;
 use crate::host::Host;
+use crate::logs::{LogError, Logs};
 use crate::services::{Refused, Services};
 use bytes::Bytes;
 use nodepair_peer::{Caller, Reply, ReplyFuture, RequestHandler};
@@ -9,6 +10,9 @@ use nodepair_protocol::Status;
 use nodepair_protocol::api::ethereum::EthStatus;
 use nodepair_protocol::api::host::Health;
 use nodepair_protocol::api::info::{Info, InfoResponse};
+use nodepair_protocol::api::logs::{
+    FollowResponse, LogsFollow, LogsSources, LogsTail, LogsUnfollow, SourcesResponse,
+};
 use nodepair_protocol::api::services::{ServicesControl, ServicesList};
 use nodepair_protocol::api::{self, Method};
 use std::sync::Arc;
@@ -25,6 +29,7 @@ pub(crate) struct Inner {
     host: Arc<Host>,
     ethereum: Ethereum,
     services: Services,
+    logs: Arc<Logs>,
 }
 
 impl std::ops::Deref for Methods {
@@ -42,6 +47,7 @@ impl Methods {
         host: Arc<Host>,
         ethereum: Ethereum,
         services: Services,
+        logs: Arc<Logs>,
     ) -> Self {
         Methods(Arc::new(Inner {
             display_name,
@@ -50,6 +56,7 @@ impl Methods {
             host,
             ethereum,
             services,
+            logs,
         }))
     }
 
@@ -119,6 +126,52 @@ impl Methods {
                     },
                 }
             }
+            LogsSources::NAME => {
+                if let Err(refused) = self.allowed::<LogsSources>() {
+                    return refused;
+                }
+                ok(&SourcesResponse {
+                    sources: self.logs.sources(),
+                    bytes_per_sec: self.logs.bytes_per_sec(),
+                })
+            }
+            LogsTail::NAME => {
+                if let Err(refused) = self.allowed::<LogsTail>() {
+                    return refused;
+                }
+                match api::decode_request::<LogsTail>(body) {
+                    Ok(r) => self
+                        .logs
+                        .tail(&r.source, r.lines)
+                        .await
+                        .map_or_else(log_refusal, |l| ok(&l)),
+                    Err(e) => bad_request(&e),
+                }
+            }
+            LogsFollow::NAME => {
+                if let Err(refused) = self.allowed::<LogsFollow>() {
+                    return refused;
+                }
+                match api::decode_request::<LogsFollow>(body) {
+                    Ok(r) => self
+                        .logs
+                        .follow(caller, &r.source)
+                        .map_or_else(log_refusal, |stream| ok(&FollowResponse { stream })),
+                    Err(e) => bad_request(&e),
+                }
+            }
+            LogsUnfollow::NAME => {
+                if let Err(refused) = self.allowed::<LogsUnfollow>() {
+                    return refused;
+                }
+                match api::decode_request::<LogsUnfollow>(body) {
+                    Ok(r) => {
+                        self.logs.unfollow(caller, &r.source);
+                        ok(&api::Empty {})
+                    }
+                    Err(e) => bad_request(&e),
+                }
+            }
             _ => Reply {
                 status: Status::UNKNOWN_METHOD,
                 body: Bytes::from(format!("this manager has no method {method:?}")),
@@ -131,6 +184,17 @@ fn ok<T: serde::Serialize>(value: &T) -> Reply {
     Reply {
         status: Status::OK,
         body: Bytes::from(api::encode(value)),
+    }
+}
+
+fn log_refusal(e: LogError) -> Reply {
+    Reply {
+        status: match e {
+            LogError::NotListed(_) => Status::FORBIDDEN,
+            LogError::TooMany => Status::RATE_LIMITED,
+            LogError::Read { .. } => Status::UPSTREAM_ERROR,
+        },
+        body: Bytes::from(e.to_string()),
     }
 }
 
@@ -152,6 +216,17 @@ impl RequestHandler for Methods {
             reply
         })
     }
+}
+
+#[cfg(test)]
+fn no_logs() -> Arc<Logs> {
+    Arc::new(Logs::new(
+        Vec::new(),
+        Vec::new(),
+        "journalctl".into(),
+        1024,
+        Arc::default(),
+    ))
 }
 
 #[cfg(test)]
@@ -179,6 +254,7 @@ mod tests {
                 Vec::new(),
                 std::time::Duration::from_secs(1),
             ),
+            no_logs(),
         )
     }
 
@@ -234,6 +310,7 @@ mod ethereum_tests {
                     Vec::new(),
                     std::time::Duration::from_secs(1),
                 ),
+                no_logs(),
             )
         };
         let refused = m(vec!["info".into()])

@@ -79,6 +79,9 @@ impl Runtime {
         let mut peer_config =
             PeerConfig::new(config.display_name.to_string(), config.capabilities.clone());
         peer_config.pairing.ttl = std::time::Duration::from_secs(config.pairing_timeout_secs);
+        // The log follows push events through the peer, which starts after
+        // the methods it serves.
+        let peer_slot: Arc<std::sync::OnceLock<Peer>> = Arc::default();
         let host = crate::host::Host::new();
         let sampler = host.spawn_sampler();
         let ethereum = crate::ethereum::Ethereum::new(
@@ -111,6 +114,13 @@ impl Runtime {
                 config.services.controllable.clone(),
                 std::time::Duration::from_millis(config.services.timeout_ms),
             ),
+            Arc::new(crate::logs::Logs::new(
+                config.logs.units.clone(),
+                config.logs.files.clone(),
+                config.logs.journalctl.clone(),
+                config.logs.bytes_per_sec,
+                Arc::clone(&peer_slot),
+            )),
         ));
         let store: Arc<dyn nodepair_keystore::Keystore> = Arc::from(selected.store);
         let peer = Peer::start(
@@ -122,6 +132,7 @@ impl Runtime {
             methods,
         )
         .await?;
+        let _ = peer_slot.set(peer.clone());
         Ok(Runtime {
             peer,
             waku,

@@ -166,17 +166,17 @@ impl Services {
         let action = request.action.verb();
         let who = caller.public_key.fingerprint();
         if !self.units.iter().any(|u| u == unit) {
-            tracing::warn!(caller = %who, name = %caller.display_name, unit, action, "refused: not a listed service");
+            tracing::warn!(target: "audit", caller = %who, name = %caller.display_name, unit, action, "refused: not a listed service");
             return Err(Refused::NotListed(unit.to_owned()));
         }
         if !self.controllable.iter().any(|u| u == unit) {
-            tracing::warn!(caller = %who, name = %caller.display_name, unit, action, "refused: not controllable");
+            tracing::warn!(target: "audit", caller = %who, name = %caller.display_name, unit, action, "refused: not controllable");
             return Err(Refused::NotControllable(unit.to_owned()));
         }
-        tracing::info!(caller = %who, name = %caller.display_name, unit, action, "service action asked");
+        tracing::info!(target: "audit", caller = %who, name = %caller.display_name, unit, action, "service action asked");
         match self.systemctl(&[action, "--no-block", "--", unit]).await {
             Ok(_) => {
-                tracing::info!(caller = %who, unit, action, "service action done");
+                tracing::info!(target: "audit", caller = %who, unit, action, "service action done");
                 Ok(self.show(unit).await)
             }
             Err((true, _)) => Err(Refused::Timeout {
@@ -185,7 +185,7 @@ impl Services {
                 secs: self.timeout.as_secs(),
             }),
             Err((false, why)) => {
-                tracing::warn!(caller = %who, unit, action, %why, "service action failed");
+                tracing::warn!(target: "audit", caller = %who, unit, action, %why, "service action failed");
                 Err(Refused::Failed {
                     action,
                     unit: unit.to_owned(),

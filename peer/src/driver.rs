@@ -8,7 +8,7 @@
 use crate::link::Link;
 use crate::pairing_handle::{PairingFailure, PairingUpdate};
 use crate::request::{Caller, Reply, RequestError, RequestHandler};
-use crate::view::{CounterpartyView, PeerEvent, RenameError};
+use crate::view::{CounterpartyView, EventError, PeerEvent, RenameError};
 use crate::{PeerConfig, PeerStatus, Revocation};
 use bytes::Bytes;
 use nodepair_keystore::{Counterparty as Stored, CounterpartyState, Keystore};
@@ -46,6 +46,12 @@ pub(crate) enum Command {
     Revoke {
         who: PublicKey,
         reply: oneshot::Sender<Revocation>,
+    },
+    SendEvent {
+        to: PublicKey,
+        stream: String,
+        body: Bytes,
+        reply: oneshot::Sender<Result<u64, EventError>>,
     },
     Rename {
         who: PublicKey,
@@ -191,6 +197,7 @@ impl Driver {
             latency: None,
             // Just read from the keystore: nothing new to write yet.
             persisted_seen_at: Some(now),
+            stream_seq: HashMap::new(),
         };
         link.set_state(NodeState::Connecting);
         self.links.insert(peer, link);
@@ -367,6 +374,14 @@ impl Driver {
                 }
             }
             Command::Revoke { who, reply } => self.revoke(who, Some(reply), now).await,
+            Command::SendEvent {
+                to,
+                stream,
+                body,
+                reply,
+            } => {
+                let _ = reply.send(self.send_event(to, stream, body));
+            }
             Command::Rename { who, name, reply } => {
                 let _ = reply.send(self.rename(who, name).await);
             }
@@ -597,6 +612,7 @@ impl Driver {
             state: NodeState::Online,
             latency: None,
             persisted_seen_at: Some(Instant::now()),
+            stream_seq: HashMap::new(),
         };
         self.subscribe(&session_topic, Route::Session(peer)).await;
         let view = link.view();
@@ -907,6 +923,33 @@ impl Driver {
                 });
             }
         }
+    }
+
+    /// Pushes one event of `stream` to `to`, numbered after the last one.
+    fn send_event(
+        &mut self,
+        to: PublicKey,
+        stream: String,
+        body: Bytes,
+    ) -> Result<u64, EventError> {
+        let link = self
+            .links
+            .get_mut(&to)
+            .filter(|l| !l.revoke_pending())
+            .ok_or(EventError::NotPaired)?;
+        if link.state != NodeState::Online {
+            return Err(EventError::NotOnline);
+        }
+        let seq = link.stream_seq.get(&stream).copied().unwrap_or(0) + 1;
+        link.session
+            .send(Frame::Event(nodepair_protocol::frame::Event {
+                stream: stream.clone(),
+                seq,
+                body,
+            }))
+            .map_err(|e| EventError::Send(e.to_string()))?;
+        link.stream_seq.insert(stream, seq);
+        Ok(seq)
     }
 
     /// Gives `who` a local name (or takes it away), stored before it shows.

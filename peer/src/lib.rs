@@ -32,7 +32,7 @@ pub mod view;
 pub use config::PeerConfig;
 pub use pairing_handle::{PairingFailure, PairingHandle, PairingUpdate};
 pub use request::{Caller, NoMethods, Reply, ReplyFuture, RequestError, RequestHandler};
-pub use view::{CounterpartyView, FindError, PeerEvent, RenameError, find};
+pub use view::{CounterpartyView, EventError, FindError, PeerEvent, RenameError, find};
 
 use bytes::Bytes;
 use driver::{Command, Driver};
@@ -305,6 +305,27 @@ impl Peer {
         answer
             .await
             .unwrap_or_else(|_| Revocation::Failed("the peer runtime has stopped".into()))
+    }
+
+    /// Pushes one event of `stream` (e.g. a followed log) to `to`; returns
+    /// its sequence number in that stream. Fails once `to` is offline,
+    /// unpaired or revoked, which is when a stream must stop.
+    pub async fn send_event(
+        &self,
+        to: PublicKey,
+        stream: impl Into<String>,
+        body: impl Into<Bytes>,
+    ) -> Result<u64, EventError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::SendEvent {
+            to,
+            stream: stream.into(),
+            body: body.into(),
+            reply,
+        })
+        .await
+        .map_err(|()| EventError::Stopped)?;
+        answer.await.map_err(|_| EventError::Stopped)?
     }
 
     /// Gives `who` a name shown on this side only (`None` or a blank name

@@ -15,6 +15,8 @@ pub(crate) struct Link {
     pub(crate) latency: Option<Duration>,
     /// When `last_seen` was last written to the keystore.
     pub(crate) persisted_seen_at: Option<Instant>,
+    /// The last sequence number sent on each of our event streams to it.
+    pub(crate) stream_seq: std::collections::HashMap<String, u64>,
 }
 
 impl Link {

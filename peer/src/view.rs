@@ -82,6 +82,23 @@ pub enum PeerEvent {
     },
 }
 
+/// An event could not be pushed; the stream should stop.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum EventError {
+    /// Not paired (any more), or being unpaired.
+    #[error("the counterparty is not paired (any more)")]
+    NotPaired,
+    /// Paired, but no session is up right now.
+    #[error("the counterparty is not online")]
+    NotOnline,
+    /// The session refused the frame.
+    #[error("cannot send the event: {0}")]
+    Send(String),
+    /// The runtime has stopped.
+    #[error("the peer runtime has stopped")]
+    Stopped,
+}
+
 /// A local name could not be given.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum RenameError {

@@ -387,3 +387,61 @@ async fn a_local_name_is_kept_across_restarts_and_never_sent() {
     stop(manager).await;
     relay.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_reach_the_counterparty_in_order_and_stop_once_it_is_unpaired() {
+    let relay = relay().await;
+    let app_side = Side::new(Role::App, "laptop", &relay);
+    let manager_side = Side::new(Role::Manager, "validator-1", &relay);
+    let app = app_side.start().await;
+    let manager = manager_side.start().await;
+    pair(&app, &manager).await;
+    let app_key = app.public_key();
+    until_state(&manager, app_key, NodeState::Online).await;
+    let mut events = app.events();
+
+    for line in ["one", "two", "three"] {
+        manager
+            .send_event(app_key, "logs:geth.service", line)
+            .await
+            .unwrap();
+    }
+    let mut got = Vec::new();
+    while got.len() < 3 {
+        let event = tokio::time::timeout(Duration::from_secs(10), events.recv())
+            .await
+            .expect("the events arrive")
+            .unwrap();
+        if let PeerEvent::Stream { from, event } = event {
+            assert_eq!(from, manager.public_key());
+            got.push((event.stream, event.seq, event.body));
+        }
+    }
+    assert_eq!(
+        got,
+        [
+            ("logs:geth.service".to_owned(), 1, Bytes::from("one")),
+            ("logs:geth.service".to_owned(), 2, Bytes::from("two")),
+            ("logs:geth.service".to_owned(), 3, Bytes::from("three")),
+        ]
+    );
+
+    // Once the app unpairs, the manager's stream to it stops.
+    assert_eq!(
+        app.revoke(manager.public_key()).await,
+        nodepair_peer::Revocation::Told
+    );
+    assert_eq!(
+        manager
+            .send_event(app_key, "logs:geth.service", "four")
+            .await,
+        Err(nodepair_peer::EventError::NotPaired)
+    );
+    assert_eq!(
+        manager.send_event(PublicKey([3; 32]), "x", "y").await,
+        Err(nodepair_peer::EventError::NotPaired)
+    );
+    stop(app).await;
+    stop(manager).await;
+    relay.shutdown().await;
+}

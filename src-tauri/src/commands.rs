@@ -294,3 +294,53 @@ async fn ask<M: Method>(
     }
     api::decode_response::<M>(&reply.body).map_err(|e| e.to_string())
 }
+
+/// The logs a manager shares, and its follow budget.
+#[tauri::command]
+#[specta::specta]
+pub async fn manager_logs(
+    state: State<'_, AppState>,
+    key: String,
+) -> Result<nodepair_protocol::api::logs::SourcesResponse, String> {
+    ask::<nodepair_protocol::api::logs::LogsSources>(&state, &key, &api::Empty {}).await
+}
+
+/// The last `lines` lines of one of a manager's logs.
+#[tauri::command]
+#[specta::specta]
+pub async fn manager_log_tail(
+    state: State<'_, AppState>,
+    key: String,
+    source: String,
+    lines: u32,
+) -> Result<nodepair_protocol::api::logs::Lines, String> {
+    use nodepair_protocol::api::logs::{LogsTail, TailRequest};
+    ask::<LogsTail>(&state, &key, &TailRequest { source, lines }).await
+}
+
+/// Starts following one of a manager's logs; new lines come as
+/// [`LogLines`](crate::views::LogLines) events.
+#[tauri::command]
+#[specta::specta]
+pub async fn manager_log_follow(
+    state: State<'_, AppState>,
+    key: String,
+    source: String,
+) -> Result<nodepair_protocol::api::logs::FollowResponse, String> {
+    use nodepair_protocol::api::logs::{LogsFollow, SourceRequest};
+    ask::<LogsFollow>(&state, &key, &SourceRequest { source }).await
+}
+
+/// Stops following one of a manager's logs.
+#[tauri::command]
+#[specta::specta]
+pub async fn manager_log_unfollow(
+    state: State<'_, AppState>,
+    key: String,
+    source: String,
+) -> Result<(), String> {
+    use nodepair_protocol::api::logs::{LogsUnfollow, SourceRequest};
+    ask::<LogsUnfollow>(&state, &key, &SourceRequest { source })
+        .await
+        .map(|_| ())
+}

@@ -141,8 +141,12 @@ pub(crate) async fn launch(app: &AppHandle, typed: Option<Passphrase>) {
                     if let Some(notice) = notifier.observe(&event) {
                         show(&app, &notice);
                     }
-                    if !matches!(event, PeerEvent::Stream { .. }) {
-                        emit(&app).await;
+                    match &event {
+                        PeerEvent::Stream { from, event } if event.stream.starts_with("logs:") => {
+                            forward_log(&app, *from, &event.body);
+                        }
+                        PeerEvent::Stream { .. } => {}
+                        _ => emit(&app).await,
                     }
                 }
                 Err(RecvError::Lagged(_)) => emit(&app).await,
@@ -162,6 +166,23 @@ pub(crate) async fn emit(app: &AppHandle) {
     let view = view(&app.state::<AppState>()).await;
     if let Err(e) = view.emit(app) {
         tracing::warn!("cannot tell the window: {e}");
+    }
+}
+
+/// Hands a followed log's new lines to the window.
+fn forward_log(app: &AppHandle, from: nodepair_protocol::PublicKey, body: &[u8]) {
+    use nodepair_protocol::api::logs::Lines;
+    match serde_json::from_slice::<Lines>(body) {
+        Ok(lines) => {
+            let event = crate::views::LogLines {
+                key: from.to_string(),
+                lines,
+            };
+            if let Err(e) = event.emit(app) {
+                tracing::warn!("cannot tell the window: {e}");
+            }
+        }
+        Err(e) => tracing::warn!("a log event that is not lines: {e}"),
     }
 }
 

@@ -1,7 +1,7 @@
 //! The typed IPC: the commands and events the window uses, and the TypeScript bindings generated from them.
 
 use crate::commands;
-use crate::views::{ManagersView, PairingView};
+use crate::views::{LogLines, ManagersView, PairingView};
 use std::path::Path;
 
 /// Where the generated bindings live, from the workspace root.
@@ -21,8 +21,16 @@ pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
             commands::manager_eth,
             commands::manager_services,
             commands::manager_service_control,
+            commands::manager_logs,
+            commands::manager_log_tail,
+            commands::manager_log_follow,
+            commands::manager_log_unfollow,
         ])
-        .events(tauri_specta::collect_events![ManagersView, PairingView])
+        .events(tauri_specta::collect_events![
+            ManagersView,
+            PairingView,
+            LogLines
+        ])
 }
 
 /// Writes the TypeScript bindings to `path`.

@@ -255,3 +255,13 @@ impl HostHealth {
         }
     }
 }
+
+/// New lines of a followed log, as a manager pushed them.
+#[derive(Clone, Debug, PartialEq, Serialize, specta::Type, tauri_specta::Event)]
+#[serde(rename_all = "camelCase")]
+pub struct LogLines {
+    /// The manager's key.
+    pub key: String,
+    /// The lines, and what the budget dropped.
+    pub lines: nodepair_protocol::api::logs::Lines,
+}

@@ -205,6 +205,25 @@ impl Daemon {
         nodepair_protocol::PublicKey(key)
     }
 
+    /// SIGTERM, waits for it to exit, and returns what it logged (stderr).
+    ///
+    /// # Panics
+    ///
+    /// When its log cannot be read.
+    pub fn stop_and_read_log(mut self) -> String {
+        use std::io::Read;
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let mut log = String::new();
+        if let Some(mut stderr) = self.child.stderr.take() {
+            stderr
+                .read_to_string(&mut log)
+                .expect("the daemon's log reads");
+        }
+        let _ = self.child.wait();
+        log
+    }
+
     /// SIGTERM, and waits for it to exit.
     ///
     /// # Panics

@@ -214,3 +214,147 @@ async fn services_are_shown_and_only_the_allowed_ones_are_controlled() {
     stop(app).await;
     daemon.kill();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_are_tailed_and_followed_within_their_budget_and_stop_when_unpaired() {
+    use nodepair_protocol::api::logs::{
+        LogsFollow, LogsSources, LogsTail, SourceRequest, TailRequest,
+    };
+    use std::io::Write;
+    let sandbox = Sandbox::new().unwrap();
+    let log_path = sandbox.path().join("node.log");
+    std::fs::write(
+        &log_path,
+        (1..=5).map(|i| format!("line {i}\n")).collect::<String>(),
+    )
+    .unwrap();
+    let append = |text: &str| {
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&log_path)
+            .unwrap();
+        f.write_all(text.as_bytes()).unwrap();
+    };
+    let relay = Relay::start(&sandbox, &[]);
+    let extra = format!(
+        "\n[logs]\nfiles = [\"{}\"]\nbytes_per_sec = 2000\n",
+        log_path.display()
+    );
+    let home = ManagerHome::with_config(
+        sandbox.path(),
+        "validator-1",
+        &[&relay.addr],
+        LONG * 6,
+        &["info", "logs"],
+        &extra,
+    );
+    let daemon = home.run(&sandbox);
+    let manager = daemon.public_key();
+    let app = App::new("laptop", &[&relay.addr]).start().await;
+    let (out, _) = pair(&sandbox, &home, &app).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let source = log_path.display().to_string();
+
+    let sources = app
+        .request(manager, LogsSources::NAME, Bytes::new())
+        .await
+        .unwrap();
+    let sources = api::decode_response::<LogsSources>(&sources.body).unwrap();
+    assert_eq!(
+        (sources.sources.clone(), sources.bytes_per_sec),
+        (vec![source.clone()], 2000)
+    );
+
+    let tail = |source: &str, lines| {
+        api::encode(&TailRequest {
+            source: source.into(),
+            lines,
+        })
+    };
+    let got = app
+        .request(manager, LogsTail::NAME, tail(&source, 2))
+        .await
+        .unwrap();
+    assert_eq!(got.status, Status::OK);
+    assert_eq!(
+        api::decode_response::<LogsTail>(&got.body).unwrap().lines,
+        ["line 4", "line 5"]
+    );
+    // Anything not listed is refused, and nothing is read.
+    let refused = app
+        .request(manager, LogsTail::NAME, tail("/etc/shadow", 2))
+        .await
+        .unwrap();
+    assert_eq!(refused.status, Status::FORBIDDEN);
+    assert!(String::from_utf8_lossy(&refused.body).contains("not one of the logs"));
+
+    // Following: new lines arrive as events.
+    let mut events = app.events();
+    let follow = api::encode(&SourceRequest {
+        source: source.clone(),
+    });
+    let started = app
+        .request(manager, LogsFollow::NAME, follow)
+        .await
+        .unwrap();
+    assert_eq!(
+        started.status,
+        Status::OK,
+        "{}",
+        String::from_utf8_lossy(&started.body)
+    );
+    let stream = api::decode_response::<LogsFollow>(&started.body)
+        .unwrap()
+        .stream;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    append("line 6\nline 7\n");
+    let first = next_lines(&mut events, &stream).await;
+    assert_eq!(first.lines, ["line 6", "line 7"]);
+    assert_eq!(first.dropped_bytes, 0);
+
+    // A burst over the budget: part arrives, the rest is counted as dropped.
+    let burst: String = (0..200)
+        .map(|i| format!("burst {i:03} {}\n", "x".repeat(90)))
+        .collect();
+    append(&burst);
+    let (mut delivered, mut dropped) = (0u64, 0u64);
+    while delivered + dropped < burst.len() as u64 {
+        let lines = next_lines(&mut events, &stream).await;
+        delivered += lines.lines.iter().map(|l| l.len() as u64 + 1).sum::<u64>();
+        dropped += lines.dropped_bytes;
+    }
+    assert_eq!(delivered + dropped, burst.len() as u64);
+    assert!(
+        dropped > 0 && delivered <= 4000,
+        "delivered {delivered}, dropped {dropped}"
+    );
+
+    // Unpaired: the follow stops on the manager's side.
+    assert_eq!(app.revoke(manager).await, nodepair_peer::Revocation::Told);
+    append("after unpairing\n");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    stop(app).await;
+    let log = daemon.stop_and_read_log();
+    assert!(log.contains("log follow started"), "{log}");
+    assert!(
+        log.contains("log follow ended: the counterparty is not paired"),
+        "{log}"
+    );
+}
+
+/// The next event of `stream`, decoded.
+async fn next_lines(
+    events: &mut tokio::sync::broadcast::Receiver<nodepair_peer::PeerEvent>,
+    stream: &str,
+) -> nodepair_protocol::api::logs::Lines {
+    loop {
+        let event = tokio::time::timeout(LONG, events.recv())
+            .await
+            .expect("an event")
+            .unwrap();
+        if let nodepair_peer::PeerEvent::Stream { event, .. } = event {
+            assert_eq!(event.stream, stream);
+            return serde_json::from_slice(&event.body).unwrap();
+        }
+    }
+}

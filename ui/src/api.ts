@@ -35,6 +35,10 @@ export const backend = {
   eth: (key: string) => ok(gen.commands.managerEth(key)),
   services: (key: string) => ok(gen.commands.managerServices(key)),
   control: (key: string, unit: string, action: gen.Action) => ok(gen.commands.managerServiceControl(key, unit, action)),
+  logSources: (key: string) => ok(gen.commands.managerLogs(key)),
+  logTail: (key: string, source: string, lines: number) => ok(gen.commands.managerLogTail(key, source, lines)),
+  logFollow: (key: string, source: string) => ok(gen.commands.managerLogFollow(key, source)),
+  logUnfollow: (key: string, source: string) => ok(gen.commands.managerLogUnfollow(key, source)),
 };
 
 /** Calls `onChange` with every new managers view. */
@@ -45,6 +49,11 @@ export function watchManagers(onChange: (view: ManagersView) => void): Promise<(
 /** Calls `onChange` whenever the pairing under way moves on. */
 export function watchPairing(onChange: (view: PairingView) => void): Promise<() => void> {
   return gen.events.pairingView.listen((event) => onChange(event.payload));
+}
+
+/** Calls `onLines` with every batch of a followed log's new lines. */
+export function watchLogs(onLines: (event: gen.LogLines) => void): Promise<() => void> {
+  return gen.events.logLines.listen((event) => onLines(event.payload));
 }
 
 /** The message of anything thrown. */

@@ -50,10 +50,22 @@ export const commands = {
 	 *  refusal (not allowed, failed, timed out) comes back as the error.
 	 */
 	managerServiceControl: (key: string, unit: string, action: Action) => typedError<Service_Serialize, string>(__TAURI_INVOKE("manager_service_control", { key, unit, action })),
+	/**  The logs a manager shares, and its follow budget. */
+	managerLogs: (key: string) => typedError<SourcesResponse, string>(__TAURI_INVOKE("manager_logs", { key })),
+	/**  The last `lines` lines of one of a manager's logs. */
+	managerLogTail: (key: string, source: string, lines: number) => typedError<Lines, string>(__TAURI_INVOKE("manager_log_tail", { key, source, lines })),
+	/**
+	 *  Starts following one of a manager's logs; new lines come as
+	 *  [`LogLines`](crate::views::LogLines) events.
+	 */
+	managerLogFollow: (key: string, source: string) => typedError<FollowResponse, string>(__TAURI_INVOKE("manager_log_follow", { key, source })),
+	/**  Stops following one of a manager's logs. */
+	managerLogUnfollow: (key: string, source: string) => typedError<null, string>(__TAURI_INVOKE("manager_log_unfollow", { key, source })),
 };
 
 /** Events */
 export const events = {
+	logLines: makeEvent<LogLines, LogLines>("log-lines"),
 	managersView: makeEvent<ManagersView_Serialize, ManagersView_Deserialize>("managers-view"),
 	pairingView: makeEvent<PairingView_Serialize, PairingView_Deserialize>("pairing-view"),
 };
@@ -231,6 +243,12 @@ export type ExecutionSyncing =
 	highest_block: number,
 } };
 
+/**  A follow started. */
+export type FollowResponse = {
+	/**  The stream its events come on. */
+	stream: string,
+};
+
 /**  Which manager to ask for host health, and from when on. */
 export type HealthQuery = {
 	/**  The manager's key. */
@@ -273,6 +291,27 @@ export type HostHealth = {
 	samples: SampleView[],
 	/**  When this answer arrived, Unix milliseconds. */
 	receivedAtMs: number,
+};
+
+/**  Lines of a source, oldest first: a tail's answer, or one follow event. */
+export type Lines = {
+	/**  The source. */
+	source: string,
+	/**  The lines, without their line ends. */
+	lines: string[],
+	/**
+	 *  Bytes left out since the previous event because the source wrote
+	 *  more than the budget allows (0 in a tail).
+	 */
+	dropped_bytes: number,
+};
+
+/**  New lines of a followed log, as a manager pushed them. */
+export type LogLines = {
+	/**  The manager's key. */
+	key: string,
+	/**  The lines, and what the budget dropped. */
+	lines: Lines,
 };
 
 /**  One paired manager, as the list shows it. */
@@ -504,6 +543,14 @@ export type ServicesResponse_Deserialize = {
 export type ServicesResponse_Serialize = {
 	/**  The units. */
 	services: Service_Serialize[],
+};
+
+/**  Every readable source: systemd units (their journal) and files. */
+export type SourcesResponse = {
+	/**  Unit names and file paths, as the configuration lists them. */
+	sources: string[],
+	/**  The follow budget, bytes per second. */
+	bytes_per_sec: number,
 };
 
 /**  The vault needs a passphrase the app has no other way to get. */

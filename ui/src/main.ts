@@ -1,13 +1,14 @@
 // Entry point: the top bar, the managers list or one manager's view, the
 // pairing card and dialogs; kept up to date from the backend's events.
 
-import { type HostHealth, type ManagerRow, type ManagersView, type PairingView, backend, messageOf, watchManagers, watchPairing } from "./api";
+import { type HostHealth, type ManagerRow, type ManagersView, type PairingView, backend, messageOf, watchLogs, watchManagers, watchPairing } from "./api";
 import { loadAppInfo } from "./app_info";
 import { confirmUnpair, rename } from "./dialogs";
 import { h } from "./dom";
 import { mergeSamples, newestSampleMs } from "./history";
 import { renderStartupError, renderTopbar } from "./home";
 import { type EthState, type HealthState, renderManager } from "./manager_view";
+import { type LogsState, appendLines, emptyLogs } from "./logs";
 import type { ServicesState } from "./services";
 import { renderManagers } from "./managers";
 import { renderPairing } from "./pairing";
@@ -40,6 +41,47 @@ export async function start(root: HTMLElement, now: () => number = Date.now): Pr
   const health = new Map<string, HealthState>();
   const eth = new Map<string, EthState>();
   const services = new Map<string, ServicesState>();
+  const logs = new Map<string, LogsState>();
+  const logState = (key: string): LogsState => {
+    let s = logs.get(key);
+    if (!s) {
+      s = emptyLogs();
+      logs.set(key, s);
+    }
+    return s;
+  };
+  const logActions = (key: string) => ({
+    choose: (source: string) => void chooseLog(key, source),
+    follow: (on: boolean) => void followLog(key, on),
+    search: (query: string) => {
+      logState(key).query = query;
+      show();
+    },
+  });
+  const chooseLog = async (key: string, source: string): Promise<void> => {
+    const s = logState(key);
+    if (s.following && s.source) await backend.logUnfollow(key, s.source).catch(() => undefined);
+    Object.assign(s, { source, lines: [], following: false, dropped: 0, error: null });
+    try {
+      s.lines = (await backend.logTail(key, source, 200)).lines;
+    } catch (error) {
+      s.error = messageOf(error);
+    }
+    show();
+  };
+  const followLog = async (key: string, on: boolean): Promise<void> => {
+    const s = logState(key);
+    if (!s.source) return;
+    try {
+      if (on) await backend.logFollow(key, s.source);
+      else await backend.logUnfollow(key, s.source);
+      s.following = on;
+      s.error = null;
+    } catch (error) {
+      s.error = messageOf(error);
+    }
+    show();
+  };
   const loadServices = async (key: string): Promise<void> => {
     const known = services.get(key) ?? { services: null, error: null, busy: null };
     try {
@@ -176,7 +218,7 @@ export async function start(root: HTMLElement, now: () => number = Date.now): Pr
         rename: () => askRename(open),
         unpair: () => askUnpair(open),
         service: (unit, action) => void serviceAction(open.key, unit, action),
-      }, { eth: eth.get(open.key), services: services.get(open.key) });
+      }, { eth: eth.get(open.key), services: services.get(open.key), logs: logs.get(open.key), logActions: logActions(open.key) });
     } else {
       renderManagers(content, latest, now(), {
         pair: () => void begin(),
@@ -202,6 +244,14 @@ export async function start(root: HTMLElement, now: () => number = Date.now): Pr
           eth.set(key, { status: await backend.eth(key), error: null });
         } catch (error) {
           eth.set(key, { ...known, error: messageOf(error) });
+        }
+        show();
+      }
+      if (m && m.state === "online" && m.capabilities.includes("logs") && !logState(key).sources) {
+        try {
+          logState(key).sources = (await backend.logSources(key)).sources;
+        } catch (error) {
+          logState(key).error = messageOf(error);
         }
         show();
       }
@@ -231,6 +281,13 @@ export async function start(root: HTMLElement, now: () => number = Date.now): Pr
       pairing = next;
       showPairing();
     }
+  });
+  await watchLogs((event) => {
+    const s = logs.get(event.key);
+    if (!s || !s.following || s.source !== event.lines.source) return;
+    s.lines = appendLines(s.lines, event.lines.lines);
+    s.dropped += event.lines.dropped_bytes;
+    if (view.kind === "manager" && view.key === event.key) show();
   });
   await watchManagers((next) => {
     latest = next;

@@ -8,6 +8,7 @@ import { bytesLabel, durationLabel, loadLabel, percentLabel, usageTone } from ".
 import type { EthStatusResponse_Serialize as EthStatusResponse } from "./bindings";
 import { beaconSyncLabel, executionSync, readingView } from "./eth";
 import { HISTORY_MS } from "./history";
+import { type LogsActions, type LogsState, logsSection } from "./logs";
 import { type ServicesState, servicesSection } from "./services";
 import { lastSeenLabel, latencyLabel, stateLabel } from "./node_state";
 
@@ -40,6 +41,8 @@ export interface ManagerActions {
 export interface ManagerExtras {
   eth?: EthState | undefined;
   services?: ServicesState | undefined;
+  logs?: LogsState | undefined;
+  logActions?: LogsActions | undefined;
 }
 
 function button(label: string, onClick: () => void, attrs: Record<string, string> = {}): HTMLButtonElement {
@@ -107,6 +110,9 @@ export function renderManager(
       ? [servicesSection(services, nowMs, (unit, action) => actions.service?.(unit, action))]
       : []),
     hostSection(manager, health, nowMs),
+    ...(manager.capabilities.includes("logs") && extras.logs && extras.logActions
+      ? [logsSection(extras.logs, extras.logActions)]
+      : []),
   );
 }
 

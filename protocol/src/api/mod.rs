@@ -9,11 +9,12 @@
 pub mod ethereum;
 pub mod host;
 pub mod info;
+pub mod logs;
 pub mod reading;
 pub mod services;
 
 /// Every capability a manager may offer, in the order the docs list them.
-pub const CAPABILITIES: &[&str] = &["info", "host", "ethereum", "services"];
+pub const CAPABILITIES: &[&str] = &["info", "host", "ethereum", "services", "logs"];
 
 /// A method, the capability the manager must offer for it, and its bodies.
 pub trait Method {

@@ -1,0 +1,58 @@
+// A manager's logs: tail, follow with events, search, and budget drops shown.
+
+import { emit } from "@tauri-apps/api/event";
+import { clearMocks } from "@tauri-apps/api/mocks";
+import { afterEach, describe, expect, it } from "vitest";
+import { appendLines, filterLines } from "./logs";
+import { start } from "./main";
+import { type Calls, KEY, NOW, mockBackend, mount, running, settle, validator } from "./test_support";
+
+afterEach(() => clearMocks());
+
+describe("log helpers", () => {
+  it("keeps the newest lines and searches ignoring case", () => {
+    expect(appendLines(["a", "b"], ["c", "d"], 3)).toEqual(["b", "c", "d"]);
+    expect(filterLines(["ERROR disk", "info ok", "error net"], " error ")).toEqual(["ERROR disk", "error net"]);
+    expect(filterLines(["x"], "")).toEqual(["x"]);
+  });
+});
+
+describe("log viewer", () => {
+  it("tails the chosen log, follows it live, searches, and says what the budget dropped", async () => {
+    const calls: Calls = [];
+    mockBackend(
+      running({ ...validator, capabilities: ["info", "logs"] }),
+      {
+        manager_logs: () => ({ sources: ["geth.service", "/var/log/beacon.log"], bytes_per_sec: 16384 }),
+        manager_log_tail: () => ({ source: "geth.service", lines: ["INFO imported block 1", "WARN peer dropped"], dropped_bytes: 0 }),
+        manager_log_follow: () => ({ stream: "logs:geth.service" }),
+      },
+      calls,
+    );
+    const root = mount();
+    await start(root, () => NOW);
+    (root.querySelector("[data-testid=open-manager]") as HTMLButtonElement).click();
+    await settle();
+    await settle();
+    const select = root.querySelector("[data-testid=log-source]") as HTMLSelectElement;
+    expect([...select.options].map((o) => o.value)).toEqual(["", "geth.service", "/var/log/beacon.log"]);
+    select.value = "geth.service";
+    select.dispatchEvent(new Event("change"));
+    await settle();
+    expect(calls.find((c) => c.cmd === "manager_log_tail")?.args).toEqual({ key: KEY, source: "geth.service", lines: 200 });
+    const text = () => root.querySelector("[data-testid=log-lines]")?.textContent;
+    expect(text()).toBe("INFO imported block 1\nWARN peer dropped");
+
+    (root.querySelector("[data-testid=log-follow]") as HTMLButtonElement).click();
+    await settle();
+    expect(calls.find((c) => c.cmd === "manager_log_follow")?.args).toEqual({ key: KEY, source: "geth.service" });
+    await emit("log-lines", { key: KEY, lines: { source: "geth.service", lines: ["INFO imported block 2"], dropped_bytes: 4096 } });
+    expect(text()).toBe("INFO imported block 1\nWARN peer dropped\nINFO imported block 2");
+    expect(root.querySelector("[data-testid=log-dropped]")?.textContent).toContain("4096 bytes left out");
+
+    const search = root.querySelector("[data-testid=log-search]") as HTMLInputElement;
+    search.value = "warn";
+    search.dispatchEvent(new Event("input"));
+    expect(text()).toBe("WARN peer dropped");
+  });
+});

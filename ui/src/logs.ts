@@ -1,0 +1,84 @@
+// A manager's logs: pick a source, see its last lines, follow it live
+// (under the manager's byte budget, drops counted), and search.
+
+import { h } from "./dom";
+
+/** How many lines the viewer keeps. */
+export const KEPT_LINES = 2000;
+
+/** What the window knows of one manager's logs. */
+export interface LogsState {
+  sources: string[] | null;
+  source: string | null;
+  lines: string[];
+  following: boolean;
+  /** Bytes the manager left out since following started (over budget). */
+  dropped: number;
+  query: string;
+  error: string | null;
+}
+
+export function emptyLogs(): LogsState {
+  return { sources: null, source: null, lines: [], following: false, dropped: 0, query: "", error: null };
+}
+
+/** `known` then `fresh`, keeping the last `max`. */
+export function appendLines(known: string[], fresh: string[], max = KEPT_LINES): string[] {
+  const all = known.concat(fresh);
+  return all.length > max ? all.slice(all.length - max) : all;
+}
+
+/** The lines containing `query`, ignoring case; all when it is blank. */
+export function filterLines(lines: string[], query: string): string[] {
+  const q = query.trim().toLowerCase();
+  return q === "" ? lines : lines.filter((l) => l.toLowerCase().includes(q));
+}
+
+/** What the viewer's controls do. */
+export interface LogsActions {
+  choose: (source: string) => void;
+  follow: (on: boolean) => void;
+  search: (query: string) => void;
+}
+
+/** The logs section of a manager's view. */
+export function logsSection(state: LogsState, actions: LogsActions): HTMLElement {
+  const section = h("section", { class: "host logs", "aria-labelledby": "logs-title", "data-testid": "logs" });
+  const title = h("h3", { id: "logs-title" }, "Logs");
+  if (!state.sources) {
+    section.append(title, h("p", { class: state.error ? "notice bad" : "muted", role: "status" }, state.error ?? "Asking…"));
+    return section;
+  }
+  if (state.sources.length === 0) {
+    section.append(title, h("p", { class: "muted" }, "The operator shares no logs ([logs] in the manager's configuration)."));
+    return section;
+  }
+  const select = h(
+    "select",
+    { "aria-label": "Log", "data-testid": "log-source" },
+    h("option", { value: "", disabled: true, selected: state.source === null }, "Choose a log…"),
+    ...state.sources.map((s) => h("option", { value: s, selected: s === state.source }, s)),
+  );
+  select.addEventListener("change", () => actions.choose(select.value));
+  const follow = h(
+    "button",
+    { type: "button", class: state.following ? "primary" : "", disabled: state.source === null, "data-testid": "log-follow", "aria-pressed": state.following ? "true" : "false" },
+    state.following ? "Following" : "Follow",
+  );
+  follow.addEventListener("click", () => actions.follow(!state.following));
+  const search = h("input", { type: "search", placeholder: "Search", value: state.query, "aria-label": "Search the log", "data-testid": "log-search" });
+  search.addEventListener("input", () => actions.search(search.value));
+  const shown = filterLines(state.lines, state.query);
+  const text = h("pre", { class: "log-text", "data-testid": "log-lines", tabindex: "0" }, shown.join("\n"));
+  section.append(
+    h("div", { class: "section-header" }, title, state.dropped > 0 ? h("span", { class: "stale", "data-testid": "log-dropped" }, `${state.dropped} bytes left out: the log wrote faster than the manager's budget`) : null),
+    h("div", { class: "log-controls" }, select, follow, search),
+    ...(state.error ? [h("p", { class: "notice bad", role: "alert", "data-testid": "log-error" }, state.error)] : []),
+    text,
+    h("p", { class: "muted small" }, state.source ? `${shown.length} of ${state.lines.length} lines` : ""),
+  );
+  queueMicrotask(() => {
+    if (state.following) text.scrollTop = text.scrollHeight;
+  });
+  return section;
+}
