@@ -148,6 +148,31 @@ async fn pair(settings: &Settings, json: bool, network_timeout: Duration) -> any
     result
 }
 
+/// Ctrl-C, listened for from the moment this is made (a bare
+/// `tokio::signal::ctrl_c()` future only starts listening when first polled,
+/// so a Ctrl-C before that would kill the process instead of cancelling).
+struct Interrupt {
+    #[cfg(unix)]
+    signal: tokio::signal::unix::Signal,
+    #[cfg(windows)]
+    signal: tokio::signal::windows::CtrlC,
+}
+
+impl Interrupt {
+    fn new() -> std::io::Result<Self> {
+        Ok(Interrupt {
+            #[cfg(unix)]
+            signal: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?,
+            #[cfg(windows)]
+            signal: tokio::signal::windows::ctrl_c()?,
+        })
+    }
+
+    async fn recv(&mut self) {
+        let _ = self.signal.recv().await;
+    }
+}
+
 async fn pair_with(backend: &Backend, json: bool, network_timeout: Duration) -> anyhow::Result<()> {
     let peer = &backend.peer;
     if !peer.wait_for_network(network_timeout).await {
@@ -164,6 +189,9 @@ async fn pair_with(backend: &Backend, json: bool, network_timeout: Duration) -> 
         .offer_pairing()
         .await
         .map_err(|e| anyhow::anyhow!("cannot start pairing: {e}"))?;
+    // Listen for Ctrl-C before the code is shown: someone may press it as
+    // soon as they see it.
+    let mut interrupt = Interrupt::new()?;
     let code = handle.code.to_display_string();
     let command = format!("nodepair-manager pair {code}");
     if json {
@@ -180,12 +208,10 @@ async fn pair_with(backend: &Backend, json: bool, network_timeout: Duration) -> 
         writeln!(out, "\nOn the server, run:\n\n    {command}\n")?;
         out.flush()?;
     }
-    let interrupted = tokio::signal::ctrl_c();
-    tokio::pin!(interrupted);
     loop {
         let update = tokio::select! {
             u = handle.next() => u,
-            _ = &mut interrupted => {
+            () = interrupt.recv() => {
                 handle.cancel().await;
                 anyhow::bail!("pairing cancelled");
             }

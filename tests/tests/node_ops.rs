@@ -135,7 +135,7 @@ async fn services_are_shown_and_only_the_allowed_ones_are_controlled() {
         "validator-1",
         &[&relay.addr],
         LONG * 6,
-        &["info", "services"],
+        &["info", "services", "host"],
         &extra,
     );
     let daemon = home.run(&sandbox);
@@ -147,6 +147,43 @@ async fn services_are_shown_and_only_the_allowed_ones_are_controlled() {
         let app = &app;
         async move { app.request(manager, method, body).await.unwrap() }
     };
+
+    // The host, as /proc reports it.
+    let host = ask(Health::NAME, Vec::new()).await;
+    assert_eq!(host.status, Status::OK);
+    let host = api::decode_response::<Health>(&host.body).unwrap();
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap();
+    let mem_total_kib: u64 = meminfo
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap();
+    let diff = host.memory_total.abs_diff(mem_total_kib * 1024);
+    assert!(
+        diff * 100 <= mem_total_kib * 1024,
+        "memory {} vs /proc {}",
+        host.memory_total,
+        mem_total_kib * 1024
+    );
+    let cpus = std::fs::read_to_string("/proc/cpuinfo")
+        .unwrap()
+        .lines()
+        .filter(|l| l.starts_with("processor"))
+        .count();
+    assert_eq!(host.cpus as usize, cpus);
+    assert_eq!(host.cpu_per_core.len(), cpus);
+    let uptime: f64 = std::fs::read_to_string("/proc/uptime")
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        (host.uptime_s as f64 - uptime).abs() < 60.0,
+        "uptime {} vs /proc {uptime}",
+        host.uptime_s
+    );
 
     let listed = ask(ServicesList::NAME, Vec::new()).await;
     assert_eq!(listed.status, Status::OK);
