@@ -1,6 +1,7 @@
 //! The outside world a manager reads, stood in for: an Ethereum node (a local
 //! HTTP server answering with the specifications' bodies in
-//! `tests/fixtures/ethereum/`) and a unit manager (`tests/fixtures/fake-systemctl`).
+//! `tests/fixtures/ethereum/`), a unit manager (`tests/fixtures/fake-systemctl`)
+//! and a journal (`tests/fixtures/fake-journalctl`).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -99,5 +100,26 @@ pub fn fake_systemctl(dir: &Path) -> PathBuf {
     }
     std::fs::remove_file(tool_dir.join("state/calls.log"))
         .expect("the fake unit manager is set up");
+    tool
+}
+
+/// `fake-journalctl` (tests/fixtures) copied into `dir`; a unit's journal is
+/// the file `journal/<unit>` beside it. Returns the script's path.
+///
+/// # Panics
+///
+/// When the files cannot be written.
+pub fn fake_journalctl(dir: &Path) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let tool_dir = dir.join("fake-journal");
+    std::fs::create_dir_all(tool_dir.join("journal")).expect("the fake journal is set up");
+    let tool = tool_dir.join("fake-journalctl");
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/fake-journalctl"),
+        &tool,
+    )
+    .expect("the fake journal is copied");
+    std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755))
+        .expect("the fake journal is executable");
     tool
 }

@@ -395,3 +395,87 @@ async fn next_lines(
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_units_journal_is_tailed_and_followed_through_journalctl() {
+    use nodepair_protocol::api::logs::{
+        LogsFollow, LogsTail, LogsUnfollow, SourceRequest, TailRequest,
+    };
+    use std::io::Write;
+    let sandbox = Sandbox::new().unwrap();
+    let journalctl = nodepair_tests::fixtures::fake_journalctl(sandbox.path());
+    let journal = journalctl.with_file_name("journal").join("geth.service");
+    std::fs::write(
+        &journal,
+        "Nov 22 geth[1]: one\nNov 22 geth[1]: two\nNov 22 geth[1]: three\n",
+    )
+    .unwrap();
+    let relay = Relay::start(&sandbox, &[]);
+    let extra = format!(
+        "\n[logs]\nunits = [\"geth.service\"]\njournalctl = \"{}\"\n",
+        journalctl.display()
+    );
+    let home = ManagerHome::with_config(
+        sandbox.path(),
+        "validator-1",
+        &[&relay.addr],
+        LONG * 6,
+        &["info", "logs"],
+        &extra,
+    );
+    let daemon = home.run(&sandbox);
+    let manager = daemon.public_key();
+    let app = App::new("laptop", &[&relay.addr]).start().await;
+    let (out, _) = pair(&sandbox, &home, &app).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let request = api::encode(&TailRequest {
+        source: "geth.service".into(),
+        lines: 2,
+    });
+    let tail = app.request(manager, LogsTail::NAME, request).await.unwrap();
+    assert_eq!(
+        tail.status,
+        Status::OK,
+        "{}",
+        String::from_utf8_lossy(&tail.body)
+    );
+    let tail = api::decode_response::<LogsTail>(&tail.body).unwrap();
+    assert_eq!(tail.lines, ["Nov 22 geth[1]: two", "Nov 22 geth[1]: three"]);
+
+    let mut events = app.events();
+    let source = api::encode(&SourceRequest {
+        source: "geth.service".into(),
+    });
+    let follow = app
+        .request(manager, LogsFollow::NAME, source.clone())
+        .await
+        .unwrap();
+    assert_eq!(follow.status, Status::OK);
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&journal)
+        .unwrap()
+        .write_all(b"Nov 22 geth[1]: four\n")
+        .unwrap();
+    let lines = next_lines(&mut events, "logs:geth.service").await;
+    assert_eq!(lines.lines, ["Nov 22 geth[1]: four"]);
+    let stopped = app
+        .request(manager, LogsUnfollow::NAME, source)
+        .await
+        .unwrap();
+    assert_eq!(stopped.status, Status::OK);
+
+    // The journal was asked only for the listed unit, as the manager asks.
+    let calls =
+        std::fs::read_to_string(journalctl.with_file_name("journal").join("calls.log")).unwrap();
+    assert!(
+        calls.lines().all(|l| l.contains("--unit geth.service")),
+        "{calls}"
+    );
+    assert!(calls.lines().any(|l| l.contains("--follow")), "{calls}");
+    stop(app).await;
+    let log = daemon.stop_and_read_log();
+    assert!(log.contains("log follow ended: unfollowed"), "{log}");
+}
