@@ -81,7 +81,7 @@ async fn the_app_reads_the_node_and_the_host_and_is_refused_what_is_not_enabled(
     let x = &status.execution;
     assert_eq!(
         x.version.value().map(String::as_str),
-        Some("Mist/v0.9.3/darwin/go1.4.1")
+        Some("Geth/v1.12.1-stable/linux-amd64/go1.19.1")
     );
     assert_eq!(
         x.syncing,
