@@ -218,15 +218,25 @@ impl RequestHandler for Methods {
     }
 }
 
+/// Methods offering `capabilities`, with nothing configured behind them.
 #[cfg(test)]
-fn no_logs() -> Arc<Logs> {
-    Arc::new(Logs::new(
-        Vec::new(),
-        Vec::new(),
-        "journalctl".into(),
-        1024,
-        Arc::default(),
-    ))
+fn methods(capabilities: &[&str]) -> Methods {
+    let second = std::time::Duration::from_secs(1);
+    Methods::new(
+        "validator-1".into(),
+        Instant::now(),
+        capabilities.iter().map(|c| (*c).to_owned()).collect(),
+        Host::new(),
+        Ethereum::new(None, None, second).expect("a client without TLS settings builds"),
+        Services::new("systemctl".into(), Vec::new(), Vec::new(), second),
+        Arc::new(Logs::new(
+            Vec::new(),
+            Vec::new(),
+            "journalctl".into(),
+            1024,
+            Arc::default(),
+        )),
+    )
 }
 
 #[cfg(test)]
@@ -240,23 +250,6 @@ fn caller() -> Caller {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn methods(capabilities: &[&str]) -> Methods {
-        Methods::new(
-            "validator-1".into(),
-            Instant::now(),
-            capabilities.iter().map(|c| (*c).to_owned()).collect(),
-            Host::new(),
-            Ethereum::new(None, None, std::time::Duration::from_secs(1)).unwrap(),
-            Services::new(
-                "systemctl".into(),
-                Vec::new(),
-                Vec::new(),
-                std::time::Duration::from_secs(1),
-            ),
-            no_logs(),
-        )
-    }
 
     #[tokio::test]
     async fn host_health_needs_the_host_capability() {
@@ -297,27 +290,11 @@ mod ethereum_tests {
 
     #[tokio::test]
     async fn eth_status_needs_its_capability_and_says_what_is_not_configured() {
-        let m = |caps: Vec<String>| {
-            Methods::new(
-                "v".into(),
-                Instant::now(),
-                caps,
-                Host::new(),
-                Ethereum::new(None, None, std::time::Duration::from_secs(1)).unwrap(),
-                Services::new(
-                    "systemctl".into(),
-                    Vec::new(),
-                    Vec::new(),
-                    std::time::Duration::from_secs(1),
-                ),
-                no_logs(),
-            )
-        };
-        let refused = m(vec!["info".into()])
+        let refused = methods(&["info"])
             .answer(&caller(), "eth.status", b"")
             .await;
         assert_eq!(refused.status, Status::CAPABILITY_DISABLED);
-        let answered = m(vec!["ethereum".into()])
+        let answered = methods(&["ethereum"])
             .answer(&caller(), "eth.status", b"")
             .await;
         assert_eq!(answered.status, Status::OK);

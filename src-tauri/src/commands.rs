@@ -217,19 +217,10 @@ pub async fn manager_health(
     state: State<'_, AppState>,
     query: HealthQuery,
 ) -> Result<HostHealth, String> {
-    let backend = state.running()?;
     let request = api::host::HealthRequest {
         samples_after_ms: query.samples_after_ms,
     };
-    let reply = backend
-        .peer
-        .request(key(&query.key)?, Health::NAME, api::encode(&request))
-        .await
-        .map_err(|e| e.to_string())?;
-    if reply.status != Status::OK {
-        return Err(String::from_utf8_lossy(&reply.body).into_owned());
-    }
-    let health = api::decode_response::<Health>(&reply.body).map_err(|e| e.to_string())?;
+    let health = ask::<Health>(&state, &query.key, &request).await?;
     Ok(HostHealth::new(health, unix_ms()))
 }
 

@@ -19,31 +19,54 @@ use std::time::Duration;
 
 const LONG: Duration = Duration::from_secs(20);
 
+/// A relay, a manager daemon offering `capabilities` with `extra` appended
+/// to its configuration, and an app in this process paired with it.
+struct Paired {
+    relay: Relay,
+    daemon: nodepair_tests::net::Daemon,
+    manager: nodepair_protocol::PublicKey,
+    app: nodepair_peer::Peer,
+}
+
+async fn paired(sandbox: &Sandbox, capabilities: &[&str], extra: &str) -> Paired {
+    let relay = Relay::start(sandbox, &[]);
+    let home = ManagerHome::with_config(
+        sandbox.path(),
+        "validator-1",
+        &[&relay.addr],
+        LONG * 6,
+        capabilities,
+        extra,
+    );
+    let daemon = home.run(sandbox);
+    let manager = daemon.public_key();
+    let app = App::new("laptop", &[&relay.addr]).start().await;
+    let (out, _) = pair(sandbox, &home, &app).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    Paired {
+        relay,
+        daemon,
+        manager,
+        app,
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_app_reads_the_node_and_the_host_and_is_refused_what_is_not_enabled() {
     let (beacon, execution) = node().await;
     let sandbox = Sandbox::new().unwrap();
-    let relay = Relay::start(&sandbox, &[]);
     let extra = format!(
         "\n[ethereum]\nbeacon_url = \"{}\"\nexecution_url = \"{}\"\ntimeout_ms = 800\n",
         beacon.uri(),
         execution.uri()
     );
     // `host` is deliberately not enabled.
-    let home = ManagerHome::with_config(
-        sandbox.path(),
-        "validator-1",
-        &[&relay.addr],
-        LONG * 6,
-        &["info", "ethereum"],
-        &extra,
-    );
-    let daemon = home.run(&sandbox);
-    let manager = daemon.public_key();
-    let app_side = App::new("laptop", &[&relay.addr]);
-    let app = app_side.start().await;
-    let (out, _) = pair(&sandbox, &home, &app).await;
-    assert!(out.status.success(), "{}", stderr(&out));
+    let Paired {
+        relay: _relay,
+        daemon,
+        manager,
+        app,
+    } = paired(&sandbox, &["info", "ethereum"], &extra).await;
     eventually(LONG, "the manager is online", || async {
         app.counterparties()
             .await
@@ -125,24 +148,16 @@ async fn services_are_shown_and_only_the_allowed_ones_are_controlled() {
     use nodepair_protocol::api::services::{Action, ControlRequest, ServicesControl, ServicesList};
     let sandbox = Sandbox::new().unwrap();
     let tool = fake_systemctl(sandbox.path());
-    let relay = Relay::start(&sandbox, &[]);
     let extra = format!(
         "\n[services]\nunits = [\"geth.service\", \"lighthouse.service\"]\ncontrollable = [\"geth.service\"]\nsystemctl = \"{}\"\n",
         tool.display()
     );
-    let home = ManagerHome::with_config(
-        sandbox.path(),
-        "validator-1",
-        &[&relay.addr],
-        LONG * 6,
-        &["info", "services", "host"],
-        &extra,
-    );
-    let daemon = home.run(&sandbox);
-    let manager = daemon.public_key();
-    let app = App::new("laptop", &[&relay.addr]).start().await;
-    let (out, _) = pair(&sandbox, &home, &app).await;
-    assert!(out.status.success(), "{}", stderr(&out));
+    let Paired {
+        relay: _relay,
+        daemon,
+        manager,
+        app,
+    } = paired(&sandbox, &["info", "services", "host"], &extra).await;
     let ask = |method: &'static str, body: Vec<u8>| {
         let app = &app;
         async move { app.request(manager, method, body).await.unwrap() }
@@ -272,24 +287,16 @@ async fn logs_are_tailed_and_followed_within_their_budget_and_stop_when_unpaired
             .unwrap();
         f.write_all(text.as_bytes()).unwrap();
     };
-    let relay = Relay::start(&sandbox, &[]);
     let extra = format!(
         "\n[logs]\nfiles = [\"{}\"]\nbytes_per_sec = 2000\n",
         log_path.display()
     );
-    let home = ManagerHome::with_config(
-        sandbox.path(),
-        "validator-1",
-        &[&relay.addr],
-        LONG * 6,
-        &["info", "logs"],
-        &extra,
-    );
-    let daemon = home.run(&sandbox);
-    let manager = daemon.public_key();
-    let app = App::new("laptop", &[&relay.addr]).start().await;
-    let (out, _) = pair(&sandbox, &home, &app).await;
-    assert!(out.status.success(), "{}", stderr(&out));
+    let Paired {
+        relay: _relay,
+        daemon,
+        manager,
+        app,
+    } = paired(&sandbox, &["info", "logs"], &extra).await;
     let source = log_path.display().to_string();
 
     let sources = app
@@ -410,24 +417,16 @@ async fn a_units_journal_is_tailed_and_followed_through_journalctl() {
         "Nov 22 geth[1]: one\nNov 22 geth[1]: two\nNov 22 geth[1]: three\n",
     )
     .unwrap();
-    let relay = Relay::start(&sandbox, &[]);
     let extra = format!(
         "\n[logs]\nunits = [\"geth.service\"]\njournalctl = \"{}\"\n",
         journalctl.display()
     );
-    let home = ManagerHome::with_config(
-        sandbox.path(),
-        "validator-1",
-        &[&relay.addr],
-        LONG * 6,
-        &["info", "logs"],
-        &extra,
-    );
-    let daemon = home.run(&sandbox);
-    let manager = daemon.public_key();
-    let app = App::new("laptop", &[&relay.addr]).start().await;
-    let (out, _) = pair(&sandbox, &home, &app).await;
-    assert!(out.status.success(), "{}", stderr(&out));
+    let Paired {
+        relay: _relay,
+        daemon,
+        manager,
+        app,
+    } = paired(&sandbox, &["info", "logs"], &extra).await;
 
     let request = api::encode(&TailRequest {
         source: "geth.service".into(),

@@ -2,7 +2,7 @@
 
 use super::{request_error, shown};
 use nodepair_protocol::api::ethereum::{BeaconHealth, BeaconPeers, BeaconSyncing, ConsensusStatus};
-use nodepair_protocol::api::reading::{ReadErrorKind, Reading};
+use nodepair_protocol::api::reading::{ReadError, ReadErrorKind, Reading};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
@@ -49,20 +49,13 @@ struct ApiError {
     message: String,
 }
 
-fn uint(what: &str, field: &str, s: &str) -> Result<u64, Reading<()>> {
+fn uint(what: &str, field: &str, s: &str) -> Result<u64, ReadError> {
     s.parse().map_err(|_| {
-        Reading::error(
+        Reading::<()>::failure(
             ReadErrorKind::Invalid,
             format!("{what}: {field} is {s:?}, not a decimal number"),
         )
     })
-}
-
-fn recast<T>(r: Reading<()>) -> Reading<T> {
-    match r {
-        Reading::Error(e) => Reading::Error(e),
-        Reading::Value(()) => unreachable!("only errors are recast"),
-    }
 }
 
 impl Beacon {
@@ -129,7 +122,7 @@ impl Beacon {
                 el_offline: s.el_offline,
             })
         })();
-        parsed.map_or_else(recast, Reading::Value)
+        parsed.into()
     }
 
     async fn peers(&self) -> Reading<BeaconPeers> {
@@ -146,7 +139,7 @@ impl Beacon {
                 disconnecting: uint(what, "disconnecting", &p.disconnecting)?,
             })
         })();
-        parsed.map_or_else(recast, Reading::Value)
+        parsed.into()
     }
 
     /// The health endpoint answers with its status code alone.

@@ -2,7 +2,7 @@
 
 use super::{request_error, shown};
 use nodepair_protocol::api::ethereum::{ExecutionStatus, ExecutionSyncing};
-use nodepair_protocol::api::reading::{ReadErrorKind, Reading};
+use nodepair_protocol::api::reading::{ReadError, ReadErrorKind, Reading};
 use serde::Deserialize;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -36,22 +36,15 @@ struct SyncProgress {
 }
 
 /// A JSON-RPC quantity: `0x`-prefixed hex.
-fn quantity(method: &str, field: &str, s: &str) -> Result<u64, Reading<()>> {
+fn quantity(method: &str, field: &str, s: &str) -> Result<u64, ReadError> {
     s.strip_prefix("0x")
         .and_then(|h| u64::from_str_radix(h, 16).ok())
         .ok_or_else(|| {
-            Reading::error(
+            Reading::<()>::failure(
                 ReadErrorKind::Invalid,
                 format!("{method}: {field} is {s:?}, not a hex quantity"),
             )
         })
-}
-
-fn recast<T>(r: Reading<()>) -> Reading<T> {
-    match r {
-        Reading::Error(e) => Reading::Error(e),
-        Reading::Value(()) => unreachable!("only errors are recast"),
-    }
 }
 
 impl Execution {
@@ -136,7 +129,7 @@ impl Execution {
                         highest_block: quantity(m, "highestBlock", &p.highest_block)?,
                     })
                 })();
-                parsed.map_or_else(recast, Reading::Value)
+                parsed.into()
             }
             Reading::Error(e) => Reading::Error(e),
         }
@@ -145,9 +138,7 @@ impl Execution {
     async fn peers(&self) -> Reading<u64> {
         let m = "net_peerCount";
         match self.call(m).await {
-            Reading::Value(serde_json::Value::String(q)) => {
-                quantity(m, "result", &q).map_or_else(recast, Reading::Value)
-            }
+            Reading::Value(serde_json::Value::String(q)) => quantity(m, "result", &q).into(),
             Reading::Value(other) => Reading::error(
                 ReadErrorKind::Invalid,
                 format!("{m}: {other} is not a hex quantity"),

@@ -49,11 +49,28 @@ impl<T> Reading<T> {
         })
     }
 
+    /// A failure of `kind`, as the error half of a `Result`.
+    pub fn failure(kind: ReadErrorKind, message: impl Into<String>) -> ReadError {
+        ReadError {
+            kind,
+            message: message.into(),
+        }
+    }
+
     /// The value, if there is one.
     pub fn value(&self) -> Option<&T> {
         match self {
             Reading::Value(v) => Some(v),
             Reading::Error(_) => None,
+        }
+    }
+}
+
+impl<T> From<Result<T, ReadError>> for Reading<T> {
+    fn from(r: Result<T, ReadError>) -> Self {
+        match r {
+            Ok(v) => Reading::Value(v),
+            Err(e) => Reading::Error(e),
         }
     }
 }
