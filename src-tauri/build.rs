@@ -18,6 +18,8 @@ fn main() {
         "manager_log_tail",
         "manager_log_follow",
         "manager_log_unfollow",
+        "manager_host_follow",
+        "manager_host_unfollow",
     ]);
     tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest))
         .expect("Tauri's build step failed");

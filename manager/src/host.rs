@@ -1,8 +1,14 @@
-//! Host health: CPU (total and per core), memory, disks, network rates and load, sampled in the background for `host.health`.
+//! Host health: CPU (total and per core), memory, disks, network rates and load, sampled in the background for `host.health` and pushed to apps that follow it.
 
-use nodepair_protocol::api::host::{Disk, HealthRequest, HealthResponse, Network, Sample};
-use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, PoisonError};
+use crate::logs::AbortOnDrop;
+use nodepair_peer::{Caller, Peer};
+use nodepair_protocol::PublicKey;
+use nodepair_protocol::api::host::{
+    Disk, HealthRequest, HealthResponse, HostFollowResponse, Network, STREAM, Sample,
+    follow_interval_ms,
+};
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Instant;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use sysinfo::{CpuRefreshKind, Disks, MemoryRefreshKind, Networks, RefreshKind, System};
@@ -12,36 +18,116 @@ pub(crate) const SAMPLE_INTERVAL: Duration = Duration::from_secs(5);
 /// How many samples are kept: 15 minutes at one per 5 s.
 pub(crate) const KEPT_SAMPLES: usize = 180;
 
-/// The machine, and the samples taken so far.
+/// The machine, the samples taken so far, and the apps following it live.
 pub(crate) struct Host {
     inner: Mutex<Inner>,
+    peer: Arc<OnceLock<Peer>>,
+    follows: Mutex<HashMap<PublicKey, AbortOnDrop>>,
 }
 
 struct Inner {
-    system: System,
+    meter: Meter,
     samples: VecDeque<Sample>,
+}
+
+/// CPU, memory and network counters, and the rates between its last two
+/// readings. Each reader (the background sampler, each follow) has its own,
+/// so each rate is over that reader's own interval.
+struct Meter {
+    system: System,
     networks: Networks,
     /// When the networks were last refreshed, and the rates then measured.
     networks_at: Instant,
     rates: Vec<Network>,
 }
 
-impl Host {
+impl Meter {
     /// Starts measuring (CPU use needs a first reading to compare with).
-    pub(crate) fn new() -> Arc<Host> {
-        let system = System::new_with_specifics(
-            RefreshKind::nothing()
-                .with_cpu(CpuRefreshKind::nothing().with_cpu_usage())
-                .with_memory(MemoryRefreshKind::nothing().with_ram().with_swap()),
-        );
+    fn new() -> Self {
+        Meter {
+            system: System::new_with_specifics(
+                RefreshKind::nothing()
+                    .with_cpu(CpuRefreshKind::nothing().with_cpu_usage())
+                    .with_memory(MemoryRefreshKind::nothing().with_ram().with_swap()),
+            ),
+            networks: Networks::new_with_refreshed_list(),
+            networks_at: Instant::now(),
+            rates: Vec::new(),
+        }
+    }
+
+    /// Reads every counter now; CPU and network rates are since the last read.
+    fn read(&mut self) -> Sample {
+        self.system.refresh_cpu_usage();
+        self.system
+            .refresh_memory_specifics(MemoryRefreshKind::nothing().with_ram().with_swap());
+        let sample = Sample {
+            at_ms: unix_ms(),
+            cpu_percent: self.system.global_cpu_usage().clamp(0.0, 100.0),
+            memory_used: used_memory(&self.system),
+        };
+        let elapsed = self.networks_at.elapsed().as_secs_f64().max(0.001);
+        self.networks.refresh(true);
+        self.networks_at = Instant::now();
+        let mut rates: Vec<Network> = self
+            .networks
+            .list()
+            .iter()
+            .filter(|(name, _)| name.as_str() != "lo")
+            .map(|(name, data)| Network {
+                name: name.clone(),
+                rx_per_s: per_second(data.received(), elapsed),
+                tx_per_s: per_second(data.transmitted(), elapsed),
+                rx_total: data.total_received(),
+                tx_total: data.total_transmitted(),
+            })
+            .collect();
+        rates.sort_by(|a, b| a.name.cmp(&b.name));
+        self.rates = rates;
+        sample
+    }
+
+    /// The host as of the last read, with `samples` and the interval they
+    /// were taken at.
+    fn report(&mut self, interval: Duration, samples: Vec<Sample>) -> HealthResponse {
+        self.system
+            .refresh_memory_specifics(MemoryRefreshKind::nothing().with_ram().with_swap());
+        let load = System::load_average();
+        let system = &self.system;
+        HealthResponse {
+            hostname: System::host_name().unwrap_or_default(),
+            os: System::long_os_version().unwrap_or_else(|| std::env::consts::OS.to_owned()),
+            kernel: System::kernel_version().unwrap_or_default(),
+            cpu_per_core: system
+                .cpus()
+                .iter()
+                .map(|c| c.cpu_usage().clamp(0.0, 100.0))
+                .collect(),
+            networks: self.rates.clone(),
+            uptime_s: System::uptime(),
+            cpus: u32::try_from(system.cpus().len()).unwrap_or(u32::MAX),
+            load: [load.one, load.five, load.fifteen],
+            memory_total: system.total_memory(),
+            memory_used: used_memory(system),
+            swap_total: system.total_swap(),
+            swap_used: system.used_swap(),
+            disks: disks(),
+            sample_interval_ms: u64::try_from(interval.as_millis()).unwrap_or(u64::MAX),
+            samples,
+        }
+    }
+}
+
+impl Host {
+    /// Starts measuring; follows push their events through `peer` once set.
+    pub(crate) fn new(peer: Arc<OnceLock<Peer>>) -> Arc<Host> {
         Arc::new(Host {
             inner: Mutex::new(Inner {
-                system,
+                meter: Meter::new(),
                 samples: VecDeque::with_capacity(KEPT_SAMPLES),
-                networks: Networks::new_with_refreshed_list(),
-                networks_at: Instant::now(),
-                rates: Vec::new(),
             }),
+            peer,
+            follows: Mutex::new(HashMap::new()),
         })
     }
 
@@ -63,33 +149,7 @@ impl Host {
     /// Takes one sample now.
     pub(crate) fn sample(&self) {
         let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-        inner.system.refresh_cpu_usage();
-        inner
-            .system
-            .refresh_memory_specifics(MemoryRefreshKind::nothing().with_ram().with_swap());
-        let sample = Sample {
-            at_ms: unix_ms(),
-            cpu_percent: inner.system.global_cpu_usage().clamp(0.0, 100.0),
-            memory_used: used_memory(&inner.system),
-        };
-        let elapsed = inner.networks_at.elapsed().as_secs_f64().max(0.001);
-        inner.networks.refresh(true);
-        inner.networks_at = Instant::now();
-        let mut rates: Vec<Network> = inner
-            .networks
-            .list()
-            .iter()
-            .filter(|(name, _)| name.as_str() != "lo")
-            .map(|(name, data)| Network {
-                name: name.clone(),
-                rx_per_s: per_second(data.received(), elapsed),
-                tx_per_s: per_second(data.transmitted(), elapsed),
-                rx_total: data.total_received(),
-                tx_total: data.total_transmitted(),
-            })
-            .collect();
-        rates.sort_by(|a, b| a.name.cmp(&b.name));
-        inner.rates = rates;
+        let sample = inner.meter.read();
         if inner.samples.len() == KEPT_SAMPLES {
             inner.samples.pop_front();
         }
@@ -98,52 +158,102 @@ impl Host {
 
     /// What `host.health` answers.
     pub(crate) fn health(&self, request: &HealthRequest) -> HealthResponse {
-        let mut disks = Vec::new();
-        for disk in Disks::new_with_refreshed_list().list() {
-            let mount = disk.mount_point().to_string_lossy().into_owned();
-            if disk.total_space() == 0 || disks.iter().any(|d: &Disk| d.mount == mount) {
-                continue;
-            }
-            disks.push(Disk {
-                mount,
-                total: disk.total_space(),
-                available: disk.available_space(),
-            });
-        }
-        disks.sort_by(|a, b| a.mount.cmp(&b.mount));
         let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-        inner
-            .system
-            .refresh_memory_specifics(MemoryRefreshKind::nothing().with_ram().with_swap());
-        let load = System::load_average();
-        let system = &inner.system;
-        HealthResponse {
-            hostname: System::host_name().unwrap_or_default(),
-            os: System::long_os_version().unwrap_or_else(|| std::env::consts::OS.to_owned()),
-            kernel: System::kernel_version().unwrap_or_default(),
-            cpu_per_core: system
-                .cpus()
-                .iter()
-                .map(|c| c.cpu_usage().clamp(0.0, 100.0))
-                .collect(),
-            networks: inner.rates.clone(),
-            uptime_s: System::uptime(),
-            cpus: u32::try_from(system.cpus().len()).unwrap_or(u32::MAX),
-            load: [load.one, load.five, load.fifteen],
-            memory_total: system.total_memory(),
-            memory_used: used_memory(system),
-            swap_total: system.total_swap(),
-            swap_used: system.used_swap(),
-            disks,
-            sample_interval_ms: u64::try_from(SAMPLE_INTERVAL.as_millis()).unwrap_or(u64::MAX),
-            samples: inner
-                .samples
-                .iter()
-                .filter(|s| s.at_ms > request.samples_after_ms)
-                .copied()
-                .collect(),
+        let samples = inner
+            .samples
+            .iter()
+            .filter(|s| s.at_ms > request.samples_after_ms)
+            .copied()
+            .collect();
+        inner.meter.report(SAMPLE_INTERVAL, samples)
+    }
+
+    /// Starts pushing the host's state to `caller` about every `asked_ms`
+    /// (bounded), replacing its earlier follow.
+    pub(crate) fn follow(self: &Arc<Self>, caller: &Caller, asked_ms: u64) -> HostFollowResponse {
+        let interval_ms = follow_interval_ms(asked_ms);
+        let interval = Duration::from_millis(interval_ms);
+        let (who, peer) = (caller.public_key, Arc::clone(&self.peer));
+        let task = tokio::spawn(async move {
+            let why = push_host(&peer, who, interval).await;
+            tracing::info!(target: "audit", caller = %who.fingerprint(), "host follow ended: {why}");
+        });
+        let mut follows = self.follows.lock().unwrap_or_else(PoisonError::into_inner);
+        follows.retain(|_, task| !task.0.is_finished());
+        follows.insert(who, AbortOnDrop(task));
+        tracing::info!(target: "audit", caller = %who.fingerprint(), name = %caller.display_name, interval_ms, "host follow started");
+        HostFollowResponse {
+            stream: STREAM.to_owned(),
+            interval_ms,
         }
     }
+
+    /// Stops `caller`'s follow, if any.
+    pub(crate) fn unfollow(&self, caller: &Caller) {
+        let stopped = self
+            .follows
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&caller.public_key);
+        if stopped.is_some() {
+            tracing::info!(target: "audit", caller = %caller.public_key.fingerprint(), "host follow ended: unfollowed");
+        }
+    }
+}
+
+/// Pushes a reading to `to` every `interval` until a push fails; returns why.
+async fn push_host(peer: &OnceLock<Peer>, to: PublicKey, interval: Duration) -> String {
+    let Some(peer) = peer.get() else {
+        return "the manager is not running".into();
+    };
+    let mut meter = Meter::new();
+    let mut tick = tokio::time::interval(interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // The first tick is immediate: it starts the meter, and the first push
+    // comes one interval later with rates over that interval.
+    tick.tick().await;
+    meter.read();
+    loop {
+        tick.tick().await;
+        // Reading /proc and the mounts may block; keep it off the runtime.
+        let read = tokio::task::spawn_blocking(move || {
+            let sample = meter.read();
+            let report = meter.report(interval, vec![sample]);
+            (meter, report)
+        })
+        .await;
+        let report = match read {
+            Ok((back, report)) => {
+                meter = back;
+                report
+            }
+            Err(e) => return format!("reading the host failed: {e}"),
+        };
+        if let Err(e) = peer
+            .send_event(to, STREAM, nodepair_protocol::api::encode(&report))
+            .await
+        {
+            return e.to_string();
+        }
+    }
+}
+
+/// Mounted file systems with real storage behind them, each once, by mount.
+fn disks() -> Vec<Disk> {
+    let mut disks = Vec::new();
+    for disk in Disks::new_with_refreshed_list().list() {
+        let mount = disk.mount_point().to_string_lossy().into_owned();
+        if disk.total_space() == 0 || disks.iter().any(|d: &Disk| d.mount == mount) {
+            continue;
+        }
+        disks.push(Disk {
+            mount,
+            total: disk.total_space(),
+            available: disk.available_space(),
+        });
+    }
+    disks.sort_by(|a, b| a.mount.cmp(&b.mount));
+    disks
 }
 
 /// `bytes` over `seconds`, rounded.
@@ -175,7 +285,7 @@ mod tests {
 
     #[test]
     fn health_reports_this_machine_and_keeps_a_bounded_history() {
-        let host = Host::new();
+        let host = Host::new(Arc::default());
         for _ in 0..KEPT_SAMPLES + 3 {
             host.sample();
         }

@@ -2,7 +2,8 @@
 
 use nodepair_peer::{Caller, EventError, Peer};
 use nodepair_protocol::PublicKey;
-use nodepair_protocol::api::logs::{Lines, MAX_TAIL_LINES, stream_name};
+use nodepair_protocol::api::logs::{Lines, MAX_FOLLOWS, MAX_TAIL_LINES, stream_name};
+use nodepair_protocol::byte_budget::ByteBudget;
 use std::collections::HashMap;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::PathBuf;
@@ -12,8 +13,6 @@ use tokio::io::AsyncBufReadExt;
 
 /// How often new lines are gathered into one event.
 const BATCH: Duration = Duration::from_millis(250);
-/// Most follows one app may have at once.
-pub(crate) const MAX_FOLLOWS: usize = 4;
 /// Most bytes a tail reads from the end of a file.
 const TAIL_WINDOW: u64 = 1 << 20;
 
@@ -226,7 +225,7 @@ impl Logs {
         let Some(peer) = self.peer.get() else {
             return "the manager is not running".into();
         };
-        let mut budget = Budget::new(self.bytes_per_sec);
+        let mut budget = ByteBudget::new(self.bytes_per_sec, Instant::now());
         let mut tick = tokio::time::interval(BATCH);
         let mut pending = Vec::new();
         let mut dropped = 0u64;
@@ -234,7 +233,7 @@ impl Logs {
             tokio::select! {
                 line = rx.recv() => match line {
                     Some(line) => {
-                        if budget.take(line.len() as u64 + 1) {
+                        if budget.take(Instant::now(), line.len() as u64 + 1) {
                             pending.push(line);
                         } else {
                             dropped += line.len() as u64 + 1;
@@ -262,39 +261,8 @@ impl Logs {
     }
 }
 
-/// A token bucket: `rate` bytes per second, bursts up to one second's worth.
-struct Budget {
-    rate: f64,
-    tokens: f64,
-    at: Instant,
-}
-
-impl Budget {
-    #[allow(clippy::cast_precision_loss)]
-    fn new(rate: u64) -> Self {
-        Budget {
-            rate: rate as f64,
-            tokens: rate as f64,
-            at: Instant::now(),
-        }
-    }
-
-    #[allow(clippy::cast_precision_loss)]
-    fn take(&mut self, bytes: u64) -> bool {
-        let now = Instant::now();
-        self.tokens =
-            (self.tokens + now.duration_since(self.at).as_secs_f64() * self.rate).min(self.rate);
-        self.at = now;
-        if self.tokens >= bytes as f64 {
-            self.tokens -= bytes as f64;
-            true
-        } else {
-            false
-        }
-    }
-}
-
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
+/// Aborts a task when dropped.
+pub(crate) struct AbortOnDrop(pub(crate) tokio::task::JoinHandle<()>);
 
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
@@ -361,16 +329,6 @@ async fn follow_file(path: PathBuf, tx: tokio::sync::mpsc::Sender<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_budget_allows_a_second_of_burst_then_its_rate() {
-        let mut b = Budget::new(1000);
-        assert!(b.take(600));
-        assert!(b.take(400));
-        assert!(!b.take(10), "the burst is spent");
-        std::thread::sleep(Duration::from_millis(60));
-        assert!(b.take(40), "about 60 bytes came back");
-    }
 
     #[test]
     fn a_tail_of_a_long_file_starts_on_a_whole_line() {

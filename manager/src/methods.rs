@@ -8,7 +8,7 @@ use bytes::Bytes;
 use nodepair_peer::{Caller, Reply, ReplyFuture, RequestHandler};
 use nodepair_protocol::Status;
 use nodepair_protocol::api::ethereum::EthStatus;
-use nodepair_protocol::api::host::Health;
+use nodepair_protocol::api::host::{Health, HostFollow, HostUnfollow};
 use nodepair_protocol::api::info::{Info, InfoResponse};
 use nodepair_protocol::api::logs::{
     FollowResponse, LogsFollow, LogsSources, LogsTail, LogsUnfollow, SourcesResponse,
@@ -91,6 +91,22 @@ impl Methods {
                     Ok(request) => ok(&self.host.health(&request)),
                     Err(e) => bad_request(&e),
                 }
+            }
+            HostFollow::NAME => {
+                if let Err(refused) = self.allowed::<HostFollow>() {
+                    return refused;
+                }
+                match api::decode_request::<HostFollow>(body) {
+                    Ok(r) => ok(&self.host.follow(caller, r.interval_ms)),
+                    Err(e) => bad_request(&e),
+                }
+            }
+            HostUnfollow::NAME => {
+                if let Err(refused) = self.allowed::<HostUnfollow>() {
+                    return refused;
+                }
+                self.host.unfollow(caller);
+                ok(&api::Empty {})
             }
             EthStatus::NAME => {
                 if let Err(refused) = self.allowed::<EthStatus>() {
@@ -226,7 +242,7 @@ fn methods(capabilities: &[&str]) -> Methods {
         "validator-1".into(),
         Instant::now(),
         capabilities.iter().map(|c| (*c).to_owned()).collect(),
-        Host::new(),
+        Host::new(Arc::default()),
         Ethereum::new(None, None, second).expect("a client without TLS settings builds"),
         Services::new("systemctl".into(), Vec::new(), Vec::new(), second),
         Arc::new(Logs::new(
@@ -264,6 +280,28 @@ mod tests {
         assert_eq!(answered.status, Status::OK);
         let health = api::decode_response::<Health>(&answered.body).unwrap();
         assert!(health.memory_total > 0);
+    }
+
+    #[tokio::test]
+    async fn a_host_follow_is_bounded_and_needs_the_host_capability() {
+        let refused = methods(&["info"])
+            .answer(&caller(), "host.follow", br#"{"interval_ms":1000}"#)
+            .await;
+        assert_eq!(refused.status, Status::CAPABILITY_DISABLED);
+        let m = methods(&["host"]);
+        let fast = m
+            .answer(&caller(), "host.follow", br#"{"interval_ms":10}"#)
+            .await;
+        assert_eq!(fast.status, Status::OK);
+        let started = api::decode_response::<HostFollow>(&fast.body).unwrap();
+        assert_eq!(started.interval_ms, 1000, "10 ms is raised to the floor");
+        assert_eq!(started.stream, "host");
+        let no_rate = m.answer(&caller(), "host.follow", b"").await;
+        assert_eq!(no_rate.status, Status::BAD_REQUEST);
+        assert_eq!(
+            m.answer(&caller(), "host.unfollow", b"").await.status,
+            Status::OK
+        );
     }
 
     #[tokio::test]

@@ -79,10 +79,10 @@ impl Runtime {
         let mut peer_config =
             PeerConfig::new(config.display_name.to_string(), config.capabilities.clone());
         peer_config.pairing.ttl = std::time::Duration::from_secs(config.pairing_timeout_secs);
-        // The log follows push events through the peer, which starts after
-        // the methods it serves.
+        // The host and log follows push events through the peer, which
+        // starts after the methods it serves.
         let peer_slot: Arc<std::sync::OnceLock<Peer>> = Arc::default();
-        let host = crate::host::Host::new();
+        let host = crate::host::Host::new(Arc::clone(&peer_slot));
         let sampler = host.spawn_sampler();
         let ethereum = crate::ethereum::Ethereum::new(
             config

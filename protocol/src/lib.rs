@@ -33,6 +33,7 @@
 #![deny(missing_docs)]
 
 pub mod api;
+pub mod byte_budget;
 pub mod frame;
 pub mod hello;
 pub mod identity;

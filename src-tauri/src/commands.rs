@@ -13,7 +13,7 @@ use tauri::{AppHandle, State};
 use tauri_specta::Event;
 use zeroize::Zeroizing;
 
-fn unix_ms() -> u64 {
+pub(crate) fn unix_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
@@ -222,6 +222,33 @@ pub async fn manager_health(
     };
     let health = ask::<Health>(&state, &query.key, &request).await?;
     Ok(HostHealth::new(health, unix_ms()))
+}
+
+/// Asks a manager to push its host's health about every `interval_ms` (it
+/// bounds the rate); each push comes as a
+/// [`HostUpdate`](crate::views::HostUpdate) event. Following again changes
+/// the rate.
+#[tauri::command]
+#[specta::specta]
+pub async fn manager_host_follow(
+    state: State<'_, AppState>,
+    key: String,
+    interval_ms: u32,
+) -> Result<api::host::HostFollowResponse, String> {
+    use api::host::{HostFollow, HostFollowRequest};
+    let request = HostFollowRequest {
+        interval_ms: interval_ms.into(),
+    };
+    ask::<HostFollow>(&state, &key, &request).await
+}
+
+/// Stops a manager's pushes of its host's health.
+#[tauri::command]
+#[specta::specta]
+pub async fn manager_host_unfollow(state: State<'_, AppState>, key: String) -> Result<(), String> {
+    ask::<api::host::HostUnfollow>(&state, &key, &api::Empty {})
+        .await
+        .map(|_| ())
 }
 
 /// Asks a manager for its Ethereum node's state (`eth.status`): each part

@@ -145,6 +145,11 @@ pub(crate) async fn launch(app: &AppHandle, typed: Option<Passphrase>) {
                         PeerEvent::Stream { from, event } if event.stream.starts_with("logs:") => {
                             forward_log(&app, *from, &event.body);
                         }
+                        PeerEvent::Stream { from, event }
+                            if event.stream == nodepair_protocol::api::host::STREAM =>
+                        {
+                            forward_host(&app, *from, &event.body);
+                        }
                         PeerEvent::Stream { .. } => {}
                         _ => emit(&app).await,
                     }
@@ -183,6 +188,23 @@ fn forward_log(app: &AppHandle, from: nodepair_protocol::PublicKey, body: &[u8])
             }
         }
         Err(e) => tracing::warn!("a log event that is not lines: {e}"),
+    }
+}
+
+/// Hands a followed host's new state to the window.
+fn forward_host(app: &AppHandle, from: nodepair_protocol::PublicKey, body: &[u8]) {
+    use nodepair_protocol::api::host::HealthResponse;
+    match serde_json::from_slice::<HealthResponse>(body) {
+        Ok(health) => {
+            let event = crate::views::HostUpdate {
+                key: from.to_string(),
+                health: crate::views::HostHealth::new(health, crate::commands::unix_ms()),
+            };
+            if let Err(e) = event.emit(app) {
+                tracing::warn!("cannot tell the window: {e}");
+            }
+        }
+        Err(e) => tracing::warn!("a host event that is not host health: {e}"),
     }
 }
 

@@ -1,7 +1,7 @@
 //! The typed IPC: the commands and events the window uses, and the TypeScript bindings generated from them.
 
 use crate::commands;
-use crate::views::{LogLines, ManagersView, PairingView};
+use crate::views::{HostUpdate, LogLines, ManagersView, PairingView};
 use std::path::Path;
 
 /// Where the generated bindings live, from the workspace root.
@@ -25,11 +25,14 @@ pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
             commands::manager_log_tail,
             commands::manager_log_follow,
             commands::manager_log_unfollow,
+            commands::manager_host_follow,
+            commands::manager_host_unfollow,
         ])
         .events(tauri_specta::collect_events![
             ManagersView,
             PairingView,
-            LogLines
+            LogLines,
+            HostUpdate
         ])
 }
 

@@ -256,6 +256,16 @@ impl HostHealth {
     }
 }
 
+/// A manager's host health, pushed because the app follows it.
+#[derive(Clone, Debug, PartialEq, Serialize, specta::Type, tauri_specta::Event)]
+#[serde(rename_all = "camelCase")]
+pub struct HostUpdate {
+    /// The manager's key.
+    pub key: String,
+    /// Its host now, with the one sample just taken.
+    pub health: HostHealth,
+}
+
 /// New lines of a followed log, as a manager pushed them.
 #[derive(Clone, Debug, PartialEq, Serialize, specta::Type, tauri_specta::Event)]
 #[serde(rename_all = "camelCase")]

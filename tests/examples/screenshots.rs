@@ -1,6 +1,10 @@
 //! Takes the screenshots in `docs/screenshots/`: every screen of the desktop
 //! app, light and dark, at 1280×800 and in a narrow window, against real
-//! managers on a local relay — nothing staged. Run by `scripts/screenshots.sh`.
+//! managers on a local relay. The Ethereum node behind validator-1 is a
+//! local server answering with the specifications' bodies, its unit manager
+//! the fake `systemctl`, and its node log a file this example appends lines
+//! in geth's format to; everything else is the app and the manager for real.
+//! Run by `scripts/screenshots.sh`.
 
 use nodepair_tests::Sandbox;
 use nodepair_tests::fixtures::{fake_systemctl, node};
@@ -91,18 +95,21 @@ async fn screens(theme: Theme, out: &Path) {
     // the specifications' bodies) and a unit manager (the fake one).
     let (beacon, execution) = node().await;
     let systemctl = fake_systemctl(sandbox.path());
+    let node_log = sandbox.path().join("geth.log");
+    let _writer = write_node_log(node_log.clone());
     let extra = format!(
-        "\n[ethereum]\nbeacon_url = \"{}\"\nexecution_url = \"{}\"\ntimeout_ms = 800\n\n[services]\nunits = [\"geth.service\", \"lighthouse.service\"]\ncontrollable = [\"geth.service\"]\nsystemctl = \"{}\"\n",
+        "\n[ethereum]\nbeacon_url = \"{}\"\nexecution_url = \"{}\"\ntimeout_ms = 800\n\n[services]\nunits = [\"geth.service\", \"lighthouse.service\"]\ncontrollable = [\"geth.service\"]\nsystemctl = \"{}\"\n\n[logs]\nfiles = [\"{}\"]\n",
         beacon.uri(),
         execution.uri(),
-        systemctl.display()
+        systemctl.display(),
+        node_log.display()
     );
     let validator = ManagerHome::with_config(
         sandbox.path(),
         "validator-1",
         &[&relay.addr],
         long,
-        &["info", "host", "ethereum", "services"],
+        &["info", "host", "ethereum", "services", "logs"],
         &extra,
     );
     let archive = ManagerHome::new(sandbox.path(), "archive-node", &[&relay.addr], long);
@@ -154,6 +161,30 @@ async fn screens(theme: Theme, out: &Path) {
     shots.shoot("5-manager", true).await;
     window.scroll_to("[data-testid=host]").await;
     shots.shoot("5-manager-host", false).await;
+
+    // The node's log: its last lines, then followed live, then searched.
+    window.scroll_to("[data-testid=logs]").await;
+    let source = node_log.display().to_string();
+    window
+        .click(&format!(
+            "[data-testid=log-source] option[value=\"{source}\"]"
+        ))
+        .await;
+    window
+        .find("[data-testid=log-follow]:not([disabled])", SOON)
+        .await;
+    window.click("[data-testid=log-follow]").await;
+    window
+        .find("[data-testid=log-follow][aria-pressed=true]", SOON)
+        .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    window.scroll_to("[data-testid=logs]").await;
+    shots.shoot("9-logs", false).await;
+    let search = window.find("[data-testid=log-search]", SOON).await;
+    search.send_keys("Imported").await.expect("typing works");
+    window.scroll_to("[data-testid=logs]").await;
+    shots.shoot("9-logs-search", false).await;
+    window.click("[data-testid=log-follow]").await;
     window.scroll_to("[data-testid=manager-name]").await;
 
     window.click("[data-testid=rename-button]").await;
@@ -185,4 +216,71 @@ async fn screens(theme: Theme, out: &Path) {
     .shoot("8-passphrase", true)
     .await;
     window.close().await;
+}
+
+/// Appends lines in geth's log format to `path`, a block about every 1.2 s,
+/// until the returned task is dropped with the runtime.
+fn write_node_log(path: PathBuf) -> tokio::task::JoinHandle<()> {
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .expect("the node log");
+    tokio::spawn(async move {
+        let mut number: u64 = 21_304_118;
+        loop {
+            let stamp = geth_time(std::time::SystemTime::now());
+            let txs = 120 + number % 97;
+            let gas = 10.0 + (number % 13) as f64 * 0.731;
+            let lines = [
+                format!(
+                    "INFO [{stamp}] Imported new potential chain segment     number={number} hash=0x{:08x}..{:04x} blocks=1 txs={txs} mgas={gas:.3} elapsed=212.304ms mgasps={:.3}",
+                    number.wrapping_mul(2_654_435_761) as u32,
+                    number % 0xffff,
+                    gas / 0.212
+                ),
+                format!(
+                    "INFO [{stamp}] Chain head was updated                   number={number} hash=0x{:08x}..{:04x} root=0x{:08x}..{:04x} elapsed=1.523ms",
+                    number.wrapping_mul(2_654_435_761) as u32,
+                    number % 0xffff,
+                    number.wrapping_mul(40_503) as u32,
+                    (number * 7) % 0xffff
+                ),
+            ];
+            for line in lines {
+                let _ = writeln!(file, "{line}");
+            }
+            if number.is_multiple_of(5) {
+                let _ = writeln!(
+                    file,
+                    "INFO [{stamp}] Looking for peers                        peercount=47 tried=112 static=0"
+                );
+            }
+            number += 1;
+            tokio::time::sleep(Duration::from_millis(1200)).await;
+        }
+    })
+}
+
+/// `MM-DD|hh:mm:ss.mmm` in UTC, as geth stamps its lines.
+fn geth_time(at: std::time::SystemTime) -> String {
+    let since = at.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let (days, secs) = (since.as_secs() / 86_400, since.as_secs() % 86_400);
+    // Civil date from days since 1970-01-01 (proleptic Gregorian).
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    format!(
+        "{month:02}-{day:02}|{:02}:{:02}:{:02}.{:03}",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60,
+        since.subsec_millis()
+    )
 }

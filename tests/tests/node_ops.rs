@@ -386,6 +386,109 @@ async fn logs_are_tailed_and_followed_within_their_budget_and_stop_when_unpaired
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_host_is_pushed_at_the_rate_asked_within_its_bounds_until_unfollowed() {
+    use nodepair_protocol::api::host::{HostFollow, HostFollowRequest, HostUnfollow};
+    let sandbox = Sandbox::new().unwrap();
+    let Paired {
+        relay: _relay,
+        daemon,
+        manager,
+        app,
+    } = paired(&sandbox, &["info", "host"], "").await;
+    let follow = |interval_ms| api::encode(&HostFollowRequest { interval_ms });
+    let mut events = app.events();
+
+    // Asked for every 10 ms: the manager pushes every second at most.
+    let started = app
+        .request(manager, HostFollow::NAME, follow(10))
+        .await
+        .unwrap();
+    assert_eq!(
+        started.status,
+        Status::OK,
+        "{}",
+        String::from_utf8_lossy(&started.body)
+    );
+    let started = api::decode_response::<HostFollow>(&started.body).unwrap();
+    assert_eq!(
+        (started.stream.as_str(), started.interval_ms),
+        ("host", 1000)
+    );
+    let first = next_host(&mut events).await;
+    let second = next_host(&mut events).await;
+    for pushed in [&first, &second] {
+        assert_eq!(
+            pushed.samples.len(),
+            1,
+            "each push carries the one sample just taken"
+        );
+        assert_eq!(pushed.sample_interval_ms, 1000);
+        assert!(pushed.memory_total > 0 && pushed.memory_used <= pushed.memory_total);
+        assert_eq!(pushed.cpu_per_core.len(), pushed.cpus as usize);
+    }
+    let apart = second.samples[0].at_ms - first.samples[0].at_ms;
+    assert!(apart >= 500, "pushes {apart} ms apart, not bounded to 1 s");
+
+    // Following again changes the rate; asking for a day gets a minute.
+    let slower = app
+        .request(manager, HostFollow::NAME, follow(86_400_000))
+        .await
+        .unwrap();
+    assert_eq!(
+        api::decode_response::<HostFollow>(&slower.body)
+            .unwrap()
+            .interval_ms,
+        60_000
+    );
+    // A follow with no rate is refused, not guessed.
+    let bad = app
+        .request(manager, HostFollow::NAME, Bytes::new())
+        .await
+        .unwrap();
+    assert_eq!(bad.status, Status::BAD_REQUEST);
+
+    // Unfollowed: no more pushes.
+    app.request(manager, HostFollow::NAME, follow(1000))
+        .await
+        .unwrap();
+    next_host(&mut events).await;
+    let done = app
+        .request(manager, HostUnfollow::NAME, Bytes::new())
+        .await
+        .unwrap();
+    assert_eq!(done.status, Status::OK);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    while events.try_recv().is_ok() {}
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let mut late = 0;
+    while let Ok(event) = events.try_recv() {
+        if matches!(event, nodepair_peer::PeerEvent::Stream { .. }) {
+            late += 1;
+        }
+    }
+    assert_eq!(late, 0, "pushes went on after host.unfollow");
+    stop(app).await;
+    let log = daemon.stop_and_read_log();
+    assert!(log.contains("host follow ended: unfollowed"), "{log}");
+}
+
+/// The next host push, decoded.
+async fn next_host(
+    events: &mut tokio::sync::broadcast::Receiver<nodepair_peer::PeerEvent>,
+) -> nodepair_protocol::api::host::HealthResponse {
+    loop {
+        let event = tokio::time::timeout(LONG, events.recv())
+            .await
+            .expect("a host push")
+            .unwrap();
+        if let nodepair_peer::PeerEvent::Stream { event, .. } = event {
+            assert_eq!(event.stream, "host");
+            return serde_json::from_slice(&event.body).unwrap();
+        }
+    }
+}
+
 /// The next event of `stream`, decoded.
 async fn next_lines(
     events: &mut tokio::sync::broadcast::Receiver<nodepair_peer::PeerEvent>,

@@ -39,6 +39,8 @@ export const backend = {
   logTail: (key: string, source: string, lines: number) => ok(gen.commands.managerLogTail(key, source, lines)),
   logFollow: (key: string, source: string) => ok(gen.commands.managerLogFollow(key, source)),
   logUnfollow: (key: string, source: string) => ok(gen.commands.managerLogUnfollow(key, source)),
+  hostFollow: (key: string, intervalMs: number) => ok(gen.commands.managerHostFollow(key, intervalMs)),
+  hostUnfollow: (key: string) => ok(gen.commands.managerHostUnfollow(key)),
 };
 
 /** Calls `onChange` with every new managers view. */
@@ -54,6 +56,11 @@ export function watchPairing(onChange: (view: PairingView) => void): Promise<() 
 /** Calls `onLines` with every batch of a followed log's new lines. */
 export function watchLogs(onLines: (event: gen.LogLines) => void): Promise<() => void> {
   return gen.events.logLines.listen((event) => onLines(event.payload));
+}
+
+/** Calls `onUpdate` with every host health a followed manager pushes. */
+export function watchHost(onUpdate: (event: gen.HostUpdate) => void): Promise<() => void> {
+  return gen.events.hostUpdate.listen((event) => onUpdate(event.payload));
 }
 
 /** The message of anything thrown. */

@@ -61,10 +61,20 @@ export const commands = {
 	managerLogFollow: (key: string, source: string) => typedError<FollowResponse, string>(__TAURI_INVOKE("manager_log_follow", { key, source })),
 	/**  Stops following one of a manager's logs. */
 	managerLogUnfollow: (key: string, source: string) => typedError<null, string>(__TAURI_INVOKE("manager_log_unfollow", { key, source })),
+	/**
+	 *  Asks a manager to push its host's health about every `interval_ms` (it
+	 *  bounds the rate); each push comes as a
+	 *  [`HostUpdate`](crate::views::HostUpdate) event. Following again changes
+	 *  the rate.
+	 */
+	managerHostFollow: (key: string, intervalMs: number) => typedError<HostFollowResponse, string>(__TAURI_INVOKE("manager_host_follow", { key, intervalMs })),
+	/**  Stops a manager's pushes of its host's health. */
+	managerHostUnfollow: (key: string) => typedError<null, string>(__TAURI_INVOKE("manager_host_unfollow", { key })),
 };
 
 /** Events */
 export const events = {
+	hostUpdate: makeEvent<HostUpdate, HostUpdate>("host-update"),
 	logLines: makeEvent<LogLines, LogLines>("log-lines"),
 	managersView: makeEvent<ManagersView_Serialize, ManagersView_Deserialize>("managers-view"),
 	pairingView: makeEvent<PairingView_Serialize, PairingView_Deserialize>("pairing-view"),
@@ -257,6 +267,14 @@ export type HealthQuery = {
 	samplesAfterMs: number,
 };
 
+/**  The follow the manager started. */
+export type HostFollowResponse = {
+	/**  The stream its events come on ([`STREAM`]). */
+	stream: string,
+	/**  The interval the manager uses, after bounding the one asked. */
+	interval_ms: number,
+};
+
 /**  A manager's host, as `host.health` answered it. */
 export type HostHealth = {
 	/**  Host name. */
@@ -291,6 +309,14 @@ export type HostHealth = {
 	samples: SampleView[],
 	/**  When this answer arrived, Unix milliseconds. */
 	receivedAtMs: number,
+};
+
+/**  A manager's host health, pushed because the app follows it. */
+export type HostUpdate = {
+	/**  The manager's key. */
+	key: string,
+	/**  Its host now, with the one sample just taken. */
+	health: HostHealth,
 };
 
 /**  Lines of a source, oldest first: a tail's answer, or one follow event. */

@@ -1,13 +1,13 @@
 // Entry point: the top bar, the managers list or one manager's view, the
 // pairing card and dialogs; kept up to date from the backend's events.
 
-import { type HostHealth, type ManagerRow, type ManagersView, type PairingView, backend, messageOf, watchLogs, watchManagers, watchPairing } from "./api";
+import { type HostHealth, type ManagerRow, type ManagersView, type PairingView, backend, messageOf, watchHost, watchLogs, watchManagers, watchPairing } from "./api";
 import { loadAppInfo } from "./app_info";
 import { confirmUnpair, rename } from "./dialogs";
 import { h } from "./dom";
 import { mergeSamples, newestSampleMs } from "./history";
 import { renderStartupError, renderTopbar } from "./home";
-import { type EthState, type HealthState, renderManager } from "./manager_view";
+import { type EthState, HOST_RATES_MS, type HealthState, renderManager } from "./manager_view";
 import { type LogsState, appendLines, emptyLogs } from "./logs";
 import type { ServicesState } from "./services";
 import { renderManagers } from "./managers";
@@ -19,6 +19,16 @@ import { type View, loadView, saveView } from "./view_state";
 const TICK_MS = 1000;
 /** How often "last seen" and freshness labels are refreshed without any event. */
 const RELABEL_MS = 5000;
+
+/** The host rate the user chose last, ms (default every 2 s). */
+function loadHostRate(): number {
+  const saved = Number(localStorage.getItem("nodepair.hostRateMs"));
+  return HOST_RATES_MS.includes(saved) ? saved : 2000;
+}
+
+function saveHostRate(ms: number): void {
+  localStorage.setItem("nodepair.hostRateMs", String(ms));
+}
 
 /** Mounts the UI into `root`. */
 export async function start(root: HTMLElement, now: () => number = Date.now): Promise<void> {
@@ -81,6 +91,32 @@ export async function start(root: HTMLElement, now: () => number = Date.now): Pr
       s.error = messageOf(error);
     }
     show();
+  };
+  // Host health: the kept history once, then pushes at the rate chosen.
+  let hostRateMs = loadHostRate();
+  const emptyHealth = (): HealthState => ({ health: null, samples: [], error: null, followMs: null });
+  const followHost = async (key: string): Promise<void> => {
+    const known = health.get(key) ?? emptyHealth();
+    try {
+      const started = await backend.hostFollow(key, hostRateMs);
+      // An earlier failure stays shown until the first push replaces it.
+      health.set(key, { ...(health.get(key) ?? known), followMs: started.interval_ms });
+    } catch (error) {
+      health.set(key, { ...(health.get(key) ?? known), followMs: null, error: messageOf(error) });
+    }
+    show();
+  };
+  // Off a manager's page: stop its pushes.
+  const unfollowHost = async (key: string): Promise<void> => {
+    const left = health.get(key);
+    if (!left?.followMs) return;
+    health.set(key, { ...left, followMs: null });
+    await backend.hostUnfollow(key).catch(() => undefined);
+  };
+  const chooseHostRate = (key: string, ms: number): void => {
+    hostRateMs = ms;
+    saveHostRate(ms);
+    void followHost(key);
   };
   const loadServices = async (key: string): Promise<void> => {
     const known = services.get(key) ?? { services: null, error: null, busy: null };
@@ -150,6 +186,7 @@ export async function start(root: HTMLElement, now: () => number = Date.now): Pr
 
   // Manager actions, shared by the list and the manager view.
   const go = (next: View): void => {
+    if (view.kind === "manager" && (next.kind !== "manager" || next.key !== view.key)) void unfollowHost(view.key);
     view = next;
     saveView(view);
     show();
@@ -213,11 +250,12 @@ export async function start(root: HTMLElement, now: () => number = Date.now): Pr
       saveView(view);
     }
     if (open) {
-      renderManager(content, open, health.get(open.key) ?? { health: null, samples: [], error: null }, now(), {
+      renderManager(content, open, health.get(open.key) ?? emptyHealth(), now(), {
         back: () => go({ kind: "list" }),
         rename: () => askRename(open),
         unpair: () => askUnpair(open),
         service: (unit, action) => void serviceAction(open.key, unit, action),
+        hostRate: (ms) => chooseHostRate(open.key, ms),
       }, { eth: eth.get(open.key), services: services.get(open.key), logs: logs.get(open.key), logActions: logActions(open.key) });
     } else {
       renderManagers(content, latest, now(), {
@@ -237,7 +275,7 @@ export async function start(root: HTMLElement, now: () => number = Date.now): Pr
     polling = key;
     while (view.kind === "manager" && view.key === key) {
       const m = latest?.managers.find((x) => x.key === key);
-      let wait = 5000;
+      const wait = 5000;
       if (m && m.state === "online" && m.capabilities.includes("ethereum")) {
         const known = eth.get(key) ?? { status: null, error: null };
         try {
@@ -260,18 +298,29 @@ export async function start(root: HTMLElement, now: () => number = Date.now): Pr
         show();
       }
       if (m && m.state === "online" && m.capabilities.includes("host")) {
-        const known = health.get(key) ?? { health: null, samples: [], error: null };
-        try {
-          const answer: HostHealth = await backend.health(key, newestSampleMs(known.samples));
-          health.set(key, { health: answer, samples: mergeSamples(known.samples, answer.samples), error: null });
-          wait = Math.max(1000, answer.sampleIntervalMs);
-        } catch (error) {
-          health.set(key, { ...known, error: messageOf(error) });
+        const known = health.get(key) ?? emptyHealth();
+        // Pushes stop when the session drops; follow again when none came
+        // for three of their intervals (or there never was a follow).
+        const silentMs = now() - (known.health?.receivedAtMs ?? 0);
+        if (!known.followMs || silentMs > 3 * known.followMs + 2000) {
+          try {
+            const answer: HostHealth = await backend.health(key, newestSampleMs(known.samples));
+            health.set(key, {
+              ...known,
+              health: answer,
+              samples: mergeSamples(known.samples, answer.samples),
+              historyIntervalMs: answer.sampleIntervalMs,
+              error: null,
+            });
+          } catch (error) {
+            health.set(key, { ...known, error: messageOf(error) });
+          }
+          await followHost(key);
         }
-        show();
       }
       await new Promise((resolve) => setTimeout(resolve, wait));
     }
+    await unfollowHost(key);
     polling = null;
   };
 
@@ -281,6 +330,12 @@ export async function start(root: HTMLElement, now: () => number = Date.now): Pr
       pairing = next;
       showPairing();
     }
+  });
+  await watchHost((event) => {
+    const known = health.get(event.key);
+    if (!known?.followMs) return;
+    health.set(event.key, { ...known, health: event.health, samples: mergeSamples(known.samples, event.health.samples), error: null });
+    if (view.kind === "manager" && view.key === event.key) show();
   });
   await watchLogs((event) => {
     const s = logs.get(event.key);

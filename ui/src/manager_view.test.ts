@@ -35,6 +35,41 @@ describe("manager view", () => {
     expect(root.querySelector("[data-testid=host-freshness]")?.textContent).toContain("Live");
   });
 
+  it("follows the host at the rate chosen, shows what it pushes, and stops when left", async () => {
+    const calls: Calls = [];
+    mockBackend(running(validator), { manager_health: () => health }, calls);
+    const root = mount();
+    await start(root, () => NOW);
+    await openValidator(root);
+    expect(calls.find((c) => c.cmd === "manager_host_follow")?.args).toEqual({ key: KEY, intervalMs: 2000 });
+    expect(root.querySelector("[data-testid=host-freshness]")?.textContent).toBe("Live, sent every 2 s.");
+
+    // A push replaces what is shown and adds its sample to the charts.
+    const pushed = { ...health, cpuPerCore: Array(8).fill(90), samples: [{ atMs: NOW + 1000, cpuPercent: 90, memoryUsed: 12 * GiB }], receivedAtMs: NOW };
+    await emit("host-update", { key: KEY, health: pushed });
+    expect(root.querySelector("[data-testid=cpu-now]")?.textContent).toBe("90 %");
+    const line = root.querySelector(".chart .line")?.getAttribute("d") ?? "";
+    expect(line.split(/[ML]/).filter(Boolean)).toHaveLength(5);
+
+    // A slower rate is asked of the manager and remembered.
+    const rate = root.querySelector("[data-testid=host-rate]") as HTMLSelectElement;
+    expect([...rate.options].map((o) => o.textContent)).toEqual(["every 1 s", "every 2 s", "every 5 s", "every 10 s", "every 30 s"]);
+    rate.value = "10000";
+    rate.dispatchEvent(new Event("change"));
+    await settle();
+    expect(calls.filter((c) => c.cmd === "manager_host_follow").at(-1)?.args).toEqual({ key: KEY, intervalMs: 10_000 });
+    expect(root.querySelector("[data-testid=host-freshness]")?.textContent).toBe("Live, sent every 10 s.");
+    expect(localStorage.getItem("nodepair.hostRateMs")).toBe("10000");
+
+    // Leaving the page stops the pushes; a late one changes nothing.
+    (root.querySelector("[data-testid=back]") as HTMLButtonElement).click();
+    await settle();
+    expect(calls.some((c) => c.cmd === "manager_host_unfollow")).toBe(true);
+    await emit("host-update", { key: KEY, health: { ...pushed, hostname: "late" } });
+    await openValidator(root);
+    expect(root.querySelector("[data-testid=hostname]")?.textContent).toBe("validator-1.lan");
+  });
+
   it("says when the manager does not share host health, and asks nothing", async () => {
     const calls: Calls = [];
     mockBackend(running({ ...validator, capabilities: ["info"] }), {}, calls);

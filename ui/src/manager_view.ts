@@ -20,7 +20,14 @@ export interface HealthState {
   samples: SampleView[];
   /** Why the latest question failed, if it did. */
   error: string | null;
+  /** The rate the manager pushes at while the app follows it, ms; null when not following. */
+  followMs?: number | null;
+  /** How far apart the manager's kept samples are (host.health), ms. */
+  historyIntervalMs?: number;
 }
+
+/** The rates the app may ask a manager to push its host's health at, ms. */
+export const HOST_RATES_MS = [1000, 2000, 5000, 10_000, 30_000];
 
 /** What the window knows of one manager's Ethereum node. */
 export interface EthState {
@@ -33,6 +40,8 @@ export interface ManagerActions {
   back: () => void;
   rename: () => void;
   unpair: () => void;
+  /** Ask for the host's health every `ms`. */
+  hostRate?: (ms: number) => void;
   /** Start, stop or restart one of its services. */
   service?: (unit: string, action: "start" | "stop" | "restart") => void;
 }
@@ -109,7 +118,7 @@ export function renderManager(
     ...(manager.capabilities.includes("services")
       ? [servicesSection(services, nowMs, (unit, action) => actions.service?.(unit, action))]
       : []),
-    hostSection(manager, health, nowMs),
+    hostSection(manager, health, nowMs, actions.hostRate),
     ...(manager.capabilities.includes("logs") && extras.logs && extras.logActions
       ? [logsSection(extras.logs, extras.logActions)]
       : []),
@@ -190,7 +199,23 @@ function ethSection(manager: ManagerRow, state: EthState): HTMLElement {
   return section;
 }
 
-function hostSection(manager: ManagerRow, state: HealthState, nowMs: number): HTMLElement {
+/** "every 2 s", "every 30 s". */
+export function rateLabel(ms: number): string {
+  return `every ${Math.round(ms / 1000)} s`;
+}
+
+function ratePicker(currentMs: number, choose: (ms: number) => void): HTMLElement {
+  const rates = HOST_RATES_MS.includes(currentMs) ? HOST_RATES_MS : [...HOST_RATES_MS, currentMs].sort((a, b) => a - b);
+  const select = h(
+    "select",
+    { "data-testid": "host-rate", "aria-label": "How often the host's health is sent" },
+    ...rates.map((ms) => h("option", ms === currentMs ? { value: String(ms), selected: "" } : { value: String(ms) }, rateLabel(ms))),
+  ) as HTMLSelectElement;
+  select.addEventListener("change", () => choose(Number(select.value)));
+  return h("label", { class: "rate" }, "Update ", select);
+}
+
+function hostSection(manager: ManagerRow, state: HealthState, nowMs: number, chooseRate?: (ms: number) => void): HTMLElement {
   const section = h("section", { class: "host", "aria-labelledby": "host-title", "data-testid": "host" });
   const title = h("h3", { id: "host-title" }, "Host");
   if (!manager.capabilities.includes("host")) {
@@ -216,13 +241,22 @@ function hostSection(manager: ManagerRow, state: HealthState, nowMs: number): HT
     return section;
   }
   const age = Math.max(0, nowMs - health.receivedAtMs);
-  const stale = !online || age > 3 * health.sampleIntervalMs;
+  const following = state.followMs ?? null;
+  const stale = !online || age > 3 * health.sampleIntervalMs + 2000;
   const freshness = stale
     ? `Last heard ${durationLabel(age / 1000)} ago${online ? "" : ` — ${manager.name} is offline`}.`
-    : "Live, refreshed every few seconds.";
+    : following
+      ? `Live, sent ${rateLabel(following)}.`
+      : "Refreshed every few seconds.";
   const latest = state.samples.at(-1);
   section.append(
-    h("div", { class: "section-header" }, title, h("span", { class: stale ? "stale" : "muted", "data-testid": "host-freshness" }, freshness)),
+    h(
+      "div",
+      { class: "section-header" },
+      title,
+      h("span", { class: stale ? "stale" : "muted", "data-testid": "host-freshness" }, freshness),
+      ...(following && chooseRate && online ? [ratePicker(following, chooseRate)] : []),
+    ),
     ...(state.error ? [h("p", { class: "notice bad", role: "alert" }, state.error)] : []),
     h(
       "div",
@@ -290,19 +324,21 @@ function hostSection(manager: ManagerRow, state: HealthState, nowMs: number): HT
           ),
         ]
       : []),
-    charts(state.samples, health, nowMs),
+    charts(state.samples, health, nowMs, state.historyIntervalMs ?? 0),
     disks(health),
   );
   return section;
 }
 
-function charts(samples: SampleView[], health: HostHealth, nowMs: number): HTMLElement {
+function charts(samples: SampleView[], health: HostHealth, nowMs: number, historyIntervalMs: number): HTMLElement {
   // The span is what the manager has sent, between 2 and 15 minutes, so a
   // fresh view's few minutes fill the chart instead of a sliver.
   const first = samples[0]?.atMs ?? nowMs;
   const endMs = Math.max(nowMs, samples.at(-1)?.atMs ?? 0);
   const frame = { width: 600, height: 120, endMs, spanMs: Math.min(HISTORY_MS, Math.max(2 * 60_000, endMs - first)) };
-  const gap = 2.5 * health.sampleIntervalMs;
+  // Kept samples and pushed ones may be taken at different rates: a gap is
+  // what is wider than either allows.
+  const gap = 2.5 * Math.max(health.sampleIntervalMs, historyIntervalMs);
   const minutes = Math.round(frame.spanMs / 60_000);
   const caption = samples.length > 1 ? `last ${minutes} min` : "collecting…";
   const chart = (title: string, points: { t: number; v: number }[], max: number, top: string) =>

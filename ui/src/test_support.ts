@@ -64,6 +64,9 @@ export function mockBackend(
       if (cmd === "plugin:app|name") return "NodePair";
       if (cmd === "plugin:app|version") return "0.1.0";
       if (cmd === "managers") return view;
+      // A manager follows at the rate asked (the tests' rates are in bounds).
+      if (cmd === "manager_host_follow") return { stream: "host", interval_ms: a.intervalMs };
+      if (cmd === "manager_host_unfollow") return null;
       throw new Error(`unexpected command ${cmd}`);
     },
     { shouldMockEvents: true },

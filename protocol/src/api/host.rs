@@ -1,7 +1,67 @@
-//! `host.health`: the machine's CPU, memory, disks and load, now and over the last minutes.
+//! `host.health`, `host.follow`, `host.unfollow`: the machine's CPU, memory, disks and load, now, over the last minutes, and pushed live at a rate the app asks.
 
-use super::Method;
+use super::{Empty, Method};
 use serde::{Deserialize, Serialize};
+
+/// The stream a host follow's events come on; each body is a
+/// [`HealthResponse`] whose `samples` hold the one sample just taken.
+pub const STREAM: &str = "host";
+/// The fastest rate an app may ask for, milliseconds between events.
+pub const MIN_FOLLOW_INTERVAL_MS: u64 = 1000;
+/// The slowest.
+pub const MAX_FOLLOW_INTERVAL_MS: u64 = 60_000;
+
+/// The interval a manager uses when an app asks for `asked_ms`: the nearest
+/// within [`MIN_FOLLOW_INTERVAL_MS`]..=[`MAX_FOLLOW_INTERVAL_MS`].
+pub fn follow_interval_ms(asked_ms: u64) -> u64 {
+    asked_ms.clamp(MIN_FOLLOW_INTERVAL_MS, MAX_FOLLOW_INTERVAL_MS)
+}
+
+/// `host.follow`: the host's state pushed as events of the stream
+/// [`STREAM`] every `interval_ms` until `host.unfollow`, the session ends,
+/// or the app is unpaired. One follow per app: following again replaces it
+/// (and its rate).
+#[derive(Debug)]
+pub struct HostFollow;
+
+impl Method for HostFollow {
+    const NAME: &'static str = "host.follow";
+    const CAPABILITY: Option<&'static str> = Some("host");
+    type Request = HostFollowRequest;
+    type Response = HostFollowResponse;
+}
+
+/// `host.unfollow`: stops the app's host follow, if any.
+#[derive(Debug)]
+pub struct HostUnfollow;
+
+impl Method for HostUnfollow {
+    const NAME: &'static str = "host.unfollow";
+    const CAPABILITY: Option<&'static str> = Some("host");
+    type Request = Empty;
+    type Response = Empty;
+}
+
+/// How often the app wants the host's state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct HostFollowRequest {
+    /// Milliseconds between events; the manager keeps it within
+    /// [`MIN_FOLLOW_INTERVAL_MS`]..=[`MAX_FOLLOW_INTERVAL_MS`].
+    #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
+    pub interval_ms: u64,
+}
+
+/// The follow the manager started.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct HostFollowResponse {
+    /// The stream its events come on ([`STREAM`]).
+    pub stream: String,
+    /// The interval the manager uses, after bounding the one asked.
+    #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
+    pub interval_ms: u64,
+}
 
 /// `host.health`, answered by managers offering the `host` capability.
 #[derive(Debug)]
@@ -103,6 +163,18 @@ pub struct Sample {
 mod tests {
     use super::*;
     use crate::api::{decode_request, decode_response, encode};
+
+    #[test]
+    fn a_follow_rate_is_kept_within_its_bounds() {
+        assert_eq!(follow_interval_ms(0), MIN_FOLLOW_INTERVAL_MS);
+        assert_eq!(follow_interval_ms(10), 1000);
+        assert_eq!(follow_interval_ms(2500), 2500);
+        assert_eq!(follow_interval_ms(u64::MAX), MAX_FOLLOW_INTERVAL_MS);
+        // A follow without a rate is refused rather than guessed.
+        assert!(decode_request::<HostFollow>(b"").is_err());
+        let asked = decode_request::<HostFollow>(br#"{"interval_ms":2000}"#).unwrap();
+        assert_eq!(asked.interval_ms, 2000);
+    }
 
     #[test]
     fn an_empty_request_asks_for_every_sample() {

@@ -3,6 +3,10 @@
 use super::{Empty, Method};
 use serde::{Deserialize, Serialize};
 
+/// Most follows one app may have at once; one more is refused with
+/// [`Status::RATE_LIMITED`](crate::status::Status::RATE_LIMITED).
+pub const MAX_FOLLOWS: usize = 4;
+
 /// Most lines one `logs.tail` returns.
 pub const MAX_TAIL_LINES: u32 = 1000;
 
