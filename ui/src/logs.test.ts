@@ -2,7 +2,7 @@
 
 import { emit } from "@tauri-apps/api/event";
 import { clearMocks } from "@tauri-apps/api/mocks";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, onTestFinished } from "vitest";
 import { appendLines, filterLines } from "./logs";
 import { start } from "./main";
 import { type Calls, KEY, NOW, mockBackend, mount, running, settle, validator } from "./test_support";
@@ -50,9 +50,26 @@ describe("log viewer", () => {
     expect(text()).toBe("INFO imported block 1\nWARN peer dropped\nINFO imported block 2");
     expect(root.querySelector("[data-testid=log-dropped]")?.textContent).toContain("4096 bytes left out");
 
+    // WebKit (the app's engine on Linux and macOS) selects a text field's
+    // whole text when a script focuses it; happy-dom does not, so do it here.
+    const focus = HTMLInputElement.prototype.focus;
+    HTMLInputElement.prototype.focus = function (this: HTMLInputElement, options?: FocusOptions) {
+      focus.call(this, options);
+      this.setSelectionRange(0, this.value.length);
+    };
+    onTestFinished(() => {
+      HTMLInputElement.prototype.focus = focus;
+    });
     const search = root.querySelector("[data-testid=log-search]") as HTMLInputElement;
+    search.focus();
     search.value = "warn";
+    search.setSelectionRange(4, 4);
     search.dispatchEvent(new Event("input"));
     expect(text()).toBe("WARN peer dropped");
+    // The re-rendered field keeps the focus and the caret where typing was,
+    // so the next key adds to the query instead of replacing it.
+    const again = root.querySelector("[data-testid=log-search]") as HTMLInputElement;
+    expect(document.activeElement).toBe(again);
+    expect([again.value, again.selectionStart, again.selectionEnd]).toEqual(["warn", 4, 4]);
   });
 });

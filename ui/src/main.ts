@@ -221,10 +221,17 @@ export async function start(root: HTMLElement, now: () => number = Date.now): Pr
     const inside = active !== null && content.contains(active);
     const testid = inside ? active.getAttribute("data-testid") : null;
     const row = inside ? active.closest("[data-key]")?.getAttribute("data-key") : null;
+    // Where the caret was in a text field: focus() alone selects the whole
+    // text in WebKit, and the next key would replace it.
+    const caret = active instanceof HTMLInputElement ? { start: active.selectionStart, end: active.selectionEnd } : null;
     render();
     if (testid && !content.contains(active)) {
       const selector = row ? `[data-key="${row}"] [data-testid="${testid}"]` : `[data-testid="${testid}"]`;
-      (content.querySelector(selector) as HTMLElement | null)?.focus();
+      const again = content.querySelector(selector) as HTMLElement | null;
+      again?.focus();
+      if (again instanceof HTMLInputElement && caret?.start != null && caret.end != null) {
+        again.setSelectionRange(caret.start, caret.end);
+      }
     }
   };
   const render = (): void => {
