@@ -16,10 +16,15 @@
 //!   (autosharding).
 //! - [`relay`]: 11/WAKU2-RELAY, gossipsub as Waku configures it.
 //! - [`metadata`]: `/vac/waku/metadata/1.0.0`, cluster and shard checks.
+//! - [`lightpush`]: light push v2 and v3, publishing through a service node.
+//! - [`filter`]: filter v2, receiving through a service node, and the
+//!   service's subscriber table.
 
 #![deny(missing_docs)]
 
+pub mod filter;
 mod length_prefixed;
+pub mod lightpush;
 pub mod message;
 pub mod metadata;
 pub mod node;
@@ -28,5 +33,5 @@ pub mod topic;
 
 pub use libp2p::{Multiaddr, PeerId, identity, multiaddr};
 pub use message::{MessageHash, WakuMessage};
-pub use node::{Config, NodeEvent, PeerInfo, Published, Received, Subscription, WakuNode};
+pub use node::{Config, Mode, NodeEvent, PeerInfo, Published, Received, Subscription, WakuNode};
 pub use topic::{ContentTopic, PubsubTopic, Shard};

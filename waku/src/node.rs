@@ -1,6 +1,17 @@
-//! The Waku node: one task drives a libp2p swarm (relay, metadata, identify,
+//! The Waku node: one task drives a libp2p swarm (relay, metadata, light push, filter, identify,
 //! ping); [`WakuNode`] is a cheap handle that talks to it over channels.
+//!
+//! A node runs in one of two [`Mode`]s. A relay node joins the gossipsub mesh
+//! of its shards and serves light push and filter to light nodes. A light
+//! node joins no mesh: it publishes through a service node's light push and
+//! receives through a filter subscription on one, failing over to another
+//! connected service node when that one stops answering.
 
+mod light;
+
+use crate::filter::subscriptions::{Limits, Subscriptions};
+use crate::filter::{self, MessagePush, SubscribeRequest, SubscribeResponse};
+use crate::lightpush::{self, PushRequest, PushResponse, PushStatus};
 use crate::message::{MessageHash, WakuMessage};
 use crate::metadata::{self, Metadata, Mismatch};
 use crate::relay;
@@ -48,6 +59,24 @@ pub struct Config {
     pub redial_max: Duration,
     /// Message hashes remembered to deliver each message once.
     pub dedup_capacity: usize,
+    /// Relay (mesh member, serves light nodes) or light (uses service nodes).
+    pub mode: Mode,
+    /// What a relay node's filter service keeps.
+    pub filter_limits: Limits,
+    /// How often a light node pings its filter service node.
+    pub filter_ping_interval: Duration,
+}
+
+/// How a node takes part in the network.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Mode {
+    /// Joins the gossipsub mesh of its shards, and serves light push and
+    /// filter to light nodes.
+    #[default]
+    Relay,
+    /// Publishes through light push and receives through filter, on the
+    /// service nodes it is connected to (its bootstrap peers).
+    Light,
 }
 
 impl Config {
@@ -62,6 +91,9 @@ impl Config {
             redial_initial: Duration::from_secs(1),
             redial_max: Duration::from_secs(60),
             dedup_capacity: 65_536,
+            mode: Mode::Relay,
+            filter_limits: Limits::default(),
+            filter_ping_interval: Duration::from_secs(60),
         }
     }
 }
@@ -114,6 +146,12 @@ pub enum NodeEvent {
         /// The peer.
         peer_id: PeerId,
     },
+    /// A light node's filter subscriptions now live on this service node
+    /// (after the first subscribe, or a failover).
+    FilterServiceChanged {
+        /// The service node.
+        peer_id: PeerId,
+    },
     /// A peer was disconnected because its metadata does not fit ours.
     PeerRejected {
         /// The peer.
@@ -157,6 +195,9 @@ pub enum PublishError {
     /// No connected peer relays the topic yet.
     #[error("no connected Waku peer relays {0} yet")]
     NoPeers(PubsubTopic),
+    /// A light node's service node refused or did not answer the push.
+    #[error("the light push service refused the message: {0}")]
+    Service(String),
     /// The node is not subscribed to that pubsub topic.
     #[error("this node does not relay {0}")]
     NotOurTopic(PubsubTopic),
@@ -174,6 +215,9 @@ pub struct Stopped;
 struct Behaviour {
     relay: gossipsub::Behaviour,
     metadata: request_response::Behaviour<metadata::Codec>,
+    lightpush: request_response::Behaviour<lightpush::Codec>,
+    filter_subscribe: request_response::Behaviour<filter::SubscribeCodec>,
+    filter_push: request_response::Behaviour<filter::PushCodec>,
     identify: identify::Behaviour,
     ping: ping::Behaviour,
 }
@@ -243,7 +287,13 @@ impl WakuNode {
             .clone()
             .unwrap_or_else(identity::Keypair::generate_ed25519);
         let mut swarm = build_swarm(keypair, &config).await?;
-        for shard in &config.shards {
+        // A light node joins no mesh.
+        let meshes = if config.mode == Mode::Relay {
+            config.shards.as_slice()
+        } else {
+            &[]
+        };
+        for shard in meshes {
             let topic = IdentTopic::new(PubsubTopic::static_shard(*shard).as_str());
             swarm
                 .behaviour_mut()
@@ -434,6 +484,9 @@ async fn build_swarm(
         .with_behaviour(|key| Behaviour {
             relay: relay::behaviour(),
             metadata: metadata::behaviour(),
+            lightpush: lightpush::behaviour(config.mode == Mode::Relay),
+            filter_subscribe: filter::subscribe_behaviour(config.mode == Mode::Relay),
+            filter_push: filter::push_behaviour(),
             identify: identify::Behaviour::new(
                 identify::Config::new("ipfs/0.1.0".into(), key.public()).with_agent_version(agent),
             ),
@@ -476,6 +529,12 @@ struct Driver {
     redials: Vec<Redial>,
     redial_initial: Duration,
     redial_max: Duration,
+    mode: Mode,
+    /// Relay mode: the light nodes subscribed through filter.
+    filter_subscribers: Subscriptions,
+    next_expiry: Instant,
+    /// Light mode: the service nodes used and what is asked of them.
+    light: light::LightClient,
 }
 
 impl Driver {
@@ -495,6 +554,10 @@ impl Driver {
             redials: Vec::new(),
             redial_initial: config.redial_initial,
             redial_max: config.redial_max,
+            mode: config.mode,
+            filter_subscribers: Subscriptions::new(config.filter_limits),
+            next_expiry: Instant::now(),
+            light: light::LightClient::new(config.filter_ping_interval),
         }
     }
 
@@ -551,7 +614,10 @@ impl Driver {
                     Some(command) => self.handle_command(command),
                     None => return,
                 },
-                _ = tick.tick() => self.redial_due(),
+                _ = tick.tick() => {
+                    self.redial_due();
+                    self.light_tick();
+                }
             }
         }
     }
@@ -572,6 +638,9 @@ impl Driver {
                 content_topic,
                 sender,
             } => {
+                if self.mode == Mode::Light {
+                    self.light_subscribe(&content_topic);
+                }
                 self.subscriptions
                     .entry(content_topic)
                     .or_default()
@@ -581,9 +650,12 @@ impl Driver {
                 topic,
                 message,
                 reply,
-            } => {
-                let _ = reply.send(self.publish(topic, message));
-            }
+            } => match self.mode {
+                Mode::Relay => {
+                    let _ = reply.send(self.publish(topic, message));
+                }
+                Mode::Light => self.light_publish(topic, message, reply),
+            },
             Command::Peers { reply } => {
                 let _ = reply.send(self.peers());
             }
@@ -611,6 +683,9 @@ impl Driver {
             return Err(PublishError::NotOurTopic(topic));
         }
         let hash = message.hash(topic.as_str());
+        self.remember(hash);
+        // Light nodes subscribed here get it whether or not the mesh does.
+        let pushed = self.fan_out(&topic, &message, hash, false);
         let ident = IdentTopic::new(topic.as_str());
         let relay = &mut self.swarm.behaviour_mut().relay;
         match relay.publish(ident.clone(), data) {
@@ -618,6 +693,10 @@ impl Driver {
                 let mesh_peers = relay.mesh_peers(&ident.hash()).count();
                 Ok(Published { hash, mesh_peers })
             }
+            Err(gossipsub::PublishError::NoPeersSubscribedToTopic) if pushed > 0 => Ok(Published {
+                hash,
+                mesh_peers: 0,
+            }),
             Err(gossipsub::PublishError::NoPeersSubscribedToTopic) => {
                 Err(PublishError::NoPeers(topic))
             }
@@ -699,6 +778,9 @@ impl Driver {
                     tracing::info!(%address, "bootstrap peer disconnected; will re-dial");
                     self.schedule_redial(address, None);
                 }
+                if self.mode == Mode::Light {
+                    self.light_peer_gone(peer_id);
+                }
                 self.emit(NodeEvent::PeerDisconnected { peer_id });
             }
             SwarmEvent::OutgoingConnectionError {
@@ -713,12 +795,24 @@ impl Driver {
             }
             SwarmEvent::Behaviour(BehaviourEvent::Relay(event)) => self.handle_relay(event),
             SwarmEvent::Behaviour(BehaviourEvent::Metadata(event)) => self.handle_metadata(event),
+            SwarmEvent::Behaviour(BehaviourEvent::Lightpush(event)) => {
+                self.handle_lightpush(event);
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::FilterSubscribe(event)) => {
+                self.handle_filter_subscribe(event);
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::FilterPush(event)) => {
+                self.handle_filter_push(event);
+            }
             SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received {
                 peer_id,
                 info,
                 ..
             })) => {
                 self.identified.insert(peer_id, info);
+                if self.mode == Mode::Light {
+                    self.light_ensure_service();
+                }
             }
             _ => {}
         }
@@ -755,8 +849,15 @@ impl Driver {
         };
         let topic = PubsubTopic::named(message.topic.as_str());
         let hash = decoded.hash(topic.as_str());
+        if self.remember(hash) {
+            self.fan_out(&topic, &decoded, hash, true);
+        }
+    }
+
+    /// Records a message's hash; `false` if it was delivered before.
+    fn remember(&mut self, hash: MessageHash) -> bool {
         if !self.seen.insert(hash) {
-            return;
+            return false;
         }
         self.seen_order.push_back(hash);
         if self.seen_order.len() > self.dedup_capacity
@@ -764,22 +865,51 @@ impl Driver {
         {
             self.seen.remove(&old);
         }
-        let Some(subscribers) = self.subscriptions.get_mut(&decoded.content_topic) else {
-            return;
-        };
-        let received = Received {
-            pubsub_topic: topic,
-            message: decoded,
-            hash,
-        };
-        subscribers.retain(|tx| match tx.try_send(received.clone()) {
-            Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                tracing::warn!(content_topic = %received.message.content_topic, "subscriber is behind; dropped a message");
-                true
+        true
+    }
+
+    /// Hands a message to this node's subscribers (when `local`) and pushes
+    /// it to the light nodes subscribed here; returns how many got it.
+    fn fan_out(
+        &mut self,
+        topic: &PubsubTopic,
+        message: &WakuMessage,
+        hash: MessageHash,
+        local: bool,
+    ) -> usize {
+        let mut reached = 0;
+        if local && let Some(subscribers) = self.subscriptions.get_mut(&message.content_topic) {
+            let received = Received {
+                pubsub_topic: topic.clone(),
+                message: message.clone(),
+                hash,
+            };
+            subscribers.retain(|tx| match tx.try_send(received.clone()) {
+                Ok(()) => true,
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    tracing::warn!(content_topic = %received.message.content_topic, "subscriber is behind; dropped a message");
+                    true
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => false,
+            });
+            reached += subscribers.len();
+        }
+        if self.mode == Mode::Relay {
+            for peer in self
+                .filter_subscribers
+                .matching(topic.as_str(), &message.content_topic)
+            {
+                self.swarm.behaviour_mut().filter_push.send_request(
+                    &peer,
+                    MessagePush {
+                        waku_message: Some(message.clone()),
+                        pubsub_topic: Some(topic.as_str().to_owned()),
+                    },
+                );
+                reached += 1;
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
-        });
+        }
+        reached
     }
 
     fn handle_metadata(&mut self, event: request_response::Event<Metadata, Metadata>) {

@@ -152,6 +152,9 @@ async fn main() -> anyhow::Result<()> {
                 NodeEvent::PeerRejected { peer_id, reason } => {
                     tracing::info!(%peer_id, %reason, "peer rejected")
                 }
+                NodeEvent::FilterServiceChanged { peer_id } => {
+                    tracing::info!(%peer_id, "filter service node")
+                }
             }
         }
     });

@@ -1,0 +1,214 @@
+//! Light nodes on 127.0.0.1: publishing through light push and receiving
+//! through filter on our relay nodes, failing over when a service node goes,
+//! and refusing pushes nobody asked for.
+
+#![allow(clippy::unwrap_used)]
+
+use nodepair_waku::filter::{self, MessagePush};
+use nodepair_waku::{Config, Mode, Multiaddr, NodeEvent, PeerId, Shard, WakuMessage, WakuNode};
+use std::time::Duration;
+use tokio::time::timeout;
+
+const SHARD: Shard = Shard {
+    cluster: 42,
+    shard: 0,
+};
+const TO_LIGHT: &str = "/nodepair/1/to-light/proto";
+const FROM_LIGHT: &str = "/nodepair/1/from-light/proto";
+const SOON: Duration = Duration::from_secs(15);
+
+async fn node(mode: Mode, bootstrap: Vec<Multiaddr>) -> WakuNode {
+    let mut config = Config::new(SHARD);
+    config.listen = vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()];
+    config.bootstrap = bootstrap;
+    config.redial_initial = Duration::from_millis(200);
+    config.mode = mode;
+    config.filter_ping_interval = Duration::from_secs(1);
+    WakuNode::start(config).await.unwrap()
+}
+
+/// Waits until `light`'s filter subscription lives on a service node;
+/// returns which.
+async fn filter_service(events: &mut tokio::sync::broadcast::Receiver<NodeEvent>) -> PeerId {
+    timeout(SOON, async {
+        loop {
+            if let Ok(NodeEvent::FilterServiceChanged { peer_id }) = events.recv().await {
+                return peer_id;
+            }
+        }
+    })
+    .await
+    .expect("a filter service node within 15 s")
+}
+
+/// Publishes from `node` until it reaches someone (meshes take a moment).
+async fn publish_until_delivered(
+    node: &WakuNode,
+    topic: &str,
+    payload: &[u8],
+    at: &mut nodepair_waku::Subscription,
+) -> WakuMessage {
+    for i in 0..100u32 {
+        let message = WakuMessage::new(topic, [payload, &i.to_be_bytes()].concat());
+        if node.publish(message.clone()).await.is_ok()
+            && let Ok(Some(got)) = timeout(Duration::from_millis(300), at.next()).await
+        {
+            return got.message;
+        }
+    }
+    panic!("nothing arrived in 100 tries");
+}
+
+#[tokio::test]
+async fn a_light_node_publishes_and_receives_through_a_service_node() {
+    let service = node(Mode::Relay, vec![]).await;
+    let relay_peer = node(Mode::Relay, vec![service.listen_addrs()[0].clone()]).await;
+    let light = node(Mode::Light, vec![service.listen_addrs()[0].clone()]).await;
+    let mut light_events = light.events();
+
+    let mut at_light = light.subscribe(TO_LIGHT).await.unwrap();
+    assert_eq!(filter_service(&mut light_events).await, service.peer_id());
+
+    // A relay peer's message reaches the light node through filter.
+    let got = publish_until_delivered(&relay_peer, TO_LIGHT, b"to light", &mut at_light).await;
+    assert!(got.payload.starts_with(b"to light"));
+
+    // The light node's message reaches the relay peer through light push.
+    let mut at_relay = relay_peer.subscribe(FROM_LIGHT).await.unwrap();
+    let got = publish_until_delivered(&light, FROM_LIGHT, b"from light", &mut at_relay).await;
+    assert!(got.payload.starts_with(b"from light"));
+    let sent = light
+        .publish(WakuMessage::new(FROM_LIGHT, b"counted".to_vec()))
+        .await
+        .unwrap();
+    assert!(sent.mesh_peers >= 1, "the service relayed it to the mesh");
+
+    // Its own message on a topic it follows does not come back to it.
+    let mut at_relay_too = relay_peer.subscribe(TO_LIGHT).await.unwrap();
+    light
+        .publish(WakuMessage::new(TO_LIGHT, b"mine".to_vec()))
+        .await
+        .unwrap();
+    let heard = timeout(SOON, at_relay_too.next()).await.unwrap().unwrap();
+    assert_eq!(heard.message.payload, b"mine");
+    assert!(
+        timeout(Duration::from_secs(1), at_light.next())
+            .await
+            .is_err(),
+        "the light node heard its own message"
+    );
+
+    // A message the service refuses comes back as an error, not a success.
+    let empty = light
+        .publish(WakuMessage::new(FROM_LIGHT, Vec::new()))
+        .await;
+    assert!(empty.is_err(), "{empty:?}");
+    for n in [light, relay_peer, service] {
+        n.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn a_light_node_moves_to_another_service_node_when_its_own_goes() {
+    let first = node(Mode::Relay, vec![]).await;
+    let second = node(Mode::Relay, vec![first.listen_addrs()[0].clone()]).await;
+    let both = vec![
+        first.listen_addrs()[0].clone(),
+        second.listen_addrs()[0].clone(),
+    ];
+    let relay_peer = node(Mode::Relay, both.clone()).await;
+    let light = node(Mode::Light, both).await;
+    let mut light_events = light.events();
+    let mut at_light = light.subscribe(TO_LIGHT).await.unwrap();
+    let serving = filter_service(&mut light_events).await;
+    publish_until_delivered(&relay_peer, TO_LIGHT, b"before", &mut at_light).await;
+
+    let (gone, stays) = if serving == first.peer_id() {
+        (first, second)
+    } else {
+        (second, first)
+    };
+    gone.shutdown().await;
+    assert_eq!(filter_service(&mut light_events).await, stays.peer_id());
+    let got = publish_until_delivered(&relay_peer, TO_LIGHT, b"after", &mut at_light).await;
+    assert!(got.payload.starts_with(b"after"));
+    for n in [light, relay_peer, stays] {
+        n.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn a_filter_push_nobody_asked_for_is_dropped() {
+    use futures::StreamExt;
+    use libp2p::swarm::SwarmEvent;
+    let light = node(Mode::Light, vec![]).await;
+    let mut at_light = light.subscribe(TO_LIGHT).await.unwrap();
+
+    // A peer that is no service of ours pushes a topic the light node never
+    // subscribed to, then a push without a message.
+    let mut rogue = libp2p::SwarmBuilder::with_new_identity()
+        .with_tokio()
+        .with_tcp(
+            libp2p::tcp::Config::default(),
+            libp2p::noise::Config::new,
+            libp2p::yamux::Config::default,
+        )
+        .unwrap()
+        .with_behaviour(|_| filter::push_behaviour())
+        .unwrap()
+        .build();
+    let target = light.listen_addrs()[0].clone();
+    let light_id = light.peer_id();
+    rogue.dial(target).unwrap();
+    let push = |topic: &str| MessagePush {
+        waku_message: Some(WakuMessage::new(topic, b"unasked".to_vec())),
+        pubsub_topic: Some("/waku/2/rs/42/0".into()),
+    };
+    timeout(SOON, async {
+        loop {
+            if let SwarmEvent::ConnectionEstablished { .. } = rogue.select_next_some().await {
+                break;
+            }
+        }
+    })
+    .await
+    .unwrap();
+    rogue
+        .behaviour_mut()
+        .send_request(&light_id, push("/nodepair/1/never-asked/proto"));
+    rogue.behaviour_mut().send_request(
+        &light_id,
+        MessagePush {
+            waku_message: None,
+            pubsub_topic: None,
+        },
+    );
+    // Then one on a topic it did subscribe to: a light node takes pushes of
+    // its topics from any peer (the payload is authenticated above Waku).
+    rogue
+        .behaviour_mut()
+        .send_request(&light_id, push(TO_LIGHT));
+    let delivered = timeout(SOON, async {
+        loop {
+            tokio::select! {
+                _ = rogue.select_next_some() => {}
+                got = at_light.next() => return got.unwrap(),
+            }
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        delivered.message.content_topic, TO_LIGHT,
+        "only the push of a subscribed topic is delivered"
+    );
+    assert!(
+        timeout(Duration::from_millis(500), at_light.next())
+            .await
+            .is_err(),
+        "an unasked push was delivered"
+    );
+    // The light node is still up and answering.
+    assert!(light.peers().await.is_ok());
+    light.shutdown().await;
+}
