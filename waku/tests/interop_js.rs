@@ -1,8 +1,9 @@
 //! Our node against js-waku 0.0.27, an implementation we did not write,
 //! running as a separate Node.js process (tests/js/waku_peer.mjs) on
 //! 127.0.0.1: js-waku dials us over websocket + mplex, we dial js-waku over
-//! TCP + yamux, messages flow both ways with the same hashes and ids, and a
-//! line js → rust → js forwards.
+//! TCP + yamux, messages flow both ways with the same hashes and ids, a
+//! line js → rust → js forwards, and a js-waku light node publishes and
+//! receives through our relay's light push and filter services.
 //!
 //! Needs `node` and the npm packages (`npm install` at the root; the README's
 //! test command does it).
@@ -27,24 +28,36 @@ const SHARD: Shard = Shard {
 };
 const TOPIC: &str = "/nodepair/1/interop/proto";
 
-/// A js-waku relay node in its own process, driven over stdio.
+/// A js-waku node in its own process, driven over stdio: a relay node
+/// (tests/js/waku_peer.mjs) or a light node (tests/js/waku_light.mjs).
 struct JsPeer {
     child: Child,
     stdin: ChildStdin,
     lines: Lines<BufReader<ChildStdout>>,
     /// Message events that arrived while waiting for a command's answer.
     messages: VecDeque<Value>,
-    /// Its TCP address (its websocket one is not dialled by these tests).
-    tcp: Multiaddr,
+    /// A relay node's TCP address (its websocket one is not dialled by these
+    /// tests); a light node listens on none.
+    tcp: Option<Multiaddr>,
 }
 
 impl JsPeer {
+    /// A js-waku relay node.
     async fn start() -> JsPeer {
+        Self::run("waku_peer.mjs").await
+    }
+
+    /// A js-waku light node (createLightNode): light push and filter only.
+    async fn light() -> JsPeer {
+        Self::run("waku_light.mjs").await
+    }
+
+    async fn run(script: &str) -> JsPeer {
         let js = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/js");
         let mut child = Command::new("node")
             .arg("--import")
             .arg(js.join("polyfills.mjs"))
-            .arg(js.join("waku_peer.mjs"))
+            .arg(js.join(script))
             .arg(format!("--clusterId={}", SHARD.cluster))
             .arg(format!("--shard={}", SHARD.shard))
             .stdin(Stdio::piped())
@@ -63,23 +76,17 @@ impl JsPeer {
         assert_eq!(ready["event"], "ready", "{ready}");
         let addrs: Vec<Multiaddr> = ready["multiaddrs"]
             .as_array()
-            .unwrap()
-            .iter()
-            .map(|a| a.as_str().unwrap().parse().unwrap())
-            .collect();
-        let pick = |ws: bool| {
-            addrs
-                .iter()
-                .find(|a| a.to_string().contains("/ws/") == ws)
-                .cloned()
-                .expect("js-waku listens on websocket and TCP")
-        };
-        assert!(
-            addrs.iter().any(|a| a.to_string().contains("/ws/")),
-            "{addrs:?}"
-        );
+            .map(|all| {
+                all.iter()
+                    .map(|a| a.as_str().unwrap().parse().unwrap())
+                    .collect()
+            })
+            .unwrap_or_default();
         JsPeer {
-            tcp: pick(false),
+            tcp: addrs
+                .iter()
+                .find(|a| !a.to_string().contains("/ws/"))
+                .cloned(),
             child,
             stdin,
             lines,
@@ -215,7 +222,7 @@ async fn we_dial_js_waku_over_tcp_and_yamux() {
     js.call(json!({"op": "subscribe", "contentTopic": TOPIC}))
         .await;
     let mut config = Config::new(SHARD);
-    config.bootstrap = vec![js.tcp.clone()];
+    config.bootstrap = vec![js.tcp.clone().expect("a js-waku relay node listens on TCP")];
     let node = WakuNode::start(config).await.unwrap();
     let mut ours = node.subscribe(TOPIC).await.unwrap();
 
@@ -273,4 +280,76 @@ async fn a_line_of_js_rust_js_forwards() {
     left.stop().await;
     right.stop().await;
     node.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_js_waku_light_node_uses_our_relay_for_light_push_and_filter() {
+    const TO_LIGHT: &str = "/nodepair/1/to-js-light/proto";
+    const FROM_LIGHT: &str = "/nodepair/1/from-js-light/proto";
+    // Our relay serves; a second node of ours is the relay peer on the
+    // other side of it.
+    let service = rust_node(&["/ip4/127.0.0.1/tcp/0/ws"]).await;
+    let mut config = Config::new(SHARD);
+    config.bootstrap = service.listen_addrs();
+    let relay_peer = WakuNode::start(config).await.unwrap();
+    let mut from_light = relay_peer.subscribe(FROM_LIGHT).await.unwrap();
+
+    let mut js = JsPeer::light().await;
+    let dialled = js
+        .call(json!({"op": "dial", "addr": service.listen_addrs()[0].to_string()}))
+        .await;
+    assert_eq!(dialled["ok"], "dial", "{dialled}");
+    let subscribed = js
+        .call(json!({"op": "subscribe", "contentTopic": TO_LIGHT}))
+        .await;
+    assert_eq!(
+        subscribed["successes"],
+        json!([service.peer_id().to_string()]),
+        "{subscribed}"
+    );
+
+    // Relay peer → our service → js-waku's filter subscription.
+    let mut delivered = None;
+    for i in 0..100u8 {
+        let _ = relay_peer
+            .publish(WakuMessage::new(TO_LIGHT, vec![b'r', i]))
+            .await;
+        if let Some(m) = js.messages.pop_front() {
+            delivered = Some(m);
+            break;
+        }
+        // Anything js-waku printed meanwhile lands in `messages`.
+        let _ = timeout(Duration::from_millis(200), async {
+            if let Ok(Some(line)) = js.lines.next_line().await {
+                js.messages.push_back(serde_json::from_str(&line).unwrap());
+            }
+        })
+        .await;
+        if let Some(m) = js.messages.pop_front() {
+            delivered = Some(m);
+            break;
+        }
+    }
+    let delivered = delivered.expect("js-waku's filter delivered a message");
+    assert_eq!(delivered["event"], "message", "{delivered}");
+    assert_eq!(delivered["contentTopic"], TO_LIGHT);
+
+    // js-waku's light push → our service → the relay peer.
+    let pushed = js
+        .call(json!({"op": "push", "contentTopic": FROM_LIGHT, "payload": hex::encode(b"pushed by js")}))
+        .await;
+    assert_eq!(
+        pushed["successes"],
+        json!([service.peer_id().to_string()]),
+        "{pushed}"
+    );
+    let got = timeout(Duration::from_secs(15), from_light.next())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.message.payload, b"pushed by js");
+
+    js.stop().await;
+    relay_peer.shutdown().await;
+    service.shutdown().await;
 }
