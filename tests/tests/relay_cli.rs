@@ -146,3 +146,77 @@ fn a_key_file_that_is_not_a_key_is_refused_clearly() {
         "the file is left as it was"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_store_file_keeps_relayed_messages_across_restarts() {
+    let sandbox = Sandbox::new().unwrap();
+    let db = sandbox.path().join("store.sqlite");
+    let key = sandbox.path().join("relay.key");
+    let args = [
+        "--store",
+        db.to_str().unwrap(),
+        "--key-file",
+        key.to_str().unwrap(),
+    ];
+    let (relay, status) = start_relay(&sandbox, &args);
+    let tcp: Multiaddr = status["listen"][0].as_str().unwrap().parse().unwrap();
+    let sender = client(tcp.clone()).await;
+    let mut stored = false;
+    for _ in 0..100 {
+        if sender
+            .publish(WakuMessage::new(TOPIC, b"kept on disk".to_vec()))
+            .await
+            .is_ok_and(|p| p.mesh_peers > 0)
+        {
+            stored = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(stored, "the sender never meshed with the relay");
+    sender.shutdown().await;
+    // Give the relay a moment to take the message in before stopping it.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(stop(relay).success());
+    assert!(db.exists(), "the store file was made");
+
+    let (relay, status) = start_relay(&sandbox, &args);
+    let tcp: Multiaddr = status["listen"][0].as_str().unwrap().parse().unwrap();
+    let mut config = Config::new(SHARD);
+    config.bootstrap = vec![tcp];
+    config.mode = nodepair_waku::Mode::Light;
+    let late = WakuNode::start(config).await.unwrap();
+    let mut found = Vec::new();
+    for _ in 0..50 {
+        match late.store_history(&[TOPIC.into()], 0).await {
+            Ok(f) if !f.is_empty() => {
+                found = f;
+                break;
+            }
+            _ => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+    assert_eq!(found.len(), 1, "the restarted relay still has it");
+    assert_eq!(found[0].message.payload, b"kept on disk");
+    late.shutdown().await;
+    assert!(stop(relay).success());
+}
+
+#[test]
+fn a_store_file_and_no_store_together_are_refused() {
+    let sandbox = Sandbox::new().unwrap();
+    let out = sandbox
+        .command(&binary("nodepair-relay"))
+        .args([
+            "--listen",
+            "/ip4/127.0.0.1/tcp/0",
+            "--store",
+            "x.sqlite",
+            "--no-store",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot be used with"), "{err}");
+}

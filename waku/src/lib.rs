@@ -19,6 +19,7 @@
 //! - [`lightpush`]: light push v2 and v3, publishing through a service node.
 //! - [`filter`]: filter v2, receiving through a service node, and the
 //!   service's subscriber table.
+//! - [`store`]: store v3 queries, and the SQLite archive a store node keeps.
 
 #![deny(missing_docs)]
 
@@ -29,9 +30,13 @@ pub mod message;
 pub mod metadata;
 pub mod node;
 pub mod relay;
+pub mod store;
 pub mod topic;
 
 pub use libp2p::{Multiaddr, PeerId, identity, multiaddr};
 pub use message::{MessageHash, WakuMessage};
-pub use node::{Config, Mode, NodeEvent, PeerInfo, Published, Received, Subscription, WakuNode};
+pub use node::{
+    Config, Mode, NodeEvent, PeerInfo, Published, Received, StoreConfig, StoreError, Subscription,
+    WakuNode,
+};
 pub use topic::{ContentTopic, PubsubTopic, Shard};

@@ -7,7 +7,10 @@
 //! receives through a filter subscription on one, failing over to another
 //! connected service node when that one stops answering.
 
+mod history;
 mod light;
+
+pub use history::{StoreConfig, StoreError};
 
 use crate::filter::subscriptions::{Limits, Subscriptions};
 use crate::filter::{self, MessagePush, SubscribeRequest, SubscribeResponse};
@@ -65,6 +68,9 @@ pub struct Config {
     pub filter_limits: Limits,
     /// How often a light node pings its filter service node.
     pub filter_ping_interval: Duration,
+    /// A relay node with an archive keeps what it relays and answers store
+    /// queries; `None` keeps nothing.
+    pub store: Option<StoreConfig>,
 }
 
 /// How a node takes part in the network.
@@ -94,6 +100,7 @@ impl Config {
             mode: Mode::Relay,
             filter_limits: Limits::default(),
             filter_ping_interval: Duration::from_secs(60),
+            store: None,
         }
     }
 }
@@ -174,6 +181,9 @@ pub enum StartError {
     /// The transport could not be built.
     #[error("cannot set up the libp2p transport: {0}")]
     Transport(String),
+    /// The store's archive could not be opened.
+    #[error("cannot open the message archive: {0}")]
+    Store(String),
     /// A listen address could not be used.
     #[error("cannot listen on {address}: {reason}")]
     Listen {
@@ -218,6 +228,7 @@ struct Behaviour {
     lightpush: request_response::Behaviour<lightpush::Codec>,
     filter_subscribe: request_response::Behaviour<filter::SubscribeCodec>,
     filter_push: request_response::Behaviour<filter::PushCodec>,
+    store: request_response::Behaviour<crate::store::Codec>,
     identify: identify::Behaviour,
     ping: ping::Behaviour,
 }
@@ -237,6 +248,10 @@ enum Command {
     },
     Dial {
         address: Multiaddr,
+    },
+    StoreQuery {
+        request: crate::store::StoreQueryRequest,
+        reply: oneshot::Sender<Result<crate::store::StoreQueryResponse, StoreError>>,
     },
     Shutdown {
         reply: oneshot::Sender<()>,
@@ -286,6 +301,12 @@ impl WakuNode {
             .keypair
             .clone()
             .unwrap_or_else(identity::Keypair::generate_ed25519);
+        let archive = match (&config.store, config.mode) {
+            (Some(store), Mode::Relay) => {
+                Some(store.open().map_err(|e| StartError::Store(e.to_string()))?)
+            }
+            _ => None,
+        };
         let mut swarm = build_swarm(keypair, &config).await?;
         // A light node joins no mesh.
         let meshes = if config.mode == Mode::Relay {
@@ -347,7 +368,7 @@ impl WakuNode {
         let peer_id = *swarm.local_peer_id();
         let (commands, command_rx) = mpsc::channel(COMMAND_BUFFER);
         let (events, _) = broadcast::channel(EVENT_BUFFER);
-        let mut driver = Driver::new(swarm, &config, events.clone());
+        let mut driver = Driver::new(swarm, &config, events.clone(), archive);
         for address in &config.bootstrap {
             driver.dial_bootstrap(address.clone());
         }
@@ -487,6 +508,7 @@ async fn build_swarm(
             lightpush: lightpush::behaviour(config.mode == Mode::Relay),
             filter_subscribe: filter::subscribe_behaviour(config.mode == Mode::Relay),
             filter_push: filter::push_behaviour(),
+            store: crate::store::behaviour(config.mode == Mode::Relay && config.store.is_some()),
             identify: identify::Behaviour::new(
                 identify::Config::new("ipfs/0.1.0".into(), key.public()).with_agent_version(agent),
             ),
@@ -535,10 +557,22 @@ struct Driver {
     next_expiry: Instant,
     /// Light mode: the service nodes used and what is asked of them.
     light: light::LightClient,
+    /// Relay mode with a store: what was relayed.
+    archive: Option<crate::store::archive::Archive>,
+    /// Store queries in flight, and who waits for each.
+    store_queries: HashMap<
+        request_response::OutboundRequestId,
+        oneshot::Sender<Result<crate::store::StoreQueryResponse, StoreError>>,
+    >,
 }
 
 impl Driver {
-    fn new(swarm: Swarm<Behaviour>, config: &Config, events: broadcast::Sender<NodeEvent>) -> Self {
+    fn new(
+        swarm: Swarm<Behaviour>,
+        config: &Config,
+        events: broadcast::Sender<NodeEvent>,
+        archive: Option<crate::store::archive::Archive>,
+    ) -> Self {
         Driver {
             swarm,
             shards: config.shards.clone(),
@@ -558,6 +592,8 @@ impl Driver {
             filter_subscribers: Subscriptions::new(config.filter_limits),
             next_expiry: Instant::now(),
             light: light::LightClient::new(config.filter_ping_interval),
+            archive,
+            store_queries: HashMap::new(),
         }
     }
 
@@ -659,6 +695,7 @@ impl Driver {
             Command::Peers { reply } => {
                 let _ = reply.send(self.peers());
             }
+            Command::StoreQuery { request, reply } => self.store_query(request, reply),
             Command::Dial { address } => {
                 if let Err(e) = self.swarm.dial(address.clone()) {
                     tracing::warn!(%address, error = %e, "cannot dial");
@@ -804,6 +841,7 @@ impl Driver {
             SwarmEvent::Behaviour(BehaviourEvent::FilterPush(event)) => {
                 self.handle_filter_push(event);
             }
+            SwarmEvent::Behaviour(BehaviourEvent::Store(event)) => self.handle_store(event),
             SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received {
                 peer_id,
                 info,
@@ -877,6 +915,7 @@ impl Driver {
         hash: MessageHash,
         local: bool,
     ) -> usize {
+        self.archive(topic, message, hash);
         let mut reached = 0;
         if local && let Some(subscribers) = self.subscriptions.get_mut(&message.content_topic) {
             let received = Received {

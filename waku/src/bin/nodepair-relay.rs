@@ -1,11 +1,14 @@
 //! `nodepair-relay`: a standalone Waku relay node for local and self-hosted
 //! networks. NodePair's apps and managers that cannot reach each other
 //! directly both connect to relays like this one (or to any nwaku/go-waku
-//! node of the same cluster) and their messages meet there.
+//! node of the same cluster) and their messages meet there. It also serves
+//! light nodes (light push, filter) and keeps what it relays for store
+//! queries: in memory unless `--store FILE` names an SQLite file.
 
 use anyhow::Context;
 use clap::Parser;
-use nodepair_waku::{Config, Multiaddr, NodeEvent, Shard, WakuNode, identity};
+use nodepair_waku::store::archive::Retention;
+use nodepair_waku::{Config, Multiaddr, NodeEvent, Shard, StoreConfig, WakuNode, identity};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -35,6 +38,19 @@ struct Args {
     /// Print the status line as JSON (peer id, addresses, cluster, shards).
     #[arg(long)]
     json: bool,
+    /// SQLite file to keep relayed messages in for store queries (kept in
+    /// memory without it).
+    #[arg(long, value_name = "FILE", conflicts_with = "no_store")]
+    store: Option<PathBuf>,
+    /// Keep nothing and answer no store queries.
+    #[arg(long)]
+    no_store: bool,
+    /// Most messages the store keeps; the oldest go first.
+    #[arg(long, value_name = "N", default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..))]
+    store_max_messages: u64,
+    /// Hours a stored message is kept.
+    #[arg(long, value_name = "HOURS", default_value_t = 168, value_parser = clap::value_parser!(u64).range(1..))]
+    store_max_age_hours: u64,
 }
 
 fn load_or_make_key(path: &Path) -> anyhow::Result<identity::Keypair> {
@@ -107,6 +123,17 @@ async fn main() -> anyhow::Result<()> {
     config.agent = format!("nodepair-relay/{}", env!("CARGO_PKG_VERSION"));
     if let Some(path) = &args.key_file {
         config.keypair = Some(load_or_make_key(path)?);
+    }
+    if !args.no_store {
+        config.store = Some(StoreConfig {
+            path: args.store.clone(),
+            retention: Retention {
+                max_messages: usize::try_from(args.store_max_messages).unwrap_or(usize::MAX),
+                max_age: std::time::Duration::from_secs(
+                    args.store_max_age_hours.saturating_mul(3600),
+                ),
+            },
+        });
     }
     let node = WakuNode::start(config)
         .await

@@ -78,7 +78,7 @@ impl LightClient {
 impl Driver {
     /// Connected peers that speak `protocol`, bootstrap peers first, those
     /// that failed lately left out.
-    fn service_peers(&self, protocols: &[&str]) -> Vec<PeerId> {
+    pub(super) fn service_peers(&self, protocols: &[&str]) -> Vec<PeerId> {
         let now = Instant::now();
         let mut peers: Vec<PeerId> = self
             .identified

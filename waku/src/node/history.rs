@@ -1,0 +1,242 @@
+//! Store in the node: keeping what a relay node relays and answering queries, and asking a store node as a client.
+
+use super::{Driver, Received, WakuNode};
+use crate::message::{MessageHash, WakuMessage};
+use crate::store::archive::{Archive, ArchiveError, Retention, now_ns};
+use crate::store::{
+    self, MAX_PAGE_SIZE, Query, StoreQueryRequest, StoreQueryResponse, StoreStatus,
+};
+use crate::topic::PubsubTopic;
+use libp2p::request_response::{self, Message as RrMessage};
+use std::path::PathBuf;
+use tokio::sync::oneshot;
+
+/// Where a store node keeps its archive, and how much.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StoreConfig {
+    /// The SQLite file; `None` keeps the archive in memory.
+    pub path: Option<PathBuf>,
+    /// How much is kept.
+    pub retention: Retention,
+}
+
+impl StoreConfig {
+    pub(super) fn open(&self) -> Result<Archive, ArchiveError> {
+        match &self.path {
+            Some(path) => Archive::open(path, self.retention),
+            None => Archive::in_memory(self.retention),
+        }
+    }
+}
+
+/// A store query failed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// No connected peer serves store.
+    #[error("no connected Waku peer serves store queries")]
+    NoService,
+    /// The store node refused the query.
+    #[error("the store node refused the query ({code}): {description}")]
+    Refused {
+        /// Its status code.
+        code: u32,
+        /// Its words.
+        description: String,
+    },
+    /// The store node did not answer, or its answer was unreadable.
+    #[error("the store query failed: {0}")]
+    Failed(String),
+    /// The node has stopped.
+    #[error("the Waku node has stopped")]
+    Stopped,
+}
+
+/// Most pages [`WakuNode::store_history`] reads before it stops.
+const MAX_HISTORY_PAGES: usize = 20;
+
+impl WakuNode {
+    /// Sends one store query to a connected store node and returns its
+    /// answer; a non-200 answer is [`StoreError::Refused`].
+    pub async fn store_query(
+        &self,
+        request: StoreQueryRequest,
+    ) -> Result<StoreQueryResponse, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(super::Command::StoreQuery { request, reply })
+            .await
+            .map_err(|_| StoreError::Stopped)?;
+        answer.await.map_err(|_| StoreError::Stopped)?
+    }
+
+    /// Every stored message of `content_topics` on the node's default topic
+    /// with a timestamp at or after `since_ns`, oldest first, paging
+    /// forward (at most 20 pages of 100).
+    pub async fn store_history(
+        &self,
+        content_topics: &[String],
+        since_ns: i64,
+    ) -> Result<Vec<Received>, StoreError> {
+        let pubsub = self.default_topic();
+        let mut request = StoreQueryRequest {
+            request_id: String::new(),
+            include_data: true,
+            pubsub_topic: Some(pubsub.as_str().to_owned()),
+            content_topics: content_topics.to_vec(),
+            time_start: Some(since_ns),
+            pagination_forward: true,
+            pagination_limit: Some(MAX_PAGE_SIZE as u64),
+            ..Default::default()
+        };
+        let mut out = Vec::new();
+        for _ in 0..MAX_HISTORY_PAGES {
+            request.request_id = uuid::Uuid::new_v4().to_string();
+            let page = self.store_query(request.clone()).await?;
+            for entry in page.messages {
+                let (Some(message), Some(topic)) = (entry.message, entry.pubsub_topic) else {
+                    continue;
+                };
+                let topic = PubsubTopic::named(&topic);
+                let hash = message.hash(topic.as_str());
+                if entry.message_hash.as_deref() != Some(&hash.0[..]) {
+                    tracing::info!("dropped a stored message whose hash does not match it");
+                    continue;
+                }
+                out.push(Received {
+                    pubsub_topic: topic,
+                    message,
+                    hash,
+                });
+            }
+            match page.pagination_cursor {
+                Some(cursor) => request.pagination_cursor = Some(cursor),
+                None => return Ok(out),
+            }
+        }
+        tracing::warn!("store history is longer than {MAX_HISTORY_PAGES} pages; the rest is left");
+        Ok(out)
+    }
+}
+
+impl Driver {
+    /// Keeps a relayed message, when this node has an archive.
+    pub(super) fn archive(
+        &mut self,
+        topic: &PubsubTopic,
+        message: &WakuMessage,
+        hash: MessageHash,
+    ) {
+        if let Some(archive) = &mut self.archive
+            && let Err(e) = archive.insert(topic.as_str(), message, hash, now_ns())
+        {
+            tracing::warn!(error = %e, "cannot keep a message in the archive");
+        }
+    }
+
+    pub(super) fn store_query(
+        &mut self,
+        request: StoreQueryRequest,
+        reply: oneshot::Sender<Result<StoreQueryResponse, StoreError>>,
+    ) {
+        let Some(peer) = self
+            .service_peers(&[store::PROTOCOL.as_ref()])
+            .first()
+            .copied()
+        else {
+            let _ = reply.send(Err(StoreError::NoService));
+            return;
+        };
+        let id = self
+            .swarm
+            .behaviour_mut()
+            .store
+            .send_request(&peer, request);
+        self.store_queries.insert(id, reply);
+    }
+
+    pub(super) fn handle_store(
+        &mut self,
+        event: request_response::Event<StoreQueryRequest, StoreQueryResponse>,
+    ) {
+        match event {
+            request_response::Event::Message {
+                peer,
+                message:
+                    RrMessage::Request {
+                        request, channel, ..
+                    },
+                ..
+            } => {
+                let response = self.answer_store(&request);
+                if response.status_code != Some(StoreStatus::OK) {
+                    tracing::info!(%peer, code = ?response.status_code, why = response.status_desc.as_deref().unwrap_or(""), "refused a store query");
+                }
+                let _ = self
+                    .swarm
+                    .behaviour_mut()
+                    .store
+                    .send_response(channel, response);
+            }
+            request_response::Event::Message {
+                message:
+                    RrMessage::Response {
+                        request_id,
+                        response,
+                    },
+                ..
+            } => {
+                if let Some(reply) = self.store_queries.remove(&request_id) {
+                    let outcome = match response.status_code {
+                        Some(StoreStatus::OK) => Ok(response),
+                        code => Err(StoreError::Refused {
+                            code: code.unwrap_or(0),
+                            description: response.status_desc.unwrap_or_default(),
+                        }),
+                    };
+                    let _ = reply.send(outcome);
+                }
+            }
+            request_response::Event::OutboundFailure {
+                request_id, error, ..
+            } => {
+                if let Some(reply) = self.store_queries.remove(&request_id) {
+                    let _ = reply.send(Err(StoreError::Failed(error.to_string())));
+                }
+            }
+            request_response::Event::InboundFailure { peer, error, .. } => {
+                tracing::info!(%peer, %error, "a store query was not readable");
+            }
+            request_response::Event::ResponseSent { .. } => {}
+        }
+    }
+
+    fn answer_store(&self, request: &StoreQueryRequest) -> StoreQueryResponse {
+        let Some(archive) = &self.archive else {
+            return StoreQueryResponse::failure(
+                &request.request_id,
+                StoreStatus::SERVICE_UNAVAILABLE,
+                "this node keeps no messages",
+            );
+        };
+        let query = match Query::parse(request) {
+            Ok(q) => q,
+            Err(why) => {
+                return StoreQueryResponse::failure(
+                    &request.request_id,
+                    StoreStatus::BAD_REQUEST,
+                    why,
+                );
+            }
+        };
+        archive
+            .answer(&request.request_id, &query)
+            .unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "the archive cannot answer");
+                StoreQueryResponse::failure(
+                    &request.request_id,
+                    StoreStatus::SERVICE_UNAVAILABLE,
+                    "the archive cannot answer now",
+                )
+            })
+    }
+}
