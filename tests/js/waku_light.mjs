@@ -1,11 +1,11 @@
 // An independent Waku v2 *light* node, built from js-waku 0.0.27 (not from
 // our code): it publishes through a service node's light push and receives
-// through a filter subscription, both on the node it is told to dial — in
-// NodePair's tests, our relay.
+// through a filter subscription, and fetches history through store, all on
+// the node it is told to dial — in NodePair's tests, our relay.
 //
 // Driven over stdio by Rust tests: it prints one JSON line
 // `{"event":"ready","peerId":...}` and then takes one JSON command per line
-// (dial, subscribe, push, stop), answering each with one JSON line; messages
+// (dial, subscribe, push, query, stop), answering each with one JSON line; messages
 // the filter delivers arrive as `{"event":"message",...}` lines.
 //
 // It contacts nothing but the addresses it is told to dial.
@@ -53,7 +53,7 @@ async function main() {
       switch (cmd.op) {
         case "dial":
           await node.libp2p.dial(multiaddr(cmd.addr));
-          await waitForRemotePeer(node, [Protocols.LightPush, Protocols.Filter], 15_000);
+          await waitForRemotePeer(node, [Protocols.LightPush, Protocols.Filter, Protocols.Store], 15_000);
           out({ ok: "dial" });
           break;
         case "subscribe": {
@@ -77,6 +77,21 @@ async function main() {
             successes: result.successes.map(String),
             failures: result.failures.map((f) => String(f.error)),
           });
+          break;
+        }
+        case "query": {
+          // Everything stored for a content topic, paging forward with
+          // pages of `pageSize`.
+          const decoder = createDecoder(cmd.contentTopic, shardInfo);
+          const messages = [];
+          await node.store.queryWithOrderedCallback(
+            [decoder],
+            (m) => {
+              messages.push(toHex(m.payload));
+            },
+            { paginationForward: true, paginationLimit: cmd.pageSize ?? 20 },
+          );
+          out({ ok: "query", messages });
           break;
         }
         case "stop":

@@ -2,8 +2,9 @@
 //! running as a separate Node.js process (tests/js/waku_peer.mjs) on
 //! 127.0.0.1: js-waku dials us over websocket + mplex, we dial js-waku over
 //! TCP + yamux, messages flow both ways with the same hashes and ids, a
-//! line js → rust → js forwards, and a js-waku light node publishes and
-//! receives through our relay's light push and filter services.
+//! line js → rust → js forwards, and a js-waku light node publishes,
+//! receives and reads history through our relay's light push, filter and
+//! store services.
 //!
 //! Needs `node` and the npm packages (`npm install` at the root; the README's
 //! test command does it).
@@ -283,12 +284,15 @@ async fn a_line_of_js_rust_js_forwards() {
 }
 
 #[tokio::test]
-async fn a_js_waku_light_node_uses_our_relay_for_light_push_and_filter() {
+async fn a_js_waku_light_node_uses_our_relay_for_light_push_filter_and_store() {
     const TO_LIGHT: &str = "/nodepair/1/to-js-light/proto";
     const FROM_LIGHT: &str = "/nodepair/1/from-js-light/proto";
-    // Our relay serves; a second node of ours is the relay peer on the
-    // other side of it.
-    let service = rust_node(&["/ip4/127.0.0.1/tcp/0/ws"]).await;
+    // Our relay serves (with a store); a second node of ours is the relay
+    // peer on the other side of it.
+    let mut config = Config::new(SHARD);
+    config.listen = vec!["/ip4/127.0.0.1/tcp/0/ws".parse().unwrap()];
+    config.store = Some(nodepair_waku::StoreConfig::default());
+    let service = WakuNode::start(config).await.unwrap();
     let mut config = Config::new(SHARD);
     config.bootstrap = service.listen_addrs();
     let relay_peer = WakuNode::start(config).await.unwrap();
@@ -348,6 +352,28 @@ async fn a_js_waku_light_node_uses_our_relay_for_light_push_and_filter() {
         .unwrap()
         .unwrap();
     assert_eq!(got.message.payload, b"pushed by js");
+
+    // js-waku's store client reads back, in pages of two, what our relay kept.
+    for payload in [b"kept 1", b"kept 2", b"kept 3"] {
+        let pushed = js
+            .call(json!({"op": "push", "contentTopic": FROM_LIGHT, "payload": hex::encode(payload)}))
+            .await;
+        assert_eq!(pushed["failures"], json!([]), "{pushed}");
+    }
+    let history = js
+        .call(json!({"op": "query", "contentTopic": FROM_LIGHT, "pageSize": 2}))
+        .await;
+    assert_eq!(history["ok"], "query", "{history}");
+    assert_eq!(
+        history["messages"],
+        json!([
+            hex::encode(b"pushed by js"),
+            hex::encode(b"kept 1"),
+            hex::encode(b"kept 2"),
+            hex::encode(b"kept 3")
+        ]),
+        "{history}"
+    );
 
     js.stop().await;
     relay_peer.shutdown().await;
