@@ -19,6 +19,10 @@ pub struct PeerConfig {
     /// `last_seen` is written to the keystore at most this often per
     /// counterparty (and at shutdown): the keystore is not a hot path.
     pub persist_last_seen_every: Duration,
+    /// After (re)joining the network, messages of our topics sent this far
+    /// back are fetched from a store node, in case they went out while we
+    /// could not hear them; zero fetches nothing.
+    pub store_catch_up: Duration,
 }
 
 impl PeerConfig {
@@ -31,6 +35,7 @@ impl PeerConfig {
             pairing: PairingConfig::default(),
             request_timeout: Duration::from_secs(10),
             persist_last_seen_every: Duration::from_secs(60),
+            store_catch_up: Duration::from_secs(600),
         }
     }
 }

@@ -235,6 +235,41 @@ impl Driver {
         self.forwarders.insert(topic.to_owned(), forwarder);
     }
 
+    /// Fetches our topics' recent messages from a store node in the
+    /// background and hands them in as if just received; the protocol drops
+    /// what it already had (replay window, stale handshakes).
+    fn catch_up(&self) {
+        if self.config.store_catch_up.is_zero() || self.routes.is_empty() {
+            return;
+        }
+        let topics: Vec<String> = self.routes.keys().cloned().collect();
+        let since = SystemTime::now()
+            .checked_sub(self.config.store_catch_up)
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
+        let (waku, inbound) = (self.waku.clone(), self.inbound_tx.clone());
+        tokio::spawn(async move {
+            match waku.store_history(&topics, since).await {
+                Ok(found) => {
+                    tracing::debug!(
+                        messages = found.len(),
+                        "fetched stored messages of our topics"
+                    );
+                    for received in found {
+                        let topic = received.message.content_topic.clone();
+                        if inbound.send((topic, received)).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+                Err(nodepair_waku::StoreError::NoService) => {
+                    tracing::debug!("no store node to catch up from");
+                }
+                Err(e) => tracing::info!(error = %e, "cannot catch up from a store node"),
+            }
+        });
+    }
+
     fn unsubscribe(&mut self, topic: &str) {
         self.routes.remove(topic);
         if let Some(forwarder) = self.forwarders.remove(topic) {
@@ -289,9 +324,20 @@ impl Driver {
         &mut self,
         event: Result<nodepair_waku::NodeEvent, broadcast::error::RecvError>,
     ) {
+        let before = self.waku_peers;
         // A lagged receiver lost count: ask the node.
         if matches!(event, Err(broadcast::error::RecvError::Lagged(_)) | Ok(_)) {
             self.waku_peers = self.waku.peers().await.map_or(0, |p| p.len());
+        }
+        // Back on the network (a relay peer again, or a light node's filter
+        // subscription on a service node again): what went out meanwhile
+        // may be in a store.
+        let rejoined = matches!(
+            event,
+            Ok(nodepair_waku::NodeEvent::FilterServiceChanged { .. })
+        ) || (before == 0 && self.waku_peers > 0);
+        if rejoined {
+            self.catch_up();
         }
         if self.waku_peers > 0 {
             for run in self.pairings.values_mut() {

@@ -76,9 +76,15 @@ impl Side {
     }
 
     async fn start(&self) -> Peer {
+        self.start_in(nodepair_waku::Mode::Relay).await
+    }
+
+    /// Starts with a Waku node in `mode`, bootstrapped to the side's relay.
+    async fn start_in(&self, mode: nodepair_waku::Mode) -> Peer {
         let mut config = Config::new(SHARD);
         config.bootstrap = vec![self.relay.clone()];
         config.keypair = Some(nodepair_peer::node_keypair(&self.identity));
+        config.mode = mode;
         let waku = WakuNode::start(config).await.unwrap();
         let handler: Arc<dyn RequestHandler> = match self.role {
             Role::Manager => Arc::new(Echo),
@@ -444,4 +450,74 @@ async fn events_reach_the_counterparty_in_order_and_stop_once_it_is_unpaired() {
     stop(app).await;
     stop(manager).await;
     relay.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_light_app_fetches_from_the_store_what_went_out_while_it_was_cut_off() {
+    // The manager is on `home`, a relay that keeps messages; the app, a light
+    // node, reaches the network only through `edge`, a relay meshed with it.
+    let mut config = Config::new(SHARD);
+    config.listen = vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()];
+    config.store = Some(nodepair_waku::StoreConfig::default());
+    let home = WakuNode::start(config).await.unwrap();
+    let mut config = Config::new(SHARD);
+    config.listen = vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()];
+    config.bootstrap = home.listen_addrs();
+    let edge = WakuNode::start(config).await.unwrap();
+    let app_side = Side::new(Role::App, "laptop", &edge);
+    let manager_side = Side::new(Role::Manager, "validator-1", &home);
+    let app = app_side.start_in(nodepair_waku::Mode::Light).await;
+    let manager = manager_side.start().await;
+    pair(&app, &manager).await;
+    let app_key = app.public_key();
+    until_state(&manager, app_key, NodeState::Online).await;
+    until_state(&app, manager.public_key(), NodeState::Online).await;
+    let mut events = app.events();
+
+    // The edge goes away: the app hears nothing now.
+    edge.shutdown().await;
+    let cut_off = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !app.waku().peers().await.unwrap().is_empty() {
+        assert!(tokio::time::Instant::now() < cut_off, "the app kept a peer");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The manager, whose session has not timed out, sends meanwhile; only
+    // the store on `home` keeps it.
+    manager
+        .send_event(app_key, "logs:geth.service", "sent while cut off")
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !matches!(events.try_recv(), Ok(PeerEvent::Stream { .. })),
+        "the app heard it without any Waku peer"
+    );
+
+    // Back on the network through `home`: the app's filter subscription is
+    // made again, and what it missed comes from the store.
+    app.waku()
+        .dial(home.listen_addrs()[0].clone())
+        .await
+        .unwrap();
+    let got = tokio::time::timeout(Duration::from_secs(15), async {
+        loop {
+            if let Ok(PeerEvent::Stream { from, event }) = events.recv().await {
+                return (from, event);
+            }
+        }
+    })
+    .await
+    .expect("the missed event was fetched from the store");
+    assert_eq!(got.0, manager.public_key());
+    assert_eq!(got.1.body, Bytes::from("sent while cut off"));
+    // Fetched twice (the reconnect and the new filter subscription both
+    // catch up), delivered once.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(
+        !matches!(events.try_recv(), Ok(PeerEvent::Stream { .. })),
+        "a duplicate was delivered"
+    );
+    stop(app).await;
+    stop(manager).await;
+    home.shutdown().await;
 }

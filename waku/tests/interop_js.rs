@@ -356,7 +356,9 @@ async fn a_js_waku_light_node_uses_our_relay_for_light_push_filter_and_store() {
     // js-waku's store client reads back, in pages of two, what our relay kept.
     for payload in [b"kept 1", b"kept 2", b"kept 3"] {
         let pushed = js
-            .call(json!({"op": "push", "contentTopic": FROM_LIGHT, "payload": hex::encode(payload)}))
+            .call(
+                json!({"op": "push", "contentTopic": FROM_LIGHT, "payload": hex::encode(payload)}),
+            )
             .await;
         assert_eq!(pushed["failures"], json!([]), "{pushed}");
     }
