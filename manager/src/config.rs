@@ -180,6 +180,30 @@ pub(crate) struct NetworkConfig {
     pub(crate) cluster: u16,
     /// Shard within the cluster that carries NodePair's messages.
     pub(crate) shard: u16,
+    /// `relay` (the default): a member of the relay mesh; `light`: publish,
+    /// receive and catch up through a service node (light push, filter,
+    /// store), for networks that want no relaying from this machine.
+    pub(crate) mode: NetworkMode,
+}
+
+/// How a Waku node takes part in the network.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum NetworkMode {
+    /// A member of the relay mesh.
+    #[default]
+    Relay,
+    /// Through service nodes.
+    Light,
+}
+
+impl From<NetworkMode> for nodepair_waku::Mode {
+    fn from(mode: NetworkMode) -> Self {
+        match mode {
+            NetworkMode::Relay => nodepair_waku::Mode::Relay,
+            NetworkMode::Light => nodepair_waku::Mode::Light,
+        }
+    }
 }
 
 /// Where identity and counterparties are kept.
@@ -529,6 +553,18 @@ mod tests {
         let err = error_of("[keystore]\nbackend = \"file\"\n");
         assert!(err.contains("line 2"), "{err}");
         assert!(err.contains("auto") && err.contains("vault"), "{err}");
+    }
+
+    #[test]
+    fn the_network_mode_is_relay_unless_light_is_asked() {
+        assert_eq!(
+            toml::from_str::<Config>("").unwrap().network.mode,
+            NetworkMode::Relay
+        );
+        let light = toml::from_str::<Config>("[network]\nmode = \"light\"\n").unwrap();
+        assert_eq!(light.network.mode, NetworkMode::Light);
+        let err = error_of("[network]\nmode = \"full\"\n");
+        assert!(err.contains("relay") && err.contains("light"), "{err}");
     }
 
     #[test]

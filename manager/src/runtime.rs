@@ -70,6 +70,7 @@ impl Runtime {
         });
         waku_config.listen = config.network.listen.clone();
         waku_config.bootstrap = config.network.bootstrap.clone();
+        waku_config.mode = config.network.mode.into();
         waku_config.keypair = Some(nodepair_peer::node_keypair(&identity));
         waku_config.agent = format!("nodepair-manager/{}", env!("CARGO_PKG_VERSION"));
         let waku = WakuNode::start(waku_config)

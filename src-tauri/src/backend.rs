@@ -99,6 +99,7 @@ impl Backend {
             shard: settings.network.shard,
         });
         config.bootstrap = settings.network.bootstrap.clone();
+        config.mode = settings.network.mode.into();
         config.keypair = Some(nodepair_peer::node_keypair(&identity));
         config.agent = format!("nodepair/{}", env!("CARGO_PKG_VERSION"));
         let waku = WakuNode::start(config)

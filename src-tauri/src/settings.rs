@@ -33,6 +33,30 @@ pub struct Network {
     pub cluster: u16,
     /// Shard within the cluster.
     pub shard: u16,
+    /// `light` (the default for the app): publish, receive and catch up
+    /// through a service node (light push, filter, store); `relay`: a member
+    /// of the relay mesh.
+    pub mode: NetworkMode,
+}
+
+/// How the app's Waku node takes part in the network.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NetworkMode {
+    /// Through service nodes: nothing relayed from this machine.
+    #[default]
+    Light,
+    /// A member of the relay mesh.
+    Relay,
+}
+
+impl From<NetworkMode> for nodepair_waku::Mode {
+    fn from(mode: NetworkMode) -> Self {
+        match mode {
+            NetworkMode::Relay => nodepair_waku::Mode::Relay,
+            NetworkMode::Light => nodepair_waku::Mode::Light,
+        }
+    }
 }
 
 /// Where the keys are kept.
@@ -161,5 +185,14 @@ mod tests {
         assert_eq!(s.keystore.keyring_service, "nodepair-app");
         let err = toml::from_str::<Settings>("[network]\nbootstrapp = []\n").unwrap_err();
         assert!(err.to_string().contains("bootstrapp"), "{err}");
+    }
+
+    #[test]
+    fn the_app_is_a_light_node_unless_relay_is_asked() {
+        assert_eq!(Settings::default().network.mode, NetworkMode::Light);
+        let relay: Settings = toml::from_str("[network]\nmode = \"relay\"\n").unwrap();
+        assert_eq!(relay.network.mode, NetworkMode::Relay);
+        let err = toml::from_str::<Settings>("[network]\nmode = \"full\"\n").unwrap_err();
+        assert!(err.to_string().contains("light"), "{err}");
     }
 }

@@ -264,10 +264,12 @@ pub struct App {
     pub keystore: Arc<MemoryStore>,
     identity: Identity,
     bootstrap: Vec<Multiaddr>,
+    mode: nodepair_waku::Mode,
 }
 
 impl App {
-    /// A new app named `name` that dials `bootstrap`.
+    /// A new app named `name` that dials `bootstrap`, a light node as the
+    /// real app is by default.
     ///
     /// # Panics
     ///
@@ -280,7 +282,16 @@ impl App {
             keystore,
             identity,
             bootstrap: bootstrap.iter().map(|a| (*a).clone()).collect(),
+            mode: nodepair_waku::Mode::Light,
         }
+    }
+
+    /// The same app as a relay node instead of a light node (the app's
+    /// default, as in its settings).
+    #[must_use]
+    pub fn relay_mode(mut self) -> App {
+        self.mode = nodepair_waku::Mode::Relay;
+        self
     }
 
     /// Its static key pair, as the protocol uses it.
@@ -297,6 +308,7 @@ impl App {
         let mut config = Config::new(SHARD);
         config.bootstrap = self.bootstrap.clone();
         config.keypair = Some(nodepair_peer::node_keypair(&self.identity));
+        config.mode = self.mode;
         let waku = WakuNode::start(config).await.expect("a Waku node");
         let peer = Peer::start(
             Role::App,
