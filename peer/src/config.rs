@@ -19,9 +19,10 @@ pub struct PeerConfig {
     /// `last_seen` is written to the keystore at most this often per
     /// counterparty (and at shutdown): the keystore is not a hot path.
     pub persist_last_seen_every: Duration,
-    /// After (re)joining the network, messages of our topics sent this far
-    /// back are fetched from a store node, in case they went out while we
-    /// could not hear them; zero fetches nothing.
+    /// After being cut off from the network (or, as a light node, from our
+    /// filter subscription), the messages of our topics sent meanwhile are
+    /// fetched from a store node on our return, going back at most this
+    /// far; zero fetches nothing.
     pub store_catch_up: Duration,
 }
 

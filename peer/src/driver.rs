@@ -118,10 +118,18 @@ pub(crate) struct Driver {
     replies_rx: mpsc::Receiver<(PublicKey, Response)>,
     /// Waku peers connected now (kept from the node's events).
     waku_peers: usize,
+    /// Since when we may have missed messages (the network, or a light
+    /// node's filter subscription, went away); cleared once caught up.
+    missing_since: Option<SystemTime>,
     pairing_refused: u64,
     /// Counters of sessions that were replaced or removed.
     retired: nodepair_protocol::session::SessionStats,
 }
+
+/// How far before the moment we were cut off a catch-up starts: messages
+/// stamped by a clock a little ahead of ours, or sent just before we
+/// noticed.
+const CATCH_UP_MARGIN: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Messages waiting for the publisher; more are dropped (the protocol
 /// retransmits what matters).
@@ -175,6 +183,7 @@ impl Driver {
             replies_tx,
             replies_rx,
             waku_peers: 0,
+            missing_since: None,
             pairing_refused: 0,
             retired: Default::default(),
         }
@@ -235,17 +244,24 @@ impl Driver {
         self.forwarders.insert(topic.to_owned(), forwarder);
     }
 
-    /// Fetches our topics' recent messages from a store node in the
-    /// background and hands them in as if just received; the protocol drops
-    /// what it already had (replay window, stale handshakes).
-    fn catch_up(&self) {
+    /// Fetches from a store node, in the background, our topics' messages
+    /// sent since we were cut off (a little before, for clocks that differ;
+    /// never further back than `store_catch_up`), and hands them in as if
+    /// just received; the protocol drops what it already had.
+    fn catch_up(&self, cut_off_at: SystemTime) {
         if self.config.store_catch_up.is_zero() || self.routes.is_empty() {
             return;
         }
         let topics: Vec<String> = self.routes.keys().cloned().collect();
-        let since = SystemTime::now()
+        let earliest = SystemTime::now()
             .checked_sub(self.config.store_catch_up)
-            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .unwrap_or(UNIX_EPOCH);
+        let from = cut_off_at
+            .checked_sub(CATCH_UP_MARGIN)
+            .unwrap_or(UNIX_EPOCH)
+            .max(earliest);
+        let since = from
+            .duration_since(UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
         let (waku, inbound) = (self.waku.clone(), self.inbound_tx.clone());
         tokio::spawn(async move {
@@ -329,15 +345,28 @@ impl Driver {
         if matches!(event, Err(broadcast::error::RecvError::Lagged(_)) | Ok(_)) {
             self.waku_peers = self.waku.peers().await.map_or(0, |p| p.len());
         }
-        // Back on the network (a relay peer again, or a light node's filter
-        // subscription on a service node again): what went out meanwhile
-        // may be in a store.
-        let rejoined = matches!(
+        // Cut off (no Waku peer, or a light node's filter subscription
+        // gone): from now on, messages may pass us by.
+        let lost = matches!(
             event,
-            Ok(nodepair_waku::NodeEvent::FilterServiceChanged { .. })
-        ) || (before == 0 && self.waku_peers > 0);
-        if rejoined {
-            self.catch_up();
+            Ok(nodepair_waku::NodeEvent::FilterServiceLost { .. })
+        ) || (before > 0 && self.waku_peers == 0);
+        if lost && self.missing_since.is_none() {
+            self.missing_since = Some(SystemTime::now());
+        }
+        // Back (a relay peer again, or a light node's filter subscription
+        // again): what went out meanwhile may be in a store.
+        let back = match self.waku.mode() {
+            nodepair_waku::Mode::Light => {
+                matches!(
+                    event,
+                    Ok(nodepair_waku::NodeEvent::FilterServiceChanged { .. })
+                )
+            }
+            nodepair_waku::Mode::Relay => before == 0 && self.waku_peers > 0,
+        };
+        if back && let Some(since) = self.missing_since.take() {
+            self.catch_up(since);
         }
         if self.waku_peers > 0 {
             for run in self.pairings.values_mut() {

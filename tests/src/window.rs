@@ -115,7 +115,10 @@ impl Window {
             .env(MARKER, &marker)
             .env("NO_AT_BRIDGE", "1")
             .env("GTK_THEME", theme.gtk())
-            .env("RUST_LOG", "info")
+            .env(
+                "RUST_LOG",
+                std::env::var("NODEPAIR_WINDOW_LOG").unwrap_or_else(|_| "info".into()),
+            )
             .stdin(Stdio::null())
             .stdout(std::fs::File::create(&log).expect("a log file"))
             .stderr(std::fs::File::create(log.with_extension("err")).expect("a log file"))
@@ -222,22 +225,22 @@ impl Window {
     ///
     /// When it does not appear in time; the message includes the page's text.
     pub async fn find(&self, css: &str, within: Duration) -> Element {
-        match self
-            .client
-            .wait()
-            .at_most(within)
-            .every(Duration::from_millis(100))
-            .for_element(Locator::Css(css))
-            .await
-        {
-            Ok(element) => element,
-            Err(e) => {
+        // Not found yet, or found while a re-render replaced it (WebKit then
+        // answers "stale element"): both are retried until the deadline.
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let e = match self.client.find(Locator::Css(css)).await {
+                Ok(element) => return element,
+                Err(e) => e,
+            };
+            if tokio::time::Instant::now() >= deadline {
                 let page = match self.client.find(Locator::Css("body")).await {
                     Ok(body) => body.text().await.unwrap_or_default(),
                     Err(_) => String::new(),
                 };
                 panic!("{css} did not appear within {within:?} ({e}); the window shows:\n{page}");
             }
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 

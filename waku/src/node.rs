@@ -159,6 +159,12 @@ pub enum NodeEvent {
         /// The service node.
         peer_id: PeerId,
     },
+    /// A light node's filter subscription stopped working (its service node
+    /// went or refused); pushes are missed until `FilterServiceChanged`.
+    FilterServiceLost {
+        /// The service node that failed.
+        peer_id: PeerId,
+    },
     /// A peer was disconnected because its metadata does not fit ours.
     PeerRejected {
         /// The peer.
@@ -271,6 +277,7 @@ struct Inner {
     peer_id: PeerId,
     listen_addrs: Vec<Multiaddr>,
     shards: Vec<Shard>,
+    mode: Mode,
 }
 
 /// Messages of one content topic, as they arrive. Dropping it unsubscribes.
@@ -380,6 +387,7 @@ impl WakuNode {
                 peer_id,
                 listen_addrs,
                 shards: config.shards,
+                mode: config.mode,
             }),
         })
     }
@@ -396,6 +404,11 @@ impl WakuNode {
             .iter()
             .map(|a| a.clone().with_p2p(self.inner.peer_id).unwrap_or_else(|a| a))
             .collect()
+    }
+
+    /// Whether the node relays or is a light node.
+    pub fn mode(&self) -> Mode {
+        self.inner.mode
     }
 
     /// The pubsub topic NodePair publishes on: the node's first shard.

@@ -182,6 +182,9 @@ async fn main() -> anyhow::Result<()> {
                 NodeEvent::FilterServiceChanged { peer_id } => {
                     tracing::info!(%peer_id, "filter service node")
                 }
+                NodeEvent::FilterServiceLost { peer_id } => {
+                    tracing::info!(%peer_id, "filter service node lost")
+                }
             }
         }
     });

@@ -202,6 +202,9 @@ impl Driver {
         tracing::warn!(%peer, why, "filter service node failed; moving to another");
         self.light.avoid.insert(peer, Instant::now() + AVOID_FOR);
         self.light.service = None;
+        if self.light.confirmed {
+            self.emit(NodeEvent::FilterServiceLost { peer_id: peer });
+        }
         self.light.confirmed = false;
         self.light_ensure_service();
     }
