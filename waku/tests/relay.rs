@@ -223,3 +223,28 @@ async fn invalid_messages_are_refused_before_sending() {
     );
     a.shutdown().await;
 }
+
+#[tokio::test]
+async fn what_is_published_just_before_shutdown_still_goes_out() {
+    let a = node(SHARD, vec![]).await;
+    let b = node(SHARD, vec![a.listen_addrs()[0].clone()]).await;
+    let mut at_b = b.subscribe(TOPIC).await.unwrap();
+    publish_when_meshed(&a, b"warm-up").await;
+    let _ = timeout(Duration::from_secs(10), at_b.next()).await.unwrap();
+
+    // A goodbye, and the node stops at once (as a peer shutting down does).
+    for i in 0..20u8 {
+        a.publish(WakuMessage::new(TOPIC, vec![b'g', i]))
+            .await
+            .unwrap();
+    }
+    a.shutdown().await;
+    for i in 0..20u8 {
+        let got = timeout(Duration::from_secs(5), at_b.next())
+            .await
+            .expect("every message queued before shutdown arrived")
+            .unwrap();
+        assert_eq!(got.message.payload, [b'g', i]);
+    }
+    b.shutdown().await;
+}
