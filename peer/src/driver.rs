@@ -131,6 +131,11 @@ pub(crate) struct Driver {
 /// noticed.
 const CATCH_UP_MARGIN: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// How long a catch-up waits for a store node to be known after a
+/// reconnect: this many tries, this far apart.
+const STORE_WAIT_TRIES: usize = 20;
+const STORE_WAIT_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+
 /// Messages waiting for the publisher; more are dropped (the protocol
 /// retransmits what matters).
 const OUTBOUND_BUFFER: usize = 1024;
@@ -265,7 +270,17 @@ impl Driver {
             .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
         let (waku, inbound) = (self.waku.clone(), self.inbound_tx.clone());
         tokio::spawn(async move {
-            match waku.store_history(&topics, since).await {
+            // Just reconnected, the peers may not have said yet what they
+            // serve (identify): wait a little for a store node to show up.
+            let mut fetched = waku.store_history(&topics, since).await;
+            for _ in 0..STORE_WAIT_TRIES {
+                if !matches!(fetched, Err(nodepair_waku::StoreError::NoService)) {
+                    break;
+                }
+                tokio::time::sleep(STORE_WAIT_EVERY).await;
+                fetched = waku.store_history(&topics, since).await;
+            }
+            match fetched {
                 Ok(found) => {
                     tracing::debug!(
                         messages = found.len(),

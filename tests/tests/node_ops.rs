@@ -581,3 +581,102 @@ async fn a_units_journal_is_tailed_and_followed_through_journalctl() {
     let log = daemon.stop_and_read_log();
     assert!(log.contains("log follow ended: unfollowed"), "{log}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_light_app_cut_off_from_its_relay_gets_what_it_missed_from_the_store() {
+    cut_off_and_back(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_app_cut_off_from_its_relay_gets_what_it_missed_from_the_store() {
+    cut_off_and_back(true).await;
+}
+
+/// The manager (a relay node) is on `home`; the app (a light node, as by
+/// default, or a relay node) reaches the network only through `edge`, a
+/// relay peered with `home`. Both relays are the real binary, keeping
+/// messages in memory. The edge dies while the manager pushes; the app comes
+/// back through `home` and gets what it missed from its store.
+async fn cut_off_and_back(relay_mode: bool) {
+    use nodepair_protocol::api::host::{HostFollow, HostFollowRequest, STREAM};
+    let sandbox = Sandbox::new().unwrap();
+    let home_relay = Relay::start(&sandbox, &[]);
+    let mut edge = Relay::start(&sandbox, &[&home_relay.addr]);
+    let home = ManagerHome::with_config(
+        sandbox.path(),
+        "validator-1",
+        &[&home_relay.addr],
+        LONG * 6,
+        &["info", "host"],
+        "",
+    );
+    let daemon = home.run(&sandbox);
+    let manager = daemon.public_key();
+    let app = App::new("laptop", &[&edge.addr]);
+    let app = if relay_mode { app.relay_mode() } else { app }
+        .start()
+        .await;
+    let (out, _) = pair(&sandbox, &home, &app).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    eventually(LONG, "the manager is online", || async {
+        app.counterparties()
+            .await
+            .iter()
+            .any(|v| v.public_key == manager && v.state == NodeState::Online)
+    })
+    .await;
+
+    // The host, pushed every second.
+    let mut events = app.events();
+    let started = app
+        .request(
+            manager,
+            HostFollow::NAME,
+            api::encode(&HostFollowRequest { interval_ms: 1000 }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(started.status, Status::OK);
+    let before = next_host(&mut events).await;
+
+    // The edge relay dies: the app hears nothing for a few seconds, while the
+    // manager, whose session has not timed out, goes on pushing.
+    edge.kill();
+    eventually(LONG, "the app has no Waku peer", || async {
+        app.waku().peers().await.unwrap().is_empty()
+    })
+    .await;
+    let cut_at = before.samples[0].at_ms;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    while events.try_recv().is_ok() {}
+
+    // Back through `home`: the pushes sent meanwhile come from its store.
+    app.waku().dial(home_relay.addr.clone()).await.unwrap();
+    let mut missed = Vec::new();
+    let deadline = tokio::time::Instant::now() + LONG;
+    while missed.len() < 3 && tokio::time::Instant::now() < deadline {
+        if let Ok(Ok(nodepair_peer::PeerEvent::Stream { event, .. })) =
+            tokio::time::timeout(Duration::from_secs(1), events.recv()).await
+            && event.stream == STREAM
+        {
+            let pushed: nodepair_protocol::api::host::HealthResponse =
+                serde_json::from_slice(&event.body).unwrap();
+            missed.push((event.seq, pushed.samples[0].at_ms));
+        }
+    }
+    let sent_while_cut_off: Vec<_> = missed
+        .iter()
+        .filter(|(_, at)| *at > cut_at + 1500 && *at < cut_at + 4500)
+        .collect();
+    assert!(
+        !sent_while_cut_off.is_empty(),
+        "no push sent while the app was cut off reached it: {missed:?} (cut at {cut_at})"
+    );
+    let seqs: Vec<u64> = missed.iter().map(|(s, _)| *s).collect();
+    assert!(
+        seqs.windows(2).all(|w| w[0] < w[1]),
+        "each push once, in order: {seqs:?}"
+    );
+    stop(app).await;
+    daemon.kill();
+}
