@@ -20,9 +20,11 @@
 //! - [`filter`]: filter v2, receiving through a service node, and the
 //!   service's subscriber table.
 //! - [`store`]: store v3 queries, and the SQLite archive a store node keeps.
+//! - [`enr`]: Waku's node records: identity, addresses, capabilities, shards.
 
 #![deny(missing_docs)]
 
+pub mod enr;
 pub mod filter;
 mod length_prefixed;
 pub mod lightpush;
