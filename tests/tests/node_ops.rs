@@ -477,23 +477,22 @@ async fn the_host_is_pushed_at_the_rate_asked_within_its_bounds_until_unfollowed
 async fn next_host(
     events: &mut tokio::sync::broadcast::Receiver<nodepair_peer::PeerEvent>,
 ) -> nodepair_protocol::api::host::HealthResponse {
-    loop {
-        let event = tokio::time::timeout(LONG, events.recv())
-            .await
-            .expect("a host push")
-            .unwrap();
-        if let nodepair_peer::PeerEvent::Stream { event, .. } = event {
-            assert_eq!(event.stream, "host");
-            return serde_json::from_slice(&event.body).unwrap();
-        }
-    }
+    next_event(events, "host").await
 }
 
-/// The next event of `stream`, decoded.
+/// The next log lines of `stream`, decoded.
 async fn next_lines(
     events: &mut tokio::sync::broadcast::Receiver<nodepair_peer::PeerEvent>,
     stream: &str,
 ) -> nodepair_protocol::api::logs::Lines {
+    next_event(events, stream).await
+}
+
+/// The next event, which must be of `stream`, decoded as `T`.
+async fn next_event<T: serde::de::DeserializeOwned>(
+    events: &mut tokio::sync::broadcast::Receiver<nodepair_peer::PeerEvent>,
+    stream: &str,
+) -> T {
     loop {
         let event = tokio::time::timeout(LONG, events.recv())
             .await

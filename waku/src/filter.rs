@@ -14,12 +14,11 @@
 
 pub mod subscriptions;
 
-use crate::length_prefixed::{read_frame, write_frame};
+use crate::length_prefixed::{read_message, write_message};
 use crate::message::{MAX_MESSAGE_SIZE, WakuMessage};
 use futures::{AsyncRead, AsyncWrite};
 use libp2p::StreamProtocol;
 use libp2p::request_response;
-use prost::Message;
 use std::io;
 
 /// The subscribe protocol id.
@@ -126,10 +125,6 @@ impl SubscribeResponse {
     }
 }
 
-fn invalid(e: impl std::error::Error + Send + Sync + 'static) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidData, e)
-}
-
 /// The subscribe protocol's codec.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SubscribeCodec;
@@ -147,8 +142,7 @@ impl request_response::Codec for SubscribeCodec {
     where
         T: AsyncRead + Unpin + Send,
     {
-        let bytes = read_frame(io, MAX_SUBSCRIBE_FRAME).await?;
-        SubscribeRequest::decode(bytes.as_slice()).map_err(invalid)
+        read_message(io, MAX_SUBSCRIBE_FRAME).await
     }
 
     async fn read_response<T>(
@@ -159,8 +153,7 @@ impl request_response::Codec for SubscribeCodec {
     where
         T: AsyncRead + Unpin + Send,
     {
-        let bytes = read_frame(io, MAX_SUBSCRIBE_FRAME).await?;
-        SubscribeResponse::decode(bytes.as_slice()).map_err(invalid)
+        read_message(io, MAX_SUBSCRIBE_FRAME).await
     }
 
     async fn write_request<T>(
@@ -172,7 +165,7 @@ impl request_response::Codec for SubscribeCodec {
     where
         T: AsyncWrite + Unpin + Send,
     {
-        write_frame(io, &request.encode_to_vec()).await
+        write_message(io, &request).await
     }
 
     async fn write_response<T>(
@@ -184,7 +177,7 @@ impl request_response::Codec for SubscribeCodec {
     where
         T: AsyncWrite + Unpin + Send,
     {
-        write_frame(io, &response.encode_to_vec()).await
+        write_message(io, &response).await
     }
 }
 
@@ -203,8 +196,7 @@ impl request_response::Codec for PushCodec {
     where
         T: AsyncRead + Unpin + Send,
     {
-        let bytes = read_frame(io, MAX_PUSH_FRAME).await?;
-        MessagePush::decode(bytes.as_slice()).map_err(invalid)
+        read_message(io, MAX_PUSH_FRAME).await
     }
 
     async fn read_response<T>(&mut self, _: &StreamProtocol, _: &mut T) -> io::Result<()>
@@ -223,7 +215,7 @@ impl request_response::Codec for PushCodec {
     where
         T: AsyncWrite + Unpin + Send,
     {
-        write_frame(io, &push.encode_to_vec()).await
+        write_message(io, &push).await
     }
 
     async fn write_response<T>(&mut self, _: &StreamProtocol, _: &mut T, (): ()) -> io::Result<()>
@@ -262,6 +254,7 @@ pub fn push_behaviour() -> request_response::Behaviour<PushCodec> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use prost::Message;
 
     #[test]
     fn a_subscribe_request_has_js_wakus_field_numbers() {

@@ -38,6 +38,25 @@ where
     io.flush().await
 }
 
+/// Reads one frame of at most `max` bytes and decodes it as `M`.
+pub(crate) async fn read_message<M, T>(io: &mut T, max: usize) -> io::Result<M>
+where
+    M: prost::Message + Default,
+    T: AsyncRead + Unpin + Send,
+{
+    let bytes = read_frame(io, max).await?;
+    M::decode(bytes.as_slice()).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+}
+
+/// Encodes `message` and writes it as one frame.
+pub(crate) async fn write_message<M, T>(io: &mut T, message: &M) -> io::Result<()>
+where
+    M: prost::Message,
+    T: AsyncWrite + Unpin + Send,
+{
+    write_frame(io, &message.encode_to_vec()).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

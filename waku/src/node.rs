@@ -723,6 +723,20 @@ impl Driver {
         topic: PubsubTopic,
         message: WakuMessage,
     ) -> Result<Published, PublishError> {
+        self.relay_out(topic, &message, false)
+            .map(|(published, _)| published)
+    }
+
+    /// Sends a message out on a topic this node relays: to the mesh, to the
+    /// light nodes subscribed here, and, for a message a light node pushed
+    /// (`pushed_by_light`), to this node's own subscribers once. Returns what
+    /// the mesh took and how many subscribers here got it.
+    fn relay_out(
+        &mut self,
+        topic: PubsubTopic,
+        message: &WakuMessage,
+        pushed_by_light: bool,
+    ) -> Result<(Published, usize), PublishError> {
         let data = message.encode_to_vec();
         relay::validate(&data).map_err(|e| PublishError::Invalid(e.to_string()))?;
         if !self
@@ -733,30 +747,47 @@ impl Driver {
             return Err(PublishError::NotOurTopic(topic));
         }
         let hash = message.hash(topic.as_str());
-        self.remember(hash);
-        // Light nodes subscribed here get it whether or not the mesh does.
-        let pushed = self.fan_out(&topic, &message, hash, false);
+        let new = self.remember(hash);
+        // Light nodes subscribed here get it whether or not the mesh does;
+        // our own subscribers only hear what others sent, once.
+        let reached = if pushed_by_light {
+            if new {
+                self.fan_out(&topic, message, hash, true)
+            } else {
+                0
+            }
+        } else {
+            self.fan_out(&topic, message, hash, false)
+        };
         let ident = IdentTopic::new(topic.as_str());
         let relay = &mut self.swarm.behaviour_mut().relay;
-        match relay.publish(ident.clone(), data) {
-            Ok(_) => {
-                let mesh_peers = relay.mesh_peers(&ident.hash()).count();
-                Ok(Published { hash, mesh_peers })
+        let published = relay.publish(ident.clone(), data);
+        let mesh_peers = relay.mesh_peers(&ident.hash()).count();
+        match published {
+            // A duplicate: the same bytes went out moments ago.
+            Ok(_) | Err(gossipsub::PublishError::Duplicate) => {
+                Ok((Published { hash, mesh_peers }, reached))
             }
-            Err(gossipsub::PublishError::NoPeersSubscribedToTopic) if pushed > 0 => Ok(Published {
-                hash,
-                mesh_peers: 0,
-            }),
+            Err(gossipsub::PublishError::NoPeersSubscribedToTopic) if reached > 0 => Ok((
+                Published {
+                    hash,
+                    mesh_peers: 0,
+                },
+                reached,
+            )),
             Err(gossipsub::PublishError::NoPeersSubscribedToTopic) => {
                 Err(PublishError::NoPeers(topic))
             }
-            // The same bytes were published moments ago: they are out already.
-            Err(gossipsub::PublishError::Duplicate) => Ok(Published {
-                hash,
-                mesh_peers: relay.mesh_peers(&ident.hash()).count(),
-            }),
             Err(e) => Err(PublishError::Invalid(e.to_string())),
         }
+    }
+
+    /// The pubsub topic a request names, or the node's first shard.
+    fn topic_or_default(&self, topic: Option<&str>) -> PubsubTopic {
+        topic.map_or_else(
+            || PubsubTopic::static_shard(self.shards[0]),
+            PubsubTopic::named,
+        )
     }
 
     fn peers(&self) -> Vec<PeerInfo> {

@@ -15,12 +15,11 @@
 
 pub mod archive;
 
-use crate::length_prefixed::{read_frame, write_frame};
+use crate::length_prefixed::{read_message, write_message};
 use crate::message::{MAX_MESSAGE_SIZE, MessageHash, WakuMessage};
 use futures::{AsyncRead, AsyncWrite};
 use libp2p::StreamProtocol;
 use libp2p::request_response;
-use prost::Message;
 use std::io;
 
 /// The protocol id.
@@ -242,10 +241,6 @@ fn hash_from(bytes: &[u8]) -> Option<MessageHash> {
     <[u8; 32]>::try_from(bytes).ok().map(MessageHash)
 }
 
-fn invalid(e: impl std::error::Error + Send + Sync + 'static) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidData, e)
-}
-
 /// The store protocol's codec.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Codec;
@@ -263,8 +258,7 @@ impl request_response::Codec for Codec {
     where
         T: AsyncRead + Unpin + Send,
     {
-        let bytes = read_frame(io, MAX_REQUEST_FRAME).await?;
-        StoreQueryRequest::decode(bytes.as_slice()).map_err(invalid)
+        read_message(io, MAX_REQUEST_FRAME).await
     }
 
     async fn read_response<T>(
@@ -275,8 +269,7 @@ impl request_response::Codec for Codec {
     where
         T: AsyncRead + Unpin + Send,
     {
-        let bytes = read_frame(io, MAX_RESPONSE_FRAME).await?;
-        StoreQueryResponse::decode(bytes.as_slice()).map_err(invalid)
+        read_message(io, MAX_RESPONSE_FRAME).await
     }
 
     async fn write_request<T>(
@@ -288,7 +281,7 @@ impl request_response::Codec for Codec {
     where
         T: AsyncWrite + Unpin + Send,
     {
-        write_frame(io, &request.encode_to_vec()).await
+        write_message(io, &request).await
     }
 
     async fn write_response<T>(
@@ -300,7 +293,7 @@ impl request_response::Codec for Codec {
     where
         T: AsyncWrite + Unpin + Send,
     {
-        write_frame(io, &response.encode_to_vec()).await
+        write_message(io, &response).await
     }
 }
 
@@ -322,6 +315,7 @@ pub fn behaviour(serve: bool) -> request_response::Behaviour<Codec> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use prost::Message;
 
     fn content(topics: &[&str]) -> StoreQueryRequest {
         StoreQueryRequest {

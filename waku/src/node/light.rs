@@ -168,9 +168,7 @@ impl Driver {
     }
 
     fn default_pubsub(&self) -> String {
-        PubsubTopic::static_shard(self.shards[0])
-            .as_str()
-            .to_owned()
+        self.topic_or_default(None).as_str().to_owned()
     }
 
     /// Light mode: makes sure the filter subscription lives on some service
@@ -319,63 +317,36 @@ impl Driver {
 
     /// Relay mode: relays a light node's message and says how it went.
     fn serve_lightpush(&mut self, peer: PeerId, request: PushRequest) -> PushResponse {
-        let id = request.request_id.clone();
-        let topic = request.pubsub_topic.as_deref().map_or_else(
-            || PubsubTopic::static_shard(self.shards[0]),
-            PubsubTopic::named,
-        );
-        if !self
-            .shards
-            .iter()
-            .any(|s| PubsubTopic::static_shard(*s) == topic)
-        {
-            return PushResponse::failure(
-                &id,
-                PushStatus::UNSUPPORTED_PUBSUB_TOPIC,
-                format!("this node does not relay {topic}"),
-            );
-        }
-        let data = request.message.encode_to_vec();
-        if let Err(e) = relay::validate(&data) {
-            tracing::info!(%peer, error = %e, "refused a light push");
-            let status = if data.len() > crate::message::MAX_MESSAGE_SIZE {
-                PushStatus::PAYLOAD_TOO_LARGE
-            } else {
-                PushStatus::BAD_REQUEST
-            };
-            return PushResponse::failure(&id, status, e.to_string());
-        }
-        let hash = request.message.hash(topic.as_str());
-        // This node's own subscribers hear it too, once.
-        let mut reached = 0;
-        if self.remember(hash) {
-            reached = self.fan_out(&topic, &request.message, hash, true);
-        }
-        let relay = &mut self.swarm.behaviour_mut().relay;
-        let ident = libp2p::gossipsub::IdentTopic::new(topic.as_str());
-        let published = relay.publish(ident.clone(), data);
-        let mesh_peers = relay.mesh_peers(&ident.hash()).count();
-        match published {
-            Ok(_) | Err(libp2p::gossipsub::PublishError::Duplicate) => PushResponse {
+        let id = request.request_id;
+        let topic = self.topic_or_default(request.pubsub_topic.as_deref());
+        match self.relay_out(topic, &request.message, true) {
+            Ok((published, reached)) => PushResponse {
                 request_id: id,
                 status: PushStatus::SUCCESS,
                 description: None,
-                relay_peer_count: Some(u32::try_from(mesh_peers.max(reached)).unwrap_or(u32::MAX)),
+                relay_peer_count: Some(
+                    u32::try_from(published.mesh_peers.max(reached)).unwrap_or(u32::MAX),
+                ),
             },
-            Err(libp2p::gossipsub::PublishError::NoPeersSubscribedToTopic) if reached > 0 => {
-                PushResponse {
-                    request_id: id,
-                    status: PushStatus::SUCCESS,
-                    description: None,
-                    relay_peer_count: Some(u32::try_from(reached).unwrap_or(u32::MAX)),
-                }
-            }
-            Err(libp2p::gossipsub::PublishError::NoPeersSubscribedToTopic) => {
-                PushResponse::failure(
-                    &id,
-                    PushStatus::NO_PEERS_TO_RELAY,
-                    format!("no relay peer for {topic}"),
-                )
+            Err(PublishError::NotOurTopic(topic)) => PushResponse::failure(
+                &id,
+                PushStatus::UNSUPPORTED_PUBSUB_TOPIC,
+                format!("this node does not relay {topic}"),
+            ),
+            Err(PublishError::NoPeers(topic)) => PushResponse::failure(
+                &id,
+                PushStatus::NO_PEERS_TO_RELAY,
+                format!("no relay peer for {topic}"),
+            ),
+            Err(PublishError::Invalid(why)) => {
+                tracing::info!(%peer, error = %why, "refused a light push");
+                let too_large = request.message.encoded_len() > crate::message::MAX_MESSAGE_SIZE;
+                let status = if too_large {
+                    PushStatus::PAYLOAD_TOO_LARGE
+                } else {
+                    PushStatus::BAD_REQUEST
+                };
+                PushResponse::failure(&id, status, why)
             }
             Err(e) => PushResponse::failure(&id, PushStatus::INTERNAL_SERVER_ERROR, e.to_string()),
         }
@@ -518,10 +489,7 @@ impl Driver {
             tracing::info!(%peer, error = %e, "dropped an invalid filter push");
             return;
         }
-        let topic = push.pubsub_topic.as_deref().map_or_else(
-            || PubsubTopic::static_shard(self.shards[0]),
-            PubsubTopic::named,
-        );
+        let topic = self.topic_or_default(push.pubsub_topic.as_deref());
         let hash = message.hash(topic.as_str());
         if self.light.sent.contains(&hash) || !self.remember(hash) {
             return;
