@@ -1,6 +1,5 @@
 //! The manager's configuration: built-in defaults, overridden by a TOML file.
 
-use nodepair_waku::Multiaddr;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -166,45 +165,7 @@ fn http_url<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D:
     }
 }
 
-/// How to reach the Waku network. By default: no peers, no listening,
-/// cluster 0, shard 0.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub(crate) struct NetworkConfig {
-    /// Waku peers dialled at start-up and re-dialled when they drop.
-    pub(crate) bootstrap: Vec<Multiaddr>,
-    /// Addresses to accept Waku connections on; none means dial out only,
-    /// which is all a manager behind NAT needs.
-    pub(crate) listen: Vec<Multiaddr>,
-    /// Waku cluster id (static sharding); peers on another cluster are dropped.
-    pub(crate) cluster: u16,
-    /// Shard within the cluster that carries NodePair's messages.
-    pub(crate) shard: u16,
-    /// `relay` (the default): a member of the relay mesh; `light`: publish,
-    /// receive and catch up through a service node (light push, filter,
-    /// store), for networks that want no relaying from this machine.
-    pub(crate) mode: NetworkMode,
-}
-
-/// How a Waku node takes part in the network.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub(crate) enum NetworkMode {
-    /// A member of the relay mesh.
-    #[default]
-    Relay,
-    /// Through service nodes.
-    Light,
-}
-
-impl From<NetworkMode> for nodepair_waku::Mode {
-    fn from(mode: NetworkMode) -> Self {
-        match mode {
-            NetworkMode::Relay => nodepair_waku::Mode::Relay,
-            NetworkMode::Light => nodepair_waku::Mode::Light,
-        }
-    }
-}
+pub(crate) use nodepair_peer::network::NetworkConfig;
 
 /// Where identity and counterparties are kept.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -481,7 +442,10 @@ mod tests {
         .unwrap();
         assert_eq!(config.display_name.to_string(), "validator-1");
         assert_eq!(config.network.bootstrap.len(), 1);
-        assert_eq!((config.network.cluster, config.network.shard), (42, 3));
+        assert_eq!(
+            (config.network.cluster, config.network.shard),
+            (Some(42), Some(3))
+        );
         assert_eq!(config.keystore.backend, KeystoreBackend::Vault);
     }
 
@@ -557,12 +521,19 @@ mod tests {
 
     #[test]
     fn the_network_mode_is_relay_unless_light_is_asked() {
+        let mode = |text: &str| {
+            toml::from_str::<Config>(text)
+                .unwrap()
+                .network
+                .waku_config(nodepair_waku::Mode::Relay)
+                .unwrap()
+                .mode
+        };
+        assert_eq!(mode(""), nodepair_waku::Mode::Relay);
         assert_eq!(
-            toml::from_str::<Config>("").unwrap().network.mode,
-            NetworkMode::Relay
+            mode("[network]\nmode = \"light\"\n"),
+            nodepair_waku::Mode::Light
         );
-        let light = toml::from_str::<Config>("[network]\nmode = \"light\"\n").unwrap();
-        assert_eq!(light.network.mode, NetworkMode::Light);
         let err = error_of("[network]\nmode = \"full\"\n");
         assert!(err.contains("relay") && err.contains("light"), "{err}");
     }

@@ -9,7 +9,7 @@ use nodepair_keystore::select::Selected;
 use nodepair_keystore::{DirLock, DirLockError, Identity};
 use nodepair_peer::{Peer, PeerConfig};
 use nodepair_protocol::hello::Role;
-use nodepair_waku::{Shard, WakuNode};
+use nodepair_waku::WakuNode;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -64,13 +64,10 @@ impl Runtime {
         let (selected, identity) = opened;
         tracing::info!(keystore = %selected.location, why = %selected.why, "keystore opened");
 
-        let mut waku_config = nodepair_waku::Config::new(Shard {
-            cluster: config.network.cluster,
-            shard: config.network.shard,
-        });
-        waku_config.listen = config.network.listen.clone();
-        waku_config.bootstrap = config.network.bootstrap.clone();
-        waku_config.mode = config.network.mode.into();
+        let mut waku_config = config
+            .network
+            .waku_config(nodepair_waku::Mode::Relay)
+            .context("the [network] section cannot work")?;
         waku_config.keypair = Some(nodepair_peer::node_keypair(&identity));
         waku_config.agent = format!("nodepair-manager/{}", env!("CARGO_PKG_VERSION"));
         let waku = WakuNode::start(waku_config)

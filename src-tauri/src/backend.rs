@@ -10,7 +10,7 @@ use nodepair_keystore::{
 };
 use nodepair_peer::{NoMethods, Peer, PeerConfig};
 use nodepair_protocol::hello::Role;
-use nodepair_waku::{Shard, WakuNode};
+use nodepair_waku::WakuNode;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -94,12 +94,10 @@ impl Backend {
             anyhow::Ok((selected, identity))
         })
         .await??;
-        let mut config = nodepair_waku::Config::new(Shard {
-            cluster: settings.network.cluster,
-            shard: settings.network.shard,
-        });
-        config.bootstrap = settings.network.bootstrap.clone();
-        config.mode = settings.network.mode.into();
+        let mut config = settings
+            .network
+            .waku_config(nodepair_waku::Mode::Light)
+            .context("the [network] section of the settings cannot work")?;
         config.keypair = Some(nodepair_peer::node_keypair(&identity));
         config.agent = format!("nodepair/{}", env!("CARGO_PKG_VERSION"));
         let waku = WakuNode::start(config)

@@ -1,6 +1,6 @@
 //! The app's settings file and where its data lives.
 
-use nodepair_waku::Multiaddr;
+use nodepair_peer::network::NetworkConfig;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -15,48 +15,12 @@ pub struct Settings {
     /// What managers show for this app.
     pub display_name: String,
     /// How to reach the Waku network.
-    pub network: Network,
+    pub network: NetworkConfig,
     /// Where the keys are kept.
     pub keystore: KeystoreSettings,
     /// Where the app keeps its data [default: the platform's app-data dir].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data_dir: Option<PathBuf>,
-}
-
-/// How to reach the Waku network.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Network {
-    /// Waku peers dialled at start and re-dialled when they drop.
-    pub bootstrap: Vec<Multiaddr>,
-    /// Waku cluster (static sharding).
-    pub cluster: u16,
-    /// Shard within the cluster.
-    pub shard: u16,
-    /// `light` (the default for the app): publish, receive and catch up
-    /// through a service node (light push, filter, store); `relay`: a member
-    /// of the relay mesh.
-    pub mode: NetworkMode,
-}
-
-/// How the app's Waku node takes part in the network.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum NetworkMode {
-    /// Through service nodes: nothing relayed from this machine.
-    #[default]
-    Light,
-    /// A member of the relay mesh.
-    Relay,
-}
-
-impl From<NetworkMode> for nodepair_waku::Mode {
-    fn from(mode: NetworkMode) -> Self {
-        match mode {
-            NetworkMode::Relay => nodepair_waku::Mode::Relay,
-            NetworkMode::Light => nodepair_waku::Mode::Light,
-        }
-    }
 }
 
 /// Where the keys are kept.
@@ -86,7 +50,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             display_name: default_name(),
-            network: Network::default(),
+            network: NetworkConfig::default(),
             keystore: KeystoreSettings::default(),
             data_dir: None,
         }
@@ -181,7 +145,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.display_name, "laptop");
-        assert_eq!((s.network.cluster, s.network.bootstrap.len()), (42, 1));
+        assert_eq!(
+            (s.network.cluster, s.network.bootstrap.len()),
+            (Some(42), 1)
+        );
         assert_eq!(s.keystore.keyring_service, "nodepair-app");
         let err = toml::from_str::<Settings>("[network]\nbootstrapp = []\n").unwrap_err();
         assert!(err.to_string().contains("bootstrapp"), "{err}");
@@ -189,9 +156,15 @@ mod tests {
 
     #[test]
     fn the_app_is_a_light_node_unless_relay_is_asked() {
-        assert_eq!(Settings::default().network.mode, NetworkMode::Light);
+        let mode = |s: &Settings| {
+            s.network
+                .waku_config(nodepair_waku::Mode::Light)
+                .unwrap()
+                .mode
+        };
+        assert_eq!(mode(&Settings::default()), nodepair_waku::Mode::Light);
         let relay: Settings = toml::from_str("[network]\nmode = \"relay\"\n").unwrap();
-        assert_eq!(relay.network.mode, NetworkMode::Relay);
+        assert_eq!(mode(&relay), nodepair_waku::Mode::Relay);
         let err = toml::from_str::<Settings>("[network]\nmode = \"full\"\n").unwrap_err();
         assert!(err.to_string().contains("light"), "{err}");
     }

@@ -152,6 +152,88 @@ impl WakuEnr {
     }
 }
 
+impl RelayShards {
+    /// The `rs` field: cluster, count, then each shard.
+    pub fn to_rs(&self) -> Vec<u8> {
+        let mut out = self.cluster.to_be_bytes().to_vec();
+        let shards: Vec<u16> = self.shards.iter().copied().take(255).collect();
+        out.push(u8::try_from(shards.len()).unwrap_or(u8::MAX));
+        for s in shards {
+            out.extend_from_slice(&s.to_be_bytes());
+        }
+        out
+    }
+}
+
+/// What a node says about itself in its own record.
+#[derive(Clone, Debug, Default)]
+pub struct OwnRecord {
+    /// The IPv4 address peers reach it on.
+    pub ip: Option<std::net::Ipv4Addr>,
+    /// Its libp2p TCP port.
+    pub tcp: Option<u16>,
+    /// Its discv5 UDP port.
+    pub udp: Option<u16>,
+    /// What it serves.
+    pub capabilities: Capabilities,
+    /// Addresses `ip`/`tcp` cannot say (websocket, DNS names), without `/p2p`.
+    pub multiaddrs: Vec<Multiaddr>,
+    /// The shards it relays.
+    pub shards: Option<RelayShards>,
+}
+
+impl OwnRecord {
+    /// Signs the record with the node's key (sequence number 1).
+    pub fn sign(&self, key: &SigningKey) -> Result<Record, EnrError> {
+        let mut builder = enr::Enr::builder();
+        if let Some(ip) = self.ip {
+            builder.ip4(ip);
+        }
+        if let Some(tcp) = self.tcp {
+            builder.tcp4(tcp);
+        }
+        if let Some(udp) = self.udp {
+            builder.udp4(udp);
+        }
+        builder.add_value(
+            "waku2",
+            &bytes::Bytes::from(vec![self.capabilities.to_byte()]),
+        );
+        if !self.multiaddrs.is_empty() {
+            builder.add_value(
+                "multiaddrs",
+                &bytes::Bytes::from(encode_multiaddrs(&self.multiaddrs)),
+            );
+        }
+        if let Some(shards) = &self.shards {
+            builder.add_value("rs", &bytes::Bytes::from(shards.to_rs()));
+        }
+        // A record over EIP-778's 300 bytes is refused here.
+        builder
+            .build(key)
+            .map_err(|e| EnrError::Invalid(e.to_string()))
+    }
+}
+
+/// The secp256k1 key behind a libp2p identity; `None` for other key types,
+/// which cannot sign an ENR.
+pub fn signing_key(keypair: &libp2p::identity::Keypair) -> Option<SigningKey> {
+    let secp = keypair.clone().try_into_secp256k1().ok()?;
+    SigningKey::from_slice(&secp.secret().to_bytes()).ok()
+}
+
+/// Decodes a record from its RLP bytes (as peer exchange carries it).
+pub fn from_rlp(mut bytes: &[u8]) -> Result<WakuEnr, EnrError> {
+    let record = <Record as alloy_rlp::Decodable>::decode(&mut bytes)
+        .map_err(|e| EnrError::Invalid(e.to_string()))?;
+    WakuEnr::from_record(record)
+}
+
+/// A record's RLP bytes.
+pub fn to_rlp(record: &Record) -> Vec<u8> {
+    alloy_rlp::encode(record)
+}
+
 /// The bytes of a byte-string field, if present.
 fn raw_bytes(record: &Record, key: &'static str) -> Result<Option<Vec<u8>>, EnrError> {
     match record.get_decodable::<bytes::Bytes>(key) {

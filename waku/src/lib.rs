@@ -21,9 +21,12 @@
 //!   service's subscriber table.
 //! - [`store`]: store v3 queries, and the SQLite archive a store node keeps.
 //! - [`enr`]: Waku's node records: identity, addresses, capabilities, shards.
+//! - [`peer_exchange`]: asking a node for the records of peers it found.
+//! - [`discovery`]: finding peers by DNS ENR trees, discv5 and peer exchange.
 
 #![deny(missing_docs)]
 
+pub mod discovery;
 pub mod enr;
 pub mod filter;
 mod length_prefixed;
@@ -31,6 +34,7 @@ pub mod lightpush;
 pub mod message;
 pub mod metadata;
 pub mod node;
+pub mod peer_exchange;
 pub mod relay;
 pub mod store;
 pub mod topic;

@@ -7,20 +7,27 @@
 //! receives through a filter subscription on one, failing over to another
 //! connected service node when that one stops answering.
 
+mod discovery;
 mod history;
 mod light;
 
+pub use discovery::DiscoveryConfig;
 pub use history::{StoreConfig, StoreError};
 
+use crate::discovery::Source;
+use crate::discovery::peer_book::PeerBook;
+use crate::enr::{Capabilities, OwnRecord, RelayShards, WakuEnr};
 use crate::filter::subscriptions::{Limits, Subscriptions};
 use crate::filter::{self, MessagePush, SubscribeRequest, SubscribeResponse};
 use crate::lightpush::{self, PushRequest, PushResponse, PushStatus};
 use crate::message::{MessageHash, WakuMessage};
 use crate::metadata::{self, Metadata, Mismatch};
+use crate::peer_exchange;
 use crate::relay;
 use crate::topic::{PubsubTopic, Shard};
 use futures::StreamExt;
 use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance};
+use libp2p::multiaddr::Protocol;
 use libp2p::request_response::{self, Message as RrMessage};
 use libp2p::swarm::dial_opts::DialOpts;
 use libp2p::swarm::{ConnectionId, NetworkBehaviour, SwarmEvent};
@@ -52,7 +59,8 @@ pub struct Config {
     pub listen: Vec<Multiaddr>,
     /// Peers dialled at start and re-dialled with backoff when they drop.
     pub bootstrap: Vec<Multiaddr>,
-    /// The node's libp2p identity; a fresh one when `None`.
+    /// The node's libp2p identity; a fresh secp256k1 one when `None`. Only a
+    /// secp256k1 key can sign the node's ENR (discv5, peer exchange).
     pub keypair: Option<identity::Keypair>,
     /// What identify tells peers we are.
     pub agent: String,
@@ -71,6 +79,8 @@ pub struct Config {
     /// A relay node with an archive keeps what it relays and answers store
     /// queries; `None` keeps nothing.
     pub store: Option<StoreConfig>,
+    /// Finding peers beyond the bootstrap list.
+    pub discovery: DiscoveryConfig,
 }
 
 /// How a node takes part in the network.
@@ -101,6 +111,7 @@ impl Config {
             filter_limits: Limits::default(),
             filter_ping_interval: Duration::from_secs(60),
             store: None,
+            discovery: DiscoveryConfig::default(),
         }
     }
 }
@@ -190,6 +201,9 @@ pub enum StartError {
     /// The store's archive could not be opened.
     #[error("cannot open the message archive: {0}")]
     Store(String),
+    /// Discovery could not start.
+    #[error("cannot start discovery: {0}")]
+    Discovery(String),
     /// A listen address could not be used.
     #[error("cannot listen on {address}: {reason}")]
     Listen {
@@ -235,6 +249,7 @@ struct Behaviour {
     filter_subscribe: request_response::Behaviour<filter::SubscribeCodec>,
     filter_push: request_response::Behaviour<filter::PushCodec>,
     store: request_response::Behaviour<crate::store::Codec>,
+    peer_exchange: request_response::Behaviour<peer_exchange::Codec>,
     identify: identify::Behaviour,
     ping: ping::Behaviour,
 }
@@ -278,6 +293,7 @@ struct Inner {
     listen_addrs: Vec<Multiaddr>,
     shards: Vec<Shard>,
     mode: Mode,
+    enr: Option<String>,
 }
 
 /// Messages of one content topic, as they arrive. Dropping it unsubscribes.
@@ -307,14 +323,14 @@ impl WakuNode {
         let keypair = config
             .keypair
             .clone()
-            .unwrap_or_else(identity::Keypair::generate_ed25519);
+            .unwrap_or_else(identity::Keypair::generate_secp256k1);
         let archive = match (&config.store, config.mode) {
             (Some(store), Mode::Relay) => {
                 Some(store.open().map_err(|e| StartError::Store(e.to_string()))?)
             }
             _ => None,
         };
-        let mut swarm = build_swarm(keypair, &config).await?;
+        let mut swarm = build_swarm(keypair.clone(), &config).await?;
         // A light node joins no mesh.
         let meshes = if config.mode == Mode::Relay {
             config.shards.as_slice()
@@ -373,9 +389,42 @@ impl WakuNode {
             }
         }
         let peer_id = *swarm.local_peer_id();
+        let signing_key = crate::enr::signing_key(&keypair);
+        let record = match &signing_key {
+            Some(key) => Some(
+                own_record(&config, &listen_addrs, archive.is_some())
+                    .sign(key)
+                    .map_err(|e| StartError::Discovery(e.to_string()))?,
+            ),
+            None => None,
+        };
         let (commands, command_rx) = mpsc::channel(COMMAND_BUFFER);
         let (events, _) = broadcast::channel(EVENT_BUFFER);
         let mut driver = Driver::new(swarm, &config, events.clone(), archive);
+        if let Some(discv5) = &config.discovery.discv5 {
+            let (Some(key), Some(record)) = (&signing_key, &record) else {
+                return Err(StartError::Discovery(
+                    "discv5 needs a secp256k1 node key".into(),
+                ));
+            };
+            let (stop, stopped) = oneshot::channel();
+            crate::discovery::discv5::spawn(
+                key,
+                record.clone(),
+                discv5,
+                driver.found_tx.clone(),
+                stopped,
+            )
+            .await
+            .map_err(|e| StartError::Discovery(e.to_string()))?;
+            driver.discovery_stop.push(stop);
+        }
+        if !config.discovery.dns.is_empty() {
+            let (stop, stopped) = oneshot::channel();
+            discovery::spawn_dns(&config.discovery, driver.found_tx.clone(), stopped)
+                .map_err(StartError::Discovery)?;
+            driver.discovery_stop.push(stop);
+        }
         for address in &config.bootstrap {
             driver.dial_bootstrap(address.clone());
         }
@@ -388,6 +437,7 @@ impl WakuNode {
                 listen_addrs,
                 shards: config.shards,
                 mode: config.mode,
+                enr: record.map(|r| r.to_base64()),
             }),
         })
     }
@@ -404,6 +454,13 @@ impl WakuNode {
             .iter()
             .map(|a| a.clone().with_p2p(self.inner.peer_id).unwrap_or_else(|a| a))
             .collect()
+    }
+
+    /// The node's signed record (`enr:…`): what discv5 and peer exchange
+    /// give out, and what an operator puts in a DNS tree or another node's
+    /// discv5 bootstrap list. `None` unless the node key is secp256k1.
+    pub fn enr(&self) -> Option<&str> {
+        self.inner.enr.as_deref()
     }
 
     /// Whether the node relays or is a light node.
@@ -491,6 +548,53 @@ fn now_ns() -> i64 {
         .unwrap_or(0)
 }
 
+/// What a node says about itself in its record: where it listens (a fixed
+/// advertise address standing in for `0.0.0.0`), what it serves, its shards.
+fn own_record(config: &Config, listen: &[Multiaddr], store: bool) -> OwnRecord {
+    let mut record = OwnRecord {
+        udp: config.discovery.discv5.as_ref().map(|d| d.listen.port()),
+        capabilities: match config.mode {
+            Mode::Relay => Capabilities {
+                relay: true,
+                store,
+                filter: true,
+                lightpush: true,
+            },
+            Mode::Light => Capabilities::default(),
+        },
+        shards: config.shards.first().map(|first| RelayShards {
+            cluster: first.cluster,
+            shards: config.shards.iter().map(|s| s.shard).collect(),
+        }),
+        ..OwnRecord::default()
+    };
+    let specified = |ip: std::net::Ipv4Addr| (!ip.is_unspecified()).then_some(ip);
+    record.ip = config.discovery.advertise_ip.or_else(|| {
+        config
+            .discovery
+            .discv5
+            .as_ref()
+            .and_then(|d| match d.listen.ip() {
+                std::net::IpAddr::V4(ip) => specified(ip),
+                std::net::IpAddr::V6(_) => None,
+            })
+    });
+    for address in listen {
+        let parts: Vec<Protocol<'_>> = address.iter().collect();
+        match parts.as_slice() {
+            [Protocol::Ip4(ip), Protocol::Tcp(port)] if record.tcp.is_none() => {
+                record.tcp = Some(*port);
+                record.ip = record.ip.or_else(|| specified(*ip));
+            }
+            [Protocol::Ip4(ip), Protocol::Tcp(_), Protocol::Ws(_)] if !ip.is_unspecified() => {
+                record.multiaddrs.push(address.clone());
+            }
+            _ => {}
+        }
+    }
+    record
+}
+
 async fn build_swarm(
     keypair: identity::Keypair,
     config: &Config,
@@ -522,6 +626,7 @@ async fn build_swarm(
             filter_subscribe: filter::subscribe_behaviour(config.mode == Mode::Relay),
             filter_push: filter::push_behaviour(),
             store: crate::store::behaviour(config.mode == Mode::Relay && config.store.is_some()),
+            peer_exchange: peer_exchange::behaviour(config.mode == Mode::Relay),
             identify: identify::Behaviour::new(
                 identify::Config::new("ipfs/0.1.0".into(), key.public()).with_agent_version(agent),
             ),
@@ -577,6 +682,21 @@ struct Driver {
         request_response::OutboundRequestId,
         oneshot::Sender<Result<crate::store::StoreQueryResponse, StoreError>>,
     >,
+    /// How peers are found.
+    discovery: DiscoveryConfig,
+    /// Records found by discovery.
+    book: PeerBook,
+    /// Where discovery sources send what they find (kept open here).
+    found_tx: mpsc::Sender<(Source, Vec<WakuEnr>)>,
+    found_rx: mpsc::Receiver<(Source, Vec<WakuEnr>)>,
+    /// Dropped with the driver, which stops the discovery tasks.
+    discovery_stop: Vec<oneshot::Sender<()>>,
+    /// Dials of discovered peers in flight.
+    discovery_dials: HashMap<ConnectionId, PeerId>,
+    /// When each peer was last asked for peers.
+    peer_exchange_asked: HashMap<PeerId, Instant>,
+    /// Moves where peer exchange answers start in the book.
+    peer_exchange_served: usize,
 }
 
 impl Driver {
@@ -586,6 +706,8 @@ impl Driver {
         events: broadcast::Sender<NodeEvent>,
         archive: Option<crate::store::archive::Archive>,
     ) -> Self {
+        let own = *swarm.local_peer_id();
+        let (found_tx, found_rx) = mpsc::channel(16);
         Driver {
             swarm,
             shards: config.shards.clone(),
@@ -607,6 +729,14 @@ impl Driver {
             light: light::LightClient::new(config.filter_ping_interval),
             archive,
             store_queries: HashMap::new(),
+            discovery: config.discovery.clone(),
+            book: PeerBook::new(own, config.shards.first().map_or(0, |s| s.cluster), 1000),
+            found_tx,
+            found_rx,
+            discovery_stop: Vec::new(),
+            discovery_dials: HashMap::new(),
+            peer_exchange_asked: HashMap::new(),
+            peer_exchange_served: 0,
         }
     }
 
@@ -663,9 +793,11 @@ impl Driver {
                     Some(command) => self.handle_command(command),
                     None => return,
                 },
+                Some((source, records)) = self.found_rx.recv() => self.discovered(source, records),
                 _ = tick.tick() => {
                     self.redial_due();
                     self.light_tick();
+                    self.discovery_tick();
                 }
             }
         }
@@ -828,6 +960,7 @@ impl Driver {
                 if let Some((address, _)) = self.dialling.remove(&connection_id) {
                     self.bootstrap_peers.insert(address, peer_id);
                 }
+                self.discovery_dial_done(connection_id, true);
                 if num_established.get() == 1 {
                     self.addresses
                         .insert(peer_id, endpoint.get_remote_address().clone());
@@ -873,6 +1006,7 @@ impl Driver {
                 if let Some((address, after)) = self.dialling.remove(&connection_id) {
                     self.schedule_redial(address, after);
                 }
+                self.discovery_dial_done(connection_id, false);
             }
             SwarmEvent::Behaviour(BehaviourEvent::Relay(event)) => self.handle_relay(event),
             SwarmEvent::Behaviour(BehaviourEvent::Metadata(event)) => self.handle_metadata(event),
@@ -886,6 +1020,9 @@ impl Driver {
                 self.handle_filter_push(event);
             }
             SwarmEvent::Behaviour(BehaviourEvent::Store(event)) => self.handle_store(event),
+            SwarmEvent::Behaviour(BehaviourEvent::PeerExchange(event)) => {
+                self.handle_peer_exchange(event);
+            }
             SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received {
                 peer_id,
                 info,

@@ -51,6 +51,31 @@ struct Args {
     /// Hours a stored message is kept.
     #[arg(long, value_name = "HOURS", default_value_t = 168, value_parser = clap::value_parser!(u64).range(1..))]
     store_max_age_hours: u64,
+    /// Run discv5 on this UDP port (all interfaces), to find and be found by
+    /// other Waku nodes.
+    #[arg(long, value_name = "PORT")]
+    discv5_port: Option<u16>,
+    /// A node record (`enr:…`) discv5 starts from; repeat for several.
+    #[arg(
+        long = "discv5-bootstrap",
+        value_name = "ENR",
+        requires = "discv5_port"
+    )]
+    discv5_bootstrap: Vec<String>,
+    /// An `enrtree://<key>@<domain>` list of nodes to dial (EIP-1459 DNS
+    /// discovery); repeat for several.
+    #[arg(long = "enrtree", value_name = "URL")]
+    enrtrees: Vec<String>,
+    /// The DNS server to read ENR trees from [default: the system's].
+    #[arg(long, value_name = "IP:PORT")]
+    dns_server: Option<std::net::SocketAddr>,
+    /// The public IPv4 address to put in the node record when listening on
+    /// 0.0.0.0.
+    #[arg(long, value_name = "IP")]
+    advertise_ip: Option<std::net::Ipv4Addr>,
+    /// Discovered peers to stay connected with.
+    #[arg(long, value_name = "N", default_value_t = 6)]
+    target_peers: usize,
 }
 
 fn load_or_make_key(path: &Path) -> anyhow::Result<identity::Keypair> {
@@ -58,7 +83,7 @@ fn load_or_make_key(path: &Path) -> anyhow::Result<identity::Keypair> {
         Ok(bytes) => identity::Keypair::from_protobuf_encoding(&bytes)
             .with_context(|| format!("{} does not hold a libp2p key", path.display())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let key = identity::Keypair::generate_ed25519();
+            let key = identity::Keypair::generate_secp256k1();
             let bytes = key
                 .to_protobuf_encoding()
                 .context("cannot encode the new key")?;
@@ -135,6 +160,16 @@ async fn main() -> anyhow::Result<()> {
             },
         });
     }
+    config.discovery.discv5 = args.discv5_port.map(|port| {
+        nodepair_waku::discovery::Discv5Config::new(
+            (std::net::Ipv4Addr::UNSPECIFIED, port).into(),
+            args.discv5_bootstrap.clone(),
+        )
+    });
+    config.discovery.dns = args.enrtrees.clone();
+    config.discovery.dns_server = args.dns_server;
+    config.discovery.advertise_ip = args.advertise_ip;
+    config.discovery.target_peers = args.target_peers;
     let node = WakuNode::start(config)
         .await
         .context("cannot start the relay")?;
@@ -150,6 +185,7 @@ async fn main() -> anyhow::Result<()> {
             "listen": addrs,
             "cluster": cluster,
             "shards": args.shards,
+            "enr": node.enr(),
         });
         writeln!(out, "{status}")?;
     } else {
@@ -161,6 +197,9 @@ async fn main() -> anyhow::Result<()> {
         )?;
         for a in &addrs {
             writeln!(out, "listening on {a}")?;
+        }
+        if let Some(enr) = node.enr() {
+            writeln!(out, "node record {enr}")?;
         }
     }
     out.flush()?;

@@ -1,0 +1,324 @@
+//! The `[network]` section the manager and the app share: where their Waku node finds the network, by preset or by hand.
+//!
+//! Three presets:
+//!
+//! - `local` (the default): a `nodepair-relay` on this machine, as the demo
+//!   starts it (`/ip4/127.0.0.1/tcp/60000`, cluster 0) unless `bootstrap`
+//!   says otherwise;
+//! - `self-hosted`: your own relays, named in `bootstrap` or an `enrtree`
+//!   list (at least one is needed);
+//! - `waku-network`: The Waku Network (cluster 1, shards 0–7), found through
+//!   its DNS list, as a light node: relaying there needs RLN proofs.
+//!
+//! Every other key overrides what the preset gives.
+
+use nodepair_waku::{Config, Mode, Multiaddr, Shard, discovery::Discv5Config};
+use serde::{Deserialize, Serialize};
+use std::net::{Ipv4Addr, SocketAddr};
+
+/// Where the `local` preset looks for its relay: `nodepair-relay`'s default.
+pub const LOCAL_RELAY: &str = "/ip4/127.0.0.1/tcp/60000";
+/// The ENR tree js-waku uses for The Waku Network (its "sandbox" fleet).
+pub const WAKU_NETWORK_ENRTREE: &str =
+    "enrtree://AIRVQ5DDA4FFWLRBCHJWUWOO6X6S4ZTZ5B667LQ6AJU6PEYDLRD5O@sandbox.waku.nodes.status.im";
+/// The Waku Network's cluster.
+pub const WAKU_NETWORK_CLUSTER: u16 = 1;
+/// The Waku Network's shards are 0 to this, less one.
+pub const WAKU_NETWORK_SHARDS: u16 = 8;
+
+/// Which network the node joins.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Preset {
+    /// A relay on this machine.
+    #[default]
+    Local,
+    /// Relays of your own.
+    SelfHosted,
+    /// The Waku Network.
+    WakuNetwork,
+}
+
+/// How the node takes part.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NetworkMode {
+    /// A member of the relay mesh, serving light nodes.
+    Relay,
+    /// Through service nodes (light push, filter, store).
+    Light,
+}
+
+impl From<NetworkMode> for Mode {
+    fn from(mode: NetworkMode) -> Self {
+        match mode {
+            NetworkMode::Relay => Mode::Relay,
+            NetworkMode::Light => Mode::Light,
+        }
+    }
+}
+
+/// The `[network]` section. Unknown keys are refused.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NetworkConfig {
+    /// `local`, `self-hosted` or `waku-network`.
+    pub preset: Preset,
+    /// Waku peers dialled at start and re-dialled when they drop.
+    pub bootstrap: Vec<Multiaddr>,
+    /// Addresses to accept Waku connections on; none means dial out only.
+    pub listen: Vec<Multiaddr>,
+    /// Waku cluster (static sharding) [default: the preset's].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<u16>,
+    /// The shard carrying NodePair's messages [default: 0].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shard: Option<u16>,
+    /// `relay` or `light` [default: the program's, light on The Waku Network].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<NetworkMode>,
+    /// `enrtree://<key>@<domain>` lists of nodes (EIP-1459 DNS discovery).
+    pub enrtree: Vec<String>,
+    /// The DNS server to read them from [default: the system's].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dns_server: Option<SocketAddr>,
+    /// Run discv5 on this UDP port.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub discv5_port: Option<u16>,
+    /// Node records (`enr:…`) discv5 starts from.
+    pub discv5_bootstrap: Vec<String>,
+    /// The public IPv4 address put in the node's record.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub advertise_ip: Option<Ipv4Addr>,
+    /// Ask connected nodes for more peers (peer exchange).
+    pub peer_exchange: bool,
+    /// Discovered peers to stay connected with.
+    pub target_peers: usize,
+}
+
+impl Default for NetworkConfig {
+    fn default() -> Self {
+        NetworkConfig {
+            preset: Preset::Local,
+            bootstrap: Vec::new(),
+            listen: Vec::new(),
+            cluster: None,
+            shard: None,
+            mode: None,
+            enrtree: Vec::new(),
+            dns_server: None,
+            discv5_port: None,
+            discv5_bootstrap: Vec::new(),
+            advertise_ip: None,
+            peer_exchange: true,
+            target_peers: 6,
+        }
+    }
+}
+
+/// A `[network]` section that cannot work, and what to change.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NetworkError {
+    /// Self-hosted, but nothing to find the relays by.
+    #[error(
+        "[network] preset = \"self-hosted\" needs your relays: set bootstrap = [\"/dns4/relay.example.org/tcp/60000/p2p/…\"] or an enrtree list"
+    )]
+    SelfHostedWithoutPeers,
+    /// The Waku Network with another cluster.
+    #[error(
+        "The Waku Network is cluster {WAKU_NETWORK_CLUSTER}; [network] cluster = {0} contradicts preset = \"waku-network\" (remove the cluster key)"
+    )]
+    WakuNetworkCluster(u16),
+    /// The Waku Network with a shard it does not have.
+    #[error("The Waku Network has shards 0 to 7; [network] shard = {0} is not one of them")]
+    WakuNetworkShard(u16),
+    /// Relaying on The Waku Network.
+    #[error(
+        "relaying on The Waku Network needs RLN proofs, which NodePair does not make; remove mode = \"relay\" (the preset runs as a light node)"
+    )]
+    WakuNetworkRelay,
+    /// A shard outside static sharding's range.
+    #[error("[network] shard = {0} is out of range (0 to 1023)")]
+    ShardRange(u16),
+    /// A malformed ENR tree link.
+    #[error("[network] enrtree entry {0:?} is not an enrtree://<key>@<domain> link")]
+    EnrTree(String),
+}
+
+impl NetworkConfig {
+    /// The Waku node's configuration: the preset, then each key set here;
+    /// `program_mode` is the mode when neither says (relay for the manager,
+    /// light for the app).
+    pub fn waku_config(&self, program_mode: Mode) -> Result<Config, NetworkError> {
+        let shard = self.shard.unwrap_or(0);
+        if shard >= 1024 {
+            return Err(NetworkError::ShardRange(shard));
+        }
+        for link in &self.enrtree {
+            if !link.starts_with("enrtree://") || !link.contains('@') {
+                return Err(NetworkError::EnrTree(link.clone()));
+            }
+        }
+        let mut bootstrap = self.bootstrap.clone();
+        let mut enrtree = self.enrtree.clone();
+        let (cluster, mode) = match self.preset {
+            Preset::Local => {
+                if bootstrap.is_empty() && enrtree.is_empty() {
+                    bootstrap.push(LOCAL_RELAY.parse().expect("a valid multiaddr"));
+                }
+                (
+                    self.cluster.unwrap_or(0),
+                    self.mode.map_or(program_mode, Mode::from),
+                )
+            }
+            Preset::SelfHosted => {
+                if bootstrap.is_empty() && enrtree.is_empty() && self.discv5_bootstrap.is_empty() {
+                    return Err(NetworkError::SelfHostedWithoutPeers);
+                }
+                (
+                    self.cluster.unwrap_or(0),
+                    self.mode.map_or(program_mode, Mode::from),
+                )
+            }
+            Preset::WakuNetwork => {
+                if let Some(cluster) = self.cluster.filter(|c| *c != WAKU_NETWORK_CLUSTER) {
+                    return Err(NetworkError::WakuNetworkCluster(cluster));
+                }
+                if shard >= WAKU_NETWORK_SHARDS {
+                    return Err(NetworkError::WakuNetworkShard(shard));
+                }
+                if self.mode == Some(NetworkMode::Relay) {
+                    return Err(NetworkError::WakuNetworkRelay);
+                }
+                if enrtree.is_empty() {
+                    enrtree.push(WAKU_NETWORK_ENRTREE.into());
+                }
+                (WAKU_NETWORK_CLUSTER, Mode::Light)
+            }
+        };
+        let mut config = Config::new(Shard { cluster, shard });
+        config.listen = self.listen.clone();
+        config.bootstrap = bootstrap;
+        config.mode = mode;
+        config.discovery.dns = enrtree;
+        config.discovery.dns_server = self.dns_server;
+        config.discovery.discv5 = self.discv5_port.map(|port| {
+            Discv5Config::new(
+                (Ipv4Addr::UNSPECIFIED, port).into(),
+                self.discv5_bootstrap.clone(),
+            )
+        });
+        config.discovery.advertise_ip = self.advertise_ip;
+        config.discovery.peer_exchange = self.peer_exchange;
+        config.discovery.target_peers = self.target_peers;
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(text: &str) -> NetworkConfig {
+        toml::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn local_is_the_default_and_finds_the_relay_the_demo_starts() {
+        let config = NetworkConfig::default().waku_config(Mode::Relay).unwrap();
+        assert_eq!(
+            config.bootstrap,
+            [LOCAL_RELAY.parse::<Multiaddr>().unwrap()]
+        );
+        assert_eq!(
+            config.shards,
+            [Shard {
+                cluster: 0,
+                shard: 0
+            }]
+        );
+        assert_eq!(config.mode, Mode::Relay);
+        assert!(config.discovery.dns.is_empty() && config.discovery.discv5.is_none());
+        let app = NetworkConfig::default().waku_config(Mode::Light).unwrap();
+        assert_eq!(app.mode, Mode::Light, "the program's mode when none is set");
+        // Given peers replace the local relay.
+        let given =
+            read("bootstrap = [\"/ip4/10.0.0.2/tcp/60000\"]\ncluster = 42\nmode = \"light\"\n")
+                .waku_config(Mode::Relay)
+                .unwrap();
+        assert_eq!(given.bootstrap.len(), 1);
+        assert_eq!(given.shards[0].cluster, 42);
+        assert_eq!(given.mode, Mode::Light);
+    }
+
+    #[test]
+    fn self_hosted_needs_relays_and_takes_discovery_settings() {
+        let err = read("preset = \"self-hosted\"")
+            .waku_config(Mode::Relay)
+            .unwrap_err();
+        assert_eq!(err, NetworkError::SelfHostedWithoutPeers);
+        assert!(err.to_string().contains("bootstrap = ["), "{err}");
+        let config = read(
+            "preset = \"self-hosted\"\nenrtree = [\"enrtree://AKEY@nodes.example.org\"]\n\
+             dns_server = \"127.0.0.1:5353\"\ndiscv5_port = 9000\nadvertise_ip = \"203.0.113.7\"\n",
+        )
+        .waku_config(Mode::Relay)
+        .unwrap();
+        assert!(config.bootstrap.is_empty());
+        assert_eq!(config.discovery.dns, ["enrtree://AKEY@nodes.example.org"]);
+        assert_eq!(
+            config.discovery.dns_server,
+            Some("127.0.0.1:5353".parse().unwrap())
+        );
+        assert_eq!(config.discovery.discv5.unwrap().listen.port(), 9000);
+        assert_eq!(
+            config.discovery.advertise_ip,
+            Some(Ipv4Addr::new(203, 0, 113, 7))
+        );
+    }
+
+    #[test]
+    fn the_waku_network_is_cluster_1_light_found_by_dns() {
+        let config = read("preset = \"waku-network\"\nshard = 5\n")
+            .waku_config(Mode::Relay)
+            .unwrap();
+        assert_eq!(
+            config.shards,
+            [Shard {
+                cluster: 1,
+                shard: 5
+            }]
+        );
+        assert_eq!(config.mode, Mode::Light, "light even for the manager");
+        assert_eq!(config.discovery.dns, [WAKU_NETWORK_ENRTREE]);
+        assert!(config.bootstrap.is_empty());
+        for (text, err) in [
+            ("cluster = 42", NetworkError::WakuNetworkCluster(42)),
+            ("shard = 8", NetworkError::WakuNetworkShard(8)),
+            ("mode = \"relay\"", NetworkError::WakuNetworkRelay),
+        ] {
+            let bad = read(&format!("preset = \"waku-network\"\n{text}\n"));
+            assert_eq!(bad.waku_config(Mode::Light).unwrap_err(), err, "{text}");
+        }
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_what_to_change() {
+        let err = toml::from_str::<NetworkConfig>("preset = \"twn\"")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("waku-network") && err.contains("self-hosted"),
+            "{err}"
+        );
+        let err = read("enrtree = [\"https://nodes.example.org\"]")
+            .waku_config(Mode::Relay)
+            .unwrap_err();
+        assert!(err.to_string().contains("not an enrtree://"), "{err}");
+        assert_eq!(
+            read("shard = 1024").waku_config(Mode::Relay).unwrap_err(),
+            NetworkError::ShardRange(1024)
+        );
+    }
+}
