@@ -126,11 +126,21 @@ pub fn local_identity(identity: &Identity, config: &PeerConfig) -> LocalIdentity
     }
 }
 
-/// The libp2p key the Waku node runs with: the identity's node key.
+/// The libp2p key the Waku node runs with: the identity's node key, as a
+/// secp256k1 key so the node can sign its ENR (discv5, peer exchange).
 pub fn node_keypair(identity: &Identity) -> nodepair_waku::identity::Keypair {
+    use nodepair_waku::identity::{Keypair, secp256k1};
     let mut secret = *identity.node_key;
-    nodepair_waku::identity::Keypair::ed25519_from_bytes(&mut secret)
-        .expect("any 32 bytes are an Ed25519 secret key")
+    match secp256k1::SecretKey::try_from_bytes(&mut secret) {
+        Ok(key) => Keypair::from(secp256k1::Keypair::from(key)),
+        // 32 random bytes are a valid secp256k1 key but for about one in
+        // 2^128; such a node runs with Ed25519 and without an ENR.
+        Err(_) => {
+            let mut secret = *identity.node_key;
+            Keypair::ed25519_from_bytes(&mut secret)
+                .expect("any 32 bytes are an Ed25519 secret key")
+        }
+    }
 }
 
 impl Peer {

@@ -361,3 +361,74 @@ async fn a_light_node_finds_its_service_nodes_through_an_enr_tree() {
         node.shutdown().await;
     }
 }
+
+/// The operator's path: `nodepair-relay enrtree` prints zone lines for a
+/// relay's record; served as printed, they resolve back to that relay under
+/// the link it printed.
+#[tokio::test]
+async fn the_zone_lines_nodepair_relay_prints_resolve_to_its_relays() {
+    let relay = {
+        let mut config = nodepair_waku::Config::new(nodepair_waku::Shard {
+            cluster: 42,
+            shard: 0,
+        });
+        config.listen = vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()];
+        nodepair_waku::WakuNode::start(config).await.unwrap()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let run = |records: Vec<String>| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_nodepair-relay"))
+            .args(["enrtree", "--domain", "relays.test", "--key-file"])
+            .arg(dir.path().join("tree.key"))
+            .args(records)
+            .output()
+            .unwrap()
+    };
+    let out = run(vec![relay.enr().unwrap().to_string()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let link = text
+        .lines()
+        .next()
+        .unwrap()
+        .trim_start_matches("; ")
+        .to_string();
+    assert!(
+        link.starts_with("enrtree://") && link.ends_with("@relays.test"),
+        "{link}"
+    );
+    // `name. ttl IN TXT "part" "part"`: the zone the test's server serves.
+    let zone: BTreeMap<String, String> = text
+        .lines()
+        .skip(1)
+        .map(|line| {
+            let (name, rest) = line.split_once(' ').unwrap();
+            let strings = rest.split_once(" IN TXT ").unwrap().1;
+            let joined: String = strings
+                .split('"')
+                .enumerate()
+                .filter(|(i, _)| i % 2 == 1)
+                .map(|(_, s)| s)
+                .collect();
+            (name.trim_end_matches('.').to_string(), joined)
+        })
+        .collect();
+    let server = serve(zone).await;
+    let found = resolve(&server, &link).await.unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].peer_id, relay.peer_id());
+
+    // A record that is no ENR is refused, with which one.
+    let out = run(vec![
+        relay.enr().unwrap().to_string(),
+        "enr:-garbage".into(),
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("record 2 is not a usable Waku ENR"), "{err}");
+    relay.shutdown().await;
+}

@@ -3,7 +3,9 @@
 //! directly both connect to relays like this one (or to any nwaku/go-waku
 //! node of the same cluster) and their messages meet there. It also serves
 //! light nodes (light push, filter) and keeps what it relays for store
-//! queries: in memory unless `--store FILE` names an SQLite file.
+//! queries: in memory unless `--store FILE` names an SQLite file. It finds
+//! other nodes by discv5 and DNS ENR trees, answers peer exchange, and
+//! `nodepair-relay enrtree` signs a tree of relays to publish in DNS.
 
 use anyhow::Context;
 use clap::Parser;
@@ -14,8 +16,15 @@ use std::path::{Path, PathBuf};
 
 /// A Waku v2 relay node for NodePair networks.
 #[derive(Debug, Parser)]
-#[command(name = "nodepair-relay", version, about)]
+#[command(
+    name = "nodepair-relay",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
 struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
     /// Address to listen on; repeat for several.
     #[arg(long = "listen", value_name = "MULTIADDR", default_values_t = [
         "/ip4/0.0.0.0/tcp/60000".parse::<Multiaddr>().expect("valid"),
@@ -78,6 +87,83 @@ struct Args {
     target_peers: usize,
 }
 
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Print a signed EIP-1459 ENR tree of relays as DNS zone lines, to
+    /// publish under your domain for `enrtree` discovery.
+    Enrtree {
+        /// The domain the tree is published under.
+        #[arg(long)]
+        domain: String,
+        /// File holding the tree's signing key (secp256k1, made with mode 0600
+        /// if missing); keep it: the link names its public key.
+        #[arg(long, value_name = "FILE")]
+        key_file: PathBuf,
+        /// The tree's sequence number; raise it at every change.
+        #[arg(long, default_value_t = 1)]
+        seq: u64,
+        /// Time to live of the TXT records, in seconds.
+        #[arg(long, default_value_t = 3600)]
+        ttl: u32,
+        /// Node records (`enr:…`, as each relay prints) to list.
+        #[arg(required = true, value_name = "ENR")]
+        records: Vec<String>,
+    },
+}
+
+/// Prints the zone lines of a signed tree and the link to give apps and
+/// managers.
+fn print_enrtree(
+    domain: &str,
+    key_file: &Path,
+    seq: u64,
+    ttl: u32,
+    records: &[String],
+) -> anyhow::Result<()> {
+    use nodepair_waku::discovery::enr_tree::{Link, TreeBuilder};
+    use nodepair_waku::enr::{Record, WakuEnr};
+    let domain = domain.trim_end_matches('.');
+    anyhow::ensure!(
+        !domain.is_empty() && domain.split('.').all(|l| !l.is_empty() && l.len() <= 63),
+        "{domain:?} is not a domain name"
+    );
+    let mut parsed: Vec<Record> = Vec::new();
+    for (i, text) in records.iter().enumerate() {
+        let enr = WakuEnr::parse(text)
+            .with_context(|| format!("record {} is not a usable Waku ENR", i + 1))?;
+        anyhow::ensure!(
+            enr.capabilities.is_some(),
+            "record {} ({}) is no Waku node: it has no waku2 field",
+            i + 1,
+            enr.peer_id
+        );
+        parsed.push(enr.record);
+    }
+    let key = load_or_make_key(key_file)?;
+    let signing = nodepair_waku::enr::signing_key(&key).with_context(|| {
+        format!(
+            "{} holds no secp256k1 key; ENR trees are signed with one",
+            key_file.display()
+        )
+    })?;
+    let zone = TreeBuilder::new(seq)
+        .enrs(parsed.iter())
+        .build(&signing, domain);
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "; {}", Link::new(*signing.verifying_key(), domain))?;
+    for (name, text) in &zone {
+        // A TXT character-string holds at most 255 bytes.
+        let strings: Vec<String> = text
+            .as_bytes()
+            .chunks(255)
+            .map(|c| format!("\"{}\"", String::from_utf8_lossy(c)))
+            .collect();
+        writeln!(out, "{name}. {ttl} IN TXT {}", strings.join(" "))?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
 fn load_or_make_key(path: &Path) -> anyhow::Result<identity::Keypair> {
     match std::fs::read(path) {
         Ok(bytes) => identity::Keypair::from_protobuf_encoding(&bytes)
@@ -132,6 +218,16 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
+    if let Some(Command::Enrtree {
+        domain,
+        key_file,
+        seq,
+        ttl,
+        records,
+    }) = &args.command
+    {
+        return print_enrtree(domain, key_file, *seq, *ttl, records);
+    }
     let stop = shutdown_signal().context("cannot install signal handlers")?;
     let cluster = args.cluster;
     let mut config = Config::new(Shard {
