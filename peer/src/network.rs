@@ -18,9 +18,12 @@ use std::net::{Ipv4Addr, SocketAddr};
 
 /// Where the `local` preset looks for its relay: `nodepair-relay`'s default.
 pub const LOCAL_RELAY: &str = "/ip4/127.0.0.1/tcp/60000";
-/// The ENR tree js-waku uses for The Waku Network (its "sandbox" fleet).
-pub const WAKU_NETWORK_ENRTREE: &str =
-    "enrtree://AIRVQ5DDA4FFWLRBCHJWUWOO6X6S4ZTZ5B667LQ6AJU6PEYDLRD5O@sandbox.waku.nodes.status.im";
+/// The ENR trees js-waku reads for The Waku Network (Status's "sandbox" and
+/// "test" fleets).
+pub const WAKU_NETWORK_ENRTREES: [&str; 2] = [
+    "enrtree://AIRVQ5DDA4FFWLRBCHJWUWOO6X6S4ZTZ5B667LQ6AJU6PEYDLRD5O@sandbox.waku.nodes.status.im",
+    "enrtree://AOGYWMBYOUIMOENHXCHILPKY3ZRFEULMFI4DOM442QSZ73TT2A7VI@test.waku.nodes.status.im",
+];
 /// The Waku Network's cluster.
 pub const WAKU_NETWORK_CLUSTER: u16 = 1;
 /// The Waku Network's shards are 0 to this, less one.
@@ -192,7 +195,7 @@ impl NetworkConfig {
                     return Err(NetworkError::WakuNetworkRelay);
                 }
                 if enrtree.is_empty() {
-                    enrtree.push(WAKU_NETWORK_ENRTREE.into());
+                    enrtree.extend(WAKU_NETWORK_ENRTREES.map(String::from));
                 }
                 (WAKU_NETWORK_CLUSTER, Mode::Light)
             }
@@ -291,7 +294,7 @@ mod tests {
             }]
         );
         assert_eq!(config.mode, Mode::Light, "light even for the manager");
-        assert_eq!(config.discovery.dns, [WAKU_NETWORK_ENRTREE]);
+        assert_eq!(config.discovery.dns, WAKU_NETWORK_ENRTREES);
         assert!(config.bootstrap.is_empty());
         for (text, err) in [
             ("cluster = 42", NetworkError::WakuNetworkCluster(42)),

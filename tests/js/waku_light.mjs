@@ -8,12 +8,17 @@
 // (dial, subscribe, push, query, stop), answering each with one JSON line; messages
 // the filter delivers arrive as `{"event":"message",...}` lines.
 //
+// With `--peerExchange=1` it also runs js-waku's peer exchange discovery on
+// the nodes it dials and prints each peer found as
+// `{"event":"discovered","peerId":...,"multiaddrs":[...]}`.
+//
 // It contacts nothing but the addresses it is told to dial.
 
 import { mplex } from "@libp2p/mplex";
 import { webSockets } from "@libp2p/websockets";
 import { all as allAddresses } from "@libp2p/websockets/filters";
 import { multiaddr } from "@multiformats/multiaddr";
+import { wakuPeerExchangeDiscovery } from "@waku/discovery";
 import { Protocols, createDecoder, createEncoder, createLightNode, waitForRemotePeer } from "@waku/sdk";
 import { createInterface } from "node:readline";
 
@@ -29,6 +34,7 @@ async function main() {
   const clusterId = args.clusterId ?? 42;
   const shard = args.shard ?? 0;
   const shardInfo = { clusterId, shard };
+  const peerDiscovery = args.peerExchange ? [wakuPeerExchangeDiscovery([`/waku/2/rs/${clusterId}/${shard}`])] : [];
   const node = await createLightNode({
     networkConfig: { clusterId, shards: [shard] },
     defaultBootstrap: false,
@@ -38,11 +44,15 @@ async function main() {
       transports: [webSockets({ filter: allAddresses })],
       streamMuxers: [mplex()],
       hideWebSocketInfo: true,
+      peerDiscovery,
     },
   });
-  await node.start();
   const out = (obj) =>
     process.stdout.write(JSON.stringify(obj, (_, v) => (typeof v === "bigint" ? v.toString() : v)) + "\n");
+  node.libp2p.addEventListener("peer:discovery", (e) =>
+    out({ event: "discovered", peerId: e.detail.id.toString(), multiaddrs: e.detail.multiaddrs.map(String) }),
+  );
+  await node.start();
   out({ event: "ready", peerId: node.libp2p.peerId.toString() });
 
   for await (const line of createInterface({ input: process.stdin })) {

@@ -37,6 +37,8 @@ struct JsPeer {
     lines: Lines<BufReader<ChildStdout>>,
     /// Message events that arrived while waiting for a command's answer.
     messages: VecDeque<Value>,
+    /// Peers js-waku's discovery reported meanwhile.
+    discovered: VecDeque<Value>,
     /// A relay node's TCP address (its websocket one is not dialled by these
     /// tests); a light node listens on none.
     tcp: Option<Multiaddr>,
@@ -45,15 +47,21 @@ struct JsPeer {
 impl JsPeer {
     /// A js-waku relay node.
     async fn start() -> JsPeer {
-        Self::run("waku_peer.mjs").await
+        Self::run("waku_peer.mjs", &[]).await
     }
 
     /// A js-waku light node (createLightNode): light push and filter only.
     async fn light() -> JsPeer {
-        Self::run("waku_light.mjs").await
+        Self::run("waku_light.mjs", &[]).await
     }
 
-    async fn run(script: &str) -> JsPeer {
+    /// A js-waku light node that also runs js-waku's peer exchange discovery
+    /// on the nodes it dials.
+    async fn light_with_peer_exchange() -> JsPeer {
+        Self::run("waku_light.mjs", &["--peerExchange=1"]).await
+    }
+
+    async fn run(script: &str, extra: &[&str]) -> JsPeer {
         let js = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/js");
         let mut child = Command::new("node")
             .arg("--import")
@@ -61,6 +69,7 @@ impl JsPeer {
             .arg(js.join(script))
             .arg(format!("--clusterId={}", SHARD.cluster))
             .arg(format!("--shard={}", SHARD.shard))
+            .args(extra)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .kill_on_drop(true)
@@ -92,6 +101,7 @@ impl JsPeer {
             stdin,
             lines,
             messages: VecDeque::new(),
+            discovered: VecDeque::new(),
         }
     }
 
@@ -109,6 +119,8 @@ impl JsPeer {
             let value: Value = serde_json::from_str(&line).unwrap();
             if value["event"] == "message" {
                 self.messages.push_back(value);
+            } else if value["event"] == "discovered" {
+                self.discovered.push_back(value);
             } else {
                 return value;
             }
@@ -380,4 +392,84 @@ async fn a_js_waku_light_node_uses_our_relay_for_light_push_filter_and_store() {
     js.stop().await;
     relay_peer.shutdown().await;
     service.shutdown().await;
+}
+
+/// js-waku's peer exchange client asks our relay for peers and decodes the
+/// records it gives: the ENR of a relay our relay found through discv5.
+#[tokio::test]
+async fn js_waku_finds_a_relay_through_our_peer_exchange() {
+    use nodepair_waku::discovery::Discv5Config;
+    let udp = || {
+        std::net::UdpSocket::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+    };
+    let mut config = Config::new(SHARD);
+    config.listen = vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()];
+    config.discovery.discv5 = Some(Discv5Config::new(udp(), Vec::new()));
+    let far = WakuNode::start(config).await.unwrap();
+    let mut config = Config::new(SHARD);
+    config.listen = vec!["/ip4/127.0.0.1/tcp/0/ws".parse().unwrap()];
+    // The js side waits for a node serving light push, filter and store.
+    config.store = Some(nodepair_waku::StoreConfig::default());
+    config.discovery.discv5 = Some(Discv5Config::new(
+        udp(),
+        vec![far.enr().unwrap().to_string()],
+    ));
+    let service = WakuNode::start(config).await.unwrap();
+    // The service node has found `far` before js-waku asks.
+    timeout(Duration::from_secs(30), async {
+        while !service
+            .peers()
+            .await
+            .unwrap()
+            .iter()
+            .any(|p| p.peer_id == far.peer_id())
+        {
+            sleep(Duration::from_millis(200)).await;
+        }
+    })
+    .await
+    .expect("the service node found the far relay through discv5");
+
+    let mut js = JsPeer::light_with_peer_exchange().await;
+    let dialled = js
+        .call(json!({"op": "dial", "addr": service.listen_addrs()[0].to_string()}))
+        .await;
+    assert_eq!(dialled["ok"], "dial", "{dialled}");
+    let far_id = far.peer_id().to_string();
+    let far_tcp = far.listen_addrs()[0].to_string();
+    let found = timeout(Duration::from_secs(45), async {
+        loop {
+            if let Some(event) = js.discovered.pop_front() {
+                if event["peerId"] == far_id.as_str() {
+                    return event;
+                }
+                continue;
+            }
+            if let Ok(Some(line)) = js.lines.next_line().await {
+                let value: Value = serde_json::from_str(&line).unwrap();
+                if value["event"] == "discovered" {
+                    js.discovered.push_back(value);
+                }
+            }
+        }
+    })
+    .await
+    .expect("js-waku's peer exchange found the far relay within 45 s");
+    let addrs: Vec<String> = found["multiaddrs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        addrs.iter().any(|a| far_tcp.starts_with(a.as_str())),
+        "the record's address {addrs:?} is where the far relay listens ({far_tcp})"
+    );
+    js.stop().await;
+    for node in [service, far] {
+        node.shutdown().await;
+    }
 }
