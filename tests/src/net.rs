@@ -224,6 +224,11 @@ impl Daemon {
         log
     }
 
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// SIGTERM, and waits for it to exit.
     ///
     /// # Panics
