@@ -28,7 +28,7 @@ for crate in protocol waku; do
       die "fuzz target $t crashed (input kept under $crate/fuzz/artifacts/$t/)"
     fi
     runs=$(grep -o 'Done [0-9]* runs' "$log" | awk '{print $2}')
-    printf '  %-16s %10s runs in %s s, no crash\n' "$crate/$t" "${runs:-?}" "$seconds"
+    printf '  %-24s %10s runs in %s s, no crash\n' "$crate/$t" "${runs:-?}" "$seconds"
     rm -f "$log"
   done
 done

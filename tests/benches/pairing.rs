@@ -158,6 +158,63 @@ async fn main() {
         "\n(request row: worst column is p99 of {REQUESTS}; p99 = {} ms)",
         ms(percentile(&rtts, 0.99))
     );
+
+    // The daemon at rest with one app online: its keepalives only.
+    let pid = daemon.pid();
+    let (cpu_before, at) = (cpu_ticks(pid), Instant::now());
+    tokio::time::sleep(IDLE).await;
+    let cpu = (cpu_ticks(pid) - cpu_before) as f64 / clock_ticks() / at.elapsed().as_secs_f64();
+    let rss = rss_kib(pid);
+    println!();
+    println!(
+        "| manager daemon, idle {} s, one app online | value | goal | value / goal |",
+        IDLE.as_secs()
+    );
+    println!("|---|---:|---:|---:|");
+    println!(
+        "| RSS | {:.1} MiB | ≤ 50 MiB | {:.2} |",
+        rss as f64 / 1024.0,
+        rss as f64 / 1024.0 / 50.0
+    );
+    println!(
+        "| CPU | {:.2} % of a core | ≤ 1 % | {:.2} |",
+        cpu * 100.0,
+        cpu * 100.0
+    );
     stop(app).await;
     drop(daemon);
+}
+
+/// How long the daemon is watched at rest.
+const IDLE: Duration = Duration::from_secs(30);
+
+/// User plus system CPU time of `pid`, in clock ticks (`/proc/<pid>/stat`).
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // Fields after the command name, which may hold spaces: state is 3rd.
+    let rest = &stat[stat.rfind(')').unwrap() + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+}
+
+/// Clock ticks per second (`getconf CLK_TCK`).
+fn clock_ticks() -> f64 {
+    std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+/// Resident memory of `pid` in KiB (`VmRSS`).
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap()
 }

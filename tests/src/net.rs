@@ -72,6 +72,9 @@ impl Drop for Relay {
     }
 }
 
+/// The vault passphrase of every manager [`ManagerHome`] writes.
+pub const MANAGER_PASSPHRASE: &str = "local test passphrase";
+
 /// A manager's files: configuration, state directory, vault passphrase.
 #[derive(Debug, Clone)]
 pub struct ManagerHome {
@@ -116,7 +119,7 @@ impl ManagerHome {
         let home = dir.join(name);
         std::fs::create_dir_all(&home).expect("a directory for the manager");
         let passphrase = home.join("passphrase");
-        std::fs::write(&passphrase, "local test passphrase\n").expect("passphrase file");
+        std::fs::write(&passphrase, format!("{MANAGER_PASSPHRASE}\n")).expect("passphrase file");
         std::fs::set_permissions(&passphrase, std::fs::Permissions::from_mode(0o600))
             .expect("chmod 600");
         let state = home.join("state");
@@ -304,17 +307,41 @@ impl App {
         nodepair_protocol::StaticKeypair::from_secret(*self.identity.static_secret)
     }
 
+    /// Its node id.
+    pub fn node_id(&self) -> [u8; 16] {
+        self.identity.node_id
+    }
+
+    /// A Waku node as this app would run it.
+    ///
+    /// # Panics
+    ///
+    /// When the node cannot start.
+    pub async fn waku(&self) -> WakuNode {
+        let mut config = Config::new(SHARD);
+        config.bootstrap = self.bootstrap.clone();
+        config.keypair = Some(nodepair_peer::node_keypair(&self.identity));
+        config.mode = self.mode;
+        WakuNode::start(config).await.expect("a Waku node")
+    }
+
     /// Starts its Waku node and peer, and waits for a Waku peer.
     ///
     /// # Panics
     ///
     /// When the node cannot start or reach a relay in 10 s.
     pub async fn start(&self) -> Peer {
-        let mut config = Config::new(SHARD);
-        config.bootstrap = self.bootstrap.clone();
-        config.keypair = Some(nodepair_peer::node_keypair(&self.identity));
-        config.mode = self.mode;
-        let waku = WakuNode::start(config).await.expect("a Waku node");
+        let waku = self.waku().await;
+        self.start_on(waku).await
+    }
+
+    /// Starts its peer on `waku` (which other apps may share), and waits for
+    /// a Waku peer.
+    ///
+    /// # Panics
+    ///
+    /// When the peer cannot start or reach a relay in 10 s.
+    pub async fn start_on(&self, waku: WakuNode) -> Peer {
         let peer = Peer::start(
             Role::App,
             &self.identity,

@@ -1,0 +1,160 @@
+//! Many apps on one manager, as the load test and the load benchmark run them: written straight into both sides' keystores (pairing has tests of its own), run as peers sharing a few Waku light nodes.
+
+use crate::Sandbox;
+use crate::net::{App, MANAGER_PASSPHRASE, ManagerHome};
+use nodepair_keystore::{Counterparty, CounterpartyState, Identity, Role, Vault};
+use nodepair_peer::Peer;
+use nodepair_protocol::{NodeState, PublicKey, StaticKeypair};
+use nodepair_waku::{Multiaddr, WakuNode};
+use std::time::{Duration, Instant};
+
+/// Apps paired with one manager, before they run.
+#[derive(Debug)]
+pub struct Fleet {
+    /// The apps.
+    pub apps: Vec<App>,
+    /// The manager's static public key.
+    pub manager: PublicKey,
+}
+
+/// The apps running.
+#[derive(Debug)]
+pub struct Running {
+    /// One peer per app.
+    pub peers: Vec<Peer>,
+    /// The Waku nodes they share.
+    pub nodes: Vec<WakuNode>,
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Makes `count` apps dialling `bootstrap` and records each pairing on both
+/// sides: in `manager`'s vault (made by `nodepair-manager keystore init` if
+/// needed; no daemon may run) and in each app's keystore.
+///
+/// # Panics
+///
+/// When the manager's keystore cannot be made or written.
+pub fn provision(
+    sandbox: &Sandbox,
+    manager: &ManagerHome,
+    count: usize,
+    bootstrap: &Multiaddr,
+) -> Fleet {
+    let vault_path = manager.state.join("vault");
+    if !vault_path.exists() {
+        let out = manager.cli(sandbox, &["keystore", "init"]);
+        assert!(out.status.success(), "{}", crate::stderr(&out));
+    }
+    let vault = Vault::open(&vault_path, MANAGER_PASSPHRASE.as_bytes()).expect("the vault opens");
+    let identity = Identity::load(&vault)
+        .expect("a readable identity")
+        .expect("an identity");
+    let manager_key = StaticKeypair::from_secret(*identity.static_secret).public();
+    let mut apps = Vec::with_capacity(count);
+    for i in 0..count {
+        let app = App::new(&format!("load-app-{i}"), &[bootstrap]);
+        Counterparty {
+            public_key: *app.keypair().public().as_bytes(),
+            node_id: app.node_id(),
+            display_name: app.name.clone(),
+            role: Role::App,
+            paired_at: now(),
+            last_seen: None,
+            state: CounterpartyState::Active,
+            capabilities: vec!["info".into()],
+            local_name: None,
+        }
+        .save(&vault)
+        .expect("the vault takes the app");
+        Counterparty {
+            public_key: *manager_key.as_bytes(),
+            node_id: identity.node_id,
+            display_name: "load-manager".into(),
+            role: Role::NodeManager,
+            paired_at: now(),
+            last_seen: None,
+            state: CounterpartyState::Active,
+            capabilities: vec!["info".into(), "host".into()],
+            local_name: None,
+        }
+        .save(&*app.keystore)
+        .expect("the app's keystore takes the manager");
+        apps.push(app);
+    }
+    Fleet {
+        apps,
+        manager: manager_key,
+    }
+}
+
+/// Starts every app's peer, `per_node` of them on each Waku light node.
+///
+/// # Panics
+///
+/// When a node or peer cannot start.
+pub async fn start(fleet: &Fleet, per_node: usize) -> Running {
+    let mut peers = Vec::with_capacity(fleet.apps.len());
+    let mut nodes = Vec::new();
+    for group in fleet.apps.chunks(per_node.max(1)) {
+        let node = group[0].waku().await;
+        for app in group {
+            peers.push(app.start_on(node.clone()).await);
+        }
+        nodes.push(node);
+    }
+    Running { peers, nodes }
+}
+
+impl Running {
+    /// How many apps see `manager` in `state`.
+    pub async fn count(&self, manager: PublicKey, state: NodeState) -> usize {
+        let mut n = 0;
+        for peer in &self.peers {
+            if peer
+                .counterparties()
+                .await
+                .iter()
+                .any(|v| v.public_key == manager && v.state == state)
+            {
+                n += 1;
+            }
+        }
+        n
+    }
+
+    /// Waits until every app sees `manager` in `state`; how long it took,
+    /// or `None` with how many did after `within`.
+    pub async fn until_all(
+        &self,
+        manager: PublicKey,
+        state: NodeState,
+        within: Duration,
+    ) -> Result<Duration, usize> {
+        let started = Instant::now();
+        loop {
+            let n = self.count(manager, state).await;
+            if n == self.peers.len() {
+                return Ok(started.elapsed());
+            }
+            if started.elapsed() > within {
+                return Err(n);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Stops every peer, then the nodes.
+    pub async fn stop(self) {
+        for peer in self.peers {
+            peer.shutdown().await;
+        }
+        for node in self.nodes {
+            node.shutdown().await;
+        }
+    }
+}
