@@ -45,7 +45,7 @@ async fn main() {
     let rss_first = rss_mib(daemon.pid());
     assert!(daemon.terminate().success());
     running
-        .until_all(fleet.manager, NodeState::Offline, Duration::from_secs(60))
+        .until_none(fleet.manager, NodeState::Online, Duration::from_secs(60))
         .await
         .expect("every app saw it go");
     let daemon = home.run(&sandbox);

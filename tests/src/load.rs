@@ -128,17 +128,39 @@ impl Running {
     }
 
     /// Waits until every app sees `manager` in `state`; how long it took,
-    /// or `None` with how many did after `within`.
+    /// or how many did after `within`.
     pub async fn until_all(
         &self,
         manager: PublicKey,
         state: NodeState,
         within: Duration,
     ) -> Result<Duration, usize> {
+        let all = self.peers.len();
+        self.until(manager, state, |n| n == all, within).await
+    }
+
+    /// Waits until no app sees `manager` in `state`; how long it took, or
+    /// how many still did after `within`.
+    pub async fn until_none(
+        &self,
+        manager: PublicKey,
+        state: NodeState,
+        within: Duration,
+    ) -> Result<Duration, usize> {
+        self.until(manager, state, |n| n == 0, within).await
+    }
+
+    async fn until(
+        &self,
+        manager: PublicKey,
+        state: NodeState,
+        done: impl Fn(usize) -> bool,
+        within: Duration,
+    ) -> Result<Duration, usize> {
         let started = Instant::now();
         loop {
             let n = self.count(manager, state).await;
-            if n == self.peers.len() {
+            if done(n) {
                 return Ok(started.elapsed());
             }
             if started.elapsed() > within {
