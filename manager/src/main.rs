@@ -13,7 +13,6 @@ mod config;
 mod control;
 mod ethereum;
 mod exit;
-mod hardening;
 mod host;
 mod keys;
 mod logs;
@@ -28,7 +27,7 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let cli = command::Cli::parse();
     init_logging(cli.verbose);
-    if let Err(e) = hardening::no_core_dumps() {
+    if let Err(e) = nodepair_peer::hardening::no_core_dumps() {
         tracing::warn!(error = %e, "cannot turn core dumps off; a crash could write keys to disk");
     }
     match cli.command.run(&cli.global) {

@@ -689,6 +689,11 @@ impl Driver {
         };
         if let Err(e) = self.store(record.clone()).await {
             tracing::error!("a pairing succeeded but could not be stored: {e}");
+            // Take it back: the other side gives up now rather than when
+            // the code expires. The session is dropped unused.
+            if let Some(run) = self.pairings.get_mut(&id) {
+                run.pairing.retract();
+            }
             let _ = updates.try_send(PairingUpdate::Failed(PairingFailure::Storage(e)));
             return;
         }

@@ -13,6 +13,7 @@
 //! - [`driver`](crate::driver) (private): the task that owns every machine.
 //! - [`link`](crate::link) (private): one paired counterparty at run time.
 //! - [`config`]: names and timings.
+//! - [`hardening`]: no core dumps, for both programs.
 //! - [`network`]: the `[network]` section both programs read, and its presets.
 //! - [`view`]: what the programs are told about counterparties.
 //! - [`request`]: serving requests and waiting for replies.
@@ -25,6 +26,7 @@
 
 pub mod config;
 mod driver;
+pub mod hardening;
 mod link;
 pub mod network;
 pub mod pairing_handle;

@@ -367,19 +367,41 @@ impl Pairing {
 
     fn fail(&mut self, error: PairingError, tell_peer: Option<AbortReason>) {
         if let Some(reason) = tell_peer {
-            let mut nonce = [0u8; 24];
-            self.rng.fill_bytes(&mut nonce);
-            let body = AbortBody {
-                reason: reason.wire(),
-            }
-            .encode_to_vec();
-            let bytes = sealed::seal(&self.keys, wire::PAIRING_ABORT, &body, nonce);
-            self.push_pairing(bytes);
+            self.send_abort(reason);
         }
         self.step = PairingStep::Failed;
         self.session = None;
         self.retry = None;
         self.events.push_back(PairingEvent::Failed(error));
+    }
+
+    fn send_abort(&mut self, reason: AbortReason) {
+        let mut nonce = [0u8; 24];
+        self.rng.fill_bytes(&mut nonce);
+        let body = AbortBody {
+            reason: reason.wire(),
+        }
+        .encode_to_vec();
+        let bytes = sealed::seal(&self.keys, wire::PAIRING_ABORT, &body, nonce);
+        self.push_pairing(bytes);
+    }
+
+    /// Takes back a pairing that finished here but cannot be kept (its
+    /// counterparty could not be stored): the other side, which may still
+    /// wait for the session's first message, is told to give up
+    /// (PAIRING_ABORT, cancelled) instead of waiting until the code expires.
+    /// The caller drops the session it got with [`PairingEvent::Paired`].
+    /// Does nothing unless the pairing is paired.
+    pub fn retract(&mut self) {
+        if self.step != PairingStep::Paired {
+            return;
+        }
+        // What the session queued (its first message) must not go out: the
+        // other side would take it as the pairing's end and keep us.
+        let pairing_topic = self.keys.content_topic();
+        self.transmit.retain(|t| t.content_topic == pairing_topic);
+        self.send_abort(AbortReason::Cancelled);
+        self.step = PairingStep::Failed;
     }
 
     /// Cancels the pairing and tells the other side, if it is known.

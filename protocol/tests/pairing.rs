@@ -373,3 +373,55 @@ fn the_session_after_pairing_rejects_a_third_party() {
     assert_eq!(s.a.stats().auth_failures, 1);
     assert!(s.a.is_online());
 }
+
+#[test]
+fn a_manager_that_cannot_keep_the_pairing_takes_it_back_and_the_app_gives_up() {
+    // Driven by hand in the order the peer runtime uses: a side's events
+    // first (where it stores a pairing, and here fails to), then what it
+    // sends.
+    let code = PairingCode::from_u64(CODE);
+    let mut now = Instant::now();
+    let mut a = Pairing::app(&code, app(), now, PairingConfig::default(), [1; 32]);
+    let mut m = Pairing::manager(&code, manager(), now, PairingConfig::default(), [2; 32]);
+    let mut retracted = false;
+    let mut app_events = Vec::new();
+    for _ in 0..2000 {
+        while let Some(event) = m.poll_event() {
+            if let PairingEvent::Paired(dropped) = event {
+                drop(dropped);
+                m.retract();
+                retracted = true;
+            }
+        }
+        while let Some(t) = m.poll_transmit() {
+            a.handle_message(now, &t.payload);
+        }
+        while let Some(t) = a.poll_transmit() {
+            m.handle_message(now, &t.payload);
+        }
+        app_events.extend(std::iter::from_fn(|| a.poll_event()));
+        if a.step() == PairingStep::Failed || a.step() == PairingStep::Paired {
+            break;
+        }
+        now += Duration::from_millis(50);
+        a.handle_timeout(now);
+        m.handle_timeout(now);
+    }
+    assert!(retracted, "the manager paired, then took it back");
+    assert!(
+        app_events
+            .iter()
+            .all(|e| !matches!(e, PairingEvent::Paired(_))),
+        "the app never paired: the manager's first session message was withheld"
+    );
+    assert!(
+        app_events.iter().any(|e| matches!(
+            e,
+            PairingEvent::Failed(PairingError::AbortedByPeer(AbortReason::Cancelled))
+        )),
+        "the app gives up at once instead of waiting for the code to expire: {app_events:?}"
+    );
+    // Retracting again does nothing more.
+    m.retract();
+    assert!(m.poll_transmit().is_none());
+}

@@ -8,6 +8,10 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = nodepair_app::headless::Cli::parse();
+    // Keys are in this process's memory: no core file may hold them.
+    if let Err(e) = nodepair_peer::hardening::no_core_dumps() {
+        eprintln!("warning: cannot turn core dumps off ({e}); a crash could write keys to disk");
+    }
     match cli.command {
         Some(command) => {
             init_logging();

@@ -1,0 +1,140 @@
+//! Faults an operator's machine meets, on the real binaries: the disk
+//! filling up while a pairing is being saved. What the user sees, and that
+//! no counterparty is lost, doubled or half-written.
+//!
+//! Mounting a small tmpfs needs root (CAP_SYS_ADMIN); elsewhere the test
+//! says so and stops.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use nodepair_keystore::{Counterparty, Vault};
+use nodepair_tests::net::{App, MANAGER_PASSPHRASE, ManagerHome, Relay, pair, stop};
+use nodepair_tests::{Sandbox, stderr, stdout};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+const LONG: Duration = Duration::from_secs(60);
+
+/// A tmpfs of `size` mounted at `at`, unmounted when dropped.
+struct Tmpfs(PathBuf);
+
+impl Tmpfs {
+    fn mount(at: &Path, size: &str) -> Option<Tmpfs> {
+        std::fs::create_dir_all(at).unwrap();
+        let ok = Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0700"),
+                "tmpfs",
+            ])
+            .arg(at)
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then(|| Tmpfs(at.to_owned()))
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+/// Writes `path` until the filesystem has no room left.
+fn fill(path: &Path) {
+    let mut file = std::fs::File::create(path).unwrap();
+    let block = vec![0xa5u8; 4096];
+    while file
+        .write_all(&block)
+        .and_then(|()| file.sync_all())
+        .is_ok()
+    {}
+    // The last partial block may have fit byte by byte.
+    while file.write_all(&[0]).and_then(|()| file.sync_all()).is_ok() {}
+}
+
+fn stored_apps(home: &ManagerHome) -> Vec<Counterparty> {
+    let vault = Vault::open(&home.state.join("vault"), MANAGER_PASSPHRASE.as_bytes())
+        .expect("the vault is whole and opens");
+    Counterparty::load_all(&vault).expect("every record reads")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_while_saving_a_pairing_keeps_the_vault_whole() {
+    let sandbox = Sandbox::new().unwrap();
+    let relay = Relay::start(&sandbox, &[]);
+    let home = ManagerHome::new(sandbox.path(), "validator-1", &[&relay.addr], LONG);
+    let Some(_disk) = Tmpfs::mount(&home.state, "1m") else {
+        eprintln!("skipped: mounting a tmpfs needs root (CAP_SYS_ADMIN) on this machine");
+        return;
+    };
+
+    // One app paired while there is room.
+    let daemon = home.run(&sandbox);
+    let first_side = App::new("laptop", &[&relay.addr]);
+    let first = first_side.start().await;
+    let (out, _) = pair(&sandbox, &home, &first).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let before = std::fs::read(home.state.join("vault")).unwrap();
+
+    // The disk fills up; a second app pairs.
+    let filler = home.state.join("filler");
+    fill(&filler);
+    let second_side = App::new("desktop", &[&relay.addr]);
+    let second = second_side.start().await;
+    let offer = second.offer_pairing().await.unwrap();
+    let code = offer.code.to_display_string();
+    let (root, cli_home) = (sandbox.path().to_owned(), home.clone());
+    let out =
+        tokio::task::spawn_blocking(move || cli_home.cli(&Sandbox::at(&root), &["pair", &code]))
+            .await
+            .unwrap();
+    assert!(!out.status.success(), "{}", stdout(&out));
+    let said = stderr(&out);
+    assert!(
+        said.contains("could not be stored") || said.contains("No space left"),
+        "the operator is told the pairing was not saved: {said}"
+    );
+    // The app is told at once, and kept nothing.
+    let told = tokio::time::timeout(Duration::from_secs(20), offer.finish())
+        .await
+        .expect("the app hears within 20 s, not when the code expires");
+    let err = told.expect_err("the app did not pair").to_string();
+    assert!(err.contains("cancel"), "{err}");
+    assert!(second_side.stored().is_empty(), "the app kept nothing");
+
+    // The vault is the one from before, byte for byte: no half-written record.
+    assert_eq!(std::fs::read(home.state.join("vault")).unwrap(), before);
+    let leftovers: Vec<_> = std::fs::read_dir(&home.state)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("tmp"))
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "no temporary file left: {leftovers:?}"
+    );
+
+    // The running daemon still serves the first app.
+    let out = home.cli(&sandbox, &["peers", "--json"]);
+    assert!(stdout(&out).contains("laptop"), "{}", stdout(&out));
+    assert!(!stdout(&out).contains("desktop"), "{}", stdout(&out));
+
+    // Room again: the second app pairs, and both are kept once.
+    std::fs::remove_file(&filler).unwrap();
+    let (out, _) = pair(&sandbox, &home, &second).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(daemon.terminate().success());
+    let mut names: Vec<String> = stored_apps(&home)
+        .into_iter()
+        .map(|c| c.display_name)
+        .collect();
+    names.sort();
+    assert_eq!(names, ["desktop", "laptop"]);
+    stop(first).await;
+    stop(second).await;
+}
