@@ -36,8 +36,23 @@ impl Relay {
     ///
     /// When the relay does not start and announce itself.
     pub fn start(sandbox: &Sandbox, peers: &[&Multiaddr]) -> Relay {
-        let mut cmd = sandbox.command(&binary("nodepair-relay"));
-        cmd.args(["--listen", "/ip4/127.0.0.1/tcp/0", "--json"])
+        Self::start_in(sandbox, peers, None, "127.0.0.1")
+    }
+
+    /// Starts a relay listening on `ip` inside the network namespace
+    /// `netns` (run through `ip netns exec`), or in ours when `None`.
+    ///
+    /// # Panics
+    ///
+    /// When the relay does not start and announce itself.
+    pub fn start_in(
+        sandbox: &Sandbox,
+        peers: &[&Multiaddr],
+        netns: Option<&str>,
+        ip: &str,
+    ) -> Relay {
+        let mut cmd = command_in(sandbox, &binary("nodepair-relay"), netns);
+        cmd.args(["--listen", &format!("/ip4/{ip}/tcp/0"), "--json"])
             .args(["--cluster", &CLUSTER.to_string()]);
         for p in peers {
             cmd.arg("--peer").arg(p.to_string());
@@ -69,6 +84,19 @@ impl Relay {
 impl Drop for Relay {
     fn drop(&mut self) {
         self.kill();
+    }
+}
+
+/// `binary` run as the sandbox runs it, inside the network namespace
+/// `netns` when one is given (`ip netns exec`, which execs it: same pid).
+fn command_in(sandbox: &Sandbox, binary: &Path, netns: Option<&str>) -> Command {
+    match netns {
+        None => sandbox.command(binary),
+        Some(ns) => {
+            let mut cmd = sandbox.command(Path::new("ip"));
+            cmd.args(["netns", "exec", ns]).arg(binary);
+            cmd
+        }
     }
 }
 
@@ -165,8 +193,20 @@ impl ManagerHome {
     ///
     /// When it does not start and announce itself.
     pub fn run(&self, sandbox: &Sandbox) -> Daemon {
-        let mut child = self
-            .command(sandbox, &["run", "--json"])
+        self.run_in(sandbox, None)
+    }
+
+    /// [`ManagerHome::run`] inside the network namespace `netns`.
+    ///
+    /// # Panics
+    ///
+    /// When the daemon does not start and announce itself.
+    pub fn run_in(&self, sandbox: &Sandbox, netns: Option<&str>) -> Daemon {
+        let mut cmd = command_in(sandbox, &binary("nodepair-manager"), netns);
+        cmd.arg("--config")
+            .arg(&self.config)
+            .args(["run", "--json"]);
+        let mut child = cmd
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()

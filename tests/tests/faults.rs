@@ -1,14 +1,16 @@
 //! Faults an operator's machine meets, on the real binaries: the disk
-//! filling up while a pairing is being saved. What the user sees, and that
-//! no counterparty is lost, doubled or half-written.
+//! filling up while a pairing is being saved, and the network between the
+//! app's side and the manager's side cut and healed. What the user sees, and
+//! that no counterparty is lost, doubled or half-written.
 //!
-//! Mounting a small tmpfs needs root (CAP_SYS_ADMIN); elsewhere the test
-//! says so and stops.
+//! A small tmpfs and a network namespace need root (CAP_SYS_ADMIN,
+//! CAP_NET_ADMIN); elsewhere each test says so and stops.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use nodepair_keystore::{Counterparty, Vault};
-use nodepair_tests::net::{App, MANAGER_PASSPHRASE, ManagerHome, Relay, pair, stop};
+use nodepair_protocol::NodeState;
+use nodepair_tests::net::{App, MANAGER_PASSPHRASE, ManagerHome, Relay, eventually, pair, stop};
 use nodepair_tests::{Sandbox, stderr, stdout};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -137,4 +139,164 @@ async fn a_full_disk_while_saving_a_pairing_keeps_the_vault_whole() {
     assert_eq!(names, ["desktop", "laptop"]);
     stop(first).await;
     stop(second).await;
+}
+
+/// A network namespace joined to ours by a veth pair, torn down on drop:
+/// ours is `10.213.N.1`, its `10.213.N.2`, on a /30 no one else uses.
+struct Netns {
+    name: String,
+    ours: String,
+    theirs: String,
+    link: String,
+}
+
+fn ip(args: &[&str]) -> bool {
+    Command::new("ip")
+        .args(args)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+impl Netns {
+    fn create() -> Option<Netns> {
+        let id = std::process::id();
+        let net = id % 250;
+        let ns = Netns {
+            name: format!("nodepair-{id}"),
+            ours: format!("10.213.{net}.1"),
+            theirs: format!("10.213.{net}.2"),
+            link: format!("npv{id}"),
+        };
+        let peer = format!("{}b", ns.link);
+        let ok = ip(&["netns", "add", &ns.name])
+            && ip(&[
+                "link", "add", &ns.link, "type", "veth", "peer", "name", &peer,
+            ])
+            && ip(&["link", "set", &peer, "netns", &ns.name])
+            && ip(&["addr", "add", &format!("{}/30", ns.ours), "dev", &ns.link])
+            && ip(&["link", "set", &ns.link, "up"])
+            && ip(&[
+                "netns",
+                "exec",
+                &ns.name,
+                "ip",
+                "addr",
+                "add",
+                &format!("{}/30", ns.theirs),
+                "dev",
+                &peer,
+            ])
+            && ip(&["netns", "exec", &ns.name, "ip", "link", "set", &peer, "up"])
+            && ip(&["netns", "exec", &ns.name, "ip", "link", "set", "lo", "up"]);
+        // Whatever was made is removed by drop, also when a step failed.
+        ok.then_some(ns)
+    }
+
+    /// Cuts the link (both directions: nothing gets through, nothing is
+    /// refused, as a pulled cable).
+    fn cut(&self) {
+        assert!(
+            ip(&["link", "set", &self.link, "down"]),
+            "the link goes down"
+        );
+    }
+
+    fn heal(&self) {
+        assert!(
+            ip(&["link", "set", &self.link, "up"]),
+            "the link comes back"
+        );
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = ip(&["link", "del", &self.link]);
+        let _ = ip(&["netns", "del", &self.name]);
+    }
+}
+
+/// The manager and its relay sit in a namespace of their own; the app and its
+/// relay in ours, the two relays peered over a veth pair. The link is cut for
+/// long enough that both sides notice, then healed: both come back online by
+/// themselves, a request goes through, and each side still keeps exactly one
+/// counterparty.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partition_between_the_two_sides_heals_by_itself() {
+    let Some(net) = Netns::create() else {
+        eprintln!(
+            "skipped: making a network namespace and a veth pair needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN) and iproute2"
+        );
+        return;
+    };
+    let sandbox = Sandbox::new().unwrap();
+    let far = Relay::start_in(&sandbox, &[], Some(&net.name), &net.theirs);
+    let near = Relay::start(&sandbox, &[&far.addr]);
+    let home = ManagerHome::new(sandbox.path(), "validator-1", &[&far.addr], LONG * 5);
+    let daemon = home.run_in(&sandbox, Some(&net.name));
+    let manager = daemon.public_key();
+    let app_side = App::new("laptop", &[&near.addr]);
+    let app = app_side.start().await;
+    let (out, _) = pair(&sandbox, &home, &app).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let state = |app: &nodepair_peer::Peer| {
+        let app = app.clone();
+        async move {
+            app.counterparties()
+                .await
+                .iter()
+                .find(|v| v.public_key == manager)
+                .map(|v| v.state)
+        }
+    };
+    eventually(LONG, "online before the cut", || async {
+        state(&app).await == Some(NodeState::Online)
+    })
+    .await;
+
+    // Cut: the app notices the manager is gone (keepalive), and so does the
+    // manager about the app.
+    net.cut();
+    let cut = std::time::Instant::now();
+    eventually(
+        Duration::from_secs(120),
+        "the app sees the manager go",
+        || async { state(&app).await != Some(NodeState::Online) },
+    )
+    .await;
+    eprintln!("the app noticed the cut after {:?}", cut.elapsed());
+    eventually(
+        Duration::from_secs(120),
+        "the manager sees the app go",
+        || async {
+            let out = home.cli(&sandbox, &["peers", "--json"]);
+            !stdout(&out).contains("\"online\"")
+        },
+    )
+    .await;
+
+    // Heal: nobody does anything; both come back.
+    net.heal();
+    let healed = std::time::Instant::now();
+    eventually(
+        Duration::from_secs(180),
+        "the app sees the manager again",
+        || async { state(&app).await == Some(NodeState::Online) },
+    )
+    .await;
+    eprintln!("back online {:?} after the heal", healed.elapsed());
+    let reply = app
+        .request(manager, "manager.info", bytes::Bytes::new())
+        .await
+        .unwrap();
+    assert_eq!(reply.status, nodepair_protocol::Status::OK);
+    assert_eq!(app_side.stored().len(), 1, "the app keeps the manager once");
+    assert!(daemon.terminate().success());
+    let kept = stored_apps(&home);
+    assert_eq!(kept.len(), 1, "the manager keeps the app once");
+    assert_eq!(kept[0].display_name, "laptop");
+    stop(app).await;
+    drop(near);
+    drop(far);
 }
