@@ -13,9 +13,7 @@ source "$here/lib.sh"
 source "$here/install.sh"
 cd "$ROOT"
 
-if [[ ${1:-} != --no-install ]]; then
-  install_all || die "installing what the benchmarks need failed (see above)"
-fi
+install_unless_skipped "the benchmarks" "${1:-}"
 
 out="$ROOT/bench/results.md"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/nodepair-bench.XXXXXX")

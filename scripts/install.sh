@@ -113,6 +113,14 @@ install_all() {
   install_apt && install_rust && install_cargo_tools && install_npm
 }
 
+# install_unless_skipped WHAT ARG: install_all, unless ARG is --no-install;
+# WHAT names what the install is for, in the error.
+install_unless_skipped() {
+  if [[ ${2:-} != --no-install ]]; then
+    install_all || die "installing what $1 need failed (see above)"
+  fi
+}
+
 if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
   set -euo pipefail
   install_all

@@ -14,9 +14,7 @@ source "$here/lib.sh"
 source "$here/install.sh"
 cd "$ROOT"
 
-if [[ ${1:-} != --no-install ]]; then
-  install_all || die "installing what the tests need failed (see above)"
-fi
+install_unless_skipped "the tests" "${1:-}"
 
 logs="$(mktemp -d "${TMPDIR:-/tmp}/nodepair-test.XXXXXX")"
 trap 'rm -rf "$logs"' EXIT

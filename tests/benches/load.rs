@@ -16,14 +16,7 @@ use std::time::Duration;
 const WITHIN: Duration = Duration::from_secs(600);
 
 fn rss_mib(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let kib: f64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .unwrap();
-    kib / 1024.0
+    nodepair_tests::rss_kib(pid) as f64 / 1024.0
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]

@@ -164,7 +164,7 @@ async fn main() {
     let (cpu_before, at) = (cpu_ticks(pid), Instant::now());
     tokio::time::sleep(IDLE).await;
     let cpu = (cpu_ticks(pid) - cpu_before) as f64 / clock_ticks() / at.elapsed().as_secs_f64();
-    let rss = rss_kib(pid);
+    let rss = nodepair_tests::rss_kib(pid);
     println!();
     println!(
         "| manager daemon, idle {} s, one app online | value | goal | value / goal |",
@@ -206,15 +206,4 @@ fn clock_ticks() -> f64 {
         .and_then(|o| String::from_utf8(o.stdout).ok())
         .and_then(|s| s.trim().parse().ok())
         .unwrap_or(100.0)
-}
-
-/// Resident memory of `pid` in KiB (`VmRSS`).
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .unwrap()
 }

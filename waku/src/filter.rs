@@ -14,7 +14,7 @@
 
 pub mod subscriptions;
 
-use crate::length_prefixed::{read_message, write_message};
+use crate::length_prefixed::{ProtobufCodec, read_message, write_message};
 use crate::message::{MAX_MESSAGE_SIZE, WakuMessage};
 use futures::{AsyncRead, AsyncWrite};
 use libp2p::StreamProtocol;
@@ -125,61 +125,9 @@ impl SubscribeResponse {
     }
 }
 
-/// The subscribe protocol's codec.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct SubscribeCodec;
-
-impl request_response::Codec for SubscribeCodec {
-    type Protocol = StreamProtocol;
-    type Request = SubscribeRequest;
-    type Response = SubscribeResponse;
-
-    async fn read_request<T>(
-        &mut self,
-        _: &StreamProtocol,
-        io: &mut T,
-    ) -> io::Result<SubscribeRequest>
-    where
-        T: AsyncRead + Unpin + Send,
-    {
-        read_message(io, MAX_SUBSCRIBE_FRAME).await
-    }
-
-    async fn read_response<T>(
-        &mut self,
-        _: &StreamProtocol,
-        io: &mut T,
-    ) -> io::Result<SubscribeResponse>
-    where
-        T: AsyncRead + Unpin + Send,
-    {
-        read_message(io, MAX_SUBSCRIBE_FRAME).await
-    }
-
-    async fn write_request<T>(
-        &mut self,
-        _: &StreamProtocol,
-        io: &mut T,
-        request: SubscribeRequest,
-    ) -> io::Result<()>
-    where
-        T: AsyncWrite + Unpin + Send,
-    {
-        write_message(io, &request).await
-    }
-
-    async fn write_response<T>(
-        &mut self,
-        _: &StreamProtocol,
-        io: &mut T,
-        response: SubscribeResponse,
-    ) -> io::Result<()>
-    where
-        T: AsyncWrite + Unpin + Send,
-    {
-        write_message(io, &response).await
-    }
-}
+/// The subscribe protocol's codec: one protobuf each way.
+pub type SubscribeCodec =
+    ProtobufCodec<SubscribeRequest, SubscribeResponse, MAX_SUBSCRIBE_FRAME, MAX_SUBSCRIBE_FRAME>;
 
 /// The push protocol's codec: one frame out, nothing back. The "response"
 /// is empty on both sides, so the pusher does not wait for bytes that a

@@ -1,8 +1,12 @@
 //! Unsigned-varint length-prefixed frames: how Waku's request/response
-//! protocols (metadata, lightpush, filter, store) put one protobuf on a stream.
+//! protocols (metadata, lightpush, filter, store, peer exchange) put one
+//! protobuf on a stream, and the codec those that need nothing more share.
 
 use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use libp2p::StreamProtocol;
+use libp2p::request_response;
 use std::io;
+use std::marker::PhantomData;
 
 /// Reads exactly one frame of at most `max` bytes. Reads no further than the
 /// frame: a peer that sends one frame and waits (nwaku does) is answered.
@@ -55,6 +59,77 @@ where
     T: AsyncWrite + Unpin + Send,
 {
     write_frame(io, &message.encode_to_vec()).await
+}
+
+/// The request/response codec of a protocol that sends one protobuf each
+/// way: requests of at most `MAX_REQUEST` bytes, responses of at most
+/// `MAX_RESPONSE` (store, filter subscribe, peer exchange).
+#[derive(Debug)]
+pub struct ProtobufCodec<Req, Resp, const MAX_REQUEST: usize, const MAX_RESPONSE: usize>(
+    PhantomData<fn() -> (Req, Resp)>,
+);
+
+impl<Req, Resp, const A: usize, const B: usize> Default for ProtobufCodec<Req, Resp, A, B> {
+    fn default() -> Self {
+        ProtobufCodec(PhantomData)
+    }
+}
+
+impl<Req, Resp, const A: usize, const B: usize> Clone for ProtobufCodec<Req, Resp, A, B> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<Req, Resp, const A: usize, const B: usize> Copy for ProtobufCodec<Req, Resp, A, B> {}
+
+impl<Req, Resp, const MAX_REQUEST: usize, const MAX_RESPONSE: usize> request_response::Codec
+    for ProtobufCodec<Req, Resp, MAX_REQUEST, MAX_RESPONSE>
+where
+    Req: prost::Message + Default + Send + 'static,
+    Resp: prost::Message + Default + Send + 'static,
+{
+    type Protocol = StreamProtocol;
+    type Request = Req;
+    type Response = Resp;
+
+    async fn read_request<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Req>
+    where
+        T: AsyncRead + Unpin + Send,
+    {
+        read_message(io, MAX_REQUEST).await
+    }
+
+    async fn read_response<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Resp>
+    where
+        T: AsyncRead + Unpin + Send,
+    {
+        read_message(io, MAX_RESPONSE).await
+    }
+
+    async fn write_request<T>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+        request: Req,
+    ) -> io::Result<()>
+    where
+        T: AsyncWrite + Unpin + Send,
+    {
+        write_message(io, &request).await
+    }
+
+    async fn write_response<T>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+        response: Resp,
+    ) -> io::Result<()>
+    where
+        T: AsyncWrite + Unpin + Send,
+    {
+        write_message(io, &response).await
+    }
 }
 
 #[cfg(test)]

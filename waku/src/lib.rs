@@ -29,7 +29,7 @@
 pub mod discovery;
 pub mod enr;
 pub mod filter;
-mod length_prefixed;
+pub mod length_prefixed;
 pub mod lightpush;
 pub mod message;
 pub mod metadata;

@@ -8,11 +8,9 @@
 //! them.
 
 use crate::enr::{EnrError, WakuEnr};
-use crate::length_prefixed::{read_message, write_message};
-use futures::{AsyncRead, AsyncWrite};
+use crate::length_prefixed::ProtobufCodec;
 use libp2p::StreamProtocol;
 use libp2p::request_response;
-use std::io;
 use std::time::Duration;
 
 /// The protocol id.
@@ -21,6 +19,8 @@ pub const PROTOCOL: StreamProtocol = StreamProtocol::new("/vac/waku/peer-exchang
 /// Most records one response carries, whatever is asked.
 pub const MAX_PEERS_PER_RESPONSE: usize = 60;
 
+/// A query is a number.
+const MAX_REQUEST_FRAME: usize = 1024;
 /// An ENR is at most 300 bytes; a response is at most this many of them.
 const MAX_FRAME: usize = MAX_PEERS_PER_RESPONSE * 320 + 1024;
 
@@ -154,57 +154,8 @@ pub fn records(rpc: &PeerExchangeRpc) -> Result<Vec<Result<WakuEnr, EnrError>>, 
         .collect())
 }
 
-/// The peer exchange codec (same message type both ways).
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Codec;
-
-impl request_response::Codec for Codec {
-    type Protocol = StreamProtocol;
-    type Request = PeerExchangeRpc;
-    type Response = PeerExchangeRpc;
-
-    async fn read_request<T>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Self::Request>
-    where
-        T: AsyncRead + Unpin + Send,
-    {
-        read_message(io, 1024).await
-    }
-
-    async fn read_response<T>(
-        &mut self,
-        _: &StreamProtocol,
-        io: &mut T,
-    ) -> io::Result<Self::Response>
-    where
-        T: AsyncRead + Unpin + Send,
-    {
-        read_message(io, MAX_FRAME).await
-    }
-
-    async fn write_request<T>(
-        &mut self,
-        _: &StreamProtocol,
-        io: &mut T,
-        request: Self::Request,
-    ) -> io::Result<()>
-    where
-        T: AsyncWrite + Unpin + Send,
-    {
-        write_message(io, &request).await
-    }
-
-    async fn write_response<T>(
-        &mut self,
-        _: &StreamProtocol,
-        io: &mut T,
-        response: Self::Response,
-    ) -> io::Result<()>
-    where
-        T: AsyncWrite + Unpin + Send,
-    {
-        write_message(io, &response).await
-    }
-}
+/// The peer exchange codec: the same message type both ways.
+pub type Codec = ProtobufCodec<PeerExchangeRpc, PeerExchangeRpc, MAX_REQUEST_FRAME, MAX_FRAME>;
 
 /// The peer exchange behaviour: asked always, answered when `serve` is set.
 pub fn behaviour(serve: bool) -> request_response::Behaviour<Codec> {

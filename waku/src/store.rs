@@ -15,12 +15,10 @@
 
 pub mod archive;
 
-use crate::length_prefixed::{read_message, write_message};
+use crate::length_prefixed::ProtobufCodec;
 use crate::message::{MAX_MESSAGE_SIZE, MessageHash, WakuMessage};
-use futures::{AsyncRead, AsyncWrite};
 use libp2p::StreamProtocol;
 use libp2p::request_response;
-use std::io;
 
 /// The protocol id.
 pub const PROTOCOL: StreamProtocol = StreamProtocol::new("/vac/waku/store-query/3.0.0");
@@ -241,61 +239,9 @@ fn hash_from(bytes: &[u8]) -> Option<MessageHash> {
     <[u8; 32]>::try_from(bytes).ok().map(MessageHash)
 }
 
-/// The store protocol's codec.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Codec;
-
-impl request_response::Codec for Codec {
-    type Protocol = StreamProtocol;
-    type Request = StoreQueryRequest;
-    type Response = StoreQueryResponse;
-
-    async fn read_request<T>(
-        &mut self,
-        _: &StreamProtocol,
-        io: &mut T,
-    ) -> io::Result<StoreQueryRequest>
-    where
-        T: AsyncRead + Unpin + Send,
-    {
-        read_message(io, MAX_REQUEST_FRAME).await
-    }
-
-    async fn read_response<T>(
-        &mut self,
-        _: &StreamProtocol,
-        io: &mut T,
-    ) -> io::Result<StoreQueryResponse>
-    where
-        T: AsyncRead + Unpin + Send,
-    {
-        read_message(io, MAX_RESPONSE_FRAME).await
-    }
-
-    async fn write_request<T>(
-        &mut self,
-        _: &StreamProtocol,
-        io: &mut T,
-        request: StoreQueryRequest,
-    ) -> io::Result<()>
-    where
-        T: AsyncWrite + Unpin + Send,
-    {
-        write_message(io, &request).await
-    }
-
-    async fn write_response<T>(
-        &mut self,
-        _: &StreamProtocol,
-        io: &mut T,
-        response: StoreQueryResponse,
-    ) -> io::Result<()>
-    where
-        T: AsyncWrite + Unpin + Send,
-    {
-        write_message(io, &response).await
-    }
-}
+/// The store protocol's codec: one protobuf each way.
+pub type Codec =
+    ProtobufCodec<StoreQueryRequest, StoreQueryResponse, MAX_REQUEST_FRAME, MAX_RESPONSE_FRAME>;
 
 /// The store behaviour: answered when `serve` is set (a node with an
 /// archive), asked always.

@@ -74,6 +74,9 @@ impl Driver {
 
     /// Dials discovered peers while fewer than the target are connected.
     pub(super) fn dial_discovered(&mut self, now: Instant) {
+        if self.book.is_empty() {
+            return;
+        }
         let connected: HashSet<PeerId> = self.swarm.connected_peers().copied().collect();
         let in_flight: HashSet<PeerId> = self.discovery_dials.values().copied().collect();
         let short = self
