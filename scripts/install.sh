@@ -9,13 +9,14 @@ source "$here/lib.sh"
 
 # Debian/Ubuntu packages: Tauri 2's build dependencies, then what the tests
 # use (a virtual display, WebKit's WebDriver, a Secret Service, screenshots,
-# systemd-analyze).
+# systemd-analyze, a skewed clock).
 APT_PACKAGES=(
   build-essential pkg-config libssl-dev curl ca-certificates git
   libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev file
   xvfb xauth x11-utils dbus-x11 at-spi2-core imagemagick webkit2gtk-driver fonts-dejavu-core
   gnome-keyring dbus libsecret-tools
   systemd  # systemd-analyze checks the manager's unit file
+  faketime  # the clock-skew fault test runs the manager minutes off
   nodejs npm
 )
 

@@ -87,6 +87,9 @@ struct Pending {
     to: PublicKey,
     deadline: Instant,
     reply: Waiting,
+    /// A program's request, and the keys epoch it went out under: sent
+    /// again when newer keys are confirmed before it is answered.
+    resend: Option<(Request, u64)>,
 }
 
 /// Who waits for a response.
@@ -184,7 +187,11 @@ impl Driver {
             publisher: Some(publisher),
             pairings: HashMap::new(),
             pending: HashMap::new(),
-            next_request_id: 1,
+            // From a random point, so a restarted program does not repeat
+            // ids its counterparties still remember (`RecentRequests`).
+            next_request_id: u64::from_le_bytes(
+                random_seed()[..8].try_into().expect("eight bytes"),
+            ) >> 1,
             replies_tx,
             replies_rx,
             waku_peers: 0,
@@ -212,6 +219,8 @@ impl Driver {
             // Just read from the keystore: nothing new to write yet.
             persisted_seen_at: Some(now),
             stream_seq: HashMap::new(),
+            keys_epoch: 0,
+            recent_requests: Default::default(),
         };
         link.set_state(NodeState::Connecting);
         self.links.insert(peer, link);
@@ -445,9 +454,15 @@ impl Driver {
                     return;
                 }
                 let id = self.next_request_id;
-                self.next_request_id += 1;
-                let frame = Frame::Request(Request { id, method, body });
-                match link.session.send(frame) {
+                self.next_request_id = self.next_request_id.wrapping_add(1);
+                let request = Request { id, method, body };
+                // Sealed now under the current keys, or queued for the next.
+                let epoch = if link.session.is_online() {
+                    link.keys_epoch
+                } else {
+                    link.keys_epoch + 1
+                };
+                match link.session.send(Frame::Request(request.clone())) {
                     Ok(()) => {
                         self.pending.insert(
                             id,
@@ -455,6 +470,7 @@ impl Driver {
                                 to,
                                 deadline: now + self.config.request_timeout,
                                 reply: Waiting::Program(reply),
+                                resend: Some((request, epoch)),
                             },
                         );
                     }
@@ -577,6 +593,27 @@ impl Driver {
         // Keep asking while the session says it is up.
         for to in resend {
             self.send_revocation(to, None, now);
+        }
+    }
+
+    /// New keys are confirmed with `peer`: requests still unanswered that
+    /// went out under older keys go again, since a peer that restarted lost
+    /// those keys and what they carried. One that did not restart acts on
+    /// the first copy only (`RecentRequests`).
+    fn resend_unanswered(&mut self, peer: PublicKey) {
+        let Some(link) = self.links.get_mut(&peer) else {
+            return;
+        };
+        let epoch = link.keys_epoch;
+        for pending in self.pending.values_mut().filter(|p| p.to == peer) {
+            if let Some((request, sent_under)) = &mut pending.resend
+                && *sent_under < epoch
+            {
+                tracing::debug!(peer = %peer.fingerprint(), id = request.id, "sending an unanswered request again under new keys");
+                if link.session.send(Frame::Request(request.clone())).is_ok() {
+                    *sent_under = epoch;
+                }
+            }
         }
     }
 
@@ -708,6 +745,8 @@ impl Driver {
             latency: None,
             persisted_seen_at: Some(Instant::now()),
             stream_seq: HashMap::new(),
+            keys_epoch: 0,
+            recent_requests: Default::default(),
         };
         self.subscribe(&session_topic, Route::Session(peer)).await;
         let view = link.view();
@@ -734,11 +773,13 @@ impl Driver {
                     SessionEvent::Established { .. } => {
                         changed |= link.set_state(NodeState::Online);
                         link.record.last_seen = Some(unix_now());
+                        link.keys_epoch += 1;
                         established = true;
                     }
                     SessionEvent::Rekeyed => {
                         changed |= link.set_state(NodeState::Online);
                         link.record.last_seen = Some(unix_now());
+                        link.keys_epoch += 1;
                         // A peer that restarted may come back as a rekey.
                         established = true;
                     }
@@ -767,6 +808,9 @@ impl Driver {
         if let Some((reason, detail)) = closed {
             self.on_closed(peer, reason, &detail, now).await;
             return;
+        }
+        if established {
+            self.resend_unanswered(peer);
         }
         // Revoked while it was away: now that it answers, tell it.
         if established
@@ -810,9 +854,13 @@ impl Driver {
                 self.forget(from, true).await;
             }
             Frame::Request(request) => {
-                let Some(link) = self.links.get(&from).filter(|l| !l.revoke_pending()) else {
+                let Some(link) = self.links.get_mut(&from).filter(|l| !l.revoke_pending()) else {
                     return;
                 };
+                if !link.recent_requests.first_time(request.id) {
+                    tracing::debug!(peer = %from.fingerprint(), id = request.id, "a request received again; acted on once");
+                    return;
+                }
                 let caller = Caller {
                     public_key: from,
                     display_name: link.view().name().to_owned(),
@@ -994,6 +1042,8 @@ impl Driver {
                         to: who,
                         deadline: now + self.config.request_timeout,
                         reply: Waiting::Revocation(reply),
+                        // Revocations have their own resending.
+                        resend: None,
                     },
                 );
             }

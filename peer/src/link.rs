@@ -2,6 +2,7 @@
 
 use crate::view::CounterpartyView;
 use nodepair_keystore::{Counterparty as Stored, CounterpartyState};
+use nodepair_protocol::recent_requests::RecentRequests;
 use nodepair_protocol::{NodeState, Session};
 use std::time::{Duration, Instant};
 
@@ -17,6 +18,11 @@ pub(crate) struct Link {
     pub(crate) persisted_seen_at: Option<Instant>,
     /// The last sequence number sent on each of our event streams to it.
     pub(crate) stream_seq: std::collections::HashMap<String, u64>,
+    /// How many times session keys were confirmed with it (a request sent
+    /// under older keys is sent again under the new ones).
+    pub(crate) keys_epoch: u64,
+    /// Its request ids we acted on lately.
+    pub(crate) recent_requests: RecentRequests,
 }
 
 impl Link {

@@ -24,6 +24,8 @@
 //! - [`session`]: Noise KK sessions over a lossy topic: handshake,
 //!   tie-break, transport, keepalive, rekey.
 //! - [`replay_window`]: the anti-replay window of a session's receive side.
+//! - [`recent_requests`]: the request ids answered lately, so a request
+//!   re-sent under new keys runs once.
 //! - [`pairing`]: the pairing state machines of both roles, from a code to
 //!   the first established session.
 //! - [`api`]: the methods a manager answers, with their JSON bodies.
@@ -41,6 +43,7 @@ pub mod kdf;
 pub mod node_state;
 pub mod pairing;
 pub mod pairing_code;
+pub mod recent_requests;
 pub mod replay_window;
 pub mod sealed;
 pub mod session;

@@ -425,3 +425,81 @@ fn a_manager_that_cannot_keep_the_pairing_takes_it_back_and_the_app_gives_up() {
     m.retract();
     assert!(m.poll_transmit().is_none());
 }
+
+#[test]
+fn a_manager_killed_after_storing_finishes_the_pairing_when_it_restarts() {
+    // The manager stored the app, then died before its first DATA went out:
+    // the app is still verifying. Restarted, the manager opens a session
+    // with every stored counterparty; the app's pairing answers that
+    // handshake and pairs, so neither side keeps a half of the pairing.
+    let code = PairingCode::from_u64(CODE);
+    let mut now = Instant::now();
+    let mut a = Pairing::app(&code, app(), now, PairingConfig::default(), [1; 32]);
+    let mut m = Pairing::manager(&code, manager(), now, PairingConfig::default(), [2; 32]);
+    let mut stored = None;
+    for _ in 0..2000 {
+        if let Some(PairingEvent::Paired(p)) =
+            std::iter::from_fn(|| m.poll_event()).find(|e| matches!(e, PairingEvent::Paired(_)))
+        {
+            stored = Some(p);
+            break;
+        }
+        while let Some(t) = m.poll_transmit() {
+            a.handle_message(now, &t.payload);
+        }
+        while let Some(t) = a.poll_transmit() {
+            m.handle_message(now, &t.payload);
+        }
+        now += Duration::from_millis(50);
+        a.handle_timeout(now);
+        m.handle_timeout(now);
+    }
+    let stored = stored.expect("the manager paired and stored the app");
+    assert_eq!(stored.counterparty.static_key, app().keypair.public());
+    drop(m); // killed: whatever it had queued is gone.
+    let app_events: Vec<_> = std::iter::from_fn(|| a.poll_event()).collect();
+    assert!(
+        app_events
+            .iter()
+            .all(|e| !matches!(e, PairingEvent::Paired(_))),
+        "the app has not paired yet"
+    );
+    assert_eq!(a.step(), PairingStep::Verifying);
+
+    // A minute later the manager is back, with the app in its keystore.
+    now += 60 * SEC;
+    a.handle_timeout(now);
+    let mut restarted = Session::new(
+        Default::default(),
+        manager().keypair,
+        stored.counterparty.static_key,
+        [9; 32],
+    );
+    restarted.connect(now);
+    let mut app_paired = None;
+    for _ in 0..200 {
+        while let Some(payload) = restarted.poll_transmit() {
+            a.handle_message(now, &payload);
+        }
+        while let Some(t) = a.poll_transmit() {
+            restarted.handle_message(now, &t.payload);
+        }
+        if let Some(PairingEvent::Paired(p)) =
+            std::iter::from_fn(|| a.poll_event()).find(|e| matches!(e, PairingEvent::Paired(_)))
+        {
+            app_paired = Some(p);
+            break;
+        }
+        now += Duration::from_millis(50);
+        a.handle_timeout(now);
+        restarted.handle_timeout(now);
+    }
+    let app_paired = app_paired.expect("the app pairs with the restarted manager");
+    assert_eq!(
+        app_paired.counterparty.static_key,
+        manager().keypair.public()
+    );
+    assert_eq!(app_paired.verification, stored.verification);
+    assert!(restarted.is_online());
+    assert!(app_paired.session.is_online());
+}

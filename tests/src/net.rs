@@ -79,6 +79,11 @@ impl Relay {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
 }
 
 impl Drop for Relay {
@@ -202,7 +207,25 @@ impl ManagerHome {
     ///
     /// When the daemon does not start and announce itself.
     pub fn run_in(&self, sandbox: &Sandbox, netns: Option<&str>) -> Daemon {
-        let mut cmd = command_in(sandbox, &binary("nodepair-manager"), netns);
+        self.spawn(command_in(sandbox, &binary("nodepair-manager"), netns))
+    }
+
+    /// [`ManagerHome::run`] with its wall clock `offset` off (libfaketime's
+    /// `faketime -f`, e.g. `-5m`; its monotonic clock is left alone, as on
+    /// a real machine whose clock is set wrong).
+    ///
+    /// # Panics
+    ///
+    /// When the daemon does not start and announce itself.
+    pub fn run_skewed(&self, sandbox: &Sandbox, offset: &str) -> Daemon {
+        let mut cmd = sandbox.command(Path::new("faketime"));
+        cmd.args(["-f", offset])
+            .arg(binary("nodepair-manager"))
+            .env("FAKETIME_DONT_FAKE_MONOTONIC", "1");
+        self.spawn(cmd)
+    }
+
+    fn spawn(&self, mut cmd: Command) -> Daemon {
         cmd.arg("--config")
             .arg(&self.config)
             .args(["run", "--json"]);

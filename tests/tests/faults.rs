@@ -300,3 +300,146 @@ async fn a_partition_between_the_two_sides_heals_by_itself() {
     drop(near);
     drop(far);
 }
+
+/// Whether libfaketime's `faketime` can run a program here.
+fn faketime_works() -> bool {
+    Command::new("faketime")
+        .args(["-f", "-5m", "true"])
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// The next host sample pushed on the follow stream, decoded.
+async fn next_host(
+    events: &mut tokio::sync::broadcast::Receiver<nodepair_peer::PeerEvent>,
+) -> (u64, nodepair_protocol::api::host::HealthResponse) {
+    loop {
+        let event = tokio::time::timeout(LONG, events.recv())
+            .await
+            .expect("a pushed host sample within a minute")
+            .expect("the event channel is open");
+        if let nodepair_peer::PeerEvent::Stream { event, .. } = event
+            && event.stream == nodepair_protocol::api::host::STREAM
+        {
+            return (event.seq, serde_json::from_slice(&event.body).unwrap());
+        }
+    }
+}
+
+fn unix_ms() -> u64 {
+    u64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
+    )
+    .unwrap()
+}
+
+/// The manager's wall clock five minutes slow, then five minutes fast (the
+/// app's is right): pairing, requests, a restart, and catching up from a
+/// store node after the app was cut off all work as with clocks that agree.
+/// A slow clock stamps its messages in the past, where a catch-up that
+/// reached back only a few seconds before the cut would miss them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clocks_minutes_apart_change_nothing() {
+    if !faketime_works() {
+        eprintln!("skipped: libfaketime's `faketime` is not installed (apt install faketime)");
+        return;
+    }
+    for (offset, skew_ms) in [("-5m", -300_000i64), ("+5m", 300_000)] {
+        skewed(offset, skew_ms).await;
+    }
+}
+
+async fn skewed(offset: &str, skew_ms: i64) {
+    use nodepair_protocol::api::{self, host::HostFollow, host::HostFollowRequest};
+    let sandbox = Sandbox::new().unwrap();
+    let home_relay = Relay::start(&sandbox, &[]);
+    let mut edge = Relay::start(&sandbox, &[&home_relay.addr]);
+    let home = ManagerHome::with_config(
+        sandbox.path(),
+        "validator-1",
+        &[&home_relay.addr],
+        LONG * 10,
+        &["info", "host"],
+        "",
+    );
+    let daemon = home.run_skewed(&sandbox, offset);
+    let manager = daemon.public_key();
+    let app_side = App::new("laptop", &[&edge.addr]);
+    let app = app_side.start().await;
+    let (out, _) = pair(&sandbox, &home, &app).await;
+    assert!(out.status.success(), "{offset}: {}", stderr(&out));
+    eventually(LONG, "the manager is online", || async {
+        app.counterparties()
+            .await
+            .iter()
+            .any(|v| v.public_key == manager && v.state == NodeState::Online)
+    })
+    .await;
+
+    // Its clock really is off: the samples it pushes say so.
+    let mut events = app.events();
+    let started = app
+        .request(
+            manager,
+            HostFollow::NAME,
+            api::encode(&HostFollowRequest { interval_ms: 1000 }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(started.status, nodepair_protocol::Status::OK);
+    let (_, before) = next_host(&mut events).await;
+    let cut_at = before.samples[0].at_ms;
+    let off = i64::try_from(cut_at).unwrap() - i64::try_from(unix_ms()).unwrap();
+    assert!(
+        (off - skew_ms).abs() < 30_000,
+        "{offset}: the manager's clock is {off} ms off, not {skew_ms}"
+    );
+
+    // The app is cut off for a few seconds while the manager pushes; back
+    // through the other relay, it gets what it missed from the store.
+    edge.kill();
+    eventually(LONG, "the app has no Waku peer", || async {
+        app.waku().peers().await.unwrap().is_empty()
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    while events.try_recv().is_ok() {}
+    app.waku().dial(home_relay.addr.clone()).await.unwrap();
+    let mut got = Vec::new();
+    let deadline = tokio::time::Instant::now() + LONG;
+    while got.len() < 4 && tokio::time::Instant::now() < deadline {
+        let (seq, sample) = next_host(&mut events).await;
+        got.push((seq, sample.samples[0].at_ms));
+    }
+    assert!(
+        got.iter()
+            .any(|(_, at)| *at > cut_at + 1500 && *at < cut_at + 4500),
+        "{offset}: no push sent while the app was cut off reached it: {got:?} (cut at {cut_at})"
+    );
+    let seqs: Vec<u64> = got.iter().map(|(s, _)| *s).collect();
+    assert!(
+        seqs.windows(2).all(|w| w[0] < w[1]),
+        "{offset}: each once, in order: {seqs:?}"
+    );
+
+    // A restart, still skewed: back online and answering.
+    daemon.kill();
+    let daemon = home.run_skewed(&sandbox, offset);
+    let reply = app
+        .request(manager, "manager.info", bytes::Bytes::new())
+        .await
+        .unwrap_or_else(|e| panic!("{offset}: not answered after a restart: {e}"));
+    assert_eq!(reply.status, nodepair_protocol::Status::OK);
+    assert_eq!(
+        app_side.stored().len(),
+        1,
+        "{offset}: the app keeps the manager once"
+    );
+    stop(app).await;
+    assert!(daemon.terminate().success());
+    let kept = stored_apps(&home);
+    assert_eq!(kept.len(), 1, "{offset}: the manager keeps the app once");
+}
