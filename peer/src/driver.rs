@@ -129,10 +129,10 @@ pub(crate) struct Driver {
     retired: nodepair_protocol::session::SessionStats,
 }
 
-/// How far before the moment we were cut off a catch-up starts: messages
-/// stamped by a clock a little ahead of ours, or sent just before we
-/// noticed.
-const CATCH_UP_MARGIN: std::time::Duration = std::time::Duration::from_secs(30);
+/// How far before the moment we were cut off a catch-up starts. Waku
+/// messages carry their sender's time, and a counterparty's clock may be
+/// minutes slow: its messages sent after the cut look older than the cut.
+const CATCH_UP_MARGIN: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// How long a catch-up waits for a store node to be known after a
 /// reconnect: this many tries, this far apart.
@@ -259,8 +259,9 @@ impl Driver {
     }
 
     /// Fetches from a store node, in the background, our topics' messages
-    /// sent since we were cut off (a little before, for clocks that differ;
-    /// never further back than `store_catch_up`), and hands them in as if
+    /// sent since we were cut off (from [`CATCH_UP_MARGIN`] before, for slow
+    /// clocks; an outage longer than `store_catch_up` is covered only that
+    /// far), and hands them in as if
     /// just received; the protocol drops what it already had.
     fn catch_up(&self, cut_off_at: SystemTime) {
         if self.config.store_catch_up.is_zero() || self.routes.is_empty() {
@@ -268,7 +269,7 @@ impl Driver {
         }
         let topics: Vec<String> = self.routes.keys().cloned().collect();
         let earliest = SystemTime::now()
-            .checked_sub(self.config.store_catch_up)
+            .checked_sub(self.config.store_catch_up + CATCH_UP_MARGIN)
             .unwrap_or(UNIX_EPOCH);
         let from = cut_off_at
             .checked_sub(CATCH_UP_MARGIN)

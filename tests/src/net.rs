@@ -21,6 +21,19 @@ pub const SHARD: Shard = Shard {
     shard: 0,
 };
 
+/// Where libfaketime is (its thread-safe build, from Debian's `faketime`
+/// package), if installed.
+pub fn libfaketime() -> Option<PathBuf> {
+    ["x86_64-linux-gnu", "aarch64-linux-gnu", ""]
+        .iter()
+        .map(|arch| {
+            Path::new("/usr/lib")
+                .join(arch)
+                .join("faketime/libfaketimeMT.so.1")
+        })
+        .find(|p| p.is_file())
+}
+
 /// A `nodepair-relay` process; killed when dropped.
 #[derive(Debug)]
 pub struct Relay {
@@ -210,18 +223,21 @@ impl ManagerHome {
         self.spawn(command_in(sandbox, &binary("nodepair-manager"), netns))
     }
 
-    /// [`ManagerHome::run`] with its wall clock `offset` off (libfaketime's
-    /// `faketime -f`, e.g. `-5m`; its monotonic clock is left alone, as on
-    /// a real machine whose clock is set wrong).
+    /// [`ManagerHome::run`] with its wall clock `offset` off (libfaketime
+    /// preloaded, `FAKETIME` e.g. `-5m`; its monotonic clock is left alone,
+    /// as on a real machine whose clock is set wrong).
     ///
     /// # Panics
     ///
-    /// When the daemon does not start and announce itself.
+    /// When libfaketime is not installed ([`libfaketime`] says), or the
+    /// daemon does not start and announce itself.
     pub fn run_skewed(&self, sandbox: &Sandbox, offset: &str) -> Daemon {
-        let mut cmd = sandbox.command(Path::new("faketime"));
-        cmd.args(["-f", offset])
-            .arg(binary("nodepair-manager"))
-            .env("FAKETIME_DONT_FAKE_MONOTONIC", "1");
+        let lib = libfaketime().expect("libfaketime is installed");
+        let mut cmd = sandbox.command(&binary("nodepair-manager"));
+        cmd.env("LD_PRELOAD", lib)
+            .env("FAKETIME", offset)
+            .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
+            .env("FAKETIME_DONT_RESET", "1");
         self.spawn(cmd)
     }
 

@@ -301,14 +301,6 @@ async fn a_partition_between_the_two_sides_heals_by_itself() {
     drop(far);
 }
 
-/// Whether libfaketime's `faketime` can run a program here.
-fn faketime_works() -> bool {
-    Command::new("faketime")
-        .args(["-f", "-5m", "true"])
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
 /// The next host sample pushed on the follow stream, decoded.
 async fn next_host(
     events: &mut tokio::sync::broadcast::Receiver<nodepair_peer::PeerEvent>,
@@ -343,8 +335,8 @@ fn unix_ms() -> u64 {
 /// reached back only a few seconds before the cut would miss them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clocks_minutes_apart_change_nothing() {
-    if !faketime_works() {
-        eprintln!("skipped: libfaketime's `faketime` is not installed (apt install faketime)");
+    if nodepair_tests::net::libfaketime().is_none() {
+        eprintln!("skipped: libfaketime is not installed (apt install faketime)");
         return;
     }
     for (offset, skew_ms) in [("-5m", -300_000i64), ("+5m", 300_000)] {
@@ -353,7 +345,7 @@ async fn clocks_minutes_apart_change_nothing() {
 }
 
 async fn skewed(offset: &str, skew_ms: i64) {
-    use nodepair_protocol::api::{self, host::HostFollow, host::HostFollowRequest};
+    use nodepair_protocol::api::{self, Method, host::HostFollow, host::HostFollowRequest};
     let sandbox = Sandbox::new().unwrap();
     let home_relay = Relay::start(&sandbox, &[]);
     let mut edge = Relay::start(&sandbox, &[&home_relay.addr]);

@@ -142,3 +142,42 @@ async fn without_a_store_node_a_query_says_so() {
     client.shutdown().await;
     plain.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_long_history_comes_back_whole_and_oldest_first_across_pages() {
+    // Kept in memory, as `nodepair-relay` keeps it by default.
+    let mut config = Config::new(SHARD);
+    config.listen = vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()];
+    config.store = Some(StoreConfig::default());
+    let store = WakuNode::start(config).await.unwrap();
+    let sender = node(Mode::Relay, vec![store.listen_addrs()[0].clone()], None).await;
+    let count = 250u32; // three pages of at most 100
+    let mut sent = 0u32;
+    for _ in 0..600 {
+        let mut m = WakuMessage::new(A, format!("{sent}").into_bytes());
+        m.timestamp = Some(1_790_000_000_000_000_000 + i64::from(sent));
+        if sender.publish(m).await.is_ok_and(|p| p.mesh_peers > 0) {
+            sent += 1;
+            if sent == count {
+                break;
+            }
+        } else {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    assert_eq!(sent, count, "the sender never meshed with the store node");
+    let late = node(Mode::Light, vec![store.listen_addrs()[0].clone()], None).await;
+    let found = history(&late, A, count as usize).await;
+    let got: Vec<u32> = found
+        .iter()
+        .map(|r| String::from_utf8_lossy(&r.message.payload).parse().unwrap())
+        .collect();
+    assert_eq!(
+        got,
+        (0..count).collect::<Vec<_>>(),
+        "each once, oldest first"
+    );
+    for n in [late, sender, store] {
+        n.shutdown().await;
+    }
+}

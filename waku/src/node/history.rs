@@ -70,8 +70,9 @@ impl WakuNode {
     }
 
     /// Every stored message of `content_topics` on the node's default topic
-    /// with a timestamp at or after `since_ns`, oldest first, paging
-    /// forward (at most 20 pages of 100).
+    /// with a timestamp at or after `since_ns`, oldest first. It pages
+    /// backward, newest first (at most 20 pages of 100), so when there is
+    /// more than that it is the oldest that are left.
     pub async fn store_history(
         &self,
         content_topics: &[String],
@@ -84,14 +85,17 @@ impl WakuNode {
             pubsub_topic: Some(pubsub.as_str().to_owned()),
             content_topics: content_topics.to_vec(),
             time_start: Some(since_ns),
-            pagination_forward: true,
+            pagination_forward: false,
             pagination_limit: Some(MAX_PAGE_SIZE as u64),
             ..Default::default()
         };
-        let mut out = Vec::new();
+        // Pages newest first, each oldest first inside.
+        let mut pages = Vec::new();
+        let mut complete = false;
         for _ in 0..MAX_HISTORY_PAGES {
             request.request_id = uuid::Uuid::new_v4().to_string();
             let page = self.store_query(request.clone()).await?;
+            let mut out = Vec::with_capacity(page.messages.len());
             for entry in page.messages {
                 let (Some(message), Some(topic)) = (entry.message, entry.pubsub_topic) else {
                     continue;
@@ -108,13 +112,21 @@ impl WakuNode {
                     hash,
                 });
             }
+            pages.push(out);
             match page.pagination_cursor {
                 Some(cursor) => request.pagination_cursor = Some(cursor),
-                None => return Ok(out),
+                None => {
+                    complete = true;
+                    break;
+                }
             }
         }
-        tracing::warn!("store history is longer than {MAX_HISTORY_PAGES} pages; the rest is left");
-        Ok(out)
+        if !complete {
+            tracing::warn!(
+                "store history is longer than {MAX_HISTORY_PAGES} pages; the oldest are left"
+            );
+        }
+        Ok(pages.into_iter().rev().flatten().collect())
     }
 }
 
