@@ -264,7 +264,19 @@ impl ManagerHome {
                 );
             }
         };
-        Daemon { child, ready }
+        // Read its log as it comes: a pipe nobody reads fills up, and the
+        // daemon would block on its next line.
+        let mut stderr = child.stderr.take().expect("piped stderr");
+        let log = std::thread::spawn(move || {
+            let mut log = Vec::new();
+            let _ = std::io::Read::read_to_end(&mut stderr, &mut log);
+            String::from_utf8_lossy(&log).into_owned()
+        });
+        Daemon {
+            child,
+            ready,
+            log: Some(log),
+        }
     }
 }
 
@@ -274,6 +286,8 @@ pub struct Daemon {
     child: Child,
     /// Its readiness line.
     pub ready: serde_json::Value,
+    /// Collects what it logs (stderr) until it exits.
+    log: Option<std::thread::JoinHandle<String>>,
 }
 
 impl Daemon {
@@ -293,17 +307,13 @@ impl Daemon {
     ///
     /// When its log cannot be read.
     pub fn stop_and_read_log(mut self) -> String {
-        use std::io::Read;
         let pid = self.child.id().to_string();
         let _ = Command::new("kill").args(["-TERM", &pid]).status();
-        let mut log = String::new();
-        if let Some(mut stderr) = self.child.stderr.take() {
-            stderr
-                .read_to_string(&mut log)
-                .expect("the daemon's log reads");
-        }
         let _ = self.child.wait();
-        log
+        self.log
+            .take()
+            .map(|log| log.join().expect("the daemon's log reads"))
+            .unwrap_or_default()
     }
 
     /// Its process id.

@@ -435,3 +435,104 @@ async fn skewed(offset: &str, skew_ms: i64) {
     let kept = stored_apps(&home);
     assert_eq!(kept.len(), 1, "{offset}: the manager keeps the app once");
 }
+
+/// The OS keyring is locked while the manager runs (gnome-keyring in a
+/// private D-Bus session; the manager keeps its keys there). A pairing made
+/// then cannot be saved: the operator is told the keyring is locked, the app
+/// is told at once that the pairing was cancelled, and the running daemon
+/// still serves the app it had; no record is half-written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_keyring_locked_while_the_manager_runs_keeps_what_it_had() {
+    if !Command::new("sh")
+        .args(["-c", "command -v dbus-run-session && command -v gnome-keyring-daemon && command -v dbus-send"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        eprintln!("skipped: needs dbus-run-session, dbus-send and gnome-keyring-daemon (apt install dbus gnome-keyring)");
+        return;
+    }
+    let sandbox = Sandbox::new().unwrap();
+    let relay = Relay::start(&sandbox, &[]);
+    let home = ManagerHome::with_config(
+        sandbox.path(),
+        "validator-1",
+        &[&relay.addr],
+        LONG,
+        &["info", "host"],
+        "",
+    );
+    // The same manager, its keys in the OS keyring instead of a vault.
+    let text = std::fs::read_to_string(&home.config).unwrap();
+    let keyring =
+        text[..text.find("[keystore]").unwrap()].to_owned() + "[keystore]\nbackend = \"keyring\"\n";
+    std::fs::write(&home.config, keyring).unwrap();
+    let apps: Vec<_> = ["laptop", "desktop"]
+        .iter()
+        .map(|name| nodepair_tests::net::AppHome::new(sandbox.path(), name, &[&relay.addr]))
+        .collect();
+    let (m, a) = (
+        nodepair_tests::binary("nodepair-manager"),
+        nodepair_tests::binary("nodepair"),
+    );
+    let (m, mc, a) = (m.display(), home.config.display(), a.display());
+    let dir = sandbox.path().display();
+    // `pair_app N`: the app offers a code, the operator types it.
+    let script = format!(
+        "pair_app() {{ \
+           '{a}' --config \"$1\" pair --json > '{dir}'/$2.app.out 2> '{dir}'/$2.app.err & app=$!; \
+           while ! grep -q '\"code\"' '{dir}'/$2.app.out 2>/dev/null; do sleep 0.1; done; \
+           code=$(sed -n 's/.*\"code\":\"\\([^\"]*\\)\".*/\\1/p' '{dir}'/$2.app.out | head -n1); \
+           '{m}' --config '{mc}' pair \"$code\" > '{dir}'/$2.pair.out 2> '{dir}'/$2.pair.err; \
+           echo \"$2 pair exit $?\"; wait $app; echo \"$2 app exit $?\"; }}; \
+         '{m}' --config '{mc}' run --json > '{dir}'/daemon.out 2> '{dir}'/daemon.err & daemon=$!; \
+         while ! grep -q public_key '{dir}'/daemon.out 2>/dev/null; do sleep 0.1; kill -0 $daemon || exit 98; done; \
+         pair_app '{}' first; \
+         dbus-send --session --print-reply --dest=org.freedesktop.secrets /org/freedesktop/secrets \
+           org.freedesktop.Secret.Service.Lock array:objpath:/org/freedesktop/secrets/collection/login \
+           > /dev/null && echo locked; \
+         pair_app '{}' second; \
+         '{m}' --config '{mc}' peers --json; echo; \
+         kill $daemon; wait $daemon; echo \"daemon exit $?\"",
+        apps[0].config.display(),
+        apps[1].config.display(),
+    );
+    let out = sandbox.run_in_keyring_session(&script);
+    let said = stdout(&out);
+    let file = |name: &str| std::fs::read_to_string(sandbox.path().join(name)).unwrap_or_default();
+    eprintln!(
+        "{said}\noperator: {}app: {}",
+        file("second.pair.err"),
+        file("second.app.out") + &file("second.app.err")
+    );
+    assert!(
+        said.contains("first pair exit 0"),
+        "{said}\n{}",
+        file("first.pair.err")
+    );
+    assert!(said.contains("first app exit 0"), "{said}");
+    assert!(said.contains("locked"), "the keyring was locked: {said}");
+    // The operator is told why, and what to do.
+    assert!(!said.contains("second pair exit 0"), "{said}");
+    let operator = file("second.pair.err");
+    assert!(operator.contains("keyring is locked"), "{operator}");
+    // The app is told the pairing was cancelled, and keeps nothing.
+    assert!(!said.contains("second app exit 0"), "{said}");
+    let app = file("second.app.out") + &file("second.app.err");
+    assert!(app.contains("cancel"), "{app}");
+    let out = apps[1].cli(&sandbox, &["managers", "--json"]);
+    assert!(!stdout(&out).contains("validator-1"), "{}", stdout(&out));
+    // The daemon still had, and served, the first app only.
+    let peers = said
+        .lines()
+        .find(|l| l.starts_with('{') && l.contains("peers"))
+        .unwrap_or_else(|| panic!("no peers line: {said}"));
+    assert!(
+        peers.contains("laptop") && !peers.contains("desktop"),
+        "{peers}"
+    );
+    assert!(
+        said.contains("daemon exit 0"),
+        "it stopped cleanly: {said}\n{}",
+        file("daemon.err")
+    );
+}

@@ -87,7 +87,7 @@ async fn soak(length: Duration) {
     while start.elapsed() < length {
         tick.tick().await;
         // Two methods in turn: a small fixed answer and a host reading.
-        let method = if n % 2 == 0 {
+        let method = if n.is_multiple_of(2) {
             "manager.info"
         } else {
             "host.health"

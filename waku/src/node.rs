@@ -311,6 +311,35 @@ impl Subscription {
     }
 }
 
+/// Counts messages dropped because a subscriber was behind, and says so in
+/// the log at most every [`BehindTally::EVERY`]: a flood must not become a
+/// flood of log lines too.
+#[derive(Debug, Default)]
+struct BehindTally {
+    dropped: u64,
+    told_at: Option<Instant>,
+}
+
+impl BehindTally {
+    const EVERY: Duration = Duration::from_secs(10);
+
+    fn dropped(&mut self, content_topic: &str, now: Instant) {
+        self.dropped += 1;
+        if self
+            .told_at
+            .is_none_or(|at| now.duration_since(at) >= Self::EVERY)
+        {
+            tracing::warn!(
+                content_topic,
+                dropped = self.dropped,
+                "a subscriber is behind; dropped messages (said at most every 10 s)"
+            );
+            self.dropped = 0;
+            self.told_at = Some(now);
+        }
+    }
+}
+
 impl WakuNode {
     /// Starts a node: builds the transport (TCP and websocket, noise, yamux
     /// and mplex, DNS), listens, dials the bootstrap peers, and returns once
@@ -653,6 +682,8 @@ struct Driver {
     events: broadcast::Sender<NodeEvent>,
     /// Subscribers per content topic.
     subscriptions: HashMap<String, Vec<mpsc::Sender<Received>>>,
+    /// Messages a subscriber was too far behind to take.
+    behind: BehindTally,
     /// Hashes delivered, oldest first, to deliver each message once.
     seen: HashSet<MessageHash>,
     seen_order: VecDeque<MessageHash>,
@@ -713,6 +744,7 @@ impl Driver {
             shards: config.shards.clone(),
             events,
             subscriptions: HashMap::new(),
+            behind: BehindTally::default(),
             seen: HashSet::new(),
             seen_order: VecDeque::new(),
             dedup_capacity: config.dedup_capacity.max(1),
@@ -1104,10 +1136,11 @@ impl Driver {
                 message: message.clone(),
                 hash,
             };
+            let behind = &mut self.behind;
             subscribers.retain(|tx| match tx.try_send(received.clone()) {
                 Ok(()) => true,
                 Err(mpsc::error::TrySendError::Full(_)) => {
-                    tracing::warn!(content_topic = %received.message.content_topic, "subscriber is behind; dropped a message");
+                    behind.dropped(&received.message.content_topic, Instant::now());
                     true
                 }
                 Err(mpsc::error::TrySendError::Closed(_)) => false,

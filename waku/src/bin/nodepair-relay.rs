@@ -60,6 +60,10 @@ struct Args {
     /// Hours a stored message is kept.
     #[arg(long, value_name = "HOURS", default_value_t = 168, value_parser = clap::value_parser!(u64).range(1..))]
     store_max_age_hours: u64,
+    /// Most MiB of messages the store keeps; the oldest go first. Kept in
+    /// memory, the store takes about three times this.
+    #[arg(long, value_name = "MIB", default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..))]
+    store_max_mib: u64,
     /// Run discv5 on this UDP port (all interfaces), to find and be found by
     /// other Waku nodes.
     #[arg(long, value_name = "PORT")]
@@ -216,6 +220,8 @@ async fn main() -> anyhow::Result<()> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        // Colours only on a terminal, not in journald or a file.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let args = Args::parse();
     if let Some(Command::Enrtree {
@@ -253,6 +259,8 @@ async fn main() -> anyhow::Result<()> {
                 max_age: std::time::Duration::from_secs(
                     args.store_max_age_hours.saturating_mul(3600),
                 ),
+                max_bytes: usize::try_from(args.store_max_mib.saturating_mul(1 << 20))
+                    .unwrap_or(usize::MAX),
             },
         });
     }

@@ -35,7 +35,13 @@ impl Default for Limits {
 struct Subscriber {
     criteria: BTreeSet<(String, String)>,
     last_seen: Instant,
+    /// Pushes in a row that timed out or broke.
+    failed_pushes: u32,
 }
+
+/// Pushes in a row that may time out or break (a subscriber busy with a
+/// burst) before it is dropped.
+pub const MAX_FAILED_PUSHES: u32 = 3;
 
 /// Every subscriber and its criteria. Time comes in as an argument.
 #[derive(Debug, Default)]
@@ -147,6 +153,7 @@ impl Subscriptions {
                 let s = self.peers.entry(peer).or_insert_with(|| Subscriber {
                     criteria: BTreeSet::new(),
                     last_seen: now,
+                    failed_pushes: 0,
                 });
                 s.criteria.extend(criteria);
                 s.last_seen = now;
@@ -186,6 +193,27 @@ impl Subscriptions {
     /// Forgets `peer` (it disconnected for good, or pushes to it fail).
     pub fn remove(&mut self, peer: &PeerId) {
         self.peers.remove(peer);
+    }
+
+    /// A push to `peer` timed out or broke; after [`MAX_FAILED_PUSHES`] in a
+    /// row it is dropped. Returns whether it was.
+    pub fn push_failed(&mut self, peer: &PeerId) -> bool {
+        let Some(subscriber) = self.peers.get_mut(peer) else {
+            return false;
+        };
+        subscriber.failed_pushes += 1;
+        if subscriber.failed_pushes >= MAX_FAILED_PUSHES {
+            self.peers.remove(peer);
+            return true;
+        }
+        false
+    }
+
+    /// A push to `peer` arrived: its count of failures starts again.
+    pub fn push_delivered(&mut self, peer: &PeerId) {
+        if let Some(subscriber) = self.peers.get_mut(peer) {
+            subscriber.failed_pushes = 0;
+        }
     }
 
     /// How many peers are subscribed.
@@ -241,6 +269,24 @@ mod tests {
 
     fn serves(t: &str) -> bool {
         t == SHARD
+    }
+
+    #[test]
+    fn a_subscriber_is_dropped_only_after_pushes_fail_in_a_row() {
+        let (mut s, peer, now) = (Subscriptions::default(), PeerId::random(), Instant::now());
+        let subscribe = ask(SubscribeType::Subscribe, &["/a/1/x/p"]);
+        assert_eq!(s.apply(peer, &subscribe, serves, now).status_code, 200);
+        // A burst: two pushes time out, then one arrives; the count restarts.
+        assert!(!s.push_failed(&peer));
+        assert!(!s.push_failed(&peer));
+        s.push_delivered(&peer);
+        assert!(!s.push_failed(&peer));
+        assert!(!s.push_failed(&peer));
+        assert_eq!(s.matching(SHARD, "/a/1/x/p"), [peer]);
+        // A third failure in a row: gone.
+        assert!(s.push_failed(&peer));
+        assert!(s.matching(SHARD, "/a/1/x/p").is_empty());
+        assert!(!s.push_failed(&peer), "already gone");
     }
 
     #[test]

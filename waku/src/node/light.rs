@@ -463,15 +463,34 @@ impl Driver {
                 self.receive_push(peer, request);
             }
             request_response::Event::OutboundFailure { peer, error, .. } => {
-                // A subscriber we cannot reach is one we stop pushing to.
-                tracing::debug!(%peer, %error, "filter push failed; dropping the subscriber");
-                self.filter_subscribers.remove(&peer);
+                use request_response::OutboundFailure;
+                // A subscriber we cannot reach, or that does not speak the
+                // protocol, is one we stop pushing to; one busy with a burst
+                // (timeouts, a stream refused) only after a few in a row.
+                let gone = match error {
+                    OutboundFailure::DialFailure
+                    | OutboundFailure::ConnectionClosed
+                    | OutboundFailure::UnsupportedProtocols => {
+                        self.filter_subscribers.remove(&peer);
+                        true
+                    }
+                    _ => self.filter_subscribers.push_failed(&peer),
+                };
+                if gone {
+                    tracing::debug!(%peer, %error, "filter push failed; dropping the subscriber");
+                } else {
+                    tracing::trace!(%peer, %error, "filter push failed; the subscriber stays");
+                }
             }
+            request_response::Event::Message {
+                peer,
+                message: RrMessage::Response { .. },
+                ..
+            } => self.filter_subscribers.push_delivered(&peer),
             request_response::Event::InboundFailure { peer, error, .. } => {
                 tracing::info!(%peer, %error, "a filter push was not readable");
             }
-            request_response::Event::Message { .. }
-            | request_response::Event::ResponseSent { .. } => {}
+            request_response::Event::ResponseSent { .. } => {}
         }
     }
 

@@ -14,14 +14,18 @@ pub struct Retention {
     pub max_messages: usize,
     /// Messages stored longer ago than this go.
     pub max_age: Duration,
+    /// Most bytes of messages (as encoded) kept; the oldest go first. An
+    /// archive in memory takes about three times this with its indexes.
+    pub max_bytes: usize,
 }
 
 impl Default for Retention {
-    /// 100 000 messages, 7 days.
+    /// 100 000 messages, 7 days, 32 MiB.
     fn default() -> Self {
         Retention {
             max_messages: 100_000,
             max_age: Duration::from_secs(7 * 24 * 3600),
+            max_bytes: 32 << 20,
         }
     }
 }
@@ -134,12 +138,31 @@ impl Archive {
             .query_row("SELECT COUNT(*) FROM messages", [], |r| r.get(0))?;
         let max = i64::try_from(self.retention.max_messages).unwrap_or(i64::MAX);
         if count > max {
-            self.db.execute(
-                "DELETE FROM messages WHERE hash IN
-                     (SELECT hash FROM messages ORDER BY timestamp, hash LIMIT ?1)",
-                params![count - max],
-            )?;
+            self.drop_oldest(count - max)?;
         }
+        // Over the byte budget: drop the oldest, as many as the average size
+        // says, until under it.
+        let max_bytes = i64::try_from(self.retention.max_bytes).unwrap_or(i64::MAX);
+        loop {
+            let (count, bytes): (i64, i64) = self.db.query_row(
+                "SELECT COUNT(*), COALESCE(SUM(length(message)), 0) FROM messages",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            if bytes <= max_bytes || count == 0 {
+                return Ok(());
+            }
+            let average = (bytes / count).max(1);
+            self.drop_oldest(((bytes - max_bytes) / average).max(1))?;
+        }
+    }
+
+    fn drop_oldest(&mut self, n: i64) -> Result<(), ArchiveError> {
+        self.db.execute(
+            "DELETE FROM messages WHERE hash IN
+                 (SELECT hash FROM messages ORDER BY timestamp, hash LIMIT ?1)",
+            params![n],
+        )?;
         Ok(())
     }
 
@@ -477,6 +500,7 @@ mod tests {
         let retention = Retention {
             max_messages: 3,
             max_age: Duration::from_secs(60),
+            max_bytes: usize::MAX,
         };
         let mut archive = Archive::in_memory(retention).unwrap();
         let second = 1_000_000_000i64;
@@ -494,6 +518,26 @@ mod tests {
         // A minute later, everything stored before then is gone.
         archive.prune(65 * second).unwrap();
         assert_eq!(archive.len().unwrap(), 1);
+    }
+
+    #[test]
+    fn retention_keeps_to_its_byte_budget_dropping_the_oldest() {
+        let one = message(A, 10).encode_to_vec().len();
+        let retention = Retention {
+            max_messages: 1000,
+            max_age: Duration::from_secs(3600),
+            max_bytes: one * 10,
+        };
+        let mut archive = Archive::in_memory(retention).unwrap();
+        for ts in 10..=49 {
+            let m = message(A, ts);
+            archive.insert(SHARD, &m, m.hash(SHARD), ts).unwrap();
+        }
+        archive.prune(50).unwrap();
+        let all = archive
+            .answer("q", &Query::parse(&ask(&[A], true, 100)).unwrap())
+            .unwrap();
+        assert_eq!(times(&all), (40..=49).collect::<Vec<_>>(), "the newest ten");
     }
 
     #[test]
