@@ -174,6 +174,33 @@ fn simultaneous_open_settles_on_one_handshake() {
 }
 
 #[test]
+fn a_peer_back_after_a_long_outage_is_met_at_once_whichever_key_is_lower() {
+    // `a` (the lower key) has been trying to reach `b` for three minutes:
+    // its handshake's re-sends have backed off to 30 s apart.
+    let mut sim = pair(SessionConfig::default());
+    let (_, b_keys) = keys();
+    let now = sim.now;
+    sim.a_to_b.loss = 1.0;
+    sim.a.connect(now);
+    sim.run_for(180 * SEC);
+    sim.a_to_b.loss = 0.0;
+    // `b` starts again, knowing `a`, and opens a session at once. `a` wins
+    // the tie-break and keeps its own handshake; it sends it again now
+    // instead of when its timer says, so `b` answers it.
+    sim.b = Session::new(SessionConfig::default(), b_keys, keys().0.public(), [3; 32]);
+    let back = sim.now;
+    sim.b.connect(back);
+    assert!(sim.run_until(60 * SEC, |s| s.a.is_online() && s.b.is_online()));
+    assert!(
+        sim.now - back < SEC,
+        "online {:?} after the peer came back, not when the backed-off re-send was due",
+        sim.now - back
+    );
+    assert_eq!(sim.a.stats().tie_breaks_won, 1);
+    assert_eq!(sim.a.handshake(), sim.b.handshake());
+}
+
+#[test]
 fn rekeys_after_the_configured_number_of_messages() {
     let config = SessionConfig {
         rekey_after_messages: 10,

@@ -131,6 +131,10 @@ pub enum SendError {
     Closed,
 }
 
+/// How long after sending our HANDSHAKE_1 a tie-break we win makes us send
+/// it again at once (sooner, ours is still on its way).
+pub const TIE_BREAK_RESEND_AFTER: Duration = Duration::from_millis(100);
+
 /// What a session dropped, and why; for `status` and for tests.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SessionStats {
@@ -157,6 +161,8 @@ struct Outgoing {
     noise: snow::HandshakeState,
     /// HANDSHAKE_1 as sent, re-sent unchanged until answered.
     message: Vec<u8>,
+    /// When it was last sent.
+    sent_at: Instant,
     /// When to re-send.
     retry_at: Instant,
     /// Current retry delay; doubles up to `retry_max`.
@@ -312,6 +318,7 @@ impl Session {
             sid,
             noise,
             message,
+            sent_at: now,
             retry_at: now + self.config.retry_initial,
             retry_delay: self.config.retry_initial,
         });
@@ -371,6 +378,19 @@ impl Session {
         if self.outgoing.is_some() {
             if self.wins_tie_break() {
                 self.stats.tie_breaks_won += 1;
+                // The peer is there now. Ours may have gone out long ago,
+                // to a peer that was down, and its next re-send be up to
+                // `retry_max` away: send it again at once, and start the
+                // back-off over. Not when ours just left (a true
+                // simultaneous open: it is on its way).
+                if let Some(o) = self.outgoing.as_mut()
+                    && now.saturating_duration_since(o.sent_at) >= TIE_BREAK_RESEND_AFTER
+                {
+                    self.transmit.push_back(o.message.clone());
+                    o.sent_at = now;
+                    o.retry_delay = self.config.retry_initial;
+                    o.retry_at = now + o.retry_delay;
+                }
                 return;
             }
             // Theirs wins: answer it and forget ours.
@@ -589,6 +609,7 @@ impl Session {
             && now >= o.retry_at
         {
             self.transmit.push_back(o.message.clone());
+            o.sent_at = now;
             o.retry_delay = (o.retry_delay * 2).min(self.config.retry_max);
             o.retry_at = now + o.retry_delay;
         }
