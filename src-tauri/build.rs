@@ -8,6 +8,7 @@ fn main() {
         "unlock",
         "pair_start",
         "pair_cancel",
+        "pair_confirm",
         "rename_manager",
         "unpair_manager",
         "manager_health",

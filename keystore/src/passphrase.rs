@@ -195,6 +195,46 @@ impl PassphraseSource {
 }
 
 /// The file's bytes, less one trailing newline (`\n` or `\r\n`).
+/// The passphrase [`take_from_environment`] took out of the environment.
+static TAKEN: std::sync::Mutex<Option<OsString>> = std::sync::Mutex::new(None);
+
+/// Takes [`ENV_VAR`] out of the process environment, keeping its value for
+/// [`process_env`]: no child process (`systemctl`, `journalctl`, a web
+/// view) inherits the passphrase, and nothing that reads the environment
+/// later sees it.
+///
+/// # Safety
+///
+/// Must be called while the process has a single thread — first thing in
+/// `main`, before any runtime, logger or library starts one — because
+/// changing the environment while another thread reads it is undefined
+/// behaviour.
+#[allow(unsafe_code)]
+pub unsafe fn take_from_environment() {
+    if let Some(value) = std::env::var_os(ENV_VAR) {
+        *TAKEN
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(value);
+        // SAFETY: the caller guarantees no other thread exists.
+        unsafe { std::env::remove_var(ENV_VAR) };
+    }
+}
+
+/// The process environment as the keystore reads it: the variable
+/// `name`, except that [`ENV_VAR`] is what [`take_from_environment`] took
+/// out at start-up (or still in the environment, if it was not taken).
+pub fn process_env(name: &str) -> Option<OsString> {
+    if name == ENV_VAR
+        && let Some(taken) = TAKEN
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    {
+        return Some(taken);
+    }
+    std::env::var_os(name)
+}
+
 fn read_secret_file(path: &Path) -> std::io::Result<Zeroizing<Vec<u8>>> {
     let mut bytes = Zeroizing::new(std::fs::read(path)?);
     if bytes.ends_with(b"\n") {

@@ -23,6 +23,14 @@ pub(crate) enum Request {
         code: String,
         /// How long to wait for a first Waku peer.
         network_timeout_secs: u64,
+        /// Confirm the verification string without asking (`--yes`).
+        #[serde(default)]
+        yes: bool,
+    },
+    /// The answer to a [`Reply::Compare`], on the same connection.
+    Confirm {
+        /// Whether the app shows the same verification string.
+        matches: bool,
     },
     /// The counterparties.
     Peers,
@@ -43,6 +51,14 @@ pub(crate) enum Reply {
     Progress {
         /// What is happening, for people.
         step: String,
+    },
+    /// An app answered: does it show this verification string too? Answer
+    /// with [`Request::Confirm`].
+    Compare {
+        /// The app, as it introduced itself.
+        app: Box<ComparedApp>,
+        /// The six digits the app shows too, if nobody is in the middle.
+        verification: String,
     },
     /// Paired, stored, and the first session is up.
     Paired {
@@ -89,12 +105,22 @@ pub(crate) enum ErrorKind {
     Expired,
     /// Two parties answered the code: it may have leaked.
     AnsweredTwice,
+    /// Someone said the verification strings differ.
+    Mismatch,
     /// No counterparty matches.
     NotFound,
     /// Several counterparties match.
     Ambiguous,
     /// Anything else.
     Failed,
+}
+
+/// The app that answered a pairing, before anything is stored.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(crate) struct ComparedApp {
+    pub(crate) name: String,
+    pub(crate) node_id: String,
+    pub(crate) fingerprint: String,
 }
 
 /// One counterparty, as `peers` shows it.
@@ -115,7 +141,8 @@ pub(crate) struct PeerRow {
 impl PeerRow {
     pub(crate) fn from_view(v: &nodepair_peer::CounterpartyView) -> Self {
         PeerRow {
-            name: v.display_name.clone(),
+            // Checked when it came in; escaped again for a terminal all the same.
+            name: nodepair_protocol::hello::printable(&v.display_name, 64),
             node_id: v.node_id.0.to_string(),
             public_key: v.public_key.to_string(),
             fingerprint: v.public_key.fingerprint(),

@@ -15,7 +15,8 @@ pub(crate) const NO_NETWORK: u8 = 69;
 pub(crate) const ALREADY_RUNNING: u8 = 73;
 /// Nobody answered before the code expired (`EX_TEMPFAIL`: try a new code).
 pub(crate) const EXPIRED: u8 = 75;
-/// Two parties answered the code, so it may have leaked (`EX_NOPERM`).
+/// Two parties answered the code, so it may have leaked, or the
+/// verification strings differ (`EX_NOPERM`): stopped for safety.
 pub(crate) const ANSWERED_TWICE: u8 = 77;
 /// The configuration file is missing what it needs or holds something wrong
 /// (`EX_CONFIG`; systemd shows it as "CONFIG").
@@ -43,7 +44,7 @@ pub(crate) fn code_for(err: &anyhow::Error) -> ExitCode {
                 ErrorKind::BadCode => BAD_CODE,
                 ErrorKind::NoNetwork => NO_NETWORK,
                 ErrorKind::Expired => EXPIRED,
-                ErrorKind::AnsweredTwice => ANSWERED_TWICE,
+                ErrorKind::AnsweredTwice | ErrorKind::Mismatch => ANSWERED_TWICE,
                 ErrorKind::NotFound | ErrorKind::Ambiguous | ErrorKind::Failed => FAILURE,
             });
         }

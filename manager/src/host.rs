@@ -181,7 +181,7 @@ impl Host {
         let mut follows = self.follows.lock().unwrap_or_else(PoisonError::into_inner);
         follows.retain(|_, task| !task.0.is_finished());
         follows.insert(who, AbortOnDrop(task));
-        tracing::info!(target: "audit", caller = %who.fingerprint(), name = %caller.display_name, interval_ms, "host follow started");
+        tracing::info!(target: "audit", caller = %who.fingerprint(), name = ?caller.display_name, interval_ms, "host follow started");
         HostFollowResponse {
             stream: STREAM.to_owned(),
             interval_ms,

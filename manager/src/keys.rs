@@ -27,9 +27,10 @@ pub(crate) fn options(config: &Config) -> Options {
     }
 }
 
-/// The process environment, as the keystore reads it.
+/// The process environment, as the keystore reads it (the passphrase was
+/// taken out of it at start-up).
 pub(crate) fn env(name: &str) -> Option<OsString> {
-    std::env::var_os(name)
+    nodepair_keystore::passphrase::process_env(name)
 }
 
 /// Opens (on first use: chooses, records and creates) the keystore.

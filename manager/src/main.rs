@@ -20,11 +20,15 @@ mod methods;
 mod runtime;
 mod serve;
 mod services;
+mod tool;
 
 use clap::Parser;
 use std::process::ExitCode;
 
+#[allow(unsafe_code)]
 fn main() -> ExitCode {
+    // SAFETY: first thing in main, before any thread exists.
+    unsafe { nodepair_keystore::passphrase::take_from_environment() };
     let cli = command::Cli::parse();
     init_logging(cli.verbose);
     if let Err(e) = nodepair_peer::hardening::no_core_dumps() {

@@ -158,7 +158,7 @@ impl Methods {
                 match api::decode_request::<LogsTail>(body) {
                     Ok(r) => self
                         .logs
-                        .tail(&r.source, r.lines)
+                        .tail(&r.source, r.lines, r.skip)
                         .await
                         .map_or_else(log_refusal, |l| ok(&l)),
                     Err(e) => bad_request(&e),
@@ -227,7 +227,7 @@ impl RequestHandler for Methods {
         Box::pin(async move {
             let reply = methods.answer(&caller, &method, &body).await;
             if reply.status != Status::OK {
-                tracing::debug!(caller = %caller.display_name, %method, status = reply.status.0, "refused");
+                tracing::debug!(caller = ?caller.display_name, %method, status = reply.status.0, "refused");
             }
             reply
         })

@@ -1,8 +1,9 @@
 //! Answering control requests against a running manager (the daemon's, or a standalone `pair`'s).
 
-use crate::control::{ErrorKind, PeerRow, Reply, Request};
+use crate::control::{ComparedApp, ErrorKind, PeerRow, Reply, Request};
 use crate::runtime::Runtime;
 use nodepair_peer::{CounterpartyView, PairingFailure, PairingUpdate, Revocation};
+use nodepair_protocol::hello::printable;
 use nodepair_protocol::pairing::{AbortReason, PairingStep};
 use nodepair_protocol::{PairingCode, PairingError};
 use std::time::Duration;
@@ -11,6 +12,21 @@ use std::time::Duration;
 /// becomes `true` then.
 pub(crate) type Gone = tokio::sync::watch::Receiver<bool>;
 
+/// Whoever asked: whether it went away, and its answers to questions
+/// (whether the verification strings match).
+pub(crate) struct Asker {
+    pub(crate) gone: Gone,
+    pub(crate) answers: tokio::sync::mpsc::Receiver<bool>,
+}
+
+impl Asker {
+    /// An asker that never answers (for requests that ask nothing back).
+    pub(crate) fn new(gone: Gone) -> (Asker, tokio::sync::mpsc::Sender<bool>) {
+        let (tx, answers) = tokio::sync::mpsc::channel(4);
+        (Asker { gone, answers }, tx)
+    }
+}
+
 /// Answers `request`, handing each reply line to `out` as it comes. A
 /// pairing is cancelled (and the app told) if the asker goes away: nobody
 /// would be there to compare the verification string.
@@ -18,22 +34,28 @@ pub(crate) async fn handle(
     runtime: &Runtime,
     request: Request,
     out: &mut (dyn FnMut(Reply) + Send),
-    gone: Gone,
+    asker: Asker,
 ) {
     match request {
         Request::Pair {
             code,
             network_timeout_secs,
+            yes,
         } => {
             pair(
                 runtime,
                 &code,
                 Duration::from_secs(network_timeout_secs),
+                yes,
                 out,
-                gone,
+                asker,
             )
             .await
         }
+        Request::Confirm { .. } => out(Reply::Error {
+            kind: ErrorKind::Failed,
+            message: "there is no pairing on this connection to confirm".into(),
+        }),
         Request::Peers => {
             let peers = runtime.peer_rows().await;
             out(Reply::Peers { peers });
@@ -43,7 +65,7 @@ pub(crate) async fn handle(
             match find(&views, &who) {
                 Err(reply) => out(*reply),
                 Ok(target) => {
-                    let name = target.display_name.clone();
+                    let name = printable(&target.display_name, 64);
                     match runtime.peer.revoke(target.public_key).await {
                         Revocation::Told => out(Reply::Revoked { name, told: true }),
                         Revocation::WillBeTold => out(Reply::Revoked { name, told: false }),
@@ -66,9 +88,14 @@ async fn pair(
     runtime: &Runtime,
     typed: &str,
     network_timeout: Duration,
+    yes: bool,
     out: &mut (dyn FnMut(Reply) + Send),
-    mut gone: Gone,
+    asker: Asker,
 ) {
+    let Asker {
+        mut gone,
+        mut answers,
+    } = asker;
     let code = match PairingCode::parse(typed) {
         Ok(code) => code,
         Err(e) => {
@@ -99,9 +126,18 @@ async fn pair(
         let _ = gone.wait_for(|gone| *gone).await.map(drop);
     };
     tokio::pin!(went_away);
+    let mut asked = false;
     loop {
         let update = tokio::select! {
             update = handle.next() => update,
+            Some(matches) = answers.recv(), if asked => {
+                asked = false;
+                if matches {
+                    out(progress("confirmed here; waiting for the app's side to confirm"));
+                }
+                handle.confirm(matches).await;
+                continue;
+            }
             () = &mut went_away => {
                 handle.cancel().await;
                 tracing::info!("pairing cancelled: whoever asked for it went away");
@@ -117,10 +153,30 @@ async fn pair(
             PairingUpdate::Step(PairingStep::WaitingForHello) => {
                 out(progress("waiting for the app to answer"));
             }
-            PairingUpdate::Step(PairingStep::Verifying) => {
-                out(progress("the app answered; verifying"));
+            PairingUpdate::Step(PairingStep::Verifying) if yes => {
+                out(progress(
+                    "the app answered; confirmed without comparing (--yes)",
+                ));
             }
             PairingUpdate::Step(_) => {}
+            PairingUpdate::Compare {
+                counterparty,
+                verification,
+            } => {
+                if yes {
+                    handle.confirm(true).await;
+                } else {
+                    asked = true;
+                    out(Reply::Compare {
+                        app: Box::new(ComparedApp {
+                            name: printable(&counterparty.display_name, 64),
+                            node_id: counterparty.node_id.0.to_string(),
+                            fingerprint: counterparty.static_key.fingerprint(),
+                        }),
+                        verification,
+                    });
+                }
+            }
             PairingUpdate::Paired {
                 counterparty,
                 verification,
@@ -149,6 +205,9 @@ fn failure(e: &PairingFailure) -> Reply {
         PairingFailure::Protocol(
             PairingError::AnsweredTwice | PairingError::AbortedByPeer(AbortReason::AnsweredTwice),
         ) => ErrorKind::AnsweredTwice,
+        PairingFailure::Protocol(
+            PairingError::Mismatch | PairingError::AbortedByPeer(AbortReason::Mismatch),
+        ) => ErrorKind::Mismatch,
         _ => ErrorKind::Failed,
     };
     Reply::Error {

@@ -64,11 +64,9 @@ impl Services {
 
     /// Runs `systemctl <args>`; its standard output, or why not.
     async fn systemctl(&self, args: &[&str]) -> Result<String, (bool, String)> {
-        let run = tokio::process::Command::new(&self.systemctl)
+        let run = crate::tool::command(&self.systemctl)
             .args(args)
             .env("SYSTEMD_PAGER", "")
-            .stdin(std::process::Stdio::null())
-            .kill_on_drop(true)
             .output();
         match tokio::time::timeout(self.timeout, run).await {
             Err(_) => Err((true, String::new())),
@@ -166,14 +164,14 @@ impl Services {
         let action = request.action.verb();
         let who = caller.public_key.fingerprint();
         if !self.units.iter().any(|u| u == unit) {
-            tracing::warn!(target: "audit", caller = %who, name = %caller.display_name, unit, action, "refused: not a listed service");
+            tracing::warn!(target: "audit", caller = %who, name = ?caller.display_name, unit, action, "refused: not a listed service");
             return Err(Refused::NotListed(unit.to_owned()));
         }
         if !self.controllable.iter().any(|u| u == unit) {
-            tracing::warn!(target: "audit", caller = %who, name = %caller.display_name, unit, action, "refused: not controllable");
+            tracing::warn!(target: "audit", caller = %who, name = ?caller.display_name, unit, action, "refused: not controllable");
             return Err(Refused::NotControllable(unit.to_owned()));
         }
-        tracing::info!(target: "audit", caller = %who, name = %caller.display_name, unit, action, "service action asked");
+        tracing::info!(target: "audit", caller = %who, name = ?caller.display_name, unit, action, "service action asked");
         match self.systemctl(&[action, "--no-block", "--", unit]).await {
             Ok(_) => {
                 tracing::info!(target: "audit", caller = %who, unit, action, "service action done");

@@ -1,5 +1,6 @@
 //! How a peer runs: who it says it is, and its timings.
 
+use nodepair_protocol::peer_limits::PeerLimits;
 use nodepair_protocol::{PairingConfig, SessionConfig};
 use std::time::Duration;
 
@@ -24,6 +25,9 @@ pub struct PeerConfig {
     /// fetched from a store node on our return, going back at most this
     /// far; zero fetches nothing.
     pub store_catch_up: Duration,
+    /// What each counterparty may ask of us (requests at once and per
+    /// second, state updates).
+    pub limits: PeerLimits,
 }
 
 impl PeerConfig {
@@ -37,6 +41,7 @@ impl PeerConfig {
             request_timeout: Duration::from_secs(10),
             persist_last_seen_every: Duration::from_secs(60),
             store_catch_up: Duration::from_secs(600),
+            limits: PeerLimits::default(),
         }
     }
 }

@@ -15,6 +15,7 @@ use nodepair_keystore::{Counterparty as Stored, CounterpartyState, Keystore};
 use nodepair_protocol::frame::{REVOKE_METHOD, Request, Response, is_reserved_method};
 use nodepair_protocol::hello::Role;
 use nodepair_protocol::pairing::{Paired, Transmit};
+use nodepair_protocol::peer_limits::CounterpartyLimits;
 use nodepair_protocol::{
     DisconnectReason, Frame, NodeState, Pairing, PairingEvent, PublicKey, Session, SessionEvent,
     StaticKeypair, Status, session_content_topic,
@@ -36,6 +37,10 @@ pub(crate) enum Command {
     CancelPairing {
         id: u64,
         done: oneshot::Sender<()>,
+    },
+    ConfirmPairing {
+        id: u64,
+        matches: bool,
     },
     Request {
         to: PublicKey,
@@ -81,6 +86,9 @@ struct PairingRun {
     updates: mpsc::Sender<PairingUpdate>,
     /// Whether the program was told that no Waku peer is connected.
     told_offline: bool,
+    /// Who it paired with and stored, while it still watches the pairing
+    /// topic: taken back if the code turns out to have leaked.
+    paired_with: Option<PublicKey>,
 }
 
 struct Pending {
@@ -133,6 +141,12 @@ pub(crate) struct Driver {
 /// messages carry their sender's time, and a counterparty's clock may be
 /// minutes slow: its messages sent after the cut look older than the cut.
 const CATCH_UP_MARGIN: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// How far before we last saw a counterparty its handshakes still count
+/// as new after we restart: its clock may be that much slower than ours.
+/// (A clock slower still only means the handshake completes the other way
+/// round: ours to it.)
+const FLOOR_MARGIN: Duration = Duration::from_secs(600);
 
 /// How long a catch-up waits for a store node to be known after a
 /// reconnect: this many tries, this far apart.
@@ -208,7 +222,13 @@ impl Driver {
             tracing::warn!(peer = %peer.fingerprint(), "stored counterparty has an unusable key; skipped");
             return;
         };
-        let session = self.fresh_session(peer, now);
+        let mut session = self.fresh_session(peer, now);
+        // Handshakes it made before we last saw it are not answered, even
+        // before its first new one (a margin for its clock being slow).
+        if let Some(seen) = record.last_seen {
+            let floor = seen.saturating_sub(FLOOR_MARGIN.as_secs());
+            session.set_peer_floor(floor.saturating_mul(1_000_000_000));
+        }
         self.subscribe(&topic, Route::Session(peer)).await;
         let mut link = Link {
             record,
@@ -221,6 +241,8 @@ impl Driver {
             stream_seq: HashMap::new(),
             keys_epoch: 0,
             recent_requests: Default::default(),
+            limits: CounterpartyLimits::new(self.config.limits.clone()),
+            refusal_logged_at: None,
         };
         link.set_state(NodeState::Connecting);
         self.links.insert(peer, link);
@@ -342,7 +364,10 @@ impl Driver {
                     self.on_message(&topic, &received.message.payload);
                 }
                 Some((to, response)) = self.replies_rx.recv() => {
-                    self.send_frame(to, Frame::Response(response));
+                    if let Some(link) = self.links.get_mut(&to) {
+                        link.limits.request_done();
+                    }
+                    self.send_response(to, response);
                 }
                 event = waku_events.recv() => self.on_waku_event(event).await,
                 () = sleep_until(deadline) => self.on_timeout(),
@@ -426,6 +451,7 @@ impl Driver {
                         pairing,
                         updates,
                         told_offline: first == PairingUpdate::ConnectingToNetwork,
+                        paired_with: None,
                     },
                 );
                 self.subscribe(&topic, Route::Pairing(id)).await;
@@ -437,6 +463,11 @@ impl Driver {
                 // The abort goes out with the next flush, then the run ends.
                 self.flush().await;
                 let _ = done.send(());
+            }
+            Command::ConfirmPairing { id, matches } => {
+                if let Some(run) = self.pairings.get_mut(&id) {
+                    run.pairing.confirm(now, matches);
+                }
             }
             Command::Request {
                 to,
@@ -500,12 +531,7 @@ impl Driver {
             Command::Status { reply } => {
                 let mut stats = self.retired.clone();
                 for link in self.links.values() {
-                    let s = link.session.stats();
-                    stats.auth_failures += s.auth_failures;
-                    stats.malformed += s.malformed;
-                    stats.replays += s.replays;
-                    stats.unknown_keys += s.unknown_keys;
-                    stats.bad_frames += s.bad_frames;
+                    stats.add(link.session.stats());
                 }
                 let _ = reply.send(PeerStatus {
                     public_key: self.own.public(),
@@ -618,6 +644,31 @@ impl Driver {
         }
     }
 
+    /// Sends a response; one too large for a frame goes as a 507 saying
+    /// so, so the asker is never left waiting for its timeout.
+    fn send_response(&mut self, to: PublicKey, response: Response) {
+        let Some(link) = self.links.get_mut(&to) else {
+            return;
+        };
+        let id = response.id;
+        match link.session.send(Frame::Response(response)) {
+            Ok(()) => {}
+            Err(nodepair_protocol::session::SendError::TooLarge { len }) => {
+                tracing::warn!(peer = %to.fingerprint(), id, len, "an answer was too large for one frame; sent a 507 instead");
+                let refusal = Response {
+                    id,
+                    status: u32::from(Status::RESPONSE_TOO_LARGE.0),
+                    body: Bytes::from(format!(
+                        "the answer is {len} bytes, over the {}-byte frame limit; ask for less",
+                        nodepair_protocol::frame::MAX_FRAME_LEN
+                    )),
+                };
+                let _ = link.session.send(Frame::Response(refusal));
+            }
+            Err(e) => tracing::debug!(peer = %to.fingerprint(), id, "cannot send an answer: {e}"),
+        }
+    }
+
     fn send_frame(&mut self, to: PublicKey, frame: Frame) {
         if let Some(link) = self.links.get_mut(&to)
             && let Err(e) = link.session.send(frame)
@@ -649,7 +700,6 @@ impl Driver {
             {
                 self.subscribe(&topic, Route::Pairing(id)).await;
             }
-            let mut finished = false;
             while let Some(event) = self
                 .pairings
                 .get_mut(&id)
@@ -661,9 +711,16 @@ impl Driver {
                             let _ = run.updates.try_send(PairingUpdate::Step(step));
                         }
                     }
+                    PairingEvent::Compare(comparison) => {
+                        if let Some(run) = self.pairings.get(&id) {
+                            let _ = run.updates.try_send(PairingUpdate::Compare {
+                                counterparty: comparison.counterparty,
+                                verification: comparison.verification,
+                            });
+                        }
+                    }
                     PairingEvent::Paired(paired) => {
                         self.on_paired(id, *paired).await;
-                        finished = true;
                     }
                     PairingEvent::Failed(error) => {
                         if let Some(run) = self.pairings.get(&id) {
@@ -671,8 +728,8 @@ impl Driver {
                                 .updates
                                 .try_send(PairingUpdate::Failed(PairingFailure::Protocol(error)));
                         }
-                        finished = true;
                     }
+                    PairingEvent::Withdrawn(error) => self.on_withdrawn(id, error).await,
                 }
             }
             if let Some(run) = self.pairings.get_mut(&id) {
@@ -682,7 +739,11 @@ impl Driver {
                     }
                 }
             }
-            if finished && let Some(run) = self.pairings.remove(&id) {
+            // Paired or failed, it may still watch (or answer on) the
+            // pairing topic for a while; it goes once it is done.
+            if self.pairings[&id].pairing.is_finished()
+                && let Some(run) = self.pairings.remove(&id)
+            {
                 self.pairing_refused += run.pairing.stats().refused;
                 self.unsubscribe(&run.pairing.pairing_topic());
                 if let Some(topic) = run.pairing.session_topic()
@@ -691,6 +752,26 @@ impl Driver {
                     self.unsubscribe(topic);
                 }
             }
+        }
+    }
+
+    /// A pairing that completed is taken back: someone else answered the
+    /// same code within the watch after the first answer (seen here, or by
+    /// the other side, which said so). The counterparty is revoked, so the
+    /// other side forgets us too even if it missed the abort.
+    async fn on_withdrawn(&mut self, id: u64, error: nodepair_protocol::PairingError) {
+        let Some(run) = self.pairings.get(&id) else {
+            return;
+        };
+        let updates = run.updates.clone();
+        let peer = run.paired_with;
+        tracing::warn!(
+            "a pairing that had just completed is taken back: {error}; the counterparty is unpaired"
+        );
+        let _ = updates.try_send(PairingUpdate::Failed(PairingFailure::Withdrawn(error)));
+        if let Some(peer) = peer {
+            let now = Instant::now();
+            self.revoke(peer, None, now).await;
         }
     }
 
@@ -748,10 +829,15 @@ impl Driver {
             stream_seq: HashMap::new(),
             keys_epoch: 0,
             recent_requests: Default::default(),
+            limits: CounterpartyLimits::new(self.config.limits.clone()),
+            refusal_logged_at: None,
         };
         self.subscribe(&session_topic, Route::Session(peer)).await;
         let view = link.view();
         self.links.insert(peer, link);
+        if let Some(run) = self.pairings.get_mut(&id) {
+            run.paired_with = Some(peer);
+        }
         let _ = updates.try_send(PairingUpdate::Paired {
             counterparty: view.clone(),
             verification,
@@ -862,6 +948,18 @@ impl Driver {
                     tracing::debug!(peer = %from.fingerprint(), id = request.id, "a request received again; acted on once");
                     return;
                 }
+                if let Err(why) = link.limits.admit_request(Instant::now()) {
+                    // Over its share: told at once, nothing runs.
+                    self.send_response(
+                        from,
+                        Response {
+                            id: request.id,
+                            status: u32::from(Status::RATE_LIMITED.0),
+                            body: Bytes::from(format!("{why}; try again shortly")),
+                        },
+                    );
+                    return;
+                }
                 let caller = Caller {
                     public_key: from,
                     display_name: link.view().name().to_owned(),
@@ -909,20 +1007,29 @@ impl Driver {
                 let _ = self.events.send(PeerEvent::Stream { from, event });
             }
             Frame::StateUpdate(update) => {
-                let Some(link) = self.links.get_mut(&from) else {
+                let Some(link) = self.links.get_mut(&from).filter(|l| !l.revoke_pending()) else {
                     return;
                 };
+                if let Err(why) = link.limits.admit_state_update(Instant::now(), &update) {
+                    link.note_refused_update(&why);
+                    return;
+                }
+                let mut changed = false;
                 if let Some(name) = update.display_name {
+                    let name = name.trim().to_owned();
+                    changed |= link.record.display_name != name;
                     link.record.display_name = name;
                 }
                 if update.capabilities_changed {
+                    changed |= link.record.capabilities != update.capabilities;
                     link.record.capabilities = update.capabilities;
                 }
-                let (record, view) = (link.record.clone(), link.view());
-                if let Err(e) = self.store(record).await {
-                    tracing::warn!("cannot store a counterparty's new state: {e}");
+                if changed {
+                    // Written with the next last-seen write (at most once
+                    // a minute) and at shutdown: the keystore is not a hot
+                    // path.
+                    let _ = self.events.send(PeerEvent::Changed(link.view()));
                 }
-                let _ = self.events.send(PeerEvent::Changed(view));
             }
             // Keepalives are the session's; a disconnect arrives as Closed.
             Frame::Ping { .. } | Frame::Pong { .. } | Frame::Disconnect { .. } => {}
@@ -950,7 +1057,7 @@ impl Driver {
         link.latency = None;
         let changed = link.set_state(NodeState::PairedOffline);
         let view = link.view();
-        accumulate(&mut self.retired, old.stats());
+        self.retired.add(old.stats());
         self.fail_pending_to(peer);
         if changed {
             let _ = self.events.send(PeerEvent::Changed(view));
@@ -1148,7 +1255,7 @@ impl Driver {
     }
 
     fn retire(&mut self, link: &Link) {
-        accumulate(&mut self.retired, link.session.stats());
+        self.retired.add(link.session.stats());
     }
 
     async fn store(&self, record: Stored) -> Result<(), String> {
@@ -1219,17 +1326,6 @@ impl Driver {
             }
         }
     }
-}
-
-fn accumulate(
-    total: &mut nodepair_protocol::session::SessionStats,
-    s: &nodepair_protocol::session::SessionStats,
-) {
-    total.auth_failures += s.auth_failures;
-    total.malformed += s.malformed;
-    total.replays += s.replays;
-    total.unknown_keys += s.unknown_keys;
-    total.bad_frames += s.bad_frames;
 }
 
 async fn sleep_until(deadline: Option<Instant>) {

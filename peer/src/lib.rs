@@ -162,6 +162,16 @@ impl Peer {
             .expect("loading counterparties does not panic")?;
         let local = local_identity(identity, &config);
         let own = local.keypair.clone();
+        // Handshake timestamps come from the wall clock, read once here.
+        let mut config = config;
+        let wall = nodepair_protocol::session::WallClock {
+            at: Instant::now(),
+            unix_nanos: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)),
+        };
+        config.session.wall_clock = Some(wall);
+        config.pairing.session.wall_clock = Some(wall);
         let (events, _) = broadcast::channel(EVENT_BUFFER);
         let mut driver = Driver::new(
             own.clone(),
@@ -268,7 +278,7 @@ impl Peer {
             code,
             id,
             updates: receiver,
-            cancel: self.inner.commands.clone(),
+            commands: self.inner.commands.clone(),
         })
     }
 

@@ -2,8 +2,9 @@
 
 use crate::view::CounterpartyView;
 use nodepair_keystore::{Counterparty as Stored, CounterpartyState};
+use nodepair_protocol::peer_limits::{CounterpartyLimits, UpdateRefused};
 use nodepair_protocol::recent_requests::RecentRequests;
-use nodepair_protocol::{NodeState, Session};
+use nodepair_protocol::{NodeState, PublicKey, Session};
 use std::time::{Duration, Instant};
 
 pub(crate) struct Link {
@@ -23,9 +24,31 @@ pub(crate) struct Link {
     pub(crate) keys_epoch: u64,
     /// Its request ids we acted on lately.
     pub(crate) recent_requests: RecentRequests,
+    /// What it may ask of us: requests at once and per second, state
+    /// updates.
+    pub(crate) limits: CounterpartyLimits,
+    /// When a refused state update was last logged (at most once a minute).
+    pub(crate) refusal_logged_at: Option<Instant>,
 }
 
 impl Link {
+    /// A state update from it was refused or dropped: logged at most once
+    /// a minute, whatever it sends.
+    pub(crate) fn note_refused_update(&mut self, why: &UpdateRefused) {
+        let now = Instant::now();
+        if self
+            .refusal_logged_at
+            .is_none_or(|at| now.duration_since(at) >= Duration::from_secs(60))
+        {
+            self.refusal_logged_at = Some(now);
+            tracing::warn!(
+                peer = %PublicKey(self.record.public_key).fingerprint(),
+                refused = self.limits.refused(),
+                "{why}"
+            );
+        }
+    }
+
     /// Revoked here while it was away: we only connect to tell it.
     pub(crate) fn revoke_pending(&self) -> bool {
         self.record.state == CounterpartyState::Revoked

@@ -2,7 +2,7 @@
 
 use crate::view::CounterpartyView;
 use nodepair_protocol::PairingError;
-use nodepair_protocol::pairing::PairingStep;
+use nodepair_protocol::pairing::{Counterparty, PairingStep};
 use nodepair_protocol::pairing_code::PairingCode;
 use tokio::sync::{mpsc, oneshot};
 
@@ -13,6 +13,15 @@ pub enum PairingUpdate {
     ConnectingToNetwork,
     /// The protocol moved on (waiting for the other side, verifying).
     Step(PairingStep),
+    /// Ask the person whether the other screen shows `verification` too,
+    /// and answer with [`PairingHandle::confirm`]: nothing is stored, and
+    /// no session starts, before that.
+    Compare {
+        /// Who answered, as it introduced itself.
+        counterparty: Counterparty,
+        /// The six digits, `"123 456"`.
+        verification: String,
+    },
     /// Paired and persisted, and the first session is up.
     Paired {
         /// Who.
@@ -37,6 +46,10 @@ pub enum PairingFailure {
     /// The counterparty is already paired with us.
     #[error("already paired with {0}; revoke it first to pair again")]
     AlreadyPaired(String),
+    /// The pairing had completed, and was taken back at once: someone else
+    /// answered the same code (the counterparty is unpaired again).
+    #[error("the pairing was taken back: {0}")]
+    Withdrawn(PairingError),
     /// The peer runtime stopped.
     #[error("the peer runtime stopped")]
     Stopped,
@@ -50,7 +63,7 @@ pub struct PairingHandle {
     pub code: PairingCode,
     pub(crate) id: u64,
     pub(crate) updates: mpsc::Receiver<PairingUpdate>,
-    pub(crate) cancel: mpsc::Sender<crate::driver::Command>,
+    pub(crate) commands: mpsc::Sender<crate::driver::Command>,
 }
 
 impl PairingHandle {
@@ -59,11 +72,34 @@ impl PairingHandle {
         self.updates.recv().await
     }
 
-    /// Waits for the end: the paired counterparty and the verification
-    /// string, or why not.
-    pub async fn finish(mut self) -> Result<(CounterpartyView, String), PairingFailure> {
+    /// This side's person compared the verification strings (after
+    /// [`PairingUpdate::Compare`]): `matches` is their answer. "Doesn't
+    /// match" stops the pairing on both sides.
+    pub async fn confirm(&self, matches: bool) {
+        let command = crate::driver::Command::ConfirmPairing {
+            id: self.id,
+            matches,
+        };
+        let _ = self.commands.send(command).await;
+    }
+
+    /// Waits for the end, answering the comparison with `compare` (given
+    /// the verification string and who answered): the paired counterparty
+    /// and the verification string, or why not. Scripts that pair without
+    /// a person (`--yes`) pass `|_, _| true`.
+    pub async fn finish(
+        mut self,
+        mut compare: impl FnMut(&str, &Counterparty) -> bool,
+    ) -> Result<(CounterpartyView, String), PairingFailure> {
         while let Some(update) = self.next().await {
             match update {
+                PairingUpdate::Compare {
+                    counterparty,
+                    verification,
+                } => {
+                    let matches = compare(&verification, &counterparty);
+                    self.confirm(matches).await;
+                }
                 PairingUpdate::Paired {
                     counterparty,
                     verification,
@@ -79,7 +115,7 @@ impl PairingHandle {
     pub async fn cancel(&self) {
         let (done, wait) = oneshot::channel();
         let command = crate::driver::Command::CancelPairing { id: self.id, done };
-        if self.cancel.send(command).await.is_ok() {
+        if self.commands.send(command).await.is_ok() {
             let _ = wait.await;
         }
     }

@@ -162,7 +162,13 @@ pub fn find<'a>(
             who: who.to_owned(),
             candidates: many
                 .iter()
-                .map(|v| format!("{} {}", v.name(), v.node_id.0))
+                .map(|v| {
+                    format!(
+                        "{} {}",
+                        nodepair_protocol::hello::printable(v.name(), 64),
+                        v.node_id.0
+                    )
+                })
                 .collect(),
         }),
     }

@@ -137,8 +137,8 @@ async fn pair(app: &Peer, manager: &Peer) -> String {
     let offer = app.offer_pairing().await.unwrap();
     let typed = offer.code.to_display_string();
     let code = nodepair_protocol::PairingCode::parse(&typed).unwrap();
-    let (app_result, manager_result) = tokio::join!(offer.finish(), async {
-        manager.pair(code).await.unwrap().finish().await
+    let (app_result, manager_result) = tokio::join!(offer.finish(|_, _| true), async {
+        manager.pair(code).await.unwrap().finish(|_, _| true).await
     });
     let (on_app, app_verification) = app_result.unwrap();
     let (on_manager, manager_verification) = manager_result.unwrap();

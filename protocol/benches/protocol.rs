@@ -100,11 +100,13 @@ fn benches(c: &mut Criterion) {
         display_name: "validator-1".into(),
         node_id: NodeId::from_random([5; 16]),
         capabilities: vec!["host".into(), "ethereum".into()],
+        nonce: [3; 32],
+        answers: None,
     };
     c.bench_function("HELLO: seal + open", |b| {
         b.iter(|| {
             let sealed = hello.seal(&keys, [1; 24]);
-            Hello::open(black_box(&sealed), &keys, Role::App).unwrap()
+            Hello::open(black_box(&sealed), &keys).unwrap()
         })
     });
 

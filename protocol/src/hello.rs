@@ -2,8 +2,16 @@
 //! handshake key HS that only holders of the pairing code can derive.
 //!
 //! The envelope is [`crate::sealed`]'s, with type 0x01 for HELLO_APP
-//! (manager → app) and 0x02 for HELLO_NODE_MANAGER (app → manager); the body
-//! is a `HelloBody` protobuf.
+//! (manager → app: the manager's identity, revealing what its
+//! [commitment](crate::pairing_commit) promised) and 0x02 for
+//! HELLO_NODE_MANAGER (app → manager: the app's identity and the
+//! commitment it answers); the body is a `HelloBody` protobuf. Every HELLO
+//! carries 32 fresh random bytes, and the [verification
+//! string](crate::verification) covers both bodies byte for byte.
+//!
+//! A HELLO of either kind opens here: the pairing machine decides what a
+//! HELLO of its own kind that it did not send means (someone else holds the
+//! code).
 
 use crate::identity::{NodeId, PublicKey};
 use crate::kdf::PairingKeys;
@@ -14,10 +22,12 @@ use prost::Message;
 
 /// Longest display name, in characters.
 pub const MAX_DISPLAY_NAME: usize = 64;
-/// Most capabilities one HELLO may list.
+/// Most capabilities one HELLO (or state update) may list.
 pub const MAX_CAPABILITIES: usize = 16;
 /// Longest capability name.
 pub const MAX_CAPABILITY_LEN: usize = 32;
+/// Length of a HELLO's random nonce and of a commitment.
+pub const NONCE_LEN: usize = 32;
 
 /// Which program a side is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -45,7 +55,7 @@ impl Role {
     }
 
     /// The kind byte of the HELLOs this role sends.
-    fn kind_sent(self) -> u8 {
+    pub(crate) fn kind_sent(self) -> u8 {
         match self {
             // HELLO_APP is addressed to the app, so the manager sends it.
             Role::Manager => wire::HELLO_APP,
@@ -67,6 +77,13 @@ pub struct Hello {
     pub node_id: NodeId,
     /// What the sender offers (managers) or wants (apps), e.g. `host`.
     pub capabilities: Vec<String>,
+    /// 32 fresh random bytes, drawn for this pairing: they make the
+    /// verification string unpredictable to anyone who fixed their own
+    /// HELLO before seeing this one.
+    pub nonce: [u8; NONCE_LEN],
+    /// App only: the manager's commitment this HELLO answers. `None` in a
+    /// manager's HELLO.
+    pub answers: Option<[u8; NONCE_LEN]>,
 }
 
 /// The HELLO plaintext, protobuf-encoded.
@@ -84,6 +101,20 @@ struct HelloBody {
     node_id: Vec<u8>,
     #[prost(string, repeated, tag = "6")]
     capabilities: Vec<String>,
+    #[prost(bytes = "vec", tag = "7")]
+    nonce: Vec<u8>,
+    #[prost(bytes = "vec", tag = "8")]
+    answers: Vec<u8>,
+}
+
+/// A HELLO as received: its content, and its body exactly as sealed, which
+/// commitments and the verification string are computed over.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OpenedHello {
+    /// What it says.
+    pub hello: Hello,
+    /// The plaintext body, byte for byte.
+    pub body: Vec<u8>,
 }
 
 /// Why received bytes are not a HELLO we accept. Each is a different fault.
@@ -100,17 +131,25 @@ pub enum HelloError {
         /// The type byte received.
         kind: u8,
     },
-    /// A HELLO of the kind this side sends came back to it: a reflection.
-    #[error("reflected HELLO: it is of the kind this side sends, not one addressed to it")]
-    Reflected,
     /// Authentic, but its content breaks the protocol's rules.
     #[error("HELLO content is invalid: {0}")]
     Invalid(&'static str),
 }
 
-/// The rules every name NodePair shows follows (a HELLO's display name,
-/// a name given locally): not blank, at most [`MAX_DISPLAY_NAME`]
-/// characters, no control characters. Returns the name trimmed.
+/// Characters a shown name may not hold beyond `char::is_control`: the
+/// invisible ones that reorder or hide text (bidirectional overrides and
+/// isolates, zero-width characters, line and paragraph separators, the
+/// byte-order mark), so one name can never disguise itself as another.
+fn is_hidden_format(c: char) -> bool {
+    matches!(c,
+        '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}'
+        | '\u{2028}' | '\u{2029}' | '\u{FEFF}' | '\u{061C}' | '\u{00AD}')
+}
+
+/// The rules every name NodePair shows follows (a HELLO's display name, a
+/// state update's, a name given locally): not blank, at most
+/// [`MAX_DISPLAY_NAME`] characters, no control characters, and none of the
+/// invisible characters that reorder or hide text. Returns the name trimmed.
 pub fn check_display_name(name: &str) -> Result<&str, &'static str> {
     let name = name.trim();
     if name.is_empty() {
@@ -122,72 +161,119 @@ pub fn check_display_name(name: &str) -> Result<&str, &'static str> {
     if name.chars().any(char::is_control) {
         return Err("the display name holds control characters");
     }
+    if name.chars().any(is_hidden_format) {
+        return Err("the display name holds invisible formatting characters");
+    }
     Ok(name)
+}
+
+/// The rules a list of capabilities follows (in a HELLO or a state
+/// update): at most [`MAX_CAPABILITIES`], each 1 to [`MAX_CAPABILITY_LEN`]
+/// of `a-z 0-9 . - _`.
+pub fn check_capabilities(capabilities: &[String]) -> Result<(), &'static str> {
+    if capabilities.len() > MAX_CAPABILITIES {
+        return Err("more than 16 capabilities");
+    }
+    let bad = |c: &String| {
+        c.is_empty()
+            || c.len() > MAX_CAPABILITY_LEN
+            || !c
+                .bytes()
+                .all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'.' | b'-' | b'_'))
+    };
+    if capabilities.iter().any(bad) {
+        return Err("a capability name is not 1-32 of a-z 0-9 . - _");
+    }
+    Ok(())
+}
+
+/// `s` with every character a terminal or log line could act on (control,
+/// invisible formatting) written as an escape, cut to `max` characters with
+/// an ellipsis: for showing what another side sent where it cannot be
+/// trusted to follow the rules (records from older versions, free text).
+pub fn printable(s: &str, max: usize) -> String {
+    let mut out = String::with_capacity(s.len().min(max * 2));
+    for (n, c) in s.chars().enumerate() {
+        if n == max {
+            out.push('…');
+            break;
+        }
+        if c.is_control() || is_hidden_format(c) {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 impl Hello {
     /// Checks the rules a HELLO's content must follow.
     fn validate(&self) -> Result<(), HelloError> {
         check_display_name(&self.display_name).map_err(HelloError::Invalid)?;
-        if self.capabilities.len() > MAX_CAPABILITIES {
-            return Err(HelloError::Invalid("more than 16 capabilities"));
+        check_capabilities(&self.capabilities).map_err(HelloError::Invalid)?;
+        match (self.role, self.answers) {
+            (Role::App, None) => Err(HelloError::Invalid(
+                "an app's HELLO does not name the commitment it answers",
+            )),
+            (Role::Manager, Some(_)) => {
+                Err(HelloError::Invalid("a manager's HELLO names a commitment"))
+            }
+            _ => Ok(()),
         }
-        let bad_cap = |c: &String| {
-            c.is_empty()
-                || c.len() > MAX_CAPABILITY_LEN
-                || !c
-                    .bytes()
-                    .all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'.' | b'-' | b'_'))
-        };
-        if self.capabilities.iter().any(bad_cap) {
-            return Err(HelloError::Invalid(
-                "a capability name is not 1-32 of a-z 0-9 . - _",
-            ));
-        }
-        Ok(())
     }
 
-    /// Seals this HELLO for `keys` with a fresh 24-byte `nonce` from a CSPRNG.
+    /// The body this HELLO is sealed as, byte for byte.
     ///
     /// # Panics
     ///
     /// When the content breaks the rules [`open`](Self::open) enforces: a
     /// side never sends what the other would refuse.
-    pub fn seal(&self, keys: &PairingKeys, nonce: [u8; 24]) -> Vec<u8> {
+    pub fn body(&self) -> Vec<u8> {
         if let Err(e) = self.validate() {
             panic!("refusing to seal an invalid HELLO: {e}");
         }
-        let kind = self.role.kind_sent();
-        let body = HelloBody {
+        HelloBody {
             version: u32::from(PROTOCOL_VERSION),
             role: self.role.wire(),
             static_key: self.static_key.0.to_vec(),
             display_name: self.display_name.trim().to_owned(),
             node_id: self.node_id.as_bytes().to_vec(),
             capabilities: self.capabilities.clone(),
+            nonce: self.nonce.to_vec(),
+            answers: self.answers.map(|a| a.to_vec()).unwrap_or_default(),
         }
-        .encode_to_vec();
-        sealed::seal(keys, kind, &body, nonce)
+        .encode_to_vec()
     }
 
-    /// Opens a HELLO received by a side of role `receiver`.
-    pub fn open(bytes: &[u8], keys: &PairingKeys, receiver: Role) -> Result<Hello, HelloError> {
+    /// Seals `body` (from [`body`](Self::body)) as this HELLO's kind with a
+    /// fresh 24-byte `nonce` from a CSPRNG.
+    pub fn seal_body(role: Role, body: &[u8], keys: &PairingKeys, nonce: [u8; 24]) -> Vec<u8> {
+        sealed::seal(keys, role.kind_sent(), body, nonce)
+    }
+
+    /// Seals this HELLO for `keys` with a fresh 24-byte `nonce`.
+    pub fn seal(&self, keys: &PairingKeys, nonce: [u8; 24]) -> Vec<u8> {
+        Self::seal_body(self.role, &self.body(), keys, nonce)
+    }
+
+    /// Opens a HELLO of either kind; its role is the one its kind byte
+    /// names, and the body must agree.
+    pub fn open(bytes: &[u8], keys: &PairingKeys) -> Result<OpenedHello, HelloError> {
         let kind = sealed::peek(bytes)?;
-        if kind != wire::HELLO_APP && kind != wire::HELLO_NODE_MANAGER {
-            return Err(HelloError::UnknownKind { kind });
-        }
-        if kind == receiver.kind_sent() {
-            return Err(HelloError::Reflected);
-        }
-        let body = sealed::open(bytes, keys)?;
-        let body = HelloBody::decode(body.as_slice())
+        let role = match kind {
+            wire::HELLO_APP => Role::Manager,
+            wire::HELLO_NODE_MANAGER => Role::App,
+            kind => return Err(HelloError::UnknownKind { kind }),
+        };
+        let plain = sealed::open(bytes, keys)?;
+        let body = HelloBody::decode(plain.as_slice())
             .map_err(|_| HelloError::Invalid("the sealed body is not a HelloBody protobuf"))?;
         if body.version != u32::from(PROTOCOL_VERSION) {
             return Err(HelloError::Invalid(
                 "the sealed version differs from the header's",
             ));
         }
-        let role = receiver.peer();
         if body.role != role.wire() {
             return Err(HelloError::Invalid(
                 "the sender's role does not match the HELLO's kind",
@@ -203,15 +289,31 @@ impl Hello {
             .as_slice()
             .try_into()
             .map_err(|_| HelloError::Invalid("the node id is not 16 bytes"))?;
+        let nonce: [u8; NONCE_LEN] = body
+            .nonce
+            .as_slice()
+            .try_into()
+            .map_err(|_| HelloError::Invalid("the nonce is not 32 bytes"))?;
+        let answers = match body.answers.len() {
+            0 => None,
+            NONCE_LEN => Some(body.answers.as_slice().try_into().expect("32 bytes")),
+            _ => {
+                return Err(HelloError::Invalid(
+                    "the commitment answered is not 32 bytes",
+                ));
+            }
+        };
         let hello = Hello {
             role,
             static_key: PublicKey(static_key),
             display_name: body.display_name,
             node_id: NodeId(uuid::Uuid::from_bytes(node_id)),
             capabilities: body.capabilities,
+            nonce,
+            answers,
         };
         hello.validate()?;
-        Ok(hello)
+        Ok(OpenedHello { hello, body: plain })
     }
 }
 
@@ -233,6 +335,8 @@ mod tests {
             display_name: "validator-1".into(),
             node_id: NodeId::from_random([5; 16]),
             capabilities: vec!["host".into(), "ethereum".into()],
+            nonce: [7; 32],
+            answers: None,
         }
     }
 
@@ -240,16 +344,22 @@ mod tests {
     fn seal_then_open() {
         let hello = manager_hello();
         let sealed = hello.seal(&keys(), [1; 24]);
-        assert_eq!(Hello::open(&sealed, &keys(), Role::App), Ok(hello));
+        let opened = Hello::open(&sealed, &keys()).unwrap();
+        assert_eq!(opened.hello, hello);
+        assert_eq!(opened.body, hello.body());
     }
 
     #[test]
-    fn a_reflected_hello_is_refused() {
-        let sealed = manager_hello().seal(&keys(), [1; 24]);
-        assert_eq!(
-            Hello::open(&sealed, &keys(), Role::Manager),
-            Err(HelloError::Reflected)
-        );
+    fn an_app_hello_names_the_commitment_it_answers() {
+        let app = Hello {
+            role: Role::App,
+            answers: Some([3; 32]),
+            capabilities: vec![],
+            ..manager_hello()
+        };
+        let opened = Hello::open(&app.seal(&keys(), [1; 24]), &keys()).unwrap();
+        assert_eq!(opened.hello.role, Role::App);
+        assert_eq!(opened.hello.answers, Some([3; 32]));
     }
 
     #[test]
@@ -257,7 +367,7 @@ mod tests {
         let sealed = manager_hello().seal(&keys(), [1; 24]);
         let other = PairingKeys::derive(&PairingCode::from_u64(7));
         assert_eq!(
-            Hello::open(&sealed, &other, Role::App),
+            Hello::open(&sealed, &other),
             Err(OpenError::WrongKey.into())
         );
     }
@@ -268,9 +378,9 @@ mod tests {
         for i in 0..sealed.len() {
             let mut bad = sealed.clone();
             bad[i] ^= 0x01;
-            let err = Hello::open(&bad, &keys(), Role::App).unwrap_err();
+            let err = Hello::open(&bad, &keys()).unwrap_err();
             let want = match i {
-                0 => OpenError::UnsupportedVersion { version: 0 }.into(),
+                0 => OpenError::UnsupportedVersion { version: 3 }.into(),
                 1 => HelloError::UnknownKind { kind: 0x00 },
                 2..10 => OpenError::WrongKey.into(),
                 _ => OpenError::Tampered.into(),
@@ -280,16 +390,13 @@ mod tests {
     }
 
     #[test]
-    fn a_flipped_kind_is_tampering_when_it_still_names_a_kind() {
+    fn a_flipped_kind_is_tampering() {
         let mut sealed = manager_hello().seal(&keys(), [1; 24]);
         sealed[1] = 0x03 - sealed[1]; // 0x01 <-> 0x02
-        // The receiver now sees a HELLO of its own kind.
+        // The kind is bound into the associated data: it cannot pass for
+        // a HELLO of the other kind.
         assert_eq!(
-            Hello::open(&sealed, &keys(), Role::App),
-            Err(HelloError::Reflected)
-        );
-        assert_eq!(
-            Hello::open(&sealed, &keys(), Role::Manager),
+            Hello::open(&sealed, &keys()),
             Err(OpenError::Tampered.into())
         );
     }
@@ -298,15 +405,15 @@ mod tests {
     fn truncation_and_size_limits() {
         let sealed = manager_hello().seal(&keys(), [1; 24]);
         assert_eq!(
-            Hello::open(&sealed[..49], &keys(), Role::App),
+            Hello::open(&sealed[..49], &keys()),
             Err(OpenError::Truncated { len: 49 }.into())
         );
         assert_eq!(
-            Hello::open(&sealed[..sealed.len() - 1], &keys(), Role::App),
+            Hello::open(&sealed[..sealed.len() - 1], &keys()),
             Err(OpenError::Tampered.into())
         );
         assert_eq!(
-            Hello::open(&vec![1; MAX_SEALED_LEN + 1], &keys(), Role::App),
+            Hello::open(&vec![2; MAX_SEALED_LEN + 1], &keys()),
             Err(OpenError::TooLarge {
                 len: MAX_SEALED_LEN + 1
             }
@@ -321,12 +428,14 @@ mod tests {
 
     fn good_body() -> HelloBody {
         HelloBody {
-            version: 1,
+            version: 2,
             role: 2,
             static_key: vec![9; 32],
             display_name: "m".into(),
             node_id: vec![5; 16],
             capabilities: vec![],
+            nonce: vec![7; 32],
+            answers: vec![],
         }
     }
 
@@ -356,6 +465,27 @@ mod tests {
             ),
             (
                 HelloBody {
+                    nonce: vec![7; 16],
+                    ..good_body()
+                },
+                "the nonce is not 32 bytes",
+            ),
+            (
+                HelloBody {
+                    answers: vec![1; 32],
+                    ..good_body()
+                },
+                "a manager's HELLO names a commitment",
+            ),
+            (
+                HelloBody {
+                    answers: vec![1; 31],
+                    ..good_body()
+                },
+                "the commitment answered is not 32 bytes",
+            ),
+            (
+                HelloBody {
                     display_name: " ".into(),
                     ..good_body()
                 },
@@ -377,7 +507,14 @@ mod tests {
             ),
             (
                 HelloBody {
-                    version: 2,
+                    display_name: "abc\u{202E}gpj.exe".into(),
+                    ..good_body()
+                },
+                "the display name holds invisible formatting characters",
+            ),
+            (
+                HelloBody {
+                    version: 1,
                     ..good_body()
                 },
                 "the sealed version differs from the header's",
@@ -399,20 +536,41 @@ mod tests {
         ];
         for (body, why) in cases {
             assert_eq!(
-                Hello::open(&seal_raw(body, 0x01), &keys(), Role::App),
+                Hello::open(&seal_raw(body, 0x01), &keys()),
                 Err(HelloError::Invalid(why))
             );
         }
+        let app_body = HelloBody {
+            role: 1,
+            ..good_body()
+        };
+        assert_eq!(
+            Hello::open(&seal_raw(app_body, 0x02), &keys()),
+            Err(HelloError::Invalid(
+                "an app's HELLO does not name the commitment it answers"
+            ))
+        );
     }
 
     #[test]
     fn a_body_that_is_not_protobuf_is_invalid() {
         let bytes = sealed::seal(&keys(), wire::HELLO_APP, &[0xff, 0xff, 0xff], [2; 24]);
         assert_eq!(
-            Hello::open(&bytes, &keys(), Role::App),
+            Hello::open(&bytes, &keys()),
             Err(HelloError::Invalid(
                 "the sealed body is not a HelloBody protobuf"
             ))
+        );
+    }
+
+    #[test]
+    fn printable_escapes_what_a_terminal_would_act_on() {
+        assert_eq!(printable("node-1", 64), "node-1");
+        assert_eq!(printable("a\u{1b}[2Jb", 64), "a\\u{1b}[2Jb");
+        assert_eq!(printable("x\u{202E}y\n", 64), "x\\u{202e}y\\u{a}");
+        assert_eq!(
+            printable(&"é".repeat(70), 64),
+            format!("{}…", "é".repeat(64))
         );
     }
 }

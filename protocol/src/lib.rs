@@ -16,7 +16,13 @@
 //! - [`kdf`]: HKDF of the pairing topic and handshake key, and of the
 //!   per-pair session topic.
 //! - [`sealed`]: the envelope of messages sealed with the handshake key HS.
-//! - [`hello`]: HELLO_APP / HELLO_NODE_MANAGER, identities sealed with HS.
+//! - [`hello`]: HELLO_APP / HELLO_NODE_MANAGER, identities sealed with HS,
+//!   and the rules names and capabilities follow.
+//! - [`pairing_commit`]: the manager's commitment to its HELLO, sent before
+//!   it sees the app's.
+//! - [`verification`]: the six digits both people compare.
+//! - [`peer_limits`]: what one paired counterparty may ask: requests at
+//!   once and per second, state updates.
 //! - [`frame`]: what travels inside a session: requests, responses, events,
 //!   keepalives, disconnects, state updates.
 //! - [`status`]: the 16-bit status codes of responses.
@@ -43,11 +49,14 @@ pub mod kdf;
 pub mod node_state;
 pub mod pairing;
 pub mod pairing_code;
+pub mod pairing_commit;
+pub mod peer_limits;
 pub mod recent_requests;
 pub mod replay_window;
 pub mod sealed;
 pub mod session;
 pub mod status;
+pub mod verification;
 pub mod version;
 pub mod wire;
 

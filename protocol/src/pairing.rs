@@ -1,43 +1,59 @@
 //! The pairing state machines of both roles: from a code to a first
-//! established session, persisting nothing before it.
+//! established session, with commit before reveal, a verification string
+//! both people confirm, and nothing persisted before that.
 //!
 //! ```text
 //!  app                      pairing topic T                      manager
 //!   │ code issued, waiting                       code typed          │
-//!   │ ◄───────────── HELLO_APP (manager's identity, sealed with HS) ─┤ (re-sent until answered)
-//!   ├─ HELLO_NODE_MANAGER (app's identity, sealed with HS) ─────────► │
+//!   │ ◄──────────── PAIRING_COMMIT (hash of the manager's HELLO) ────┤ re-sent until answered
+//!   ├─ HELLO_NODE_MANAGER (app's identity, nonce, the commitment) ──► │
+//!   │ ◄──────────── HELLO_APP (manager's identity and nonce) ────────┤ checked against the commitment
+//!   │ both show the verification string and ask their person          │
 //!   │                      session topic S                            │
-//!   │ ◄──────────────────────────── HANDSHAKE_1 (Noise KK) ──────────┤ (re-sent until answered)
-//!   ├─ HANDSHAKE_2 ──────────────────────────────────────────────────► │ established: paired
+//!   │ ◄──────────────── HANDSHAKE_1 (once the operator confirmed) ───┤ re-sent until answered
+//!   ├─ HANDSHAKE_2 (once the person confirmed) ──────────────────────► │ established: paired
 //!   │ ◄──────────────────────────── DATA (ping) ─────────────────────┤
 //!   │ established: paired                                             │
 //! ```
 //!
 //! Both sides emit [`PairingEvent::Paired`], the only point where a
-//! counterparty may be persisted, when their first session is established:
-//! the manager when the app's HANDSHAKE_2 authenticates, the app when the
-//! manager's first DATA under the new keys does. A code is single-use and
-//! short-lived: the first valid HELLO consumes it, a second distinct one
-//! aborts the pairing on every side (the code leaked), and nothing is
-//! accepted after `ttl`.
+//! counterparty may be persisted, when their first session is established,
+//! which each side lets happen only after its own person confirmed the
+//! verification string: the manager starts the handshake only then, and the
+//! app answers it only then. "Doesn't match" on either side aborts both.
+//!
+//! A code is single-use and short-lived. Every HELLO or commitment sealed
+//! with the code that this side did not send and that is not the one answer
+//! it accepted — a second commitment, a HELLO of its own kind, an app HELLO
+//! answering another commitment — means someone else holds the code: the
+//! pairing aborts on every side ("answered twice"). That watch lasts until
+//! the pairing ends and at least `leak_watch` after the first answer, so an
+//! answer that comes just after a fast pairing still counts: then the
+//! finished pairing is withdrawn ([`PairingEvent::Withdrawn`]) on both sides.
 //!
 //! Call order is the session's: `handle_message` with every message received
-//! on the pairing topic and (once known) the session topic, `handle_timeout`
-//! at `poll_timeout`, then drain `poll_transmit` and `poll_event`.
+//! on the pairing topic and (once known) the session topic, `confirm` with
+//! the person's answer after [`PairingEvent::Compare`], `handle_timeout` at
+//! `poll_timeout`, then drain `poll_transmit` and `poll_event`.
 
-use crate::hello::{Hello, HelloError, Role};
+use crate::hello::{Hello, OpenedHello, Role};
 use crate::identity::{NodeId, PublicKey, StaticKeypair};
 use crate::kdf::{PairingKeys, session_content_topic};
 use crate::pairing_code::PairingCode;
+use crate::pairing_commit::Commitment;
 use crate::sealed;
 use crate::session::{Session, SessionConfig, SessionEvent};
+use crate::verification::verification_string;
 use crate::wire;
 use prost::Message;
 use rand_chacha::ChaCha20Rng;
 use rand_core::{Rng, SeedableRng};
-use sha2::{Digest, Sha256};
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
+
+/// Session messages the app keeps while its person has not confirmed yet
+/// (the manager's handshake may come first); older ones are dropped.
+const HELD_MESSAGES: usize = 16;
 
 /// Who this side is, as it introduces itself in its HELLO.
 #[derive(Clone, Debug)]
@@ -57,10 +73,14 @@ pub struct LocalIdentity {
 pub struct PairingConfig {
     /// How long a code is good for (default 10 minutes).
     pub ttl: Duration,
-    /// First delay before the manager sends its HELLO again.
+    /// First delay before the manager sends its commitment (or the app its
+    /// HELLO) again.
     pub retry_initial: Duration,
-    /// Longest delay between HELLO retransmissions.
+    /// Longest delay between those retransmissions.
     pub retry_max: Duration,
+    /// How long after the first answer the pairing topic is still watched
+    /// for a second one, even once paired (default 10 s).
+    pub leak_watch: Duration,
     /// The first session's timings.
     pub session: SessionConfig,
 }
@@ -71,6 +91,7 @@ impl Default for PairingConfig {
             ttl: Duration::from_secs(10 * 60),
             retry_initial: Duration::from_secs(1),
             retry_max: Duration::from_secs(8),
+            leak_watch: Duration::from_secs(10),
             session: SessionConfig::default(),
         }
     }
@@ -79,11 +100,16 @@ impl Default for PairingConfig {
 /// Where a pairing stands, for progress displays.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PairingStep {
-    /// App: the code is out, no manager answered yet. Manager: our HELLO is
-    /// out, the app has not answered yet.
+    /// App: the code is out, no manager answered yet. Manager: the
+    /// commitment is out, the app has not answered yet.
     WaitingForHello,
-    /// The other side's HELLO arrived and ours is out (app), or both HELLOs
-    /// crossed (manager): the session handshake is under way.
+    /// The other side answered; the identities are being exchanged.
+    Answered,
+    /// The verification string is shown; this side's person has not said
+    /// yet whether it matches the other screen.
+    Comparing,
+    /// This side's person confirmed; waiting for the other side's (and
+    /// for the first session's handshake).
     Verifying,
     /// The first session is established; the counterparty may be persisted.
     Paired,
@@ -96,13 +122,18 @@ pub enum PairingStep {
 #[non_exhaustive]
 pub enum PairingError {
     /// The code's time ran out before pairing completed.
-    #[error("the pairing code expired before the other side answered; make a new code")]
+    #[error("the pairing code expired before the pairing completed; make a new code")]
     Expired,
-    /// Two different peers answered the same code: it leaked.
+    /// Two different parties answered the same code: it leaked.
     #[error(
         "someone else also answered this code, so it may have leaked; pairing stopped, make a new code"
     )]
     AnsweredTwice,
+    /// This side's person said the verification strings differ.
+    #[error(
+        "the verification strings do not match: someone may be in the middle; pairing stopped, make a new code"
+    )]
+    Mismatch,
     /// The other side stopped the pairing and told us.
     #[error("the other side stopped the pairing: {0}")]
     AbortedByPeer(AbortReason),
@@ -115,12 +146,15 @@ pub enum PairingError {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum AbortReason {
-    /// A second distinct HELLO answered the same code.
+    /// A second party answered the same code.
     #[error("someone else also answered this code, so it may have leaked")]
     AnsweredTwice,
     /// The person cancelled.
     #[error("cancelled")]
     Cancelled,
+    /// The person there said the verification strings differ.
+    #[error("the verification strings do not match there: someone may be in the middle")]
+    Mismatch,
     /// A reason from a newer version.
     #[error("unknown reason")]
     Unknown,
@@ -131,6 +165,7 @@ impl AbortReason {
         match self {
             AbortReason::AnsweredTwice => 1,
             AbortReason::Cancelled => 2,
+            AbortReason::Mismatch => 3,
             AbortReason::Unknown => 0,
         }
     }
@@ -139,6 +174,7 @@ impl AbortReason {
         match v {
             1 => AbortReason::AnsweredTwice,
             2 => AbortReason::Cancelled,
+            3 => AbortReason::Mismatch,
             _ => AbortReason::Unknown,
         }
     }
@@ -149,24 +185,6 @@ impl AbortReason {
 struct AbortBody {
     #[prost(uint32, tag = "1")]
     reason: u32,
-}
-
-/// The short string both sides show once paired, for people who compare:
-/// six digits, `"123 456"`, from
-/// `SHA-256("nodepair/1/verification" ‖ T ‖ manager key ‖ app key)`.
-///
-/// It depends only on the code and the two identities, so it is the same on
-/// both sides whichever handshake completed first on a lossy network, and it
-/// differs if anyone substituted a key during pairing.
-pub fn verification_string(topic: &[u8; 32], manager: &PublicKey, app: &PublicKey) -> String {
-    let digest = Sha256::new()
-        .chain_update(b"nodepair/1/verification")
-        .chain_update(topic)
-        .chain_update(manager.as_bytes())
-        .chain_update(app.as_bytes())
-        .finalize();
-    let n = u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]) % 1_000_000;
-    format!("{:03} {:03}", n / 1000, n % 1000)
 }
 
 /// The counterparty a successful pairing yields: what to persist.
@@ -184,12 +202,33 @@ pub struct Counterparty {
     pub capabilities: Vec<String>,
 }
 
+impl Counterparty {
+    fn from_hello(hello: &Hello) -> Self {
+        Counterparty {
+            role: hello.role,
+            static_key: hello.static_key,
+            display_name: hello.display_name.clone(),
+            node_id: hello.node_id,
+            capabilities: hello.capabilities.clone(),
+        }
+    }
+}
+
+/// What this side's person is asked to compare.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Comparison {
+    /// Who answered, as it introduced itself.
+    pub counterparty: Counterparty,
+    /// The six digits the other screen must show too.
+    pub verification: String,
+}
+
 /// A successful pairing.
 #[derive(Debug)]
 pub struct Paired {
     /// Who was paired with.
     pub counterparty: Counterparty,
-    /// The short string both sides show (see [`verification_string`]).
+    /// The string both sides showed (see [`verification_string`]).
     pub verification: String,
     /// The established session, to keep driving on `session_topic`.
     pub session: Session,
@@ -202,10 +241,17 @@ pub struct Paired {
 pub enum PairingEvent {
     /// The pairing moved on.
     Progress(PairingStep),
+    /// Show the verification string and ask the person whether the other
+    /// screen shows the same; answer with [`Pairing::confirm`].
+    Compare(Box<Comparison>),
     /// Done: persist `counterparty` now, atomically, and keep the session.
     Paired(Box<Paired>),
     /// Ended without success; nothing to persist.
     Failed(PairingError),
+    /// A pairing that had completed is taken back: within `leak_watch` of
+    /// the first answer a second party answered the same code (or the other
+    /// side saw one and said so). Forget the counterparty.
+    Withdrawn(PairingError),
 }
 
 /// A message to publish, with the content topic it goes to.
@@ -222,10 +268,26 @@ pub struct Transmit {
 pub struct PairingStats {
     /// Sealed messages that did not open (wrong key, altered, truncated…).
     pub refused: u64,
-    /// HELLOs of the kind we send ourselves (our own echo, or a reflection).
-    pub reflected: u64,
-    /// Repeats of the HELLO we already accepted.
+    /// Our own messages, heard back from the network.
+    pub echoes: u64,
+    /// Repeats of the answer we already accepted.
     pub duplicates: u64,
+}
+
+/// This side's HELLO: its body (what commitments and the verification
+/// string cover) and the sealed message (re-sent unchanged).
+#[derive(Debug)]
+struct OwnHello {
+    body: Vec<u8>,
+    sealed: Vec<u8>,
+}
+
+/// A failed pairing still telling late comers why.
+#[derive(Debug)]
+struct Linger {
+    until: Instant,
+    abort: Vec<u8>,
+    sent_at: Option<Instant>,
 }
 
 /// One pairing, in either role.
@@ -235,20 +297,41 @@ pub struct Pairing {
     config: PairingConfig,
     keys: PairingKeys,
     own: LocalIdentity,
-    /// Draws HELLO nonces and the session's seed.
+    /// Draws nonces and the session's seed.
     rng: ChaCha20Rng,
-    /// Nothing is accepted after this.
+    /// Nothing is accepted after this, unless paired.
     deadline: Instant,
     step: PairingStep,
-    /// The HELLO that consumed the code.
-    peer: Option<Hello>,
-    /// Our sealed HELLO, re-sent as retransmission.
-    our_hello: Option<Vec<u8>>,
-    /// Manager only: when to re-send our HELLO, and the delay after that.
+    /// Our HELLO (the manager makes it at once, the app on the first
+    /// commitment).
+    hello: Option<OwnHello>,
+    /// Manager: the commitment to our HELLO. App: the one we answered.
+    commitment: Option<Commitment>,
+    /// Manager: the sealed PAIRING_COMMIT, re-sent until answered.
+    commit_message: Option<Vec<u8>>,
+    /// The other side's HELLO once accepted (app: once it matched the
+    /// commitment).
+    peer: Option<OpenedHello>,
+    /// The string both people compare, once both HELLOs are known.
+    verification: Option<String>,
+    /// Whether our person said the strings match.
+    confirmed: bool,
+    /// When to re-send (commitment, or the app's HELLO), and the delay after.
     retry: Option<(Instant, Duration)>,
     /// The first session, once both identities are known.
     session: Option<Session>,
     session_topic: Option<String>,
+    /// Session messages that came before our person confirmed.
+    held: VecDeque<Vec<u8>>,
+    /// Until when the pairing topic is watched for a second answer.
+    watch_until: Option<Instant>,
+    /// Everything we published on the pairing topic, to know our echoes.
+    sent: Vec<Vec<u8>>,
+    /// After an abort we sent: until when we answer anyone else still
+    /// using the code with that abort again (someone who joins later, such
+    /// as a manager whose operator types the code after it leaked), and
+    /// when we last did.
+    linger: Option<Linger>,
     transmit: VecDeque<Transmit>,
     events: VecDeque<PairingEvent>,
     stats: PairingStats,
@@ -256,7 +339,8 @@ pub struct Pairing {
 
 impl Pairing {
     /// The app's side: `code` was just drawn from a CSPRNG and is shown to the
-    /// person; we wait for a manager's HELLO. `seed`: 32 bytes from a CSPRNG.
+    /// person; we wait for a manager's commitment. `seed`: 32 bytes from a
+    /// CSPRNG.
     pub fn app(
         code: &PairingCode,
         own: LocalIdentity,
@@ -267,8 +351,8 @@ impl Pairing {
         Self::new(Role::App, code, own, now, config, seed)
     }
 
-    /// The manager's side: the operator typed `code`; we introduce ourselves
-    /// at once and repeat it until the app answers.
+    /// The manager's side: the operator typed `code`; we commit to our HELLO
+    /// at once and repeat the commitment until the app answers.
     pub fn manager(
         code: &PairingCode,
         own: LocalIdentity,
@@ -277,7 +361,14 @@ impl Pairing {
         seed: [u8; 32],
     ) -> Self {
         let mut pairing = Self::new(Role::Manager, code, own, now, config, seed);
-        pairing.send_hello();
+        let hello = pairing.make_hello(None);
+        let commitment = Commitment::to(&pairing.keys.topic, &hello.body);
+        let nonce = pairing.nonce24();
+        let message = commitment.seal(&pairing.keys, nonce);
+        pairing.hello = Some(hello);
+        pairing.commitment = Some(commitment);
+        pairing.commit_message = Some(message.clone());
+        pairing.publish(message);
         pairing.retry = Some((
             now + pairing.config.retry_initial,
             pairing.config.retry_initial,
@@ -302,11 +393,19 @@ impl Pairing {
             rng: ChaCha20Rng::from_seed(seed),
             deadline,
             step: PairingStep::WaitingForHello,
+            hello: None,
+            commitment: None,
+            commit_message: None,
             peer: None,
-            our_hello: None,
+            verification: None,
+            confirmed: false,
             retry: None,
             session: None,
             session_topic: None,
+            held: VecDeque::new(),
+            watch_until: None,
+            sent: Vec::new(),
+            linger: None,
             transmit: VecDeque::new(),
             events: VecDeque::new(),
             stats: PairingStats::default(),
@@ -339,51 +438,128 @@ impl Pairing {
         &self.stats
     }
 
-    fn finished(&self) -> bool {
-        matches!(self.step, PairingStep::Paired | PairingStep::Failed)
+    /// Whether nothing more can happen: failed, or paired and no longer
+    /// watching the pairing topic. The driver may drop it then.
+    pub fn is_finished(&self) -> bool {
+        match self.step {
+            PairingStep::Failed => self.linger.is_none(),
+            PairingStep::Paired => self.watch_until.is_none(),
+            _ => false,
+        }
     }
 
-    fn send_hello(&mut self) {
+    /// Still deciding (not paired, not failed).
+    fn running(&self) -> bool {
+        !matches!(self.step, PairingStep::Paired | PairingStep::Failed)
+    }
+
+    fn nonce24(&mut self) -> [u8; 24] {
+        let mut nonce = [0u8; 24];
+        self.rng.fill_bytes(&mut nonce);
+        nonce
+    }
+
+    /// Our HELLO with a fresh nonce; `answers` is the app's commitment.
+    fn make_hello(&mut self, answers: Option<Commitment>) -> OwnHello {
+        let mut nonce = [0u8; 32];
+        self.rng.fill_bytes(&mut nonce);
         let hello = Hello {
             role: self.role,
             static_key: self.own.keypair.public(),
             display_name: self.own.display_name.clone(),
             node_id: self.own.node_id,
             capabilities: self.own.capabilities.clone(),
+            nonce,
+            answers: answers.map(|c| c.0),
         };
-        let mut nonce = [0u8; 24];
-        self.rng.fill_bytes(&mut nonce);
-        let bytes = hello.seal(&self.keys, nonce);
-        self.our_hello = Some(bytes.clone());
-        self.push_pairing(bytes);
+        let body = hello.body();
+        let seal_nonce = self.nonce24();
+        let sealed = Hello::seal_body(self.role, &body, &self.keys, seal_nonce);
+        OwnHello { body, sealed }
     }
 
-    fn push_pairing(&mut self, payload: Vec<u8>) {
+    /// Queues a message for the pairing topic, remembering it as ours.
+    fn publish(&mut self, payload: Vec<u8>) {
+        if !self.sent.contains(&payload) {
+            self.sent.push(payload.clone());
+        }
         self.transmit.push_back(Transmit {
             content_topic: self.keys.content_topic(),
             payload,
         });
     }
 
+    fn resend_hello(&mut self) {
+        if let Some(sealed) = self.hello.as_ref().map(|h| h.sealed.clone()) {
+            self.publish(sealed);
+        }
+    }
+
     fn fail(&mut self, error: PairingError, tell_peer: Option<AbortReason>) {
         if let Some(reason) = tell_peer {
-            self.send_abort(reason);
+            let abort = self.send_abort(reason);
+            self.linger = Some(Linger {
+                until: self.deadline,
+                abort,
+                sent_at: None,
+            });
         }
         self.step = PairingStep::Failed;
         self.session = None;
         self.retry = None;
+        self.watch_until = None;
+        self.held.clear();
         self.events.push_back(PairingEvent::Failed(error));
     }
 
-    fn send_abort(&mut self, reason: AbortReason) {
-        let mut nonce = [0u8; 24];
-        self.rng.fill_bytes(&mut nonce);
+    fn send_abort(&mut self, reason: AbortReason) -> Vec<u8> {
         let body = AbortBody {
             reason: reason.wire(),
         }
         .encode_to_vec();
+        let nonce = self.nonce24();
         let bytes = sealed::seal(&self.keys, wire::PAIRING_ABORT, &body, nonce);
-        self.push_pairing(bytes);
+        self.publish(bytes.clone());
+        bytes
+    }
+
+    /// A failed pairing hears someone still using the code: tell them
+    /// again why it stopped, at most once a second.
+    fn linger_on(&mut self, now: Instant, bytes: &[u8]) {
+        let authentic = match wire::kind(bytes) {
+            Ok(wire::Kind::PairingCommit) => Commitment::open(bytes, &self.keys).is_ok(),
+            Ok(wire::Kind::Hello(_)) => Hello::open(bytes, &self.keys).is_ok(),
+            _ => false,
+        };
+        let Some(linger) = self.linger.as_mut() else {
+            return;
+        };
+        if !authentic
+            || linger
+                .sent_at
+                .is_some_and(|at| now.saturating_duration_since(at) < Duration::from_secs(1))
+        {
+            return;
+        }
+        linger.sent_at = Some(now);
+        let abort = linger.abort.clone();
+        self.publish(abort);
+    }
+
+    /// Someone else holds the code: abort everywhere, or take back a
+    /// pairing that already completed.
+    fn leaked(&mut self) {
+        if self.step == PairingStep::Paired {
+            let _ = self.send_abort(AbortReason::AnsweredTwice);
+            self.watch_until = None;
+            self.events
+                .push_back(PairingEvent::Withdrawn(PairingError::AnsweredTwice));
+        } else {
+            self.fail(
+                PairingError::AnsweredTwice,
+                Some(AbortReason::AnsweredTwice),
+            );
+        }
     }
 
     /// Takes back a pairing that finished here but cannot be kept (its
@@ -400,97 +576,238 @@ impl Pairing {
         // other side would take it as the pairing's end and keep us.
         let pairing_topic = self.keys.content_topic();
         self.transmit.retain(|t| t.content_topic == pairing_topic);
-        self.send_abort(AbortReason::Cancelled);
+        let _ = self.send_abort(AbortReason::Cancelled);
         self.step = PairingStep::Failed;
+        self.watch_until = None;
     }
 
-    /// Cancels the pairing and tells the other side, if it is known.
+    /// Cancels the pairing and tells the other side, if it answered. After
+    /// the pairing completed it only stops watching: the pairing stands.
     pub fn cancel(&mut self) {
-        if self.finished() {
+        if !self.running() {
+            self.watch_until = None;
+            self.linger = None;
             return;
         }
-        let tell = self.peer.is_some().then_some(AbortReason::Cancelled);
+        let tell = self.heard_back().then_some(AbortReason::Cancelled);
         self.fail(PairingError::Cancelled, tell);
     }
 
-    /// Handles one message received on the pairing or the session topic.
-    pub fn handle_message(&mut self, now: Instant, bytes: &[u8]) {
-        if self.finished() {
+    /// Whether the other side has answered (so it may be waiting on us).
+    fn heard_back(&self) -> bool {
+        match self.role {
+            Role::App => self.commitment.is_some(),
+            Role::Manager => self.peer.is_some(),
+        }
+    }
+
+    /// This side's person compared the verification strings: `matches` is
+    /// their answer. "Doesn't match" aborts both sides; "matches" lets the
+    /// first session go ahead (the manager starts its handshake, the app
+    /// answers it). Does nothing unless the pairing is [comparing](PairingStep::Comparing).
+    pub fn confirm(&mut self, now: Instant, matches: bool) {
+        if self.step != PairingStep::Comparing {
             return;
         }
         if now >= self.deadline {
             self.handle_timeout(now);
             return;
         }
+        if !matches {
+            self.fail(PairingError::Mismatch, Some(AbortReason::Mismatch));
+            return;
+        }
+        self.confirmed = true;
+        self.step = PairingStep::Verifying;
+        self.events
+            .push_back(PairingEvent::Progress(PairingStep::Verifying));
+        let held: Vec<Vec<u8>> = self.held.drain(..).collect();
+        if let Some(session) = self.session.as_mut() {
+            if self.role == Role::Manager {
+                session.connect(now);
+            }
+            for message in held {
+                session.handle_message(now, &message);
+            }
+        }
+        self.drive_session(now);
+    }
+
+    /// Handles one message received on the pairing or the session topic.
+    pub fn handle_message(&mut self, now: Instant, bytes: &[u8]) {
+        if self.is_finished() {
+            return;
+        }
+        if self.step != PairingStep::Paired && now >= self.deadline {
+            self.handle_timeout(now);
+            return;
+        }
+        if self.sent.iter().any(|m| m.as_slice() == bytes) {
+            self.stats.echoes += 1;
+            return;
+        }
+        if self.step == PairingStep::Failed {
+            self.linger_on(now, bytes);
+            return;
+        }
         match wire::kind(bytes) {
+            Ok(wire::Kind::PairingCommit) => self.handle_commit(now, bytes),
             Ok(wire::Kind::Hello(_)) => self.handle_hello(now, bytes),
             Ok(wire::Kind::PairingAbort) => self.handle_abort(bytes),
-            Ok(wire::Kind::Session(_)) => {
-                if let Some(session) = self.session.as_mut() {
-                    session.handle_message(now, bytes);
-                    self.drive_session();
-                }
-            }
+            Ok(wire::Kind::Session(_)) => self.handle_session(now, bytes),
             Err(_) => self.stats.refused += 1,
         }
     }
 
-    fn handle_hello(&mut self, now: Instant, bytes: &[u8]) {
-        let hello = match Hello::open(bytes, &self.keys, self.role) {
-            Ok(hello) => hello,
-            Err(HelloError::Reflected) => {
-                self.stats.reflected += 1;
-                return;
+    fn handle_session(&mut self, now: Instant, bytes: &[u8]) {
+        if !self.running() || self.session.is_none() {
+            return;
+        }
+        if !self.confirmed {
+            // Nothing of the session happens before our person confirmed;
+            // keep the newest messages for then.
+            if self.held.len() == HELD_MESSAGES {
+                self.held.pop_front();
             }
+            self.held.push_back(bytes.to_vec());
+            return;
+        }
+        if let Some(session) = self.session.as_mut() {
+            session.handle_message(now, bytes);
+        }
+        self.drive_session(now);
+    }
+
+    fn handle_commit(&mut self, now: Instant, bytes: &[u8]) {
+        let commitment = match Commitment::open(bytes, &self.keys) {
+            Ok(c) => c,
             Err(_) => {
                 self.stats.refused += 1;
                 return;
             }
         };
-        if let Some(peer) = &self.peer {
-            if *peer == hello {
+        if self.role == Role::Manager {
+            // Not ours (ours are echoes): another manager holds the code.
+            self.leaked();
+            return;
+        }
+        match self.commitment {
+            Some(accepted) if accepted == commitment => {
                 self.stats.duplicates += 1;
-                // Our answer may have been lost: the app repeats it.
-                if self.role == Role::App
-                    && let Some(ours) = self.our_hello.clone()
-                {
-                    self.push_pairing(ours);
+                // The manager has not heard our answer yet.
+                if self.running() && self.peer.is_none() {
+                    self.resend_hello();
+                }
+            }
+            Some(_) => self.leaked(),
+            None if !self.running() => {}
+            None => {
+                let hello = self.make_hello(Some(commitment));
+                self.commitment = Some(commitment);
+                let sealed = hello.sealed.clone();
+                self.hello = Some(hello);
+                self.publish(sealed);
+                self.retry = Some((now + self.config.retry_initial, self.config.retry_initial));
+                self.watch_until = Some(now + self.config.leak_watch);
+                self.step = PairingStep::Answered;
+                self.events
+                    .push_back(PairingEvent::Progress(PairingStep::Answered));
+            }
+        }
+    }
+
+    fn handle_hello(&mut self, now: Instant, bytes: &[u8]) {
+        let opened = match Hello::open(bytes, &self.keys) {
+            Ok(opened) => opened,
+            Err(_) => {
+                self.stats.refused += 1;
+                return;
+            }
+        };
+        if opened.hello.role == self.role {
+            // A HELLO of our own kind that we did not send: another app
+            // (or manager) holds the code.
+            self.leaked();
+            return;
+        }
+        if let Some(peer) = &self.peer {
+            if peer.body == opened.body {
+                self.stats.duplicates += 1;
+                // The app has not heard our HELLO yet.
+                if self.role == Role::Manager && self.running() {
+                    self.resend_hello();
                 }
             } else {
-                self.fail(
-                    PairingError::AnsweredTwice,
-                    Some(AbortReason::AnsweredTwice),
-                );
+                self.leaked();
             }
             return;
         }
-        let Some(topic) = session_content_topic(&self.own.keypair, &hello.static_key) else {
+        match self.role {
+            Role::App => {
+                // The manager's reveal: it must be what it committed to.
+                let Some(accepted) = self.commitment else {
+                    self.leaked();
+                    return;
+                };
+                if Commitment::to(&self.keys.topic, &opened.body) != accepted {
+                    self.leaked();
+                    return;
+                }
+            }
+            Role::Manager => {
+                // The app's answer: to our commitment, or someone else's.
+                if opened.hello.answers != self.commitment.map(|c| c.0) {
+                    self.leaked();
+                    return;
+                }
+            }
+        }
+        if !self.running() {
+            return;
+        }
+        self.accept(now, opened);
+    }
+
+    /// Both HELLOs are known: make the session (not started), show the
+    /// string, and ask.
+    fn accept(&mut self, now: Instant, opened: OpenedHello) {
+        let Some(topic) = session_content_topic(&self.own.keypair, &opened.hello.static_key) else {
             // A low-order key can never hold a session.
             self.stats.refused += 1;
             return;
         };
+        let Some(own_body) = self.hello.as_ref().map(|h| h.body.clone()) else {
+            return;
+        };
+        let verification = match self.role {
+            Role::Manager => verification_string(&self.keys.topic, &own_body, &opened.body),
+            Role::App => verification_string(&self.keys.topic, &opened.body, &own_body),
+        };
         let mut seed = [0u8; 32];
         self.rng.fill_bytes(&mut seed);
-        let mut session = Session::new(
+        let session = Session::new(
             self.config.session.clone(),
             self.own.keypair.clone(),
-            hello.static_key,
+            opened.hello.static_key,
             seed,
         );
-        self.peer = Some(hello);
-        self.session_topic = Some(topic);
-        match self.role {
-            Role::App => self.send_hello(),
-            Role::Manager => {
-                self.retry = None;
-                session.connect(now);
-            }
+        let counterparty = Counterparty::from_hello(&opened.hello);
+        if self.role == Role::Manager {
+            // The reveal: the app checks it against the commitment.
+            self.resend_hello();
+            self.watch_until = Some(now + self.config.leak_watch);
         }
+        self.retry = None;
+        self.peer = Some(opened);
         self.session = Some(session);
-        self.step = PairingStep::Verifying;
+        self.session_topic = Some(topic);
+        self.verification = Some(verification.clone());
+        self.step = PairingStep::Comparing;
         self.events
-            .push_back(PairingEvent::Progress(PairingStep::Verifying));
-        self.drive_session();
+            .push_back(PairingEvent::Compare(Box::new(Comparison {
+                counterparty,
+                verification,
+            })));
     }
 
     fn handle_abort(&mut self, bytes: &[u8]) {
@@ -499,7 +816,15 @@ impl Pairing {
                 let reason = AbortBody::decode(body.as_slice())
                     .map(|b| AbortReason::from_wire(b.reason))
                     .unwrap_or(AbortReason::Unknown);
-                self.fail(PairingError::AbortedByPeer(reason), None);
+                if self.step == PairingStep::Paired {
+                    // The other side took its half back, or someone else
+                    // with the code is about: either way, this one goes.
+                    self.watch_until = None;
+                    self.events
+                        .push_back(PairingEvent::Withdrawn(PairingError::AbortedByPeer(reason)));
+                } else {
+                    self.fail(PairingError::AbortedByPeer(reason), None);
+                }
             }
             // Not sealed from this code: anyone may publish on the topic.
             Err(_) => self.stats.refused += 1,
@@ -507,7 +832,7 @@ impl Pairing {
     }
 
     /// Moves the session's output to ours, and finishes on establishment.
-    fn drive_session(&mut self) {
+    fn drive_session(&mut self, now: Instant) {
         let Some(session) = self.session.as_mut() else {
             return;
         };
@@ -523,36 +848,42 @@ impl Pairing {
             // Frames before pairing completes cannot be for the application.
             established |= matches!(event, SessionEvent::Established { .. });
         }
-        if established {
-            let session = self.session.take().expect("checked above");
-            let hello = self.peer.clone().expect("a session implies a HELLO");
-            let own = self.own.keypair.public();
-            let (manager_key, app_key) = match self.role {
-                Role::Manager => (own, hello.static_key),
-                Role::App => (hello.static_key, own),
-            };
-            let verification = verification_string(&self.keys.topic, &manager_key, &app_key);
-            self.step = PairingStep::Paired;
-            self.retry = None;
-            self.events.push_back(PairingEvent::Paired(Box::new(Paired {
-                counterparty: Counterparty {
-                    role: hello.role,
-                    static_key: hello.static_key,
-                    display_name: hello.display_name,
-                    node_id: hello.node_id,
-                    capabilities: hello.capabilities,
-                },
-                verification,
-                session,
-                session_topic: topic,
-            })));
+        if !established || !self.confirmed {
+            return;
         }
+        let session = self.session.take().expect("checked above");
+        let peer = self.peer.as_ref().expect("a session implies a HELLO");
+        let counterparty = Counterparty::from_hello(&peer.hello);
+        let verification = self.verification.clone().unwrap_or_default();
+        self.step = PairingStep::Paired;
+        self.retry = None;
+        if self.watch_until.is_some_and(|until| until <= now) {
+            self.watch_until = None;
+        }
+        self.events.push_back(PairingEvent::Paired(Box::new(Paired {
+            counterparty,
+            verification,
+            session,
+            session_topic: topic,
+        })));
     }
 
-    /// Runs the timers due at `now`: expiry, HELLO retransmission and the
-    /// first session's own timers.
+    /// Runs the timers due at `now`: expiry, retransmission, the end of the
+    /// watch, and the first session's own timers.
     pub fn handle_timeout(&mut self, now: Instant) {
-        if self.finished() {
+        if self.is_finished() {
+            return;
+        }
+        if self.step == PairingStep::Failed {
+            if self.linger.as_ref().is_some_and(|l| now >= l.until) {
+                self.linger = None;
+            }
+            return;
+        }
+        if self.step == PairingStep::Paired {
+            if self.watch_until.is_some_and(|until| now >= until) {
+                self.watch_until = None;
+            }
             return;
         }
         if now >= self.deadline {
@@ -562,27 +893,43 @@ impl Pairing {
         if let Some((at, delay)) = self.retry
             && now >= at
         {
-            if let Some(ours) = self.our_hello.clone() {
-                self.push_pairing(ours);
+            match self.role {
+                Role::Manager => {
+                    if let Some(message) = self.commit_message.clone() {
+                        self.publish(message);
+                    }
+                }
+                Role::App => self.resend_hello(),
             }
             let next = (delay * 2).min(self.config.retry_max);
             self.retry = Some((now + next, next));
         }
-        if let Some(session) = self.session.as_mut() {
+        if self.confirmed
+            && let Some(session) = self.session.as_mut()
+        {
             session.handle_timeout(now);
-            self.drive_session();
+            self.drive_session(now);
         }
     }
 
     /// The next instant [`handle_timeout`](Self::handle_timeout) has work at.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        if self.finished() {
+        if self.is_finished() {
             return None;
+        }
+        if self.step == PairingStep::Paired {
+            return self.watch_until;
+        }
+        if self.step == PairingStep::Failed {
+            return self.linger.as_ref().map(|l| l.until);
         }
         [
             Some(self.deadline),
             self.retry.map(|(at, _)| at),
-            self.session.as_ref().and_then(Session::poll_timeout),
+            self.session
+                .as_ref()
+                .filter(|_| self.confirmed)
+                .and_then(Session::poll_timeout),
         ]
         .into_iter()
         .flatten()

@@ -25,6 +25,9 @@ impl Status {
     pub const RATE_LIMITED: Status = Status(429);
     /// The receiver failed while answering.
     pub const INTERNAL: Status = Status(500);
+    /// The answer does not fit in one frame; ask for less (a shorter log
+    /// tail, a page).
+    pub const RESPONSE_TOO_LARGE: Status = Status(507);
     /// A service the receiver asked (e.g. the beacon node) answered with an error.
     pub const UPSTREAM_ERROR: Status = Status(502);
     /// A service the receiver asked did not answer in time.
@@ -46,6 +49,7 @@ impl Status {
             Status::CAPABILITY_DISABLED => "not enabled on this manager",
             Status::RATE_LIMITED => "too many requests",
             Status::INTERNAL => "internal error",
+            Status::RESPONSE_TOO_LARGE => "answer too large for one frame",
             Status::UPSTREAM_ERROR => "the node answered with an error",
             Status::UPSTREAM_TIMEOUT => "the node did not answer in time",
             _ => return None,

@@ -12,6 +12,8 @@ pub const HELLO_APP: u8 = 0x01;
 pub const HELLO_NODE_MANAGER: u8 = 0x02;
 /// A pairing aborted by one side (e.g. the code was answered twice).
 pub const PAIRING_ABORT: u8 = 0x03;
+/// The manager's commitment to its HELLO, sent before it sees the app's.
+pub const PAIRING_COMMIT: u8 = 0x04;
 /// First Noise KK handshake message (initiator → responder).
 pub const HANDSHAKE_1: u8 = 0x11;
 /// Second Noise KK handshake message (responder → initiator).
@@ -26,6 +28,8 @@ pub enum Kind {
     Hello(u8),
     /// A pairing abort.
     PairingAbort,
+    /// A manager's commitment.
+    PairingCommit,
     /// A session message: handshake or data.
     Session(u8),
 }
@@ -56,6 +60,7 @@ pub fn kind(bytes: &[u8]) -> Result<Kind, KindError> {
     match ty {
         HELLO_APP | HELLO_NODE_MANAGER => Ok(Kind::Hello(ty)),
         PAIRING_ABORT => Ok(Kind::PairingAbort),
+        PAIRING_COMMIT => Ok(Kind::PairingCommit),
         HANDSHAKE_1 | HANDSHAKE_2 | DATA => Ok(Kind::Session(ty)),
         other => Err(KindError::UnknownType(other)),
     }
@@ -67,10 +72,11 @@ mod tests {
 
     #[test]
     fn sorting() {
-        assert_eq!(kind(&[1, 0x01, 9]), Ok(Kind::Hello(0x01)));
-        assert_eq!(kind(&[1, 0x13]), Ok(Kind::Session(DATA)));
-        assert_eq!(kind(&[1]), Err(KindError::Truncated(1)));
-        assert_eq!(kind(&[2, 0x01]), Err(KindError::UnsupportedVersion(2)));
-        assert_eq!(kind(&[1, 0x7f]), Err(KindError::UnknownType(0x7f)));
+        assert_eq!(kind(&[2, 0x01, 9]), Ok(Kind::Hello(0x01)));
+        assert_eq!(kind(&[2, 0x04]), Ok(Kind::PairingCommit));
+        assert_eq!(kind(&[2, 0x13]), Ok(Kind::Session(DATA)));
+        assert_eq!(kind(&[2]), Err(KindError::Truncated(1)));
+        assert_eq!(kind(&[1, 0x01]), Err(KindError::UnsupportedVersion(1)));
+        assert_eq!(kind(&[2, 0x7f]), Err(KindError::UnknownType(0x7f)));
     }
 }

@@ -14,7 +14,7 @@ use nodepair_protocol::pairing::{
     AbortReason, LocalIdentity, Pairing, PairingConfig, PairingError, PairingEvent, PairingStep,
 };
 use nodepair_protocol::pairing_code::PairingCode;
-use nodepair_protocol::session::{Session, SessionEvent};
+use nodepair_protocol::session::{Session, SessionConfig, SessionEvent, WallClock};
 use sim::{PairingEnd, Sim, events};
 use std::time::{Duration, Instant};
 
@@ -43,6 +43,18 @@ fn start(now: Instant, code: u64) -> Sim<PairingEnd, PairingEnd> {
     let a = Pairing::app(&code, app(), now, PairingConfig::default(), [1; 32]);
     let m = Pairing::manager(&code, manager(), now, PairingConfig::default(), [2; 32]);
     Sim::new(now, PairingEnd::new(a), PairingEnd::new(m))
+}
+
+/// Drains a pairing's events, its person confirming when asked.
+fn answering(p: &mut Pairing, now: Instant) -> Vec<PairingEvent> {
+    let mut out = Vec::new();
+    while let Some(e) = p.poll_event() {
+        if matches!(e, PairingEvent::Compare(_)) {
+            p.confirm(now, true);
+        }
+        out.push(e);
+    }
+    out
 }
 
 fn is_done(end: &PairingEnd) -> bool {
@@ -156,13 +168,34 @@ fn progress_is_reported_in_order() {
     let now = Instant::now();
     let mut sim = start(now, CODE);
     assert!(sim.run_until(30 * SEC, |s| is_done(&s.a) && is_done(&s.b)));
+    // The app: a manager answered, compare, confirmed; the manager:
+    // compare, confirmed.
+    assert!(matches!(
+        sim.a.events[..],
+        [
+            PairingEvent::Progress(PairingStep::Answered),
+            PairingEvent::Compare(_),
+            PairingEvent::Progress(PairingStep::Verifying)
+        ]
+    ));
+    assert!(matches!(
+        sim.b.events[..],
+        [
+            PairingEvent::Compare(_),
+            PairingEvent::Progress(PairingStep::Verifying)
+        ]
+    ));
     for end in [&sim.a, &sim.b] {
-        assert!(matches!(
-            end.events[..],
-            [PairingEvent::Progress(PairingStep::Verifying)]
-        ));
         assert!(end.paired.is_some());
     }
+    // Both people were shown the same string, and who the other side is.
+    let (a, b) = (
+        sim.a.compared.as_ref().unwrap(),
+        sim.b.compared.as_ref().unwrap(),
+    );
+    assert_eq!(a.verification, b.verification);
+    assert_eq!(a.counterparty.display_name, "validator-1");
+    assert_eq!(b.counterparty.display_name, "Alice's laptop");
 }
 
 #[test]
@@ -227,7 +260,7 @@ fn the_code_expires_without_an_answer() {
     assert!(sim.a.pairing.stats().refused > 0);
     assert_eq!(
         failure(&sim.a).to_string(),
-        "the pairing code expired before the other side answered; make a new code"
+        "the pairing code expired before the pairing completed; make a new code"
     );
 }
 
@@ -248,7 +281,7 @@ fn a_second_manager_answering_aborts_everyone() {
     let thief_hello = thief.poll_transmit().unwrap().payload;
     sim.b_to_a.latency = Duration::from_millis(50);
     sim.run_for(Duration::from_millis(60));
-    assert_eq!(sim.a.pairing.step(), PairingStep::Verifying);
+    assert_eq!(sim.a.pairing.step(), PairingStep::Answered);
     let t = sim.now;
     sim.a.handle_message_for_test(t, &thief_hello);
     sim.run_for(5 * SEC);
@@ -290,15 +323,17 @@ fn strangers_on_the_pairing_topic_change_nothing() {
         display_name: "eve".into(),
         node_id: NodeId::from_random([0xee; 16]),
         capabilities: vec![],
+        nonce: [0xee; 32],
+        answers: None,
     }
     .seal(&other, [7; 24]);
     let t = sim.now;
     for junk in [
         foreign,
         vec![],
-        vec![1, 0x01, 0, 0],
+        vec![2, 0x01, 0, 0],
         vec![0xff; 2000],
-        vec![1, 0x03, 1, 2, 3],
+        vec![2, 0x03, 1, 2, 3],
     ] {
         sim.b_to_a.inject(t, junk);
     }
@@ -308,14 +343,21 @@ fn strangers_on_the_pairing_topic_change_nothing() {
 }
 
 #[test]
-fn our_own_hello_echoed_back_is_ignored() {
+fn our_own_messages_echoed_back_are_ignored() {
     let now = Instant::now();
     let code = PairingCode::from_u64(CODE);
     let mut m = Pairing::manager(&code, manager(), now, PairingConfig::default(), [2; 32]);
     let echo = m.poll_transmit().unwrap().payload;
     m.handle_message(now, &echo);
-    assert_eq!(m.stats().reflected, 1);
+    assert_eq!(m.stats().echoes, 1);
     assert_eq!(m.step(), PairingStep::WaitingForHello);
+    // The app's own HELLO, heard back (a light node hears what it pushed).
+    let mut a = Pairing::app(&code, app(), now, PairingConfig::default(), [1; 32]);
+    a.handle_message(now, &echo);
+    let hello = a.poll_transmit().unwrap().payload;
+    a.handle_message(now, &hello);
+    assert_eq!(a.stats().echoes, 1);
+    assert_eq!(a.step(), PairingStep::Answered);
 }
 
 #[test]
@@ -323,7 +365,7 @@ fn cancelling_tells_the_other_side() {
     let now = Instant::now();
     let mut sim = start(now, CODE);
     sim.run_for(Duration::from_millis(30));
-    assert_eq!(sim.a.pairing.step(), PairingStep::Verifying);
+    assert_eq!(sim.a.pairing.step(), PairingStep::Answered);
     sim.a.pairing.cancel();
     sim.a.collect_for_test();
     sim.run_for(5 * SEC);
@@ -387,10 +429,14 @@ fn a_manager_that_cannot_keep_the_pairing_takes_it_back_and_the_app_gives_up() {
     let mut app_events = Vec::new();
     for _ in 0..2000 {
         while let Some(event) = m.poll_event() {
-            if let PairingEvent::Paired(dropped) = event {
-                drop(dropped);
-                m.retract();
-                retracted = true;
+            match event {
+                PairingEvent::Paired(dropped) => {
+                    drop(dropped);
+                    m.retract();
+                    retracted = true;
+                }
+                PairingEvent::Compare(_) => m.confirm(now, true),
+                _ => {}
             }
         }
         while let Some(t) = m.poll_transmit() {
@@ -399,7 +445,7 @@ fn a_manager_that_cannot_keep_the_pairing_takes_it_back_and_the_app_gives_up() {
         while let Some(t) = a.poll_transmit() {
             m.handle_message(now, &t.payload);
         }
-        app_events.extend(std::iter::from_fn(|| a.poll_event()));
+        app_events.extend(answering(&mut a, now));
         if a.step() == PairingStep::Failed || a.step() == PairingStep::Paired {
             break;
         }
@@ -437,9 +483,11 @@ fn a_manager_killed_after_storing_finishes_the_pairing_when_it_restarts() {
     let mut a = Pairing::app(&code, app(), now, PairingConfig::default(), [1; 32]);
     let mut m = Pairing::manager(&code, manager(), now, PairingConfig::default(), [2; 32]);
     let mut stored = None;
+    let mut app_events = Vec::new();
     for _ in 0..2000 {
-        if let Some(PairingEvent::Paired(p)) =
-            std::iter::from_fn(|| m.poll_event()).find(|e| matches!(e, PairingEvent::Paired(_)))
+        if let Some(PairingEvent::Paired(p)) = answering(&mut m, now)
+            .into_iter()
+            .find(|e| matches!(e, PairingEvent::Paired(_)))
         {
             stored = Some(p);
             break;
@@ -450,6 +498,7 @@ fn a_manager_killed_after_storing_finishes_the_pairing_when_it_restarts() {
         while let Some(t) = a.poll_transmit() {
             m.handle_message(now, &t.payload);
         }
+        app_events.extend(answering(&mut a, now));
         now += Duration::from_millis(50);
         a.handle_timeout(now);
         m.handle_timeout(now);
@@ -457,7 +506,7 @@ fn a_manager_killed_after_storing_finishes_the_pairing_when_it_restarts() {
     let stored = stored.expect("the manager paired and stored the app");
     assert_eq!(stored.counterparty.static_key, app().keypair.public());
     drop(m); // killed: whatever it had queued is gone.
-    let app_events: Vec<_> = std::iter::from_fn(|| a.poll_event()).collect();
+    app_events.extend(answering(&mut a, now));
     assert!(
         app_events
             .iter()
@@ -469,8 +518,16 @@ fn a_manager_killed_after_storing_finishes_the_pairing_when_it_restarts() {
     // A minute later the manager is back, with the app in its keystore.
     now += 60 * SEC;
     a.handle_timeout(now);
+    // Its clock gives its handshake a timestamp newer than any before.
+    let config = SessionConfig {
+        wall_clock: Some(WallClock {
+            at: now,
+            unix_nanos: 1_790_000_000_000_000_000,
+        }),
+        ..SessionConfig::default()
+    };
     let mut restarted = Session::new(
-        Default::default(),
+        config,
         manager().keypair,
         stored.counterparty.static_key,
         [9; 32],

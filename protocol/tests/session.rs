@@ -184,9 +184,10 @@ fn a_peer_back_after_a_long_outage_is_met_at_once_whichever_key_is_lower() {
     sim.a.connect(now);
     sim.run_for(180 * SEC);
     sim.a_to_b.loss = 0.0;
-    // `b` starts again, knowing `a`, and opens a session at once. `a` wins
-    // the tie-break and keeps its own handshake; it sends it again now
-    // instead of when its timer says, so `b` answers it.
+    // `b` starts again, knowing `a`, and opens a session at once. `a`
+    // would win the tie-break, but its own handshake has waited past its
+    // patience (it may never be answered): it answers `b`'s, keeping its
+    // own until `b`'s is confirmed.
     sim.b = Session::new(SessionConfig::default(), b_keys, keys().0.public(), [3; 32]);
     let back = sim.now;
     sim.b.connect(back);
@@ -196,7 +197,28 @@ fn a_peer_back_after_a_long_outage_is_met_at_once_whichever_key_is_lower() {
         "online {:?} after the peer came back, not when the backed-off re-send was due",
         sim.now - back
     );
+    assert_eq!(sim.a.stats().tie_breaks_won, 0);
+    assert_eq!(sim.a.handshake(), sim.b.handshake());
+}
+
+#[test]
+fn a_peer_back_within_the_patience_is_met_at_once_too() {
+    // As above, but `a` connected only two seconds ago, its first copy
+    // lost: it keeps the tie-break, and sends its own again at once.
+    let mut sim = pair(SessionConfig::default());
+    let (_, b_keys) = keys();
+    let now = sim.now;
+    sim.a_to_b.loss = 1.0;
+    sim.a.connect(now);
+    sim.run_for(2 * SEC);
+    sim.a_to_b.loss = 0.0;
+    sim.b = Session::new(SessionConfig::default(), b_keys, keys().0.public(), [3; 32]);
+    let back = sim.now;
+    sim.b.connect(back);
+    assert!(sim.run_until(60 * SEC, |s| s.a.is_online() && s.b.is_online()));
+    assert!(sim.now - back < SEC, "online {:?} after", sim.now - back);
     assert_eq!(sim.a.stats().tie_breaks_won, 1);
+    assert_eq!(sim.a.stats().handshakes, 1);
     assert_eq!(sim.a.handshake(), sim.b.handshake());
 }
 
@@ -387,12 +409,12 @@ fn a_replayed_old_handshake_is_not_answered_again() {
     }
     assert!(sim.b.stats().handshakes >= 3);
     let handshake = sim.b.handshake().unwrap().to_owned();
-    let replays = sim.b.stats().replays;
+    let stale = sim.b.stats().stale;
     let sent = sim.b_to_a.sent.len();
     let now = sim.now;
     sim.a_to_b.inject(now, first_hs1);
     sim.run_for(SEC);
-    assert_eq!(sim.b.stats().replays, replays + 1);
+    assert_eq!(sim.b.stats().stale, stale + 1);
     assert_eq!(sim.b_to_a.sent.len(), sent, "nothing was sent in answer");
     assert_eq!(sim.b.handshake().unwrap(), handshake);
     assert!(sim.b.is_online());

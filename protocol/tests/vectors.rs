@@ -7,9 +7,10 @@
 
 use nodepair_protocol::hello::{Hello, Role};
 use nodepair_protocol::identity::{NodeId, StaticKeypair};
-use nodepair_protocol::pairing::verification_string;
 use nodepair_protocol::pairing_code::PairingCode;
-use nodepair_protocol::session::{Session, SessionConfig};
+use nodepair_protocol::pairing_commit::Commitment;
+use nodepair_protocol::session::{Session, SessionConfig, WallClock};
+use nodepair_protocol::verification::verification_string;
 use nodepair_protocol::{PairingKeys, session_content_topic};
 use rand_chacha::ChaCha20Rng;
 use rand_core::{Rng, SeedableRng};
@@ -17,10 +18,19 @@ use serde_json::{Value, json};
 use std::time::Instant;
 
 const P: u64 = 0x0123_4567_89ab_cdef;
+/// The initiator's wall clock when it starts the handshake: Unix nanoseconds.
+const HANDSHAKE_TIME: u64 = 1_790_000_000_123_456_789;
 
-fn side(secret: u8, name: &str, node: u8, caps: &[&str]) -> (StaticKeypair, Hello, Value) {
+fn side(
+    secret: u8,
+    name: &str,
+    node: u8,
+    caps: &[&str],
+    nonce: u8,
+    answers: Option<[u8; 32]>,
+) -> (StaticKeypair, Hello, Value) {
     let keypair = StaticKeypair::from_secret([secret; 32]);
-    let role = if caps.is_empty() {
+    let role = if answers.is_some() {
         Role::App
     } else {
         Role::Manager
@@ -31,6 +41,8 @@ fn side(secret: u8, name: &str, node: u8, caps: &[&str]) -> (StaticKeypair, Hell
         display_name: name.into(),
         node_id: NodeId::from_random([node; 16]),
         capabilities: caps.iter().map(|c| c.to_string()).collect(),
+        nonce: [nonce; 32],
+        answers,
     };
     let json = json!({
         "static_secret": hex::encode(*keypair.secret_bytes()),
@@ -38,6 +50,8 @@ fn side(secret: u8, name: &str, node: u8, caps: &[&str]) -> (StaticKeypair, Hell
         "display_name": name,
         "node_id": hello.node_id.to_string(),
         "capabilities": caps,
+        "hello_nonce": hex::encode(hello.nonce),
+        "hello_body": hex::encode(hello.body()),
     });
     (keypair, hello, json)
 }
@@ -52,23 +66,40 @@ fn first_draws(seed: [u8; 32]) -> ([u8; 8], [u8; 32]) {
     (sid, eph)
 }
 
+/// HKDF-SHA256 with an empty info, 32 bytes: the handshake MAC key.
+fn mac_key(own: &StaticKeypair, peer: &StaticKeypair) -> [u8; 32] {
+    let shared = own.diffie_hellman(&peer.public()).unwrap();
+    let mut out = [0u8; 32];
+    hkdf::Hkdf::<sha2::Sha256>::new(Some(b"nodepair/2/handshake-mac"), shared.as_ref())
+        .expand(&[], &mut out)
+        .unwrap();
+    out
+}
+
 fn compute() -> Value {
     let code = PairingCode::from_u64(P);
     let keys = PairingKeys::derive(&code);
-    let (m_keys, m_hello, m_json) = side(0xb2, "validator-1", 0x5b, &["host", "ethereum"]);
-    let (a_keys, a_hello, a_json) = side(0xa1, "Alice's laptop", 0x4a, &[]);
+    let (m_keys, m_hello, m_json) =
+        side(0xb2, "validator-1", 0x5b, &["host", "ethereum"], 0x6d, None);
+    let commitment = Commitment::to(&keys.topic, &m_hello.body());
+    let (a_keys, a_hello, a_json) =
+        side(0xa1, "Alice's laptop", 0x4a, &[], 0x61, Some(commitment.0));
+    let pairing_commit = commitment.seal(&keys, [0x03; 24]);
     let hello_app = m_hello.seal(&keys, [0x01; 24]);
     let hello_nm = a_hello.seal(&keys, [0x02; 24]);
 
-    // The manager initiates; the app responds. Seeds fix sid and ephemerals.
+    // The manager initiates; the app responds. Seeds fix sid and ephemerals,
+    // the wall clock the timestamp.
     let (m_seed, a_seed) = ([0x33; 32], [0x44; 32]);
     let now = Instant::now();
-    let mut m = Session::new(
-        SessionConfig::default(),
-        m_keys.clone(),
-        a_keys.public(),
-        m_seed,
-    );
+    let m_config = SessionConfig {
+        wall_clock: Some(WallClock {
+            at: now,
+            unix_nanos: HANDSHAKE_TIME,
+        }),
+        ..SessionConfig::default()
+    };
+    let mut m = Session::new(m_config, m_keys.clone(), a_keys.public(), m_seed);
     let mut a = Session::new(
         SessionConfig::default(),
         a_keys.clone(),
@@ -99,14 +130,18 @@ fn compute() -> Value {
         "manager": m_json,
         "app": a_json,
         "session_content_topic": session_content_topic(&m_keys, &a_keys.public()).unwrap(),
-        "verification": verification_string(&keys.topic, &m_keys.public(), &a_keys.public()),
+        "commitment": hex::encode(commitment.0),
+        "verification": verification_string(&keys.topic, &m_hello.body(), &a_hello.body()),
+        "pairing_commit": { "nonce": hex::encode([0x03; 24]), "sealed": hex::encode(&pairing_commit) },
         "hello_app": { "nonce": hex::encode([0x01; 24]), "sealed": hex::encode(&hello_app) },
         "hello_node_manager": { "nonce": hex::encode([0x02; 24]), "sealed": hex::encode(&hello_nm) },
         "session": {
             "pattern": nodepair_protocol::session::PATTERN,
-            "prologue": String::from_utf8_lossy(nodepair_protocol::session::PROLOGUE),
+            "prologue_prefix": String::from_utf8_lossy(nodepair_protocol::session::PROLOGUE),
             "initiator": "manager",
             "sid": hex::encode(sid),
+            "timestamp": HANDSHAKE_TIME,
+            "handshake_mac_key": hex::encode(mac_key(&m_keys, &a_keys)),
             "initiator_ephemeral_secret": hex::encode(m_eph),
             "responder_ephemeral_secret": hex::encode(a_eph),
             "handshake_1": hex::encode(&hs1),
@@ -137,8 +172,13 @@ fn the_vectors_open_as_a_receiver_would() {
         v["p_hex"].as_str().unwrap()
     );
     let keys = PairingKeys::derive(&code);
+    let commit = hex::decode(v["pairing_commit"]["sealed"].as_str().unwrap()).unwrap();
+    let commitment = Commitment::open(&commit, &keys).unwrap();
     let sealed = hex::decode(v["hello_app"]["sealed"].as_str().unwrap()).unwrap();
-    let hello = Hello::open(&sealed, &keys, Role::App).unwrap();
+    let opened = Hello::open(&sealed, &keys).unwrap();
+    // The manager's HELLO is what it committed to.
+    assert_eq!(Commitment::to(&keys.topic, &opened.body), commitment);
+    let hello = opened.hello;
     assert_eq!(
         hello.display_name,
         v["manager"]["display_name"].as_str().unwrap()

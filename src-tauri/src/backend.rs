@@ -89,7 +89,7 @@ impl Backend {
         let lock = lock(&settings.data_dir())?;
         let options = keystore_options(settings, ask)?;
         let (selected, identity) = tokio::task::spawn_blocking(move || {
-            let selected = select::select(&options, |v| std::env::var_os(v))?;
+            let selected = select::select(&options, nodepair_keystore::passphrase::process_env)?;
             let (identity, _) = Identity::load_or_create(&*selected.store)?;
             anyhow::Ok((selected, identity))
         })
@@ -201,7 +201,9 @@ mod tests {
     async fn the_window_asks_for_the_vault_passphrase_and_says_when_it_is_wrong() {
         let dir = tempfile::tempdir().unwrap();
         let settings = settings(dir.path());
-        if std::env::var_os(nodepair_keystore::passphrase::ENV_VAR).is_some() {
+        if nodepair_keystore::passphrase::process_env(nodepair_keystore::passphrase::ENV_VAR)
+            .is_some()
+        {
             panic!("unset NODEPAIR_VAULT_PASSPHRASE to run this test");
         }
         let err = Backend::start(&settings, Ask::Window(None))

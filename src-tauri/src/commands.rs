@@ -1,6 +1,6 @@
 //! What the window may ask the backend: each command the capability file grants, typed for TypeScript.
 
-use crate::gui::{self, AppState, Phase};
+use crate::gui::{self, AppState, PairingControl, Phase};
 use crate::views::{HostHealth, ManagerRow, ManagersView, PairingView, UnpairView};
 use nodepair_keystore::Passphrase;
 use nodepair_peer::{PairingUpdate, Revocation};
@@ -50,8 +50,10 @@ pub async fn unlock(
 }
 
 /// Makes a new pairing code and waits for a manager to answer it; progress
-/// comes as [`PairingView`] events. A pairing already under way is
-/// cancelled first.
+/// comes as [`PairingView`] events. When a manager answered, the phase is
+/// `compare`: the window asks whether the server shows the same
+/// verification string and answers with [`pair_confirm`]; nothing is
+/// stored before that. A pairing already under way is cancelled first.
 #[tauri::command]
 #[specta::specta]
 pub async fn pair_start(app: AppHandle, state: State<'_, AppState>) -> Result<PairingView, String> {
@@ -62,7 +64,7 @@ pub async fn pair_start(app: AppHandle, state: State<'_, AppState>) -> Result<Pa
         .unwrap_or_else(PoisonError::into_inner)
         .take()
     {
-        let _ = previous.send(());
+        let _ = previous.try_send(PairingControl::Cancel);
     }
     let mut handle = backend
         .peer
@@ -87,26 +89,50 @@ pub async fn pair_start(app: AppHandle, state: State<'_, AppState>) -> Result<Pa
         expires_at_ms,
         verification: None,
         manager: None,
+        fingerprint: None,
         error: None,
     };
-    let (cancel, mut cancelled) = tokio::sync::oneshot::channel();
-    *state.pairing.lock().unwrap_or_else(PoisonError::into_inner) = Some(cancel);
+    let (control, mut controls) = tokio::sync::mpsc::channel(4);
+    *state.pairing.lock().unwrap_or_else(PoisonError::into_inner) = Some(control);
     let first = view.clone();
     tauri::async_runtime::spawn(async move {
         loop {
             let update = tokio::select! {
                 update = handle.next() => update,
-                _ = &mut cancelled => {
-                    handle.cancel().await;
-                    view.phase = "cancelled".into();
-                    let _ = view.emit(&app);
-                    return;
-                }
+                control = controls.recv() => match control {
+                    Some(PairingControl::Confirm(matches)) => {
+                        handle.confirm(matches).await;
+                        continue;
+                    }
+                    Some(PairingControl::Cancel) | None => {
+                        handle.cancel().await;
+                        view.phase = "cancelled".into();
+                        let _ = view.emit(&app);
+                        return;
+                    }
+                },
             };
             let Some(update) = update else { return };
             let done = match update {
+                PairingUpdate::Step(PairingStep::Answered) => {
+                    view.phase = "answered".into();
+                    false
+                }
+                PairingUpdate::Compare {
+                    counterparty,
+                    verification,
+                } => {
+                    view.phase = "compare".into();
+                    view.manager = Some(nodepair_protocol::hello::printable(
+                        &counterparty.display_name,
+                        64,
+                    ));
+                    view.fingerprint = Some(counterparty.static_key.fingerprint());
+                    view.verification = Some(verification);
+                    false
+                }
                 PairingUpdate::Step(PairingStep::Verifying) => {
-                    view.phase = "verifying".into();
+                    view.phase = "confirmed".into();
                     false
                 }
                 PairingUpdate::Paired {
@@ -138,15 +164,32 @@ pub async fn pair_start(app: AppHandle, state: State<'_, AppState>) -> Result<Pa
 #[tauri::command]
 #[specta::specta]
 pub async fn pair_cancel(state: State<'_, AppState>) -> Result<(), String> {
-    if let Some(cancel) = state
+    if let Some(control) = state
         .pairing
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .take()
     {
-        let _ = cancel.send(());
+        let _ = control.try_send(PairingControl::Cancel);
     }
     Ok(())
+}
+
+/// The person's answer to "does the server show the same verification
+/// string?": `true` lets the pairing finish (once the server's side
+/// confirms too), `false` stops it on both sides.
+#[tauri::command]
+#[specta::specta]
+pub async fn pair_confirm(state: State<'_, AppState>, matches: bool) -> Result<(), String> {
+    let control = state
+        .pairing
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone()
+        .ok_or("no pairing is under way")?;
+    control
+        .try_send(PairingControl::Confirm(matches))
+        .map_err(|_| "the pairing has ended".to_owned())
 }
 
 /// Names a manager on this side only; `null` or a blank name shows its own
@@ -333,7 +376,16 @@ pub async fn manager_log_tail(
     lines: u32,
 ) -> Result<nodepair_protocol::api::logs::Lines, String> {
     use nodepair_protocol::api::logs::{LogsTail, TailRequest};
-    ask::<LogsTail>(&state, &key, &TailRequest { source, lines }).await
+    ask::<LogsTail>(
+        &state,
+        &key,
+        &TailRequest {
+            source,
+            lines,
+            skip: 0,
+        },
+    )
+    .await
 }
 
 /// Starts following one of a manager's logs; new lines come as

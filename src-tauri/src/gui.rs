@@ -13,6 +13,15 @@ use tauri_plugin_notification::NotificationExt;
 use tauri_specta::Event;
 use tokio::sync::broadcast::error::RecvError;
 
+/// What the window tells a pairing under way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PairingControl {
+    /// The person answered whether the server shows the same string.
+    Confirm(bool),
+    /// The person closed the pairing dialog.
+    Cancel,
+}
+
 /// Where the backend stands, as the window shows it.
 #[derive(Clone, Debug, Default)]
 pub(crate) enum Phase {
@@ -33,8 +42,9 @@ pub struct AppState {
     /// `--config`, if given.
     settings_path: Option<PathBuf>,
     phase: Mutex<Phase>,
-    /// Stops the pairing under way, if any.
-    pub(crate) pairing: Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
+    /// Steers the pairing under way, if any: the person's answer to the
+    /// comparison, or cancel.
+    pub(crate) pairing: Mutex<Option<tokio::sync::mpsc::Sender<PairingControl>>>,
 }
 
 impl AppState {

@@ -29,11 +29,17 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Show a pairing code (and its QR code), wait for a manager to answer
-    /// it, and exit 0 once paired.
+    /// it, ask whether the server shows the same verification string, and
+    /// exit 0 once paired.
     Pair {
         /// One JSON object per line instead of text.
         #[arg(long)]
         json: bool,
+        /// Confirm the verification string without asking (scripts).
+        /// Without a terminal and without `--yes`, the answer is read as a
+        /// line from standard input: `yes` or `no`.
+        #[arg(long, short = 'y')]
+        yes: bool,
         /// Seconds to wait for a first Waku peer before giving up (exit 69).
         #[arg(long, value_name = "SECONDS", default_value_t = 20)]
         network_timeout: u64,
@@ -83,8 +89,9 @@ pub fn run(config: Option<PathBuf>, command: Command) -> ExitCode {
             match command {
                 Command::Pair {
                     json,
+                    yes,
                     network_timeout,
-                } => pair(&settings, json, Duration::from_secs(network_timeout)).await,
+                } => pair(&settings, json, yes, Duration::from_secs(network_timeout)).await,
                 Command::Managers { json } => managers(&settings, json),
                 Command::Unpair { who, json } => unpair(&settings, &who, json).await,
             }
@@ -141,9 +148,14 @@ fn qr_for_terminal(payload: &str) -> String {
     }
 }
 
-async fn pair(settings: &Settings, json: bool, network_timeout: Duration) -> anyhow::Result<()> {
+async fn pair(
+    settings: &Settings,
+    json: bool,
+    yes: bool,
+    network_timeout: Duration,
+) -> anyhow::Result<()> {
     let backend = Backend::start(settings, Ask::Terminal).await?;
-    let result = pair_with(&backend, json, network_timeout).await;
+    let result = pair_with(&backend, json, yes, network_timeout).await;
     backend.shutdown().await;
     result
 }
@@ -173,7 +185,38 @@ impl Interrupt {
     }
 }
 
-async fn pair_with(backend: &Backend, json: bool, network_timeout: Duration) -> anyhow::Result<()> {
+/// Asks whether the server shows `verification` too: on a terminal a y/n
+/// question, else one line of standard input (`yes`/`no`). `None` when
+/// standard input closes first.
+fn ask(verification: &str, json: bool) -> Option<bool> {
+    use std::io::{BufRead, IsTerminal};
+    let stdin = std::io::stdin();
+    let terminal = stdin.is_terminal();
+    loop {
+        if terminal && !json {
+            eprint!("Does the server show {verification}? [y/n] ");
+            let _ = std::io::stderr().flush();
+        }
+        let mut line = String::new();
+        match stdin.lock().read_line(&mut line) {
+            Ok(0) | Err(_) => return None,
+            Ok(_) => {}
+        }
+        match line.trim().to_ascii_lowercase().as_str() {
+            "y" | "yes" => return Some(true),
+            "n" | "no" => return Some(false),
+            _ if terminal => eprintln!("Please answer y (it shows {verification}) or n."),
+            _ => return Some(false),
+        }
+    }
+}
+
+async fn pair_with(
+    backend: &Backend,
+    json: bool,
+    yes: bool,
+    network_timeout: Duration,
+) -> anyhow::Result<()> {
     let peer = &backend.peer;
     if !peer.wait_for_network(network_timeout).await {
         return Err(Fail {
@@ -208,9 +251,25 @@ async fn pair_with(backend: &Backend, json: bool, network_timeout: Duration) -> 
         writeln!(out, "\nOn the server, run:\n\n    {command}\n")?;
         out.flush()?;
     }
+    let mut answer: Option<tokio::task::JoinHandle<Option<bool>>> = None;
     loop {
         let update = tokio::select! {
             u = handle.next() => u,
+            got = async { answer.as_mut().expect("guarded").await }, if answer.is_some() => {
+                answer = None;
+                match got.ok().flatten() {
+                    Some(matches) => {
+                        handle.confirm(matches).await;
+                        continue;
+                    }
+                    None => {
+                        handle.cancel().await;
+                        anyhow::bail!(
+                            "no answer to whether the server shows the same verification string (standard input closed); pairing cancelled, the manager was told. Answer `yes` or `no`, or pass --yes to pair without comparing"
+                        );
+                    }
+                }
+            }
             () = interrupt.recv() => {
                 handle.cancel().await;
                 anyhow::bail!("pairing cancelled");
@@ -224,7 +283,15 @@ async fn pair_with(backend: &Backend, json: bool, network_timeout: Duration) -> 
             PairingUpdate::Step(PairingStep::WaitingForHello) => {
                 Some("waiting for a manager to answer")
             }
-            PairingUpdate::Step(PairingStep::Verifying) => Some("a manager answered; verifying"),
+            PairingUpdate::Step(PairingStep::Answered) => {
+                Some("a manager answered; exchanging identities")
+            }
+            PairingUpdate::Step(PairingStep::Verifying) if yes => {
+                Some("confirmed without comparing (--yes); waiting for the server to confirm")
+            }
+            PairingUpdate::Step(PairingStep::Verifying) => {
+                Some("confirmed here; waiting for the server to confirm")
+            }
             _ => None,
         };
         if let Some(step) = step {
@@ -236,6 +303,35 @@ async fn pair_with(backend: &Backend, json: bool, network_timeout: Duration) -> 
             continue;
         }
         match update {
+            PairingUpdate::Compare {
+                counterparty,
+                verification,
+            } => {
+                let name = nodepair_protocol::hello::printable(&counterparty.display_name, 64);
+                if json {
+                    print_json(&serde_json::json!({
+                        "type": "compare",
+                        "manager": {
+                            "name": name,
+                            "fingerprint": counterparty.static_key.fingerprint(),
+                            "node_id": counterparty.node_id.0.to_string(),
+                        },
+                        "verification": verification,
+                    }))?;
+                } else {
+                    println!(
+                        "the manager {name} (key {}) answered\nverification: {verification}  (compare it with the server's screen)",
+                        counterparty.static_key.fingerprint()
+                    );
+                }
+                if yes {
+                    handle.confirm(true).await;
+                } else {
+                    answer = Some(tokio::task::spawn_blocking(move || {
+                        ask(&verification, json)
+                    }));
+                }
+            }
             PairingUpdate::Paired {
                 counterparty,
                 verification,
@@ -248,8 +344,8 @@ async fn pair_with(backend: &Backend, json: bool, network_timeout: Duration) -> 
                     }))?;
                 } else {
                     println!(
-                        "paired with {} (key {})\nverification: {verification}  (the server shows the same; if not, unpair it)",
-                        counterparty.display_name,
+                        "paired with {} (key {})\nverification: {verification}",
+                        nodepair_protocol::hello::printable(&counterparty.display_name, 64),
                         counterparty.public_key.fingerprint()
                     );
                 }
@@ -260,7 +356,9 @@ async fn pair_with(backend: &Backend, json: bool, network_timeout: Duration) -> 
                     PairingFailure::Protocol(PairingError::Expired) => exit::EXPIRED,
                     PairingFailure::Protocol(
                         PairingError::AnsweredTwice
-                        | PairingError::AbortedByPeer(AbortReason::AnsweredTwice),
+                        | PairingError::AbortedByPeer(AbortReason::AnsweredTwice)
+                        | PairingError::Mismatch
+                        | PairingError::AbortedByPeer(AbortReason::Mismatch),
                     ) => exit::ANSWERED_TWICE,
                     _ => 1,
                 };
@@ -278,7 +376,8 @@ async fn pair_with(backend: &Backend, json: bool, network_timeout: Duration) -> 
 /// The managers as stored (nothing connected: this command opens no session).
 fn stored_views(settings: &Settings) -> anyhow::Result<Vec<CounterpartyView>> {
     let options = keystore_options(settings, Ask::Terminal)?;
-    let selected = nodepair_keystore::select::select(&options, |v| std::env::var_os(v))?;
+    let selected =
+        nodepair_keystore::select::select(&options, nodepair_keystore::passphrase::process_env)?;
     let mut views: Vec<_> = Counterparty::load_all(&*selected.store)?
         .iter()
         .map(|c| {
@@ -314,13 +413,19 @@ fn managers(settings: &Settings, json: bool) -> anyhow::Result<()> {
         writeln!(
             out,
             "{:<24} {:<36} {:<10} {:<22}",
-            v.name(),
+            shown(v),
             v.node_id.0,
             v.state.as_str(),
             seen
         )?;
     }
     Ok(())
+}
+
+/// A manager's name as a terminal may show it: control and invisible
+/// characters escaped, at most 64 characters.
+fn shown(v: &CounterpartyView) -> String {
+    nodepair_protocol::hello::printable(v.name(), 64)
 }
 
 fn when(unix: u64) -> String {
@@ -358,17 +463,17 @@ async fn unpair(settings: &Settings, who: &str, json: bool) -> anyhow::Result<()
         let told = match backend.peer.revoke(target.public_key).await {
             Revocation::Told => true,
             Revocation::WillBeTold => false,
-            Revocation::NotPaired => anyhow::bail!("{} is no longer paired", target.name()),
-            Revocation::Failed(e) => anyhow::bail!("cannot unpair {}: {e}", target.name()),
+            Revocation::NotPaired => anyhow::bail!("{} is no longer paired", shown(&target)),
+            Revocation::Failed(e) => anyhow::bail!("cannot unpair {}: {e}", shown(&target)),
         };
         if json {
             print_json(&serde_json::json!({"type": "unpaired", "name": target.name(), "told": told}))?;
         } else if told {
-            println!("unpaired {}; it was told and forgot this app too", target.name());
+            println!("unpaired {}; it was told and forgot this app too", shown(&target));
         } else {
             println!(
                 "unpaired {}; it is not reachable now and will be told the next time this app connects",
-                target.name()
+                shown(&target)
             );
         }
         Ok(())

@@ -15,6 +15,7 @@ pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
             commands::unlock,
             commands::pair_start,
             commands::pair_cancel,
+            commands::pair_confirm,
             commands::rename_manager,
             commands::unpair_manager,
             commands::manager_health,

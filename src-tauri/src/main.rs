@@ -6,7 +6,12 @@
 use clap::Parser;
 use std::process::ExitCode;
 
+#[allow(unsafe_code)]
 fn main() -> ExitCode {
+    // The vault passphrase, if given in the environment, leaves it at once:
+    // the web view's processes would inherit it.
+    // SAFETY: first thing in main, before any thread exists.
+    unsafe { nodepair_keystore::passphrase::take_from_environment() };
     let cli = nodepair_app::headless::Cli::parse();
     // Keys are in this process's memory: no core file may hold them.
     if let Err(e) = nodepair_peer::hardening::no_core_dumps() {

@@ -89,7 +89,9 @@ pub struct UnlockView {
 #[derive(Clone, Debug, PartialEq, Serialize, specta::Type, tauri_specta::Event)]
 #[serde(rename_all = "camelCase")]
 pub struct PairingView {
-    /// `waiting`, `verifying`, `paired`, `failed` or `cancelled`.
+    /// `waiting`, `answered`, `compare` (ask the person whether the server
+    /// shows `verification` too), `confirmed` (waiting for the server's
+    /// side), `paired`, `failed` or `cancelled`.
     pub phase: String,
     /// The code to type on the server, in groups.
     pub code: String,
@@ -100,10 +102,12 @@ pub struct PairingView {
     /// When the code stops working, Unix milliseconds.
     #[specta(type = Number)]
     pub expires_at_ms: u64,
-    /// Once paired: the string both sides show.
+    /// From `compare` on: the string both sides show.
     pub verification: Option<String>,
-    /// Once paired: the manager's name.
+    /// From `compare` on: the manager's name, as it introduced itself.
     pub manager: Option<String>,
+    /// From `compare` on: the manager's key fingerprint.
+    pub fingerprint: Option<String>,
     /// Once failed: why, in words a person can act on.
     pub error: Option<String>,
 }

@@ -63,10 +63,14 @@ async fn main() {
         let cli_home = home.clone();
         let started = Instant::now();
         let cli = tokio::task::spawn_blocking(move || {
-            let out = cli_home.cli(&Sandbox::at(&root), &["pair", &code]);
+            let out = cli_home.cli(&Sandbox::at(&root), &["pair", "--yes", &code]);
             (out, Instant::now())
         });
-        let (_, app_paired) = offer.finish().await.map(|p| (p, Instant::now())).unwrap();
+        let (_, app_paired) = offer
+            .finish(|_, _| true)
+            .await
+            .map(|p| (p, Instant::now()))
+            .unwrap();
         let (out, cli_done) = cli.await.unwrap();
         assert!(out.status.success());
         pair_times.push(app_paired.max(cli_done) - started);

@@ -69,22 +69,36 @@ impl Shooter<'_> {
     }
 }
 
-async fn pair(window: &Window, sandbox: &Sandbox, manager: &ManagerHome) {
+/// Pairs the window with `manager`: the operator types the code (and
+/// confirms with `--yes`), the window asks whether the server shows the same
+/// string (shot as `3-compare` when `shots` is given) and the person says it
+/// matches.
+async fn pair(
+    window: &Window,
+    sandbox: &Sandbox,
+    manager: &ManagerHome,
+    shots: Option<&Shooter<'_>>,
+) {
     window
         .click("[data-testid=pair-button]:not([disabled])")
         .await;
     let command = window.text("[data-testid=pairing-command]").await;
     let code = command.rsplit(' ').next().unwrap_or_default().to_owned();
     let (manager, sandbox) = (manager.clone(), Sandbox::at(sandbox.path()));
-    let done = tokio::task::spawn_blocking(move || manager.cli(&sandbox, &["pair", &code]))
-        .await
-        .expect("the pair command ran");
+    let done =
+        tokio::task::spawn_blocking(move || manager.cli(&sandbox, &["pair", "--yes", &code]));
+    window.find("[data-testid=confirm-match]", SOON).await;
+    if let Some(shots) = shots {
+        shots.shoot("3-compare", true).await;
+    }
+    window.click("[data-testid=confirm-match]").await;
+    let done = done.await.expect("the pair command ran");
     assert!(
         done.status.success(),
         "{}",
         String::from_utf8_lossy(&done.stderr)
     );
-    window.find("[data-testid=verification]", SOON).await;
+    window.find(".pairing-card .progress.paired", SOON).await;
 }
 
 async fn screens(theme: Theme, out: &Path) {
@@ -134,10 +148,10 @@ async fn screens(theme: Theme, out: &Path) {
     shots.shoot("2-pairing-code", true).await;
     window.click(".pairing-card .actions button").await;
 
-    pair(&window, &sandbox, &validator).await;
+    pair(&window, &sandbox, &validator, Some(&shots)).await;
     shots.shoot("3-paired", false).await;
     window.click(".pairing-card .actions button").await;
-    pair(&window, &sandbox, &archive).await;
+    pair(&window, &sandbox, &archive, None).await;
     window.click(".pairing-card .actions button").await;
 
     // One manager stops: the list shows one online and one offline.

@@ -27,7 +27,7 @@ fn the_app_pairs_lists_and_unpairs_from_a_terminal() {
     let app = AppHome::new(sandbox.path(), "laptop", &[&r2.addr]);
 
     let mut pairing = app
-        .command(&sandbox, &["pair", "--json"])
+        .command(&sandbox, &["pair", "--yes", "--json"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -39,7 +39,7 @@ fn the_app_pairs_lists_and_unpairs_from_a_terminal() {
     assert_eq!(first["command"], format!("nodepair-manager pair {code}"));
     assert!(first["qr"].as_str().unwrap().starts_with("NODEPAIR:"));
 
-    let out = manager.cli(&sandbox, &["pair", &code]);
+    let out = manager.cli(&sandbox, &["pair", "--yes", &code]);
     assert!(out.status.success(), "{}", stderr(&out));
     let rest: Vec<String> = lines.map(Result::unwrap).collect();
     let status = pairing.wait().unwrap();
@@ -87,7 +87,7 @@ fn the_terminal_shows_the_code_its_qr_and_the_command() {
     let relay = Relay::start(&sandbox, &[]);
     let app = AppHome::new(sandbox.path(), "laptop", &[&relay.addr]);
     let mut pairing = app
-        .command(&sandbox, &["pair"])
+        .command(&sandbox, &["pair", "--yes"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

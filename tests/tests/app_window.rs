@@ -4,9 +4,9 @@
 //! see it go offline and come back when it restarts, see its host's health,
 //! rename it, re-open the app and find it online without any input, unpair.
 
+use nodepair_tests::Sandbox;
 use nodepair_tests::net::{CLUSTER, ManagerHome, Relay};
 use nodepair_tests::window::Window;
-use nodepair_tests::{Sandbox, stderr, stdout};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -52,20 +52,56 @@ async fn pair_watch_restart_rename_and_unpair_through_the_window() {
         .unwrap_or_else(|| panic!("the window shows the command to type, not {command:?}"))
         .to_owned();
 
-    // The operator types it on the server.
-    let paired = tokio::task::spawn_blocking({
-        let (manager, sandbox) = (manager.clone(), Sandbox::at(sandbox.path()));
-        move || manager.cli(&sandbox, &["pair", &code])
+    // The operator types it on the server; both screens show the
+    // verification string, the two people compare and both say it matches.
+    let mut cli = manager
+        .command(&sandbox, &["pair", &code])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut answer = cli.stdin.take().unwrap();
+    let mut out = std::io::BufReader::new(cli.stdout.take().unwrap());
+    let on_server = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        loop {
+            line.clear();
+            assert!(
+                std::io::BufRead::read_line(&mut out, &mut line).unwrap() > 0,
+                "pair ended before showing a verification string"
+            );
+            if let Some(v) = line.strip_prefix("verification: ") {
+                return (v.split("  ").next().unwrap().trim().to_owned(), out);
+            }
+        }
     })
     .await
     .unwrap();
-    assert!(paired.status.success(), "pair failed: {}", stderr(&paired));
+    let (on_server, mut out) = on_server;
+    window.find("[data-testid=compare]", SOON).await;
     let shown = window.text("[data-testid=verification]").await;
-    assert!(
-        stdout(&paired).contains(shown.trim()),
-        "both sides show the same verification: window {shown:?}, server {}",
-        stdout(&paired)
+    assert_eq!(
+        shown.trim(),
+        on_server,
+        "both sides show the same verification"
     );
+    std::io::Write::write_all(&mut answer, b"yes\n").unwrap();
+    window.click("[data-testid=confirm-match]").await;
+    let paired = tokio::task::spawn_blocking(move || {
+        let mut rest = String::new();
+        let _ = std::io::Read::read_to_string(&mut out, &mut rest);
+        (cli.wait_with_output().unwrap(), rest)
+    })
+    .await
+    .unwrap();
+    assert!(
+        paired.0.status.success(),
+        "pair failed: {} {}",
+        paired.1,
+        String::from_utf8_lossy(&paired.0.stderr)
+    );
+    window.find(".pairing-card .progress.paired", SOON).await;
     window.click(".pairing-card .actions button").await;
     window.find(ONLINE, SOON).await;
     assert_eq!(

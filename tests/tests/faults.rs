@@ -91,10 +91,11 @@ async fn a_full_disk_while_saving_a_pairing_keeps_the_vault_whole() {
     let offer = second.offer_pairing().await.unwrap();
     let code = offer.code.to_display_string();
     let (root, cli_home) = (sandbox.path().to_owned(), home.clone());
-    let out =
-        tokio::task::spawn_blocking(move || cli_home.cli(&Sandbox::at(&root), &["pair", &code]))
-            .await
-            .unwrap();
+    let out = tokio::task::spawn_blocking(move || {
+        cli_home.cli(&Sandbox::at(&root), &["pair", "--yes", &code])
+    })
+    .await
+    .unwrap();
     assert!(!out.status.success(), "{}", stdout(&out));
     let said = stderr(&out);
     assert!(
@@ -102,7 +103,7 @@ async fn a_full_disk_while_saving_a_pairing_keeps_the_vault_whole() {
         "the operator is told the pairing was not saved: {said}"
     );
     // The app is told at once, and kept nothing.
-    let told = tokio::time::timeout(Duration::from_secs(20), offer.finish())
+    let told = tokio::time::timeout(Duration::from_secs(20), offer.finish(|_, _| true))
         .await
         .expect("the app hears within 20 s, not when the code expires");
     let err = told.expect_err("the app did not pair").to_string();

@@ -151,8 +151,9 @@ async fn a_flood_on_session_and_pairing_topics_gains_nothing_and_memory_stays_bo
     // pairing goes on.
     let code = offer.code.to_display_string();
     let (root, cli_home) = (sandbox.path().to_owned(), home.clone());
-    let cli =
-        tokio::task::spawn_blocking(move || cli_home.cli(&Sandbox::at(&root), &["pair", &code]));
+    let cli = tokio::task::spawn_blocking(move || {
+        cli_home.cli(&Sandbox::at(&root), &["pair", "--yes", &code])
+    });
     let (mut answered, mut unanswered) = (0, 0);
     let mut peak = warm;
     while !flooder.is_finished() {
@@ -165,7 +166,7 @@ async fn a_flood_on_session_and_pairing_topics_gains_nothing_and_memory_stays_bo
     }
     let published = flooder.await.unwrap();
     eprintln!("flood over: {published} published, {answered} answered, {unanswered} not");
-    let Ok(finished) = tokio::time::timeout(LONG, offer.finish()).await else {
+    let Ok(finished) = tokio::time::timeout(LONG, offer.finish(|_, _| true)).await else {
         panic!(
             "the second app did not pair within two minutes of the flood: app {:?}, manager {}",
             second.status().await,

@@ -313,6 +313,7 @@ async fn logs_are_tailed_and_followed_within_their_budget_and_stop_when_unpaired
         api::encode(&TailRequest {
             source: source.into(),
             lines,
+            skip: 0,
         })
     };
     let got = app
@@ -533,6 +534,7 @@ async fn a_units_journal_is_tailed_and_followed_through_journalctl() {
     let request = api::encode(&TailRequest {
         source: "geth.service".into(),
         lines: 2,
+        skip: 0,
     });
     let tail = app.request(manager, LogsTail::NAME, request).await.unwrap();
     assert_eq!(

@@ -19,7 +19,7 @@ const LONG: Duration = Duration::from_secs(20);
 /// waiting for the app.
 fn pair_waiting(sandbox: &Sandbox, home: &ManagerHome, code: &str) -> std::process::Child {
     let mut cli = home
-        .command(sandbox, &["pair", code])
+        .command(sandbox, &["pair", "--yes", code])
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()
@@ -298,7 +298,10 @@ async fn bad_codes_get_their_own_errors_and_exit_codes() {
     );
 
     // No Waku peer reachable.
-    let out = home.cli(&sandbox, &["pair", &good, "--network-timeout", "1"]);
+    let out = home.cli(
+        &sandbox,
+        &["pair", "--yes", &good, "--network-timeout", "1"],
+    );
     assert_eq!(out.status.code(), Some(69), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("no Waku peer could be reached"),
@@ -314,7 +317,7 @@ async fn bad_codes_get_their_own_errors_and_exit_codes() {
         &[&relay.addr],
         Duration::from_secs(2),
     );
-    let out = home.cli(&sandbox, &["pair", &good]);
+    let out = home.cli(&sandbox, &["pair", "--yes", &good]);
     assert_eq!(out.status.code(), Some(75), "{}", stderr(&out));
     assert!(stderr(&out).contains("expired"), "{}", stderr(&out));
     let out = home.cli(&sandbox, &["peers", "--json"]);
@@ -330,10 +333,11 @@ async fn bad_codes_get_their_own_errors_and_exit_codes() {
         ManagerHome::new(sandbox.path(), "validator-6", &[&relay.addr], LONG),
     );
     let c = code.clone();
-    let cli = tokio::task::spawn_blocking(move || first.cli(&Sandbox::at(&root), &["pair", &c]));
-    offer.finish().await.unwrap();
+    let cli =
+        tokio::task::spawn_blocking(move || first.cli(&Sandbox::at(&root), &["pair", "--yes", &c]));
+    offer.finish(|_, _| true).await.unwrap();
     assert!(cli.await.unwrap().status.success());
-    let out = home.cli(&sandbox, &["pair", &code]);
+    let out = home.cli(&sandbox, &["pair", "--yes", &code]);
     assert_eq!(out.status.code(), Some(75), "{}", stderr(&out));
     assert_eq!(
         app_side.stored().len(),
@@ -375,9 +379,10 @@ async fn strangers_on_the_topics_are_dropped_and_counted() {
     // ... and the real pairing goes through regardless.
     let code = offer.code.to_display_string();
     let (root, cli_home) = (sandbox.path().to_owned(), home.clone());
-    let cli =
-        tokio::task::spawn_blocking(move || cli_home.cli(&Sandbox::at(&root), &["pair", &code]));
-    offer.finish().await.unwrap();
+    let cli = tokio::task::spawn_blocking(move || {
+        cli_home.cli(&Sandbox::at(&root), &["pair", "--yes", &code])
+    });
+    offer.finish(|_, _| true).await.unwrap();
     let out = cli.await.unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     online(&app, manager_key).await;

@@ -104,7 +104,7 @@ fn a_pairing_at_trace_level_leaves_no_secret_in_logs_or_files() {
 
     // The app offers a code, at trace level.
     let mut offer = logged(
-        app.command(&sandbox, &["pair", "--json"]),
+        app.command(&sandbox, &["pair", "--yes", "--json"]),
         &logs.join("app-pair.log"),
     )
     .stdout(Stdio::piped())
@@ -124,7 +124,8 @@ fn a_pairing_at_trace_level_leaves_no_secret_in_logs_or_files() {
     .spawn()
     .unwrap();
     let cmdline = std::fs::read(format!("/proc/{}/cmdline", typed.id())).unwrap_or_default();
-    writeln!(typed.stdin.take().unwrap(), "{code}").unwrap();
+    // The code, then the answer to "does the app show …?".
+    writeln!(typed.stdin.take().unwrap(), "{code}\nyes").unwrap();
     assert!(wait_exit(&mut typed).success(), "the manager paired");
     let rest: Vec<String> = lines.map(Result::unwrap).collect();
     assert!(wait_exit(&mut offer).success(), "the app paired: {rest:?}");

@@ -28,6 +28,7 @@ export const backend = {
   unlock: (passphrase: string) => ok(gen.commands.unlock(passphrase)),
   pairStart: () => ok(gen.commands.pairStart()),
   pairCancel: () => ok(gen.commands.pairCancel()),
+  pairConfirm: (matches: boolean) => ok(gen.commands.pairConfirm(matches)),
   rename: (key: string, name: string | null) => ok(gen.commands.renameManager(key, name)),
   unpair: (key: string) => ok(gen.commands.unpairManager(key)),
   health: (key: string, samplesAfterMs: number) =>

@@ -168,6 +168,7 @@ export async function start(root: HTMLElement, now: () => number = Date.now): Pr
   };
   const pairingActions = {
     cancel: () => void backend.pairCancel(),
+    confirm: (matches: boolean) => void backend.pairConfirm(matches),
     newCode: () => void begin(),
     close: () => {
       pairing = null;

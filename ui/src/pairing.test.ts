@@ -20,6 +20,7 @@ const waiting: PairingView = {
   expiresAtMs: NOW + 10 * 60_000,
   verification: null,
   manager: null,
+  fingerprint: null,
   error: null,
 };
 
@@ -36,6 +37,7 @@ function mount(calls: string[], pairStart: () => PairingView | Error = () => wai
         return r;
       }
       if (cmd === "pair_cancel") return null;
+      if (cmd === "pair_confirm") return null;
       throw new Error(`unexpected command ${cmd}`);
     },
     { shouldMockEvents: true },
@@ -71,16 +73,80 @@ describe("pairing screen", () => {
     expect(root.querySelector("[data-testid=pairing-progress]")?.textContent).toContain("Waiting");
   });
 
-  it("follows the progress to the verification string", async () => {
-    const root = mount([]);
+  it("asks whether the server shows the same string, and answers with the person's choice", async () => {
+    const calls: string[] = [];
+    const args: unknown[] = [];
+    mockIPC(
+      (cmd, payload) => {
+        calls.push(cmd);
+        if (cmd === "pair_confirm") args.push(payload);
+        if (cmd === "plugin:app|name") return "NodePair";
+        if (cmd === "plugin:app|version") return "0.1.0";
+        if (cmd === "managers") return { backend: "running", error: null, unlock: null, managers: [] };
+        if (cmd === "pair_start") return waiting;
+        return null;
+      },
+      { shouldMockEvents: true },
+    );
+    const root = document.createElement("main");
+    document.body.replaceChildren(root);
     await start(root, () => NOW);
     await clickPair(root);
-    await emit("pairing-view", { ...waiting, phase: "verifying" });
-    expect(root.querySelector("[data-testid=pairing-progress]")?.textContent).toContain("verifying");
-    await emit("pairing-view", { ...waiting, phase: "paired", manager: "validator-1", verification: "590 699" });
+    await emit("pairing-view", { ...waiting, phase: "answered" });
+    expect(root.querySelector("[data-testid=pairing-progress]")?.textContent).toContain("answered");
+    const comparing = {
+      ...waiting,
+      phase: "compare",
+      manager: "validator-1",
+      fingerprint: "3f2a9c01",
+      verification: "590 699",
+    };
+    await emit("pairing-view", comparing);
+    const ask = root.querySelector("[data-testid=compare]");
+    expect(ask?.textContent).toContain("validator-1 answered (key 3f2a9c01). Does the server show");
     expect(root.querySelector("[data-testid=verification]")?.textContent).toBe("590 699");
-    expect(root.textContent).toContain("Paired with validator-1.");
     expect(root.querySelector("[data-testid=pairing-code]")).toBeNull();
+    (root.querySelector("[data-testid=confirm-match]") as HTMLButtonElement).click();
+    await new Promise((r) => setTimeout(r, 0));
+    expect(args).toEqual([{ matches: true }]);
+    await emit("pairing-view", { ...comparing, phase: "confirmed" });
+    expect(root.querySelector("[data-testid=pairing-progress]")?.textContent).toContain("Waiting for the server");
+    expect(root.querySelector("[data-testid=confirm-match]")).toBeNull();
+    await emit("pairing-view", { ...comparing, phase: "paired" });
+    expect(root.textContent).toContain("Paired with validator-1.");
+    expect(root.querySelector("[data-testid=verification]")?.textContent).toBe("590 699");
+  });
+
+  it("stops on \"Doesn't match\" and offers a new code", async () => {
+    const calls: string[] = [];
+    const args: unknown[] = [];
+    mockIPC(
+      (cmd, payload) => {
+        calls.push(cmd);
+        if (cmd === "pair_confirm") args.push(payload);
+        if (cmd === "plugin:app|name") return "NodePair";
+        if (cmd === "plugin:app|version") return "0.1.0";
+        if (cmd === "managers") return { backend: "running", error: null, unlock: null, managers: [] };
+        if (cmd === "pair_start") return waiting;
+        return null;
+      },
+      { shouldMockEvents: true },
+    );
+    const root = document.createElement("main");
+    document.body.replaceChildren(root);
+    await start(root, () => NOW);
+    await clickPair(root);
+    await emit("pairing-view", { ...waiting, phase: "compare", manager: "validator-1", fingerprint: "3f2a9c01", verification: "590 699" });
+    (root.querySelector("[data-testid=confirm-mismatch]") as HTMLButtonElement).click();
+    await new Promise((r) => setTimeout(r, 0));
+    expect(args).toEqual([{ matches: false }]);
+    await emit("pairing-view", {
+      ...waiting,
+      phase: "failed",
+      error: "the verification strings do not match: someone may be in the middle; pairing stopped, make a new code",
+    });
+    expect(root.querySelector("[data-testid=pairing-error]")?.textContent).toContain("do not match");
+    expect([...root.querySelectorAll("button")].some((b) => b.textContent === "New code")).toBe(true);
   });
 
   it("says what to do when the code expired or leaked, and offers a new code", async () => {
@@ -91,7 +157,7 @@ describe("pairing screen", () => {
     await emit("pairing-view", {
       ...waiting,
       phase: "failed",
-      error: "the pairing code expired before the other side answered; make a new code",
+      error: "the pairing code expired before the pairing completed; make a new code",
     });
     expect(root.querySelector("[data-testid=pairing-error]")?.textContent).toContain("make a new code");
     const again = [...root.querySelectorAll("button")].find((b) => b.textContent === "New code");

@@ -1,5 +1,6 @@
 // Pairing a manager from the window: the code, its QR code, the command to
-// type on the server, a countdown, and live progress.
+// type on the server, a countdown, live progress, and the question whether
+// the server shows the same verification string.
 
 import type { PairingView } from "./api";
 import { codeGroups, formatRemaining } from "./countdown";
@@ -8,13 +9,17 @@ import { h } from "./dom";
 /** What the buttons do. */
 export interface PairingActions {
   cancel: () => void;
+  /** The person's answer: does the server show the same string? */
+  confirm: (matches: boolean) => void;
   newCode: () => void;
   close: () => void;
 }
 
 const PROGRESS: Record<string, string> = {
   waiting: "Waiting for the server to answer…",
-  verifying: "The server answered; verifying…",
+  answered: "The server answered; exchanging identities…",
+  compare: "Compare the verification string with the server's screen.",
+  confirmed: "Confirmed here. Waiting for the server to confirm too…",
   paired: "Paired, and the encrypted session is up.",
   failed: "Pairing stopped.",
   cancelled: "Pairing cancelled.",
@@ -28,9 +33,10 @@ export function renderPairing(
   actions: PairingActions,
 ): void {
   const remaining = formatRemaining(view.expiresAtMs, nowMs);
-  const live = view.phase === "waiting" || view.phase === "verifying";
-  const button = (label: string, onClick: () => void, primary = false): HTMLButtonElement => {
-    const b = h("button", { type: "button", class: primary ? "primary" : undefined }, label);
+  const live = view.phase === "waiting" || view.phase === "answered";
+  const going = live || view.phase === "compare" || view.phase === "confirmed";
+  const button = (label: string, onClick: () => void, primary = false, testid?: string): HTMLButtonElement => {
+    const b = h("button", { type: "button", class: primary ? "primary" : undefined, "data-testid": testid }, label);
     b.addEventListener("click", onClick);
     return b;
   };
@@ -64,22 +70,46 @@ export function renderPairing(
         remaining === "expired" ? "The code has expired." : `The code expires in ${remaining}.`,
       ),
     h("p", { class: `progress ${view.phase}`, role: "status", "data-testid": "pairing-progress" }, PROGRESS[view.phase] ?? view.phase),
+    view.phase === "compare" &&
+      h(
+        "div",
+        { class: "notice ask", "data-testid": "compare" },
+        h("p", {}, `${view.manager ?? "A manager"} answered (key ${view.fingerprint ?? "?"}). Does the server show`),
+        h("p", { class: "verification", "data-testid": "verification" }, view.verification ?? ""),
+        h(
+          "p",
+          { class: "muted" },
+          "Nothing is kept until you both say it matches. If it differs, or the server shows nothing, someone else may have seen the code.",
+        ),
+        h(
+          "div",
+          { class: "actions" },
+          button("Matches", () => actions.confirm(true), true, "confirm-match"),
+          button("Doesn't match", () => actions.confirm(false), false, "confirm-mismatch"),
+        ),
+      ),
+    view.phase === "confirmed" &&
+      h(
+        "div",
+        { class: "notice" },
+        h("p", {}, `You confirmed ${view.manager ?? "the manager"}:`),
+        h("p", { class: "verification", "data-testid": "verification" }, view.verification ?? ""),
+      ),
     view.phase === "paired" &&
       h(
         "div",
         { class: "notice good" },
-        h("p", {}, `Paired with ${view.manager ?? "the manager"}. The server shows the same verification:`),
+        h("p", {}, `Paired with ${view.manager ?? "the manager"}. Both sides confirmed the verification string:`),
         h("p", { class: "verification", "data-testid": "verification" }, view.verification ?? ""),
-        h("p", { class: "muted" }, "If it does not, someone else answered the code: unpair it."),
       ),
     view.phase === "failed" &&
       h("p", { class: "notice bad", role: "alert", "data-testid": "pairing-error" }, view.error ?? "Pairing failed."),
     h(
       "div",
       { class: "actions" },
-      live && button("Cancel", actions.cancel),
-      !live && view.phase !== "paired" && button("New code", actions.newCode, true),
-      !live && button(view.phase === "paired" ? "Done" : "Close", actions.close),
+      going && button("Cancel", actions.cancel),
+      !going && view.phase !== "paired" && button("New code", actions.newCode, true),
+      !going && button(view.phase === "paired" ? "Done" : "Close", actions.close),
     ),
   ]);
   const qr =

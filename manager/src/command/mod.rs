@@ -109,6 +109,13 @@ impl Output {
         } else {
             match reply {
                 Reply::Progress { step } => eprintln!("… {step}"),
+                Reply::Compare { app, verification } => {
+                    writeln!(
+                        out,
+                        "the app {} (key {}) answered\nverification: {verification}  (compare it with the app's screen)",
+                        app.name, app.fingerprint
+                    )?;
+                }
                 Reply::Paired {
                     counterparty,
                     verification,
@@ -118,10 +125,7 @@ impl Output {
                         "paired with {} ({}, key {})",
                         counterparty.name, counterparty.role, counterparty.fingerprint
                     )?;
-                    writeln!(
-                        out,
-                        "verification: {verification}  (the app shows the same; if not, revoke it)"
-                    )?;
+                    writeln!(out, "verification: {verification}")?;
                 }
                 Reply::Peers { peers } => print_peers(&mut out, peers)?,
                 Reply::Revoked { name, told: true } => {

@@ -2,15 +2,19 @@
 
 use super::{GlobalArgs, Output};
 use crate::config::Config;
-use crate::control::{self, Reply, Request};
+use crate::control::{self, ErrorKind, Reply, Request};
+use crate::exit::Reported;
 use crate::runtime::Runtime;
 use crate::serve;
 use anyhow::Context;
 use clap::Args;
-use std::io::IsTerminal;
+use std::io::{BufRead, IsTerminal, Write};
 
 /// Pair with the NodePair app that shows CODE. Asks a running daemon to do
 /// it; without one, pairs by itself and exits once the first session is up.
+/// Once the app answers, both show a verification string: `pair` asks
+/// whether the app shows the same one, and nothing is stored before you
+/// say yes.
 #[derive(Debug, Args)]
 pub(crate) struct PairCmd {
     /// The code the app shows (e.g. `7KQ2-M9XD-4RTA`). Leave it out to type
@@ -19,6 +23,11 @@ pub(crate) struct PairCmd {
     /// One JSON object per line instead of text.
     #[arg(long)]
     json: bool,
+    /// Confirm the verification string without asking (scripts). Without a
+    /// terminal and without `--yes`, the answer is read as a line from
+    /// standard input: `yes` or `no`.
+    #[arg(long, short = 'y')]
+    yes: bool,
     /// Seconds to wait for a first Waku peer before giving up (exit 69).
     #[arg(long, value_name = "SECONDS", default_value_t = 20)]
     network_timeout: u64,
@@ -32,48 +41,127 @@ impl PairCmd {
             None => read_code()?,
         };
         let out = Output { json: self.json };
+        let request = Request::Pair {
+            code,
+            network_timeout_secs: self.network_timeout,
+            yes: self.yes,
+        };
         super::runtime()?.block_on(async move {
-            let request = Request::Pair {
-                code,
-                network_timeout_secs: self.network_timeout,
-            };
             if let Some(mut client) = control::connect(&config.state_dir()).await? {
                 client.send(&request).await?;
-                return super::relay_replies(&mut client, &out).await;
+                return relay(&mut client, &out).await;
             }
             // No daemon: pair by ourselves. A typo is caught before any network.
             if let Request::Pair { code, .. } = &request
                 && let Err(e) = nodepair_protocol::PairingCode::parse(code)
             {
                 return out.reply(&Reply::Error {
-                    kind: control::ErrorKind::BadCode,
+                    kind: ErrorKind::BadCode,
                     message: format!(
                         "that is not a valid pairing code: {e}; check it against the app"
                     ),
                 });
             }
-            if !self.json {
+            if !out.json {
                 eprintln!("(no manager daemon is running; pairing without it)");
             }
             let runtime = Runtime::start(config).await?;
+            // Ctrl-C cancels the pairing (and tells the app) before exiting,
+            // and so does standard input closing before the question is
+            // answered.
+            let (left, gone) = tokio::sync::watch::channel(false);
+            let (asker, answers) = serve::Asker::new(gone);
+            let interrupt = {
+                let left = left.clone();
+                tokio::spawn(async move {
+                    if tokio::signal::ctrl_c().await.is_ok() {
+                        let _ = left.send(true);
+                    }
+                })
+            };
             let mut result = Ok(());
             let mut sink = |reply: Reply| {
-                if result.is_ok() {
-                    result = out.reply(&reply);
+                if result.is_err() {
+                    return;
+                }
+                result = out.reply(&reply);
+                if let Reply::Compare { verification, .. } = &reply {
+                    let (answers, left) = (answers.clone(), left.clone());
+                    let verification = verification.clone();
+                    let json = out.json;
+                    tokio::task::spawn_blocking(move || match ask(&verification, json) {
+                        Some(matches) => {
+                            let _ = answers.blocking_send(matches);
+                        }
+                        None => {
+                            let _ = left.send(true);
+                        }
+                    });
                 }
             };
-            // Ctrl-C cancels the pairing (and tells the app) before exiting.
-            let (left, gone) = tokio::sync::watch::channel(false);
-            let interrupt = tokio::spawn(async move {
-                if tokio::signal::ctrl_c().await.is_ok() {
-                    let _ = left.send(true);
-                }
-            });
-            serve::handle(&runtime, request, &mut sink, gone).await;
+            serve::handle(&runtime, request, &mut sink, asker).await;
             interrupt.abort();
             runtime.shutdown().await;
             result
         })
+    }
+}
+
+/// Prints the daemon's replies until its final one, answering its
+/// question; a daemon that goes away before answering is an error.
+async fn relay(client: &mut control::Client, out: &Output) -> anyhow::Result<()> {
+    while let Some(reply) = client.next().await? {
+        out.reply(&reply)?;
+        match &reply {
+            Reply::Progress { .. } => {}
+            Reply::Compare { verification, .. } => {
+                let verification = verification.clone();
+                let json = out.json;
+                let answer = tokio::task::spawn_blocking(move || ask(&verification, json))
+                    .await
+                    .context("cannot read the answer")?;
+                match answer {
+                    Some(matches) => client.send(&Request::Confirm { matches }).await?,
+                    // Closing the connection cancels the pairing.
+                    None => return Err(no_answer().into()),
+                }
+            }
+            _ => return Ok(()),
+        }
+    }
+    anyhow::bail!("the manager daemon stopped before it answered")
+}
+
+fn no_answer() -> Reported {
+    Reported {
+        kind: ErrorKind::Failed,
+        message: "no answer to whether the app shows the same verification string (standard input closed); pairing cancelled, the app was told. Answer `yes` or `no`, or pass --yes to pair without comparing".into(),
+    }
+}
+
+/// Asks whether the app shows `verification` too: on a terminal a y/n
+/// question, else one line of standard input (`yes`/`no`). `None` when
+/// standard input closes first.
+fn ask(verification: &str, json: bool) -> Option<bool> {
+    let stdin = std::io::stdin();
+    let terminal = stdin.is_terminal();
+    loop {
+        if terminal && !json {
+            eprint!("Does the app show {verification}? [y/n] ");
+            let _ = std::io::stderr().flush();
+        }
+        let mut line = String::new();
+        match stdin.lock().read_line(&mut line) {
+            Ok(0) | Err(_) => return None,
+            Ok(_) => {}
+        }
+        match line.trim().to_ascii_lowercase().as_str() {
+            "y" | "yes" => return Some(true),
+            "n" | "no" => return Some(false),
+            _ if terminal => eprintln!("Please answer y (it shows {verification}) or n."),
+            // A script that answers something else is not a yes.
+            _ => return Some(false),
+        }
     }
 }
 

@@ -110,11 +110,29 @@ async fn connection(stream: UnixStream, runtime: Arc<Runtime>) {
     if reader.read_line(&mut line).await.is_err() {
         return;
     }
-    // The client sends nothing more; end of stream means it went away.
+    // After its request the client sends only answers to our questions
+    // (whether the verification strings match); end of stream means it
+    // went away.
     let (left, gone) = tokio::sync::watch::channel(false);
+    let (asker, answers) = serve::Asker::new(gone);
     let watcher = tokio::spawn(async move {
-        let mut rest = Vec::new();
-        let _ = tokio::io::AsyncReadExt::read_to_end(&mut reader, &mut rest).await;
+        let mut line = String::new();
+        loop {
+            line.clear();
+            match reader.read_line(&mut line).await {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {
+                    if let Ok(Request::Confirm { matches }) = serde_json::from_str(&line) {
+                        let _ = answers.send(matches).await;
+                    }
+                }
+            }
+            // A client sends one answer per question; a flood is a
+            // broken client, not an answer.
+            if line.len() > 4096 {
+                break;
+            }
+        }
         let _ = left.send(true);
     });
     let request: Request = match serde_json::from_str(&line) {
@@ -133,7 +151,7 @@ async fn connection(stream: UnixStream, runtime: Arc<Runtime>) {
         let mut sink = move |reply: Reply| {
             let _ = tx.send(reply);
         };
-        serve::handle(&runtime, request, &mut sink, gone).await;
+        serve::handle(&runtime, request, &mut sink, asker).await;
     });
     while let Some(reply) = rx.recv().await {
         if write_reply(&mut write, &reply).await.is_err() {
@@ -157,14 +175,14 @@ async fn log_events(mut events: tokio::sync::broadcast::Receiver<PeerEvent>) {
     loop {
         match events.recv().await {
             Ok(PeerEvent::Changed(view)) => {
-                tracing::info!(app = %view.display_name, state = view.state.as_str(), "counterparty");
+                tracing::info!(app = ?view.display_name, state = view.state.as_str(), "counterparty");
             }
             Ok(PeerEvent::Removed {
                 display_name,
                 by_peer,
                 ..
             }) => {
-                tracing::info!(app = %display_name, by_peer, "pairing revoked");
+                tracing::info!(app = ?display_name, by_peer, "pairing revoked");
             }
             Ok(PeerEvent::Stream { .. }) => {}
             Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}

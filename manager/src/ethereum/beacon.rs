@@ -75,12 +75,12 @@ impl Beacon {
         let what = format!("GET {path}");
         let response = match self.client.get(url.clone()).send().await {
             Ok(r) => r,
-            Err(e) => return request_error(&what, &url, &e),
+            Err(e) => return request_error(&what, &url, e),
         };
         let status = response.status();
         let body = match response.bytes().await {
             Ok(b) => b,
-            Err(e) => return request_error(&what, &url, &e),
+            Err(e) => return request_error(&what, &url, e),
         };
         if !status.is_success() {
             let message = serde_json::from_slice::<ApiError>(&body)
@@ -156,7 +156,7 @@ impl Beacon {
                     format!("GET {path}: status {other}, which the Beacon API does not define"),
                 ),
             },
-            Err(e) => request_error(&format!("GET {path}"), &url, &e),
+            Err(e) => request_error(&format!("GET {path}"), &url, e),
         }
     }
 

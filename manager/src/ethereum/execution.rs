@@ -68,12 +68,12 @@ impl Execution {
             .await
         {
             Ok(r) => r,
-            Err(e) => return request_error(method, &self.url, &e),
+            Err(e) => return request_error(method, &self.url, e),
         };
         let status = response.status();
         let body = match response.bytes().await {
             Ok(b) => b,
-            Err(e) => return request_error(method, &self.url, &e),
+            Err(e) => return request_error(method, &self.url, e),
         };
         match serde_json::from_slice::<RpcResponse>(&body) {
             Ok(RpcResponse {

@@ -28,6 +28,8 @@ impl Ethereum {
             .timeout(timeout)
             .connect_timeout(timeout)
             .user_agent(concat!("nodepair-manager/", env!("CARGO_PKG_VERSION")))
+            // A redirect could lead anywhere, and its URL into messages.
+            .redirect(reqwest::redirect::Policy::none())
             .build()?;
         Ok(Ethereum {
             beacon: beacon_url.map(|u| Beacon::new(client.clone(), u.clone())),
@@ -78,16 +80,24 @@ fn not_configured<T>(key: &str) -> Reading<T> {
     )
 }
 
-/// A URL as shown to apps: without user name or password.
+/// A URL as shown to apps: its origin (scheme, host, port) and no more.
+/// A path or query often holds an API key (`https://mainnet.infura.io/v3/<key>`,
+/// `?apikey=…`), as the user and password do, so any path but `/` shows as
+/// `/…`.
 fn shown(url: &reqwest::Url) -> String {
-    let mut url = url.clone();
-    let _ = url.set_username("");
-    let _ = url.set_password(None);
-    url.to_string()
+    let mut out = url.origin().ascii_serialization();
+    if url.path() == "/" && url.query().is_none() && url.fragment().is_none() {
+        out.push('/');
+    } else {
+        out.push_str("/…");
+    }
+    out
 }
 
-/// What a failed request means for people.
-fn request_error<T>(what: &str, url: &reqwest::Url, e: &reqwest::Error) -> Reading<T> {
+/// What a failed request means for people. The error's own text is used
+/// without its URL, which holds everything [`shown`] leaves out.
+fn request_error<T>(what: &str, url: &reqwest::Url, e: reqwest::Error) -> Reading<T> {
+    let e = e.without_url();
     let at = shown(url);
     if e.is_timeout() {
         Reading::error(

@@ -2,7 +2,7 @@
 //! Beacon API and execution API specifications give (`tests/fixtures/ethereum/`,
 //! sources in its SOURCES.md), including errors, syncing and a hang.
 
-use super::Ethereum;
+use super::{Ethereum, shown};
 use nodepair_protocol::api::ethereum::{BeaconHealth, ExecutionSyncing};
 use nodepair_protocol::api::reading::{ReadErrorKind, Reading};
 use std::time::Duration;
@@ -252,5 +252,51 @@ async fn credentials_in_a_url_are_never_shown() {
     assert!(
         !shown.contains("s3cret") && !shown.contains("operator"),
         "{shown}"
+    );
+}
+
+#[tokio::test]
+async fn api_keys_in_paths_and_queries_are_never_shown() {
+    // Infura-style keys in the path, Etherscan-style in the query: shown to
+    // apps neither in the endpoint nor in any error, whether the server
+    // answers, answers an error, or is not there at all.
+    let b = beacon(fixture!("beacon/syncing_synced.json"), 200).await;
+    let mut with_key = url(&b);
+    with_key.set_path("/v3/0123456789abcdef0123456789abcdef/");
+    with_key.set_query(Some("apikey=SECRETQUERYKEY"));
+    let down: reqwest::Url =
+        "http://127.0.0.1:9/v3/0123456789abcdef0123456789abcdef?apikey=SECRETQUERYKEY"
+            .parse()
+            .unwrap();
+    for (beacon_url, execution_url) in [(&with_key, &down), (&down, &with_key)] {
+        let status = Ethereum::new(
+            Some(beacon_url),
+            Some(execution_url),
+            Duration::from_secs(2),
+        )
+        .unwrap()
+        .status()
+        .await;
+        let shown = serde_json::to_string(&status).unwrap();
+        assert!(
+            !shown.contains("0123456789abcdef") && !shown.contains("SECRETQUERYKEY"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("/…"),
+            "the endpoint says there is more: {shown}"
+        );
+    }
+    assert_eq!(
+        shown(&"https://mainnet.infura.io/".parse().unwrap()),
+        "https://mainnet.infura.io/"
+    );
+    assert_eq!(
+        shown(
+            &"https://u:p@mainnet.infura.io:8443/v3/k?x=1"
+                .parse()
+                .unwrap()
+        ),
+        "https://mainnet.infura.io:8443/…"
     );
 }

@@ -1,9 +1,10 @@
-//! HELLOs arrive from anyone on the pairing topic: opening must never panic,
-//! for either role.
+//! HELLOs and commitments arrive from anyone on the pairing topic: opening
+//! must never panic.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use nodepair_protocol::{Hello, PairingCode, PairingKeys, Role};
+use nodepair_protocol::pairing_commit::Commitment;
+use nodepair_protocol::{Hello, PairingCode, PairingKeys};
 use std::sync::OnceLock;
 
 fn keys() -> &'static PairingKeys {
@@ -12,6 +13,6 @@ fn keys() -> &'static PairingKeys {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let _ = Hello::open(data, keys(), Role::App);
-    let _ = Hello::open(data, keys(), Role::Manager);
+    let _ = Hello::open(data, keys());
+    let _ = Commitment::open(data, keys());
 });

@@ -1,19 +1,44 @@
 //! A Noise session with one counterparty over a lossy, reordering pub/sub
 //! topic: handshakes, tie-break, transport, keepalive, rekey.
 //!
-//! Wire format of session messages (integers big-endian):
+//! Wire format of session messages (integers big-endian; the handshakes are
+//! in [`handshake`]):
 //!
 //! ```text
-//! HANDSHAKE_1: ver | 0x11 | sid (8) | Noise KK message 1 (e, es, ss)   = 10 + 48 bytes
-//! HANDSHAKE_2: ver | 0x12 | sid (8) | Noise KK message 2 (e, ee, se)   = 10 + 48 bytes
+//! HANDSHAKE_1: ver | 0x11 | sid (8) | timestamp (8) | Noise KK message 1 | mac (32)
+//! HANDSHAKE_2: ver | 0x12 | sid (8) |                  Noise KK message 2 | mac (32)
 //! DATA:        ver | 0x13 | sid (8) | nonce (8) | ChaChaPoly(frame) ‖ tag (16)
 //! ```
 //!
 //! `sid` is chosen at random by the initiator of each handshake and names the
 //! keys a DATA message is sealed with, so old and new keys can overlap during
-//! a rekey. The nonce travels in clear, as in Noise's stateless transport, and
-//! a [`ReplayWindow`](crate::replay_window::ReplayWindow) drops duplicates
-//! and replays.
+//! a rekey. The sid and the initiator's timestamp are bound into the
+//! handshake (its prologue and its MAC), and a responder answers a
+//! HANDSHAKE_1 only if its timestamp is newer than every one it answered
+//! before: a recorded handshake, re-published as it was or with another
+//! sid, gets no answer and costs one HMAC. The nonce of DATA travels in
+//! clear, as in Noise's stateless transport, and a
+//! [`ReplayWindow`](crate::replay_window::ReplayWindow) drops duplicates and
+//! replays.
+//!
+//! # Which keys count
+//!
+//! A side never gives up a handshake of its own for one that is not
+//! confirmed, and keeps up to [`MAX_ANSWERS`] answers open at once, so
+//! nothing the network delivers late can displace the handshake the real
+//! peer is waiting on. When handshakes cross, both sides settle on the same
+//! keys without a round of retries:
+//!
+//! - the side with the lower static key does not answer the other's
+//!   handshake while its own is out (for at most `tie_break_patience`), so
+//!   when both start at once only the lower key's completes;
+//! - keys are installed when confirmed (the initiator on HANDSHAKE_2, the
+//!   responder on the first DATA under them), but only if their handshake
+//!   started after the one of the keys in use — "started" being when this
+//!   side sent or answered its HANDSHAKE_1. Both sides see any two
+//!   handshakes that can both complete in the same order (one answered
+//!   before the other was sent), so they settle on the same one; keys that
+//!   lose stay readable for `old_keys_grace`.
 //!
 //! # Driving a session
 //!
@@ -26,6 +51,7 @@
 //! [`poll_transmit`](Session::poll_transmit) (messages to publish) and
 //! [`poll_event`](Session::poll_event).
 
+mod handshake;
 mod noise;
 mod transport;
 
@@ -36,6 +62,7 @@ use crate::identity::{PublicKey, StaticKeypair};
 use crate::version::PROTOCOL_VERSION;
 use crate::wire;
 use bytes::BytesMut;
+use handshake::{MacKeys, NOISE_LEN, SID_LEN};
 use rand_chacha::ChaCha20Rng;
 use rand_core::{Rng, SeedableRng};
 use sha2::{Digest, Sha256};
@@ -43,15 +70,44 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 use transport::{OpenFailure, TAG_LEN, Transport};
 
-/// Length of the session id carried in every session message.
-const SID_LEN: usize = 8;
 /// Version, type and session id.
 const HEADER_LEN: usize = 2 + SID_LEN;
 /// Frames sent before any session is up wait here; older ones are refused.
 const MAX_QUEUED_FRAMES: usize = 64;
-/// Handshakes answered that are remembered, so a replayed old HANDSHAKE_1
-/// is not answered again.
-const REMEMBERED_HANDSHAKES: usize = 64;
+/// Answers to the peer's handshakes kept open at once; the oldest goes.
+pub const MAX_ANSWERS: usize = 4;
+/// Key sets kept only to read late messages (replaced, or outranked).
+const MAX_RECEIVE_ONLY: usize = 4;
+/// Our handshake is sent again at once, or an answer re-sent, at most this
+/// often for what the network (or an attacker) delivers.
+pub const RESEND_AT_MOST_EVERY: Duration = Duration::from_secs(1);
+/// How long after sending our HANDSHAKE_1 a sign of the peer makes us send
+/// it again at once (sooner, ours is still on its way).
+pub const TIE_BREAK_RESEND_AFTER: Duration = Duration::from_millis(100);
+
+/// How wall-clock time maps onto the monotonic `now` the session is given,
+/// for the timestamps of its handshakes. Set once by the driver; the
+/// session never reads a clock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WallClock {
+    /// A monotonic instant…
+    pub at: Instant,
+    /// …and the Unix time at that instant, in nanoseconds.
+    pub unix_nanos: u64,
+}
+
+impl WallClock {
+    /// Unix nanoseconds at `now`.
+    fn at(&self, now: Instant) -> u64 {
+        if now >= self.at {
+            let d = u64::try_from((now - self.at).as_nanos()).unwrap_or(u64::MAX);
+            self.unix_nanos.saturating_add(d)
+        } else {
+            let d = u64::try_from((self.at - now).as_nanos()).unwrap_or(u64::MAX);
+            self.unix_nanos.saturating_sub(d)
+        }
+    }
+}
 
 /// Timings and limits of a session.
 #[derive(Clone, Debug)]
@@ -70,6 +126,15 @@ pub struct SessionConfig {
     pub rekey_after: Duration,
     /// How long the keys a rekey replaced still open late messages.
     pub old_keys_grace: Duration,
+    /// How long an answer to the peer's handshake waits for its first DATA.
+    pub answer_lifetime: Duration,
+    /// How long the side with the lower key ignores the other's handshake
+    /// while its own is unanswered; past that it answers too (the other
+    /// side may refuse ours, e.g. its clock was set back).
+    pub tie_break_patience: Duration,
+    /// Where handshake timestamps come from; `None` counts from the first
+    /// handshake (tests).
+    pub wall_clock: Option<WallClock>,
 }
 
 impl Default for SessionConfig {
@@ -82,6 +147,9 @@ impl Default for SessionConfig {
             rekey_after_messages: 1 << 20,
             rekey_after: Duration::from_secs(60 * 60),
             old_keys_grace: Duration::from_secs(30),
+            answer_lifetime: Duration::from_secs(120),
+            tie_break_patience: Duration::from_secs(3),
+            wall_clock: None,
         }
     }
 }
@@ -131,20 +199,22 @@ pub enum SendError {
     Closed,
 }
 
-/// How long after sending our HANDSHAKE_1 a tie-break we win makes us send
-/// it again at once (sooner, ours is still on its way).
-pub const TIE_BREAK_RESEND_AFTER: Duration = Duration::from_millis(100);
-
 /// What a session dropped, and why; for `status` and for tests.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SessionStats {
     /// Messages too short, of another version or of an unknown type.
     pub malformed: u64,
-    /// Handshakes or frames that failed authentication (e.g. a key that is
-    /// not the counterparty's).
+    /// Handshakes or frames that failed authentication: forged or altered
+    /// on the way, or from a key that is not the counterparty's.
     pub auth_failures: u64,
-    /// Duplicates and replays refused by the anti-replay window.
+    /// Duplicates and replays: frames refused by the anti-replay window,
+    /// handshakes answered already, answers to no handshake of ours.
     pub replays: u64,
+    /// The peer's authentic handshakes not newer than one already answered
+    /// (a recording played back, or a peer whose clock went back).
+    pub stale: u64,
+    /// Our own messages, heard back from the network.
+    pub echoes: u64,
     /// DATA for keys this session does not hold (expired or never known).
     pub unknown_keys: u64,
     /// Handshakes from the peer ignored because ours won the tie-break.
@@ -155,25 +225,58 @@ pub struct SessionStats {
     pub handshakes: u64,
 }
 
+impl SessionStats {
+    /// Adds `other`'s counts to these.
+    pub fn add(&mut self, other: &SessionStats) {
+        self.malformed += other.malformed;
+        self.auth_failures += other.auth_failures;
+        self.replays += other.replays;
+        self.stale += other.stale;
+        self.echoes += other.echoes;
+        self.unknown_keys += other.unknown_keys;
+        self.tie_breaks_won += other.tie_breaks_won;
+        self.bad_frames += other.bad_frames;
+        self.handshakes += other.handshakes;
+    }
+}
+
 /// A handshake we started and are waiting on.
 struct Outgoing {
     sid: [u8; SID_LEN],
     noise: snow::HandshakeState,
     /// HANDSHAKE_1 as sent, re-sent unchanged until answered.
     message: Vec<u8>,
+    /// When we first sent it: its place in the order of handshakes.
+    started_at: Instant,
     /// When it was last sent.
     sent_at: Instant,
+    /// When it was last sent at once, outside its schedule.
+    sent_early_at: Option<Instant>,
     /// When to re-send.
     retry_at: Instant,
     /// Current retry delay; doubles up to `retry_max`.
     retry_delay: Duration,
 }
 
-/// A handshake we answered; its keys count once the initiator uses them.
+/// A handshake of the peer's we answered; its keys count once the
+/// initiator uses them.
 struct Answered {
     /// HANDSHAKE_2 as sent, re-sent if HANDSHAKE_1 comes again.
     message: Vec<u8>,
     transport: Transport,
+    /// When we answered: its place in the order of handshakes.
+    started_at: Instant,
+    /// When the answer was last sent.
+    sent_at: Instant,
+    /// Forgotten after this, unconfirmed.
+    expires_at: Instant,
+}
+
+/// The keys in use.
+struct Current {
+    transport: Transport,
+    /// When their handshake started, on this side.
+    started_at: Instant,
 }
 
 /// A Noise session with one counterparty. See the module docs for the call
@@ -182,14 +285,24 @@ pub struct Session {
     config: SessionConfig,
     own: StaticKeypair,
     peer: PublicKey,
+    /// Authenticates handshake messages cheaply; `None` for a low-order
+    /// peer key, which can never hold a session.
+    macs: Option<MacKeys>,
     /// Draws session ids, ephemeral keys and ping ids; seeded by the caller.
     rng: ChaCha20Rng,
     /// The confirmed keys frames are sent with.
-    current: Option<Transport>,
-    /// Keys a rekey replaced, still accepted until the instant given.
-    previous: Option<(Transport, Instant)>,
+    current: Option<Current>,
+    /// Keys that still open late messages, until the instant given.
+    receive_only: Vec<(Transport, Instant)>,
     outgoing: Option<Outgoing>,
-    answered: Option<Answered>,
+    answers: Vec<Answered>,
+    /// The newest timestamp of the peer's handshakes answered so far; only
+    /// newer ones are answered.
+    peer_floor: u64,
+    /// The timestamp of our latest handshake; the next is newer.
+    own_last_timestamp: u64,
+    /// Where timestamps count from without a wall clock.
+    timestamp_origin: Option<Instant>,
     /// When the next keepalive ping is due.
     next_ping: Option<Instant>,
     /// The ping we wait for: its id and when it was sent.
@@ -201,8 +314,6 @@ pub struct Session {
     /// Where received DATA is decrypted; its memory is reused once the
     /// frames decoded from it are dropped.
     recv_buf: BytesMut,
-    /// Session ids of the last handshakes we answered, newest last.
-    answered_sids: VecDeque<[u8; SID_LEN]>,
     /// Frames sent before any keys were confirmed.
     queued: VecDeque<Encodable>,
     transmit: VecDeque<Vec<u8>>,
@@ -236,26 +347,44 @@ impl Session {
     /// A session between `own` and `peer`, idle until [`connect`](Self::connect)
     /// or a handshake from the peer. `seed`: 32 bytes from a CSPRNG.
     pub fn new(config: SessionConfig, own: StaticKeypair, peer: PublicKey, seed: [u8; 32]) -> Self {
+        let macs = MacKeys::new(&own, &peer);
         Session {
             config,
             own,
             peer,
+            macs,
             rng: ChaCha20Rng::from_seed(seed),
             current: None,
-            previous: None,
+            receive_only: Vec::new(),
             outgoing: None,
-            answered: None,
+            answers: Vec::new(),
+            peer_floor: 0,
+            own_last_timestamp: 0,
+            timestamp_origin: None,
             next_ping: None,
             awaiting_pong: None,
             ever_established: false,
             closed: false,
             recv_buf: BytesMut::new(),
-            answered_sids: VecDeque::new(),
             queued: VecDeque::new(),
             transmit: VecDeque::new(),
             events: VecDeque::new(),
             stats: SessionStats::default(),
         }
+    }
+
+    /// Answers only the peer's handshakes with a timestamp above `floor`
+    /// (Unix nanoseconds on the peer's clock): what a restarted side knows
+    /// of the peer's last handshake (e.g. derived from when it was last
+    /// seen), so recordings older than that get no answer even before the
+    /// first handshake. Raises the floor, never lowers it.
+    pub fn set_peer_floor(&mut self, floor: u64) {
+        self.peer_floor = self.peer_floor.max(floor);
+    }
+
+    /// The newest timestamp of the peer's handshakes answered so far.
+    pub fn peer_floor(&self) -> u64 {
+        self.peer_floor
     }
 
     /// The counterparty's static key.
@@ -275,7 +404,9 @@ impl Session {
 
     /// [`handshake_digest`] of the keys in use.
     pub fn handshake(&self) -> Option<&str> {
-        self.current.as_ref().map(|t| t.handshake.as_str())
+        self.current
+            .as_ref()
+            .map(|c| c.transport.handshake.as_str())
     }
 
     /// What was dropped so far, and why.
@@ -284,9 +415,24 @@ impl Session {
     }
 
     /// Whether our static key wins the tie-break: when both sides start a
-    /// handshake at once, the lower key stays initiator.
+    /// handshake at once, the lower key's goes ahead.
     fn wins_tie_break(&self) -> bool {
         self.own.public() < self.peer
+    }
+
+    /// The timestamp of a handshake we start now: the wall clock's, and
+    /// always above our previous one.
+    fn next_timestamp(&mut self, now: Instant) -> u64 {
+        let wall = match self.config.wall_clock {
+            Some(clock) => clock.at(now),
+            None => {
+                let origin = *self.timestamp_origin.get_or_insert(now);
+                u64::try_from(now.saturating_duration_since(origin).as_nanos()).unwrap_or(u64::MAX)
+            }
+        };
+        let ts = wall.max(self.own_last_timestamp.saturating_add(1));
+        self.own_last_timestamp = ts;
+        ts
     }
 
     /// Starts a handshake as initiator (on start-up, after the peer went
@@ -295,30 +441,40 @@ impl Session {
         if self.closed || self.outgoing.is_some() {
             return;
         }
+        if self.macs.is_none() {
+            // A low-order peer key can never handshake.
+            self.stats.auth_failures += 1;
+            return;
+        }
         let mut sid = [0u8; SID_LEN];
         self.rng.fill_bytes(&mut sid);
         let mut ephemeral = [0u8; 32];
         self.rng.fill_bytes(&mut ephemeral);
-        let Ok(mut noise) = noise::handshake(&self.own, &self.peer, ephemeral, true) else {
-            // Only a low-order peer key gets here; it can never handshake.
+        let timestamp = self.next_timestamp(now);
+        let prologue = noise::prologue(&sid, timestamp);
+        let Ok(mut noise) = noise::handshake(&self.own, &self.peer, ephemeral, true, &prologue)
+        else {
             self.stats.auth_failures += 1;
             return;
         };
-        let mut message = header(wire::HANDSHAKE_1, &sid, 48);
         let mut buf = [0u8; 128];
-        match noise.write_message(&[], &mut buf) {
-            Ok(n) => message.extend_from_slice(&buf[..n]),
-            Err(_) => {
-                self.stats.auth_failures += 1;
-                return;
-            }
-        }
+        let Ok(n) = noise.write_message(&[], &mut buf) else {
+            self.stats.auth_failures += 1;
+            return;
+        };
+        debug_assert_eq!(n, NOISE_LEN);
+        let Some(macs) = self.macs.as_ref() else {
+            return;
+        };
+        let message = handshake::hs1(macs, &sid, timestamp, &buf[..n]);
         self.transmit.push_back(message.clone());
         self.outgoing = Some(Outgoing {
             sid,
             noise,
             message,
+            started_at: now,
             sent_at: now,
+            sent_early_at: None,
             retry_at: now + self.config.retry_initial,
             retry_delay: self.config.retry_initial,
         });
@@ -338,104 +494,162 @@ impl Session {
                 return;
             }
         };
-        let mut sid = [0u8; SID_LEN];
-        sid.copy_from_slice(&bytes[2..HEADER_LEN]);
-        let body = &bytes[HEADER_LEN..];
         match ty {
-            wire::HANDSHAKE_1 => self.handle_handshake_1(now, sid, body),
-            wire::HANDSHAKE_2 => self.handle_handshake_2(now, sid, body),
-            _ => self.handle_data(now, sid, body),
+            wire::HANDSHAKE_1 => self.handle_handshake_1(now, bytes),
+            wire::HANDSHAKE_2 => self.handle_handshake_2(now, bytes),
+            _ => {
+                let mut sid = [0u8; SID_LEN];
+                sid.copy_from_slice(&bytes[2..HEADER_LEN]);
+                self.handle_data(now, sid, &bytes[HEADER_LEN..]);
+            }
         }
     }
 
-    fn handle_handshake_1(&mut self, now: Instant, sid: [u8; SID_LEN], body: &[u8]) {
-        if let Some(answered) = &self.answered
-            && answered.transport.sid == sid
-        {
-            // Our answer was lost: send it again, unchanged.
-            self.transmit.push_back(answered.message.clone());
+    fn handle_handshake_1(&mut self, now: Instant, bytes: &[u8]) {
+        let Some(hs1) = handshake::parse_hs1(bytes) else {
+            self.stats.malformed += 1;
+            return;
+        };
+        if self.outgoing.as_ref().is_some_and(|o| o.sid == hs1.sid) {
+            self.stats.echoes += 1;
             return;
         }
-        if self.answered_sids.contains(&sid) || self.outgoing.as_ref().is_some_and(|o| o.sid == sid)
+        let Some(macs) = self.macs.as_ref() else {
+            self.stats.auth_failures += 1;
+            return;
+        };
+        if !macs.from_peer(bytes) {
+            // Forged, altered (a new sid on a recording), a stranger's, or
+            // one of ours sent back: one HMAC, nothing more.
+            self.stats.auth_failures += 1;
+            return;
+        }
+        let (sid, timestamp) = (hs1.sid, hs1.timestamp);
+        if let Some(answer) = self.answers.iter_mut().find(|a| a.transport.sid == sid) {
+            // The initiator did not get our answer, or a copy came late:
+            // send the same answer again, at most once a second.
+            if now.saturating_duration_since(answer.sent_at) >= RESEND_AT_MOST_EVERY {
+                answer.sent_at = now;
+                self.transmit.push_back(answer.message.clone());
+            } else {
+                self.stats.replays += 1;
+            }
+            return;
+        }
+        if timestamp <= self.peer_floor {
+            // Not newer than one already answered: played back, or the
+            // peer's clock went back. The peer may be up, though: make sure
+            // ours reaches it.
+            self.stats.stale += 1;
+            self.send_ours_early(now);
+            return;
+        }
+        if self.wins_tie_break()
+            && self.outgoing.as_ref().is_some_and(|o| {
+                now.saturating_duration_since(o.started_at) < self.config.tie_break_patience
+            })
         {
-            // A late copy or a replay of a handshake already handled: answering
-            // it again would only displace a handshake in progress.
-            self.stats.replays += 1;
+            // Both started: ours goes ahead, and the peer will answer it.
+            // It is up now, so ours goes again at once in case the first
+            // copy went to a peer that was down.
+            self.stats.tie_breaks_won += 1;
+            self.send_ours_early(now);
             return;
         }
         let mut ephemeral = [0u8; 32];
         self.rng.fill_bytes(&mut ephemeral);
-        let Ok(mut noise) = noise::handshake(&self.own, &self.peer, ephemeral, false) else {
+        let prologue = noise::prologue(&sid, timestamp);
+        let Ok(mut noise) = noise::handshake(&self.own, &self.peer, ephemeral, false, &prologue)
+        else {
             self.stats.auth_failures += 1;
             return;
         };
         let mut payload = [0u8; 64];
-        if noise.read_message(body, &mut payload).is_err() {
-            // Not from our counterparty's key (or altered): drop it.
+        if noise.read_message(hs1.noise, &mut payload).is_err() {
             self.stats.auth_failures += 1;
             return;
         }
-        if self.outgoing.is_some() {
-            if self.wins_tie_break() {
-                self.stats.tie_breaks_won += 1;
-                // The peer is there now. Ours may have gone out long ago,
-                // to a peer that was down, and its next re-send be up to
-                // `retry_max` away: send it again at once, and start the
-                // back-off over. Not when ours just left (a true
-                // simultaneous open: it is on its way).
-                if let Some(o) = self.outgoing.as_mut()
-                    && now.saturating_duration_since(o.sent_at) >= TIE_BREAK_RESEND_AFTER
-                {
-                    self.transmit.push_back(o.message.clone());
-                    o.sent_at = now;
-                    o.retry_delay = self.config.retry_initial;
-                    o.retry_at = now + o.retry_delay;
-                }
-                return;
-            }
-            // Theirs wins: answer it and forget ours.
-            self.outgoing = None;
-        }
-        let mut message = header(wire::HANDSHAKE_2, &sid, 48);
         let mut buf = [0u8; 128];
         let Ok(n) = noise.write_message(&[], &mut buf) else {
             self.stats.auth_failures += 1;
             return;
         };
-        message.extend_from_slice(&buf[..n]);
-        let handshake = handshake_digest(noise.get_handshake_hash());
-        if self.answered_sids.len() == REMEMBERED_HANDSHAKES {
-            self.answered_sids.pop_front();
+        let Some(macs) = self.macs.as_ref() else {
+            return;
+        };
+        let message = handshake::hs2(macs, &sid, &buf[..n]);
+        self.peer_floor = timestamp;
+        let digest = handshake_digest(noise.get_handshake_hash());
+        if self.answers.len() == MAX_ANSWERS {
+            self.answers.remove(0);
         }
-        self.answered_sids.push_back(sid);
         self.transmit.push_back(message.clone());
-        self.answered = Some(Answered {
+        self.answers.push(Answered {
             message,
             // Its age counts from the initiator's first DATA, set then.
-            transport: Transport::from_handshake(sid, noise, handshake, now),
+            transport: Transport::from_handshake(sid, noise, digest, now),
+            started_at: now,
+            sent_at: now,
+            expires_at: now + self.config.answer_lifetime,
         });
     }
 
-    fn handle_handshake_2(&mut self, now: Instant, sid: [u8; SID_LEN], body: &[u8]) {
-        let Some(outgoing) = self.outgoing.as_mut().filter(|o| o.sid == sid) else {
+    /// Sends our handshake again now, outside its schedule, if it has been
+    /// out a while and was not sent early within the last second: the peer
+    /// is there, and ours may have gone out while it was not.
+    fn send_ours_early(&mut self, now: Instant) {
+        let Some(o) = self.outgoing.as_mut() else {
+            return;
+        };
+        let recent = o
+            .sent_early_at
+            .is_some_and(|at| now.saturating_duration_since(at) < RESEND_AT_MOST_EVERY);
+        if recent || now.saturating_duration_since(o.sent_at) < TIE_BREAK_RESEND_AFTER {
+            return;
+        }
+        self.transmit.push_back(o.message.clone());
+        o.sent_at = now;
+        o.sent_early_at = Some(now);
+        o.retry_delay = self.config.retry_initial;
+        o.retry_at = now + o.retry_delay;
+    }
+
+    fn handle_handshake_2(&mut self, now: Instant, bytes: &[u8]) {
+        let Some(hs2) = handshake::parse_hs2(bytes) else {
+            self.stats.malformed += 1;
+            return;
+        };
+        if self.answers.iter().any(|a| a.transport.sid == hs2.sid) {
+            self.stats.echoes += 1;
+            return;
+        }
+        if !self.outgoing.as_ref().is_some_and(|o| o.sid == hs2.sid) {
             // An answer to no handshake of ours (late, duplicated or forged).
             self.stats.replays += 1;
             return;
-        };
+        }
+        if !self.macs.as_ref().is_some_and(|m| m.from_peer(bytes)) {
+            self.stats.auth_failures += 1;
+            return;
+        }
         let mut payload = [0u8; 64];
-        if outgoing.noise.read_message(body, &mut payload).is_err() {
+        let outgoing = self.outgoing.as_mut().expect("checked above");
+        if outgoing
+            .noise
+            .read_message(hs2.noise, &mut payload)
+            .is_err()
+        {
             self.stats.auth_failures += 1;
             return;
         }
         let outgoing = self.outgoing.take().expect("checked above");
-        let handshake = handshake_digest(outgoing.noise.get_handshake_hash());
-        let transport = Transport::from_handshake(sid, outgoing.noise, handshake, now);
-        // A handshake of ours completed: any answer we gave the peer is moot.
-        self.answered = None;
-        self.install(now, transport);
-        // The first DATA confirms the keys to the responder, and measures
-        // the round trip.
-        self.send_ping(now);
+        let digest = handshake_digest(outgoing.noise.get_handshake_hash());
+        let transport = Transport::from_handshake(hs2.sid, outgoing.noise, digest, now);
+        if self.confirm(now, transport, outgoing.started_at) {
+            // The first DATA confirms the keys to the responder, and
+            // measures the round trip.
+            self.send_ping(now);
+        }
     }
 
     fn handle_data(&mut self, now: Instant, sid: [u8; SID_LEN], body: &[u8]) {
@@ -445,13 +659,14 @@ impl Session {
         }
         let nonce = u64::from_be_bytes(body[..8].try_into().expect("8 bytes"));
         let sealed = &body[8..];
-        let (transport, answered) = if let Some(t) = self.current.as_mut().filter(|t| t.sid == sid)
-        {
-            (t, false)
-        } else if let Some(a) = self.answered.as_mut().filter(|a| a.transport.sid == sid) {
-            (&mut a.transport, true)
-        } else if let Some((t, _)) = self.previous.as_mut().filter(|(t, _)| t.sid == sid) {
-            (t, false)
+        let mut answered = None;
+        let transport = if let Some(c) = self.current.as_mut().filter(|c| c.transport.sid == sid) {
+            &mut c.transport
+        } else if let Some(i) = self.answers.iter().position(|a| a.transport.sid == sid) {
+            answered = Some(i);
+            &mut self.answers[i].transport
+        } else if let Some((t, _)) = self.receive_only.iter_mut().find(|(t, _)| t.sid == sid) {
+            t
         } else {
             self.stats.unknown_keys += 1;
             return;
@@ -467,12 +682,10 @@ impl Session {
                 return;
             }
         };
-        if answered {
-            // The initiator used the keys we answered with: they count now.
-            let mut answered = self.answered.take().expect("matched above");
-            answered.transport.established_at = now;
-            self.outgoing = None;
-            self.install(now, answered.transport);
+        if let Some(i) = answered {
+            // The initiator uses the keys we answered with: confirmed.
+            let answer = self.answers.remove(i);
+            self.confirm(now, answer.transport, answer.started_at);
         }
         match Frame::decode_bytes(plain) {
             Ok(frame) => self.handle_frame(now, frame),
@@ -480,12 +693,34 @@ impl Session {
         }
     }
 
-    /// Makes `transport` the keys in use, reports it, and sends what waited.
-    fn install(&mut self, now: Instant, transport: Transport) {
+    /// A handshake was confirmed: its keys are installed if it started after
+    /// the one in use (see the module docs), else kept to read late
+    /// messages. Returns whether they were installed.
+    fn confirm(&mut self, now: Instant, mut transport: Transport, started_at: Instant) -> bool {
+        transport.established_at = now;
+        let newer = self
+            .current
+            .as_ref()
+            .is_none_or(|c| started_at >= c.started_at);
+        if !newer {
+            self.keep_receive_only(transport, now);
+            return false;
+        }
         self.stats.handshakes += 1;
         let handshake = transport.handshake.clone();
-        if let Some(old) = self.current.replace(transport) {
-            self.previous = Some((old, now + self.config.old_keys_grace));
+        if let Some(old) = self.current.replace(Current {
+            transport,
+            started_at,
+        }) {
+            self.keep_receive_only(old.transport, now);
+        }
+        // A handshake of ours that started earlier is moot now.
+        if self
+            .outgoing
+            .as_ref()
+            .is_some_and(|o| o.started_at <= started_at)
+        {
+            self.outgoing = None;
         }
         self.awaiting_pong = None;
         self.next_ping = Some(now + self.config.ping_interval);
@@ -500,6 +735,15 @@ impl Session {
             let len = frame.len();
             self.seal_encodable(&frame, len);
         }
+        true
+    }
+
+    fn keep_receive_only(&mut self, transport: Transport, now: Instant) {
+        if self.receive_only.len() == MAX_RECEIVE_ONLY {
+            self.receive_only.remove(0);
+        }
+        self.receive_only
+            .push((transport, now + self.config.old_keys_grace));
     }
 
     fn handle_frame(&mut self, now: Instant, frame: Frame) {
@@ -528,9 +772,9 @@ impl Session {
     fn shut(&mut self) {
         self.closed = true;
         self.current = None;
-        self.previous = None;
+        self.receive_only.clear();
         self.outgoing = None;
-        self.answered = None;
+        self.answers.clear();
         self.next_ping = None;
         self.awaiting_pong = None;
         self.queued.clear();
@@ -553,9 +797,10 @@ impl Session {
     /// Seals an encodable frame: header, nonce, frame and tag in one buffer,
     /// sealed in place.
     fn seal_encodable(&mut self, frame: &Encodable, len: usize) {
-        let Some(transport) = self.current.as_mut() else {
+        let Some(current) = self.current.as_mut() else {
             return;
         };
+        let transport = &mut current.transport;
         let start = HEADER_LEN + 8;
         let mut message = header(wire::DATA, &transport.sid, 8 + len + TAG_LEN);
         message.extend_from_slice(&[0; 8]);
@@ -600,7 +845,7 @@ impl Session {
     }
 
     /// Runs the timers due at `now`: handshake retransmission, keepalive,
-    /// the pong deadline, rekeying and forgetting replaced keys.
+    /// the pong deadline, rekeying and forgetting old keys and answers.
     pub fn handle_timeout(&mut self, now: Instant) {
         if self.closed {
             return;
@@ -613,13 +858,8 @@ impl Session {
             o.retry_delay = (o.retry_delay * 2).min(self.config.retry_max);
             o.retry_at = now + o.retry_delay;
         }
-        if self
-            .previous
-            .as_ref()
-            .is_some_and(|(_, until)| now >= *until)
-        {
-            self.previous = None;
-        }
+        self.receive_only.retain(|(_, until)| now < *until);
+        self.answers.retain(|a| now < a.expires_at);
         if let Some((_, sent_at)) = self.awaiting_pong
             && now >= sent_at + self.config.pong_timeout
         {
@@ -627,7 +867,7 @@ impl Session {
             self.awaiting_pong = None;
             self.next_ping = None;
             if let Some(old) = self.current.take() {
-                self.previous = Some((old, now + self.config.old_keys_grace));
+                self.keep_receive_only(old.transport, now);
             }
             self.events.push_back(SessionEvent::Offline);
             self.connect(now);
@@ -636,9 +876,9 @@ impl Session {
         if self.next_ping.is_some_and(|at| now >= at) && self.awaiting_pong.is_none() {
             self.send_ping(now);
         }
-        if let Some(t) = &self.current {
-            let worn = t.next_nonce >= self.config.rekey_after_messages
-                || now >= t.established_at + self.config.rekey_after;
+        if let Some(c) = &self.current {
+            let worn = c.transport.next_nonce >= self.config.rekey_after_messages
+                || now >= c.transport.established_at + self.config.rekey_after;
             if worn && self.outgoing.is_none() {
                 self.connect(now);
             }
@@ -654,10 +894,11 @@ impl Session {
             .current
             .as_ref()
             .filter(|_| self.outgoing.is_none())
-            .map(|t| t.established_at + self.config.rekey_after);
+            .map(|c| c.transport.established_at + self.config.rekey_after);
         [
             self.outgoing.as_ref().map(|o| o.retry_at),
-            self.previous.as_ref().map(|(_, until)| *until),
+            self.receive_only.iter().map(|(_, until)| *until).min(),
+            self.answers.iter().map(|a| a.expires_at).min(),
             self.awaiting_pong
                 .map(|(_, sent)| sent + self.config.pong_timeout),
             self.next_ping.filter(|_| self.awaiting_pong.is_none()),

@@ -9,9 +9,19 @@ use zeroize::Zeroizing;
 /// The Noise protocol name; both sides must use exactly this.
 pub const PATTERN: &str = "Noise_KK_25519_ChaChaPoly_SHA256";
 
-/// Bound into every handshake: a handshake of another protocol or version
-/// fails instead of producing keys.
-pub const PROLOGUE: &[u8] = b"nodepair/1/session";
+/// Starts every handshake's prologue, followed by the handshake's session id
+/// and timestamp: a handshake of another protocol or version, or one whose
+/// sid or timestamp was changed on the way, fails instead of producing keys.
+pub const PROLOGUE: &[u8] = b"nodepair/2/session";
+
+/// The prologue of the handshake named `sid`, started at `timestamp`.
+pub(crate) fn prologue(sid: &[u8; 8], timestamp: u64) -> [u8; 34] {
+    let mut out = [0u8; 34];
+    out[..18].copy_from_slice(PROLOGUE);
+    out[18..26].copy_from_slice(sid);
+    out[26..].copy_from_slice(&timestamp.to_be_bytes());
+    out
+}
 
 /// snow's crypto, except that its only use of randomness (the ephemeral key)
 /// is the 32 bytes the caller passes in.
@@ -59,12 +69,13 @@ impl CryptoResolver for Resolver {
 }
 
 /// A KK handshake state for `own` talking to `peer`, with ephemeral secret
-/// `ephemeral` (32 bytes from a CSPRNG).
+/// `ephemeral` (32 bytes from a CSPRNG) and the handshake's `prologue`.
 pub(crate) fn handshake(
     own: &StaticKeypair,
     peer: &PublicKey,
     ephemeral: [u8; 32],
     initiator: bool,
+    prologue: &[u8],
 ) -> Result<snow::HandshakeState, snow::Error> {
     let params = PATTERN.parse().expect("PATTERN is a valid Noise name");
     let resolver = Resolver {
@@ -74,7 +85,7 @@ pub(crate) fn handshake(
     let builder = snow::Builder::with_resolver(params, Box::new(resolver))
         .local_private_key(secret.as_ref())?
         .remote_public_key(peer.as_bytes())?
-        .prologue(PROLOGUE)?;
+        .prologue(prologue)?;
     if initiator {
         builder.build_initiator()
     } else {

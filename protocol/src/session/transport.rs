@@ -132,8 +132,8 @@ mod tests {
     fn handshake() -> (snow::HandshakeState, snow::HandshakeState) {
         let a = StaticKeypair::from_secret([1; 32]);
         let b = StaticKeypair::from_secret([2; 32]);
-        let mut i = noise::handshake(&a, &b.public(), [3; 32], true).unwrap();
-        let mut r = noise::handshake(&b, &a.public(), [4; 32], false).unwrap();
+        let mut i = noise::handshake(&a, &b.public(), [3; 32], true, b"p").unwrap();
+        let mut r = noise::handshake(&b, &a.public(), [4; 32], false, b"p").unwrap();
         let (mut m1, mut m2, mut p) = ([0u8; 128], [0u8; 128], [0u8; 64]);
         let n = i.write_message(&[], &mut m1).unwrap();
         r.read_message(&m1[..n], &mut p).unwrap();

@@ -4,7 +4,7 @@
 
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
 
-use nodepair_protocol::pairing::{Paired, Pairing, PairingEvent};
+use nodepair_protocol::pairing::{Comparison, Paired, Pairing, PairingEvent};
 use nodepair_protocol::session::{Session, SessionEvent};
 use rand_chacha::ChaCha20Rng;
 use rand_core::{Rng, SeedableRng};
@@ -120,27 +120,53 @@ impl Endpoint for Session {
 /// Once paired, it keeps driving the session, as a real driver does.
 pub struct PairingEnd {
     pub pairing: Pairing,
-    /// Progress and failure events, in order.
+    /// Every event but `Paired`, in order.
     pub events: Vec<PairingEvent>,
+    /// What this side's person was asked to compare.
+    pub compared: Option<Comparison>,
+    /// How this side's person answers, as soon as asked; `None`: the test
+    /// answers by calling `pairing.confirm`.
+    pub answer: Option<bool>,
     /// The outcome, once paired; its session keeps running here.
     pub paired: Option<Box<Paired>>,
     /// Topics the pairing published to, in order (pairing topic, session topic).
     pub topics: Vec<String>,
+    /// The time of the latest call, for answering when asked.
+    now: Option<Instant>,
 }
 
 impl PairingEnd {
+    /// A side whose person confirms at once (as `--yes` does).
     pub fn new(pairing: Pairing) -> Self {
         PairingEnd {
             pairing,
             events: Vec::new(),
+            compared: None,
+            answer: Some(true),
             paired: None,
             topics: Vec::new(),
+            now: None,
+        }
+    }
+
+    /// A side whose person has not answered yet; the test answers.
+    pub fn asking(pairing: Pairing) -> Self {
+        PairingEnd {
+            answer: None,
+            ..PairingEnd::new(pairing)
         }
     }
 
     /// Feeds one message straight in, as if it arrived now.
     pub fn handle_message_for_test(&mut self, now: Instant, bytes: &[u8]) {
         Endpoint::handle_message(self, now, bytes);
+    }
+
+    /// This side's person answers the comparison now.
+    pub fn confirm(&mut self, now: Instant, matches: bool) {
+        self.now = Some(now);
+        self.pairing.confirm(now, matches);
+        self.collect();
     }
 
     /// Picks up events after calling the pairing directly.
@@ -152,6 +178,13 @@ impl PairingEnd {
         while let Some(e) = self.pairing.poll_event() {
             match e {
                 PairingEvent::Paired(p) => self.paired = Some(p),
+                PairingEvent::Compare(c) => {
+                    self.compared = Some((*c).clone());
+                    self.events.push(PairingEvent::Compare(c));
+                    if let (Some(answer), Some(now)) = (self.answer, self.now) {
+                        self.pairing.confirm(now, answer);
+                    }
+                }
                 other => self.events.push(other),
             }
         }
@@ -166,22 +199,30 @@ impl PairingEnd {
 
 impl Endpoint for PairingEnd {
     fn handle_message(&mut self, now: Instant, bytes: &[u8]) {
+        self.now = Some(now);
+        // Once paired the session has its topic; the pairing still watches
+        // the pairing topic for a while.
+        let for_session = matches!(
+            nodepair_protocol::wire::kind(bytes),
+            Ok(nodepair_protocol::wire::Kind::Session(_))
+        );
         match self.paired.as_mut() {
-            Some(p) => p.session.handle_message(now, bytes),
-            None => {
-                self.pairing.handle_message(now, bytes);
-                self.collect();
-            }
+            Some(p) if for_session => p.session.handle_message(now, bytes),
+            _ => self.pairing.handle_message(now, bytes),
         }
+        self.collect();
     }
     fn handle_timeout(&mut self, now: Instant) {
-        match self.paired.as_mut() {
-            Some(p) => p.session.handle_timeout(now),
-            None => {
-                self.pairing.handle_timeout(now);
-                self.collect();
-            }
+        self.now = Some(now);
+        if let Some(p) = self.paired.as_mut()
+            && p.session.poll_timeout().is_some_and(|t| t <= now)
+        {
+            p.session.handle_timeout(now);
         }
+        if self.pairing.poll_timeout().is_some_and(|t| t <= now) {
+            self.pairing.handle_timeout(now);
+        }
+        self.collect();
     }
     fn poll_transmit(&mut self) -> Option<Vec<u8>> {
         if let Some(t) = self.pairing.poll_transmit() {
@@ -195,10 +236,11 @@ impl Endpoint for PairingEnd {
         Some(payload)
     }
     fn poll_timeout(&self) -> Option<Instant> {
-        match &self.paired {
-            Some(p) => p.session.poll_timeout(),
-            None => self.pairing.poll_timeout(),
-        }
+        let session = self.paired.as_ref().and_then(|p| p.session.poll_timeout());
+        [session, self.pairing.poll_timeout()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 }
 
@@ -289,4 +331,111 @@ impl<A: Endpoint, B: Endpoint> Sim<A, B> {
 /// Drains a session's events.
 pub fn events(s: &mut Session) -> Vec<SessionEvent> {
     std::iter::from_fn(|| s.poll_event()).collect()
+}
+
+/// A shared topic: every end hears what the others publish (unless the
+/// test cuts a pair apart), after `latency`, on virtual time. For scenes
+/// with more than two parties: a leaked code, a man in the middle.
+pub struct Bus {
+    pub now: Instant,
+    pub ends: Vec<PairingEnd>,
+    /// `hears[from][to]`: whether `to` hears what `from` publishes.
+    pub hears: Vec<Vec<bool>>,
+    pub latency: Duration,
+    /// In flight: arrival, order, recipient, bytes.
+    queue: Vec<(Instant, u64, usize, Vec<u8>)>,
+    seq: u64,
+    /// Every message published, with its sender, for recordings.
+    pub log: Vec<(usize, Vec<u8>)>,
+}
+
+impl Bus {
+    pub fn new(now: Instant) -> Self {
+        Bus {
+            now,
+            ends: Vec::new(),
+            hears: Vec::new(),
+            latency: Duration::from_millis(20),
+            queue: Vec::new(),
+            seq: 0,
+            log: Vec::new(),
+        }
+    }
+
+    /// Adds an end that hears everyone and is heard by everyone; returns
+    /// its index.
+    pub fn join(&mut self, end: PairingEnd) -> usize {
+        let n = self.ends.len();
+        for row in &mut self.hears {
+            row.push(true);
+        }
+        self.hears.push(vec![true; n + 1]);
+        self.ends.push(end);
+        n
+    }
+
+    /// From now on `a` and `b` do not hear each other.
+    pub fn cut(&mut self, a: usize, b: usize) {
+        self.hears[a][b] = false;
+        self.hears[b][a] = false;
+    }
+
+    /// Delivers `bytes` to `to` as if just published by someone.
+    pub fn inject(&mut self, to: usize, bytes: Vec<u8>) {
+        self.seq += 1;
+        self.queue
+            .push((self.now + self.latency, self.seq, to, bytes));
+    }
+
+    fn flush(&mut self) {
+        for from in 0..self.ends.len() {
+            while let Some(m) = self.ends[from].poll_transmit() {
+                self.log.push((from, m.clone()));
+                for to in 0..self.ends.len() {
+                    if to != from && self.hears[from][to] {
+                        self.seq += 1;
+                        self.queue
+                            .push((self.now + self.latency, self.seq, to, m.clone()));
+                    }
+                }
+            }
+        }
+    }
+
+    fn step(&mut self, limit: Instant) -> bool {
+        self.flush();
+        let next = self
+            .ends
+            .iter()
+            .filter_map(|e| e.poll_timeout())
+            .chain(self.queue.iter().map(|(at, _, _, _)| *at))
+            .min();
+        let Some(next) = next.filter(|t| *t <= limit) else {
+            self.now = self.now.max(limit);
+            return false;
+        };
+        self.now = self.now.max(next);
+        self.queue.sort_by_key(|(at, seq, _, _)| (*at, *seq));
+        let due = self
+            .queue
+            .iter()
+            .take_while(|(at, _, _, _)| *at <= self.now)
+            .count();
+        for (_, _, to, m) in self.queue.drain(..due).collect::<Vec<_>>() {
+            self.ends[to].handle_message(self.now, &m);
+        }
+        for end in &mut self.ends {
+            if end.poll_timeout().is_some_and(|t| t <= self.now) {
+                end.handle_timeout(self.now);
+            }
+        }
+        self.flush();
+        true
+    }
+
+    /// Runs for `d` of virtual time.
+    pub fn run_for(&mut self, d: Duration) {
+        let limit = self.now + d;
+        while self.step(limit) {}
+    }
 }

@@ -1,20 +1,35 @@
 //! The journals and files the operator listed: their last lines, and live follows pushed as events under a byte budget per second.
+//!
+//! Whatever a source holds (a line of 50 MiB, a million lines of one
+//! character), reading it costs time linear in its size and memory bounded
+//! by [`TAIL_WINDOW`] and the line limit ([`splitter`]); every answer and
+//! event fits in one frame ([`Lines::fit_newest`], [`Lines::split_to_fit`]).
+
+mod splitter;
 
 use nodepair_peer::{Caller, EventError, Peer};
 use nodepair_protocol::PublicKey;
-use nodepair_protocol::api::logs::{Lines, MAX_FOLLOWS, MAX_TAIL_LINES, stream_name};
+use nodepair_protocol::api::logs::{
+    Lines, MAX_FOLLOWS, MAX_TAIL_DEPTH, MAX_TAIL_LINES, stream_name,
+};
 use nodepair_protocol::byte_budget::ByteBudget;
+use splitter::LineSplitter;
 use std::collections::HashMap;
 use std::io::{Read, Seek, SeekFrom};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
-use tokio::io::AsyncBufReadExt;
+use tokio::io::AsyncReadExt;
 
 /// How often new lines are gathered into one event.
 const BATCH: Duration = Duration::from_millis(250);
-/// Most bytes a tail reads from the end of a file.
+/// Most bytes a tail reads from the end of a file or journal, and a follow
+/// reads at a time.
 const TAIL_WINDOW: u64 = 1 << 20;
+/// Longest a `journalctl` for a tail may run.
+const TAIL_TIMEOUT: Duration = Duration::from_secs(10);
+/// Lines a follow's reader may have ready ahead of its sender.
+const FOLLOW_QUEUE: usize = 1024;
 
 /// Why a log request was refused.
 #[derive(Debug, thiserror::Error)]
@@ -93,45 +108,59 @@ impl Logs {
             .ok_or_else(|| LogError::NotListed(name.to_owned()))
     }
 
-    /// The last `lines` lines of `name`.
-    pub(crate) async fn tail(&self, name: &str, lines: u32) -> Result<Lines, LogError> {
-        let lines = lines.clamp(1, MAX_TAIL_LINES) as usize;
+    /// The last `lines` lines of `name` before its newest `skip`, the
+    /// newest of them that fit in one answer (the rest counted as left out).
+    pub(crate) async fn tail(&self, name: &str, lines: u32, skip: u32) -> Result<Lines, LogError> {
+        let lines = lines.clamp(1, MAX_TAIL_LINES);
+        let skip = skip.min(MAX_TAIL_DEPTH - lines);
+        let depth = (lines + skip) as usize;
         let read_error = |why: String| LogError::Read {
             name: name.to_owned(),
             why,
         };
-        let text = match self.source(name)? {
+        let bytes = match self.source(name)? {
             Source::Unit(unit) => {
-                let out = tokio::process::Command::new(&self.journalctl)
+                let mut child = crate::tool::command(&self.journalctl)
                     .args(["--no-pager", "--quiet", "--output=short-iso", "--lines"])
-                    .arg(lines.to_string())
+                    .arg(depth.to_string())
                     .args(["--unit", &unit])
-                    .stdin(std::process::Stdio::null())
-                    .kill_on_drop(true)
-                    .output()
-                    .await
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
                     .map_err(|e| read_error(format!("{}: {e}", self.journalctl.display())))?;
-                if !out.status.success() {
-                    return Err(read_error(
-                        String::from_utf8_lossy(&out.stderr).trim().to_owned(),
-                    ));
+                let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take())
+                else {
+                    return Err(read_error("journalctl gave no output".into()));
+                };
+                let read = async {
+                    let mut out = Vec::new();
+                    stdout.take(TAIL_WINDOW).read_to_end(&mut out).await?;
+                    let mut err = Vec::new();
+                    stderr.take(4096).read_to_end(&mut err).await?;
+                    Ok::<_, std::io::Error>((out, err, child.wait().await?))
+                };
+                let (out, err, status) = tokio::time::timeout(TAIL_TIMEOUT, read)
+                    .await
+                    .map_err(|_| read_error("journalctl did not answer in time".into()))?
+                    .map_err(|e| read_error(e.to_string()))?;
+                if !status.success() && out.is_empty() {
+                    return Err(read_error(String::from_utf8_lossy(&err).trim().to_owned()));
                 }
-                String::from_utf8_lossy(&out.stdout).into_owned()
+                out
             }
             Source::File(path) => tokio::task::spawn_blocking(move || read_end(&path))
                 .await
                 .map_err(|e| read_error(e.to_string()))?
                 .map_err(|e| read_error(e.to_string()))?,
         };
-        let all: Vec<&str> = text.lines().collect();
-        Ok(Lines {
-            source: name.to_owned(),
-            lines: all[all.len().saturating_sub(lines)..]
-                .iter()
-                .map(|l| (*l).to_owned())
-                .collect(),
-            dropped_bytes: 0,
-        })
+        let mut splitter = LineSplitter::default();
+        let mut all = splitter.push(&bytes);
+        all.extend(splitter.finish());
+        let dropped = splitter.take_dropped();
+        all.truncate(all.len().saturating_sub(skip as usize));
+        let start = all.len().saturating_sub(lines as usize);
+        let asked = all.split_off(start);
+        Ok(Lines::fit_newest(name, asked, dropped))
     }
 
     /// Starts following `name` for `caller`; returns the stream name.
@@ -155,7 +184,7 @@ impl Logs {
             old.abort();
         }
         let stream = stream_name(name);
-        tracing::info!(target: "audit", caller = %caller.public_key.fingerprint(), name = %caller.display_name, source = name, "log follow started");
+        tracing::info!(target: "audit", caller = %caller.public_key.fingerprint(), name = ?caller.display_name, source = name, "log follow started");
         let logs = Arc::clone(self);
         let (who, source_name, stream_for_task) =
             (caller.public_key, name.to_owned(), stream.clone());
@@ -184,10 +213,10 @@ impl Logs {
 
     /// Follows until pushing fails; returns why it ended.
     async fn run_follow(&self, to: PublicKey, name: &str, stream: &str, source: Source) -> String {
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<String>(1024);
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Chunk>(FOLLOW_QUEUE);
         let reader = match source {
             Source::Unit(unit) => {
-                let child = tokio::process::Command::new(&self.journalctl)
+                let child = crate::tool::command(&self.journalctl)
                     .args([
                         "--no-pager",
                         "--quiet",
@@ -197,10 +226,8 @@ impl Logs {
                         "--unit",
                         &unit,
                     ])
-                    .stdin(std::process::Stdio::null())
                     .stdout(std::process::Stdio::piped())
                     .stderr(std::process::Stdio::null())
-                    .kill_on_drop(true)
                     .spawn();
                 let mut child = match child {
                     Ok(c) => c,
@@ -211,12 +238,7 @@ impl Logs {
                 };
                 tokio::spawn(async move {
                     let _child = child;
-                    let mut lines = tokio::io::BufReader::new(stdout).lines();
-                    while let Ok(Some(line)) = lines.next_line().await {
-                        if tx.send(line).await.is_err() {
-                            return;
-                        }
-                    }
+                    follow_reader(stdout, tx).await;
                 })
             }
             Source::File(path) => tokio::spawn(follow_file(path, tx)),
@@ -231,12 +253,15 @@ impl Logs {
         let mut dropped = 0u64;
         loop {
             tokio::select! {
-                line = rx.recv() => match line {
-                    Some(line) => {
-                        if budget.take(Instant::now(), line.len() as u64 + 1) {
-                            pending.push(line);
-                        } else {
-                            dropped += line.len() as u64 + 1;
+                chunk = rx.recv() => match chunk {
+                    Some(chunk) => {
+                        dropped += chunk.dropped;
+                        for line in chunk.lines {
+                            if budget.take(Instant::now(), line.len() as u64 + 1) {
+                                pending.push(line);
+                            } else {
+                                dropped += line.len() as u64 + 1;
+                            }
                         }
                     }
                     None => return "the source closed".into(),
@@ -245,18 +270,47 @@ impl Logs {
                     if pending.is_empty() && dropped == 0 {
                         continue;
                     }
-                    let event = Lines {
-                        source: name.to_owned(),
-                        lines: std::mem::take(&mut pending),
-                        dropped_bytes: std::mem::take(&mut dropped),
-                    };
-                    match peer.send_event(to, stream, nodepair_protocol::api::encode(&event)).await {
-                        Ok(_) => {}
-                        Err(e @ (EventError::NotPaired | EventError::NotOnline | EventError::Stopped)) => return e.to_string(),
-                        Err(e) => return e.to_string(),
+                    let events = Lines::split_to_fit(
+                        name,
+                        std::mem::take(&mut pending),
+                        std::mem::take(&mut dropped),
+                    );
+                    for event in events {
+                        match peer.send_event(to, stream, nodepair_protocol::api::encode(&event)).await {
+                            Ok(_) => {}
+                            Err(e @ (EventError::NotPaired | EventError::NotOnline | EventError::Stopped)) => return e.to_string(),
+                            Err(e) => return e.to_string(),
+                        }
                     }
                 }
             }
+        }
+    }
+}
+
+/// Lines a follow's reader found, and the bytes it had to drop.
+struct Chunk {
+    lines: Vec<String>,
+    dropped: u64,
+}
+
+/// Reads `source` (journalctl's output) to its end, a bounded chunk at a
+/// time, and sends its lines.
+async fn follow_reader(
+    mut source: impl tokio::io::AsyncRead + Unpin,
+    tx: tokio::sync::mpsc::Sender<Chunk>,
+) {
+    let mut splitter = LineSplitter::default();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = match source.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        let lines = splitter.push(&buf[..n]);
+        let dropped = splitter.take_dropped();
+        if (!lines.is_empty() || dropped > 0) && tx.send(Chunk { lines, dropped }).await.is_err() {
+            return;
         }
     }
 }
@@ -271,27 +325,48 @@ impl Drop for AbortOnDrop {
 }
 
 /// The last [`TAIL_WINDOW`] bytes of `path`, from the first whole line.
-fn read_end(path: &std::path::Path) -> std::io::Result<String> {
-    let mut file = std::fs::File::open(path)?;
+/// The path is opened without following a link at its end, and must be a
+/// plain file.
+fn read_end(path: &Path) -> std::io::Result<Vec<u8>> {
+    let mut file = open_log(path)?;
     let len = file.metadata()?.len();
     let start = len.saturating_sub(TAIL_WINDOW);
     file.seek(SeekFrom::Start(start))?;
     let mut bytes = Vec::new();
-    file.read_to_end(&mut bytes)?;
-    let text = String::from_utf8_lossy(&bytes).into_owned();
-    Ok(if start > 0 {
-        text.split_once('\n')
-            .map_or(String::new(), |(_, rest)| rest.to_owned())
-    } else {
-        text
-    })
+    file.take(TAIL_WINDOW).read_to_end(&mut bytes)?;
+    if start > 0 {
+        let first = bytes
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(bytes.len(), |i| i + 1);
+        bytes.drain(..first);
+    }
+    Ok(bytes)
 }
 
-/// Sends each line appended to `path` from now on; starts over when the
-/// file is truncated or replaced (log rotation).
-async fn follow_file(path: PathBuf, tx: tokio::sync::mpsc::Sender<String>) {
+/// Opens a listed log file: not through a symbolic link at its end (one
+/// planted there could point at a secret), and only a plain file.
+fn open_log(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32);
+    }
+    let file = options.open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::other("not a plain file"));
+    }
+    Ok(file)
+}
+
+/// Sends the lines appended to `path` from now on; starts over when the
+/// file is truncated or replaced (log rotation). Reads at most
+/// [`TAIL_WINDOW`] at a time, and keeps at most one line's worth.
+async fn follow_file(path: PathBuf, tx: tokio::sync::mpsc::Sender<Chunk>) {
     let mut position = tokio::fs::metadata(&path).await.map_or(0, |m| m.len());
-    let mut partial = String::new();
+    let mut splitter = LineSplitter::default();
     loop {
         tokio::time::sleep(BATCH / 2).await;
         let Ok(meta) = tokio::fs::metadata(&path).await else {
@@ -299,14 +374,14 @@ async fn follow_file(path: PathBuf, tx: tokio::sync::mpsc::Sender<String>) {
         };
         if meta.len() < position {
             position = 0;
-            partial.clear();
+            splitter = LineSplitter::default();
         }
         if meta.len() == position {
             continue;
         }
         let (path, from) = (path.clone(), position);
         let read = tokio::task::spawn_blocking(move || -> std::io::Result<Vec<u8>> {
-            let mut file = std::fs::File::open(&path)?;
+            let mut file = open_log(&path)?;
             file.seek(SeekFrom::Start(from))?;
             let mut bytes = Vec::new();
             file.take(TAIL_WINDOW).read_to_end(&mut bytes)?;
@@ -315,13 +390,10 @@ async fn follow_file(path: PathBuf, tx: tokio::sync::mpsc::Sender<String>) {
         .await;
         let Ok(Ok(bytes)) = read else { continue };
         position += bytes.len() as u64;
-        partial.push_str(&String::from_utf8_lossy(&bytes));
-        while let Some((line, rest)) = partial.split_once('\n') {
-            let line = line.trim_end_matches('\r').to_owned();
-            partial = rest.to_owned();
-            if tx.send(line).await.is_err() {
-                return;
-            }
+        let lines = splitter.push(&bytes);
+        let dropped = splitter.take_dropped();
+        if (!lines.is_empty() || dropped > 0) && tx.send(Chunk { lines, dropped }).await.is_err() {
+            return;
         }
     }
 }
@@ -337,12 +409,20 @@ mod tests {
         let line = "x".repeat(99);
         let text: String = (0..20_000).map(|i| format!("{i:05} {line}\n")).collect();
         std::fs::write(&path, text).unwrap();
-        let end = read_end(&path).unwrap();
+        let end = String::from_utf8(read_end(&path).unwrap()).unwrap();
         assert!(end.len() as u64 <= TAIL_WINDOW);
         assert!(end.lines().all(|l| l.len() == 105), "every line whole");
-        assert!(
-            end.ends_with("19999 xxx".to_owned().as_str())
-                || end.lines().last().unwrap().starts_with("19999")
-        );
+        assert!(end.lines().last().unwrap().starts_with("19999"));
+    }
+
+    #[test]
+    fn a_link_planted_at_a_listed_path_is_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("secret");
+        std::fs::write(&secret, "vault passphrase\n").unwrap();
+        let listed = dir.path().join("app.log");
+        std::os::unix::fs::symlink(&secret, &listed).unwrap();
+        assert!(read_end(&listed).is_err());
+        assert!(read_end(dir.path()).is_err(), "a directory is not a log");
     }
 }
