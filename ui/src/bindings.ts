@@ -17,12 +17,20 @@ export const commands = {
 	unlock: (passphrase: string) => typedError<ManagersView_Serialize, string>(__TAURI_INVOKE("unlock", { passphrase })),
 	/**
 	 *  Makes a new pairing code and waits for a manager to answer it; progress
-	 *  comes as [`PairingView`] events. A pairing already under way is
-	 *  cancelled first.
+	 *  comes as [`PairingView`] events. When a manager answered, the phase is
+	 *  `compare`: the window asks whether the server shows the same
+	 *  verification string and answers with [`pair_confirm`]; nothing is
+	 *  stored before that. A pairing already under way is cancelled first.
 	 */
 	pairStart: () => typedError<PairingView_Serialize, string>(__TAURI_INVOKE("pair_start")),
 	/**  Stops the pairing under way (the manager, if it answered, is told). */
 	pairCancel: () => typedError<null, string>(__TAURI_INVOKE("pair_cancel")),
+	/**
+	 *  The person's answer to "does the server show the same verification
+	 *  string?": `true` lets the pairing finish (once the server's side
+	 *  confirms too), `false` stops it on both sides.
+	 */
+	pairConfirm: (matches: boolean) => typedError<null, string>(__TAURI_INVOKE("pair_confirm", { matches })),
 	/**
 	 *  Names a manager on this side only; `null` or a blank name shows its own
 	 *  name again.
@@ -53,7 +61,7 @@ export const commands = {
 	/**  The logs a manager shares, and its follow budget. */
 	managerLogs: (key: string) => typedError<SourcesResponse, string>(__TAURI_INVOKE("manager_logs", { key })),
 	/**  The last `lines` lines of one of a manager's logs. */
-	managerLogTail: (key: string, source: string, lines: number) => typedError<Lines, string>(__TAURI_INVOKE("manager_log_tail", { key, source, lines })),
+	managerLogTail: (key: string, source: string, lines: number) => typedError<Lines_Serialize, string>(__TAURI_INVOKE("manager_log_tail", { key, source, lines })),
 	/**
 	 *  Starts following one of a manager's logs; new lines come as
 	 *  [`LogLines`](crate::views::LogLines) events.
@@ -75,7 +83,7 @@ export const commands = {
 /** Events */
 export const events = {
 	hostUpdate: makeEvent<HostUpdate, HostUpdate>("host-update"),
-	logLines: makeEvent<LogLines, LogLines>("log-lines"),
+	logLines: makeEvent<LogLines_Serialize, LogLines_Deserialize>("log-lines"),
 	managersView: makeEvent<ManagersView_Serialize, ManagersView_Deserialize>("managers-view"),
 	pairingView: makeEvent<PairingView_Serialize, PairingView_Deserialize>("pairing-view"),
 };
@@ -320,24 +328,67 @@ export type HostUpdate = {
 };
 
 /**  Lines of a source, oldest first: a tail's answer, or one follow event. */
-export type Lines = {
+export type Lines = Lines_Serialize | Lines_Deserialize;
+
+/**  Lines of a source, oldest first: a tail's answer, or one follow event. */
+export type Lines_Deserialize = {
 	/**  The source. */
 	source: string,
 	/**  The lines, without their line ends. */
 	lines: string[],
 	/**
-	 *  Bytes left out since the previous event because the source wrote
-	 *  more than the budget allows (0 in a tail).
+	 *  Bytes left out. In a follow: since the previous event, because the
+	 *  source wrote more than the budget allows. In a tail: the older lines
+	 *  asked for that did not fit in one answer (ask for them with a larger
+	 *  `skip`). Either way also what long lines lost past
+	 *  [`MAX_LINE_BYTES`].
 	 */
 	dropped_bytes: number,
+	/**
+	 *  In a tail: how many of the lines asked for were left out to fit in
+	 *  one answer (the oldest ones).
+	 */
+	left_out?: number,
+};
+
+/**  Lines of a source, oldest first: a tail's answer, or one follow event. */
+export type Lines_Serialize = {
+	/**  The source. */
+	source: string,
+	/**  The lines, without their line ends. */
+	lines: string[],
+	/**
+	 *  Bytes left out. In a follow: since the previous event, because the
+	 *  source wrote more than the budget allows. In a tail: the older lines
+	 *  asked for that did not fit in one answer (ask for them with a larger
+	 *  `skip`). Either way also what long lines lost past
+	 *  [`MAX_LINE_BYTES`].
+	 */
+	dropped_bytes: number,
+	/**
+	 *  In a tail: how many of the lines asked for were left out to fit in
+	 *  one answer (the oldest ones).
+	 */
+	left_out: number,
 };
 
 /**  New lines of a followed log, as a manager pushed them. */
-export type LogLines = {
+export type LogLines = LogLines_Serialize | LogLines_Deserialize;
+
+/**  New lines of a followed log, as a manager pushed them. */
+export type LogLines_Deserialize = {
 	/**  The manager's key. */
 	key: string,
 	/**  The lines, and what the budget dropped. */
-	lines: Lines,
+	lines: Lines_Deserialize,
+};
+
+/**  New lines of a followed log, as a manager pushed them. */
+export type LogLines_Serialize = {
+	/**  The manager's key. */
+	key: string,
+	/**  The lines, and what the budget dropped. */
+	lines: Lines_Serialize,
 };
 
 /**  One paired manager, as the list shows it. */
@@ -437,7 +488,11 @@ export type PairingView = PairingView_Serialize | PairingView_Deserialize;
 
 /**  A pairing as the window shows it; sent as it progresses. */
 export type PairingView_Deserialize = {
-	/**  `waiting`, `verifying`, `paired`, `failed` or `cancelled`. */
+	/**
+	 *  `waiting`, `answered`, `compare` (ask the person whether the server
+	 *  shows `verification` too), `confirmed` (waiting for the server's
+	 *  side), `paired`, `failed` or `cancelled`.
+	 */
 	phase: string,
 	/**  The code to type on the server, in groups. */
 	code: string,
@@ -447,17 +502,23 @@ export type PairingView_Deserialize = {
 	command: string,
 	/**  When the code stops working, Unix milliseconds. */
 	expiresAtMs: number,
-	/**  Once paired: the string both sides show. */
+	/**  From `compare` on: the string both sides show. */
 	verification?: string | null,
-	/**  Once paired: the manager's name. */
+	/**  From `compare` on: the manager's name, as it introduced itself. */
 	manager?: string | null,
+	/**  From `compare` on: the manager's key fingerprint. */
+	fingerprint?: string | null,
 	/**  Once failed: why, in words a person can act on. */
 	error?: string | null,
 };
 
 /**  A pairing as the window shows it; sent as it progresses. */
 export type PairingView_Serialize = {
-	/**  `waiting`, `verifying`, `paired`, `failed` or `cancelled`. */
+	/**
+	 *  `waiting`, `answered`, `compare` (ask the person whether the server
+	 *  shows `verification` too), `confirmed` (waiting for the server's
+	 *  side), `paired`, `failed` or `cancelled`.
+	 */
 	phase: string,
 	/**  The code to type on the server, in groups. */
 	code: string,
@@ -467,10 +528,12 @@ export type PairingView_Serialize = {
 	command: string,
 	/**  When the code stops working, Unix milliseconds. */
 	expiresAtMs: number,
-	/**  Once paired: the string both sides show. */
+	/**  From `compare` on: the string both sides show. */
 	verification: string | null,
-	/**  Once paired: the manager's name. */
+	/**  From `compare` on: the manager's name, as it introduced itself. */
 	manager: string | null,
+	/**  From `compare` on: the manager's key fingerprint. */
+	fingerprint: string | null,
 	/**  Once failed: why, in words a person can act on. */
 	error: string | null,
 };

@@ -24,7 +24,12 @@ describe("log viewer", () => {
       running({ ...validator, capabilities: ["info", "logs"] }),
       {
         manager_logs: () => ({ sources: ["geth.service", "/var/log/beacon.log"], bytes_per_sec: 16384 }),
-        manager_log_tail: () => ({ source: "geth.service", lines: ["INFO imported block 1", "WARN peer dropped"], dropped_bytes: 0 }),
+        manager_log_tail: () => ({
+          source: "geth.service",
+          lines: ["INFO imported block 1", "WARN peer dropped"],
+          dropped_bytes: 9000,
+          left_out: 12,
+        }),
         manager_log_follow: () => ({ stream: "logs:geth.service" }),
       },
       calls,
@@ -42,6 +47,10 @@ describe("log viewer", () => {
     expect(calls.find((c) => c.cmd === "manager_log_tail")?.args).toEqual({ key: KEY, source: "geth.service", lines: 200 });
     const text = () => root.querySelector("[data-testid=log-lines]")?.textContent;
     expect(text()).toBe("INFO imported block 1\nWARN peer dropped");
+    // The manager cut the tail to fit one answer, and said so.
+    expect(root.querySelector("[data-testid=log-left-out]")?.textContent).toBe(
+      "12 older lines did not fit in one answer",
+    );
 
     (root.querySelector("[data-testid=log-follow]") as HTMLButtonElement).click();
     await settle();

@@ -14,12 +14,14 @@ export interface LogsState {
   following: boolean;
   /** Bytes the manager left out since following started (over budget). */
   dropped: number;
+  /** Older lines of the tail that did not fit in one answer. */
+  leftOut: number;
   query: string;
   error: string | null;
 }
 
 export function emptyLogs(): LogsState {
-  return { sources: null, source: null, lines: [], following: false, dropped: 0, query: "", error: null };
+  return { sources: null, source: null, lines: [], following: false, dropped: 0, leftOut: 0, query: "", error: null };
 }
 
 /** `known` then `fresh`, keeping the last `max`. */
@@ -71,7 +73,17 @@ export function logsSection(state: LogsState, actions: LogsActions): HTMLElement
   const shown = filterLines(state.lines, state.query);
   const text = h("pre", { class: "log-text", "data-testid": "log-lines", tabindex: "0" }, shown.join("\n"));
   section.append(
-    h("div", { class: "section-header" }, title, state.dropped > 0 ? h("span", { class: "stale", "data-testid": "log-dropped" }, `${state.dropped} bytes left out: the log wrote faster than the manager's budget`) : null),
+    h(
+      "div",
+      { class: "section-header" },
+      title,
+      state.dropped > 0
+        ? h("span", { class: "stale", "data-testid": "log-dropped" }, `${state.dropped} bytes left out: the log wrote faster than the manager's budget`)
+        : null,
+      state.leftOut > 0
+        ? h("span", { class: "muted", "data-testid": "log-left-out" }, `${state.leftOut} older lines did not fit in one answer`)
+        : null,
+    ),
     h("div", { class: "log-controls" }, select, follow, search),
     ...(state.error ? [h("p", { class: "notice bad", role: "alert", "data-testid": "log-error" }, state.error)] : []),
     text,

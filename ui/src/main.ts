@@ -71,9 +71,11 @@ export async function start(root: HTMLElement, now: () => number = Date.now): Pr
   const chooseLog = async (key: string, source: string): Promise<void> => {
     const s = logState(key);
     if (s.following && s.source) await backend.logUnfollow(key, s.source).catch(() => undefined);
-    Object.assign(s, { source, lines: [], following: false, dropped: 0, error: null });
+    Object.assign(s, { source, lines: [], following: false, dropped: 0, leftOut: 0, error: null });
     try {
-      s.lines = (await backend.logTail(key, source, 200)).lines;
+      const tail = await backend.logTail(key, source, 200);
+      s.lines = tail.lines;
+      s.leftOut = tail.left_out ?? 0;
     } catch (error) {
       s.error = messageOf(error);
     }
