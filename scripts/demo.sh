@@ -78,18 +78,45 @@ printf '%s\n' \
 # The window reads its settings from $XDG_CONFIG_HOME/nodepair/app.toml.
 mkdir -p "$out/app-config/nodepair"
 cp "$out/app.toml" "$out/app-config/nodepair/app.toml"
-"$bin/nodepair" --config "$out/app.toml" pair >"$out/app.out" 2>"$out/app.log" &
+# The app answers "does the server show the same string?" from its standard
+# input: this script compares the two screens below and answers for both.
+mkfifo "$out/app.answer"
+"$bin/nodepair" --config "$out/app.toml" pair <"$out/app.answer" >"$out/app.out" 2>"$out/app.log" &
 app_pid=$!
 pids+=("$app_pid")
+exec 7>"$out/app.answer"
 wait_for "$out/app.out" "^Pairing code: " "the app did not show a code"
 code=$(sed -n 's/^Pairing code: //p' "$out/app.out")
 cat "$out/app.out"
 
 note "nodepair-manager pair: typing the code the app shows"
-"${manager[@]}" pair "$code" | tee "$out/pair.out"
+# Both sides show a verification string and ask their person whether the
+# other screen shows the same; here the script looks at both and answers.
+coproc PAIR { "${manager[@]}" pair "$code" 2>"$out/pair.log"; }
+: >"$out/pair.out"
+on_server=""
+while IFS= read -r line <&"${PAIR[0]}"; do
+  printf '%s\n' "$line" | tee -a "$out/pair.out"
+  if [[ -z $on_server && $line == verification:* ]]; then
+    on_server=$(cut -d" " -f2-3 <<<"$line")
+    wait_for "$out/app.out" "^verification: " "the app did not show a verification string"
+    on_app=$(sed -n 's/^verification: //p' "$out/app.out" | head -n1 | cut -d" " -f1-2)
+    note "the server shows $on_server, the app shows $on_app"
+    if [[ $on_server == "$on_app" ]]; then
+      echo yes >&"${PAIR[1]}"
+      echo yes >&7
+    else
+      echo no >&"${PAIR[1]}"
+      echo no >&7
+      die "the verification strings differ: someone else answered the code"
+    fi
+  fi
+done
+exec 7>&-
 wait "$app_pid" || die "the app did not finish pairing (see $out/app.log)"
-ran+=("nodepair-manager pair: $(head -n1 "$out/pair.out"), through the relay only")
-ran+=("nodepair pair (the app): $(grep '^paired with' "$out/app.out"); $(grep '^verification' "$out/app.out" | cut -d" " -f1-3)")
+ran+=("nodepair-manager pair: $(grep '^paired with' "$out/pair.out"), through the relay only")
+ran+=("both sides showed the verification string $on_server; the script compared them and confirmed on both")
+ran+=("nodepair pair (the app): $(grep '^paired with' "$out/app.out")")
 "${manager[@]}" peers | tee "$out/peers.out"
 ran+=("nodepair-manager peers: the paired app, in $out/peers.out")
 

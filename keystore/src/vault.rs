@@ -30,7 +30,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 const MAGIC: &[u8; 8] = b"NPVAULT\0";
 const VERSION: u8 = 1;
@@ -120,6 +120,13 @@ struct WireEntry {
     value: Vec<u8>,
 }
 
+/// An entry's decoded or encoded copy holds a secret: wiped when dropped.
+impl Drop for WireEntry {
+    fn drop(&mut self) {
+        self.value.zeroize();
+    }
+}
+
 /// The open vault: the key stays in memory, the entries too, and every
 /// change rewrites the file atomically.
 pub struct Vault {
@@ -154,16 +161,46 @@ fn random<const N: usize>() -> [u8; N] {
     out
 }
 
+/// The most memory an Argon2id cost may ask for: 1 GiB, in KiB.
+pub const MAX_M_KIB: u32 = 1 << 20;
+/// The most passes.
+pub const MAX_T: u32 = 16;
+/// The most lanes.
+pub const MAX_P: u32 = 16;
+
+impl KdfParams {
+    /// Refuses costs no vault NodePair makes would have: a vault file that
+    /// claims 4 TiB of memory or 2³² passes is damaged or planted, and is
+    /// refused before any memory is taken or time spent.
+    fn check(&self) -> Result<(), VaultError> {
+        let fits = (1..=MAX_M_KIB).contains(&self.m_kib)
+            && (1..=MAX_T).contains(&self.t)
+            && (1..=MAX_P).contains(&self.p);
+        if fits {
+            Ok(())
+        } else {
+            Err(VaultError::BadParams(format!(
+                "Argon2id cost m = {} KiB, t = {}, p = {} is outside what a vault may ask (m ≤ {MAX_M_KIB} KiB, t ≤ {MAX_T}, p ≤ {MAX_P})",
+                self.m_kib, self.t, self.p
+            )))
+        }
+    }
+}
+
 fn derive_key(
     passphrase: &[u8],
     salt: &[u8; 16],
     params: KdfParams,
 ) -> Result<Zeroizing<[u8; 32]>, VaultError> {
+    params.check()?;
     let p = Params::new(params.m_kib, params.t, params.p, Some(32))
         .map_err(|e| VaultError::BadParams(e.to_string()))?;
     let mut key = Zeroizing::new([0u8; 32]);
+    // Our own memory for Argon2's blocks, wiped when dropped: its last
+    // blocks are enough to recompute the key.
+    let mut blocks = Zeroizing::new(vec![argon2::Block::default(); p.block_count()]);
     Argon2::new(Algorithm::Argon2id, Version::V0x13, p)
-        .hash_password_into(passphrase, salt, key.as_mut())
+        .hash_password_into_with_memory(passphrase, salt, key.as_mut(), blocks.as_mut_slice())
         .map_err(|e| VaultError::BadParams(e.to_string()))?;
     Ok(key)
 }
@@ -334,9 +371,10 @@ impl Vault {
         );
         let body = Body::decode(plain.as_slice()).map_err(|_| VaultError::BodyDamaged(p()))?;
         let mut entries = BTreeMap::new();
-        for e in body.entries {
-            let name = EntryName::new(e.name).map_err(|_| VaultError::BodyDamaged(p()))?;
-            entries.insert(name, SecretBytes::new(e.value));
+        for mut e in body.entries {
+            let name = EntryName::new(std::mem::take(&mut e.name))
+                .map_err(|_| VaultError::BodyDamaged(p()))?;
+            entries.insert(name, SecretBytes::new(std::mem::take(&mut e.value)));
         }
         Ok(Vault {
             path: path.to_owned(),
@@ -407,12 +445,21 @@ impl Vault {
             .parent()
             .filter(|d| !d.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
-        let tmp = temp_path(&self.path, &std::process::id().to_string());
+        // A fresh name, created here and nowhere else: `create_new` refuses
+        // anything already at that path, a symbolic link planted there
+        // included, so the vault is never written through one.
+        let tmp = temp_path(
+            &self.path,
+            &format!(
+                "{}-{:016x}",
+                std::process::id(),
+                u64::from_le_bytes(random::<8>())
+            ),
+        );
         let written = (|| {
             let mut file = OpenOptions::new()
                 .write(true)
-                .create(true)
-                .truncate(true)
+                .create_new(true)
                 .private()
                 .open(&tmp)?;
             file.write_all(&out)?;
@@ -631,5 +678,50 @@ mod tests {
             VaultError::Io { .. }
         ));
         assert!(Vault::open(&path, b"correct horse").is_ok());
+    }
+
+    #[test]
+    fn a_planted_header_asking_for_terabytes_is_refused_at_once() {
+        // A file with a valid checksum that claims 4 TiB of memory, or 2^32
+        // passes: refused before Argon2 takes any memory or time.
+        let dir = tempfile::tempdir().unwrap();
+        let path = filled(dir.path());
+        let good = fs::read(&path).unwrap();
+        for (at, value) in [(10, u32::MAX), (14, u32::MAX), (18, 1 << 20), (10, 0)] {
+            let mut planted = good.clone();
+            planted[at..at + 4].copy_from_slice(&value.to_be_bytes());
+            let sum = Sha256::digest(&planted[..HEADER_LEN]);
+            planted[HEADER_LEN..HEADER_LEN + SUM_LEN].copy_from_slice(&sum[..SUM_LEN]);
+            fs::write(&path, &planted).unwrap();
+            let started = std::time::Instant::now();
+            let err = Vault::open(&path, b"correct horse").unwrap_err();
+            assert!(matches!(err, VaultError::BadParams(_)), "{err}");
+            assert!(
+                err.to_string().contains("outside what a vault may ask"),
+                "{err}"
+            );
+            assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        }
+        fs::write(&path, &good).unwrap();
+        assert!(Vault::open(&path, b"correct horse").is_ok());
+    }
+
+    #[test]
+    fn writes_never_go_through_a_link_planted_beside_the_vault() {
+        // Every name a writer could use for its temp file that an attacker
+        // could plant is refused by `create_new`; what it plants is left
+        // alone, and the vault is written all the same.
+        let dir = tempfile::tempdir().unwrap();
+        let path = filled(dir.path());
+        let target = dir.path().join("target");
+        fs::write(&target, b"do not touch").unwrap();
+        let planted = temp_path(&path, &std::process::id().to_string());
+        std::os::unix::fs::symlink(&target, &planted).unwrap();
+        let v = Vault::open(&path, b"correct horse").unwrap();
+        v.put(&EntryName::new("c").unwrap(), b"3").unwrap();
+        assert_eq!(fs::read(&target).unwrap(), b"do not touch");
+        drop(v);
+        let v = Vault::open(&path, b"correct horse").unwrap();
+        assert_eq!(v.names().unwrap().len(), 3);
     }
 }

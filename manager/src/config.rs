@@ -25,6 +25,9 @@ pub(crate) struct Config {
     pub(crate) capabilities: Vec<String>,
     /// How long `pair` waits for the app to answer a code, in seconds.
     pub(crate) pairing_timeout_secs: u64,
+    /// How old a session's keys get before a new handshake replaces them,
+    /// in seconds (an hour; at least 5).
+    pub(crate) rekey_after_secs: u64,
     /// How to reach the Waku network.
     pub(crate) network: NetworkConfig,
     /// Where identity and counterparties are kept.
@@ -203,6 +206,7 @@ impl Default for Config {
             display_name: DisplayName::from_hostname(),
             capabilities: vec!["info".into()],
             pairing_timeout_secs: 600,
+            rekey_after_secs: 3600,
             network: NetworkConfig::default(),
             keystore: KeystoreConfig::default(),
             ethereum: EthereumConfig::default(),
@@ -364,6 +368,11 @@ impl Config {
         if config.logs.bytes_per_sec == 0 {
             return Err(<toml::de::Error as serde::de::Error>::custom(
                 "[logs] bytes_per_sec must be at least 1",
+            ));
+        }
+        if config.rekey_after_secs < 5 {
+            return Err(<toml::de::Error as serde::de::Error>::custom(
+                "rekey_after_secs must be at least 5",
             ));
         }
         Ok(config)

@@ -554,9 +554,16 @@ impl Driver {
     fn on_message(&mut self, topic: &str, payload: &[u8]) {
         let now = Instant::now();
         match self.routes.get(topic).copied() {
-            Some(Route::Pairing(id)) => {
-                if let Some(run) = self.pairings.get_mut(&id) {
-                    run.pairing.handle_message(now, payload);
+            Some(Route::Pairing(_)) => {
+                // Every pairing on this topic: its own pairing topic, or a
+                // session topic (two pairings with the same counterparty,
+                // one of them ended and still answering, share one).
+                for run in self.pairings.values_mut() {
+                    if run.pairing.pairing_topic() == topic
+                        || run.pairing.session_topic() == Some(topic)
+                    {
+                        run.pairing.handle_message(now, payload);
+                    }
                 }
             }
             Some(Route::Session(peer)) => {
@@ -741,13 +748,20 @@ impl Driver {
             }
             // Paired or failed, it may still watch (or answer on) the
             // pairing topic for a while; it goes once it is done.
-            if self.pairings[&id].pairing.is_finished()
+            if self
+                .pairings
+                .get(&id)
+                .is_some_and(|run| run.pairing.is_finished())
                 && let Some(run) = self.pairings.remove(&id)
             {
                 self.pairing_refused += run.pairing.stats().refused;
                 self.unsubscribe(&run.pairing.pairing_topic());
                 if let Some(topic) = run.pairing.session_topic()
-                    && self.routes.get(topic) == Some(&Route::Pairing(id))
+                    && matches!(self.routes.get(topic), Some(Route::Pairing(_)))
+                    && !self
+                        .pairings
+                        .values()
+                        .any(|other| other.pairing.session_topic() == Some(topic))
                 {
                     self.unsubscribe(topic);
                 }
@@ -1048,8 +1062,13 @@ impl Driver {
             self.forget(peer, true).await;
             return;
         }
-        // The peer went away (shutdown, restart): wait for it with a fresh session.
-        let session = self.fresh_session(peer, now);
+        // The peer went away (shutdown, restart): wait for it with a fresh
+        // session, which still answers only handshakes newer than the old
+        // one did.
+        let mut session = self.fresh_session(peer, now);
+        if let Some(link) = self.links.get(&peer) {
+            session.set_peer_floor(link.session.peer_floor());
+        }
         let Some(link) = self.links.get_mut(&peer) else {
             return;
         };

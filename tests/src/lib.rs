@@ -9,6 +9,7 @@
 #![deny(missing_docs)]
 
 pub mod fixtures;
+pub mod hostile;
 pub mod load;
 pub mod net;
 pub mod window;

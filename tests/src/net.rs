@@ -362,6 +362,8 @@ pub struct App {
     identity: Identity,
     bootstrap: Vec<Multiaddr>,
     mode: nodepair_waku::Mode,
+    /// Session keys are replaced when this old (an hour by default).
+    rekey_after: Option<Duration>,
 }
 
 impl App {
@@ -380,7 +382,15 @@ impl App {
             identity,
             bootstrap: bootstrap.iter().map(|a| (*a).clone()).collect(),
             mode: nodepair_waku::Mode::Light,
+            rekey_after: None,
         }
+    }
+
+    /// The same app, replacing its session keys every `every`.
+    #[must_use]
+    pub fn rekeying_every(mut self, every: Duration) -> App {
+        self.rekey_after = Some(every);
+        self
     }
 
     /// The same app as a relay node instead of a light node (the app's
@@ -431,10 +441,14 @@ impl App {
     ///
     /// When the peer cannot start or reach a relay in 10 s.
     pub async fn start_on(&self, waku: WakuNode) -> Peer {
+        let mut config = PeerConfig::new(self.name.clone(), vec!["info".into()]);
+        if let Some(every) = self.rekey_after {
+            config.session.rekey_after = every;
+        }
         let peer = Peer::start(
             Role::App,
             &self.identity,
-            PeerConfig::new(self.name.clone(), vec!["info".into()]),
+            config,
             self.keystore.clone(),
             waku,
             Arc::new(NoMethods),

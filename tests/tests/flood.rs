@@ -115,8 +115,8 @@ async fn a_flood_on_session_and_pairing_topics_gains_nothing_and_memory_stays_bo
                     }
                     // A HANDSHAKE_1 from no one: right header, random body.
                     2 => {
-                        let mut m = vec![0x01, 0x11];
-                        m.resize(58, 0);
+                        let mut m = vec![0x02, 0x11];
+                        m.resize(98, 0);
                         noise.fill(&mut m[2..]);
                         (&topic, m)
                     }
@@ -128,7 +128,7 @@ async fn a_flood_on_session_and_pairing_topics_gains_nothing_and_memory_stays_bo
                     }
                     // A HELLO sealed with some other code.
                     _ => {
-                        let mut m = vec![0x01, 0x01];
+                        let mut m = vec![0x02, 0x01];
                         m.resize(150, 0);
                         noise.fill(&mut m[2..]);
                         (&pairing_topic, m)
