@@ -97,6 +97,11 @@ pub struct NetworkConfig {
     pub peer_exchange: bool,
     /// Discovered peers to stay connected with.
     pub target_peers: usize,
+    /// Let discovered records point at loopback, link-local or private
+    /// addresses (a self-hosted network on a LAN). Always so on `local`;
+    /// off elsewhere, so a published record cannot make this node connect
+    /// into its own machine or network.
+    pub allow_private_peers: bool,
 }
 
 impl Default for NetworkConfig {
@@ -115,6 +120,7 @@ impl Default for NetworkConfig {
             advertise_ip: None,
             peer_exchange: true,
             target_peers: 6,
+            allow_private_peers: false,
         }
     }
 }
@@ -215,6 +221,7 @@ impl NetworkConfig {
         config.discovery.advertise_ip = self.advertise_ip;
         config.discovery.peer_exchange = self.peer_exchange;
         config.discovery.target_peers = self.target_peers;
+        config.discovery.dial_private = self.preset == Preset::Local || self.allow_private_peers;
         Ok(config)
     }
 }

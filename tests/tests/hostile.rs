@@ -371,7 +371,7 @@ async fn recorded_handshakes_played_back_twenty_a_second_stall_no_restart_or_rek
                 }
                 if let Some(m) = recorded.get(sent as usize % recorded.len().max(1)) {
                     let mut copy = m.clone();
-                    if sent % 2 == 0 {
+                    if sent.is_multiple_of(2) {
                         copy[2..10].copy_from_slice(&sent.to_be_bytes());
                     }
                     let _ = attacker

@@ -4,6 +4,7 @@
 //! [`peer_book::PeerBook`] and dials from it until it has enough peers; the
 //! book is also what a node answers peer exchange queries from.
 
+pub mod address_scope;
 pub mod discv5;
 pub mod dns;
 pub mod enr_tree;

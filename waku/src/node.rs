@@ -81,6 +81,23 @@ pub struct Config {
     pub store: Option<StoreConfig>,
     /// Finding peers beyond the bootstrap list.
     pub discovery: DiscoveryConfig,
+    /// How many connections the node keeps: pending and established, in
+    /// and out, per peer. Bootstrap peers do not count against them.
+    pub connection_limits: libp2p::connection_limits::ConnectionLimits,
+    /// How often one peer may query this node's store.
+    pub store_query_limits: crate::store::service::QueryLimits,
+}
+
+/// The connection limits of [`Config::new`]: enough for a relay serving a
+/// few hundred light nodes, bounded so a flood of connections cannot take
+/// the node's memory or file descriptors.
+pub fn default_connection_limits() -> libp2p::connection_limits::ConnectionLimits {
+    libp2p::connection_limits::ConnectionLimits::default()
+        .with_max_pending_incoming(Some(64))
+        .with_max_pending_outgoing(Some(64))
+        .with_max_established_incoming(Some(400))
+        .with_max_established_outgoing(Some(100))
+        .with_max_established_per_peer(Some(2))
 }
 
 /// How a node takes part in the network.
@@ -112,6 +129,8 @@ impl Config {
             filter_ping_interval: Duration::from_secs(60),
             store: None,
             discovery: DiscoveryConfig::default(),
+            connection_limits: default_connection_limits(),
+            store_query_limits: crate::store::service::QueryLimits::default(),
         }
     }
 }
@@ -243,6 +262,9 @@ pub struct Stopped;
 
 #[derive(NetworkBehaviour)]
 struct Behaviour {
+    /// First, so a connection over the limits is refused before any other
+    /// behaviour sets anything up for it.
+    limits: libp2p::connection_limits::Behaviour,
     relay: gossipsub::Behaviour,
     metadata: request_response::Behaviour<metadata::Codec>,
     lightpush: request_response::Behaviour<lightpush::Codec>,
@@ -355,11 +377,21 @@ impl WakuNode {
             .unwrap_or_else(identity::Keypair::generate_secp256k1);
         let archive = match (&config.store, config.mode) {
             (Some(store), Mode::Relay) => {
-                Some(store.open().map_err(|e| StartError::Store(e.to_string()))?)
+                let archive = store.open().map_err(|e| StartError::Store(e.to_string()))?;
+                Some(
+                    crate::store::service::ArchiveWorker::start(archive)
+                        .map_err(|e| StartError::Store(e.to_string()))?,
+                )
             }
             _ => None,
         };
         let mut swarm = build_swarm(keypair.clone(), &config).await?;
+        // The node's own bootstrap peers never count against its limits.
+        for address in &config.bootstrap {
+            if let Some(libp2p::multiaddr::Protocol::P2p(peer)) = address.iter().last() {
+                swarm.behaviour_mut().limits.bypass_peer_id(&peer);
+            }
+        }
         // A light node joins no mesh.
         let meshes = if config.mode == Mode::Relay {
             config.shards.as_slice()
@@ -649,6 +681,7 @@ async fn build_swarm(
         .map_err(|e| err(&e))?;
     let swarm = builder
         .with_behaviour(|key| Behaviour {
+            limits: libp2p::connection_limits::Behaviour::new(config.connection_limits.clone()),
             relay: relay::behaviour(),
             metadata: metadata::behaviour(),
             lightpush: lightpush::behaviour(config.mode == Mode::Relay),
@@ -663,7 +696,11 @@ async fn build_swarm(
         })
         .map_err(|e| err(&e))?
         // gossipsub keeps only mesh peers alive; keep the rest a while too.
-        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(60)))
+        .with_swarm_config(|c| {
+            c.with_idle_connection_timeout(Duration::from_secs(60))
+                // Streams a peer may open before they are negotiated.
+                .with_max_negotiating_inbound_streams(32)
+        })
         .build();
     Ok(swarm)
 }
@@ -706,8 +743,13 @@ struct Driver {
     next_expiry: Instant,
     /// Light mode: the service nodes used and what is asked of them.
     light: light::LightClient,
-    /// Relay mode with a store: what was relayed.
-    archive: Option<crate::store::archive::Archive>,
+    /// Relay mode with a store: what was relayed, kept and queried on a
+    /// thread of its own.
+    archive: Option<crate::store::service::ArchiveWorker>,
+    /// The archive's answers to store queries, to send.
+    store_answers: Option<mpsc::Receiver<crate::store::service::Answered>>,
+    /// Who may query the store how often.
+    store_gate: crate::store::service::QueryGate,
     /// Store queries in flight, and who waits for each.
     store_queries: HashMap<
         request_response::OutboundRequestId,
@@ -735,8 +777,12 @@ impl Driver {
         swarm: Swarm<Behaviour>,
         config: &Config,
         events: broadcast::Sender<NodeEvent>,
-        archive: Option<crate::store::archive::Archive>,
+        archive: Option<(
+            crate::store::service::ArchiveWorker,
+            mpsc::Receiver<crate::store::service::Answered>,
+        )>,
     ) -> Self {
+        let (archive, store_answers) = archive.unzip();
         let own = *swarm.local_peer_id();
         let (found_tx, found_rx) = mpsc::channel(16);
         Driver {
@@ -760,9 +806,12 @@ impl Driver {
             next_expiry: Instant::now(),
             light: light::LightClient::new(config.filter_ping_interval),
             archive,
+            store_answers,
+            store_gate: crate::store::service::QueryGate::new(config.store_query_limits),
             store_queries: HashMap::new(),
             discovery: config.discovery.clone(),
-            book: PeerBook::new(own, config.shards.first().map_or(0, |s| s.cluster), 1000),
+            book: PeerBook::new(own, config.shards.first().map_or(0, |s| s.cluster), 1000)
+                .dialling_private(config.discovery.dial_private),
             found_tx,
             found_rx,
             discovery_stop: Vec::new(),
@@ -826,6 +875,14 @@ impl Driver {
                     None => return,
                 },
                 Some((source, records)) = self.found_rx.recv() => self.discovered(source, records),
+                Some((channel, response)) = async {
+                    match self.store_answers.as_mut() {
+                        Some(answers) => answers.recv().await,
+                        None => std::future::pending().await,
+                    }
+                } => {
+                    let _ = self.swarm.behaviour_mut().store.send_response(channel, response);
+                }
                 _ = tick.tick() => {
                     self.redial_due();
                     self.light_tick();

@@ -11,9 +11,11 @@
 //!   pubsub_topic = 3}], pagination_cursor = 51}`.
 //!
 //! [`Query::parse`] turns a request into a query or says why it is invalid;
-//! [`archive`] keeps messages (SQLite) and answers queries.
+//! [`archive`] keeps messages (SQLite) and answers queries; [`service`]
+//! limits who asks how often and keeps the archive off the network task.
 
 pub mod archive;
+pub mod service;
 
 use crate::length_prefixed::ProtobufCodec;
 use crate::message::{MAX_MESSAGE_SIZE, MessageHash, WakuMessage};

@@ -26,6 +26,7 @@ fn free_udp() -> SocketAddr {
 
 fn config(mode: Mode) -> Config {
     let mut config = Config::new(SHARD);
+    config.discovery.dial_private = true; // all on 127.0.0.1
     config.listen = vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()];
     config.redial_initial = Duration::from_millis(200);
     config.mode = mode;

@@ -297,6 +297,7 @@ async fn a_light_node_finds_its_service_nodes_through_an_enr_tree() {
     };
     let relay = |bootstrap: Vec<Multiaddr>| {
         let mut config = Config::new(shard);
+        config.discovery.dial_private = true; // all on 127.0.0.1
         config.listen = vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()];
         config.bootstrap = bootstrap;
         WakuNode::start(config)
@@ -314,6 +315,7 @@ async fn a_light_node_finds_its_service_nodes_through_an_enr_tree() {
     let server = serve(zone).await;
 
     let mut config = Config::new(shard);
+    config.discovery.dial_private = true; // all on 127.0.0.1
     config.mode = Mode::Light;
     config.discovery.dns = vec![Link::new(*key.verifying_key(), "relays.test").to_string()];
     config.discovery.dns_server = Some(server.addr);
@@ -372,6 +374,7 @@ async fn the_zone_lines_nodepair_relay_prints_resolve_to_its_relays() {
             cluster: 42,
             shard: 0,
         });
+        config.discovery.dial_private = true; // all on 127.0.0.1
         config.listen = vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()];
         nodepair_waku::WakuNode::start(config).await.unwrap()
     };

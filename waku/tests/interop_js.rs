@@ -164,6 +164,7 @@ impl JsPeer {
 
 async fn rust_node(listen: &[&str]) -> WakuNode {
     let mut config = Config::new(SHARD);
+    config.discovery.dial_private = true; // all on 127.0.0.1
     config.listen = listen.iter().map(|a| a.parse().unwrap()).collect();
     WakuNode::start(config).await.unwrap()
 }
@@ -235,6 +236,7 @@ async fn we_dial_js_waku_over_tcp_and_yamux() {
     js.call(json!({"op": "subscribe", "contentTopic": TOPIC}))
         .await;
     let mut config = Config::new(SHARD);
+    config.discovery.dial_private = true; // all on 127.0.0.1
     config.bootstrap = vec![js.tcp.clone().expect("a js-waku relay node listens on TCP")];
     let node = WakuNode::start(config).await.unwrap();
     let mut ours = node.subscribe(TOPIC).await.unwrap();
@@ -302,10 +304,12 @@ async fn a_js_waku_light_node_uses_our_relay_for_light_push_filter_and_store() {
     // Our relay serves (with a store); a second node of ours is the relay
     // peer on the other side of it.
     let mut config = Config::new(SHARD);
+    config.discovery.dial_private = true; // all on 127.0.0.1
     config.listen = vec!["/ip4/127.0.0.1/tcp/0/ws".parse().unwrap()];
     config.store = Some(nodepair_waku::StoreConfig::default());
     let service = WakuNode::start(config).await.unwrap();
     let mut config = Config::new(SHARD);
+    config.discovery.dial_private = true; // all on 127.0.0.1
     config.bootstrap = service.listen_addrs();
     let relay_peer = WakuNode::start(config).await.unwrap();
     let mut from_light = relay_peer.subscribe(FROM_LIGHT).await.unwrap();
@@ -406,10 +410,12 @@ async fn js_waku_finds_a_relay_through_our_peer_exchange() {
             .unwrap()
     };
     let mut config = Config::new(SHARD);
+    config.discovery.dial_private = true; // all on 127.0.0.1
     config.listen = vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()];
     config.discovery.discv5 = Some(Discv5Config::new(udp(), Vec::new()));
     let far = WakuNode::start(config).await.unwrap();
     let mut config = Config::new(SHARD);
+    config.discovery.dial_private = true; // all on 127.0.0.1
     config.listen = vec!["/ip4/127.0.0.1/tcp/0/ws".parse().unwrap()];
     // The js side waits for a node serving light push, filter and store.
     config.store = Some(nodepair_waku::StoreConfig::default());

@@ -181,3 +181,37 @@ async fn a_long_history_comes_back_whole_and_oldest_first_across_pages() {
         n.shutdown().await;
     }
 }
+
+#[tokio::test]
+async fn a_peer_asking_too_often_is_answered_429_and_others_still_are_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("store.sqlite");
+    let store = node(Mode::Relay, vec![], Some(&db)).await;
+    let greedy = node(Mode::Relay, vec![store.listen_addrs()[0].clone()], None).await;
+    let other = node(Mode::Relay, vec![store.listen_addrs()[0].clone()], None).await;
+    // Both see the store as a store node before asking.
+    for client in [&greedy, &other] {
+        for _ in 0..100 {
+            if client.store_query(query(A, 1, None)).await.is_ok() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    // 60 queries at once: the store's default is 5 a second, bursts of 25.
+    let mut refused = 0;
+    let mut answered = 0;
+    let asks: Vec<_> = (0..60)
+        .map(|_| greedy.store_query(query(A, 1, None)))
+        .collect();
+    for outcome in futures::future::join_all(asks).await {
+        match outcome {
+            Ok(_) => answered += 1,
+            Err(StoreError::Refused { code: 429, .. }) => refused += 1,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert!(refused >= 30, "{answered} answered, {refused} refused");
+    // Another peer is not held to the greedy one's rate.
+    other.store_query(query(A, 1, None)).await.unwrap();
+}

@@ -68,7 +68,7 @@ impl MacKeys {
     }
 
     /// Whether `message` (MAC last) was made by the peer.
-    pub(crate) fn from_peer(&self, message: &[u8]) -> bool {
+    pub(crate) fn made_by_peer(&self, message: &[u8]) -> bool {
         let Some(split) = message.len().checked_sub(MAC_LEN) else {
             return false;
         };
@@ -152,14 +152,14 @@ mod tests {
         let ba = MacKeys::new(&b, &a.public()).unwrap();
         let message = hs1(&ab, &[7; 8], 42, &[9; NOISE_LEN]);
         assert_eq!(message.len(), HS1_LEN);
-        assert!(ba.from_peer(&message), "b accepts what a made");
-        assert!(!ab.from_peer(&message), "a does not take its own back");
+        assert!(ba.made_by_peer(&message), "b accepts what a made");
+        assert!(!ab.made_by_peer(&message), "a does not take its own back");
         let eb = MacKeys::new(&eve, &b.public()).unwrap();
-        assert!(!ba.from_peer(&hs1(&eb, &[7; 8], 42, &[9; NOISE_LEN])));
+        assert!(!ba.made_by_peer(&hs1(&eb, &[7; 8], 42, &[9; NOISE_LEN])));
         for i in 0..message.len() {
             let mut bad = message.clone();
             bad[i] ^= 1;
-            assert!(!ba.from_peer(&bad), "byte {i}");
+            assert!(!ba.made_by_peer(&bad), "byte {i}");
         }
         let parsed = parse_hs1(&message).unwrap();
         assert_eq!((parsed.sid, parsed.timestamp), ([7; 8], 42));

@@ -518,7 +518,7 @@ impl Session {
             self.stats.auth_failures += 1;
             return;
         };
-        if !macs.from_peer(bytes) {
+        if !macs.made_by_peer(bytes) {
             // Forged, altered (a new sid on a recording), a stranger's, or
             // one of ours sent back: one HMAC, nothing more.
             self.stats.auth_failures += 1;
@@ -623,12 +623,12 @@ impl Session {
             self.stats.echoes += 1;
             return;
         }
-        if !self.outgoing.as_ref().is_some_and(|o| o.sid == hs2.sid) {
+        if self.outgoing.as_ref().is_none_or(|o| o.sid != hs2.sid) {
             // An answer to no handshake of ours (late, duplicated or forged).
             self.stats.replays += 1;
             return;
         }
-        if !self.macs.as_ref().is_some_and(|m| m.from_peer(bytes)) {
+        if !self.macs.as_ref().is_some_and(|m| m.made_by_peer(bytes)) {
             self.stats.auth_failures += 1;
             return;
         }

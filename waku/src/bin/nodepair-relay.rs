@@ -89,6 +89,20 @@ struct Args {
     /// Discovered peers to stay connected with.
     #[arg(long, value_name = "N", default_value_t = 6)]
     target_peers: usize,
+    /// Let discovered records make the relay dial loopback, link-local or
+    /// private addresses (a network on one machine or LAN).
+    #[arg(long)]
+    allow_private_peers: bool,
+    /// Most connections the relay keeps established, in and out.
+    #[arg(long, value_name = "N", default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..))]
+    max_connections: u32,
+    /// Most connections one peer may hold at once.
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..))]
+    max_connections_per_peer: u32,
+    /// Store queries one peer may make a second (bursts of five times
+    /// that).
+    #[arg(long, value_name = "N", default_value_t = 5.0)]
+    store_queries_per_sec: f64,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -274,6 +288,14 @@ async fn main() -> anyhow::Result<()> {
     config.discovery.dns_server = args.dns_server;
     config.discovery.advertise_ip = args.advertise_ip;
     config.discovery.target_peers = args.target_peers;
+    config.discovery.dial_private = args.allow_private_peers;
+    config.connection_limits = nodepair_waku::node::default_connection_limits()
+        .with_max_established(Some(args.max_connections))
+        .with_max_established_per_peer(Some(args.max_connections_per_peer));
+    config.store_query_limits = nodepair_waku::store::service::QueryLimits {
+        per_sec: args.store_queries_per_sec.max(0.1),
+        burst: (args.store_queries_per_sec * 5.0).max(1.0),
+    };
     let node = WakuNode::start(config)
         .await
         .context("cannot start the relay")?;

@@ -62,6 +62,8 @@ pub struct PeerBook {
     capacity: usize,
     entries: HashMap<PeerId, Entry>,
     order: VecDeque<PeerId>,
+    /// Whether loopback, link-local and private addresses may be dialled.
+    dial_private: bool,
 }
 
 impl PeerBook {
@@ -73,7 +75,18 @@ impl PeerBook {
             capacity: capacity.max(1),
             entries: HashMap::new(),
             order: VecDeque::new(),
+            dial_private: false,
         }
+    }
+
+    /// Whether records may make the node dial loopback, link-local or
+    /// private addresses (a local network, tests); off by default, so a
+    /// record found on a public network cannot point the node into its own
+    /// machine or LAN ([`address_scope`](super::address_scope)).
+    #[must_use]
+    pub fn dialling_private(mut self, allowed: bool) -> Self {
+        self.dial_private = allowed;
+        self
     }
 
     /// Peers known.
@@ -102,6 +115,13 @@ impl PeerBook {
         }
         if enr.addresses.is_empty() {
             return Added::Ignored("no address to dial");
+        }
+        let mut enr = enr;
+        if !self.dial_private {
+            enr.addresses.retain(super::address_scope::is_public);
+            if enr.addresses.is_empty() {
+                return Added::Ignored("only loopback, link-local or private addresses");
+            }
         }
         if let Some(entry) = self.entries.get_mut(&enr.peer_id) {
             if enr.record.seq() > entry.enr.record.seq() {
@@ -248,9 +268,21 @@ mod tests {
     };
 
     #[test]
+    fn on_a_public_network_a_record_cannot_point_into_the_machine() {
+        // A record of 127.0.0.1 found by discovery: on a public network it
+        // is not kept, so nothing dials into this machine or its LAN.
+        let mut book = PeerBook::new(PeerId::random(), 1, 10);
+        assert_eq!(
+            book.add(record(3, RELAY, 1, false), Source::PeerExchange),
+            Added::Ignored("only loopback, link-local or private addresses")
+        );
+        assert!(book.is_empty());
+    }
+
+    #[test]
     fn keeps_only_dialable_waku_peers_of_our_cluster() {
         let own = record(1, RELAY, 1, false);
-        let mut book = PeerBook::new(own.peer_id, 1, 10);
+        let mut book = PeerBook::new(own.peer_id, 1, 10).dialling_private(true);
         assert_eq!(book.add(own, Source::Dns), Added::Ignored("our own record"));
         assert_eq!(
             book.add(record(2, RELAY, 2, false), Source::Dns),
@@ -273,7 +305,7 @@ mod tests {
 
     #[test]
     fn service_nodes_come_first_for_a_light_node_and_failures_back_off() {
-        let mut book = PeerBook::new(PeerId::random(), 1, 10);
+        let mut book = PeerBook::new(PeerId::random(), 1, 10).dialling_private(true);
         let relay = record(2, RELAY, 1, false);
         let service = record(3, SERVICE, 1, false);
         book.add(relay.clone(), Source::Dns);
@@ -323,7 +355,7 @@ mod tests {
 
     #[test]
     fn bounded_oldest_forgotten_and_askers_do_not_get_themselves() {
-        let mut book = PeerBook::new(PeerId::random(), 1, 2);
+        let mut book = PeerBook::new(PeerId::random(), 1, 2).dialling_private(true);
         let a = record(2, RELAY, 1, false);
         let b = record(3, RELAY, 1, false);
         let c = record(4, RELAY, 1, false);

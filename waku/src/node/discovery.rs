@@ -33,6 +33,10 @@ pub struct DiscoveryConfig {
     /// The IPv4 address put in our record when the listen address is
     /// unspecified (`0.0.0.0`).
     pub advertise_ip: Option<std::net::Ipv4Addr>,
+    /// Whether discovered records may make the node dial loopback,
+    /// link-local or private addresses: only on a network made of them (a
+    /// local one, tests). Bootstrap addresses are always dialled.
+    pub dial_private: bool,
 }
 
 impl Default for DiscoveryConfig {
@@ -45,6 +49,7 @@ impl Default for DiscoveryConfig {
             peer_exchange: true,
             target_peers: 6,
             advertise_ip: None,
+            dial_private: false,
         }
     }
 }

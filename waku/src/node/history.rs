@@ -2,10 +2,8 @@
 
 use super::{Driver, Received, WakuNode};
 use crate::message::{MessageHash, WakuMessage};
-use crate::store::archive::{Archive, ArchiveError, Retention, now_ns};
-use crate::store::{
-    self, MAX_PAGE_SIZE, Query, StoreQueryRequest, StoreQueryResponse, StoreStatus,
-};
+use crate::store::archive::{Archive, ArchiveError, Retention};
+use crate::store::{self, MAX_PAGE_SIZE, StoreQueryRequest, StoreQueryResponse, StoreStatus};
 use crate::topic::PubsubTopic;
 use libp2p::request_response::{self, Message as RrMessage};
 use std::path::PathBuf;
@@ -131,17 +129,16 @@ impl WakuNode {
 }
 
 impl Driver {
-    /// Keeps a relayed message, when this node has an archive.
+    /// Keeps a relayed message, when this node has an archive (on its
+    /// worker; when the worker is far behind, the message is not kept).
     pub(super) fn archive(
         &mut self,
         topic: &PubsubTopic,
         message: &WakuMessage,
         hash: MessageHash,
     ) {
-        if let Some(archive) = &mut self.archive
-            && let Err(e) = archive.insert(topic.as_str(), message, hash, now_ns())
-        {
-            tracing::warn!(error = %e, "cannot keep a message in the archive");
+        if let Some(archive) = &mut self.archive {
+            archive.keep(topic.as_str(), message, hash);
         }
     }
 
@@ -179,10 +176,35 @@ impl Driver {
                     },
                 ..
             } => {
-                let response = self.answer_store(&request);
-                if response.status_code != Some(StoreStatus::OK) {
-                    tracing::info!(%peer, code = ?response.status_code, why = response.status_desc.as_deref().unwrap_or(""), "refused a store query");
-                }
+                let now = std::time::Instant::now();
+                let request_id = request.request_id.clone();
+                let refusal = if self.archive.is_none() {
+                    Some((
+                        StoreStatus::SERVICE_UNAVAILABLE,
+                        "this node keeps no messages",
+                    ))
+                } else if !self.store_gate.admit(peer, now) {
+                    Some((
+                        StoreStatus::TOO_MANY_REQUESTS,
+                        "too many queries; ask again shortly",
+                    ))
+                } else {
+                    None
+                };
+                let (code, why, channel) = match (refusal, self.archive.as_mut()) {
+                    (None, Some(archive)) => match archive.answer(request, channel) {
+                        Ok(()) => return,
+                        Err(channel) => (
+                            StoreStatus::SERVICE_UNAVAILABLE,
+                            "the store is busy; ask again shortly",
+                            channel,
+                        ),
+                    },
+                    (Some((code, why)), _) => (code, why, channel),
+                    (None, None) => unreachable!("no archive is a refusal"),
+                };
+                self.store_gate.refused(peer, why, now);
+                let response = StoreQueryResponse::failure(&request_id, code, why);
                 let _ = self
                     .swarm
                     .behaviour_mut()
@@ -216,39 +238,14 @@ impl Driver {
                 }
             }
             request_response::Event::InboundFailure { peer, error, .. } => {
-                tracing::info!(%peer, %error, "a store query was not readable");
+                tracing::debug!(%peer, %error, "a store query was not readable");
+                self.store_gate.refused(
+                    peer,
+                    "unreadable or unanswered query",
+                    std::time::Instant::now(),
+                );
             }
             request_response::Event::ResponseSent { .. } => {}
         }
-    }
-
-    fn answer_store(&self, request: &StoreQueryRequest) -> StoreQueryResponse {
-        let Some(archive) = &self.archive else {
-            return StoreQueryResponse::failure(
-                &request.request_id,
-                StoreStatus::SERVICE_UNAVAILABLE,
-                "this node keeps no messages",
-            );
-        };
-        let query = match Query::parse(request) {
-            Ok(q) => q,
-            Err(why) => {
-                return StoreQueryResponse::failure(
-                    &request.request_id,
-                    StoreStatus::BAD_REQUEST,
-                    why,
-                );
-            }
-        };
-        archive
-            .answer(&request.request_id, &query)
-            .unwrap_or_else(|e| {
-                tracing::warn!(error = %e, "the archive cannot answer");
-                StoreQueryResponse::failure(
-                    &request.request_id,
-                    StoreStatus::SERVICE_UNAVAILABLE,
-                    "the archive cannot answer now",
-                )
-            })
     }
 }

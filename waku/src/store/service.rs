@@ -15,6 +15,8 @@ use crate::message::{MessageHash, WakuMessage};
 use libp2p::PeerId;
 use libp2p::request_response::ResponseChannel;
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -77,10 +79,7 @@ impl QueryGate {
                 self.buckets.clear();
             }
         }
-        let (tokens, at) = self
-            .buckets
-            .entry(peer)
-            .or_insert((self.limits.burst, now));
+        let (tokens, at) = self.buckets.entry(peer).or_insert((self.limits.burst, now));
         let elapsed = now.saturating_duration_since(*at).as_secs_f64();
         *tokens = (*tokens + elapsed * self.limits.per_sec).min(self.limits.burst);
         *at = now;
@@ -96,7 +95,8 @@ impl QueryGate {
     /// not logged in the last [`LOG_EVERY`], with the refusals since.
     pub fn refused(&mut self, peer: PeerId, why: &str, now: Instant) {
         if self.logged.len() >= REMEMBERED_PEERS && !self.logged.contains_key(&peer) {
-            self.logged.retain(|_, (at, _)| now.duration_since(*at) < LOG_EVERY);
+            self.logged
+                .retain(|_, (at, _)| now.duration_since(*at) < LOG_EVERY);
         }
         if self.logged.len() >= REMEMBERED_PEERS && !self.logged.contains_key(&peer) {
             // So many peers refused within a minute (fresh ids cost
@@ -104,7 +104,11 @@ impl QueryGate {
             let (at, count) = self.unnamed.get_or_insert((now - LOG_EVERY, 0));
             *count += 1;
             if now.duration_since(*at) >= LOG_EVERY {
-                tracing::info!(refused = *count, why, "refused store queries of many peers (said at most once a minute)");
+                tracing::info!(
+                    refused = *count,
+                    why,
+                    "refused store queries of many peers (said at most once a minute)"
+                );
                 *at = now;
                 *count = 0;
             }
@@ -139,6 +143,8 @@ pub type Answered = (ResponseChannel<StoreQueryResponse>, StoreQueryResponse);
 #[derive(Debug)]
 pub struct ArchiveWorker {
     jobs: SyncSender<Job>,
+    /// Queries handed to the worker and not answered yet.
+    queries: Arc<AtomicUsize>,
     /// Messages not kept because the worker was behind.
     pub dropped_inserts: u64,
 }
@@ -155,9 +161,13 @@ impl std::fmt::Debug for Job {
 impl ArchiveWorker {
     /// Starts the worker on `archive`; its answers come on the returned
     /// receiver.
-    pub fn start(mut archive: Archive) -> std::io::Result<(ArchiveWorker, mpsc::Receiver<Answered>)> {
+    pub fn start(
+        mut archive: Archive,
+    ) -> std::io::Result<(ArchiveWorker, mpsc::Receiver<Answered>)> {
         let (jobs, queue) = sync_channel::<Job>(QUEUED_INSERTS + QUEUED_QUERIES);
         let (answers, answered) = mpsc::channel(QUEUED_QUERIES);
+        let queries = Arc::new(AtomicUsize::new(0));
+        let waiting = Arc::clone(&queries);
         std::thread::Builder::new()
             .name("waku-archive".into())
             .spawn(move || {
@@ -174,6 +184,7 @@ impl ArchiveWorker {
                         }
                         Job::Answer { request, channel } => {
                             let response = answer(&archive, &request);
+                            waiting.fetch_sub(1, Ordering::Relaxed);
                             if answers.blocking_send((channel, response)).is_err() {
                                 return;
                             }
@@ -184,6 +195,7 @@ impl ArchiveWorker {
         Ok((
             ArchiveWorker {
                 jobs,
+                queries,
                 dropped_inserts: 0,
             },
             answered,
@@ -203,22 +215,29 @@ impl ArchiveWorker {
         }
     }
 
-    /// Answers `request` on the worker, or gives it back when too many
-    /// wait already.
+    /// Answers `request` on the worker, or gives its channel back when too
+    /// many wait already.
     pub fn answer(
         &mut self,
         request: StoreQueryRequest,
         channel: ResponseChannel<StoreQueryResponse>,
-    ) -> Result<(), (StoreQueryRequest, ResponseChannel<StoreQueryResponse>)> {
+    ) -> Result<(), ResponseChannel<StoreQueryResponse>> {
+        // Counted before the worker can see it, so its count never dips
+        // below zero.
+        if self.queries.fetch_add(1, Ordering::Relaxed) >= QUEUED_QUERIES {
+            self.queries.fetch_sub(1, Ordering::Relaxed);
+            return Err(channel);
+        }
         let job = Job::Answer {
             request: Box::new(request),
             channel,
         };
         match self.jobs.try_send(job) {
             Ok(()) => Ok(()),
-            Err(TrySendError::Full(Job::Answer { request, channel }))
-            | Err(TrySendError::Disconnected(Job::Answer { request, channel })) => {
-                Err((*request, channel))
+            Err(TrySendError::Full(Job::Answer { channel, .. }))
+            | Err(TrySendError::Disconnected(Job::Answer { channel, .. })) => {
+                self.queries.fetch_sub(1, Ordering::Relaxed);
+                Err(channel)
             }
             Err(_) => unreachable!("an answer job comes back as one"),
         }
@@ -262,7 +281,10 @@ mod tests {
         }
         assert!(!gate.admit(a, now), "a is over its rate");
         assert!(gate.admit(b, now), "b is not");
-        assert!(gate.admit(a, now + Duration::from_millis(500)), "a refilled");
+        assert!(
+            gate.admit(a, now + Duration::from_millis(500)),
+            "a refilled"
+        );
     }
 
     #[test]
