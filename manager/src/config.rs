@@ -25,9 +25,8 @@ pub(crate) struct Config {
     pub(crate) capabilities: Vec<String>,
     /// How long `pair` waits for the app to answer a code, in seconds.
     pub(crate) pairing_timeout_secs: u64,
-    /// How old a session's keys get before a new handshake replaces them,
-    /// in seconds (an hour; at least 5).
-    pub(crate) rekey_after_secs: u64,
+    /// How sessions with apps run.
+    pub(crate) session: SessionSettings,
     /// How to reach the Waku network.
     pub(crate) network: NetworkConfig,
     /// Where identity and counterparties are kept.
@@ -38,6 +37,23 @@ pub(crate) struct Config {
     pub(crate) services: ServicesConfig,
     /// The journals and files apps may read and follow (the `logs` capability).
     pub(crate) logs: LogsConfig,
+}
+
+/// The `[session]` section: how sessions with apps run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct SessionSettings {
+    /// How old a session's keys get before a new handshake replaces them,
+    /// in seconds (an hour; at least 5).
+    pub(crate) rekey_after_secs: u64,
+}
+
+impl Default for SessionSettings {
+    fn default() -> Self {
+        SessionSettings {
+            rekey_after_secs: 3600,
+        }
+    }
 }
 
 /// Capabilities, each one NodePair knows (a typo is refused, not ignored).
@@ -206,7 +222,7 @@ impl Default for Config {
             display_name: DisplayName::from_hostname(),
             capabilities: vec!["info".into()],
             pairing_timeout_secs: 600,
-            rekey_after_secs: 3600,
+            session: SessionSettings::default(),
             network: NetworkConfig::default(),
             keystore: KeystoreConfig::default(),
             ethereum: EthereumConfig::default(),
@@ -370,9 +386,9 @@ impl Config {
                 "[logs] bytes_per_sec must be at least 1",
             ));
         }
-        if config.rekey_after_secs < 5 {
+        if config.session.rekey_after_secs < 5 {
             return Err(<toml::de::Error as serde::de::Error>::custom(
-                "rekey_after_secs must be at least 5",
+                "[session] rekey_after_secs must be at least 5",
             ));
         }
         Ok(config)

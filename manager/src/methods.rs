@@ -227,7 +227,7 @@ impl RequestHandler for Methods {
         Box::pin(async move {
             let reply = methods.answer(&caller, &method, &body).await;
             if reply.status != Status::OK {
-                tracing::debug!(caller = ?caller.display_name, %method, status = reply.status.0, "refused");
+                tracing::debug!(caller = ?caller.display_name, ?method, status = reply.status.0, "refused");
             }
             reply
         })

@@ -77,7 +77,8 @@ impl Runtime {
         let mut peer_config =
             PeerConfig::new(config.display_name.to_string(), config.capabilities.clone());
         peer_config.pairing.ttl = std::time::Duration::from_secs(config.pairing_timeout_secs);
-        peer_config.session.rekey_after = std::time::Duration::from_secs(config.rekey_after_secs);
+        peer_config.session.rekey_after =
+            std::time::Duration::from_secs(config.session.rekey_after_secs);
         // The host and log follows push events through the peer, which
         // starts after the methods it serves.
         let peer_slot: Arc<std::sync::OnceLock<Peer>> = Arc::default();

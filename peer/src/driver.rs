@@ -567,10 +567,25 @@ impl Driver {
                 }
             }
             Some(Route::Session(peer)) => {
-                if let Some(link) = self.links.get_mut(&peer) {
+                // Re-pairing someone already paired (or being unpaired)
+                // shares its session topic: the pairing's handshake is the
+                // pairing's alone, answered only once this side's person
+                // confirmed, never by the old link's session.
+                let repairing = self
+                    .pairings
+                    .values()
+                    .any(|run| run.pairing.session_topic() == Some(topic));
+                let handshake = matches!(
+                    nodepair_protocol::wire::kind(payload),
+                    Ok(nodepair_protocol::wire::Kind::Session(ty))
+                        if ty == nodepair_protocol::wire::HANDSHAKE_1
+                            || ty == nodepair_protocol::wire::HANDSHAKE_2
+                );
+                if !(repairing && handshake)
+                    && let Some(link) = self.links.get_mut(&peer)
+                {
                     link.session.handle_message(now, payload);
                 }
-                // Re-pairing someone already paired shares its session topic.
                 for run in self.pairings.values_mut() {
                     if run.pairing.session_topic() == Some(topic) {
                         run.pairing.handle_message(now, payload);
@@ -783,10 +798,22 @@ impl Driver {
             "a pairing that had just completed is taken back: {error}; the counterparty is unpaired"
         );
         let _ = updates.try_send(PairingUpdate::Failed(PairingFailure::Withdrawn(error)));
-        if let Some(peer) = peer {
-            let now = Instant::now();
-            self.revoke(peer, None, now).await;
+        let Some(peer) = peer else {
+            return;
+        };
+        // Told over the session if it is up (the other side forgets us
+        // too); either way forgotten here at once. No tombstone: the other
+        // side may never have kept us (it saw the second answer first).
+        if let Some(link) = self.links.get_mut(&peer)
+            && link.session.is_online()
+        {
+            link.session.close(
+                DisconnectReason::Revoked,
+                "the pairing was taken back: someone else also answered its code",
+            );
+            self.drain_link(peer);
         }
+        self.forget(peer, false).await;
     }
 
     async fn on_paired(&mut self, id: u64, paired: Paired) {
@@ -823,7 +850,25 @@ impl Driver {
         if let Err(e) = self.store(record.clone()).await {
             tracing::error!("a pairing succeeded but could not be stored: {e}");
             // Take it back: the other side gives up now rather than when
-            // the code expires. The session is dropped unused.
+            // the code expires. The side that starts handshakes paired
+            // first: its session is dropped unused, so the other never
+            // pairs. The other side paired second, after the first kept it:
+            // it says so over the session, and the first forgets it.
+            let mut session = session;
+            if !session.initiates() {
+                session.close(
+                    DisconnectReason::Revoked,
+                    "the other side could not store the pairing",
+                );
+                while let Some(payload) = session.poll_transmit() {
+                    if let Some(out) = &self.outbound {
+                        let _ = out.try_send(Transmit {
+                            content_topic: session_topic.clone(),
+                            payload,
+                        });
+                    }
+                }
+            }
             if let Some(run) = self.pairings.get_mut(&id) {
                 run.pairing.retract();
             }
@@ -1057,7 +1102,7 @@ impl Driver {
         detail: &str,
         now: Instant,
     ) {
-        tracing::info!(peer = %peer.fingerprint(), "session closed by the other side: {} {detail}", reason.describe());
+        tracing::info!(peer = %peer.fingerprint(), detail = %nodepair_protocol::hello::printable(detail, 200), "session closed by the other side: {}", reason.describe());
         if reason == DisconnectReason::Revoked {
             self.forget(peer, true).await;
             return;

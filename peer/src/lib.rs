@@ -122,7 +122,9 @@ struct Inner {
 pub fn local_identity(identity: &Identity, config: &PeerConfig) -> LocalIdentity {
     LocalIdentity {
         keypair: StaticKeypair::from_secret(*identity.static_secret),
-        display_name: config.display_name.clone(),
+        // Whatever the settings say, what goes out follows the rules the
+        // other side checks.
+        display_name: nodepair_protocol::hello::fit_display_name(&config.display_name),
         node_id: NodeId(uuid::Uuid::from_bytes(identity.node_id)),
         capabilities: config.capabilities.clone(),
     }

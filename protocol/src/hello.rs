@@ -167,6 +167,24 @@ pub fn check_display_name(name: &str) -> Result<&str, &'static str> {
     Ok(name)
 }
 
+/// `name` made to follow [`check_display_name`]: control and invisible
+/// characters dropped, trimmed, cut to [`MAX_DISPLAY_NAME`] characters;
+/// `NodePair` when nothing is left. For a side's own name, which comes from
+/// settings or the host name and must never stop it from pairing.
+pub fn fit_display_name(name: &str) -> String {
+    let kept: String = name
+        .chars()
+        .filter(|c| !c.is_control() && !is_hidden_format(*c))
+        .collect();
+    let fitted: String = kept.trim().chars().take(MAX_DISPLAY_NAME).collect();
+    let fitted = fitted.trim();
+    if fitted.is_empty() {
+        "NodePair".to_owned()
+    } else {
+        fitted.to_owned()
+    }
+}
+
 /// The rules a list of capabilities follows (in a HELLO or a state
 /// update): at most [`MAX_CAPABILITIES`], each 1 to [`MAX_CAPABILITY_LEN`]
 /// of `a-z 0-9 . - _`.
@@ -561,6 +579,17 @@ mod tests {
                 "the sealed body is not a HelloBody protobuf"
             ))
         );
+    }
+
+    #[test]
+    fn any_own_name_is_made_to_fit() {
+        let long = format!("{}@{}", "u".repeat(40), "host".repeat(20));
+        for name in [long.as_str(), "", " \u{7} ", "a\u{202E}b\nc", "validator-1"] {
+            let fitted = fit_display_name(name);
+            assert_eq!(check_display_name(&fitted), Ok(fitted.as_str()), "{name:?}");
+        }
+        assert_eq!(fit_display_name("validator-1"), "validator-1");
+        assert_eq!(fit_display_name(" \u{7} "), "NodePair");
     }
 
     #[test]

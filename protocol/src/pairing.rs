@@ -288,6 +288,8 @@ struct Linger {
     until: Instant,
     abort: Vec<u8>,
     sent_at: Option<Instant>,
+    /// The abort goes again at these times, in case the first was lost.
+    repeats: VecDeque<Instant>,
 }
 
 /// One pairing, in either role.
@@ -301,6 +303,8 @@ pub struct Pairing {
     rng: ChaCha20Rng,
     /// Nothing is accepted after this, unless paired.
     deadline: Instant,
+    /// The latest time a call gave us (for what `cancel` and aborts do).
+    now: Instant,
     step: PairingStep,
     /// Our HELLO (the manager makes it at once, the app on the first
     /// commitment).
@@ -323,6 +327,9 @@ pub struct Pairing {
     session_topic: Option<String>,
     /// Session messages that came before our person confirmed.
     held: VecDeque<Vec<u8>>,
+    /// When we last sent our HELLO again because the other side repeated
+    /// itself.
+    repeated_at: Option<Instant>,
     /// Until when the pairing topic is watched for a second answer.
     watch_until: Option<Instant>,
     /// Everything we published on the pairing topic, to know our echoes.
@@ -392,6 +399,7 @@ impl Pairing {
             own,
             rng: ChaCha20Rng::from_seed(seed),
             deadline,
+            now,
             step: PairingStep::WaitingForHello,
             hello: None,
             commitment: None,
@@ -403,6 +411,7 @@ impl Pairing {
             session: None,
             session_topic: None,
             held: VecDeque::new(),
+            repeated_at: None,
             watch_until: None,
             sent: Vec::new(),
             linger: None,
@@ -495,13 +504,29 @@ impl Pairing {
         }
     }
 
+    /// Sends our HELLO again because the other side repeated itself (it
+    /// has not heard ours) — at most once a second, whatever the network
+    /// (or someone replaying the topic) delivers.
+    fn answer_repeat(&mut self, now: Instant) {
+        if self
+            .repeated_at
+            .is_some_and(|at| now.saturating_duration_since(at) < Duration::from_secs(1))
+        {
+            return;
+        }
+        self.repeated_at = Some(now);
+        self.resend_hello();
+    }
+
     fn fail(&mut self, error: PairingError, tell_peer: Option<AbortReason>) {
         if let Some(reason) = tell_peer {
             let abort = self.send_abort(reason);
+            let now = self.now;
             self.linger = Some(Linger {
                 until: self.deadline,
                 abort,
                 sent_at: None,
+                repeats: [now + Duration::from_secs(1), now + Duration::from_secs(3)].into(),
             });
         }
         self.step = PairingStep::Failed;
@@ -589,16 +614,9 @@ impl Pairing {
             self.linger = None;
             return;
         }
-        let tell = self.heard_back().then_some(AbortReason::Cancelled);
-        self.fail(PairingError::Cancelled, tell);
-    }
-
-    /// Whether the other side has answered (so it may be waiting on us).
-    fn heard_back(&self) -> bool {
-        match self.role {
-            Role::App => self.commitment.is_some(),
-            Role::Manager => self.peer.is_some(),
-        }
+        // Told even if nobody answered yet: the code is spent, and a late
+        // answer learns so at once.
+        self.fail(PairingError::Cancelled, Some(AbortReason::Cancelled));
     }
 
     /// This side's person compared the verification strings: `matches` is
@@ -606,6 +624,7 @@ impl Pairing {
     /// first session go ahead (the manager starts its handshake, the app
     /// answers it). Does nothing unless the pairing is [comparing](PairingStep::Comparing).
     pub fn confirm(&mut self, now: Instant, matches: bool) {
+        self.now = self.now.max(now);
         if self.step != PairingStep::Comparing {
             return;
         }
@@ -623,9 +642,9 @@ impl Pairing {
             .push_back(PairingEvent::Progress(PairingStep::Verifying));
         let held: Vec<Vec<u8>> = self.held.drain(..).collect();
         if let Some(session) = self.session.as_mut() {
-            if self.role == Role::Manager {
-                session.connect(now);
-            }
+            // The side with the lower key starts the handshake, the other
+            // wakes it up (which also reaches it if it confirmed first).
+            session.connect(now);
             for message in held {
                 session.handle_message(now, &message);
             }
@@ -635,6 +654,7 @@ impl Pairing {
 
     /// Handles one message received on the pairing or the session topic.
     pub fn handle_message(&mut self, now: Instant, bytes: &[u8]) {
+        self.now = self.now.max(now);
         if self.is_finished() {
             return;
         }
@@ -665,7 +685,15 @@ impl Pairing {
         }
         if !self.confirmed {
             // Nothing of the session happens before our person confirmed;
-            // keep the newest messages for then.
+            // keep the other side's handshakes (checked, one HMAC) for then.
+            if !self
+                .session
+                .as_ref()
+                .is_some_and(|s| s.authentic_handshake(bytes))
+            {
+                self.stats.refused += 1;
+                return;
+            }
             if self.held.len() == HELD_MESSAGES {
                 self.held.pop_front();
             }
@@ -696,7 +724,7 @@ impl Pairing {
                 self.stats.duplicates += 1;
                 // The manager has not heard our answer yet.
                 if self.running() && self.peer.is_none() {
-                    self.resend_hello();
+                    self.answer_repeat(now);
                 }
             }
             Some(_) => self.leaked(),
@@ -735,7 +763,7 @@ impl Pairing {
                 self.stats.duplicates += 1;
                 // The app has not heard our HELLO yet.
                 if self.role == Role::Manager && self.running() {
-                    self.resend_hello();
+                    self.answer_repeat(now);
                 }
             } else {
                 self.leaked();
@@ -871,10 +899,21 @@ impl Pairing {
     /// Runs the timers due at `now`: expiry, retransmission, the end of the
     /// watch, and the first session's own timers.
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.now = self.now.max(now);
         if self.is_finished() {
             return;
         }
         if self.step == PairingStep::Failed {
+            let mut again = None;
+            if let Some(linger) = self.linger.as_mut() {
+                while linger.repeats.front().is_some_and(|at| now >= *at) {
+                    linger.repeats.pop_front();
+                    again = Some(linger.abort.clone());
+                }
+            }
+            if let Some(abort) = again {
+                self.publish(abort);
+            }
             if self.linger.as_ref().is_some_and(|l| now >= l.until) {
                 self.linger = None;
             }
@@ -921,7 +960,10 @@ impl Pairing {
             return self.watch_until;
         }
         if self.step == PairingStep::Failed {
-            return self.linger.as_ref().map(|l| l.until);
+            return self
+                .linger
+                .as_ref()
+                .map(|l| l.repeats.front().copied().unwrap_or(l.until).min(l.until));
         }
         [
             Some(self.deadline),

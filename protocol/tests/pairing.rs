@@ -38,6 +38,16 @@ fn manager() -> LocalIdentity {
     identity(0xb2, "validator-1", &["host", "ethereum"])
 }
 
+/// A manager whose key is lower than the app's: it starts the handshakes,
+/// so it is the one that pairs (and stores) first.
+fn first_storing_manager() -> LocalIdentity {
+    let app = app().keypair.public();
+    (1..=u8::MAX)
+        .map(|seed| identity(seed, "validator-1", &["host", "ethereum"]))
+        .find(|m| m.keypair.public() < app)
+        .expect("some seed gives a lower key")
+}
+
 fn start(now: Instant, code: u64) -> Sim<PairingEnd, PairingEnd> {
     let code = PairingCode::from_u64(code);
     let a = Pairing::app(&code, app(), now, PairingConfig::default(), [1; 32]);
@@ -424,7 +434,13 @@ fn a_manager_that_cannot_keep_the_pairing_takes_it_back_and_the_app_gives_up() {
     let code = PairingCode::from_u64(CODE);
     let mut now = Instant::now();
     let mut a = Pairing::app(&code, app(), now, PairingConfig::default(), [1; 32]);
-    let mut m = Pairing::manager(&code, manager(), now, PairingConfig::default(), [2; 32]);
+    let mut m = Pairing::manager(
+        &code,
+        first_storing_manager(),
+        now,
+        PairingConfig::default(),
+        [2; 32],
+    );
     let mut retracted = false;
     let mut app_events = Vec::new();
     for _ in 0..2000 {
@@ -481,7 +497,13 @@ fn a_manager_killed_after_storing_finishes_the_pairing_when_it_restarts() {
     let code = PairingCode::from_u64(CODE);
     let mut now = Instant::now();
     let mut a = Pairing::app(&code, app(), now, PairingConfig::default(), [1; 32]);
-    let mut m = Pairing::manager(&code, manager(), now, PairingConfig::default(), [2; 32]);
+    let mut m = Pairing::manager(
+        &code,
+        first_storing_manager(),
+        now,
+        PairingConfig::default(),
+        [2; 32],
+    );
     let mut stored = None;
     let mut app_events = Vec::new();
     for _ in 0..2000 {
@@ -528,7 +550,7 @@ fn a_manager_killed_after_storing_finishes_the_pairing_when_it_restarts() {
     };
     let mut restarted = Session::new(
         config,
-        manager().keypair,
+        first_storing_manager().keypair,
         stored.counterparty.static_key,
         [9; 32],
     );
@@ -554,7 +576,7 @@ fn a_manager_killed_after_storing_finishes_the_pairing_when_it_restarts() {
     let app_paired = app_paired.expect("the app pairs with the restarted manager");
     assert_eq!(
         app_paired.counterparty.static_key,
-        manager().keypair.public()
+        first_storing_manager().keypair.public()
     );
     assert_eq!(app_paired.verification, stored.verification);
     assert!(restarted.is_online());

@@ -88,8 +88,13 @@ fn compute() -> Value {
     let hello_app = m_hello.seal(&keys, [0x01; 24]);
     let hello_nm = a_hello.seal(&keys, [0x02; 24]);
 
-    // The manager initiates; the app responds. Seeds fix sid and ephemerals,
-    // the wall clock the timestamp.
+    // The side with the lower static key initiates; the other responds.
+    // Seeds fix sid and ephemerals, the wall clock the timestamp.
+    let (i_keys, r_keys, initiator) = if m_keys.public() < a_keys.public() {
+        (m_keys.clone(), a_keys.clone(), "manager")
+    } else {
+        (a_keys.clone(), m_keys.clone(), "app")
+    };
     let (m_seed, a_seed) = ([0x33; 32], [0x44; 32]);
     let now = Instant::now();
     let m_config = SessionConfig {
@@ -99,13 +104,14 @@ fn compute() -> Value {
         }),
         ..SessionConfig::default()
     };
-    let mut m = Session::new(m_config, m_keys.clone(), a_keys.public(), m_seed);
+    let mut m = Session::new(m_config, i_keys.clone(), r_keys.public(), m_seed);
     let mut a = Session::new(
         SessionConfig::default(),
-        a_keys.clone(),
-        m_keys.public(),
+        r_keys.clone(),
+        i_keys.public(),
         a_seed,
     );
+    assert!(m.initiates());
     m.connect(now);
     let hs1 = m.poll_transmit().unwrap();
     a.handle_message(now, &hs1);
@@ -138,10 +144,10 @@ fn compute() -> Value {
         "session": {
             "pattern": nodepair_protocol::session::PATTERN,
             "prologue_prefix": String::from_utf8_lossy(nodepair_protocol::session::PROLOGUE),
-            "initiator": "manager",
+            "initiator": initiator,
             "sid": hex::encode(sid),
             "timestamp": HANDSHAKE_TIME,
-            "handshake_mac_key": hex::encode(mac_key(&m_keys, &a_keys)),
+            "handshake_mac_key": hex::encode(mac_key(&i_keys, &r_keys)),
             "initiator_ephemeral_secret": hex::encode(m_eph),
             "responder_ephemeral_secret": hex::encode(a_eph),
             "handshake_1": hex::encode(&hs1),

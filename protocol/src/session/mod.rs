@@ -21,24 +21,18 @@
 //! [`ReplayWindow`](crate::replay_window::ReplayWindow) drops duplicates and
 //! replays.
 //!
-//! # Which keys count
+//! # Who starts handshakes
 //!
-//! A side never gives up a handshake of its own for one that is not
-//! confirmed, and keeps up to [`MAX_ANSWERS`] answers open at once, so
-//! nothing the network delivers late can displace the handshake the real
-//! peer is waiting on. When handshakes cross, both sides settle on the same
-//! keys without a round of retries:
-//!
-//! - the side with the lower static key does not answer the other's
-//!   handshake while its own is out (for at most `tie_break_patience`), so
-//!   when both start at once only the lower key's completes;
-//! - keys are installed when confirmed (the initiator on HANDSHAKE_2, the
-//!   responder on the first DATA under them), but only if their handshake
-//!   started after the one of the keys in use — "started" being when this
-//!   side sent or answered its HANDSHAKE_1. Both sides see any two
-//!   handshakes that can both complete in the same order (one answered
-//!   before the other was sent), so they settle on the same one; keys that
-//!   lose stay readable for `old_keys_grace`.
+//! Only the side whose static key is lower starts handshakes. The other
+//! side's HANDSHAKE_1 is never answered: it is a wake-up, telling the lower
+//! side that the higher one restarted, lost its keys or wants new ones, and
+//! the lower side starts a handshake (or sends its own again) on it. So all
+//! handshakes of a pair come from one side, in the order of its
+//! timestamps, and both sides install the keys of the newest confirmed one:
+//! there is never a second handshake racing the first, and the two sides
+//! cannot settle on different keys. A responder keeps up to [`MAX_ANSWERS`]
+//! answers open at once, and nothing the network delivers late can displace
+//! the handshake the real peer is waiting on.
 //!
 //! # Driving a session
 //!
@@ -78,12 +72,16 @@ const MAX_QUEUED_FRAMES: usize = 64;
 pub const MAX_ANSWERS: usize = 4;
 /// Key sets kept only to read late messages (replaced, or outranked).
 const MAX_RECEIVE_ONLY: usize = 4;
-/// Our handshake is sent again at once, or an answer re-sent, at most this
-/// often for what the network (or an attacker) delivers.
+/// Our handshake is sent again at once, an answer re-sent, or an old
+/// handshake answered when no keys are up, at most this often for what the
+/// network (or an attacker) delivers.
 pub const RESEND_AT_MOST_EVERY: Duration = Duration::from_secs(1);
 /// How long after sending our HANDSHAKE_1 a sign of the peer makes us send
 /// it again at once (sooner, ours is still on its way).
-pub const TIE_BREAK_RESEND_AFTER: Duration = Duration::from_millis(100);
+pub const EARLY_RESEND_AFTER: Duration = Duration::from_millis(100);
+/// How long after new keys came up a wake-up is taken as having crossed
+/// them rather than asking for more.
+pub const WAKE_UP_QUIET: Duration = Duration::from_secs(2);
 
 /// How wall-clock time maps onto the monotonic `now` the session is given,
 /// for the timestamps of its handshakes. Set once by the driver; the
@@ -128,10 +126,6 @@ pub struct SessionConfig {
     pub old_keys_grace: Duration,
     /// How long an answer to the peer's handshake waits for its first DATA.
     pub answer_lifetime: Duration,
-    /// How long the side with the lower key ignores the other's handshake
-    /// while its own is unanswered; past that it answers too (the other
-    /// side may refuse ours, e.g. its clock was set back).
-    pub tie_break_patience: Duration,
     /// Where handshake timestamps come from; `None` counts from the first
     /// handshake (tests).
     pub wall_clock: Option<WallClock>,
@@ -148,7 +142,6 @@ impl Default for SessionConfig {
             rekey_after: Duration::from_secs(60 * 60),
             old_keys_grace: Duration::from_secs(30),
             answer_lifetime: Duration::from_secs(120),
-            tie_break_patience: Duration::from_secs(3),
             wall_clock: None,
         }
     }
@@ -217,8 +210,9 @@ pub struct SessionStats {
     pub echoes: u64,
     /// DATA for keys this session does not hold (expired or never known).
     pub unknown_keys: u64,
-    /// Handshakes from the peer ignored because ours won the tie-break.
-    pub tie_breaks_won: u64,
+    /// The higher key's handshakes, taken by the lower side as a sign to
+    /// start one of its own.
+    pub wake_ups: u64,
     /// Frames that decrypted but did not decode (or of unknown type).
     pub bad_frames: u64,
     /// Handshakes completed (first and rekeys).
@@ -234,20 +228,21 @@ impl SessionStats {
         self.stale += other.stale;
         self.echoes += other.echoes;
         self.unknown_keys += other.unknown_keys;
-        self.tie_breaks_won += other.tie_breaks_won;
+        self.wake_ups += other.wake_ups;
         self.bad_frames += other.bad_frames;
         self.handshakes += other.handshakes;
     }
 }
 
-/// A handshake we started and are waiting on.
+/// A handshake we started and are waiting on (the lower side), or the
+/// wake-up we keep sending until the lower side starts one (the higher).
 struct Outgoing {
     sid: [u8; SID_LEN],
     noise: snow::HandshakeState,
     /// HANDSHAKE_1 as sent, re-sent unchanged until answered.
     message: Vec<u8>,
-    /// When we first sent it: its place in the order of handshakes.
-    started_at: Instant,
+    /// Its timestamp: its place in the order of handshakes.
+    timestamp: u64,
     /// When it was last sent.
     sent_at: Instant,
     /// When it was last sent at once, outside its schedule.
@@ -264,8 +259,8 @@ struct Answered {
     /// HANDSHAKE_2 as sent, re-sent if HANDSHAKE_1 comes again.
     message: Vec<u8>,
     transport: Transport,
-    /// When we answered: its place in the order of handshakes.
-    started_at: Instant,
+    /// The initiator's timestamp: its place in the order of handshakes.
+    timestamp: u64,
     /// When the answer was last sent.
     sent_at: Instant,
     /// Forgotten after this, unconfirmed.
@@ -275,8 +270,8 @@ struct Answered {
 /// The keys in use.
 struct Current {
     transport: Transport,
-    /// When their handshake started, on this side.
-    started_at: Instant,
+    /// Their handshake's timestamp (the lower side's clock).
+    timestamp: u64,
 }
 
 /// A Noise session with one counterparty. See the module docs for the call
@@ -301,6 +296,9 @@ pub struct Session {
     peer_floor: u64,
     /// The timestamp of our latest handshake; the next is newer.
     own_last_timestamp: u64,
+    /// When we last answered a handshake not newer than the floor (only
+    /// done while no keys are up).
+    stale_answered_at: Option<Instant>,
     /// Where timestamps count from without a wall clock.
     timestamp_origin: Option<Instant>,
     /// When the next keepalive ping is due.
@@ -360,6 +358,7 @@ impl Session {
             answers: Vec::new(),
             peer_floor: 0,
             own_last_timestamp: 0,
+            stale_answered_at: None,
             timestamp_origin: None,
             next_ping: None,
             awaiting_pong: None,
@@ -409,14 +408,27 @@ impl Session {
             .map(|c| c.transport.handshake.as_str())
     }
 
+    /// Whether `bytes` is a handshake message the peer made (its MAC checks
+    /// out: one HMAC, no Diffie-Hellman): worth keeping until this side may
+    /// answer it.
+    pub fn authentic_handshake(&self, bytes: &[u8]) -> bool {
+        let parsed = match wire::kind(bytes) {
+            Ok(wire::Kind::Session(wire::HANDSHAKE_1)) => handshake::parse_hs1(bytes).is_some(),
+            Ok(wire::Kind::Session(wire::HANDSHAKE_2)) => handshake::parse_hs2(bytes).is_some(),
+            _ => false,
+        };
+        parsed && self.macs.as_ref().is_some_and(|m| m.made_by_peer(bytes))
+    }
+
     /// What was dropped so far, and why.
     pub fn stats(&self) -> &SessionStats {
         &self.stats
     }
 
-    /// Whether our static key wins the tie-break: when both sides start a
-    /// handshake at once, the lower key's goes ahead.
-    fn wins_tie_break(&self) -> bool {
+    /// Whether this side starts the pair's handshakes: the one with the
+    /// lower static key. The other side only answers them (and wakes this
+    /// one up when it wants one).
+    pub fn initiates(&self) -> bool {
         self.own.public() < self.peer
     }
 
@@ -435,8 +447,9 @@ impl Session {
         ts
     }
 
-    /// Starts a handshake as initiator (on start-up, after the peer went
-    /// offline, or to rekey). Does nothing if one is already under way.
+    /// Starts a handshake (on start-up, after the peer went offline, or to
+    /// rekey): the lower side as initiator, the higher side by waking the
+    /// lower one up. Does nothing if one is already under way.
     pub fn connect(&mut self, now: Instant) {
         if self.closed || self.outgoing.is_some() {
             return;
@@ -472,7 +485,7 @@ impl Session {
             sid,
             noise,
             message,
-            started_at: now,
+            timestamp,
             sent_at: now,
             sent_early_at: None,
             retry_at: now + self.config.retry_initial,
@@ -525,6 +538,34 @@ impl Session {
             return;
         }
         let (sid, timestamp) = (hs1.sid, hs1.timestamp);
+        if self.initiates() {
+            // The higher side never has its handshakes answered: this one
+            // says it is up and wants keys (it restarted, lost ours, or
+            // wants new ones). A new one starts ours; a repeat, or one
+            // played back, at most sends ours again.
+            if timestamp <= self.peer_floor {
+                self.stats.stale += 1;
+                self.send_ours_early(now);
+                return;
+            }
+            if self.current.as_ref().is_some_and(|c| {
+                now.saturating_duration_since(c.transport.established_at) < WAKE_UP_QUIET
+            }) {
+                // Keys came up a moment ago: this crossed them (both rekey
+                // timers fired together). Not taken; if it was meant, its
+                // next copy comes after the quiet and still counts.
+                self.stats.replays += 1;
+                return;
+            }
+            self.peer_floor = timestamp;
+            self.stats.wake_ups += 1;
+            if self.outgoing.is_some() {
+                self.send_ours_early(now);
+            } else {
+                self.connect(now);
+            }
+            return;
+        }
         if let Some(answer) = self.answers.iter_mut().find(|a| a.transport.sid == sid) {
             // The initiator did not get our answer, or a copy came late:
             // send the same answer again, at most once a second.
@@ -538,23 +579,17 @@ impl Session {
         }
         if timestamp <= self.peer_floor {
             // Not newer than one already answered: played back, or the
-            // peer's clock went back. The peer may be up, though: make sure
-            // ours reaches it.
-            self.stats.stale += 1;
-            self.send_ours_early(now);
-            return;
-        }
-        if self.wins_tie_break()
-            && self.outgoing.as_ref().is_some_and(|o| {
-                now.saturating_duration_since(o.started_at) < self.config.tie_break_patience
-            })
-        {
-            // Both started: ours goes ahead, and the peer will answer it.
-            // It is up now, so ours goes again at once in case the first
-            // copy went to a peer that was down.
-            self.stats.tie_breaks_won += 1;
-            self.send_ours_early(now);
-            return;
+            // peer restarted with its clock set back. With keys up it is
+            // refused; with none, it is answered (at most once a second),
+            // so a peer whose clock went back still gets through.
+            let recently = self
+                .stale_answered_at
+                .is_some_and(|at| now.saturating_duration_since(at) < RESEND_AT_MOST_EVERY);
+            if self.current.is_some() || recently {
+                self.stats.stale += 1;
+                return;
+            }
+            self.stale_answered_at = Some(now);
         }
         let mut ephemeral = [0u8; 32];
         self.rng.fill_bytes(&mut ephemeral);
@@ -578,7 +613,7 @@ impl Session {
             return;
         };
         let message = handshake::hs2(macs, &sid, &buf[..n]);
-        self.peer_floor = timestamp;
+        self.peer_floor = self.peer_floor.max(timestamp);
         let digest = handshake_digest(noise.get_handshake_hash());
         if self.answers.len() == MAX_ANSWERS {
             self.answers.remove(0);
@@ -588,7 +623,7 @@ impl Session {
             message,
             // Its age counts from the initiator's first DATA, set then.
             transport: Transport::from_handshake(sid, noise, digest, now),
-            started_at: now,
+            timestamp,
             sent_at: now,
             expires_at: now + self.config.answer_lifetime,
         });
@@ -604,14 +639,13 @@ impl Session {
         let recent = o
             .sent_early_at
             .is_some_and(|at| now.saturating_duration_since(at) < RESEND_AT_MOST_EVERY);
-        if recent || now.saturating_duration_since(o.sent_at) < TIE_BREAK_RESEND_AFTER {
+        if recent || now.saturating_duration_since(o.sent_at) < EARLY_RESEND_AFTER {
             return;
         }
+        // An extra copy: the schedule of re-sends (and its back-off) stays.
         self.transmit.push_back(o.message.clone());
         o.sent_at = now;
         o.sent_early_at = Some(now);
-        o.retry_delay = self.config.retry_initial;
-        o.retry_at = now + o.retry_delay;
     }
 
     fn handle_handshake_2(&mut self, now: Instant, bytes: &[u8]) {
@@ -623,7 +657,9 @@ impl Session {
             self.stats.echoes += 1;
             return;
         }
-        if self.outgoing.as_ref().is_none_or(|o| o.sid != hs2.sid) {
+        // Only the lower side's handshakes are answered; the higher side's
+        // outgoing is a wake-up.
+        if !self.initiates() || self.outgoing.as_ref().is_none_or(|o| o.sid != hs2.sid) {
             // An answer to no handshake of ours (late, duplicated or forged).
             self.stats.replays += 1;
             return;
@@ -645,7 +681,7 @@ impl Session {
         let outgoing = self.outgoing.take().expect("checked above");
         let digest = handshake_digest(outgoing.noise.get_handshake_hash());
         let transport = Transport::from_handshake(hs2.sid, outgoing.noise, digest, now);
-        if self.confirm(now, transport, outgoing.started_at) {
+        if self.confirm(now, transport, outgoing.timestamp) {
             // The first DATA confirms the keys to the responder, and
             // measures the round trip.
             self.send_ping(now);
@@ -685,7 +721,7 @@ impl Session {
         if let Some(i) = answered {
             // The initiator uses the keys we answered with: confirmed.
             let answer = self.answers.remove(i);
-            self.confirm(now, answer.transport, answer.started_at);
+            self.confirm(now, answer.transport, answer.timestamp);
         }
         match Frame::decode_bytes(plain) {
             Ok(frame) => self.handle_frame(now, frame),
@@ -693,15 +729,16 @@ impl Session {
         }
     }
 
-    /// A handshake was confirmed: its keys are installed if it started after
-    /// the one in use (see the module docs), else kept to read late
-    /// messages. Returns whether they were installed.
-    fn confirm(&mut self, now: Instant, mut transport: Transport, started_at: Instant) -> bool {
+    /// A handshake was confirmed: its keys are installed if it is newer (by
+    /// its timestamp, the lower side's clock, which both sides read the
+    /// same) than the one in use, else kept to read late messages. Returns
+    /// whether they were installed.
+    fn confirm(&mut self, now: Instant, mut transport: Transport, timestamp: u64) -> bool {
         transport.established_at = now;
         let newer = self
             .current
             .as_ref()
-            .is_none_or(|c| started_at >= c.started_at);
+            .is_none_or(|c| timestamp > c.timestamp);
         if !newer {
             self.keep_receive_only(transport, now);
             return false;
@@ -710,18 +747,12 @@ impl Session {
         let handshake = transport.handshake.clone();
         if let Some(old) = self.current.replace(Current {
             transport,
-            started_at,
+            timestamp,
         }) {
             self.keep_receive_only(old.transport, now);
         }
-        // A handshake of ours that started earlier is moot now.
-        if self
-            .outgoing
-            .as_ref()
-            .is_some_and(|o| o.started_at <= started_at)
-        {
-            self.outgoing = None;
-        }
+        // Keys are up: the handshake (or wake-up) we had out is done.
+        self.outgoing = None;
         self.awaiting_pong = None;
         self.next_ping = Some(now + self.config.ping_interval);
         if self.ever_established {
@@ -921,7 +952,7 @@ impl Session {
 }
 
 /// Two sessions between `a` and `b` with keys up, handshaken in memory at
-/// `now` with `a` initiating: for benchmarks, fuzzing and examples that need
+/// `now` (the lower key initiating): for benchmarks, fuzzing and examples that need
 /// an established session without a network.
 ///
 /// # Panics
@@ -931,7 +962,12 @@ pub fn in_memory_pair(a: StaticKeypair, b: StaticKeypair, now: Instant) -> (Sess
     let config = SessionConfig::default();
     let mut sa = Session::new(config.clone(), a.clone(), b.public(), [0xa5; 32]);
     let mut sb = Session::new(config, b, a.public(), [0x5a; 32]);
-    sa.connect(now);
+    // The lower key starts; the higher one's HANDSHAKE_1 would only wake it.
+    if sa.initiates() {
+        sa.connect(now);
+    } else {
+        sb.connect(now);
+    }
     // HANDSHAKE_1, HANDSHAKE_2, then the ping that confirms and its pong.
     for _ in 0..3 {
         while let Some(m) = sa.poll_transmit() {
