@@ -544,7 +544,11 @@ impl Driver {
                             .values()
                             .map(|r| r.pairing.stats().refused)
                             .sum::<u64>(),
-                    pairings_under_way: self.pairings.len(),
+                    pairings_under_way: self
+                        .pairings
+                        .values()
+                        .filter(|run| run.pairing.is_under_way())
+                        .count(),
                 });
             }
             Command::Shutdown { .. } => unreachable!("handled by run"),
@@ -568,13 +572,14 @@ impl Driver {
             }
             Some(Route::Session(peer)) => {
                 // Re-pairing someone already paired (or being unpaired)
-                // shares its session topic: the pairing's handshake is the
-                // pairing's alone, answered only once this side's person
-                // confirmed, never by the old link's session.
-                let repairing = self
-                    .pairings
-                    .values()
-                    .any(|run| run.pairing.session_topic() == Some(topic));
+                // shares its session topic: while that pairing is under way,
+                // the handshakes are the pairing's alone, answered only once
+                // this side's person confirmed, never by the old link's
+                // session. A pairing that completed (and still watches its
+                // code) has handed its session over: they are the link's.
+                let repairing = self.pairings.values().any(|run| {
+                    run.pairing.is_under_way() && run.pairing.session_topic() == Some(topic)
+                });
                 let handshake = matches!(
                     nodepair_protocol::wire::kind(payload),
                     Ok(nodepair_protocol::wire::Kind::Session(ty))
@@ -833,6 +838,7 @@ impl Driver {
             let _ = updates.try_send(PairingUpdate::Failed(PairingFailure::AlreadyPaired(name)));
             return;
         }
+        let we_are_the_app = counterparty.role == Role::Manager;
         let record = Stored {
             public_key: *peer.as_bytes(),
             node_id: *counterparty.node_id.as_bytes(),
@@ -850,12 +856,13 @@ impl Driver {
         if let Err(e) = self.store(record.clone()).await {
             tracing::error!("a pairing succeeded but could not be stored: {e}");
             // Take it back: the other side gives up now rather than when
-            // the code expires. The side that starts handshakes paired
-            // first: its session is dropped unused, so the other never
-            // pairs. The other side paired second, after the first kept it:
-            // it says so over the session, and the first forgets it.
+            // the code expires. The manager pairs first: its session is
+            // dropped before its first DATA under the new keys goes out, so
+            // the app, which waits for that DATA, never pairs. The app pairs
+            // second (the manager already keeps it): it says so over the
+            // session, and the manager forgets it.
             let mut session = session;
-            if !session.initiates() {
+            if we_are_the_app {
                 session.close(
                     DisconnectReason::Revoked,
                     "the other side could not store the pairing",

@@ -10,17 +10,21 @@
 //!   │ ◄──────────── HELLO_APP (manager's identity and nonce) ────────┤ checked against the commitment
 //!   │ both show the verification string and ask their person          │
 //!   │                      session topic S                            │
-//!   │ ◄──────────────── HANDSHAKE_1 (once the operator confirmed) ───┤ re-sent until answered
-//!   ├─ HANDSHAKE_2 (once the person confirmed) ──────────────────────► │ established: paired
-//!   │ ◄──────────────────────────── DATA (ping) ─────────────────────┤
-//!   │ established: paired                                             │
+//!   │ ◄──── first session: the lower key starts once its person ─────┤
+//!   │       confirmed, the higher one answers once its own did        │
+//!   │                                    established: paired, stored │
+//!   │ ◄──────────── DATA (the manager's first under the new keys) ───┤
+//!   │ paired, stored                                                  │
 //! ```
 //!
 //! Both sides emit [`PairingEvent::Paired`], the only point where a
-//! counterparty may be persisted, when their first session is established,
+//! counterparty may be persisted, once their first session is established,
 //! which each side lets happen only after its own person confirmed the
-//! verification string: the manager starts the handshake only then, and the
-//! app answers it only then. "Doesn't match" on either side aborts both.
+//! verification string. The manager pairs first, as soon as the session is
+//! established; the app only once DATA from the manager authenticated under
+//! the new keys, which the manager sends only after it stored the pairing
+//! (a manager that cannot store [retracts](Pairing::retract), and the app
+//! never pairs). "Doesn't match" on either side aborts both.
 //!
 //! A code is single-use and short-lived. Every HELLO or commitment sealed
 //! with the code that this side did not send and that is not the one answer
@@ -42,7 +46,7 @@ use crate::kdf::{PairingKeys, session_content_topic};
 use crate::pairing_code::PairingCode;
 use crate::pairing_commit::Commitment;
 use crate::sealed;
-use crate::session::{Session, SessionConfig, SessionEvent};
+use crate::session::{Session, SessionConfig};
 use crate::verification::verification_string;
 use crate::wire;
 use prost::Message;
@@ -457,8 +461,9 @@ impl Pairing {
         }
     }
 
-    /// Still deciding (not paired, not failed).
-    fn running(&self) -> bool {
+    /// Still deciding: neither paired nor failed (a pairing that ended may
+    /// still watch or answer on its topic for a while).
+    pub fn is_under_way(&self) -> bool {
         !matches!(self.step, PairingStep::Paired | PairingStep::Failed)
     }
 
@@ -609,7 +614,7 @@ impl Pairing {
     /// Cancels the pairing and tells the other side, if it answered. After
     /// the pairing completed it only stops watching: the pairing stands.
     pub fn cancel(&mut self) {
-        if !self.running() {
+        if !self.is_under_way() {
             self.watch_until = None;
             self.linger = None;
             return;
@@ -680,7 +685,7 @@ impl Pairing {
     }
 
     fn handle_session(&mut self, now: Instant, bytes: &[u8]) {
-        if !self.running() || self.session.is_none() {
+        if !self.is_under_way() || self.session.is_none() {
             return;
         }
         if !self.confirmed {
@@ -723,12 +728,12 @@ impl Pairing {
             Some(accepted) if accepted == commitment => {
                 self.stats.duplicates += 1;
                 // The manager has not heard our answer yet.
-                if self.running() && self.peer.is_none() {
+                if self.is_under_way() && self.peer.is_none() {
                     self.answer_repeat(now);
                 }
             }
             Some(_) => self.leaked(),
-            None if !self.running() => {}
+            None if !self.is_under_way() => {}
             None => {
                 let hello = self.make_hello(Some(commitment));
                 self.commitment = Some(commitment);
@@ -762,7 +767,7 @@ impl Pairing {
             if peer.body == opened.body {
                 self.stats.duplicates += 1;
                 // The app has not heard our HELLO yet.
-                if self.role == Role::Manager && self.running() {
+                if self.role == Role::Manager && self.is_under_way() {
                     self.answer_repeat(now);
                 }
             } else {
@@ -790,7 +795,7 @@ impl Pairing {
                 }
             }
         }
-        if !self.running() {
+        if !self.is_under_way() {
             return;
         }
         self.accept(now, opened);
@@ -871,12 +876,17 @@ impl Pairing {
                 payload,
             });
         }
-        let mut established = false;
-        while let Some(event) = session.poll_event() {
-            // Frames before pairing completes cannot be for the application.
-            established |= matches!(event, SessionEvent::Established { .. });
-        }
-        if !established || !self.confirmed {
+        // Frames before pairing completes cannot be for the application.
+        while session.poll_event().is_some() {}
+        // The manager pairs first, when its session is established; the
+        // app only once it heard from the manager under the new keys,
+        // which the manager sends only after it stored the pairing.
+        let done = session.is_online()
+            && match self.role {
+                Role::Manager => true,
+                Role::App => session.heard_from_peer(),
+            };
+        if !done || !self.confirmed {
             return;
         }
         let session = self.session.take().expect("checked above");

@@ -38,14 +38,18 @@ fn manager() -> LocalIdentity {
     identity(0xb2, "validator-1", &["host", "ethereum"])
 }
 
-/// A manager whose key is lower than the app's: it starts the handshakes,
-/// so it is the one that pairs (and stores) first.
-fn first_storing_manager() -> LocalIdentity {
+/// Two managers, one whose key is lower than the app's (it starts the
+/// handshakes) and one whose key is higher (the app starts them): the
+/// manager pairs and stores first either way.
+fn managers_on_both_sides() -> [LocalIdentity; 2] {
     let app = app().keypair.public();
-    (1..=u8::MAX)
-        .map(|seed| identity(seed, "validator-1", &["host", "ethereum"]))
-        .find(|m| m.keypair.public() < app)
-        .expect("some seed gives a lower key")
+    let with = |lower: bool| {
+        (1..=u8::MAX)
+            .map(|seed| identity(seed, "validator-1", &["host", "ethereum"]))
+            .find(|m| (m.keypair.public() < app) == lower)
+            .expect("some seed gives such a key")
+    };
+    [with(true), with(false)]
 }
 
 fn start(now: Instant, code: u64) -> Sim<PairingEnd, PairingEnd> {
@@ -428,19 +432,19 @@ fn the_session_after_pairing_rejects_a_third_party() {
 
 #[test]
 fn a_manager_that_cannot_keep_the_pairing_takes_it_back_and_the_app_gives_up() {
+    for manager in managers_on_both_sides() {
+        a_manager_that_cannot_keep_the_pairing_takes_it_back(manager);
+    }
+}
+
+fn a_manager_that_cannot_keep_the_pairing_takes_it_back(manager: LocalIdentity) {
     // Driven by hand in the order the peer runtime uses: a side's events
     // first (where it stores a pairing, and here fails to), then what it
     // sends.
     let code = PairingCode::from_u64(CODE);
     let mut now = Instant::now();
     let mut a = Pairing::app(&code, app(), now, PairingConfig::default(), [1; 32]);
-    let mut m = Pairing::manager(
-        &code,
-        first_storing_manager(),
-        now,
-        PairingConfig::default(),
-        [2; 32],
-    );
+    let mut m = Pairing::manager(&code, manager, now, PairingConfig::default(), [2; 32]);
     let mut retracted = false;
     let mut app_events = Vec::new();
     for _ in 0..2000 {
@@ -490,16 +494,22 @@ fn a_manager_that_cannot_keep_the_pairing_takes_it_back_and_the_app_gives_up() {
 
 #[test]
 fn a_manager_killed_after_storing_finishes_the_pairing_when_it_restarts() {
+    for manager in managers_on_both_sides() {
+        a_manager_killed_after_storing_comes_back(manager);
+    }
+}
+
+fn a_manager_killed_after_storing_comes_back(manager: LocalIdentity) {
     // The manager stored the app, then died before its first DATA went out:
     // the app is still verifying. Restarted, the manager opens a session
-    // with every stored counterparty; the app's pairing answers that
+    // with every stored counterparty; the app's pairing takes part in that
     // handshake and pairs, so neither side keeps a half of the pairing.
     let code = PairingCode::from_u64(CODE);
     let mut now = Instant::now();
     let mut a = Pairing::app(&code, app(), now, PairingConfig::default(), [1; 32]);
     let mut m = Pairing::manager(
         &code,
-        first_storing_manager(),
+        manager.clone(),
         now,
         PairingConfig::default(),
         [2; 32],
@@ -550,7 +560,7 @@ fn a_manager_killed_after_storing_finishes_the_pairing_when_it_restarts() {
     };
     let mut restarted = Session::new(
         config,
-        first_storing_manager().keypair,
+        manager.keypair.clone(),
         stored.counterparty.static_key,
         [9; 32],
     );
@@ -574,10 +584,7 @@ fn a_manager_killed_after_storing_finishes_the_pairing_when_it_restarts() {
         restarted.handle_timeout(now);
     }
     let app_paired = app_paired.expect("the app pairs with the restarted manager");
-    assert_eq!(
-        app_paired.counterparty.static_key,
-        first_storing_manager().keypair.public()
-    );
+    assert_eq!(app_paired.counterparty.static_key, manager.keypair.public());
     assert_eq!(app_paired.verification, stored.verification);
     assert!(restarted.is_online());
     assert!(app_paired.session.is_online());

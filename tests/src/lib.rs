@@ -110,12 +110,39 @@ impl Sandbox {
             .env("XDG_CONFIG_HOME", root.join("config"))
             .env("XDG_STATE_HOME", root.join("state"))
             .env("XDG_RUNTIME_DIR", root.join("run"))
-            .env_remove("RUST_LOG")
             .env_remove("DBUS_SESSION_BUS_ADDRESS")
             .env_remove("STATE_DIRECTORY")
             .env_remove("CREDENTIALS_DIRECTORY")
             .env_remove("NODEPAIR_VAULT_PASSPHRASE");
+        match debug_log() {
+            Some(filter) => cmd.env("RUST_LOG", filter),
+            None => cmd.env_remove("RUST_LOG"),
+        };
         cmd
+    }
+}
+
+/// The log filter set in `NODEPAIR_TEST_LOG` (e.g. `nodepair=debug`), for
+/// debugging a test: the programs a test starts log with it (the daemons'
+/// logs are copied to the test's stderr as they come), and so do the peers
+/// it runs in-process. Unset, they log nothing here.
+pub fn debug_log() -> Option<String> {
+    std::env::var("NODEPAIR_TEST_LOG")
+        .ok()
+        .filter(|f| !f.is_empty())
+}
+
+/// Sends this process's own logs to stderr when `NODEPAIR_TEST_LOG` is set
+/// (see [`debug_log`]); once per process.
+pub fn init_debug_log() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    if let Some(filter) = debug_log() {
+        ONCE.call_once(|| {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+                .with_writer(std::io::stderr)
+                .try_init();
+        });
     }
 }
 

@@ -267,9 +267,17 @@ impl ManagerHome {
         // Read its log as it comes: a pipe nobody reads fills up, and the
         // daemon would block on its next line.
         let mut stderr = child.stderr.take().expect("piped stderr");
+        let pid = child.id();
         let log = std::thread::spawn(move || {
             let mut log = Vec::new();
-            let _ = std::io::Read::read_to_end(&mut stderr, &mut log);
+            let mut lines = BufReader::new(&mut stderr);
+            let mut line = Vec::new();
+            while lines.read_until(b'\n', &mut line).unwrap_or(0) > 0 {
+                if crate::debug_log().is_some() {
+                    eprint!("[manager {pid}] {}", String::from_utf8_lossy(&line));
+                }
+                log.append(&mut line);
+            }
             String::from_utf8_lossy(&log).into_owned()
         });
         Daemon {
@@ -441,6 +449,7 @@ impl App {
     ///
     /// When the peer cannot start or reach a relay in 10 s.
     pub async fn start_on(&self, waku: WakuNode) -> Peer {
+        crate::init_debug_log();
         let mut config = PeerConfig::new(self.name.clone(), vec!["info".into()]);
         if let Some(every) = self.rekey_after {
             config.session.rekey_after = every;

@@ -75,10 +75,15 @@ async fn online_and_answering(app: &Peer, manager: PublicKey, what: &str) {
     .await;
     // The first request is answered: one sent under keys the manager lost
     // in its crash goes again under the new ones.
-    let reply = app
-        .request(manager, "manager.info", Bytes::new())
-        .await
-        .unwrap_or_else(|e| panic!("{what}: the first request after it is not answered: {e}"));
+    let reply = match app.request(manager, "manager.info", Bytes::new()).await {
+        Ok(reply) => reply,
+        Err(e) => {
+            let seen = app.status().await.map(|s| s.session_stats);
+            panic!(
+                "{what}: the first request after it is not answered: {e}; the app's sessions saw {seen:?}"
+            )
+        }
+    };
     assert_eq!(reply.status, Status::OK);
 }
 

@@ -307,6 +307,8 @@ pub struct Session {
     awaiting_pong: Option<(u64, Instant)>,
     /// Whether `Established` was reported (later handshakes are rekeys).
     ever_established: bool,
+    /// Whether DATA from the peer ever authenticated here.
+    heard_from_peer: bool,
     /// The peer sent a disconnect, or we closed.
     closed: bool,
     /// Where received DATA is decrypted; its memory is reused once the
@@ -363,6 +365,7 @@ impl Session {
             next_ping: None,
             awaiting_pong: None,
             ever_established: false,
+            heard_from_peer: false,
             closed: false,
             recv_buf: BytesMut::new(),
             queued: VecDeque::new(),
@@ -394,6 +397,14 @@ impl Session {
     /// Whether confirmed keys are up and the peer has not gone quiet.
     pub fn is_online(&self) -> bool {
         self.current.is_some() && !self.closed
+    }
+
+    /// Whether DATA the peer sealed ever authenticated here: the peer holds
+    /// keys it confirmed (a responder confirms on this very message; an
+    /// initiator only learns so from the peer's first DATA after the
+    /// handshake).
+    pub fn heard_from_peer(&self) -> bool {
+        self.heard_from_peer
     }
 
     /// Whether either side closed the session.
@@ -718,6 +729,7 @@ impl Session {
                 return;
             }
         };
+        self.heard_from_peer = true;
         if let Some(i) = answered {
             // The initiator uses the keys we answered with: confirmed.
             let answer = self.answers.remove(i);
