@@ -96,6 +96,10 @@ pub async fn pair_start(app: AppHandle, state: State<'_, AppState>) -> Result<Pa
     *state.pairing.lock().unwrap_or_else(PoisonError::into_inner) = Some(control);
     let first = view.clone();
     tauri::async_runtime::spawn(async move {
+        // Once paired, the runtime still watches the code for a few seconds:
+        // a second answer then takes the pairing back, and the person is
+        // told. Closing the card (or a new code) stops only this task.
+        let mut paired = false;
         loop {
             let update = tokio::select! {
                 update = handle.next() => update,
@@ -104,6 +108,7 @@ pub async fn pair_start(app: AppHandle, state: State<'_, AppState>) -> Result<Pa
                         handle.confirm(matches).await;
                         continue;
                     }
+                    Some(PairingControl::Cancel) | None if paired => return,
                     Some(PairingControl::Cancel) | None => {
                         handle.cancel().await;
                         view.phase = "cancelled".into();
@@ -142,7 +147,8 @@ pub async fn pair_start(app: AppHandle, state: State<'_, AppState>) -> Result<Pa
                     view.phase = "paired".into();
                     view.manager = Some(counterparty.display_name);
                     view.verification = Some(verification);
-                    true
+                    paired = true;
+                    false
                 }
                 PairingUpdate::Failed(why) => {
                     view.phase = "failed".into();

@@ -145,6 +145,8 @@ export async function start(root: HTMLElement, now: () => number = Date.now): Pr
 
   // Pairing.
   let pairing: PairingView | null = null;
+  /** The code of the last pairing that completed: it may still be taken back. */
+  let lastPairedCode: string | null = null;
   let pairingError: string | null = null;
   const showPairing = (): void => {
     if (pairingError) {
@@ -339,7 +341,12 @@ export async function start(root: HTMLElement, now: () => number = Date.now): Pr
     if (pairing && next.code === pairing.code) {
       pairing = next;
       showPairing();
+    } else if (next.code === lastPairedCode && next.phase === "failed") {
+      // Taken back after the card was closed (someone else answered the
+      // same code within seconds): the manager leaves the list; say why.
+      say(next.error ?? "The pairing was taken back.");
     }
+    if (next.phase === "paired") lastPairedCode = next.code;
   });
   await watchHost((event) => {
     const known = health.get(event.key);
@@ -362,7 +369,7 @@ export async function start(root: HTMLElement, now: () => number = Date.now): Pr
   show();
   if (view.kind === "manager") void poll(view.key);
   setInterval(() => {
-    if (pairing?.phase === "waiting" || pairing?.phase === "verifying") showPairing();
+    if (pairing?.phase === "waiting" || pairing?.phase === "answered") showPairing();
   }, TICK_MS);
   setInterval(() => {
     if (overlay.hidden && latest?.backend === "running") show();

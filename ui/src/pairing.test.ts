@@ -149,6 +149,26 @@ describe("pairing screen", () => {
     expect([...root.querySelectorAll("button")].some((b) => b.textContent === "New code")).toBe(true);
   });
 
+  it("says so when a pairing is taken back after its card was closed", async () => {
+    const calls: string[] = [];
+    const root = mount(calls);
+    await start(root, () => NOW);
+    await clickPair(root);
+    const paired = { ...waiting, phase: "paired", manager: "validator-1", verification: "590 699" };
+    await emit("pairing-view", paired);
+    [...root.querySelectorAll("button")].find((b) => b.textContent === "Done")?.click();
+    await new Promise((r) => setTimeout(r, 0));
+    expect((root.querySelector(".pairing-card") as HTMLElement).hidden).toBe(true);
+    await emit("pairing-view", {
+      ...paired,
+      phase: "failed",
+      error: "the pairing was taken back: someone else also answered this pairing code",
+    });
+    const toast = root.querySelector("[data-testid=toast]") as HTMLElement | null;
+    expect(toast?.hidden).toBe(false);
+    expect(toast?.textContent).toContain("taken back");
+  });
+
   it("says what to do when the code expired or leaked, and offers a new code", async () => {
     const calls: string[] = [];
     const root = mount(calls);
