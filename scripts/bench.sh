@@ -37,7 +37,8 @@ bench() {
       echo
     } >>"$tmp/tables.md"
   else
-    tail -n 30 "$tmp/$name.err"
+    # The panic and what came before it, without the backtrace's frames.
+    grep -Ev '^ +([0-9]+: | +at )' "$tmp/$name.err" | tail -n 30
     echo "## $title: FAILED (see the command's output)" >>"$tmp/tables.md"
     failed=1
   fi

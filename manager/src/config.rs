@@ -27,6 +27,8 @@ pub(crate) struct Config {
     pub(crate) pairing_timeout_secs: u64,
     /// How sessions with apps run.
     pub(crate) session: SessionSettings,
+    /// What each paired app may ask of this manager.
+    pub(crate) limits: LimitSettings,
     /// How to reach the Waku network.
     pub(crate) network: NetworkConfig,
     /// Where identity and counterparties are kept.
@@ -53,6 +55,46 @@ impl Default for SessionSettings {
         SessionSettings {
             rekey_after_secs: 3600,
         }
+    }
+}
+
+/// The `[limits]` section: what each paired app may ask, counted per app.
+/// Beyond them a request is answered "too many requests" (429) at once.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct LimitSettings {
+    /// Requests being answered at once (1 to 1024).
+    pub(crate) concurrent_requests: usize,
+    /// Requests a second, sustained (above 0, at most 10 000)…
+    pub(crate) requests_per_sec: f64,
+    /// …with bursts of up to this many (1 to 100 000).
+    pub(crate) request_burst: f64,
+}
+
+impl Default for LimitSettings {
+    fn default() -> Self {
+        let d = nodepair_protocol::peer_limits::PeerLimits::default();
+        LimitSettings {
+            concurrent_requests: d.concurrent_requests,
+            requests_per_sec: d.requests_per_sec,
+            request_burst: d.request_burst,
+        }
+    }
+}
+
+impl LimitSettings {
+    /// The first setting out of its range, as a sentence.
+    fn check(&self) -> Result<(), &'static str> {
+        if !(1..=1024).contains(&self.concurrent_requests) {
+            return Err("[limits] concurrent_requests must be between 1 and 1024");
+        }
+        if !(self.requests_per_sec > 0.0 && self.requests_per_sec <= 10_000.0) {
+            return Err("[limits] requests_per_sec must be above 0 and at most 10000");
+        }
+        if !(1.0..=100_000.0).contains(&self.request_burst) {
+            return Err("[limits] request_burst must be between 1 and 100000");
+        }
+        Ok(())
     }
 }
 
@@ -223,6 +265,7 @@ impl Default for Config {
             capabilities: vec!["info".into()],
             pairing_timeout_secs: 600,
             session: SessionSettings::default(),
+            limits: LimitSettings::default(),
             network: NetworkConfig::default(),
             keystore: KeystoreConfig::default(),
             ethereum: EthereumConfig::default(),
@@ -391,6 +434,10 @@ impl Config {
                 "[session] rekey_after_secs must be at least 5",
             ));
         }
+        config
+            .limits
+            .check()
+            .map_err(<toml::de::Error as serde::de::Error>::custom)?;
         Ok(config)
     }
 
@@ -499,6 +546,28 @@ mod tests {
             error_of("[network]\nbootstrap = [\"/ip4/127.0.0.1/tcp/60000\", \"relay:60000\"]\n");
         assert!(err.contains("line 2"), "{err}");
         assert!(err.contains("bootstrap"), "{err}");
+    }
+
+    #[test]
+    fn request_limits_are_read_and_kept_in_range() {
+        let config = Config::from_toml(
+            "[limits]\nconcurrent_requests = 4\nrequests_per_sec = 2.5\nrequest_burst = 10\n",
+        )
+        .unwrap();
+        assert_eq!(config.limits.concurrent_requests, 4);
+        assert_eq!(config.limits.requests_per_sec, 2.5);
+        assert_eq!(config.limits.request_burst, 10.0);
+        let err = error_of("[limits]\nrequests_per_sec = 0\n");
+        assert!(err.contains("requests_per_sec must be above 0"), "{err}");
+        let err = error_of("[limits]\nrequests_per_sec = nan\n");
+        assert!(err.contains("requests_per_sec must be above 0"), "{err}");
+        let err = error_of("[limits]\nconcurrent_requests = 0\n");
+        assert!(
+            err.contains("concurrent_requests must be between 1"),
+            "{err}"
+        );
+        let err = error_of("[limits]\nrequest_burst = 0.5\n");
+        assert!(err.contains("request_burst must be between 1"), "{err}");
     }
 
     #[test]

@@ -79,6 +79,9 @@ impl Runtime {
         peer_config.pairing.ttl = std::time::Duration::from_secs(config.pairing_timeout_secs);
         peer_config.session.rekey_after =
             std::time::Duration::from_secs(config.session.rekey_after_secs);
+        peer_config.limits.concurrent_requests = config.limits.concurrent_requests;
+        peer_config.limits.requests_per_sec = config.limits.requests_per_sec;
+        peer_config.limits.request_burst = config.limits.request_burst;
         // The host and log follows push events through the peer, which
         // starts after the methods it serves.
         let peer_slot: Arc<std::sync::OnceLock<Peer>> = Arc::default();

@@ -557,6 +557,13 @@ impl Driver {
 
     fn on_message(&mut self, topic: &str, payload: &[u8]) {
         let now = Instant::now();
+        tracing::trace!(
+            topic,
+            kind = ?nodepair_protocol::wire::kind(payload),
+            len = payload.len(),
+            known = self.routes.contains_key(topic),
+            "received"
+        );
         match self.routes.get(topic).copied() {
             Some(Route::Pairing(_)) => {
                 // Every pairing on this topic: its own pairing topic, or a
@@ -1417,6 +1424,12 @@ const NO_PEER_PATIENCE: Duration = Duration::from_secs(1);
 async fn publish(waku: WakuNode, mut queue: mpsc::Receiver<Transmit>) {
     use nodepair_waku::node::PublishError;
     while let Some(t) = queue.recv().await {
+        tracing::trace!(
+            topic = %t.content_topic,
+            kind = ?nodepair_protocol::wire::kind(&t.payload),
+            len = t.payload.len(),
+            "publishing"
+        );
         let message = nodepair_waku::WakuMessage::new(t.content_topic, t.payload);
         let give_up = tokio::time::Instant::now() + NO_PEER_PATIENCE;
         loop {

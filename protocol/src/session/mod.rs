@@ -556,7 +556,7 @@ impl Session {
             // played back, at most sends ours again.
             if timestamp <= self.peer_floor {
                 self.stats.stale += 1;
-                self.send_ours_early(now);
+                self.send_ours_early(now, false);
                 return;
             }
             if self.current.as_ref().is_some_and(|c| {
@@ -571,7 +571,12 @@ impl Session {
             self.peer_floor = timestamp;
             self.stats.wake_ups += 1;
             if self.outgoing.is_some() {
-                self.send_ours_early(now);
+                // A new wake-up, made by the peer: it listens now and had
+                // not heard ours when it wrote this. Ours may have gone out
+                // before it listened (right after pairing, a light node
+                // subscribes a round trip after it learns the topic), so
+                // send it again even if it just went.
+                self.send_ours_early(now, true);
             } else {
                 self.connect(now);
             }
@@ -640,17 +645,19 @@ impl Session {
         });
     }
 
-    /// Sends our handshake again now, outside its schedule, if it has been
-    /// out a while and was not sent early within the last second: the peer
-    /// is there, and ours may have gone out while it was not.
-    fn send_ours_early(&mut self, now: Instant) {
+    /// Sends our handshake again now, outside its schedule, if it was not
+    /// sent early within the last second and (unless `even_if_just_sent`)
+    /// has been out a while: the peer is there, and ours may have gone out
+    /// while it was not.
+    fn send_ours_early(&mut self, now: Instant, even_if_just_sent: bool) {
         let Some(o) = self.outgoing.as_mut() else {
             return;
         };
         let recent = o
             .sent_early_at
             .is_some_and(|at| now.saturating_duration_since(at) < RESEND_AT_MOST_EVERY);
-        if recent || now.saturating_duration_since(o.sent_at) < EARLY_RESEND_AFTER {
+        let just_sent = now.saturating_duration_since(o.sent_at) < EARLY_RESEND_AFTER;
+        if recent || (just_sent && !even_if_just_sent) {
             return;
         }
         // An extra copy: the schedule of re-sends (and its back-off) stays.

@@ -131,6 +131,12 @@ pub struct PairingEnd {
     pub paired: Option<Box<Paired>>,
     /// Topics the pairing published to, in order (pairing topic, session topic).
     pub topics: Vec<String>,
+    /// How long after learning the session topic this side starts hearing
+    /// it (a light node's filter subscription takes a round trip to its
+    /// service node); what comes on it before is lost. Zero by default.
+    pub listen_delay: Duration,
+    /// When this side learned the session topic.
+    topic_known_at: Option<Instant>,
     /// The time of the latest call, for answering when asked.
     now: Option<Instant>,
 }
@@ -145,6 +151,8 @@ impl PairingEnd {
             answer: Some(true),
             paired: None,
             topics: Vec::new(),
+            listen_delay: Duration::ZERO,
+            topic_known_at: None,
             now: None,
         }
     }
@@ -206,11 +214,20 @@ impl Endpoint for PairingEnd {
             nodepair_protocol::wire::kind(bytes),
             Ok(nodepair_protocol::wire::Kind::Session(_))
         );
+        let listening = self
+            .topic_known_at
+            .is_some_and(|at| now >= at + self.listen_delay);
+        if for_session && !listening {
+            return;
+        }
         match self.paired.as_mut() {
             Some(p) if for_session => p.session.handle_message(now, bytes),
             _ => self.pairing.handle_message(now, bytes),
         }
         self.collect();
+        if self.topic_known_at.is_none() && self.pairing.session_topic().is_some() {
+            self.topic_known_at = Some(now);
+        }
     }
     fn handle_timeout(&mut self, now: Instant) {
         self.now = Some(now);
