@@ -189,6 +189,7 @@ impl CounterpartyLimits {
 pub const RETRY_AFTER: Duration = Duration::from_secs(1);
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // a test picks the start of its time
 mod tests {
     use super::*;
 

@@ -123,6 +123,7 @@ impl Transport {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // a test picks the start of its time
 mod tests {
     use super::*;
     use crate::identity::StaticKeypair;
