@@ -119,6 +119,14 @@ pub async fn pair_start(app: AppHandle, state: State<'_, AppState>) -> Result<Pa
             };
             let Some(update) = update else { return };
             let done = match update {
+                PairingUpdate::ConnectingToNetwork => {
+                    view.phase = "connecting".into();
+                    false
+                }
+                PairingUpdate::Step(PairingStep::WaitingForHello) => {
+                    view.phase = "waiting".into();
+                    false
+                }
                 PairingUpdate::Step(PairingStep::Answered) => {
                     view.phase = "answered".into();
                     false

@@ -89,9 +89,10 @@ pub struct UnlockView {
 #[derive(Clone, Debug, PartialEq, Serialize, specta::Type, tauri_specta::Event)]
 #[serde(rename_all = "camelCase")]
 pub struct PairingView {
-    /// `waiting`, `answered`, `compare` (ask the person whether the server
-    /// shows `verification` too), `confirmed` (waiting for the server's
-    /// side), `paired`, `failed` or `cancelled`.
+    /// `connecting` (no Waku peer yet: the code is good, nothing can go
+    /// out), `waiting`, `answered`, `compare` (ask the person whether the
+    /// server shows `verification` too), `confirmed` (waiting for the
+    /// server's side), `paired`, `failed` or `cancelled`.
     pub phase: String,
     /// The code to type on the server, in groups.
     pub code: String,

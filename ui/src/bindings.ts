@@ -489,9 +489,10 @@ export type PairingView = PairingView_Serialize | PairingView_Deserialize;
 /**  A pairing as the window shows it; sent as it progresses. */
 export type PairingView_Deserialize = {
 	/**
-	 *  `waiting`, `answered`, `compare` (ask the person whether the server
-	 *  shows `verification` too), `confirmed` (waiting for the server's
-	 *  side), `paired`, `failed` or `cancelled`.
+	 *  `connecting` (no Waku peer yet: the code is good, nothing can go
+	 *  out), `waiting`, `answered`, `compare` (ask the person whether the
+	 *  server shows `verification` too), `confirmed` (waiting for the
+	 *  server's side), `paired`, `failed` or `cancelled`.
 	 */
 	phase: string,
 	/**  The code to type on the server, in groups. */
@@ -515,9 +516,10 @@ export type PairingView_Deserialize = {
 /**  A pairing as the window shows it; sent as it progresses. */
 export type PairingView_Serialize = {
 	/**
-	 *  `waiting`, `answered`, `compare` (ask the person whether the server
-	 *  shows `verification` too), `confirmed` (waiting for the server's
-	 *  side), `paired`, `failed` or `cancelled`.
+	 *  `connecting` (no Waku peer yet: the code is good, nothing can go
+	 *  out), `waiting`, `answered`, `compare` (ask the person whether the
+	 *  server shows `verification` too), `confirmed` (waiting for the
+	 *  server's side), `paired`, `failed` or `cancelled`.
 	 */
 	phase: string,
 	/**  The code to type on the server, in groups. */

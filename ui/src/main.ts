@@ -11,7 +11,7 @@ import { type EthState, HOST_RATES_MS, type HealthState, renderManager } from ".
 import { type LogsState, appendLines, emptyLogs } from "./logs";
 import type { ServicesState } from "./services";
 import { renderManagers } from "./managers";
-import { renderPairing } from "./pairing";
+import { LIVE, renderPairing } from "./pairing";
 import { renderUnlock } from "./unlock";
 import { type View, loadView, saveView } from "./view_state";
 
@@ -369,7 +369,7 @@ export async function start(root: HTMLElement, now: () => number = Date.now): Pr
   show();
   if (view.kind === "manager") void poll(view.key);
   setInterval(() => {
-    if (pairing?.phase === "waiting" || pairing?.phase === "answered") showPairing();
+    if (pairing && LIVE.has(pairing.phase)) showPairing();
   }, TICK_MS);
   setInterval(() => {
     if (overlay.hidden && latest?.backend === "running") show();

@@ -149,6 +149,23 @@ describe("pairing screen", () => {
     expect([...root.querySelectorAll("button")].some((b) => b.textContent === "New code")).toBe(true);
   });
 
+  it("says it is still connecting to the network, with the code ready to type", async () => {
+    const calls: string[] = [];
+    const root = mount(calls);
+    await start(root, () => NOW);
+    await clickPair(root);
+    await emit("pairing-view", { ...waiting, phase: "connecting" });
+    expect(root.querySelector("[data-testid=pairing-progress]")?.textContent).toContain(
+      "Connecting to the Waku network",
+    );
+    expect(root.querySelector("[data-testid=pairing-command]")?.textContent).toBe(
+      "nodepair-manager pair 7KQ2-M9XD-4RTA",
+    );
+    expect(root.querySelector("[data-testid=countdown]")?.textContent).toBe("The code expires in 10:00.");
+    await emit("pairing-view", waiting);
+    expect(root.querySelector("[data-testid=pairing-progress]")?.textContent).toContain("Waiting");
+  });
+
   it("says so when a pairing is taken back after its card was closed", async () => {
     const calls: string[] = [];
     const root = mount(calls);

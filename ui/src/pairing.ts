@@ -16,6 +16,7 @@ export interface PairingActions {
 }
 
 const PROGRESS: Record<string, string> = {
+  connecting: "Connecting to the Waku network… You can type the code on the server already.",
   waiting: "Waiting for the server to answer…",
   answered: "The server answered; exchanging identities…",
   compare: "Compare the verification string with the server's screen.",
@@ -25,6 +26,9 @@ const PROGRESS: Record<string, string> = {
   cancelled: "Pairing cancelled.",
 };
 
+/** Phases in which the code is still good: it, its command and its countdown show. */
+export const LIVE = new Set(["connecting", "waiting", "answered"]);
+
 /** Renders `view` into `root`. */
 export function renderPairing(
   root: HTMLElement,
@@ -33,7 +37,7 @@ export function renderPairing(
   actions: PairingActions,
 ): void {
   const remaining = formatRemaining(view.expiresAtMs, nowMs);
-  const live = view.phase === "waiting" || view.phase === "answered";
+  const live = LIVE.has(view.phase);
   const going = live || view.phase === "compare" || view.phase === "confirmed";
   const button = (label: string, onClick: () => void, primary = false, testid?: string): HTMLButtonElement => {
     const b = h("button", { type: "button", class: primary ? "primary" : undefined, "data-testid": testid }, label);
