@@ -845,7 +845,6 @@ impl Driver {
             let _ = updates.try_send(PairingUpdate::Failed(PairingFailure::AlreadyPaired(name)));
             return;
         }
-        let we_are_the_app = counterparty.role == Role::Manager;
         let record = Stored {
             public_key: *peer.as_bytes(),
             node_id: *counterparty.node_id.as_bytes(),
@@ -863,28 +862,10 @@ impl Driver {
         if let Err(e) = self.store(record.clone()).await {
             tracing::error!("a pairing succeeded but could not be stored: {e}");
             // Take it back: the other side gives up now rather than when
-            // the code expires. The manager pairs first: its session is
-            // dropped before its first DATA under the new keys goes out, so
-            // the app, which waits for that DATA, never pairs. The app pairs
-            // second (the manager already keeps it): it says so over the
-            // session, and the manager forgets it.
+            // the code expires (how, the pairing decides by role).
             let mut session = session;
-            if we_are_the_app {
-                session.close(
-                    DisconnectReason::Revoked,
-                    "the other side could not store the pairing",
-                );
-                while let Some(payload) = session.poll_transmit() {
-                    if let Some(out) = &self.outbound {
-                        let _ = out.try_send(Transmit {
-                            content_topic: session_topic.clone(),
-                            payload,
-                        });
-                    }
-                }
-            }
             if let Some(run) = self.pairings.get_mut(&id) {
-                run.pairing.retract();
+                run.pairing.retract(&mut session);
             }
             let _ = updates.try_send(PairingUpdate::Failed(PairingFailure::Storage(e)));
             return;

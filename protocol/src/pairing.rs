@@ -40,6 +40,7 @@
 //! the person's answer after [`PairingEvent::Compare`], `handle_timeout` at
 //! `poll_timeout`, then drain `poll_transmit` and `poll_event`.
 
+use crate::frame::DisconnectReason;
 use crate::hello::{Hello, OpenedHello, Role};
 use crate::identity::{NodeId, PublicKey, StaticKeypair};
 use crate::kdf::{PairingKeys, session_content_topic};
@@ -593,12 +594,15 @@ impl Pairing {
     }
 
     /// Takes back a pairing that finished here but cannot be kept (its
-    /// counterparty could not be stored): the other side, which may still
-    /// wait for the session's first message, is told to give up
+    /// counterparty could not be stored), given the session it came with
+    /// [`PairingEvent::Paired`], which the caller then drops. The manager
+    /// pairs first: the session's first message is withheld, so the app,
+    /// which waits for it, never pairs. The app pairs second (the manager
+    /// already keeps it): it closes the session as revoked, and the manager
+    /// forgets it. Either way the other side is told to give up
     /// (PAIRING_ABORT, cancelled) instead of waiting until the code expires.
-    /// The caller drops the session it got with [`PairingEvent::Paired`].
     /// Does nothing unless the pairing is paired.
-    pub fn retract(&mut self) {
+    pub fn retract(&mut self, session: &mut Session) {
         if self.step != PairingStep::Paired {
             return;
         }
@@ -606,6 +610,20 @@ impl Pairing {
         // other side would take it as the pairing's end and keep us.
         let pairing_topic = self.keys.content_topic();
         self.transmit.retain(|t| t.content_topic == pairing_topic);
+        if self.role == Role::App
+            && let Some(topic) = self.session_topic().map(str::to_owned)
+        {
+            session.close(
+                DisconnectReason::Revoked,
+                "the other side could not store the pairing",
+            );
+            while let Some(payload) = session.poll_transmit() {
+                self.transmit.push_back(Transmit {
+                    content_topic: topic.clone(),
+                    payload,
+                });
+            }
+        }
         let _ = self.send_abort(AbortReason::Cancelled);
         self.step = PairingStep::Failed;
         self.watch_until = None;

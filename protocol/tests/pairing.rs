@@ -9,7 +9,7 @@
 mod sim;
 
 use nodepair_protocol::PairingKeys;
-use nodepair_protocol::frame::{Frame, Request};
+use nodepair_protocol::frame::{DisconnectReason, Frame, Request};
 use nodepair_protocol::hello::{Hello, Role};
 use nodepair_protocol::identity::{NodeId, StaticKeypair};
 use nodepair_protocol::pairing::{
@@ -480,13 +480,14 @@ fn a_manager_that_cannot_keep_the_pairing_takes_it_back(manager: LocalIdentity) 
     let mut a = Pairing::app(&code, app(), now, PairingConfig::default(), [1; 32]);
     let mut m = Pairing::manager(&code, manager, now, PairingConfig::default(), [2; 32]);
     let mut retracted = false;
+    let mut session = None;
     let mut app_events = Vec::new();
     for _ in 0..2000 {
         while let Some(event) = m.poll_event() {
             match event {
-                PairingEvent::Paired(dropped) => {
-                    drop(dropped);
-                    m.retract();
+                PairingEvent::Paired(mut dropped) => {
+                    m.retract(&mut dropped.session);
+                    session = Some(dropped.session);
                     retracted = true;
                 }
                 PairingEvent::Compare(_) => m.confirm(now, true),
@@ -522,8 +523,77 @@ fn a_manager_that_cannot_keep_the_pairing_takes_it_back(manager: LocalIdentity) 
         "the app gives up at once instead of waiting for the code to expire: {app_events:?}"
     );
     // Retracting again does nothing more.
-    m.retract();
+    m.retract(session.as_mut().expect("paired once"));
     assert!(m.poll_transmit().is_none());
+}
+
+/// The app pairs second, once the manager keeps it: an app that cannot
+/// store the pairing closes the session as revoked, and the manager, which
+/// already stored it, hears so (and forgets it).
+#[test]
+fn an_app_that_cannot_keep_the_pairing_tells_the_manager_over_the_session() {
+    for manager in managers_on_both_sides() {
+        let code = PairingCode::from_u64(CODE);
+        let mut now = Instant::now();
+        let mut a = Pairing::app(&code, app(), now, PairingConfig::default(), [1; 32]);
+        let mut m = Pairing::manager(&code, manager, now, PairingConfig::default(), [2; 32]);
+        let mut kept_by_manager: Option<Session> = None;
+        let mut app_retracted = false;
+        let mut heard = Vec::new();
+        for _ in 0..2000 {
+            while let Some(event) = m.poll_event() {
+                match event {
+                    PairingEvent::Paired(p) => kept_by_manager = Some(p.session),
+                    PairingEvent::Compare(_) => m.confirm(now, true),
+                    _ => {}
+                }
+            }
+            while let Some(event) = a.poll_event() {
+                match event {
+                    PairingEvent::Paired(mut p) => {
+                        a.retract(&mut p.session);
+                        app_retracted = true;
+                    }
+                    PairingEvent::Compare(_) => a.confirm(now, true),
+                    _ => {}
+                }
+            }
+            let mut to_manager = Vec::new();
+            while let Some(t) = m.poll_transmit() {
+                a.handle_message(now, &t.payload);
+            }
+            if let Some(s) = kept_by_manager.as_mut() {
+                while let Some(payload) = s.poll_transmit() {
+                    a.handle_message(now, &payload);
+                }
+            }
+            while let Some(t) = a.poll_transmit() {
+                to_manager.push(t.payload);
+            }
+            for payload in to_manager {
+                m.handle_message(now, &payload);
+                if let Some(s) = kept_by_manager.as_mut() {
+                    s.handle_message(now, &payload);
+                    heard.extend(std::iter::from_fn(|| s.poll_event()));
+                }
+            }
+            if app_retracted {
+                break;
+            }
+            now += Duration::from_millis(50);
+            a.handle_timeout(now);
+            m.handle_timeout(now);
+        }
+        assert!(app_retracted, "the app paired, then took it back");
+        assert!(
+            heard.contains(&SessionEvent::Closed {
+                reason: DisconnectReason::Revoked,
+                detail: "the other side could not store the pairing".into(),
+            }),
+            "the manager hears the app gave the pairing up: {heard:?}"
+        );
+        assert_eq!(a.step(), PairingStep::Failed);
+    }
 }
 
 #[test]
