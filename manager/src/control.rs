@@ -195,9 +195,7 @@ pub(crate) struct Dropped {
 pub(crate) async fn connect(state_dir: &Path) -> anyhow::Result<Option<Client>> {
     let path = socket_path(state_dir);
     match UnixStream::connect(&path).await {
-        Ok(stream) => Ok(Some(Client {
-            reader: BufReader::new(stream),
-        })),
+        Ok(stream) => Ok(Some(Client::from_stream(stream))),
         Err(e)
             if matches!(
                 e.kind(),
@@ -219,6 +217,13 @@ pub(crate) struct Client {
 }
 
 impl Client {
+    /// A client on a connected stream.
+    pub(crate) fn from_stream(stream: UnixStream) -> Self {
+        Self {
+            reader: BufReader::new(stream),
+        }
+    }
+
     /// Sends `request`.
     pub(crate) async fn send(&mut self, request: &Request) -> anyhow::Result<()> {
         let mut line = serde_json::to_vec(request)?;

@@ -49,7 +49,7 @@ impl PairCmd {
         super::runtime()?.block_on(async move {
             if let Some(mut client) = control::connect(&config.state_dir()).await? {
                 client.send(&request).await?;
-                return relay(&mut client, &out).await;
+                return relay(&mut client, &out, ask).await;
             }
             // No daemon: pair by ourselves. A typo is caught before any network.
             if let Request::Pair { code, .. } = &request
@@ -108,8 +108,13 @@ impl PairCmd {
 }
 
 /// Prints the daemon's replies until its final one, answering its
-/// question; a daemon that goes away before answering is an error.
-async fn relay(client: &mut control::Client, out: &Output) -> anyhow::Result<()> {
+/// question with `ask`; a daemon that goes away before answering is an
+/// error.
+async fn relay(
+    client: &mut control::Client,
+    out: &Output,
+    ask: fn(&str, bool) -> Option<bool>,
+) -> anyhow::Result<()> {
     while let Some(reply) = client.next().await? {
         out.reply(&reply)?;
         match &reply {
@@ -121,7 +126,20 @@ async fn relay(client: &mut control::Client, out: &Output) -> anyhow::Result<()>
                     .await
                     .context("cannot read the answer")?;
                 match answer {
-                    Some(matches) => client.send(&Request::Confirm { matches }).await?,
+                    Some(matches) => {
+                        // The pairing may have ended while we asked (the
+                        // code leaked, the app said no): the daemon then
+                        // sent its last reply and closed, so a failed send
+                        // is not the story; that reply, read next, is.
+                        if let Err(e) = client.send(&Request::Confirm { matches }).await {
+                            return match client.next().await {
+                                Ok(Some(last)) => out.reply(&last),
+                                _ => Err(e.context(
+                                    "the manager daemon stopped before it took the answer",
+                                )),
+                            };
+                        }
+                    }
                     // Closing the connection cancels the pairing.
                     None => return Err(no_answer().into()),
                 }
@@ -173,4 +191,46 @@ fn read_code() -> anyhow::Result<String> {
     let mut line = String::new();
     stdin.read_line(&mut line).context("cannot read the code")?;
     Ok(line.trim().to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::control::ComparedApp;
+    use tokio::io::AsyncWriteExt;
+
+    /// The code leaks while the operator reads the digits: the daemon sends
+    /// its last reply and closes before the answer is written. The operator
+    /// is told why (exit 77), not "Broken pipe" (exit 1), as CI once saw.
+    #[tokio::test]
+    async fn a_pairing_that_ends_while_the_operator_answers_reports_why() {
+        let (client, mut daemon) = tokio::net::UnixStream::pair().unwrap();
+        for reply in [
+            Reply::Compare {
+                app: Box::new(ComparedApp {
+                    name: "laptop".into(),
+                    node_id: "node".into(),
+                    fingerprint: "19d8-0204-bf85-f3e1".into(),
+                }),
+                verification: "691 812".into(),
+            },
+            Reply::Error {
+                kind: ErrorKind::AnsweredTwice,
+                message: "two apps answered this code".into(),
+            },
+        ] {
+            let mut line = serde_json::to_vec(&reply).unwrap();
+            line.push(b'\n');
+            daemon.write_all(&line).await.unwrap();
+        }
+        drop(daemon);
+        let mut client = control::Client::from_stream(client);
+        let error = relay(&mut client, &Output { json: true }, |_, _| Some(true))
+            .await
+            .unwrap_err();
+        let reported = error
+            .downcast_ref::<Reported>()
+            .unwrap_or_else(|| panic!("not the daemon's reason: {error:#}"));
+        assert_eq!(reported.kind, ErrorKind::AnsweredTwice, "{error:#}");
+    }
 }
