@@ -32,6 +32,9 @@
 //! - [`replay_window`]: the anti-replay window of a session's receive side.
 //! - [`recent_requests`]: the request ids answered lately, so a request
 //!   re-sent under new keys runs once.
+//! - [`link`]: one paired counterparty at run time: its session, our
+//!   requests and their answers, its requests served once, event streams,
+//!   revocation, the node state people see.
 //! - [`pairing`]: the pairing state machines of both roles, from a code to
 //!   the first established session.
 //! - [`api`]: the methods a manager answers, with their JSON bodies.
@@ -46,6 +49,7 @@ pub mod frame;
 pub mod hello;
 pub mod identity;
 pub mod kdf;
+pub mod link;
 pub mod node_state;
 pub mod pairing;
 pub mod pairing_code;
@@ -64,6 +68,7 @@ pub use frame::{DisconnectReason, Frame, FrameError};
 pub use hello::{Hello, HelloError, Role};
 pub use identity::{NodeId, PublicKey, StaticKeypair};
 pub use kdf::{PairingKeys, session_content_topic};
+pub use link::{Link, LinkConfig, LinkEvent};
 pub use node_state::{NodeState, TransitionError};
 pub use pairing::{LocalIdentity, Pairing, PairingConfig, PairingError, PairingEvent};
 pub use pairing_code::{CodeError, PairingCode};

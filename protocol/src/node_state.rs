@@ -77,6 +77,16 @@ impl NodeState {
         }
     }
 
+    /// Where a counterparty in `self` goes when its session says `next`:
+    /// `next` if allowed, or `next` by way of `Connecting` (an offline peer
+    /// that comes straight back online passes through it); `None` when
+    /// nothing changes or the move is not allowed.
+    pub fn advance(self, next: NodeState) -> Option<NodeState> {
+        let through_connecting =
+            self.can_become(NodeState::Connecting) && NodeState::Connecting.can_become(next);
+        (self != next && (self.can_become(next) || through_connecting)).then_some(next)
+    }
+
     /// Short lowercase name, as shown in CLIs and JSON.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -156,6 +166,15 @@ mod tests {
         for s in NodeState::ALL {
             assert!(!s.can_become(s), "{s} -> {s} must be refused");
         }
+    }
+
+    #[test]
+    fn a_session_coming_back_passes_through_connecting() {
+        assert_eq!(PairedOffline.advance(Online), Some(Online));
+        assert_eq!(Online.advance(PairedOffline), Some(PairedOffline));
+        assert_eq!(Online.advance(Online), None, "no change");
+        assert_eq!(Revoked.advance(Online), None, "revoked stays revoked");
+        assert_eq!(Unpaired.advance(PairedOffline), None);
     }
 
     #[test]
