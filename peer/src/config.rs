@@ -1,7 +1,8 @@
 //! How a peer runs: who it says it is, and its timings.
 
+use crate::clock::Clock;
 use nodepair_protocol::peer_limits::PeerLimits;
-use nodepair_protocol::{PairingConfig, SessionConfig};
+use nodepair_protocol::{LinkConfig, PairingConfig, SessionConfig};
 use std::time::Duration;
 
 /// A peer's settings. [`PeerConfig::new`] gives the protocol's defaults.
@@ -28,6 +29,8 @@ pub struct PeerConfig {
     /// What each counterparty may ask of us (requests at once and per
     /// second, state updates).
     pub limits: PeerLimits,
+    /// Where the time comes from: the system's, or a test's paused time.
+    pub clock: Clock,
 }
 
 impl PeerConfig {
@@ -42,6 +45,16 @@ impl PeerConfig {
             persist_last_seen_every: Duration::from_secs(60),
             store_catch_up: Duration::from_secs(600),
             limits: PeerLimits::default(),
+            clock: Clock::system(),
+        }
+    }
+
+    /// What each counterparty's link runs with.
+    pub fn link(&self) -> LinkConfig {
+        LinkConfig {
+            session: self.session.clone(),
+            request_timeout: self.request_timeout,
+            limits: self.limits.clone(),
         }
     }
 }

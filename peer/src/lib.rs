@@ -10,8 +10,18 @@
 //!
 //! # Layout
 //!
-//! - [`driver`](crate::driver) (private): the task that owns every machine.
-//! - [`link`](crate::link) (private): one paired counterparty at run time.
+//! - [`driver`](crate::driver) (private): the task that owns every machine
+//!   and carries out what they decide.
+//! - [`counterparty`](crate::counterparty) (private): one paired
+//!   counterparty at run time: record, link, who waits on it.
+//! - [`subscriptions`](crate::subscriptions) (private): our content topics
+//!   and which machine each feeds.
+//! - [`publisher`](crate::publisher) (private): the task that publishes.
+//! - [`reach`](crate::reach) (private): whether the network reaches us, and
+//!   catching up from a store after a cut.
+//! - [`storage`](crate::storage) (private): keystore writes off the
+//!   runtime's threads.
+//! - [`clock`]: the clocks, injected so tests run on paused time.
 //! - [`config`]: names and timings.
 //! - [`hardening`]: no core dumps, for both programs.
 //! - [`network`]: the `[network]` section both programs read, and its presets.
@@ -24,15 +34,21 @@
 
 #![deny(missing_docs)]
 
+pub mod clock;
 pub mod config;
+mod counterparty;
 mod driver;
 pub mod hardening;
-mod link;
 pub mod network;
 pub mod pairing_handle;
+mod publisher;
+mod reach;
 pub mod request;
+mod storage;
+mod subscriptions;
 pub mod view;
 
+pub use clock::Clock;
 pub use config::PeerConfig;
 pub use pairing_handle::{PairingFailure, PairingHandle, PairingUpdate};
 pub use request::{Caller, NoMethods, Reply, ReplyFuture, RequestError, RequestHandler};
@@ -49,7 +65,7 @@ use nodepair_protocol::{NodeId, Pairing, PublicKey, StaticKeypair};
 use nodepair_waku::WakuNode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
@@ -166,12 +182,7 @@ impl Peer {
         let own = local.keypair.clone();
         // Handshake timestamps come from the wall clock, read once here.
         let mut config = config;
-        let wall = nodepair_protocol::session::WallClock {
-            at: Instant::now(),
-            unix_nanos: std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)),
-        };
+        let wall = config.clock.wall_clock();
         config.session.wall_clock = Some(wall);
         config.pairing.session.wall_clock = Some(wall);
         let (events, _) = broadcast::channel(EVENT_BUFFER);
@@ -183,9 +194,8 @@ impl Peer {
             handler,
             events.clone(),
         );
-        let now = Instant::now();
         for record in stored {
-            driver.add_stored(record, now).await;
+            driver.add_stored(record).await;
         }
         let (commands, receiver) = mpsc::channel(256);
         let task = tokio::spawn(driver.run(receiver));
@@ -260,7 +270,7 @@ impl Peer {
     ) -> Result<PairingHandle, PairingFailure> {
         assert_eq!(role, self.inner.role, "pairing in the other role");
         let id = self.inner.next_pairing.fetch_add(1, Ordering::Relaxed);
-        let now = Instant::now();
+        let now = self.inner.config.clock.now();
         let local = self.inner.local.clone();
         let config = self.inner.config.pairing.clone();
         let seed = driver::random_seed();

@@ -1,0 +1,52 @@
+//! One paired counterparty at run time: its record, its link, and who waits on it.
+
+use crate::Revocation;
+use crate::request::{Reply, RequestError};
+use crate::view::CounterpartyView;
+use nodepair_keystore::Counterparty as Stored;
+use nodepair_protocol::Link;
+use nodepair_protocol::link::RequestId;
+use std::collections::HashMap;
+use std::time::Instant;
+use tokio::sync::oneshot;
+
+pub(crate) struct Counterparty {
+    /// As stored; `last_seen` here may be newer than the keystore's.
+    pub(crate) record: Stored,
+    /// The protocol's side of it: session, requests, revocation, state.
+    pub(crate) link: Link,
+    /// The per-pair session content topic.
+    pub(crate) topic: String,
+    /// When `last_seen` was last written to the keystore.
+    pub(crate) persisted_seen_at: Option<Instant>,
+    /// The program's requests waiting for their answers.
+    pub(crate) waiting: HashMap<RequestId, oneshot::Sender<Result<Reply, RequestError>>>,
+    /// Programs waiting to hear whether our revocation was told.
+    pub(crate) revocation: Vec<oneshot::Sender<Revocation>>,
+}
+
+impl Counterparty {
+    pub(crate) fn new(record: Stored, link: Link, topic: String, now: Instant) -> Self {
+        Counterparty {
+            record,
+            link,
+            topic,
+            persisted_seen_at: Some(now),
+            waiting: HashMap::new(),
+            revocation: Vec::new(),
+        }
+    }
+
+    pub(crate) fn view(&self) -> CounterpartyView {
+        let mut view = CounterpartyView::from_stored(&self.record, self.link.state());
+        view.latency = self.link.latency();
+        view
+    }
+
+    /// Tells those waiting on our revocation how it went.
+    pub(crate) fn revocation_told(&mut self, how: &Revocation) {
+        for waiting in self.revocation.drain(..) {
+            let _ = waiting.send(how.clone());
+        }
+    }
+}

@@ -1,0 +1,307 @@
+//! Paired counterparties: their links' events, requests, revocation, names, last-seen.
+
+use super::{Driver, random_seed};
+use crate::Revocation;
+use crate::counterparty::Counterparty;
+use crate::request::{Caller, Reply, RequestError};
+use crate::storage;
+use crate::subscriptions::Route;
+use crate::view::{CounterpartyView, EventError, PeerEvent, RenameError};
+use bytes::Bytes;
+use nodepair_keystore::{Counterparty as Stored, CounterpartyState};
+use nodepair_protocol::link::{EventRefused, LinkEvent, RequestRefused, Revoking, Unanswered};
+use nodepair_protocol::session::SendError;
+use nodepair_protocol::{Link, PublicKey, session_content_topic};
+use std::time::Instant;
+use tokio::sync::oneshot;
+
+impl Driver {
+    /// Adds a stored counterparty and starts connecting to it.
+    pub(crate) async fn add_stored(&mut self, record: Stored) {
+        let peer = PublicKey(record.public_key);
+        let Some(topic) = session_content_topic(&self.own, &peer) else {
+            tracing::warn!(peer = %peer.fingerprint(), "stored counterparty has an unusable key; skipped");
+            return;
+        };
+        let now = self.now();
+        let link = Link::connect(
+            self.config.link(),
+            self.own.clone(),
+            peer,
+            random_seed(),
+            now,
+            record.last_seen,
+            record.state == CounterpartyState::Revoked,
+        );
+        self.subscriptions
+            .subscribe(&topic, Route::Session(peer))
+            .await;
+        // Just read from the keystore: nothing new to write yet.
+        let counterparty = Counterparty::new(record, link, topic, now);
+        self.counterparties.insert(peer, counterparty);
+    }
+
+    /// Publishes what `peer`'s link sends, then acts on what it says.
+    pub(super) async fn flush_counterparty(&mut self, peer: PublicKey) {
+        let now = self.now();
+        let mut changed = false;
+        loop {
+            let Some(counterparty) = self.counterparties.get_mut(&peer) else {
+                return;
+            };
+            // Out before acting: a revocation's answer leaves before the
+            // counterparty is forgotten.
+            while let Some(payload) = counterparty.link.poll_transmit() {
+                self.publisher.send(&counterparty.topic, payload);
+            }
+            let Some(event) = counterparty.link.poll_event() else {
+                break;
+            };
+            match event {
+                LinkEvent::State(_) | LinkEvent::RoundTrip(_) => changed = true,
+                LinkEvent::Heard => {
+                    counterparty.record.last_seen = Some(self.config.clock.unix_secs())
+                }
+                LinkEvent::Serve(request) => {
+                    let caller = Caller {
+                        public_key: peer,
+                        display_name: counterparty.view().name().to_owned(),
+                    };
+                    let (handler, replies) = (self.handler.clone(), self.replies_tx.clone());
+                    tokio::spawn(async move {
+                        let reply = handler.handle(caller, request.method, request.body).await;
+                        let _ = replies.send((peer, request.id, reply)).await;
+                    });
+                }
+                LinkEvent::Answered { id, status, body } => {
+                    if let Some(waiting) = counterparty.waiting.remove(&id) {
+                        let _ = waiting.send(Ok(Reply { status, body }));
+                    }
+                }
+                LinkEvent::Unanswered { id, why } => {
+                    if let Some(waiting) = counterparty.waiting.remove(&id) {
+                        let _ = waiting.send(Err(match why {
+                            Unanswered::TimedOut => {
+                                RequestError::Timeout(self.config.request_timeout)
+                            }
+                            Unanswered::SessionClosed => {
+                                RequestError::Send("the session closed".into())
+                            }
+                            Unanswered::Stopped => RequestError::Stopped,
+                        }));
+                    }
+                }
+                LinkEvent::Event(event) => {
+                    let _ = self.events.send(PeerEvent::Stream { from: peer, event });
+                }
+                LinkEvent::Updated {
+                    display_name,
+                    capabilities,
+                } => {
+                    // Written with the next last-seen write (at most once a
+                    // minute) and at shutdown: the keystore is not a hot
+                    // path.
+                    let record = &mut counterparty.record;
+                    if let Some(name) = display_name {
+                        changed |= record.display_name != name;
+                        record.display_name = name;
+                    }
+                    if let Some(capabilities) = capabilities {
+                        changed |= record.capabilities != capabilities;
+                        record.capabilities = capabilities;
+                    }
+                }
+                LinkEvent::UpdateRefused { why, refused } => {
+                    tracing::warn!(peer = %peer.fingerprint(), refused, "{why}");
+                }
+                LinkEvent::RevocationPending => {
+                    counterparty.revocation_told(&Revocation::WillBeTold);
+                }
+                LinkEvent::Revoked { by_peer } => {
+                    // Told once forgotten here too.
+                    let waiting = std::mem::take(&mut counterparty.revocation);
+                    self.forget(peer, by_peer).await;
+                    for waiting in waiting {
+                        let _ = waiting.send(Revocation::Told);
+                    }
+                    return;
+                }
+                LinkEvent::PeerClosed { reason, detail } => {
+                    tracing::info!(peer = %peer.fingerprint(), detail = %nodepair_protocol::hello::printable(&detail, 200), "session closed by the other side: {}", reason.describe());
+                }
+            }
+        }
+        let Some(counterparty) = self.counterparties.get_mut(&peer) else {
+            return;
+        };
+        if changed && !counterparty.link.is_revoking() {
+            let _ = self.events.send(PeerEvent::Changed(counterparty.view()));
+        }
+        let due = counterparty
+            .persisted_seen_at
+            .is_none_or(|at| now.duration_since(at) >= self.config.persist_last_seen_every);
+        if due && counterparty.record.last_seen.is_some() {
+            counterparty.persisted_seen_at = Some(now);
+            let record = counterparty.record.clone();
+            if let Err(e) = storage::store(&self.keystore, record).await {
+                tracing::warn!(peer = %peer.fingerprint(), "cannot record last-seen: {e}");
+            }
+        }
+    }
+
+    pub(super) fn request(
+        &mut self,
+        to: PublicKey,
+        method: String,
+        body: Bytes,
+        reply: oneshot::Sender<Result<Reply, RequestError>>,
+        now: Instant,
+    ) {
+        let Some(counterparty) = self.counterparties.get_mut(&to) else {
+            let _ = reply.send(Err(RequestError::NotPaired(to)));
+            return;
+        };
+        match counterparty.link.request(now, method, body) {
+            Ok(id) => {
+                counterparty.waiting.insert(id, reply);
+            }
+            Err(RequestRefused::NotPaired) => {
+                let _ = reply.send(Err(RequestError::NotPaired(to)));
+            }
+            Err(e) => {
+                let _ = reply.send(Err(RequestError::Send(e.to_string())));
+            }
+        }
+    }
+
+    /// Answers a request a handler served.
+    pub(super) fn respond(&mut self, to: PublicKey, id: u64, reply: Reply) {
+        let Some(counterparty) = self.counterparties.get_mut(&to) else {
+            return;
+        };
+        match counterparty.link.respond(id, reply.status, reply.body) {
+            Ok(()) => {}
+            Err(SendError::TooLarge { len }) => {
+                tracing::warn!(peer = %to.fingerprint(), id, len, "an answer was too large for one frame; sent a 507 instead");
+            }
+            Err(e) => tracing::debug!(peer = %to.fingerprint(), id, "cannot send an answer: {e}"),
+        }
+    }
+
+    /// Pushes one event of `stream` to `to`, numbered after the last one.
+    pub(super) fn send_event(
+        &mut self,
+        to: PublicKey,
+        stream: String,
+        body: Bytes,
+    ) -> Result<u64, EventError> {
+        let counterparty = self
+            .counterparties
+            .get_mut(&to)
+            .ok_or(EventError::NotPaired)?;
+        counterparty
+            .link
+            .send_event(stream, body)
+            .map_err(|e| match e {
+                EventRefused::NotPaired => EventError::NotPaired,
+                EventRefused::NotOnline => EventError::NotOnline,
+                e => EventError::Send(e.to_string()),
+            })
+    }
+
+    /// Revokes `who`: a tombstone first, then the acknowledged request, now
+    /// if online, else after its next handshake.
+    pub(super) async fn revoke(
+        &mut self,
+        who: PublicKey,
+        reply: oneshot::Sender<Revocation>,
+        now: Instant,
+    ) {
+        let Some(counterparty) = self.counterparties.get_mut(&who) else {
+            let _ = reply.send(Revocation::NotPaired);
+            return;
+        };
+        if !counterparty.link.is_revoking() {
+            let mut record = counterparty.record.clone();
+            record.state = CounterpartyState::Revoked;
+            if let Err(e) = storage::store(&self.keystore, record.clone()).await {
+                tracing::error!("cannot record the revocation: {e}");
+                let _ = reply.send(Revocation::Failed(e));
+                return;
+            }
+            let Some(counterparty) = self.counterparties.get_mut(&who) else {
+                let _ = reply.send(Revocation::NotPaired);
+                return;
+            };
+            counterparty.record = record;
+        }
+        let Some(counterparty) = self.counterparties.get_mut(&who) else {
+            return;
+        };
+        let was_revoking = counterparty.link.is_revoking();
+        match counterparty.link.revoke(now) {
+            Revoking::Sent => counterparty.revocation.push(reply),
+            Revoking::WillBeTold => {
+                let _ = reply.send(Revocation::WillBeTold);
+            }
+        }
+        if !was_revoking {
+            let _ = self.events.send(PeerEvent::Changed(counterparty.view()));
+        }
+    }
+
+    /// Gives `who` a local name (or takes it away), stored before it shows.
+    pub(super) async fn rename(
+        &mut self,
+        who: PublicKey,
+        name: Option<String>,
+    ) -> Result<CounterpartyView, RenameError> {
+        let name = match name.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(name) => Some(
+                nodepair_protocol::hello::check_display_name(name)
+                    .map_err(RenameError::Invalid)?
+                    .to_owned(),
+            ),
+        };
+        let counterparty = self
+            .counterparties
+            .get(&who)
+            .filter(|c| !c.link.is_revoking())
+            .ok_or(RenameError::NotPaired)?;
+        let mut record = counterparty.record.clone();
+        record.local_name = name;
+        storage::store(&self.keystore, record.clone())
+            .await
+            .map_err(RenameError::Storage)?;
+        let counterparty = self
+            .counterparties
+            .get_mut(&who)
+            .ok_or(RenameError::NotPaired)?;
+        counterparty.record.local_name = record.local_name;
+        let view = counterparty.view();
+        let _ = self.events.send(PeerEvent::Changed(view.clone()));
+        Ok(view)
+    }
+
+    /// Forgets `peer` entirely: the link, its topic, its record.
+    pub(super) async fn forget(&mut self, peer: PublicKey, by_peer: bool) {
+        let Some(mut counterparty) = self.counterparties.remove(&peer) else {
+            return;
+        };
+        self.retired.add(&counterparty.link.stats());
+        self.subscriptions.unsubscribe(&counterparty.topic);
+        for (_, waiting) in counterparty.waiting.drain() {
+            let _ = waiting.send(Err(RequestError::Send("the session closed".into())));
+        }
+        counterparty.revocation_told(&Revocation::WillBeTold);
+        if let Err(e) = storage::delete(&self.keystore, peer).await {
+            tracing::error!("cannot delete a revoked counterparty: {e}");
+        }
+        let _ = self.events.send(PeerEvent::Removed {
+            public_key: peer,
+            display_name: counterparty.view().name().to_owned(),
+            by_peer,
+        });
+    }
+}

@@ -1,0 +1,398 @@
+//! The task that drives every pairing and link of one peer.
+//!
+//! It owns the protocol's machines and is the only one to touch them: it
+//! feeds them the messages the subscriptions bring in and the commands the
+//! program sends, wakes them at their timers, and hands what they emit to
+//! the publisher, the keystore and the program's event stream. What to do
+//! is the machines' to decide; this only carries it out.
+//!
+//! - `mod.rs`: the loop, the commands, status and shutdown.
+//! - [`pairings`]: pairings under way, and what a finished one becomes.
+//! - [`counterparties`]: paired counterparties: their links' events,
+//!   requests, revocation, names, last-seen.
+
+mod counterparties;
+mod pairings;
+
+use crate::counterparty::Counterparty;
+use crate::pairing_handle::{PairingFailure, PairingUpdate};
+use crate::publisher::Publisher;
+use crate::reach::{Reach, catch_up};
+use crate::request::{Reply, RequestError, RequestHandler};
+use crate::subscriptions::{Route, Subscriptions};
+use crate::view::{CounterpartyView, EventError, PeerEvent, RenameError};
+use crate::{PeerConfig, PeerStatus, Revocation};
+use bytes::Bytes;
+use nodepair_keystore::Keystore;
+use nodepair_protocol::session::SessionStats;
+use nodepair_protocol::wire::{HANDSHAKE_1, HANDSHAKE_2, Kind};
+use nodepair_protocol::{Pairing, PublicKey, StaticKeypair};
+use nodepair_waku::WakuNode;
+use pairings::PairingRun;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+/// What the program asks of the driver.
+pub(crate) enum Command {
+    StartPairing {
+        id: u64,
+        pairing: Box<Pairing>,
+        updates: mpsc::Sender<PairingUpdate>,
+    },
+    CancelPairing {
+        id: u64,
+        done: oneshot::Sender<()>,
+    },
+    ConfirmPairing {
+        id: u64,
+        matches: bool,
+    },
+    Request {
+        to: PublicKey,
+        method: String,
+        body: Bytes,
+        reply: oneshot::Sender<Result<Reply, RequestError>>,
+    },
+    Revoke {
+        who: PublicKey,
+        reply: oneshot::Sender<Revocation>,
+    },
+    SendEvent {
+        to: PublicKey,
+        stream: String,
+        body: Bytes,
+        reply: oneshot::Sender<Result<u64, EventError>>,
+    },
+    Rename {
+        who: PublicKey,
+        name: Option<String>,
+        reply: oneshot::Sender<Result<CounterpartyView, RenameError>>,
+    },
+    List {
+        reply: oneshot::Sender<Vec<CounterpartyView>>,
+    },
+    Status {
+        reply: oneshot::Sender<PeerStatus>,
+    },
+    Shutdown {
+        done: oneshot::Sender<()>,
+    },
+}
+
+/// Answers of served requests, on their way back to the links.
+const REPLIES_BUFFER: usize = 256;
+
+pub(crate) struct Driver {
+    own: StaticKeypair,
+    config: PeerConfig,
+    keystore: Arc<dyn Keystore>,
+    waku: WakuNode,
+    handler: Arc<dyn RequestHandler>,
+    events: broadcast::Sender<PeerEvent>,
+    counterparties: HashMap<PublicKey, Counterparty>,
+    pairings: HashMap<u64, PairingRun>,
+    subscriptions: Subscriptions,
+    publisher: Publisher,
+    replies_tx: mpsc::Sender<(PublicKey, u64, Reply)>,
+    replies_rx: mpsc::Receiver<(PublicKey, u64, Reply)>,
+    reach: Reach,
+    /// Pairing messages refused by pairings that ended.
+    pairing_refused: u64,
+    /// Counters of links that were replaced or removed.
+    retired: SessionStats,
+}
+
+/// 32 bytes from the operating system, for the machines' seeds.
+pub(crate) fn random_seed() -> [u8; 32] {
+    let mut seed = [0u8; 32];
+    // Without an OS random source nothing secure can run at all.
+    getrandom::fill(&mut seed).expect("the operating system provides random bytes");
+    seed
+}
+
+impl Driver {
+    pub(crate) fn new(
+        own: StaticKeypair,
+        config: PeerConfig,
+        keystore: Arc<dyn Keystore>,
+        waku: WakuNode,
+        handler: Arc<dyn RequestHandler>,
+        events: broadcast::Sender<PeerEvent>,
+    ) -> Self {
+        let (replies_tx, replies_rx) = mpsc::channel(REPLIES_BUFFER);
+        Driver {
+            own,
+            config,
+            keystore,
+            subscriptions: Subscriptions::new(waku.clone()),
+            publisher: Publisher::start(waku.clone()),
+            waku,
+            handler,
+            events,
+            counterparties: HashMap::new(),
+            pairings: HashMap::new(),
+            replies_tx,
+            replies_rx,
+            reach: Reach::default(),
+            pairing_refused: 0,
+            retired: SessionStats::default(),
+        }
+    }
+
+    fn now(&self) -> Instant {
+        self.config.clock.now()
+    }
+
+    /// Runs until shutdown (or until every handle is gone).
+    pub(crate) async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
+        let mut waku_events = self.waku.events();
+        self.reach.waku_peers = self.waku.peers().await.map_or(0, |p| p.len());
+        self.flush().await;
+        loop {
+            let deadline = self.next_deadline();
+            tokio::select! {
+                command = commands.recv() => match command {
+                    Some(Command::Shutdown { done }) => {
+                        self.shutdown().await;
+                        let _ = done.send(());
+                        return;
+                    }
+                    Some(command) => self.on_command(command).await,
+                    None => {
+                        self.shutdown().await;
+                        return;
+                    }
+                },
+                Some((topic, received)) = self.subscriptions.inbound.recv() => {
+                    self.on_message(&topic, &received.message.payload);
+                }
+                Some((to, id, reply)) = self.replies_rx.recv() => self.respond(to, id, reply),
+                event = waku_events.recv() => {
+                    let back = self.reach.on_event(&self.waku, event, &self.config.clock).await;
+                    if let Some(cut_off_at) = back {
+                        catch_up(
+                            self.waku.clone(),
+                            self.subscriptions.sender(),
+                            self.subscriptions.topics(),
+                            cut_off_at,
+                            self.config.store_catch_up,
+                            &self.config.clock,
+                        );
+                    }
+                    if self.reach.waku_peers > 0 {
+                        self.network_is_back();
+                    }
+                }
+                () = sleep_until(deadline) => self.on_timeout(),
+            }
+            self.flush().await;
+        }
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        let links = self
+            .counterparties
+            .values()
+            .filter_map(|c| c.link.poll_timeout());
+        let pairings = self
+            .pairings
+            .values()
+            .filter_map(|p| p.pairing.poll_timeout());
+        links.chain(pairings).min()
+    }
+
+    async fn on_command(&mut self, command: Command) {
+        let now = self.now();
+        match command {
+            Command::StartPairing {
+                id,
+                pairing,
+                updates,
+            } => self.start_pairing(id, pairing, updates).await,
+            Command::CancelPairing { id, done } => {
+                if let Some(run) = self.pairings.get_mut(&id) {
+                    run.pairing.cancel();
+                }
+                // The abort goes out with the next flush, then the run ends.
+                self.flush().await;
+                let _ = done.send(());
+            }
+            Command::ConfirmPairing { id, matches } => {
+                if let Some(run) = self.pairings.get_mut(&id) {
+                    run.pairing.confirm(now, matches);
+                }
+            }
+            Command::Request {
+                to,
+                method,
+                body,
+                reply,
+            } => self.request(to, method, body, reply, now),
+            Command::Revoke { who, reply } => self.revoke(who, reply, now).await,
+            Command::SendEvent {
+                to,
+                stream,
+                body,
+                reply,
+            } => {
+                let _ = reply.send(self.send_event(to, stream, body));
+            }
+            Command::Rename { who, name, reply } => {
+                let _ = reply.send(self.rename(who, name).await);
+            }
+            Command::List { reply } => {
+                let mut all: Vec<_> = self
+                    .counterparties
+                    .values()
+                    .map(Counterparty::view)
+                    .collect();
+                all.sort_by(|a, b| a.name().cmp(b.name()));
+                let _ = reply.send(all);
+            }
+            Command::Status { reply } => {
+                let _ = reply.send(self.status());
+            }
+            Command::Shutdown { .. } => unreachable!("handled by run"),
+        }
+    }
+
+    fn status(&self) -> PeerStatus {
+        let mut stats = self.retired.clone();
+        for counterparty in self.counterparties.values() {
+            stats.add(&counterparty.link.stats());
+        }
+        PeerStatus {
+            public_key: self.own.public(),
+            waku_peers: self.reach.waku_peers,
+            topics: self.subscriptions.topics(),
+            session_stats: stats,
+            refused_pairing_messages: self.pairing_refused
+                + self
+                    .pairings
+                    .values()
+                    .map(|r| r.pairing.stats().refused)
+                    .sum::<u64>(),
+            pairings_under_way: self
+                .pairings
+                .values()
+                .filter(|run| run.pairing.is_under_way())
+                .count(),
+        }
+    }
+
+    fn on_message(&mut self, topic: &str, payload: &[u8]) {
+        let now = self.now();
+        tracing::trace!(
+            topic,
+            kind = ?nodepair_protocol::wire::kind(payload),
+            len = payload.len(),
+            known = self.subscriptions.route(topic).is_some(),
+            "received"
+        );
+        match self.subscriptions.route(topic) {
+            Some(Route::Pairing(_)) => {
+                // Every pairing on this topic: its own pairing topic, or a
+                // session topic (two pairings with the same counterparty,
+                // one of them ended and still answering, share one).
+                for run in self.pairings.values_mut() {
+                    if run.pairing.pairing_topic() == topic
+                        || run.pairing.session_topic() == Some(topic)
+                    {
+                        run.pairing.handle_message(now, payload);
+                    }
+                }
+            }
+            Some(Route::Session(peer)) => {
+                // Re-pairing someone already paired (or being unpaired)
+                // shares its session topic: while that pairing is under way,
+                // the handshakes are the pairing's alone, answered only once
+                // this side's person confirmed, never by the old link. A
+                // pairing that completed (and still watches its code) has
+                // handed its session over: they are the link's.
+                let repairing = self.pairings.values().any(|run| {
+                    run.pairing.is_under_way() && run.pairing.session_topic() == Some(topic)
+                });
+                let handshake = matches!(
+                    nodepair_protocol::wire::kind(payload),
+                    Ok(Kind::Session(ty)) if ty == HANDSHAKE_1 || ty == HANDSHAKE_2
+                );
+                if !(repairing && handshake)
+                    && let Some(counterparty) = self.counterparties.get_mut(&peer)
+                {
+                    counterparty.link.handle_message(now, payload);
+                }
+                for run in self.pairings.values_mut() {
+                    if run.pairing.session_topic() == Some(topic) {
+                        run.pairing.handle_message(now, payload);
+                    }
+                }
+            }
+            None => {}
+        }
+    }
+
+    fn on_timeout(&mut self) {
+        let now = self.now();
+        for counterparty in self.counterparties.values_mut() {
+            if counterparty.link.poll_timeout().is_some_and(|t| t <= now) {
+                counterparty.link.handle_timeout(now);
+            }
+        }
+        for run in self.pairings.values_mut() {
+            if run.pairing.poll_timeout().is_some_and(|t| t <= now) {
+                run.pairing.handle_timeout(now);
+            }
+        }
+    }
+
+    /// Drains what every machine emitted: pairings first (a pairing is
+    /// persisted before its last message goes out), then the links.
+    async fn flush(&mut self) {
+        self.flush_pairings().await;
+        let peers: Vec<PublicKey> = self.counterparties.keys().copied().collect();
+        for peer in peers {
+            self.flush_counterparty(peer).await;
+        }
+    }
+
+    /// Tells every online counterparty we are going, sends it, records
+    /// last-seen, and stops the subscriptions.
+    async fn shutdown(&mut self) {
+        let peers: Vec<PublicKey> = self.counterparties.keys().copied().collect();
+        for peer in peers {
+            if let Some(counterparty) = self.counterparties.get_mut(&peer) {
+                counterparty.link.shutdown();
+            }
+            // Sends the goodbye; whoever waits hears that we stopped.
+            self.flush_counterparty(peer).await;
+            if let Some(counterparty) = self.counterparties.get(&peer)
+                && !counterparty.link.is_revoking()
+                && let Err(e) =
+                    crate::storage::store(&self.keystore, counterparty.record.clone()).await
+            {
+                tracing::warn!("cannot record last-seen at shutdown: {e}");
+            }
+        }
+        for run in self.pairings.values_mut() {
+            run.pairing.cancel();
+            while let Some(t) = run.pairing.poll_transmit() {
+                self.publisher.queue_transmit(t);
+            }
+            let _ = run
+                .updates
+                .try_send(PairingUpdate::Failed(PairingFailure::Stopped));
+        }
+        // Let the publisher send what is queued, briefly.
+        self.publisher.stop().await;
+        self.subscriptions.stop();
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await,
+        None => std::future::pending().await,
+    }
+}

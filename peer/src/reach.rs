@@ -1,0 +1,119 @@
+//! Whether the Waku network reaches us, and catching up on what passed us by while it did not.
+
+use crate::clock::Clock;
+use crate::subscriptions::Inbound;
+use nodepair_waku::{NodeEvent, StoreError, WakuNode};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::sync::{broadcast, mpsc};
+
+/// How far before the moment we were cut off a catch-up starts. Waku
+/// messages carry their sender's time, and a counterparty's clock may be
+/// minutes slow: its messages sent after the cut look older than the cut.
+const CATCH_UP_MARGIN: Duration = Duration::from_secs(600);
+
+/// How long a catch-up waits for a store node to be known after a
+/// reconnect: this many tries, this far apart.
+const STORE_WAIT_TRIES: usize = 20;
+const STORE_WAIT_EVERY: Duration = Duration::from_millis(250);
+
+/// What the node's events say about our reach.
+#[derive(Debug, Default)]
+pub(crate) struct Reach {
+    /// Waku peers connected now.
+    pub(crate) waku_peers: usize,
+    /// Since when we may have missed messages; cleared once caught up.
+    missing_since: Option<SystemTime>,
+}
+
+impl Reach {
+    /// Takes in one of the node's events; returns since when to catch up,
+    /// when we are back after a cut.
+    pub(crate) async fn on_event(
+        &mut self,
+        waku: &WakuNode,
+        event: Result<NodeEvent, broadcast::error::RecvError>,
+        clock: &Clock,
+    ) -> Option<SystemTime> {
+        let before = self.waku_peers;
+        // A lagged receiver lost count: ask the node.
+        if matches!(event, Err(broadcast::error::RecvError::Lagged(_)) | Ok(_)) {
+            self.waku_peers = waku.peers().await.map_or(0, |p| p.len());
+        }
+        // Cut off (no Waku peer, or a light node's filter subscription
+        // gone): from now on, messages may pass us by.
+        let lost = matches!(event, Ok(NodeEvent::FilterServiceLost { .. }))
+            || (before > 0 && self.waku_peers == 0);
+        if lost && self.missing_since.is_none() {
+            self.missing_since = Some(clock.wall());
+        }
+        // Back (a relay peer again, or a light node's filter subscription
+        // again): what went out meanwhile may be in a store.
+        let back = match waku.mode() {
+            nodepair_waku::Mode::Light => {
+                matches!(event, Ok(NodeEvent::FilterServiceChanged { .. }))
+            }
+            nodepair_waku::Mode::Relay => before == 0 && self.waku_peers > 0,
+        };
+        if back {
+            self.missing_since.take()
+        } else {
+            None
+        }
+    }
+}
+
+/// Fetches from a store node, in the background, `topics`' messages sent
+/// since `cut_off_at` (from [`CATCH_UP_MARGIN`] before, for slow clocks; an
+/// outage longer than `window` is covered only that far), and hands them in
+/// as if just received; the protocol drops what it already had.
+pub(crate) fn catch_up(
+    waku: WakuNode,
+    inbound: mpsc::Sender<Inbound>,
+    topics: Vec<String>,
+    cut_off_at: SystemTime,
+    window: Duration,
+    clock: &Clock,
+) {
+    if window.is_zero() || topics.is_empty() {
+        return;
+    }
+    let earliest = clock
+        .wall()
+        .checked_sub(window + CATCH_UP_MARGIN)
+        .unwrap_or(UNIX_EPOCH);
+    let from = cut_off_at
+        .checked_sub(CATCH_UP_MARGIN)
+        .unwrap_or(UNIX_EPOCH)
+        .max(earliest);
+    let since = from
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
+    tokio::spawn(async move {
+        // Just reconnected, the peers may not have said yet what they
+        // serve (identify): wait a little for a store node to show up.
+        let mut fetched = waku.store_history(&topics, since).await;
+        for _ in 0..STORE_WAIT_TRIES {
+            if !matches!(fetched, Err(StoreError::NoService)) {
+                break;
+            }
+            tokio::time::sleep(STORE_WAIT_EVERY).await;
+            fetched = waku.store_history(&topics, since).await;
+        }
+        match fetched {
+            Ok(found) => {
+                tracing::debug!(
+                    messages = found.len(),
+                    "fetched stored messages of our topics"
+                );
+                for received in found {
+                    let topic = received.message.content_topic.clone();
+                    if inbound.send((topic, received)).await.is_err() {
+                        return;
+                    }
+                }
+            }
+            Err(StoreError::NoService) => tracing::debug!("no store node to catch up from"),
+            Err(e) => tracing::info!(error = %e, "cannot catch up from a store node"),
+        }
+    });
+}
