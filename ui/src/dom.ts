@@ -20,3 +20,10 @@ export function h<K extends keyof HTMLElementTagNameMap>(
   }
   return el;
 }
+
+/** A `<button type="button">` that calls `onClick`. */
+export function button(label: string, onClick: () => void, attrs: Attrs = {}): HTMLButtonElement {
+  const b = h("button", { type: "button", ...attrs }, label);
+  b.addEventListener("click", onClick);
+  return b;
+}

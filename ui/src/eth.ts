@@ -1,8 +1,10 @@
 // The Ethereum node as a manager reports it: each reading, or why it is
 // missing, in words — never a zero standing in for "unknown".
 
-import type { BeaconSyncing_Serialize as BeaconSyncing, ExecutionSyncing, ReadError } from "./bindings";
+import type { ManagerRow } from "./api";
+import type { BeaconSyncing_Serialize as BeaconSyncing, EthStatusResponse_Serialize as EthStatusResponse, ExecutionSyncing, ReadError } from "./bindings";
 import { h } from "./dom";
+import { meter } from "./widgets";
 
 /** A reading as the bindings type it. */
 export type Reading<T> = { value: T } | { error: ReadError };
@@ -54,4 +56,85 @@ export function readingView<T>(reading: Reading<T>, show: (value: T) => Node | s
     " ",
     h("span", { class: "muted small" }, reading.error.message),
   );
+}
+
+/** What the window knows of one manager's Ethereum node. */
+export interface EthState {
+  status: EthStatusResponse | null;
+  error: string | null;
+}
+
+/** The Ethereum node section of a manager's page. */
+export function ethSection(manager: ManagerRow, state: EthState): HTMLElement {
+  const section = h("section", { class: "host eth", "aria-labelledby": "eth-title", "data-testid": "eth" });
+  const title = h("h3", { id: "eth-title" }, "Ethereum node");
+  const { status } = state;
+  if (!status) {
+    const message = state.error ?? (manager.state === "online" ? `Asking ${manager.name}…` : `${manager.name} is offline; its node's state shows here once it is back.`);
+    section.append(title, h("p", { class: state.error ? "notice bad" : "muted", role: "status", "data-testid": "eth-status" }, message));
+    return section;
+  }
+  const c = status.consensus;
+  const x = status.execution;
+  const num = (n: number) => n.toLocaleString("en-US");
+  const consensus = h(
+    "div",
+    { class: "tile" },
+    h("h4", {}, "Consensus client"),
+    h(
+      "dl",
+      { class: "facts" },
+      h("div", { class: "fact" }, h("dt", {}, "Version"), readingView(c.version, (v) => v, "beacon-version")),
+      h("div", { class: "fact" }, h("dt", {}, "Sync"), readingView(c.syncing, (s) => beaconSyncLabel(s), "beacon-sync")),
+      h(
+        "div",
+        { class: "fact" },
+        h("dt", {}, "Peers"),
+        readingView(c.peers, (p) => `${num(p.connected)} connected${p.connecting > 0 ? `, ${num(p.connecting)} connecting` : ""}`, "beacon-peers"),
+      ),
+      h(
+        "div",
+        { class: "fact" },
+        h("dt", {}, "Health"),
+        readingView(
+          c.health,
+          (hh) => h("span", { class: `badge ${hh === "ready" ? "good" : hh === "syncing" ? "busy" : "bad"}` }, hh === "ready" ? "Ready" : hh === "syncing" ? "Syncing" : "Not ready"),
+          "beacon-health",
+        ),
+      ),
+    ),
+    c.endpoint ? h("p", { class: "muted small" }, c.endpoint) : null,
+  );
+  const execution = h(
+    "div",
+    { class: "tile" },
+    h("h4", {}, "Execution client"),
+    h(
+      "dl",
+      { class: "facts" },
+      h("div", { class: "fact" }, h("dt", {}, "Version"), readingView(x.version, (v) => v, "execution-version")),
+      h(
+        "div",
+        { class: "fact" },
+        h("dt", {}, "Sync"),
+        readingView(
+          x.syncing,
+          (s) => {
+            const p = executionSync(s);
+            if (p.percent === null) return p.label;
+            return h("span", {}, p.label, meter(p.percent, 100, "execution sync"));
+          },
+          "execution-sync",
+        ),
+      ),
+      h("div", { class: "fact" }, h("dt", {}, "Peers"), readingView(x.peers, (n) => num(n), "execution-peers")),
+    ),
+    x.endpoint ? h("p", { class: "muted small" }, x.endpoint) : null,
+  );
+  section.append(
+    h("div", { class: "section-header" }, title),
+    ...(state.error ? [h("p", { class: "notice bad", role: "alert" }, state.error)] : []),
+    h("div", { class: "tiles" }, consensus, execution),
+  );
+  return section;
 }

@@ -1,7 +1,7 @@
 // The list of paired managers, as the backend reports them, kept up to date live.
 
 import type { ManagerRow, ManagersView } from "./api";
-import { h } from "./dom";
+import { button, h } from "./dom";
 import { lastSeenLabel, latencyLabel, stateLabel } from "./node_state";
 
 /** What the list's buttons do. */
@@ -10,12 +10,6 @@ export interface ListActions {
   open: (manager: ManagerRow) => void;
   rename: (manager: ManagerRow) => void;
   unpair: (manager: ManagerRow) => void;
-}
-
-function button(label: string, onClick: () => void, attrs: Record<string, string> = {}): HTMLButtonElement {
-  const b = h("button", { type: "button", ...attrs }, label);
-  b.addEventListener("click", onClick);
-  return b;
 }
 
 /** Renders the list (or why there is none) into `root`. */

@@ -4,7 +4,7 @@
 
 import type { PairingView } from "./api";
 import { codeGroups, formatRemaining } from "./countdown";
-import { h } from "./dom";
+import { button, h } from "./dom";
 
 /** What the buttons do. */
 export interface PairingActions {
@@ -39,11 +39,6 @@ export function renderPairing(
   const remaining = formatRemaining(view.expiresAtMs, nowMs);
   const live = LIVE.has(view.phase);
   const going = live || view.phase === "compare" || view.phase === "confirmed";
-  const button = (label: string, onClick: () => void, primary = false, testid?: string): HTMLButtonElement => {
-    const b = h("button", { type: "button", class: primary ? "primary" : undefined, "data-testid": testid }, label);
-    b.addEventListener("click", onClick);
-    return b;
-  };
   const copy = button("Copy", () => {
     void navigator.clipboard?.writeText(view.code);
   });
@@ -88,8 +83,8 @@ export function renderPairing(
         h(
           "div",
           { class: "actions" },
-          button("Matches", () => actions.confirm(true), true, "confirm-match"),
-          button("Doesn't match", () => actions.confirm(false), false, "confirm-mismatch"),
+          button("Matches", () => actions.confirm(true), { class: "primary", "data-testid": "confirm-match" }),
+          button("Doesn't match", () => actions.confirm(false), { "data-testid": "confirm-mismatch" }),
         ),
       ),
     view.phase === "confirmed" &&
@@ -112,7 +107,7 @@ export function renderPairing(
       "div",
       { class: "actions" },
       going && button("Cancel", actions.cancel),
-      !going && view.phase !== "paired" && button("New code", actions.newCode, true),
+      !going && view.phase !== "paired" && button("New code", actions.newCode, { class: "primary" }),
       !going && button(view.phase === "paired" ? "Done" : "Close", actions.close),
     ),
   ]);

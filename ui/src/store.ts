@@ -1,0 +1,85 @@
+// What the window knows: the managers as the backend reports them, which
+// view is open, and each capability's state per manager; and who redraws
+// when any of it changes.
+
+import type { ManagerRow, ManagersView } from "./api";
+import { type View, loadView, saveView } from "./view_state";
+
+/** A piece of state one capability keeps per manager. */
+export interface Slot<S> {
+  /** Names it, per manager. */
+  readonly name: string;
+  /** Its state before anything was asked. */
+  empty(): S;
+}
+
+export class Store {
+  /** The latest managers view from the backend. */
+  managers: ManagersView | null = null;
+  private current: View = loadView();
+  private readonly states = new Map<string, Map<string, unknown>>();
+  private readonly listeners: (() => void)[] = [];
+
+  /** The view on screen. */
+  get view(): View {
+    return this.current;
+  }
+
+  /** Opens `view` (remembered for the next start). */
+  set view(next: View) {
+    this.current = next;
+    saveView(next);
+  }
+
+  /** The manager on screen, if one is and it is still paired. */
+  get open(): ManagerRow | undefined {
+    const view = this.current;
+    return view.kind === "manager" ? this.manager(view.key) : undefined;
+  }
+
+  /** Whether `key`'s page is on screen. */
+  showing(key: string): boolean {
+    return this.current.kind === "manager" && this.current.key === key;
+  }
+
+  manager(key: string): ManagerRow | undefined {
+    return this.managers?.managers.find((m) => m.key === key);
+  }
+
+  /** `slot`'s state for manager `key`, created empty the first time. */
+  get<S>(key: string, slot: Slot<S>): S {
+    let all = this.states.get(key);
+    if (!all) {
+      all = new Map();
+      this.states.set(key, all);
+    }
+    if (!all.has(slot.name)) all.set(slot.name, slot.empty());
+    return all.get(slot.name) as S;
+  }
+
+  /** Replaces `slot`'s state for manager `key`. */
+  set<S>(key: string, slot: Slot<S>, state: S): void {
+    this.get(key, slot);
+    this.states.get(key)?.set(slot.name, state);
+  }
+
+  /** Whether `slot` has state for `key` yet. */
+  has<S>(key: string, slot: Slot<S>): boolean {
+    return this.states.get(key)?.has(slot.name) ?? false;
+  }
+
+  /** Forgets everything of an unpaired manager. */
+  forget(key: string): void {
+    this.states.delete(key);
+  }
+
+  /** Calls `listener` after every change. */
+  subscribe(listener: () => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** Something changed: redraw. */
+  changed(): void {
+    for (const listener of this.listeners) listener();
+  }
+}
