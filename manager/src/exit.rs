@@ -5,22 +5,9 @@ use crate::control::ErrorKind;
 use crate::runtime::AlreadyRunning;
 use std::process::ExitCode;
 
-/// Any other failure.
-pub(crate) const FAILURE: u8 = 1;
-/// The pairing code is mistyped (`EX_DATAERR`); nothing was sent.
-pub(crate) const BAD_CODE: u8 = 65;
-/// No Waku peer could be reached (`EX_UNAVAILABLE`).
-pub(crate) const NO_NETWORK: u8 = 69;
-/// Another manager holds the state directory (`EX_CANTCREAT`).
-pub(crate) const ALREADY_RUNNING: u8 = 73;
-/// Nobody answered before the code expired (`EX_TEMPFAIL`: try a new code).
-pub(crate) const EXPIRED: u8 = 75;
-/// Two parties answered the code, so it may have leaked, or the
-/// verification strings differ (`EX_NOPERM`): stopped for safety.
-pub(crate) const ANSWERED_TWICE: u8 = 77;
-/// The configuration file is missing what it needs or holds something wrong
-/// (`EX_CONFIG`; systemd shows it as "CONFIG").
-pub(crate) const CONFIG: u8 = 78;
+use nodepair_peer::exit_code::{
+    ALREADY_RUNNING, ANSWERED_TWICE, BAD_CODE, CONFIG, EXPIRED, FAILURE, NO_NETWORK,
+};
 
 /// A failure the daemon reported, with the kind that picks the exit code.
 #[derive(Debug, thiserror::Error)]

@@ -9,8 +9,8 @@ use nodepair_protocol::api::host::{
 };
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::time::Duration;
 use std::time::Instant;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use sysinfo::{CpuRefreshKind, Disks, MemoryRefreshKind, Networks, RefreshKind, System};
 
 /// How often CPU and memory are sampled.
@@ -274,9 +274,7 @@ fn used_memory(system: &System) -> u64 {
 }
 
 fn unix_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    nodepair_peer::Clock::system().unix_millis()
 }
 
 #[cfg(test)]

@@ -2,10 +2,12 @@
 
 use crate::control::{ComparedApp, ErrorKind, PeerRow, Reply, Request};
 use crate::runtime::Runtime;
-use nodepair_peer::{CounterpartyView, PairingFailure, PairingUpdate, Revocation};
-use nodepair_protocol::hello::printable;
-use nodepair_protocol::pairing::{AbortReason, PairingStep};
-use nodepair_protocol::{PairingCode, PairingError};
+use nodepair_peer::{
+    CounterpartyView, FailureKind, PairingFailure, PairingPhase, PairingUpdate, Revocation,
+};
+use nodepair_protocol::PairingCode;
+use nodepair_protocol::hello::{Role, printable};
+use nodepair_protocol::pairing::PairingStep;
 use std::time::Duration;
 
 /// Whoever asked has gone (closed the control connection, pressed Ctrl-C):
@@ -106,7 +108,7 @@ async fn pair(
         }
     };
     if !runtime.peer.wait_for_network(Duration::ZERO).await {
-        out(progress("connecting to the Waku network"));
+        out(progress(PairingPhase::Connecting.describe(Role::Manager)));
         if !runtime.peer.wait_for_network(network_timeout).await {
             return out(Reply::Error {
                 kind: ErrorKind::NoNetwork,
@@ -133,7 +135,7 @@ async fn pair(
             Some(matches) = answers.recv(), if asked => {
                 asked = false;
                 if matches {
-                    out(progress("confirmed here; waiting for the app's side to confirm"));
+                    out(progress(PairingPhase::Confirmed.describe(Role::Manager)));
                 }
                 handle.confirm(matches).await;
                 continue;
@@ -149,16 +151,20 @@ async fn pair(
         };
         let Some(update) = update else { break };
         match update {
-            PairingUpdate::ConnectingToNetwork => out(progress("connecting to the Waku network")),
-            PairingUpdate::Step(PairingStep::WaitingForHello) => {
-                out(progress("waiting for the app to answer"));
-            }
             PairingUpdate::Step(PairingStep::Verifying) if yes => {
                 out(progress(
                     "the app answered; confirmed without comparing (--yes)",
                 ));
             }
-            PairingUpdate::Step(_) => {}
+            PairingUpdate::ConnectingToNetwork | PairingUpdate::Step(_) => {
+                // "Answered" comes with the comparison, "confirmed" with
+                // the answer to it.
+                if let Some(phase) = update.phase()
+                    && !matches!(phase, PairingPhase::Answered | PairingPhase::Confirmed)
+                {
+                    out(progress(phase.describe(Role::Manager)));
+                }
+            }
             PairingUpdate::Compare {
                 counterparty,
                 verification,
@@ -200,15 +206,11 @@ fn progress(step: &str) -> Reply {
 }
 
 fn failure(e: &PairingFailure) -> Reply {
-    let kind = match e {
-        PairingFailure::Protocol(PairingError::Expired) => ErrorKind::Expired,
-        PairingFailure::Protocol(
-            PairingError::AnsweredTwice | PairingError::AbortedByPeer(AbortReason::AnsweredTwice),
-        ) => ErrorKind::AnsweredTwice,
-        PairingFailure::Protocol(
-            PairingError::Mismatch | PairingError::AbortedByPeer(AbortReason::Mismatch),
-        ) => ErrorKind::Mismatch,
-        _ => ErrorKind::Failed,
+    let kind = match e.kind() {
+        FailureKind::Expired => ErrorKind::Expired,
+        FailureKind::AnsweredTwice => ErrorKind::AnsweredTwice,
+        FailureKind::Mismatch => ErrorKind::Mismatch,
+        FailureKind::Failed => ErrorKind::Failed,
     };
     Reply::Error {
         kind,

@@ -47,6 +47,11 @@ impl Clock {
         self.since_epoch().as_secs()
     }
 
+    /// The date now, in milliseconds since the Unix epoch (0 before it).
+    pub fn unix_millis(&self) -> u64 {
+        u64::try_from(self.since_epoch().as_millis()).unwrap_or(u64::MAX)
+    }
+
     /// How monotonic time maps onto the date now, for handshake timestamps.
     pub fn wall_clock(&self) -> WallClock {
         WallClock {

@@ -28,6 +28,8 @@
 //! - [`view`]: what the programs are told about counterparties.
 //! - [`request`]: serving requests and waiting for replies.
 //! - [`pairing_handle`]: following a pairing under way.
+//! - [`pairing_progress`]: its phases and their words, for every program.
+//! - [`exit_code`]: the exit codes both programs use.
 //!
 //! Retransmission delays are the protocol's (the session's handshake
 //! backoff); re-dialling Waku peers is the Waku node's.
@@ -38,9 +40,11 @@ pub mod clock;
 pub mod config;
 mod counterparty;
 mod driver;
+pub mod exit_code;
 pub mod hardening;
 pub mod network;
 pub mod pairing_handle;
+pub mod pairing_progress;
 mod publisher;
 mod reach;
 pub mod request;
@@ -51,6 +55,7 @@ pub mod view;
 pub use clock::Clock;
 pub use config::PeerConfig;
 pub use pairing_handle::{PairingFailure, PairingHandle, PairingUpdate};
+pub use pairing_progress::{FailureKind, PairingPhase};
 pub use request::{Caller, NoMethods, Reply, ReplyFuture, RequestError, RequestHandler};
 pub use view::{CounterpartyView, EventError, FindError, PeerEvent, RenameError, find};
 

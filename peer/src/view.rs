@@ -53,6 +53,17 @@ impl CounterpartyView {
 }
 
 impl CounterpartyView {
+    /// A stored counterparty as a program shows it when nothing is
+    /// connected (no running peer): paired ones offline, revoked ones
+    /// revoked.
+    pub fn at_rest(stored: &Stored) -> Self {
+        let state = match stored.state {
+            nodepair_keystore::CounterpartyState::Active => NodeState::PairedOffline,
+            nodepair_keystore::CounterpartyState::Revoked => NodeState::Revoked,
+        };
+        CounterpartyView::from_stored(stored, state)
+    }
+
     /// The name to show: the local one if the person gave one, else its own.
     pub fn name(&self) -> &str {
         self.local_name.as_deref().unwrap_or(&self.display_name)

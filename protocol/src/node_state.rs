@@ -14,13 +14,16 @@ use std::fmt;
 ///
 /// `Revoked` is terminal: a revoked counterparty is deleted and can only come
 /// back through a new pairing, which starts from `Unpaired` again.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
 pub enum NodeState {
     /// No pairing exists and none is under way.
     Unpaired,
     /// A pairing code is out and the exchange of identities is under way.
     Pairing,
     /// Paired and persisted, but no session is open right now.
+    #[serde(rename = "offline")]
     PairedOffline,
     /// A session handshake with a paired counterparty is under way.
     Connecting,
@@ -175,6 +178,14 @@ mod tests {
         assert_eq!(Online.advance(Online), None, "no change");
         assert_eq!(Revoked.advance(Online), None, "revoked stays revoked");
         assert_eq!(Unpaired.advance(PairedOffline), None);
+    }
+
+    #[test]
+    fn the_names_on_the_wire_are_those_people_read() {
+        for state in NodeState::ALL {
+            let json = serde_json::to_string(&state).unwrap();
+            assert_eq!(json, format!("\"{}\"", state.as_str()));
+        }
     }
 
     #[test]

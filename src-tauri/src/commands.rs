@@ -1,33 +1,34 @@
 //! What the window may ask the backend: each command the capability file grants, typed for TypeScript.
 
+use crate::app_error::{AppError, ErrorKind};
 use crate::gui::{self, AppState, PairingControl, Phase};
 use crate::views::{HostHealth, ManagerRow, ManagersView, PairingView, UnpairView};
 use nodepair_keystore::Passphrase;
-use nodepair_peer::{PairingUpdate, Revocation};
+use nodepair_peer::{PairingPhase, PairingUpdate, Revocation};
 use nodepair_protocol::api::{self, Method, host::Health};
-use nodepair_protocol::pairing::PairingStep;
-use nodepair_protocol::{PublicKey, Status};
+use nodepair_protocol::{PublicKey, Role, Status};
 use std::sync::PoisonError;
-use std::time::{SystemTime, UNIX_EPOCH};
 use tauri::{AppHandle, State};
 use tauri_specta::Event;
 use zeroize::Zeroizing;
 
 pub(crate) fn unix_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    nodepair_peer::Clock::system().unix_millis()
 }
 
-fn key(hex: &str) -> Result<PublicKey, String> {
-    hex.parse()
-        .map_err(|_| format!("{hex:?} is not a manager's key"))
+fn key(hex: &str) -> Result<PublicKey, AppError> {
+    hex.parse().map_err(|_| {
+        AppError::new(
+            ErrorKind::Invalid,
+            format!("{hex:?} is not a manager's key"),
+        )
+    })
 }
 
 /// The paired managers and where each stands.
 #[tauri::command]
 #[specta::specta]
-pub async fn managers(state: State<'_, AppState>) -> Result<ManagersView, String> {
+pub async fn managers(state: State<'_, AppState>) -> Result<ManagersView, AppError> {
     Ok(gui::view(&state).await)
 }
 
@@ -40,10 +41,13 @@ pub async fn unlock(
     app: AppHandle,
     state: State<'_, AppState>,
     passphrase: String,
-) -> Result<ManagersView, String> {
+) -> Result<ManagersView, AppError> {
     let passphrase = Zeroizing::new(passphrase);
     if !matches!(state.phase(), Phase::Locked(_)) {
-        return Err("NodePair's keys are not locked".into());
+        return Err(AppError::new(
+            ErrorKind::Invalid,
+            "NodePair's keys are not locked",
+        ));
     }
     gui::launch(&app, Some(Passphrase::new(passphrase.as_bytes().to_vec()))).await;
     Ok(gui::view(&state).await)
@@ -56,7 +60,10 @@ pub async fn unlock(
 /// stored before that. A pairing already under way is cancelled first.
 #[tauri::command]
 #[specta::specta]
-pub async fn pair_start(app: AppHandle, state: State<'_, AppState>) -> Result<PairingView, String> {
+pub async fn pair_start(
+    app: AppHandle,
+    state: State<'_, AppState>,
+) -> Result<PairingView, AppError> {
     let backend = state.running()?;
     if let Some(previous) = state
         .pairing
@@ -70,7 +77,7 @@ pub async fn pair_start(app: AppHandle, state: State<'_, AppState>) -> Result<Pa
         .peer
         .offer_pairing()
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| AppError::new(ErrorKind::Failed, e.to_string()))?;
     let ttl = nodepair_protocol::PairingConfig::default().ttl;
     let code = handle.code.to_display_string();
     let qr_svg = qrcode::QrCode::new(handle.code.qr_payload().as_bytes())
@@ -82,7 +89,8 @@ pub async fn pair_start(app: AppHandle, state: State<'_, AppState>) -> Result<Pa
         .unwrap_or_default();
     let expires_at_ms = unix_ms() + u64::try_from(ttl.as_millis()).unwrap_or(0);
     let mut view = PairingView {
-        phase: "waiting".into(),
+        phase: PairingPhase::Waiting,
+        step: PairingPhase::Waiting.describe(Role::App).to_owned(),
         command: format!("nodepair-manager pair {code}"),
         code,
         qr_svg,
@@ -111,60 +119,41 @@ pub async fn pair_start(app: AppHandle, state: State<'_, AppState>) -> Result<Pa
                     Some(PairingControl::Cancel) | None if paired => return,
                     Some(PairingControl::Cancel) | None => {
                         handle.cancel().await;
-                        view.phase = "cancelled".into();
+                        view.enter(PairingPhase::Cancelled);
                         let _ = view.emit(&app);
                         return;
                     }
                 },
             };
             let Some(update) = update else { return };
-            let done = match update {
-                PairingUpdate::ConnectingToNetwork => {
-                    view.phase = "connecting".into();
-                    false
-                }
-                PairingUpdate::Step(PairingStep::WaitingForHello) => {
-                    view.phase = "waiting".into();
-                    false
-                }
-                PairingUpdate::Step(PairingStep::Answered) => {
-                    view.phase = "answered".into();
-                    false
-                }
+            let Some(phase) = update.phase() else {
+                continue;
+            };
+            view.enter(phase);
+            match update {
                 PairingUpdate::Compare {
                     counterparty,
                     verification,
                 } => {
-                    view.phase = "compare".into();
                     view.manager = Some(nodepair_protocol::hello::printable(
                         &counterparty.display_name,
                         64,
                     ));
                     view.fingerprint = Some(counterparty.static_key.fingerprint());
                     view.verification = Some(verification);
-                    false
-                }
-                PairingUpdate::Step(PairingStep::Verifying) => {
-                    view.phase = "confirmed".into();
-                    false
                 }
                 PairingUpdate::Paired {
                     counterparty,
                     verification,
                 } => {
-                    view.phase = "paired".into();
                     view.manager = Some(counterparty.display_name);
                     view.verification = Some(verification);
                     paired = true;
-                    false
                 }
-                PairingUpdate::Failed(why) => {
-                    view.phase = "failed".into();
-                    view.error = Some(why.to_string());
-                    true
-                }
-                _ => continue,
-            };
+                PairingUpdate::Failed(why) => view.error = Some(why.to_string()),
+                _ => {}
+            }
+            let done = matches!(phase, PairingPhase::Failed | PairingPhase::Cancelled);
             let _ = view.emit(&app);
             if done {
                 return;
@@ -177,7 +166,7 @@ pub async fn pair_start(app: AppHandle, state: State<'_, AppState>) -> Result<Pa
 /// Stops the pairing under way (the manager, if it answered, is told).
 #[tauri::command]
 #[specta::specta]
-pub async fn pair_cancel(state: State<'_, AppState>) -> Result<(), String> {
+pub async fn pair_cancel(state: State<'_, AppState>) -> Result<(), AppError> {
     if let Some(control) = state
         .pairing
         .lock()
@@ -194,16 +183,16 @@ pub async fn pair_cancel(state: State<'_, AppState>) -> Result<(), String> {
 /// confirms too), `false` stops it on both sides.
 #[tauri::command]
 #[specta::specta]
-pub async fn pair_confirm(state: State<'_, AppState>, matches: bool) -> Result<(), String> {
+pub async fn pair_confirm(state: State<'_, AppState>, matches: bool) -> Result<(), AppError> {
     let control = state
         .pairing
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .clone()
-        .ok_or("no pairing is under way")?;
+        .ok_or_else(|| AppError::new(ErrorKind::NotFound, "no pairing is under way"))?;
     control
         .try_send(PairingControl::Confirm(matches))
-        .map_err(|_| "the pairing has ended".to_owned())
+        .map_err(|_| AppError::new(ErrorKind::NotFound, "the pairing has ended"))
 }
 
 /// Names a manager on this side only; `null` or a blank name shows its own
@@ -214,13 +203,20 @@ pub async fn rename_manager(
     state: State<'_, AppState>,
     key: String,
     name: Option<String>,
-) -> Result<ManagerRow, String> {
+) -> Result<ManagerRow, AppError> {
     let backend = state.running()?;
     let view = backend
         .peer
         .rename(self::key(&key)?, name)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| {
+            let kind = match e {
+                nodepair_peer::RenameError::Invalid(_) => ErrorKind::Invalid,
+                nodepair_peer::RenameError::NotPaired => ErrorKind::NotFound,
+                _ => ErrorKind::Failed,
+            };
+            AppError::new(kind, e.to_string())
+        })?;
     Ok(ManagerRow::from_view(&view))
 }
 
@@ -228,7 +224,10 @@ pub async fn rename_manager(
 /// next connects.
 #[tauri::command]
 #[specta::specta]
-pub async fn unpair_manager(state: State<'_, AppState>, key: String) -> Result<UnpairView, String> {
+pub async fn unpair_manager(
+    state: State<'_, AppState>,
+    key: String,
+) -> Result<UnpairView, AppError> {
     let backend = state.running()?;
     let who = self::key(&key)?;
     let name = backend
@@ -238,7 +237,9 @@ pub async fn unpair_manager(state: State<'_, AppState>, key: String) -> Result<U
         .into_iter()
         .find(|v| v.public_key == who)
         .map(|v| v.name().to_owned())
-        .ok_or("that manager is not paired (any more)")?;
+        .ok_or_else(|| {
+            AppError::new(ErrorKind::NotFound, "that manager is not paired (any more)")
+        })?;
     match backend.peer.revoke(who).await {
         Revocation::Told => Ok(UnpairView {
             told: true,
@@ -250,8 +251,14 @@ pub async fn unpair_manager(state: State<'_, AppState>, key: String) -> Result<U
                 "Unpaired {name}; it is offline and will be told when it next connects."
             ),
         }),
-        Revocation::NotPaired => Err(format!("{name} is no longer paired")),
-        Revocation::Failed(e) => Err(format!("Could not unpair {name}: {e}")),
+        Revocation::NotPaired => Err(AppError::new(
+            ErrorKind::NotFound,
+            format!("{name} is no longer paired"),
+        )),
+        Revocation::Failed(e) => Err(AppError::new(
+            ErrorKind::Failed,
+            format!("Could not unpair {name}: {e}"),
+        )),
     }
 }
 
@@ -273,7 +280,7 @@ pub struct HealthQuery {
 pub async fn manager_health(
     state: State<'_, AppState>,
     query: HealthQuery,
-) -> Result<HostHealth, String> {
+) -> Result<HostHealth, AppError> {
     let request = api::host::HealthRequest {
         samples_after_ms: query.samples_after_ms,
     };
@@ -291,7 +298,7 @@ pub async fn manager_host_follow(
     state: State<'_, AppState>,
     key: String,
     interval_ms: u32,
-) -> Result<api::host::HostFollowResponse, String> {
+) -> Result<api::host::HostFollowResponse, AppError> {
     use api::host::{HostFollow, HostFollowRequest};
     let request = HostFollowRequest {
         interval_ms: interval_ms.into(),
@@ -302,7 +309,10 @@ pub async fn manager_host_follow(
 /// Stops a manager's pushes of its host's health.
 #[tauri::command]
 #[specta::specta]
-pub async fn manager_host_unfollow(state: State<'_, AppState>, key: String) -> Result<(), String> {
+pub async fn manager_host_unfollow(
+    state: State<'_, AppState>,
+    key: String,
+) -> Result<(), AppError> {
     ask::<api::host::HostUnfollow>(&state, &key, &api::Empty {})
         .await
         .map(|_| ())
@@ -315,7 +325,7 @@ pub async fn manager_host_unfollow(state: State<'_, AppState>, key: String) -> R
 pub async fn manager_eth(
     state: State<'_, AppState>,
     key: String,
-) -> Result<nodepair_protocol::api::ethereum::EthStatusResponse, String> {
+) -> Result<nodepair_protocol::api::ethereum::EthStatusResponse, AppError> {
     use nodepair_protocol::api::ethereum::EthStatus;
     ask::<EthStatus>(&state, &key, &api::Empty {}).await
 }
@@ -326,7 +336,7 @@ pub async fn manager_eth(
 pub async fn manager_services(
     state: State<'_, AppState>,
     key: String,
-) -> Result<nodepair_protocol::api::services::ServicesResponse, String> {
+) -> Result<nodepair_protocol::api::services::ServicesResponse, AppError> {
     use nodepair_protocol::api::services::ServicesList;
     ask::<ServicesList>(&state, &key, &api::Empty {}).await
 }
@@ -340,7 +350,7 @@ pub async fn manager_service_control(
     key: String,
     unit: String,
     action: nodepair_protocol::api::services::Action,
-) -> Result<nodepair_protocol::api::services::Service, String> {
+) -> Result<nodepair_protocol::api::services::Service, AppError> {
     use nodepair_protocol::api::services::{ControlRequest, ServicesControl};
     ask::<ServicesControl>(&state, &key, &ControlRequest { unit, action }).await
 }
@@ -351,23 +361,18 @@ async fn ask<M: Method>(
     state: &AppState,
     key: &str,
     request: &M::Request,
-) -> Result<M::Response, String> {
+) -> Result<M::Response, AppError> {
     let backend = state.running()?;
     let reply = backend
         .peer
         .request(self::key(key)?, M::NAME, api::encode(request))
         .await
-        .map_err(|e| e.to_string())?;
-    if reply.status == Status::CAPABILITY_DISABLED {
-        return Err(format!(
-            "Not enabled on this manager: {}",
-            String::from_utf8_lossy(&reply.body)
-        ));
-    }
+        .map_err(|e| AppError::unanswered(&e))?;
     if reply.status != Status::OK {
-        return Err(String::from_utf8_lossy(&reply.body).into_owned());
+        return Err(AppError::answered(reply.status, &reply.body));
     }
-    api::decode_response::<M>(&reply.body).map_err(|e| e.to_string())
+    api::decode_response::<M>(&reply.body)
+        .map_err(|e| AppError::new(ErrorKind::Failed, e.to_string()))
 }
 
 /// The logs a manager shares, and its follow budget.
@@ -376,7 +381,7 @@ async fn ask<M: Method>(
 pub async fn manager_logs(
     state: State<'_, AppState>,
     key: String,
-) -> Result<nodepair_protocol::api::logs::SourcesResponse, String> {
+) -> Result<nodepair_protocol::api::logs::SourcesResponse, AppError> {
     ask::<nodepair_protocol::api::logs::LogsSources>(&state, &key, &api::Empty {}).await
 }
 
@@ -388,7 +393,7 @@ pub async fn manager_log_tail(
     key: String,
     source: String,
     lines: u32,
-) -> Result<nodepair_protocol::api::logs::Lines, String> {
+) -> Result<nodepair_protocol::api::logs::Lines, AppError> {
     use nodepair_protocol::api::logs::{LogsTail, TailRequest};
     ask::<LogsTail>(
         &state,
@@ -410,7 +415,7 @@ pub async fn manager_log_follow(
     state: State<'_, AppState>,
     key: String,
     source: String,
-) -> Result<nodepair_protocol::api::logs::FollowResponse, String> {
+) -> Result<nodepair_protocol::api::logs::FollowResponse, AppError> {
     use nodepair_protocol::api::logs::{LogsFollow, SourceRequest};
     ask::<LogsFollow>(&state, &key, &SourceRequest { source }).await
 }
@@ -422,7 +427,7 @@ pub async fn manager_log_unfollow(
     state: State<'_, AppState>,
     key: String,
     source: String,
-) -> Result<(), String> {
+) -> Result<(), AppError> {
     use nodepair_protocol::api::logs::{LogsUnfollow, SourceRequest};
     ask::<LogsUnfollow>(&state, &key, &SourceRequest { source })
         .await

@@ -1,9 +1,10 @@
 //! The window's side of the backend: starting the peer at launch, and telling the window what changes.
 
+use crate::app_error::{AppError, ErrorKind};
 use crate::backend::{Ask, Backend, NeedsPassphrase, needs_passphrase};
 use crate::notify::{Notice, Notifier};
 use crate::settings::Settings;
-use crate::views::{ManagerRow, ManagersView, UnlockView};
+use crate::views::{BackendState, ManagerRow, ManagersView, UnlockView};
 use nodepair_keystore::Passphrase;
 use nodepair_peer::PeerEvent;
 use std::path::PathBuf;
@@ -60,24 +61,25 @@ impl AppState {
     }
 
     /// The running backend, or why there is none, in a sentence.
-    pub(crate) fn running(&self) -> Result<Arc<Backend>, String> {
-        match self.phase() {
-            Phase::Running(backend) => Ok(backend),
-            Phase::Starting => Err("NodePair is still starting; try again in a moment".into()),
+    pub(crate) fn running(&self) -> Result<Arc<Backend>, AppError> {
+        let why = match self.phase() {
+            Phase::Running(backend) => return Ok(backend),
+            Phase::Starting => "NodePair is still starting; try again in a moment".to_owned(),
             Phase::Locked(_) => {
-                Err("NodePair's keys are locked: enter the vault passphrase first".into())
+                "NodePair's keys are locked: enter the vault passphrase first".to_owned()
             }
-            Phase::Failed(e) => Err(format!("NodePair could not start: {e}")),
-        }
+            Phase::Failed(e) => format!("NodePair could not start: {e}"),
+        };
+        Err(AppError::new(ErrorKind::NotRunning, why))
     }
 }
 
 /// The managers view now.
 pub(crate) async fn view(state: &AppState) -> ManagersView {
     let (backend, error, unlock, managers) = match state.phase() {
-        Phase::Starting => ("starting", None, None, Vec::new()),
+        Phase::Starting => (BackendState::Starting, None, None, Vec::new()),
         Phase::Locked(need) => (
-            "locked",
+            BackendState::Locked,
             None,
             Some(UnlockView {
                 creating: need.creating,
@@ -86,9 +88,9 @@ pub(crate) async fn view(state: &AppState) -> ManagersView {
             }),
             Vec::new(),
         ),
-        Phase::Failed(error) => ("failed", Some(error), None, Vec::new()),
+        Phase::Failed(error) => (BackendState::Failed, Some(error), None, Vec::new()),
         Phase::Running(backend) => (
-            "running",
+            BackendState::Running,
             None,
             None,
             backend
@@ -101,7 +103,7 @@ pub(crate) async fn view(state: &AppState) -> ManagersView {
         ),
     };
     ManagersView {
-        backend: backend.into(),
+        backend,
         error,
         unlock,
         managers,

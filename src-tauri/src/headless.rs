@@ -3,10 +3,10 @@
 use crate::backend::{AlreadyRunning, Ask, Backend, keystore_options};
 use crate::settings::{Settings, SettingsError};
 use clap::{Parser, Subcommand};
-use nodepair_keystore::{Counterparty, CounterpartyState};
-use nodepair_peer::{CounterpartyView, PairingFailure, PairingUpdate, Revocation};
-use nodepair_protocol::pairing::{AbortReason, PairingStep};
-use nodepair_protocol::{NodeState, PairingError};
+use nodepair_keystore::Counterparty;
+use nodepair_peer::exit_code;
+use nodepair_peer::{CounterpartyView, PairingPhase, PairingUpdate, Revocation};
+use nodepair_protocol::{NodeState, Role};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -60,15 +60,6 @@ pub enum Command {
     },
 }
 
-/// Exit codes, as `nodepair-manager` uses them (sysexits.h).
-mod exit {
-    pub(super) const NO_NETWORK: u8 = 69;
-    pub(super) const ALREADY_RUNNING: u8 = 73;
-    pub(super) const EXPIRED: u8 = 75;
-    pub(super) const ANSWERED_TWICE: u8 = 77;
-    pub(super) const CONFIG: u8 = 78;
-}
-
 /// A failure with its exit code.
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
@@ -105,9 +96,9 @@ pub fn run(config: Option<PathBuf>, command: Command) -> ExitCode {
                 if let Some(f) = e.downcast_ref::<Fail>() {
                     Some(f.code)
                 } else if e.is::<SettingsError>() {
-                    Some(exit::CONFIG)
+                    Some(exit_code::CONFIG)
                 } else if e.is::<AlreadyRunning>() {
-                    Some(exit::ALREADY_RUNNING)
+                    Some(exit_code::ALREADY_RUNNING)
                 } else {
                     None
                 }
@@ -220,7 +211,7 @@ async fn pair_with(
     let peer = &backend.peer;
     if !peer.wait_for_network(network_timeout).await {
         return Err(Fail {
-            code: exit::NO_NETWORK,
+            code: exit_code::NO_NETWORK,
             message: format!(
                 "no Waku peer could be reached in {} s; check [network] bootstrap in the settings",
                 network_timeout.as_secs()
@@ -278,20 +269,17 @@ async fn pair_with(
         let Some(update) = update else {
             anyhow::bail!("the app stopped during pairing");
         };
-        let step = match &update {
-            PairingUpdate::ConnectingToNetwork => Some("connecting to the Waku network"),
-            PairingUpdate::Step(PairingStep::WaitingForHello) => {
-                Some("waiting for a manager to answer")
+        // Said in the window's words; "answered" comes with the comparison.
+        let step = match update.phase() {
+            Some(PairingPhase::Confirmed) if yes => {
+                Some("confirmed without comparing (--yes); waiting for the server to confirm too")
             }
-            PairingUpdate::Step(PairingStep::Answered) => {
-                Some("a manager answered; exchanging identities")
-            }
-            PairingUpdate::Step(PairingStep::Verifying) if yes => {
-                Some("confirmed without comparing (--yes); waiting for the server to confirm")
-            }
-            PairingUpdate::Step(PairingStep::Verifying) => {
-                Some("confirmed here; waiting for the server to confirm")
-            }
+            Some(
+                phase @ (PairingPhase::Connecting
+                | PairingPhase::Waiting
+                | PairingPhase::Answered
+                | PairingPhase::Confirmed),
+            ) => Some(phase.describe(Role::App)),
             _ => None,
         };
         if let Some(step) = step {
@@ -352,16 +340,7 @@ async fn pair_with(
                 return Ok(());
             }
             PairingUpdate::Failed(why) => {
-                let code = match &why {
-                    PairingFailure::Protocol(PairingError::Expired) => exit::EXPIRED,
-                    PairingFailure::Protocol(
-                        PairingError::AnsweredTwice
-                        | PairingError::AbortedByPeer(AbortReason::AnsweredTwice)
-                        | PairingError::Mismatch
-                        | PairingError::AbortedByPeer(AbortReason::Mismatch),
-                    ) => exit::ANSWERED_TWICE,
-                    _ => 1,
-                };
+                let code = why.kind().exit_code();
                 return Err(Fail {
                     code,
                     message: why.to_string(),
@@ -380,13 +359,7 @@ fn stored_views(settings: &Settings) -> anyhow::Result<Vec<CounterpartyView>> {
         nodepair_keystore::select::select(&options, nodepair_keystore::passphrase::process_env)?;
     let mut views: Vec<_> = Counterparty::load_all(&*selected.store)?
         .iter()
-        .map(|c| {
-            let state = match c.state {
-                CounterpartyState::Active => NodeState::PairedOffline,
-                CounterpartyState::Revoked => NodeState::Revoked,
-            };
-            CounterpartyView::from_stored(c, state)
-        })
+        .map(CounterpartyView::at_rest)
         .collect();
     views.sort_by(|a, b| a.name().cmp(b.name()));
     Ok(views)

@@ -20,6 +20,7 @@
 
 #![deny(missing_docs)]
 
+pub mod app_error;
 pub mod backend;
 pub mod commands;
 pub mod gui;

@@ -1,6 +1,7 @@
 //! What the window receives: every type crossing the IPC, with its TypeScript twin generated from it.
 
-use nodepair_peer::CounterpartyView;
+use nodepair_peer::{CounterpartyView, PairingPhase};
+use nodepair_protocol::NodeState;
 use nodepair_protocol::api::host::HealthResponse;
 use serde::Serialize;
 
@@ -25,8 +26,8 @@ pub struct ManagerRow {
     pub node_id: String,
     /// Its key's short form, for telling two of the same name apart.
     pub fingerprint: String,
-    /// `online`, `connecting`, `offline` or `revoked`.
-    pub state: String,
+    /// Where its session stands.
+    pub state: NodeState,
     /// The latest keepalive round trip, in milliseconds.
     #[specta(type = Option<Number>)]
     pub latency_ms: Option<f64>,
@@ -50,7 +51,7 @@ impl ManagerRow {
             renamed: v.local_name.is_some(),
             node_id: v.node_id.0.to_string(),
             fingerprint: v.public_key.fingerprint(),
-            state: v.state.as_str().to_owned(),
+            state: v.state,
             latency_ms: v.latency.map(|d| d.as_secs_f64() * 1000.0),
             last_seen: v.last_seen,
             paired_at: v.paired_at,
@@ -59,12 +60,26 @@ impl ManagerRow {
     }
 }
 
+/// Whether the backend is up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, specta::Type)]
+#[serde(rename_all = "snake_case")]
+pub enum BackendState {
+    /// Opening the keystore and joining the network.
+    Starting,
+    /// The vault needs a passphrase (see [`ManagersView::unlock`]).
+    Locked,
+    /// Up.
+    Running,
+    /// It could not start (see [`ManagersView::error`]).
+    Failed,
+}
+
 /// The managers and whether the backend is up; sent whenever either changes.
 #[derive(Clone, Debug, PartialEq, Serialize, specta::Type, tauri_specta::Event)]
 #[serde(rename_all = "camelCase")]
 pub struct ManagersView {
-    /// `starting`, `locked` (the vault needs a passphrase), `running` or `failed`.
-    pub backend: String,
+    /// Whether the backend is up.
+    pub backend: BackendState,
     /// Why it failed, when it did.
     pub error: Option<String>,
     /// Set when `backend` is `locked`.
@@ -89,11 +104,12 @@ pub struct UnlockView {
 #[derive(Clone, Debug, PartialEq, Serialize, specta::Type, tauri_specta::Event)]
 #[serde(rename_all = "camelCase")]
 pub struct PairingView {
-    /// `connecting` (no Waku peer yet: the code is good, nothing can go
-    /// out), `waiting`, `answered`, `compare` (ask the person whether the
-    /// server shows `verification` too), `confirmed` (waiting for the
-    /// server's side), `paired`, `failed` or `cancelled`.
-    pub phase: String,
+    /// Where it stands; at `compare`, ask the person whether the server
+    /// shows `verification` too.
+    pub phase: PairingPhase,
+    /// The phase in words (the same the terminal mode and the manager
+    /// print).
+    pub step: String,
     /// The code to type on the server, in groups.
     pub code: String,
     /// The code's QR code, as an SVG document.
@@ -111,6 +127,14 @@ pub struct PairingView {
     pub fingerprint: Option<String>,
     /// Once failed: why, in words a person can act on.
     pub error: Option<String>,
+}
+
+impl PairingView {
+    /// Moves to `phase`, with its words.
+    pub fn enter(&mut self, phase: PairingPhase) {
+        self.phase = phase;
+        self.step = phase.describe(nodepair_protocol::Role::App).to_owned();
+    }
 }
 
 /// What unpairing did.

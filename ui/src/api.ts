@@ -1,11 +1,14 @@
 // The backend as the UI calls it: the generated bindings (bindings.ts), with
-// a failed command thrown as an Error carrying the backend's sentence.
+// a failed command thrown as a BackendError carrying its kind and sentence.
 
 import * as gen from "./bindings";
 
 export type ManagersView = gen.ManagersView_Serialize;
 export type ManagerRow = gen.ManagerRow_Serialize;
 export type PairingView = gen.PairingView_Serialize;
+export type PairingPhase = gen.PairingPhase;
+export type NodeState = gen.NodeState;
+export type BackendState = gen.BackendState;
 export type UnlockView = gen.UnlockView_Serialize;
 export type HostHealth = gen.HostHealth;
 export type SampleView = gen.SampleView;
@@ -14,12 +17,37 @@ export type UnpairView = gen.UnpairView;
 export type Service = gen.Service_Serialize;
 export type ServiceAction = gen.Action;
 
-type Outcome<T> = { status: "ok"; data: T } | { status: "error"; error: string };
+export type ErrorKind = gen.ErrorKind;
+
+/** A command's failure: its kind, and the backend's sentence as the message. */
+export class BackendError extends Error {
+  constructor(
+    readonly kind: ErrorKind,
+    message: string,
+  ) {
+    super(message);
+    this.name = "BackendError";
+  }
+}
+
+type Outcome<T> = { status: "ok"; data: T } | { status: "error"; error: gen.AppError };
 
 async function ok<T>(call: Promise<Outcome<T>>): Promise<T> {
-  const outcome = await call;
+  let outcome: Outcome<T>;
+  try {
+    outcome = await call;
+  } catch (thrown) {
+    // The IPC itself failed (the bindings rethrow such errors).
+    throw new BackendError("failed", thrown instanceof Error ? thrown.message : String(thrown));
+  }
   if (outcome.status === "ok") return outcome.data;
-  throw new Error(outcome.error);
+  const error: unknown = outcome.error;
+  if (typeof error === "object" && error !== null && "kind" in error && "message" in error) {
+    const { kind, message } = error as gen.AppError;
+    throw new BackendError(kind, message);
+  }
+  // A failure outside the command (the IPC itself) is no AppError.
+  throw new BackendError("failed", error instanceof Error ? error.message : String(error));
 }
 
 /** Every command the window may call (src-tauri/src/commands.rs). */

@@ -8,13 +8,13 @@ import * as __TAURI_EVENT from "@tauri-apps/api/event";
 /** Commands */
 export const commands = {
 	/**  The paired managers and where each stands. */
-	managers: () => typedError<ManagersView_Serialize, string>(__TAURI_INVOKE("managers")),
+	managers: () => typedError<ManagersView_Serialize, AppError>(__TAURI_INVOKE("managers")),
 	/**
 	 *  Opens the vault with a passphrase typed in the window (or creates it
 	 *  with one chosen there) and starts NodePair; the outcome comes as a
 	 *  managers view, `locked` again with a reason if the passphrase is wrong.
 	 */
-	unlock: (passphrase: string) => typedError<ManagersView_Serialize, string>(__TAURI_INVOKE("unlock", { passphrase })),
+	unlock: (passphrase: string) => typedError<ManagersView_Serialize, AppError>(__TAURI_INVOKE("unlock", { passphrase })),
 	/**
 	 *  Makes a new pairing code and waits for a manager to answer it; progress
 	 *  comes as [`PairingView`] events. When a manager answered, the phase is
@@ -22,62 +22,62 @@ export const commands = {
 	 *  verification string and answers with [`pair_confirm`]; nothing is
 	 *  stored before that. A pairing already under way is cancelled first.
 	 */
-	pairStart: () => typedError<PairingView_Serialize, string>(__TAURI_INVOKE("pair_start")),
+	pairStart: () => typedError<PairingView_Serialize, AppError>(__TAURI_INVOKE("pair_start")),
 	/**  Stops the pairing under way (the manager, if it answered, is told). */
-	pairCancel: () => typedError<null, string>(__TAURI_INVOKE("pair_cancel")),
+	pairCancel: () => typedError<null, AppError>(__TAURI_INVOKE("pair_cancel")),
 	/**
 	 *  The person's answer to "does the server show the same verification
 	 *  string?": `true` lets the pairing finish (once the server's side
 	 *  confirms too), `false` stops it on both sides.
 	 */
-	pairConfirm: (matches: boolean) => typedError<null, string>(__TAURI_INVOKE("pair_confirm", { matches })),
+	pairConfirm: (matches: boolean) => typedError<null, AppError>(__TAURI_INVOKE("pair_confirm", { matches })),
 	/**
 	 *  Names a manager on this side only; `null` or a blank name shows its own
 	 *  name again.
 	 */
-	renameManager: (key: string, name: string | null) => typedError<ManagerRow_Serialize, string>(__TAURI_INVOKE("rename_manager", { key, name })),
+	renameManager: (key: string, name: string | null) => typedError<ManagerRow_Serialize, AppError>(__TAURI_INVOKE("rename_manager", { key, name })),
 	/**
 	 *  Unpairs a manager: it is forgotten here at once and told now, or when it
 	 *  next connects.
 	 */
-	unpairManager: (key: string) => typedError<UnpairView, string>(__TAURI_INVOKE("unpair_manager", { key })),
+	unpairManager: (key: string) => typedError<UnpairView, AppError>(__TAURI_INVOKE("unpair_manager", { key })),
 	/**
 	 *  Asks a manager for its host's health: the state now, and the samples
 	 *  taken after `query.samplesAfterMs`.
 	 */
-	managerHealth: (query: HealthQuery) => typedError<HostHealth, string>(__TAURI_INVOKE("manager_health", { query })),
+	managerHealth: (query: HealthQuery) => typedError<HostHealth, AppError>(__TAURI_INVOKE("manager_health", { query })),
 	/**
 	 *  Asks a manager for its Ethereum node's state (`eth.status`): each part
 	 *  read, or why it could not be.
 	 */
-	managerEth: (key: string) => typedError<EthStatusResponse_Serialize, string>(__TAURI_INVOKE("manager_eth", { key })),
+	managerEth: (key: string) => typedError<EthStatusResponse_Serialize, AppError>(__TAURI_INVOKE("manager_eth", { key })),
 	/**  Asks a manager for the state of the services its operator listed. */
-	managerServices: (key: string) => typedError<ServicesResponse_Serialize, string>(__TAURI_INVOKE("manager_services", { key })),
+	managerServices: (key: string) => typedError<ServicesResponse_Serialize, AppError>(__TAURI_INVOKE("manager_services", { key })),
 	/**
 	 *  Asks a manager to start, stop or restart one of its services; its
 	 *  refusal (not allowed, failed, timed out) comes back as the error.
 	 */
-	managerServiceControl: (key: string, unit: string, action: Action) => typedError<Service_Serialize, string>(__TAURI_INVOKE("manager_service_control", { key, unit, action })),
+	managerServiceControl: (key: string, unit: string, action: Action) => typedError<Service_Serialize, AppError>(__TAURI_INVOKE("manager_service_control", { key, unit, action })),
 	/**  The logs a manager shares, and its follow budget. */
-	managerLogs: (key: string) => typedError<SourcesResponse, string>(__TAURI_INVOKE("manager_logs", { key })),
+	managerLogs: (key: string) => typedError<SourcesResponse, AppError>(__TAURI_INVOKE("manager_logs", { key })),
 	/**  The last `lines` lines of one of a manager's logs. */
-	managerLogTail: (key: string, source: string, lines: number) => typedError<Lines_Serialize, string>(__TAURI_INVOKE("manager_log_tail", { key, source, lines })),
+	managerLogTail: (key: string, source: string, lines: number) => typedError<Lines_Serialize, AppError>(__TAURI_INVOKE("manager_log_tail", { key, source, lines })),
 	/**
 	 *  Starts following one of a manager's logs; new lines come as
 	 *  [`LogLines`](crate::views::LogLines) events.
 	 */
-	managerLogFollow: (key: string, source: string) => typedError<FollowResponse, string>(__TAURI_INVOKE("manager_log_follow", { key, source })),
+	managerLogFollow: (key: string, source: string) => typedError<FollowResponse, AppError>(__TAURI_INVOKE("manager_log_follow", { key, source })),
 	/**  Stops following one of a manager's logs. */
-	managerLogUnfollow: (key: string, source: string) => typedError<null, string>(__TAURI_INVOKE("manager_log_unfollow", { key, source })),
+	managerLogUnfollow: (key: string, source: string) => typedError<null, AppError>(__TAURI_INVOKE("manager_log_unfollow", { key, source })),
 	/**
 	 *  Asks a manager to push its host's health about every `interval_ms` (it
 	 *  bounds the rate); each push comes as a
 	 *  [`HostUpdate`](crate::views::HostUpdate) event. Following again changes
 	 *  the rate.
 	 */
-	managerHostFollow: (key: string, intervalMs: number) => typedError<HostFollowResponse, string>(__TAURI_INVOKE("manager_host_follow", { key, intervalMs })),
+	managerHostFollow: (key: string, intervalMs: number) => typedError<HostFollowResponse, AppError>(__TAURI_INVOKE("manager_host_follow", { key, intervalMs })),
 	/**  Stops a manager's pushes of its host's health. */
-	managerHostUnfollow: (key: string) => typedError<null, string>(__TAURI_INVOKE("manager_host_unfollow", { key })),
+	managerHostUnfollow: (key: string) => typedError<null, AppError>(__TAURI_INVOKE("manager_host_unfollow", { key })),
 };
 
 /** Events */
@@ -97,6 +97,25 @@ export type Action =
 "stop" | 
 /**  `systemctl restart`. */
 "restart";
+
+/**  Why a command failed. */
+export type AppError = {
+	/**  What kind of failure. */
+	kind: ErrorKind,
+	/**  What happened, in words the person can act on. */
+	message: string,
+};
+
+/**  Whether the backend is up. */
+export type BackendState = 
+/**  Opening the keystore and joining the network. */
+"starting" | 
+/**  The vault needs a passphrase (see [`ManagersView::unlock`]). */
+"locked" | 
+/**  Up. */
+"running" | 
+/**  It could not start (see [`ManagersView::error`]). */
+"failed";
 
 /**  `/eth/v1/node/health`'s answer. */
 export type BeaconHealth = 
@@ -196,6 +215,30 @@ export type DiskView = {
 	/**  Free for unprivileged users, bytes. */
 	available: number,
 };
+
+/**  Kinds of failure the window tells apart. */
+export type ErrorKind = 
+/**
+ *  NodePair is starting, locked or could not start: nothing can be
+ *  asked yet.
+ */
+"not_running" | 
+/**
+ *  What was named is not there (a manager no longer paired, no pairing
+ *  under way).
+ */
+"not_found" | 
+/**  What was given is not valid (a key, a name). */
+"invalid" | 
+/**  The manager did not answer in time, or its session closed. */
+"unreachable" | 
+/**
+ *  The manager refused: not enabled there, not allowed, too many
+ *  requests.
+ */
+"refused" | 
+/**  Anything else; the message says what. */
+"failed";
 
 /**  Both clients, each part read on its own so one failure hides nothing else. */
 export type EthStatusResponse = EthStatusResponse_Serialize | EthStatusResponse_Deserialize;
@@ -408,8 +451,8 @@ export type ManagerRow_Deserialize = {
 	nodeId: string,
 	/**  Its key's short form, for telling two of the same name apart. */
 	fingerprint: string,
-	/**  `online`, `connecting`, `offline` or `revoked`. */
-	state: string,
+	/**  Where its session stands. */
+	state: NodeState,
 	/**  The latest keepalive round trip, in milliseconds. */
 	latencyMs?: number | null,
 	/**  When a session last carried a message, Unix seconds. */
@@ -434,8 +477,8 @@ export type ManagerRow_Serialize = {
 	nodeId: string,
 	/**  Its key's short form, for telling two of the same name apart. */
 	fingerprint: string,
-	/**  `online`, `connecting`, `offline` or `revoked`. */
-	state: string,
+	/**  Where its session stands. */
+	state: NodeState,
 	/**  The latest keepalive round trip, in milliseconds. */
 	latencyMs: number | null,
 	/**  When a session last carried a message, Unix seconds. */
@@ -451,8 +494,8 @@ export type ManagersView = ManagersView_Serialize | ManagersView_Deserialize;
 
 /**  The managers and whether the backend is up; sent whenever either changes. */
 export type ManagersView_Deserialize = {
-	/**  `starting`, `locked` (the vault needs a passphrase), `running` or `failed`. */
-	backend: string,
+	/**  Whether the backend is up. */
+	backend: BackendState,
 	/**  Why it failed, when it did. */
 	error?: string | null,
 	/**  Set when `backend` is `locked`. */
@@ -463,8 +506,8 @@ export type ManagersView_Deserialize = {
 
 /**  The managers and whether the backend is up; sent whenever either changes. */
 export type ManagersView_Serialize = {
-	/**  `starting`, `locked` (the vault needs a passphrase), `running` or `failed`. */
-	backend: string,
+	/**  Whether the backend is up. */
+	backend: BackendState,
 	/**  Why it failed, when it did. */
 	error: string | null,
 	/**  Set when `backend` is `locked`. */
@@ -483,18 +526,71 @@ export type NetworkView = {
 	txPerS: number,
 };
 
+/**
+ *  Where a counterparty stands, as both programs show it to people.
+ * 
+ *  ```text
+ *    Unpaired ──► Pairing ──► PairedOffline ◄──► Connecting ──► Online
+ *       ▲            │              ▲  │                           │
+ *       └────────────┘              │  └──────────► Revoked ◄──────┤
+ *    (expired, aborted)             └──────────────────────────────┘
+ *                                       (ping lost, peer shut down)
+ *  ```
+ * 
+ *  `Revoked` is terminal: a revoked counterparty is deleted and can only come
+ *  back through a new pairing, which starts from `Unpaired` again.
+ */
+export type NodeState = 
+/**  No pairing exists and none is under way. */
+"unpaired" | 
+/**  A pairing code is out and the exchange of identities is under way. */
+"pairing" | 
+/**  Paired and persisted, but no session is open right now. */
+"offline" | 
+/**  A session handshake with a paired counterparty is under way. */
+"connecting" | 
+/**  A session is established and answers keepalives. */
+"online" | 
+/**  One side revoked the pairing; nothing of it is kept. */
+"revoked";
+
+/**  Where a pairing stands. */
+export type PairingPhase = 
+/**  No Waku peer yet: the code is good, but nothing can go out. */
+"connecting" | 
+/**  The code is out; nobody answered yet. */
+"waiting" | 
+/**  The other side answered; identities are being exchanged. */
+"answered" | 
+/**
+ *  Ask this side's person whether the other screen shows the same
+ *  verification string.
+ */
+"compare" | 
+/**  Confirmed here; waiting for the other side's person. */
+"confirmed" | 
+/**  Paired, stored, and the first session is up. */
+"paired" | 
+/**  Ended without success; nothing was kept. */
+"failed" | 
+/**  Stopped by this side's person. */
+"cancelled";
+
 /**  A pairing as the window shows it; sent as it progresses. */
 export type PairingView = PairingView_Serialize | PairingView_Deserialize;
 
 /**  A pairing as the window shows it; sent as it progresses. */
 export type PairingView_Deserialize = {
 	/**
-	 *  `connecting` (no Waku peer yet: the code is good, nothing can go
-	 *  out), `waiting`, `answered`, `compare` (ask the person whether the
-	 *  server shows `verification` too), `confirmed` (waiting for the
-	 *  server's side), `paired`, `failed` or `cancelled`.
+	 *  Where it stands; at `compare`, ask the person whether the server
+	 *  shows `verification` too.
 	 */
-	phase: string,
+	phase: PairingPhase,
+	/**
+	 *  The phase in words (the same the terminal mode and the manager
+	 *  print).
+	 */
+	step: string,
 	/**  The code to type on the server, in groups. */
 	code: string,
 	/**  The code's QR code, as an SVG document. */
@@ -516,12 +612,15 @@ export type PairingView_Deserialize = {
 /**  A pairing as the window shows it; sent as it progresses. */
 export type PairingView_Serialize = {
 	/**
-	 *  `connecting` (no Waku peer yet: the code is good, nothing can go
-	 *  out), `waiting`, `answered`, `compare` (ask the person whether the
-	 *  server shows `verification` too), `confirmed` (waiting for the
-	 *  server's side), `paired`, `failed` or `cancelled`.
+	 *  Where it stands; at `compare`, ask the person whether the server
+	 *  shows `verification` too.
 	 */
-	phase: string,
+	phase: PairingPhase,
+	/**
+	 *  The phase in words (the same the terminal mode and the manager
+	 *  print).
+	 */
+	step: string,
 	/**  The code to type on the server, in groups. */
 	code: string,
 	/**  The code's QR code, as an SVG document. */

@@ -1,7 +1,6 @@
 // How each node state reads on screen: a word, a tone, and a sentence.
 
-/** The states the backend reports for a counterparty (docs/protocol.md §9). */
-export type NodeState = "online" | "connecting" | "offline" | "revoked" | "pairing" | "unpaired";
+import type { NodeState } from "./api";
 
 /** A colour family for badges; the stylesheet maps each to light and dark. */
 export type Tone = "good" | "busy" | "idle" | "bad";

@@ -6,14 +6,30 @@ import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { afterEach, describe, expect, it } from "vitest";
 import { codeGroups, formatRemaining } from "./countdown";
 import { start } from "./main";
-import type { PairingView } from "./api";
+import type { PairingPhase, PairingView } from "./api";
+
+/** `waiting` moved on to `phase`, with its words. */
+const at = (phase: PairingPhase): PairingView => ({ ...waiting, phase, step: STEP[phase] });
 
 afterEach(() => clearMocks());
 
 const NOW = Date.UTC(2026, 10, 22, 12, 0, 0);
 
+/** The words the backend sends with each phase (peer/src/pairing_progress.rs, app side). */
+const STEP: Record<PairingPhase, string> = {
+  connecting: "connecting to the Waku network; the code can be typed on the server already",
+  waiting: "waiting for the server to answer",
+  answered: "the server answered; exchanging identities",
+  compare: "compare the verification string with the server's screen",
+  confirmed: "confirmed here; waiting for the server to confirm too",
+  paired: "paired, and the encrypted session is up",
+  failed: "pairing stopped",
+  cancelled: "pairing cancelled",
+};
+
 const waiting: PairingView = {
   phase: "waiting",
+  step: STEP.waiting,
   code: "7KQ2-M9XD-4RTA",
   qrSvg: '<svg xmlns="http://www.w3.org/2000/svg"/>',
   command: "nodepair-manager pair 7KQ2-M9XD-4RTA",
@@ -92,11 +108,10 @@ describe("pairing screen", () => {
     document.body.replaceChildren(root);
     await start(root, () => NOW);
     await clickPair(root);
-    await emit("pairing-view", { ...waiting, phase: "answered" });
+    await emit("pairing-view", { ...at("answered") });
     expect(root.querySelector("[data-testid=pairing-progress]")?.textContent).toContain("answered");
     const comparing = {
-      ...waiting,
-      phase: "compare",
+      ...at("compare"),
       manager: "validator-1",
       fingerprint: "3f2a9c01",
       verification: "590 699",
@@ -109,10 +124,10 @@ describe("pairing screen", () => {
     (root.querySelector("[data-testid=confirm-match]") as HTMLButtonElement).click();
     await new Promise((r) => setTimeout(r, 0));
     expect(args).toEqual([{ matches: true }]);
-    await emit("pairing-view", { ...comparing, phase: "confirmed" });
-    expect(root.querySelector("[data-testid=pairing-progress]")?.textContent).toContain("Waiting for the server");
+    await emit("pairing-view", { ...comparing, phase: "confirmed", step: STEP.confirmed });
+    expect(root.querySelector("[data-testid=pairing-progress]")?.textContent).toContain("waiting for the server to confirm");
     expect(root.querySelector("[data-testid=confirm-match]")).toBeNull();
-    await emit("pairing-view", { ...comparing, phase: "paired" });
+    await emit("pairing-view", { ...comparing, phase: "paired", step: STEP.paired });
     expect(root.textContent).toContain("Paired with validator-1.");
     expect(root.querySelector("[data-testid=verification]")?.textContent).toBe("590 699");
   });
@@ -136,13 +151,12 @@ describe("pairing screen", () => {
     document.body.replaceChildren(root);
     await start(root, () => NOW);
     await clickPair(root);
-    await emit("pairing-view", { ...waiting, phase: "compare", manager: "validator-1", fingerprint: "3f2a9c01", verification: "590 699" });
+    await emit("pairing-view", { ...at("compare"), manager: "validator-1", fingerprint: "3f2a9c01", verification: "590 699" });
     (root.querySelector("[data-testid=confirm-mismatch]") as HTMLButtonElement).click();
     await new Promise((r) => setTimeout(r, 0));
     expect(args).toEqual([{ matches: false }]);
     await emit("pairing-view", {
-      ...waiting,
-      phase: "failed",
+      ...at("failed"),
       error: "the verification strings do not match: someone may be in the middle; pairing stopped, make a new code",
     });
     expect(root.querySelector("[data-testid=pairing-error]")?.textContent).toContain("do not match");
@@ -154,7 +168,7 @@ describe("pairing screen", () => {
     const root = mount(calls);
     await start(root, () => NOW);
     await clickPair(root);
-    await emit("pairing-view", { ...waiting, phase: "connecting" });
+    await emit("pairing-view", { ...at("connecting") });
     expect(root.querySelector("[data-testid=pairing-progress]")?.textContent).toContain(
       "Connecting to the Waku network",
     );
@@ -171,7 +185,7 @@ describe("pairing screen", () => {
     const root = mount(calls);
     await start(root, () => NOW);
     await clickPair(root);
-    const paired = { ...waiting, phase: "paired", manager: "validator-1", verification: "590 699" };
+    const paired = { ...at("paired"), manager: "validator-1", verification: "590 699" };
     await emit("pairing-view", paired);
     [...root.querySelectorAll("button")].find((b) => b.textContent === "Done")?.click();
     await new Promise((r) => setTimeout(r, 0));
@@ -179,6 +193,7 @@ describe("pairing screen", () => {
     await emit("pairing-view", {
       ...paired,
       phase: "failed",
+      step: STEP.failed,
       error: "the pairing was taken back: someone else also answered this pairing code",
     });
     const toast = root.querySelector("[data-testid=toast]") as HTMLElement | null;
@@ -192,8 +207,7 @@ describe("pairing screen", () => {
     await start(root, () => NOW);
     await clickPair(root);
     await emit("pairing-view", {
-      ...waiting,
-      phase: "failed",
+      ...at("failed"),
       error: "the pairing code expired before the pairing completed; make a new code",
     });
     expect(root.querySelector("[data-testid=pairing-error]")?.textContent).toContain("make a new code");

@@ -2,7 +2,7 @@
 // type on the server, a countdown, live progress, and the question whether
 // the server shows the same verification string.
 
-import type { PairingView } from "./api";
+import type { PairingPhase, PairingView } from "./api";
 import { codeGroups, formatRemaining } from "./countdown";
 import { button, h } from "./dom";
 
@@ -15,19 +15,15 @@ export interface PairingActions {
   close: () => void;
 }
 
-const PROGRESS: Record<string, string> = {
-  connecting: "Connecting to the Waku network… You can type the code on the server already.",
-  waiting: "Waiting for the server to answer…",
-  answered: "The server answered; exchanging identities…",
-  compare: "Compare the verification string with the server's screen.",
-  confirmed: "Confirmed here. Waiting for the server to confirm too…",
-  paired: "Paired, and the encrypted session is up.",
-  failed: "Pairing stopped.",
-  cancelled: "Pairing cancelled.",
-};
 
 /** Phases in which the code is still good: it, its command and its countdown show. */
-export const LIVE = new Set(["connecting", "waiting", "answered"]);
+export const LIVE: ReadonlySet<PairingPhase> = new Set<PairingPhase>(["connecting", "waiting", "answered"]);
+
+/** The backend's words for the phase, as a sentence on screen. */
+function sentence(step: string): string {
+  const text = step.charAt(0).toUpperCase() + step.slice(1);
+  return /[.…?!]$/.test(text) ? text : `${text}.`;
+}
 
 /** Renders `view` into `root`. */
 export function renderPairing(
@@ -68,7 +64,7 @@ export function renderPairing(
         { class: "muted", "data-testid": "countdown" },
         remaining === "expired" ? "The code has expired." : `The code expires in ${remaining}.`,
       ),
-    h("p", { class: `progress ${view.phase}`, role: "status", "data-testid": "pairing-progress" }, PROGRESS[view.phase] ?? view.phase),
+    h("p", { class: `progress ${view.phase}`, role: "status", "data-testid": "pairing-progress" }, sentence(view.step)),
     view.phase === "compare" &&
       h(
         "div",

@@ -9,7 +9,6 @@ use crate::serve;
 use clap::Args;
 use nodepair_keystore::{Counterparty, CounterpartyState, Identity};
 use nodepair_peer::CounterpartyView;
-use nodepair_protocol::NodeState;
 
 /// List the paired apps: name, node id, state, last seen, latency.
 #[derive(Debug, Args)]
@@ -54,18 +53,8 @@ fn stored(config: &Config) -> anyhow::Result<(nodepair_keystore::Selected, Vec<C
     Ok((selected, all))
 }
 
-/// A stored counterparty as the daemon would show it, were it not running:
-/// nothing is connected.
-fn view(c: &Counterparty) -> CounterpartyView {
-    let state = match c.state {
-        CounterpartyState::Active => NodeState::PairedOffline,
-        CounterpartyState::Revoked => NodeState::Revoked,
-    };
-    CounterpartyView::from_stored(c, state)
-}
-
 fn row(c: &Counterparty) -> PeerRow {
-    PeerRow::from_view(&view(c))
+    PeerRow::from_view(&CounterpartyView::at_rest(c))
 }
 
 impl PeersCmd {
@@ -98,7 +87,7 @@ impl RevokeCmd {
             // No daemon: record the revocation; the daemon tells the app
             // when it next connects.
             let (selected, all) = stored(&config)?;
-            let views: Vec<CounterpartyView> = all.iter().map(view).collect();
+            let views: Vec<CounterpartyView> = all.iter().map(CounterpartyView::at_rest).collect();
             match serve::find(&views, &self.who) {
                 Err(reply) => out.reply(&reply),
                 Ok(target) => {

@@ -5,7 +5,7 @@ mod execution;
 
 use nodepair_protocol::api::ethereum::{ConsensusStatus, EthStatusResponse, ExecutionStatus};
 use nodepair_protocol::api::reading::{ReadErrorKind, Reading};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 pub(crate) use beacon::Beacon;
 pub(crate) use execution::Execution;
@@ -66,9 +66,7 @@ impl Ethereum {
         EthStatusResponse {
             consensus,
             execution,
-            read_at_ms: SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+            read_at_ms: nodepair_peer::Clock::system().unix_millis(),
         }
     }
 }
