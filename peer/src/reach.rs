@@ -32,32 +32,26 @@ impl Reach {
         &mut self,
         waku: &WakuNode,
         event: Result<NodeEvent, broadcast::error::RecvError>,
-        clock: &Clock,
     ) -> Option<SystemTime> {
-        let before = self.waku_peers;
         // A lagged receiver lost count: ask the node.
         if matches!(event, Err(broadcast::error::RecvError::Lagged(_)) | Ok(_)) {
             self.waku_peers = waku.peers().await.map_or(0, |p| p.len());
         }
-        // Cut off (no Waku peer, or a light node's filter subscription
-        // gone): from now on, messages may pass us by.
-        let lost = matches!(event, Ok(NodeEvent::FilterServiceLost { .. }))
-            || (before > 0 && self.waku_peers == 0);
-        if lost && self.missing_since.is_none() {
-            self.missing_since = Some(clock.wall());
-        }
-        // Back (a relay peer again, or a light node's filter subscription
-        // again): what went out meanwhile may be in a store.
-        let back = match waku.mode() {
-            nodepair_waku::Mode::Light => {
-                matches!(event, Ok(NodeEvent::FilterServiceChanged { .. }))
-            }
-            nodepair_waku::Mode::Relay => before == 0 && self.waku_peers > 0,
+        let now = match event {
+            Ok(NodeEvent::Cut { since }) => nodepair_waku::Reach::Cut { since },
+            Ok(NodeEvent::Reachable) => nodepair_waku::Reach::Reachable,
+            Err(broadcast::error::RecvError::Lagged(_)) => waku.reach(),
+            _ => return None,
         };
-        if back {
-            self.missing_since.take()
-        } else {
-            None
+        match now {
+            // From now on, messages may pass us by.
+            nodepair_waku::Reach::Cut { since } => {
+                self.missing_since.get_or_insert(since);
+                None
+            }
+            // What went out meanwhile may be in a store.
+            nodepair_waku::Reach::Reachable => self.missing_since.take(),
+            nodepair_waku::Reach::NotYet => None,
         }
     }
 }

@@ -42,7 +42,7 @@ pub mod topic;
 pub use libp2p::{Multiaddr, PeerId, identity, multiaddr};
 pub use message::{MessageHash, WakuMessage};
 pub use node::{
-    Config, Mode, NodeEvent, PeerInfo, Published, Received, StoreConfig, StoreError, Subscription,
-    WakuNode,
+    Config, Mode, NodeEvent, PeerInfo, Published, Reach, Received, StoreConfig, StoreError,
+    Subscription, WakuNode,
 };
 pub use topic::{ContentTopic, PubsubTopic, Shard};

@@ -195,12 +195,37 @@ pub enum NodeEvent {
         /// The service node that failed.
         peer_id: PeerId,
     },
+    /// The network reaches this node again (see [`Reach`]).
+    Reachable,
+    /// The network stopped reaching this node: messages sent meanwhile may
+    /// pass it by (see [`Reach`]).
+    Cut {
+        /// When.
+        since: SystemTime,
+    },
     /// A peer was disconnected because its metadata does not fit ours.
     PeerRejected {
         /// The peer.
         peer_id: PeerId,
         /// Why.
         reason: Mismatch,
+    },
+}
+
+/// Whether messages published on the network reach this node: a relay
+/// node while it has a peer, a light node while a filter service holds its
+/// subscriptions (or, with nothing subscribed, while it has a peer). Callers
+/// need not know which kind of node it is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reach {
+    /// Not reached yet since the node started.
+    NotYet,
+    /// Reached now.
+    Reachable,
+    /// Reached once, not since `since`.
+    Cut {
+        /// When it stopped.
+        since: SystemTime,
     },
 }
 
@@ -316,6 +341,7 @@ struct Inner {
     shards: Vec<Shard>,
     mode: Mode,
     enr: Option<String>,
+    reach: tokio::sync::watch::Receiver<Reach>,
 }
 
 /// Messages of one content topic, as they arrive. Dropping it unsubscribes.
@@ -461,7 +487,8 @@ impl WakuNode {
         };
         let (commands, command_rx) = mpsc::channel(COMMAND_BUFFER);
         let (events, _) = broadcast::channel(EVENT_BUFFER);
-        let mut driver = Driver::new(swarm, &config, events.clone(), archive);
+        let (reach_tx, reach) = tokio::sync::watch::channel(Reach::NotYet);
+        let mut driver = Driver::new(swarm, &config, events.clone(), archive, reach_tx);
         if let Some(discv5) = &config.discovery.discv5 {
             let (Some(key), Some(record)) = (&signing_key, &record) else {
                 return Err(StartError::Discovery(
@@ -499,6 +526,7 @@ impl WakuNode {
                 shards: config.shards,
                 mode: config.mode,
                 enr: record.map(|r| r.to_base64()),
+                reach,
             }),
         })
     }
@@ -527,6 +555,12 @@ impl WakuNode {
     /// Whether the node relays or is a light node.
     pub fn mode(&self) -> Mode {
         self.inner.mode
+    }
+
+    /// Whether the network reaches the node now; changes come as
+    /// [`NodeEvent::Reachable`] and [`NodeEvent::Cut`].
+    pub fn reach(&self) -> Reach {
+        *self.inner.reach.borrow()
     }
 
     /// The pubsub topic NodePair publishes on: the node's first shard.
@@ -770,6 +804,8 @@ struct Driver {
     peer_exchange_asked: HashMap<PeerId, Instant>,
     /// Moves where peer exchange answers start in the book.
     peer_exchange_served: usize,
+    /// Whether the network reaches us, as last said.
+    reach: tokio::sync::watch::Sender<Reach>,
 }
 
 impl Driver {
@@ -781,6 +817,7 @@ impl Driver {
             crate::store::service::ArchiveWorker,
             mpsc::Receiver<crate::store::service::Answered>,
         )>,
+        reach: tokio::sync::watch::Sender<Reach>,
     ) -> Self {
         let (archive, store_answers) = archive.unzip();
         let own = *swarm.local_peer_id();
@@ -818,7 +855,30 @@ impl Driver {
             discovery_dials: HashMap::new(),
             peer_exchange_asked: HashMap::new(),
             peer_exchange_served: 0,
+            reach,
         }
+    }
+
+    /// Says whether the network reaches us, when that changed.
+    fn update_reach(&mut self) {
+        let has_peer = self.swarm.connected_peers().next().is_some();
+        let reached = match self.mode {
+            Mode::Relay => has_peer,
+            Mode::Light => self.light.receiving(has_peer),
+        };
+        let now = *self.reach.borrow();
+        let next = match (now, reached) {
+            (Reach::Reachable, true) | (Reach::NotYet | Reach::Cut { .. }, false) => return,
+            (_, true) => Reach::Reachable,
+            (Reach::Reachable, false) => Reach::Cut {
+                since: SystemTime::now(),
+            },
+        };
+        self.reach.send_replace(next);
+        self.emit(match next {
+            Reach::Cut { since } => NodeEvent::Cut { since },
+            _ => NodeEvent::Reachable,
+        });
     }
 
     fn ours(&self) -> Metadata {
@@ -889,6 +949,7 @@ impl Driver {
                     self.discovery_tick();
                 }
             }
+            self.update_reach();
         }
     }
 

@@ -212,3 +212,74 @@ async fn a_filter_push_nobody_asked_for_is_dropped() {
     assert!(light.peers().await.is_ok());
     light.shutdown().await;
 }
+
+/// Waits for the node's next `Reachable` or `Cut`.
+async fn next_reach(events: &mut tokio::sync::broadcast::Receiver<NodeEvent>) -> NodeEvent {
+    timeout(SOON, async {
+        loop {
+            match events.recv().await {
+                Ok(e @ (NodeEvent::Reachable | NodeEvent::Cut { .. })) => return e,
+                Ok(_) => {}
+                Err(e) => panic!("events ended: {e}"),
+            }
+        }
+    })
+    .await
+    .expect("a change of reach within 15 s")
+}
+
+/// Relay or light, a node says when the network stops reaching it and when
+/// it does again, so no caller needs to know which kind it is.
+#[tokio::test]
+async fn relay_and_light_nodes_report_being_cut_and_reached_again() {
+    for mode in [Mode::Relay, Mode::Light] {
+        let service = node(Mode::Relay, vec![]).await;
+        let address = service.listen_addrs()[0].clone();
+        let port = address.iter().find_map(|p| match p {
+            nodepair_waku::multiaddr::Protocol::Tcp(port) => Some(port),
+            _ => None,
+        });
+        let watched = node(mode, vec![address.clone()]).await;
+        let mut events = watched.events();
+        let _topic = watched.subscribe(TO_LIGHT).await.unwrap();
+        if mode == Mode::Light {
+            filter_service(&mut events).await;
+        }
+        timeout(SOON, async {
+            while watched.reach() != nodepair_waku::Reach::Reachable {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await
+        .expect("reached");
+        // From here on.
+        let mut events = watched.events();
+
+        let before = std::time::SystemTime::now();
+        service.shutdown().await;
+        let NodeEvent::Cut { since } = next_reach(&mut events).await else {
+            panic!("{mode:?}: not cut");
+        };
+        assert!(since >= before, "{mode:?}: cut when the service went");
+        assert!(matches!(watched.reach(), nodepair_waku::Reach::Cut { .. }));
+
+        // The service comes back on the same address: reached again.
+        let mut config = Config::new(SHARD);
+        config.listen = vec![
+            format!("/ip4/127.0.0.1/tcp/{}", port.unwrap())
+                .parse()
+                .unwrap(),
+        ];
+        config.keypair = None;
+        let back = WakuNode::start(config).await.unwrap();
+        watched.dial(back.listen_addrs()[0].clone()).await.unwrap();
+        assert_eq!(
+            next_reach(&mut events).await,
+            NodeEvent::Reachable,
+            "{mode:?}"
+        );
+        assert_eq!(watched.reach(), nodepair_waku::Reach::Reachable);
+        watched.shutdown().await;
+        back.shutdown().await;
+    }
+}

@@ -170,7 +170,7 @@ impl Driver {
                 }
                 Some((to, id, reply)) = self.replies_rx.recv() => self.respond(to, id, reply),
                 event = waku_events.recv() => {
-                    let back = self.reach.on_event(&self.waku, event, &self.config.clock).await;
+                    let back = self.reach.on_event(&self.waku, event).await;
                     if let Some(cut_off_at) = back {
                         catch_up(
                             self.waku.clone(),

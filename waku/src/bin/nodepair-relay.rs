@@ -350,6 +350,8 @@ async fn main() -> anyhow::Result<()> {
                 NodeEvent::FilterServiceLost { peer_id } => {
                     tracing::info!(%peer_id, "filter service node lost")
                 }
+                NodeEvent::Reachable => tracing::info!("connected to the network"),
+                NodeEvent::Cut { .. } => tracing::info!("no peer left"),
             }
         }
     });

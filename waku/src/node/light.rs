@@ -32,6 +32,8 @@ pub(super) struct LightClient {
     topics: BTreeSet<String>,
     service: Option<PeerId>,
     confirmed: bool,
+    /// Whether a service ever confirmed the subscriptions.
+    ever_confirmed: bool,
     subscribing: HashMap<OutboundRequestId, PeerId>,
     pinging: HashMap<OutboundRequestId, PeerId>,
     pushing: HashMap<OutboundRequestId, (PublishReply, MessageHash, PubsubTopic)>,
@@ -48,6 +50,7 @@ impl LightClient {
             topics: BTreeSet::new(),
             service: None,
             confirmed: false,
+            ever_confirmed: false,
             subscribing: HashMap::new(),
             pinging: HashMap::new(),
             pushing: HashMap::new(),
@@ -56,6 +59,17 @@ impl LightClient {
             next_ping: Instant::now() + ping_every,
             sent: HashSet::new(),
             sent_order: VecDeque::new(),
+        }
+    }
+
+    /// Whether pushes reach it: once a filter service confirmed its
+    /// subscriptions, while one holds them; before that (nothing to miss
+    /// yet), while it has a peer.
+    pub(super) fn receiving(&self, has_peer: bool) -> bool {
+        if self.ever_confirmed {
+            self.service.is_some() && self.confirmed
+        } else {
+            has_peer
         }
     }
 
@@ -403,6 +417,7 @@ impl Driver {
                     if response.status_code == FilterStatus::OK {
                         if self.light.service == Some(peer) && !self.light.confirmed {
                             self.light.confirmed = true;
+                            self.light.ever_confirmed = true;
                             self.emit(NodeEvent::FilterServiceChanged { peer_id: peer });
                         }
                     } else {
