@@ -23,6 +23,7 @@
 //! - [`enr`]: Waku's node records: identity, addresses, capabilities, shards.
 //! - [`peer_exchange`]: asking a node for the records of peers it found.
 //! - [`discovery`]: finding peers by DNS ENR trees, discv5 and peer exchange.
+//! - `signal` (Unix): waiting for SIGINT or SIGTERM, for the daemons.
 
 #![deny(missing_docs)]
 
@@ -36,6 +37,8 @@ pub mod metadata;
 pub mod node;
 pub mod peer_exchange;
 pub mod relay;
+#[cfg(unix)]
+pub mod signal;
 pub mod store;
 pub mod topic;
 

@@ -30,7 +30,8 @@ impl RunCmd {
     }
 
     async fn serve(self, config: Config) -> anyhow::Result<()> {
-        let stop = shutdown_signal().context("cannot install signal handlers")?;
+        let stop =
+            nodepair_waku::signal::shutdown_signal().context("cannot install signal handlers")?;
         let runtime = Arc::new(Runtime::start(config).await?);
         let socket = control::socket_path(&runtime.state_dir);
         // A socket left by a daemon that died: the state lock proves it is gone.
@@ -189,17 +190,4 @@ async fn log_events(mut events: tokio::sync::broadcast::Receiver<PeerEvent>) {
             Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
         }
     }
-}
-
-/// Resolves on SIGINT or SIGTERM; the handlers are installed at once.
-fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut interrupt = signal(SignalKind::interrupt())?;
-    let mut terminate = signal(SignalKind::terminate())?;
-    Ok(async move {
-        tokio::select! {
-            _ = interrupt.recv() => {}
-            _ = terminate.recv() => {}
-        }
-    })
 }

@@ -211,21 +211,6 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     file.sync_all()
 }
 
-/// Resolves on SIGINT or SIGTERM. The handlers are installed when this is
-/// called, not when it is first polled, so call it before announcing that
-/// the relay is up: a signal sent right after must not kill it uncleanly.
-fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut interrupt = signal(SignalKind::interrupt())?;
-    let mut terminate = signal(SignalKind::terminate())?;
-    Ok(async move {
-        tokio::select! {
-            _ = interrupt.recv() => {}
-            _ = terminate.recv() => {}
-        }
-    })
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
@@ -248,7 +233,8 @@ async fn main() -> anyhow::Result<()> {
     {
         return print_enrtree(domain, key_file, *seq, *ttl, records);
     }
-    let stop = shutdown_signal().context("cannot install signal handlers")?;
+    let stop =
+        nodepair_waku::signal::shutdown_signal().context("cannot install signal handlers")?;
     let cluster = args.cluster;
     let mut config = Config::new(Shard {
         cluster,
