@@ -16,7 +16,10 @@
 //! - [`start`](self::start): building the transport and starting the task.
 //! - [`driver`](self::driver): the task's loop, connections, re-dials, reach.
 //! - [`relaying`](self::relaying): the mesh, and delivering each message once.
-//! - [`light`](self::light): being a light node, and serving light nodes.
+//! - [`light`](self::light): light push and filter events, to the side they
+//!   concern: [`light_client`](self::light_client) (being a light node, type
+//!   `LightClient`) or [`light_service`](self::light_service) (serving
+//!   light nodes, type `LightService`).
 //! - [`history`](self::history): store queries and the archive.
 //! - [`discovery`](self::discovery): dialling discovered peers, peer exchange.
 
@@ -27,6 +30,8 @@ mod events;
 mod handle;
 mod history;
 mod light;
+mod light_client;
+mod light_service;
 mod relaying;
 mod start;
 
@@ -43,7 +48,7 @@ use relaying::BehindTally;
 use crate::discovery::Source;
 use crate::discovery::peer_book::PeerBook;
 use crate::enr::{Capabilities, OwnRecord, RelayShards, WakuEnr};
-use crate::filter::subscriptions::{Limits, Subscriptions};
+use crate::filter::subscriptions::Limits;
 use crate::filter::{self, MessagePush, SubscribeRequest, SubscribeResponse};
 use crate::lightpush::{self, PushRequest, PushResponse, PushStatus};
 use crate::message::{MessageHash, WakuMessage};
@@ -150,10 +155,9 @@ struct Driver {
     redial_max: Duration,
     mode: Mode,
     /// Relay mode: the light nodes subscribed through filter.
-    filter_subscribers: Subscriptions,
-    next_expiry: Instant,
+    service: light_service::LightService,
     /// Light mode: the service nodes used and what is asked of them.
-    light: light::LightClient,
+    light: light_client::LightClient,
     /// Relay mode with a store: what was relayed, kept and queried on a
     /// thread of its own.
     archive: Option<crate::store::service::ArchiveWorker>,
@@ -216,9 +220,8 @@ impl Driver {
             redial_initial: config.redial_initial,
             redial_max: config.redial_max,
             mode: config.mode,
-            filter_subscribers: Subscriptions::new(config.filter_limits),
-            next_expiry: Instant::now(),
-            light: light::LightClient::new(config.filter_ping_interval),
+            service: light_service::LightService::new(config.filter_limits),
+            light: light_client::LightClient::new(config.filter_ping_interval),
             archive,
             store_answers,
             store_gate: crate::store::service::QueryGate::new(config.store_query_limits),

@@ -184,7 +184,8 @@ impl Driver {
         }
         if self.mode == Mode::Relay {
             for peer in self
-                .filter_subscribers
+                .service
+                .subscribers
                 .matching(topic.as_str(), &message.content_topic)
             {
                 self.swarm.behaviour_mut().filter_push.send_request(
