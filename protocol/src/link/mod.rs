@@ -19,19 +19,20 @@
 //! 3. act on [`poll_event`](Link::poll_event).
 
 mod event_streams;
+mod events;
 mod outstanding;
 
+pub use events::{EventRefused, LinkConfig, LinkEvent, RequestRefused, Revoking, Unanswered};
 pub use outstanding::RequestId;
 
 use crate::frame::{
-    DisconnectReason, Event, Frame, MAX_FRAME_LEN, REVOKE_METHOD, Request, Response,
-    is_reserved_method,
+    DisconnectReason, Event, Frame, MAX_FRAME_LEN, REVOKE_METHOD, Response, is_reserved_method,
 };
 use crate::identity::{PublicKey, StaticKeypair};
 use crate::node_state::NodeState;
-use crate::peer_limits::{CounterpartyLimits, PeerLimits, UpdateRefused};
+use crate::peer_limits::CounterpartyLimits;
 use crate::recent_requests::RecentRequests;
-use crate::session::{SendError, Session, SessionConfig, SessionEvent, SessionStats};
+use crate::session::{SendError, Session, SessionEvent, SessionStats};
 use crate::status::Status;
 use bytes::Bytes;
 use event_streams::EventStreams;
@@ -50,144 +51,6 @@ pub const FLOOR_MARGIN: Duration = Duration::from_secs(600);
 /// A refused state update is reported at most this often, whatever the
 /// counterparty sends.
 pub const REFUSAL_REPORT_EVERY: Duration = Duration::from_secs(60);
-
-/// Timings and limits of a link.
-#[derive(Clone, Debug)]
-pub struct LinkConfig {
-    /// Its session's.
-    pub session: SessionConfig,
-    /// How long one of our requests waits for its answer.
-    pub request_timeout: Duration,
-    /// What the counterparty may ask of us.
-    pub limits: PeerLimits,
-}
-
-impl Default for LinkConfig {
-    fn default() -> Self {
-        LinkConfig {
-            session: SessionConfig::default(),
-            request_timeout: Duration::from_secs(10),
-            limits: PeerLimits::default(),
-        }
-    }
-}
-
-/// What a link tells its driver.
-#[derive(Clone, Debug, PartialEq)]
-pub enum LinkEvent {
-    /// The node state people see changed.
-    State(NodeState),
-    /// Something authentic came from the counterparty (for last-seen); at
-    /// most one per call.
-    Heard,
-    /// A keepalive came back after this long.
-    RoundTrip(Duration),
-    /// A request of the counterparty's to serve: first seen, within its
-    /// limits. Answer it with [`Link::respond`].
-    Serve(Request),
-    /// The answer to one of our requests.
-    Answered {
-        /// Which.
-        id: RequestId,
-        /// How it went.
-        status: Status,
-        /// Its body.
-        body: Bytes,
-    },
-    /// One of our requests will not be answered.
-    Unanswered {
-        /// Which.
-        id: RequestId,
-        /// Why.
-        why: Unanswered,
-    },
-    /// An event the counterparty pushed.
-    Event(Event),
-    /// The counterparty changed what it advertises (checked and within its
-    /// limits).
-    Updated {
-        /// Its new display name, trimmed.
-        display_name: Option<String>,
-        /// Its full new list of capabilities.
-        capabilities: Option<Vec<String>>,
-    },
-    /// A state update was refused; reported at most every
-    /// [`REFUSAL_REPORT_EVERY`].
-    UpdateRefused {
-        /// Why.
-        why: UpdateRefused,
-        /// Everything refused from it so far (requests and updates).
-        refused: u64,
-    },
-    /// Our revocation is not answered yet; it is sent again once the
-    /// counterparty is back.
-    RevocationPending,
-    /// The pairing is over: forget the counterparty. Nothing more comes
-    /// from this link.
-    Revoked {
-        /// Whether it revoked us (else it acknowledged our revocation).
-        by_peer: bool,
-    },
-    /// The counterparty closed the session (it shut down or restarted); a
-    /// fresh session waits for it.
-    PeerClosed {
-        /// Why it said.
-        reason: DisconnectReason,
-        /// Its free text.
-        detail: String,
-    },
-}
-
-/// Why one of our requests will not be answered.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Unanswered {
-    /// Its time ran out.
-    TimedOut,
-    /// The session closed before the answer came.
-    SessionClosed,
-    /// We are shutting down.
-    Stopped,
-}
-
-/// Why a request of ours could not be sent.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum RequestRefused {
-    /// The counterparty is being revoked (or is gone).
-    #[error("not paired")]
-    NotPaired,
-    /// Methods under `nodepair.` are the protocol's.
-    #[error("{0:?} is reserved for the protocol")]
-    Reserved(String),
-    /// The session would not take it.
-    #[error(transparent)]
-    Send(#[from] SendError),
-}
-
-/// Why an event could not be pushed.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum EventRefused {
-    /// The counterparty is being revoked (or is gone).
-    #[error("not paired")]
-    NotPaired,
-    /// No session is up: events are not queued.
-    #[error("not online")]
-    NotOnline,
-    /// The session would not take it.
-    #[error(transparent)]
-    Send(#[from] SendError),
-}
-
-/// What [`Link::revoke`] did.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Revoking {
-    /// The revocation went out; [`LinkEvent::Revoked`] or
-    /// [`LinkEvent::RevocationPending`] follows.
-    Sent,
-    /// The counterparty is away (or already asked): it is told once back.
-    WillBeTold,
-}
 
 /// One paired counterparty's link. See the module docs for the call order.
 pub struct Link {
