@@ -2,14 +2,14 @@
 // missing, in words — never a zero standing in for "unknown".
 
 import type { ManagerRow } from "./api";
-import type { BeaconSyncing_Serialize as BeaconSyncing, EthStatusResponse_Serialize as EthStatusResponse, ExecutionSyncing, ReadError } from "./bindings";
+import type { BeaconSyncing_Serialize as BeaconSyncing, EthStatusResponse_Serialize as EthStatusResponse, ExecutionSyncing, ReadError, ReadErrorKind } from "./bindings";
 import { h } from "./dom";
 import { meter } from "./widgets";
 
 /** A reading as the bindings type it. */
 export type Reading<T> = { value: T } | { error: ReadError };
 
-const KIND: Record<string, string> = {
+const KIND: Record<ReadErrorKind, string> = {
   not_configured: "Not configured",
   unreachable: "Unreachable",
   timeout: "No answer in time",

@@ -65,7 +65,15 @@ impl Driver {
         let mut tick = tokio::time::interval(Duration::from_millis(250));
         loop {
             tokio::select! {
-                event = self.swarm.select_next_some() => self.handle_swarm_event(event),
+                event = self.swarm.select_next_some() => {
+                    // Messages the mesh relays leave reach as it was; only
+                    // connections and filter answers change it.
+                    let relayed = matches!(event, SwarmEvent::Behaviour(BehaviourEvent::Relay(_)));
+                    self.handle_swarm_event(event);
+                    if !relayed {
+                        self.update_reach();
+                    }
+                }
                 command = commands.recv() => match command {
                     Some(Command::Shutdown { reply }) => {
                         let peers: Vec<PeerId> = self.swarm.connected_peers().copied().collect();
@@ -91,9 +99,9 @@ impl Driver {
                     self.redial_due();
                     self.light_tick();
                     self.discovery_tick();
+                    self.update_reach();
                 }
             }
-            self.update_reach();
         }
     }
 

@@ -1,0 +1,117 @@
+//! The runtime on paused time: its clock is tokio's (and a wall clock that
+//! follows it), so minutes of protocol timers pass at once and nothing
+//! sleeps. Each peer's Waku node dials nobody and listens nowhere, so no
+//! message can arrive: what happens is the timers' doing alone.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use bytes::Bytes;
+use nodepair_keystore::{Counterparty, CounterpartyState, Identity, Keystore, MemoryStore};
+use nodepair_peer::{
+    Clock, NoMethods, PairingFailure, PairingUpdate, Peer, PeerConfig, RequestError,
+};
+use nodepair_protocol::hello::Role;
+use nodepair_protocol::{NodeState, PairingError, StaticKeypair};
+use nodepair_waku::{Config, Shard, WakuNode};
+use std::sync::Arc;
+use std::time::{Duration, UNIX_EPOCH};
+
+const SHARD: Shard = Shard {
+    cluster: 67,
+    shard: 0,
+};
+
+/// An app alone: its keystore, and a peer on a node that reaches nobody.
+async fn lonely_app(keystore: Arc<MemoryStore>) -> Peer {
+    let (identity, _) = Identity::load_or_create(&*keystore).unwrap();
+    let waku = WakuNode::start(Config::new(SHARD)).await.unwrap();
+    let mut config = PeerConfig::new("laptop", vec![]);
+    config.clock = Clock::following_tokio(UNIX_EPOCH + Duration::from_secs(1_800_000_000));
+    Peer::start(
+        Role::App,
+        &identity,
+        config,
+        keystore,
+        waku,
+        Arc::new(NoMethods),
+    )
+    .await
+    .unwrap()
+}
+
+async fn stop(peer: Peer) {
+    peer.shutdown().await;
+    peer.waku().shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_code_nobody_answers_expires_after_its_lifetime_and_keeps_nothing() {
+    let keystore = Arc::new(MemoryStore::new());
+    let app = lonely_app(keystore.clone()).await;
+    let ttl = nodepair_protocol::PairingConfig::default().ttl;
+    let started = tokio::time::Instant::now();
+    let mut offer = app.offer_pairing().await.unwrap();
+    let mut updates = Vec::new();
+    while let Some(update) = offer.next().await {
+        let end = matches!(update, PairingUpdate::Failed(_));
+        updates.push(update);
+        if end {
+            break;
+        }
+    }
+    let waited = started.elapsed();
+    assert_eq!(
+        updates.first(),
+        Some(&PairingUpdate::ConnectingToNetwork),
+        "no Waku peer: said at once"
+    );
+    assert_eq!(
+        updates.last(),
+        Some(&PairingUpdate::Failed(PairingFailure::Protocol(
+            PairingError::Expired
+        )))
+    );
+    assert!(
+        waited >= ttl && waited < ttl + Duration::from_secs(2),
+        "expired after {waited:?}, its lifetime is {ttl:?}"
+    );
+    assert_eq!(keystore.names().unwrap().len(), 1, "only the identity");
+    stop(app).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_request_to_a_manager_that_never_answers_ends_at_its_timeout() {
+    let keystore = Arc::new(MemoryStore::new());
+    let manager = StaticKeypair::from_secret([0x5a; 32]).public();
+    Counterparty {
+        public_key: *manager.as_bytes(),
+        node_id: [7; 16],
+        display_name: "validator-1".into(),
+        role: nodepair_keystore::Role::NodeManager,
+        paired_at: 1_799_000_000,
+        last_seen: Some(1_799_990_000),
+        state: CounterpartyState::Active,
+        capabilities: vec!["host".into()],
+        local_name: None,
+    }
+    .save(&*keystore)
+    .unwrap();
+    let app = lonely_app(keystore.clone()).await;
+    let views = app.counterparties().await;
+    assert_eq!(views.len(), 1);
+    assert_eq!(views[0].state, NodeState::Connecting, "trying at once");
+
+    let timeout = PeerConfig::new("laptop", vec![]).request_timeout;
+    let started = tokio::time::Instant::now();
+    let answer = app.request(manager, "host.health", Bytes::new()).await;
+    let waited = started.elapsed();
+    assert_eq!(answer, Err(RequestError::Timeout(timeout)));
+    assert!(
+        waited >= timeout && waited < timeout + Duration::from_secs(1),
+        "ended after {waited:?}, the timeout is {timeout:?}"
+    );
+    // Still paired, still trying; nothing was written but what was there.
+    assert_eq!(app.counterparties().await[0].state, NodeState::Connecting);
+    assert_eq!(Counterparty::load_all(&*keystore).unwrap().len(), 1);
+    stop(app).await;
+}
