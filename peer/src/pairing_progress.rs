@@ -30,11 +30,6 @@ pub enum PairingPhase {
 }
 
 impl PairingPhase {
-    /// Whether the code still works: it, its command and its countdown show.
-    pub fn code_is_live(self) -> bool {
-        matches!(self, Self::Connecting | Self::Waiting | Self::Answered)
-    }
-
     /// What is happening, as a sentence for the person on the side `us`
     /// (the app says "the server", the manager "the app"); lowercase, no
     /// final stop, so a terminal prints it after "… " and the window as is.
@@ -87,8 +82,7 @@ impl PairingUpdate {
 }
 
 /// Kinds of pairing failure scripts tell apart (see [`crate::exit_code`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum FailureKind {
     /// Nobody answered before the code expired: try a new code.
     Expired,
