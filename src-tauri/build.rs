@@ -11,16 +11,7 @@ fn main() {
         "pair_confirm",
         "rename_manager",
         "unpair_manager",
-        "manager_health",
-        "manager_eth",
-        "manager_services",
-        "manager_service_control",
-        "manager_logs",
-        "manager_log_tail",
-        "manager_log_follow",
-        "manager_log_unfollow",
-        "manager_host_follow",
-        "manager_host_unfollow",
+        "ask_manager",
     ]);
     tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest))
         .expect("Tauri's build step failed");

@@ -1,7 +1,11 @@
 //! Host health: CPU (total and per core), memory, disks, network rates and load, sampled in the background for `host.health` and pushed to apps that follow it.
 
+use crate::answer::{Answer, Setup, ok, request, unknown};
 use crate::logs::AbortOnDrop;
-use nodepair_peer::{Caller, Peer};
+use bytes::Bytes;
+use nodepair_peer::{Caller, Peer, ReplyFuture};
+use nodepair_protocol::api::host::{Health, HostFollow, HostUnfollow};
+use nodepair_protocol::api::{self, Method};
 use nodepair_protocol::PublicKey;
 use nodepair_protocol::api::host::{
     Disk, HealthRequest, HealthResponse, HostFollowResponse, Network, STREAM, Sample,
@@ -63,7 +67,7 @@ impl Meter {
             .refresh_memory_specifics(MemoryRefreshKind::nothing().with_ram().with_swap());
         let sample = Sample {
             at_ms: unix_ms(),
-            cpu_percent: self.system.global_cpu_usage().clamp(0.0, 100.0),
+            cpu_percent: percent(self.system.global_cpu_usage()),
             memory_used: used_memory(&self.system),
         };
         let elapsed = self.networks_at.elapsed().as_secs_f64().max(0.001);
@@ -101,12 +105,12 @@ impl Meter {
             cpu_per_core: system
                 .cpus()
                 .iter()
-                .map(|c| c.cpu_usage().clamp(0.0, 100.0))
+                .map(|c| percent(c.cpu_usage()))
                 .collect(),
             networks: self.rates.clone(),
             uptime_s: System::uptime(),
             cpus: u32::try_from(system.cpus().len()).unwrap_or(u32::MAX),
-            load: [load.one, load.five, load.fifteen],
+            load: [load.one, load.five, load.fifteen].map(|l| if l.is_finite() { l } else { 0.0 }),
             memory_total: system.total_memory(),
             memory_used: used_memory(system),
             swap_total: system.total_swap(),
@@ -277,6 +281,41 @@ fn unix_ms() -> u64 {
     nodepair_peer::Clock::system().unix_millis()
 }
 
+/// A CPU share as sent: within 0–100, and 0 for a reading that is not a
+/// number (JSON has no NaN: it would reach the app as `null`).
+fn percent(value: f32) -> f32 {
+    if value.is_finite() {
+        value.clamp(0.0, 100.0)
+    } else {
+        0.0
+    }
+}
+
+
+/// The `host` capability: sampling starts with the manager.
+pub(crate) fn answerer(setup: &mut Setup<'_>) -> anyhow::Result<Arc<dyn Answer>> {
+    let host = Host::new(Arc::clone(&setup.peer));
+    setup.tasks.push(host.spawn_sampler());
+    Ok(host)
+}
+
+impl Answer for Host {
+    fn answer(self: Arc<Self>, caller: Caller, method: &'static str, body: Bytes) -> ReplyFuture {
+        let reply = match method {
+            Health::NAME => request::<Health>(&body).map(|r| ok(&self.health(&r))),
+            HostFollow::NAME => {
+                request::<HostFollow>(&body).map(|r| ok(&self.follow(&caller, r.interval_ms)))
+            }
+            HostUnfollow::NAME => {
+                self.unfollow(&caller);
+                Ok(ok(&api::Empty {}))
+            }
+            other => Err(unknown(other)),
+        };
+        Box::pin(std::future::ready(reply.unwrap_or_else(|refused| refused)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -308,5 +347,14 @@ mod tests {
             samples_after_ms: newest,
         });
         assert!(none.samples.is_empty());
+    }
+
+    #[test]
+    fn a_cpu_reading_that_is_not_a_number_is_sent_as_zero() {
+        assert_eq!(percent(f32::NAN), 0.0);
+        assert_eq!(percent(f32::INFINITY), 0.0);
+        assert_eq!(percent(130.0), 100.0);
+        assert_eq!(percent(-1.0), 0.0);
+        assert_eq!(percent(42.5), 42.5);
     }
 }

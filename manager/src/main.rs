@@ -8,19 +8,34 @@
 //! `nodepair-peer`; here are the command line, the configuration and the
 //! node-status providers.
 
+mod answer;
 mod command;
 mod config;
 mod control;
-mod ethereum;
 mod exit;
-mod host;
 mod keys;
-mod logs;
 mod methods;
 mod runtime;
 mod serve;
-mod services;
 mod tool;
+
+/// Declares each capability's module (named as in `nodepair_protocol::api`)
+/// and builds them all: a new capability is its module and its name here.
+macro_rules! capabilities {
+    ($($module:ident),* $(,)?) => {
+        $(mod $module;)*
+
+        /// Every capability the manager has, built from its configuration
+        /// (enabled or not: [`methods::Methods`] refuses what is not).
+        fn capabilities(
+            setup: &mut answer::Setup<'_>,
+        ) -> anyhow::Result<Vec<(&'static str, std::sync::Arc<dyn answer::Answer>)>> {
+            Ok(vec![$((nodepair_protocol::api::$module::CAPABILITY, $module::answerer(setup)?)),*])
+        }
+    };
+}
+
+capabilities!(info, host, ethereum, services, logs);
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -23,8 +23,8 @@ pub(crate) struct Runtime {
     pub(crate) keystore_why: String,
     pub(crate) config: Config,
     pub(crate) state_dir: PathBuf,
-    /// Samples host health in the background.
-    sampler: tokio::task::JoinHandle<()>,
+    /// What the capabilities run in the background (host sampling).
+    tasks: Vec<tokio::task::JoinHandle<()>>,
     /// Held while running: a second manager on this state dir is refused.
     _lock: DirLock,
 }
@@ -85,46 +85,14 @@ impl Runtime {
         // The host and log follows push events through the peer, which
         // starts after the methods it serves.
         let peer_slot: Arc<std::sync::OnceLock<Peer>> = Arc::default();
-        let host = crate::host::Host::new(Arc::clone(&peer_slot));
-        let sampler = host.spawn_sampler();
-        let ethereum = crate::ethereum::Ethereum::new(
-            config
-                .ethereum
-                .beacon_url
-                .as_deref()
-                .map(parse_url)
-                .transpose()?
-                .as_ref(),
-            config
-                .ethereum
-                .execution_url
-                .as_deref()
-                .map(parse_url)
-                .transpose()?
-                .as_ref(),
-            std::time::Duration::from_millis(config.ethereum.timeout_ms),
-        )
-        .context("cannot set up the Ethereum clients")?;
-        let methods = Arc::new(Methods::new(
-            config.display_name.to_string(),
-            Instant::now(),
-            config.capabilities.clone(),
-            host,
-            ethereum,
-            crate::services::Services::new(
-                config.services.systemctl.clone(),
-                config.services.units.clone(),
-                config.services.controllable.clone(),
-                std::time::Duration::from_millis(config.services.timeout_ms),
-            ),
-            Arc::new(crate::logs::Logs::new(
-                config.logs.units.clone(),
-                config.logs.files.clone(),
-                config.logs.journalctl.clone(),
-                config.logs.bytes_per_sec,
-                Arc::clone(&peer_slot),
-            )),
-        ));
+        let mut setup = crate::answer::Setup {
+            config: &config,
+            peer: Arc::clone(&peer_slot),
+            started: Instant::now(),
+            tasks: Vec::new(),
+        };
+        let methods = Arc::new(Methods::new(&mut setup)?);
+        let tasks = setup.tasks;
         let store: Arc<dyn nodepair_keystore::Keystore> = Arc::from(selected.store);
         let peer = Peer::start(
             Role::Manager,
@@ -144,14 +112,16 @@ impl Runtime {
             keystore_why: selected.why,
             config,
             state_dir,
-            sampler,
+            tasks,
             _lock: lock,
         })
     }
 
     /// Says goodbye to online apps, then stops the node.
     pub(crate) async fn shutdown(self) {
-        self.sampler.abort();
+        for task in &self.tasks {
+            task.abort();
+        }
         self.peer.shutdown().await;
         self.waku.shutdown().await;
     }
@@ -211,9 +181,4 @@ impl Runtime {
 /// A node id as people read it.
 pub(crate) fn uuid_string(bytes: &[u8; 16]) -> String {
     uuid::Uuid::from_bytes(*bytes).to_string()
-}
-
-/// A URL the configuration already checked.
-fn parse_url(text: &str) -> anyhow::Result<reqwest::Url> {
-    reqwest::Url::parse(text).with_context(|| format!("{text:?} is not a URL"))
 }

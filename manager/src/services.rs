@@ -1,7 +1,14 @@
 //! The systemd units the operator listed: their state through `systemctl show`, and start / stop / restart through `systemctl` for those marked controllable.
 
-use nodepair_peer::Caller;
-use nodepair_protocol::api::services::{ControlRequest, Service, ServicesResponse};
+use crate::answer::{Answer, Setup, ok, refuse, request, unknown};
+use bytes::Bytes;
+use nodepair_peer::{Caller, ReplyFuture};
+use nodepair_protocol::Status;
+use nodepair_protocol::api::Method;
+use nodepair_protocol::api::services::{
+    ControlRequest, Service, ServicesControl, ServicesList, ServicesResponse,
+};
+use std::sync::Arc;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -191,5 +198,46 @@ impl Services {
                 })
             }
         }
+    }
+}
+
+/// The `services` capability: the units in `[services]`.
+pub(crate) fn answerer(setup: &mut Setup<'_>) -> anyhow::Result<Arc<dyn Answer>> {
+    let config = &setup.config.services;
+    Ok(Arc::new(Services::new(
+        config.systemctl.clone(),
+        config.units.clone(),
+        config.controllable.clone(),
+        Duration::from_millis(config.timeout_ms),
+    )))
+}
+
+impl Answer for Services {
+    fn answer(self: Arc<Self>, caller: Caller, method: &'static str, body: Bytes) -> ReplyFuture {
+        Box::pin(async move {
+            match method {
+                ServicesList::NAME => ok(&self.list().await),
+                ServicesControl::NAME => {
+                    let request = match request::<ServicesControl>(&body) {
+                        Ok(r) => r,
+                        Err(refused) => return refused,
+                    };
+                    match self.control(&caller, &request).await {
+                        Ok(service) => ok(&service),
+                        Err(why) => refuse(
+                            match why {
+                                Refused::NotListed(_) | Refused::NotControllable(_) => {
+                                    Status::FORBIDDEN
+                                }
+                                Refused::Failed { .. } => Status::UPSTREAM_ERROR,
+                                Refused::Timeout { .. } => Status::UPSTREAM_TIMEOUT,
+                            },
+                            why,
+                        ),
+                    }
+                }
+                other => unknown(other),
+            }
+        })
     }
 }

@@ -2,10 +2,10 @@
 
 use crate::app_error::{AppError, ErrorKind};
 use crate::gui::{self, AppState, PairingControl, Phase};
-use crate::views::{HostHealth, ManagerRow, ManagersView, PairingView, UnpairView};
+use crate::views::{Json, ManagerRow, ManagersView, PairingView, UnpairView};
 use nodepair_keystore::Passphrase;
 use nodepair_peer::{PairingPhase, PairingUpdate, Revocation};
-use nodepair_protocol::api::{self, Method, host::Health};
+use nodepair_protocol::api;
 use nodepair_protocol::{PublicKey, Role, Status};
 use std::sync::PoisonError;
 use tauri::{AppHandle, State};
@@ -262,174 +262,44 @@ pub async fn unpair_manager(
     }
 }
 
-/// Which manager to ask for host health, and from when on.
-#[derive(Clone, Debug, serde::Deserialize, specta::Type)]
-#[serde(rename_all = "camelCase")]
-pub struct HealthQuery {
-    /// The manager's key.
-    pub key: String,
-    /// Only samples after this, Unix milliseconds (0: all it keeps).
-    #[specta(type = specta_typescript::Number)]
-    pub samples_after_ms: u64,
-}
-
-/// Asks a manager for its host's health: the state now, and the samples
-/// taken after `query.samplesAfterMs`.
+/// Asks the manager `key` for `method` with the JSON `request` and returns
+/// its JSON answer. Every manager method goes through here; the window's
+/// TypeScript types each call from the generated `ManagerMethods` map. A
+/// follow that succeeded is asked for again whenever the manager's session
+/// comes back, until its stop is asked (see [`crate::follows`]).
 #[tauri::command]
 #[specta::specta]
-pub async fn manager_health(
-    state: State<'_, AppState>,
-    query: HealthQuery,
-) -> Result<HostHealth, AppError> {
-    let request = api::host::HealthRequest {
-        samples_after_ms: query.samples_after_ms,
-    };
-    let health = ask::<Health>(&state, &query.key, &request).await?;
-    Ok(HostHealth::new(health, unix_ms()))
-}
-
-/// Asks a manager to push its host's health about every `interval_ms` (it
-/// bounds the rate); each push comes as a
-/// [`HostUpdate`](crate::views::HostUpdate) event. Following again changes
-/// the rate.
-#[tauri::command]
-#[specta::specta]
-pub async fn manager_host_follow(
+pub async fn ask_manager(
     state: State<'_, AppState>,
     key: String,
-    interval_ms: u32,
-) -> Result<api::host::HostFollowResponse, AppError> {
-    use api::host::{HostFollow, HostFollowRequest};
-    let request = HostFollowRequest {
-        interval_ms: interval_ms.into(),
-    };
-    ask::<HostFollow>(&state, &key, &request).await
-}
-
-/// Stops a manager's pushes of its host's health.
-#[tauri::command]
-#[specta::specta]
-pub async fn manager_host_unfollow(
-    state: State<'_, AppState>,
-    key: String,
-) -> Result<(), AppError> {
-    ask::<api::host::HostUnfollow>(&state, &key, &api::Empty {})
-        .await
-        .map(|_| ())
-}
-
-/// Asks a manager for its Ethereum node's state (`eth.status`): each part
-/// read, or why it could not be.
-#[tauri::command]
-#[specta::specta]
-pub async fn manager_eth(
-    state: State<'_, AppState>,
-    key: String,
-) -> Result<nodepair_protocol::api::ethereum::EthStatusResponse, AppError> {
-    use nodepair_protocol::api::ethereum::EthStatus;
-    ask::<EthStatus>(&state, &key, &api::Empty {}).await
-}
-
-/// Asks a manager for the state of the services its operator listed.
-#[tauri::command]
-#[specta::specta]
-pub async fn manager_services(
-    state: State<'_, AppState>,
-    key: String,
-) -> Result<nodepair_protocol::api::services::ServicesResponse, AppError> {
-    use nodepair_protocol::api::services::ServicesList;
-    ask::<ServicesList>(&state, &key, &api::Empty {}).await
-}
-
-/// Asks a manager to start, stop or restart one of its services; its
-/// refusal (not allowed, failed, timed out) comes back as the error.
-#[tauri::command]
-#[specta::specta]
-pub async fn manager_service_control(
-    state: State<'_, AppState>,
-    key: String,
-    unit: String,
-    action: nodepair_protocol::api::services::Action,
-) -> Result<nodepair_protocol::api::services::Service, AppError> {
-    use nodepair_protocol::api::services::{ControlRequest, ServicesControl};
-    ask::<ServicesControl>(&state, &key, &ControlRequest { unit, action }).await
-}
-
-/// Sends `M` to the manager `key` and decodes its answer; a non-200 answer's
-/// sentence is the error.
-async fn ask<M: Method>(
-    state: &AppState,
-    key: &str,
-    request: &M::Request,
-) -> Result<M::Response, AppError> {
+    method: String,
+    request: Json,
+) -> Result<Json, AppError> {
     let backend = state.running()?;
-    let reply = backend
-        .peer
-        .request(self::key(key)?, M::NAME, api::encode(request))
-        .await
-        .map_err(|e| AppError::unanswered(&e))?;
+    let who = self::key(&key)?;
+    let info = api::method(&method).ok_or_else(|| {
+        AppError::new(
+            ErrorKind::Invalid,
+            format!("NodePair knows no manager method {method:?}"),
+        )
+    })?;
+    let body = serde_json::to_vec(&request.0)
+        .map_err(|e| AppError::new(ErrorKind::Invalid, e.to_string()))?;
+    let reply = backend.peer.request(who, info.name, body.clone()).await;
+    let answered = matches!(&reply, Ok(r) if r.status == Status::OK);
+    state
+        .follows
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .asked(who, info, &body, answered);
+    let reply = reply.map_err(|e| AppError::unanswered(&e))?;
     if reply.status != Status::OK {
         return Err(AppError::answered(reply.status, &reply.body));
     }
-    api::decode_response::<M>(&reply.body)
-        .map_err(|e| AppError::new(ErrorKind::Failed, e.to_string()))
-}
-
-/// The logs a manager shares, and its follow budget.
-#[tauri::command]
-#[specta::specta]
-pub async fn manager_logs(
-    state: State<'_, AppState>,
-    key: String,
-) -> Result<nodepair_protocol::api::logs::SourcesResponse, AppError> {
-    ask::<nodepair_protocol::api::logs::LogsSources>(&state, &key, &api::Empty {}).await
-}
-
-/// The last `lines` lines of one of a manager's logs.
-#[tauri::command]
-#[specta::specta]
-pub async fn manager_log_tail(
-    state: State<'_, AppState>,
-    key: String,
-    source: String,
-    lines: u32,
-) -> Result<nodepair_protocol::api::logs::Lines, AppError> {
-    use nodepair_protocol::api::logs::{LogsTail, TailRequest};
-    ask::<LogsTail>(
-        &state,
-        &key,
-        &TailRequest {
-            source,
-            lines,
-            skip: 0,
-        },
-    )
-    .await
-}
-
-/// Starts following one of a manager's logs; new lines come as
-/// [`LogLines`](crate::views::LogLines) events.
-#[tauri::command]
-#[specta::specta]
-pub async fn manager_log_follow(
-    state: State<'_, AppState>,
-    key: String,
-    source: String,
-) -> Result<nodepair_protocol::api::logs::FollowResponse, AppError> {
-    use nodepair_protocol::api::logs::{LogsFollow, SourceRequest};
-    ask::<LogsFollow>(&state, &key, &SourceRequest { source }).await
-}
-
-/// Stops following one of a manager's logs.
-#[tauri::command]
-#[specta::specta]
-pub async fn manager_log_unfollow(
-    state: State<'_, AppState>,
-    key: String,
-    source: String,
-) -> Result<(), AppError> {
-    use nodepair_protocol::api::logs::{LogsUnfollow, SourceRequest};
-    ask::<LogsUnfollow>(&state, &key, &SourceRequest { source })
-        .await
-        .map(|_| ())
+    serde_json::from_slice(&reply.body).map(Json).map_err(|e| {
+        AppError::new(
+            ErrorKind::Failed,
+            format!("the manager's answer to {method} is not JSON: {e}"),
+        )
+    })
 }

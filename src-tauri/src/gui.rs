@@ -2,11 +2,14 @@
 
 use crate::app_error::{AppError, ErrorKind};
 use crate::backend::{Ask, Backend, NeedsPassphrase, needs_passphrase};
+use crate::follows::Follows;
 use crate::notify::{Notice, Notifier};
 use crate::settings::Settings;
-use crate::views::{BackendState, ManagerRow, ManagersView, UnlockView};
+use crate::views::{BackendState, ManagerEvent, ManagerRow, ManagersView, UnlockView};
 use nodepair_keystore::Passphrase;
 use nodepair_peer::PeerEvent;
+use nodepair_protocol::api;
+use nodepair_protocol::frame::Event as Pushed;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 use tauri::{AppHandle, Manager};
@@ -46,6 +49,9 @@ pub struct AppState {
     /// Steers the pairing under way, if any: the person's answer to the
     /// comparison, or cancel.
     pub(crate) pairing: Mutex<Option<tokio::sync::mpsc::Sender<PairingControl>>>,
+    /// The streams the window follows, asked for again when a session
+    /// comes back.
+    pub(crate) follows: Mutex<Follows>,
 }
 
 impl AppState {
@@ -116,6 +122,7 @@ pub fn start(app: &AppHandle, settings_path: Option<PathBuf>) {
         settings_path,
         phase: Mutex::new(Phase::Starting),
         pairing: Mutex::new(None),
+        follows: Mutex::new(Follows::default()),
     });
     let app = app.clone();
     tauri::async_runtime::spawn(async move { launch(&app, None).await });
@@ -143,6 +150,8 @@ pub(crate) async fn launch(app: &AppHandle, typed: Option<Passphrase>) {
         }
     };
     let mut events = backend.peer.events();
+    // Weak: this task must not keep the backend alive after it stops.
+    let weak = Arc::downgrade(&backend);
     settle(app, Phase::Running(backend)).await;
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
@@ -153,16 +162,19 @@ pub(crate) async fn launch(app: &AppHandle, typed: Option<Passphrase>) {
                     if let Some(notice) = notifier.observe(&event) {
                         show(&app, &notice);
                     }
+                    let again = app
+                        .state::<AppState>()
+                        .follows
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .observe(&event);
+                    if let Some(backend) = weak.upgrade() {
+                        for (who, method, body) in again {
+                            follow_again(&backend, who, method, body);
+                        }
+                    }
                     match &event {
-                        PeerEvent::Stream { from, event } if event.stream.starts_with("logs:") => {
-                            forward_log(&app, *from, &event.body);
-                        }
-                        PeerEvent::Stream { from, event }
-                            if event.stream == nodepair_protocol::api::host::STREAM =>
-                        {
-                            forward_host(&app, *from, &event.body);
-                        }
-                        PeerEvent::Stream { .. } => {}
+                        PeerEvent::Stream { from, event } => forward(&app, *from, event),
                         _ => emit(&app).await,
                     }
                 }
@@ -186,38 +198,40 @@ pub(crate) async fn emit(app: &AppHandle) {
     }
 }
 
-/// Hands a followed log's new lines to the window.
-fn forward_log(app: &AppHandle, from: nodepair_protocol::PublicKey, body: &[u8]) {
-    use nodepair_protocol::api::logs::Lines;
-    match serde_json::from_slice::<Lines>(body) {
-        Ok(lines) => {
-            let event = crate::views::LogLines {
-                key: from.to_string(),
-                lines,
-            };
-            if let Err(e) = event.emit(app) {
-                tracing::warn!("cannot tell the window: {e}");
-            }
-        }
-        Err(e) => tracing::warn!("a log event that is not lines: {e}"),
+/// Hands an event a manager pushed to the window.
+fn forward(app: &AppHandle, from: nodepair_protocol::PublicKey, event: &Pushed) {
+    let body = match serde_json::from_slice(&event.body) {
+        Ok(body) => body,
+        Err(e) => return tracing::warn!("an event on {:?} that is not JSON: {e}", event.stream),
+    };
+    let event = ManagerEvent {
+        key: from.to_string(),
+        kind: api::stream_kind(&event.stream).to_owned(),
+        stream: event.stream.clone(),
+        body: crate::views::Json(body),
+    };
+    if let Err(e) = event.emit(app) {
+        tracing::warn!("cannot tell the window: {e}");
     }
 }
 
-/// Hands a followed host's new state to the window.
-fn forward_host(app: &AppHandle, from: nodepair_protocol::PublicKey, body: &[u8]) {
-    use nodepair_protocol::api::host::HealthResponse;
-    match serde_json::from_slice::<HealthResponse>(body) {
-        Ok(health) => {
-            let event = crate::views::HostUpdate {
-                key: from.to_string(),
-                health: crate::views::HostHealth::new(health, crate::commands::unix_ms()),
-            };
-            if let Err(e) = event.emit(app) {
-                tracing::warn!("cannot tell the window: {e}");
+/// Asks a manager that came back for a follow the window had.
+fn follow_again(
+    backend: &Arc<Backend>,
+    who: nodepair_protocol::PublicKey,
+    method: &'static str,
+    body: Vec<u8>,
+) {
+    let backend = Arc::clone(backend);
+    tauri::async_runtime::spawn(async move {
+        match backend.peer.request(who, method, body).await {
+            Ok(reply) if reply.status == nodepair_protocol::Status::OK => {
+                tracing::debug!("{method} asked again of {}", who.fingerprint());
             }
+            Ok(reply) => tracing::info!("{method} refused after reconnecting: {}", reply.status),
+            Err(e) => tracing::info!("{method} not asked again: {e}"),
         }
-        Err(e) => tracing::warn!("a host event that is not host health: {e}"),
-    }
+    });
 }
 
 fn show(app: &AppHandle, notice: &Notice) {

@@ -1,7 +1,7 @@
 //! The typed IPC: the commands and events the window uses, and the TypeScript bindings generated from them.
 
 use crate::commands;
-use crate::views::{HostUpdate, LogLines, ManagersView, PairingView};
+use crate::views::{ManagerEvent, ManagersView, PairingView};
 use std::path::Path;
 
 /// Where the generated bindings live, from the workspace root.
@@ -18,23 +18,17 @@ pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
             commands::pair_confirm,
             commands::rename_manager,
             commands::unpair_manager,
-            commands::manager_health,
-            commands::manager_eth,
-            commands::manager_services,
-            commands::manager_service_control,
-            commands::manager_logs,
-            commands::manager_log_tail,
-            commands::manager_log_follow,
-            commands::manager_log_unfollow,
-            commands::manager_host_follow,
-            commands::manager_host_unfollow,
+            commands::ask_manager,
         ])
         .events(tauri_specta::collect_events![
             ManagersView,
             PairingView,
-            LogLines,
-            HostUpdate
+            ManagerEvent
         ])
+        // What each manager method and stream carries, for `ask_manager`
+        // and `ManagerEvent` (ui/src/api.ts types both from these).
+        .typ::<nodepair_protocol::api::ManagerMethods>()
+        .typ::<nodepair_protocol::api::ManagerStreams>()
 }
 
 /// Writes the TypeScript bindings to `path`.
@@ -75,5 +69,27 @@ mod tests {
                  check the UI against it (npm run typecheck) and commit it"
             );
         }
+    }
+
+    /// Each method a manager may answer is typed in the window's map (the
+    /// map's keys are written by hand beside each method's type).
+    #[test]
+    fn every_manager_method_is_in_the_typescript_map() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let bindings = std::fs::read_to_string(root.join(BINDINGS)).unwrap();
+        for method in nodepair_protocol::api::methods() {
+            let entry = format!("\"{}\": Call<", method.name);
+            assert!(
+                bindings.contains(&entry),
+                "{} is not in ManagerMethods",
+                method.name
+            );
+        }
+        let entries = bindings.matches(": Call<").count();
+        assert_eq!(
+            entries,
+            2 * nodepair_protocol::api::methods().count(),
+            "one entry per method and phase"
+        );
     }
 }

@@ -14,6 +14,7 @@
 //! - [`headless`]: the command line without a window.
 //! - [`gui`]: the backend started at launch, and what it tells the window.
 //! - [`commands`]: what the window may ask.
+//! - [`follows`]: the streams the window follows, asked for again after a reconnect.
 //! - [`views`]: the types crossing the IPC.
 //! - [`ipc`]: the typed IPC and its generated TypeScript bindings.
 //! - [`notify`]: which changes become desktop notifications.
@@ -23,6 +24,7 @@
 pub mod app_error;
 pub mod backend;
 pub mod commands;
+pub mod follows;
 pub mod gui;
 pub mod headless;
 pub mod ipc;

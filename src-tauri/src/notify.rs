@@ -75,11 +75,11 @@ impl Notifier {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use nodepair_keystore::{Counterparty, CounterpartyState, Role};
 
-    fn view(state: NodeState) -> CounterpartyView {
+    pub(crate) fn view(state: NodeState) -> CounterpartyView {
         let stored = Counterparty {
             public_key: [1; 32],
             node_id: [2; 16],

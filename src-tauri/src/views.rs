@@ -2,7 +2,6 @@
 
 use nodepair_peer::{CounterpartyView, PairingPhase};
 use nodepair_protocol::NodeState;
-use nodepair_protocol::api::host::HealthResponse;
 use serde::Serialize;
 
 // Numbers: times (Unix ms), byte counts and latencies are far below 2⁵³,
@@ -147,160 +146,30 @@ pub struct UnpairView {
     pub message: String,
 }
 
-/// A manager's host, as `host.health` answered it.
-#[derive(Clone, Debug, PartialEq, Serialize, specta::Type)]
+/// An event a manager pushed on one of the streams the window follows.
+#[derive(Clone, Debug, PartialEq, Serialize, specta::Type, tauri_specta::Event)]
 #[serde(rename_all = "camelCase")]
-pub struct HostHealth {
-    /// Host name.
-    pub hostname: String,
-    /// Operating system.
-    pub os: String,
-    /// Kernel version; empty from older managers.
-    pub kernel: String,
-    /// Seconds since boot.
-    #[specta(type = Number)]
-    pub uptime_s: u64,
-    /// Logical CPUs.
-    pub cpus: u32,
-    /// Each CPU's use, 0–100.
-    #[specta(type = Vec<Number>)]
-    pub cpu_per_core: Vec<f32>,
-    /// Load average over 1, 5 and 15 minutes.
-    #[specta(type = Vec<Number>)]
-    pub load: Vec<f64>,
-    /// Physical memory, bytes.
-    #[specta(type = Number)]
-    pub memory_total: u64,
-    /// Memory in use, bytes.
-    #[specta(type = Number)]
-    pub memory_used: u64,
-    /// Swap, bytes.
-    #[specta(type = Number)]
-    pub swap_total: u64,
-    /// Swap in use, bytes.
-    #[specta(type = Number)]
-    pub swap_used: u64,
-    /// Mounted file systems.
-    pub disks: Vec<DiskView>,
-    /// Network interfaces and their rates.
-    pub networks: Vec<NetworkView>,
-    /// How often the manager samples, milliseconds.
-    #[specta(type = Number)]
-    pub sample_interval_ms: u64,
-    /// CPU and memory samples, oldest first.
-    pub samples: Vec<SampleView>,
-    /// When this answer arrived, Unix milliseconds.
-    #[specta(type = Number)]
-    pub received_at_ms: u64,
+pub struct ManagerEvent {
+    /// The manager's key.
+    pub key: String,
+    /// The stream's kind (`host`, `logs`): which entry of `ManagerStreams`
+    /// types the body.
+    pub kind: String,
+    /// The stream's full name (`logs:geth.service`).
+    pub stream: String,
+    /// The event's body.
+    pub body: Json,
 }
 
-/// One mounted file system.
-#[derive(Clone, Debug, PartialEq, Serialize, specta::Type)]
-#[serde(rename_all = "camelCase")]
-pub struct DiskView {
-    /// Mount point.
-    pub mount: String,
-    /// Size, bytes.
-    #[specta(type = Number)]
-    pub total: u64,
-    /// Free for unprivileged users, bytes.
-    #[specta(type = Number)]
-    pub available: u64,
-}
+/// Any JSON: a manager method's request or answer, or an event's body, as
+/// the generic call carries it. TypeScript sees `unknown`; `ui/src/api.ts`
+/// types it from `ManagerMethods` and `ManagerStreams`.
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct Json(pub serde_json::Value);
 
-/// One network interface.
-#[derive(Clone, Debug, PartialEq, Serialize, specta::Type)]
-#[serde(rename_all = "camelCase")]
-pub struct NetworkView {
-    /// Its name.
-    pub name: String,
-    /// Received, bytes per second.
-    #[specta(type = Number)]
-    pub rx_per_s: u64,
-    /// Sent, bytes per second.
-    #[specta(type = Number)]
-    pub tx_per_s: u64,
-}
-
-/// CPU and memory at one moment.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, specta::Type)]
-#[serde(rename_all = "camelCase")]
-pub struct SampleView {
-    /// When, Unix milliseconds.
-    #[specta(type = Number)]
-    pub at_ms: u64,
-    /// CPU busy, 0–100.
-    #[specta(type = Number)]
-    pub cpu_percent: f32,
-    /// Memory in use, bytes.
-    #[specta(type = Number)]
-    pub memory_used: u64,
-}
-
-impl HostHealth {
-    /// The view of an answer received at `received_at_ms`.
-    pub fn new(h: HealthResponse, received_at_ms: u64) -> Self {
-        HostHealth {
-            hostname: h.hostname,
-            os: h.os,
-            kernel: h.kernel,
-            cpu_per_core: h.cpu_per_core,
-            networks: h
-                .networks
-                .into_iter()
-                .map(|n| NetworkView {
-                    name: n.name,
-                    rx_per_s: n.rx_per_s,
-                    tx_per_s: n.tx_per_s,
-                })
-                .collect(),
-            uptime_s: h.uptime_s,
-            cpus: h.cpus,
-            load: h.load.to_vec(),
-            memory_total: h.memory_total,
-            memory_used: h.memory_used,
-            swap_total: h.swap_total,
-            swap_used: h.swap_used,
-            disks: h
-                .disks
-                .into_iter()
-                .map(|d| DiskView {
-                    mount: d.mount,
-                    total: d.total,
-                    available: d.available,
-                })
-                .collect(),
-            sample_interval_ms: h.sample_interval_ms,
-            samples: h
-                .samples
-                .into_iter()
-                .map(|s| SampleView {
-                    at_ms: s.at_ms,
-                    cpu_percent: s.cpu_percent,
-                    memory_used: s.memory_used,
-                })
-                .collect(),
-            received_at_ms,
-        }
+impl specta::Type for Json {
+    fn definition(types: &mut specta::Types) -> specta::datatype::DataType {
+        <specta_typescript::Unknown as specta::Type>::definition(types)
     }
-}
-
-/// A manager's host health, pushed because the app follows it.
-#[derive(Clone, Debug, PartialEq, Serialize, specta::Type, tauri_specta::Event)]
-#[serde(rename_all = "camelCase")]
-pub struct HostUpdate {
-    /// The manager's key.
-    pub key: String,
-    /// Its host now, with the one sample just taken.
-    pub health: HostHealth,
-}
-
-/// New lines of a followed log, as a manager pushed them.
-#[derive(Clone, Debug, PartialEq, Serialize, specta::Type, tauri_specta::Event)]
-#[serde(rename_all = "camelCase")]
-pub struct LogLines {
-    /// The manager's key.
-    pub key: String,
-    /// The lines, and what the budget dropped.
-    pub lines: nodepair_protocol::api::logs::Lines,
 }

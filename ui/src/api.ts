@@ -10,9 +10,8 @@ export type PairingPhase = gen.PairingPhase;
 export type NodeState = gen.NodeState;
 export type BackendState = gen.BackendState;
 export type UnlockView = gen.UnlockView_Serialize;
-export type HostHealth = gen.HostHealth;
-export type SampleView = gen.SampleView;
-export type DiskView = gen.DiskView;
+export type HostHealth = gen.HealthResponse_Serialize;
+export type SampleView = gen.Sample;
 export type UnpairView = gen.UnpairView;
 export type Service = gen.Service_Serialize;
 export type ServiceAction = gen.Action;
@@ -50,7 +49,7 @@ async function ok<T>(call: Promise<Outcome<T>>): Promise<T> {
   throw new BackendError("failed", error instanceof Error ? error.message : String(error));
 }
 
-/** Every command the window may call (src-tauri/src/commands.rs). */
+/** Every command the window may call (src-tauri/src/commands.rs) but the manager methods (`ask`). */
 export const backend = {
   managers: () => ok(gen.commands.managers()),
   unlock: (passphrase: string) => ok(gen.commands.unlock(passphrase)),
@@ -59,18 +58,25 @@ export const backend = {
   pairConfirm: (matches: boolean) => ok(gen.commands.pairConfirm(matches)),
   rename: (key: string, name: string | null) => ok(gen.commands.renameManager(key, name)),
   unpair: (key: string) => ok(gen.commands.unpairManager(key)),
-  health: (key: string, samplesAfterMs: number) =>
-    ok(gen.commands.managerHealth({ key, samplesAfterMs })),
-  eth: (key: string) => ok(gen.commands.managerEth(key)),
-  services: (key: string) => ok(gen.commands.managerServices(key)),
-  control: (key: string, unit: string, action: gen.Action) => ok(gen.commands.managerServiceControl(key, unit, action)),
-  logSources: (key: string) => ok(gen.commands.managerLogs(key)),
-  logTail: (key: string, source: string, lines: number) => ok(gen.commands.managerLogTail(key, source, lines)),
-  logFollow: (key: string, source: string) => ok(gen.commands.managerLogFollow(key, source)),
-  logUnfollow: (key: string, source: string) => ok(gen.commands.managerLogUnfollow(key, source)),
-  hostFollow: (key: string, intervalMs: number) => ok(gen.commands.managerHostFollow(key, intervalMs)),
-  hostUnfollow: (key: string) => ok(gen.commands.managerHostUnfollow(key)),
 };
+
+/** What each manager method takes and answers (protocol/src/api/, generated). */
+type Methods = gen.ManagerMethods_Serialize;
+/** What each stream's events carry, by kind (`host`, `logs`). */
+type Streams = gen.ManagerStreams_Serialize;
+/** A manager method's name. */
+export type Method = keyof Methods;
+export type RequestOf<M extends Method> = Methods[M]["request"];
+export type ResponseOf<M extends Method> = Methods[M]["response"];
+
+/**
+ * Asks manager `key` for `method`: the one way the window calls a manager,
+ * typed by the generated map. A follow is asked for again by the backend
+ * whenever the manager comes back online, until it is stopped.
+ */
+export function ask<M extends Method>(key: string, method: M, request: RequestOf<M>): Promise<ResponseOf<M>> {
+  return ok(gen.commands.askManager(key, method, request)) as Promise<ResponseOf<M>>;
+}
 
 /** Calls `onChange` with every new managers view. */
 export function watchManagers(onChange: (view: ManagersView) => void): Promise<() => void> {
@@ -82,14 +88,14 @@ export function watchPairing(onChange: (view: PairingView) => void): Promise<() 
   return gen.events.pairingView.listen((event) => onChange(event.payload));
 }
 
-/** Calls `onLines` with every batch of a followed log's new lines. */
-export function watchLogs(onLines: (event: gen.LogLines) => void): Promise<() => void> {
-  return gen.events.logLines.listen((event) => onLines(event.payload));
-}
-
-/** Calls `onUpdate` with every host health a followed manager pushes. */
-export function watchHost(onUpdate: (event: gen.HostUpdate) => void): Promise<() => void> {
-  return gen.events.hostUpdate.listen((event) => onUpdate(event.payload));
+/** Calls `on` with every event a manager pushes on a stream of `kind`. */
+export function watchStream<K extends keyof Streams>(
+  kind: K,
+  on: (key: string, stream: string, body: Streams[K]) => void,
+): Promise<() => void> {
+  return gen.events.managerEvent.listen(({ payload }) => {
+    if (payload.kind === kind) on(payload.key, payload.stream, payload.body as Streams[K]);
+  });
 }
 
 /** The message of anything thrown. */

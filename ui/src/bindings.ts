@@ -42,48 +42,18 @@ export const commands = {
 	 */
 	unpairManager: (key: string) => typedError<UnpairView, AppError>(__TAURI_INVOKE("unpair_manager", { key })),
 	/**
-	 *  Asks a manager for its host's health: the state now, and the samples
-	 *  taken after `query.samplesAfterMs`.
+	 *  Asks the manager `key` for `method` with the JSON `request` and returns
+	 *  its JSON answer. Every manager method goes through here; the window's
+	 *  TypeScript types each call from the generated `ManagerMethods` map. A
+	 *  follow that succeeded is asked for again whenever the manager's session
+	 *  comes back, until its stop is asked (see [`crate::follows`]).
 	 */
-	managerHealth: (query: HealthQuery) => typedError<HostHealth, AppError>(__TAURI_INVOKE("manager_health", { query })),
-	/**
-	 *  Asks a manager for its Ethereum node's state (`eth.status`): each part
-	 *  read, or why it could not be.
-	 */
-	managerEth: (key: string) => typedError<EthStatusResponse_Serialize, AppError>(__TAURI_INVOKE("manager_eth", { key })),
-	/**  Asks a manager for the state of the services its operator listed. */
-	managerServices: (key: string) => typedError<ServicesResponse_Serialize, AppError>(__TAURI_INVOKE("manager_services", { key })),
-	/**
-	 *  Asks a manager to start, stop or restart one of its services; its
-	 *  refusal (not allowed, failed, timed out) comes back as the error.
-	 */
-	managerServiceControl: (key: string, unit: string, action: Action) => typedError<Service_Serialize, AppError>(__TAURI_INVOKE("manager_service_control", { key, unit, action })),
-	/**  The logs a manager shares, and its follow budget. */
-	managerLogs: (key: string) => typedError<SourcesResponse, AppError>(__TAURI_INVOKE("manager_logs", { key })),
-	/**  The last `lines` lines of one of a manager's logs. */
-	managerLogTail: (key: string, source: string, lines: number) => typedError<Lines_Serialize, AppError>(__TAURI_INVOKE("manager_log_tail", { key, source, lines })),
-	/**
-	 *  Starts following one of a manager's logs; new lines come as
-	 *  [`LogLines`](crate::views::LogLines) events.
-	 */
-	managerLogFollow: (key: string, source: string) => typedError<FollowResponse, AppError>(__TAURI_INVOKE("manager_log_follow", { key, source })),
-	/**  Stops following one of a manager's logs. */
-	managerLogUnfollow: (key: string, source: string) => typedError<null, AppError>(__TAURI_INVOKE("manager_log_unfollow", { key, source })),
-	/**
-	 *  Asks a manager to push its host's health about every `interval_ms` (it
-	 *  bounds the rate); each push comes as a
-	 *  [`HostUpdate`](crate::views::HostUpdate) event. Following again changes
-	 *  the rate.
-	 */
-	managerHostFollow: (key: string, intervalMs: number) => typedError<HostFollowResponse, AppError>(__TAURI_INVOKE("manager_host_follow", { key, intervalMs })),
-	/**  Stops a manager's pushes of its host's health. */
-	managerHostUnfollow: (key: string) => typedError<null, AppError>(__TAURI_INVOKE("manager_host_unfollow", { key })),
+	askManager: (key: string, method: string, request: unknown) => typedError<unknown, AppError>(__TAURI_INVOKE("ask_manager", { key, method, request })),
 };
 
 /** Events */
 export const events = {
-	hostUpdate: makeEvent<HostUpdate, HostUpdate>("host-update"),
-	logLines: makeEvent<LogLines_Serialize, LogLines_Deserialize>("log-lines"),
+	managerEvent: makeEvent<ManagerEvent, ManagerEvent>("manager-event"),
 	managersView: makeEvent<ManagersView_Serialize, ManagersView_Deserialize>("managers-view"),
 	pairingView: makeEvent<PairingView_Serialize, PairingView_Deserialize>("pairing-view"),
 };
@@ -175,6 +145,14 @@ export type BeaconSyncing_Serialize = {
 	el_offline: boolean | null,
 };
 
+/**  One call in [`ManagerMethods`]: what the app sends and what comes back. */
+export type Call<Q, R> = {
+	/**  The request body. */
+	request: Q,
+	/**  An OK response's body. */
+	response: R,
+};
+
 /**  What the beacon node says (`/eth/v1/node/*`). */
 export type ConsensusStatus = ConsensusStatus_Serialize | ConsensusStatus_Deserialize;
 
@@ -206,15 +184,26 @@ export type ConsensusStatus_Serialize = {
 	health: Reading<BeaconHealth>,
 };
 
+/**  What to do to which unit. */
+export type ControlRequest = {
+	/**  The unit, as listed. */
+	unit: string,
+	/**  The action. */
+	action: Action,
+};
+
 /**  One mounted file system. */
-export type DiskView = {
-	/**  Mount point. */
+export type Disk = {
+	/**  Where it is mounted. */
 	mount: string,
-	/**  Size, bytes. */
+	/**  Its size, bytes. */
 	total: number,
-	/**  Free for unprivileged users, bytes. */
+	/**  Space available to unprivileged users, bytes. */
 	available: number,
 };
+
+/**  The request body of methods that take no arguments: `{}`. */
+export type Empty = Record<string, never>;
 
 /**  Kinds of failure the window tells apart. */
 export type ErrorKind = 
@@ -310,12 +299,111 @@ export type FollowResponse = {
 	stream: string,
 };
 
-/**  Which manager to ask for host health, and from when on. */
-export type HealthQuery = {
-	/**  The manager's key. */
-	key: string,
-	/**  Only samples after this, Unix milliseconds (0: all it keeps). */
-	samplesAfterMs: number,
+/**  What the app asks. */
+export type HealthRequest = HealthRequest_Serialize | HealthRequest_Deserialize;
+
+/**  What the app asks. */
+export type HealthRequest_Deserialize = {
+	/**
+	 *  Only samples taken after this (Unix milliseconds) are returned; 0 or
+	 *  absent: all the manager keeps.
+	 */
+	samples_after_ms?: number,
+};
+
+/**  What the app asks. */
+export type HealthRequest_Serialize = {
+	/**
+	 *  Only samples taken after this (Unix milliseconds) are returned; 0 or
+	 *  absent: all the manager keeps.
+	 */
+	samples_after_ms: number,
+};
+
+/**  The host now, and the samples the manager took in the background. */
+export type HealthResponse = HealthResponse_Serialize | HealthResponse_Deserialize;
+
+/**  The host now, and the samples the manager took in the background. */
+export type HealthResponse_Deserialize = {
+	/**  The machine's host name. */
+	hostname: string,
+	/**  Operating system and version, e.g. "Debian GNU/Linux 12". */
+	os: string,
+	/**  Kernel version, e.g. "6.1.0-13-amd64" (absent from older managers). */
+	kernel?: string,
+	/**  Seconds since the machine booted. */
+	uptime_s: number,
+	/**  Logical CPUs. */
+	cpus: number,
+	/**  Each logical CPU's use over the last sampling interval, 0–100. */
+	cpu_per_core?: number[],
+	/**  Load average over 1, 5 and 15 minutes (zeros where the OS has none). */
+	load: [number, number, number],
+	/**  Physical memory, bytes. */
+	memory_total: number,
+	/**  Memory in use (total minus available), bytes. */
+	memory_used: number,
+	/**  Swap, bytes. */
+	swap_total: number,
+	/**  Swap in use, bytes. */
+	swap_used: number,
+	/**  Mounted file systems with real storage behind them. */
+	disks: Disk[],
+	/**
+	 *  Network interfaces (loopback left out) and their rates over the last
+	 *  sampling interval.
+	 */
+	networks?: Network[],
+	/**  How often the manager samples, milliseconds. */
+	sample_interval_ms: number,
+	/**  Samples, oldest first; the newest is the current state. */
+	samples: Sample[],
+};
+
+/**  The host now, and the samples the manager took in the background. */
+export type HealthResponse_Serialize = {
+	/**  The machine's host name. */
+	hostname: string,
+	/**  Operating system and version, e.g. "Debian GNU/Linux 12". */
+	os: string,
+	/**  Kernel version, e.g. "6.1.0-13-amd64" (absent from older managers). */
+	kernel: string,
+	/**  Seconds since the machine booted. */
+	uptime_s: number,
+	/**  Logical CPUs. */
+	cpus: number,
+	/**  Each logical CPU's use over the last sampling interval, 0–100. */
+	cpu_per_core: number[],
+	/**  Load average over 1, 5 and 15 minutes (zeros where the OS has none). */
+	load: [number, number, number],
+	/**  Physical memory, bytes. */
+	memory_total: number,
+	/**  Memory in use (total minus available), bytes. */
+	memory_used: number,
+	/**  Swap, bytes. */
+	swap_total: number,
+	/**  Swap in use, bytes. */
+	swap_used: number,
+	/**  Mounted file systems with real storage behind them. */
+	disks: Disk[],
+	/**
+	 *  Network interfaces (loopback left out) and their rates over the last
+	 *  sampling interval.
+	 */
+	networks: Network[],
+	/**  How often the manager samples, milliseconds. */
+	sample_interval_ms: number,
+	/**  Samples, oldest first; the newest is the current state. */
+	samples: Sample[],
+};
+
+/**  How often the app wants the host's state. */
+export type HostFollowRequest = {
+	/**
+	 *  Milliseconds between events; the manager keeps it within
+	 *  [`MIN_FOLLOW_INTERVAL_MS`]..=[`MAX_FOLLOW_INTERVAL_MS`].
+	 */
+	interval_ms: number,
 };
 
 /**  The follow the manager started. */
@@ -326,48 +414,14 @@ export type HostFollowResponse = {
 	interval_ms: number,
 };
 
-/**  A manager's host, as `host.health` answered it. */
-export type HostHealth = {
-	/**  Host name. */
-	hostname: string,
-	/**  Operating system. */
-	os: string,
-	/**  Kernel version; empty from older managers. */
-	kernel: string,
-	/**  Seconds since boot. */
-	uptimeS: number,
-	/**  Logical CPUs. */
-	cpus: number,
-	/**  Each CPU's use, 0–100. */
-	cpuPerCore: number[],
-	/**  Load average over 1, 5 and 15 minutes. */
-	load: number[],
-	/**  Physical memory, bytes. */
-	memoryTotal: number,
-	/**  Memory in use, bytes. */
-	memoryUsed: number,
-	/**  Swap, bytes. */
-	swapTotal: number,
-	/**  Swap in use, bytes. */
-	swapUsed: number,
-	/**  Mounted file systems. */
-	disks: DiskView[],
-	/**  Network interfaces and their rates. */
-	networks: NetworkView[],
-	/**  How often the manager samples, milliseconds. */
-	sampleIntervalMs: number,
-	/**  CPU and memory samples, oldest first. */
-	samples: SampleView[],
-	/**  When this answer arrived, Unix milliseconds. */
-	receivedAtMs: number,
-};
-
-/**  A manager's host health, pushed because the app follows it. */
-export type HostUpdate = {
-	/**  The manager's key. */
-	key: string,
-	/**  Its host now, with the one sample just taken. */
-	health: HostHealth,
+/**  What `manager.info` answers. */
+export type InfoResponse = {
+	/**  The manager's own name. */
+	display_name: string,
+	/**  Its version (`nodepair-manager --version`). */
+	version: string,
+	/**  Seconds since the daemon started. */
+	uptime_s: number,
 };
 
 /**  Lines of a source, oldest first: a tail's answer, or one follow event. */
@@ -415,23 +469,72 @@ export type Lines_Serialize = {
 	left_out: number,
 };
 
-/**  New lines of a followed log, as a manager pushed them. */
-export type LogLines = LogLines_Serialize | LogLines_Deserialize;
-
-/**  New lines of a followed log, as a manager pushed them. */
-export type LogLines_Deserialize = {
+/**  An event a manager pushed on one of the streams the window follows. */
+export type ManagerEvent = {
 	/**  The manager's key. */
 	key: string,
-	/**  The lines, and what the budget dropped. */
-	lines: Lines_Deserialize,
+	/**
+	 *  The stream's kind (`host`, `logs`): which entry of `ManagerStreams`
+	 *  types the body.
+	 */
+	kind: string,
+	/**  The stream's full name (`logs:geth.service`). */
+	stream: string,
+	/**  The event's body. */
+	body: unknown,
 };
 
-/**  New lines of a followed log, as a manager pushed them. */
-export type LogLines_Serialize = {
-	/**  The manager's key. */
-	key: string,
-	/**  The lines, and what the budget dropped. */
-	lines: Lines_Serialize,
+/**
+ *  Each method's name, with its request and response bodies: the
+ *  window's TypeScript reads the types of a call from this map.
+ *  Only a type; nothing of it is ever built.
+ */
+export type ManagerMethods = ManagerMethods_Serialize | ManagerMethods_Deserialize;
+
+/**
+ *  Each method's name, with its request and response bodies: the
+ *  window's TypeScript reads the types of a call from this map.
+ *  Only a type; nothing of it is ever built.
+ */
+export type ManagerMethods_Deserialize = {
+	"manager.info": Call<Empty, InfoResponse>,
+} & {
+	"host.health": Call<HealthRequest_Deserialize, HealthResponse_Deserialize>,
+	"host.follow": Call<HostFollowRequest, HostFollowResponse>,
+	"host.unfollow": Call<Empty, Empty>,
+} & {
+	"eth.status": Call<Empty, EthStatusResponse_Deserialize>,
+} & {
+	"services.list": Call<Empty, ServicesResponse_Deserialize>,
+	"services.control": Call<ControlRequest, Service_Deserialize>,
+} & {
+	"logs.sources": Call<Empty, SourcesResponse>,
+	"logs.tail": Call<TailRequest_Deserialize, Lines_Deserialize>,
+	"logs.follow": Call<SourceRequest, FollowResponse>,
+	"logs.unfollow": Call<SourceRequest, Empty>,
+};
+
+/**
+ *  Each method's name, with its request and response bodies: the
+ *  window's TypeScript reads the types of a call from this map.
+ *  Only a type; nothing of it is ever built.
+ */
+export type ManagerMethods_Serialize = {
+	"manager.info": Call<Empty, InfoResponse>,
+} & {
+	"host.health": Call<HealthRequest_Serialize, HealthResponse_Serialize>,
+	"host.follow": Call<HostFollowRequest, HostFollowResponse>,
+	"host.unfollow": Call<Empty, Empty>,
+} & {
+	"eth.status": Call<Empty, EthStatusResponse_Serialize>,
+} & {
+	"services.list": Call<Empty, ServicesResponse_Serialize>,
+	"services.control": Call<ControlRequest, Service_Serialize>,
+} & {
+	"logs.sources": Call<Empty, SourcesResponse>,
+	"logs.tail": Call<TailRequest_Serialize, Lines_Serialize>,
+	"logs.follow": Call<SourceRequest, FollowResponse>,
+	"logs.unfollow": Call<SourceRequest, Empty>,
 };
 
 /**  One paired manager, as the list shows it. */
@@ -489,6 +592,32 @@ export type ManagerRow_Serialize = {
 	capabilities: string[],
 };
 
+/**
+ *  Each stream's kind (the part of its name before any `:`), with
+ *  its events' body. Only a type, for TypeScript.
+ */
+export type ManagerStreams = ManagerStreams_Serialize | ManagerStreams_Deserialize;
+
+/**
+ *  Each stream's kind (the part of its name before any `:`), with
+ *  its events' body. Only a type, for TypeScript.
+ */
+export type ManagerStreams_Deserialize = {
+	host: HealthResponse_Deserialize,
+} & {
+	logs: Lines_Deserialize,
+};
+
+/**
+ *  Each stream's kind (the part of its name before any `:`), with
+ *  its events' body. Only a type, for TypeScript.
+ */
+export type ManagerStreams_Serialize = {
+	host: HealthResponse_Serialize,
+} & {
+	logs: Lines_Serialize,
+};
+
 /**  The managers and whether the backend is up; sent whenever either changes. */
 export type ManagersView = ManagersView_Serialize | ManagersView_Deserialize;
 
@@ -517,13 +646,17 @@ export type ManagersView_Serialize = {
 };
 
 /**  One network interface. */
-export type NetworkView = {
-	/**  Its name. */
+export type Network = {
+	/**  Its name, e.g. `eth0`. */
 	name: string,
-	/**  Received, bytes per second. */
-	rxPerS: number,
-	/**  Sent, bytes per second. */
-	txPerS: number,
+	/**  Received over the last interval, bytes per second. */
+	rx_per_s: number,
+	/**  Sent over the last interval, bytes per second. */
+	tx_per_s: number,
+	/**  Received since boot, bytes. */
+	rx_total: number,
+	/**  Sent since boot, bytes. */
+	tx_total: number,
 };
 
 /**
@@ -668,13 +801,13 @@ export type Reading<T> =
 ({ error: ReadError }) & { value?: never };
 
 /**  CPU and memory at one moment. */
-export type SampleView = {
+export type Sample = {
 	/**  When, Unix milliseconds. */
-	atMs: number,
-	/**  CPU busy, 0–100. */
-	cpuPercent: number,
+	at_ms: number,
+	/**  CPU busy over the interval before, 0–100 (all CPUs together). */
+	cpu_percent: number,
 	/**  Memory in use, bytes. */
-	memoryUsed: number,
+	memory_used: number,
 };
 
 /**  One unit's state. */
@@ -735,12 +868,49 @@ export type ServicesResponse_Serialize = {
 	services: Service_Serialize[],
 };
 
+/**  Which source. */
+export type SourceRequest = {
+	/**  A unit or file as listed. */
+	source: string,
+};
+
 /**  Every readable source: systemd units (their journal) and files. */
 export type SourcesResponse = {
 	/**  Unit names and file paths, as the configuration lists them. */
 	sources: string[],
 	/**  The follow budget, bytes per second. */
 	bytes_per_sec: number,
+};
+
+/**  Which source, and how many lines. */
+export type TailRequest = TailRequest_Serialize | TailRequest_Deserialize;
+
+/**  Which source, and how many lines. */
+export type TailRequest_Deserialize = {
+	/**  A unit or file as listed. */
+	source: string,
+	/**  How many lines, at most [`MAX_TAIL_LINES`]. */
+	lines: number,
+	/**
+	 *  How many of the newest lines to leave out: the next older page is
+	 *  asked with `skip` grown by the lines received. `skip + lines` is at
+	 *  most [`MAX_TAIL_DEPTH`].
+	 */
+	skip?: number,
+};
+
+/**  Which source, and how many lines. */
+export type TailRequest_Serialize = {
+	/**  A unit or file as listed. */
+	source: string,
+	/**  How many lines, at most [`MAX_TAIL_LINES`]. */
+	lines: number,
+	/**
+	 *  How many of the newest lines to leave out: the next older page is
+	 *  asked with `skip` grown by the lines received. `skip + lines` is at
+	 *  most [`MAX_TAIL_DEPTH`].
+	 */
+	skip: number,
 };
 
 /**  The vault needs a passphrase the app has no other way to get. */

@@ -1,6 +1,6 @@
 // One capability of a manager as the window handles it: what it asks, how
-// often, what it shows. A new capability is one controller (controllers/)
-// and its view.
+// often, what it shows. A new capability is one controller (a file in
+// controllers/, found there without being listed) and its view.
 
 import type { ManagerRow } from "./api";
 import type { Slot, Store } from "./store";
@@ -17,6 +17,8 @@ export interface Context {
 export interface Capability<S> extends Slot<S> {
   /** The capability a manager must advertise for this to be asked. */
   readonly capability: string;
+  /** Where its section goes on a manager's page: lower first. */
+  readonly order: number;
   /**
    * Asks what it needs of manager `key`, which is on screen and online;
    * called at once and then every few seconds.

@@ -47,7 +47,7 @@ describe("ethereum labels", () => {
 
 describe("node section", () => {
   it("shows what was read and, for the rest, why nothing was", async () => {
-    mockBackend(running({ ...validator, capabilities: ["info", "ethereum"] }), { manager_eth: () => status });
+    mockBackend(running({ ...validator, capabilities: ["info", "ethereum"] }), { "eth.status": () => status });
     const root = mount();
     await start(root, () => NOW);
     (root.querySelector("[data-testid=open-manager]") as HTMLButtonElement).click();

@@ -11,13 +11,13 @@ export const HISTORY_MS = 15 * 60 * 1000;
  */
 export function mergeSamples(known: SampleView[], fresh: SampleView[]): SampleView[] {
   const byTime = new Map<number, SampleView>();
-  for (const s of [...known, ...fresh]) byTime.set(s.atMs, s);
-  const all = [...byTime.values()].sort((a, b) => a.atMs - b.atMs);
-  const newest = all.at(-1)?.atMs ?? 0;
-  return all.filter((s) => s.atMs > newest - HISTORY_MS);
+  for (const s of [...known, ...fresh]) byTime.set(s.at_ms, s);
+  const all = [...byTime.values()].sort((a, b) => a.at_ms - b.at_ms);
+  const newest = all.at(-1)?.at_ms ?? 0;
+  return all.filter((s) => s.at_ms > newest - HISTORY_MS);
 }
 
 /** When to ask from next time: the newest sample's time, or 0 for all. */
 export function newestSampleMs(samples: SampleView[]): number {
-  return samples.at(-1)?.atMs ?? 0;
+  return samples.at(-1)?.at_ms ?? 0;
 }

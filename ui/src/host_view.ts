@@ -13,6 +13,8 @@ import { fact, meter } from "./widgets";
 export interface HealthState {
   /** The latest answer, if any arrived. */
   health: HostHealth | null;
+  /** When it arrived, Unix ms (0: never). */
+  receivedAtMs: number;
   /** Every sample received, merged (see history.ts). */
   samples: SampleView[];
   /** Why the latest question failed, if it did. */
@@ -68,9 +70,9 @@ export function hostSection(manager: ManagerRow, state: HealthState, nowMs: numb
     section.append(title, h("p", { class: state.error ? "notice bad" : "muted", role: "status", "data-testid": "host-status" }, message));
     return section;
   }
-  const age = Math.max(0, nowMs - health.receivedAtMs);
+  const age = Math.max(0, nowMs - state.receivedAtMs);
   const following = state.followMs ?? null;
-  const stale = !online || age > 3 * health.sampleIntervalMs + 2000;
+  const stale = !online || age > 3 * health.sample_interval_ms + 2000;
   const freshness = stale
     ? `Last heard ${durationLabel(age / 1000)} ago${online ? "" : ` — ${manager.name} is offline`}.`
     : following
@@ -99,20 +101,20 @@ export function hostSection(manager: ManagerRow, state: HealthState, nowMs: numb
           fact("Host name", health.hostname, "hostname"),
           fact("System", health.os),
           ...(health.kernel ? [fact("Kernel", health.kernel)] : []),
-          fact("Up", durationLabel(health.uptimeS)),
+          fact("Up", durationLabel(health.uptime_s)),
         ),
       ),
       h(
         "div",
         { class: "tile" },
         h("h4", {}, "CPU"),
-        h("p", { class: "big", "data-testid": "cpu-now" }, latest ? `${Math.round(latest.cpuPercent)} %` : "–"),
+        h("p", { class: "big", "data-testid": "cpu-now" }, latest ? `${Math.round(latest.cpu_percent)} %` : "–"),
         h("dl", { class: "facts" }, fact("CPUs", String(health.cpus)), fact("Load", loadLabel(health.load))),
-        health.cpuPerCore.length > 0
+        health.cpu_per_core.length > 0
           ? h(
               "div",
               { class: "cores", "aria-label": "use per CPU", "data-testid": "cores" },
-              ...health.cpuPerCore.map((c, i) =>
+              ...health.cpu_per_core.map((c, i) =>
                 h("span", { class: "core", title: `CPU ${i}: ${Math.round(c)} %` }, h("span", { class: "core-fill", style: `height: ${Math.min(100, Math.max(0, c)).toFixed(0)}%` })),
               ),
             )
@@ -122,11 +124,11 @@ export function hostSection(manager: ManagerRow, state: HealthState, nowMs: numb
         "div",
         { class: "tile" },
         h("h4", {}, "Memory"),
-        h("p", { class: "big", "data-testid": "memory-now" }, percentLabel(health.memoryUsed, health.memoryTotal)),
-        meter(health.memoryUsed, health.memoryTotal, "memory in use"),
-        h("p", { class: "muted small" }, `${bytesLabel(health.memoryUsed)} of ${bytesLabel(health.memoryTotal)}`),
-        health.swapTotal > 0
-          ? h("p", { class: "muted small" }, `Swap ${bytesLabel(health.swapUsed)} of ${bytesLabel(health.swapTotal)}`)
+        h("p", { class: "big", "data-testid": "memory-now" }, percentLabel(health.memory_used, health.memory_total)),
+        meter(health.memory_used, health.memory_total, "memory in use"),
+        h("p", { class: "muted small" }, `${bytesLabel(health.memory_used)} of ${bytesLabel(health.memory_total)}`),
+        health.swap_total > 0
+          ? h("p", { class: "muted small" }, `Swap ${bytesLabel(health.swap_used)} of ${bytesLabel(health.swap_total)}`)
           : null,
       ),
     ),
@@ -144,8 +146,8 @@ export function hostSection(manager: ManagerRow, state: HealthState, nowMs: numb
                   "li",
                   { "data-testid": "network" },
                   h("span", { class: "mount" }, n.name),
-                  h("span", {}, `↓ ${bytesLabel(n.rxPerS)}/s`),
-                  h("span", {}, `↑ ${bytesLabel(n.txPerS)}/s`),
+                  h("span", {}, `↓ ${bytesLabel(n.rx_per_s)}/s`),
+                  h("span", {}, `↑ ${bytesLabel(n.tx_per_s)}/s`),
                 ),
               ),
             ),
@@ -161,12 +163,12 @@ export function hostSection(manager: ManagerRow, state: HealthState, nowMs: numb
 function charts(samples: SampleView[], health: HostHealth, nowMs: number, historyIntervalMs: number): HTMLElement {
   // The span is what the manager has sent, between 2 and 15 minutes, so a
   // fresh view's few minutes fill the chart instead of a sliver.
-  const first = samples[0]?.atMs ?? nowMs;
-  const endMs = Math.max(nowMs, samples.at(-1)?.atMs ?? 0);
+  const first = samples[0]?.at_ms ?? nowMs;
+  const endMs = Math.max(nowMs, samples.at(-1)?.at_ms ?? 0);
   const frame = { width: 600, height: 120, endMs, spanMs: Math.min(HISTORY_MS, Math.max(2 * 60_000, endMs - first)) };
   // Kept samples and pushed ones may be taken at different rates: a gap is
   // what is wider than either allows.
-  const gap = 2.5 * Math.max(health.sampleIntervalMs, historyIntervalMs);
+  const gap = 2.5 * Math.max(health.sample_interval_ms, historyIntervalMs);
   const minutes = Math.round(frame.spanMs / 60_000);
   const caption = samples.length > 1 ? `last ${minutes} min` : "collecting…";
   const chart = (title: string, points: { t: number; v: number }[], max: number, top: string) =>
@@ -179,8 +181,8 @@ function charts(samples: SampleView[], health: HostHealth, nowMs: number, histor
   return h(
     "div",
     { class: "charts", "data-testid": "charts" },
-    chart("CPU", samples.map((s) => ({ t: s.atMs, v: s.cpuPercent })), 100, "100 %"),
-    chart("Memory", samples.map((s) => ({ t: s.atMs, v: s.memoryUsed })), Math.max(health.memoryTotal, 1), bytesLabel(health.memoryTotal)),
+    chart("CPU", samples.map((s) => ({ t: s.at_ms, v: s.cpu_percent })), 100, "100 %"),
+    chart("Memory", samples.map((s) => ({ t: s.at_ms, v: s.memory_used })), Math.max(health.memory_total, 1), bytesLabel(health.memory_total)),
   );
 }
 

@@ -26,13 +26,13 @@ describe("labels of host numbers", () => {
 });
 
 describe("sample history", () => {
-  const at = (atMs: number) => ({ atMs, cpuPercent: 1, memoryUsed: 1 });
+  const at = (at_ms: number) => ({ at_ms, cpu_percent: 1, memory_used: 1 });
 
   it("keeps each sample once, in order, for the last 15 minutes only", () => {
     const merged = mergeSamples([at(1000), at(2000)], [at(2000), at(3000)]);
-    expect(merged.map((s) => s.atMs)).toEqual([1000, 2000, 3000]);
+    expect(merged.map((s) => s.at_ms)).toEqual([1000, 2000, 3000]);
     const old = mergeSamples([at(0)], [at(HISTORY_MS + 1)]);
-    expect(old.map((s) => s.atMs)).toEqual([HISTORY_MS + 1]);
+    expect(old.map((s) => s.at_ms)).toEqual([HISTORY_MS + 1]);
     expect(newestSampleMs(merged)).toBe(3000);
     expect(newestSampleMs([])).toBe(0);
   });

@@ -23,14 +23,14 @@ describe("log viewer", () => {
     mockBackend(
       running({ ...validator, capabilities: ["info", "logs"] }),
       {
-        manager_logs: () => ({ sources: ["geth.service", "/var/log/beacon.log"], bytes_per_sec: 16384 }),
-        manager_log_tail: () => ({
+        "logs.sources": () => ({ sources: ["geth.service", "/var/log/beacon.log"], bytes_per_sec: 16384 }),
+        "logs.tail": () => ({
           source: "geth.service",
           lines: ["INFO imported block 1", "WARN peer dropped"],
           dropped_bytes: 9000,
           left_out: 12,
         }),
-        manager_log_follow: () => ({ stream: "logs:geth.service" }),
+        "logs.follow": () => ({ stream: "logs:geth.service" }),
       },
       calls,
     );
@@ -44,7 +44,7 @@ describe("log viewer", () => {
     select.value = "geth.service";
     select.dispatchEvent(new Event("change"));
     await settle();
-    expect(calls.find((c) => c.cmd === "manager_log_tail")?.args).toEqual({ key: KEY, source: "geth.service", lines: 200 });
+    expect(calls.find((c) => c.cmd === "logs.tail")?.args).toEqual({ key: KEY, source: "geth.service", lines: 200, skip: 0 });
     const text = () => root.querySelector("[data-testid=log-lines]")?.textContent;
     expect(text()).toBe("INFO imported block 1\nWARN peer dropped");
     // The manager cut the tail to fit one answer, and said so.
@@ -54,8 +54,8 @@ describe("log viewer", () => {
 
     (root.querySelector("[data-testid=log-follow]") as HTMLButtonElement).click();
     await settle();
-    expect(calls.find((c) => c.cmd === "manager_log_follow")?.args).toEqual({ key: KEY, source: "geth.service" });
-    await emit("log-lines", { key: KEY, lines: { source: "geth.service", lines: ["INFO imported block 2"], dropped_bytes: 4096 } });
+    expect(calls.find((c) => c.cmd === "logs.follow")?.args).toEqual({ key: KEY, source: "geth.service" });
+    await emit("manager-event", { key: KEY, kind: "logs", stream: "logs:geth.service", body: { source: "geth.service", lines: ["INFO imported block 2"], dropped_bytes: 4096 } });
     expect(text()).toBe("INFO imported block 1\nWARN peer dropped\nINFO imported block 2");
     expect(root.querySelector("[data-testid=log-dropped]")?.textContent).toContain("4096 bytes left out");
 

@@ -17,11 +17,11 @@ async function openValidator(root: HTMLElement): Promise<void> {
 describe("manager view", () => {
   it("shows the host health the manager answered, with charts of its samples", async () => {
     const calls: Calls = [];
-    mockBackend(running(validator), { manager_health: () => health }, calls);
+    mockBackend(running(validator), { "host.health": () => health }, calls);
     const root = mount();
     await start(root, () => NOW);
     await openValidator(root);
-    expect(calls.find((c) => c.cmd === "manager_health")?.args).toEqual({ query: { key: KEY, samplesAfterMs: 0 } });
+    expect(calls.find((c) => c.cmd === "host.health")?.args).toEqual({ key: KEY, samples_after_ms: 0 });
     expect(root.querySelector("[data-testid=manager-name]")?.textContent).toBe("validator-1");
     expect(root.querySelector("[data-testid=hostname]")?.textContent).toBe("validator-1.lan");
     expect(root.querySelector("[data-testid=cpu-now]")?.textContent).toBe("40 %");
@@ -37,16 +37,16 @@ describe("manager view", () => {
 
   it("follows the host at the rate chosen, shows what it pushes, and stops when left", async () => {
     const calls: Calls = [];
-    mockBackend(running(validator), { manager_health: () => health }, calls);
+    mockBackend(running(validator), { "host.health": () => health }, calls);
     const root = mount();
     await start(root, () => NOW);
     await openValidator(root);
-    expect(calls.find((c) => c.cmd === "manager_host_follow")?.args).toEqual({ key: KEY, intervalMs: 2000 });
+    expect(calls.find((c) => c.cmd === "host.follow")?.args).toEqual({ key: KEY, interval_ms: 2000 });
     expect(root.querySelector("[data-testid=host-freshness]")?.textContent).toBe("Live, sent every 2 s.");
 
     // A push replaces what is shown and adds its sample to the charts.
-    const pushed = { ...health, cpuPerCore: Array(8).fill(90), samples: [{ atMs: NOW + 1000, cpuPercent: 90, memoryUsed: 12 * GiB }], receivedAtMs: NOW };
-    await emit("host-update", { key: KEY, health: pushed });
+    const pushed = { ...health, cpu_per_core: Array(8).fill(90), samples: [{ at_ms: NOW + 1000, cpu_percent: 90, memory_used: 12 * GiB }] };
+    await emit("manager-event", { key: KEY, kind: "host", stream: "host", body: pushed });
     expect(root.querySelector("[data-testid=cpu-now]")?.textContent).toBe("90 %");
     const line = root.querySelector(".chart .line")?.getAttribute("d") ?? "";
     expect(line.split(/[ML]/).filter(Boolean)).toHaveLength(5);
@@ -57,15 +57,15 @@ describe("manager view", () => {
     rate.value = "10000";
     rate.dispatchEvent(new Event("change"));
     await settle();
-    expect(calls.filter((c) => c.cmd === "manager_host_follow").at(-1)?.args).toEqual({ key: KEY, intervalMs: 10_000 });
+    expect(calls.filter((c) => c.cmd === "host.follow").at(-1)?.args).toEqual({ key: KEY, interval_ms: 10_000 });
     expect(root.querySelector("[data-testid=host-freshness]")?.textContent).toBe("Live, sent every 10 s.");
     expect(localStorage.getItem("nodepair.hostRateMs")).toBe("10000");
 
     // Leaving the page stops the pushes; a late one changes nothing.
     (root.querySelector("[data-testid=back]") as HTMLButtonElement).click();
     await settle();
-    expect(calls.some((c) => c.cmd === "manager_host_unfollow")).toBe(true);
-    await emit("host-update", { key: KEY, health: { ...pushed, hostname: "late" } });
+    expect(calls.some((c) => c.cmd === "host.unfollow")).toBe(true);
+    await emit("manager-event", { key: KEY, kind: "host", stream: "host", body: { ...pushed, hostname: "late" } });
     await openValidator(root);
     expect(root.querySelector("[data-testid=hostname]")?.textContent).toBe("validator-1.lan");
   });
@@ -77,12 +77,12 @@ describe("manager view", () => {
     await start(root, () => NOW);
     await openValidator(root);
     expect(root.querySelector("[data-testid=host-disabled]")?.textContent).toContain("“host” capability");
-    expect(calls.some((c) => c.cmd === "manager_health")).toBe(false);
+    expect(calls.some((c) => c.cmd === "host.health")).toBe(false);
   });
 
   it("keeps the last answer when the manager goes offline, and says how old it is", async () => {
     let now = NOW;
-    mockBackend(running(validator), { manager_health: () => health });
+    mockBackend(running(validator), { "host.health": () => health });
     const root = mount();
     await start(root, () => now);
     await openValidator(root);
@@ -97,7 +97,7 @@ describe("manager view", () => {
 
   it("shows a question's failure instead of numbers", async () => {
     mockBackend(running(validator), {
-      manager_health: () => {
+      "host.health": () => {
         throw "no answer from the counterparty within 30 s";
       },
     });
@@ -109,7 +109,7 @@ describe("manager view", () => {
   });
 
   it("opens again on the view it was closed on", async () => {
-    mockBackend(running(validator), { manager_health: () => ({ ...health, memoryUsed: 16 * GiB }) });
+    mockBackend(running(validator), { "host.health": () => ({ ...health, memory_used: 16 * GiB }) });
     let root = mount();
     await start(root, () => NOW);
     await openValidator(root);

@@ -24,7 +24,7 @@ const beacon: Service = { ...geth, unit: "lighthouse.service", description: "Lig
 async function open(calls: Calls, control: (args: Record<string, unknown>) => unknown): Promise<HTMLElement> {
   mockBackend(
     running({ ...validator, capabilities: ["info", "services"] }),
-    { manager_services: () => ({ services: [geth, beacon] }), manager_service_control: control },
+    { "services.list": () => ({ services: [geth, beacon] }), "services.control": control },
     calls,
   );
   const root = mount();
@@ -58,7 +58,7 @@ describe("services", () => {
     });
     button(root, "geth.service", "stop").click();
     await settle();
-    expect(calls.filter((c) => c.cmd === "manager_service_control").map((c) => c.args)).toEqual([
+    expect(calls.filter((c) => c.cmd === "services.control").map((c) => c.args)).toEqual([
       { key: KEY, unit: "geth.service", action: "stop" },
     ]);
     expect(root.querySelector('[data-unit="geth.service"] [data-testid=service-state]')?.textContent).toBe("inactive (dead)");

@@ -31,25 +31,28 @@ export const health: HostHealth = {
   hostname: "validator-1.lan",
   os: "Linux 12 Debian GNU/Linux 12",
   kernel: "6.1.0-13-amd64",
-  cpuPerCore: [5, 15, 25, 35, 45, 55, 65, 75],
-  networks: [{ name: "eth0", rxPerS: 1_200_000, txPerS: 340_000 }],
-  uptimeS: 3 * 86400 + 4 * 3600,
+  cpu_per_core: [5, 15, 25, 35, 45, 55, 65, 75],
+  networks: [{ name: "eth0", rx_per_s: 1_200_000, tx_per_s: 340_000, rx_total: 9 * GiB, tx_total: 3 * GiB }],
+  uptime_s: 3 * 86400 + 4 * 3600,
   cpus: 8,
   load: [0.52, 0.61, 0.7],
-  memoryTotal: 32 * GiB,
-  memoryUsed: 12 * GiB,
-  swapTotal: 0,
-  swapUsed: 0,
+  memory_total: 32 * GiB,
+  memory_used: 12 * GiB,
+  swap_total: 0,
+  swap_used: 0,
   disks: [{ mount: "/", total: 2048 * GiB, available: 512 * GiB }],
-  sampleIntervalMs: 5000,
-  samples: [0, 1, 2, 3].map((i) => ({ atMs: NOW - (3 - i) * 5000, cpuPercent: 10 + i * 10, memoryUsed: 12 * GiB })),
-  receivedAtMs: NOW,
+  sample_interval_ms: 5000,
+  samples: [0, 1, 2, 3].map((i) => ({ at_ms: NOW - (3 - i) * 5000, cpu_percent: 10 + i * 10, memory_used: 12 * GiB })),
 };
 
 /** Every call the UI made: command and arguments. */
 export type Calls = { cmd: string; args: Record<string, unknown> }[];
 
-/** Mocks the backend: `answers` overrides what a command returns (or throws). */
+/**
+ * Mocks the backend: `answers` overrides what a command returns (or
+ * throws). A manager method (`ask_manager`) is answered and recorded under
+ * its own name (`"eth.status"`), its arguments the key and the request.
+ */
 export function mockBackend(
   view: ManagersView,
   answers: Record<string, (args: Record<string, unknown>) => unknown> = {},
@@ -57,7 +60,12 @@ export function mockBackend(
 ): Calls {
   mockIPC(
     (cmd, args) => {
-      const a = (args ?? {}) as Record<string, unknown>;
+      let a = (args ?? {}) as Record<string, unknown>;
+      if (cmd === "ask_manager") {
+        const { key, method, request } = a as { key: string; method: string; request: Record<string, unknown> };
+        cmd = method;
+        a = { key, ...request };
+      }
       calls.push({ cmd, args: a });
       const answer = answers[cmd];
       if (answer) return answer(a);
@@ -65,8 +73,8 @@ export function mockBackend(
       if (cmd === "plugin:app|version") return "0.1.0";
       if (cmd === "managers") return view;
       // A manager follows at the rate asked (the tests' rates are in bounds).
-      if (cmd === "manager_host_follow") return { stream: "host", interval_ms: a.intervalMs };
-      if (cmd === "manager_host_unfollow") return null;
+      if (cmd === "host.follow") return { stream: "host", interval_ms: a.interval_ms };
+      if (cmd === "host.unfollow") return {};
       throw new Error(`unexpected command ${cmd}`);
     },
     { shouldMockEvents: true },

@@ -3,7 +3,15 @@
 mod beacon;
 mod execution;
 
-use nodepair_protocol::api::ethereum::{ConsensusStatus, EthStatusResponse, ExecutionStatus};
+use crate::answer::{Answer, Setup, ok, unknown};
+use anyhow::Context;
+use bytes::Bytes;
+use nodepair_peer::{Caller, ReplyFuture};
+use nodepair_protocol::api::Method;
+use nodepair_protocol::api::ethereum::{
+    ConsensusStatus, EthStatus, EthStatusResponse, ExecutionStatus,
+};
+use std::sync::Arc;
 use nodepair_protocol::api::reading::{ReadErrorKind, Reading};
 use std::time::Duration;
 
@@ -120,6 +128,32 @@ fn request_error<T>(what: &str, url: &reqwest::Url, e: reqwest::Error) -> Readin
 /// rustls needs one process-wide crypto provider; ring's, as everywhere in NodePair.
 fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+
+/// The `ethereum` capability: clients for the URLs in `[ethereum]`.
+pub(crate) fn answerer(setup: &mut Setup<'_>) -> anyhow::Result<Arc<dyn Answer>> {
+    let config = &setup.config.ethereum;
+    let url = |text: &str| {
+        reqwest::Url::parse(text).with_context(|| format!("{text:?} is not a URL"))
+    };
+    let beacon = config.beacon_url.as_deref().map(url).transpose()?;
+    let execution = config.execution_url.as_deref().map(url).transpose()?;
+    let timeout = Duration::from_millis(config.timeout_ms);
+    let ethereum = Ethereum::new(beacon.as_ref(), execution.as_ref(), timeout)
+        .context("cannot set up the Ethereum clients")?;
+    Ok(Arc::new(ethereum))
+}
+
+impl Answer for Ethereum {
+    fn answer(self: Arc<Self>, _caller: Caller, method: &'static str, _body: Bytes) -> ReplyFuture {
+        Box::pin(async move {
+            match method {
+                EthStatus::NAME => ok(&self.status().await),
+                other => unknown(other),
+            }
+        })
+    }
 }
 
 #[cfg(test)]

@@ -7,10 +7,14 @@
 
 mod splitter;
 
-use nodepair_peer::{Caller, EventError, Peer};
-use nodepair_protocol::PublicKey;
+use crate::answer::{Answer, Setup, ok, refuse, request, unknown};
+use bytes::Bytes;
+use nodepair_peer::{Caller, EventError, Peer, Reply, ReplyFuture};
+use nodepair_protocol::api::{self, Method};
+use nodepair_protocol::{PublicKey, Status};
 use nodepair_protocol::api::logs::{
-    Lines, MAX_FOLLOWS, MAX_TAIL_DEPTH, MAX_TAIL_LINES, stream_name,
+    FollowResponse, Lines, LogsFollow, LogsSources, LogsTail, LogsUnfollow, MAX_FOLLOWS,
+    MAX_TAIL_DEPTH, MAX_TAIL_LINES, SourcesResponse, stream_name,
 };
 use nodepair_protocol::byte_budget::ByteBudget;
 use splitter::LineSplitter;
@@ -396,6 +400,59 @@ async fn follow_file(path: PathBuf, tx: tokio::sync::mpsc::Sender<Chunk>) {
             return;
         }
     }
+}
+
+
+/// The `logs` capability: the journals and files in `[logs]`.
+pub(crate) fn answerer(setup: &mut Setup<'_>) -> anyhow::Result<Arc<dyn Answer>> {
+    let config = &setup.config.logs;
+    Ok(Arc::new(Logs::new(
+        config.units.clone(),
+        config.files.clone(),
+        config.journalctl.clone(),
+        config.bytes_per_sec,
+        Arc::clone(&setup.peer),
+    )))
+}
+
+impl Answer for Logs {
+    fn answer(self: Arc<Self>, caller: Caller, method: &'static str, body: Bytes) -> ReplyFuture {
+        Box::pin(async move {
+            let reply = match method {
+                LogsSources::NAME => Ok(ok(&SourcesResponse {
+                    sources: self.sources(),
+                    bytes_per_sec: self.bytes_per_sec(),
+                })),
+                LogsTail::NAME => match request::<LogsTail>(&body) {
+                    Ok(r) => Ok(self
+                        .tail(&r.source, r.lines, r.skip)
+                        .await
+                        .map_or_else(refusal, |l| ok(&l))),
+                    Err(refused) => Err(refused),
+                },
+                LogsFollow::NAME => request::<LogsFollow>(&body).map(|r| {
+                    self.follow(&caller, &r.source)
+                        .map_or_else(refusal, |stream| ok(&FollowResponse { stream }))
+                }),
+                LogsUnfollow::NAME => request::<LogsUnfollow>(&body).map(|r| {
+                    self.unfollow(&caller, &r.source);
+                    ok(&api::Empty {})
+                }),
+                other => Err(unknown(other)),
+            };
+            reply.unwrap_or_else(|refused| refused)
+        })
+    }
+}
+
+/// A log request refused, with the status that says why.
+fn refusal(e: LogError) -> Reply {
+    let status = match e {
+        LogError::NotListed(_) => Status::FORBIDDEN,
+        LogError::TooMany => Status::RATE_LIMITED,
+        LogError::Read { .. } => Status::UPSTREAM_ERROR,
+    };
+    refuse(status, e)
 }
 
 #[cfg(test)]

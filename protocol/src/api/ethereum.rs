@@ -4,6 +4,22 @@ use super::reading::Reading;
 use super::{Empty, Method};
 use serde::{Deserialize, Serialize};
 
+/// The capability's name.
+pub const CAPABILITY: &str = "ethereum";
+
+/// Its methods.
+pub const METHODS: &[super::MethodInfo] = &[super::MethodInfo::of::<EthStatus>()];
+
+/// Its methods' bodies, for TypeScript.
+#[cfg(feature = "specta")]
+#[derive(Debug, Serialize, specta::Type)]
+#[specta(inline)]
+pub struct Methods {
+    #[serde(rename = "eth.status")]
+    status: super::Call<Empty, EthStatusResponse>,
+}
+
+
 /// `eth.status`, answered by managers offering the `ethereum` capability.
 #[derive(Debug)]
 pub struct EthStatus;

@@ -3,6 +3,37 @@
 use super::{Empty, Method};
 use serde::{Deserialize, Serialize};
 
+/// The capability's name.
+pub const CAPABILITY: &str = "host";
+
+/// Its methods.
+pub const METHODS: &[super::MethodInfo] = &[
+    super::MethodInfo::of::<Health>(),
+    super::MethodInfo::of::<HostFollow>(),
+    super::MethodInfo::of::<HostUnfollow>(),
+];
+
+/// Its methods' bodies, for TypeScript.
+#[cfg(feature = "specta")]
+#[derive(Debug, Serialize, specta::Type)]
+#[specta(inline)]
+pub struct Methods {
+    #[serde(rename = "host.health")]
+    health: super::Call<HealthRequest, HealthResponse>,
+    #[serde(rename = "host.follow")]
+    follow: super::Call<HostFollowRequest, HostFollowResponse>,
+    #[serde(rename = "host.unfollow")]
+    unfollow: super::Call<Empty, Empty>,
+}
+
+/// Its stream's events, for TypeScript.
+#[cfg(feature = "specta")]
+#[derive(Debug, Serialize, specta::Type)]
+#[specta(inline)]
+pub struct Streams {
+    host: HealthResponse,
+}
+
 /// The stream a host follow's events come on; each body is a
 /// [`HealthResponse`] whose `samples` hold the one sample just taken.
 pub const STREAM: &str = "host";
@@ -29,6 +60,7 @@ impl Method for HostFollow {
     const CAPABILITY: Option<&'static str> = Some("host");
     type Request = HostFollowRequest;
     type Response = HostFollowResponse;
+    const FOLLOWS: super::Follows = super::Follows::Starts;
 }
 
 /// `host.unfollow`: stops the app's host follow, if any.
@@ -40,6 +72,9 @@ impl Method for HostUnfollow {
     const CAPABILITY: Option<&'static str> = Some("host");
     type Request = Empty;
     type Response = Empty;
+    const FOLLOWS: super::Follows = super::Follows::Stops {
+        starts: HostFollow::NAME,
+    };
 }
 
 /// How often the app wants the host's state.
@@ -76,15 +111,18 @@ impl Method for Health {
 
 /// What the app asks.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct HealthRequest {
     /// Only samples taken after this (Unix milliseconds) are returned; 0 or
     /// absent: all the manager keeps.
     #[serde(default)]
+    #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
     pub samples_after_ms: u64,
 }
 
 /// The host now, and the samples the manager took in the background.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct HealthResponse {
     /// The machine's host name.
     pub hostname: String,
@@ -94,21 +132,28 @@ pub struct HealthResponse {
     #[serde(default)]
     pub kernel: String,
     /// Seconds since the machine booted.
+    #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
     pub uptime_s: u64,
     /// Logical CPUs.
     pub cpus: u32,
     /// Each logical CPU's use over the last sampling interval, 0–100.
     #[serde(default)]
+    #[cfg_attr(feature = "specta", specta(type = Vec<specta_typescript::Number>))]
     pub cpu_per_core: Vec<f32>,
     /// Load average over 1, 5 and 15 minutes (zeros where the OS has none).
+    #[cfg_attr(feature = "specta", specta(type = [specta_typescript::Number; 3]))]
     pub load: [f64; 3],
     /// Physical memory, bytes.
+    #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
     pub memory_total: u64,
     /// Memory in use (total minus available), bytes.
+    #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
     pub memory_used: u64,
     /// Swap, bytes.
+    #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
     pub swap_total: u64,
     /// Swap in use, bytes.
+    #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
     pub swap_used: u64,
     /// Mounted file systems with real storage behind them.
     pub disks: Vec<Disk>,
@@ -117,6 +162,7 @@ pub struct HealthResponse {
     #[serde(default)]
     pub networks: Vec<Network>,
     /// How often the manager samples, milliseconds.
+    #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
     pub sample_interval_ms: u64,
     /// Samples, oldest first; the newest is the current state.
     pub samples: Vec<Sample>,
@@ -124,38 +170,50 @@ pub struct HealthResponse {
 
 /// One mounted file system.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Disk {
     /// Where it is mounted.
     pub mount: String,
     /// Its size, bytes.
+    #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
     pub total: u64,
     /// Space available to unprivileged users, bytes.
+    #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
     pub available: u64,
 }
 
 /// One network interface.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Network {
     /// Its name, e.g. `eth0`.
     pub name: String,
     /// Received over the last interval, bytes per second.
+    #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
     pub rx_per_s: u64,
     /// Sent over the last interval, bytes per second.
+    #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
     pub tx_per_s: u64,
     /// Received since boot, bytes.
+    #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
     pub rx_total: u64,
     /// Sent since boot, bytes.
+    #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
     pub tx_total: u64,
 }
 
 /// CPU and memory at one moment.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Sample {
     /// When, Unix milliseconds.
+    #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
     pub at_ms: u64,
     /// CPU busy over the interval before, 0–100 (all CPUs together).
+    #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
     pub cpu_percent: f32,
     /// Memory in use, bytes.
+    #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
     pub memory_used: u64,
 }
 

@@ -3,6 +3,40 @@
 use super::{Empty, Method};
 use serde::{Deserialize, Serialize};
 
+/// The capability's name.
+pub const CAPABILITY: &str = "logs";
+
+/// Its methods.
+pub const METHODS: &[super::MethodInfo] = &[
+    super::MethodInfo::of::<LogsSources>(),
+    super::MethodInfo::of::<LogsTail>(),
+    super::MethodInfo::of::<LogsFollow>(),
+    super::MethodInfo::of::<LogsUnfollow>(),
+];
+
+/// Its methods' bodies, for TypeScript.
+#[cfg(feature = "specta")]
+#[derive(Debug, Serialize, specta::Type)]
+#[specta(inline)]
+pub struct Methods {
+    #[serde(rename = "logs.sources")]
+    sources: super::Call<Empty, SourcesResponse>,
+    #[serde(rename = "logs.tail")]
+    tail: super::Call<TailRequest, Lines>,
+    #[serde(rename = "logs.follow")]
+    follow: super::Call<SourceRequest, FollowResponse>,
+    #[serde(rename = "logs.unfollow")]
+    unfollow: super::Call<SourceRequest, Empty>,
+}
+
+/// Its streams' events (`logs:<source>`), for TypeScript.
+#[cfg(feature = "specta")]
+#[derive(Debug, Serialize, specta::Type)]
+#[specta(inline)]
+pub struct Streams {
+    logs: Lines,
+}
+
 /// Most follows one app may have at once; one more is refused with
 /// [`Status::RATE_LIMITED`](crate::status::Status::RATE_LIMITED).
 pub const MAX_FOLLOWS: usize = 4;
@@ -59,6 +93,10 @@ impl Method for LogsFollow {
     const CAPABILITY: Option<&'static str> = Some("logs");
     type Request = SourceRequest;
     type Response = FollowResponse;
+    const FOLLOWS: super::Follows = super::Follows::Starts;
+    fn subject(request: &SourceRequest) -> String {
+        request.source.clone()
+    }
 }
 
 /// `logs.unfollow`: stops a follow.
@@ -70,6 +108,12 @@ impl Method for LogsUnfollow {
     const CAPABILITY: Option<&'static str> = Some("logs");
     type Request = SourceRequest;
     type Response = Empty;
+    const FOLLOWS: super::Follows = super::Follows::Stops {
+        starts: LogsFollow::NAME,
+    };
+    fn subject(request: &SourceRequest) -> String {
+        request.source.clone()
+    }
 }
 
 /// Every readable source: systemd units (their journal) and files.

@@ -5,16 +5,98 @@
 //! app that asks, so the two cannot drift apart. Fields added later are
 //! optional, so an older app reads a newer manager's answer. See
 //! `docs/protocol.md` §10.
+//!
+//! A capability is one module here: its methods (`impl Method`), the list
+//! of them as [`MethodInfo`]s (`METHODS`), its name (`CAPABILITY`) and, for
+//! the window's TypeScript, the map of its methods' bodies (`Methods`) and,
+//! if it pushes events, of its streams' event bodies (`Streams`). Naming the
+//! module in `capabilities!` below (and under `streams from` if it pushes)
+//! is all it takes to list it everywhere.
 
-pub mod ethereum;
-pub mod host;
-pub mod info;
-pub mod logs;
 pub mod reading;
-pub mod services;
 
-/// Every capability a manager may offer, in the order the docs list them.
-pub const CAPABILITIES: &[&str] = &["info", "host", "ethereum", "services", "logs"];
+/// Declares each capability's module and gathers what they list: the names
+/// ([`CAPABILITIES`]), every method ([`methods`]), and for TypeScript the
+/// maps [`ManagerMethods`] and [`ManagerStreams`].
+macro_rules! capabilities {
+    ($($module:ident),* ; streams from $($streaming:ident),*) => {
+        $(pub mod $module;)*
+
+        /// Every capability a manager may offer, in the order the docs list them.
+        pub const CAPABILITIES: &[&str] = &[$($module::CAPABILITY),*];
+
+        /// Every method a manager may answer.
+        pub fn methods() -> impl Iterator<Item = &'static MethodInfo> {
+            std::iter::empty()$(.chain($module::METHODS.iter()))*
+        }
+
+        /// Each method's name, with its request and response bodies: the
+        /// window's TypeScript reads the types of a call from this map.
+        /// Only a type; nothing of it is ever built.
+        #[cfg(feature = "specta")]
+        #[derive(Debug, serde::Serialize, specta::Type)]
+        pub struct ManagerMethods {
+            $(
+                #[serde(flatten)]
+                #[allow(missing_docs)]
+                pub $module: $module::Methods,
+            )*
+        }
+
+        /// Each stream's kind (the part of its name before any `:`), with
+        /// its events' body. Only a type, for TypeScript.
+        #[cfg(feature = "specta")]
+        #[derive(Debug, serde::Serialize, specta::Type)]
+        pub struct ManagerStreams {
+            $(
+                #[serde(flatten)]
+                #[allow(missing_docs)]
+                pub $streaming: $streaming::Streams,
+            )*
+        }
+    };
+}
+
+capabilities! {
+    info, host, ethereum, services, logs;
+    // Those that push events, each with a `Streams` type.
+    streams from host, logs
+}
+
+/// The method called `name`, if a manager may answer one.
+pub fn method(name: &str) -> Option<&'static MethodInfo> {
+    methods().find(|m| m.name == name)
+}
+
+/// The kind of a stream: its name up to the first `:` (`logs:geth` → `logs`).
+pub fn stream_kind(stream: &str) -> &str {
+    stream.split_once(':').map_or(stream, |(kind, _)| kind)
+}
+
+/// One call in [`ManagerMethods`]: what the app sends and what comes back.
+#[cfg(feature = "specta")]
+#[derive(Debug, serde::Serialize, specta::Type)]
+pub struct Call<Q, R> {
+    /// The request body.
+    pub request: Q,
+    /// An OK response's body.
+    pub response: R,
+}
+
+/// What answering a method does to a stream of events the app receives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Follows {
+    /// Nothing: a plain question.
+    Nothing,
+    /// Starts (or changes) a stream that ends with the session: an app that
+    /// wants it after reconnecting sends this request again.
+    Starts,
+    /// Stops what the method `starts` started for the same subject.
+    Stops {
+        /// The method whose stream this stops.
+        starts: &'static str,
+    },
+}
 
 /// A method, the capability the manager must offer for it, and its bodies.
 pub trait Method {
@@ -27,6 +109,48 @@ pub trait Method {
     type Request: serde::Serialize + serde::de::DeserializeOwned;
     /// What an OK response's body holds.
     type Response: serde::Serialize + serde::de::DeserializeOwned;
+    /// What answering it does to a stream.
+    const FOLLOWS: Follows = Follows::Nothing;
+    /// What one follow (or unfollow) is of, among those of the same method
+    /// and manager: the log source, say; empty when there is one of it.
+    fn subject(_request: &Self::Request) -> String {
+        String::new()
+    }
+}
+
+/// A method as a value: what code that does not know its types (the app's
+/// generic call, the manager's dispatch) needs of it.
+#[derive(Clone, Copy, Debug)]
+pub struct MethodInfo {
+    /// [`Method::NAME`].
+    pub name: &'static str,
+    /// [`Method::CAPABILITY`].
+    pub capability: Option<&'static str>,
+    /// [`Method::FOLLOWS`].
+    pub follows: Follows,
+    subject: fn(&[u8]) -> Option<String>,
+}
+
+impl MethodInfo {
+    /// `M` as a value.
+    pub const fn of<M: Method>() -> Self {
+        MethodInfo {
+            name: M::NAME,
+            capability: M::CAPABILITY,
+            follows: M::FOLLOWS,
+            subject: subject_of::<M>,
+        }
+    }
+
+    /// The subject of a request with this body ([`Method::subject`]), or
+    /// `None` when the body is not this method's request.
+    pub fn subject(&self, body: &[u8]) -> Option<String> {
+        (self.subject)(body)
+    }
+}
+
+fn subject_of<M: Method>(body: &[u8]) -> Option<String> {
+    decode_request::<M>(body).ok().map(|r| M::subject(&r))
 }
 
 /// A body that is not what the method's type says.
@@ -66,3 +190,55 @@ pub fn decode_response<M: Method>(body: &[u8]) -> Result<M::Response, BodyError>
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Empty {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_method_is_listed_once_under_a_listed_capability() {
+        let mut names: Vec<&str> = methods().map(|m| m.name).collect();
+        let count = names.len();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), count, "a method name is listed twice");
+        for m in methods() {
+            if let Some(c) = m.capability {
+                assert!(CAPABILITIES.contains(&c), "{} needs unlisted {c}", m.name);
+            }
+            assert!(std::ptr::eq(method(m.name).unwrap(), m));
+        }
+        assert!(method("host.reboot").is_none());
+    }
+
+    #[test]
+    fn every_stop_names_a_start_of_its_own_capability() {
+        for m in methods() {
+            if let Follows::Stops { starts } = m.follows {
+                let start = method(starts).expect("it stops a listed method");
+                assert_eq!(start.follows, Follows::Starts, "{}", m.name);
+                assert_eq!(start.capability, m.capability, "{}", m.name);
+            }
+        }
+    }
+
+    #[test]
+    fn a_follow_and_its_unfollow_name_the_same_subject() {
+        let body = br#"{"source":"geth.service"}"#;
+        let follow = method(logs::LogsFollow::NAME).unwrap();
+        let unfollow = method(logs::LogsUnfollow::NAME).unwrap();
+        assert_eq!(follow.subject(body).as_deref(), Some("geth.service"));
+        assert_eq!(unfollow.subject(body), follow.subject(body));
+        assert_eq!(
+            method(host::HostFollow::NAME)
+                .unwrap()
+                .subject(b"{\"interval_ms\":2000}")
+                .as_deref(),
+            Some("")
+        );
+        // Not the method's request: no subject.
+        assert_eq!(follow.subject(b"[1]"), None);
+        assert_eq!(stream_kind("logs:geth.service"), "logs");
+        assert_eq!(stream_kind(host::STREAM), "host");
+    }
+}

@@ -3,6 +3,27 @@
 use super::{Empty, Method};
 use serde::{Deserialize, Serialize};
 
+/// The capability's name.
+pub const CAPABILITY: &str = "services";
+
+/// Its methods.
+pub const METHODS: &[super::MethodInfo] = &[
+    super::MethodInfo::of::<ServicesList>(),
+    super::MethodInfo::of::<ServicesControl>(),
+];
+
+/// Its methods' bodies, for TypeScript.
+#[cfg(feature = "specta")]
+#[derive(Debug, Serialize, specta::Type)]
+#[specta(inline)]
+pub struct Methods {
+    #[serde(rename = "services.list")]
+    list: super::Call<Empty, ServicesResponse>,
+    #[serde(rename = "services.control")]
+    control: super::Call<ControlRequest, Service>,
+}
+
+
 /// `services.list`, answered by managers offering the `services` capability.
 #[derive(Debug)]
 pub struct ServicesList;

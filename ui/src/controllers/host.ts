@@ -1,7 +1,8 @@
-// Host health: the kept history once, then pushes at the rate the person
-// chose while the page is open; followed again when the pushes stop.
+// Host health: the kept history, then pushes at the rate the person chose
+// while the page is open. The backend asks for the pushes again when the
+// manager comes back after a drop; the history fills the gap.
 
-import { type HostHealth, backend, messageOf, watchHost } from "../api";
+import { ask, messageOf, watchStream } from "../api";
 import type { Capability, Context } from "../capability";
 import { mergeSamples, newestSampleMs } from "../history";
 import { HOST_RATES_MS, type HealthState, hostSection } from "../host_view";
@@ -19,7 +20,7 @@ const rate = (): number => (rateMs ??= loadHostRate());
 
 async function follow(ctx: Context, key: string): Promise<void> {
   try {
-    const started = await backend.hostFollow(key, rate());
+    const started = await ask(key, "host.follow", { interval_ms: rate() });
     // An earlier failure stays shown until the first push replaces it.
     ctx.store.set(key, host, { ...ctx.store.get(key, host), followMs: started.interval_ms });
   } catch (error) {
@@ -31,48 +32,52 @@ async function follow(ctx: Context, key: string): Promise<void> {
 export const host: Capability<HealthState> = {
   name: "host",
   capability: "host",
-  empty: () => ({ health: null, samples: [], error: null, followMs: null }),
+  order: 30,
+  empty: () => ({ health: null, receivedAtMs: 0, samples: [], error: null, followMs: null }),
 
   async refresh(ctx, key) {
     const known = ctx.store.get(key, host);
-    // Pushes stop when the session drops; follow again when none came for
-    // three of their intervals (or there never was a follow).
-    const silentMs = ctx.now() - (known.health?.receivedAtMs ?? 0);
+    // While pushes come, nothing to ask. After a silence (the session
+    // dropped: the backend follows again once it is back) the kept history
+    // fills the gap in the charts.
+    const silentMs = ctx.now() - known.receivedAtMs;
     if (known.followMs && silentMs <= 3 * known.followMs + 2000) return;
     try {
-      const answer: HostHealth = await backend.health(key, newestSampleMs(known.samples));
+      const answer = await ask(key, "host.health", { samples_after_ms: newestSampleMs(known.samples) });
       ctx.store.set(key, host, {
         ...known,
         health: answer,
+        receivedAtMs: ctx.now(),
         samples: mergeSamples(known.samples, answer.samples),
-        historyIntervalMs: answer.sampleIntervalMs,
+        historyIntervalMs: answer.sample_interval_ms,
         error: null,
       });
     } catch (error) {
       ctx.store.set(key, host, { ...known, error: messageOf(error) });
     }
-    await follow(ctx, key);
+    if (!ctx.store.get(key, host).followMs) await follow(ctx, key);
   },
 
   async leave(ctx, key) {
     const left = ctx.store.get(key, host);
     if (!left.followMs) return;
     ctx.store.set(key, host, { ...left, followMs: null });
-    await backend.hostUnfollow(key).catch(() => undefined);
+    await ask(key, "host.unfollow", {}).catch(() => undefined);
   },
 
   async watch(ctx) {
-    await watchHost((event) => {
-      if (!ctx.store.has(event.key, host)) return;
-      const known = ctx.store.get(event.key, host);
+    await watchStream("host", (key, _stream, health) => {
+      if (!ctx.store.has(key, host)) return;
+      const known = ctx.store.get(key, host);
       if (!known.followMs) return;
-      ctx.store.set(event.key, host, {
+      ctx.store.set(key, host, {
         ...known,
-        health: event.health,
-        samples: mergeSamples(known.samples, event.health.samples),
+        health,
+        receivedAtMs: ctx.now(),
+        samples: mergeSamples(known.samples, health.samples),
         error: null,
       });
-      if (ctx.store.showing(event.key)) ctx.store.changed();
+      if (ctx.store.showing(key)) ctx.store.changed();
     });
   },
 

@@ -1,16 +1,16 @@
 // Logs: the sources once, a source's last lines when chosen, and its new
 // lines pushed while followed.
 
-import { backend, messageOf, watchLogs } from "../api";
+import { ask, messageOf, watchStream } from "../api";
 import type { Capability, Context } from "../capability";
 import { type LogsState, appendLines, emptyLogs, logsSection } from "../logs";
 
 async function choose(ctx: Context, key: string, source: string): Promise<void> {
   const s = ctx.store.get(key, logs);
-  if (s.following && s.source) await backend.logUnfollow(key, s.source).catch(() => undefined);
+  if (s.following && s.source) await ask(key, "logs.unfollow", { source: s.source }).catch(() => undefined);
   Object.assign(s, { source, lines: [], following: false, dropped: 0, leftOut: 0, error: null });
   try {
-    const tail = await backend.logTail(key, source, 200);
+    const tail = await ask(key, "logs.tail", { source, lines: 200, skip: 0 });
     s.lines = tail.lines;
     s.leftOut = tail.left_out ?? 0;
   } catch (error) {
@@ -23,8 +23,8 @@ async function follow(ctx: Context, key: string, on: boolean): Promise<void> {
   const s = ctx.store.get(key, logs);
   if (!s.source) return;
   try {
-    if (on) await backend.logFollow(key, s.source);
-    else await backend.logUnfollow(key, s.source);
+    if (on) await ask(key, "logs.follow", { source: s.source });
+    else await ask(key, "logs.unfollow", { source: s.source });
     s.following = on;
     s.error = null;
   } catch (error) {
@@ -36,13 +36,14 @@ async function follow(ctx: Context, key: string, on: boolean): Promise<void> {
 export const logs: Capability<LogsState> = {
   name: "logs",
   capability: "logs",
+  order: 40,
   empty: emptyLogs,
 
   async refresh(ctx, key) {
     const s = ctx.store.get(key, logs);
     if (s.sources) return;
     try {
-      s.sources = (await backend.logSources(key)).sources;
+      s.sources = (await ask(key, "logs.sources", {})).sources;
     } catch (error) {
       s.error = messageOf(error);
     }
@@ -50,13 +51,13 @@ export const logs: Capability<LogsState> = {
   },
 
   async watch(ctx) {
-    await watchLogs((event) => {
-      if (!ctx.store.has(event.key, logs)) return;
-      const s = ctx.store.get(event.key, logs);
-      if (!s.following || s.source !== event.lines.source) return;
-      s.lines = appendLines(s.lines, event.lines.lines);
-      s.dropped += event.lines.dropped_bytes;
-      if (ctx.store.showing(event.key)) ctx.store.changed();
+    await watchStream("logs", (key, _stream, lines) => {
+      if (!ctx.store.has(key, logs)) return;
+      const s = ctx.store.get(key, logs);
+      if (!s.following || s.source !== lines.source) return;
+      s.lines = appendLines(s.lines, lines.lines);
+      s.dropped += lines.dropped_bytes;
+      if (ctx.store.showing(key)) ctx.store.changed();
     });
   },
 

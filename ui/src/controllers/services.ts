@@ -1,7 +1,7 @@
 // Services: the units the operator listed, asked every few seconds while the
 // page is open, and start / stop / restart where allowed.
 
-import { type ServiceAction, backend, messageOf } from "../api";
+import { type ServiceAction, ask, messageOf } from "../api";
 import type { Capability, Context } from "../capability";
 import { type ServicesState, servicesSection } from "../services";
 
@@ -10,7 +10,7 @@ async function control(ctx: Context, key: string, unit: string, action: ServiceA
   ctx.store.set(key, services, { ...known, busy: unit, error: null });
   ctx.store.changed();
   try {
-    const now = await backend.control(key, unit, action);
+    const now = await ask(key, "services.control", { unit, action });
     const list = (known.services ?? []).map((s) => (s.unit === unit ? now : s));
     ctx.store.set(key, services, { services: list, error: null, busy: null });
     ctx.say(`${unit}: ${action} asked; it is now ${now.active_state}.`);
@@ -23,6 +23,7 @@ async function control(ctx: Context, key: string, unit: string, action: ServiceA
 export const services: Capability<ServicesState> = {
   name: "services",
   capability: "services",
+  order: 20,
   empty: () => ({ services: null, error: null, busy: null }),
 
   async refresh(ctx, key) {
@@ -30,7 +31,7 @@ export const services: Capability<ServicesState> = {
     // Not while an action is under way: its answer is the fresher.
     if (known.busy) return;
     try {
-      const list = (await backend.services(key)).services;
+      const list = (await ask(key, "services.list", {})).services;
       ctx.store.set(key, services, { services: list, error: null, busy: ctx.store.get(key, services).busy });
     } catch (error) {
       ctx.store.set(key, services, { ...ctx.store.get(key, services), error: messageOf(error) });
