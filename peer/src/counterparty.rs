@@ -40,6 +40,7 @@ impl Counterparty {
     pub(crate) fn view(&self) -> CounterpartyView {
         let mut view = CounterpartyView::from_stored(&self.record, self.link.state());
         view.latency = self.link.latency();
+        view.key_changes = self.link.keys_epoch();
         view
     }
 

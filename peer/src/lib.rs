@@ -17,7 +17,7 @@
 //! - [`subscriptions`](crate::subscriptions) (private): our content topics
 //!   and which machine each feeds.
 //! - [`publisher`](crate::publisher) (private): the task that publishes.
-//! - [`reach`](crate::reach) (private): whether the network reaches us, and
+//! - [`catch_up`](crate::catch_up) (private): whether the network reaches us, and
 //!   catching up from a store after a cut.
 //! - [`storage`](crate::storage) (private): keystore writes off the
 //!   runtime's threads.
@@ -36,6 +36,7 @@
 
 #![deny(missing_docs)]
 
+mod catch_up;
 pub mod clock;
 pub mod config;
 mod counterparty;
@@ -46,7 +47,6 @@ pub mod network;
 pub mod pairing_handle;
 pub mod pairing_progress;
 mod publisher;
-mod reach;
 pub mod request;
 mod storage;
 mod subscriptions;

@@ -28,6 +28,10 @@ pub struct CounterpartyView {
     pub last_seen: Option<u64>,
     /// The latest keepalive round trip.
     pub latency: Option<Duration>,
+    /// How many times its session got new keys since start-up. It changes
+    /// while online when the counterparty restarted (or keys were renewed):
+    /// what it was asked to keep doing (a follow) may be gone.
+    pub key_changes: u64,
 }
 
 impl CounterpartyView {
@@ -48,6 +52,7 @@ impl CounterpartyView {
             paired_at: stored.paired_at,
             last_seen: stored.last_seen,
             latency: None,
+            key_changes: 0,
         }
     }
 }

@@ -45,6 +45,7 @@
 
 pub mod api;
 pub mod byte_budget;
+pub mod catch_up;
 pub mod frame;
 pub mod hello;
 pub mod identity;

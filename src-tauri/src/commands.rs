@@ -285,21 +285,30 @@ pub async fn ask_manager(
     })?;
     let body = serde_json::to_vec(&request.0)
         .map_err(|e| AppError::new(ErrorKind::Invalid, e.to_string()))?;
+    let ticket = state
+        .follows
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .asking(who, info, &body);
     let reply = backend.peer.request(who, info.name, body.clone()).await;
     let answered = matches!(&reply, Ok(r) if r.status == Status::OK);
     state
         .follows
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
-        .asked(who, info, &body, answered);
+        .answered(ticket, &body, answered);
     let reply = reply.map_err(|e| AppError::unanswered(&e))?;
     if reply.status != Status::OK {
         return Err(AppError::answered(reply.status, &reply.body));
     }
-    serde_json::from_slice(&reply.body).map(Json).map_err(|e| {
-        AppError::new(
-            ErrorKind::Failed,
-            format!("the manager's answer to {method} is not JSON: {e}"),
-        )
-    })
+    // Only what the method's type allows reaches the window, in full.
+    info.response(&reply.body)
+        .and_then(|full| {
+            serde_json::from_slice(&full).map_err(|source| api::BodyError {
+                method: info.name,
+                source,
+            })
+        })
+        .map(Json)
+        .map_err(|e| AppError::new(ErrorKind::Failed, e.to_string()))
 }

@@ -170,7 +170,7 @@ pub(crate) async fn launch(app: &AppHandle, typed: Option<Passphrase>) {
                         .observe(&event);
                     if let Some(backend) = weak.upgrade() {
                         for (who, method, body) in again {
-                            follow_again(&backend, who, method, body);
+                            follow_again(&app, &backend, who, method, body);
                         }
                     }
                     match &event {
@@ -178,7 +178,23 @@ pub(crate) async fn launch(app: &AppHandle, typed: Option<Passphrase>) {
                         _ => emit(&app).await,
                     }
                 }
-                Err(RecvError::Lagged(_)) => emit(&app).await,
+                Err(RecvError::Lagged(_)) => {
+                    // Missed events: start the follows over from the
+                    // managers as they are now.
+                    if let Some(backend) = weak.upgrade() {
+                        let views = backend.peer.counterparties().await;
+                        let again = app
+                            .state::<AppState>()
+                            .follows
+                            .lock()
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .resync(&views);
+                        for (who, method, body) in again {
+                            follow_again(&app, &backend, who, method, body);
+                        }
+                    }
+                    emit(&app).await;
+                }
                 Err(RecvError::Closed) => return,
             }
         }
@@ -198,15 +214,30 @@ pub(crate) async fn emit(app: &AppHandle) {
     }
 }
 
-/// Hands an event a manager pushed to the window.
+/// Hands an event a manager pushed to the window: only an event of a
+/// known kind of stream, checked against its type and written in full.
 fn forward(app: &AppHandle, from: nodepair_protocol::PublicKey, event: &Pushed) {
-    let body = match serde_json::from_slice(&event.body) {
+    let Some(stream) = api::stream(&event.stream) else {
+        return tracing::debug!(
+            "an event on {:?}, which is no stream NodePair knows",
+            event.stream
+        );
+    };
+    let body = match stream
+        .event(&event.body)
+        .and_then(|full| serde_json::from_slice(&full))
+    {
         Ok(body) => body,
-        Err(e) => return tracing::warn!("an event on {:?} that is not JSON: {e}", event.stream),
+        Err(e) => {
+            return tracing::warn!(
+                "an event on {:?} that is not what it should be: {e}",
+                event.stream
+            );
+        }
     };
     let event = ManagerEvent {
         key: from.to_string(),
-        kind: api::stream_kind(&event.stream).to_owned(),
+        kind: stream.kind.to_owned(),
         stream: event.stream.clone(),
         body: crate::views::Json(body),
     };
@@ -215,20 +246,38 @@ fn forward(app: &AppHandle, from: nodepair_protocol::PublicKey, event: &Pushed) 
     }
 }
 
-/// Asks a manager that came back for a follow the window had.
+/// Asks a manager that came back for a follow the window had; a follow it
+/// now refuses for good (not allowed, no such source) is not asked again.
 fn follow_again(
+    app: &AppHandle,
     backend: &Arc<Backend>,
     who: nodepair_protocol::PublicKey,
     method: &'static str,
     body: Vec<u8>,
 ) {
-    let backend = Arc::clone(backend);
+    use nodepair_protocol::Status;
+    let (app, backend) = (app.clone(), Arc::clone(backend));
     tauri::async_runtime::spawn(async move {
-        match backend.peer.request(who, method, body).await {
-            Ok(reply) if reply.status == nodepair_protocol::Status::OK => {
+        match backend.peer.request(who, method, body.clone()).await {
+            Ok(reply) if reply.status == Status::OK => {
                 tracing::debug!("{method} asked again of {}", who.fingerprint());
             }
-            Ok(reply) => tracing::info!("{method} refused after reconnecting: {}", reply.status),
+            Ok(reply) => {
+                tracing::info!("{method} refused after reconnecting: {}", reply.status);
+                let for_good = [
+                    Status::BAD_REQUEST,
+                    Status::FORBIDDEN,
+                    Status::UNKNOWN_METHOD,
+                    Status::CAPABILITY_DISABLED,
+                ];
+                if for_good.contains(&reply.status) {
+                    app.state::<AppState>()
+                        .follows
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .refused(who, method, &body);
+                }
+            }
             Err(e) => tracing::info!("{method} not asked again: {e}"),
         }
     });

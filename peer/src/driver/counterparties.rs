@@ -45,6 +45,7 @@ impl Driver {
     pub(super) async fn flush_counterparty(&mut self, peer: PublicKey) {
         let now = self.now();
         let mut changed = false;
+        let keys_before = self.counterparties.get(&peer).map(|c| c.link.keys_epoch());
         loop {
             let Some(counterparty) = self.counterparties.get_mut(&peer) else {
                 return;
@@ -134,6 +135,8 @@ impl Driver {
         let Some(counterparty) = self.counterparties.get_mut(&peer) else {
             return;
         };
+        // New keys while online: a counterparty that restarted is back.
+        changed |= keys_before != Some(counterparty.link.keys_epoch());
         if changed && !counterparty.link.is_revoking() {
             let _ = self.events.send(PeerEvent::Changed(counterparty.view()));
         }

@@ -14,10 +14,10 @@
 mod counterparties;
 mod pairings;
 
+use crate::catch_up::{self, CatchUp};
 use crate::counterparty::Counterparty;
 use crate::pairing_handle::{PairingFailure, PairingUpdate};
 use crate::publisher::Publisher;
-use crate::reach::{Reach, catch_up};
 use crate::request::{Reply, RequestError, RequestHandler};
 use crate::subscriptions::{Route, Subscriptions};
 use crate::view::{CounterpartyView, EventError, PeerEvent, RenameError};
@@ -25,8 +25,8 @@ use crate::{PeerConfig, PeerStatus, Revocation};
 use bytes::Bytes;
 use nodepair_keystore::Keystore;
 use nodepair_protocol::session::SessionStats;
-use nodepair_protocol::wire::{HANDSHAKE_1, HANDSHAKE_2, Kind};
-use nodepair_protocol::{Pairing, PublicKey, StaticKeypair};
+
+use nodepair_protocol::{Link, Pairing, PublicKey, StaticKeypair};
 use nodepair_waku::WakuNode;
 use pairings::PairingRun;
 use std::collections::HashMap;
@@ -97,7 +97,7 @@ pub(crate) struct Driver {
     publisher: Publisher,
     replies_tx: mpsc::Sender<(PublicKey, u64, Reply)>,
     replies_rx: mpsc::Receiver<(PublicKey, u64, Reply)>,
-    reach: Reach,
+    reach: CatchUp,
     /// Pairing messages refused by pairings that ended.
     pairing_refused: u64,
     /// Counters of links that were replaced or removed.
@@ -135,7 +135,7 @@ impl Driver {
             pairings: HashMap::new(),
             replies_tx,
             replies_rx,
-            reach: Reach::default(),
+            reach: CatchUp::default(),
             pairing_refused: 0,
             retired: SessionStats::default(),
         }
@@ -172,7 +172,7 @@ impl Driver {
                 event = waku_events.recv() => {
                     let back = self.reach.on_event(&self.waku, event).await;
                     if let Some(cut_off_at) = back {
-                        catch_up(
+                        catch_up::fetch(
                             self.waku.clone(),
                             self.subscriptions.sender(),
                             self.subscriptions.topics(),
@@ -306,19 +306,14 @@ impl Driver {
             }
             Some(Route::Session(peer)) => {
                 // Re-pairing someone already paired (or being unpaired)
-                // shares its session topic: while that pairing is under way,
-                // the handshakes are the pairing's alone, answered only once
-                // this side's person confirmed, never by the old link. A
-                // pairing that completed (and still watches its code) has
-                // handed its session over: they are the link's.
+                // shares its session topic; which messages are then whose
+                // is the protocol's rule (`Link::takes`). A pairing that
+                // completed (and still watches its code) has handed its
+                // session over: it is no longer under way.
                 let repairing = self.pairings.values().any(|run| {
                     run.pairing.is_under_way() && run.pairing.session_topic() == Some(topic)
                 });
-                let handshake = matches!(
-                    nodepair_protocol::wire::kind(payload),
-                    Ok(Kind::Session(ty)) if ty == HANDSHAKE_1 || ty == HANDSHAKE_2
-                );
-                if !(repairing && handshake)
+                if Link::takes(payload, repairing)
                     && let Some(counterparty) = self.counterparties.get_mut(&peer)
                 {
                     counterparty.link.handle_message(now, payload);

@@ -13,6 +13,9 @@ pub const METHODS: &[super::MethodInfo] = &[
     super::MethodInfo::of::<HostUnfollow>(),
 ];
 
+/// Its kind of stream, and the body of each event.
+pub const STREAMS: &[super::StreamInfo] = &[super::StreamInfo::of::<HealthResponse>(STREAM)];
+
 /// Its methods' bodies, for TypeScript.
 #[cfg(feature = "specta")]
 #[derive(Debug, Serialize, specta::Type)]

@@ -14,6 +14,9 @@ pub const METHODS: &[super::MethodInfo] = &[
     super::MethodInfo::of::<LogsUnfollow>(),
 ];
 
+/// Its kind of stream, and the body of each event.
+pub const STREAMS: &[super::StreamInfo] = &[super::StreamInfo::of::<Lines>("logs")];
+
 /// Its methods' bodies, for TypeScript.
 #[cfg(feature = "specta")]
 #[derive(Debug, Serialize, specta::Type)]

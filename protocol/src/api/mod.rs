@@ -9,7 +9,8 @@
 //! A capability is one module here: its methods (`impl Method`), the list
 //! of them as [`MethodInfo`]s (`METHODS`), its name (`CAPABILITY`) and, for
 //! the window's TypeScript, the map of its methods' bodies (`Methods`) and,
-//! if it pushes events, of its streams' event bodies (`Streams`). Naming the
+//! if it pushes events, its kinds of stream (`STREAMS`) and their event
+//! bodies (`Streams`). Naming the
 //! module in `capabilities!` below (and under `streams from` if it pushes)
 //! is all it takes to list it everywhere.
 
@@ -28,6 +29,11 @@ macro_rules! capabilities {
         /// Every method a manager may answer.
         pub fn methods() -> impl Iterator<Item = &'static MethodInfo> {
             std::iter::empty()$(.chain($module::METHODS.iter()))*
+        }
+
+        /// Every kind of stream a manager may push events on.
+        pub fn streams() -> impl Iterator<Item = &'static StreamInfo> {
+            std::iter::empty()$(.chain($streaming::STREAMS.iter()))*
         }
 
         /// Each method's name, with its request and response bodies: the
@@ -66,6 +72,13 @@ capabilities! {
 /// The method called `name`, if a manager may answer one.
 pub fn method(name: &str) -> Option<&'static MethodInfo> {
     methods().find(|m| m.name == name)
+}
+
+/// The kind of stream called `name` (`logs:geth.service` → the `logs`
+/// kind), if a manager may push one.
+pub fn stream(name: &str) -> Option<&'static StreamInfo> {
+    let kind = stream_kind(name);
+    streams().find(|s| s.kind == kind)
 }
 
 /// The kind of a stream: its name up to the first `:` (`logs:geth` → `logs`).
@@ -129,6 +142,7 @@ pub struct MethodInfo {
     /// [`Method::FOLLOWS`].
     pub follows: Follows,
     subject: fn(&[u8]) -> Option<String>,
+    response: fn(&[u8]) -> Result<Vec<u8>, BodyError>,
 }
 
 impl MethodInfo {
@@ -139,7 +153,20 @@ impl MethodInfo {
             capability: M::CAPABILITY,
             follows: M::FOLLOWS,
             subject: subject_of::<M>,
+            response: response_of::<M>,
         }
+    }
+
+    /// An OK response's body checked against the method's type and written
+    /// again in full (fields an older manager left out get their
+    /// defaults): what code that passes answers on without knowing their
+    /// type hands its caller, never the counterparty's bytes as they came.
+    ///
+    /// # Errors
+    ///
+    /// When the body is not this method's response.
+    pub fn response(&self, body: &[u8]) -> Result<Vec<u8>, BodyError> {
+        (self.response)(body)
     }
 
     /// The subject of a request with this body ([`Method::subject`]), or
@@ -151,6 +178,45 @@ impl MethodInfo {
 
 fn subject_of<M: Method>(body: &[u8]) -> Option<String> {
     decode_request::<M>(body).ok().map(|r| M::subject(&r))
+}
+
+fn response_of<M: Method>(body: &[u8]) -> Result<Vec<u8>, BodyError> {
+    decode_response::<M>(body).map(|r| encode(&r))
+}
+
+/// A kind of stream a manager pushes events on, as a value: its name (the
+/// part of a stream's name before any `:`) and its events' body.
+#[derive(Clone, Copy, Debug)]
+pub struct StreamInfo {
+    /// The kind: `host`, `logs`.
+    pub kind: &'static str,
+    event: fn(&[u8]) -> Result<Vec<u8>, serde_json::Error>,
+}
+
+impl StreamInfo {
+    /// Streams of `kind`, whose events' bodies are `T`s.
+    pub const fn of<T: serde::Serialize + serde::de::DeserializeOwned>(kind: &'static str) -> Self {
+        StreamInfo {
+            kind,
+            event: event_of::<T>,
+        }
+    }
+
+    /// An event's body checked against the stream's type and written again
+    /// in full (see [`MethodInfo::response`]).
+    ///
+    /// # Errors
+    ///
+    /// When the body is not this stream's event.
+    pub fn event(&self, body: &[u8]) -> Result<Vec<u8>, serde_json::Error> {
+        (self.event)(body)
+    }
+}
+
+fn event_of<T: serde::Serialize + serde::de::DeserializeOwned>(
+    body: &[u8],
+) -> Result<Vec<u8>, serde_json::Error> {
+    serde_json::from_slice::<T>(body).map(|event| encode(&event))
 }
 
 /// A body that is not what the method's type says.
@@ -240,5 +306,38 @@ mod tests {
         assert_eq!(follow.subject(b"[1]"), None);
         assert_eq!(stream_kind("logs:geth.service"), "logs");
         assert_eq!(stream_kind(host::STREAM), "host");
+    }
+
+    #[test]
+    fn answers_and_events_are_passed_on_only_as_their_type_and_in_full() {
+        let health = method(host::Health::NAME).unwrap();
+        assert!(health.response(b"{\"samples\":[]}").is_err());
+        assert!(health.response(b"[]").is_err());
+        // An older manager's answer without the later fields: written again
+        // with their defaults.
+        let old = br#"{"hostname":"h","os":"o","uptime_s":1,"cpus":1,"load":[0,0,0],
+            "memory_total":1,"memory_used":1,"swap_total":0,"swap_used":0,"disks":[],
+            "sample_interval_ms":5000,"samples":[]}"#;
+        let full: serde_json::Value =
+            serde_json::from_slice(&health.response(old).unwrap()).unwrap();
+        assert_eq!(full["cpu_per_core"], serde_json::json!([]));
+        assert_eq!(full["networks"], serde_json::json!([]));
+        assert_eq!(full["kernel"], "");
+
+        let logs = stream("logs:geth.service").unwrap();
+        assert!(
+            logs.event(br#"{"source":"s","lines":[null],"dropped_bytes":0}"#)
+                .is_err()
+        );
+        assert!(
+            logs.event(br#"{"source":"s","lines":[],"dropped_bytes":"5"}"#)
+                .is_err()
+        );
+        let ok = logs
+            .event(br#"{"source":"s","lines":["a"],"dropped_bytes":5}"#)
+            .unwrap();
+        assert!(String::from_utf8(ok).unwrap().contains("\"left_out\":0"));
+        assert!(stream("host").is_some());
+        assert!(stream("alerts").is_none());
     }
 }

@@ -92,6 +92,21 @@ impl std::fmt::Debug for Link {
 }
 
 impl Link {
+    /// Whether a message on this counterparty's session topic is the
+    /// link's to handle. While a pairing with the same counterparty is
+    /// under way (`repairing`: it shares the session topic, protocol.md
+    /// §6), its handshakes are that pairing's alone, answered only once
+    /// this side's person confirmed, never by the old link; everything else
+    /// (and everything once no pairing is under way) is the link's.
+    pub fn takes(payload: &[u8], repairing: bool) -> bool {
+        let handshake = matches!(
+            crate::wire::kind(payload),
+            Ok(crate::wire::Kind::Session(ty))
+                if ty == crate::wire::HANDSHAKE_1 || ty == crate::wire::HANDSHAKE_2
+        );
+        !(repairing && handshake)
+    }
+
     /// A link to a stored counterparty, connecting at once. `last_seen`
     /// (Unix seconds) keeps its handshakes from before then unanswered, a
     /// margin ([`FLOOR_MARGIN`]) allowed for its clock. `revoking`: it was
@@ -180,6 +195,14 @@ impl Link {
     /// Whether a session is up.
     pub fn is_online(&self) -> bool {
         !self.over && self.session.is_online()
+    }
+
+    /// How many times the session got new keys (established or renewed).
+    /// A counterparty that restarted may come back as a renewal, staying
+    /// online: what it had been asked to keep doing for us (a follow) is
+    /// gone, and this is how a caller can tell.
+    pub fn keys_epoch(&self) -> u64 {
+        self.keys_epoch
     }
 
     /// The last keepalive's round trip, while online.
@@ -569,4 +592,25 @@ fn seeded(rng: &mut ChaCha20Rng) -> [u8; 32] {
     let mut seed = [0u8; 32];
     rng.fill_bytes(&mut seed);
     seed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Link;
+    use crate::version::PROTOCOL_VERSION as VERSION;
+    use crate::wire::{DATA, HANDSHAKE_1, HANDSHAKE_2};
+
+    #[test]
+    fn while_re_pairing_the_handshakes_are_the_pairings_and_the_rest_the_links() {
+        for ty in [HANDSHAKE_1, HANDSHAKE_2] {
+            let handshake = [VERSION, ty, 0, 0];
+            assert!(!Link::takes(&handshake, true), "{ty:#x} while re-pairing");
+            assert!(Link::takes(&handshake, false), "{ty:#x} otherwise");
+        }
+        let data = [VERSION, DATA, 0, 0];
+        assert!(Link::takes(&data, true));
+        assert!(Link::takes(&data, false));
+        // Not a session message at all: the link refuses it itself.
+        assert!(Link::takes(b"", true));
+    }
 }

@@ -1,31 +1,28 @@
-//! Whether the Waku network reaches us, and catching up on what passed us by while it did not.
+//! Whether the Waku network reaches us, and catching up from a store node on what passed us by while it did not (how far back: `nodepair_protocol::catch_up`).
 
 use crate::clock::Clock;
 use crate::subscriptions::Inbound;
+use nodepair_protocol::catch_up;
 use nodepair_waku::{NodeEvent, StoreError, WakuNode};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::{broadcast, mpsc};
-
-/// How far before the moment we were cut off a catch-up starts. Waku
-/// messages carry their sender's time, and a counterparty's clock may be
-/// minutes slow: its messages sent after the cut look older than the cut.
-const CATCH_UP_MARGIN: Duration = Duration::from_secs(600);
 
 /// How long a catch-up waits for a store node to be known after a
 /// reconnect: this many tries, this far apart.
 const STORE_WAIT_TRIES: usize = 20;
 const STORE_WAIT_EVERY: Duration = Duration::from_millis(250);
 
-/// What the node's events say about our reach.
+/// What the node's events say about our reach, and since when we may
+/// have missed messages.
 #[derive(Debug, Default)]
-pub(crate) struct Reach {
+pub(crate) struct CatchUp {
     /// Waku peers connected now.
     pub(crate) waku_peers: usize,
     /// Since when we may have missed messages; cleared once caught up.
     missing_since: Option<SystemTime>,
 }
 
-impl Reach {
+impl CatchUp {
     /// Takes in one of the node's events; returns since when to catch up,
     /// when we are back after a cut.
     pub(crate) async fn on_event(
@@ -57,10 +54,10 @@ impl Reach {
 }
 
 /// Fetches from a store node, in the background, `topics`' messages sent
-/// since `cut_off_at` (from [`CATCH_UP_MARGIN`] before, for slow clocks; an
-/// outage longer than `window` is covered only that far), and hands them in
-/// as if just received; the protocol drops what it already had.
-pub(crate) fn catch_up(
+/// since `cut_off_at` (as far back as `nodepair_protocol::catch_up::since`
+/// says for `window`), and hands them in as if just received; the protocol
+/// drops what it already had.
+pub(crate) fn fetch(
     waku: WakuNode,
     inbound: mpsc::Sender<Inbound>,
     topics: Vec<String>,
@@ -68,20 +65,13 @@ pub(crate) fn catch_up(
     window: Duration,
     clock: &Clock,
 ) {
-    if window.is_zero() || topics.is_empty() {
+    let unix = |t: SystemTime| t.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let Some(since) = catch_up::since(unix(cut_off_at), unix(clock.wall()), window) else {
+        return;
+    };
+    if topics.is_empty() {
         return;
     }
-    let earliest = clock
-        .wall()
-        .checked_sub(window + CATCH_UP_MARGIN)
-        .unwrap_or(UNIX_EPOCH);
-    let from = cut_off_at
-        .checked_sub(CATCH_UP_MARGIN)
-        .unwrap_or(UNIX_EPOCH)
-        .max(earliest);
-    let since = from
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX));
     tokio::spawn(async move {
         // Just reconnected, the peers may not have said yet what they
         // serve (identify): wait a little for a store node to show up.
