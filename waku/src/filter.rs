@@ -11,7 +11,13 @@
 //! - `FilterSubscribeResponse {request_id = 1, status_code = 10, status_desc
 //!   = 11 (optional)}`;
 //! - `MessagePush {waku_message = 1, pubsub_topic = 2 (optional)}`.
+//!
+//! The codecs are here; [`client`] is the subscribing side (topics,
+//! service node, pings) and [`service`] the serving side (its subscribers,
+//! kept by [`subscriptions`]).
 
+pub mod client;
+pub mod service;
 pub mod subscriptions;
 
 use crate::length_prefixed::{ProtobufCodec, read_message, write_message};

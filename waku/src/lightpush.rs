@@ -14,6 +14,12 @@
 //! Both decode to [`PushRequest`] and [`PushResponse`]; a v2 answer has no
 //! status code, so success reads as [`PushStatus::SUCCESS`] and failure as
 //! [`PushStatus::INTERNAL_SERVER_ERROR`] with the service's words.
+//!
+//! The codec is here; [`client`] matches our pushes to their answers and
+//! [`service`] says what a relay node answers one.
+
+pub mod client;
+pub mod service;
 
 use crate::length_prefixed::{read_frame, write_frame};
 use crate::message::{MAX_MESSAGE_SIZE, WakuMessage};

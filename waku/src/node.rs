@@ -19,7 +19,10 @@
 //! - [`light`](self::light): light push and filter events, to the side they
 //!   concern: [`light_client`](self::light_client) (being a light node, type
 //!   `LightClient`) or [`light_service`](self::light_service) (serving
-//!   light nodes, type `LightService`).
+//!   light nodes, type `LightService`). Both only move bytes and timers:
+//!   what each protocol's client and service decide is in its own module
+//!   ([`crate::lightpush::client`], [`crate::lightpush::service`],
+//!   [`crate::filter::client`], [`crate::filter::service`]).
 //! - [`history`](self::history): store queries and the archive.
 //! - [`discovery`](self::discovery): dialling discovered peers, peer exchange.
 
@@ -50,7 +53,7 @@ use crate::discovery::peer_book::PeerBook;
 use crate::enr::{Capabilities, OwnRecord, RelayShards, WakuEnr};
 use crate::filter::subscriptions::Limits;
 use crate::filter::{self, MessagePush, SubscribeRequest, SubscribeResponse};
-use crate::lightpush::{self, PushRequest, PushResponse, PushStatus};
+use crate::lightpush::{self, PushRequest, PushResponse};
 use crate::message::{MessageHash, WakuMessage};
 use crate::metadata::{self, Metadata, Mismatch};
 use crate::peer_exchange;

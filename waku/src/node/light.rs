@@ -104,7 +104,7 @@ impl Driver {
                 peer,
                 message: RrMessage::Response { .. },
                 ..
-            } => self.service.subscribers.push_delivered(&peer),
+            } => self.service.filter.subscribers.push_delivered(&peer),
             request_response::Event::InboundFailure { peer, error, .. } => {
                 tracing::info!(%peer, %error, "a filter push was not readable");
             }

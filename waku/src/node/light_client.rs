@@ -1,18 +1,19 @@
 //! The light node's side: publishing through light push, receiving through a filter subscription, failing over.
 
 use super::{
-    Driver, MessagePush, Mode, NodeEvent, PublishError, Published, PushRequest, PushResponse,
-    SubscribeRequest, SubscribeResponse,
+    Driver, MessagePush, Mode, NodeEvent, PublishError, Published, PushResponse, SubscribeResponse,
 };
-use crate::filter::{self, FilterStatus, MAX_CONTENT_TOPICS_PER_REQUEST, SubscribeType};
+use crate::filter;
+use crate::filter::client::{Answer, FilterClient, Outgoing};
 use crate::lightpush;
+use crate::lightpush::client::{PushClient, PushOutcome};
 use crate::message::{MessageHash, WakuMessage};
 use crate::relay;
 use crate::topic::PubsubTopic;
 use libp2p::PeerId;
 use libp2p::request_response::{self, OutboundRequestId};
 use prost::Message as _;
-use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
@@ -24,20 +25,12 @@ const SENT_KEPT: usize = 4096;
 
 type PublishReply = oneshot::Sender<Result<Published, PublishError>>;
 
-/// A light node's state: the content topics it wants, the service node its
-/// filter subscription lives on, and the requests in flight.
+/// A light node's state: its filter subscription, its pushes in flight,
+/// and the service nodes it passes over for now.
 pub(super) struct LightClient {
-    topics: BTreeSet<String>,
-    service: Option<PeerId>,
-    confirmed: bool,
-    /// Whether a service ever confirmed the subscriptions.
-    ever_confirmed: bool,
-    subscribing: HashMap<OutboundRequestId, PeerId>,
-    pinging: HashMap<OutboundRequestId, PeerId>,
-    pushing: HashMap<OutboundRequestId, (PublishReply, MessageHash, PubsubTopic)>,
+    filter: FilterClient,
+    push: PushClient<PublishReply>,
     avoid: HashMap<PeerId, Instant>,
-    ping_every: Duration,
-    next_ping: Instant,
     sent: HashSet<MessageHash>,
     sent_order: VecDeque<MessageHash>,
 }
@@ -45,34 +38,17 @@ pub(super) struct LightClient {
 impl LightClient {
     pub(super) fn new(ping_every: Duration) -> Self {
         LightClient {
-            topics: BTreeSet::new(),
-            service: None,
-            confirmed: false,
-            ever_confirmed: false,
-            subscribing: HashMap::new(),
-            pinging: HashMap::new(),
-            pushing: HashMap::new(),
+            filter: FilterClient::new(ping_every, Instant::now()),
+            push: PushClient::default(),
             avoid: HashMap::new(),
-            ping_every,
-            next_ping: Instant::now() + ping_every,
             sent: HashSet::new(),
             sent_order: VecDeque::new(),
         }
     }
 
-    /// Whether pushes reach it: once a filter service confirmed its
-    /// subscriptions, while one holds them; before that (nothing to miss
-    /// yet), while it has a peer.
+    /// Whether pushes reach it (see [`FilterClient::receiving`]).
     pub(super) fn receiving(&self, has_peer: bool) -> bool {
-        if self.ever_confirmed {
-            self.service.is_some() && self.confirmed
-        } else {
-            has_peer
-        }
-    }
-
-    fn request_id(&self) -> String {
-        uuid::Uuid::new_v4().to_string()
+        self.filter.receiving(has_peer)
     }
 
     fn remember_sent(&mut self, hash: MessageHash) {
@@ -137,45 +113,32 @@ impl Driver {
         };
         let hash = message.hash(topic.as_str());
         self.light.remember_sent(hash);
-        let request = PushRequest {
-            request_id: self.light.request_id(),
-            pubsub_topic: Some(topic.as_str().to_owned()),
-            message,
-        };
+        let request = PushClient::<PublishReply>::request(&topic, message);
         let id = self
             .swarm
             .behaviour_mut()
             .lightpush
             .send_request(&peer, request);
-        self.light.pushing.insert(id, (reply, hash, topic));
+        self.light.push.sent(id, reply, hash);
     }
 
     /// Light mode: wants `content_topic` pushed by the filter service.
     pub(super) fn light_subscribe(&mut self, content_topic: &str) {
-        if !self.light.topics.insert(content_topic.to_owned()) {
-            return;
-        }
-        match self.light.service {
-            Some(peer) => self.send_subscribe(peer, vec![content_topic.to_owned()]),
-            None => self.light_ensure_service(),
-        }
+        let pubsub = self.default_pubsub();
+        let requests = self.light.filter.want(content_topic, &pubsub);
+        self.send_filter(requests);
+        self.light_ensure_service();
     }
 
-    pub(super) fn send_subscribe(&mut self, peer: PeerId, topics: Vec<String>) {
-        let pubsub = self.default_pubsub();
-        for chunk in topics.chunks(MAX_CONTENT_TOPICS_PER_REQUEST) {
-            let request = SubscribeRequest {
-                request_id: self.light.request_id(),
-                kind: SubscribeType::Subscribe as i32,
-                pubsub_topic: Some(pubsub.clone()),
-                content_topics: chunk.to_vec(),
-            };
+    /// Sends the filter client's requests.
+    fn send_filter(&mut self, requests: Vec<Outgoing>) {
+        for outgoing in requests {
             let id = self
                 .swarm
                 .behaviour_mut()
                 .filter_subscribe
-                .send_request(&peer, request);
-            self.light.subscribing.insert(id, peer);
+                .send_request(&outgoing.peer, outgoing.request.clone());
+            self.light.filter.sent(id, &outgoing);
         }
     }
 
@@ -186,7 +149,7 @@ impl Driver {
     /// Light mode: makes sure the filter subscription lives on some service
     /// node, if there is one to use.
     pub(super) fn light_ensure_service(&mut self) {
-        if self.light.service.is_some() || self.light.topics.is_empty() {
+        if !self.light.filter.needs_service() {
             return;
         }
         let Some(peer) = self
@@ -197,25 +160,21 @@ impl Driver {
             return;
         };
         tracing::debug!(%peer, "subscribing through this filter service node");
-        self.light.service = Some(peer);
-        self.light.confirmed = false;
-        self.light.next_ping = Instant::now() + self.light.ping_every;
-        let topics: Vec<String> = self.light.topics.iter().cloned().collect();
-        self.send_subscribe(peer, topics);
+        let pubsub = self.default_pubsub();
+        let requests = self.light.filter.use_service(peer, &pubsub, Instant::now());
+        self.send_filter(requests);
     }
 
     /// Light mode: the service node failed; moves to another.
     pub(super) fn light_fail_service(&mut self, peer: PeerId, why: &str) {
-        if self.light.service != Some(peer) {
+        let Some(was_confirmed) = self.light.filter.fail(peer) else {
             return;
-        }
+        };
         tracing::warn!(%peer, why, "filter service node failed; moving to another");
         self.light.avoid.insert(peer, Instant::now() + AVOID_FOR);
-        self.light.service = None;
-        if self.light.confirmed {
+        if was_confirmed {
             self.emit(NodeEvent::FilterServiceLost { peer_id: peer });
         }
-        self.light.confirmed = false;
         self.light_ensure_service();
     }
 
@@ -229,25 +188,9 @@ impl Driver {
     pub(super) fn client_tick(&mut self) {
         let now = Instant::now();
         self.light.avoid.retain(|_, until| *until > now);
-        if self.light.service.is_none() {
-            self.light_ensure_service();
-        } else if let Some(peer) = self.light.service
-            && self.light.confirmed
-            && now >= self.light.next_ping
-        {
-            self.light.next_ping = now + self.light.ping_every;
-            let request = SubscribeRequest {
-                request_id: self.light.request_id(),
-                kind: SubscribeType::SubscriberPing as i32,
-                pubsub_topic: None,
-                content_topics: Vec::new(),
-            };
-            let id = self
-                .swarm
-                .behaviour_mut()
-                .filter_subscribe
-                .send_request(&peer, request);
-            self.light.pinging.insert(id, peer);
+        self.light_ensure_service();
+        if let Some(ping) = self.light.filter.tick(now) {
+            self.send_filter(vec![ping]);
         }
     }
 
@@ -257,20 +200,11 @@ impl Driver {
         request_id: OutboundRequestId,
         response: PushResponse,
     ) {
-        if let Some((reply, hash, _)) = self.light.pushing.remove(&request_id) {
-            let outcome = if response.status.is_success() {
-                Ok(Published {
-                    hash,
-                    mesh_peers: response.relay_peer_count.map_or(1, |n| n as usize),
-                })
-            } else {
-                Err(PublishError::Service(format!(
-                    "{} {}",
-                    response.status.0,
-                    response.description.unwrap_or_default()
-                )))
-            };
-            let _ = reply.send(outcome);
+        if let Some((reply, hash, outcome)) = self.light.push.answered(request_id, response) {
+            let _ = reply.send(match outcome {
+                PushOutcome::Relayed { mesh_peers } => Ok(Published { hash, mesh_peers }),
+                PushOutcome::Failed(why) => Err(PublishError::Service(why)),
+            });
         }
     }
 
@@ -281,11 +215,11 @@ impl Driver {
         request_id: OutboundRequestId,
         error: &request_response::OutboundFailure,
     ) {
-        if let Some((reply, _, _)) = self.light.pushing.remove(&request_id) {
+        if let Some((reply, outcome)) = self.light.push.failed(request_id, peer, error) {
             self.light.avoid.insert(peer, Instant::now() + AVOID_FOR);
-            let _ = reply.send(Err(PublishError::Service(format!(
-                "{peer} did not answer: {error}"
-            ))));
+            if let PushOutcome::Failed(why) = outcome {
+                let _ = reply.send(Err(PublishError::Service(why)));
+            }
         }
     }
 
@@ -296,30 +230,19 @@ impl Driver {
         request_id: OutboundRequestId,
         response: SubscribeResponse,
     ) {
-        if self.light.subscribing.remove(&request_id).is_some() {
-            if response.status_code == FilterStatus::OK {
-                if self.light.service == Some(peer) && !self.light.confirmed {
-                    self.light.confirmed = true;
-                    self.light.ever_confirmed = true;
-                    self.emit(NodeEvent::FilterServiceChanged { peer_id: peer });
-                }
-            } else {
-                let why = format!(
-                    "subscribe refused: {} {}",
-                    response.status_code,
-                    response.status_desc.unwrap_or_default()
-                );
-                self.light_fail_service(peer, &why);
-            }
-        } else if self.light.pinging.remove(&request_id).is_some() {
-            if response.status_code == FilterStatus::NOT_FOUND && self.light.service == Some(peer) {
-                // The service forgot us (it restarted): subscribe again.
+        let pubsub = self.default_pubsub();
+        match self
+            .light
+            .filter
+            .answered(peer, request_id, &response, &pubsub)
+        {
+            Answer::Confirmed(peer) => self.emit(NodeEvent::FilterServiceChanged { peer_id: peer }),
+            Answer::Failed(peer, why) => self.light_fail_service(peer, &why),
+            Answer::Send(requests) => {
                 tracing::info!(%peer, "filter service lost our subscription; subscribing again");
-                let topics: Vec<String> = self.light.topics.iter().cloned().collect();
-                self.send_subscribe(peer, topics);
-            } else if response.status_code != FilterStatus::OK {
-                self.light_fail_service(peer, "ping refused");
+                self.send_filter(requests);
             }
+            Answer::Nothing => {}
         }
     }
 
@@ -330,9 +253,7 @@ impl Driver {
         request_id: OutboundRequestId,
         error: &request_response::OutboundFailure,
     ) {
-        let ours = self.light.subscribing.remove(&request_id).is_some()
-            || self.light.pinging.remove(&request_id).is_some();
-        if ours {
+        if self.light.filter.unanswered(request_id) {
             self.light_fail_service(peer, &error.to_string());
         }
     }
@@ -343,7 +264,7 @@ impl Driver {
             tracing::info!(%peer, "dropped a filter push without a message");
             return;
         };
-        if self.mode != Mode::Light || !self.light.topics.contains(&message.content_topic) {
+        if self.mode != Mode::Light || !self.light.filter.wants(&message.content_topic) {
             tracing::info!(%peer, content_topic = %message.content_topic, "dropped a filter push for a topic we never subscribed to");
             return;
         }

@@ -2,24 +2,19 @@
 
 use super::*;
 use crate::filter::FilterStatus;
-use crate::filter::subscriptions::Subscriptions;
+use crate::filter::service::FilterService;
+use crate::lightpush::service::Relaying;
 
-/// How often a relay node drops filter subscribers that stopped pinging.
-const EXPIRY_EVERY: Duration = Duration::from_secs(10);
-
-/// A relay node's service to light nodes: who is subscribed to what.
+/// A relay node's service to light nodes: its filter subscribers (light
+/// push needs no state).
 pub(super) struct LightService {
-    /// The light nodes subscribed through filter.
-    pub(super) subscribers: Subscriptions,
-    /// When subscribers that stopped pinging are next dropped.
-    pub(super) next_expiry: Instant,
+    pub(super) filter: FilterService,
 }
 
 impl LightService {
     pub(super) fn new(limits: crate::filter::subscriptions::Limits) -> Self {
         LightService {
-            subscribers: Subscriptions::new(limits),
-            next_expiry: Instant::now(),
+            filter: FilterService::new(limits, std::time::Instant::now()),
         }
     }
 }
@@ -27,39 +22,21 @@ impl LightService {
 impl Driver {
     /// Relay mode: relays a light node's message and says how it went.
     pub(super) fn serve_lightpush(&mut self, peer: PeerId, request: PushRequest) -> PushResponse {
-        let id = request.request_id;
         let topic = self.topic_or_default(request.pubsub_topic.as_deref());
-        match self.relay_out(topic, &request.message, true) {
-            Ok((published, reached)) => PushResponse {
-                request_id: id,
-                status: PushStatus::SUCCESS,
-                description: None,
-                relay_peer_count: Some(
-                    u32::try_from(published.mesh_peers.max(reached)).unwrap_or(u32::MAX),
-                ),
+        let relaying = match self.relay_out(topic, &request.message, true) {
+            Ok((published, reached)) => Relaying::Done {
+                peers: published.mesh_peers.max(reached),
             },
-            Err(PublishError::NotOurTopic(topic)) => PushResponse::failure(
-                &id,
-                PushStatus::UNSUPPORTED_PUBSUB_TOPIC,
-                format!("this node does not relay {topic}"),
-            ),
-            Err(PublishError::NoPeers(topic)) => PushResponse::failure(
-                &id,
-                PushStatus::NO_PEERS_TO_RELAY,
-                format!("no relay peer for {topic}"),
-            ),
+            Err(PublishError::NotOurTopic(topic)) => Relaying::NotOurTopic(topic.to_string()),
+            Err(PublishError::NoPeers(topic)) => Relaying::NoPeers(topic.to_string()),
             Err(PublishError::Invalid(why)) => {
                 tracing::info!(%peer, error = %why, "refused a light push");
                 let too_large = request.message.encoded_len() > crate::message::MAX_MESSAGE_SIZE;
-                let status = if too_large {
-                    PushStatus::PAYLOAD_TOO_LARGE
-                } else {
-                    PushStatus::BAD_REQUEST
-                };
-                PushResponse::failure(&id, status, why)
+                Relaying::Invalid { why, too_large }
             }
-            Err(e) => PushResponse::failure(&id, PushStatus::INTERNAL_SERVER_ERROR, e.to_string()),
-        }
+            Err(e) => Relaying::Failed(e.to_string()),
+        };
+        crate::lightpush::service::answer(request.request_id, relaying)
     }
 
     /// A light node asks this node's filter service.
@@ -77,6 +54,7 @@ impl Driver {
         };
         let response = if self.mode == Mode::Relay {
             self.service
+                .filter
                 .subscribers
                 .apply(peer, &request, serves, Instant::now().into_std())
         } else {
@@ -102,20 +80,7 @@ impl Driver {
         peer: PeerId,
         error: request_response::OutboundFailure,
     ) {
-        use request_response::OutboundFailure;
-        // A subscriber we cannot reach, or that does not speak the
-        // protocol, is one we stop pushing to; one busy with a burst
-        // (timeouts, a stream refused) only after a few in a row.
-        let gone = match &error {
-            OutboundFailure::DialFailure
-            | OutboundFailure::ConnectionClosed
-            | OutboundFailure::UnsupportedProtocols => {
-                self.service.subscribers.remove(&peer);
-                true
-            }
-            _ => self.service.subscribers.push_failed(&peer),
-        };
-        if gone {
+        if self.service.filter.push_failed(&peer, &error) {
             tracing::debug!(%peer, %error, "filter push failed; dropping the subscriber");
         } else {
             tracing::trace!(%peer, %error, "filter push failed; the subscriber stays");
@@ -124,12 +89,8 @@ impl Driver {
 
     /// Forgets filter subscribers that stopped pinging.
     pub(super) fn service_tick(&mut self) {
-        let now = Instant::now();
-        if now >= self.service.next_expiry {
-            self.service.next_expiry = now + EXPIRY_EVERY;
-            for peer in self.service.subscribers.expire(now.into_std()) {
-                tracing::debug!(%peer, "filter subscriber stopped pinging; dropped");
-            }
+        for peer in self.service.filter.tick(Instant::now().into_std()) {
+            tracing::debug!(%peer, "filter subscriber stopped pinging; dropped");
         }
     }
 }

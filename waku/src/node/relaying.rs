@@ -185,6 +185,7 @@ impl Driver {
         if self.mode == Mode::Relay {
             for peer in self
                 .service
+                .filter
                 .subscribers
                 .matching(topic.as_str(), &message.content_topic)
             {
