@@ -162,16 +162,9 @@ pub(crate) async fn launch(app: &AppHandle, typed: Option<Passphrase>) {
                     if let Some(notice) = notifier.observe(&event) {
                         show(&app, &notice);
                     }
-                    let again = app
-                        .state::<AppState>()
-                        .follows
-                        .lock()
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .observe(&event);
+                    let again = follows(&app, |f| f.observe(&event));
                     if let Some(backend) = weak.upgrade() {
-                        for (who, method, body) in again {
-                            follow_again(&app, &backend, who, method, body);
-                        }
+                        follow_again(&app, &backend, again);
                     }
                     match &event {
                         PeerEvent::Stream { from, event } => forward(&app, *from, event),
@@ -183,15 +176,8 @@ pub(crate) async fn launch(app: &AppHandle, typed: Option<Passphrase>) {
                     // managers as they are now.
                     if let Some(backend) = weak.upgrade() {
                         let views = backend.peer.counterparties().await;
-                        let again = app
-                            .state::<AppState>()
-                            .follows
-                            .lock()
-                            .unwrap_or_else(PoisonError::into_inner)
-                            .resync(&views);
-                        for (who, method, body) in again {
-                            follow_again(&app, &backend, who, method, body);
-                        }
+                        let again = follows(&app, |f| f.resync(&views));
+                        follow_again(&app, &backend, again);
                     }
                     emit(&app).await;
                 }
@@ -246,41 +232,43 @@ fn forward(app: &AppHandle, from: nodepair_protocol::PublicKey, event: &Pushed) 
     }
 }
 
-/// Asks a manager that came back for a follow the window had; a follow it
-/// now refuses for good (not allowed, no such source) is not asked again.
-fn follow_again(
-    app: &AppHandle,
-    backend: &Arc<Backend>,
-    who: nodepair_protocol::PublicKey,
-    method: &'static str,
-    body: Vec<u8>,
-) {
+/// Runs `f` on the window's follows.
+fn follows<T>(app: &AppHandle, f: impl FnOnce(&mut Follows) -> T) -> T {
+    f(&mut app
+        .state::<AppState>()
+        .follows
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner))
+}
+
+/// Asks managers that came back for the follows the window had; a follow
+/// a manager now refuses for good (not allowed, no such source) is not
+/// asked again.
+fn follow_again(app: &AppHandle, backend: &Arc<Backend>, again: Vec<crate::follows::Resend>) {
     use nodepair_protocol::Status;
-    let (app, backend) = (app.clone(), Arc::clone(backend));
-    tauri::async_runtime::spawn(async move {
-        match backend.peer.request(who, method, body.clone()).await {
-            Ok(reply) if reply.status == Status::OK => {
-                tracing::debug!("{method} asked again of {}", who.fingerprint());
-            }
-            Ok(reply) => {
-                tracing::info!("{method} refused after reconnecting: {}", reply.status);
-                let for_good = [
-                    Status::BAD_REQUEST,
-                    Status::FORBIDDEN,
-                    Status::UNKNOWN_METHOD,
-                    Status::CAPABILITY_DISABLED,
-                ];
-                if for_good.contains(&reply.status) {
-                    app.state::<AppState>()
-                        .follows
-                        .lock()
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .refused(who, method, &body);
+    for (who, method, body) in again {
+        let (app, backend) = (app.clone(), Arc::clone(backend));
+        tauri::async_runtime::spawn(async move {
+            match backend.peer.request(who, method, body.clone()).await {
+                Ok(reply) if reply.status == Status::OK => {
+                    tracing::debug!("{method} asked again of {}", who.fingerprint());
                 }
+                Ok(reply) => {
+                    tracing::info!("{method} refused after reconnecting: {}", reply.status);
+                    let for_good = [
+                        Status::BAD_REQUEST,
+                        Status::FORBIDDEN,
+                        Status::UNKNOWN_METHOD,
+                        Status::CAPABILITY_DISABLED,
+                    ];
+                    if for_good.contains(&reply.status) {
+                        follows(&app, |f| f.refused(who, method, &body));
+                    }
+                }
+                Err(e) => tracing::info!("{method} not asked again: {e}"),
             }
-            Err(e) => tracing::info!("{method} not asked again: {e}"),
-        }
-    });
+        });
+    }
 }
 
 fn show(app: &AppHandle, notice: &Notice) {
