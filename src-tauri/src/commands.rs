@@ -277,12 +277,7 @@ pub async fn ask_manager(
 ) -> Result<Json, AppError> {
     let backend = state.running()?;
     let who = self::key(&key)?;
-    let info = api::method(&method).ok_or_else(|| {
-        AppError::new(
-            ErrorKind::Invalid,
-            format!("NodePair knows no manager method {method:?}"),
-        )
-    })?;
+    let info = manager_method(&method)?;
     let body = serde_json::to_vec(&request.0)
         .map_err(|e| AppError::new(ErrorKind::Invalid, e.to_string()))?;
     let ticket = state
@@ -311,4 +306,31 @@ pub async fn ask_manager(
         })
         .map(Json)
         .map_err(|e| AppError::new(ErrorKind::Failed, e.to_string()))
+}
+
+/// The manager method called `name`, or why the window may not ask it.
+fn manager_method(name: &str) -> Result<&'static api::MethodInfo, AppError> {
+    api::method(name).ok_or_else(|| {
+        AppError::new(
+            ErrorKind::Invalid,
+            format!("NodePair knows no manager method {name:?}"),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_listed_manager_methods_may_be_asked_and_others_are_named() {
+        assert_eq!(manager_method("host.health").unwrap().name, "host.health");
+        let refused = manager_method("host.reboot").unwrap_err();
+        assert_eq!(refused.kind, ErrorKind::Invalid);
+        assert!(
+            refused.message.contains("\"host.reboot\""),
+            "{}",
+            refused.message
+        );
+    }
 }
