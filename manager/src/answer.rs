@@ -34,6 +34,11 @@ pub(crate) trait Answer: Send + Sync + 'static {
     fn answer(self: Arc<Self>, caller: Caller, method: &'static str, body: Bytes) -> ReplyFuture;
 }
 
+/// A reply known at once, as the future [`Answer::answer`] returns.
+pub(crate) fn ready(reply: Reply) -> ReplyFuture {
+    Box::pin(std::future::ready(reply))
+}
+
 /// An OK reply carrying `value`.
 pub(crate) fn ok<T: serde::Serialize>(value: &T) -> Reply {
     Reply {

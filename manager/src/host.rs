@@ -1,6 +1,6 @@
 //! Host health: CPU (total and per core), memory, disks, network rates and load, sampled in the background for `host.health` and pushed to apps that follow it.
 
-use crate::answer::{Answer, Setup, ok, request, unknown};
+use crate::answer::{Answer, Setup, ok, ready, request, unknown};
 use crate::logs::AbortOnDrop;
 use bytes::Bytes;
 use nodepair_peer::{Caller, Peer, ReplyFuture};
@@ -312,7 +312,7 @@ impl Answer for Host {
             }
             other => Err(unknown(other)),
         };
-        Box::pin(std::future::ready(reply.unwrap_or_else(|refused| refused)))
+        ready(reply.unwrap_or_else(|refused| refused))
     }
 }
 

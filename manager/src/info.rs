@@ -1,6 +1,6 @@
 //! The `info` capability: who the manager is and how long it has run (`manager.info`, answered to every paired app).
 
-use crate::answer::{Answer, Setup, ok, unknown};
+use crate::answer::{Answer, Setup, ok, ready, unknown};
 use bytes::Bytes;
 use nodepair_peer::{Caller, ReplyFuture};
 use nodepair_protocol::api::Method;
@@ -34,6 +34,6 @@ impl Answer for Info {
             }),
             other => unknown(other),
         };
-        Box::pin(std::future::ready(reply))
+        ready(reply)
     }
 }

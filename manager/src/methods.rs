@@ -1,8 +1,8 @@
 //! What the manager answers over a session: each method to its capability, if the operator enabled it.
 
-use crate::answer::{Answer, Setup, refuse};
+use crate::answer::{Answer, Setup, ready, refuse, unknown};
 use bytes::Bytes;
-use nodepair_peer::{Caller, Reply, ReplyFuture, RequestHandler};
+use nodepair_peer::{Caller, ReplyFuture, RequestHandler};
 use nodepair_protocol::Status;
 use nodepair_protocol::api;
 use std::collections::HashMap;
@@ -30,8 +30,7 @@ impl Methods {
 
     fn answer(&self, caller: Caller, method: &str, body: Bytes) -> ReplyFuture {
         let Some(info) = api::method(method) else {
-            let why = format!("this manager has no method {method:?}");
-            return ready(refuse(Status::UNKNOWN_METHOD, why));
+            return ready(unknown(method));
         };
         // Methods that need no capability (`manager.info`) are the `info`
         // capability's, which every manager has.
@@ -44,13 +43,9 @@ impl Methods {
         }
         match self.0.answering.get(capability) {
             Some(answering) => Arc::clone(answering).answer(caller, info.name, body),
-            None => ready(crate::answer::unknown(method)),
+            None => ready(unknown(method)),
         }
     }
-}
-
-fn ready(reply: Reply) -> ReplyFuture {
-    Box::pin(std::future::ready(reply))
 }
 
 impl RequestHandler for Methods {
@@ -91,7 +86,7 @@ fn methods(capabilities: &[&str]) -> Methods {
 #[cfg(test)]
 impl Methods {
     /// The reply to `method` with `body`, from the test caller.
-    async fn ask(&self, method: &str, body: &[u8]) -> Reply {
+    async fn ask(&self, method: &str, body: &[u8]) -> nodepair_peer::Reply {
         self.answer(caller(), method, Bytes::copy_from_slice(body))
             .await
     }
