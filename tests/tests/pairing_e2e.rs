@@ -36,6 +36,30 @@ fn pair_waiting(sandbox: &Sandbox, home: &ManagerHome, code: &str) -> std::proce
     cli
 }
 
+/// Waits for the app's side of a pairing and the manager's `pair` command
+/// running beside it: both must succeed. A command that fails first fails
+/// the test with what it printed, instead of the app waiting out its code.
+async fn paired_with_cli(
+    offer: nodepair_peer::PairingHandle,
+    cli: tokio::task::JoinHandle<std::process::Output>,
+) {
+    let finish = offer.finish(|_, _| true);
+    tokio::pin!(finish, cli);
+    let out = tokio::select! {
+        paired = &mut finish => {
+            paired.unwrap();
+            cli.await.unwrap()
+        }
+        out = &mut cli => {
+            let out = out.unwrap();
+            assert!(out.status.success(), "`pair` failed before the app paired: {}", stderr(&out));
+            tokio::time::timeout(LONG, finish).await.expect("the app pairs once `pair` has").unwrap();
+            out
+        }
+    };
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
 fn peers_json(sandbox: &Sandbox, home: &ManagerHome) -> Vec<serde_json::Value> {
     let out = home.cli(sandbox, &["peers", "--json"]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -335,8 +359,7 @@ async fn bad_codes_get_their_own_errors_and_exit_codes() {
     let c = code.clone();
     let cli =
         tokio::task::spawn_blocking(move || first.cli(&Sandbox::at(&root), &["pair", "--yes", &c]));
-    offer.finish(|_, _| true).await.unwrap();
-    assert!(cli.await.unwrap().status.success());
+    paired_with_cli(offer, cli).await;
     // (Within 10 s of the first answer the app would still hear a second
     // one, take its pairing back and say the code leaked: see
     // tests/hostile.rs. Past that, nobody listens to the code.)
@@ -386,9 +409,7 @@ async fn strangers_on_the_topics_are_dropped_and_counted() {
     let cli = tokio::task::spawn_blocking(move || {
         cli_home.cli(&Sandbox::at(&root), &["pair", "--yes", &code])
     });
-    offer.finish(|_, _| true).await.unwrap();
-    let out = cli.await.unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
+    paired_with_cli(offer, cli).await;
     online(&app, manager_key).await;
 
     // A stranger who saw the session's content topic on the network sends a

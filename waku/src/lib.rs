@@ -23,12 +23,14 @@
 //! - [`enr`]: Waku's node records: identity, addresses, capabilities, shards.
 //! - [`peer_exchange`]: asking a node for the records of peers it found.
 //! - [`discovery`]: finding peers by DNS ENR trees, discv5 and peer exchange.
+//! - [`failover`]: which service node a light node asks next after one failed.
 //! - `signal` (Unix): waiting for SIGINT or SIGTERM, for the daemons.
 
 #![deny(missing_docs)]
 
 pub mod discovery;
 pub mod enr;
+pub mod failover;
 pub mod filter;
 pub mod length_prefixed;
 pub mod lightpush;

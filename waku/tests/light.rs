@@ -283,3 +283,46 @@ async fn relay_and_light_nodes_report_being_cut_and_reached_again() {
         back.shutdown().await;
     }
 }
+
+/// A light node's only service node restarts (same identity, same address):
+/// the light node subscribes and publishes through it again as soon as it is
+/// back, instead of passing over it for a while because it went away.
+#[tokio::test]
+async fn the_only_service_node_is_used_again_as_soon_as_it_restarts() {
+    let key = nodepair_waku::identity::Keypair::generate_secp256k1();
+    let start_service = |port: u16| {
+        let key = key.clone();
+        async move {
+            let mut config = Config::new(SHARD);
+            config.listen = vec![format!("/ip4/127.0.0.1/tcp/{port}").parse().unwrap()];
+            config.keypair = Some(key);
+            WakuNode::start(config).await.unwrap()
+        }
+    };
+    let service = start_service(0).await;
+    let address = service.listen_addrs()[0].clone();
+    let port = address
+        .iter()
+        .find_map(|p| match p {
+            nodepair_waku::multiaddr::Protocol::Tcp(port) => Some(port),
+            _ => None,
+        })
+        .unwrap();
+    let light = node(Mode::Light, vec![address.clone()]).await;
+    let mut events = light.events();
+    let mut at_light = light.subscribe(TO_LIGHT).await.unwrap();
+    assert_eq!(filter_service(&mut events).await, service.peer_id());
+
+    service.shutdown().await;
+    let back = start_service(port).await;
+    let relay_peer = node(Mode::Relay, vec![address]).await;
+    let mut at_relay = relay_peer.subscribe(FROM_LIGHT).await.unwrap();
+    // Within 15 s, where passing over a node that went away for 30 s
+    // would leave it deaf and mute for twice as long.
+    assert_eq!(filter_service(&mut events).await, back.peer_id());
+    publish_until_delivered(&relay_peer, TO_LIGHT, b"to light", &mut at_light).await;
+    publish_until_delivered(&light, FROM_LIGHT, b"from light", &mut at_relay).await;
+    for n in [light, relay_peer, back] {
+        n.shutdown().await;
+    }
+}

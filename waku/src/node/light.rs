@@ -25,13 +25,14 @@ impl Driver {
                     .send_response(channel, response);
             }
             request_response::Event::Message {
+                peer,
                 message:
                     RrMessage::Response {
                         request_id,
                         response,
                     },
                 ..
-            } => self.lightpush_answered(request_id, response),
+            } => self.lightpush_answered(peer, request_id, response),
             request_response::Event::OutboundFailure {
                 peer,
                 request_id,

@@ -3,6 +3,7 @@
 use super::{
     Driver, MessagePush, Mode, NodeEvent, PublishError, Published, PushResponse, SubscribeResponse,
 };
+use crate::failover::Failover;
 use crate::filter;
 use crate::filter::client::{Answer, FilterClient, Outgoing};
 use crate::lightpush;
@@ -13,24 +14,22 @@ use crate::topic::PubsubTopic;
 use libp2p::PeerId;
 use libp2p::request_response::{self, OutboundRequestId};
 use prost::Message as _;
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashSet, VecDeque};
 use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
-/// How long a service node that failed is passed over.
-const AVOID_FOR: Duration = Duration::from_secs(30);
 /// Own pushes remembered, to drop their echo from the filter service.
 const SENT_KEPT: usize = 4096;
 
 type PublishReply = oneshot::Sender<Result<Published, PublishError>>;
 
 /// A light node's state: its filter subscription, its pushes in flight,
-/// and the service nodes it passes over for now.
+/// and the service nodes that failed lately.
 pub(super) struct LightClient {
     filter: FilterClient,
     push: PushClient<PublishReply>,
-    avoid: HashMap<PeerId, Instant>,
+    failover: Failover,
     sent: HashSet<MessageHash>,
     sent_order: VecDeque<MessageHash>,
 }
@@ -40,7 +39,7 @@ impl LightClient {
         LightClient {
             filter: FilterClient::new(ping_every, Instant::now()),
             push: PushClient::default(),
-            avoid: HashMap::new(),
+            failover: Failover::default(),
             sent: HashSet::new(),
             sent_order: VecDeque::new(),
         }
@@ -64,10 +63,9 @@ impl LightClient {
 }
 
 impl Driver {
-    /// Connected peers that speak `protocol`, bootstrap peers first, those
-    /// that failed lately left out.
+    /// Connected peers that speak one of `protocols`, bootstrap peers
+    /// first, those that failed lately last (see [`Failover::order`]).
     pub(super) fn service_peers(&self, protocols: &[&str]) -> Vec<PeerId> {
-        let now = Instant::now();
         let mut peers: Vec<PeerId> = self
             .identified
             .iter()
@@ -77,17 +75,22 @@ impl Driver {
                         .protocols
                         .iter()
                         .any(|p| protocols.contains(&p.as_ref()))
-                    && self
-                        .light
-                        .avoid
-                        .get(*peer)
-                        .is_none_or(|until| *until <= now)
             })
             .map(|(peer, _)| *peer)
             .collect();
         let bootstrap: HashSet<PeerId> = self.bootstrap_peers.values().copied().collect();
         peers.sort_by_key(|p| (!bootstrap.contains(p), *p));
-        peers
+        self.light.failover.order(peers, Instant::now())
+    }
+
+    /// A service node answered a request of ours.
+    pub(super) fn service_answered(&mut self, peer: &PeerId) {
+        self.light.failover.answered(peer);
+    }
+
+    /// A service node did not answer a request of ours.
+    pub(super) fn service_failed(&mut self, peer: PeerId) {
+        self.light.failover.failed(peer, Instant::now());
     }
 
     /// Light mode: publishes through a service node's light push; the reply
@@ -147,15 +150,18 @@ impl Driver {
     }
 
     /// Light mode: makes sure the filter subscription lives on some service
-    /// node, if there is one to use.
+    /// node, if there is one to use: not one waiting after a failure (the
+    /// tick comes back when its wait is over, so a service that keeps
+    /// refusing is asked again ever more slowly, never in a loop).
     pub(super) fn light_ensure_service(&mut self) {
         if !self.light.filter.needs_service() {
             return;
         }
+        let now = Instant::now();
         let Some(peer) = self
             .service_peers(&[filter::SUBSCRIBE_PROTOCOL.as_ref()])
-            .first()
-            .copied()
+            .into_iter()
+            .find(|peer| !self.light.failover.waiting(peer, now))
         else {
             return;
         };
@@ -171,7 +177,7 @@ impl Driver {
             return;
         };
         tracing::warn!(%peer, why, "filter service node failed; moving to another");
-        self.light.avoid.insert(peer, Instant::now() + AVOID_FOR);
+        self.service_failed(peer);
         if was_confirmed {
             self.emit(NodeEvent::FilterServiceLost { peer_id: peer });
         }
@@ -187,7 +193,7 @@ impl Driver {
     /// none.
     pub(super) fn client_tick(&mut self) {
         let now = Instant::now();
-        self.light.avoid.retain(|_, until| *until > now);
+        self.light.failover.expire(now);
         self.light_ensure_service();
         if let Some(ping) = self.light.filter.tick(now) {
             self.send_filter(vec![ping]);
@@ -197,10 +203,13 @@ impl Driver {
     /// Our light push was answered.
     pub(super) fn lightpush_answered(
         &mut self,
+        peer: PeerId,
         request_id: OutboundRequestId,
         response: PushResponse,
     ) {
         if let Some((reply, hash, outcome)) = self.light.push.answered(request_id, response) {
+            // Whatever it said, it answered: it is there.
+            self.service_answered(&peer);
             let _ = reply.send(match outcome {
                 PushOutcome::Relayed { mesh_peers } => Ok(Published { hash, mesh_peers }),
                 PushOutcome::Failed(why) => Err(PublishError::Service(why)),
@@ -216,7 +225,7 @@ impl Driver {
         error: &request_response::OutboundFailure,
     ) {
         if let Some((reply, outcome)) = self.light.push.failed(request_id, peer, error) {
-            self.light.avoid.insert(peer, Instant::now() + AVOID_FOR);
+            self.service_failed(peer);
             if let PushOutcome::Failed(why) = outcome {
                 let _ = reply.send(Err(PublishError::Service(why)));
             }
@@ -236,7 +245,10 @@ impl Driver {
             .filter
             .answered(peer, request_id, &response, &pubsub)
         {
-            Answer::Confirmed(peer) => self.emit(NodeEvent::FilterServiceChanged { peer_id: peer }),
+            Answer::Confirmed(peer) => {
+                self.service_answered(&peer);
+                self.emit(NodeEvent::FilterServiceChanged { peer_id: peer });
+            }
             Answer::Failed(peer, why) => self.light_fail_service(peer, &why),
             Answer::Send(requests) => {
                 tracing::info!(%peer, "filter service lost our subscription; subscribing again");
