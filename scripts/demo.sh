@@ -59,7 +59,7 @@ printf '%s\n' \
   'display_name = "demo-manager"' \
   "state_dir = \"$out/manager-state\"" \
   'capabilities = ["info", "host"]' \
-  '' '[network]' "bootstrap = [\"$relay_addr\"]" 'cluster = 42' 'shard = 0' \
+  '' '[network]' 'preset = "local"' "bootstrap = [\"$relay_addr\"]" 'cluster = 42' 'shard = 0' \
   '' '[keystore]' 'backend = "vault"' >"$out/manager.toml"
 manager=("$bin/nodepair-manager" --config "$out/manager.toml")
 # A demo vault passphrase, from the environment (never the command line).
@@ -73,7 +73,7 @@ note "nodepair pair: the app, without a window, shows a pairing code"
 printf '%s\n' \
   'display_name = "demo-app"' \
   "data_dir = \"$out/app-data\"" \
-  '' '[network]' "bootstrap = [\"$relay_addr\"]" 'cluster = 42' 'shard = 0' \
+  '' '[network]' 'preset = "local"' "bootstrap = [\"$relay_addr\"]" 'cluster = 42' 'shard = 0' \
   '' '[keystore]' 'backend = "vault"' >"$out/app.toml"
 # The window reads its settings from $XDG_CONFIG_HOME/nodepair/app.toml.
 mkdir -p "$out/app-config/nodepair"

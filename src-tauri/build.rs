@@ -12,6 +12,11 @@ fn main() {
         "rename_manager",
         "unpair_manager",
         "ask_manager",
+        "app_settings",
+        "set_keep_in_tray",
+        "set_start_at_login",
+        "set_network",
+        "network_status",
     ]);
     tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest))
         .expect("Tauri's build step failed");

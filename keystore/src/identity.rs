@@ -15,7 +15,9 @@ pub struct Identity {
     pub static_secret: Zeroizing<[u8; 32]>,
     /// The node id HELLOs carry (a v4 UUID's 16 bytes).
     pub node_id: [u8; 16],
-    /// The Ed25519 secret of the libp2p key: the Waku peer id.
+    /// The secret of the libp2p node key, whose public key is the Waku peer
+    /// id: secp256k1 (so the node can sign its ENR), Ed25519 in the one
+    /// case in about 2^128 where 32 random bytes are no secp256k1 key.
     pub node_key: Zeroizing<[u8; 32]>,
 }
 

@@ -614,7 +614,7 @@ mod tests {
     }
 
     #[test]
-    fn the_network_mode_is_relay_unless_light_is_asked() {
+    fn the_manager_is_light_on_the_waku_network_and_a_relay_elsewhere_unless_light_is_asked() {
         let mode = |text: &str| {
             toml::from_str::<Config>(text)
                 .unwrap()
@@ -623,9 +623,13 @@ mod tests {
                 .unwrap()
                 .mode
         };
-        assert_eq!(mode(""), nodepair_waku::Mode::Relay);
+        assert_eq!(mode(""), nodepair_waku::Mode::Light, "the default network");
         assert_eq!(
-            mode("[network]\nmode = \"light\"\n"),
+            mode("[network]\npreset = \"local\"\n"),
+            nodepair_waku::Mode::Relay
+        );
+        assert_eq!(
+            mode("[network]\npreset = \"local\"\nmode = \"light\"\n"),
             nodepair_waku::Mode::Light
         );
         let err = error_of("[network]\nmode = \"full\"\n");

@@ -169,6 +169,9 @@ pub(crate) struct StatusReport {
     pub(crate) daemon_running: bool,
     pub(crate) keystore: String,
     pub(crate) keystore_why: String,
+    /// Which Waku network, once the preset is applied (`None` when the
+    /// `[network]` section cannot work).
+    pub(crate) network: Option<nodepair_peer::network::NetworkSummary>,
     pub(crate) waku_peer_id: Option<String>,
     pub(crate) waku_peers: Vec<String>,
     pub(crate) listen: Vec<String>,

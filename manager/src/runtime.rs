@@ -162,6 +162,7 @@ impl Runtime {
             daemon_running: true,
             keystore: self.keystore_location.clone(),
             keystore_why: self.keystore_why.clone(),
+            network: self.config.network.summary(nodepair_waku::Mode::Relay).ok(),
             waku_peer_id: Some(self.waku.peer_id().to_string()),
             waku_peers: peers.iter().map(|p| p.address.to_string()).collect(),
             listen: self

@@ -2,13 +2,15 @@
 //!
 //! Three presets:
 //!
-//! - `local` (the default): a `nodepair-relay` on this machine, as the demo
-//!   starts it (`/ip4/127.0.0.1/tcp/60000`, cluster 0) unless `bootstrap`
+//! - `local`: a `nodepair-relay` on this machine, as the demo and the tests
+//!   start it (`/ip4/127.0.0.1/tcp/60000`, cluster 0) unless `bootstrap`
 //!   says otherwise;
 //! - `self-hosted`: your own relays, named in `bootstrap` or an `enrtree`
 //!   list (at least one is needed);
-//! - `waku-network`: The Waku Network (cluster 1, shards 0–7), found through
-//!   its DNS list, as a light node: relaying there needs RLN proofs.
+//! - `waku-network` (the default, as for js-waku): The Waku Network
+//!   (cluster 1, shards 0–7), found through its DNS list, as a light node:
+//!   relaying there needs RLN proofs. An app and a manager with no
+//!   `[network]` section at all find each other there.
 //!
 //! Every other key overrides what the preset gives.
 
@@ -31,25 +33,48 @@ pub const WAKU_NETWORK_SHARDS: u16 = 8;
 
 /// Which network the node joins.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "kebab-case")]
 pub enum Preset {
     /// A relay on this machine.
-    #[default]
     Local,
     /// Relays of your own.
     SelfHosted,
     /// The Waku Network.
+    #[default]
     WakuNetwork,
+}
+
+impl Preset {
+    /// As the settings file spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Preset::Local => "local",
+            Preset::SelfHosted => "self-hosted",
+            Preset::WakuNetwork => "waku-network",
+        }
+    }
 }
 
 /// How the node takes part.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "lowercase")]
 pub enum NetworkMode {
     /// A member of the relay mesh, serving light nodes.
     Relay,
     /// Through service nodes (light push, filter, store).
     Light,
+}
+
+impl NetworkMode {
+    /// As the settings file spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NetworkMode::Relay => "relay",
+            NetworkMode::Light => "light",
+        }
+    }
 }
 
 impl From<NetworkMode> for Mode {
@@ -104,10 +129,29 @@ pub struct NetworkConfig {
     pub allow_private_peers: bool,
 }
 
+/// What a `[network]` section comes to once its preset is applied, as
+/// `status` reports it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct NetworkSummary {
+    /// The preset.
+    pub preset: Preset,
+    /// Relay or light.
+    pub mode: NetworkMode,
+    /// The Waku cluster.
+    pub cluster: u16,
+    /// The shard NodePair's messages travel on.
+    pub shard: u16,
+    /// Peers dialled at start.
+    pub bootstrap: Vec<String>,
+    /// ENR trees read for more.
+    pub enrtree: Vec<String>,
+}
+
 impl Default for NetworkConfig {
     fn default() -> Self {
         NetworkConfig {
-            preset: Preset::Local,
+            preset: Preset::WakuNetwork,
             bootstrap: Vec::new(),
             listen: Vec::new(),
             cluster: None,
@@ -136,7 +180,7 @@ pub enum NetworkError {
     SelfHostedWithoutPeers,
     /// The Waku Network with another cluster.
     #[error(
-        "The Waku Network is cluster {WAKU_NETWORK_CLUSTER}; [network] cluster = {0} contradicts preset = \"waku-network\" (remove the cluster key)"
+        "The Waku Network is cluster {WAKU_NETWORK_CLUSTER}; [network] cluster = {0} contradicts preset = \"waku-network\", the default: remove the cluster key, or set preset = \"self-hosted\" (your own relays) or \"local\" (a relay on this machine)"
     )]
     WakuNetworkCluster(u16),
     /// The Waku Network with a shard it does not have.
@@ -156,6 +200,26 @@ pub enum NetworkError {
 }
 
 impl NetworkConfig {
+    /// What this section comes to (see [`NetworkConfig::waku_config`]).
+    pub fn summary(&self, program_mode: Mode) -> Result<NetworkSummary, NetworkError> {
+        let config = self.waku_config(program_mode)?;
+        let shard = config.shards.first().copied().unwrap_or(Shard {
+            cluster: 0,
+            shard: 0,
+        });
+        Ok(NetworkSummary {
+            preset: self.preset,
+            mode: match config.mode {
+                Mode::Relay => NetworkMode::Relay,
+                Mode::Light => NetworkMode::Light,
+            },
+            cluster: shard.cluster,
+            shard: shard.shard,
+            bootstrap: config.bootstrap.iter().map(ToString::to_string).collect(),
+            enrtree: config.discovery.dns,
+        })
+    }
+
     /// The Waku node's configuration: the preset, then each key set here;
     /// `program_mode` is the mode when neither says (relay for the manager,
     /// light for the app).
@@ -235,8 +299,35 @@ mod tests {
     }
 
     #[test]
-    fn local_is_the_default_and_finds_the_relay_the_demo_starts() {
-        let config = NetworkConfig::default().waku_config(Mode::Relay).unwrap();
+    fn the_waku_network_is_the_default_for_both_programs() {
+        for program in [Mode::Relay, Mode::Light] {
+            let summary = read("").summary(program).unwrap();
+            assert_eq!(
+                (summary.preset, summary.mode, summary.cluster, summary.shard),
+                (Preset::WakuNetwork, NetworkMode::Light, 1, 0)
+            );
+            assert_eq!(summary.enrtree, WAKU_NETWORK_ENRTREES);
+            assert!(summary.bootstrap.is_empty());
+        }
+        // A configuration written for the old default (a local relay on
+        // cluster 42) is refused with the way back named.
+        let err = read("cluster = 42").waku_config(Mode::Relay).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("\"local\" (a relay on this machine)"),
+            "{err}"
+        );
+        let json = serde_json::to_value(read("").summary(Mode::Relay).unwrap()).unwrap();
+        assert_eq!(
+            (json["preset"].as_str(), json["mode"].as_str()),
+            (Some("waku-network"), Some("light"))
+        );
+    }
+
+    #[test]
+    fn local_finds_the_relay_the_demo_starts() {
+        let local = || read("preset = \"local\"\n");
+        let config = local().waku_config(Mode::Relay).unwrap();
         assert_eq!(
             config.bootstrap,
             [LOCAL_RELAY.parse::<Multiaddr>().unwrap()]
@@ -250,11 +341,11 @@ mod tests {
         );
         assert_eq!(config.mode, Mode::Relay);
         assert!(config.discovery.dns.is_empty() && config.discovery.discv5.is_none());
-        let app = NetworkConfig::default().waku_config(Mode::Light).unwrap();
+        let app = local().waku_config(Mode::Light).unwrap();
         assert_eq!(app.mode, Mode::Light, "the program's mode when none is set");
         // Given peers replace the local relay.
         let given =
-            read("bootstrap = [\"/ip4/10.0.0.2/tcp/60000\"]\ncluster = 42\nmode = \"light\"\n")
+            read("preset = \"local\"\nbootstrap = [\"/ip4/10.0.0.2/tcp/60000\"]\ncluster = 42\nmode = \"light\"\n")
                 .waku_config(Mode::Relay)
                 .unwrap();
         assert_eq!(given.bootstrap.len(), 1);

@@ -2,7 +2,7 @@
 
 use nodepair_peer::RequestError;
 use nodepair_protocol::Status;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Why a command failed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, specta::Type, thiserror::Error)]
@@ -15,7 +15,7 @@ pub struct AppError {
 }
 
 /// Kinds of failure the window tells apart.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, specta::Type)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
     /// NodePair is starting, locked or could not start: nothing can be

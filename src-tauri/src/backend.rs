@@ -22,14 +22,33 @@ use std::sync::Arc;
 pub struct AlreadyRunning(pub std::path::PathBuf);
 
 /// A running app peer.
-#[derive(Debug)]
 pub struct Backend {
     /// The peer runtime.
     pub peer: Peer,
     /// Where the keys are, and why.
     pub keystore: String,
-    /// Held while running: one app per data directory.
-    _lock: DirLock,
+    /// The settings it started with.
+    pub settings: Settings,
+    /// This app's node id, as people read it.
+    pub node_id: String,
+    /// When its Waku node started.
+    pub started: std::time::Instant,
+    /// The open keystore and the identity in it, for a restart of the
+    /// network ([`Backend::restarted`]).
+    store: Arc<dyn nodepair_keystore::Keystore>,
+    identity: Identity,
+    /// Held while running: one app per data directory (shared with the
+    /// backend a network restart makes).
+    _lock: Arc<DirLock>,
+}
+
+impl std::fmt::Debug for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Backend")
+            .field("keystore", &self.keystore)
+            .field("node_id", &self.node_id)
+            .finish_non_exhaustive()
+    }
 }
 
 /// How a vault passphrase is asked for when the settings name no file.
@@ -94,6 +113,33 @@ impl Backend {
             anyhow::Ok((selected, identity))
         })
         .await??;
+        let keystore = format!("{} ({})", selected.location, selected.why);
+        let store: Arc<dyn nodepair_keystore::Keystore> = Arc::from(selected.store);
+        Self::join(settings, keystore, store, identity, Arc::new(lock)).await
+    }
+
+    /// A new Waku node and peer on `settings`' network, with the keys this
+    /// one opened and its lock: the network settings applied without
+    /// restarting the app (or asking for the passphrase again). Stop this
+    /// one first ([`Backend::stop`]).
+    pub async fn restarted(&self, settings: &Settings) -> anyhow::Result<Backend> {
+        Self::join(
+            settings,
+            self.keystore.clone(),
+            Arc::clone(&self.store),
+            self.identity.clone(),
+            Arc::clone(&self._lock),
+        )
+        .await
+    }
+
+    async fn join(
+        settings: &Settings,
+        keystore: String,
+        store: Arc<dyn nodepair_keystore::Keystore>,
+        identity: Identity,
+        lock: Arc<DirLock>,
+    ) -> anyhow::Result<Backend> {
         let mut config = settings
             .network
             .waku_config(nodepair_waku::Mode::Light)
@@ -103,13 +149,12 @@ impl Backend {
         let waku = WakuNode::start(config)
             .await
             .context("cannot start the Waku node")?;
-        let keystore = format!("{} ({})", selected.location, selected.why);
-        let store: Arc<dyn nodepair_keystore::Keystore> = Arc::from(selected.store);
+        let node_id = uuid::Uuid::from_bytes(identity.node_id).to_string();
         let peer = Peer::start(
             Role::App,
             &identity,
             PeerConfig::new(settings.display_name.clone(), vec!["info".into()]),
-            store,
+            Arc::clone(&store),
             waku,
             Arc::new(NoMethods),
         )
@@ -117,12 +162,22 @@ impl Backend {
         Ok(Backend {
             peer,
             keystore,
+            settings: settings.clone(),
+            node_id,
+            started: std::time::Instant::now(),
+            store,
+            identity,
             _lock: lock,
         })
     }
 
     /// Says goodbye to online managers and stops the node.
     pub async fn shutdown(self) {
+        self.stop().await;
+    }
+
+    /// [`Backend::shutdown`] of a backend others may still hold.
+    pub async fn stop(&self) {
         self.peer.shutdown().await;
         self.peer.waku().shutdown().await;
     }
@@ -185,7 +240,7 @@ mod tests {
 
     fn settings(dir: &Path) -> Settings {
         toml::from_str(&format!(
-            "display_name = \"laptop\"\ndata_dir = \"{}\"\n[network]\ncluster = 42\n[keystore]\nbackend = \"vault\"\n",
+            "display_name = \"laptop\"\ndata_dir = \"{}\"\n[network]\npreset = \"local\"\ncluster = 42\n[keystore]\nbackend = \"vault\"\n",
             dir.display()
         ))
         .unwrap()

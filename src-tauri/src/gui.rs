@@ -4,7 +4,7 @@ use crate::app_error::{AppError, ErrorKind};
 use crate::backend::{Ask, Backend, NeedsPassphrase, needs_passphrase};
 use crate::follows::Follows;
 use crate::notify::{Notice, Notifier};
-use crate::settings::Settings;
+use crate::settings::{Settings, WindowSettings};
 use crate::views::{BackendState, ManagerEvent, ManagerRow, ManagersView, UnlockView};
 use nodepair_keystore::Passphrase;
 use nodepair_peer::PeerEvent;
@@ -44,7 +44,7 @@ pub(crate) enum Phase {
 #[derive(Debug)]
 pub struct AppState {
     /// `--config`, if given.
-    settings_path: Option<PathBuf>,
+    pub(crate) settings_path: Option<PathBuf>,
     phase: Mutex<Phase>,
     /// Steers the pairing under way, if any: the person's answer to the
     /// comparison, or cancel.
@@ -52,6 +52,12 @@ pub struct AppState {
     /// The streams the window follows, asked for again when a session
     /// comes back.
     pub(crate) follows: Mutex<Follows>,
+    /// Whether the app has a tray icon (a StatusNotifier host runs).
+    pub(crate) tray: bool,
+    /// The window's settings, and the data directory, once read.
+    pub(crate) window: Mutex<Option<(WindowSettings, PathBuf)>>,
+    /// Whether the control socket is being served.
+    serving: std::sync::atomic::AtomicBool,
 }
 
 impl AppState {
@@ -116,13 +122,17 @@ pub(crate) async fn view(state: &AppState) -> ManagersView {
     }
 }
 
-/// Starts the backend in the background; `settings_path` is `--config`.
-pub fn start(app: &AppHandle, settings_path: Option<PathBuf>) {
+/// Starts the backend in the background; `settings_path` is `--config`,
+/// `tray` whether there is a tray icon.
+pub fn start(app: &AppHandle, settings_path: Option<PathBuf>, tray: bool) {
     app.manage(AppState {
         settings_path,
         phase: Mutex::new(Phase::Starting),
         pairing: Mutex::new(None),
         follows: Mutex::new(Follows::default()),
+        tray,
+        window: Mutex::new(None),
+        serving: std::sync::atomic::AtomicBool::new(false),
     });
     let app = app.clone();
     tauri::async_runtime::spawn(async move { launch(&app, None).await });
@@ -136,6 +146,8 @@ pub(crate) async fn launch(app: &AppHandle, typed: Option<Passphrase>) {
         Ok(s) => s,
         Err(e) => return settle(app, Phase::Failed(e.to_string())).await,
     };
+    *state.window.lock().unwrap_or_else(PoisonError::into_inner) =
+        Some((settings.window.clone(), settings.data_dir()));
     let backend = match Backend::start(&settings, Ask::Window(typed)).await {
         Ok(b) => Arc::new(b),
         Err(e) => {
@@ -149,6 +161,40 @@ pub(crate) async fn launch(app: &AppHandle, typed: Option<Passphrase>) {
             return settle(app, phase).await;
         }
     };
+    #[cfg(unix)]
+    serve_control(app, &settings);
+    running(app, backend).await;
+}
+
+/// The control socket, once the data directory is ours; it answers with
+/// whichever backend runs at the time (a network restart makes a new one).
+#[cfg(unix)]
+fn serve_control(app: &AppHandle, settings: &Settings) {
+    let state = app.state::<AppState>();
+    if state
+        .serving
+        .swap(true, std::sync::atomic::Ordering::SeqCst)
+    {
+        return;
+    }
+    match crate::listen::ControlSocket::bind(&settings.data_dir()) {
+        Ok(socket) => {
+            tracing::info!(path = %socket.path().display(), "control socket");
+            let app = app.clone();
+            let current = move || app.state::<AppState>().running().map_err(|e| e.message);
+            tauri::async_runtime::spawn(socket.serve(std::sync::Arc::new(current)));
+        }
+        // Commands then run on their own and find the data directory
+        // locked: they say NodePair is running.
+        Err(e) => {
+            tracing::warn!("no control socket, `nodepair` commands cannot reach this app: {e}");
+        }
+    }
+}
+
+/// Shows `backend` running, and forwards its events to the window, the
+/// tray and notifications until it stops.
+async fn running(app: &AppHandle, backend: Arc<Backend>) {
     let mut events = backend.peer.events();
     // Weak: this task must not keep the backend alive after it stops.
     let weak = Arc::downgrade(&backend);
@@ -187,14 +233,43 @@ pub(crate) async fn launch(app: &AppHandle, typed: Option<Passphrase>) {
     });
 }
 
+/// Applies `settings`' network: the node and the peer are stopped and
+/// started again on it, with the keys already open; the window and the
+/// control socket carry on.
+///
+/// # Errors
+///
+/// When NodePair is not running, or the new node cannot start (the old
+/// one is stopped by then: the failure shows as the backend's).
+pub(crate) async fn restart_network(app: &AppHandle, settings: &Settings) -> Result<(), AppError> {
+    let state = app.state::<AppState>();
+    let old = state.running()?;
+    settle(app, Phase::Starting).await;
+    old.stop().await;
+    match old.restarted(settings).await {
+        Ok(new) => {
+            drop(old);
+            running(app, Arc::new(new)).await;
+            Ok(())
+        }
+        Err(e) => {
+            let message =
+                format!("the Waku node could not start on the new network settings: {e:#}");
+            settle(app, Phase::Failed(message.clone())).await;
+            Err(AppError::new(ErrorKind::Failed, message))
+        }
+    }
+}
+
 async fn settle(app: &AppHandle, phase: Phase) {
     app.state::<AppState>().set(phase);
     emit(app).await;
 }
 
-/// Sends the window the managers view.
+/// Sends the window and the tray the managers view.
 pub(crate) async fn emit(app: &AppHandle) {
     let view = view(&app.state::<AppState>()).await;
+    crate::tray::show(app, &view);
     if let Err(e) = view.emit(app) {
         tracing::warn!("cannot tell the window: {e}");
     }
@@ -282,5 +357,42 @@ fn show(app: &AppHandle, notice: &Notice) {
         // No notification service (a bare X session, a test): the window
         // shows the state anyway.
         tracing::info!("notification not shown ({e}): {}", notice.title);
+    }
+}
+
+/// The window is asked to close: with a tray (and the setting on) it is
+/// hidden and the app keeps watching; the first time, a notification says
+/// so. Otherwise it closes, and the app with it.
+pub fn closing(window: &tauri::Window, api: &tauri::CloseRequestApi) {
+    let app = window.app_handle();
+    let state = app.state::<AppState>();
+    let read = state
+        .window
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone();
+    let keep = state.tray && read.as_ref().is_none_or(|(w, _)| w.keep_running_in_tray);
+    if !keep {
+        return;
+    }
+    api.prevent_close();
+    if let Err(e) = window.hide() {
+        tracing::warn!("cannot hide the window: {e}");
+    }
+    // Said once per data directory.
+    if let Some((_, data)) = read {
+        let told = data.join("told-about-tray");
+        if !told.exists() {
+            show(
+                app,
+                &Notice {
+                    title: "NodePair is still running".into(),
+                    body: "It keeps watching your managers from the tray and tells you when one goes offline. Quit it from the tray's menu.".into(),
+                },
+            );
+            if let Err(e) = std::fs::write(&told, b"") {
+                tracing::info!("cannot note that the tray was explained: {e}");
+            }
+        }
     }
 }

@@ -1,25 +1,31 @@
-//! `nodepair pair | managers | unpair`: the app without a window, for terminals and scripts.
+//! `nodepair pair | managers | unpair | status | ask`: the app from a terminal or a script, through the running app when there is one, else on its own.
 
 use crate::backend::{AlreadyRunning, Ask, Backend, keystore_options};
+use crate::control::{self, Reply, Request};
+use crate::serve::{self, Asker, exit};
 use crate::settings::{Settings, SettingsError};
+use crate::status::StatusReport;
 use clap::{Parser, Subcommand};
-use nodepair_keystore::Counterparty;
-use nodepair_peer::exit_code;
-use nodepair_peer::{CounterpartyView, PairingPhase, PairingUpdate, Revocation};
-use nodepair_protocol::{NodeState, Role};
+use nodepair_keystore::{Counterparty, Identity};
+use nodepair_peer::{CounterpartyView, exit_code};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 /// NodePair: pair with node managers, then watch and operate their nodes.
-/// Without a subcommand it opens the desktop app.
+/// Without a subcommand it opens the desktop app. While the app runs, the
+/// commands go through it (its control socket); otherwise they run on
+/// their own.
 #[derive(Debug, Parser)]
 #[command(name = "nodepair", version, about, long_about = None)]
 pub struct Cli {
     /// Settings file [default: $XDG_CONFIG_HOME/nodepair/app.toml, else built-in defaults]
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Start in the tray without showing the window (what starting at
+    /// login does); shown anyway where there is no tray.
+    #[arg(long)]
+    pub hidden: bool,
     /// Without a window: what to do.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -58,6 +64,28 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// This app's identity, keystore and Waku network (preset, mode, peers,
+    /// service nodes), and its managers.
+    Status {
+        /// JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Ask a manager one of its methods and print the answer as JSON
+    /// (exit 0 when it answered, else a code saying why: 64 unknown method,
+    /// 65 bad request, 67 no such manager, 69 unreachable, 75 try again,
+    /// 77 not allowed there).
+    Ask {
+        /// Which manager (by name, or the start of its node id or key).
+        manager: String,
+        /// The method, e.g. `host.health`, `eth.status`, `services.list`.
+        method: String,
+        /// Its request as JSON [default: {}].
+        request: Option<String>,
+        /// Seconds to wait for the manager to come online.
+        #[arg(long, value_name = "SECONDS", default_value_t = 20)]
+        timeout: u64,
+    },
 }
 
 /// A failure with its exit code.
@@ -68,23 +96,37 @@ struct Fail {
     message: String,
 }
 
+impl Fail {
+    fn error(code: u8, message: impl Into<String>) -> anyhow::Error {
+        Fail {
+            code,
+            message: message.into(),
+        }
+        .into()
+    }
+}
+
 /// Runs `command` to completion.
 pub fn run(config: Option<PathBuf>, command: Command) -> ExitCode {
     let result = (|| -> anyhow::Result<()> {
+        // What can be refused before anything else is.
+        let request = request(&command)?;
         let settings = Settings::load(config.as_deref())?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()?;
         runtime.block_on(async {
-            match command {
-                Command::Pair {
-                    json,
-                    yes,
-                    network_timeout,
-                } => pair(&settings, json, yes, Duration::from_secs(network_timeout)).await,
-                Command::Managers { json } => managers(&settings, json),
-                Command::Unpair { who, json } => unpair(&settings, &who, json).await,
+            let out = Printer::of(&command);
+            match control::connect(&settings.data_dir()).await? {
+                Some(mut client) => {
+                    client
+                        .send(&request)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("cannot talk to the running app: {e}"))?;
+                    converse(Conversation::Remote(client), &out).await
+                }
+                None => standalone(&settings, request, &out).await,
             }
         })
     })();
@@ -103,29 +145,419 @@ pub fn run(config: Option<PathBuf>, command: Command) -> ExitCode {
                     None
                 }
             });
-            ExitCode::from(code.unwrap_or(1))
+            ExitCode::from(code.unwrap_or(exit_code::FAILURE))
         }
     }
 }
 
-fn print_json(value: &serde_json::Value) -> std::io::Result<()> {
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "{value}")?;
-    out.flush()
+/// The request `command` makes, checked as far as it can be here: a method
+/// NodePair does not know (exit 64) or a request that is not JSON (exit 65)
+/// never leaves this process.
+fn request(command: &Command) -> anyhow::Result<Request> {
+    Ok(match command {
+        Command::Pair {
+            yes,
+            network_timeout,
+            ..
+        } => Request::Pair {
+            network_timeout_secs: *network_timeout,
+            yes: *yes,
+        },
+        Command::Managers { .. } => Request::Managers,
+        Command::Unpair { who, .. } => Request::Unpair { who: who.clone() },
+        Command::Status { .. } => Request::Status,
+        Command::Ask {
+            manager,
+            method,
+            request,
+            timeout,
+        } => {
+            if let Err(Reply::Error { exit, message, .. }) = serve::method(method) {
+                return Err(Fail::error(exit, message));
+            }
+            let request = match request.as_deref() {
+                None => serde_json::json!({}),
+                Some(text) => serde_json::from_str(text).map_err(|e| {
+                    Fail::error(
+                        exit::DATA,
+                        format!("the request is not valid JSON ({e}); nothing was sent"),
+                    )
+                })?,
+            };
+            Request::Ask {
+                manager: manager.clone(),
+                method: method.clone(),
+                request,
+                timeout_secs: *timeout,
+            }
+        }
+    })
 }
 
-fn manager_json(v: &CounterpartyView) -> serde_json::Value {
-    serde_json::json!({
-        "name": v.name(),
-        "node_id": v.node_id.0.to_string(),
-        "public_key": v.public_key.to_string(),
-        "fingerprint": v.public_key.fingerprint(),
-        "state": v.state.as_str(),
-        "capabilities": v.capabilities,
-        "paired_at": v.paired_at,
-        "last_seen": v.last_seen,
-        "latency_ms": v.latency.map(|d| d.as_secs_f64() * 1000.0),
-    })
+/// Without a running app: `managers` and `status` read the keystore, the
+/// others start the app's peer for as long as they take.
+async fn standalone(settings: &Settings, request: Request, out: &Printer) -> anyhow::Result<()> {
+    match request {
+        Request::Managers => {
+            let (_, views, _) = stored(settings)?;
+            out.finish(Reply::Managers {
+                managers: views.iter().map(serve::manager_json).collect(),
+            })
+        }
+        Request::Status => {
+            let (identity, views, keystore) = stored(settings)?;
+            let key = identity.as_ref().map(|id| {
+                nodepair_protocol::StaticKeypair::from_secret(*id.static_secret).public()
+            });
+            out.finish(Reply::Status {
+                status: Box::new(StatusReport {
+                    display_name: settings.display_name.clone(),
+                    node_id: identity
+                        .as_ref()
+                        .map(|id| uuid::Uuid::from_bytes(id.node_id).to_string()),
+                    public_key: key.map(|k| k.to_string()),
+                    fingerprint: key.map(|k| k.fingerprint()),
+                    keystore,
+                    running: false,
+                    network: crate::status::network_settings(settings),
+                    managers: views.iter().map(serve::manager_json).collect(),
+                }),
+            })
+        }
+        request => {
+            let backend = std::sync::Arc::new(Backend::start(settings, Ask::Terminal).await?);
+            let (replies_tx, replies) = tokio::sync::mpsc::unbounded_channel();
+            let (answers, answers_rx) = tokio::sync::mpsc::channel(4);
+            let (gone, gone_rx) = tokio::sync::watch::channel(false);
+            let serving = std::sync::Arc::clone(&backend);
+            let task = tokio::spawn(async move {
+                let mut sink = move |reply: Reply| {
+                    let _ = replies_tx.send(reply);
+                };
+                let asker = Asker {
+                    gone: gone_rx,
+                    answers: answers_rx,
+                };
+                serve::handle(&serving, request, &mut sink, asker).await;
+            });
+            let result = converse(
+                Conversation::Local {
+                    replies,
+                    answers,
+                    gone,
+                },
+                out,
+            )
+            .await;
+            let _ = task.await;
+            if let Ok(backend) = std::sync::Arc::try_unwrap(backend) {
+                backend.shutdown().await;
+            }
+            result
+        }
+    }
+}
+
+/// The identity (if one was made), the managers as stored and where the
+/// keys are: nothing connected, this opens no session.
+fn stored(
+    settings: &Settings,
+) -> anyhow::Result<(Option<Identity>, Vec<CounterpartyView>, String)> {
+    let options = keystore_options(settings, Ask::Terminal)?;
+    let selected =
+        nodepair_keystore::select::select(&options, nodepair_keystore::passphrase::process_env)?;
+    let identity = Identity::load(&*selected.store)?;
+    let mut views: Vec<_> = Counterparty::load_all(&*selected.store)?
+        .iter()
+        .map(CounterpartyView::at_rest)
+        .collect();
+    views.sort_by(|a, b| a.name().cmp(b.name()));
+    Ok((
+        identity,
+        views,
+        format!("{} ({})", selected.location, selected.why),
+    ))
+}
+
+/// Who answers: the running app over its socket, or this process's own.
+enum Conversation {
+    Remote(control::Client),
+    Local {
+        replies: tokio::sync::mpsc::UnboundedReceiver<Reply>,
+        answers: tokio::sync::mpsc::Sender<bool>,
+        gone: tokio::sync::watch::Sender<bool>,
+    },
+}
+
+impl Conversation {
+    async fn next(&mut self) -> anyhow::Result<Option<Reply>> {
+        match self {
+            Conversation::Remote(client) => client
+                .next()
+                .await
+                .map_err(|e| anyhow::anyhow!("the running app's answer cannot be read: {e}")),
+            Conversation::Local { replies, .. } => Ok(replies.recv().await),
+        }
+    }
+
+    async fn confirm(&mut self, matches: bool) -> anyhow::Result<()> {
+        match self {
+            Conversation::Remote(client) => client
+                .send(&Request::Confirm { matches })
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot talk to the running app: {e}")),
+            Conversation::Local { answers, .. } => {
+                let _ = answers.send(matches).await;
+                Ok(())
+            }
+        }
+    }
+
+    /// Says we are leaving: a pairing is cancelled, and its last word
+    /// still comes.
+    async fn leave(&mut self) {
+        match self {
+            Conversation::Remote(client) => client.leave().await,
+            Conversation::Local { gone, .. } => {
+                let _ = gone.send(true);
+            }
+        }
+    }
+}
+
+/// Prints what comes back until the final answer, asking the person what
+/// the pairing asks.
+async fn converse(mut conversation: Conversation, out: &Printer) -> anyhow::Result<()> {
+    // Listen for Ctrl-C before the code is shown: someone may press it as
+    // soon as they see it.
+    let mut interrupt = Interrupt::new()?;
+    let mut answer: Option<tokio::task::JoinHandle<Option<bool>>> = None;
+    let mut stdin_closed = false;
+    let mut left = false;
+    loop {
+        let reply = tokio::select! {
+            r = conversation.next() => r?,
+            got = async { answer.as_mut().expect("guarded").await }, if answer.is_some() => {
+                answer = None;
+                match got.ok().flatten() {
+                    Some(matches) => conversation.confirm(matches).await?,
+                    None => {
+                        stdin_closed = true;
+                        conversation.leave().await;
+                        left = true;
+                    }
+                }
+                continue;
+            }
+            () = interrupt.recv(), if !left => {
+                conversation.leave().await;
+                left = true;
+                continue;
+            }
+        };
+        let Some(reply) = reply else {
+            return Err(Fail::error(
+                exit_code::FAILURE,
+                "the running app closed the connection without an answer",
+            ));
+        };
+        if let Reply::Error { message, exit, .. } = &reply {
+            let message = if stdin_closed {
+                "no answer to whether the server shows the same verification string (standard input closed); pairing cancelled, the manager was told. Answer `yes` or `no`, or pass --yes to pair without comparing".to_owned()
+            } else {
+                message.clone()
+            };
+            return Err(Fail::error(*exit, message));
+        }
+        if let Reply::Compare { verification, .. } = &reply
+            && !out.yes
+        {
+            let (verification, json) = (verification.clone(), out.json);
+            answer = Some(tokio::task::spawn_blocking(move || {
+                ask(&verification, json)
+            }));
+        }
+        let last = !matches!(
+            reply,
+            Reply::Code { .. } | Reply::Progress { .. } | Reply::Compare { .. }
+        );
+        out.print(&reply)?;
+        if last {
+            return Ok(());
+        }
+    }
+}
+
+/// How replies are printed: text or JSON, and whether a comparison is
+/// confirmed without asking.
+struct Printer {
+    json: bool,
+    yes: bool,
+}
+
+impl Printer {
+    fn of(command: &Command) -> Printer {
+        match command {
+            Command::Pair { json, yes, .. } => Printer {
+                json: *json,
+                yes: *yes,
+            },
+            Command::Managers { json }
+            | Command::Unpair { json, .. }
+            | Command::Status { json } => Printer {
+                json: *json,
+                yes: false,
+            },
+            Command::Ask { .. } => Printer {
+                json: true,
+                yes: false,
+            },
+        }
+    }
+
+    /// Prints the final `reply`, or fails with its error.
+    fn finish(&self, reply: Reply) -> anyhow::Result<()> {
+        if let Reply::Error { exit, message, .. } = reply {
+            return Err(Fail::error(exit, message));
+        }
+        self.print(&reply)
+    }
+
+    fn print(&self, reply: &Reply) -> anyhow::Result<()> {
+        let mut out = std::io::stdout().lock();
+        match reply {
+            Reply::Managers { managers } if self.json => {
+                writeln!(out, "{}", serde_json::json!({ "managers": managers }))?;
+            }
+            Reply::Status { status } if self.json => {
+                writeln!(out, "{}", serde_json::json!({ "status": status }))?;
+            }
+            Reply::Answer { body } => writeln!(out, "{body}")?,
+            reply if self.json => writeln!(out, "{}", serde_json::to_string(reply)?)?,
+            Reply::Code { code, qr, command } => {
+                writeln!(out, "Pairing code: {code}")?;
+                write!(out, "{}", qr_for_terminal(qr))?;
+                writeln!(out, "\nOn the server, run:\n\n    {command}\n")?;
+            }
+            Reply::Progress { step } => eprintln!("… {step}"),
+            Reply::Compare {
+                manager,
+                verification,
+            } => writeln!(
+                out,
+                "the manager {} (key {}) answered\nverification: {verification}  (compare it with the server's screen)",
+                manager.name, manager.fingerprint
+            )?,
+            Reply::Paired {
+                manager,
+                verification,
+            } => writeln!(
+                out,
+                "paired with {} (key {})\nverification: {verification}",
+                text(&manager["name"]),
+                text(&manager["fingerprint"])
+            )?,
+            Reply::Managers { managers } => print_managers(&mut out, managers)?,
+            Reply::Unpaired { name, told: true } => {
+                writeln!(out, "unpaired {name}; it was told and forgot this app too")?;
+            }
+            Reply::Unpaired { name, told: false } => writeln!(
+                out,
+                "unpaired {name}; it is not reachable now and will be told the next time this app connects"
+            )?,
+            Reply::Status { status } => print_status(&mut out, status)?,
+            Reply::Error { message, .. } => eprintln!("error: {message}"),
+        }
+        out.flush()?;
+        Ok(())
+    }
+}
+
+fn text(value: &serde_json::Value) -> &str {
+    value.as_str().unwrap_or("")
+}
+
+fn print_managers(out: &mut impl Write, managers: &[serde_json::Value]) -> std::io::Result<()> {
+    if managers.is_empty() {
+        return writeln!(out, "no paired managers; pair one with `nodepair pair`");
+    }
+    writeln!(
+        out,
+        "{:<24} {:<36} {:<10} {:<22}",
+        "NAME", "NODE ID", "STATE", "LAST SEEN"
+    )?;
+    for m in managers {
+        let seen = m["last_seen"]
+            .as_u64()
+            .map_or_else(|| "never".to_owned(), when);
+        writeln!(
+            out,
+            "{:<24} {:<36} {:<10} {:<22}",
+            text(&m["name"]),
+            text(&m["node_id"]),
+            text(&m["state"]),
+            seen
+        )?;
+    }
+    Ok(())
+}
+
+fn print_status(out: &mut impl Write, s: &StatusReport) -> std::io::Result<()> {
+    let none = || "none yet".to_owned();
+    writeln!(
+        out,
+        "app:       {} (node id {})",
+        s.display_name,
+        s.node_id.clone().unwrap_or_else(none)
+    )?;
+    writeln!(
+        out,
+        "identity:  key {} ({})",
+        s.fingerprint.clone().unwrap_or_else(none),
+        s.public_key.clone().unwrap_or_else(none)
+    )?;
+    writeln!(out, "keystore:  {}", s.keystore)?;
+    let n = &s.network;
+    match (&n.settings, &n.error) {
+        (Some(net), _) => writeln!(
+            out,
+            "network:   {} ({} node, cluster {}, shard {})",
+            net.preset.as_str(),
+            net.mode.as_str(),
+            net.cluster,
+            net.shard
+        )?,
+        (None, Some(e)) => writeln!(out, "network:   cannot work: {e}")?,
+        (None, None) => {}
+    }
+    if s.running {
+        writeln!(
+            out,
+            "waku:      peer id {}, {} peer(s) connected, {} service node(s), {}",
+            n.peer_id.as_deref().unwrap_or("-"),
+            n.peers.len(),
+            n.service_nodes,
+            if n.reachable {
+                "reachable".to_owned()
+            } else {
+                n.cut_since.map_or_else(
+                    || "not reached yet".to_owned(),
+                    |t| format!("cut off since {}", when(t)),
+                )
+            }
+        )?;
+        for p in &n.peers {
+            let role = if p.service { "service node" } else { "peer" };
+            writeln!(out, "             {} ({role}, {})", p.address, p.agent)?;
+        }
+        if let Some(t) = n.last_message {
+            writeln!(out, "last heard: {}", when(t))?;
+        }
+    } else {
+        writeln!(out, "app:       not running (these are its settings)")?;
+    }
+    writeln!(out, "managers:  {}", s.managers.len())?;
+    print_managers(out, &s.managers)
 }
 
 /// The QR code of `payload`, drawn with half blocks for a terminal.
@@ -137,18 +569,6 @@ fn qr_for_terminal(payload: &str) -> String {
             .build(),
         Err(_) => String::new(),
     }
-}
-
-async fn pair(
-    settings: &Settings,
-    json: bool,
-    yes: bool,
-    network_timeout: Duration,
-) -> anyhow::Result<()> {
-    let backend = Backend::start(settings, Ask::Terminal).await?;
-    let result = pair_with(&backend, json, yes, network_timeout).await;
-    backend.shutdown().await;
-    result
 }
 
 /// Ctrl-C, listened for from the moment this is made (a bare
@@ -202,205 +622,6 @@ fn ask(verification: &str, json: bool) -> Option<bool> {
     }
 }
 
-async fn pair_with(
-    backend: &Backend,
-    json: bool,
-    yes: bool,
-    network_timeout: Duration,
-) -> anyhow::Result<()> {
-    let peer = &backend.peer;
-    if !peer.wait_for_network(network_timeout).await {
-        return Err(Fail {
-            code: exit_code::NO_NETWORK,
-            message: format!(
-                "no Waku peer could be reached in {} s; check [network] bootstrap in the settings",
-                network_timeout.as_secs()
-            ),
-        }
-        .into());
-    }
-    let mut handle = peer
-        .offer_pairing()
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot start pairing: {e}"))?;
-    // Listen for Ctrl-C before the code is shown: someone may press it as
-    // soon as they see it.
-    let mut interrupt = Interrupt::new()?;
-    let code = handle.code.to_display_string();
-    let command = format!("nodepair-manager pair {code}");
-    if json {
-        print_json(&serde_json::json!({
-            "type": "code",
-            "code": code,
-            "qr": handle.code.qr_payload(),
-            "command": command,
-        }))?;
-    } else {
-        let mut out = std::io::stdout().lock();
-        writeln!(out, "Pairing code: {code}")?;
-        write!(out, "{}", qr_for_terminal(&handle.code.qr_payload()))?;
-        writeln!(out, "\nOn the server, run:\n\n    {command}\n")?;
-        out.flush()?;
-    }
-    let mut answer: Option<tokio::task::JoinHandle<Option<bool>>> = None;
-    loop {
-        let update = tokio::select! {
-            u = handle.next() => u,
-            got = async { answer.as_mut().expect("guarded").await }, if answer.is_some() => {
-                answer = None;
-                match got.ok().flatten() {
-                    Some(matches) => {
-                        handle.confirm(matches).await;
-                        continue;
-                    }
-                    None => {
-                        handle.cancel().await;
-                        anyhow::bail!(
-                            "no answer to whether the server shows the same verification string (standard input closed); pairing cancelled, the manager was told. Answer `yes` or `no`, or pass --yes to pair without comparing"
-                        );
-                    }
-                }
-            }
-            () = interrupt.recv() => {
-                handle.cancel().await;
-                anyhow::bail!("pairing cancelled");
-            }
-        };
-        let Some(update) = update else {
-            anyhow::bail!("the app stopped during pairing");
-        };
-        // Said in the window's words; "answered" comes with the comparison.
-        let step = match update.phase() {
-            Some(PairingPhase::Confirmed) if yes => {
-                Some("confirmed without comparing (--yes); waiting for the server to confirm too")
-            }
-            Some(
-                phase @ (PairingPhase::Connecting
-                | PairingPhase::Waiting
-                | PairingPhase::Answered
-                | PairingPhase::Confirmed),
-            ) => Some(phase.describe(Role::App)),
-            _ => None,
-        };
-        if let Some(step) = step {
-            if json {
-                print_json(&serde_json::json!({"type": "progress", "step": step}))?;
-            } else {
-                eprintln!("… {step}");
-            }
-            continue;
-        }
-        match update {
-            PairingUpdate::Compare {
-                counterparty,
-                verification,
-            } => {
-                let name = nodepair_protocol::hello::printable(&counterparty.display_name, 64);
-                if json {
-                    print_json(&serde_json::json!({
-                        "type": "compare",
-                        "manager": {
-                            "name": name,
-                            "fingerprint": counterparty.static_key.fingerprint(),
-                            "node_id": counterparty.node_id.0.to_string(),
-                        },
-                        "verification": verification,
-                    }))?;
-                } else {
-                    println!(
-                        "the manager {name} (key {}) answered\nverification: {verification}  (compare it with the server's screen)",
-                        counterparty.static_key.fingerprint()
-                    );
-                }
-                if yes {
-                    handle.confirm(true).await;
-                } else {
-                    answer = Some(tokio::task::spawn_blocking(move || {
-                        ask(&verification, json)
-                    }));
-                }
-            }
-            PairingUpdate::Paired {
-                counterparty,
-                verification,
-            } => {
-                if json {
-                    print_json(&serde_json::json!({
-                        "type": "paired",
-                        "manager": manager_json(&counterparty),
-                        "verification": verification,
-                    }))?;
-                } else {
-                    println!(
-                        "paired with {} (key {})\nverification: {verification}",
-                        nodepair_protocol::hello::printable(&counterparty.display_name, 64),
-                        counterparty.public_key.fingerprint()
-                    );
-                }
-                return Ok(());
-            }
-            PairingUpdate::Failed(why) => {
-                let code = why.kind().exit_code();
-                return Err(Fail {
-                    code,
-                    message: why.to_string(),
-                }
-                .into());
-            }
-            _ => {}
-        }
-    }
-}
-
-/// The managers as stored (nothing connected: this command opens no session).
-fn stored_views(settings: &Settings) -> anyhow::Result<Vec<CounterpartyView>> {
-    let options = keystore_options(settings, Ask::Terminal)?;
-    let selected =
-        nodepair_keystore::select::select(&options, nodepair_keystore::passphrase::process_env)?;
-    let mut views: Vec<_> = Counterparty::load_all(&*selected.store)?
-        .iter()
-        .map(CounterpartyView::at_rest)
-        .collect();
-    views.sort_by(|a, b| a.name().cmp(b.name()));
-    Ok(views)
-}
-
-fn managers(settings: &Settings, json: bool) -> anyhow::Result<()> {
-    let views = stored_views(settings)?;
-    if json {
-        let all: Vec<_> = views.iter().map(manager_json).collect();
-        return Ok(print_json(&serde_json::json!({ "managers": all }))?);
-    }
-    let mut out = std::io::stdout().lock();
-    if views.is_empty() {
-        writeln!(out, "no paired managers; pair one with `nodepair pair`")?;
-        return Ok(());
-    }
-    writeln!(
-        out,
-        "{:<24} {:<36} {:<10} {:<22}",
-        "NAME", "NODE ID", "STATE", "LAST SEEN"
-    )?;
-    for v in &views {
-        let seen = v.last_seen.map_or_else(|| "never".to_owned(), when);
-        writeln!(
-            out,
-            "{:<24} {:<36} {:<10} {:<22}",
-            shown(v),
-            v.node_id.0,
-            v.state.as_str(),
-            seen
-        )?;
-    }
-    Ok(())
-}
-
-/// A manager's name as a terminal may show it: control and invisible
-/// characters escaped, at most 64 characters.
-fn shown(v: &CounterpartyView) -> String {
-    nodepair_protocol::hello::printable(v.name(), 64)
-}
-
 fn when(unix: u64) -> String {
     i64::try_from(unix)
         .ok()
@@ -409,49 +630,4 @@ fn when(unix: u64) -> String {
             || unix.to_string(),
             |t| t.strftime("%Y-%m-%d %H:%M UTC").to_string(),
         )
-}
-
-/// How long `unpair` waits for the manager to come online so it can be told.
-const UNPAIR_WAIT: Duration = Duration::from_secs(8);
-
-async fn unpair(settings: &Settings, who: &str, json: bool) -> anyhow::Result<()> {
-    let backend = Backend::start(settings, Ask::Terminal).await?;
-    let result = async {
-        let views = backend.peer.counterparties().await;
-        let target = nodepair_peer::find(&views, who)?.clone();
-        // Give it a moment to connect, so it can be told now.
-        let deadline = tokio::time::Instant::now() + UNPAIR_WAIT;
-        while tokio::time::Instant::now() < deadline {
-            let online = backend
-                .peer
-                .counterparties()
-                .await
-                .iter()
-                .any(|v| v.public_key == target.public_key && v.state == NodeState::Online);
-            if online {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        let told = match backend.peer.revoke(target.public_key).await {
-            Revocation::Told => true,
-            Revocation::WillBeTold => false,
-            Revocation::NotPaired => anyhow::bail!("{} is no longer paired", shown(&target)),
-            Revocation::Failed(e) => anyhow::bail!("cannot unpair {}: {e}", shown(&target)),
-        };
-        if json {
-            print_json(&serde_json::json!({"type": "unpaired", "name": target.name(), "told": told}))?;
-        } else if told {
-            println!("unpaired {}; it was told and forgot this app too", shown(&target));
-        } else {
-            println!(
-                "unpaired {}; it is not reachable now and will be told the next time this app connects",
-                shown(&target)
-            );
-        }
-        Ok(())
-    }
-    .await;
-    backend.shutdown().await;
-    result
 }

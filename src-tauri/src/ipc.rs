@@ -1,7 +1,7 @@
 //! The typed IPC: the commands and events the window uses, and the TypeScript bindings generated from them.
 
-use crate::commands;
-use crate::views::{ManagerEvent, ManagersView, PairingView};
+use crate::views::{ManagerEvent, ManagersView, PairingView, TrayAction};
+use crate::{commands, settings_commands};
 use std::path::Path;
 
 /// Where the generated bindings live, from the workspace root.
@@ -19,11 +19,17 @@ pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
             commands::rename_manager,
             commands::unpair_manager,
             commands::ask_manager,
+            settings_commands::app_settings,
+            settings_commands::set_keep_in_tray,
+            settings_commands::set_start_at_login,
+            settings_commands::set_network,
+            settings_commands::network_status,
         ])
         .events(tauri_specta::collect_events![
             ManagersView,
             PairingView,
-            ManagerEvent
+            ManagerEvent,
+            TrayAction
         ])
         // What each manager method and stream carries, for `ask_manager`
         // and `ManagerEvent` (ui/src/api.ts types both from these).

@@ -4,51 +4,101 @@
 //! operate their nodes. The backend is thin: it gives the TypeScript UI (in
 //! `ui/`) what it asks for through Tauri's IPC, and hands pairing and
 //! sessions to `nodepair-peer`. The same binary runs without a window
-//! (`nodepair pair | managers | unpair`) for terminals and scripts. Data
-//! flows one way: UI → this backend → peer → protocol ⇄ Waku.
+//! (`nodepair pair | managers | unpair | status | ask`) for terminals and
+//! scripts, through the running app's control socket when it runs. Data
+//! flows one way: UI or terminal → this backend → peer → protocol ⇄ Waku.
 //!
 //! # Layout
 //!
-//! - [`settings`]: the settings file and the data directory.
+//! - [`settings`]: the settings file and the data directory;
+//!   [`settings_file`]: the window's changes to it;
+//!   [`settings_commands`]: the settings page's commands.
 //! - [`backend`]: starting the app's peer (keystore, identity, Waku node).
 //! - [`headless`]: the command line without a window.
+//! - [`control`]: the control socket's messages, and its client.
+//! - `listen` (Unix): the running app's end of the control socket.
+//! - [`serve`]: answering a command against a running backend.
+//! - [`status`]: what `nodepair status` shows.
 //! - [`gui`]: the backend started at launch, and what it tells the window.
 //! - [`commands`]: what the window may ask.
 //! - [`follows`]: the streams the window follows, asked for again after a reconnect.
 //! - [`views`]: the types crossing the IPC.
 //! - [`ipc`]: the typed IPC and its generated TypeScript bindings.
 //! - [`notify`]: which changes become desktop notifications.
+//! - [`tray`]: the tray icon and its menu; [`tray_look`]: what they show.
 
 #![deny(missing_docs)]
 
 pub mod app_error;
 pub mod backend;
 pub mod commands;
+pub mod control;
 pub mod follows;
 pub mod gui;
 pub mod headless;
 pub mod ipc;
+#[cfg(unix)]
+pub mod listen;
 pub mod notify;
+pub mod serve;
 pub mod settings;
+pub mod settings_commands;
+pub mod settings_file;
+pub mod status;
+#[cfg(target_os = "linux")]
+mod status_notifier;
+pub mod tray;
+pub mod tray_look;
 pub mod views;
 
-/// Starts the desktop app and runs it until its last window closes;
-/// `settings` is `--config`, if given.
+/// Starts the desktop app and runs it until it is quit (from the tray) or,
+/// without a tray, until its window closes; `settings` is `--config`, if
+/// given, and `hidden` starts it in the tray. A second launch shows and
+/// focuses the first one's window instead.
 ///
 /// # Panics
 ///
 /// When the window system cannot be reached (no display): Tauri offers no
 /// way to go on without one.
-pub fn run(settings: Option<std::path::PathBuf>) {
+pub fn run(settings: Option<std::path::PathBuf>, hidden: bool) {
+    use tauri::Manager;
+    use tauri_plugin_window_state::StateFlags;
     let ipc = ipc::builder();
     tauri::Builder::default()
-        .plugin(tauri_plugin_window_state::Builder::default().build())
+        // First: a second launch goes no further than this.
+        .plugin(tauri_plugin_single_instance::init(|app, _, _| {
+            tray::reveal(app, None);
+        }))
+        .plugin(
+            tauri_plugin_window_state::Builder::default()
+                // Whether it shows is for `--hidden` and the tray to say.
+                .with_state_flags(StateFlags::all() & !StateFlags::VISIBLE)
+                .build(),
+        )
         .plugin(tauri_plugin_notification::init())
+        .plugin(tauri_plugin_autostart::init(
+            tauri_plugin_autostart::MacosLauncher::LaunchAgent,
+            Some(vec!["--hidden"]),
+        ))
         .invoke_handler(ipc.invoke_handler())
         .setup(move |app| {
             ipc.mount_events(app);
-            gui::start(app.handle(), settings);
+            let tray = tray::available()
+                && tray::create(app.handle())
+                    .map_err(|e| tracing::warn!("no tray icon: {e}"))
+                    .is_ok();
+            if let Some(window) = app.get_webview_window("main")
+                && !(hidden && tray)
+            {
+                window.show()?;
+            }
+            gui::start(app.handle(), settings, tray);
             Ok(())
+        })
+        .on_window_event(|window, event| {
+            if let tauri::WindowEvent::CloseRequested { api, .. } = event {
+                gui::closing(window, api);
+            }
         })
         .run(tauri::generate_context!())
         .expect("the desktop app could not start its window system");

@@ -23,7 +23,7 @@ fn main() -> ExitCode {
             nodepair_app::headless::run(cli.config, command)
         }
         None => {
-            nodepair_app::run(cli.config);
+            nodepair_app::run(cli.config, cli.hidden);
             ExitCode::SUCCESS
         }
     }

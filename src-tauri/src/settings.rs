@@ -18,6 +18,8 @@ pub struct Settings {
     pub network: NetworkConfig,
     /// Where the keys are kept.
     pub keystore: KeystoreSettings,
+    /// How the window behaves.
+    pub window: WindowSettings,
     /// Where the app keeps its data [default: the platform's app-data dir].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data_dir: Option<PathBuf>,
@@ -36,6 +38,23 @@ pub struct KeystoreSettings {
     pub passphrase_file: Option<PathBuf>,
 }
 
+/// How the window behaves.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WindowSettings {
+    /// Closing the window keeps NodePair running in the tray, where there
+    /// is one (quit it from the tray's menu).
+    pub keep_running_in_tray: bool,
+}
+
+impl Default for WindowSettings {
+    fn default() -> Self {
+        WindowSettings {
+            keep_running_in_tray: true,
+        }
+    }
+}
+
 impl Default for KeystoreSettings {
     fn default() -> Self {
         KeystoreSettings {
@@ -52,6 +71,7 @@ impl Default for Settings {
             display_name: default_name(),
             network: NetworkConfig::default(),
             keystore: KeystoreSettings::default(),
+            window: WindowSettings::default(),
             data_dir: None,
         }
     }
@@ -141,7 +161,7 @@ mod tests {
     #[test]
     fn a_file_is_read_and_typos_are_named() {
         let s: Settings = toml::from_str(
-            "display_name = \"laptop\"\n[network]\nbootstrap = [\"/ip4/127.0.0.1/tcp/60000\"]\ncluster = 42\n",
+            "display_name = \"laptop\"\n[network]\npreset = \"local\"\nbootstrap = [\"/ip4/127.0.0.1/tcp/60000\"]\ncluster = 42\n",
         )
         .unwrap();
         assert_eq!(s.display_name, "laptop");
@@ -163,7 +183,8 @@ mod tests {
                 .mode
         };
         assert_eq!(mode(&Settings::default()), nodepair_waku::Mode::Light);
-        let relay: Settings = toml::from_str("[network]\nmode = \"relay\"\n").unwrap();
+        let relay: Settings =
+            toml::from_str("[network]\npreset = \"local\"\nmode = \"relay\"\n").unwrap();
         assert_eq!(mode(&relay), nodepair_waku::Mode::Relay);
         let err = toml::from_str::<Settings>("[network]\nmode = \"full\"\n").unwrap_err();
         assert!(err.to_string().contains("light"), "{err}");

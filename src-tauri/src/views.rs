@@ -41,6 +41,24 @@ pub struct ManagerRow {
 }
 
 impl ManagerRow {
+    /// A row for tests: `name` in `state`, the rest made up.
+    #[cfg(test)]
+    pub fn example(name: &str, state: NodeState) -> Self {
+        ManagerRow {
+            key: format!("{:064x}", name.len()),
+            name: name.to_owned(),
+            own_name: name.to_owned(),
+            renamed: false,
+            node_id: "00000000-0000-4000-8000-000000000000".into(),
+            fingerprint: "ab12-cd34".into(),
+            state,
+            latency_ms: None,
+            last_seen: None,
+            paired_at: 0,
+            capabilities: vec!["info".into()],
+        }
+    }
+
     /// The row of a counterparty the peer reports.
     pub fn from_view(v: &CounterpartyView) -> Self {
         ManagerRow {
@@ -85,6 +103,32 @@ pub struct ManagersView {
     pub unlock: Option<UnlockView>,
     /// Every paired manager, by name.
     pub managers: Vec<ManagerRow>,
+}
+
+impl ManagersView {
+    /// Before the backend said anything.
+    pub fn starting() -> Self {
+        ManagersView {
+            backend: BackendState::Starting,
+            error: None,
+            unlock: None,
+            managers: Vec::new(),
+        }
+    }
+}
+
+/// What the tray's menu asks the window to show.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, specta::Type, tauri_specta::Event)]
+#[serde(tag = "action", rename_all = "camelCase")]
+pub enum TrayAction {
+    /// Start pairing a manager.
+    Pair,
+    /// Open this manager's page.
+    #[serde(rename_all = "camelCase")]
+    OpenManager {
+        /// Its key.
+        key: String,
+    },
 }
 
 /// The vault needs a passphrase the app has no other way to get.

@@ -35,7 +35,7 @@ fn settings(dir: &Path, name: &str, relay: &Relay, keystore: &str) -> PathBuf {
     let home = dir.join(name);
     std::fs::create_dir_all(&home).expect("a directory");
     let text = format!(
-        "display_name = \"laptop\"\ndata_dir = \"{}\"\n\n[network]\nbootstrap = [\"{}\"]\ncluster = {CLUSTER}\nshard = 0\n\n[keystore]\n{keystore}\n",
+        "display_name = \"laptop\"\ndata_dir = \"{}\"\n\n[network]\npreset = \"local\"\nbootstrap = [\"{}\"]\ncluster = {CLUSTER}\nshard = 0\n\n[keystore]\n{keystore}\n",
         home.join("data").display(),
         relay.addr
     );

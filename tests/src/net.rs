@@ -171,7 +171,7 @@ impl ManagerHome {
         let state = home.join("state");
         let peers: Vec<String> = bootstrap.iter().map(|a| format!("\"{a}\"")).collect();
         let text = format!(
-            "display_name = \"{name}\"\nstate_dir = \"{}\"\npairing_timeout_secs = {}\ncapabilities = [{}]\n\n[network]\nbootstrap = [{}]\ncluster = {CLUSTER}\nshard = 0\n\n[keystore]\nbackend = \"vault\"\npassphrase_file = \"{}\"\n",
+            "display_name = \"{name}\"\nstate_dir = \"{}\"\npairing_timeout_secs = {}\ncapabilities = [{}]\n\n[network]\npreset = \"local\"\nbootstrap = [{}]\ncluster = {CLUSTER}\nshard = 0\n\n[keystore]\nbackend = \"vault\"\npassphrase_file = \"{}\"\n",
             state.display(),
             pairing_timeout.as_secs().max(1),
             capabilities
@@ -538,7 +538,7 @@ impl AppHome {
         let data = home.join("data");
         let peers: Vec<String> = bootstrap.iter().map(|a| format!("\"{a}\"")).collect();
         let text = format!(
-            "display_name = \"{name}\"\ndata_dir = \"{}\"\n\n[network]\nbootstrap = [{}]\ncluster = {CLUSTER}\nshard = 0\n\n[keystore]\nbackend = \"vault\"\npassphrase_file = \"{}\"\n",
+            "display_name = \"{name}\"\ndata_dir = \"{}\"\n\n[network]\npreset = \"local\"\nbootstrap = [{}]\ncluster = {CLUSTER}\nshard = 0\n\n[keystore]\nbackend = \"vault\"\npassphrase_file = \"{}\"\n",
             data.display(),
             peers.join(", "),
             passphrase.display()

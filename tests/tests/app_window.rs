@@ -15,7 +15,7 @@ use std::time::Duration;
 fn app_settings(dir: &Path, relay: &Relay) -> PathBuf {
     let data = dir.join("app-data");
     let text = format!(
-        "display_name = \"laptop\"\ndata_dir = \"{}\"\n\n[network]\nbootstrap = [\"{}\"]\ncluster = {CLUSTER}\nshard = 0\n\n[keystore]\nbackend = \"auto\"\n",
+        "display_name = \"laptop\"\ndata_dir = \"{}\"\n\n[network]\npreset = \"local\"\nbootstrap = [\"{}\"]\ncluster = {CLUSTER}\nshard = 0\n\n[keystore]\nbackend = \"auto\"\n",
         data.display(),
         relay.addr
     );

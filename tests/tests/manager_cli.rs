@@ -43,7 +43,7 @@ fn the_xdg_file_is_found_and_used() {
     fs::create_dir_all(&dir).unwrap();
     fs::write(
         dir.join("manager.toml"),
-        "display_name = \"validator-7\"\n[network]\ncluster = 42\n",
+        "display_name = \"validator-7\"\n[network]\npreset = \"local\"\ncluster = 42\n",
     )
     .unwrap();
     let out = sandbox.command(&manager()).arg("config").output().unwrap();

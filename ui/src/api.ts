@@ -88,6 +88,14 @@ export function watchPairing(onChange: (view: PairingView) => void): Promise<() 
   return gen.events.pairingView.listen((event) => onChange(event.payload));
 }
 
+/** What the tray's menu asks the window to show. */
+export type TrayAction = gen.TrayAction;
+
+/** Calls `on` with each thing the tray's menu asks the window to show. */
+export function watchTray(on: (action: TrayAction) => void): Promise<() => void> {
+  return gen.events.trayAction.listen((event) => on(event.payload));
+}
+
 /** Calls `on` with every event a manager pushes on a stream of `kind`. */
 export function watchStream<K extends keyof Streams>(
   kind: K,

@@ -49,6 +49,26 @@ export const commands = {
 	 *  comes back, until its stop is asked (see [`crate::follows`]).
 	 */
 	askManager: (key: string, method: string, request: unknown) => typedError<unknown, AppError>(__TAURI_INVOKE("ask_manager", { key, method, request })),
+	/**  The settings the window can change. */
+	appSettings: () => typedError<SettingsView_Serialize, AppError>(__TAURI_INVOKE("app_settings")),
+	/**  Whether closing the window keeps NodePair running in the tray. */
+	setKeepInTray: (on: boolean) => typedError<SettingsView_Serialize, AppError>(__TAURI_INVOKE("set_keep_in_tray", { on })),
+	/**
+	 *  Starts NodePair at login (hidden, in the tray), or no longer: the
+	 *  platform's own autostart entry is written or removed.
+	 */
+	setStartAtLogin: (on: boolean) => typedError<SettingsView_Serialize, AppError>(__TAURI_INVOKE("set_start_at_login", { on })),
+	/**
+	 *  Writes the network settings (checked as at start first: nothing is
+	 *  written if they cannot work) and restarts the Waku node on them; the
+	 *  app, its keys and the window stay.
+	 */
+	setNetwork: (network: NetworkForm_Deserialize) => typedError<SettingsView_Serialize, AppError>(__TAURI_INVOKE("set_network", { network })),
+	/**
+	 *  The app's Waku network now: settings, peers, service nodes, whether it
+	 *  is reached.
+	 */
+	networkStatus: () => typedError<NetworkView_Serialize, AppError>(__TAURI_INVOKE("network_status")),
 };
 
 /** Events */
@@ -56,6 +76,7 @@ export const events = {
 	managerEvent: makeEvent<ManagerEvent, ManagerEvent>("manager-event"),
 	managersView: makeEvent<ManagersView_Serialize, ManagersView_Deserialize>("managers-view"),
 	pairingView: makeEvent<PairingView_Serialize, PairingView_Deserialize>("pairing-view"),
+	trayAction: makeEvent<TrayAction, TrayAction>("tray-action"),
 };
 
 /* Types */
@@ -659,6 +680,154 @@ export type Network = {
 	tx_total: number,
 };
 
+/**  The network settings the window edits. */
+export type NetworkForm = NetworkForm_Serialize | NetworkForm_Deserialize;
+
+/**  The network settings the window edits. */
+export type NetworkForm_Deserialize = {
+	/**  `waku-network`, `self-hosted` or `local`. */
+	preset: string,
+	/**  Waku peers to dial, as multiaddrs. */
+	bootstrap: string[],
+	/**  The cluster, if not the preset's. */
+	cluster?: number | null,
+	/**  The shard, if not 0. */
+	shard?: number | null,
+};
+
+/**  The network settings the window edits. */
+export type NetworkForm_Serialize = {
+	/**  `waku-network`, `self-hosted` or `local`. */
+	preset: string,
+	/**  Waku peers to dial, as multiaddrs. */
+	bootstrap: string[],
+	/**  The cluster, if not the preset's. */
+	cluster: number | null,
+	/**  The shard, if not 0. */
+	shard: number | null,
+};
+
+/**  How the node takes part. */
+export type NetworkMode = 
+/**  A member of the relay mesh, serving light nodes. */
+"relay" | 
+/**  Through service nodes (light push, filter, store). */
+"light";
+
+/**
+ *  The app's Waku network: what the settings say, and while it runs, how
+ *  it is connected.
+ */
+export type NetworkStatus = NetworkStatus_Serialize | NetworkStatus_Deserialize;
+
+/**
+ *  The app's Waku network: what the settings say, and while it runs, how
+ *  it is connected.
+ */
+export type NetworkStatus_Deserialize = {
+	/**
+	 *  Preset, mode, cluster, shard, bootstrap peers and ENR trees in use
+	 *  (`None` when the `[network]` section cannot work).
+	 */
+	settings?: NetworkSummary | null,
+	/**  Why the `[network]` section cannot work, if it cannot. */
+	error?: string | null,
+	/**  The Waku peer id (while running). */
+	peer_id?: string | null,
+	/**  Connected Waku peers (while running). */
+	peers: WakuPeer[],
+	/**
+	 *  How many of them serve light push and filter: what a light node
+	 *  publishes and receives through.
+	 */
+	service_nodes: number,
+	/**
+	 *  Whether the network reaches the app now; `false` also when it does
+	 *  not run.
+	 */
+	reachable: boolean,
+	/**  Since when it has been cut off (Unix seconds), if it is. */
+	cut_since?: number | null,
+	/**  When a manager last sent anything (Unix seconds). */
+	last_message?: number | null,
+};
+
+/**
+ *  The app's Waku network: what the settings say, and while it runs, how
+ *  it is connected.
+ */
+export type NetworkStatus_Serialize = {
+	/**
+	 *  Preset, mode, cluster, shard, bootstrap peers and ENR trees in use
+	 *  (`None` when the `[network]` section cannot work).
+	 */
+	settings: NetworkSummary | null,
+	/**  Why the `[network]` section cannot work, if it cannot. */
+	error: string | null,
+	/**  The Waku peer id (while running). */
+	peer_id: string | null,
+	/**  Connected Waku peers (while running). */
+	peers: WakuPeer[],
+	/**
+	 *  How many of them serve light push and filter: what a light node
+	 *  publishes and receives through.
+	 */
+	service_nodes: number,
+	/**
+	 *  Whether the network reaches the app now; `false` also when it does
+	 *  not run.
+	 */
+	reachable: boolean,
+	/**  Since when it has been cut off (Unix seconds), if it is. */
+	cut_since: number | null,
+	/**  When a manager last sent anything (Unix seconds). */
+	last_message: number | null,
+};
+
+/**
+ *  What a `[network]` section comes to once its preset is applied, as
+ *  `status` reports it.
+ */
+export type NetworkSummary = {
+	/**  The preset. */
+	preset: Preset,
+	/**  Relay or light. */
+	mode: NetworkMode,
+	/**  The Waku cluster. */
+	cluster: number,
+	/**  The shard NodePair's messages travel on. */
+	shard: number,
+	/**  Peers dialled at start. */
+	bootstrap: string[],
+	/**  ENR trees read for more. */
+	enrtree: string[],
+};
+
+/**  The network panel's view. */
+export type NetworkView = NetworkView_Serialize | NetworkView_Deserialize;
+
+/**  The network panel's view. */
+export type NetworkView_Deserialize = {
+	/**  Settings, peers, reach. */
+	status: NetworkStatus_Deserialize,
+	/**
+	 *  How long the node has been running, to tell "still looking" from
+	 *  "nothing found".
+	 */
+	runningForMs: number,
+};
+
+/**  The network panel's view. */
+export type NetworkView_Serialize = {
+	/**  Settings, peers, reach. */
+	status: NetworkStatus_Serialize,
+	/**
+	 *  How long the node has been running, to tell "still looking" from
+	 *  "nothing found".
+	 */
+	runningForMs: number,
+};
+
 /**
  *  Where a counterparty stands, as both programs show it to people.
  * 
@@ -772,6 +941,15 @@ export type PairingView_Serialize = {
 	error: string | null,
 };
 
+/**  Which network the node joins. */
+export type Preset = 
+/**  A relay on this machine. */
+"local" | 
+/**  Relays of your own. */
+"self-hosted" | 
+/**  The Waku Network. */
+"waku-network";
+
 /**  Why a reading failed. */
 export type ReadError = {
 	/**  What kind of failure. */
@@ -868,6 +1046,37 @@ export type ServicesResponse_Serialize = {
 	services: Service_Serialize[],
 };
 
+/**  The settings the window can change, and whether it can. */
+export type SettingsView = SettingsView_Serialize | SettingsView_Deserialize;
+
+/**  The settings the window can change, and whether it can. */
+export type SettingsView_Deserialize = {
+	/**  The file they are kept in. */
+	settingsFile: string,
+	/**  Whether there is a tray to keep running in. */
+	tray: boolean,
+	/**  Closing the window keeps NodePair running in the tray. */
+	keepRunningInTray: boolean,
+	/**  NodePair starts (hidden, in the tray) when the person logs in. */
+	startAtLogin: boolean,
+	/**  The network settings as the file has them. */
+	network: NetworkForm_Deserialize,
+};
+
+/**  The settings the window can change, and whether it can. */
+export type SettingsView_Serialize = {
+	/**  The file they are kept in. */
+	settingsFile: string,
+	/**  Whether there is a tray to keep running in. */
+	tray: boolean,
+	/**  Closing the window keeps NodePair running in the tray. */
+	keepRunningInTray: boolean,
+	/**  NodePair starts (hidden, in the tray) when the person logs in. */
+	startAtLogin: boolean,
+	/**  The network settings as the file has them. */
+	network: NetworkForm_Serialize,
+};
+
 /**  Which source. */
 export type SourceRequest = {
 	/**  A unit or file as listed. */
@@ -913,6 +1122,15 @@ export type TailRequest_Serialize = {
 	skip: number,
 };
 
+/**  What the tray's menu asks the window to show. */
+export type TrayAction = 
+/**  Start pairing a manager. */
+{ action: "pair" } | 
+/**  Open this manager's page. */
+{ action: "openManager"; 
+/**  Its key. */
+key: string };
+
 /**  The vault needs a passphrase the app has no other way to get. */
 export type UnlockView = UnlockView_Serialize | UnlockView_Deserialize;
 
@@ -942,6 +1160,18 @@ export type UnpairView = {
 	told: boolean,
 	/**  A sentence for the person. */
 	message: string,
+};
+
+/**  One connected Waku peer. */
+export type WakuPeer = {
+	/**  Its peer id. */
+	peer_id: string,
+	/**  The address of one connection to it. */
+	address: string,
+	/**  Whether it serves light push and filter. */
+	service: boolean,
+	/**  Its agent string (empty until it said). */
+	agent: string,
 };
 
 /* Tauri Specta runtime */

@@ -2,7 +2,7 @@
 // pairing card and dialogs, kept up to date from the backend's events. What
 // each capability asks and shows is its controller's (controllers/).
 
-import { type ManagerRow, backend, messageOf, watchManagers } from "./api";
+import { type ManagerRow, backend, messageOf, watchManagers, watchTray } from "./api";
 import { loadAppInfo } from "./app_info";
 import type { Context } from "./capability";
 import { CAPABILITIES } from "./controllers";
@@ -166,6 +166,11 @@ export async function start(root: HTMLElement, now: () => number = Date.now): Pr
   await watchManagers((next) => {
     store.managers = next;
     show();
+  });
+  // The tray's menu: pair, or a manager's page (the backend showed the window).
+  await watchTray((action) => {
+    if (action.action === "pair") void card.begin();
+    else if (store.manager(action.key)) go({ kind: "manager", key: action.key });
   });
   store.managers = await backend.managers();
   show();

@@ -181,6 +181,16 @@ fn print_status(out: &mut impl Write, s: &StatusReport) -> std::io::Result<()> {
     writeln!(out, "manager:   {} (node id {})", s.display_name, s.node_id)?;
     writeln!(out, "identity:  key {} ({})", s.fingerprint, s.public_key)?;
     writeln!(out, "keystore:  {} ({})", s.keystore, s.keystore_why)?;
+    if let Some(n) = &s.network {
+        writeln!(
+            out,
+            "network:   {} ({} node, cluster {}, shard {})",
+            n.preset.as_str(),
+            n.mode.as_str(),
+            n.cluster,
+            n.shard
+        )?;
+    }
     if s.daemon_running {
         writeln!(
             out,

@@ -135,6 +135,7 @@ impl StatusCmd {
                     daemon_running: false,
                     keystore: selected.location.to_string(),
                     keystore_why: selected.why,
+                    network: config.network.summary(nodepair_waku::Mode::Relay).ok(),
                     waku_peer_id: None,
                     waku_peers: Vec::new(),
                     listen: Vec::new(),

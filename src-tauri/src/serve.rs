@@ -1,0 +1,452 @@
+//! Answering a command against a running backend: the window's (through the control socket) or one a command started for itself.
+
+use crate::app_error::{AppError, ErrorKind};
+use crate::backend::Backend;
+use crate::control::{ComparedManager, Reply, Request};
+use crate::status::StatusReport;
+use nodepair_peer::exit_code;
+use nodepair_peer::{CounterpartyView, FindError, PairingPhase, PairingUpdate, Revocation};
+use nodepair_protocol::hello::printable;
+use nodepair_protocol::{NodeState, PublicKey, Role, Status, api};
+use std::time::Duration;
+
+/// Exit codes beyond [`exit_code`]'s, from sysexits.h.
+pub mod exit {
+    /// A command line that cannot be right (an unknown method).
+    pub const USAGE: u8 = 64;
+    /// Input that is not valid (a request that is not JSON, or that the
+    /// manager found malformed).
+    pub const DATA: u8 = 65;
+    /// No such manager.
+    pub const NO_USER: u8 = 67;
+    /// The manager cannot be reached, or what it asked could not answer.
+    pub const UNAVAILABLE: u8 = 69;
+    /// The manager failed while answering.
+    pub const SOFTWARE: u8 = 70;
+    /// Try again later (too many requests, no answer in time).
+    pub const TEMPORARY: u8 = 75;
+    /// An answer that is not what the method returns.
+    pub const PROTOCOL: u8 = 76;
+    /// Not allowed by the manager's configuration.
+    pub const NO_PERMISSION: u8 = 77;
+}
+
+/// Whoever asked: whether it went away (closed the connection, pressed
+/// Ctrl-C), and its answers to the question whether the verification
+/// strings match.
+#[derive(Debug)]
+pub struct Asker {
+    /// Becomes `true` when the asker has gone.
+    pub gone: tokio::sync::watch::Receiver<bool>,
+    /// One answer per [`Reply::Compare`].
+    pub answers: tokio::sync::mpsc::Receiver<bool>,
+}
+
+/// Where replies go.
+pub type Out<'a> = &'a mut (dyn FnMut(Reply) + Send);
+
+fn error(kind: ErrorKind, exit: u8, message: impl Into<String>) -> Reply {
+    Reply::Error {
+        kind,
+        exit,
+        message: message.into(),
+    }
+}
+
+/// A manager as `managers --json` shows it.
+pub fn manager_json(v: &CounterpartyView) -> serde_json::Value {
+    serde_json::json!({
+        "name": printable(v.name(), 64),
+        "node_id": v.node_id.0.to_string(),
+        "public_key": v.public_key.to_string(),
+        "fingerprint": v.public_key.fingerprint(),
+        "state": v.state.as_str(),
+        "capabilities": v.capabilities,
+        "paired_at": v.paired_at,
+        "last_seen": v.last_seen,
+        "latency_ms": v.latency.map(|d| d.as_secs_f64() * 1000.0),
+    })
+}
+
+/// Answers `request` against `backend`, handing each reply to `out` as it
+/// comes; the last one is final. A pairing is cancelled (and the manager
+/// told) when the asker goes: nobody would be there to compare.
+pub async fn handle(backend: &Backend, request: Request, out: Out<'_>, asker: Asker) {
+    match request {
+        Request::Pair {
+            network_timeout_secs,
+            yes,
+        } => {
+            pair(
+                backend,
+                Duration::from_secs(network_timeout_secs),
+                yes,
+                out,
+                asker,
+            )
+            .await
+        }
+        Request::Confirm { .. } => out(error(
+            ErrorKind::Invalid,
+            exit_code::FAILURE,
+            "there is no pairing on this connection to confirm",
+        )),
+        Request::Managers => {
+            let mut views = backend.peer.counterparties().await;
+            views.sort_by(|a, b| a.name().cmp(b.name()));
+            out(Reply::Managers {
+                managers: views.iter().map(manager_json).collect(),
+            });
+        }
+        Request::Unpair { who } => out(unpair(backend, &who).await),
+        Request::Status => out(Reply::Status {
+            status: Box::new(status(backend).await),
+        }),
+        Request::Ask {
+            manager,
+            method,
+            request,
+            timeout_secs,
+        } => {
+            let reply = match ask(
+                backend,
+                &manager,
+                &method,
+                &request,
+                Duration::from_secs(timeout_secs),
+            )
+            .await
+            {
+                Ok(body) => Reply::Answer { body },
+                Err(reply) => reply,
+            };
+            out(reply);
+        }
+    }
+}
+
+/// `status` from the running app.
+pub async fn status(backend: &Backend) -> StatusReport {
+    let key = backend.peer.public_key();
+    let mut views = backend.peer.counterparties().await;
+    views.sort_by(|a, b| a.name().cmp(b.name()));
+    StatusReport {
+        display_name: backend.settings.display_name.clone(),
+        node_id: Some(backend.node_id.clone()),
+        public_key: Some(key.to_string()),
+        fingerprint: Some(key.fingerprint()),
+        keystore: backend.keystore.clone(),
+        running: true,
+        network: crate::status::network_running(&backend.settings, backend).await,
+        managers: views.iter().map(manager_json).collect(),
+    }
+}
+
+fn not_found(e: &FindError) -> Reply {
+    let exit = match e {
+        FindError::NotFound(_) => exit::NO_USER,
+        _ => exit::USAGE,
+    };
+    error(ErrorKind::NotFound, exit, e.to_string())
+}
+
+/// How long `unpair` waits for the manager to come online so it can be told.
+const UNPAIR_WAIT: Duration = Duration::from_secs(8);
+
+/// Waits up to `wait` for `who` to be online; whether it is.
+async fn online(backend: &Backend, who: PublicKey, wait: Duration) -> bool {
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let now_online = backend
+            .peer
+            .counterparties()
+            .await
+            .iter()
+            .any(|v| v.public_key == who && v.state == NodeState::Online);
+        if now_online || tokio::time::Instant::now() >= deadline {
+            return now_online;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn unpair(backend: &Backend, who: &str) -> Reply {
+    let views = backend.peer.counterparties().await;
+    let target = match nodepair_peer::find(&views, who) {
+        Ok(t) => t.clone(),
+        Err(e) => return not_found(&e),
+    };
+    let name = printable(target.name(), 64);
+    // Give it a moment to connect, so it can be told now.
+    online(backend, target.public_key, UNPAIR_WAIT).await;
+    match backend.peer.revoke(target.public_key).await {
+        Revocation::Told => Reply::Unpaired { name, told: true },
+        Revocation::WillBeTold => Reply::Unpaired { name, told: false },
+        Revocation::NotPaired => error(
+            ErrorKind::NotFound,
+            exit::NO_USER,
+            format!("{name} is no longer paired"),
+        ),
+        Revocation::Failed(e) => error(
+            ErrorKind::Failed,
+            exit_code::FAILURE,
+            format!("cannot unpair {name}: {e}"),
+        ),
+    }
+}
+
+/// The manager method called `name`, or a refusal naming those there are.
+pub fn method(name: &str) -> Result<&'static api::MethodInfo, Reply> {
+    api::method(name).ok_or_else(|| {
+        let known: Vec<&str> = api::methods().map(|m| m.name).collect();
+        error(
+            ErrorKind::Invalid,
+            exit::USAGE,
+            format!(
+                "NodePair knows no manager method {name:?}; the methods are: {}",
+                known.join(", ")
+            ),
+        )
+    })
+}
+
+/// Asks `manager` its `method` with `request`: the answer as the method's
+/// type has it, or the refusal as a reply with its exit code.
+async fn ask(
+    backend: &Backend,
+    manager: &str,
+    method_name: &str,
+    request: &serde_json::Value,
+    wait: Duration,
+) -> Result<serde_json::Value, Reply> {
+    let info = method(method_name)?;
+    let views = backend.peer.counterparties().await;
+    let target = nodepair_peer::find(&views, manager)
+        .map_err(|e| not_found(&e))?
+        .clone();
+    let name = printable(target.name(), 64);
+    if !online(backend, target.public_key, wait).await {
+        return Err(error(
+            ErrorKind::Unreachable,
+            exit::UNAVAILABLE,
+            format!(
+                "{name} did not come online within {} s (it is {}); is nodepair-manager running there?",
+                wait.as_secs(),
+                views
+                    .iter()
+                    .find(|v| v.public_key == target.public_key)
+                    .map_or("unknown", |v| v.state.as_str())
+            ),
+        ));
+    }
+    let body = serde_json::to_vec(request).map_err(|e| {
+        error(
+            ErrorKind::Invalid,
+            exit::DATA,
+            format!("the request cannot be sent: {e}"),
+        )
+    })?;
+    let reply = backend
+        .peer
+        .request(target.public_key, info.name, body)
+        .await
+        .map_err(|e| {
+            let app = AppError::unanswered(&e);
+            let exit = match app.kind {
+                ErrorKind::NotFound => exit::NO_USER,
+                _ => exit::TEMPORARY,
+            };
+            error(app.kind, exit, format!("{name}: {}", app.message))
+        })?;
+    if reply.status != Status::OK {
+        return Err(refused(&name, info, reply.status, &reply.body));
+    }
+    info.response(&reply.body)
+        .and_then(|full| {
+            serde_json::from_slice(&full).map_err(|source| api::BodyError {
+                method: info.name,
+                source,
+            })
+        })
+        .map_err(|e| error(ErrorKind::Failed, exit::PROTOCOL, format!("{name}: {e}")))
+}
+
+/// A manager's refusal in words, with the exit code its status means.
+fn refused(name: &str, info: &api::MethodInfo, status: Status, body: &[u8]) -> Reply {
+    let said = printable(&String::from_utf8_lossy(body), 300);
+    let code = status.0;
+    let (kind, exit, message) = match status {
+        Status::CAPABILITY_DISABLED => (
+            ErrorKind::Refused,
+            exit::NO_PERMISSION,
+            match info.capability {
+                Some(capability) => format!(
+                    "{name} does not allow {} (status {code}): its operator has not enabled the {capability:?} capability in manager.toml",
+                    info.name
+                ),
+                None => format!(
+                    "{name} does not allow {} (status {code}): {said}",
+                    info.name
+                ),
+            },
+        ),
+        Status::FORBIDDEN => (
+            ErrorKind::Refused,
+            exit::NO_PERMISSION,
+            format!("{name} refused {} (status {code}): {said}", info.name),
+        ),
+        Status::BAD_REQUEST | Status::TOO_LARGE | Status::RESPONSE_TOO_LARGE => (
+            ErrorKind::Invalid,
+            exit::DATA,
+            format!("{name} refused the request (status {code}): {said}"),
+        ),
+        Status::UNKNOWN_METHOD => (
+            ErrorKind::Refused,
+            exit::PROTOCOL,
+            format!(
+                "{name} does not know {} (status {code}); its nodepair-manager may be older than this app",
+                info.name
+            ),
+        ),
+        Status::RATE_LIMITED => (
+            ErrorKind::Refused,
+            exit::TEMPORARY,
+            format!("{name}: too many requests (status {code}); try again in a moment"),
+        ),
+        Status::UPSTREAM_ERROR | Status::UPSTREAM_TIMEOUT => (
+            ErrorKind::Failed,
+            exit::UNAVAILABLE,
+            format!(
+                "{name} could not answer {} (status {code}): {said}",
+                info.name
+            ),
+        ),
+        _ => (
+            ErrorKind::Failed,
+            exit::SOFTWARE,
+            format!(
+                "{name} failed to answer {} (status {code}): {said}",
+                info.name
+            ),
+        ),
+    };
+    error(kind, exit, message)
+}
+
+async fn pair(backend: &Backend, network_timeout: Duration, yes: bool, out: Out<'_>, asker: Asker) {
+    let Asker {
+        mut gone,
+        mut answers,
+    } = asker;
+    let peer = &backend.peer;
+    if !peer.wait_for_network(network_timeout).await {
+        return out(error(
+            ErrorKind::Unreachable,
+            exit_code::NO_NETWORK,
+            format!(
+                "no Waku peer could be reached in {} s; check [network] in the settings (`nodepair status` shows the network in use)",
+                network_timeout.as_secs()
+            ),
+        ));
+    }
+    let mut handle = match peer.offer_pairing().await {
+        Ok(h) => h,
+        Err(e) => {
+            return out(error(
+                ErrorKind::Failed,
+                exit_code::FAILURE,
+                format!("cannot start pairing: {e}"),
+            ));
+        }
+    };
+    let code = handle.code.to_display_string();
+    out(Reply::Code {
+        command: format!("nodepair-manager pair {code}"),
+        qr: handle.code.qr_payload(),
+        code,
+    });
+    let mut waiting_for_answer = false;
+    loop {
+        let update = tokio::select! {
+            u = handle.next() => u,
+            answer = answers.recv(), if waiting_for_answer => {
+                waiting_for_answer = false;
+                match answer {
+                    Some(matches) => {
+                        handle.confirm(matches).await;
+                        continue;
+                    }
+                    None => {
+                        handle.cancel().await;
+                        return out(error(ErrorKind::Failed, exit_code::FAILURE, "no answer to whether the server shows the same verification string; pairing cancelled, the manager was told"));
+                    }
+                }
+            }
+            () = async { let _ = gone.wait_for(|g| *g).await; } => {
+                handle.cancel().await;
+                return out(error(ErrorKind::Failed, exit_code::FAILURE, "pairing cancelled"));
+            }
+        };
+        let Some(update) = update else {
+            return out(error(
+                ErrorKind::NotRunning,
+                exit_code::FAILURE,
+                "the app stopped during pairing",
+            ));
+        };
+        // Said in the window's words; "answered" comes with the comparison.
+        let step = match update.phase() {
+            Some(PairingPhase::Confirmed) if yes => {
+                Some("confirmed without comparing (--yes); waiting for the server to confirm too")
+            }
+            Some(
+                phase @ (PairingPhase::Connecting
+                | PairingPhase::Waiting
+                | PairingPhase::Answered
+                | PairingPhase::Confirmed),
+            ) => Some(phase.describe(Role::App)),
+            _ => None,
+        };
+        if let Some(step) = step {
+            out(Reply::Progress { step: step.into() });
+            continue;
+        }
+        match update {
+            PairingUpdate::Compare {
+                counterparty,
+                verification,
+            } => {
+                out(Reply::Compare {
+                    manager: ComparedManager {
+                        name: printable(&counterparty.display_name, 64),
+                        fingerprint: counterparty.static_key.fingerprint(),
+                        node_id: counterparty.node_id.0.to_string(),
+                    },
+                    verification,
+                });
+                if yes {
+                    handle.confirm(true).await;
+                } else {
+                    waiting_for_answer = true;
+                }
+            }
+            PairingUpdate::Paired {
+                counterparty,
+                verification,
+            } => {
+                return out(Reply::Paired {
+                    manager: manager_json(&counterparty),
+                    verification,
+                });
+            }
+            PairingUpdate::Failed(why) => {
+                return out(error(
+                    ErrorKind::Failed,
+                    why.kind().exit_code(),
+                    why.to_string(),
+                ));
+            }
+            _ => {}
+        }
+    }
+}

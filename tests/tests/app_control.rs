@@ -1,0 +1,148 @@
+//! The terminal and the running app: with the window open, `nodepair pair |
+//! managers | status | ask | unpair` go through the app's control socket (one
+//! process holds the keys and the sessions); with it closed, each runs on its
+//! own. Bad input gets its own exit code, and a socket another user owns is
+//! never talked to.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use nodepair_tests::net::{AppHome, ManagerHome, Relay};
+use nodepair_tests::window::Window;
+use nodepair_tests::{Sandbox, stderr, stdout};
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+use std::time::Duration;
+
+const SOON: Duration = Duration::from_secs(30);
+const ONLINE: &str = "[data-testid=manager][data-state=online]";
+
+fn json(out: &std::process::Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "exit {:?}: {}",
+        out.status.code(),
+        stderr(out)
+    );
+    serde_json::from_str(stdout(out).trim()).unwrap_or_else(|e| panic!("{e}: {}", stdout(out)))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_terminal_goes_through_the_running_app_and_stands_alone_without_it() {
+    let sandbox = Sandbox::new().unwrap();
+    let relay = Relay::start(&sandbox, &[]);
+    let manager = ManagerHome::new(
+        sandbox.path(),
+        "validator-1",
+        &[&relay.addr],
+        Duration::from_secs(120),
+    );
+    let daemon = manager.run(&sandbox);
+    let app = AppHome::new(sandbox.path(), "laptop", &[&relay.addr]);
+    let window = Window::open(&sandbox, &app.config).await;
+    window.find("[data-testid=no-managers]", SOON).await;
+
+    // `nodepair pair` while the window runs: the window's app offers the
+    // code (no second app is started: its data directory is locked), and
+    // the window shows the manager once paired.
+    let mut pairing = app
+        .command(&sandbox, &["pair", "--yes", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(pairing.stdout.take().unwrap());
+    let mut line = String::new();
+    lines.read_line(&mut line).unwrap();
+    let code: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {line:?}, {}",
+            std::io::read_to_string(pairing.stderr.take().unwrap()).unwrap()
+        )
+    });
+    assert_eq!(code["type"], "code", "{line}");
+    let code = code["code"].as_str().unwrap().to_owned();
+    let out = manager.cli(&sandbox, &["pair", "--yes", &code]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let rest = std::io::read_to_string(lines).unwrap();
+    let status = pairing.wait().unwrap();
+    assert!(status.success(), "{rest}");
+    assert!(rest.contains("\"type\":\"paired\""), "{rest}");
+    window.find(ONLINE, SOON).await;
+
+    // Live answers, not the keystore's: the manager is online.
+    let listed = json(&app.cli(&sandbox, &["managers", "--json"]));
+    assert_eq!(listed["managers"][0]["name"], "validator-1");
+    assert_eq!(listed["managers"][0]["state"], "online", "{listed}");
+    let status = json(&app.cli(&sandbox, &["status", "--json"]))["status"].clone();
+    assert_eq!(status["running"], true, "{status}");
+    assert_eq!(status["network"]["settings"]["preset"], "local");
+    assert_eq!(status["network"]["settings"]["mode"], "light");
+    assert!(
+        status["network"]["service_nodes"].as_u64().unwrap() >= 1,
+        "{status}"
+    );
+    assert_eq!(status["network"]["reachable"], true, "{status}");
+    let health = json(&app.cli(&sandbox, &["ask", "validator-1", "host.health"]));
+    let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    assert_eq!(health["hostname"], hostname.trim(), "{health}");
+
+    // Bad input, each with its own code and sentence.
+    let refused = |args: &[&str], code: i32, says: &str| {
+        let out = app.cli(&sandbox, args);
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(says), "{args:?}: {}", stderr(&out));
+        assert!(stdout(&out).is_empty(), "{args:?}: {}", stdout(&out));
+    };
+    refused(&["ask", "validator-9", "host.health"], 67, "validator-9");
+    refused(
+        &["ask", "validator-1", "eth.status"],
+        77,
+        "\"ethereum\" capability",
+    );
+    refused(&["ask", "validator-1", "eth.status"], 77, "status 423");
+    refused(&["ask", "validator-1", "host.reboot"], 64, "host.health");
+    refused(
+        &["ask", "validator-1", "host.health", "{not json"],
+        65,
+        "not valid JSON",
+    );
+
+    // Closed, the window's app is gone and the commands stand alone: the
+    // same keys, the managers as stored, the settings' network.
+    window.close().await;
+    let listed = json(&app.cli(&sandbox, &["managers", "--json"]));
+    assert_eq!(
+        listed["managers"][0]["state"], "offline",
+        "at rest: {listed}"
+    );
+    let status = json(&app.cli(&sandbox, &["status", "--json"]))["status"].clone();
+    assert_eq!(status["running"], false, "{status}");
+    assert_eq!(status["network"]["settings"]["preset"], "local");
+    assert_eq!(status["managers"].as_array().unwrap().len(), 1);
+    let health = json(&app.cli(&sandbox, &["ask", "validator-1", "host.health"]));
+    assert_eq!(health["hostname"], hostname.trim(), "standalone: {health}");
+
+    // A control socket someone else owns is never talked to, and the
+    // command does not go on as if no app ran.
+    let socket = app.data.join("control.sock");
+    // (The window's app was killed, so its own socket is still there;
+    // the commands above found nobody listening on it and stood alone.)
+    let _ = std::fs::remove_file(&socket);
+    let listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+    std::os::unix::fs::chown(&socket, Some(65534), Some(65534)).unwrap();
+    let out = app.cli(&sandbox, &["managers", "--json"]);
+    assert_ne!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("belongs to user id 65534"),
+        "{}",
+        stderr(&out)
+    );
+    listener.set_nonblocking(true).unwrap();
+    assert!(listener.accept().is_err(), "the command connected to it");
+    drop(listener);
+    std::fs::remove_file(&socket).unwrap();
+
+    let out = app.cli(&sandbox, &["unpair", "validator-1", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    daemon.kill();
+}
