@@ -16,6 +16,10 @@ export type UnpairView = gen.UnpairView;
 export type Service = gen.Service_Serialize;
 export type ServiceAction = gen.Action;
 
+export type SettingsView = gen.SettingsView_Serialize;
+export type NetworkForm = gen.NetworkForm_Serialize;
+export type NetworkView = gen.NetworkView_Serialize;
+
 export type ErrorKind = gen.ErrorKind;
 
 /** A command's failure: its kind, and the backend's sentence as the message. */
@@ -58,6 +62,11 @@ export const backend = {
   pairConfirm: (matches: boolean) => ok(gen.commands.pairConfirm(matches)),
   rename: (key: string, name: string | null) => ok(gen.commands.renameManager(key, name)),
   unpair: (key: string) => ok(gen.commands.unpairManager(key)),
+  settings: () => ok(gen.commands.appSettings()),
+  setKeepInTray: (on: boolean) => ok(gen.commands.setKeepInTray(on)),
+  setStartAtLogin: (on: boolean) => ok(gen.commands.setStartAtLogin(on)),
+  setNetwork: (form: NetworkForm) => ok(gen.commands.setNetwork(form)),
+  networkStatus: () => ok(gen.commands.networkStatus()),
 };
 
 /** What each manager method takes and answers (protocol/src/api/, generated). */

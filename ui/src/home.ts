@@ -4,19 +4,29 @@ import type { AppInfo } from "./app_info";
 import logoUrl from "./assets/logo.svg";
 import { h } from "./dom";
 
-/** The top bar; `onPair` starts a pairing (the button is disabled until the backend runs). */
-export function renderTopbar(info: AppInfo, onPair: () => void): { bar: HTMLElement; pair: HTMLButtonElement } {
+/** The top bar; `onPair` starts a pairing (the button is disabled until the backend runs), `onSettings` opens the settings, which the network chip does too. */
+export function renderTopbar(
+  info: AppInfo,
+  onPair: () => void,
+  onSettings: () => void,
+): { bar: HTMLElement; pair: HTMLButtonElement; network: HTMLButtonElement } {
   const pair = h("button", { type: "button", class: "primary", "data-testid": "pair-button", disabled: true }, "Pair a manager");
   pair.addEventListener("click", onPair);
+  const network = h("button", { type: "button", class: "chip quiet", "data-testid": "network-chip", "data-level": "looking", title: "The app's Waku network" }, "Network…");
+  network.addEventListener("click", onSettings);
+  const settings = h("button", { type: "button", class: "quiet", "data-testid": "settings-button" }, "Settings");
+  settings.addEventListener("click", onSettings);
   const bar = h(
     "header",
     { class: "topbar" },
     h("img", { class: "logo", src: logoUrl, alt: "", width: "32", height: "32" }),
     h("div", { class: "brand" }, h("h1", { id: "home-title" }, info.name), h("span", { class: "version", "data-testid": "version" }, `Version ${info.version}`)),
     h("span", { class: "spacer" }),
+    network,
+    settings,
     pair,
   );
-  return { bar, pair };
+  return { bar, pair, network };
 }
 
 /** Renders a failure to start, in words a person can act on. */

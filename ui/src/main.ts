@@ -12,6 +12,8 @@ import { h } from "./dom";
 import { renderStartupError, renderTopbar } from "./home";
 import { renderManager } from "./manager_view";
 import { renderManagers } from "./managers";
+import { networkState } from "./network_state";
+import { renderSettings, showNetwork } from "./settings_page";
 import { Store } from "./store";
 import { renderUnlock } from "./unlock";
 import type { View } from "./view_state";
@@ -20,6 +22,8 @@ import type { View } from "./view_state";
 const RELABEL_MS = 5000;
 /** How often the page of an online manager asks its capabilities again. */
 const REFRESH_MS = 5000;
+/** How often the app's own network state is asked (the top bar's chip, the settings page). */
+const NETWORK_MS = 2000;
 
 /** Mounts the UI into `root`. */
 export async function start(root: HTMLElement, now: () => number = Date.now): Promise<void> {
@@ -30,7 +34,11 @@ export async function start(root: HTMLElement, now: () => number = Date.now): Pr
     renderStartupError(root, error);
     return;
   }
-  const { bar, pair } = renderTopbar(info, () => void card.begin());
+  const { bar, pair, network } = renderTopbar(
+    info,
+    () => void card.begin(),
+    () => go({ kind: "settings" }),
+  );
   const toast = h("p", { class: "toast", role: "status", "data-testid": "toast", hidden: true });
   const pairingSection = h("section", { class: "card pairing-card", "aria-labelledby": "pairing-title", hidden: true });
   const content = h("section", { class: "card content", "aria-live": "polite" });
@@ -126,6 +134,12 @@ export async function start(root: HTMLElement, now: () => number = Date.now): Pr
     if (store.view.kind === "manager" && latest.backend === "running" && !open) {
       store.view = { kind: "list" };
     }
+    if (store.view.kind === "settings") {
+      // Drawn once per visit: the form keeps what is being typed, and the
+      // network panel is refreshed on its own (askNetwork).
+      if (!content.querySelector("[data-testid=network-form]")) void openSettings();
+      return;
+    }
     if (open) {
       renderManager(content, ctx, open, {
         back: () => go({ kind: "list" }),
@@ -139,6 +153,58 @@ export async function start(root: HTMLElement, now: () => number = Date.now): Pr
         rename: askRename,
         unpair: askUnpair,
       });
+    }
+  };
+
+  const openSettings = async (): Promise<void> => {
+    let settings;
+    try {
+      settings = await backend.settings();
+    } catch (error) {
+      ctx.say(messageOf(error));
+      go({ kind: "list" });
+      return;
+    }
+    if (store.view.kind !== "settings") return;
+    const tried = async (work: Promise<unknown>): Promise<string | null> => {
+      try {
+        await work;
+        return null;
+      } catch (error) {
+        return messageOf(error);
+      }
+    };
+    renderSettings(content, settings, {
+      back: () => go({ kind: "list" }),
+      setKeepInTray: (on) => tried(backend.setKeepInTray(on)),
+      setStartAtLogin: (on) => tried(backend.setStartAtLogin(on)),
+      setNetwork: async (form) => {
+        const problem = await tried(backend.setNetwork(form));
+        if (problem === null) ctx.say("Saved; the Waku node restarted on the new settings.");
+        void askNetwork();
+        return problem;
+      },
+    });
+    void askNetwork();
+  };
+
+  // The app's own network: the chip always, the panel while the settings show.
+  const askNetwork = async (): Promise<void> => {
+    if (store.managers?.backend !== "running") {
+      network.textContent = "Network…";
+      network.dataset.level = "looking";
+      showNetwork(content, null, "The network starts with NodePair.");
+      return;
+    }
+    try {
+      const view = await backend.networkStatus();
+      const state = networkState(view);
+      network.textContent = state.level === "ok" ? `● ${view.status.peers.length} peers` : state.level === "none" ? "● No network" : "● Looking…";
+      network.dataset.level = state.level;
+      network.title = state.title;
+      showNetwork(content, view, null);
+    } catch (error) {
+      showNetwork(content, null, messageOf(error));
     }
   };
 
@@ -178,6 +244,8 @@ export async function start(root: HTMLElement, now: () => number = Date.now): Pr
   setInterval(() => {
     if (overlay.hidden && store.managers?.backend === "running") show();
   }, RELABEL_MS);
+  void askNetwork();
+  setInterval(() => void askNetwork(), NETWORK_MS);
 }
 
 const root = document.getElementById("app");

@@ -1,7 +1,7 @@
 // Shared by the UI tests: a mocked backend answering like the real one.
 
 import { mockIPC } from "@tauri-apps/api/mocks";
-import type { HostHealth, ManagerRow, ManagersView, PairingView } from "./api";
+import type { HostHealth, ManagerRow, ManagersView, NetworkView, PairingView, SettingsView } from "./api";
 
 export const NOW = Date.UTC(2026, 10, 22, 12, 0, 0);
 
@@ -45,6 +45,31 @@ export const health: HostHealth = {
   samples: [0, 1, 2, 3].map((i) => ({ at_ms: NOW - (3 - i) * 5000, cpu_percent: 10 + i * 10, memory_used: 12 * GiB })),
 };
 
+/** The app's own network: `peers` connected (all service nodes), running for `runningForMs`. */
+export function networkView(peers: number, runningForMs = 60_000, preset: "waku-network" | "self-hosted" | "local" = "waku-network"): NetworkView {
+  return {
+    runningForMs,
+    status: {
+      settings: { preset, mode: "light", cluster: preset === "waku-network" ? 1 : 0, shard: 0, bootstrap: [], enrtree: [] },
+      error: null,
+      peer_id: "16Uiu2HAmExample",
+      peers: Array.from({ length: peers }, (_, i) => ({ peer_id: `16Uiu2HAmPeer${i}`, address: `/ip4/203.0.113.${i + 1}/tcp/30303`, service: true, agent: "nwaku" })),
+      service_nodes: peers,
+      reachable: peers > 0,
+      cut_since: null,
+      last_message: null,
+    },
+  };
+}
+
+export const settingsView: SettingsView = {
+  settingsFile: "/home/someone/.config/nodepair/app.toml",
+  tray: true,
+  keepRunningInTray: true,
+  startAtLogin: false,
+  network: { preset: "waku-network", bootstrap: [], cluster: null, shard: null },
+};
+
 /** Every call the UI made: command and arguments. */
 export type Calls = { cmd: string; args: Record<string, unknown> }[];
 
@@ -72,6 +97,8 @@ export function mockBackend(
       if (cmd === "plugin:app|name") return "NodePair";
       if (cmd === "plugin:app|version") return "0.1.0";
       if (cmd === "managers") return view;
+      if (cmd === "network_status") return networkView(2);
+      if (cmd === "app_settings") return settingsView;
       // A manager follows at the rate asked (the tests' rates are in bounds).
       if (cmd === "host.follow") return { stream: "host", interval_ms: a.interval_ms };
       if (cmd === "host.unfollow") return {};

@@ -1,7 +1,7 @@
 // Which view was open, remembered across restarts of the app.
 
-/** The list of managers, or one manager by key. */
-export type View = { kind: "list" } | { kind: "manager"; key: string };
+/** The list of managers, one manager by key, or the settings. */
+export type View = { kind: "list" } | { kind: "manager"; key: string } | { kind: "settings" };
 
 const KEY = "nodepair.view";
 
@@ -11,10 +11,11 @@ export function loadView(storage: Pick<Storage, "getItem"> = localStorage): View
   if (saved?.startsWith("manager:") && /^[0-9a-f]{64}$/.test(saved.slice(8))) {
     return { kind: "manager", key: saved.slice(8) };
   }
+  if (saved === "settings") return { kind: "settings" };
   return { kind: "list" };
 }
 
 /** Remembers `view` for the next start. */
 export function saveView(view: View, storage: Pick<Storage, "setItem"> = localStorage): void {
-  storage.setItem(KEY, view.kind === "manager" ? `manager:${view.key}` : "list");
+  storage.setItem(KEY, view.kind === "manager" ? `manager:${view.key}` : view.kind);
 }

@@ -1,0 +1,190 @@
+// The settings page: how the app's own Waku network is doing and which one it joins, keeping running in the tray, starting at login.
+
+import type { NetworkForm, NetworkView, SettingsView } from "./api";
+import { button, h } from "./dom";
+import { networkState } from "./network_state";
+
+/** What the page's controls do; each resolves to an error to show, or null. */
+export interface SettingsActions {
+  back: () => void;
+  setKeepInTray: (on: boolean) => Promise<string | null>;
+  setStartAtLogin: (on: boolean) => Promise<string | null>;
+  setNetwork: (form: NetworkForm) => Promise<string | null>;
+}
+
+const PRESETS: [string, string][] = [
+  ["waku-network", "The Waku Network (default: works anywhere with internet)"],
+  ["self-hosted", "My own relays"],
+  ["local", "A relay on this computer (nodepair-relay)"],
+];
+
+/** Renders the page into `root`: the network panel (filled by `showNetwork`) and the settings. */
+export function renderSettings(root: HTMLElement, settings: SettingsView, actions: SettingsActions): void {
+  const back = button("← Managers", actions.back, { class: "quiet", "data-testid": "back" });
+  const panel = h("div", { "data-testid": "network-panel", "aria-live": "polite" }, h("p", { class: "muted" }, "Asking the network…"));
+  root.replaceChildren(
+    h("div", { class: "card-header" }, h("div", { class: "title" }, back, h("h2", { id: "settings-title" }, "Settings"))),
+    h("section", { class: "settings-section", "aria-labelledby": "network-title" }, h("h3", { id: "network-title" }, "Network"), panel, networkForm(settings, actions)),
+    h("section", { class: "settings-section", "aria-labelledby": "app-title" }, h("h3", { id: "app-title" }, "This app"), appToggles(settings, actions)),
+    h("p", { class: "muted small" }, `Kept in ${settings.settingsFile}`),
+  );
+}
+
+/** Fills the network panel with `view` (or why it cannot be asked). */
+export function showNetwork(root: HTMLElement, view: NetworkView | null, error: string | null): void {
+  const panel = root.querySelector("[data-testid=network-panel]");
+  if (!panel) return;
+  if (!view) {
+    panel.replaceChildren(h("p", { class: "muted" }, error ?? "Asking the network…"));
+    return;
+  }
+  const state = networkState(view);
+  const { status } = view;
+  const s = status.settings;
+  const lines: (HTMLElement | null)[] = [
+    h("p", { class: `network-state ${state.level}`, "data-testid": "network-state", "data-level": state.level }, state.title),
+  ];
+  if (state.hints.length > 0) {
+    lines.push(
+      h(
+        "div",
+        { class: state.level === "none" ? "notice bad" : "notice", role: state.level === "none" ? "alert" : "status", "data-testid": "network-hints" },
+        h("ul", {}, ...state.hints.map((hint) => h("li", {}, hint))),
+        h("p", {}, h("a", { href: "#network-settings", "data-testid": "network-settings-link" }, "Network settings ↓")),
+      ),
+    );
+  }
+  if (s) {
+    lines.push(
+      h(
+        "p",
+        { class: "muted", "data-testid": "network-summary" },
+        `${presetName(s.preset)} · ${s.mode} node · cluster ${s.cluster}, shard ${s.shard}`,
+      ),
+    );
+  }
+  if (status.peers.length > 0) {
+    lines.push(
+      h(
+        "ul",
+        { class: "peers", "data-testid": "network-peers" },
+        ...status.peers.map((p) => h("li", {}, h("code", {}, p.address), p.service ? h("span", { class: "badge good" }, "service node") : null)),
+      ),
+    );
+  }
+  if (status.last_message) {
+    lines.push(h("p", { class: "muted" }, `Last message from a manager: ${new Date(status.last_message * 1000).toLocaleString()}`));
+  }
+  panel.replaceChildren(...lines.filter((l): l is HTMLElement => l !== null));
+}
+
+function presetName(preset: string): string {
+  return PRESETS.find(([id]) => id === preset)?.[1].replace(/ \(.*/, "") ?? preset;
+}
+
+/** The form's fields as the backend takes them, or what is wrong with them. */
+export function readForm(preset: string, bootstrap: string, cluster: string, shard: string): NetworkForm | string {
+  const number = (text: string, what: string, max: number): number | null | string => {
+    const t = text.trim();
+    if (t === "") return null;
+    if (!/^\d+$/.test(t) || Number(t) > max) return `The ${what} is a whole number from 0 to ${max}.`;
+    return Number(t);
+  };
+  const c = number(cluster, "cluster", 65535);
+  if (typeof c === "string") return c;
+  const s = number(shard, "shard", 1023);
+  if (typeof s === "string") return s;
+  return {
+    preset,
+    bootstrap: bootstrap
+      .split("\n")
+      .map((l) => l.trim())
+      .filter((l) => l.length > 0),
+    cluster: c,
+    shard: s,
+  };
+}
+
+function networkForm(settings: SettingsView, actions: SettingsActions): HTMLElement {
+  const n = settings.network;
+  const preset = h(
+    "select",
+    { id: "network-preset", "data-testid": "network-preset" },
+    ...PRESETS.map(([id, label]) => h("option", { value: id, selected: id === n.preset }, label)),
+  );
+  const bootstrap = h("textarea", { id: "network-bootstrap", rows: "3", spellcheck: "false", "data-testid": "network-bootstrap", placeholder: "/dns4/relay.example.org/tcp/60000/p2p/16Uiu2HAm…" });
+  bootstrap.value = n.bootstrap.join("\n");
+  const cluster = h("input", { id: "network-cluster", inputmode: "numeric", "data-testid": "network-cluster", placeholder: "the preset's", value: n.cluster?.toString() ?? "" });
+  const shard = h("input", { id: "network-shard", inputmode: "numeric", "data-testid": "network-shard", placeholder: "0", value: n.shard?.toString() ?? "" });
+  const error = h("p", { class: "notice bad", role: "alert", "data-testid": "network-error", hidden: true });
+  const save = h("button", { type: "submit", class: "primary", "data-testid": "network-save" }, "Save and reconnect");
+  const form = h(
+    "form",
+    { id: "network-settings", class: "settings-form", "data-testid": "network-form" },
+    h("label", { for: "network-preset" }, "Waku network"),
+    preset,
+    h("label", { for: "network-bootstrap" }, "Peers to dial, one per line (optional with The Waku Network)"),
+    bootstrap,
+    h("div", { class: "two-fields" }, h("div", {}, h("label", { for: "network-cluster" }, "Cluster"), cluster), h("div", {}, h("label", { for: "network-shard" }, "Shard"), shard)),
+    h("p", { class: "muted" }, "Apps and managers must be on the same network, cluster and shard. Saving restarts only the Waku node: sessions come back on their own."),
+    error,
+    save,
+  );
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const read = readForm(preset.value, bootstrap.value, cluster.value, shard.value);
+    if (typeof read === "string") {
+      error.textContent = read;
+      error.hidden = false;
+      return;
+    }
+    save.disabled = true;
+    error.hidden = true;
+    void actions.setNetwork(read).then((problem) => {
+      save.disabled = false;
+      error.textContent = problem ?? "";
+      error.hidden = problem === null;
+    });
+  });
+  return form;
+}
+
+function toggle(id: string, label: string, checked: boolean, enabled: boolean, note: string | null, onChange: (on: boolean) => Promise<string | null>): HTMLElement {
+  const box = h("input", { type: "checkbox", id, "data-testid": id, checked, disabled: !enabled });
+  const problem = h("p", { class: "notice bad", role: "alert", hidden: true });
+  box.addEventListener("change", () => {
+    box.disabled = true;
+    void onChange(box.checked).then((error) => {
+      box.disabled = false;
+      if (error !== null) box.checked = !box.checked;
+      problem.textContent = error ?? "";
+      problem.hidden = error === null;
+    });
+  });
+  return h("div", { class: "toggle" }, box, h("label", { for: id }, label), note ? h("p", { class: "muted" }, note) : null, problem);
+}
+
+function appToggles(settings: SettingsView, actions: SettingsActions): HTMLElement {
+  return h(
+    "div",
+    { class: "settings-form" },
+    toggle(
+      "keep-in-tray",
+      "Keep running in the tray when the window is closed",
+      settings.tray && settings.keepRunningInTray,
+      settings.tray,
+      settings.tray
+        ? "NodePair keeps its sessions and tells you when a manager goes offline; quit it from the tray's menu."
+        : "This desktop shows no tray icons, so closing the window quits NodePair.",
+      actions.setKeepInTray,
+    ),
+    toggle(
+      "start-at-login",
+      "Start NodePair when I log in",
+      settings.startAtLogin,
+      true,
+      "It starts in the tray, without a window.",
+      actions.setStartAtLogin,
+    ),
+  );
+}
