@@ -241,6 +241,21 @@ impl ManagerHome {
         self.spawn(cmd)
     }
 
+    /// [`ManagerHome::run`] in a network namespace of its own with nothing
+    /// but a loopback interface (`unshare -n`, as root): no DNS, no route,
+    /// so whatever network it is set to, it reaches nobody (and never the
+    /// internet).
+    ///
+    /// # Panics
+    ///
+    /// When `unshare` cannot make the namespace, or the daemon does not
+    /// start and announce itself.
+    pub fn run_offline(&self, sandbox: &Sandbox) -> Daemon {
+        let mut cmd = sandbox.command(Path::new("unshare"));
+        cmd.args(["--net", "--"]).arg(binary("nodepair-manager"));
+        self.spawn(cmd)
+    }
+
     fn spawn(&self, mut cmd: Command) -> Daemon {
         cmd.arg("--config")
             .arg(&self.config)

@@ -1,0 +1,90 @@
+//! With no network settings at all, the manager and the app are on The Waku
+//! Network (the `waku-network` preset, as js-waku is by default) and say so;
+//! run where nothing is reachable, so no test ever reaches the internet.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use nodepair_tests::net::{MANAGER_PASSPHRASE, ManagerHome};
+use nodepair_tests::{Sandbox, binary, stderr, stdout};
+use std::os::unix::fs::PermissionsExt;
+
+fn json(out: &std::process::Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "exit {:?}: {}",
+        out.status.code(),
+        stderr(out)
+    );
+    serde_json::from_str(stdout(out).trim()).unwrap_or_else(|e| panic!("{e}: {}", stdout(out)))
+}
+
+#[test]
+fn a_manager_and_an_app_without_network_settings_are_on_the_waku_network() {
+    let sandbox = Sandbox::new().unwrap();
+    // A manager configured for everything but the network.
+    let home = sandbox.path().join("validator-1");
+    std::fs::create_dir_all(&home).unwrap();
+    let passphrase = home.join("passphrase");
+    std::fs::write(&passphrase, format!("{MANAGER_PASSPHRASE}\n")).unwrap();
+    std::fs::set_permissions(&passphrase, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let config = home.join("manager.toml");
+    let state = home.join("state");
+    std::fs::write(
+        &config,
+        format!(
+            "display_name = \"validator-1\"\nstate_dir = \"{}\"\n\n[keystore]\nbackend = \"vault\"\npassphrase_file = \"{}\"\n",
+            state.display(),
+            passphrase.display()
+        ),
+    )
+    .unwrap();
+    let manager = ManagerHome { config, state };
+    let daemon = manager.run_offline(&sandbox);
+    let status = json(&manager.cli(&sandbox, &["status", "--json"]))["status"].clone();
+    assert_eq!(status["daemon_running"], true, "{status}");
+    let network = &status["network"];
+    assert_eq!(network["preset"], "waku-network", "{status}");
+    assert_eq!(network["mode"], "light", "no RLN, so light there: {status}");
+    assert_eq!(
+        (network["cluster"].as_u64(), network["shard"].as_u64()),
+        (Some(1), Some(0))
+    );
+    assert!(
+        network["enrtree"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("enrtree://"),
+        "found through The Waku Network's DNS lists: {status}"
+    );
+    assert_eq!(
+        status["waku_peers"].as_array().map(Vec::len),
+        Some(0),
+        "nothing reachable here"
+    );
+    let text = stdout(&manager.cli(&sandbox, &["status"]));
+    assert!(
+        text.contains("network:   waku-network (light node, cluster 1, shard 0)"),
+        "{text}"
+    );
+    drop(daemon);
+
+    // An app without any settings file: its status says the same network.
+    let app = sandbox
+        .command(&binary("nodepair"))
+        .args(["status", "--json"])
+        .env("NODEPAIR_VAULT_PASSPHRASE", "app passphrase")
+        .output()
+        .unwrap();
+    let status = json(&app)["status"].clone();
+    assert_eq!(status["running"], false, "{status}");
+    let settings = &status["network"]["settings"];
+    assert_eq!(
+        (
+            settings["preset"].as_str(),
+            settings["mode"].as_str(),
+            settings["cluster"].as_u64()
+        ),
+        (Some("waku-network"), Some("light"), Some(1)),
+        "{status}"
+    );
+}
