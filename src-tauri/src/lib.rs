@@ -26,10 +26,13 @@
 //! - [`ipc`]: the typed IPC and its generated TypeScript bindings.
 //! - [`notify`]: which changes become desktop notifications.
 //! - [`tray`]: the tray icon and its menu; [`tray_look`]: what they show.
+//! - `autostart` (Linux): the XDG autostart entry that starts it at login.
 
 #![deny(missing_docs)]
 
 pub mod app_error;
+#[cfg(target_os = "linux")]
+pub mod autostart;
 pub mod backend;
 pub mod commands;
 pub mod control;
@@ -64,7 +67,7 @@ pub fn run(settings: Option<std::path::PathBuf>, hidden: bool) {
     use tauri::Manager;
     use tauri_plugin_window_state::StateFlags;
     let ipc = ipc::builder();
-    tauri::Builder::default()
+    let builder = tauri::Builder::default()
         // First: a second launch goes no further than this.
         .plugin(tauri_plugin_single_instance::init(|app, _, _| {
             tray::reveal(app, None);
@@ -75,11 +78,14 @@ pub fn run(settings: Option<std::path::PathBuf>, hidden: bool) {
                 .with_state_flags(StateFlags::all() & !StateFlags::VISIBLE)
                 .build(),
         )
-        .plugin(tauri_plugin_notification::init())
-        .plugin(tauri_plugin_autostart::init(
-            tauri_plugin_autostart::MacosLauncher::LaunchAgent,
-            Some(vec!["--hidden"]),
-        ))
+        .plugin(tauri_plugin_notification::init());
+    // Linux: the XDG entry of `autostart.rs`.
+    #[cfg(not(target_os = "linux"))]
+    let builder = builder.plugin(tauri_plugin_autostart::init(
+        tauri_plugin_autostart::MacosLauncher::LaunchAgent,
+        Some(vec!["--hidden"]),
+    ));
+    builder
         .invoke_handler(ipc.invoke_handler())
         .setup(move |app| {
             ipc.mount_events(app);

@@ -8,7 +8,6 @@ use crate::status::{self, NetworkStatus};
 use serde::{Deserialize, Serialize};
 use std::sync::PoisonError;
 use tauri::{AppHandle, State};
-use tauri_plugin_autostart::ManagerExt;
 
 /// The settings the window can change, and whether it can.
 #[derive(Clone, Debug, PartialEq, Serialize, specta::Type)]
@@ -69,7 +68,7 @@ fn view(app: &AppHandle, state: &AppState, settings: &Settings) -> SettingsView 
         settings_file: settings_path(state).display().to_string(),
         tray: state.tray,
         keep_running_in_tray: settings.window.keep_running_in_tray,
-        start_at_login: app.autolaunch().is_enabled().unwrap_or(false),
+        start_at_login: starts_at_login(app),
         network: NetworkForm::of(settings),
     }
 }
@@ -119,13 +118,7 @@ pub async fn set_start_at_login(
     state: State<'_, AppState>,
     on: bool,
 ) -> Result<SettingsView, AppError> {
-    let launcher = app.autolaunch();
-    let done = if on {
-        launcher.enable()
-    } else {
-        launcher.disable()
-    };
-    done.map_err(|e| {
+    start_at_login(&app, &state, on).map_err(|e| {
         AppError::new(
             ErrorKind::Failed,
             format!("cannot change starting at login: {e}"),
@@ -190,4 +183,39 @@ pub struct NetworkView {
     /// How long the node has been running, to tell "still looking" from
     /// "nothing found".
     pub running_for_ms: u32,
+}
+
+#[cfg(target_os = "linux")]
+fn starts_at_login(_app: &AppHandle) -> bool {
+    crate::autostart::Autostart::for_user().is_enabled()
+}
+
+#[cfg(target_os = "linux")]
+fn start_at_login(_app: &AppHandle, state: &AppState, on: bool) -> Result<(), String> {
+    let entry = crate::autostart::Autostart::for_user();
+    let done = if on {
+        let program = std::env::current_exe().map_err(|e| e.to_string())?;
+        entry.enable(&program, state.settings_path.as_deref())
+    } else {
+        entry.disable()
+    };
+    done.map_err(|e| format!("{}: {e}", entry.file().display()))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn starts_at_login(app: &AppHandle) -> bool {
+    use tauri_plugin_autostart::ManagerExt;
+    app.autolaunch().is_enabled().unwrap_or(false)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn start_at_login(app: &AppHandle, _state: &AppState, on: bool) -> Result<(), String> {
+    use tauri_plugin_autostart::ManagerExt;
+    let launcher = app.autolaunch();
+    let done = if on {
+        launcher.enable()
+    } else {
+        launcher.disable()
+    };
+    done.map_err(|e| e.to_string())
 }

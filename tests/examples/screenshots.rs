@@ -164,6 +164,15 @@ async fn screens(theme: Theme, out: &Path) {
         .await;
     shots.shoot("4-managers", true).await;
 
+    // The settings: the app's own network (connected through the local
+    // relay), the network form, the tray and login toggles.
+    window.click("[data-testid=settings-button]").await;
+    window
+        .find("[data-testid=network-state][data-level=ok]", SOON)
+        .await;
+    shots.shoot("10-settings", true).await;
+    window.click("[data-testid=back]").await;
+
     // The online one's host, once a few samples have come in.
     window
         .click("[data-testid=manager][data-state=online] [data-testid=open-manager]")
@@ -228,6 +237,36 @@ async fn screens(theme: Theme, out: &Path) {
         theme,
     }
     .shoot("8-passphrase", true)
+    .await;
+    window.close().await;
+
+    // The Waku Network with nothing reachable (its DNS lists read from a
+    // server that is not there, so nothing leaves this machine): after 20 s
+    // the network panel says no peer is reachable and what to check.
+    let home = sandbox.path().join("app-offline");
+    std::fs::create_dir_all(&home).expect("a directory");
+    let offline = home.join("app.toml");
+    std::fs::write(
+        &offline,
+        format!(
+            "display_name = \"laptop\"\ndata_dir = \"{}\"\n\n[network]\ndns_server = \"127.0.0.1:9\"\n\n[keystore]\nbackend = \"auto\"\nkeyring_service = \"nodepair-offline\"\n",
+            home.join("data").display()
+        ),
+    )
+    .expect("settings");
+    let window = Window::open_with(&sandbox, &offline, theme).await;
+    window.resize(WIDE.0, WIDE.1).await;
+    window.find("[data-testid=no-managers]", SOON).await;
+    window.click("[data-testid=settings-button]").await;
+    window
+        .find("[data-testid=network-state][data-level=none]", SOON)
+        .await;
+    Shooter {
+        window: &window,
+        out,
+        theme,
+    }
+    .shoot("11-no-network", true)
     .await;
     window.close().await;
 }

@@ -8,6 +8,7 @@
 
 #![deny(missing_docs)]
 
+pub mod desktop;
 pub mod fixtures;
 pub mod hostile;
 pub mod load;

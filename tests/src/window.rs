@@ -2,6 +2,7 @@
 //! WebKitWebDriver on a virtual display (Xvfb), inside a private D-Bus session
 //! with an unlocked gnome-keyring, all stopped when the window is dropped.
 
+use crate::desktop::Desktop;
 use crate::{Sandbox, binary, kill_marked};
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
@@ -59,6 +60,7 @@ pub struct Window {
     marker: String,
     log: PathBuf,
     display: String,
+    bus: String,
     /// The WebDriver session.
     pub client: Client,
 }
@@ -89,6 +91,27 @@ impl Window {
     ///
     /// As [`Window::open`].
     pub async fn open_with(sandbox: &Sandbox, config: &Path, theme: Theme) -> Window {
+        Self::open_inner(sandbox, config, theme, false).await.0
+    }
+
+    /// [`Window::open`] on a desktop with a tray host and a notification
+    /// daemon ([`Desktop`]), serving on the window's session bus before the
+    /// app starts.
+    ///
+    /// # Panics
+    ///
+    /// As [`Window::open`].
+    pub async fn open_with_desktop(sandbox: &Sandbox, config: &Path) -> (Window, Desktop) {
+        let (window, desktop) = Self::open_inner(sandbox, config, Theme::Light, true).await;
+        (window, desktop.expect("the desktop was asked for"))
+    }
+
+    async fn open_inner(
+        sandbox: &Sandbox,
+        config: &Path,
+        theme: Theme,
+        with_desktop: bool,
+    ) -> (Window, Option<Desktop>) {
         let app = binary("nodepair");
         let (port, native) = (free_port(), free_port());
         let marker = format!("{}-{port}", sandbox.path().display());
@@ -100,14 +123,17 @@ impl Window {
         // Xvfb picks a free display and writes its number to a file, so
         // screenshots can be taken of it.
         let display_file = sandbox.path().join(format!("display-{port}"));
+        let bus_file = sandbox.path().join(format!("bus-{port}"));
         let script = format!(
-            "echo -n pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1 || exit 97; \
+            "echo \"$DBUS_SESSION_BUS_ADDRESS\" > '{bus}.new' && mv '{bus}.new' '{bus}'; \
+             echo -n pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1 || exit 97; \
              Xvfb -displayfd 5 -screen 0 1280x800x24 -nolisten tcp 5>'{file}' & \
              for _ in $(seq 200); do [ -s '{file}' ] && break; sleep 0.05; done; \
              export DISPLAY=:$(cat '{file}'); \
              exec '{}' --port {port} --native-port {native} --native-driver '{webkit}'",
             tauri_driver().display(),
             file = display_file.display(),
+            bus = bus_file.display(),
         );
         let driver = sandbox
             .command(Path::new("dbus-run-session"))
@@ -134,6 +160,25 @@ impl Window {
                 "args": ["--config", config],
             }),
         );
+        // The desktop's services are on the bus before the app looks.
+        let desktop = if with_desktop {
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+            let address = loop {
+                if let Ok(a) = std::fs::read_to_string(&bus_file)
+                    && !a.trim().is_empty()
+                {
+                    break a.trim().to_owned();
+                }
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "the window's session bus did not start"
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            };
+            Some(Desktop::serve(&address).await)
+        } else {
+            None
+        };
         let url = format!("http://127.0.0.1:{port}");
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
         let client = loop {
@@ -161,13 +206,60 @@ impl Window {
         let display = std::fs::read_to_string(&display_file)
             .map(|d| format!(":{}", d.trim()))
             .unwrap_or_default();
-        Window {
-            driver,
-            marker,
-            log,
-            display,
-            client,
-        }
+        let bus = std::fs::read_to_string(&bus_file)
+            .map(|b| b.trim().to_owned())
+            .unwrap_or_default();
+        (
+            Window {
+                driver,
+                marker,
+                log,
+                display,
+                bus,
+                client,
+            },
+            desktop,
+        )
+    }
+
+    /// The X display the window is on (`:N`).
+    pub fn display(&self) -> &str {
+        &self.display
+    }
+
+    /// The window's session bus.
+    pub fn bus(&self) -> &str {
+        &self.bus
+    }
+
+    /// Asks the window to close, as its close button does (Tauri's
+    /// close request: the app decides whether it hides or quits).
+    ///
+    /// # Panics
+    ///
+    /// When the page cannot run the script.
+    pub async fn request_close(&self) {
+        self.client
+            .execute(
+                "window.__TAURI_INTERNALS__.invoke('plugin:window|close', {label: 'main'})",
+                vec![],
+            )
+            .await
+            .expect("the page runs scripts");
+    }
+
+    /// Whether the app's window is on screen (mapped), as the X server
+    /// says (`xwininfo`).
+    ///
+    /// # Panics
+    ///
+    /// When `xwininfo` cannot run.
+    pub fn shown(&self) -> bool {
+        let out = std::process::Command::new("xwininfo")
+            .args(["-display", &self.display, "-name", "NodePair"])
+            .output()
+            .expect("xwininfo (x11-utils) runs");
+        String::from_utf8_lossy(&out.stdout).contains("Map State: IsViewable")
     }
 
     /// Saves what the window shows as a PNG (ImageMagick's `import` of the

@@ -107,6 +107,10 @@ async fn the_terminal_goes_through_the_running_app_and_stands_alone_without_it()
         "not valid JSON",
     );
 
+    // Another user is hung up on even with the socket's mode opened to
+    // everyone: the app checks who connects, not only the mode.
+    another_user_is_hung_up_on(&sandbox, &app.data.join("control.sock"));
+
     // Closed, the window's app is gone and the commands stand alone: the
     // same keys, the managers as stored, the settings' network.
     window.close().await;
@@ -145,4 +149,55 @@ async fn the_terminal_goes_through_the_running_app_and_stands_alone_without_it()
     let out = app.cli(&sandbox, &["unpair", "validator-1", "--json"]);
     assert!(out.status.success(), "{}", stderr(&out));
     daemon.kill();
+}
+
+/// Connects to the app's `socket` as `nobody` (uid 65534) with the socket
+/// and the directories to it opened up, asks for the managers, and expects
+/// the app to hang up without a word. Needs root and `setpriv`; without
+/// them it says so and only checks the mode.
+fn another_user_is_hung_up_on(sandbox: &Sandbox, socket: &std::path::Path) {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let mode = std::fs::metadata(socket).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "the control socket is its owner's only");
+    let root = std::fs::metadata("/proc/self").unwrap().uid() == 0;
+    let tools = ["setpriv", "/usr/bin/python3"].iter().all(|t| {
+        std::process::Command::new(t)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    });
+    if !root || !tools {
+        eprintln!(
+            "skipped connecting as another user: needs root, setpriv and /usr/bin/python3 (root: {root}, tools: {tools})"
+        );
+        return;
+    }
+    let mut dir = socket.parent().unwrap().to_path_buf();
+    while dir.starts_with(sandbox.path()) {
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        dir.pop();
+    }
+    std::fs::set_permissions(socket, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let script = "import socket,sys\ns=socket.socket(socket.AF_UNIX)\ns.connect(sys.argv[1])\ns.sendall(b'{\"cmd\":\"managers\"}\\n')\ns.settimeout(10)\nprint(repr(s.recv(65536)))";
+    let out = std::process::Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--",
+            "/usr/bin/python3",
+            "-c",
+            script,
+        ])
+        .arg(socket)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out).trim(),
+        "b''",
+        "another user got an answer: {}",
+        stdout(&out)
+    );
+    std::fs::set_permissions(socket, std::fs::Permissions::from_mode(0o600)).unwrap();
 }

@@ -199,7 +199,8 @@ export async function start(root: HTMLElement, now: () => number = Date.now): Pr
     try {
       const view = await backend.networkStatus();
       const state = networkState(view);
-      network.textContent = state.level === "ok" ? `● ${view.status.peers.length} peers` : state.level === "none" ? "● No network" : "● Looking…";
+      const peers = view.status.peers.length;
+      network.textContent = state.level === "ok" ? `● ${peers} ${peers === 1 ? "peer" : "peers"}` : state.level === "none" ? "● No network" : "● Looking…";
       network.dataset.level = state.level;
       network.title = state.title;
       showNetwork(content, view, null);
