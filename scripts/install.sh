@@ -17,6 +17,7 @@ APT_PACKAGES=(
   gnome-keyring dbus libsecret-tools
   systemd  # systemd-analyze checks the manager's unit file
   faketime  # the clock-skew fault test runs the manager minutes off
+  python3 util-linux procps  # another user's connection (setpriv) to the app's control socket; pgrep
   nodejs npm
 )
 

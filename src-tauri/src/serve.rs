@@ -195,19 +195,40 @@ async fn unpair(backend: &Backend, who: &str) -> Reply {
     }
 }
 
-/// The manager method called `name`, or a refusal naming those there are.
+/// The manager method called `name` a command may ask, or a refusal
+/// naming those there are. A method that starts a stream is not one: the
+/// stream would go on into the app after the command has ended.
 pub fn method(name: &str) -> Result<&'static api::MethodInfo, Reply> {
-    api::method(name).ok_or_else(|| {
-        let known: Vec<&str> = api::methods().map(|m| m.name).collect();
-        error(
+    let askable = |m: &api::MethodInfo| {
+        !matches!(m.follows, api::Follows::Starts | api::Follows::Stops { .. })
+    };
+    let known = || {
+        api::methods()
+            .filter(|m| askable(m))
+            .map(|m| m.name)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match api::method(name) {
+        Some(info) if askable(info) => Ok(info),
+        Some(info) => Err(error(
+            ErrorKind::Invalid,
+            exit::USAGE,
+            format!(
+                "{} starts or stops a stream of events, which a command that answers once cannot follow; ask one of: {}",
+                info.name,
+                known()
+            ),
+        )),
+        None => Err(error(
             ErrorKind::Invalid,
             exit::USAGE,
             format!(
                 "NodePair knows no manager method {name:?}; the methods are: {}",
-                known.join(", ")
+                known()
             ),
-        )
-    })
+        )),
+    }
 }
 
 /// Asks `manager` its `method` with `request`: the answer as the method's
@@ -447,6 +468,71 @@ async fn pair(backend: &Backend, network_timeout: Duration, yes: bool, out: Out<
                 ));
             }
             _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refusal(name: &str) -> (u8, String) {
+        match method(name) {
+            Err(Reply::Error { exit, message, .. }) => (exit, message),
+            other => panic!("{name} was not refused: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_command_asks_known_one_shot_methods_only_and_hears_which_there_are() {
+        assert_eq!(method("host.health").unwrap().name, "host.health");
+        let (exit, message) = refusal("host.reboot");
+        assert_eq!(exit, exit::USAGE);
+        assert!(
+            message.contains("\"host.reboot\"") && message.contains("host.health"),
+            "{message}"
+        );
+        assert!(
+            !message.contains("host.follow"),
+            "streams are not offered: {message}"
+        );
+        let (exit, message) = refusal("host.follow");
+        assert_eq!(exit, exit::USAGE);
+        assert!(message.contains("stream"), "{message}");
+        refusal("logs.unfollow");
+    }
+
+    #[test]
+    fn each_refusal_has_its_exit_code_and_names_what_to_do() {
+        let health = api::method("host.health").unwrap();
+        let said = |status: u16| match refused("validator-1", health, Status(status), b"why") {
+            Reply::Error { exit, message, .. } => (exit, message),
+            other => panic!("{other:?}"),
+        };
+        let (exit, message) = said(423);
+        assert_eq!(exit, exit::NO_PERMISSION);
+        assert!(
+            message.contains("\"host\" capability") && message.contains("status 423"),
+            "{message}"
+        );
+        assert_eq!(said(403).0, exit::NO_PERMISSION);
+        assert_eq!(said(400).0, exit::DATA);
+        assert_eq!(said(404).0, exit::PROTOCOL);
+        assert_eq!(said(429).0, exit::TEMPORARY);
+        assert_eq!(said(504).0, exit::UNAVAILABLE);
+        assert_eq!(said(500).0, exit::SOFTWARE);
+        // A hostile manager's words stay on one line.
+        match refused(
+            "validator-1",
+            health,
+            Status(500),
+            b"evil\n\x1b[2Jerror: fake",
+        ) {
+            Reply::Error { message, .. } => assert!(
+                !message.contains('\n') && !message.contains('\x1b'),
+                "{message:?}"
+            ),
+            other => panic!("{other:?}"),
         }
     }
 }
