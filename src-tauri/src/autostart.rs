@@ -55,10 +55,19 @@ impl Autostart {
     ///
     /// When the directory or the file cannot be written.
     pub fn enable(&self, program: &Path, settings: Option<&Path>) -> std::io::Result<()> {
-        let mut exec = quote(&program.to_string_lossy());
+        // After an upgrade the running program's path reads "… (deleted)";
+        // the new one is where the old one was.
+        let program = program.to_str().map(|p| p.trim_end_matches(" (deleted)"));
+        let mut exec = quote(program.ok_or_else(|| unusable(program.unwrap_or("the program")))?)?;
         if let Some(settings) = settings {
+            // The login session starts elsewhere: the file by its full path.
+            let settings = std::path::absolute(settings)?;
             exec.push_str(" --config ");
-            exec.push_str(&quote(&settings.to_string_lossy()));
+            exec.push_str(&quote(
+                settings
+                    .to_str()
+                    .ok_or_else(|| unusable("the settings file"))?,
+            )?);
         }
         exec.push_str(" --hidden");
         let text = format!(
@@ -85,24 +94,39 @@ impl Autostart {
     }
 }
 
+fn unusable(what: &str) -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::InvalidInput,
+        format!(
+            "{what}'s path cannot be written in an autostart entry (not UTF-8, or a line break in it)"
+        ),
+    )
+}
+
 /// An argument of `Exec=`, quoted as the Desktop Entry specification asks:
-/// in double quotes, with `"`, `` ` ``, `$` and `\` escaped, and `%`
-/// doubled (field codes).
-fn quote(arg: &str) -> String {
+/// in double quotes, `"`, `` ` ``, `$` and `\` escaped with a backslash,
+/// then every backslash doubled (the value is a string, whose own escapes
+/// are undone first), and `%` doubled (field codes). A line break cannot
+/// be written.
+fn quote(arg: &str) -> std::io::Result<String> {
+    if arg.contains(['\n', '\r']) {
+        return Err(unusable("a path"));
+    }
     let mut out = String::with_capacity(arg.len() + 2);
     out.push('"');
     for c in arg.chars() {
         match c {
-            '"' | '`' | '$' | '\\' => {
-                out.push('\\');
+            '"' | '`' | '$' => {
+                out.push_str("\\\\");
                 out.push(c);
             }
+            '\\' => out.push_str("\\\\\\\\"),
             '%' => out.push_str("%%"),
             _ => out.push(c),
         }
     }
     out.push('"');
-    out
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -116,8 +140,8 @@ mod tests {
         assert!(!autostart.is_enabled());
         autostart
             .enable(
-                Path::new("/opt/Node Pair/nodepair"),
-                Some(Path::new("/home/a/100% \"mine\".toml")),
+                Path::new("/opt/Node Pair/nodepair (deleted)"),
+                Some(Path::new("/home/a/100% \"mine\" $x\\y.toml")),
             )
             .unwrap();
         assert!(autostart.is_enabled());
@@ -126,10 +150,16 @@ mod tests {
             text.starts_with("[Desktop Entry]\nType=Application\n"),
             "{text}"
         );
+        // In the file: \\" for a quote, \\$ for a dollar, four backslashes
+        // for one (the specification's own example).
         assert!(
-            text.contains("\nExec=\"/opt/Node Pair/nodepair\" --config \"/home/a/100%% \\\"mine\\\".toml\" --hidden\n"),
+            text.contains(
+                r#"Exec="/opt/Node Pair/nodepair" --config "/home/a/100%% \\"mine\\" \\$x\\\\y.toml" --hidden"#
+            ),
             "{text}"
         );
+        let broken = autostart.enable(Path::new("/opt/a\nExec=evil"), None);
+        assert!(broken.is_err(), "a line break would add lines to the entry");
         autostart.disable().unwrap();
         assert!(!autostart.is_enabled());
         autostart.disable().unwrap();

@@ -193,9 +193,21 @@ mod client {
             });
         }
         match UnixStream::connect(&path).await {
-            Ok(stream) => Ok(Some(Client {
-                reader: BufReader::new(stream),
-            })),
+            Ok(stream) => {
+                // Who is at the other end, whatever the path led to (a
+                // symlink of ours to someone else's socket).
+                let peer = stream.peer_cred().map_err(io)?.uid();
+                if peer != me {
+                    return Err(ConnectError::ForeignSocket {
+                        path: path.clone(),
+                        owner: peer,
+                        me,
+                    });
+                }
+                Ok(Some(Client {
+                    reader: BufReader::new(stream),
+                }))
+            }
             Err(e)
                 if matches!(
                     e.kind(),

@@ -58,6 +58,9 @@ pub struct AppState {
     pub(crate) window: Mutex<Option<(WindowSettings, PathBuf)>>,
     /// Whether the control socket is being served.
     serving: std::sync::atomic::AtomicBool,
+    /// Held while the network settings change and the node restarts: one
+    /// change at a time.
+    pub(crate) network_change: tokio::sync::Mutex<()>,
 }
 
 impl AppState {
@@ -133,6 +136,7 @@ pub fn start(app: &AppHandle, settings_path: Option<PathBuf>, tray: bool) {
         tray,
         window: Mutex::new(None),
         serving: std::sync::atomic::AtomicBool::new(false),
+        network_change: tokio::sync::Mutex::new(()),
     });
     let app = app.clone();
     tauri::async_runtime::spawn(async move { launch(&app, None).await });
@@ -253,10 +257,25 @@ pub(crate) async fn restart_network(app: &AppHandle, settings: &Settings) -> Res
             Ok(())
         }
         Err(e) => {
+            // Back on the settings it ran with, so the app keeps working
+            // and the person can try again.
             let message =
                 format!("the Waku node could not start on the new network settings: {e:#}");
-            settle(app, Phase::Failed(message.clone())).await;
-            Err(AppError::new(ErrorKind::Failed, message))
+            match old.restarted(&old.settings).await {
+                Ok(back) => {
+                    drop(old);
+                    running(app, Arc::new(back)).await;
+                    Err(AppError::new(
+                        ErrorKind::Failed,
+                        format!("{message}; it runs on the previous ones"),
+                    ))
+                }
+                Err(again) => {
+                    let message = format!("{message}, nor on the previous ones: {again:#}");
+                    settle(app, Phase::Failed(message.clone())).await;
+                    Err(AppError::new(ErrorKind::Failed, message))
+                }
+            }
         }
     }
 }

@@ -47,7 +47,7 @@ pub enum Command {
         #[arg(long, short = 'y')]
         yes: bool,
         /// Seconds to wait for a first Waku peer before giving up (exit 69).
-        #[arg(long, value_name = "SECONDS", default_value_t = 20)]
+        #[arg(long, value_name = "SECONDS", default_value_t = 20, value_parser = clap::value_parser!(u64).range(0..=86_400))]
         network_timeout: u64,
     },
     /// List the paired managers.
@@ -83,7 +83,7 @@ pub enum Command {
         /// Its request as JSON [default: {}].
         request: Option<String>,
         /// Seconds to wait for the manager to come online.
-        #[arg(long, value_name = "SECONDS", default_value_t = 20)]
+        #[arg(long, value_name = "SECONDS", default_value_t = 20, value_parser = clap::value_parser!(u64).range(0..=86_400))]
         timeout: u64,
     },
 }
@@ -116,7 +116,7 @@ pub fn run(config: Option<PathBuf>, command: Command) -> ExitCode {
             .worker_threads(2)
             .enable_all()
             .build()?;
-        runtime.block_on(async {
+        let result = runtime.block_on(async {
             let out = Printer::of(&command);
             match control::connect(&settings.data_dir()).await? {
                 Some(mut client) => {
@@ -128,7 +128,10 @@ pub fn run(config: Option<PathBuf>, command: Command) -> ExitCode {
                 }
                 None => standalone(&settings, request, &out).await,
             }
-        })
+        });
+        // Not waiting for what cannot end (a prompt still reading input).
+        runtime.shutdown_background();
+        result
     })();
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -331,7 +334,7 @@ async fn converse(mut conversation: Conversation, out: &Printer) -> anyhow::Resu
     // Listen for Ctrl-C before the code is shown: someone may press it as
     // soon as they see it.
     let mut interrupt = Interrupt::new()?;
-    let mut answer: Option<tokio::task::JoinHandle<Option<bool>>> = None;
+    let mut answer: Option<tokio::sync::oneshot::Receiver<Option<bool>>> = None;
     let mut stdin_closed = false;
     let mut left = false;
     loop {
@@ -361,7 +364,16 @@ async fn converse(mut conversation: Conversation, out: &Printer) -> anyhow::Resu
                 "the running app closed the connection without an answer",
             ));
         };
-        if let Reply::Error { message, exit, .. } = &reply {
+        if let Reply::Error {
+            message,
+            exit,
+            kind,
+        } = &reply
+        {
+            if out.json {
+                let line = serde_json::json!({"type": "error", "kind": kind, "exit": exit, "message": message});
+                println!("{line}");
+            }
             let message = if stdin_closed {
                 "no answer to whether the server shows the same verification string (standard input closed); pairing cancelled, the manager was told. Answer `yes` or `no`, or pass --yes to pair without comparing".to_owned()
             } else {
@@ -369,19 +381,24 @@ async fn converse(mut conversation: Conversation, out: &Printer) -> anyhow::Resu
             };
             return Err(Fail::error(*exit, message));
         }
-        if let Reply::Compare { verification, .. } = &reply
-            && !out.yes
-        {
-            let (verification, json) = (verification.clone(), out.json);
-            answer = Some(tokio::task::spawn_blocking(move || {
-                ask(&verification, json)
-            }));
-        }
         let last = !matches!(
             reply,
             Reply::Code { .. } | Reply::Progress { .. } | Reply::Compare { .. }
         );
         out.print(&reply)?;
+        if let Reply::Compare { verification, .. } = &reply
+            && !out.yes
+        {
+            // On a thread of its own, never joined: a read of standard input
+            // cannot be cancelled, and the command must be able to end (the
+            // server said no, the code expired, Ctrl-C) while it waits.
+            let (verification, json) = (verification.clone(), out.json);
+            let (tell, told) = tokio::sync::oneshot::channel();
+            std::thread::spawn(move || {
+                let _ = tell.send(ask(&verification, json));
+            });
+            answer = Some(told);
+        }
         if last {
             return Ok(());
         }
@@ -432,7 +449,7 @@ impl Printer {
             Reply::Status { status } if self.json => {
                 writeln!(out, "{}", serde_json::json!({ "status": status }))?;
             }
-            Reply::Answer { body } => writeln!(out, "{body}")?,
+            Reply::Answer { body } => writeln!(out, "{}", json_for_terminal(body))?,
             reply if self.json => writeln!(out, "{}", serde_json::to_string(reply)?)?,
             Reply::Code { code, qr, command } => {
                 writeln!(out, "Pairing code: {code}")?;
@@ -471,6 +488,23 @@ impl Printer {
         out.flush()?;
         Ok(())
     }
+}
+
+/// `value` as JSON with every control, C1 and bidirectional-override
+/// character escaped (`\u…`), so an answer a manager chose cannot act on
+/// the terminal it is printed to; the JSON means the same.
+fn json_for_terminal(value: &serde_json::Value) -> String {
+    let mut out = String::new();
+    for c in value.to_string().chars() {
+        let bidi = matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}');
+        if c.is_control() || bidi {
+            // Only inside strings: JSON's own syntax is printable ASCII.
+            out.push_str(&format!("\\u{:04x}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn text(value: &serde_json::Value) -> &str {
@@ -548,7 +582,12 @@ fn print_status(out: &mut impl Write, s: &StatusReport) -> std::io::Result<()> {
         )?;
         for p in &n.peers {
             let role = if p.service { "service node" } else { "peer" };
-            writeln!(out, "             {} ({role}, {})", p.address, p.agent)?;
+            writeln!(
+                out,
+                "             {} ({role}, {})",
+                nodepair_protocol::hello::printable(&p.address, 200),
+                nodepair_protocol::hello::printable(&p.agent, 64)
+            )?;
         }
         if let Some(t) = n.last_message {
             writeln!(out, "last heard: {}", when(t))?;
@@ -630,4 +669,25 @@ fn when(unix: u64) -> String {
             || unix.to_string(),
             |t| t.strftime("%Y-%m-%d %H:%M UTC").to_string(),
         )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_answer_printed_for_a_terminal_escapes_what_could_act_on_it_and_means_the_same() {
+        let hostile = serde_json::json!({"hostname": "box\u{1b}]52;c;cm0gLXJmIH4=\u{7}\u{9b}2J\u{202e}txt.exe", "ok": "gr\u{fc}n"});
+        let shown = json_for_terminal(&hostile);
+        assert!(
+            shown.chars().all(|c| !c.is_control() && c != '\u{202e}'),
+            "{shown:?}"
+        );
+        assert!(
+            shown.contains("gr\u{fc}n"),
+            "other text stays as it is: {shown}"
+        );
+        let back: serde_json::Value = serde_json::from_str(&shown).unwrap();
+        assert_eq!(back, hostile);
+    }
 }

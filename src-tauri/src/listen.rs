@@ -14,10 +14,15 @@ use tokio::net::{UnixListener, UnixStream};
 /// hostile client.
 const MAX_REQUEST: u64 = 64 * 1024;
 
+/// How long a client has to send its request.
+const FIRST_LINE: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// The control socket, listening; removed when dropped.
 #[derive(Debug)]
 pub struct ControlSocket {
     path: PathBuf,
+    /// Its inode: only this socket is removed, not one bound there since.
+    inode: u64,
     listener: Option<UnixListener>,
 }
 
@@ -34,8 +39,10 @@ impl ControlSocket {
         }
         let listener = UnixListener::bind(&path)?;
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+        let inode = std::os::unix::fs::MetadataExt::ino(&std::fs::symlink_metadata(&path)?);
         Ok(ControlSocket {
             path,
+            inode,
             listener: Some(listener),
         })
     }
@@ -82,7 +89,11 @@ impl ControlSocket {
 
 impl Drop for ControlSocket {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
+        let ours = std::fs::symlink_metadata(&self.path)
+            .is_ok_and(|m| std::os::unix::fs::MetadataExt::ino(&m) == self.inode);
+        if ours {
+            let _ = std::fs::remove_file(&self.path);
+        }
     }
 }
 
@@ -94,8 +105,10 @@ async fn connection(stream: UnixStream, current: Current) {
     let (read, mut write) = stream.into_split();
     let mut reader = BufReader::new(read.take(MAX_REQUEST));
     let mut line = String::new();
-    if reader.read_line(&mut line).await.is_err() {
-        return;
+    // A client says what it wants at once; one that does not is not kept.
+    match tokio::time::timeout(FIRST_LINE, reader.read_line(&mut line)).await {
+        Ok(Ok(n)) if n > 0 => {}
+        _ => return,
     }
     let request: Request = match serde_json::from_str(&line) {
         Ok(r) => r,
@@ -134,7 +147,9 @@ async fn connection(stream: UnixStream, current: Current) {
                 Ok(0) | Err(_) => break,
                 Ok(_) => {
                     if let Ok(Request::Confirm { matches }) = serde_json::from_str(&line) {
-                        let _ = answers.send(matches).await;
+                        // One answer per question; more are a broken client
+                        // and are dropped, never waited on.
+                        let _ = answers.try_send(matches);
                     }
                 }
             }

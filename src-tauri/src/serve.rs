@@ -72,20 +72,15 @@ pub fn manager_json(v: &CounterpartyView) -> serde_json::Value {
 /// comes; the last one is final. A pairing is cancelled (and the manager
 /// told) when the asker goes: nobody would be there to compare.
 pub async fn handle(backend: &Backend, request: Request, out: Out<'_>, asker: Asker) {
+    let mut gone = asker.gone.clone();
+    let left = async move {
+        let _ = gone.wait_for(|g| *g).await;
+    };
     match request {
         Request::Pair {
             network_timeout_secs,
             yes,
-        } => {
-            pair(
-                backend,
-                Duration::from_secs(network_timeout_secs),
-                yes,
-                out,
-                asker,
-            )
-            .await
-        }
+        } => pair(backend, capped(network_timeout_secs), yes, out, asker).await,
         Request::Confirm { .. } => out(error(
             ErrorKind::Invalid,
             exit_code::FAILURE,
@@ -98,7 +93,15 @@ pub async fn handle(backend: &Backend, request: Request, out: Out<'_>, asker: As
                 managers: views.iter().map(manager_json).collect(),
             });
         }
-        Request::Unpair { who } => out(unpair(backend, &who).await),
+        Request::Unpair { who } => {
+            // Waiting for the manager to come online ends when the asker
+            // leaves; a revocation already under way is not taken back.
+            let reply = tokio::select! {
+                reply = unpair(backend, &who) => reply,
+                () = left => cancelled(),
+            };
+            out(reply);
+        }
         Request::Status => out(Reply::Status {
             status: Box::new(status(backend).await),
         }),
@@ -108,21 +111,51 @@ pub async fn handle(backend: &Backend, request: Request, out: Out<'_>, asker: As
             request,
             timeout_secs,
         } => {
-            let reply = match ask(
-                backend,
-                &manager,
-                &method,
-                &request,
-                Duration::from_secs(timeout_secs),
-            )
-            .await
-            {
-                Ok(body) => Reply::Answer { body },
-                Err(reply) => reply,
+            let reply = tokio::select! {
+                answer = ask(backend, &manager, &method, &request, capped(timeout_secs)) => match answer {
+                    Ok(body) => Reply::Answer { body },
+                    Err(reply) => reply,
+                },
+                () = left => cancelled(),
             };
             out(reply);
         }
     }
+}
+
+/// Cancels the pairing of `handle`, unless it finished just before: then
+/// its last word (paired, or why not) is the answer, not `why`.
+async fn stop(handle: &mut nodepair_peer::PairingHandle, why: &str) -> Reply {
+    handle.cancel().await;
+    while let Ok(Some(update)) =
+        tokio::time::timeout(Duration::from_millis(500), handle.next()).await
+    {
+        match update {
+            PairingUpdate::Paired {
+                counterparty,
+                verification,
+            } => {
+                return Reply::Paired {
+                    manager: manager_json(&counterparty),
+                    verification,
+                };
+            }
+            PairingUpdate::Failed(_) => break,
+            _ => {}
+        }
+    }
+    error(ErrorKind::Failed, exit_code::FAILURE, why)
+}
+
+/// The longest wait a command may ask for: a day.
+const LONGEST_WAIT: Duration = Duration::from_secs(86_400);
+
+fn capped(secs: u64) -> Duration {
+    Duration::from_secs(secs).min(LONGEST_WAIT)
+}
+
+fn cancelled() -> Reply {
+    error(ErrorKind::Failed, exit_code::FAILURE, "cancelled")
 }
 
 /// `status` from the running app.
@@ -398,14 +431,12 @@ async fn pair(backend: &Backend, network_timeout: Duration, yes: bool, out: Out<
                         continue;
                     }
                     None => {
-                        handle.cancel().await;
-                        return out(error(ErrorKind::Failed, exit_code::FAILURE, "no answer to whether the server shows the same verification string; pairing cancelled, the manager was told"));
+                        return out(stop(&mut handle, "no answer to whether the server shows the same verification string; pairing cancelled, the manager was told").await);
                     }
                 }
             }
             () = async { let _ = gone.wait_for(|g| *g).await; } => {
-                handle.cancel().await;
-                return out(error(ErrorKind::Failed, exit_code::FAILURE, "pairing cancelled"));
+                return out(stop(&mut handle, "pairing cancelled").await);
             }
         };
         let Some(update) = update else {
@@ -448,6 +479,9 @@ async fn pair(backend: &Backend, network_timeout: Duration, yes: bool, out: Out<
                 if yes {
                     handle.confirm(true).await;
                 } else {
+                    // Only an answer to this question counts: one sent
+                    // before it was asked is dropped.
+                    while answers.try_recv().is_ok() {}
                     waiting_for_answer = true;
                 }
             }

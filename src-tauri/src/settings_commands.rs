@@ -149,6 +149,9 @@ pub async fn set_network(
         cluster: network.cluster,
         shard: network.shard,
     };
+    // One change at a time: a second waits until the first has restarted
+    // the node, then applies its own.
+    let _one = state.network_change.lock().await;
     let running = matches!(state.phase(), Phase::Running(_));
     let settings = write(&state, &change)?;
     if running {

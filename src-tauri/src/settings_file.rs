@@ -57,6 +57,24 @@ pub enum ChangeError {
 ///
 /// See [`ChangeError`].
 pub fn apply(path: &Path, change: &Change) -> Result<Settings, ChangeError> {
+    // One change at a time: two at once would each write what it read.
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    // A settings file that is a link (a dotfiles repository) is changed
+    // where it points, and stays a link.
+    let target = match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => {
+            std::fs::canonicalize(path).map_err(|source| ChangeError::Io {
+                action: "follow",
+                path: path.display().to_string(),
+                source,
+            })?
+        }
+        _ => path.to_owned(),
+    };
+    let path = target.as_path();
     let shown = path.display().to_string();
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
@@ -89,17 +107,19 @@ pub fn apply(path: &Path, change: &Change) -> Result<Settings, ChangeError> {
     Ok(settings)
 }
 
-fn table<'a>(doc: &'a mut DocumentMut, name: &str) -> &'a mut Table {
-    if !doc.contains_table(name) {
+/// The table `name`, written either way (`[name]`, or `name = { … }`),
+/// made if missing; anything else under that name is replaced.
+fn table<'a>(doc: &'a mut DocumentMut, name: &str) -> &'a mut dyn toml_edit::TableLike {
+    if doc.get(name).and_then(Item::as_table_like).is_none() {
         doc.insert(name, Item::Table(Table::new()));
     }
-    doc[name].as_table_mut().expect("made a table above")
+    doc[name].as_table_like_mut().expect("made a table above")
 }
 
 fn edit(doc: &mut DocumentMut, change: &Change) {
     match change {
         Change::KeepRunningInTray(on) => {
-            table(doc, "window")["keep_running_in_tray"] = value(*on);
+            table(doc, "window").insert("keep_running_in_tray", value(*on));
         }
         Change::Network {
             preset,
@@ -108,19 +128,21 @@ fn edit(doc: &mut DocumentMut, change: &Change) {
             shard,
         } => {
             let network = table(doc, "network");
-            network["preset"] = value(preset.as_str());
+            network.insert("preset", value(preset.as_str()));
             if bootstrap.is_empty() {
                 network.remove("bootstrap");
             } else {
-                network["bootstrap"] =
-                    value(bootstrap.iter().map(String::as_str).collect::<Array>());
+                network.insert(
+                    "bootstrap",
+                    value(bootstrap.iter().map(String::as_str).collect::<Array>()),
+                );
             }
             match cluster {
-                Some(c) => network["cluster"] = value(i64::from(*c)),
+                Some(c) => drop(network.insert("cluster", value(i64::from(*c)))),
                 None => drop(network.remove("cluster")),
             }
             match shard {
-                Some(s) => network["shard"] = value(i64::from(*s)),
+                Some(s) => drop(network.insert("shard", value(i64::from(*s)))),
                 None => drop(network.remove("shard")),
             }
         }
@@ -134,15 +156,29 @@ fn write(path: &Path, text: &str) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    let tmp = path.with_extension("toml.new");
+    // A name nobody else uses, made here (never a file or link already
+    // there).
+    let nonce = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let tmp = path.with_extension(format!("toml.{}.{nonce}.new", std::process::id()));
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let mut file = options.open(&tmp)?;
-    file.write_all(text.as_bytes())?;
-    file.sync_all()?;
-    std::fs::rename(&tmp, path)
+    let written = file
+        .write_all(text.as_bytes())
+        .and_then(|()| file.sync_all())
+        .and_then(|()| std::fs::rename(&tmp, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written?;
+    if let Some(dir) = path.parent().and_then(|d| std::fs::File::open(d).ok()) {
+        let _ = dir.sync_all();
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -247,6 +283,53 @@ mod tests {
         let err = apply(&path, &Change::KeepRunningInTray(true)).unwrap_err();
         assert!(matches!(err, ChangeError::Unreadable { .. }), "{err}");
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "display_name = \n");
+    }
+
+    #[test]
+    fn an_inline_network_table_and_a_linked_file_are_changed_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("dotfiles-app.toml");
+        std::fs::write(
+            &real,
+            "network = { preset = \"local\", mode = \"relay\", target_peers = 3 }\n",
+        )
+        .unwrap();
+        let path = dir.path().join("app.toml");
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(&real, &path).unwrap();
+        #[cfg(not(unix))]
+        std::fs::copy(&real, &path).unwrap();
+        let settings = apply(
+            &path,
+            &Change::Network {
+                preset: "local".into(),
+                bootstrap: vec!["/ip4/127.0.0.1/tcp/60001".into()],
+                cluster: Some(7),
+                shard: None,
+            },
+        )
+        .unwrap();
+        assert_eq!(settings.network.target_peers, 3, "the other keys stay");
+        assert_eq!(settings.network.cluster, Some(7));
+        #[cfg(unix)]
+        {
+            assert!(
+                std::fs::symlink_metadata(&path)
+                    .unwrap()
+                    .file_type()
+                    .is_symlink()
+            );
+            let text = std::fs::read_to_string(&real).unwrap();
+            assert!(
+                text.contains("mode = \"relay\"") && text.contains("60001"),
+                "{text}"
+            );
+        }
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left.len(), 2, "no temporary file left: {left:?}");
     }
 
     #[test]

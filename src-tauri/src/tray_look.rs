@@ -88,10 +88,9 @@ pub fn manager_line(name: &str, state: NodeState) -> String {
         NodeState::Revoked | NodeState::Unpaired => "unpaired",
         NodeState::Pairing => "pairing…",
     };
-    format!(
-        "{} — {state}",
-        nodepair_protocol::hello::printable(name, 40)
-    )
+    // `&` marks a menu's keyboard shortcut; `&&` is an `&`.
+    let name = nodepair_protocol::hello::printable(name, 40).replace('&', "&&");
+    format!("{name} — {state}")
 }
 
 /// `base` (RGBA, `size`×`size`) with `dot` drawn in its lower right
@@ -189,6 +188,11 @@ mod tests {
             "validator-1 — online"
         );
         assert_eq!(manager_line("v", NodeState::Connecting), "v — connecting…");
+        assert_eq!(
+            manager_line("R&D", NodeState::Online),
+            "R&&D — online",
+            "no shortcut"
+        );
         let line = manager_line("evil\nQuit\u{202e}", NodeState::PairedOffline);
         assert!(
             !line.contains('\n') && !line.contains('\u{202e}'),

@@ -91,7 +91,32 @@ impl Window {
     ///
     /// As [`Window::open`].
     pub async fn open_with(sandbox: &Sandbox, config: &Path, theme: Theme) -> Window {
-        Self::open_inner(sandbox, config, theme, false).await.0
+        Self::open_inner(sandbox, config, theme, false, false)
+            .await
+            .0
+    }
+
+    /// [`Window::open_with`] on a machine with no DNS: the display, the
+    /// driver and the app run in a mount namespace where
+    /// `/etc/resolv.conf` names 127.0.0.1, where nothing answers. A node
+    /// that finds its peers through DNS (The Waku Network's lists) then
+    /// finds none and dials nothing beyond this machine. Needs root
+    /// (`unshare --mount`); `None` without it.
+    pub async fn open_without_dns(
+        sandbox: &Sandbox,
+        config: &Path,
+        theme: Theme,
+    ) -> Option<Window> {
+        if !std::fs::metadata("/proc/self")
+            .is_ok_and(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
+        {
+            return None;
+        }
+        Some(
+            Self::open_inner(sandbox, config, theme, false, true)
+                .await
+                .0,
+        )
     }
 
     /// [`Window::open`] on a desktop with a tray host and a notification
@@ -102,7 +127,7 @@ impl Window {
     ///
     /// As [`Window::open`].
     pub async fn open_with_desktop(sandbox: &Sandbox, config: &Path) -> (Window, Desktop) {
-        let (window, desktop) = Self::open_inner(sandbox, config, Theme::Light, true).await;
+        let (window, desktop) = Self::open_inner(sandbox, config, Theme::Light, true, false).await;
         (window, desktop.expect("the desktop was asked for"))
     }
 
@@ -111,6 +136,7 @@ impl Window {
         config: &Path,
         theme: Theme,
         with_desktop: bool,
+        without_dns: bool,
     ) -> (Window, Option<Desktop>) {
         let app = binary("nodepair");
         let (port, native) = (free_port(), free_port());
@@ -135,9 +161,29 @@ impl Window {
             file = display_file.display(),
             bus = bus_file.display(),
         );
-        let driver = sandbox
-            .command(Path::new("dbus-run-session"))
-            .args(["--", "sh", "-c", &script])
+        let mut driver = if without_dns {
+            let resolv = sandbox.path().join(format!("resolv-{port}.conf"));
+            std::fs::write(&resolv, "nameserver 127.0.0.1\n").expect("a resolv.conf");
+            let mut cmd = sandbox.command(Path::new("unshare"));
+            cmd.args([
+                "--mount",
+                "--propagation",
+                "private",
+                "--",
+                "sh",
+                "-c",
+                "mount --bind \"$1\" /etc/resolv.conf && exec dbus-run-session -- sh -c \"$2\"",
+                "sh",
+            ])
+            .arg(&resolv)
+            .arg(&script);
+            cmd
+        } else {
+            let mut cmd = sandbox.command(Path::new("dbus-run-session"));
+            cmd.args(["--", "sh", "-c", &script]);
+            cmd
+        };
+        let driver = driver
             .env(MARKER, &marker)
             .env("NO_AT_BRIDGE", "1")
             .env("GTK_THEME", theme.gtk())
