@@ -425,8 +425,10 @@ impl Printer {
                 json: *json,
                 yes: false,
             },
+            // The answer is JSON whatever; a failure goes to standard error
+            // only, so a script reading the answer never reads one.
             Command::Ask { .. } => Printer {
-                json: true,
+                json: false,
                 yes: false,
             },
         }
