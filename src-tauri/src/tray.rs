@@ -48,18 +48,43 @@ pub fn create(app: &AppHandle) -> tauri::Result<TrayIcon> {
         .build(app)
 }
 
-/// Shows `view` in the tray: the dot, the summary, one line per manager.
+/// What the tray shows for a view: its dot and every line of its menu.
+/// The managers view is sent on every change (a latency, a last-seen
+/// time); the tray is redrawn only when this differs.
+fn shown_for(view: &ManagersView) -> (tray_look::Dot, String, Vec<(String, String)>) {
+    (
+        tray_look::dot(view),
+        tray_look::summary(view),
+        view.managers
+            .iter()
+            .map(|m| (m.key.clone(), tray_look::manager_line(&m.name, m.state)))
+            .collect(),
+    )
+}
+
+/// Shows `view` in the tray: the dot, the summary, one line per manager;
+/// nothing is redrawn when none of them changed.
 pub fn show(app: &AppHandle, view: &ManagersView) {
+    type Shown = (tray_look::Dot, String, Vec<(String, String)>);
+    static LAST: std::sync::Mutex<Option<Shown>> = std::sync::Mutex::new(None);
     let Some(tray) = app.tray_by_id(ID) else {
         return;
     };
+    let now = shown_for(view);
+    let mut last = LAST
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if last.as_ref() == Some(&now) {
+        return;
+    }
     let shown = look(app, view).and_then(|(icon, menu)| {
         tray.set_icon(Some(icon))?;
         tray.set_menu(Some(menu))?;
         tray.set_tooltip(Some(tray_look::summary(view)))
     });
-    if let Err(e) = shown {
-        tracing::warn!("cannot update the tray icon: {e}");
+    match shown {
+        Ok(()) => *last = Some(now),
+        Err(e) => tracing::warn!("cannot update the tray icon: {e}"),
     }
 }
 

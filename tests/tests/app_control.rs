@@ -8,23 +8,13 @@
 
 use nodepair_tests::net::{AppHome, ManagerHome, Relay};
 use nodepair_tests::window::Window;
-use nodepair_tests::{Sandbox, stderr, stdout};
+use nodepair_tests::{Sandbox, json_of, stderr, stdout};
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 use std::time::Duration;
 
 const SOON: Duration = Duration::from_secs(30);
 const ONLINE: &str = "[data-testid=manager][data-state=online]";
-
-fn json(out: &std::process::Output) -> serde_json::Value {
-    assert!(
-        out.status.success(),
-        "exit {:?}: {}",
-        out.status.code(),
-        stderr(out)
-    );
-    serde_json::from_str(stdout(out).trim()).unwrap_or_else(|e| panic!("{e}: {}", stdout(out)))
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_terminal_goes_through_the_running_app_and_stands_alone_without_it() {
@@ -70,10 +60,10 @@ async fn the_terminal_goes_through_the_running_app_and_stands_alone_without_it()
     window.find(ONLINE, SOON).await;
 
     // Live answers, not the keystore's: the manager is online.
-    let listed = json(&app.cli(&sandbox, &["managers", "--json"]));
+    let listed = json_of(&app.cli(&sandbox, &["managers", "--json"]));
     assert_eq!(listed["managers"][0]["name"], "validator-1");
     assert_eq!(listed["managers"][0]["state"], "online", "{listed}");
-    let status = json(&app.cli(&sandbox, &["status", "--json"]))["status"].clone();
+    let status = json_of(&app.cli(&sandbox, &["status", "--json"]))["status"].clone();
     assert_eq!(status["running"], true, "{status}");
     assert_eq!(status["network"]["settings"]["preset"], "local");
     assert_eq!(status["network"]["settings"]["mode"], "light");
@@ -82,7 +72,7 @@ async fn the_terminal_goes_through_the_running_app_and_stands_alone_without_it()
         "{status}"
     );
     assert_eq!(status["network"]["reachable"], true, "{status}");
-    let health = json(&app.cli(&sandbox, &["ask", "validator-1", "host.health"]));
+    let health = json_of(&app.cli(&sandbox, &["ask", "validator-1", "host.health"]));
     let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
     assert_eq!(health["hostname"], hostname.trim(), "{health}");
 
@@ -114,16 +104,16 @@ async fn the_terminal_goes_through_the_running_app_and_stands_alone_without_it()
     // Closed, the window's app is gone and the commands stand alone: the
     // same keys, the managers as stored, the settings' network.
     window.close().await;
-    let listed = json(&app.cli(&sandbox, &["managers", "--json"]));
+    let listed = json_of(&app.cli(&sandbox, &["managers", "--json"]));
     assert_eq!(
         listed["managers"][0]["state"], "offline",
         "at rest: {listed}"
     );
-    let status = json(&app.cli(&sandbox, &["status", "--json"]))["status"].clone();
+    let status = json_of(&app.cli(&sandbox, &["status", "--json"]))["status"].clone();
     assert_eq!(status["running"], false, "{status}");
     assert_eq!(status["network"]["settings"]["preset"], "local");
     assert_eq!(status["managers"].as_array().unwrap().len(), 1);
-    let health = json(&app.cli(&sandbox, &["ask", "validator-1", "host.health"]));
+    let health = json_of(&app.cli(&sandbox, &["ask", "validator-1", "host.health"]));
     assert_eq!(health["hostname"], hostname.trim(), "standalone: {health}");
 
     // A control socket someone else owns is never talked to, and the

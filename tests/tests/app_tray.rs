@@ -8,7 +8,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use nodepair_tests::net::{AppHome, ManagerHome, Relay};
+use nodepair_tests::net::{AppHome, ManagerHome, Relay, eventually};
 use nodepair_tests::window::Window;
 use nodepair_tests::{Sandbox, binary, stderr, stdout};
 use std::io::{BufRead, BufReader};
@@ -17,15 +17,6 @@ use std::time::Duration;
 
 const SOON: Duration = Duration::from_secs(30);
 const ONLINE: &str = "[data-testid=manager][data-state=online]";
-
-/// Waits until `check` holds, saying `what` if it does not within 30 s.
-async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + SOON;
-    while !check().await {
-        assert!(tokio::time::Instant::now() < deadline, "{what} within 30 s");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
 
 /// How many `nodepair` processes run with `config`.
 fn instances(config: &std::path::Path) -> usize {
@@ -56,7 +47,7 @@ async fn the_app_keeps_watch_from_the_tray() {
 
     // A tray icon, and a menu that says there is nothing to watch yet.
     desktop.tray_item(SOON).await;
-    eventually("the tray says nothing is paired", async || {
+    eventually(SOON, "the tray says nothing is paired", || async {
         desktop.tray_menu().await.first().map(|i| i.label.clone())
             == Some("No managers paired".into())
     })
@@ -76,7 +67,7 @@ async fn the_app_keeps_watch_from_the_tray() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(pairing.wait().unwrap().success());
     window.find(ONLINE, SOON).await;
-    eventually("the tray lists the manager online", async || {
+    eventually(SOON, "the tray lists the manager online", || async {
         let labels: Vec<String> = desktop
             .tray_menu()
             .await
@@ -100,9 +91,9 @@ async fn the_app_keeps_watch_from_the_tray() {
 
     // Closing the window hides it; the app runs on, and says so once.
     window.request_close().await;
-    eventually("the window is hidden", async || !window.shown()).await;
+    eventually(SOON, "the window is hidden", || async { !window.shown() }).await;
     assert_eq!(instances(&app.config), 1, "the app still runs");
-    eventually("a notification says NodePair still runs", async || {
+    eventually(SOON, "a notification says NodePair still runs", || async {
         desktop
             .notifications()
             .iter()
@@ -119,14 +110,18 @@ async fn the_app_keeps_watch_from_the_tray() {
 
     // The manager goes offline: a notification, and the tray's dot turns.
     assert!(daemon.terminate().success());
-    eventually("a notification says the manager went offline", async || {
-        desktop
-            .notifications()
-            .iter()
-            .any(|n| n.summary == "validator-1 went offline")
-    })
+    eventually(
+        SOON,
+        "a notification says the manager went offline",
+        || async {
+            desktop
+                .notifications()
+                .iter()
+                .any(|n| n.summary == "validator-1 went offline")
+        },
+    )
     .await;
-    eventually("the tray says the manager is not online", async || {
+    eventually(SOON, "the tray says the manager is not online", || async {
         desktop.tray_menu().await.first().map(|i| i.label.clone())
             == Some("The manager is not online".into())
     })
@@ -135,14 +130,17 @@ async fn the_app_keeps_watch_from_the_tray() {
 
     // The tray's menu opens the window again.
     desktop.click_tray("Open NodePair").await;
-    eventually("the window is shown again", async || window.shown()).await;
+    eventually(SOON, "the window is shown again", || async {
+        window.shown()
+    })
+    .await;
     window
         .find("[data-testid=manager][data-state=offline]", SOON)
         .await;
 
     // A second launch shows the first and ends: one process.
     window.request_close().await;
-    eventually("the window is hidden", async || !window.shown()).await;
+    eventually(SOON, "the window is hidden", || async { !window.shown() }).await;
     let second = sandbox
         .command(&binary("nodepair"))
         .arg("--config")
@@ -152,24 +150,36 @@ async fn the_app_keeps_watch_from_the_tray() {
         .output()
         .unwrap();
     assert!(second.status.success(), "{}", stderr(&second));
-    eventually("the first window is shown", async || window.shown()).await;
+    eventually(SOON, "the first window is shown", || async {
+        window.shown()
+    })
+    .await;
     assert_eq!(instances(&app.config), 1, "one process");
 
     // Start at login: on writes the XDG autostart entry, off removes it.
     let entry = sandbox.path().join("config/autostart/nodepair.desktop");
     window.click("[data-testid=settings-button]").await;
     window.click("[data-testid=start-at-login]").await;
-    eventually("the autostart entry is written", async || entry.is_file()).await;
+    eventually(SOON, "the autostart entry is written", || async {
+        entry.is_file()
+    })
+    .await;
     let text = std::fs::read_to_string(&entry).unwrap();
     assert!(
         text.contains("--hidden") && text.contains(&app.config.display().to_string()),
         "{text}"
     );
     window.click("[data-testid=start-at-login]").await;
-    eventually("the autostart entry is removed", async || !entry.exists()).await;
+    eventually(SOON, "the autostart entry is removed", || async {
+        !entry.exists()
+    })
+    .await;
 
     // Quit from the tray ends the app.
     desktop.click_tray("Quit NodePair").await;
-    eventually("the app quit", async || instances(&app.config) == 0).await;
+    eventually(SOON, "the app quit", || async {
+        instances(&app.config) == 0
+    })
+    .await;
     window.close().await;
 }

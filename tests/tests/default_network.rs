@@ -5,18 +5,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use nodepair_tests::net::{MANAGER_PASSPHRASE, ManagerHome};
-use nodepair_tests::{Sandbox, binary, stderr, stdout};
+use nodepair_tests::{Sandbox, binary, json_of, stdout};
 use std::os::unix::fs::PermissionsExt;
-
-fn json(out: &std::process::Output) -> serde_json::Value {
-    assert!(
-        out.status.success(),
-        "exit {:?}: {}",
-        out.status.code(),
-        stderr(out)
-    );
-    serde_json::from_str(stdout(out).trim()).unwrap_or_else(|e| panic!("{e}: {}", stdout(out)))
-}
 
 #[test]
 fn a_manager_and_an_app_without_network_settings_are_on_the_waku_network() {
@@ -40,7 +30,7 @@ fn a_manager_and_an_app_without_network_settings_are_on_the_waku_network() {
     .unwrap();
     let manager = ManagerHome { config, state };
     let daemon = manager.run_offline(&sandbox);
-    let status = json(&manager.cli(&sandbox, &["status", "--json"]))["status"].clone();
+    let status = json_of(&manager.cli(&sandbox, &["status", "--json"]))["status"].clone();
     assert_eq!(status["daemon_running"], true, "{status}");
     let network = &status["network"];
     assert_eq!(network["preset"], "waku-network", "{status}");
@@ -75,7 +65,7 @@ fn a_manager_and_an_app_without_network_settings_are_on_the_waku_network() {
         .env("NODEPAIR_VAULT_PASSPHRASE", "app passphrase")
         .output()
         .unwrap();
-    let status = json(&app)["status"].clone();
+    let status = json_of(&app)["status"].clone();
     assert_eq!(status["running"], false, "{status}");
     let settings = &status["network"]["settings"];
     assert_eq!(
@@ -150,7 +140,7 @@ async fn the_window_without_network_settings_says_no_peer_is_reachable_and_what_
         .args(["status", "--json"])
         .output()
         .unwrap();
-    let status = json(&out)["status"].clone();
+    let status = json_of(&out)["status"].clone();
     assert_eq!(
         status["running"], true,
         "through the window's app: {status}"
