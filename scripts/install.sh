@@ -18,6 +18,7 @@ APT_PACKAGES=(
   systemd  # systemd-analyze checks the manager's unit file
   faketime  # the clock-skew fault test runs the manager minutes off
   python3 util-linux procps  # another user's connection (setpriv) to the app's control socket; pgrep
+  xdotool haskell-gtk-sni-tray-utils  # the tray menu's screenshot: a tray that draws, a click
   nodejs npm
 )
 

@@ -94,18 +94,38 @@ pub fn keystore_options(settings: &Settings, ask: Ask) -> anyhow::Result<Options
     })
 }
 
-fn lock(dir: &Path) -> anyhow::Result<DirLock> {
-    DirLock::acquire(dir, "app.lock").map_err(|e| match e {
-        DirLockError::Held(dir) => AlreadyRunning(dir).into(),
-        other => anyhow::Error::from(other),
-    })
+/// Takes the data directory `dir` for this process: one app per data
+/// directory, held until the last clone is dropped.
+///
+/// # Errors
+///
+/// [`AlreadyRunning`] when another app (a window, or a command running on
+/// its own) holds it.
+pub fn lock_data_dir(dir: &Path) -> anyhow::Result<Arc<DirLock>> {
+    DirLock::acquire(dir, "app.lock")
+        .map(Arc::new)
+        .map_err(|e| match e {
+            DirLockError::Held(dir) => AlreadyRunning(dir).into(),
+            other => anyhow::Error::from(other),
+        })
 }
 
 impl Backend {
     /// Locks the data dir, opens keystore and identity, starts the Waku node
     /// and the peer, which reconnects to every paired manager.
     pub async fn start(settings: &Settings, ask: Ask) -> anyhow::Result<Backend> {
-        let lock = lock(&settings.data_dir())?;
+        let lock = lock_data_dir(&settings.data_dir())?;
+        Self::start_holding(settings, ask, lock).await
+    }
+
+    /// [`Backend::start`] with the data directory already locked
+    /// ([`lock_data_dir`]): the window holds it from the start, across a
+    /// passphrase prompt.
+    pub async fn start_holding(
+        settings: &Settings,
+        ask: Ask,
+        lock: Arc<DirLock>,
+    ) -> anyhow::Result<Backend> {
         let options = keystore_options(settings, ask)?;
         let (selected, identity) = tokio::task::spawn_blocking(move || {
             let selected = select::select(&options, nodepair_keystore::passphrase::process_env)?;
@@ -115,7 +135,7 @@ impl Backend {
         .await??;
         let keystore = format!("{} ({})", selected.location, selected.why);
         let store: Arc<dyn nodepair_keystore::Keystore> = Arc::from(selected.store);
-        Self::join(settings, keystore, store, identity, Arc::new(lock)).await
+        Self::join(settings, keystore, store, identity, lock).await
     }
 
     /// A new Waku node and peer on `settings`' network, with the keys this

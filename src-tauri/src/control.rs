@@ -206,6 +206,7 @@ mod client {
                 }
                 Ok(Some(Client {
                     reader: BufReader::new(stream),
+                    pending: Vec::new(),
                 }))
             }
             Err(e)
@@ -224,6 +225,9 @@ mod client {
     #[derive(Debug)]
     pub struct Client {
         reader: BufReader<UnixStream>,
+        /// The part of a reply line read so far: kept when [`Client::next`]
+        /// is cancelled (a `select!` with Ctrl-C), so the line is not torn.
+        pending: Vec<u8>,
     }
 
     impl Client {
@@ -241,18 +245,51 @@ mod client {
         }
 
         /// The next reply; `None` when the app closed the connection.
+        /// Cancel-safe: a reply partly read when the future is dropped is
+        /// finished by the next call.
         pub async fn next(&mut self) -> std::io::Result<Option<Reply>> {
-            let mut line = Vec::new();
-            let read = (&mut self.reader)
-                .take(MAX_LINE as u64)
-                .read_until(b'\n', &mut line)
+            let room = MAX_LINE.saturating_sub(self.pending.len()) as u64;
+            (&mut self.reader)
+                .take(room)
+                .read_until(b'\n', &mut self.pending)
                 .await?;
-            if read == 0 {
+            let line = std::mem::take(&mut self.pending);
+            if line.is_empty() {
                 return Ok(None);
             }
             serde_json::from_slice(&line)
                 .map(Some)
                 .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+        use std::time::Duration;
+
+        #[tokio::test]
+        async fn a_reply_half_read_when_the_wait_is_cancelled_is_finished_by_the_next() {
+            let (ours, mut app) = UnixStream::pair().unwrap();
+            let mut client = Client {
+                reader: BufReader::new(ours),
+                pending: Vec::new(),
+            };
+            let line = br#"{"type":"error","kind":"failed","exit":1,"message":"split"}"#;
+            let (head, tail) = line.split_at(20);
+            app.write_all(head).await.unwrap();
+            // The wait is given up (as a select! on Ctrl-C would) mid-line.
+            let gave_up = tokio::time::timeout(Duration::from_millis(100), client.next()).await;
+            assert!(gave_up.is_err(), "no whole line yet");
+            app.write_all(tail).await.unwrap();
+            app.write_all(b"\n").await.unwrap();
+            let reply = client.next().await.unwrap().unwrap();
+            assert!(
+                matches!(&reply, Reply::Error { message, .. } if message == "split"),
+                "{reply:?}"
+            );
+            drop(app);
+            assert!(client.next().await.unwrap().is_none(), "closed");
         }
     }
 }

@@ -6,11 +6,12 @@ use crate::follows::Follows;
 use crate::notify::{Notice, Notifier};
 use crate::settings::{Settings, WindowSettings};
 use crate::views::{BackendState, ManagerEvent, ManagerRow, ManagersView, UnlockView};
+use nodepair_keystore::DirLock;
 use nodepair_keystore::Passphrase;
 use nodepair_peer::PeerEvent;
 use nodepair_protocol::api;
 use nodepair_protocol::frame::Event as Pushed;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use tauri::{AppHandle, Manager};
 use tauri_plugin_notification::NotificationExt;
@@ -58,6 +59,9 @@ pub struct AppState {
     pub(crate) window: Mutex<Option<(WindowSettings, PathBuf)>>,
     /// Whether the control socket is being served.
     serving: std::sync::atomic::AtomicBool,
+    /// The data directory this app holds, and its lock: taken on the first
+    /// start, before the keys are opened.
+    held: Mutex<Option<(PathBuf, Arc<DirLock>)>>,
     /// Held while the network settings change and the node restarts: one
     /// change at a time.
     pub(crate) network_change: tokio::sync::Mutex<()>,
@@ -73,6 +77,29 @@ impl AppState {
 
     fn set(&self, phase: Phase) {
         *self.phase.lock().unwrap_or_else(PoisonError::into_inner) = phase;
+    }
+
+    /// The running backend, or why there is none for a command in a
+    /// terminal: its exit code and a sentence.
+    #[cfg(unix)]
+    fn for_terminal(&self) -> Result<Arc<Backend>, (u8, String)> {
+        use crate::serve::exit;
+        match self.phase() {
+            Phase::Running(backend) => Ok(backend),
+            Phase::Starting => Err((
+                exit::TEMPORARY,
+                "NodePair is still starting; try again in a moment".to_owned(),
+            )),
+            Phase::Locked(_) => Err((
+                exit::TEMPORARY,
+                "NodePair's keys are locked: enter the vault passphrase in its window first, then try again"
+                    .to_owned(),
+            )),
+            Phase::Failed(e) => Err((
+                nodepair_peer::exit_code::FAILURE,
+                format!("NodePair could not start: {e}"),
+            )),
+        }
     }
 
     /// The running backend, or why there is none, in a sentence.
@@ -136,6 +163,7 @@ pub fn start(app: &AppHandle, settings_path: Option<PathBuf>, tray: bool) {
         tray,
         window: Mutex::new(None),
         serving: std::sync::atomic::AtomicBool::new(false),
+        held: Mutex::new(None),
         network_change: tokio::sync::Mutex::new(()),
     });
     let app = app.clone();
@@ -152,7 +180,19 @@ pub(crate) async fn launch(app: &AppHandle, typed: Option<Passphrase>) {
     };
     *state.window.lock().unwrap_or_else(PoisonError::into_inner) =
         Some((settings.window.clone(), settings.data_dir()));
-    let backend = match Backend::start(&settings, Ask::Window(typed)).await {
+    // The data directory is ours from here on, also while the window waits
+    // for a passphrase: a command then talks to this app (and is told to
+    // unlock it) instead of taking the keys for itself.
+    let lock = match hold(&state, &settings.data_dir()) {
+        Ok(lock) => lock,
+        Err(e) => {
+            tracing::error!("the backend could not start: {e:#}");
+            return settle(app, Phase::Failed(format!("{e:#}"))).await;
+        }
+    };
+    #[cfg(unix)]
+    serve_control(app, &settings);
+    let backend = match Backend::start_holding(&settings, Ask::Window(typed), lock).await {
         Ok(b) => Arc::new(b),
         Err(e) => {
             let phase = match needs_passphrase(&e, &settings) {
@@ -165,9 +205,21 @@ pub(crate) async fn launch(app: &AppHandle, typed: Option<Passphrase>) {
             return settle(app, phase).await;
         }
     };
-    #[cfg(unix)]
-    serve_control(app, &settings);
     running(app, backend).await;
+}
+
+/// The lock on `data_dir`, taken on the first start and kept across the
+/// next ones (after a passphrase was typed).
+fn hold(state: &AppState, data_dir: &Path) -> anyhow::Result<Arc<DirLock>> {
+    let mut held = state.held.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some((dir, lock)) = &*held
+        && dir == data_dir
+    {
+        return Ok(Arc::clone(lock));
+    }
+    let lock = crate::backend::lock_data_dir(data_dir)?;
+    *held = Some((data_dir.to_owned(), Arc::clone(&lock)));
+    Ok(lock)
 }
 
 /// The control socket, once the data directory is ours; it answers with
@@ -185,7 +237,7 @@ fn serve_control(app: &AppHandle, settings: &Settings) {
         Ok(socket) => {
             tracing::info!(path = %socket.path().display(), "control socket");
             let app = app.clone();
-            let current = move || app.state::<AppState>().running().map_err(|e| e.message);
+            let current = move || app.state::<AppState>().for_terminal();
             tauri::async_runtime::spawn(socket.serve(std::sync::Arc::new(current)));
         }
         // Commands then run on their own and find the data directory

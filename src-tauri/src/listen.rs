@@ -14,6 +14,10 @@ use tokio::net::{UnixListener, UnixStream};
 /// hostile client.
 const MAX_REQUEST: u64 = 64 * 1024;
 
+/// How many commands are answered at once: each holds a task and maybe a
+/// pairing or a request to a manager; more are refused, not queued.
+pub const MAX_CONNECTIONS: usize = 16;
+
 /// How long a client has to send its request.
 const FIRST_LINE: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -59,6 +63,7 @@ impl ControlSocket {
             return;
         };
         let me = rustix::process::geteuid().as_raw();
+        let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
         loop {
             match listener.accept().await {
                 Ok((stream, _)) => {
@@ -76,7 +81,15 @@ impl ControlSocket {
                             continue;
                         }
                     }
-                    tokio::spawn(connection(stream, Arc::clone(&current)));
+                    let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
+                        refuse_busy(&stream);
+                        continue;
+                    };
+                    let current = Arc::clone(&current);
+                    tokio::spawn(async move {
+                        connection(stream, current).await;
+                        drop(slot);
+                    });
                 }
                 Err(e) => {
                     tracing::warn!("control socket: {e}");
@@ -97,8 +110,27 @@ impl Drop for ControlSocket {
     }
 }
 
-/// The backend running now, or why none is, in a sentence.
-pub type Current = Arc<dyn Fn() -> Result<Arc<Backend>, String> + Send + Sync>;
+/// The backend running now, or why none is: an exit code for the command
+/// and a sentence.
+pub type Current = Arc<dyn Fn() -> Result<Arc<Backend>, (u8, String)> + Send + Sync>;
+
+/// Tells a connection beyond [`MAX_CONNECTIONS`] why it is closed, without
+/// waiting on it: the reply fits in a fresh socket's buffer, and a client
+/// that is not reading loses only its own answer.
+fn refuse_busy(stream: &UnixStream) {
+    tracing::warn!("refused a control connection: {MAX_CONNECTIONS} are being answered");
+    let reply = Reply::Error {
+        kind: ErrorKind::Failed,
+        exit: crate::serve::exit::TEMPORARY,
+        message: format!(
+            "the running app is answering {MAX_CONNECTIONS} commands already; try again when one has ended"
+        ),
+    };
+    if let Ok(mut bytes) = serde_json::to_vec(&reply) {
+        bytes.push(b'\n');
+        let _ = stream.try_write(&bytes);
+    }
+}
 
 /// One connection: one request, its replies, then close.
 async fn connection(stream: UnixStream, current: Current) {
@@ -124,10 +156,10 @@ async fn connection(stream: UnixStream, current: Current) {
     };
     let backend = match current() {
         Ok(backend) => backend,
-        Err(why) => {
+        Err((exit, why)) => {
             let reply = Reply::Error {
                 kind: ErrorKind::NotRunning,
-                exit: nodepair_peer::exit_code::FAILURE,
+                exit,
                 message: why,
             };
             let _ = write_reply(&mut write, &reply).await;
@@ -183,4 +215,62 @@ async fn write_reply(
     let mut bytes = serde_json::to_vec(reply).map_err(std::io::Error::other)?;
     bytes.push(b'\n');
     write.write_all(&bytes).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    async fn first_reply(stream: &mut UnixStream) -> Reply {
+        let mut line = String::new();
+        let mut reader = BufReader::new(stream);
+        tokio::time::timeout(Duration::from_secs(5), reader.read_line(&mut line))
+            .await
+            .expect("a reply within 5 s")
+            .unwrap();
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"))
+    }
+
+    #[tokio::test]
+    async fn connections_beyond_the_cap_are_told_so_and_the_rest_still_answered() {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = ControlSocket::bind(dir.path()).unwrap();
+        let path = socket.path().to_owned();
+        let current: Current = Arc::new(|| Err((75, "locked".to_owned())));
+        let server = tokio::spawn(socket.serve(current));
+        // Clients that connect and say nothing hold every slot.
+        let mut silent = Vec::new();
+        for _ in 0..MAX_CONNECTIONS {
+            silent.push(UnixStream::connect(&path).await.unwrap());
+        }
+        let mut extra = UnixStream::connect(&path).await.unwrap();
+        match first_reply(&mut extra).await {
+            Reply::Error { exit, message, .. } => {
+                assert_eq!(exit, crate::serve::exit::TEMPORARY);
+                assert!(message.contains("answering 16 commands"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+        // One leaves: its slot is free again.
+        drop(silent.pop());
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let mut next = UnixStream::connect(&path).await.unwrap();
+            next.write_all(b"{\"cmd\":\"managers\"}\n").await.unwrap();
+            match first_reply(&mut next).await {
+                Reply::Error { message, exit, .. } if message == "locked" => {
+                    assert_eq!(exit, 75);
+                    break;
+                }
+                Reply::Error { message, .. }
+                    if message.contains("answering") && tokio::time::Instant::now() < deadline =>
+                {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        server.abort();
+    }
 }

@@ -1,9 +1,10 @@
 //! Takes the screenshots in `docs/screenshots/`: every screen of the desktop
 //! app, light and dark, at 1280×800 and in a narrow window, against real
-//! managers on a local relay. The Ethereum node behind validator-1 is a
-//! local server answering with the specifications' bodies, its unit manager
-//! the fake `systemctl`, and its node log a file this example appends lines
-//! in geth's format to; everything else is the app and the manager for real.
+//! managers on a local relay, and the tray's menu from a tray that draws it.
+//! The Ethereum node behind validator-1 is a local server answering with the
+//! specifications' bodies, its unit manager the fake `systemctl`, and its
+//! node log a file this example appends lines in geth's format to;
+//! everything else is the app and the manager for real.
 //! Run by `scripts/screenshots.sh`.
 
 use nodepair_tests::Sandbox;
@@ -130,7 +131,7 @@ async fn screens(theme: Theme, out: &Path) {
     let _validator_daemon = validator.run(&sandbox);
     let archive_daemon = archive.run(&sandbox);
     let config = settings(sandbox.path(), "app", &relay, "backend = \"auto\"");
-    let window = Window::open_with(&sandbox, &config, theme).await;
+    let window = Window::open_with_tray_bar(&sandbox, &config, theme).await;
     window.resize(WIDE.0, WIDE.1).await;
     let shots = Shooter {
         window: &window,
@@ -224,6 +225,15 @@ async fn screens(theme: Theme, out: &Path) {
     window
         .click("[data-testid=unpair-dialog] button[type=button]")
         .await;
+
+    // The window closed, the app in the tray: its icon's dot says one
+    // manager is offline, its menu lists both.
+    window.request_close().await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    window
+        .tray_screenshot(&out.join(format!("{}-12-tray.png", theme.name())))
+        .await;
+    println!("{} 12-tray", theme.name());
     window.close().await;
 
     // A machine whose keyring cannot be used: the vault asks for a passphrase.

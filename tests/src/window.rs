@@ -45,6 +45,22 @@ impl Theme {
         }
     }
 
+    /// The colour of a tray bar under this theme.
+    fn tray_bar(self) -> &'static str {
+        match self {
+            Theme::Light => "#e6e6e6",
+            Theme::Dark => "#2a2a2a",
+        }
+    }
+
+    /// The colour of the desktop behind the windows under this theme.
+    fn desktop(self) -> &'static str {
+        match self {
+            Theme::Light => "#c5ccd6",
+            Theme::Dark => "#16191e",
+        }
+    }
+
     /// `light` or `dark`, for file names.
     pub fn name(self) -> &'static str {
         match self {
@@ -52,6 +68,25 @@ impl Theme {
             Theme::Dark => "dark",
         }
     }
+}
+
+/// The virtual display's size, in pixels.
+const SCREEN: (u32, u32) = (1280, 800);
+
+/// How tall the tray bar of [`Window::open_with_tray_bar`] is, in pixels.
+const TRAY_BAR: u32 = 32;
+
+/// What surrounds the app in its private session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Session {
+    /// A display and a keyring, nothing else.
+    Plain,
+    /// No DNS (a mount namespace whose resolv.conf names 127.0.0.1).
+    WithoutDns,
+    /// A tray host and a notification daemon on the bus ([`Desktop`]).
+    FakeDesktop,
+    /// A tray that draws (`gtk-sni-tray-standalone`).
+    TrayBar,
 }
 
 /// A running `nodepair` window under WebDriver.
@@ -91,7 +126,7 @@ impl Window {
     ///
     /// As [`Window::open`].
     pub async fn open_with(sandbox: &Sandbox, config: &Path, theme: Theme) -> Window {
-        Self::open_inner(sandbox, config, theme, false, false)
+        Self::open_inner(sandbox, config, theme, Session::Plain)
             .await
             .0
     }
@@ -113,7 +148,7 @@ impl Window {
             return None;
         }
         Some(
-            Self::open_inner(sandbox, config, theme, false, true)
+            Self::open_inner(sandbox, config, theme, Session::WithoutDns)
                 .await
                 .0,
         )
@@ -127,16 +162,32 @@ impl Window {
     ///
     /// As [`Window::open`].
     pub async fn open_with_desktop(sandbox: &Sandbox, config: &Path) -> (Window, Desktop) {
-        let (window, desktop) = Self::open_inner(sandbox, config, Theme::Light, true, false).await;
+        let (window, desktop) =
+            Self::open_inner(sandbox, config, Theme::Light, Session::FakeDesktop).await;
         (window, desktop.expect("the desktop was asked for"))
+    }
+
+    /// [`Window::open_with`] on a desktop with a real tray that draws: a
+    /// bar along the bottom of the screen (`gtk-sni-tray-standalone`, with
+    /// its own StatusNotifierWatcher) in the theme's colours, running before
+    /// the app starts. For screenshots of the tray and its menu
+    /// ([`Window::tray_screenshot`]).
+    ///
+    /// # Panics
+    ///
+    /// As [`Window::open`], and when the tray does not start (scripts/install.sh
+    /// installs it).
+    pub async fn open_with_tray_bar(sandbox: &Sandbox, config: &Path, theme: Theme) -> Window {
+        Self::open_inner(sandbox, config, theme, Session::TrayBar)
+            .await
+            .0
     }
 
     async fn open_inner(
         sandbox: &Sandbox,
         config: &Path,
         theme: Theme,
-        with_desktop: bool,
-        without_dns: bool,
+        session: Session,
     ) -> (Window, Option<Desktop>) {
         let app = binary("nodepair");
         let (port, native) = (free_port(), free_port());
@@ -150,18 +201,42 @@ impl Window {
         // screenshots can be taken of it.
         let display_file = sandbox.path().join(format!("display-{port}"));
         let bus_file = sandbox.path().join(format!("bus-{port}"));
+        // A tray bar starts before the driver (and so before the app), and
+        // the driver only once the bar's watcher says a host is there.
+        let tray = if session == Session::TrayBar {
+            format!(
+                "display -size {w}x{h} -window root 'xc:{desk}' >/dev/null 2>&1; \
+                 gtk-sni-tray-standalone --bottom --end --watcher --size {TRAY_BAR} --color '{color}' \
+                   >'{log}.tray' 2>&1 & \
+                 for _ in $(seq 200); do \
+                   dbus-send --session --print-reply --dest=org.kde.StatusNotifierWatcher \
+                     /StatusNotifierWatcher org.freedesktop.DBus.Properties.Get \
+                     string:org.kde.StatusNotifierWatcher string:IsStatusNotifierHostRegistered \
+                     2>/dev/null | grep -q 'boolean true' && break; sleep 0.1; \
+                 done; ",
+                color = theme.tray_bar(),
+                desk = theme.desktop(),
+                w = SCREEN.0,
+                h = SCREEN.1,
+                log = log.display(),
+            )
+        } else {
+            String::new()
+        };
         let script = format!(
             "echo \"$DBUS_SESSION_BUS_ADDRESS\" > '{bus}.new' && mv '{bus}.new' '{bus}'; \
              echo -n pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1 || exit 97; \
-             Xvfb -displayfd 5 -screen 0 1280x800x24 -nolisten tcp 5>'{file}' & \
+             Xvfb -displayfd 5 -screen 0 {w}x{h}x24 -nolisten tcp 5>'{file}' & \
              for _ in $(seq 200); do [ -s '{file}' ] && break; sleep 0.05; done; \
              export DISPLAY=:$(cat '{file}'); \
-             exec '{}' --port {port} --native-port {native} --native-driver '{webkit}'",
+             {tray}exec '{}' --port {port} --native-port {native} --native-driver '{webkit}'",
             tauri_driver().display(),
             file = display_file.display(),
             bus = bus_file.display(),
+            w = SCREEN.0,
+            h = SCREEN.1,
         );
-        let mut driver = if without_dns {
+        let mut driver = if session == Session::WithoutDns {
             let resolv = sandbox.path().join(format!("resolv-{port}.conf"));
             std::fs::write(&resolv, "nameserver 127.0.0.1\n").expect("a resolv.conf");
             let mut cmd = sandbox.command(Path::new("unshare"));
@@ -207,7 +282,7 @@ impl Window {
             }),
         );
         // The desktop's services are on the bus before the app looks.
-        let desktop = if with_desktop {
+        let desktop = if session == Session::FakeDesktop {
             let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
             let address = loop {
                 if let Ok(a) = std::fs::read_to_string(&bus_file)
@@ -328,6 +403,74 @@ impl Window {
             .status()
             .expect("ImageMagick's import runs");
         assert!(status.success(), "import failed for {}", path.display());
+    }
+
+    /// Opens the tray icon's menu (a right click on the icon, at the end of
+    /// the bar of [`Window::open_with_tray_bar`]), saves the corner of the
+    /// screen with the bar and the menu as a PNG, and closes the menu.
+    ///
+    /// # Panics
+    ///
+    /// When the menu does not appear within 10 s or the picture cannot be
+    /// taken.
+    pub async fn tray_screenshot(&self, path: &Path) {
+        let (width, height) = SCREEN;
+        let (x, y) = (width - TRAY_BAR / 2, height - TRAY_BAR / 2);
+        self.xdotool(&["mousemove", &x.to_string(), &y.to_string(), "click", "3"]);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        let menu = loop {
+            if let Some(menu) = self.tray_menu_rect() {
+                break menu;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the tray menu did not open"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        // Let the menu draw, then take it with a margin of desktop.
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        let left = menu.0.min(width - TRAY_BAR).saturating_sub(72);
+        let top = menu.1.saturating_sub(72);
+        let crop = format!("{}x{}+{left}+{top}", width - left, height - top);
+        let status = std::process::Command::new("import")
+            .args(["-display", &self.display, "-window", "root", "-crop", &crop])
+            .arg(path)
+            .status()
+            .expect("ImageMagick's import runs");
+        assert!(status.success(), "import failed for {}", path.display());
+        self.xdotool(&["key", "Escape"]);
+    }
+
+    /// Where the tray's open menu is (x, y, width, height): a window of the
+    /// tray's that is not its bar.
+    fn tray_menu_rect(&self) -> Option<(u32, u32, u32, u32)> {
+        let ids = self.xdotool(&[
+            "search",
+            "--onlyvisible",
+            "--class",
+            "gtk-sni-tray-standalone",
+        ]);
+        ids.lines().find_map(|id| {
+            let shell = self.xdotool(&["getwindowgeometry", "--shell", id.trim()]);
+            let field = |name: &str| {
+                shell
+                    .lines()
+                    .find_map(|l| l.strip_prefix(name)?.strip_prefix('='))
+                    .and_then(|v| v.trim().parse::<u32>().ok())
+            };
+            let rect = (field("X")?, field("Y")?, field("WIDTH")?, field("HEIGHT")?);
+            (rect.2 > 40 && rect.3 > 40 && rect.1 + rect.3 <= SCREEN.1 - TRAY_BAR).then_some(rect)
+        })
+    }
+
+    fn xdotool(&self, args: &[&str]) -> String {
+        let out = std::process::Command::new("xdotool")
+            .args(args)
+            .env("DISPLAY", &self.display)
+            .output()
+            .expect("xdotool runs (scripts/install.sh installs it)");
+        String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
     /// Scrolls until the element `css` selects is at the top of the window.

@@ -141,6 +141,63 @@ async fn the_terminal_goes_through_the_running_app_and_stands_alone_without_it()
     daemon.kill();
 }
 
+/// A window waiting for the vault's passphrase already holds its data
+/// directory and answers on its socket: a command that could open the vault
+/// itself (the passphrase in its environment) is told to unlock the window
+/// instead of running on its own, and so never holds the lock the window's
+/// unlock then needs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_window_waiting_for_its_passphrase_keeps_its_data_directory() {
+    let sandbox = Sandbox::new().unwrap();
+    let app = AppHome::new(sandbox.path(), "laptop", &[]);
+    // No passphrase file: the window asks for one.
+    let text: String = std::fs::read_to_string(&app.config)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with("passphrase_file"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&app.config, text).unwrap();
+    let window = Window::open(&sandbox, &app.config).await;
+    window.find("[data-testid=unlock-form]", SOON).await;
+
+    let out = app
+        .command(&sandbox, &["status", "--json"])
+        .env("NODEPAIR_VAULT_PASSPHRASE", "a passphrase from elsewhere")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(75),
+        "ran on its own: {}",
+        stdout(&out)
+    );
+    let error: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(error["type"], "error", "{error}");
+    assert!(
+        error["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("enter the vault passphrase in its window")),
+        "{error}"
+    );
+    assert!(
+        !app.data.join("vault").exists(),
+        "the command made a vault the window then cannot open"
+    );
+
+    // The window's unlock works, and the commands then go through it.
+    let passphrase = "the window's own passphrase";
+    for field in ["passphrase", "passphrase-again"] {
+        let input = window.find(&format!("[data-testid={field}]"), SOON).await;
+        input.send_keys(passphrase).await.unwrap();
+    }
+    window.click("[data-testid=unlock-submit]").await;
+    window.find("[data-testid=no-managers]", SOON).await;
+    let status = json_of(&app.cli(&sandbox, &["status", "--json"]))["status"].clone();
+    assert_eq!(status["running"], true, "{status}");
+    window.close().await;
+}
+
 /// Connects to the app's `socket` as `nobody` (uid 65534) with the socket
 /// and the directories to it opened up, asks for the managers, and expects
 /// the app to hang up without a word. Needs root and `setpriv`; without
