@@ -2,6 +2,7 @@
 
 use crate::backend::{AlreadyRunning, Ask, Backend, keystore_options};
 use crate::control::{self, Reply, Request};
+use crate::printer::Printer;
 use crate::serve::{self, Asker, exit};
 use crate::settings::{Settings, SettingsError};
 use crate::status::StatusReport;
@@ -117,7 +118,7 @@ pub fn run(config: Option<PathBuf>, command: Command) -> ExitCode {
             .enable_all()
             .build()?;
         let result = runtime.block_on(async {
-            let out = Printer::of(&command);
+            let out = printer_for(&command);
             match control::connect(&settings.data_dir()).await? {
                 Some(mut client) => {
                     client
@@ -203,29 +204,35 @@ async fn standalone(settings: &Settings, request: Request, out: &Printer) -> any
     match request {
         Request::Managers => {
             let (_, views, _) = stored(settings)?;
-            out.finish(Reply::Managers {
-                managers: views.iter().map(serve::manager_json).collect(),
-            })
+            finish(
+                out,
+                Reply::Managers {
+                    managers: views.iter().map(serve::manager_json).collect(),
+                },
+            )
         }
         Request::Status => {
             let (identity, views, keystore) = stored(settings)?;
             let key = identity.as_ref().map(|id| {
                 nodepair_protocol::StaticKeypair::from_secret(*id.static_secret).public()
             });
-            out.finish(Reply::Status {
-                status: Box::new(StatusReport {
-                    display_name: settings.display_name.clone(),
-                    node_id: identity
-                        .as_ref()
-                        .map(|id| uuid::Uuid::from_bytes(id.node_id).to_string()),
-                    public_key: key.map(|k| k.to_string()),
-                    fingerprint: key.map(|k| k.fingerprint()),
-                    keystore,
-                    running: false,
-                    network: crate::status::network_settings(settings),
-                    managers: views.iter().map(serve::manager_json).collect(),
-                }),
-            })
+            finish(
+                out,
+                Reply::Status {
+                    status: Box::new(StatusReport {
+                        display_name: settings.display_name.clone(),
+                        node_id: identity
+                            .as_ref()
+                            .map(|id| uuid::Uuid::from_bytes(id.node_id).to_string()),
+                        public_key: key.map(|k| k.to_string()),
+                        fingerprint: key.map(|k| k.fingerprint()),
+                        keystore,
+                        running: false,
+                        network: crate::status::network_settings(settings),
+                        managers: views.iter().map(serve::manager_json).collect(),
+                    }),
+                },
+            )
         }
         request => {
             let backend = std::sync::Arc::new(Backend::start(settings, Ask::Terminal).await?);
@@ -405,213 +412,6 @@ async fn converse(mut conversation: Conversation, out: &Printer) -> anyhow::Resu
     }
 }
 
-/// How replies are printed: text or JSON, and whether a comparison is
-/// confirmed without asking.
-struct Printer {
-    json: bool,
-    yes: bool,
-}
-
-impl Printer {
-    fn of(command: &Command) -> Printer {
-        match command {
-            Command::Pair { json, yes, .. } => Printer {
-                json: *json,
-                yes: *yes,
-            },
-            Command::Managers { json }
-            | Command::Unpair { json, .. }
-            | Command::Status { json } => Printer {
-                json: *json,
-                yes: false,
-            },
-            // The answer is JSON whatever; a failure goes to standard error
-            // only, so a script reading the answer never reads one.
-            Command::Ask { .. } => Printer {
-                json: false,
-                yes: false,
-            },
-        }
-    }
-
-    /// Prints the final `reply`, or fails with its error.
-    fn finish(&self, reply: Reply) -> anyhow::Result<()> {
-        if let Reply::Error { exit, message, .. } = reply {
-            return Err(Fail::error(exit, message));
-        }
-        self.print(&reply)
-    }
-
-    fn print(&self, reply: &Reply) -> anyhow::Result<()> {
-        let mut out = std::io::stdout().lock();
-        match reply {
-            Reply::Managers { managers } if self.json => {
-                writeln!(out, "{}", serde_json::json!({ "managers": managers }))?;
-            }
-            Reply::Status { status } if self.json => {
-                writeln!(out, "{}", serde_json::json!({ "status": status }))?;
-            }
-            Reply::Answer { body } => writeln!(out, "{}", json_for_terminal(body))?,
-            reply if self.json => writeln!(out, "{}", serde_json::to_string(reply)?)?,
-            Reply::Code { code, qr, command } => {
-                writeln!(out, "Pairing code: {code}")?;
-                write!(out, "{}", qr_for_terminal(qr))?;
-                writeln!(out, "\nOn the server, run:\n\n    {command}\n")?;
-            }
-            Reply::Progress { step } => eprintln!("… {step}"),
-            Reply::Compare {
-                manager,
-                verification,
-            } => writeln!(
-                out,
-                "the manager {} (key {}) answered\nverification: {verification}  (compare it with the server's screen)",
-                manager.name, manager.fingerprint
-            )?,
-            Reply::Paired {
-                manager,
-                verification,
-            } => writeln!(
-                out,
-                "paired with {} (key {})\nverification: {verification}",
-                text(&manager["name"]),
-                text(&manager["fingerprint"])
-            )?,
-            Reply::Managers { managers } => print_managers(&mut out, managers)?,
-            Reply::Unpaired { name, told: true } => {
-                writeln!(out, "unpaired {name}; it was told and forgot this app too")?;
-            }
-            Reply::Unpaired { name, told: false } => writeln!(
-                out,
-                "unpaired {name}; it is not reachable now and will be told the next time this app connects"
-            )?,
-            Reply::Status { status } => print_status(&mut out, status)?,
-            Reply::Error { message, .. } => eprintln!("error: {message}"),
-        }
-        out.flush()?;
-        Ok(())
-    }
-}
-
-/// `value` as JSON with every control, C1 and bidirectional-override
-/// character escaped (`\u…`), so an answer a manager chose cannot act on
-/// the terminal it is printed to; the JSON means the same.
-fn json_for_terminal(value: &serde_json::Value) -> String {
-    let mut out = String::new();
-    for c in value.to_string().chars() {
-        let bidi = matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}');
-        if c.is_control() || bidi {
-            // Only inside strings: JSON's own syntax is printable ASCII.
-            out.push_str(&format!("\\u{:04x}", u32::from(c)));
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-fn text(value: &serde_json::Value) -> &str {
-    value.as_str().unwrap_or("")
-}
-
-fn print_managers(out: &mut impl Write, managers: &[serde_json::Value]) -> std::io::Result<()> {
-    if managers.is_empty() {
-        return writeln!(out, "no paired managers; pair one with `nodepair pair`");
-    }
-    writeln!(
-        out,
-        "{:<24} {:<36} {:<10} {:<22}",
-        "NAME", "NODE ID", "STATE", "LAST SEEN"
-    )?;
-    for m in managers {
-        let seen = m["last_seen"]
-            .as_u64()
-            .map_or_else(|| "never".to_owned(), when);
-        writeln!(
-            out,
-            "{:<24} {:<36} {:<10} {:<22}",
-            text(&m["name"]),
-            text(&m["node_id"]),
-            text(&m["state"]),
-            seen
-        )?;
-    }
-    Ok(())
-}
-
-fn print_status(out: &mut impl Write, s: &StatusReport) -> std::io::Result<()> {
-    let none = || "none yet".to_owned();
-    writeln!(
-        out,
-        "app:       {} (node id {})",
-        s.display_name,
-        s.node_id.clone().unwrap_or_else(none)
-    )?;
-    writeln!(
-        out,
-        "identity:  key {} ({})",
-        s.fingerprint.clone().unwrap_or_else(none),
-        s.public_key.clone().unwrap_or_else(none)
-    )?;
-    writeln!(out, "keystore:  {}", s.keystore)?;
-    let n = &s.network;
-    match (&n.settings, &n.error) {
-        (Some(net), _) => writeln!(
-            out,
-            "network:   {} ({} node, cluster {}, shard {})",
-            net.preset.as_str(),
-            net.mode.as_str(),
-            net.cluster,
-            net.shard
-        )?,
-        (None, Some(e)) => writeln!(out, "network:   cannot work: {e}")?,
-        (None, None) => {}
-    }
-    if s.running {
-        writeln!(
-            out,
-            "waku:      peer id {}, {} peer(s) connected, {} service node(s), {}",
-            n.peer_id.as_deref().unwrap_or("-"),
-            n.peers.len(),
-            n.service_nodes,
-            if n.reachable {
-                "reachable".to_owned()
-            } else {
-                n.cut_since.map_or_else(
-                    || "not reached yet".to_owned(),
-                    |t| format!("cut off since {}", when(t)),
-                )
-            }
-        )?;
-        for p in &n.peers {
-            let role = if p.service { "service node" } else { "peer" };
-            writeln!(
-                out,
-                "             {} ({role}, {})",
-                nodepair_protocol::hello::printable(&p.address, 200),
-                nodepair_protocol::hello::printable(&p.agent, 64)
-            )?;
-        }
-        if let Some(t) = n.last_message {
-            writeln!(out, "last heard: {}", when(t))?;
-        }
-    } else {
-        writeln!(out, "app:       not running (these are its settings)")?;
-    }
-    writeln!(out, "managers:  {}", s.managers.len())?;
-    print_managers(out, &s.managers)
-}
-
-/// The QR code of `payload`, drawn with half blocks for a terminal.
-fn qr_for_terminal(payload: &str) -> String {
-    match qrcode::QrCode::new(payload.as_bytes()) {
-        Ok(code) => code
-            .render::<qrcode::render::unicode::Dense1x2>()
-            .quiet_zone(true)
-            .build(),
-        Err(_) => String::new(),
-    }
-}
-
 /// Ctrl-C, listened for from the moment this is made (a bare
 /// `tokio::signal::ctrl_c()` future only starts listening when first polled,
 /// so a Ctrl-C before that would kill the process instead of cancelling).
@@ -663,33 +463,33 @@ fn ask(verification: &str, json: bool) -> Option<bool> {
     }
 }
 
-fn when(unix: u64) -> String {
-    i64::try_from(unix)
-        .ok()
-        .and_then(|s| jiff::Timestamp::from_second(s).ok())
-        .map_or_else(
-            || unix.to_string(),
-            |t| t.strftime("%Y-%m-%d %H:%M UTC").to_string(),
-        )
+/// How `command` prints its replies.
+fn printer_for(command: &Command) -> Printer {
+    match command {
+        Command::Pair { json, yes, .. } => Printer {
+            json: *json,
+            yes: *yes,
+        },
+        Command::Managers { json } | Command::Unpair { json, .. } | Command::Status { json } => {
+            Printer {
+                json: *json,
+                yes: false,
+            }
+        }
+        // The answer is JSON whatever; a failure goes to standard error
+        // only, so a script reading the answer never reads one.
+        Command::Ask { .. } => Printer {
+            json: false,
+            yes: false,
+        },
+    }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_answer_printed_for_a_terminal_escapes_what_could_act_on_it_and_means_the_same() {
-        let hostile = serde_json::json!({"hostname": "box\u{1b}]52;c;cm0gLXJmIH4=\u{7}\u{9b}2J\u{202e}txt.exe", "ok": "gr\u{fc}n"});
-        let shown = json_for_terminal(&hostile);
-        assert!(
-            shown.chars().all(|c| !c.is_control() && c != '\u{202e}'),
-            "{shown:?}"
-        );
-        assert!(
-            shown.contains("gr\u{fc}n"),
-            "other text stays as it is: {shown}"
-        );
-        let back: serde_json::Value = serde_json::from_str(&shown).unwrap();
-        assert_eq!(back, hostile);
+/// Prints the final `reply`, or fails with its error.
+fn finish(out: &Printer, reply: Reply) -> anyhow::Result<()> {
+    if let Reply::Error { exit, message, .. } = reply {
+        return Err(Fail::error(exit, message));
     }
+    out.print(&reply)?;
+    Ok(())
 }

@@ -43,6 +43,7 @@ pub mod ipc;
 #[cfg(unix)]
 pub mod listen;
 pub mod notify;
+pub mod printer;
 pub mod serve;
 pub mod settings;
 pub mod settings_commands;
