@@ -17,11 +17,11 @@ fn main() -> ExitCode {
     if let Err(e) = nodepair_peer::hardening::no_core_dumps() {
         eprintln!("warning: cannot turn core dumps off ({e}); a crash could write keys to disk");
     }
+    // The window logs too (to standard error: the session's journal or
+    // ~/.xsession-errors when started from a menu).
+    init_logging();
     match cli.command {
-        Some(command) => {
-            init_logging();
-            nodepair_app::headless::run(cli.config, command)
-        }
+        Some(command) => nodepair_app::headless::run(cli.config, command),
         None => {
             nodepair_app::run(cli.config, cli.hidden);
             ExitCode::SUCCESS

@@ -99,7 +99,18 @@ async fn the_terminal_goes_through_the_running_app_and_stands_alone_without_it()
 
     // Another user is hung up on even with the socket's mode opened to
     // everyone: the app checks who connects, not only the mode.
-    another_user_is_hung_up_on(&sandbox, &app.data.join("control.sock"));
+    if another_user_is_hung_up_on(&sandbox, &app.data.join("control.sock")) {
+        // ... and the app's log says so, for whoever looks after the machine.
+        let logged = [window.log().to_owned(), window.log().with_extension("err")]
+            .iter()
+            .map(|p| std::fs::read_to_string(p).unwrap_or_default())
+            .collect::<String>();
+        assert!(
+            logged.contains("refused a control connection from another user")
+                && logged.contains("uid=65534"),
+            "the window's log: {logged}"
+        );
+    }
 
     // Closed, the window's app is gone and the commands stand alone: the
     // same keys, the managers as stored, the settings' network.
@@ -201,8 +212,8 @@ async fn a_window_waiting_for_its_passphrase_keeps_its_data_directory() {
 /// Connects to the app's `socket` as `nobody` (uid 65534) with the socket
 /// and the directories to it opened up, asks for the managers, and expects
 /// the app to hang up without a word. Needs root and `setpriv`; without
-/// them it says so and only checks the mode.
-fn another_user_is_hung_up_on(sandbox: &Sandbox, socket: &std::path::Path) {
+/// them it says so, only checks the mode and returns false.
+fn another_user_is_hung_up_on(sandbox: &Sandbox, socket: &std::path::Path) -> bool {
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
     let mode = std::fs::metadata(socket).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600, "the control socket is its owner's only");
@@ -217,7 +228,7 @@ fn another_user_is_hung_up_on(sandbox: &Sandbox, socket: &std::path::Path) {
         eprintln!(
             "skipped connecting as another user: needs root, setpriv and /usr/bin/python3 (root: {root}, tools: {tools})"
         );
-        return;
+        return false;
     }
     let mut dir = socket.parent().unwrap().to_path_buf();
     while dir.starts_with(sandbox.path()) {
@@ -248,4 +259,5 @@ fn another_user_is_hung_up_on(sandbox: &Sandbox, socket: &std::path::Path) {
         stdout(&out)
     );
     std::fs::set_permissions(socket, std::fs::Permissions::from_mode(0o600)).unwrap();
+    true
 }
