@@ -14,6 +14,7 @@
 //! module in `capabilities!` below (and under `streams from` if it pushes)
 //! is all it takes to list it everywhere.
 
+pub mod alerts;
 pub mod reading;
 
 /// Declares each capability's module and gathers what they list: the names

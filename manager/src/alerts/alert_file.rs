@@ -1,0 +1,235 @@
+//! The alert log on disk: one change per line in the state directory, appended and flushed as each is recorded, written anew when the bound drops old ones.
+
+use super::alert_log::{AlertLog, Stored};
+use nodepair_protocol::api::alerts::Change;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The log's file name in the state directory.
+pub(crate) const FILE: &str = "alerts.jsonl";
+
+/// Why the log could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum AlertFileError {
+    /// The file could not be read or written.
+    #[error("cannot use the alert log {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A line that is not a change, or changes out of order.
+    #[error(
+        "the alert log {path} is damaged at line {line}: {why}; move it away to start a new one"
+    )]
+    Damaged {
+        /// The file.
+        path: PathBuf,
+        /// Which line (from 1).
+        line: usize,
+        /// What is wrong.
+        why: String,
+    },
+}
+
+/// The alert log's file.
+#[derive(Debug)]
+pub(crate) struct AlertFile {
+    path: PathBuf,
+}
+
+impl AlertFile {
+    /// The file in `state_dir`.
+    pub(crate) fn in_dir(state_dir: &Path) -> AlertFile {
+        AlertFile {
+            path: state_dir.join(FILE),
+        }
+    }
+
+    /// Where it is.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn io(&self, source: std::io::Error) -> AlertFileError {
+        AlertFileError::Io {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    /// The log as the file holds it (empty when there is no file). A last
+    /// line cut short (the machine lost power while it was written) is
+    /// dropped; any other bad line is an error.
+    ///
+    /// # Errors
+    ///
+    /// [`AlertFileError`].
+    pub(crate) fn load(&self) -> Result<AlertLog, AlertFileError> {
+        let text = match std::fs::read_to_string(&self.path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(self.io(e)),
+        };
+        let complete = text.ends_with('\n');
+        let lines: Vec<&str> = text.lines().collect();
+        let mut changes = Vec::with_capacity(lines.len());
+        for (n, line) in lines.iter().enumerate() {
+            match serde_json::from_str::<Change>(line) {
+                Ok(change) => changes.push(change),
+                Err(_) if n + 1 == lines.len() && !complete => {
+                    tracing::warn!(path = %self.path.display(), "the alert log's last line was cut short; dropped");
+                }
+                Err(e) => {
+                    return Err(AlertFileError::Damaged {
+                        path: self.path.clone(),
+                        line: n + 1,
+                        why: e.to_string(),
+                    });
+                }
+            }
+        }
+        AlertLog::from_changes(changes).map_err(|why| AlertFileError::Damaged {
+            path: self.path.clone(),
+            line: 0,
+            why,
+        })
+    }
+
+    /// Keeps what `stored` says: the change appended, or the whole `log`
+    /// written anew (to a temporary file, then renamed over the old one).
+    ///
+    /// # Errors
+    ///
+    /// [`AlertFileError::Io`].
+    pub(crate) fn keep(&self, stored: &Stored, log: &AlertLog) -> Result<(), AlertFileError> {
+        match stored {
+            Stored::Appended(change) => {
+                let mut file = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&self.path)
+                    .map_err(|e| self.io(e))?;
+                let mut line = serde_json::to_vec(change).map_err(|e| self.io(e.into()))?;
+                line.push(b'\n');
+                file.write_all(&line).map_err(|e| self.io(e))?;
+                file.sync_data().map_err(|e| self.io(e))
+            }
+            Stored::Compacted(_) => self.rewrite(log),
+        }
+    }
+
+    fn rewrite(&self, log: &AlertLog) -> Result<(), AlertFileError> {
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        let mut temp = tempfile::NamedTempFile::new_in(dir).map_err(|e| self.io(e))?;
+        for change in log.changes() {
+            let mut line = serde_json::to_vec(change).map_err(|e| self.io(e.into()))?;
+            line.push(b'\n');
+            temp.write_all(&line).map_err(|e| self.io(e))?;
+        }
+        temp.as_file().sync_data().map_err(|e| self.io(e))?;
+        temp.persist(&self.path).map_err(|e| self.io(e.error))?;
+        Ok(())
+    }
+}
+
+/// Marks a run of the manager in its state directory: made at start,
+/// removed when the run ends cleanly. Found at start, the last run did not.
+#[derive(Debug)]
+pub(crate) struct RunMarker {
+    path: PathBuf,
+}
+
+impl RunMarker {
+    /// Marks this run; returns the marker and whether the last run left
+    /// its own (it stopped without shutting down).
+    ///
+    /// # Errors
+    ///
+    /// When the marker cannot be written.
+    pub(crate) fn mark(state_dir: &Path) -> std::io::Result<(RunMarker, bool)> {
+        let path = state_dir.join("running");
+        let crashed = path.exists();
+        std::fs::write(&path, std::process::id().to_string())?;
+        Ok((RunMarker { path }, crashed))
+    }
+
+    /// This run ends cleanly.
+    pub(crate) fn clear(self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nodepair_protocol::api::alerts::{Alert, ChangeKind, Rule, Severity};
+
+    fn alert(id: u64) -> Alert {
+        Alert {
+            id,
+            rule: Rule::UnitDown,
+            subject: "geth.service".into(),
+            severity: Severity::Critical,
+            summary: "geth.service is failed (failed)".into(),
+            first_seen_ms: 1,
+            last_seen_ms: 2,
+            resolved_at_ms: None,
+            readings: Vec::new(),
+            acknowledged: None,
+            muted_until_ms: None,
+        }
+    }
+
+    #[test]
+    fn the_log_survives_a_restart_and_a_torn_last_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = AlertFile::in_dir(dir.path());
+        assert_eq!(file.load().unwrap().last_seq(), 0, "no file: an empty log");
+        let mut log = file.load().unwrap();
+        for _ in 0..3 {
+            let id = log.take_id();
+            let stored = log.record(ChangeKind::Fired, alert(id));
+            file.keep(&stored, &log).unwrap();
+        }
+        let again = file.load().unwrap();
+        assert_eq!(again.last_seq(), 3);
+        assert_eq!(again.changes().count(), 3);
+        // Power lost while a fourth line was written.
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(file.path())
+            .unwrap();
+        f.write_all(br#"{"seq":4,"kind":"fir"#).unwrap();
+        assert_eq!(file.load().unwrap().last_seq(), 3);
+    }
+
+    #[test]
+    fn a_damaged_line_is_named_and_nothing_is_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = AlertFile::in_dir(dir.path());
+        std::fs::write(file.path(), "not json\n{}\n").unwrap();
+        let e = file.load().unwrap_err().to_string();
+        assert!(
+            e.contains("damaged at line 1") && e.contains("move it away"),
+            "{e}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(file.path()).unwrap(),
+            "not json\n{}\n"
+        );
+    }
+
+    #[test]
+    fn a_run_that_did_not_clear_its_marker_is_seen_by_the_next() {
+        let dir = tempfile::tempdir().unwrap();
+        let (marker, crashed) = RunMarker::mark(dir.path()).unwrap();
+        assert!(!crashed);
+        marker.clear();
+        let (_left, crashed) = RunMarker::mark(dir.path()).unwrap();
+        assert!(!crashed);
+        let (_again, crashed) = RunMarker::mark(dir.path()).unwrap();
+        assert!(crashed, "the last run left its marker");
+    }
+}

@@ -1,0 +1,399 @@
+//! The watch: the rules over each round's readings, through the hysteresis, into the log as numbered changes; and acknowledging and muting from an app.
+
+use super::alert_log::{AlertLog, Stored};
+use super::hysteresis::{Timing, Tracker, Transition};
+use super::rules::{Finding, Observation, Rules};
+use super::settings::AlertsConfig;
+use nodepair_protocol::api::alerts::{Acknowledgement, Alert, ChangeKind, MAX_MUTE_SECS, Rule};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Why an app's acknowledgement or mute was not recorded.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum ActError {
+    /// The log holds no alert with this id.
+    #[error("no alert {0} on this manager (it may have been dropped from the log)")]
+    NoSuchAlert(u64),
+    /// A mute longer than [`MAX_MUTE_SECS`].
+    #[error("a mute lasts at most {MAX_MUTE_SECS} seconds (a week), not {0}")]
+    MuteTooLong(u64),
+}
+
+/// The rules, their conditions' states and the log.
+#[derive(Debug)]
+pub(crate) struct Watch {
+    rules: Rules,
+    tracker: Tracker<(Rule, String)>,
+    log: AlertLog,
+    /// When each open alert was last seen holding.
+    last_seen: BTreeMap<u64, u64>,
+}
+
+impl Watch {
+    /// A watch going on from `log` (read back from disk); `crashed_at` when
+    /// the manager's last run did not stop cleanly and this one started
+    /// then. Open alerts stay open until seen clear long enough.
+    pub(crate) fn new(log: AlertLog, crashed_at: Option<u64>) -> Watch {
+        let mut tracker = Tracker::default();
+        for alert in log.open_alerts() {
+            tracker.resume((alert.rule, alert.subject.clone()), alert.severity);
+        }
+        Watch {
+            rules: crashed_at.map_or_else(Rules::default, Rules::after_crash),
+            tracker,
+            log,
+            last_seen: BTreeMap::new(),
+        }
+    }
+
+    /// The log.
+    pub(crate) fn log(&self) -> &AlertLog {
+        &self.log
+    }
+
+    /// `alert` as it is now: its last change, with when it was last seen.
+    pub(crate) fn current(&self, alert: &Alert) -> Alert {
+        let mut alert = alert.clone();
+        if let Some(&seen) = self.last_seen.get(&alert.id) {
+            alert.last_seen_ms = alert.last_seen_ms.max(seen);
+        }
+        alert
+    }
+
+    /// One round: `seen` judged at `now_ms`. Returns the changes recorded.
+    pub(crate) fn observe(
+        &mut self,
+        seen: &Observation,
+        config: &AlertsConfig,
+        now_ms: u64,
+    ) -> Vec<Stored> {
+        let findings = self.rules.evaluate(seen, config, now_ms);
+        let judged: BTreeSet<Rule> = findings.iter().map(|f| f.rule).collect();
+        let mut out = Vec::new();
+        let mut evaluated = BTreeSet::new();
+        for finding in &findings {
+            let key = (finding.rule, finding.subject.clone());
+            evaluated.insert(key.clone());
+            let transition =
+                self.tracker
+                    .observe(&key, finding.holds, now_ms, timing(finding.rule, config));
+            if finding.holds.is_some()
+                && let Some(open) = self.log.open_alert(finding.rule, &finding.subject)
+            {
+                self.last_seen.insert(open.id, now_ms);
+            }
+            if let Some(stored) = self.apply(&key, transition, Some(finding), now_ms) {
+                out.push(stored);
+            }
+        }
+        // A condition no longer judged although its rule is (its mount or
+        // unit went away), or whose rule was turned off, is clear.
+        let gone: Vec<(Rule, String)> = self
+            .tracker
+            .keys()
+            .filter(|key| !evaluated.contains(*key))
+            .filter(|(rule, _)| judged.contains(rule) || !enabled(*rule, config))
+            .cloned()
+            .collect();
+        for key in gone {
+            let transition = self
+                .tracker
+                .observe(&key, None, now_ms, timing(key.0, config));
+            if let Some(stored) = self.apply(&key, transition, None, now_ms) {
+                out.push(stored);
+            }
+        }
+        out
+    }
+
+    fn apply(
+        &mut self,
+        key: &(Rule, String),
+        transition: Transition,
+        finding: Option<&Finding>,
+        now_ms: u64,
+    ) -> Option<Stored> {
+        match transition {
+            Transition::Quiet => None,
+            Transition::Fire { since_ms, severity } => {
+                let finding = finding?;
+                let id = self.log.take_id();
+                self.last_seen.insert(id, now_ms);
+                Some(self.log.record(
+                    ChangeKind::Fired,
+                    Alert {
+                        id,
+                        rule: key.0,
+                        subject: key.1.clone(),
+                        severity,
+                        summary: finding.summary.clone(),
+                        first_seen_ms: since_ms,
+                        last_seen_ms: now_ms,
+                        resolved_at_ms: None,
+                        readings: finding.readings.clone(),
+                        acknowledged: None,
+                        muted_until_ms: None,
+                    },
+                ))
+            }
+            Transition::Worse(severity) => {
+                let mut alert = self.current(self.log.open_alert(key.0, &key.1)?);
+                alert.severity = severity;
+                if let Some(finding) = finding {
+                    alert.summary.clone_from(&finding.summary);
+                    alert.readings.clone_from(&finding.readings);
+                }
+                Some(self.log.record(ChangeKind::Severity, alert))
+            }
+            Transition::Resolve => {
+                let mut alert = self.current(self.log.open_alert(key.0, &key.1)?);
+                alert.resolved_at_ms = Some(now_ms);
+                self.last_seen.remove(&alert.id);
+                Some(self.log.record(ChangeKind::Resolved, alert))
+            }
+        }
+    }
+
+    /// The app called `by` has seen alert `id`.
+    ///
+    /// # Errors
+    ///
+    /// [`ActError::NoSuchAlert`].
+    pub(crate) fn acknowledge(
+        &mut self,
+        id: u64,
+        by: &str,
+        now_ms: u64,
+    ) -> Result<Stored, ActError> {
+        let mut alert = self.current(&self.log.last_of(id).ok_or(ActError::NoSuchAlert(id))?.alert);
+        alert.acknowledged = Some(Acknowledgement {
+            by: by.to_owned(),
+            at_ms: now_ms,
+        });
+        Ok(self.log.record(ChangeKind::Acknowledged, alert))
+    }
+
+    /// Alert `id` muted for `for_secs` from `now_ms` (0: unmuted).
+    ///
+    /// # Errors
+    ///
+    /// [`ActError::NoSuchAlert`], [`ActError::MuteTooLong`].
+    pub(crate) fn mute(&mut self, id: u64, for_secs: u64, now_ms: u64) -> Result<Stored, ActError> {
+        if for_secs > MAX_MUTE_SECS {
+            return Err(ActError::MuteTooLong(for_secs));
+        }
+        let mut alert = self.current(&self.log.last_of(id).ok_or(ActError::NoSuchAlert(id))?.alert);
+        alert.muted_until_ms = (for_secs > 0).then(|| now_ms + for_secs * 1000);
+        Ok(self.log.record(ChangeKind::Muted, alert))
+    }
+}
+
+/// How long `rule`'s condition must hold and be clear.
+fn timing(rule: Rule, config: &AlertsConfig) -> Timing {
+    let clear_after_ms = config.clear_after_secs * 1000;
+    let fire_after_ms = match rule {
+        Rule::Load => config.load.minutes * 60_000,
+        // An event, not a reading: it fires at once and clears when its
+        // minutes are over.
+        Rule::ManagerRestarted => 0,
+        _ => config.fire_after_secs * 1000,
+    };
+    let clear_after_ms = if rule == Rule::ManagerRestarted {
+        0
+    } else {
+        clear_after_ms
+    };
+    Timing {
+        fire_after_ms,
+        clear_after_ms,
+    }
+}
+
+fn enabled(rule: Rule, config: &AlertsConfig) -> bool {
+    match rule {
+        Rule::DiskFree => config.disk_free.enabled,
+        Rule::Memory => config.memory.enabled,
+        Rule::Load => config.load.enabled,
+        Rule::ConsensusSync => config.consensus_sync.enabled,
+        Rule::ExecutionSync => config.execution_sync.enabled,
+        Rule::Peers => config.peers.enabled,
+        Rule::Endpoint => config.endpoint.enabled,
+        Rule::UnitDown => config.unit_down.enabled,
+        Rule::UnitRestarts => config.unit_restarts.enabled,
+        Rule::ManagerRestarted => config.manager_restarted.enabled,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alerts::rules::DiskSpace;
+    use nodepair_protocol::api::alerts::{Change, Severity};
+
+    fn disk(percent_free: u64) -> Observation {
+        Observation {
+            disks: vec![DiskSpace {
+                mount: "/var".into(),
+                total: 1000,
+                available: percent_free * 10,
+            }],
+            ..Observation::default()
+        }
+    }
+
+    fn kinds(stored: &[Stored]) -> Vec<ChangeKind> {
+        stored.iter().map(|s| s.change().kind).collect()
+    }
+
+    #[test]
+    fn a_full_disk_fires_once_worsens_resolves_and_every_change_is_numbered() {
+        let config = AlertsConfig::default();
+        let mut watch = Watch::new(AlertLog::default(), None);
+        let mut all: Vec<Change> = Vec::new();
+        let mut round = |watch: &mut Watch, free: u64, at_s: u64| {
+            let stored = watch.observe(&disk(free), &config, at_s * 1000);
+            all.extend(stored.iter().map(|s| s.change().clone()));
+            kinds(&stored)
+        };
+        assert!(round(&mut watch, 50, 0).is_empty());
+        assert!(round(&mut watch, 8, 15).is_empty(), "not yet held a minute");
+        assert_eq!(round(&mut watch, 8, 75), vec![ChangeKind::Fired]);
+        assert_eq!(round(&mut watch, 3, 90), vec![ChangeKind::Severity]);
+        assert!(
+            round(&mut watch, 50, 105).is_empty(),
+            "clear, not for long enough"
+        );
+        assert_eq!(round(&mut watch, 50, 225), vec![ChangeKind::Resolved]);
+        assert_eq!(all.iter().map(|c| c.seq).collect::<Vec<_>>(), vec![1, 2, 3]);
+        let resolved = &all[2].alert;
+        assert_eq!(resolved.id, all[0].alert.id);
+        assert_eq!(resolved.severity, Severity::Critical);
+        assert_eq!(resolved.first_seen_ms, 15_000);
+        assert_eq!(resolved.last_seen_ms, 90_000);
+        assert_eq!(resolved.resolved_at_ms, Some(225_000));
+        assert!(resolved.summary.contains("/var"), "{}", resolved.summary);
+    }
+
+    #[test]
+    fn an_alert_open_at_a_restart_stays_open_and_numbers_go_on() {
+        let config = AlertsConfig::default();
+        let mut watch = Watch::new(AlertLog::default(), None);
+        watch.observe(&disk(8), &config, 0);
+        watch.observe(&disk(8), &config, 60_000);
+        let changes: Vec<Change> = watch.log().changes().cloned().collect();
+        assert_eq!(changes.len(), 1);
+        let mut again = Watch::new(AlertLog::from_changes(changes).unwrap(), None);
+        assert!(
+            again.observe(&disk(8), &config, 100_000).is_empty(),
+            "not fired twice"
+        );
+        let stored = again.observe(&disk(50), &config, 200_000);
+        assert!(stored.is_empty());
+        let stored = again.observe(&disk(50), &config, 320_000);
+        assert_eq!(kinds(&stored), vec![ChangeKind::Resolved]);
+        assert_eq!(stored[0].change().seq, 2);
+    }
+
+    #[test]
+    fn acknowledging_and_muting_are_changes_and_an_unknown_id_is_refused() {
+        let config = AlertsConfig::default();
+        let mut watch = Watch::new(AlertLog::default(), None);
+        watch.observe(&disk(8), &config, 0);
+        let fired = watch.observe(&disk(8), &config, 60_000);
+        let id = fired[0].change().alert.id;
+        let acked = watch.acknowledge(id, "laptop", 61_000).unwrap();
+        assert_eq!(acked.change().kind, ChangeKind::Acknowledged);
+        assert_eq!(
+            acked
+                .change()
+                .alert
+                .acknowledged
+                .as_ref()
+                .map(|a| a.by.as_str()),
+            Some("laptop")
+        );
+        let muted = watch.mute(id, 3600, 62_000).unwrap();
+        assert_eq!(
+            muted.change().alert.muted_until_ms,
+            Some(62_000 + 3_600_000)
+        );
+        assert!(
+            muted.change().alert.acknowledged.is_some(),
+            "still acknowledged"
+        );
+        assert!(muted.change().alert.is_muted(62_001));
+        let unmuted = watch.mute(id, 0, 63_000).unwrap();
+        assert_eq!(unmuted.change().alert.muted_until_ms, None);
+        assert_eq!(
+            watch.acknowledge(99, "laptop", 0),
+            Err(ActError::NoSuchAlert(99))
+        );
+        assert_eq!(
+            watch.mute(id, MAX_MUTE_SECS + 1, 0),
+            Err(ActError::MuteTooLong(MAX_MUTE_SECS + 1))
+        );
+        assert_eq!(watch.log().last_seq(), 4);
+    }
+
+    #[test]
+    fn a_mount_that_goes_away_or_a_rule_turned_off_resolves_its_alert() {
+        let mut config = AlertsConfig::default();
+        let mut watch = Watch::new(AlertLog::default(), None);
+        let two = |free_var: u64| Observation {
+            disks: vec![
+                DiskSpace {
+                    mount: "/var".into(),
+                    total: 1000,
+                    available: free_var * 10,
+                },
+                DiskSpace {
+                    mount: "/mnt/usb".into(),
+                    total: 1000,
+                    available: 10,
+                },
+            ],
+            ..Observation::default()
+        };
+        watch.observe(&two(50), &config, 0);
+        assert_eq!(
+            kinds(&watch.observe(&two(50), &config, 60_000)),
+            vec![ChangeKind::Fired]
+        );
+        // The USB disk is unmounted.
+        watch.observe(&disk(50), &config, 70_000);
+        let stored = watch.observe(&disk(50), &config, 190_000);
+        assert_eq!(kinds(&stored), vec![ChangeKind::Resolved]);
+        assert_eq!(stored[0].change().alert.subject, "/mnt/usb");
+        // The memory rule fires, then is turned off.
+        let low = Observation {
+            memory: Some((100, 1)),
+            ..Observation::default()
+        };
+        watch.observe(&low, &config, 200_000);
+        assert_eq!(
+            kinds(&watch.observe(&low, &config, 260_000)),
+            vec![ChangeKind::Fired]
+        );
+        config.memory.enabled = false;
+        watch.observe(&low, &config, 270_000);
+        assert_eq!(
+            kinds(&watch.observe(&low, &config, 390_000)),
+            vec![ChangeKind::Resolved]
+        );
+    }
+
+    #[test]
+    fn a_crash_before_this_start_fires_at_once_and_resolves_after_its_minutes() {
+        let config = AlertsConfig::default();
+        let mut watch = Watch::new(AlertLog::default(), Some(1_000));
+        let stored = watch.observe(&Observation::default(), &config, 1_000);
+        assert_eq!(kinds(&stored), vec![ChangeKind::Fired]);
+        assert_eq!(stored[0].change().alert.rule, Rule::ManagerRestarted);
+        assert!(
+            watch
+                .observe(&Observation::default(), &config, 30 * 60_000)
+                .is_empty()
+        );
+        let stored = watch.observe(&Observation::default(), &config, 61 * 60_000 + 1_000);
+        assert_eq!(kinds(&stored), vec![ChangeKind::Resolved]);
+    }
+}

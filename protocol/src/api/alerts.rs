@@ -1,0 +1,399 @@
+//! `alerts.list`, `alerts.follow`, `alerts.ack`, `alerts.mute`: what the manager's watch over the host and the node found, every change numbered so an app that was away catches up.
+//!
+//! The manager keeps a log of changes (an alert fired, got worse, was
+//! acknowledged or muted, resolved), each with the next sequence number.
+//! Each change carries the whole alert as it is after it, so replaying the
+//! log from any point gives every alert's state; the log always keeps the
+//! last change of an alert still open. An app follows the stream
+//! ([`STREAM`]) for changes as they happen and pages through
+//! [`AlertsList`] for those after the last one it saw.
+
+use super::{Empty, Method};
+use serde::{Deserialize, Serialize};
+
+/// The capability's name.
+pub const CAPABILITY: &str = "alerts";
+
+/// Its methods.
+pub const METHODS: &[super::MethodInfo] = &[
+    super::MethodInfo::of::<AlertsList>(),
+    super::MethodInfo::of::<AlertsFollow>(),
+    super::MethodInfo::of::<AlertsUnfollow>(),
+    super::MethodInfo::of::<AlertsAck>(),
+    super::MethodInfo::of::<AlertsMute>(),
+];
+
+/// Its kind of stream, and the body of each event.
+pub const STREAMS: &[super::StreamInfo] = &[super::StreamInfo::of::<Change>(STREAM)];
+
+/// Its methods' bodies, for TypeScript.
+#[cfg(feature = "specta")]
+#[derive(Debug, Serialize, specta::Type)]
+#[specta(inline)]
+pub struct Methods {
+    #[serde(rename = "alerts.list")]
+    list: super::Call<ListRequest, ChangesPage>,
+    #[serde(rename = "alerts.follow")]
+    follow: super::Call<Empty, FollowResponse>,
+    #[serde(rename = "alerts.unfollow")]
+    unfollow: super::Call<Empty, Empty>,
+    #[serde(rename = "alerts.ack")]
+    ack: super::Call<AckRequest, Alert>,
+    #[serde(rename = "alerts.mute")]
+    mute: super::Call<MuteRequest, Alert>,
+}
+
+/// Its stream's events, for TypeScript.
+#[cfg(feature = "specta")]
+#[derive(Debug, Serialize, specta::Type)]
+#[specta(inline)]
+pub struct Streams {
+    alerts: Change,
+}
+
+/// The stream an alerts follow's events come on; each body is a [`Change`].
+pub const STREAM: &str = "alerts";
+
+/// Most changes one [`AlertsList`] answer holds: a page always fits in a
+/// frame; the app asks again after the last one while `more` is set.
+pub const MAX_PAGE: usize = 40;
+
+/// Longest mute an app may ask for: a week, in seconds.
+pub const MAX_MUTE_SECS: u64 = 7 * 24 * 3600;
+
+/// `alerts.list`: the changes after a sequence number, oldest first.
+#[derive(Debug)]
+pub struct AlertsList;
+
+impl Method for AlertsList {
+    const NAME: &'static str = "alerts.list";
+    const CAPABILITY: Option<&'static str> = Some(CAPABILITY);
+    type Request = ListRequest;
+    type Response = ChangesPage;
+}
+
+/// `alerts.follow`: every change from now on, pushed on [`STREAM`] until
+/// `alerts.unfollow`, the session ends, or the app is unpaired. Follow
+/// first, then list after the last change seen: nothing falls between.
+#[derive(Debug)]
+pub struct AlertsFollow;
+
+impl Method for AlertsFollow {
+    const NAME: &'static str = "alerts.follow";
+    const CAPABILITY: Option<&'static str> = Some(CAPABILITY);
+    type Request = Empty;
+    type Response = FollowResponse;
+    const FOLLOWS: super::Follows = super::Follows::Starts;
+}
+
+/// `alerts.unfollow`: stops the app's alerts follow, if any.
+#[derive(Debug)]
+pub struct AlertsUnfollow;
+
+impl Method for AlertsUnfollow {
+    const NAME: &'static str = "alerts.unfollow";
+    const CAPABILITY: Option<&'static str> = Some(CAPABILITY);
+    type Request = Empty;
+    type Response = Empty;
+    const FOLLOWS: super::Follows = super::Follows::Stops {
+        starts: AlertsFollow::NAME,
+    };
+}
+
+/// `alerts.ack`: someone has seen an alert; every app shows it
+/// acknowledged. An alert no longer in the log is answered
+/// [`Status::UNKNOWN_METHOD`](crate::status::Status::UNKNOWN_METHOD)'s
+/// code 404 with a body saying which.
+#[derive(Debug)]
+pub struct AlertsAck;
+
+impl Method for AlertsAck {
+    const NAME: &'static str = "alerts.ack";
+    const CAPABILITY: Option<&'static str> = Some(CAPABILITY);
+    type Request = AckRequest;
+    type Response = Alert;
+}
+
+/// `alerts.mute`: no notifications for an alert for a while (it stays in
+/// the log and the lists, marked muted). `for_secs` 0 unmutes.
+#[derive(Debug)]
+pub struct AlertsMute;
+
+impl Method for AlertsMute {
+    const NAME: &'static str = "alerts.mute";
+    const CAPABILITY: Option<&'static str> = Some(CAPABILITY);
+    type Request = MuteRequest;
+    type Response = Alert;
+}
+
+/// Which changes: those numbered after `after_seq` (0: from the start of
+/// the log).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct ListRequest {
+    /// The last sequence number the app has seen.
+    #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
+    #[serde(default)]
+    pub after_seq: u64,
+}
+
+/// Some of the log's changes, oldest first.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct ChangesPage {
+    /// At most [`MAX_PAGE`] changes after the one asked for.
+    pub changes: Vec<Change>,
+    /// The newest sequence number in the log (0 when it is empty).
+    #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
+    pub last_seq: u64,
+    /// Whether changes after this page's last are left: ask again.
+    pub more: bool,
+    /// Whether changes after `after_seq` were dropped from the log since
+    /// (it is bounded): the page still holds every alert's last state.
+    pub gap: bool,
+}
+
+/// What `alerts.follow` answers: where the stream's events come.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct FollowResponse {
+    /// The stream's name, [`STREAM`].
+    pub stream: String,
+    /// The newest sequence number in the log when the follow started.
+    #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
+    pub last_seq: u64,
+}
+
+/// Which alert.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct AckRequest {
+    /// Its id.
+    #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
+    pub id: u64,
+}
+
+/// Which alert, and for how long.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct MuteRequest {
+    /// Its id.
+    #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
+    pub id: u64,
+    /// Seconds from now, at most [`MAX_MUTE_SECS`]; 0 unmutes.
+    #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
+    pub for_secs: u64,
+}
+
+/// One change in the log.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct Change {
+    /// Its sequence number: one more than the change before, per manager,
+    /// kept across restarts.
+    #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
+    pub seq: u64,
+    /// What happened.
+    pub kind: ChangeKind,
+    /// The alert as it is after this change.
+    pub alert: Alert,
+}
+
+/// What a change did to its alert.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeKind {
+    /// It began.
+    Fired,
+    /// Its severity changed while it held.
+    Severity,
+    /// Someone acknowledged it.
+    Acknowledged,
+    /// Someone muted (or unmuted) it.
+    Muted,
+    /// Its condition cleared.
+    Resolved,
+}
+
+/// An alert: one rule's condition about one subject, from when it fired to
+/// when it resolved.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct Alert {
+    /// Its id: numbered per manager, never reused.
+    #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
+    pub id: u64,
+    /// The rule that fired.
+    pub rule: Rule,
+    /// What it is about: a mount (`/var`), a client (`consensus`,
+    /// `execution`), a unit (`geth.service`); empty for the host as a whole.
+    pub subject: String,
+    /// How bad.
+    pub severity: Severity,
+    /// One sentence for people: "Disk /var has 4.1 GiB free (3 %)".
+    pub summary: String,
+    /// When its condition was first seen holding (ms since the Unix epoch).
+    #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
+    pub first_seen_ms: u64,
+    /// When it was last seen holding.
+    #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
+    pub last_seen_ms: u64,
+    /// When it resolved, if it has.
+    #[cfg_attr(feature = "specta", specta(type = Option<specta_typescript::Number>))]
+    pub resolved_at_ms: Option<u64>,
+    /// The readings that fired it, by name (`free_percent`: `3.1`).
+    pub readings: Vec<Fact>,
+    /// Who acknowledged it, and when.
+    pub acknowledged: Option<Acknowledgement>,
+    /// Until when it is muted (ms since the Unix epoch).
+    #[cfg_attr(feature = "specta", specta(type = Option<specta_typescript::Number>))]
+    pub muted_until_ms: Option<u64>,
+}
+
+/// One reading behind an alert.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct Fact {
+    /// What was read: `free_percent`, `sync_distance`, `active_state`.
+    pub name: String,
+    /// Its value, as text.
+    pub value: String,
+}
+
+/// An acknowledgement.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct Acknowledgement {
+    /// The app that acknowledged it, by its display name.
+    pub by: String,
+    /// When (ms since the Unix epoch).
+    #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
+    pub at_ms: u64,
+}
+
+/// How bad an alert is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// Worth a look soon.
+    Warning,
+    /// Needs someone now.
+    Critical,
+}
+
+/// The rules a manager evaluates; each can be turned off and tuned in the
+/// `[alerts]` section of manager.toml under its name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum Rule {
+    /// A mount's free space below a share or a size.
+    DiskFree,
+    /// Available memory low.
+    Memory,
+    /// Load per CPU high for minutes.
+    Load,
+    /// The consensus client behind the chain's head, or its head not moving.
+    ConsensusSync,
+    /// The execution client behind, or its head not moving.
+    ExecutionSync,
+    /// A client with too few peers.
+    Peers,
+    /// An Ethereum endpoint not answering.
+    Endpoint,
+    /// A listed unit not active.
+    UnitDown,
+    /// A listed unit restarting again and again.
+    UnitRestarts,
+    /// The manager started again after it had not stopped cleanly.
+    ManagerRestarted,
+}
+
+impl Rule {
+    /// Every rule, in the order the docs list them.
+    pub const ALL: &'static [Rule] = &[
+        Rule::DiskFree,
+        Rule::Memory,
+        Rule::Load,
+        Rule::ConsensusSync,
+        Rule::ExecutionSync,
+        Rule::Peers,
+        Rule::Endpoint,
+        Rule::UnitDown,
+        Rule::UnitRestarts,
+        Rule::ManagerRestarted,
+    ];
+
+    /// Its name in manager.toml and on the wire: `disk_free`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rule::DiskFree => "disk_free",
+            Rule::Memory => "memory",
+            Rule::Load => "load",
+            Rule::ConsensusSync => "consensus_sync",
+            Rule::ExecutionSync => "execution_sync",
+            Rule::Peers => "peers",
+            Rule::Endpoint => "endpoint",
+            Rule::UnitDown => "unit_down",
+            Rule::UnitRestarts => "unit_restarts",
+            Rule::ManagerRestarted => "manager_restarted",
+        }
+    }
+}
+
+impl Alert {
+    /// Whether it still holds.
+    pub fn is_open(&self) -> bool {
+        self.resolved_at_ms.is_none()
+    }
+
+    /// Whether it is muted at `now_ms`.
+    pub fn is_muted(&self, now_ms: u64) -> bool {
+        self.muted_until_ms.is_some_and(|until| until > now_ms)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rule_names_are_their_wire_names() {
+        for rule in Rule::ALL {
+            let json = serde_json::to_string(rule).unwrap();
+            assert_eq!(json, format!("\"{}\"", rule.as_str()));
+        }
+    }
+
+    #[test]
+    fn a_change_reads_back_as_written() {
+        let change = Change {
+            seq: 7,
+            kind: ChangeKind::Fired,
+            alert: Alert {
+                id: 3,
+                rule: Rule::DiskFree,
+                subject: "/var".into(),
+                severity: Severity::Warning,
+                summary: "Disk /var has 4.1 GiB free (3 %)".into(),
+                first_seen_ms: 1_000,
+                last_seen_ms: 2_000,
+                resolved_at_ms: None,
+                readings: vec![Fact {
+                    name: "free_percent".into(),
+                    value: "3.0".into(),
+                }],
+                acknowledged: None,
+                muted_until_ms: None,
+            },
+        };
+        let json = serde_json::to_string(&change).unwrap();
+        assert!(
+            json.starts_with(r#"{"seq":7,"kind":"fired","alert":{"id":3,"rule":"disk_free""#),
+            "{json}"
+        );
+        assert_eq!(serde_json::from_str::<Change>(&json).unwrap(), change);
+    }
+}
