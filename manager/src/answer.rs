@@ -25,6 +25,8 @@ pub(crate) struct Setup<'a> {
     pub(crate) started: Instant,
     /// Background tasks a capability started; aborted when the manager stops.
     pub(crate) tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// Whether the manager's last run stopped without shutting down.
+    pub(crate) last_run_crashed: bool,
 }
 
 /// One capability as the manager answers it.

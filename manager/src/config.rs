@@ -39,6 +39,9 @@ pub(crate) struct Config {
     pub(crate) services: ServicesConfig,
     /// The journals and files apps may read and follow (the `logs` capability).
     pub(crate) logs: LogsConfig,
+    /// The rules the manager watches the host and the node with (the
+    /// `alerts` capability).
+    pub(crate) alerts: crate::alerts::settings::AlertsConfig,
 }
 
 /// The `[session]` section: how sessions with apps run.
@@ -271,6 +274,7 @@ impl Default for Config {
             ethereum: EthereumConfig::default(),
             services: ServicesConfig::default(),
             logs: LogsConfig::default(),
+            alerts: crate::alerts::settings::AlertsConfig::default(),
             state_dir: None,
         }
     }
@@ -436,6 +440,10 @@ impl Config {
         }
         config
             .limits
+            .check()
+            .map_err(<toml::de::Error as serde::de::Error>::custom)?;
+        config
+            .alerts
             .check()
             .map_err(<toml::de::Error as serde::de::Error>::custom)?;
         Ok(config)

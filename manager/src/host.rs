@@ -242,6 +242,31 @@ async fn push_host(peer: &OnceLock<Peer>, to: PublicKey, interval: Duration) -> 
     }
 }
 
+/// What the alert rules read of the host: its mounts' space, memory, load
+/// and CPUs. Blocks (it reads /proc and the mounts).
+pub(crate) fn resources() -> crate::alerts::rules::Observation {
+    let system = System::new_with_specifics(
+        RefreshKind::nothing()
+            .with_cpu(CpuRefreshKind::nothing())
+            .with_memory(MemoryRefreshKind::nothing().with_ram()),
+    );
+    let load = System::load_average().one;
+    let cpus = u32::try_from(system.cpus().len()).unwrap_or(u32::MAX);
+    crate::alerts::rules::Observation {
+        disks: disks()
+            .into_iter()
+            .map(|d| crate::alerts::rules::DiskSpace {
+                mount: d.mount,
+                total: d.total,
+                available: d.available,
+            })
+            .collect(),
+        memory: Some((system.total_memory(), system.available_memory())),
+        load: (load.is_finite() && cpus > 0).then_some((load, cpus)),
+        ..crate::alerts::rules::Observation::default()
+    }
+}
+
 /// Mounted file systems with real storage behind them, each once, by mount.
 fn disks() -> Vec<Disk> {
     let mut disks = Vec::new();

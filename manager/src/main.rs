@@ -8,9 +8,6 @@
 //! `nodepair-peer`; here are the command line, the configuration and the
 //! node-status providers.
 
-// Built and tested, not yet answered: the capability is wired in next.
-#[cfg(test)]
-mod alerts;
 mod answer;
 mod command;
 mod config;
@@ -18,6 +15,7 @@ mod control;
 mod exit;
 mod keys;
 mod methods;
+mod run_marker;
 mod runtime;
 mod serve;
 mod tool;
@@ -38,7 +36,7 @@ macro_rules! capabilities {
     };
 }
 
-capabilities!(info, host, ethereum, services, logs);
+capabilities!(info, host, ethereum, services, logs, alerts);
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -75,6 +75,7 @@ fn methods(capabilities: &[&str]) -> Methods {
         peer: Arc::default(),
         started: std::time::Instant::now(),
         tasks: Vec::new(),
+        last_run_crashed: false,
     };
     let methods = Methods::new(&mut setup).expect("nothing configured builds");
     for task in setup.tasks {

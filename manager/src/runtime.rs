@@ -25,6 +25,8 @@ pub(crate) struct Runtime {
     pub(crate) state_dir: PathBuf,
     /// What the capabilities run in the background (host sampling).
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// Marks this run in the state dir until it ends cleanly.
+    marker: crate::run_marker::RunMarker,
     /// Held while running: a second manager on this state dir is refused.
     _lock: DirLock,
 }
@@ -49,6 +51,16 @@ impl Runtime {
     pub(crate) async fn start(config: Config) -> anyhow::Result<Runtime> {
         let state_dir = config.state_dir();
         let lock = lock_state_dir(&state_dir)?;
+        let (marker, last_run_crashed) = crate::run_marker::RunMarker::mark(&state_dir)
+            .with_context(|| {
+                format!(
+                    "cannot write to the state directory {}",
+                    state_dir.display()
+                )
+            })?;
+        if last_run_crashed {
+            tracing::warn!("the last run of this manager stopped without shutting down");
+        }
         let opened = {
             let config = config.clone();
             tokio::task::spawn_blocking(move || -> anyhow::Result<(Selected, Identity)> {
@@ -90,6 +102,7 @@ impl Runtime {
             peer: Arc::clone(&peer_slot),
             started: Instant::now(),
             tasks: Vec::new(),
+            last_run_crashed,
         };
         let methods = Arc::new(Methods::new(&mut setup)?);
         let tasks = setup.tasks;
@@ -113,6 +126,7 @@ impl Runtime {
             config,
             state_dir,
             tasks,
+            marker,
             _lock: lock,
         })
     }
@@ -124,6 +138,18 @@ impl Runtime {
         }
         self.peer.shutdown().await;
         self.waku.shutdown().await;
+        self.marker.clear();
+    }
+
+    /// Says goodbye when something still holds the runtime (a control
+    /// connection): the peer and the node stop, and the run ends cleanly.
+    pub(crate) async fn shutdown_shared(&self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+        self.peer.shutdown().await;
+        self.waku.shutdown().await;
+        self.marker.clear();
     }
 
     /// The counterparties as `peers` shows them.

@@ -80,6 +80,14 @@ export const events = {
 };
 
 /* Types */
+/**  An acknowledgement. */
+export type Acknowledgement = {
+	/**  The app that acknowledged it, by its display name. */
+	by: string,
+	/**  When (ms since the Unix epoch). */
+	at_ms: number,
+};
+
 /**  The actions an app may ask for. */
 export type Action = 
 /**  `systemctl start`. */
@@ -88,6 +96,164 @@ export type Action =
 "stop" | 
 /**  `systemctl restart`. */
 "restart";
+
+/**
+ *  An alert: one rule's condition about one subject, from when it fired to
+ *  when it resolved.
+ */
+export type Alert = Alert_Serialize | Alert_Deserialize;
+
+/**  Which alert. */
+export type AlertAckRequest = {
+	/**  Its id. */
+	id: number,
+};
+
+/**  One change in the log. */
+export type AlertChange = AlertChange_Serialize | AlertChange_Deserialize;
+
+/**  What a change did to its alert. */
+export type AlertChangeKind = 
+/**  It began. */
+"fired" | 
+/**  Its severity changed while it held. */
+"severity" | 
+/**  Someone acknowledged it. */
+"acknowledged" | 
+/**  Someone muted (or unmuted) it. */
+"muted" | 
+/**  Its condition cleared. */
+"resolved";
+
+/**  One change in the log. */
+export type AlertChange_Deserialize = {
+	/**
+	 *  Its sequence number: one more than the change before, per manager,
+	 *  kept across restarts.
+	 */
+	seq: number,
+	/**  What happened. */
+	kind: AlertChangeKind,
+	/**  The alert as it is after this change. */
+	alert: Alert_Deserialize,
+};
+
+/**  One change in the log. */
+export type AlertChange_Serialize = {
+	/**
+	 *  Its sequence number: one more than the change before, per manager,
+	 *  kept across restarts.
+	 */
+	seq: number,
+	/**  What happened. */
+	kind: AlertChangeKind,
+	/**  The alert as it is after this change. */
+	alert: Alert_Serialize,
+};
+
+/**  Which alert, and for how long. */
+export type AlertMuteRequest = {
+	/**  Its id. */
+	id: number,
+	/**  Seconds from now, at most [`MAX_MUTE_SECS`]; 0 unmutes. */
+	for_secs: number,
+};
+
+/**
+ *  An alert: one rule's condition about one subject, from when it fired to
+ *  when it resolved.
+ */
+export type Alert_Deserialize = {
+	/**  Its id: numbered per manager, never reused. */
+	id: number,
+	/**  The rule that fired. */
+	rule: Rule,
+	/**
+	 *  What it is about: a mount (`/var`), a client (`consensus`,
+	 *  `execution`), a unit (`geth.service`); empty for the host as a whole.
+	 */
+	subject: string,
+	/**  How bad. */
+	severity: Severity,
+	/**  One sentence for people: "Disk /var has 4.1 GiB free (3 %)". */
+	summary: string,
+	/**  When its condition was first seen holding (ms since the Unix epoch). */
+	first_seen_ms: number,
+	/**  When it was last seen holding. */
+	last_seen_ms: number,
+	/**  When it resolved, if it has. */
+	resolved_at_ms?: number | null,
+	/**  The readings that fired it, by name (`free_percent`: `3.1`). */
+	readings: Fact[],
+	/**  Who acknowledged it, and when. */
+	acknowledged?: Acknowledgement | null,
+	/**  Until when it is muted (ms since the Unix epoch). */
+	muted_until_ms?: number | null,
+};
+
+/**
+ *  An alert: one rule's condition about one subject, from when it fired to
+ *  when it resolved.
+ */
+export type Alert_Serialize = {
+	/**  Its id: numbered per manager, never reused. */
+	id: number,
+	/**  The rule that fired. */
+	rule: Rule,
+	/**
+	 *  What it is about: a mount (`/var`), a client (`consensus`,
+	 *  `execution`), a unit (`geth.service`); empty for the host as a whole.
+	 */
+	subject: string,
+	/**  How bad. */
+	severity: Severity,
+	/**  One sentence for people: "Disk /var has 4.1 GiB free (3 %)". */
+	summary: string,
+	/**  When its condition was first seen holding (ms since the Unix epoch). */
+	first_seen_ms: number,
+	/**  When it was last seen holding. */
+	last_seen_ms: number,
+	/**  When it resolved, if it has. */
+	resolved_at_ms: number | null,
+	/**  The readings that fired it, by name (`free_percent`: `3.1`). */
+	readings: Fact[],
+	/**  Who acknowledged it, and when. */
+	acknowledged: Acknowledgement | null,
+	/**  Until when it is muted (ms since the Unix epoch). */
+	muted_until_ms: number | null,
+};
+
+/**  What `alerts.follow` answers: where the stream's events come. */
+export type AlertsFollowResponse = {
+	/**  The stream's name, [`STREAM`]. */
+	stream: string,
+	/**  The newest sequence number in the log when the follow started. */
+	last_seq: number,
+};
+
+/**
+ *  Which changes: those numbered after `after_seq` (0: from the start of
+ *  the log).
+ */
+export type AlertsListRequest = AlertsListRequest_Serialize | AlertsListRequest_Deserialize;
+
+/**
+ *  Which changes: those numbered after `after_seq` (0: from the start of
+ *  the log).
+ */
+export type AlertsListRequest_Deserialize = {
+	/**  The last sequence number the app has seen. */
+	after_seq?: number,
+};
+
+/**
+ *  Which changes: those numbered after `after_seq` (0: from the start of
+ *  the log).
+ */
+export type AlertsListRequest_Serialize = {
+	/**  The last sequence number the app has seen. */
+	after_seq: number,
+};
 
 /**  Why a command failed. */
 export type AppError = {
@@ -172,6 +338,39 @@ export type Call<Q, R> = {
 	request: Q,
 	/**  An OK response's body. */
 	response: R,
+};
+
+/**  Some of the log's changes, oldest first. */
+export type ChangesPage = ChangesPage_Serialize | ChangesPage_Deserialize;
+
+/**  Some of the log's changes, oldest first. */
+export type ChangesPage_Deserialize = {
+	/**  At most [`MAX_PAGE`] changes after the one asked for. */
+	changes: AlertChange_Deserialize[],
+	/**  The newest sequence number in the log (0 when it is empty). */
+	last_seq: number,
+	/**  Whether changes after this page's last are left: ask again. */
+	more: boolean,
+	/**
+	 *  Whether changes after `after_seq` were dropped from the log since
+	 *  (it is bounded): the page still holds every alert's last state.
+	 */
+	gap: boolean,
+};
+
+/**  Some of the log's changes, oldest first. */
+export type ChangesPage_Serialize = {
+	/**  At most [`MAX_PAGE`] changes after the one asked for. */
+	changes: AlertChange_Serialize[],
+	/**  The newest sequence number in the log (0 when it is empty). */
+	last_seq: number,
+	/**  Whether changes after this page's last are left: ask again. */
+	more: boolean,
+	/**
+	 *  Whether changes after `after_seq` were dropped from the log since
+	 *  (it is bounded): the page still holds every alert's last state.
+	 */
+	gap: boolean,
 };
 
 /**  What the beacon node says (`/eth/v1/node/*`). */
@@ -313,6 +512,14 @@ export type ExecutionSyncing =
 	/**  The highest block it knows of. */
 	highest_block: number,
 } };
+
+/**  One reading behind an alert. */
+export type Fact = {
+	/**  What was read: `free_percent`, `sync_distance`, `active_state`. */
+	name: string,
+	/**  Its value, as text. */
+	value: string,
+};
 
 /**  A follow started. */
 export type FollowResponse = {
@@ -533,6 +740,12 @@ export type ManagerMethods_Deserialize = {
 	"logs.tail": Call<TailRequest_Deserialize, Lines_Deserialize>,
 	"logs.follow": Call<SourceRequest, FollowResponse>,
 	"logs.unfollow": Call<SourceRequest, Empty>,
+} & {
+	"alerts.list": Call<AlertsListRequest_Deserialize, ChangesPage_Deserialize>,
+	"alerts.follow": Call<Empty, AlertsFollowResponse>,
+	"alerts.unfollow": Call<Empty, Empty>,
+	"alerts.ack": Call<AlertAckRequest, Alert_Deserialize>,
+	"alerts.mute": Call<AlertMuteRequest, Alert_Deserialize>,
 };
 
 /**
@@ -556,6 +769,12 @@ export type ManagerMethods_Serialize = {
 	"logs.tail": Call<TailRequest_Serialize, Lines_Serialize>,
 	"logs.follow": Call<SourceRequest, FollowResponse>,
 	"logs.unfollow": Call<SourceRequest, Empty>,
+} & {
+	"alerts.list": Call<AlertsListRequest_Serialize, ChangesPage_Serialize>,
+	"alerts.follow": Call<Empty, AlertsFollowResponse>,
+	"alerts.unfollow": Call<Empty, Empty>,
+	"alerts.ack": Call<AlertAckRequest, Alert_Serialize>,
+	"alerts.mute": Call<AlertMuteRequest, Alert_Serialize>,
 };
 
 /**  One paired manager, as the list shows it. */
@@ -627,6 +846,8 @@ export type ManagerStreams_Deserialize = {
 	host: HealthResponse_Deserialize,
 } & {
 	logs: Lines_Deserialize,
+} & {
+	alerts: AlertChange_Deserialize,
 };
 
 /**
@@ -637,6 +858,8 @@ export type ManagerStreams_Serialize = {
 	host: HealthResponse_Serialize,
 } & {
 	logs: Lines_Serialize,
+} & {
+	alerts: AlertChange_Serialize,
 };
 
 /**  The managers and whether the backend is up; sent whenever either changes. */
@@ -978,6 +1201,32 @@ export type Reading<T> =
 /**  Why there is none. */
 ({ error: ReadError }) & { value?: never };
 
+/**
+ *  The rules a manager evaluates; each can be turned off and tuned in the
+ *  `[alerts]` section of manager.toml under its name.
+ */
+export type Rule = 
+/**  A mount's free space below a share or a size. */
+"disk_free" | 
+/**  Available memory low. */
+"memory" | 
+/**  Load per CPU high for minutes. */
+"load" | 
+/**  The consensus client behind the chain's head, or its head not moving. */
+"consensus_sync" | 
+/**  The execution client behind, or its head not moving. */
+"execution_sync" | 
+/**  A client with too few peers. */
+"peers" | 
+/**  An Ethereum endpoint not answering. */
+"endpoint" | 
+/**  A listed unit not active. */
+"unit_down" | 
+/**  A listed unit restarting again and again. */
+"unit_restarts" | 
+/**  The manager started again after it had not stopped cleanly. */
+"manager_restarted";
+
 /**  CPU and memory at one moment. */
 export type Sample = {
 	/**  When, Unix milliseconds. */
@@ -1076,6 +1325,13 @@ export type SettingsView_Serialize = {
 	/**  The network settings as the file has them. */
 	network: NetworkForm_Serialize,
 };
+
+/**  How bad an alert is. */
+export type Severity = 
+/**  Worth a look soon. */
+"warning" | 
+/**  Needs someone now. */
+"critical";
 
 /**  Which source. */
 export type SourceRequest = {

@@ -1,7 +1,7 @@
 //! The alert log on disk: one change per line in the state directory, appended and flushed as each is recorded, written anew when the bound drops old ones.
 
 use super::alert_log::{AlertLog, Stored};
-use nodepair_protocol::api::alerts::Change;
+use nodepair_protocol::api::alerts::AlertChange;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -48,6 +48,7 @@ impl AlertFile {
     }
 
     /// Where it is.
+    #[cfg(test)]
     pub(crate) fn path(&self) -> &Path {
         &self.path
     }
@@ -76,7 +77,7 @@ impl AlertFile {
         let lines: Vec<&str> = text.lines().collect();
         let mut changes = Vec::with_capacity(lines.len());
         for (n, line) in lines.iter().enumerate() {
-            match serde_json::from_str::<Change>(line) {
+            match serde_json::from_str::<AlertChange>(line) {
                 Ok(change) => changes.push(change),
                 Err(_) if n + 1 == lines.len() && !complete => {
                     tracing::warn!(path = %self.path.display(), "the alert log's last line was cut short; dropped");
@@ -121,50 +122,24 @@ impl AlertFile {
     }
 
     fn rewrite(&self, log: &AlertLog) -> Result<(), AlertFileError> {
-        let dir = self.path.parent().unwrap_or(Path::new("."));
-        let mut temp = tempfile::NamedTempFile::new_in(dir).map_err(|e| self.io(e))?;
+        // The state directory is this manager's alone (its lock): the new
+        // file's name is free.
+        let next = self.path.with_extension("jsonl.new");
+        let mut file = std::fs::File::create(&next).map_err(|e| self.io(e))?;
         for change in log.changes() {
             let mut line = serde_json::to_vec(change).map_err(|e| self.io(e.into()))?;
             line.push(b'\n');
-            temp.write_all(&line).map_err(|e| self.io(e))?;
+            file.write_all(&line).map_err(|e| self.io(e))?;
         }
-        temp.as_file().sync_data().map_err(|e| self.io(e))?;
-        temp.persist(&self.path).map_err(|e| self.io(e.error))?;
-        Ok(())
-    }
-}
-
-/// Marks a run of the manager in its state directory: made at start,
-/// removed when the run ends cleanly. Found at start, the last run did not.
-#[derive(Debug)]
-pub(crate) struct RunMarker {
-    path: PathBuf,
-}
-
-impl RunMarker {
-    /// Marks this run; returns the marker and whether the last run left
-    /// its own (it stopped without shutting down).
-    ///
-    /// # Errors
-    ///
-    /// When the marker cannot be written.
-    pub(crate) fn mark(state_dir: &Path) -> std::io::Result<(RunMarker, bool)> {
-        let path = state_dir.join("running");
-        let crashed = path.exists();
-        std::fs::write(&path, std::process::id().to_string())?;
-        Ok((RunMarker { path }, crashed))
-    }
-
-    /// This run ends cleanly.
-    pub(crate) fn clear(self) {
-        let _ = std::fs::remove_file(&self.path);
+        file.sync_data().map_err(|e| self.io(e))?;
+        std::fs::rename(&next, &self.path).map_err(|e| self.io(e))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use nodepair_protocol::api::alerts::{Alert, ChangeKind, Rule, Severity};
+    use nodepair_protocol::api::alerts::{Alert, AlertChangeKind, Rule, Severity};
 
     fn alert(id: u64) -> Alert {
         Alert {
@@ -190,7 +165,7 @@ mod tests {
         let mut log = file.load().unwrap();
         for _ in 0..3 {
             let id = log.take_id();
-            let stored = log.record(ChangeKind::Fired, alert(id));
+            let stored = log.record(AlertChangeKind::Fired, alert(id));
             file.keep(&stored, &log).unwrap();
         }
         let again = file.load().unwrap();
@@ -219,17 +194,5 @@ mod tests {
             std::fs::read_to_string(file.path()).unwrap(),
             "not json\n{}\n"
         );
-    }
-
-    #[test]
-    fn a_run_that_did_not_clear_its_marker_is_seen_by_the_next() {
-        let dir = tempfile::tempdir().unwrap();
-        let (marker, crashed) = RunMarker::mark(dir.path()).unwrap();
-        assert!(!crashed);
-        marker.clear();
-        let (_left, crashed) = RunMarker::mark(dir.path()).unwrap();
-        assert!(!crashed);
-        let (_again, crashed) = RunMarker::mark(dir.path()).unwrap();
-        assert!(crashed, "the last run left its marker");
     }
 }

@@ -1,6 +1,6 @@
 //! The log of alert changes, numbered: bounded, yet always holding the last change of every open alert, so replaying it gives every alert's state.
 
-use nodepair_protocol::api::alerts::{Alert, Change, ChangeKind, ChangesPage, MAX_PAGE, Rule};
+use nodepair_protocol::api::alerts::{Alert, AlertChange, AlertChangeKind, ChangesPage, MAX_PAGE, Rule};
 use std::collections::{BTreeMap, VecDeque};
 
 /// Most changes kept; beyond it the oldest go, except the last change of
@@ -10,7 +10,7 @@ pub(crate) const MAX_CHANGES: usize = 5000;
 /// The log, in memory; [`super::alert_file`] keeps it on disk.
 #[derive(Debug, Default)]
 pub(crate) struct AlertLog {
-    changes: VecDeque<Change>,
+    changes: VecDeque<AlertChange>,
     /// The sequence number the next change gets.
     next_seq: u64,
     /// The id the next alert gets.
@@ -25,14 +25,14 @@ pub(crate) struct AlertLog {
 #[derive(Debug, PartialEq)]
 pub(crate) enum Stored {
     /// Appended: write it at the end.
-    Appended(Change),
+    Appended(AlertChange),
     /// Appended, and old changes were dropped: write the log again.
-    Compacted(Change),
+    Compacted(AlertChange),
 }
 
 impl Stored {
     /// The change.
-    pub(crate) fn change(&self) -> &Change {
+    pub(crate) fn change(&self) -> &AlertChange {
         match self {
             Stored::Appended(c) | Stored::Compacted(c) => c,
         }
@@ -45,7 +45,7 @@ impl AlertLog {
     /// # Errors
     ///
     /// When their sequence numbers do not rise.
-    pub(crate) fn from_changes(changes: Vec<Change>) -> Result<AlertLog, String> {
+    pub(crate) fn from_changes(changes: Vec<AlertChange>) -> Result<AlertLog, String> {
         let mut log = AlertLog {
             next_seq: 1,
             next_id: 1,
@@ -72,7 +72,7 @@ impl AlertLog {
         Ok(log)
     }
 
-    fn index(&mut self, change: &Change) {
+    fn index(&mut self, change: &AlertChange) {
         let key = (change.alert.rule, change.alert.subject.clone());
         if change.alert.is_open() {
             self.open.insert(key, change.alert.id);
@@ -89,11 +89,11 @@ impl AlertLog {
     }
 
     /// Records that `alert` changed by `kind`.
-    pub(crate) fn record(&mut self, kind: ChangeKind, alert: Alert) -> Stored {
+    pub(crate) fn record(&mut self, kind: AlertChangeKind, alert: Alert) -> Stored {
         let seq = self.next_seq.max(1);
         self.next_seq = seq + 1;
         self.next_id = self.next_id.max(alert.id + 1);
-        let change = Change { seq, kind, alert };
+        let change = AlertChange { seq, kind, alert };
         self.index(&change);
         self.changes.push_back(change.clone());
         if self.changes.len() > MAX_CHANGES {
@@ -127,7 +127,7 @@ impl AlertLog {
     }
 
     /// The last change of alert `id`, if the log holds one.
-    pub(crate) fn last_of(&self, id: u64) -> Option<&Change> {
+    pub(crate) fn last_of(&self, id: u64) -> Option<&AlertChange> {
         self.changes.iter().rev().find(|c| c.alert.id == id)
     }
 
@@ -147,7 +147,7 @@ impl AlertLog {
     /// The changes after `after_seq`, at most [`MAX_PAGE`].
     pub(crate) fn page(&self, after_seq: u64) -> ChangesPage {
         let mut after = self.changes.iter().filter(|c| c.seq > after_seq);
-        let changes: Vec<Change> = after.by_ref().take(MAX_PAGE).cloned().collect();
+        let changes: Vec<AlertChange> = after.by_ref().take(MAX_PAGE).cloned().collect();
         ChangesPage {
             more: after.next().is_some(),
             last_seq: self.last_seq(),
@@ -162,7 +162,7 @@ impl AlertLog {
     }
 
     /// Every change held, oldest first.
-    pub(crate) fn changes(&self) -> impl Iterator<Item = &Change> {
+    pub(crate) fn changes(&self) -> impl Iterator<Item = &AlertChange> {
         self.changes.iter()
     }
 }
@@ -193,7 +193,7 @@ mod tests {
         let mut log = AlertLog::default();
         for n in 0..100 {
             let id = log.take_id();
-            log.record(ChangeKind::Fired, alert(id, &format!("/m{n}"), true));
+            log.record(AlertChangeKind::Fired, alert(id, &format!("/m{n}"), true));
         }
         assert_eq!(log.last_seq(), 100);
         let first = log.page(0);
@@ -213,13 +213,13 @@ mod tests {
     fn the_bound_drops_old_changes_but_never_an_open_alerts_last() {
         let mut log = AlertLog::default();
         let kept = log.take_id();
-        log.record(ChangeKind::Fired, alert(kept, "/data", true));
+        log.record(AlertChangeKind::Fired, alert(kept, "/data", true));
         let mut compacted = 0;
         for n in 0..(MAX_CHANGES * 2) {
             let id = log.take_id();
-            log.record(ChangeKind::Fired, alert(id, &format!("/t{n}"), true));
+            log.record(AlertChangeKind::Fired, alert(id, &format!("/t{n}"), true));
             if let Stored::Compacted(_) =
-                log.record(ChangeKind::Resolved, alert(id, &format!("/t{n}"), false))
+                log.record(AlertChangeKind::Resolved, alert(id, &format!("/t{n}"), false))
             {
                 compacted += 1;
             }
@@ -246,10 +246,10 @@ mod tests {
     fn a_log_read_back_goes_on_numbering_where_it_stopped() {
         let mut log = AlertLog::default();
         let id = log.take_id();
-        log.record(ChangeKind::Fired, alert(id, "/var", true));
+        log.record(AlertChangeKind::Fired, alert(id, "/var", true));
         let id2 = log.take_id();
-        log.record(ChangeKind::Fired, alert(id2, "/home", true));
-        log.record(ChangeKind::Resolved, alert(id2, "/home", false));
+        log.record(AlertChangeKind::Fired, alert(id2, "/home", true));
+        log.record(AlertChangeKind::Resolved, alert(id2, "/home", false));
         let again = AlertLog::from_changes(log.changes().cloned().collect()).unwrap();
         assert_eq!(again.last_seq(), 3);
         assert_eq!(
@@ -259,7 +259,7 @@ mod tests {
         assert!(again.open_alert(Rule::DiskFree, "/home").is_none());
         let mut again = again;
         assert_eq!(again.take_id(), 3);
-        let mut shuffled: Vec<Change> = log.changes().cloned().collect();
+        let mut shuffled: Vec<AlertChange> = log.changes().cloned().collect();
         shuffled.swap(0, 2);
         assert!(AlertLog::from_changes(shuffled).is_err());
     }

@@ -147,6 +147,7 @@ impl<K: Ord + Clone> Tracker<K> {
     }
 
     /// Whether `key`'s alert is firing.
+    #[cfg(test)]
     pub(crate) fn is_firing(&self, key: &K) -> bool {
         matches!(self.states.get(key), Some(State::Firing { .. }))
     }

@@ -8,8 +8,11 @@
 //! and the time, tested without IO.
 
 pub(crate) mod alert_file;
+mod capability;
 pub(crate) mod alert_log;
 pub(crate) mod hysteresis;
 pub(crate) mod rules;
 pub(crate) mod settings;
 pub(crate) mod watch;
+
+pub(crate) use capability::answerer;

@@ -56,8 +56,9 @@ pub(crate) struct Unit {
     pub(crate) active_state: String,
     /// systemd's `SubState`.
     pub(crate) sub_state: String,
-    /// When it last became active (ms since the epoch), if it has.
-    pub(crate) active_since_ms: Option<u64>,
+    /// When its state last changed (ms since the epoch; systemd's
+    /// `StateChangeTimestamp`), if known.
+    pub(crate) state_since_ms: Option<u64>,
 }
 
 /// One condition, evaluated: a rule about a subject, holding with a
@@ -352,14 +353,16 @@ impl Rules {
                     ],
                 ));
             }
+            // A start: active again, since a time not seen before.
             let starts = self.starts.entry(unit.name.clone()).or_default();
-            if let Some(since) = unit.active_since_ms
+            if let Some(since) = unit.state_since_ms
+                && unit.active_state == "active"
                 && starts.last_since.is_some_and(|last| last != since)
             {
                 starts.at.push_back(now_ms);
             }
-            if unit.active_since_ms.is_some() {
-                starts.last_since = unit.active_since_ms;
+            if unit.state_since_ms.is_some() {
+                starts.last_since = unit.state_since_ms;
             }
             while starts
                 .at
@@ -596,7 +599,7 @@ mod tests {
                 name: "geth.service".into(),
                 active_state: state.into(),
                 sub_state: "running".into(),
-                active_since_ms: since,
+                state_since_ms: since,
             }],
             ..Observation::default()
         };

@@ -4,7 +4,7 @@ use super::alert_log::{AlertLog, Stored};
 use super::hysteresis::{Timing, Tracker, Transition};
 use super::rules::{Finding, Observation, Rules};
 use super::settings::AlertsConfig;
-use nodepair_protocol::api::alerts::{Acknowledgement, Alert, ChangeKind, MAX_MUTE_SECS, Rule};
+use nodepair_protocol::api::alerts::{Acknowledgement, Alert, AlertChangeKind, MAX_MUTE_SECS, Rule};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Why an app's acknowledgement or mute was not recorded.
@@ -119,7 +119,7 @@ impl Watch {
                 let id = self.log.take_id();
                 self.last_seen.insert(id, now_ms);
                 Some(self.log.record(
-                    ChangeKind::Fired,
+                    AlertChangeKind::Fired,
                     Alert {
                         id,
                         rule: key.0,
@@ -142,13 +142,13 @@ impl Watch {
                     alert.summary.clone_from(&finding.summary);
                     alert.readings.clone_from(&finding.readings);
                 }
-                Some(self.log.record(ChangeKind::Severity, alert))
+                Some(self.log.record(AlertChangeKind::Severity, alert))
             }
             Transition::Resolve => {
                 let mut alert = self.current(self.log.open_alert(key.0, &key.1)?);
                 alert.resolved_at_ms = Some(now_ms);
                 self.last_seen.remove(&alert.id);
-                Some(self.log.record(ChangeKind::Resolved, alert))
+                Some(self.log.record(AlertChangeKind::Resolved, alert))
             }
         }
     }
@@ -169,7 +169,7 @@ impl Watch {
             by: by.to_owned(),
             at_ms: now_ms,
         });
-        Ok(self.log.record(ChangeKind::Acknowledged, alert))
+        Ok(self.log.record(AlertChangeKind::Acknowledged, alert))
     }
 
     /// Alert `id` muted for `for_secs` from `now_ms` (0: unmuted).
@@ -183,7 +183,7 @@ impl Watch {
         }
         let mut alert = self.current(&self.log.last_of(id).ok_or(ActError::NoSuchAlert(id))?.alert);
         alert.muted_until_ms = (for_secs > 0).then(|| now_ms + for_secs * 1000);
-        Ok(self.log.record(ChangeKind::Muted, alert))
+        Ok(self.log.record(AlertChangeKind::Muted, alert))
     }
 }
 
@@ -227,7 +227,7 @@ fn enabled(rule: Rule, config: &AlertsConfig) -> bool {
 mod tests {
     use super::*;
     use crate::alerts::rules::DiskSpace;
-    use nodepair_protocol::api::alerts::{Change, Severity};
+    use nodepair_protocol::api::alerts::{AlertChange, Severity};
 
     fn disk(percent_free: u64) -> Observation {
         Observation {
@@ -240,7 +240,7 @@ mod tests {
         }
     }
 
-    fn kinds(stored: &[Stored]) -> Vec<ChangeKind> {
+    fn kinds(stored: &[Stored]) -> Vec<AlertChangeKind> {
         stored.iter().map(|s| s.change().kind).collect()
     }
 
@@ -248,7 +248,7 @@ mod tests {
     fn a_full_disk_fires_once_worsens_resolves_and_every_change_is_numbered() {
         let config = AlertsConfig::default();
         let mut watch = Watch::new(AlertLog::default(), None);
-        let mut all: Vec<Change> = Vec::new();
+        let mut all: Vec<AlertChange> = Vec::new();
         let mut round = |watch: &mut Watch, free: u64, at_s: u64| {
             let stored = watch.observe(&disk(free), &config, at_s * 1000);
             all.extend(stored.iter().map(|s| s.change().clone()));
@@ -256,13 +256,13 @@ mod tests {
         };
         assert!(round(&mut watch, 50, 0).is_empty());
         assert!(round(&mut watch, 8, 15).is_empty(), "not yet held a minute");
-        assert_eq!(round(&mut watch, 8, 75), vec![ChangeKind::Fired]);
-        assert_eq!(round(&mut watch, 3, 90), vec![ChangeKind::Severity]);
+        assert_eq!(round(&mut watch, 8, 75), vec![AlertChangeKind::Fired]);
+        assert_eq!(round(&mut watch, 3, 90), vec![AlertChangeKind::Severity]);
         assert!(
             round(&mut watch, 50, 105).is_empty(),
             "clear, not for long enough"
         );
-        assert_eq!(round(&mut watch, 50, 225), vec![ChangeKind::Resolved]);
+        assert_eq!(round(&mut watch, 50, 225), vec![AlertChangeKind::Resolved]);
         assert_eq!(all.iter().map(|c| c.seq).collect::<Vec<_>>(), vec![1, 2, 3]);
         let resolved = &all[2].alert;
         assert_eq!(resolved.id, all[0].alert.id);
@@ -279,7 +279,7 @@ mod tests {
         let mut watch = Watch::new(AlertLog::default(), None);
         watch.observe(&disk(8), &config, 0);
         watch.observe(&disk(8), &config, 60_000);
-        let changes: Vec<Change> = watch.log().changes().cloned().collect();
+        let changes: Vec<AlertChange> = watch.log().changes().cloned().collect();
         assert_eq!(changes.len(), 1);
         let mut again = Watch::new(AlertLog::from_changes(changes).unwrap(), None);
         assert!(
@@ -289,7 +289,7 @@ mod tests {
         let stored = again.observe(&disk(50), &config, 200_000);
         assert!(stored.is_empty());
         let stored = again.observe(&disk(50), &config, 320_000);
-        assert_eq!(kinds(&stored), vec![ChangeKind::Resolved]);
+        assert_eq!(kinds(&stored), vec![AlertChangeKind::Resolved]);
         assert_eq!(stored[0].change().seq, 2);
     }
 
@@ -301,7 +301,7 @@ mod tests {
         let fired = watch.observe(&disk(8), &config, 60_000);
         let id = fired[0].change().alert.id;
         let acked = watch.acknowledge(id, "laptop", 61_000).unwrap();
-        assert_eq!(acked.change().kind, ChangeKind::Acknowledged);
+        assert_eq!(acked.change().kind, AlertChangeKind::Acknowledged);
         assert_eq!(
             acked
                 .change()
@@ -356,12 +356,12 @@ mod tests {
         watch.observe(&two(50), &config, 0);
         assert_eq!(
             kinds(&watch.observe(&two(50), &config, 60_000)),
-            vec![ChangeKind::Fired]
+            vec![AlertChangeKind::Fired]
         );
         // The USB disk is unmounted.
         watch.observe(&disk(50), &config, 70_000);
         let stored = watch.observe(&disk(50), &config, 190_000);
-        assert_eq!(kinds(&stored), vec![ChangeKind::Resolved]);
+        assert_eq!(kinds(&stored), vec![AlertChangeKind::Resolved]);
         assert_eq!(stored[0].change().alert.subject, "/mnt/usb");
         // The memory rule fires, then is turned off.
         let low = Observation {
@@ -371,13 +371,13 @@ mod tests {
         watch.observe(&low, &config, 200_000);
         assert_eq!(
             kinds(&watch.observe(&low, &config, 260_000)),
-            vec![ChangeKind::Fired]
+            vec![AlertChangeKind::Fired]
         );
         config.memory.enabled = false;
         watch.observe(&low, &config, 270_000);
         assert_eq!(
             kinds(&watch.observe(&low, &config, 390_000)),
-            vec![ChangeKind::Resolved]
+            vec![AlertChangeKind::Resolved]
         );
     }
 
@@ -386,7 +386,7 @@ mod tests {
         let config = AlertsConfig::default();
         let mut watch = Watch::new(AlertLog::default(), Some(1_000));
         let stored = watch.observe(&Observation::default(), &config, 1_000);
-        assert_eq!(kinds(&stored), vec![ChangeKind::Fired]);
+        assert_eq!(kinds(&stored), vec![AlertChangeKind::Fired]);
         assert_eq!(stored[0].change().alert.rule, Rule::ManagerRestarted);
         assert!(
             watch
@@ -394,6 +394,6 @@ mod tests {
                 .is_empty()
         );
         let stored = watch.observe(&Observation::default(), &config, 61 * 60_000 + 1_000);
-        assert_eq!(kinds(&stored), vec![ChangeKind::Resolved]);
+        assert_eq!(kinds(&stored), vec![AlertChangeKind::Resolved]);
     }
 }

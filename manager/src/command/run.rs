@@ -79,10 +79,7 @@ impl RunCmd {
         match Arc::try_unwrap(runtime) {
             Ok(runtime) => runtime.shutdown().await,
             // A control connection still holds it: say goodbye anyway.
-            Err(shared) => {
-                shared.peer.shutdown().await;
-                shared.waku.shutdown().await;
-            }
+            Err(shared) => shared.shutdown_shared().await,
         }
         tracing::info!("stopped");
         Ok(())

@@ -24,7 +24,7 @@ pub const METHODS: &[super::MethodInfo] = &[
 ];
 
 /// Its kind of stream, and the body of each event.
-pub const STREAMS: &[super::StreamInfo] = &[super::StreamInfo::of::<Change>(STREAM)];
+pub const STREAMS: &[super::StreamInfo] = &[super::StreamInfo::of::<AlertChange>(STREAM)];
 
 /// Its methods' bodies, for TypeScript.
 #[cfg(feature = "specta")]
@@ -32,15 +32,15 @@ pub const STREAMS: &[super::StreamInfo] = &[super::StreamInfo::of::<Change>(STRE
 #[specta(inline)]
 pub struct Methods {
     #[serde(rename = "alerts.list")]
-    list: super::Call<ListRequest, ChangesPage>,
+    list: super::Call<AlertsListRequest, ChangesPage>,
     #[serde(rename = "alerts.follow")]
-    follow: super::Call<Empty, FollowResponse>,
+    follow: super::Call<Empty, AlertsFollowResponse>,
     #[serde(rename = "alerts.unfollow")]
     unfollow: super::Call<Empty, Empty>,
     #[serde(rename = "alerts.ack")]
-    ack: super::Call<AckRequest, Alert>,
+    ack: super::Call<AlertAckRequest, Alert>,
     #[serde(rename = "alerts.mute")]
-    mute: super::Call<MuteRequest, Alert>,
+    mute: super::Call<AlertMuteRequest, Alert>,
 }
 
 /// Its stream's events, for TypeScript.
@@ -48,10 +48,10 @@ pub struct Methods {
 #[derive(Debug, Serialize, specta::Type)]
 #[specta(inline)]
 pub struct Streams {
-    alerts: Change,
+    alerts: AlertChange,
 }
 
-/// The stream an alerts follow's events come on; each body is a [`Change`].
+/// The stream an alerts follow's events come on; each body is a [`AlertChange`].
 pub const STREAM: &str = "alerts";
 
 /// Most changes one [`AlertsList`] answer holds: a page always fits in a
@@ -68,7 +68,7 @@ pub struct AlertsList;
 impl Method for AlertsList {
     const NAME: &'static str = "alerts.list";
     const CAPABILITY: Option<&'static str> = Some(CAPABILITY);
-    type Request = ListRequest;
+    type Request = AlertsListRequest;
     type Response = ChangesPage;
 }
 
@@ -82,7 +82,7 @@ impl Method for AlertsFollow {
     const NAME: &'static str = "alerts.follow";
     const CAPABILITY: Option<&'static str> = Some(CAPABILITY);
     type Request = Empty;
-    type Response = FollowResponse;
+    type Response = AlertsFollowResponse;
     const FOLLOWS: super::Follows = super::Follows::Starts;
 }
 
@@ -110,7 +110,7 @@ pub struct AlertsAck;
 impl Method for AlertsAck {
     const NAME: &'static str = "alerts.ack";
     const CAPABILITY: Option<&'static str> = Some(CAPABILITY);
-    type Request = AckRequest;
+    type Request = AlertAckRequest;
     type Response = Alert;
 }
 
@@ -122,7 +122,7 @@ pub struct AlertsMute;
 impl Method for AlertsMute {
     const NAME: &'static str = "alerts.mute";
     const CAPABILITY: Option<&'static str> = Some(CAPABILITY);
-    type Request = MuteRequest;
+    type Request = AlertMuteRequest;
     type Response = Alert;
 }
 
@@ -130,7 +130,7 @@ impl Method for AlertsMute {
 /// the log).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
-pub struct ListRequest {
+pub struct AlertsListRequest {
     /// The last sequence number the app has seen.
     #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
     #[serde(default)]
@@ -142,7 +142,7 @@ pub struct ListRequest {
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ChangesPage {
     /// At most [`MAX_PAGE`] changes after the one asked for.
-    pub changes: Vec<Change>,
+    pub changes: Vec<AlertChange>,
     /// The newest sequence number in the log (0 when it is empty).
     #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
     pub last_seq: u64,
@@ -156,7 +156,7 @@ pub struct ChangesPage {
 /// What `alerts.follow` answers: where the stream's events come.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
-pub struct FollowResponse {
+pub struct AlertsFollowResponse {
     /// The stream's name, [`STREAM`].
     pub stream: String,
     /// The newest sequence number in the log when the follow started.
@@ -167,7 +167,7 @@ pub struct FollowResponse {
 /// Which alert.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
-pub struct AckRequest {
+pub struct AlertAckRequest {
     /// Its id.
     #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
     pub id: u64,
@@ -176,7 +176,7 @@ pub struct AckRequest {
 /// Which alert, and for how long.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
-pub struct MuteRequest {
+pub struct AlertMuteRequest {
     /// Its id.
     #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
     pub id: u64,
@@ -188,13 +188,13 @@ pub struct MuteRequest {
 /// One change in the log.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
-pub struct Change {
+pub struct AlertChange {
     /// Its sequence number: one more than the change before, per manager,
     /// kept across restarts.
     #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
     pub seq: u64,
     /// What happened.
-    pub kind: ChangeKind,
+    pub kind: AlertChangeKind,
     /// The alert as it is after this change.
     pub alert: Alert,
 }
@@ -203,7 +203,7 @@ pub struct Change {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
-pub enum ChangeKind {
+pub enum AlertChangeKind {
     /// It began.
     Fired,
     /// Its severity changed while it held.
@@ -369,9 +369,9 @@ mod tests {
 
     #[test]
     fn a_change_reads_back_as_written() {
-        let change = Change {
+        let change = AlertChange {
             seq: 7,
-            kind: ChangeKind::Fired,
+            kind: AlertChangeKind::Fired,
             alert: Alert {
                 id: 3,
                 rule: Rule::DiskFree,
@@ -394,6 +394,6 @@ mod tests {
             json.starts_with(r#"{"seq":7,"kind":"fired","alert":{"id":3,"rule":"disk_free""#),
             "{json}"
         );
-        assert_eq!(serde_json::from_str::<Change>(&json).unwrap(), change);
+        assert_eq!(serde_json::from_str::<AlertChange>(&json).unwrap(), change);
     }
 }

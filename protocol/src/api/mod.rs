@@ -14,7 +14,6 @@
 //! module in `capabilities!` below (and under `streams from` if it pushes)
 //! is all it takes to list it everywhere.
 
-pub mod alerts;
 pub mod reading;
 
 /// Declares each capability's module and gathers what they list: the names
@@ -65,9 +64,9 @@ macro_rules! capabilities {
 }
 
 capabilities! {
-    info, host, ethereum, services, logs;
+    info, host, ethereum, services, logs, alerts;
     // Those that push events, each with a `Streams` type.
-    streams from host, logs
+    streams from host, logs, alerts
 }
 
 /// The method called `name`, if a manager may answer one.
@@ -339,6 +338,10 @@ mod tests {
             .unwrap();
         assert!(String::from_utf8(ok).unwrap().contains("\"left_out\":0"));
         assert!(stream("host").is_some());
-        assert!(stream("alerts").is_none());
+        assert!(
+            stream("alerts").unwrap().event(b"{}").is_err(),
+            "a change, typed"
+        );
+        assert!(stream("metrics").is_none());
     }
 }

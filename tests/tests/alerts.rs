@@ -1,0 +1,273 @@
+//! Alerts across processes: a real `nodepair-manager run` daemon watching a
+//! unit through the fake unit manager, an app in this process following its
+//! alerts over a local relay; acknowledgements recorded on the manager; the
+//! log kept across restarts and a crash reported; what must be refused is.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use nodepair_protocol::api::alerts::{
+    Alert, AlertAckRequest, AlertChange, AlertChangeKind, AlertMuteRequest, AlertsAck,
+    AlertsFollow, AlertsList, AlertsListRequest, AlertsMute, ChangesPage, Rule, Severity,
+};
+use nodepair_protocol::api::{self, Empty, Method};
+use nodepair_protocol::{NodeState, PublicKey, Status};
+use nodepair_tests::fixtures::fake_systemctl;
+use nodepair_tests::net::{App, ManagerHome, Relay, eventually, pair, stop};
+use nodepair_tests::{Sandbox, stderr};
+use std::time::Duration;
+
+const LONG: Duration = Duration::from_secs(30);
+
+/// Rules that judge this machine's own disks, memory and load are off:
+/// what they find here is not the test's to decide.
+const QUIET_HOST: &str = "\n[alerts]\nevery_secs = 5\nfire_after_secs = 0\nclear_after_secs = 5\n\n[alerts.disk_free]\nenabled = false\n\n[alerts.memory]\nenabled = false\n\n[alerts.load]\nenabled = false\n";
+
+async fn online(app: &nodepair_peer::Peer, manager: PublicKey) {
+    eventually(LONG, "the manager is online", || async {
+        app.counterparties()
+            .await
+            .iter()
+            .any(|v| v.public_key == manager && v.state == NodeState::Online)
+    })
+    .await;
+}
+
+async fn ask<M: Method>(
+    app: &nodepair_peer::Peer,
+    manager: PublicKey,
+    request: &M::Request,
+) -> Result<M::Response, (Status, String)> {
+    let reply = app
+        .request(manager, M::NAME, api::encode(request))
+        .await
+        .unwrap();
+    if reply.status == Status::OK {
+        Ok(api::decode_response::<M>(&reply.body).unwrap())
+    } else {
+        Err((
+            reply.status,
+            String::from_utf8_lossy(&reply.body).into_owned(),
+        ))
+    }
+}
+
+/// The next alert change pushed to `events`.
+async fn next_change(
+    events: &mut tokio::sync::broadcast::Receiver<nodepair_peer::PeerEvent>,
+) -> AlertChange {
+    loop {
+        let event = tokio::time::timeout(LONG, events.recv())
+            .await
+            .expect("an alert change within 30 s")
+            .unwrap();
+        if let nodepair_peer::PeerEvent::Stream { event, .. } = event
+            && event.stream == "alerts"
+        {
+            return serde_json::from_slice(&event.body).unwrap();
+        }
+    }
+}
+
+/// Every change the manager's log holds, paged.
+async fn all_changes(app: &nodepair_peer::Peer, manager: PublicKey) -> Vec<AlertChange> {
+    let mut after_seq = 0;
+    let mut all = Vec::new();
+    loop {
+        let page: ChangesPage = ask::<AlertsList>(app, manager, &AlertsListRequest { after_seq })
+            .await
+            .unwrap();
+        after_seq = page.changes.last().map_or(after_seq, |c| c.seq);
+        all.extend(page.changes);
+        if !page.more {
+            return all;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_unit_is_an_alert_pushed_acknowledged_resolved_and_kept_across_restarts() {
+    let sandbox = Sandbox::new().unwrap();
+    let tool = fake_systemctl(sandbox.path());
+    let relay = Relay::start(&sandbox, &[]);
+    let extra = format!(
+        "\n[services]\nunits = [\"geth.service\"]\nsystemctl = \"{}\"\n{QUIET_HOST}",
+        tool.display()
+    );
+    let home = ManagerHome::with_config(
+        sandbox.path(),
+        "validator-1",
+        &[&relay.addr],
+        LONG * 4,
+        &["info", "alerts"],
+        &extra,
+    );
+    let daemon = home.run(&sandbox);
+    let manager = daemon.public_key();
+    let app = App::new("laptop", &[&relay.addr]).start().await;
+    let (out, _) = pair(&sandbox, &home, &app).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    online(&app, manager).await;
+
+    let mut events = app.events();
+    let followed = ask::<AlertsFollow>(&app, manager, &Empty {}).await.unwrap();
+    assert_eq!((followed.stream.as_str(), followed.last_seq), ("alerts", 0));
+
+    // The unit stops: an alert, pushed.
+    let stopped = std::process::Command::new(&tool)
+        .args(["stop", "--", "geth.service"])
+        .status()
+        .unwrap();
+    assert!(stopped.success());
+    let fired = next_change(&mut events).await;
+    assert_eq!(fired.seq, 1);
+    assert_eq!(fired.kind, AlertChangeKind::Fired);
+    let alert: &Alert = &fired.alert;
+    assert_eq!(
+        (alert.rule, alert.subject.as_str(), alert.severity),
+        (Rule::UnitDown, "geth.service", Severity::Critical)
+    );
+    assert!(
+        alert.summary.contains("geth.service is inactive"),
+        "{}",
+        alert.summary
+    );
+    assert!(
+        alert
+            .readings
+            .iter()
+            .any(|f| f.name == "active_state" && f.value == "inactive")
+    );
+
+    // Acknowledged from the app: recorded on the manager, pushed back.
+    let acked = ask::<AlertsAck>(&app, manager, &AlertAckRequest { id: alert.id })
+        .await
+        .unwrap();
+    assert_eq!(
+        acked.acknowledged.as_ref().map(|a| a.by.as_str()),
+        Some("laptop")
+    );
+    let change = next_change(&mut events).await;
+    assert_eq!(
+        (change.seq, change.kind),
+        (2, AlertChangeKind::Acknowledged)
+    );
+
+    // What is refused, with its own status.
+    let refused = ask::<AlertsAck>(&app, manager, &AlertAckRequest { id: 999 }).await;
+    let (status, why) = refused.unwrap_err();
+    assert_eq!(status, Status(404));
+    assert!(why.contains("no alert 999"), "{why}");
+    let refused = ask::<AlertsMute>(
+        &app,
+        manager,
+        &AlertMuteRequest {
+            id: alert.id,
+            for_secs: 30 * 24 * 3600,
+        },
+    )
+    .await;
+    assert_eq!(refused.unwrap_err().0, Status::BAD_REQUEST);
+    let bad = app
+        .request(manager, AlertsAck::NAME, br#"{"id":"one"}"#.to_vec())
+        .await
+        .unwrap();
+    assert_eq!(bad.status, Status::BAD_REQUEST);
+
+    // The unit is back: resolved once clear for 5 s.
+    let started = std::process::Command::new(&tool)
+        .args(["start", "--", "geth.service"])
+        .status()
+        .unwrap();
+    assert!(started.success());
+    let resolved = next_change(&mut events).await;
+    assert_eq!(
+        (resolved.seq, resolved.kind),
+        (3, AlertChangeKind::Resolved)
+    );
+    assert_eq!(resolved.alert.id, alert.id);
+    assert!(resolved.alert.resolved_at_ms.is_some());
+    assert!(resolved.alert.acknowledged.is_some(), "still acknowledged");
+
+    // A clean restart keeps the log and reports nothing.
+    let log = daemon.stop_and_read_log();
+    assert!(log.contains("alerts follow started"), "{log}");
+    let daemon = home.run(&sandbox);
+    online(&app, manager).await;
+    let kept = all_changes(&app, manager).await;
+    assert_eq!(
+        kept.iter().map(|c| (c.seq, c.kind)).collect::<Vec<_>>(),
+        [
+            (1, AlertChangeKind::Fired),
+            (2, AlertChangeKind::Acknowledged),
+            (3, AlertChangeKind::Resolved)
+        ]
+    );
+    assert!(
+        home.state.join("alerts.jsonl").is_file(),
+        "the log is in the state directory"
+    );
+
+    // Killed, then started: the crash is reported, numbered after the rest.
+    daemon.kill();
+    let daemon = home.run(&sandbox);
+    online(&app, manager).await;
+    eventually(LONG, "the crash is in the log", || async {
+        all_changes(&app, manager).await.len() == 4
+    })
+    .await;
+    let crashed = all_changes(&app, manager).await;
+    assert_eq!(crashed[3].seq, 4);
+    assert_eq!(crashed[3].alert.rule, Rule::ManagerRestarted);
+    assert_ne!(crashed[3].alert.id, alert.id, "a new alert");
+    stop(app).await;
+    daemon.kill();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_are_refused_by_a_manager_that_does_not_offer_them_and_a_bad_rule_stops_the_start() {
+    let sandbox = Sandbox::new().unwrap();
+    let relay = Relay::start(&sandbox, &[]);
+    let home = ManagerHome::with_config(
+        sandbox.path(),
+        "validator-1",
+        &[&relay.addr],
+        LONG * 4,
+        &["info"],
+        "",
+    );
+    let daemon = home.run(&sandbox);
+    let manager = daemon.public_key();
+    let app = App::new("laptop", &[&relay.addr]).start().await;
+    let (out, _) = pair(&sandbox, &home, &app).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    online(&app, manager).await;
+    let (status, why) = ask::<AlertsAck>(&app, manager, &AlertAckRequest { id: 1 })
+        .await
+        .unwrap_err();
+    assert_eq!(status, Status::CAPABILITY_DISABLED);
+    assert!(why.contains("alerts"), "{why}");
+    stop(app).await;
+    daemon.kill();
+
+    // A rule NodePair does not know, or a value out of range: exit 78,
+    // naming it, before anything starts.
+    for (table, says) in [
+        ("\n[alerts.dsk_free]\nenabled = false\n", "dsk_free"),
+        (
+            "\n[alerts.disk_free]\nwarn_below_percent = 150\n",
+            "[alerts.disk_free] warn_below_percent must be between 0 and 100",
+        ),
+    ] {
+        let bad = ManagerHome::with_config(
+            sandbox.path(),
+            "validator-2",
+            &[&relay.addr],
+            LONG,
+            &["info", "alerts"],
+            table,
+        );
+        let out = bad.cli(&sandbox, &["config"]);
+        assert_eq!(out.status.code(), Some(78), "{}", stderr(&out));
+        assert!(stderr(&out).contains(says), "{}", stderr(&out));
+    }
+}
