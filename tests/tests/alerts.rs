@@ -271,3 +271,121 @@ async fn alerts_are_refused_by_a_manager_that_does_not_offer_them_and_a_bad_rule
         assert!(stderr(&out).contains(says), "{}", stderr(&out));
     }
 }
+
+/// A tmpfs mounted for a test, unmounted when dropped.
+struct Tmpfs(std::path::PathBuf);
+
+impl Tmpfs {
+    /// A `mib` MiB tmpfs at `dir`; `None` without root.
+    fn mount(dir: &std::path::Path, mib: u32) -> Option<Tmpfs> {
+        std::fs::create_dir_all(dir).unwrap();
+        let status = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={mib}m"), "tmpfs"])
+            .arg(dir)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .ok()?;
+        status.success().then(|| Tmpfs(dir.to_owned()))
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_filling_disk_is_one_alert_even_while_it_flaps_and_resolves_once_emptied() {
+    let sandbox = Sandbox::new().unwrap();
+    let disk = sandbox.path().join("small-disk");
+    let Some(_tmpfs) = Tmpfs::mount(&disk, 10) else {
+        eprintln!("skipped: mounting a tmpfs needs root");
+        return;
+    };
+    let relay = Relay::start(&sandbox, &[]);
+    let mount = disk.display().to_string();
+    let extra = format!(
+        "\n[alerts]\nevery_secs = 5\nfire_after_secs = 10\nclear_after_secs = 15\n\n[alerts.disk_free]\npaths = [\"{mount}\"]\n\n[alerts.memory]\nenabled = false\n\n[alerts.load]\nenabled = false\n"
+    );
+    let home = ManagerHome::with_config(
+        sandbox.path(),
+        "validator-1",
+        &[&relay.addr],
+        LONG * 4,
+        &["info", "alerts"],
+        &extra,
+    );
+    let daemon = home.run(&sandbox);
+    let manager = daemon.public_key();
+    let app = App::new("laptop", &[&relay.addr]).start().await;
+    let (out, _) = pair(&sandbox, &home, &app).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    online(&app, manager).await;
+    let mut events = app.events();
+    ask::<AlertsFollow>(&app, manager, &Empty {}).await.unwrap();
+    // Only this disk's alerts: the machine's own mounts are its own.
+    let mut next_here = async || loop {
+        let change = next_change(&mut events).await;
+        if change.alert.subject == mount {
+            return change;
+        }
+    };
+
+    // 9.3 MiB of 10: 7 % free, below the 10 % warning.
+    let fill = disk.join("fill");
+    let fill_up = || std::fs::write(&fill, vec![7u8; 9_750_000]).unwrap();
+    let empty = || {
+        let _ = std::fs::remove_file(&fill);
+    };
+    fill_up();
+    let fired = next_here().await;
+    assert_eq!(fired.kind, AlertChangeKind::Fired);
+    assert_eq!(
+        (fired.alert.rule, fired.alert.severity),
+        (Rule::DiskFree, Severity::Warning)
+    );
+    assert!(
+        fired.alert.summary.contains(&format!("Disk {mount} has")),
+        "{}",
+        fired.alert.summary
+    );
+    empty();
+    let resolved = next_here().await;
+    assert_eq!(resolved.kind, AlertChangeKind::Resolved);
+    assert_eq!(resolved.alert.id, fired.alert.id);
+
+    // Across the threshold and back every second for a minute, then empty.
+    let flapping_from = resolved.seq;
+    for second in 0..60 {
+        if second % 2 == 0 {
+            fill_up();
+        } else {
+            empty();
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    empty();
+    eventually(LONG, "the flapping disk's alert resolves", || async {
+        all_changes(&app, manager).await.iter().any(|c| {
+            c.seq > flapping_from && c.alert.subject == mount && c.kind == AlertChangeKind::Resolved
+        })
+    })
+    .await;
+    let during: Vec<AlertChangeKind> = all_changes(&app, manager)
+        .await
+        .into_iter()
+        .filter(|c| c.seq > flapping_from && c.alert.subject == mount)
+        .map(|c| c.kind)
+        .collect();
+    assert_eq!(
+        during,
+        [AlertChangeKind::Fired, AlertChangeKind::Resolved],
+        "one alert for a minute of flapping"
+    );
+    stop(app).await;
+    daemon.kill();
+}

@@ -2,7 +2,7 @@
 
 use super::alert_file::AlertFile;
 use super::alert_log::Stored;
-use super::rules::{Client, Observation, Unit};
+use super::rules::{Client, DiskSpace, Observation, Unit};
 use super::settings::AlertsConfig;
 use super::watch::{ActError, Watch};
 use crate::answer::{Answer, Setup, ok, ready, refuse, request, unknown};
@@ -36,6 +36,8 @@ pub(crate) struct Alerts {
 struct Readers {
     ethereum: Ethereum,
     services: Option<Services>,
+    /// `[alerts.disk_free] paths`.
+    paths: Vec<String>,
 }
 
 fn now_ms() -> u64 {
@@ -108,7 +110,18 @@ impl Alerts {
 
 impl Readers {
     async fn read(&self) -> Observation {
-        let host = tokio::task::spawn_blocking(crate::host::resources);
+        let paths = self.paths.clone();
+        let host = tokio::task::spawn_blocking(move || {
+            let mut seen = crate::host::resources();
+            for path in paths {
+                // A path that cannot be read (not mounted yet) judges nothing.
+                if let Some(space) = space_at(&path) {
+                    seen.disks.retain(|d| d.mount != path);
+                    seen.disks.push(space);
+                }
+            }
+            seen
+        });
         let (ethereum, units) = tokio::join!(self.ethereum.status(), async {
             match &self.services {
                 Some(s) => s.list().await.services,
@@ -120,6 +133,16 @@ impl Readers {
         seen.units = units.iter().filter_map(unit).collect();
         seen
     }
+}
+
+/// The space of the file system `path` is on, named by `path`.
+fn space_at(path: &str) -> Option<DiskSpace> {
+    let stat = rustix::fs::statvfs(path).ok()?;
+    Some(DiskSpace {
+        mount: path.to_owned(),
+        total: stat.f_blocks.saturating_mul(stat.f_frsize),
+        available: stat.f_bavail.saturating_mul(stat.f_frsize),
+    })
 }
 
 /// The clients as the rules see them; one without an endpoint is left out.
@@ -236,7 +259,11 @@ pub(crate) fn answerer(setup: &mut Setup<'_>) -> anyhow::Result<Arc<dyn Answer>>
                 Duration::from_millis(s.timeout_ms),
             )
         });
-        let readers = Readers { ethereum, services };
+        let readers = Readers {
+            ethereum,
+            services,
+            paths: config.alerts.disk_free.paths.clone(),
+        };
         setup.tasks.push(tokio::spawn(
             Arc::clone(&alerts).rounds(readers, config.alerts.clone()),
         ));

@@ -87,6 +87,9 @@ pub(crate) struct DiskFree {
     pub(crate) warn_below_gib: f64,
     /// Mounts not watched (`/boot`).
     pub(crate) ignore: Vec<String>,
+    /// Paths whose file system is watched as well, whatever it is (a
+    /// tmpfs, a network mount the host view leaves out): absolute paths.
+    pub(crate) paths: Vec<String>,
 }
 
 impl Default for DiskFree {
@@ -97,6 +100,7 @@ impl Default for DiskFree {
             critical_below_percent: 5.0,
             warn_below_gib: 0.0,
             ignore: Vec::new(),
+            paths: Vec::new(),
         }
     }
 }
@@ -299,6 +303,11 @@ impl AlertsConfig {
         if !(d.warn_below_gib >= 0.0 && d.warn_below_gib.is_finite()) {
             return Err("[alerts.disk_free] warn_below_gib must be 0 or more".into());
         }
+        if let Some(p) = d.paths.iter().find(|p| !p.starts_with('/')) {
+            return Err(format!(
+                "[alerts.disk_free] paths lists {p:?}, which is not an absolute path"
+            ));
+        }
         let m = &self.memory;
         percent("memory] warn_below_percent", m.warn_below_percent)?;
         percent("memory] critical_below_percent", m.critical_below_percent)?;
@@ -381,6 +390,8 @@ mod tests {
         let e = parse("[consensus_sync]\nwarn_behind_slots = 50\ncritical_behind_slots = 10\n")
             .unwrap_err();
         assert!(e.contains("critical_behind_slots"), "{e}");
+        let e = parse("[disk_free]\npaths = [\"data\"]\n").unwrap_err();
+        assert!(e.contains("\"data\", which is not an absolute path"), "{e}");
         let e = parse("[load]\nminutes = 0\n").unwrap_err();
         assert_eq!(e, "[alerts.load] minutes must be between 1 and 1440");
     }
