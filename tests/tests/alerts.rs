@@ -389,3 +389,158 @@ async fn a_filling_disk_is_one_alert_even_while_it_flaps_and_resolves_once_empti
     stop(app).await;
     daemon.kill();
 }
+
+/// A beacon node whose head, distance and health the test sets.
+#[derive(Clone, Copy, Debug)]
+struct BeaconState {
+    head: u64,
+    behind: u64,
+    answering: bool,
+}
+
+/// A Beacon Node API server answering with the specifications' bodies
+/// from `state`; while `answering` is false it answers too late.
+async fn beacon(state: std::sync::Arc<std::sync::Mutex<BeaconState>>) -> wiremock::MockServer {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    let reply = move |body: serde_json::Value| {
+        let state = std::sync::Arc::clone(&state);
+        move |_: &wiremock::Request| {
+            let now = *state.lock().unwrap();
+            let body = match body["data"].as_str() {
+                Some("syncing") => serde_json::json!({"data": {
+                    "head_slot": now.head.to_string(), "sync_distance": now.behind.to_string(),
+                    "is_syncing": now.behind > 0, "is_optimistic": false, "el_offline": false}}),
+                _ => body.clone(),
+            };
+            let reply = ResponseTemplate::new(200).set_body_json(body);
+            if now.answering {
+                reply
+            } else {
+                reply.set_delay(Duration::from_secs(3))
+            }
+        }
+    };
+    for (p, body) in [
+        (
+            "/eth/v1/node/version",
+            serde_json::json!({"data": {"version": "Lighthouse/v4.5.0"}}),
+        ),
+        (
+            "/eth/v1/node/syncing",
+            serde_json::json!({"data": "syncing"}),
+        ),
+        (
+            "/eth/v1/node/peer_count",
+            serde_json::json!({"data": {"disconnected": "1", "connecting": "2", "connected": "56", "disconnecting": "0"}}),
+        ),
+    ] {
+        Mock::given(method("GET"))
+            .and(path(p))
+            .respond_with(reply(body))
+            .mount(&server)
+            .await;
+    }
+    server
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_beacon_node_falling_behind_and_one_not_answering_are_alerts_that_resolve() {
+    let state = std::sync::Arc::new(std::sync::Mutex::new(BeaconState {
+        head: 1000,
+        behind: 0,
+        answering: true,
+    }));
+    let server = beacon(std::sync::Arc::clone(&state)).await;
+    let sandbox = Sandbox::new().unwrap();
+    let relay = Relay::start(&sandbox, &[]);
+    let extra = format!(
+        "\n[ethereum]\nbeacon_url = \"{}\"\ntimeout_ms = 500\n{QUIET_HOST}",
+        server.uri()
+    );
+    let home = ManagerHome::with_config(
+        sandbox.path(),
+        "validator-1",
+        &[&relay.addr],
+        LONG * 4,
+        &["info", "alerts"],
+        &extra,
+    );
+    let daemon = home.run(&sandbox);
+    let manager = daemon.public_key();
+    let app = App::new("laptop", &[&relay.addr]).start().await;
+    let (out, _) = pair(&sandbox, &home, &app).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    online(&app, manager).await;
+    let mut events = app.events();
+    ask::<AlertsFollow>(&app, manager, &Empty {}).await.unwrap();
+    // The head moves on a slot a second, as a node's does.
+    let ticking = {
+        let state = std::sync::Arc::clone(&state);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                state.lock().unwrap().head += 1;
+            }
+        })
+    };
+
+    // 100 slots behind: a warning (more than 32, not more than 320).
+    state.lock().unwrap().behind = 100;
+    let behind = next_change(&mut events).await;
+    assert_eq!(
+        (
+            behind.kind,
+            behind.alert.rule,
+            behind.alert.subject.as_str()
+        ),
+        (AlertChangeKind::Fired, Rule::ConsensusSync, "consensus")
+    );
+    assert_eq!(behind.alert.severity, Severity::Warning);
+    assert!(
+        behind.alert.summary.contains("100 slots behind"),
+        "{}",
+        behind.alert.summary
+    );
+    // Far behind: critical, the same alert.
+    state.lock().unwrap().behind = 1000;
+    let worse = next_change(&mut events).await;
+    assert_eq!(
+        (worse.kind, worse.alert.id, worse.alert.severity),
+        (
+            AlertChangeKind::Severity,
+            behind.alert.id,
+            Severity::Critical
+        )
+    );
+    // Caught up.
+    state.lock().unwrap().behind = 0;
+    let caught_up = next_change(&mut events).await;
+    assert_eq!(
+        (caught_up.kind, caught_up.alert.id),
+        (AlertChangeKind::Resolved, behind.alert.id)
+    );
+
+    // It stops answering in time: the endpoint's alert, critical.
+    state.lock().unwrap().answering = false;
+    let down = next_change(&mut events).await;
+    assert_eq!(
+        (down.kind, down.alert.rule, down.alert.severity),
+        (AlertChangeKind::Fired, Rule::Endpoint, Severity::Critical)
+    );
+    assert!(
+        down.alert.summary.contains("does not answer"),
+        "{}",
+        down.alert.summary
+    );
+    state.lock().unwrap().answering = true;
+    let back = next_change(&mut events).await;
+    assert_eq!(
+        (back.kind, back.alert.id),
+        (AlertChangeKind::Resolved, down.alert.id)
+    );
+    ticking.abort();
+    stop(app).await;
+    daemon.kill();
+}
