@@ -151,6 +151,22 @@ async fn a_stopped_unit_is_an_alert_pushed_acknowledged_resolved_and_kept_across
         (change.seq, change.kind),
         (2, AlertChangeKind::Acknowledged)
     );
+    // The operator sees it acknowledged, with the daemon running.
+    let listed = home.cli(&sandbox, &["alerts", "--json"]);
+    assert!(listed.status.success(), "{}", stderr(&listed));
+    let listed: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(listed["alerts"][0]["id"], alert.id, "{listed}");
+    assert_eq!(
+        listed["alerts"][0]["acknowledged"]["by"], "laptop",
+        "{listed}"
+    );
+    let text = home.cli(&sandbox, &["alerts"]);
+    let text = String::from_utf8_lossy(&text.stdout).into_owned();
+    assert!(
+        text.contains("CRITICAL unit_down geth.service is inactive")
+            && text.contains("acknowledged by laptop"),
+        "{text}"
+    );
 
     // What is refused, with its own status.
     let refused = ask::<AlertsAck>(&app, manager, &AlertAckRequest { id: 999 }).await;
@@ -187,6 +203,17 @@ async fn a_stopped_unit_is_an_alert_pushed_acknowledged_resolved_and_kept_across
     assert_eq!(resolved.alert.id, alert.id);
     assert!(resolved.alert.resolved_at_ms.is_some());
     assert!(resolved.alert.acknowledged.is_some(), "still acknowledged");
+    let open = home.cli(&sandbox, &["alerts"]);
+    assert_eq!(
+        String::from_utf8_lossy(&open.stdout).trim(),
+        "no open alerts"
+    );
+    let all = home.cli(&sandbox, &["alerts", "--all"]);
+    assert!(
+        String::from_utf8_lossy(&all.stdout).contains(", resolved "),
+        "{}",
+        String::from_utf8_lossy(&all.stdout)
+    );
 
     // A clean restart keeps the log and reports nothing.
     let log = daemon.stop_and_read_log();

@@ -1,5 +1,6 @@
 //! The command line: one file per subcommand (or family), each with a `run`.
 
+mod alerts;
 mod config;
 mod keystore;
 mod pair;
@@ -52,6 +53,8 @@ pub(crate) enum Command {
     Status(peers::StatusCmd),
     /// Check the configuration and print it as the manager will use it.
     Config(config::ConfigCmd),
+    /// The alerts the manager's rules raised: open ones, or all (--all).
+    Alerts(alerts::AlertsCmd),
     /// Where the identity and paired apps are kept: init, status, migrate,
     /// passphrase.
     Keystore(keystore::KeystoreCmd),
@@ -67,6 +70,7 @@ impl Command {
             Command::Revoke(cmd) => cmd.run(global),
             Command::Status(cmd) => cmd.run(global),
             Command::Config(cmd) => cmd.run(global),
+            Command::Alerts(cmd) => cmd.run(global),
             Command::Keystore(cmd) => cmd.run(global),
         }
     }
