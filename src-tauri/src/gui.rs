@@ -1,5 +1,6 @@
 //! The window's side of the backend: starting the peer at launch, and telling the window what changes.
 
+use crate::alert_inbox::{AlertInbox, AlertNotice};
 use crate::app_error::{AppError, ErrorKind};
 use crate::backend::{Ask, Backend, NeedsPassphrase, needs_passphrase};
 use crate::follows::Follows;
@@ -62,6 +63,8 @@ pub struct AppState {
     /// The data directory this app holds, and its lock: taken on the first
     /// start, before the keys are opened.
     held: Mutex<Option<(PathBuf, Arc<DirLock>)>>,
+    /// Every manager's alerts as seen, kept in the data directory.
+    pub(crate) alerts: Mutex<AlertInbox>,
     /// Held while the network settings change and the node restarts: one
     /// change at a time.
     pub(crate) network_change: tokio::sync::Mutex<()>,
@@ -144,12 +147,30 @@ pub(crate) async fn view(state: &AppState) -> ManagersView {
                 .collect(),
         ),
     };
+    let (managers, alerting) = {
+        let inbox = state.alerts.lock().unwrap_or_else(PoisonError::into_inner);
+        let managers = managers
+            .into_iter()
+            .map(|mut row| {
+                if let Ok(key) = row.key.parse::<nodepair_protocol::PublicKey>() {
+                    row.alerts = inbox.open(key).into_iter().cloned().collect();
+                }
+                row
+            })
+            .collect();
+        (managers, inbox.worst(unix_ms()).is_some())
+    };
     ManagersView {
         backend,
         error,
         unlock,
         managers,
+        alerting,
     }
+}
+
+fn unix_ms() -> u64 {
+    nodepair_peer::Clock::system().unix_millis()
 }
 
 /// Starts the backend in the background; `settings_path` is `--config`,
@@ -164,6 +185,7 @@ pub fn start(app: &AppHandle, settings_path: Option<PathBuf>, tray: bool) {
         window: Mutex::new(None),
         serving: std::sync::atomic::AtomicBool::new(false),
         held: Mutex::new(None),
+        alerts: Mutex::new(AlertInbox::default()),
         network_change: tokio::sync::Mutex::new(()),
     });
     let app = app.clone();
@@ -190,6 +212,9 @@ pub(crate) async fn launch(app: &AppHandle, typed: Option<Passphrase>) {
             return settle(app, Phase::Failed(format!("{e:#}"))).await;
         }
     };
+    *state.alerts.lock().unwrap_or_else(PoisonError::into_inner) = AlertInbox::from_json(
+        &std::fs::read_to_string(alerts_file(&settings.data_dir())).unwrap_or_default(),
+    );
     #[cfg(unix)]
     serve_control(app, &settings);
     let backend = match Backend::start_holding(&settings, Ask::Window(typed), lock).await {
@@ -258,11 +283,15 @@ async fn running(app: &AppHandle, backend: Arc<Backend>) {
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
         let mut notifier = Notifier::default();
+        let mut online = std::collections::HashSet::new();
         loop {
             match events.recv().await {
                 Ok(event) => {
                     if let Some(notice) = notifier.observe(&event) {
                         show(&app, &notice);
+                    }
+                    if let Some(backend) = weak.upgrade() {
+                        alerts_event(&app, &backend, &event, &mut online);
                     }
                     let again = follows(&app, |f| f.observe(&event));
                     if let Some(backend) = weak.upgrade() {
@@ -466,4 +495,161 @@ pub fn closing(window: &tauri::Window, api: &tauri::CloseRequestApi) {
             }
         }
     }
+}
+
+/// Where the alerts seen are kept.
+fn alerts_file(data_dir: &Path) -> PathBuf {
+    data_dir.join("alerts-seen.json")
+}
+
+/// What `event` means for the alerts: a manager offering them that came
+/// online is followed and caught up on; a change it pushed is taken; one
+/// unpaired is forgotten.
+fn alerts_event(
+    app: &AppHandle,
+    backend: &Arc<Backend>,
+    event: &PeerEvent,
+    online: &mut std::collections::HashSet<nodepair_protocol::PublicKey>,
+) {
+    use nodepair_protocol::NodeState;
+    match event {
+        PeerEvent::Changed(view) if view.state == NodeState::Online => {
+            let offers = view.capabilities.iter().any(|c| c == "alerts");
+            if online.insert(view.public_key) && offers {
+                catch_up(
+                    app,
+                    Arc::clone(backend),
+                    view.public_key,
+                    view.name().to_owned(),
+                );
+            }
+        }
+        PeerEvent::Changed(view) => {
+            online.remove(&view.public_key);
+        }
+        PeerEvent::Removed { public_key, .. } => {
+            online.remove(public_key);
+            alerts_changed(app, backend, |inbox| {
+                inbox.forget(*public_key);
+                Vec::new()
+            });
+        }
+        PeerEvent::Stream { from, event }
+            if event.stream == nodepair_protocol::api::alerts::STREAM =>
+        {
+            let Ok(change) = serde_json::from_slice(&event.body) else {
+                return tracing::warn!(
+                    "an alert change that is not one, from {}",
+                    from.fingerprint()
+                );
+            };
+            let (from, app2) = (*from, app.clone());
+            let backend = Arc::clone(backend);
+            tauri::async_runtime::spawn(async move {
+                let name = name_of(&backend, from).await;
+                alerts_changed(&app2, &backend, |inbox| {
+                    inbox.pushed(from, &name, change, unix_ms())
+                });
+                emit(&app2).await;
+            });
+        }
+        PeerEvent::Stream { .. } => {}
+    }
+}
+
+async fn name_of(backend: &Backend, who: nodepair_protocol::PublicKey) -> String {
+    backend
+        .peer
+        .counterparties()
+        .await
+        .iter()
+        .find(|v| v.public_key == who)
+        .map_or_else(|| who.fingerprint(), |v| v.name().to_owned())
+}
+
+/// Applies `change` to the inbox, keeps it, and shows what it says to tell.
+fn alerts_changed(
+    app: &AppHandle,
+    backend: &Backend,
+    change: impl FnOnce(&mut AlertInbox) -> Vec<AlertNotice>,
+) {
+    let state = app.state::<AppState>();
+    let (notices, json) = {
+        let mut inbox = state.alerts.lock().unwrap_or_else(PoisonError::into_inner);
+        let notices = change(&mut inbox);
+        (notices, inbox.to_json())
+    };
+    let path = alerts_file(&backend.settings.data_dir());
+    let next = path.with_extension("json.new");
+    if let Err(e) = std::fs::write(&next, json).and_then(|()| std::fs::rename(&next, &path)) {
+        tracing::warn!("cannot keep the alerts seen in {}: {e}", path.display());
+    }
+    for notice in notices {
+        show(
+            app,
+            &Notice {
+                title: notice.title,
+                body: notice.body,
+            },
+        );
+    }
+}
+
+/// Follows `who`'s alerts, then takes every change after the last one seen.
+fn catch_up(
+    app: &AppHandle,
+    backend: Arc<Backend>,
+    who: nodepair_protocol::PublicKey,
+    name: String,
+) {
+    use nodepair_protocol::Status;
+    use nodepair_protocol::api::alerts::{AlertsFollow, AlertsList, AlertsListRequest};
+    use nodepair_protocol::api::{Empty, Method};
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        let followed = backend
+            .peer
+            .request(who, AlertsFollow::NAME, api::encode(&Empty {}))
+            .await;
+        if !matches!(&followed, Ok(r) if r.status == Status::OK) {
+            return tracing::info!("alerts not followed on {}", who.fingerprint());
+        }
+        app.state::<AppState>()
+            .alerts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .catching_up(who);
+        loop {
+            let after_seq = app
+                .state::<AppState>()
+                .alerts
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .last_seq(who);
+            let page = match backend
+                .peer
+                .request(
+                    who,
+                    AlertsList::NAME,
+                    api::encode(&AlertsListRequest { after_seq }),
+                )
+                .await
+            {
+                Ok(reply) if reply.status == Status::OK => {
+                    api::decode_response::<AlertsList>(&reply.body).ok()
+                }
+                _ => None,
+            };
+            // A page that did not come ends the catch-up: what waited is
+            // taken, and the next time it is online asks again.
+            let (changes, ended) = page.map_or((Vec::new(), true), |p| (p.changes, !p.more));
+            alerts_changed(&app, &backend, |inbox| {
+                inbox.caught_up(who, &name, changes, ended, unix_ms())
+            });
+            if ended {
+                break;
+            }
+        }
+        emit(&app).await;
+    });
 }

@@ -30,6 +30,7 @@
 
 #![deny(missing_docs)]
 
+pub mod alert_inbox;
 pub mod app_error;
 #[cfg(target_os = "linux")]
 pub mod autostart;

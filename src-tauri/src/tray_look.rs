@@ -12,8 +12,8 @@ pub enum Dot {
     AllOnline,
     /// At least one manager not online.
     SomeOffline,
-    /// Something needs the person: the keys are locked, or NodePair could
-    /// not start.
+    /// Something needs the person: a manager's alert is open, the keys
+    /// are locked, or NodePair could not start.
     Alert,
 }
 
@@ -44,6 +44,7 @@ pub fn dot(view: &ManagersView) -> Dot {
     match view.backend {
         BackendState::Locked | BackendState::Failed => Dot::Alert,
         BackendState::Starting => Dot::None,
+        BackendState::Running if view.alerting => Dot::Alert,
         BackendState::Running if view.managers.is_empty() => Dot::None,
         BackendState::Running => {
             if view.managers.iter().all(|m| m.state == NodeState::Online) {
@@ -68,12 +69,18 @@ pub fn summary(view: &ManagersView) -> String {
                 .iter()
                 .filter(|m| m.state == NodeState::Online)
                 .count();
-            match (total, online) {
+            let line: String = match (total, online) {
                 (0, _) => "No managers paired".into(),
                 (1, 1) => "The manager is online".into(),
                 (1, _) => "The manager is not online".into(),
                 (t, o) if t == o => format!("All {t} managers online"),
                 (t, o) => format!("{o} of {t} managers online"),
+            };
+            let open: usize = view.managers.iter().map(|m| m.alerts.len()).sum();
+            match open {
+                0 => line,
+                1 => format!("{line} · 1 alert open"),
+                n => format!("{line} · {n} alerts open"),
             }
         }
     }
@@ -134,6 +141,7 @@ mod tests {
             backend,
             error: None,
             unlock: None,
+            alerting: false,
             managers: states
                 .iter()
                 .enumerate()
@@ -179,6 +187,14 @@ mod tests {
             assert_eq!(dot(&v), want, "{words}");
             assert_eq!(summary(&v), words);
         }
+        // An open alert turns the dot, whatever the sessions.
+        let mut alerting = view(Running, &[Online, Online]);
+        alerting.alerting = true;
+        alerting.managers[0]
+            .alerts
+            .push(crate::alert_inbox::tests::alert(1));
+        assert_eq!(dot(&alerting), Dot::Alert);
+        assert_eq!(summary(&alerting), "All 2 managers online · 1 alert open");
     }
 
     #[test]

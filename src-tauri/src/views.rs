@@ -38,6 +38,9 @@ pub struct ManagerRow {
     pub paired_at: u64,
     /// What it offers (`info`, `host`, …).
     pub capabilities: Vec<String>,
+    /// Its open alerts as last reported, worst first (kept while it is
+    /// offline).
+    pub alerts: Vec<nodepair_protocol::api::alerts::Alert>,
 }
 
 impl ManagerRow {
@@ -56,6 +59,7 @@ impl ManagerRow {
             last_seen: None,
             paired_at: 0,
             capabilities: vec!["info".into()],
+            alerts: Vec::new(),
         }
     }
 
@@ -73,6 +77,7 @@ impl ManagerRow {
             last_seen: v.last_seen,
             paired_at: v.paired_at,
             capabilities: v.capabilities.clone(),
+            alerts: Vec::new(),
         }
     }
 }
@@ -103,6 +108,8 @@ pub struct ManagersView {
     pub unlock: Option<UnlockView>,
     /// Every paired manager, by name.
     pub managers: Vec<ManagerRow>,
+    /// Whether any manager has an open alert that is not muted.
+    pub alerting: bool,
 }
 
 impl ManagersView {
@@ -113,6 +120,7 @@ impl ManagersView {
             error: None,
             unlock: None,
             managers: Vec::new(),
+            alerting: false,
         }
     }
 }

@@ -804,6 +804,11 @@ export type ManagerRow_Deserialize = {
 	pairedAt: number,
 	/**  What it offers (`info`, `host`, …). */
 	capabilities: string[],
+	/**
+	 *  Its open alerts as last reported, worst first (kept while it is
+	 *  offline).
+	 */
+	alerts: Alert_Deserialize[],
 };
 
 /**  One paired manager, as the list shows it. */
@@ -830,6 +835,11 @@ export type ManagerRow_Serialize = {
 	pairedAt: number,
 	/**  What it offers (`info`, `host`, …). */
 	capabilities: string[],
+	/**
+	 *  Its open alerts as last reported, worst first (kept while it is
+	 *  offline).
+	 */
+	alerts: Alert_Serialize[],
 };
 
 /**
@@ -875,6 +885,8 @@ export type ManagersView_Deserialize = {
 	unlock?: UnlockView_Deserialize | null,
 	/**  Every paired manager, by name. */
 	managers: ManagerRow_Deserialize[],
+	/**  Whether any manager has an open alert that is not muted. */
+	alerting: boolean,
 };
 
 /**  The managers and whether the backend is up; sent whenever either changes. */
@@ -887,6 +899,8 @@ export type ManagersView_Serialize = {
 	unlock: UnlockView_Serialize | null,
 	/**  Every paired manager, by name. */
 	managers: ManagerRow_Serialize[],
+	/**  Whether any manager has an open alert that is not muted. */
+	alerting: boolean,
 };
 
 /**  One network interface. */

@@ -40,6 +40,35 @@ describe("managers list", () => {
     expect(root.querySelector(".badge")?.textContent).toBe("Offline");
   });
 
+  it("shows a manager's worst open alert on its row, and none when there is none", async () => {
+    const alert = (id: number, severity: "warning" | "critical", summary: string) => ({
+      id,
+      rule: "disk_free" as const,
+      subject: "/var",
+      severity,
+      summary,
+      first_seen_ms: NOW - 60_000,
+      last_seen_ms: NOW,
+      resolved_at_ms: null,
+      readings: [],
+      acknowledged: null,
+      muted_until_ms: null,
+    });
+    mockBackend(
+      running(
+        { ...validator, alerts: [alert(2, "critical", "geth.service is failed (failed)"), alert(1, "warning", "Disk /var has 4.1 GiB free (3.0 %)")] },
+        { ...validator, key: "ab".repeat(32), name: "archive" },
+      ),
+    );
+    const root = mount();
+    await start(root, () => NOW);
+    const rows = [...root.querySelectorAll("[data-testid=manager]")];
+    const worst = rows[0]?.querySelector("[data-testid=worst-alert]");
+    expect(worst?.textContent).toBe("Critical: geth.service is failed (failed) (and 1 more)");
+    expect(worst?.getAttribute("data-severity")).toBe("critical");
+    expect(rows[1]?.querySelector("[data-testid=worst-alert]")).toBeNull();
+  });
+
   it("shows a local name with the manager's own name beside it", async () => {
     mockBackend(running({ ...validator, name: "cellar box", renamed: true }));
     const root = mount();
@@ -55,7 +84,7 @@ describe("managers list", () => {
     expect(root.querySelector("[data-testid=no-managers]")?.textContent).toContain("type it on the server");
 
     clearMocks();
-    mockBackend({ backend: "failed", error: "cannot start the Waku node: address in use", unlock: null, managers: [] });
+    mockBackend({ backend: "failed", error: "cannot start the Waku node: address in use", unlock: null, managers: [], alerting: false });
     root = mount();
     await start(root, () => NOW);
     const alert = root.querySelector(".content [role=alert]");

@@ -80,6 +80,7 @@ export function renderManagers(
           { class: "fingerprint", title: `node id ${m.nodeId}` },
           m.renamed ? `${m.ownName} · ${m.fingerprint}` : m.fingerprint,
         ),
+        worstAlert(m),
       ),
       h("span", { class: `badge ${state.tone}`, title: state.hint, "data-testid": "state" }, state.label),
       h("span", { class: "latency", title: "keepalive round trip" }, latencyLabel(m.latencyMs)),
@@ -93,6 +94,19 @@ export function renderManagers(
     );
   });
   root.replaceChildren(title, h("ul", { class: "managers", "aria-labelledby": "managers-title" }, ...rows));
+}
+
+/** The worst open alert of `m` (the backend sends them worst first), and how many more. */
+function worstAlert(m: ManagerRow): HTMLElement | null {
+  const [worst, ...rest] = m.alerts;
+  if (!worst) return null;
+  const more = rest.length > 0 ? ` (and ${rest.length} more)` : "";
+  const muted = worst.muted_until_ms !== null ? " · muted" : "";
+  return h(
+    "span",
+    { class: `alert-line ${worst.severity}`, "data-testid": "worst-alert", "data-severity": worst.severity, title: worst.summary },
+    `${worst.severity === "critical" ? "Critical" : "Warning"}: ${worst.summary}${more}${muted}`,
+  );
 }
 
 /** "3 managers · 2 online". */

@@ -19,10 +19,11 @@ export const validator: ManagerRow = {
   lastSeen: NOW / 1000 - 5,
   pairedAt: NOW / 1000 - 86400,
   capabilities: ["info", "host"],
+  alerts: [],
 };
 
 export function running(...managers: ManagerRow[]): ManagersView {
-  return { backend: "running", error: null, unlock: null, managers };
+  return { backend: "running", error: null, unlock: null, managers, alerting: false };
 }
 
 export const GiB = 1024 ** 3;
