@@ -53,6 +53,7 @@ pub async fn node() -> (MockServer, MockServer) {
     for (m, f) in [
         ("web3_clientVersion", "execution/web3_clientVersion.json"),
         ("eth_syncing", "execution/eth_syncing_progress.json"),
+        ("eth_blockNumber", "execution/eth_blockNumber.json"),
     ] {
         Mock::given(method("POST"))
             .and(body_partial_json(serde_json::json!({"method": m})))

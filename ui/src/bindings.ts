@@ -485,6 +485,11 @@ export type ExecutionStatus_Deserialize = {
 	syncing: Reading<ExecutionSyncing>,
 	/**  `net_peerCount`. */
 	peers: Reading<number>,
+	/**
+	 *  `eth_blockNumber`: its head block. Added later: absent from an
+	 *  older manager's answer.
+	 */
+	head?: Reading<number> | null,
 };
 
 /**  What the execution client says over JSON-RPC. */
@@ -497,6 +502,11 @@ export type ExecutionStatus_Serialize = {
 	syncing: Reading<ExecutionSyncing>,
 	/**  `net_peerCount`. */
 	peers: Reading<number>,
+	/**
+	 *  `eth_blockNumber`: its head block. Added later: absent from an
+	 *  older manager's answer.
+	 */
+	head?: Reading<number>,
 };
 
 /**  `eth_syncing`: not syncing, or how far along. */

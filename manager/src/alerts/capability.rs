@@ -160,8 +160,9 @@ fn clients(status: &EthStatusResponse, seen: &mut Observation) {
     }
     let e = &status.execution;
     if let Some(endpoint) = &e.endpoint {
+        let block = e.head.as_ref().and_then(value).copied();
         let (head, behind) = match value(&e.syncing) {
-            Some(ExecutionSyncing::Synced) => (None, Some(0)),
+            Some(ExecutionSyncing::Synced) => (block, Some(0)),
             Some(ExecutionSyncing::Syncing {
                 current_block,
                 highest_block,

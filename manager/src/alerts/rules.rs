@@ -570,6 +570,35 @@ mod tests {
     }
 
     #[test]
+    fn an_execution_client_in_sync_whose_head_block_stops_is_stalled() {
+        let mut rules = Rules::default();
+        let seen = |head: u64| Observation {
+            execution: Some(Client {
+                endpoint: "http://127.0.0.1:8545".into(),
+                head: Some(head),
+                behind: Some(0),
+                peers: Some(20),
+                ..Client::default()
+            }),
+            ..Observation::default()
+        };
+        let f = rules.evaluate(&seen(1207), &config(), 0);
+        assert_eq!(holds(&f, Rule::ExecutionSync, "execution"), None);
+        let f = rules.evaluate(&seen(1208), &config(), 12_000);
+        assert_eq!(holds(&f, Rule::ExecutionSync, "execution"), None);
+        let f = rules.evaluate(&seen(1208), &config(), 12_000 + 5 * 60_000);
+        assert_eq!(
+            holds(&f, Rule::ExecutionSync, "execution"),
+            Some(Severity::Critical)
+        );
+        assert!(
+            f.iter()
+                .any(|f| f.summary == "The execution client's head has not moved for 5 minutes (0 blocks behind)"),
+            "{f:?}"
+        );
+    }
+
+    #[test]
     fn peers_below_the_number_warn_and_none_is_critical_per_client() {
         let mut rules = Rules::default();
         let seen = Observation {

@@ -1,4 +1,4 @@
-//! The execution client through JSON-RPC: `web3_clientVersion`, `eth_syncing`, `net_peerCount`.
+//! The execution client through JSON-RPC: `web3_clientVersion`, `eth_syncing`, `net_peerCount`, `eth_blockNumber`.
 
 use super::{request_error, shown};
 use nodepair_protocol::api::ethereum::{ExecutionStatus, ExecutionSyncing};
@@ -147,14 +147,28 @@ impl Execution {
         }
     }
 
+    async fn head(&self) -> Reading<u64> {
+        let m = "eth_blockNumber";
+        match self.call(m).await {
+            Reading::Value(serde_json::Value::String(q)) => quantity(m, "result", &q).into(),
+            Reading::Value(other) => Reading::error(
+                ReadErrorKind::Invalid,
+                format!("{m}: {other} is not a hex quantity"),
+            ),
+            Reading::Error(e) => Reading::Error(e),
+        }
+    }
+
     /// Everything, read concurrently.
     pub(crate) async fn status(&self) -> ExecutionStatus {
-        let (version, syncing, peers) = tokio::join!(self.version(), self.syncing(), self.peers());
+        let (version, syncing, peers, head) =
+            tokio::join!(self.version(), self.syncing(), self.peers(), self.head());
         ExecutionStatus {
             endpoint: Some(shown(&self.url)),
             version,
             syncing,
             peers,
+            head: Some(head),
         }
     }
 }

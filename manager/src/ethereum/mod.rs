@@ -67,6 +67,7 @@ impl Ethereum {
                     version: not_configured("execution_url"),
                     syncing: not_configured("execution_url"),
                     peers: not_configured("execution_url"),
+                    head: Some(not_configured("execution_url")),
                 },
             }
         };

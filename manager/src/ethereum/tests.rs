@@ -56,6 +56,7 @@ async fn execution(syncing: &str) -> MockServer {
         ),
         ("eth_syncing", syncing),
         ("net_peerCount", fixture!("execution/net_peerCount.json")),
+        ("eth_blockNumber", fixture!("execution/eth_blockNumber.json")),
     ] {
         Mock::given(method("POST"))
             .and(body_partial_json(
@@ -121,6 +122,7 @@ async fn a_synced_node_reads_as_the_specification_answers() {
     );
     assert_eq!(x.syncing, Reading::Value(ExecutionSyncing::Synced));
     assert!(x.peers.value().is_some(), "{:?}", x.peers);
+    assert_eq!(x.head, Some(Reading::Value(0x4b7)), "eth_blockNumber");
     assert!(status.read_at_ms > 0);
 }
 

@@ -126,6 +126,14 @@ pub struct ExecutionStatus {
         specta(type = Reading<specta_typescript::Number>)
     )]
     pub peers: Reading<u64>,
+    /// `eth_blockNumber`: its head block. Added later: absent from an
+    /// older manager's answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "specta",
+        specta(type = Option<Reading<specta_typescript::Number>>)
+    )]
+    pub head: Option<Reading<u64>>,
 }
 
 /// `eth_syncing`: not syncing, or how far along.
