@@ -29,6 +29,15 @@ impl RunMarker {
     }
 }
 
+/// A start that fails after marking, or a run whose runtime is dropped,
+/// ended without crashing: only a killed or crashed process (which drops
+/// nothing) leaves its mark.
+impl Drop for RunMarker {
+    fn drop(&mut self) {
+        self.clear();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -39,9 +48,15 @@ mod tests {
         let (marker, crashed) = RunMarker::mark(dir.path()).unwrap();
         assert!(!crashed);
         marker.clear();
-        let (_left, crashed) = RunMarker::mark(dir.path()).unwrap();
+        let (left, crashed) = RunMarker::mark(dir.path()).unwrap();
         assert!(!crashed);
-        let (_again, crashed) = RunMarker::mark(dir.path()).unwrap();
+        // Killed: nothing is dropped.
+        std::mem::forget(left);
+        let (again, crashed) = RunMarker::mark(dir.path()).unwrap();
         assert!(crashed, "the last run left its marker");
+        // A start that fails drops its marker.
+        drop(again);
+        let (_next, crashed) = RunMarker::mark(dir.path()).unwrap();
+        assert!(!crashed);
     }
 }

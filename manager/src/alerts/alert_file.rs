@@ -37,6 +37,9 @@ pub(crate) enum AlertFileError {
 #[derive(Debug)]
 pub(crate) struct AlertFile {
     path: PathBuf,
+    /// Set when an append may have left part of a line behind (a full
+    /// disk): the next keep writes the whole log again.
+    dirty: std::sync::atomic::AtomicBool,
 }
 
 impl AlertFile {
@@ -44,6 +47,7 @@ impl AlertFile {
     pub(crate) fn in_dir(state_dir: &Path) -> AlertFile {
         AlertFile {
             path: state_dir.join(FILE),
+            dirty: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -62,7 +66,8 @@ impl AlertFile {
 
     /// The log as the file holds it (empty when there is no file). A last
     /// line cut short (the machine lost power while it was written) is
-    /// dropped; any other bad line is an error.
+    /// dropped, and cut from the file so the next change starts a line of
+    /// its own; any other bad line is an error.
     ///
     /// # Errors
     ///
@@ -73,15 +78,12 @@ impl AlertFile {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
             Err(e) => return Err(self.io(e)),
         };
-        let complete = text.ends_with('\n');
-        let lines: Vec<&str> = text.lines().collect();
+        let whole = text.rfind('\n').map_or(0, |end| end + 1);
+        let lines: Vec<&str> = text[..whole].lines().collect();
         let mut changes = Vec::with_capacity(lines.len());
         for (n, line) in lines.iter().enumerate() {
             match serde_json::from_str::<AlertChange>(line) {
                 Ok(change) => changes.push(change),
-                Err(_) if n + 1 == lines.len() && !complete => {
-                    tracing::warn!(path = %self.path.display(), "the alert log's last line was cut short; dropped");
-                }
                 Err(e) => {
                     return Err(AlertFileError::Damaged {
                         path: self.path.clone(),
@@ -91,6 +93,15 @@ impl AlertFile {
                 }
             }
         }
+        if whole < text.len() {
+            tracing::warn!(path = %self.path.display(), "the alert log's last line was cut short; dropped");
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .open(&self.path)
+                .map_err(|e| self.io(e))?;
+            file.set_len(whole as u64).map_err(|e| self.io(e))?;
+            file.sync_data().map_err(|e| self.io(e))?;
+        }
         AlertLog::from_changes(changes).map_err(|why| AlertFileError::Damaged {
             path: self.path.clone(),
             line: 0,
@@ -98,27 +109,42 @@ impl AlertFile {
         })
     }
 
-    /// Keeps what `stored` says: the change appended, or the whole `log`
-    /// written anew (to a temporary file, then renamed over the old one).
+    /// Keeps the changes of one round, `stored`, already recorded in
+    /// `log`: appended one line each, or, when one of them compacted the
+    /// log (or an earlier append failed), the whole log written anew once
+    /// (to a new file, then renamed over the old one).
     ///
     /// # Errors
     ///
     /// [`AlertFileError::Io`].
-    pub(crate) fn keep(&self, stored: &Stored, log: &AlertLog) -> Result<(), AlertFileError> {
-        match stored {
-            Stored::Appended(change) => {
-                let mut file = std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(&self.path)
-                    .map_err(|e| self.io(e))?;
-                let mut line = serde_json::to_vec(change).map_err(|e| self.io(e.into()))?;
-                line.push(b'\n');
-                file.write_all(&line).map_err(|e| self.io(e))?;
-                file.sync_data().map_err(|e| self.io(e))
-            }
-            Stored::Compacted(_) => self.rewrite(log),
+    pub(crate) fn keep(&self, stored: &[Stored], log: &AlertLog) -> Result<(), AlertFileError> {
+        use std::sync::atomic::Ordering;
+        let compacted = stored.iter().any(|s| matches!(s, Stored::Compacted(_)));
+        let result = if compacted || self.dirty.load(Ordering::SeqCst) {
+            self.rewrite(log)
+        } else {
+            self.append(stored)
+        };
+        self.dirty.store(result.is_err(), Ordering::SeqCst);
+        result
+    }
+
+    fn append(&self, stored: &[Stored]) -> Result<(), AlertFileError> {
+        if stored.is_empty() {
+            return Ok(());
         }
+        let mut lines = Vec::new();
+        for change in stored {
+            serde_json::to_writer(&mut lines, change.change()).map_err(|e| self.io(e.into()))?;
+            lines.push(b'\n');
+        }
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.path)
+            .map_err(|e| self.io(e))?;
+        file.write_all(&lines).map_err(|e| self.io(e))?;
+        file.sync_data().map_err(|e| self.io(e))
     }
 
     fn rewrite(&self, log: &AlertLog) -> Result<(), AlertFileError> {
@@ -139,6 +165,7 @@ impl AlertFile {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::alerts::alert_log::Stored;
     use nodepair_protocol::api::alerts::{Alert, AlertChangeKind, Rule, Severity};
 
     fn alert(id: u64) -> Alert {
@@ -166,7 +193,7 @@ mod tests {
         for _ in 0..3 {
             let id = log.take_id();
             let stored = log.record(AlertChangeKind::Fired, alert(id));
-            file.keep(&stored, &log).unwrap();
+            file.keep(&[stored], &log).unwrap();
         }
         let again = file.load().unwrap();
         assert_eq!(again.last_seq(), 3);
@@ -177,7 +204,35 @@ mod tests {
             .open(file.path())
             .unwrap();
         f.write_all(br#"{"seq":4,"kind":"fir"#).unwrap();
-        assert_eq!(file.load().unwrap().last_seq(), 3);
+        let mut log = file.load().unwrap();
+        assert_eq!(log.last_seq(), 3);
+        // The next change starts a line of its own: the log reads back.
+        let id = log.take_id();
+        let stored = log.record(AlertChangeKind::Fired, alert(id));
+        file.keep(&[stored], &log).unwrap();
+        assert_eq!(file.load().unwrap().last_seq(), 4);
+    }
+
+    #[test]
+    fn a_round_that_compacts_the_log_writes_each_change_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = AlertFile::in_dir(dir.path());
+        let mut log = file.load().unwrap();
+        let mut round = Vec::new();
+        // Enough changes for the bound to drop old ones within the round,
+        // followed by more appended in the same round.
+        for _ in 0..(crate::alerts::alert_log::MAX_CHANGES + 3) {
+            let id = log.take_id();
+            let mut closed = alert(id);
+            closed.resolved_at_ms = Some(3);
+            round.push(log.record(AlertChangeKind::Resolved, closed));
+        }
+        assert!(round.iter().any(|s| matches!(s, Stored::Compacted(_))));
+        assert!(matches!(round.last(), Some(Stored::Appended(_))), "appended after the compaction");
+        file.keep(&round, &log).unwrap();
+        let again = file.load().expect("every change once, in order");
+        assert_eq!(again.last_seq(), log.last_seq());
+        assert_eq!(again.changes().count(), log.changes().count());
     }
 
     #[test]

@@ -54,12 +54,11 @@ impl Alerts {
     ) -> Result<Vec<Stored>, T> {
         let mut watch = self.watch.lock().await;
         let stored = act(&mut watch)?;
-        for change in &stored {
-            // A full disk is one of the things watched: the change is
-            // still pushed and kept in memory when it cannot be written.
-            if let Err(e) = self.file.keep(change, watch.log()) {
-                tracing::warn!("{e}");
-            }
+        // A full disk is one of the things watched: the changes are still
+        // pushed and kept in memory when they cannot be written (and the
+        // whole log is written again next time).
+        if let Err(e) = self.file.keep(&stored, watch.log()) {
+            tracing::warn!("{e}");
         }
         for change in &stored {
             self.push(change).await;

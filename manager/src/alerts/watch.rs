@@ -26,7 +26,14 @@ pub(crate) struct Watch {
     log: AlertLog,
     /// When each open alert was last seen holding.
     last_seen: BTreeMap<u64, u64>,
+    /// When each condition was last judged (holding or clear).
+    judged_at: BTreeMap<(Rule, String), u64>,
 }
+
+/// A condition not judged for this long (its mount, unit or endpoint gone
+/// from the machine or the configuration, or a crash alert carried over a
+/// clean restart) counts as clear.
+const UNJUDGED_MS: u64 = 10 * 60_000;
 
 impl Watch {
     /// A watch going on from `log` (read back from disk); `crashed_at` when
@@ -42,6 +49,7 @@ impl Watch {
             tracker,
             log,
             last_seen: BTreeMap::new(),
+            judged_at: BTreeMap::new(),
         }
     }
 
@@ -67,12 +75,12 @@ impl Watch {
         now_ms: u64,
     ) -> Vec<Stored> {
         let findings = self.rules.evaluate(seen, config, now_ms);
-        let judged: BTreeSet<Rule> = findings.iter().map(|f| f.rule).collect();
         let mut out = Vec::new();
         let mut evaluated = BTreeSet::new();
         for finding in &findings {
             let key = (finding.rule, finding.subject.clone());
             evaluated.insert(key.clone());
+            self.judged_at.insert(key.clone(), now_ms);
             let transition =
                 self.tracker
                     .observe(&key, finding.holds, now_ms, timing(finding.rule, config));
@@ -85,13 +93,18 @@ impl Watch {
                 out.push(stored);
             }
         }
-        // A condition no longer judged although its rule is (its mount or
-        // unit went away), or whose rule was turned off, is clear.
+        // A condition whose rule was turned off, or that nothing has judged
+        // for a while (a reading that failed for a moment judges nothing
+        // and changes nothing), is clear.
+        let judged_at = &mut self.judged_at;
         let gone: Vec<(Rule, String)> = self
             .tracker
             .keys()
             .filter(|key| !evaluated.contains(*key))
-            .filter(|(rule, _)| judged.contains(rule) || !enabled(*rule, config))
+            .filter(|key| {
+                let since = *judged_at.entry((*key).clone()).or_insert(now_ms);
+                !enabled(key.0, config) || now_ms.saturating_sub(since) >= UNJUDGED_MS
+            })
             .cloned()
             .collect();
         for key in gone {
@@ -102,6 +115,8 @@ impl Watch {
                 out.push(stored);
             }
         }
+        let tracked: BTreeSet<&(Rule, String)> = self.tracker.keys().collect();
+        self.judged_at.retain(|key, _| tracked.contains(key));
         out
     }
 
@@ -358,27 +373,48 @@ mod tests {
             kinds(&watch.observe(&two(50), &config, 60_000)),
             vec![AlertChangeKind::Fired]
         );
-        // The USB disk is unmounted.
-        watch.observe(&disk(50), &config, 70_000);
-        let stored = watch.observe(&disk(50), &config, 190_000);
+        // The USB disk is unmounted: not judged for five minutes changes
+        // nothing (a reading can fail for a while)…
+        assert!(watch.observe(&disk(50), &config, 70_000).is_empty());
+        assert!(watch.observe(&disk(50), &config, 360_000).is_empty());
+        // …ten minutes count as clear, and it resolves once clear long enough.
+        assert!(watch.observe(&disk(50), &config, 660_000).is_empty());
+        let stored = watch.observe(&disk(50), &config, 780_000);
         assert_eq!(kinds(&stored), vec![AlertChangeKind::Resolved]);
         assert_eq!(stored[0].change().alert.subject, "/mnt/usb");
-        // The memory rule fires, then is turned off.
+        // The memory rule fires, then is turned off: clear at once.
         let low = Observation {
             memory: Some((100, 1)),
             ..Observation::default()
         };
-        watch.observe(&low, &config, 200_000);
+        watch.observe(&low, &config, 800_000);
         assert_eq!(
-            kinds(&watch.observe(&low, &config, 260_000)),
+            kinds(&watch.observe(&low, &config, 860_000)),
             vec![AlertChangeKind::Fired]
         );
         config.memory.enabled = false;
-        watch.observe(&low, &config, 270_000);
+        watch.observe(&low, &config, 870_000);
         assert_eq!(
-            kinds(&watch.observe(&low, &config, 390_000)),
+            kinds(&watch.observe(&low, &config, 990_000)),
             vec![AlertChangeKind::Resolved]
         );
+    }
+
+    #[test]
+    fn a_crash_alert_carried_over_a_clean_restart_resolves() {
+        let config = AlertsConfig::default();
+        let mut crashed = Watch::new(AlertLog::default(), Some(0));
+        assert_eq!(
+            kinds(&crashed.observe(&Observation::default(), &config, 0)),
+            vec![AlertChangeKind::Fired]
+        );
+        let changes = crashed.log().changes().cloned().collect();
+        // Started again cleanly ten minutes later: nothing judges the crash.
+        let mut clean = Watch::new(AlertLog::from_changes(changes).unwrap(), None);
+        assert!(clean.observe(&Observation::default(), &config, 600_000).is_empty());
+        let stored = clean.observe(&Observation::default(), &config, 1_200_000);
+        assert_eq!(kinds(&stored), vec![AlertChangeKind::Resolved]);
+        assert_eq!(stored[0].change().alert.rule, Rule::ManagerRestarted);
     }
 
     #[test]
