@@ -102,21 +102,29 @@ impl AlertInbox {
         notices(name, &all, now_ms)
     }
 
-    /// A change `manager` pushed. Returns what to tell, if anything.
+    /// A change `manager` pushed. Returns what to tell, if anything, and
+    /// whether changes before it were missed (its number is not the next
+    /// one): then it waits, a catch-up has begun, and the caller lists
+    /// what came between.
     pub fn pushed(
         &mut self,
         manager: PublicKey,
         name: &str,
         change: AlertChange,
         now_ms: u64,
-    ) -> Vec<AlertNotice> {
+    ) -> (Vec<AlertNotice>, bool) {
         let entry = self.managers.entry(key(manager)).or_default();
         if entry.catching_up {
             entry.waiting.push(change);
-            return Vec::new();
+            return (Vec::new(), false);
+        }
+        if change.seq > entry.last_seq + 1 {
+            entry.waiting.push(change);
+            entry.catching_up = true;
+            return (Vec::new(), true);
         }
         let fresh = take(entry, vec![change]);
-        notices(name, &fresh, now_ms)
+        (notices(name, &fresh, now_ms), false)
     }
 
     /// `manager` was unpaired: its alerts are forgotten.
@@ -238,13 +246,14 @@ pub(crate) mod tests {
     #[test]
     fn a_pushed_alert_is_told_when_it_fires_and_when_it_resolves_and_not_twice() {
         let mut inbox = AlertInbox::default();
-        let fired = inbox.pushed(M, "validator-1", change(1, 7, AlertChangeKind::Fired), 0);
+        let (fired, _) = inbox.pushed(M, "validator-1", change(1, 7, AlertChangeKind::Fired), 0);
         assert_eq!(titles(&fired), ["validator-1: warning"]);
         assert_eq!(fired[0].body, "Disk /var has 4.1 GiB free (alert 7)");
         assert_eq!(inbox.worst(0), Some(Severity::Warning));
         assert!(
             inbox
                 .pushed(M, "validator-1", change(1, 7, AlertChangeKind::Fired), 0)
+                .0
                 .is_empty()
         );
         assert!(
@@ -255,9 +264,11 @@ pub(crate) mod tests {
                     change(2, 7, AlertChangeKind::Acknowledged),
                     0
                 )
+                .0
                 .is_empty()
         );
-        let resolved = inbox.pushed(M, "validator-1", change(3, 7, AlertChangeKind::Resolved), 0);
+        let (resolved, _) =
+            inbox.pushed(M, "validator-1", change(3, 7, AlertChangeKind::Resolved), 0);
         assert_eq!(titles(&resolved), ["validator-1: resolved"]);
         assert_eq!(inbox.worst(0), None);
         assert!(inbox.open(M).is_empty());
@@ -266,7 +277,7 @@ pub(crate) mod tests {
     #[test]
     fn an_alert_that_fired_and_resolved_while_the_app_was_closed_is_told_once() {
         let mut inbox = AlertInbox::default();
-        inbox.pushed(M, "validator-1", change(1, 1, AlertChangeKind::Fired), 0);
+        let _ = inbox.pushed(M, "validator-1", change(1, 1, AlertChangeKind::Fired), 0);
         // Kept, then the app restarts.
         let mut inbox = AlertInbox::from_json(&inbox.to_json());
         assert_eq!(inbox.last_seq(M), 1);
@@ -275,6 +286,7 @@ pub(crate) mod tests {
         assert!(
             inbox
                 .pushed(M, "validator-1", change(4, 3, AlertChangeKind::Fired), 0)
+                .0
                 .is_empty()
         );
         let page = vec![
@@ -305,11 +317,37 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_push_after_a_missed_one_waits_for_the_catch_up_and_nothing_is_lost() {
+        let mut inbox = AlertInbox::default();
+        let _ = inbox.pushed(M, "validator-1", change(1, 1, AlertChangeKind::Fired), 0);
+        // 2 was lost on the way; 3 arrives.
+        let (told, missed) =
+            inbox.pushed(M, "validator-1", change(3, 1, AlertChangeKind::Resolved), 0);
+        assert!(told.is_empty() && missed);
+        assert_eq!(inbox.last_seq(M), 1, "3 waits");
+        let told = inbox.caught_up(
+            M,
+            "validator-1",
+            vec![
+                change(2, 2, AlertChangeKind::Fired),
+                change(3, 1, AlertChangeKind::Resolved),
+            ],
+            true,
+            0,
+        );
+        assert_eq!(
+            titles(&told),
+            ["validator-1: resolved", "validator-1: warning"]
+        );
+        assert_eq!(inbox.last_seq(M), 3);
+    }
+
+    #[test]
     fn a_muted_alert_is_quiet_and_does_not_turn_the_dot() {
         let mut inbox = AlertInbox::default();
         let mut muted = change(1, 1, AlertChangeKind::Fired);
         muted.alert.muted_until_ms = Some(1_000);
-        assert!(inbox.pushed(M, "validator-1", muted, 0).is_empty());
+        assert!(inbox.pushed(M, "validator-1", muted, 0).0.is_empty());
         assert_eq!(inbox.worst(999), None);
         assert_eq!(
             inbox.worst(1_000),

@@ -283,7 +283,7 @@ async fn running(app: &AppHandle, backend: Arc<Backend>) {
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
         let mut notifier = Notifier::default();
-        let mut online = std::collections::HashSet::new();
+        let mut online = std::collections::HashMap::new();
         loop {
             match events.recv().await {
                 Ok(event) => {
@@ -503,25 +503,27 @@ fn alerts_file(data_dir: &Path) -> PathBuf {
 }
 
 /// What `event` means for the alerts: a manager offering them that came
-/// online is followed and caught up on; a change it pushed is taken; one
-/// unpaired is forgotten.
+/// online is followed and caught up on; a change it pushed is taken, in
+/// the order pushed (here, not in a task of its own); one unpaired is
+/// forgotten. `online` holds the managers online, by their names.
 fn alerts_event(
     app: &AppHandle,
     backend: &Arc<Backend>,
     event: &PeerEvent,
-    online: &mut std::collections::HashSet<nodepair_protocol::PublicKey>,
+    online: &mut std::collections::HashMap<nodepair_protocol::PublicKey, String>,
 ) {
     use nodepair_protocol::NodeState;
     match event {
         PeerEvent::Changed(view) if view.state == NodeState::Online => {
+            let name = view.name().to_owned();
             let offers = view.capabilities.iter().any(|c| c == "alerts");
-            if online.insert(view.public_key) && offers {
-                catch_up(
-                    app,
-                    Arc::clone(backend),
-                    view.public_key,
-                    view.name().to_owned(),
-                );
+            if online.insert(view.public_key, name.clone()).is_none() && offers {
+                // Pushes wait from now on: none can slip in before the list.
+                alerts_changed(app, backend, |inbox| {
+                    inbox.catching_up(view.public_key);
+                    Vec::new()
+                });
+                catch_up(app, Arc::clone(backend), view.public_key, name, true);
             }
         }
         PeerEvent::Changed(view) => {
@@ -543,28 +545,24 @@ fn alerts_event(
                     from.fingerprint()
                 );
             };
-            let (from, app2) = (*from, app.clone());
-            let backend = Arc::clone(backend);
-            tauri::async_runtime::spawn(async move {
-                let name = name_of(&backend, from).await;
-                alerts_changed(&app2, &backend, |inbox| {
-                    inbox.pushed(from, &name, change, unix_ms())
-                });
-                emit(&app2).await;
+            let name = online
+                .get(from)
+                .cloned()
+                .unwrap_or_else(|| from.fingerprint());
+            let mut missed = false;
+            alerts_changed(app, backend, |inbox| {
+                let (notices, gap) = inbox.pushed(*from, &name, change, unix_ms());
+                missed = gap;
+                notices
             });
+            if missed {
+                catch_up(app, Arc::clone(backend), *from, name, false);
+            }
+            let app = app.clone();
+            tauri::async_runtime::spawn(async move { emit(&app).await });
         }
         PeerEvent::Stream { .. } => {}
     }
-}
-
-async fn name_of(backend: &Backend, who: nodepair_protocol::PublicKey) -> String {
-    backend
-        .peer
-        .counterparties()
-        .await
-        .iter()
-        .find(|v| v.public_key == who)
-        .map_or_else(|| who.fingerprint(), |v| v.name().to_owned())
 }
 
 /// Applies `change` to the inbox, keeps it, and shows what it says to tell.
@@ -595,30 +593,29 @@ fn alerts_changed(
     }
 }
 
-/// Follows `who`'s alerts, then takes every change after the last one seen.
+/// Follows `who`'s alerts (when `follow`), then takes every change after
+/// the last one seen. The inbox is already catching up on `who`.
 fn catch_up(
     app: &AppHandle,
     backend: Arc<Backend>,
     who: nodepair_protocol::PublicKey,
     name: String,
+    follow: bool,
 ) {
     use nodepair_protocol::Status;
     use nodepair_protocol::api::alerts::{AlertsFollow, AlertsList, AlertsListRequest};
     use nodepair_protocol::api::{Empty, Method};
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
-        let followed = backend
-            .peer
-            .request(who, AlertsFollow::NAME, api::encode(&Empty {}))
-            .await;
-        if !matches!(&followed, Ok(r) if r.status == Status::OK) {
-            return tracing::info!("alerts not followed on {}", who.fingerprint());
+        if follow {
+            let followed = backend
+                .peer
+                .request(who, AlertsFollow::NAME, api::encode(&Empty {}))
+                .await;
+            if !matches!(&followed, Ok(r) if r.status == Status::OK) {
+                tracing::info!("alerts not followed on {}", who.fingerprint());
+            }
         }
-        app.state::<AppState>()
-            .alerts
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .catching_up(who);
         loop {
             let after_seq = app
                 .state::<AppState>()
@@ -640,9 +637,13 @@ fn catch_up(
                 }
                 _ => None,
             };
-            // A page that did not come ends the catch-up: what waited is
-            // taken, and the next time it is online asks again.
-            let (changes, ended) = page.map_or((Vec::new(), true), |p| (p.changes, !p.more));
+            // A page that did not come, or that brings nothing new (a
+            // manager that always says there is more), ends the catch-up:
+            // what waited is taken, and the next time it is online asks
+            // again.
+            let (changes, more) = page.map_or((Vec::new(), false), |p| (p.changes, p.more));
+            let advances = changes.iter().any(|c| c.seq > after_seq);
+            let ended = !(more && advances);
             alerts_changed(&app, &backend, |inbox| {
                 inbox.caught_up(who, &name, changes, ended, unix_ms())
             });
