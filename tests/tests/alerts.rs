@@ -218,6 +218,10 @@ async fn a_stopped_unit_is_an_alert_pushed_acknowledged_resolved_and_kept_across
     // A clean restart keeps the log and reports nothing.
     let log = daemon.stop_and_read_log();
     assert!(log.contains("alerts follow started"), "{log}");
+    assert!(
+        log.contains("alert acknowledged") && log.contains(&format!("id={}", alert.id)),
+        "who acknowledged what is in the audit log: {log}"
+    );
     let daemon = home.run(&sandbox);
     online(&app, manager).await;
     let kept = all_changes(&app, manager).await;

@@ -60,13 +60,26 @@ describe("managers list", () => {
         { ...validator, key: "ab".repeat(32), name: "archive" },
       ),
     );
-    const root = mount();
+    let root = mount();
     await start(root, () => NOW);
     const rows = [...root.querySelectorAll("[data-testid=manager]")];
     const worst = rows[0]?.querySelector("[data-testid=worst-alert]");
     expect(worst?.textContent).toBe("Critical: geth.service is failed (failed) (and 1 more)");
     expect(worst?.getAttribute("data-severity")).toBe("critical");
     expect(rows[1]?.querySelector("[data-testid=worst-alert]")).toBeNull();
+
+    // Muted for an hour, then past it: "muted" only while it is.
+    clearMocks();
+    const muted = (until: number) => running({ ...validator, alerts: [{ ...alert(3, "warning", "Load 9.00 on 4 CPUs"), muted_until_ms: until }] });
+    mockBackend(muted(NOW + 3_600_000));
+    root = mount();
+    await start(root, () => NOW);
+    expect(root.querySelector("[data-testid=worst-alert]")?.textContent).toBe("Warning: Load 9.00 on 4 CPUs · muted");
+    clearMocks();
+    mockBackend(muted(NOW - 1));
+    root = mount();
+    await start(root, () => NOW);
+    expect(root.querySelector("[data-testid=worst-alert]")?.textContent).toBe("Warning: Load 9.00 on 4 CPUs");
   });
 
   it("shows a local name with the manager's own name beside it", async () => {

@@ -80,7 +80,7 @@ export function renderManagers(
           { class: "fingerprint", title: `node id ${m.nodeId}` },
           m.renamed ? `${m.ownName} · ${m.fingerprint}` : m.fingerprint,
         ),
-        worstAlert(m),
+        worstAlert(m, nowMs),
       ),
       h("span", { class: `badge ${state.tone}`, title: state.hint, "data-testid": "state" }, state.label),
       h("span", { class: "latency", title: "keepalive round trip" }, latencyLabel(m.latencyMs)),
@@ -96,12 +96,12 @@ export function renderManagers(
   root.replaceChildren(title, h("ul", { class: "managers", "aria-labelledby": "managers-title" }, ...rows));
 }
 
-/** The worst open alert of `m` (the backend sends them worst first), and how many more. */
-function worstAlert(m: ManagerRow): HTMLElement | null {
+/** The worst open alert of `m` (the backend sends them worst first), how many more, and whether it is muted now. */
+function worstAlert(m: ManagerRow, nowMs: number): HTMLElement | null {
   const [worst, ...rest] = m.alerts;
   if (!worst) return null;
   const more = rest.length > 0 ? ` (and ${rest.length} more)` : "";
-  const muted = worst.muted_until_ms !== null ? " · muted" : "";
+  const muted = worst.muted_until_ms != null && worst.muted_until_ms > nowMs ? " · muted" : "";
   return h(
     "span",
     { class: `alert-line ${worst.severity}`, "data-testid": "worst-alert", "data-severity": worst.severity, title: worst.summary },

@@ -313,20 +313,26 @@ impl Answer for Alerts {
                     Err(reply) => return reply,
                 };
                 let by = caller.display_name.clone();
-                acted(
-                    self.change(|watch| watch.acknowledge(id, &by, now_ms()).map(|s| vec![s]))
-                        .await,
-                )
+                let done = self
+                    .change(|watch| watch.acknowledge(id, &by, now_ms()).map(|s| vec![s]))
+                    .await;
+                if done.is_ok() {
+                    tracing::info!(target: "audit", caller = %caller.public_key.fingerprint(), name = ?caller.display_name, id, "alert acknowledged");
+                }
+                acted(done)
             }),
             AlertsMute::NAME => Box::pin(async move {
                 let r = match request::<AlertsMute>(&body) {
                     Ok(r) => r,
                     Err(reply) => return reply,
                 };
-                acted(
-                    self.change(|watch| watch.mute(r.id, r.for_secs, now_ms()).map(|s| vec![s]))
-                        .await,
-                )
+                let done = self
+                    .change(|watch| watch.mute(r.id, r.for_secs, now_ms()).map(|s| vec![s]))
+                    .await;
+                if done.is_ok() {
+                    tracing::info!(target: "audit", caller = %caller.public_key.fingerprint(), name = ?caller.display_name, id = r.id, for_secs = r.for_secs, "alert muted");
+                }
+                acted(done)
             }),
             other => ready(unknown(other)),
         }
