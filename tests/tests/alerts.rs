@@ -22,6 +22,42 @@ const LONG: Duration = Duration::from_secs(30);
 /// what they find here is not the test's to decide.
 const QUIET_HOST: &str = "\n[alerts]\nevery_secs = 5\nfire_after_secs = 0\nclear_after_secs = 5\n\n[alerts.disk_free]\nenabled = false\n\n[alerts.memory]\nenabled = false\n\n[alerts.load]\nenabled = false\n";
 
+/// What each test watches: a relay, a manager daemon offering
+/// `capabilities` with `extra` appended to its configuration, and an app in
+/// this process paired with it and seeing it online.
+struct Watched {
+    relay: Relay,
+    home: ManagerHome,
+    daemon: nodepair_tests::net::Daemon,
+    manager: PublicKey,
+    app: nodepair_peer::Peer,
+}
+
+async fn watched(sandbox: &Sandbox, capabilities: &[&str], extra: &str) -> Watched {
+    let relay = Relay::start(sandbox, &[]);
+    let home = ManagerHome::with_config(
+        sandbox.path(),
+        "validator-1",
+        &[&relay.addr],
+        LONG * 4,
+        capabilities,
+        extra,
+    );
+    let daemon = home.run(sandbox);
+    let manager = daemon.public_key();
+    let app = App::new("laptop", &[&relay.addr]).start().await;
+    let (out, _) = pair(sandbox, &home, &app).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    online(&app, manager).await;
+    Watched {
+        relay,
+        home,
+        daemon,
+        manager,
+        app,
+    }
+}
+
 async fn online(app: &nodepair_peer::Peer, manager: PublicKey) {
     eventually(LONG, "the manager is online", || async {
         app.counterparties()
@@ -88,25 +124,17 @@ async fn all_changes(app: &nodepair_peer::Peer, manager: PublicKey) -> Vec<Alert
 async fn a_stopped_unit_is_an_alert_pushed_acknowledged_resolved_and_kept_across_restarts() {
     let sandbox = Sandbox::new().unwrap();
     let tool = fake_systemctl(sandbox.path());
-    let relay = Relay::start(&sandbox, &[]);
     let extra = format!(
         "\n[services]\nunits = [\"geth.service\"]\nsystemctl = \"{}\"\n{QUIET_HOST}",
         tool.display()
     );
-    let home = ManagerHome::with_config(
-        sandbox.path(),
-        "validator-1",
-        &[&relay.addr],
-        LONG * 4,
-        &["info", "alerts"],
-        &extra,
-    );
-    let daemon = home.run(&sandbox);
-    let manager = daemon.public_key();
-    let app = App::new("laptop", &[&relay.addr]).start().await;
-    let (out, _) = pair(&sandbox, &home, &app).await;
-    assert!(out.status.success(), "{}", stderr(&out));
-    online(&app, manager).await;
+    let Watched {
+        relay: _relay,
+        home,
+        daemon,
+        manager,
+        app,
+    } = watched(&sandbox, &["info", "alerts"], &extra).await;
 
     let mut events = app.events();
     let followed = ask::<AlertsFollow>(&app, manager, &Empty {}).await.unwrap();
@@ -257,21 +285,13 @@ async fn a_stopped_unit_is_an_alert_pushed_acknowledged_resolved_and_kept_across
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alerts_are_refused_by_a_manager_that_does_not_offer_them_and_a_bad_rule_stops_the_start() {
     let sandbox = Sandbox::new().unwrap();
-    let relay = Relay::start(&sandbox, &[]);
-    let home = ManagerHome::with_config(
-        sandbox.path(),
-        "validator-1",
-        &[&relay.addr],
-        LONG * 4,
-        &["info"],
-        "",
-    );
-    let daemon = home.run(&sandbox);
-    let manager = daemon.public_key();
-    let app = App::new("laptop", &[&relay.addr]).start().await;
-    let (out, _) = pair(&sandbox, &home, &app).await;
-    assert!(out.status.success(), "{}", stderr(&out));
-    online(&app, manager).await;
+    let Watched {
+        relay,
+        home: _,
+        daemon,
+        manager,
+        app,
+    } = watched(&sandbox, &["info"], "").await;
     let (status, why) = ask::<AlertsAck>(&app, manager, &AlertAckRequest { id: 1 })
         .await
         .unwrap_err();
@@ -337,25 +357,17 @@ async fn a_filling_disk_is_one_alert_even_while_it_flaps_and_resolves_once_empti
         eprintln!("skipped: mounting a tmpfs needs root");
         return;
     };
-    let relay = Relay::start(&sandbox, &[]);
     let mount = disk.display().to_string();
     let extra = format!(
         "\n[alerts]\nevery_secs = 5\nfire_after_secs = 10\nclear_after_secs = 15\n\n[alerts.disk_free]\npaths = [\"{mount}\"]\n\n[alerts.memory]\nenabled = false\n\n[alerts.load]\nenabled = false\n"
     );
-    let home = ManagerHome::with_config(
-        sandbox.path(),
-        "validator-1",
-        &[&relay.addr],
-        LONG * 4,
-        &["info", "alerts"],
-        &extra,
-    );
-    let daemon = home.run(&sandbox);
-    let manager = daemon.public_key();
-    let app = App::new("laptop", &[&relay.addr]).start().await;
-    let (out, _) = pair(&sandbox, &home, &app).await;
-    assert!(out.status.success(), "{}", stderr(&out));
-    online(&app, manager).await;
+    let Watched {
+        relay: _relay,
+        home: _,
+        daemon,
+        manager,
+        app,
+    } = watched(&sandbox, &["info", "alerts"], &extra).await;
     let mut events = app.events();
     ask::<AlertsFollow>(&app, manager, &Empty {}).await.unwrap();
     // Only this disk's alerts: the machine's own mounts are its own.
@@ -485,25 +497,17 @@ async fn a_beacon_node_falling_behind_and_one_not_answering_are_alerts_that_reso
     }));
     let server = beacon(std::sync::Arc::clone(&state)).await;
     let sandbox = Sandbox::new().unwrap();
-    let relay = Relay::start(&sandbox, &[]);
     let extra = format!(
         "\n[ethereum]\nbeacon_url = \"{}\"\ntimeout_ms = 500\n{QUIET_HOST}",
         server.uri()
     );
-    let home = ManagerHome::with_config(
-        sandbox.path(),
-        "validator-1",
-        &[&relay.addr],
-        LONG * 4,
-        &["info", "alerts"],
-        &extra,
-    );
-    let daemon = home.run(&sandbox);
-    let manager = daemon.public_key();
-    let app = App::new("laptop", &[&relay.addr]).start().await;
-    let (out, _) = pair(&sandbox, &home, &app).await;
-    assert!(out.status.success(), "{}", stderr(&out));
-    online(&app, manager).await;
+    let Watched {
+        relay: _relay,
+        home: _,
+        daemon,
+        manager,
+        app,
+    } = watched(&sandbox, &["info", "alerts"], &extra).await;
     let mut events = app.events();
     ask::<AlertsFollow>(&app, manager, &Empty {}).await.unwrap();
     // The head moves on a slot a second, as a node's does.

@@ -87,21 +87,17 @@ impl<K: Ord + Clone> Tracker<K> {
                     clear_since,
                 }),
                 None,
-            ) => {
-                let clear_since = clear_since.unwrap_or(now);
-                if now.saturating_sub(clear_since) >= timing.clear_after_ms {
-                    (None, Transition::Quiet)
-                } else {
-                    (
-                        Some(State::Pending {
-                            since,
-                            severity,
-                            clear_since: Some(clear_since),
-                        }),
-                        Transition::Quiet,
-                    )
-                }
-            }
+            ) => match still_clearing(clear_since, now, timing) {
+                None => (None, Transition::Quiet),
+                clear_since => (
+                    Some(State::Pending {
+                        since,
+                        severity,
+                        clear_since,
+                    }),
+                    Transition::Quiet,
+                ),
+            },
             (Some(State::Firing { severity, .. }), Some(now_severity)) => {
                 let firing = State::Firing {
                     severity: severity.max(now_severity),
@@ -120,20 +116,16 @@ impl<K: Ord + Clone> Tracker<K> {
                     clear_since,
                 }),
                 None,
-            ) => {
-                let clear_since = clear_since.unwrap_or(now);
-                if now.saturating_sub(clear_since) >= timing.clear_after_ms {
-                    (None, Transition::Resolve)
-                } else {
-                    (
-                        Some(State::Firing {
-                            severity,
-                            clear_since: Some(clear_since),
-                        }),
-                        Transition::Quiet,
-                    )
-                }
-            }
+            ) => match still_clearing(clear_since, now, timing) {
+                None => (None, Transition::Resolve),
+                clear_since => (
+                    Some(State::Firing {
+                        severity,
+                        clear_since,
+                    }),
+                    Transition::Quiet,
+                ),
+            },
         };
         match next {
             Some(state) => {
@@ -168,6 +160,13 @@ impl<K: Ord + Clone> Tracker<K> {
     pub(crate) fn keys(&self) -> impl Iterator<Item = &K> {
         self.states.keys()
     }
+}
+
+/// When a condition seen clear at `now` began to be clear, or `None` once
+/// it has been clear long enough.
+fn still_clearing(clear_since: Option<u64>, now: u64, timing: Timing) -> Option<u64> {
+    let since = clear_since.unwrap_or(now);
+    (now.saturating_sub(since) < timing.clear_after_ms).then_some(since)
 }
 
 fn pending(

@@ -135,20 +135,8 @@ impl Execution {
         }
     }
 
-    async fn peers(&self) -> Reading<u64> {
-        let m = "net_peerCount";
-        match self.call(m).await {
-            Reading::Value(serde_json::Value::String(q)) => quantity(m, "result", &q).into(),
-            Reading::Value(other) => Reading::error(
-                ReadErrorKind::Invalid,
-                format!("{m}: {other} is not a hex quantity"),
-            ),
-            Reading::Error(e) => Reading::Error(e),
-        }
-    }
-
-    async fn head(&self) -> Reading<u64> {
-        let m = "eth_blockNumber";
+    /// A method whose result is one hex quantity.
+    async fn quantity_of(&self, m: &str) -> Reading<u64> {
         match self.call(m).await {
             Reading::Value(serde_json::Value::String(q)) => quantity(m, "result", &q).into(),
             Reading::Value(other) => Reading::error(
@@ -162,7 +150,12 @@ impl Execution {
     /// Everything, read concurrently.
     pub(crate) async fn status(&self) -> ExecutionStatus {
         let (version, syncing, peers, head) =
-            tokio::join!(self.version(), self.syncing(), self.peers(), self.head());
+            tokio::join!(
+            self.version(),
+            self.syncing(),
+            self.quantity_of("net_peerCount"),
+            self.quantity_of("eth_blockNumber")
+        );
         ExecutionStatus {
             endpoint: Some(shown(&self.url)),
             version,
