@@ -27,6 +27,9 @@ pub(crate) struct Setup<'a> {
     pub(crate) tasks: Vec<tokio::task::JoinHandle<()>>,
     /// Whether the manager's last run stopped without shutting down.
     pub(crate) last_run_crashed: bool,
+    /// Whether this run watches the node in the background (the daemon,
+    /// not a one-off command).
+    pub(crate) watching: bool,
 }
 
 /// One capability as the manager answers it.

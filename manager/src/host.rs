@@ -242,9 +242,9 @@ async fn push_host(peer: &OnceLock<Peer>, to: PublicKey, interval: Duration) -> 
     }
 }
 
-/// What the alert rules read of the host: its mounts' space, memory, load
-/// and CPUs. Blocks (it reads /proc and the mounts).
-pub(crate) fn resources() -> crate::alerts::rules::Observation {
+/// What the alert rules read of the host besides its mounts: memory, load
+/// and CPUs. Blocks (it reads /proc), briefly.
+pub(crate) fn memory_and_load() -> crate::alerts::rules::Observation {
     let system = System::new_with_specifics(
         RefreshKind::nothing()
             .with_cpu(CpuRefreshKind::nothing())
@@ -253,18 +253,23 @@ pub(crate) fn resources() -> crate::alerts::rules::Observation {
     let load = System::load_average().one;
     let cpus = u32::try_from(system.cpus().len()).unwrap_or(u32::MAX);
     crate::alerts::rules::Observation {
-        disks: disks()
-            .into_iter()
-            .map(|d| crate::alerts::rules::DiskSpace {
-                mount: d.mount,
-                total: d.total,
-                available: d.available,
-            })
-            .collect(),
         memory: Some((system.total_memory(), system.available_memory())),
         load: (load.is_finite() && cpus > 0).then_some((load, cpus)),
         ..crate::alerts::rules::Observation::default()
     }
+}
+
+/// Every mount's space, as the alert rules read it. Blocks for as long as
+/// the slowest mount answers (forever, for a hung network mount).
+pub(crate) fn mounts() -> Vec<crate::alerts::rules::DiskSpace> {
+    disks()
+        .into_iter()
+        .map(|d| crate::alerts::rules::DiskSpace {
+            mount: d.mount,
+            total: d.total,
+            available: d.available,
+        })
+        .collect()
 }
 
 /// Mounted file systems with real storage behind them, each once, by mount.

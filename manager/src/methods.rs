@@ -76,6 +76,7 @@ fn methods(capabilities: &[&str]) -> Methods {
         started: std::time::Instant::now(),
         tasks: Vec::new(),
         last_run_crashed: false,
+        watching: true,
     };
     let methods = Methods::new(&mut setup).expect("nothing configured builds");
     for task in setup.tasks {

@@ -25,8 +25,9 @@ pub(crate) struct Runtime {
     pub(crate) state_dir: PathBuf,
     /// What the capabilities run in the background (host sampling).
     tasks: Vec<tokio::task::JoinHandle<()>>,
-    /// Marks this run in the state dir until it ends cleanly.
-    marker: crate::run_marker::RunMarker,
+    /// Marks this run in the state dir until it ends cleanly (the daemon's
+    /// run only).
+    marker: Option<crate::run_marker::RunMarker>,
     /// Held while running: a second manager on this state dir is refused.
     _lock: DirLock,
 }
@@ -47,17 +48,25 @@ fn lock_state_dir(dir: &Path) -> anyhow::Result<DirLock> {
 
 impl Runtime {
     /// Locks the state dir, opens the keystore and identity, starts the Waku
-    /// node and the peer (which reconnects to every paired app).
-    pub(crate) async fn start(config: Config) -> anyhow::Result<Runtime> {
+    /// node and the peer (which reconnects to every paired app). The
+    /// `daemon` (`run`) marks its run and watches the node for alerts; a
+    /// one-off command (`pair` with no daemon running) does neither, so it
+    /// cannot take a crash mark the next daemon should report.
+    pub(crate) async fn start(config: Config, daemon: bool) -> anyhow::Result<Runtime> {
         let state_dir = config.state_dir();
         let lock = lock_state_dir(&state_dir)?;
-        let (marker, last_run_crashed) = crate::run_marker::RunMarker::mark(&state_dir)
-            .with_context(|| {
-                format!(
-                    "cannot write to the state directory {}",
-                    state_dir.display()
-                )
-            })?;
+        let (marker, last_run_crashed) = if daemon {
+            let (marker, crashed) =
+                crate::run_marker::RunMarker::mark(&state_dir).with_context(|| {
+                    format!(
+                        "cannot write to the state directory {}",
+                        state_dir.display()
+                    )
+                })?;
+            (Some(marker), crashed)
+        } else {
+            (None, false)
+        };
         if last_run_crashed {
             tracing::warn!("the last run of this manager stopped without shutting down");
         }
@@ -103,6 +112,7 @@ impl Runtime {
             started: Instant::now(),
             tasks: Vec::new(),
             last_run_crashed,
+            watching: daemon,
         };
         let methods = Arc::new(Methods::new(&mut setup)?);
         let tasks = setup.tasks;
@@ -138,7 +148,9 @@ impl Runtime {
         }
         self.peer.shutdown().await;
         self.waku.shutdown().await;
-        self.marker.clear();
+        if let Some(marker) = &self.marker {
+            marker.clear();
+        }
     }
 
     /// Says goodbye when something still holds the runtime (a control
@@ -149,7 +161,9 @@ impl Runtime {
         }
         self.peer.shutdown().await;
         self.waku.shutdown().await;
-        self.marker.clear();
+        if let Some(marker) = &self.marker {
+            marker.clear();
+        }
     }
 
     /// The counterparties as `peers` shows them.

@@ -26,29 +26,68 @@ pub struct AlertNotice {
 /// What this app knows of one manager's alerts.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ManagerAlerts {
+    /// The manager's name when it last reported.
+    #[serde(default)]
+    pub name: String,
     /// The last change taken.
     pub last_seq: u64,
-    /// Every alert as its last change left it, by id: every open one, and
-    /// the newest resolved ones up to 200 in all.
+    /// Every alert as its last change left it, by id: the open ones (up to
+    /// [`MAX_OPEN`]), and the newest resolved ones up to [`KEPT`] in all.
     pub alerts: BTreeMap<u64, Alert>,
     /// Changes pushed while a catch-up was being read.
     #[serde(skip)]
     waiting: Vec<AlertChange>,
-    /// Changes taken during a catch-up not yet told.
+    /// The alerts a catch-up changed, not yet told: by id, the last change
+    /// and whether it fired during the catch-up.
     #[serde(skip)]
-    held: Vec<AlertChange>,
+    held: BTreeMap<u64, (AlertChange, bool)>,
     /// Whether a catch-up is being read.
     #[serde(skip)]
     catching_up: bool,
+    /// A first catch-up (nothing seen before, or the manager's log began
+    /// again): it tells only what is open at its end, not the history.
+    #[serde(skip)]
+    quiet: bool,
+    /// The catch-up is reading the whole log again because changes were
+    /// dropped from it while away: changes up to this one were told before.
+    #[serde(skip)]
+    told_up_to: Option<u64>,
 }
 
 /// Most alerts kept per manager: the newest, and every open one.
 const KEPT: usize = 200;
+/// Most open alerts kept per manager; a manager claiming more loses its oldest.
+pub const MAX_OPEN: usize = 500;
+/// Most pushes waiting for a catch-up; the oldest go first (the log still
+/// holds them for the next catch-up).
+const MAX_WAITING: usize = 1000;
+/// Most notifications one catch-up shows; beyond, one says how many.
+const MAX_NOTICES: usize = 3;
 
 /// Every manager's alerts, as seen.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct AlertInbox {
     managers: BTreeMap<String, ManagerAlerts>,
+}
+
+/// What a catch-up page says besides its changes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PageFacts {
+    /// The newest sequence number in the manager's log.
+    pub last_seq: u64,
+    /// Whether changes after the one asked for were dropped from the log.
+    pub gap: bool,
+    /// Whether it is the last page.
+    pub ended: bool,
+}
+
+/// What to do after a catch-up page.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct AfterPage {
+    /// What to tell (once the catch-up ended).
+    pub notices: Vec<AlertNotice>,
+    /// Whether to ask for the next page (after [`AlertInbox::last_seq`]).
+    pub again: bool,
 }
 
 fn key(manager: PublicKey) -> String {
@@ -72,34 +111,73 @@ impl AlertInbox {
         self.managers.get(&key(manager)).map_or(0, |m| m.last_seq)
     }
 
-    /// A catch-up of `manager` begins: pushes wait until it ends.
+    /// A catch-up of `manager` begins: pushes wait until it ends. With
+    /// nothing seen from it before, it is a quiet one.
     pub fn catching_up(&mut self, manager: PublicKey) {
-        self.managers.entry(key(manager)).or_default().catching_up = true;
+        let entry = self.managers.entry(key(manager)).or_default();
+        entry.catching_up = true;
+        entry.quiet |= entry.last_seq == 0;
     }
 
-    /// A page of the catch-up was read: its changes taken. Returns the
-    /// notifications once the catch-up `ended` (the last page), counting
-    /// the pushes that waited.
+    /// A page of the catch-up was read: its changes taken. Says what to
+    /// tell once the catch-up ended (counting the pushes that waited), and
+    /// whether to read on.
+    ///
+    /// A page whose log is older than what was seen (its newest number is
+    /// lower: the manager's log began again) starts a quiet catch-up from
+    /// the beginning; one saying changes were dropped reads the whole log
+    /// again, so an alert resolved among the dropped ones is not left open.
     pub fn caught_up(
         &mut self,
         manager: PublicKey,
         name: &str,
         page: Vec<AlertChange>,
-        ended: bool,
+        facts: PageFacts,
         now_ms: u64,
-    ) -> Vec<AlertNotice> {
+    ) -> AfterPage {
         let entry = self.managers.entry(key(manager)).or_default();
-        let mut fresh = take(entry, page);
-        if !ended {
-            entry.held.extend(fresh);
-            return Vec::new();
+        entry.name = name.to_owned();
+        if facts.last_seq < entry.last_seq {
+            restart(entry, None);
+            return AfterPage {
+                notices: Vec::new(),
+                again: true,
+            };
         }
-        entry.catching_up = false;
+        if facts.gap && entry.told_up_to.is_none() && entry.last_seq > 0 {
+            let told = entry.last_seq;
+            restart(entry, Some(told));
+            return AfterPage {
+                notices: Vec::new(),
+                again: true,
+            };
+        }
+        let fresh = take(entry, page);
+        hold(entry, fresh);
+        if !facts.ended {
+            return AfterPage {
+                notices: Vec::new(),
+                again: true,
+            };
+        }
         let waiting = std::mem::take(&mut entry.waiting);
-        fresh.extend(take(entry, waiting));
-        let mut all = std::mem::take(&mut entry.held);
-        all.extend(fresh);
-        notices(name, &all, now_ms)
+        let fresh = take(entry, waiting);
+        hold(entry, fresh);
+        let held = std::mem::take(&mut entry.held);
+        let quiet = std::mem::take(&mut entry.quiet);
+        let told_up_to = entry.told_up_to.take().unwrap_or(0);
+        entry.catching_up = false;
+        let told: Vec<(AlertChange, bool)> = held
+            .into_values()
+            .filter(|(change, _)| change.seq > told_up_to)
+            .filter(|(change, _)| !quiet || change.alert.is_open())
+            // A quiet catch-up tells each alert open, however it last changed.
+            .map(|(change, fired)| (change, fired || quiet))
+            .collect();
+        AfterPage {
+            notices: summed_up(name, notices(name, &told, now_ms)),
+            again: false,
+        }
     }
 
     /// A change `manager` pushed. Returns what to tell, if anything, and
@@ -114,16 +192,23 @@ impl AlertInbox {
         now_ms: u64,
     ) -> (Vec<AlertNotice>, bool) {
         let entry = self.managers.entry(key(manager)).or_default();
+        entry.name = name.to_owned();
         if entry.catching_up {
-            entry.waiting.push(change);
+            wait(entry, change);
             return (Vec::new(), false);
         }
         if change.seq > entry.last_seq + 1 {
-            entry.waiting.push(change);
+            wait(entry, change);
             entry.catching_up = true;
             return (Vec::new(), true);
         }
-        let fresh = take(entry, vec![change]);
+        let fresh: Vec<(AlertChange, bool)> = take(entry, vec![change])
+            .into_iter()
+            .map(|c| {
+                let fired = c.kind == AlertChangeKind::Fired;
+                (c, fired)
+            })
+            .collect();
         (notices(name, &fresh, now_ms), false)
     }
 
@@ -143,6 +228,43 @@ impl AlertInbox {
         open
     }
 
+    /// The newest `n` resolved alerts of `manager`, newest first.
+    pub fn resolved(&self, manager: PublicKey, n: usize) -> Vec<&Alert> {
+        let mut closed: Vec<&Alert> = self
+            .managers
+            .get(&key(manager))
+            .map(|m| m.alerts.values().filter(|a| !a.is_open()).collect())
+            .unwrap_or_default();
+        closed.sort_by(|a, b| {
+            b.resolved_at_ms
+                .cmp(&a.resolved_at_ms)
+                .then(b.id.cmp(&a.id))
+        });
+        closed.truncate(n);
+        closed
+    }
+
+    /// Every alert kept, open and resolved, with its manager's key and
+    /// name: open ones first, worst first, then the newest.
+    pub fn all(&self) -> Vec<(String, &str, &Alert)> {
+        let mut all: Vec<(String, &str, &Alert)> = self
+            .managers
+            .iter()
+            .flat_map(|(k, m)| {
+                m.alerts
+                    .values()
+                    .map(move |a| (k.clone(), m.name.as_str(), a))
+            })
+            .collect();
+        all.sort_by(|(_, _, a), (_, _, b)| {
+            b.is_open()
+                .cmp(&a.is_open())
+                .then(b.severity.cmp(&a.severity))
+                .then(b.last_seen_ms.cmp(&a.last_seen_ms))
+        });
+        all
+    }
+
     /// The worst open alert of any manager, unless muted at `now_ms`.
     pub fn worst(&self, now_ms: u64) -> Option<Severity> {
         self.managers
@@ -151,6 +273,38 @@ impl AlertInbox {
             .filter(|a| a.is_open() && !a.is_muted(now_ms))
             .map(|a| a.severity)
             .max()
+    }
+}
+
+/// The catch-up reads the log from its beginning again: what was known is
+/// replaced by what it holds. `told_up_to`: the changes already told (none
+/// when the log itself began again: then only what is open is told).
+fn restart(entry: &mut ManagerAlerts, told_up_to: Option<u64>) {
+    entry.last_seq = 0;
+    entry.alerts.clear();
+    entry.held.clear();
+    entry.told_up_to = told_up_to;
+    entry.quiet = told_up_to.is_none();
+}
+
+/// `change` waits for the catch-up under way.
+fn wait(entry: &mut ManagerAlerts, change: AlertChange) {
+    if entry.waiting.len() >= MAX_WAITING {
+        entry.waiting.remove(0);
+    }
+    entry.waiting.push(change);
+}
+
+/// Notes `fresh` (taken during a catch-up) for telling at its end: per
+/// alert, its last change and whether it fired meanwhile.
+fn hold(entry: &mut ManagerAlerts, fresh: Vec<AlertChange>) {
+    for change in fresh {
+        let fired = change.kind == AlertChangeKind::Fired
+            || entry.held.get(&change.alert.id).is_some_and(|(_, f)| *f);
+        entry.held.insert(change.alert.id, (change, fired));
+    }
+    while entry.held.len() > MAX_OPEN {
+        entry.held.pop_first();
     }
 }
 
@@ -173,19 +327,18 @@ fn take(entry: &mut ManagerAlerts, mut changes: Vec<AlertChange>) -> Vec<AlertCh
         };
         entry.alerts.remove(&oldest_closed);
     }
+    while entry.alerts.len() > MAX_OPEN {
+        entry.alerts.pop_first();
+    }
     fresh
 }
 
-/// One notification per alert among `changes` that fired or resolved, in
-/// its final state; muted ones, acknowledgements and mutes are quiet.
-fn notices(name: &str, changes: &[AlertChange], now_ms: u64) -> Vec<AlertNotice> {
-    let mut last: BTreeMap<u64, (&AlertChange, bool)> = BTreeMap::new();
-    for change in changes {
-        let fired_here = change.kind == AlertChangeKind::Fired
-            || last.get(&change.alert.id).is_some_and(|(_, fired)| *fired);
-        last.insert(change.alert.id, (change, fired_here));
-    }
-    last.values()
+/// One notification per alert that fired or resolved, in its final state
+/// (`changes`: each alert's last change, and whether it fired among them);
+/// muted ones, acknowledgements and mutes are quiet.
+fn notices(name: &str, changes: &[(AlertChange, bool)], now_ms: u64) -> Vec<AlertNotice> {
+    changes
+        .iter()
         .filter_map(|(change, fired_here)| {
             let alert = &change.alert;
             let told = matches!(
@@ -203,10 +356,55 @@ fn notices(name: &str, changes: &[AlertChange], now_ms: u64) -> Vec<AlertNotice>
             };
             Some(AlertNotice {
                 title,
-                body: alert.summary.clone(),
+                body: shown(&alert.summary),
             })
         })
         .collect()
+}
+
+/// More than [`MAX_NOTICES`] notifications at once become one that counts them.
+fn summed_up(name: &str, notices: Vec<AlertNotice>) -> Vec<AlertNotice> {
+    if notices.len() <= MAX_NOTICES {
+        return notices;
+    }
+    let count = |word: &str| notices.iter().filter(|n| n.title.ends_with(word)).count();
+    let (critical, warning) = (count(": critical"), count(": warning"));
+    let closed = notices.len() - critical - warning;
+    let mut parts = Vec::new();
+    for (n, what) in [
+        (critical, "critical"),
+        (warning, "warning"),
+        (closed, "resolved"),
+    ] {
+        if n > 0 {
+            parts.push(format!("{n} {what}"));
+        }
+    }
+    vec![AlertNotice {
+        title: format!("{name}: {} alerts changed", notices.len()),
+        body: format!("{}; open NodePair to see them", parts.join(", ")),
+    }]
+}
+
+/// A summary as a notification shows it: desktop notification daemons
+/// read a little markup, so `<`, `>` and `&` are written as entities;
+/// control characters go; it is cut to a readable length.
+fn shown(summary: &str) -> String {
+    let mut out = String::new();
+    for (n, c) in summary.chars().enumerate() {
+        if n == nodepair_protocol::api::alerts::MAX_SUMMARY_CHARS {
+            out.push('…');
+            break;
+        }
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            c if c.is_control() => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -230,6 +428,7 @@ pub(crate) mod tests {
             readings: Vec::new(),
             acknowledged: None,
             muted_until_ms: None,
+            muted_by: None,
         }
     }
 
@@ -237,6 +436,14 @@ pub(crate) mod tests {
         let mut alert = alert(id);
         alert.resolved_at_ms = (kind == AlertChangeKind::Resolved).then_some(3);
         AlertChange { seq, kind, alert }
+    }
+
+    fn facts(last_seq: u64, ended: bool) -> PageFacts {
+        PageFacts {
+            last_seq,
+            gap: false,
+            ended,
+        }
     }
 
     fn titles(notices: &[AlertNotice]) -> Vec<&str> {
@@ -294,14 +501,22 @@ pub(crate) mod tests {
             change(2, 2, AlertChangeKind::Fired),
             change(3, 2, AlertChangeKind::Resolved),
         ];
-        assert!(inbox.caught_up(M, "validator-1", page, false, 0).is_empty());
-        let told = inbox.caught_up(
-            M,
-            "validator-1",
-            vec![change(4, 3, AlertChangeKind::Fired)],
-            true,
-            0,
+        assert_eq!(
+            inbox.caught_up(M, "validator-1", page, facts(4, false), 0),
+            AfterPage {
+                notices: Vec::new(),
+                again: true
+            }
         );
+        let told = inbox
+            .caught_up(
+                M,
+                "validator-1",
+                vec![change(4, 3, AlertChangeKind::Fired)],
+                facts(4, true),
+                0,
+            )
+            .notices;
         assert_eq!(
             titles(&told),
             [
@@ -325,16 +540,18 @@ pub(crate) mod tests {
             inbox.pushed(M, "validator-1", change(3, 1, AlertChangeKind::Resolved), 0);
         assert!(told.is_empty() && missed);
         assert_eq!(inbox.last_seq(M), 1, "3 waits");
-        let told = inbox.caught_up(
-            M,
-            "validator-1",
-            vec![
-                change(2, 2, AlertChangeKind::Fired),
-                change(3, 1, AlertChangeKind::Resolved),
-            ],
-            true,
-            0,
-        );
+        let told = inbox
+            .caught_up(
+                M,
+                "validator-1",
+                vec![
+                    change(2, 2, AlertChangeKind::Fired),
+                    change(3, 1, AlertChangeKind::Resolved),
+                ],
+                facts(3, true),
+                0,
+            )
+            .notices;
         assert_eq!(
             titles(&told),
             ["validator-1: resolved", "validator-1: warning"]
@@ -356,5 +573,131 @@ pub(crate) mod tests {
         );
         inbox.forget(M);
         assert_eq!(inbox.last_seq(M), 0);
+    }
+
+    #[test]
+    fn a_first_catch_up_tells_what_is_open_not_the_history_and_many_as_one() {
+        let mut inbox = AlertInbox::default();
+        inbox.catching_up(M);
+        let mut history = Vec::new();
+        for id in 1..=3 {
+            history.push(change(2 * id - 1, id, AlertChangeKind::Fired));
+            history.push(change(2 * id, id, AlertChangeKind::Resolved));
+        }
+        history.push(change(7, 4, AlertChangeKind::Fired));
+        let told = inbox.caught_up(M, "validator-1", history, facts(7, true), 0);
+        assert_eq!(titles(&told.notices), ["validator-1: warning"]);
+        assert_eq!(inbox.all().len(), 4, "the history is kept, only not told");
+
+        // A manager with many open alerts at once is one notification.
+        let mut inbox = AlertInbox::default();
+        inbox.catching_up(M);
+        let open: Vec<AlertChange> = (1..=5)
+            .map(|id| change(id, id, AlertChangeKind::Fired))
+            .collect();
+        let told = inbox.caught_up(M, "validator-1", open, facts(5, true), 0);
+        assert_eq!(
+            told.notices,
+            [AlertNotice {
+                title: "validator-1: 5 alerts changed".into(),
+                body: "5 warning; open NodePair to see them".into(),
+            }]
+        );
+    }
+
+    #[test]
+    fn a_manager_whose_log_began_again_is_read_from_its_start_and_what_it_had_is_dropped() {
+        let mut inbox = AlertInbox::default();
+        for seq in 1..=9 {
+            let _ = inbox.pushed(
+                M,
+                "validator-1",
+                change(seq, seq, AlertChangeKind::Fired),
+                0,
+            );
+        }
+        assert_eq!(inbox.open(M).len(), 9);
+        inbox.catching_up(M);
+        // Its state directory was wiped: its log holds two changes.
+        let after = inbox.caught_up(M, "validator-1", Vec::new(), facts(2, true), 0);
+        assert!(after.again && after.notices.is_empty());
+        assert_eq!(inbox.last_seq(M), 0, "read again from the start");
+        let told = inbox.caught_up(
+            M,
+            "validator-1",
+            vec![
+                change(1, 1, AlertChangeKind::Fired),
+                change(2, 1, AlertChangeKind::Resolved),
+            ],
+            facts(2, true),
+            0,
+        );
+        assert!(told.notices.is_empty(), "nothing open: nothing told");
+        assert!(inbox.open(M).is_empty(), "the old log's alerts are gone");
+        assert_eq!(inbox.last_seq(M), 2);
+    }
+
+    #[test]
+    fn changes_dropped_while_away_make_the_catch_up_read_everything_so_nothing_stays_open_wrongly()
+    {
+        let mut inbox = AlertInbox::default();
+        let _ = inbox.pushed(M, "validator-1", change(1, 1, AlertChangeKind::Fired), 0);
+        let _ = inbox.pushed(M, "validator-1", change(2, 2, AlertChangeKind::Fired), 0);
+        inbox.catching_up(M);
+        // While away, alert 1 resolved (seq 3) and that change was dropped
+        // from the bounded log; alert 3 fired (seq 9000).
+        let gap = PageFacts {
+            last_seq: 9000,
+            gap: true,
+            ended: true,
+        };
+        let after = inbox.caught_up(
+            M,
+            "validator-1",
+            vec![change(9000, 3, AlertChangeKind::Fired)],
+            gap,
+            0,
+        );
+        assert!(after.again, "read the whole log");
+        // The whole log: alert 2's last change (kept: it is open) and 3's.
+        let told = inbox.caught_up(
+            M,
+            "validator-1",
+            vec![
+                change(2, 2, AlertChangeKind::Fired),
+                change(9000, 3, AlertChangeKind::Fired),
+            ],
+            gap,
+            0,
+        );
+        assert_eq!(
+            inbox.open(M).iter().map(|a| a.id).collect::<Vec<_>>(),
+            [3, 2],
+            "alert 1 is no longer open"
+        );
+        assert_eq!(
+            titles(&told.notices),
+            ["validator-1: warning"],
+            "only 3 is new"
+        );
+        assert_eq!(inbox.last_seq(M), 9000);
+    }
+
+    #[test]
+    fn a_flood_of_alerts_is_bounded_and_a_summary_cannot_carry_markup() {
+        let mut inbox = AlertInbox::default();
+        for seq in 1..=(MAX_OPEN as u64 + 50) {
+            let mut c = change(seq, seq, AlertChangeKind::Fired);
+            c.alert.summary = format!("<b>{}</b> & more\u{7}", "x".repeat(300));
+            let (told, _) = inbox.pushed(M, "validator-1", c, 0);
+            assert!(!told[0].body.contains('<') && !told[0].body.contains('\u{7}'));
+            assert!(told[0].body.starts_with("&lt;b&gt;xxx") && told[0].body.ends_with('…'));
+        }
+        assert_eq!(inbox.open(M).len(), MAX_OPEN);
+        assert_eq!(
+            inbox.open(M)[0].id,
+            MAX_OPEN as u64 + 50,
+            "the newest are kept"
+        );
     }
 }

@@ -45,6 +45,11 @@ pub enum Request {
     },
     /// Identity, keystore, network.
     Status,
+    /// The alerts seen from the managers.
+    Alerts {
+        /// Resolved ones too.
+        all: bool,
+    },
     /// Ask a manager one of its methods.
     Ask {
         /// A name, node id or key (or the start of one).
@@ -108,6 +113,13 @@ pub enum Reply {
         /// Everything `status` shows.
         status: Box<crate::status::StatusReport>,
     },
+    /// The alerts seen, open first and worst first, then the newest.
+    Alerts {
+        /// Whether they come from the running app (else as it last saw them).
+        running: bool,
+        /// Each with its manager.
+        alerts: Vec<SeenAlert>,
+    },
     /// A manager's answer.
     Answer {
         /// The method's answer, as JSON.
@@ -122,6 +134,17 @@ pub enum Reply {
         /// For people.
         message: String,
     },
+}
+
+/// An alert and the manager that reported it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SeenAlert {
+    /// The manager's name.
+    pub manager: String,
+    /// Its public key in hex.
+    pub key: String,
+    /// The alert as its last change left it.
+    pub alert: nodepair_protocol::api::alerts::Alert,
 }
 
 /// The manager that answered a pairing, before anything is stored.

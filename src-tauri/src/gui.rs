@@ -1,9 +1,10 @@
 //! The window's side of the backend: starting the peer at launch, and telling the window what changes.
 
-use crate::alert_inbox::{AlertInbox, AlertNotice};
+use crate::alert_inbox::AlertInbox;
 use crate::app_error::{AppError, ErrorKind};
 use crate::backend::{Ask, Backend, NeedsPassphrase, needs_passphrase};
 use crate::follows::Follows;
+use crate::node_health::NodeHealth;
 use crate::notify::{Notice, Notifier};
 use crate::settings::{Settings, WindowSettings};
 use crate::views::{BackendState, ManagerEvent, ManagerRow, ManagersView, UnlockView};
@@ -65,6 +66,10 @@ pub struct AppState {
     held: Mutex<Option<(PathBuf, Arc<DirLock>)>>,
     /// Every manager's alerts as seen, kept in the data directory.
     pub(crate) alerts: Mutex<AlertInbox>,
+    /// Each online manager's node health, as last read.
+    pub(crate) health: Mutex<std::collections::HashMap<nodepair_protocol::PublicKey, NodeHealth>>,
+    /// Wakes the health reading (a manager came online).
+    pub(crate) health_kick: tokio::sync::Notify,
     /// Held while the network settings change and the node restarts: one
     /// change at a time.
     pub(crate) network_change: tokio::sync::Mutex<()>,
@@ -149,11 +154,20 @@ pub(crate) async fn view(state: &AppState) -> ManagersView {
     };
     let (managers, alerting) = {
         let inbox = state.alerts.lock().unwrap_or_else(PoisonError::into_inner);
+        let health = state.health.lock().unwrap_or_else(PoisonError::into_inner);
         let managers = managers
             .into_iter()
             .map(|mut row| {
                 if let Ok(key) = row.key.parse::<nodepair_protocol::PublicKey>() {
                     row.alerts = inbox.open(key).into_iter().cloned().collect();
+                    row.resolved = inbox
+                        .resolved(key, crate::views::RECENTLY_RESOLVED)
+                        .into_iter()
+                        .cloned()
+                        .collect();
+                    if row.state == nodepair_protocol::NodeState::Online {
+                        row.health = health.get(&key).cloned();
+                    }
                 }
                 row
             })
@@ -169,7 +183,7 @@ pub(crate) async fn view(state: &AppState) -> ManagersView {
     }
 }
 
-fn unix_ms() -> u64 {
+pub(crate) fn unix_ms() -> u64 {
     nodepair_peer::Clock::system().unix_millis()
 }
 
@@ -186,6 +200,8 @@ pub fn start(app: &AppHandle, settings_path: Option<PathBuf>, tray: bool) {
         serving: std::sync::atomic::AtomicBool::new(false),
         held: Mutex::new(None),
         alerts: Mutex::new(AlertInbox::default()),
+        health: Mutex::new(std::collections::HashMap::new()),
+        health_kick: tokio::sync::Notify::new(),
         network_change: tokio::sync::Mutex::new(()),
     });
     let app = app.clone();
@@ -213,7 +229,8 @@ pub(crate) async fn launch(app: &AppHandle, typed: Option<Passphrase>) {
         }
     };
     *state.alerts.lock().unwrap_or_else(PoisonError::into_inner) = AlertInbox::from_json(
-        &std::fs::read_to_string(alerts_file(&settings.data_dir())).unwrap_or_default(),
+        &std::fs::read_to_string(crate::alert_delivery::alerts_file(&settings.data_dir()))
+            .unwrap_or_default(),
     );
     #[cfg(unix)]
     serve_control(app, &settings);
@@ -280,6 +297,7 @@ async fn running(app: &AppHandle, backend: Arc<Backend>) {
     // Weak: this task must not keep the backend alive after it stops.
     let weak = Arc::downgrade(&backend);
     settle(app, Phase::Running(backend)).await;
+    crate::health_watch::spawn(app.clone(), weak.clone());
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
         let mut notifier = Notifier::default();
@@ -287,11 +305,15 @@ async fn running(app: &AppHandle, backend: Arc<Backend>) {
         loop {
             match events.recv().await {
                 Ok(event) => {
+                    if matches!(&event, PeerEvent::Changed(v) if v.state == nodepair_protocol::NodeState::Online)
+                    {
+                        app.state::<AppState>().health_kick.notify_one();
+                    }
                     if let Some(notice) = notifier.observe(&event) {
                         show(&app, &notice);
                     }
                     if let Some(backend) = weak.upgrade() {
-                        alerts_event(&app, &backend, &event, &mut online);
+                        crate::alert_delivery::alerts_event(&app, &backend, &event, &mut online);
                     }
                     let again = follows(&app, |f| f.observe(&event));
                     if let Some(backend) = weak.upgrade() {
@@ -446,7 +468,7 @@ fn follow_again(app: &AppHandle, backend: &Arc<Backend>, again: Vec<crate::follo
     }
 }
 
-fn show(app: &AppHandle, notice: &Notice) {
+pub(crate) fn show(app: &AppHandle, notice: &Notice) {
     let shown = app
         .notification()
         .builder()
@@ -495,162 +517,4 @@ pub fn closing(window: &tauri::Window, api: &tauri::CloseRequestApi) {
             }
         }
     }
-}
-
-/// Where the alerts seen are kept.
-fn alerts_file(data_dir: &Path) -> PathBuf {
-    data_dir.join("alerts-seen.json")
-}
-
-/// What `event` means for the alerts: a manager offering them that came
-/// online is followed and caught up on; a change it pushed is taken, in
-/// the order pushed (here, not in a task of its own); one unpaired is
-/// forgotten. `online` holds the managers online, by their names.
-fn alerts_event(
-    app: &AppHandle,
-    backend: &Arc<Backend>,
-    event: &PeerEvent,
-    online: &mut std::collections::HashMap<nodepair_protocol::PublicKey, String>,
-) {
-    use nodepair_protocol::NodeState;
-    match event {
-        PeerEvent::Changed(view) if view.state == NodeState::Online => {
-            let name = view.name().to_owned();
-            let offers = view.capabilities.iter().any(|c| c == "alerts");
-            if online.insert(view.public_key, name.clone()).is_none() && offers {
-                // Pushes wait from now on: none can slip in before the list.
-                alerts_changed(app, backend, |inbox| {
-                    inbox.catching_up(view.public_key);
-                    Vec::new()
-                });
-                catch_up(app, Arc::clone(backend), view.public_key, name, true);
-            }
-        }
-        PeerEvent::Changed(view) => {
-            online.remove(&view.public_key);
-        }
-        PeerEvent::Removed { public_key, .. } => {
-            online.remove(public_key);
-            alerts_changed(app, backend, |inbox| {
-                inbox.forget(*public_key);
-                Vec::new()
-            });
-        }
-        PeerEvent::Stream { from, event }
-            if event.stream == nodepair_protocol::api::alerts::STREAM =>
-        {
-            let Ok(change) = serde_json::from_slice(&event.body) else {
-                return tracing::warn!(
-                    "an alert change that is not one, from {}",
-                    from.fingerprint()
-                );
-            };
-            let name = online
-                .get(from)
-                .cloned()
-                .unwrap_or_else(|| from.fingerprint());
-            let mut missed = false;
-            alerts_changed(app, backend, |inbox| {
-                let (notices, gap) = inbox.pushed(*from, &name, change, unix_ms());
-                missed = gap;
-                notices
-            });
-            if missed {
-                catch_up(app, Arc::clone(backend), *from, name, false);
-            }
-            let app = app.clone();
-            tauri::async_runtime::spawn(async move { emit(&app).await });
-        }
-        PeerEvent::Stream { .. } => {}
-    }
-}
-
-/// Applies `change` to the inbox, keeps it, and shows what it says to tell.
-fn alerts_changed(
-    app: &AppHandle,
-    backend: &Backend,
-    change: impl FnOnce(&mut AlertInbox) -> Vec<AlertNotice>,
-) {
-    let state = app.state::<AppState>();
-    let (notices, json) = {
-        let mut inbox = state.alerts.lock().unwrap_or_else(PoisonError::into_inner);
-        let notices = change(&mut inbox);
-        (notices, inbox.to_json())
-    };
-    let path = alerts_file(&backend.settings.data_dir());
-    let next = path.with_extension("json.new");
-    if let Err(e) = std::fs::write(&next, json).and_then(|()| std::fs::rename(&next, &path)) {
-        tracing::warn!("cannot keep the alerts seen in {}: {e}", path.display());
-    }
-    for notice in notices {
-        show(
-            app,
-            &Notice {
-                title: notice.title,
-                body: notice.body,
-            },
-        );
-    }
-}
-
-/// Follows `who`'s alerts (when `follow`), then takes every change after
-/// the last one seen. The inbox is already catching up on `who`.
-fn catch_up(
-    app: &AppHandle,
-    backend: Arc<Backend>,
-    who: nodepair_protocol::PublicKey,
-    name: String,
-    follow: bool,
-) {
-    use nodepair_protocol::Status;
-    use nodepair_protocol::api::alerts::{AlertsFollow, AlertsList, AlertsListRequest};
-    use nodepair_protocol::api::{Empty, Method};
-    let app = app.clone();
-    tauri::async_runtime::spawn(async move {
-        if follow {
-            let followed = backend
-                .peer
-                .request(who, AlertsFollow::NAME, api::encode(&Empty {}))
-                .await;
-            if !matches!(&followed, Ok(r) if r.status == Status::OK) {
-                tracing::info!("alerts not followed on {}", who.fingerprint());
-            }
-        }
-        loop {
-            let after_seq = app
-                .state::<AppState>()
-                .alerts
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .last_seq(who);
-            let page = match backend
-                .peer
-                .request(
-                    who,
-                    AlertsList::NAME,
-                    api::encode(&AlertsListRequest { after_seq }),
-                )
-                .await
-            {
-                Ok(reply) if reply.status == Status::OK => {
-                    api::decode_response::<AlertsList>(&reply.body).ok()
-                }
-                _ => None,
-            };
-            // A page that did not come, or that brings nothing new (a
-            // manager that always says there is more), ends the catch-up:
-            // what waited is taken, and the next time it is online asks
-            // again.
-            let (changes, more) = page.map_or((Vec::new(), false), |p| (p.changes, p.more));
-            let advances = changes.iter().any(|c| c.seq > after_seq);
-            let ended = !(more && advances);
-            alerts_changed(&app, &backend, |inbox| {
-                inbox.caught_up(who, &name, changes, ended, unix_ms())
-            });
-            if ended {
-                break;
-            }
-        }
-        emit(&app).await;
-    });
 }

@@ -1,4 +1,4 @@
-//! `nodepair pair | managers | unpair | status | ask`: the app from a terminal or a script, through the running app when there is one, else on its own.
+//! `nodepair pair | managers | unpair | status | alerts | ask`: the app from a terminal or a script, through the running app when there is one, else on its own.
 
 use crate::backend::{AlreadyRunning, Ask, Backend, keystore_options};
 use crate::control::{self, Reply, Request};
@@ -68,6 +68,18 @@ pub enum Command {
     /// This app's identity, keystore and Waku network (preset, mode, peers,
     /// service nodes), and its managers.
     Status {
+        /// JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The alerts the managers reported: those open (worst first), or all
+    /// kept. From the running app, else as it last saw them. Acknowledge
+    /// one with `nodepair ask <manager> alerts.ack '{"id": N}'`, mute it
+    /// with `alerts.mute '{"id": N, "secs": 3600}'`.
+    Alerts {
+        /// Resolved alerts too.
+        #[arg(long)]
+        all: bool,
         /// JSON instead of text.
         #[arg(long)]
         json: bool,
@@ -170,6 +182,7 @@ fn request(command: &Command) -> anyhow::Result<Request> {
         Command::Managers { .. } => Request::Managers,
         Command::Unpair { who, .. } => Request::Unpair { who: who.clone() },
         Command::Status { .. } => Request::Status,
+        Command::Alerts { all, .. } => Request::Alerts { all: *all },
         Command::Ask {
             manager,
             method,
@@ -234,6 +247,13 @@ async fn standalone(settings: &Settings, request: Request, out: &Printer) -> any
                 },
             )
         }
+        Request::Alerts { all } => finish(
+            out,
+            Reply::Alerts {
+                running: false,
+                alerts: crate::alert_delivery::seen(&settings.data_dir(), all),
+            },
+        ),
         request => {
             let backend = std::sync::Arc::new(Backend::start(settings, Ask::Terminal).await?);
             let (replies_tx, replies) = tokio::sync::mpsc::unbounded_channel();
@@ -470,12 +490,13 @@ fn printer_for(command: &Command) -> Printer {
             json: *json,
             yes: *yes,
         },
-        Command::Managers { json } | Command::Unpair { json, .. } | Command::Status { json } => {
-            Printer {
-                json: *json,
-                yes: false,
-            }
-        }
+        Command::Managers { json }
+        | Command::Unpair { json, .. }
+        | Command::Status { json }
+        | Command::Alerts { json, .. } => Printer {
+            json: *json,
+            yes: false,
+        },
         // The answer is JSON whatever; a failure goes to standard error
         // only, so a script reading the answer never reads one.
         Command::Ask { .. } => Printer {

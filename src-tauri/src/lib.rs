@@ -25,11 +25,15 @@
 //! - [`views`]: the types crossing the IPC.
 //! - [`ipc`]: the typed IPC and its generated TypeScript bindings.
 //! - [`notify`]: which changes become desktop notifications.
+//! - [`alert_inbox`]: the alerts seen, and which to tell;
+//!   [`alert_delivery`]: following and catching up on them.
+//! - [`node_health`]: a node's health in one line; `health_watch`: asking for it.
 //! - [`tray`]: the tray icon and its menu; [`tray_look`]: what they show.
 //! - `autostart` (Linux): the XDG autostart entry that starts it at login.
 
 #![deny(missing_docs)]
 
+pub mod alert_delivery;
 pub mod alert_inbox;
 pub mod app_error;
 #[cfg(target_os = "linux")]
@@ -40,9 +44,11 @@ pub mod control;
 pub mod follows;
 pub mod gui;
 pub mod headless;
+mod health_watch;
 pub mod ipc;
 #[cfg(unix)]
 pub mod listen;
+pub mod node_health;
 pub mod notify;
 pub mod printer;
 pub mod serve;

@@ -25,6 +25,10 @@ impl Printer {
             Reply::Status { status } if self.json => {
                 writeln!(out, "{}", serde_json::json!({ "status": status }))?;
             }
+            Reply::Alerts { running, alerts } if self.json => {
+                let line = serde_json::json!({ "running": running, "alerts": alerts });
+                writeln!(out, "{}", json_for_terminal(&line))?;
+            }
             Reply::Answer { body } => writeln!(out, "{}", json_for_terminal(body))?,
             reply if self.json => writeln!(
                 out,
@@ -63,6 +67,7 @@ impl Printer {
                 "unpaired {name}; it is not reachable now and will be told the next time this app connects"
             )?,
             Reply::Status { status } => print_status(&mut out, status)?,
+            Reply::Alerts { running, alerts } => print_alerts(&mut out, *running, alerts)?,
             Reply::Error { message, .. } => eprintln!("error: {message}"),
         }
         out.flush()?;
@@ -89,6 +94,29 @@ pub fn json_for_terminal(value: &serde_json::Value) -> String {
 
 fn text(value: &serde_json::Value) -> &str {
     value.as_str().unwrap_or("")
+}
+
+fn print_alerts(
+    out: &mut impl Write,
+    running: bool,
+    alerts: &[crate::control::SeenAlert],
+) -> std::io::Result<()> {
+    if !running {
+        eprintln!("NodePair is not running: these are the alerts as it last saw them");
+    }
+    if alerts.is_empty() {
+        return writeln!(out, "no alerts");
+    }
+    let now = nodepair_peer::Clock::system().unix_millis();
+    for seen in alerts {
+        let manager = nodepair_protocol::hello::printable(&seen.manager, 64);
+        writeln!(
+            out,
+            "{manager}: {}",
+            seen.alert.line(now, |ms| when(ms / 1000))
+        )?;
+    }
+    Ok(())
 }
 
 fn print_managers(out: &mut impl Write, managers: &[serde_json::Value]) -> std::io::Result<()> {

@@ -17,6 +17,8 @@ pub mod exit {
     /// Input that is not valid (a request that is not JSON, or that the
     /// manager found malformed).
     pub const DATA: u8 = 65;
+    /// What the request names is not there (an alert no longer in the log).
+    pub const NO_INPUT: u8 = 66;
     /// No such manager.
     pub const NO_USER: u8 = 67;
     /// The manager cannot be reached, or what it asked could not answer.
@@ -104,6 +106,10 @@ pub async fn handle(backend: &Backend, request: Request, out: Out<'_>, asker: As
         }
         Request::Status => out(Reply::Status {
             status: Box::new(status(backend).await),
+        }),
+        Request::Alerts { all } => out(Reply::Alerts {
+            running: true,
+            alerts: crate::alert_delivery::seen(&backend.settings.data_dir(), all),
         }),
         Request::Ask {
             manager,
@@ -313,7 +319,12 @@ async fn ask(
             error(app.kind, exit, format!("{name}: {}", app.message))
         })?;
     if reply.status != Status::OK {
-        return Err(refused(&name, info, reply.status, &reply.body));
+        // A manager offering the method's capability knows the method: its
+        // 404 is about what the request named.
+        let offered = info
+            .capability
+            .is_none_or(|c| target.capabilities.iter().any(|o| o == c));
+        return Err(refused(&name, info, offered, reply.status, &reply.body));
     }
     info.response(&reply.body)
         .and_then(|full| {
@@ -325,8 +336,15 @@ async fn ask(
         .map_err(|e| error(ErrorKind::Failed, exit::PROTOCOL, format!("{name}: {e}")))
 }
 
-/// A manager's refusal in words, with the exit code its status means.
-fn refused(name: &str, info: &api::MethodInfo, status: Status, body: &[u8]) -> Reply {
+/// A manager's refusal in words, with the exit code its status means;
+/// `offered`: whether it offers the method's capability.
+fn refused(
+    name: &str,
+    info: &api::MethodInfo,
+    offered: bool,
+    status: Status,
+    body: &[u8],
+) -> Reply {
     let said = printable(&String::from_utf8_lossy(body), 300);
     let code = status.0;
     let (kind, exit, message) = match status {
@@ -353,6 +371,11 @@ fn refused(name: &str, info: &api::MethodInfo, status: Status, body: &[u8]) -> R
             ErrorKind::Invalid,
             exit::DATA,
             format!("{name} refused the request (status {code}): {said}"),
+        ),
+        Status::UNKNOWN_METHOD if offered && !said.is_empty() && !said.contains("no method") => (
+            ErrorKind::NotFound,
+            exit::NO_INPUT,
+            format!("{name}: {said} (status {code})"),
         ),
         Status::UNKNOWN_METHOD => (
             ErrorKind::Refused,
@@ -539,7 +562,8 @@ mod tests {
     #[test]
     fn each_refusal_has_its_exit_code_and_names_what_to_do() {
         let health = api::method("host.health").unwrap();
-        let said = |status: u16| match refused("validator-1", health, Status(status), b"why") {
+        let said = |status: u16| match refused("validator-1", health, false, Status(status), b"why")
+        {
             Reply::Error { exit, message, .. } => (exit, message),
             other => panic!("{other:?}"),
         };
@@ -556,9 +580,38 @@ mod tests {
         assert_eq!(said(504).0, exit::UNAVAILABLE);
         assert_eq!(said(500).0, exit::SOFTWARE);
         // A hostile manager's words stay on one line.
+        // An alert that is not in the log, from a manager offering alerts.
+        let ack = api::method("alerts.ack").unwrap();
+        match refused(
+            "validator-1",
+            ack,
+            true,
+            Status(404),
+            b"no alert 99 on this manager",
+        ) {
+            Reply::Error { exit, message, .. } => {
+                assert_eq!(exit, exit::NO_INPUT);
+                assert_eq!(
+                    message,
+                    "validator-1: no alert 99 on this manager (status 404)"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        match refused(
+            "validator-1",
+            ack,
+            true,
+            Status(404),
+            b"this manager has no method \"alerts.ack\"",
+        ) {
+            Reply::Error { exit, .. } => assert_eq!(exit, exit::PROTOCOL),
+            other => panic!("{other:?}"),
+        }
         match refused(
             "validator-1",
             health,
+            false,
             Status(500),
             b"evil\n\x1b[2Jerror: fake",
         ) {

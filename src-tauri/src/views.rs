@@ -9,6 +9,9 @@ use serde::Serialize;
 // `#[specta(type = Number)]`, as specta asks.
 use specta_typescript::Number;
 
+/// How many resolved alerts a row carries.
+pub const RECENTLY_RESOLVED: usize = 20;
+
 /// One paired manager, as the list shows it.
 #[derive(Clone, Debug, PartialEq, Serialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
@@ -41,6 +44,10 @@ pub struct ManagerRow {
     /// Its open alerts as last reported, worst first (kept while it is
     /// offline).
     pub alerts: Vec<nodepair_protocol::api::alerts::Alert>,
+    /// Its newest resolved alerts, newest first (at most [`RECENTLY_RESOLVED`]).
+    pub resolved: Vec<nodepair_protocol::api::alerts::Alert>,
+    /// Its node's health in one line, while it is online and watches one.
+    pub health: Option<crate::node_health::NodeHealth>,
 }
 
 impl ManagerRow {
@@ -60,6 +67,8 @@ impl ManagerRow {
             paired_at: 0,
             capabilities: vec!["info".into()],
             alerts: Vec::new(),
+            resolved: Vec::new(),
+            health: None,
         }
     }
 
@@ -78,6 +87,8 @@ impl ManagerRow {
             paired_at: v.paired_at,
             capabilities: v.capabilities.clone(),
             alerts: Vec::new(),
+            resolved: Vec::new(),
+            health: None,
         }
     }
 }

@@ -189,6 +189,11 @@ export type Alert_Deserialize = {
 	acknowledged?: Acknowledgement | null,
 	/**  Until when it is muted (ms since the Unix epoch). */
 	muted_until_ms?: number | null,
+	/**
+	 *  The app that muted it, by its display name, while it is muted.
+	 *  Added later: absent from an older manager's alerts.
+	 */
+	muted_by?: string | null,
 };
 
 /**
@@ -221,6 +226,11 @@ export type Alert_Serialize = {
 	acknowledged: Acknowledgement | null,
 	/**  Until when it is muted (ms since the Unix epoch). */
 	muted_until_ms: number | null,
+	/**
+	 *  The app that muted it, by its display name, while it is muted.
+	 *  Added later: absent from an older manager's alerts.
+	 */
+	muted_by: string | null,
 };
 
 /**  What `alerts.follow` answers: where the stream's events come. */
@@ -537,6 +547,15 @@ export type FollowResponse = {
 	stream: string,
 };
 
+/**  How a node stands, worst last. */
+export type HealthLevel = 
+/**  Both clients answer and follow the chain. */
+"synced" | 
+/**  A client answers but is syncing or behind. */
+"behind" | 
+/**  A client does not answer, or says it cannot work. */
+"down";
+
 /**  What the app asks. */
 export type HealthRequest = HealthRequest_Serialize | HealthRequest_Deserialize;
 
@@ -819,6 +838,10 @@ export type ManagerRow_Deserialize = {
 	 *  offline).
 	 */
 	alerts: Alert_Deserialize[],
+	/**  Its newest resolved alerts, newest first (at most [`RECENTLY_RESOLVED`]). */
+	resolved: Alert_Deserialize[],
+	/**  Its node's health in one line, while it is online and watches one. */
+	health?: NodeHealth | null,
 };
 
 /**  One paired manager, as the list shows it. */
@@ -850,6 +873,10 @@ export type ManagerRow_Serialize = {
 	 *  offline).
 	 */
 	alerts: Alert_Serialize[],
+	/**  Its newest resolved alerts, newest first (at most [`RECENTLY_RESOLVED`]). */
+	resolved: Alert_Serialize[],
+	/**  Its node's health in one line, while it is online and watches one. */
+	health: NodeHealth | null,
 };
 
 /**
@@ -1073,6 +1100,17 @@ export type NetworkView_Serialize = {
 	 *  "nothing found".
 	 */
 	runningForMs: number,
+};
+
+/**  The line a managers row shows about its node. */
+export type NodeHealth = {
+	/**  How it stands. */
+	level: HealthLevel,
+	/**
+	 *  For people: "Synced at slot 9,000,000", "Behind 120 slots",
+	 *  "Down: consensus client not answering".
+	 */
+	line: string,
 };
 
 /**

@@ -1,21 +1,24 @@
-// The top bar: what NodePair is, which build runs, and the one button that starts a pairing.
+// The top bar: what NodePair is, which build runs, the alerts, and the one button that starts a pairing.
 
 import type { AppInfo } from "./app_info";
 import logoUrl from "./assets/logo.svg";
 import { h } from "./dom";
 
-/** The top bar; `onPair` starts a pairing (the button is disabled until the backend runs), `onSettings` opens the settings, which the network chip does too. */
+/** The top bar; `onPair` starts a pairing (the button is disabled until the backend runs), `onSettings` opens the settings, which the network chip does too, `onAlerts` the alerts of every manager. */
 export function renderTopbar(
   info: AppInfo,
   onPair: () => void,
   onSettings: () => void,
-): { bar: HTMLElement; pair: HTMLButtonElement; network: HTMLButtonElement } {
+  onAlerts: () => void,
+): { bar: HTMLElement; pair: HTMLButtonElement; network: HTMLButtonElement; alerts: HTMLButtonElement } {
   const pair = h("button", { type: "button", class: "primary", "data-testid": "pair-button", disabled: true }, "Pair a manager");
   pair.addEventListener("click", onPair);
   const network = h("button", { type: "button", class: "chip quiet", "data-testid": "network-chip", "data-level": "looking", title: "The app's Waku network" }, "Network…");
   network.addEventListener("click", onSettings);
   const settings = h("button", { type: "button", class: "quiet", "data-testid": "settings-button" }, "Settings");
   settings.addEventListener("click", onSettings);
+  const alerts = h("button", { type: "button", class: "quiet", "data-testid": "alerts-button" }, "Alerts");
+  alerts.addEventListener("click", onAlerts);
   const bar = h(
     "header",
     { class: "topbar" },
@@ -23,10 +26,11 @@ export function renderTopbar(
     h("div", { class: "brand" }, h("h1", { id: "home-title" }, info.name), h("span", { class: "version", "data-testid": "version" }, `Version ${info.version}`)),
     h("span", { class: "spacer" }),
     network,
+    alerts,
     settings,
     pair,
   );
-  return { bar, pair, network };
+  return { bar, pair, network, alerts };
 }
 
 /** Renders a failure to start, in words a person can act on. */
@@ -41,4 +45,10 @@ export function renderStartupError(root: HTMLElement, error: unknown): void {
       h("pre", { class: "detail" }, detail),
     ),
   );
+}
+
+/** The Alerts button: how many alerts are open and not muted, and whether one is critical. */
+export function showAlertCount(button: HTMLButtonElement, open: number, critical: boolean): void {
+  button.replaceChildren("Alerts", open > 0 ? h("span", { class: `count-badge${critical ? " critical" : ""}`, "data-testid": "alerts-count" }, String(open)) : "");
+  button.title = open === 0 ? "No open alerts" : `${open} open ${open === 1 ? "alert" : "alerts"}`;
 }

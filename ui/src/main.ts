@@ -1,6 +1,7 @@
-// Entry point: the top bar, the managers list or one manager's page, the
-// pairing card and dialogs, kept up to date from the backend's events. What
-// each capability asks and shows is its controller's (controllers/).
+// Entry point: the top bar, the managers list, one manager's page or the
+// alerts of all, the pairing card and dialogs, kept up to date from the
+// backend's events. What each capability asks and shows is its
+// controller's (controllers/).
 
 import { type ManagerRow, backend, messageOf, watchManagers, watchTray } from "./api";
 import { loadAppInfo } from "./app_info";
@@ -9,7 +10,10 @@ import { CAPABILITIES } from "./controllers";
 import { PairingCard } from "./controllers/pairing";
 import { confirmUnpair, rename } from "./dialogs";
 import { h } from "./dom";
-import { renderStartupError, renderTopbar } from "./home";
+import { type AlertFilter, NO_FILTER, alertState, openCount } from "./alerts";
+import { renderAlertsPage } from "./alerts_page";
+import { alertActions } from "./controllers/alerts";
+import { renderStartupError, renderTopbar, showAlertCount } from "./home";
 import { renderManager } from "./manager_view";
 import { renderManagers } from "./managers";
 import { networkState } from "./network_state";
@@ -34,10 +38,11 @@ export async function start(root: HTMLElement, now: () => number = Date.now): Pr
     renderStartupError(root, error);
     return;
   }
-  const { bar, pair, network } = renderTopbar(
+  const { bar, pair, network, alerts } = renderTopbar(
     info,
     () => void card.begin(),
     () => go({ kind: "settings" }),
+    () => go({ kind: "alerts" }),
   );
   const toast = h("p", { class: "toast", role: "status", "data-testid": "toast", hidden: true });
   const pairingSection = h("section", { class: "card pairing-card", "aria-labelledby": "pairing-title", hidden: true });
@@ -112,10 +117,17 @@ export async function start(root: HTMLElement, now: () => number = Date.now): Pr
     }
   };
   store.subscribe(show);
+  let alertFilter: AlertFilter = NO_FILTER;
   const render = (): void => {
     const latest = store.managers;
     if (!latest) return;
     pair.disabled = latest.backend !== "running";
+    const nowMs = now();
+    showAlertCount(
+      alerts,
+      openCount(latest.managers, nowMs),
+      latest.managers.some((m) => m.alerts.some((a) => a.severity === "critical" && alertState(a, nowMs) !== "muted")),
+    );
     if (latest.backend === "locked" && latest.unlock) {
       if (!content.querySelector("[data-testid=unlock-form]") || latest.unlock.error) {
         renderUnlock(content, latest.unlock, (passphrase) => {
@@ -138,6 +150,17 @@ export async function start(root: HTMLElement, now: () => number = Date.now): Pr
       // Drawn once per visit: the form keeps what is being typed, and the
       // network panel is refreshed on its own (askNetwork).
       if (!content.querySelector("[data-testid=network-form]")) void openSettings();
+      return;
+    }
+    if (store.view.kind === "alerts") {
+      renderAlertsPage(content, latest, alertFilter, nowMs, {
+        ...alertActions(ctx),
+        back: () => go({ kind: "list" }),
+        filter: (next) => {
+          alertFilter = next;
+          show();
+        },
+      });
       return;
     }
     if (open) {

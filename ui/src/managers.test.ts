@@ -53,6 +53,7 @@ describe("managers list", () => {
       readings: [],
       acknowledged: null,
       muted_until_ms: null,
+      muted_by: null,
     });
     mockBackend(
       running(

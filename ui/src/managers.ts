@@ -1,6 +1,7 @@
 // The list of paired managers, as the backend reports them, kept up to date live.
 
 import type { ManagerRow, ManagersView } from "./api";
+import { healthLine } from "./alerts";
 import { button, h } from "./dom";
 import { lastSeenLabel, latencyLabel, stateLabel } from "./node_state";
 
@@ -80,6 +81,7 @@ export function renderManagers(
           { class: "fingerprint", title: `node id ${m.nodeId}` },
           m.renamed ? `${m.ownName} · ${m.fingerprint}` : m.fingerprint,
         ),
+        healthLine(m.health),
         worstAlert(m, nowMs),
       ),
       h("span", { class: `badge ${state.tone}`, title: state.hint, "data-testid": "state" }, state.label),

@@ -20,6 +20,8 @@ export const validator: ManagerRow = {
   pairedAt: NOW / 1000 - 86400,
   capabilities: ["info", "host"],
   alerts: [],
+  resolved: [],
+  health: null,
 };
 
 export function running(...managers: ManagerRow[]): ManagersView {

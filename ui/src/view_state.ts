@@ -1,7 +1,7 @@
 // Which view was open, remembered across restarts of the app.
 
-/** The list of managers, one manager by key, or the settings. */
-export type View = { kind: "list" } | { kind: "manager"; key: string } | { kind: "settings" };
+/** The list of managers, one manager by key, the alerts of all, or the settings. */
+export type View = { kind: "list" } | { kind: "manager"; key: string } | { kind: "alerts" } | { kind: "settings" };
 
 const KEY = "nodepair.view";
 
@@ -12,6 +12,7 @@ export function loadView(storage: Pick<Storage, "getItem"> = localStorage): View
     return { kind: "manager", key: saved.slice(8) };
   }
   if (saved === "settings") return { kind: "settings" };
+  if (saved === "alerts") return { kind: "alerts" };
   return { kind: "list" };
 }
 

@@ -181,6 +181,7 @@ mod tests {
             readings: Vec::new(),
             acknowledged: None,
             muted_until_ms: None,
+            muted_by: None,
         }
     }
 

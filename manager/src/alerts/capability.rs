@@ -2,7 +2,8 @@
 
 use super::alert_file::AlertFile;
 use super::alert_log::Stored;
-use super::rules::{Client, DiskSpace, Observation, Unit};
+use super::host_reading::HostReader;
+use super::rules::{Client, Observation, Unit};
 use super::settings::AlertsConfig;
 use super::watch::{ActError, Watch};
 use crate::answer::{Answer, Setup, ok, ready, refuse, request, unknown};
@@ -36,8 +37,8 @@ pub(crate) struct Alerts {
 struct Readers {
     ethereum: Ethereum,
     services: Option<Services>,
-    /// `[alerts.disk_free] paths`.
-    paths: Vec<String>,
+    /// Memory, load, the mounts and `[alerts.disk_free] paths`.
+    host: HostReader,
 }
 
 fn now_ms() -> u64 {
@@ -109,39 +110,16 @@ impl Alerts {
 
 impl Readers {
     async fn read(&self) -> Observation {
-        let paths = self.paths.clone();
-        let host = tokio::task::spawn_blocking(move || {
-            let mut seen = crate::host::resources();
-            for path in paths {
-                // A path that cannot be read (not mounted yet) judges nothing.
-                if let Some(space) = space_at(&path) {
-                    seen.disks.retain(|d| d.mount != path);
-                    seen.disks.push(space);
-                }
-            }
-            seen
-        });
-        let (ethereum, units) = tokio::join!(self.ethereum.status(), async {
+        let (mut seen, ethereum, units) = tokio::join!(self.host.read(), self.ethereum.status(), async {
             match &self.services {
                 Some(s) => s.list().await.services,
                 None => Vec::new(),
             }
         });
-        let mut seen = host.await.unwrap_or_default();
         clients(&ethereum, &mut seen);
         seen.units = units.iter().filter_map(unit).collect();
         seen
     }
-}
-
-/// The space of the file system `path` is on, named by `path`.
-fn space_at(path: &str) -> Option<DiskSpace> {
-    let stat = rustix::fs::statvfs(path).ok()?;
-    Some(DiskSpace {
-        mount: path.to_owned(),
-        total: stat.f_blocks.saturating_mul(stat.f_frsize),
-        available: stat.f_bavail.saturating_mul(stat.f_frsize),
-    })
 }
 
 /// The clients as the rules see them; one without an endpoint is left out.
@@ -237,7 +215,8 @@ pub(crate) fn answerer(setup: &mut Setup<'_>) -> anyhow::Result<Arc<dyn Answer>>
         followers: std::sync::Mutex::new(BTreeSet::new()),
         peer: Arc::clone(&setup.peer),
     });
-    if enabled {
+    // A one-off command answers what is asked but judges nothing.
+    if enabled && setup.watching {
         let url = |text: &str| {
             reqwest::Url::parse(text).with_context(|| format!("{text:?} is not a URL"))
         };
@@ -262,7 +241,7 @@ pub(crate) fn answerer(setup: &mut Setup<'_>) -> anyhow::Result<Arc<dyn Answer>>
         let readers = Readers {
             ethereum,
             services,
-            paths: config.alerts.disk_free.paths.clone(),
+            host: HostReader::new(config.alerts.disk_free.paths.clone()),
         };
         setup.tasks.push(tokio::spawn(
             Arc::clone(&alerts).rounds(readers, config.alerts.clone()),
@@ -326,8 +305,9 @@ impl Answer for Alerts {
                     Ok(r) => r,
                     Err(reply) => return reply,
                 };
+                let by = caller.display_name.clone();
                 let done = self
-                    .change(|watch| watch.mute(r.id, r.for_secs, now_ms()).map(|s| vec![s]))
+                    .change(|watch| watch.mute(r.id, r.for_secs, &by, now_ms()).map(|s| vec![s]))
                     .await;
                 if done.is_ok() {
                     tracing::info!(target: "audit", caller = %caller.public_key.fingerprint(), name = ?caller.display_name, id = r.id, for_secs = r.for_secs, "alert muted");

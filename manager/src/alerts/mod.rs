@@ -5,11 +5,13 @@
 //! only once it has been clear for a while; [`alert_log`] numbers and
 //! bounds the changes and [`alert_file`] keeps them on disk; [`watch`]
 //! puts the three together. All but the file are functions of their input
-//! and the time, tested without IO.
+//! and the time, tested without IO. [`host_reading`] reads the host for a
+//! round without letting a hung mount stop the rounds.
 
 pub(crate) mod alert_file;
 mod capability;
 pub(crate) mod alert_log;
+mod host_reading;
 pub(crate) mod hysteresis;
 pub(crate) mod rules;
 pub(crate) mod settings;

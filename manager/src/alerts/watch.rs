@@ -147,6 +147,7 @@ impl Watch {
                         readings: finding.readings.clone(),
                         acknowledged: None,
                         muted_until_ms: None,
+                        muted_by: None,
                     },
                 ))
             }
@@ -187,17 +188,24 @@ impl Watch {
         Ok(self.log.record(AlertChangeKind::Acknowledged, alert))
     }
 
-    /// Alert `id` muted for `for_secs` from `now_ms` (0: unmuted).
+    /// Alert `id` muted `by` an app for `for_secs` from `now_ms` (0: unmuted).
     ///
     /// # Errors
     ///
     /// [`ActError::NoSuchAlert`], [`ActError::MuteTooLong`].
-    pub(crate) fn mute(&mut self, id: u64, for_secs: u64, now_ms: u64) -> Result<Stored, ActError> {
+    pub(crate) fn mute(
+        &mut self,
+        id: u64,
+        for_secs: u64,
+        by: &str,
+        now_ms: u64,
+    ) -> Result<Stored, ActError> {
         if for_secs > MAX_MUTE_SECS {
             return Err(ActError::MuteTooLong(for_secs));
         }
         let mut alert = self.current(&self.log.last_of(id).ok_or(ActError::NoSuchAlert(id))?.alert);
         alert.muted_until_ms = (for_secs > 0).then(|| now_ms + for_secs * 1000);
+        alert.muted_by = (for_secs > 0).then(|| by.to_owned());
         Ok(self.log.record(AlertChangeKind::Muted, alert))
     }
 }
@@ -326,24 +334,26 @@ mod tests {
                 .map(|a| a.by.as_str()),
             Some("laptop")
         );
-        let muted = watch.mute(id, 3600, 62_000).unwrap();
+        let muted = watch.mute(id, 3600, "desk", 62_000).unwrap();
         assert_eq!(
             muted.change().alert.muted_until_ms,
             Some(62_000 + 3_600_000)
         );
+        assert_eq!(muted.change().alert.muted_by.as_deref(), Some("desk"));
         assert!(
             muted.change().alert.acknowledged.is_some(),
             "still acknowledged"
         );
         assert!(muted.change().alert.is_muted(62_001));
-        let unmuted = watch.mute(id, 0, 63_000).unwrap();
+        let unmuted = watch.mute(id, 0, "desk", 63_000).unwrap();
         assert_eq!(unmuted.change().alert.muted_until_ms, None);
+        assert_eq!(unmuted.change().alert.muted_by, None);
         assert_eq!(
             watch.acknowledge(99, "laptop", 0),
             Err(ActError::NoSuchAlert(99))
         );
         assert_eq!(
-            watch.mute(id, MAX_MUTE_SECS + 1, 0),
+            watch.mute(id, MAX_MUTE_SECS + 1, "desk", 0),
             Err(ActError::MuteTooLong(MAX_MUTE_SECS + 1))
         );
         assert_eq!(watch.log().last_seq(), 4);

@@ -4,7 +4,7 @@ use super::GlobalArgs;
 use crate::alerts::alert_file::AlertFile;
 use crate::config::Config;
 use clap::Args;
-use nodepair_protocol::api::alerts::{Alert, Severity};
+use nodepair_protocol::api::alerts::Alert;
 use std::collections::BTreeMap;
 use std::io::Write;
 
@@ -56,36 +56,9 @@ impl AlertsCmd {
     }
 }
 
-/// One alert on one line: id, severity, rule, subject, what was read, since
-/// when, and who acknowledged or muted it.
+/// One alert on one line (see [`Alert::line`]).
 fn line(alert: &Alert, now_ms: u64) -> String {
-    let severity = match alert.severity {
-        Severity::Warning => "warning",
-        Severity::Critical => "CRITICAL",
-    };
-    let mut text = format!(
-        "#{} {severity} {} {} since {}",
-        alert.id,
-        alert.rule.as_str(),
-        alert.summary,
-        when(alert.first_seen_ms)
-    );
-    if let Some(at) = alert.resolved_at_ms {
-        text.push_str(&format!(", resolved {}", when(at)));
-    }
-    if let Some(ack) = &alert.acknowledged {
-        text.push_str(&format!(", acknowledged by {} {}", ack.by, when(ack.at_ms)));
-    }
-    if alert.is_muted(now_ms) {
-        text.push_str(&format!(
-            ", muted until {}",
-            when(alert.muted_until_ms.unwrap_or(0))
-        ));
-    }
-    // What an app chose (its name) is printed, never acted on.
-    text.chars()
-        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
-        .collect()
+    alert.line(now_ms, when)
 }
 
 /// A time in ms since the epoch as the operator reads it.
@@ -96,10 +69,10 @@ fn when(ms: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use nodepair_protocol::api::alerts::{Acknowledgement, Rule};
+    use nodepair_protocol::api::alerts::{Acknowledgement, Rule, Severity};
 
     #[test]
-    fn a_line_says_what_since_when_and_who_saw_it_with_controls_replaced() {
+    fn a_line_says_what_since_when_and_who_saw_it_with_controls_and_bidi_escaped() {
         let alert = Alert {
             id: 3,
             rule: Rule::UnitDown,
@@ -111,15 +84,16 @@ mod tests {
             resolved_at_ms: None,
             readings: Vec::new(),
             acknowledged: Some(Acknowledgement {
-                by: "lap\u{1b}[2Jtop".into(),
+                by: "lap\u{1b}[2J\u{202e}top".into(),
                 at_ms: 1_790_000_100_000,
             }),
             muted_until_ms: Some(1_790_003_600_000),
+            muted_by: Some("laptop".into()),
         };
         let text = line(&alert, 1_790_000_200_000);
         assert_eq!(
             text,
-            "#3 CRITICAL unit_down geth.service is failed (failed) since 2026-09-21 14:13 UTC, acknowledged by lap\u{fffd}[2Jtop 2026-09-21 14:15 UTC, muted until 2026-09-21 15:13 UTC"
+            "#3 CRITICAL unit_down geth.service is failed (failed) since 2026-09-21 14:13 UTC, acknowledged by lap\\u{1b}[2J\\u{202e}top 2026-09-21 14:15 UTC, muted until 2026-09-21 15:13 UTC by laptop"
         );
     }
 }

@@ -65,7 +65,7 @@ impl PairCmd {
             if !out.json {
                 eprintln!("(no manager daemon is running; pairing without it)");
             }
-            let runtime = Runtime::start(config).await?;
+            let runtime = Runtime::start(config, false).await?;
             // Ctrl-C cancels the pairing (and tells the app) before exiting,
             // and so does standard input closing before the question is
             // answered.

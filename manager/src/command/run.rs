@@ -32,7 +32,7 @@ impl RunCmd {
     async fn serve(self, config: Config) -> anyhow::Result<()> {
         let stop =
             nodepair_waku::signal::shutdown_signal().context("cannot install signal handlers")?;
-        let runtime = Arc::new(Runtime::start(config).await?);
+        let runtime = Arc::new(Runtime::start(config, true).await?);
         let socket = control::socket_path(&runtime.state_dir);
         // A socket left by a daemon that died: the state lock proves it is gone.
         let _ = std::fs::remove_file(&socket);

@@ -249,6 +249,10 @@ pub struct Alert {
     /// Until when it is muted (ms since the Unix epoch).
     #[cfg_attr(feature = "specta", specta(type = Option<specta_typescript::Number>))]
     pub muted_until_ms: Option<u64>,
+    /// The app that muted it, by its display name, while it is muted.
+    /// Added later: absent from an older manager's alerts.
+    #[serde(default)]
+    pub muted_by: Option<String>,
 }
 
 /// One reading behind an alert.
@@ -353,7 +357,49 @@ impl Alert {
     pub fn is_muted(&self, now_ms: u64) -> bool {
         self.muted_until_ms.is_some_and(|until| until > now_ms)
     }
+
+    /// The alert on one line for a terminal: id, severity, rule, summary,
+    /// since when, and who acknowledged or muted it; `when` writes a time
+    /// (ms since the epoch). What another side chose (the summary, an
+    /// app's name) has its control and invisible formatting characters
+    /// escaped and is cut, so it cannot act on the terminal.
+    pub fn line(&self, now_ms: u64, when: impl Fn(u64) -> String) -> String {
+        use crate::hello::printable;
+        let severity = match self.severity {
+            Severity::Warning => "warning",
+            Severity::Critical => "CRITICAL",
+        };
+        let mut text = format!(
+            "#{} {severity} {} {} since {}",
+            self.id,
+            self.rule.as_str(),
+            printable(&self.summary, MAX_SUMMARY_CHARS),
+            when(self.first_seen_ms)
+        );
+        if let Some(at) = self.resolved_at_ms {
+            text.push_str(&format!(", resolved {}", when(at)));
+        }
+        if let Some(ack) = &self.acknowledged {
+            text.push_str(&format!(
+                ", acknowledged by {} {}",
+                printable(&ack.by, MAX_NAME_CHARS),
+                when(ack.at_ms)
+            ));
+        }
+        if self.is_muted(now_ms) {
+            text.push_str(&format!(", muted until {}", when(self.muted_until_ms.unwrap_or(0))));
+            if let Some(by) = &self.muted_by {
+                text.push_str(&format!(" by {}", printable(by, MAX_NAME_CHARS)));
+            }
+        }
+        text
+    }
 }
+
+/// Longest summary shown: a manager writes shorter ones.
+pub const MAX_SUMMARY_CHARS: usize = 200;
+/// Longest app name shown with an acknowledgement.
+const MAX_NAME_CHARS: usize = 64;
 
 #[cfg(test)]
 mod tests {
@@ -387,6 +433,7 @@ mod tests {
                 }],
                 acknowledged: None,
                 muted_until_ms: None,
+                muted_by: None,
             },
         };
         let json = serde_json::to_string(&change).unwrap();

@@ -1,0 +1,77 @@
+//! Asks every online manager that watches an Ethereum node for its status every few seconds, for the health line of its row in the managers list.
+
+use crate::backend::Backend;
+use crate::gui::{AppState, emit};
+use crate::node_health::{NodeHealth, node_health};
+use nodepair_protocol::api::ethereum::EthStatus;
+use nodepair_protocol::api::{self, Empty, Method};
+use nodepair_protocol::{NodeState, PublicKey, Status};
+use std::collections::HashMap;
+use std::sync::{PoisonError, Weak};
+use std::time::Duration;
+use tauri::{AppHandle, Manager};
+
+/// How often each node is asked.
+const EVERY: Duration = Duration::from_secs(15);
+/// How long one answer is waited for.
+const PATIENCE: Duration = Duration::from_secs(10);
+
+/// Keeps the health lines of `backend`'s managers until it stops: asked
+/// every [`EVERY`], and at once when the app's state says a manager came
+/// online. A manager offline, not answering or watching no client has no
+/// line (an old one would mislead).
+pub(crate) fn spawn(app: AppHandle, backend: Weak<Backend>) {
+    tauri::async_runtime::spawn(async move {
+        loop {
+            let Some(running) = backend.upgrade() else {
+                return;
+            };
+            let fresh = read_all(&running).await;
+            drop(running);
+            let state = app.state::<AppState>();
+            let changed = {
+                let mut health = state.health.lock().unwrap_or_else(PoisonError::into_inner);
+                let changed = *health != fresh;
+                *health = fresh;
+                changed
+            };
+            if changed {
+                emit(&app).await;
+            }
+            tokio::select! {
+                () = tokio::time::sleep(EVERY) => {}
+                () = state.health_kick.notified() => {}
+            }
+        }
+    });
+}
+
+async fn read_all(backend: &Backend) -> HashMap<PublicKey, NodeHealth> {
+    let mut lines = HashMap::new();
+    for view in backend.peer.counterparties().await {
+        let watches = view
+            .capabilities
+            .iter()
+            .any(|c| c == api::ethereum::CAPABILITY);
+        if view.state != NodeState::Online || !watches {
+            continue;
+        }
+        let asked = backend
+            .peer
+            .request(view.public_key, EthStatus::NAME, api::encode(&Empty {}));
+        let Ok(Ok(reply)) = tokio::time::timeout(PATIENCE, asked).await else {
+            continue;
+        };
+        if reply.status != Status::OK {
+            continue;
+        }
+        if let Some(line) = api::decode_response::<EthStatus>(&reply.body)
+            .ok()
+            .as_ref()
+            .and_then(node_health)
+        {
+            lines.insert(view.public_key, line);
+        }
+    }
+    lines
+}
