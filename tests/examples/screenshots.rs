@@ -112,8 +112,11 @@ async fn screens(theme: Theme, out: &Path) {
     let systemctl = fake_systemctl(sandbox.path());
     let node_log = sandbox.path().join("geth.log");
     let _writer = write_node_log(node_log.clone());
+    // Its alert rounds come every 5 s and fire and resolve at once, so the
+    // alerts below show within seconds; the host's own rules are off (this
+    // machine's disks and load are no picture of a node's).
     let extra = format!(
-        "\n[ethereum]\nbeacon_url = \"{}\"\nexecution_url = \"{}\"\ntimeout_ms = 800\n\n[services]\nunits = [\"geth.service\", \"lighthouse.service\"]\ncontrollable = [\"geth.service\"]\nsystemctl = \"{}\"\n\n[logs]\nfiles = [\"{}\"]\n",
+        "\n[ethereum]\nbeacon_url = \"{}\"\nexecution_url = \"{}\"\ntimeout_ms = 800\n\n[services]\nunits = [\"geth.service\", \"lighthouse.service\"]\ncontrollable = [\"geth.service\"]\nsystemctl = \"{}\"\n\n[logs]\nfiles = [\"{}\"]\n\n[alerts]\nevery_secs = 5\nfire_after_secs = 0\nclear_after_secs = 5\n\n[alerts.disk_free]\nenabled = false\n\n[alerts.memory]\nenabled = false\n\n[alerts.load]\nenabled = false\n",
         beacon.uri(),
         execution.uri(),
         systemctl.display(),
@@ -124,7 +127,7 @@ async fn screens(theme: Theme, out: &Path) {
         "validator-1",
         &[&relay.addr],
         long,
-        &["info", "host", "ethereum", "services", "logs"],
+        &["info", "host", "ethereum", "services", "logs", "alerts"],
         &extra,
     );
     let archive = ManagerHome::new(sandbox.path(), "archive-node", &[&relay.addr], long);
@@ -155,10 +158,22 @@ async fn screens(theme: Theme, out: &Path) {
     pair(&window, &sandbox, &archive, None).await;
     window.click(".pairing-card .actions button").await;
 
-    // One manager stops: the list shows one online and one offline.
+    // validator-1's geth stops and starts again (an alert raised and
+    // resolved), then its beacon node's unit stops (an alert open).
     window
         .find("[data-testid=manager][data-state=online]", SOON)
         .await;
+    // (Rounds every 5 s, resolving after 5 s clear.)
+    unit(&systemctl, "stop", "geth.service");
+    window.find("[data-testid=worst-alert]", SOON).await;
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    unit(&systemctl, "start", "geth.service");
+    tokio::time::sleep(Duration::from_secs(15)).await;
+    unit(&systemctl, "stop", "lighthouse.service");
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    window.find("[data-testid=node-health]", SOON).await;
+
+    // One manager stops: the list shows one online and one offline.
     assert!(archive_daemon.terminate().success());
     window
         .find("[data-testid=manager][data-state=offline]", SOON)
@@ -226,6 +241,25 @@ async fn screens(theme: Theme, out: &Path) {
         .click("[data-testid=unpair-dialog] button[type=button]")
         .await;
 
+    // Its alerts panel, the resolved one unfolded.
+    window.scroll_to("[data-testid=alerts-panel]").await;
+    window.click("[data-testid=resolved-alerts] summary").await;
+    shots.shoot("13-alerts-panel", false).await;
+
+    // Every manager's alerts, open and resolved, one acknowledged.
+    window.click("[data-testid=alerts-button]").await;
+    window
+        .click("[data-testid=filter-state] option[value=all]")
+        .await;
+    window
+        .click("[data-testid=alert][data-state=open] [data-testid=acknowledge]")
+        .await;
+    window
+        .find("[data-testid=alert][data-state=acknowledged]", SOON)
+        .await;
+    shots.shoot("13-alerts", true).await;
+    window.click("[data-testid=back]").await;
+
     // The window closed, the app in the tray: its icon's dot says one
     // manager is offline, its menu lists both.
     window.request_close().await;
@@ -282,6 +316,16 @@ async fn screens(theme: Theme, out: &Path) {
     .shoot("11-no-network", true)
     .await;
     window.close().await;
+}
+
+/// Has the fake unit manager `action` (start, stop) `unit`, as the
+/// operator would on the server.
+fn unit(systemctl: &Path, action: &str, unit: &str) {
+    let status = std::process::Command::new(systemctl)
+        .args([action, "--", unit])
+        .status()
+        .expect("the fake systemctl runs");
+    assert!(status.success(), "{action} {unit}");
 }
 
 /// Appends lines in geth's log format to `path`, a block about every 1.2 s,

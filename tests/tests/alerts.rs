@@ -2,6 +2,11 @@
 //! unit through the fake unit manager, an app in this process following its
 //! alerts over a local relay; acknowledgements recorded on the manager; the
 //! log kept across restarts and a crash reported; what must be refused is.
+//! Each rule is fired by a real condition and resolved: a unit stopped or
+//! restarting again and again, a tmpfs filled, a Beacon API server falling
+//! behind, answering late or with few peers, a JSON-RPC server whose head
+//! stops or whose peers drop. (Memory and load are this machine's own, which
+//! a shared test machine cannot drive reliably: `rules.rs` tests them.)
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -56,6 +61,23 @@ async fn watched(sandbox: &Sandbox, capabilities: &[&str], extra: &str) -> Watch
         manager,
         app,
     }
+}
+
+/// [`watched`] with a manager offering `alerts`, its alerts followed: the
+/// app's events from before the follow, so no change is missed.
+async fn followed(
+    sandbox: &Sandbox,
+    extra: &str,
+) -> (
+    Watched,
+    tokio::sync::broadcast::Receiver<nodepair_peer::PeerEvent>,
+) {
+    let watched = watched(sandbox, &["info", "alerts"], extra).await;
+    let events = watched.app.events();
+    ask::<AlertsFollow>(&watched.app, watched.manager, &Empty {})
+        .await
+        .unwrap();
+    (watched, events)
 }
 
 async fn online(app: &nodepair_peer::Peer, manager: PublicKey) {
@@ -141,11 +163,7 @@ async fn a_stopped_unit_is_an_alert_pushed_acknowledged_resolved_and_kept_across
     assert_eq!((followed.stream.as_str(), followed.last_seq), ("alerts", 0));
 
     // The unit stops: an alert, pushed.
-    let stopped = std::process::Command::new(&tool)
-        .args(["stop", "--", "geth.service"])
-        .status()
-        .unwrap();
-    assert!(stopped.success());
+    unit(&tool, "stop", "geth.service");
     let fired = next_change(&mut events).await;
     assert_eq!(fired.seq, 1);
     assert_eq!(fired.kind, AlertChangeKind::Fired);
@@ -218,11 +236,7 @@ async fn a_stopped_unit_is_an_alert_pushed_acknowledged_resolved_and_kept_across
     assert_eq!(bad.status, Status::BAD_REQUEST);
 
     // The unit is back: resolved once clear for 5 s.
-    let started = std::process::Command::new(&tool)
-        .args(["start", "--", "geth.service"])
-        .status()
-        .unwrap();
-    assert!(started.success());
+    unit(&tool, "start", "geth.service");
     let resolved = next_change(&mut events).await;
     assert_eq!(
         (resolved.seq, resolved.kind),
@@ -361,15 +375,8 @@ async fn a_filling_disk_is_one_alert_even_while_it_flaps_and_resolves_once_empti
     let extra = format!(
         "\n[alerts]\nevery_secs = 5\nfire_after_secs = 10\nclear_after_secs = 15\n\n[alerts.disk_free]\npaths = [\"{mount}\"]\n\n[alerts.memory]\nenabled = false\n\n[alerts.load]\nenabled = false\n"
     );
-    let Watched {
-        relay: _relay,
-        home: _,
-        daemon,
-        manager,
-        app,
-    } = watched(&sandbox, &["info", "alerts"], &extra).await;
-    let mut events = app.events();
-    ask::<AlertsFollow>(&app, manager, &Empty {}).await.unwrap();
+    let (watched, mut events) = followed(&sandbox, &extra).await;
+    let (app, manager) = (&watched.app, watched.manager);
     // Only this disk's alerts: the machine's own mounts are its own.
     let mut next_here = async || loop {
         let change = next_change(&mut events).await;
@@ -413,12 +420,12 @@ async fn a_filling_disk_is_one_alert_even_while_it_flaps_and_resolves_once_empti
     }
     empty();
     eventually(LONG, "the flapping disk's alert resolves", || async {
-        all_changes(&app, manager).await.iter().any(|c| {
+        all_changes(app, manager).await.iter().any(|c| {
             c.seq > flapping_from && c.alert.subject == mount && c.kind == AlertChangeKind::Resolved
         })
     })
     .await;
-    let during: Vec<AlertChangeKind> = all_changes(&app, manager)
+    let during: Vec<AlertChangeKind> = all_changes(app, manager)
         .await
         .into_iter()
         .filter(|c| c.seq > flapping_from && c.alert.subject == mount)
@@ -429,8 +436,8 @@ async fn a_filling_disk_is_one_alert_even_while_it_flaps_and_resolves_once_empti
         [AlertChangeKind::Fired, AlertChangeKind::Resolved],
         "one alert for a minute of flapping"
     );
-    stop(app).await;
-    daemon.kill();
+    stop(watched.app).await;
+    watched.daemon.kill();
 }
 
 /// A beacon node whose head, distance and health the test sets.
@@ -439,6 +446,8 @@ struct BeaconState {
     head: u64,
     behind: u64,
     answering: bool,
+    /// Connected peers.
+    peers: u64,
 }
 
 /// A Beacon Node API server answering with the specifications' bodies
@@ -455,6 +464,8 @@ async fn beacon(state: std::sync::Arc<std::sync::Mutex<BeaconState>>) -> wiremoc
                 Some("syncing") => serde_json::json!({"data": {
                     "head_slot": now.head.to_string(), "sync_distance": now.behind.to_string(),
                     "is_syncing": now.behind > 0, "is_optimistic": false, "el_offline": false}}),
+                Some("peers") => serde_json::json!({"data": {
+                    "disconnected": "1", "connecting": "0", "connected": now.peers.to_string(), "disconnecting": "0"}}),
                 _ => body.clone(),
             };
             let reply = ResponseTemplate::new(200).set_body_json(body);
@@ -476,7 +487,7 @@ async fn beacon(state: std::sync::Arc<std::sync::Mutex<BeaconState>>) -> wiremoc
         ),
         (
             "/eth/v1/node/peer_count",
-            serde_json::json!({"data": {"disconnected": "1", "connecting": "2", "connected": "56", "disconnecting": "0"}}),
+            serde_json::json!({"data": "peers"}),
         ),
     ] {
         Mock::given(method("GET"))
@@ -494,6 +505,7 @@ async fn a_beacon_node_falling_behind_and_one_not_answering_are_alerts_that_reso
         head: 1000,
         behind: 0,
         answering: true,
+        peers: 56,
     }));
     let server = beacon(std::sync::Arc::clone(&state)).await;
     let sandbox = Sandbox::new().unwrap();
@@ -501,15 +513,7 @@ async fn a_beacon_node_falling_behind_and_one_not_answering_are_alerts_that_reso
         "\n[ethereum]\nbeacon_url = \"{}\"\ntimeout_ms = 500\n{QUIET_HOST}",
         server.uri()
     );
-    let Watched {
-        relay: _relay,
-        home: _,
-        daemon,
-        manager,
-        app,
-    } = watched(&sandbox, &["info", "alerts"], &extra).await;
-    let mut events = app.events();
-    ask::<AlertsFollow>(&app, manager, &Empty {}).await.unwrap();
+    let (watched, mut events) = followed(&sandbox, &extra).await;
     // The head moves on a slot a second, as a node's does.
     let ticking = {
         let state = std::sync::Arc::clone(&state);
@@ -576,6 +580,221 @@ async fn a_beacon_node_falling_behind_and_one_not_answering_are_alerts_that_reso
         (AlertChangeKind::Resolved, down.alert.id)
     );
     ticking.abort();
-    stop(app).await;
-    daemon.kill();
+    stop(watched.app).await;
+    watched.daemon.kill();
+}
+
+/// An execution client whose head block and peer count the test sets.
+#[derive(Clone, Copy, Debug)]
+struct ExecutionState {
+    block: u64,
+    /// Whether its head moves on (a block a second).
+    moving: bool,
+    peers: u64,
+}
+
+/// A JSON-RPC server answering as an execution client in sync, from `state`.
+async fn execution(
+    state: std::sync::Arc<std::sync::Mutex<ExecutionState>>,
+) -> wiremock::MockServer {
+    use wiremock::matchers::method;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(move |request: &wiremock::Request| {
+            let asked: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
+            let now = *state.lock().unwrap();
+            let result = match asked["method"].as_str().unwrap_or_default() {
+                "web3_clientVersion" => {
+                    serde_json::json!("Geth/v1.14.11-stable/linux-amd64/go1.22.7")
+                }
+                "eth_syncing" => serde_json::json!(false),
+                "net_peerCount" => serde_json::json!(format!("{:#x}", now.peers)),
+                "eth_blockNumber" => serde_json::json!(format!("{:#x}", now.block)),
+                _ => serde_json::Value::Null,
+            };
+            ResponseTemplate::new(200).set_body_json(
+                serde_json::json!({"jsonrpc": "2.0", "id": asked["id"], "result": result}),
+            )
+        })
+        .mount(&server)
+        .await;
+    server
+}
+
+/// The alert changes pushed to an app, kept as they come, so a test can
+/// wait for each in whichever order the rounds make them.
+struct Pushed {
+    events: tokio::sync::broadcast::Receiver<nodepair_peer::PeerEvent>,
+    seen: Vec<AlertChange>,
+}
+
+impl Pushed {
+    /// The change of `kind` to an alert of `rule` about `subject`, pushed
+    /// already or within `within`.
+    async fn of(
+        &mut self,
+        kind: AlertChangeKind,
+        rule: Rule,
+        subject: &str,
+        within: Duration,
+    ) -> AlertChange {
+        let wanted = |c: &AlertChange| {
+            (c.kind, c.alert.rule, c.alert.subject.as_str()) == (kind, rule, subject)
+        };
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            if let Some(found) = self.seen.iter().find(|c| wanted(c)) {
+                return found.clone();
+            }
+            // Not next_change: its 30 s are too short for a minute's stall.
+            let event = tokio::time::timeout_at(deadline, self.events.recv())
+                .await
+                .unwrap_or_else(|_| {
+                    panic!(
+                        "no {kind:?} {rule:?} about {subject} within {within:?}; pushed: {:?}",
+                        self.seen
+                            .iter()
+                            .map(|c| (c.kind, c.alert.rule))
+                            .collect::<Vec<_>>()
+                    )
+                })
+                .unwrap();
+            if let nodepair_peer::PeerEvent::Stream { event, .. } = event
+                && event.stream == "alerts"
+            {
+                self.seen.push(serde_json::from_slice(&event.body).unwrap());
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn few_peers_a_stalled_execution_client_and_a_unit_restarting_again_and_again_are_alerts_that_resolve()
+ {
+    let beacon_state = std::sync::Arc::new(std::sync::Mutex::new(BeaconState {
+        head: 1000,
+        behind: 0,
+        answering: true,
+        peers: 56,
+    }));
+    let execution_state = std::sync::Arc::new(std::sync::Mutex::new(ExecutionState {
+        block: 21_000_000,
+        moving: true,
+        peers: 25,
+    }));
+    let beacon_server = beacon(std::sync::Arc::clone(&beacon_state)).await;
+    let execution_server = execution(std::sync::Arc::clone(&execution_state)).await;
+    let sandbox = Sandbox::new().unwrap();
+    let tool = fake_systemctl(sandbox.path());
+    let extra = format!(
+        "\n[ethereum]\nbeacon_url = \"{}\"\nexecution_url = \"{}\"\ntimeout_ms = 1000\n\n[services]\nunits = [\"geth.service\"]\nsystemctl = \"{}\"\n{QUIET_HOST}\n[alerts.peers]\nconsensus_below = 10\nexecution_below = 5\n\n[alerts.execution_sync]\nstalled_minutes = 1\n\n[alerts.unit_restarts]\nmore_than = 2\nminutes = 1\n",
+        beacon_server.uri(),
+        execution_server.uri(),
+        tool.display()
+    );
+    let (watched, events) = followed(&sandbox, &extra).await;
+    let mut pushed = Pushed {
+        events,
+        seen: Vec::new(),
+    };
+    // The beacon head and the execution head move on, as a node's do.
+    let ticking = {
+        let (beacon_state, execution_state) = (
+            std::sync::Arc::clone(&beacon_state),
+            std::sync::Arc::clone(&execution_state),
+        );
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                beacon_state.lock().unwrap().head += 1;
+                let mut e = execution_state.lock().unwrap();
+                if e.moving {
+                    e.block += 1;
+                }
+            }
+        })
+    };
+    // Peers: the beacon node down to 3 (below 10), the execution client
+    // down to 2 (below 5); both back.
+    beacon_state.lock().unwrap().peers = 3;
+    let few = pushed
+        .of(AlertChangeKind::Fired, Rule::Peers, "consensus", LONG)
+        .await;
+    assert_eq!(few.alert.severity, Severity::Warning);
+    assert!(few.alert.summary.contains('3'), "{}", few.alert.summary);
+    execution_state.lock().unwrap().peers = 2;
+    pushed
+        .of(AlertChangeKind::Fired, Rule::Peers, "execution", LONG)
+        .await;
+    beacon_state.lock().unwrap().peers = 56;
+    pushed
+        .of(AlertChangeKind::Resolved, Rule::Peers, "consensus", LONG)
+        .await;
+    execution_state.lock().unwrap().peers = 25;
+    pushed
+        .of(AlertChangeKind::Resolved, Rule::Peers, "execution", LONG)
+        .await;
+
+    // geth restarts three times within a minute (more than 2): an alert,
+    // resolved once a minute passes without one.
+    for _ in 0..3 {
+        unit(&tool, "restart", "geth.service");
+        tokio::time::sleep(Duration::from_secs(6)).await;
+    }
+    let restarting = pushed
+        .of(
+            AlertChangeKind::Fired,
+            Rule::UnitRestarts,
+            "geth.service",
+            LONG,
+        )
+        .await;
+    assert_eq!(restarting.alert.severity, Severity::Warning);
+
+    // The execution head stops moving for a minute: an alert; moving
+    // again, resolved.
+    execution_state.lock().unwrap().moving = false;
+    let stalled = pushed
+        .of(
+            AlertChangeKind::Fired,
+            Rule::ExecutionSync,
+            "execution",
+            LONG * 4,
+        )
+        .await;
+    assert!(
+        stalled.alert.summary.contains("has not moved for 1 minute"),
+        "{}",
+        stalled.alert.summary
+    );
+    execution_state.lock().unwrap().moving = true;
+    pushed
+        .of(
+            AlertChangeKind::Resolved,
+            Rule::ExecutionSync,
+            "execution",
+            LONG,
+        )
+        .await;
+    pushed
+        .of(
+            AlertChangeKind::Resolved,
+            Rule::UnitRestarts,
+            "geth.service",
+            LONG * 4,
+        )
+        .await;
+    ticking.abort();
+    stop(watched.app).await;
+    watched.daemon.kill();
+}
+
+/// Has the fake unit manager `action` (start, stop, restart) unit `name`.
+fn unit(tool: &std::path::Path, action: &str, name: &str) {
+    let status = std::process::Command::new(tool)
+        .args([action, "--", name])
+        .status()
+        .unwrap();
+    assert!(status.success());
 }

@@ -1,6 +1,8 @@
 //! The log of alert changes, numbered: bounded, yet always holding the last change of every open alert, so replaying it gives every alert's state.
 
-use nodepair_protocol::api::alerts::{Alert, AlertChange, AlertChangeKind, ChangesPage, MAX_PAGE, Rule};
+use nodepair_protocol::api::alerts::{
+    Alert, AlertChange, AlertChangeKind, ChangesPage, MAX_PAGE, MAX_PAGE_BYTES, Rule,
+};
 use std::collections::{BTreeMap, VecDeque};
 
 /// Most changes kept; beyond it the oldest go, except the last change of
@@ -88,8 +90,10 @@ impl AlertLog {
         id
     }
 
-    /// Records that `alert` changed by `kind`.
-    pub(crate) fn record(&mut self, kind: AlertChangeKind, alert: Alert) -> Stored {
+    /// Records that `alert` changed by `kind` (what it says cut to the
+    /// protocol's bounds, so any page of changes fits in a frame).
+    pub(crate) fn record(&mut self, kind: AlertChangeKind, mut alert: Alert) -> Stored {
+        alert.bound();
         let seq = self.next_seq.max(1);
         self.next_seq = seq + 1;
         self.next_id = self.next_id.max(alert.id + 1);
@@ -144,10 +148,20 @@ impl AlertLog {
             .filter_map(|id| self.last_of(*id).map(|c| &c.alert))
     }
 
-    /// The changes after `after_seq`, at most [`MAX_PAGE`].
+    /// The changes after `after_seq`: at most [`MAX_PAGE`], and at most
+    /// [`MAX_PAGE_BYTES`] of them (at least one).
     pub(crate) fn page(&self, after_seq: u64) -> ChangesPage {
-        let mut after = self.changes.iter().filter(|c| c.seq > after_seq);
-        let changes: Vec<AlertChange> = after.by_ref().take(MAX_PAGE).cloned().collect();
+        let mut after = self.changes.iter().filter(|c| c.seq > after_seq).peekable();
+        let mut changes: Vec<AlertChange> = Vec::new();
+        let mut bytes = 0;
+        while let Some(next) = after.peek() {
+            let size = serde_json::to_vec(next).map_or(0, |b| b.len());
+            if changes.len() == MAX_PAGE || (!changes.is_empty() && bytes + size > MAX_PAGE_BYTES) {
+                break;
+            }
+            bytes += size;
+            changes.extend(after.next().cloned());
+        }
         ChangesPage {
             more: after.next().is_some(),
             last_seq: self.last_seq(),
@@ -208,6 +222,35 @@ mod tests {
         );
         assert!(!last.more);
         assert!(log.page(100).changes.is_empty());
+    }
+
+    #[test]
+    fn alerts_that_say_a_lot_are_cut_and_paged_so_every_answer_fits_a_frame() {
+        let mut log = AlertLog::default();
+        for _ in 0..100 {
+            let id = log.take_id();
+            let mut long = alert(id, &"\u{1}/".repeat(5_000), true);
+            long.summary = "\"".repeat(5_000);
+            log.record(AlertChangeKind::Fired, long);
+        }
+        let mut after_seq = 0;
+        let mut seen = 0;
+        loop {
+            let page = log.page(after_seq);
+            let body = serde_json::to_vec(&page).unwrap();
+            assert!(
+                body.len() < nodepair_protocol::frame::MAX_FRAME_LEN - 1024,
+                "{} bytes",
+                body.len()
+            );
+            assert!(!page.changes.is_empty() && page.changes.len() < MAX_PAGE);
+            seen += page.changes.len();
+            after_seq = page.changes.last().unwrap().seq;
+            if !page.more {
+                break;
+            }
+        }
+        assert_eq!(seen, 100, "nothing lost to the paging");
     }
 
     #[test]

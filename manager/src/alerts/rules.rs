@@ -292,8 +292,8 @@ impl Rules {
             }
             let summary = if stalled {
                 format!(
-                    "The {name} client's head has not moved for {} minutes ({behind} {unit} behind)",
-                    still_for.unwrap_or(0) / 60_000
+                    "The {name} client's head has not moved for {} ({behind} {unit} behind)",
+                    minutes(still_for.unwrap_or(0) / 60_000)
                 )
             } else {
                 format!("The {name} client is {behind} {unit} behind")
@@ -380,8 +380,9 @@ impl Rules {
                     &unit.name,
                     holds,
                     format!(
-                        "{} started {count} times in the last {} minutes",
-                        unit.name, config.unit_restarts.minutes
+                        "{} started {count} times in the last {}",
+                        unit.name,
+                        minutes(config.unit_restarts.minutes)
                     ),
                     vec![fact("starts", count)],
                 ));
@@ -432,6 +433,15 @@ fn size(bytes: u64) -> String {
         format!("{:.1} GiB", mib / 1024.0)
     } else {
         format!("{mib:.0} MiB")
+    }
+}
+
+/// "1 minute", "5 minutes".
+fn minutes(n: u64) -> String {
+    if n == 1 {
+        "1 minute".to_owned()
+    } else {
+        format!("{n} minutes")
     }
 }
 

@@ -54,9 +54,18 @@ pub struct Streams {
 /// The stream an alerts follow's events come on; each body is a [`AlertChange`].
 pub const STREAM: &str = "alerts";
 
-/// Most changes one [`AlertsList`] answer holds: a page always fits in a
-/// frame; the app asks again after the last one while `more` is set.
+/// Most changes one [`AlertsList`] answer holds; the app asks again after
+/// the last one while `more` is set.
 pub const MAX_PAGE: usize = 40;
+
+/// Most bytes of changes (as JSON) one [`AlertsList`] answer holds, so a
+/// page fits in a frame whatever the alerts say; a page holds at least one
+/// change, and every change is far smaller (see [`Alert::bound`]).
+pub const MAX_PAGE_BYTES: usize = 40 * 1024;
+
+// A page holds MAX_PAGE_BYTES of changes, or one change (under 8 KiB): either
+// fits a frame with room for the reply around it.
+const _: () = assert!(MAX_PAGE_BYTES + 8 * 1024 < crate::frame::MAX_FRAME_LEN);
 
 /// Longest mute an app may ask for: a week, in seconds.
 pub const MAX_MUTE_SECS: u64 = 7 * 24 * 3600;
@@ -358,6 +367,20 @@ impl Alert {
         self.muted_until_ms.is_some_and(|until| until > now_ms)
     }
 
+    /// Cuts what the alert says to the bounds a manager keeps: the summary
+    /// and subject to [`MAX_SUMMARY_CHARS`] and [`MAX_SUBJECT_CHARS`], at
+    /// most [`MAX_READINGS`] readings of [`MAX_READING_CHARS`] each. An
+    /// alert so bounded is under 8 KiB as JSON, however it is written.
+    pub fn bound(&mut self) {
+        cut(&mut self.summary, MAX_SUMMARY_CHARS);
+        cut(&mut self.subject, MAX_SUBJECT_CHARS);
+        self.readings.truncate(MAX_READINGS);
+        for fact in &mut self.readings {
+            cut(&mut fact.name, MAX_READING_CHARS);
+            cut(&mut fact.value, MAX_READING_CHARS);
+        }
+    }
+
     /// The alert on one line for a terminal: id, severity, rule, summary,
     /// since when, and who acknowledged or muted it; `when` writes a time
     /// (ms since the epoch). What another side chose (the summary, an
@@ -396,8 +419,26 @@ impl Alert {
     }
 }
 
-/// Longest summary shown: a manager writes shorter ones.
+/// Longest summary a manager writes, and an app shows.
 pub const MAX_SUMMARY_CHARS: usize = 200;
+/// Longest subject a manager writes.
+pub const MAX_SUBJECT_CHARS: usize = 200;
+/// Most readings behind one alert.
+pub const MAX_READINGS: usize = 6;
+/// Longest reading name or value.
+pub const MAX_READING_CHARS: usize = 48;
+/// `text` cut to `max` characters, with an ellipsis when cut.
+fn cut(text: &mut String, max: usize) {
+    if let Some((at, _)) = text.char_indices().nth(max) {
+        let end = text[..at]
+            .char_indices()
+            .next_back()
+            .map_or(0, |(i, _)| i);
+        text.truncate(end);
+        text.push('…');
+    }
+}
+
 /// Longest app name shown with an acknowledgement.
 const MAX_NAME_CHARS: usize = 64;
 
@@ -442,5 +483,56 @@ mod tests {
             "{json}"
         );
         assert_eq!(serde_json::from_str::<AlertChange>(&json).unwrap(), change);
+    }
+
+    #[test]
+    fn a_bounded_alert_is_small_whatever_it_says_and_a_short_one_is_untouched() {
+        let mut short = Alert {
+            id: 1,
+            rule: Rule::UnitDown,
+            subject: "geth.service".into(),
+            severity: Severity::Critical,
+            summary: "geth.service is failed (failed)".into(),
+            first_seen_ms: 0,
+            last_seen_ms: 0,
+            resolved_at_ms: None,
+            readings: vec![Fact {
+                name: "active_state".into(),
+                value: "failed".into(),
+            }],
+            acknowledged: None,
+            muted_until_ms: None,
+            muted_by: None,
+        };
+        let before = short.clone();
+        short.bound();
+        assert_eq!(short, before);
+        // Every field at its worst: characters JSON writes as six bytes.
+        let worst = "\u{1}".repeat(10_000);
+        let mut huge = before.clone();
+        huge.summary.clone_from(&worst);
+        huge.subject.clone_from(&worst);
+        huge.readings = vec![
+            Fact {
+                name: worst.clone(),
+                value: worst.clone(),
+            };
+            100
+        ];
+        huge.acknowledged = Some(Acknowledgement {
+            by: "x".repeat(64),
+            at_ms: u64::MAX,
+        });
+        huge.bound();
+        assert_eq!(huge.summary.chars().count(), MAX_SUMMARY_CHARS);
+        assert!(huge.summary.ends_with('…'));
+        assert_eq!(huge.readings.len(), MAX_READINGS);
+        let change = AlertChange {
+            seq: u64::MAX,
+            kind: AlertChangeKind::Fired,
+            alert: huge,
+        };
+        let bytes = serde_json::to_vec(&change).unwrap().len();
+        assert!(bytes < 8 * 1024, "{bytes} bytes");
     }
 }
