@@ -53,7 +53,9 @@ struct Shooter<'a> {
 
 impl Shooter<'_> {
     async fn shoot(&self, name: &str, narrow_too: bool) {
-        // Let transitions and fonts settle.
+        // No tooltip of something hovered earlier; let transitions and
+        // fonts settle.
+        self.window.park_pointer();
         tokio::time::sleep(Duration::from_millis(600)).await;
         let file = |suffix: &str| {
             self.out

@@ -464,6 +464,16 @@ impl Window {
         })
     }
 
+    /// Moves the pointer to the screen's top left corner, where it hovers
+    /// over nothing: a tooltip left by what was under it goes.
+    ///
+    /// # Panics
+    ///
+    /// When xdotool cannot run.
+    pub fn park_pointer(&self) {
+        self.xdotool(&["mousemove", "0", "0"]);
+    }
+
     fn xdotool(&self, args: &[&str]) -> String {
         let out = std::process::Command::new("xdotool")
             .args(args)

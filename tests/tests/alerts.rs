@@ -6,7 +6,7 @@
 //! restarting again and again, a tmpfs filled, a Beacon API server falling
 //! behind, answering late or with few peers, a JSON-RPC server whose head
 //! stops or whose peers drop. (Memory and load are this machine's own, which
-//! a shared test machine cannot drive reliably: `rules.rs` tests them.)
+//! a shared test machine cannot drive reliably: `rules/host.rs` tests them.)
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
