@@ -259,17 +259,64 @@ pub(crate) fn memory_and_load() -> crate::alerts::rules::Observation {
     }
 }
 
-/// Every mount's space, as the alert rules read it. Blocks for as long as
-/// the slowest mount answers (forever, for a hung network mount).
-pub(crate) fn mounts() -> Vec<crate::alerts::rules::DiskSpace> {
-    disks()
-        .into_iter()
-        .map(|d| crate::alerts::rules::DiskSpace {
-            mount: d.mount,
-            total: d.total,
-            available: d.available,
-        })
-        .collect()
+/// Where file systems with storage behind them are mounted (a device, a
+/// network or FUSE file system), each once, read from `/proc/self/mounts`
+/// without asking any of them: listing does not hang on a dead network
+/// mount, as asking its free space may.
+pub(crate) fn mount_points() -> Vec<String> {
+    std::fs::read_to_string("/proc/self/mounts").map_or_else(|_| Vec::new(), |t| mount_points_in(&t))
+}
+
+/// [`mount_points`] of a mounts table's text.
+fn mount_points_in(table: &str) -> Vec<String> {
+    // Kinds with storage whose source is no device path.
+    const STORED: &[&str] = &["nfs", "nfs4", "cifs", "smb3", "ceph", "glusterfs", "9p", "zfs"];
+    let mut points: Vec<String> = Vec::new();
+    for line in table.lines() {
+        let mut fields = line.split(' ');
+        let (Some(source), Some(point), Some(kind)) = (fields.next(), fields.next(), fields.next())
+        else {
+            continue;
+        };
+        let point = unescape_mount(point);
+        let stored = source.starts_with('/')
+            || STORED.contains(&kind)
+            || kind.starts_with("fuse.")
+            // A container's root.
+            || (kind == "overlay" && point == "/");
+        let hidden = ["/proc", "/sys", "/dev"]
+            .iter()
+            .any(|p| point == *p || point.starts_with(&format!("{p}/")));
+        // Snaps and images are read-only and always full.
+        let read_only_image = matches!(kind, "squashfs" | "iso9660");
+        if stored && !hidden && !read_only_image && !points.contains(&point) {
+            points.push(point);
+        }
+    }
+    points.sort();
+    points
+}
+
+/// A mount point as the mounts table writes it (`\040` for a space).
+fn unescape_mount(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find('\\') {
+        out.push_str(&rest[..at]);
+        let code = rest.get(at + 1..at + 4).and_then(|o| u8::from_str_radix(o, 8).ok());
+        match code {
+            Some(byte) => {
+                out.push(char::from(byte));
+                rest = &rest[at + 4..];
+            }
+            None => {
+                out.push('\\');
+                rest = &rest[at + 1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Mounted file systems with real storage behind them, each once, by mount.
@@ -386,5 +433,30 @@ mod tests {
         assert_eq!(percent(130.0), 100.0);
         assert_eq!(percent(-1.0), 0.0);
         assert_eq!(percent(42.5), 42.5);
+    }
+
+    #[test]
+    fn the_mounts_with_storage_are_listed_once_without_pseudo_file_systems() {
+        let table = "\
+sysfs /sys sysfs rw,nosuid 0 0
+proc /proc proc rw 0 0
+/dev/vda1 / ext4 rw,relatime 0 0
+tmpfs /run tmpfs rw 0 0
+/dev/vdb1 /var/lib/my\\040node ext4 rw 0 0
+server:/export /srv/nfs nfs4 rw 0 0
+sshfs#me@host: /mnt/remote fuse.sshfs rw 0 0
+tank/data /tank/data zfs rw 0 0
+/dev/loop3 /snap/core/1 squashfs ro 0 0
+/dev/vda1 / ext4 rw,relatime 0 0
+";
+        assert_eq!(
+            mount_points_in(table),
+            ["/", "/mnt/remote", "/srv/nfs", "/tank/data", "/var/lib/my node"]
+        );
+        assert!(
+            mount_points().contains(&"/".to_owned()),
+            "this machine's root: {:?}",
+            mount_points()
+        );
     }
 }

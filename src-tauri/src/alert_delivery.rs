@@ -41,19 +41,22 @@ pub fn seen(data_dir: &Path, all: bool) -> Vec<crate::control::SeenAlert> {
 /// What `event` means for the alerts: a manager offering them that came
 /// online is followed and caught up on; a change it pushed is taken, in
 /// the order pushed (here, not in a task of its own); one unpaired is
-/// forgotten. `online` holds the managers online, by their names.
+/// forgotten. `online` holds the managers online, by their names and how
+/// many times their session keys changed: a new session (the manager may
+/// have restarted, and forgotten its followers) is followed again.
 pub(crate) fn alerts_event(
     app: &AppHandle,
     backend: &Arc<Backend>,
     event: &PeerEvent,
-    online: &mut std::collections::HashMap<nodepair_protocol::PublicKey, String>,
+    online: &mut Online,
 ) {
     use nodepair_protocol::NodeState;
     match event {
         PeerEvent::Changed(view) if view.state == NodeState::Online => {
             let name = view.name().to_owned();
             let offers = view.capabilities.iter().any(|c| c == "alerts");
-            if online.insert(view.public_key, name.clone()).is_none() && offers {
+            let before = online.insert(view.public_key, (name.clone(), view.key_changes));
+            if before.map(|(_, keys)| keys) != Some(view.key_changes) && offers {
                 // Pushes wait from now on: none can slip in before the list.
                 alerts_changed(app, backend, |inbox| {
                     inbox.catching_up(view.public_key);
@@ -83,8 +86,7 @@ pub(crate) fn alerts_event(
             };
             let name = online
                 .get(from)
-                .cloned()
-                .unwrap_or_else(|| from.fingerprint());
+                .map_or_else(|| from.fingerprint(), |(name, _)| name.clone());
             let mut missed = false;
             alerts_changed(app, backend, |inbox| {
                 let (notices, gap) = inbox.pushed(*from, &name, change, unix_ms());
@@ -98,6 +100,25 @@ pub(crate) fn alerts_event(
             tauri::async_runtime::spawn(async move { emit(&app).await });
         }
         PeerEvent::Stream { .. } => {}
+    }
+}
+
+/// The managers online, by key: their names and how many times their
+/// session keys changed.
+pub(crate) type Online = std::collections::HashMap<nodepair_protocol::PublicKey, (String, u64)>;
+
+/// Events were missed: `online` is rebuilt from the managers as they are
+/// now, and each online one offering alerts is followed and caught up on
+/// again (asking twice does no harm; missing a return would).
+pub(crate) fn alerts_resync(
+    app: &AppHandle,
+    backend: &Arc<Backend>,
+    views: &[nodepair_peer::CounterpartyView],
+    online: &mut Online,
+) {
+    online.clear();
+    for view in views {
+        alerts_event(app, backend, &PeerEvent::Changed(view.clone()), online);
     }
 }
 
@@ -143,13 +164,36 @@ fn catch_up(
     use nodepair_protocol::api::{Empty, Method};
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
-        if follow {
+        // A follow that fails (no answer in time) is asked again while the
+        // manager stays online: 5, 10, 20, 40 s later.
+        let mut wait = std::time::Duration::from_secs(5);
+        for attempt in 0..5 {
+            if !follow {
+                break;
+            }
             let followed = backend
                 .peer
                 .request(who, AlertsFollow::NAME, api::encode(&Empty {}))
                 .await;
-            if !matches!(&followed, Ok(r) if r.status == Status::OK) {
-                tracing::info!("alerts not followed on {}", who.fingerprint());
+            match followed {
+                Ok(r) if r.status == Status::OK => break,
+                // Refused for good (not allowed, not offered): not asked again.
+                Ok(r) => {
+                    tracing::info!("alerts not followed on {}: {}", who.fingerprint(), r.status);
+                    break;
+                }
+                Err(e) if attempt < 4 => {
+                    tracing::info!("alerts not followed on {} yet: {e}", who.fingerprint());
+                    tokio::time::sleep(wait).await;
+                    wait *= 2;
+                    let still = backend.peer.counterparties().await.iter().any(|v| {
+                        v.public_key == who && v.state == nodepair_protocol::NodeState::Online
+                    });
+                    if !still {
+                        break;
+                    }
+                }
+                Err(e) => tracing::warn!("alerts not followed on {}: {e}", who.fingerprint()),
             }
         }
         let mut pages = 0;
@@ -186,6 +230,7 @@ fn catch_up(
                         last_seq: p.last_seq,
                         gap: p.gap,
                         ended: !(p.more && advances),
+                        read: true,
                     };
                     (p.changes, facts)
                 }
@@ -195,6 +240,7 @@ fn catch_up(
                         last_seq: after_seq,
                         gap: false,
                         ended: true,
+                        read: false,
                     },
                 ),
             };
@@ -205,7 +251,7 @@ fn catch_up(
                 after.notices
             });
             pages += 1;
-            if !again || pages > MAX_PAGES {
+            if !again || pages >= MAX_PAGES {
                 if again {
                     tracing::warn!(
                         "alerts of {} not caught up: too many pages",
@@ -221,6 +267,7 @@ fn catch_up(
                                     last_seq: u64::MAX,
                                     gap: false,
                                     ended: true,
+                                    read: false,
                                 },
                                 unix_ms(),
                             )

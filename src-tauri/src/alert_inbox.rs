@@ -52,6 +52,15 @@ pub struct ManagerAlerts {
     /// dropped from it while away: changes up to this one were told before.
     #[serde(skip)]
     told_up_to: Option<u64>,
+    /// The last change taken when the catch-up under way began.
+    #[serde(skip)]
+    started_at: u64,
+    /// When pushed changes were last told, within the last minute.
+    #[serde(skip)]
+    told_at: std::collections::VecDeque<u64>,
+    /// Pushed changes not told this minute (too many).
+    #[serde(skip)]
+    hushed: u32,
 }
 
 /// Most alerts kept per manager: the newest, and every open one.
@@ -63,11 +72,18 @@ pub const MAX_OPEN: usize = 500;
 const MAX_WAITING: usize = 1000;
 /// Most notifications one catch-up shows; beyond, one says how many.
 const MAX_NOTICES: usize = 3;
+/// Most notifications pushed changes of one manager show in a minute;
+/// beyond, one says there are more.
+const PUSHED_PER_MINUTE: usize = 5;
 
 /// Every manager's alerts, as seen.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct AlertInbox {
     managers: BTreeMap<String, ManagerAlerts>,
+    /// Managers unpaired since the app started: what a catch-up still under
+    /// way brings of them is dropped.
+    #[serde(skip)]
+    forgotten: std::collections::BTreeSet<String>,
 }
 
 /// What a catch-up page says besides its changes.
@@ -79,6 +95,10 @@ pub struct PageFacts {
     pub gap: bool,
     /// Whether it is the last page.
     pub ended: bool,
+    /// Whether the page was read at all (false: the request failed, or the
+    /// catch-up gave up; then it ends, taking only the pushes that follow
+    /// on from what was taken without a hole).
+    pub read: bool,
 }
 
 /// What to do after a catch-up page.
@@ -114,14 +134,20 @@ impl AlertInbox {
     /// A catch-up of `manager` begins: pushes wait until it ends. With
     /// nothing seen from it before, it is a quiet one.
     pub fn catching_up(&mut self, manager: PublicKey) {
-        let entry = self.managers.entry(key(manager)).or_default();
+        let k = key(manager);
+        // It is paired (again): its changes are taken.
+        self.forgotten.remove(&k);
+        let entry = self.managers.entry(k).or_default();
+        if !entry.catching_up {
+            entry.started_at = entry.last_seq;
+        }
         entry.catching_up = true;
         entry.quiet |= entry.last_seq == 0;
     }
 
-    /// A page of the catch-up was read: its changes taken. Says what to
-    /// tell once the catch-up ended (counting the pushes that waited), and
-    /// whether to read on.
+    /// A page of the catch-up was read (or not: `facts.read`): its changes
+    /// taken. Says what to tell once the catch-up ended (counting the
+    /// pushes that waited), and whether to read on.
     ///
     /// A page whose log is older than what was seen (its newest number is
     /// lower: the manager's log began again) starts a quiet catch-up from
@@ -135,32 +161,50 @@ impl AlertInbox {
         facts: PageFacts,
         now_ms: u64,
     ) -> AfterPage {
-        let entry = self.managers.entry(key(manager)).or_default();
+        let k = key(manager);
+        if self.forgotten.contains(&k) {
+            return AfterPage::default();
+        }
+        let entry = self.managers.entry(k).or_default();
         entry.name = name.to_owned();
-        if facts.last_seq < entry.last_seq {
-            restart(entry, None);
-            return AfterPage {
-                notices: Vec::new(),
-                again: true,
-            };
+        let again = AfterPage {
+            notices: Vec::new(),
+            again: true,
+        };
+        if facts.read {
+            if facts.last_seq < entry.last_seq {
+                let quiet = true;
+                restart(entry, None, quiet);
+                return again;
+            }
+            if facts.gap && entry.told_up_to.is_none() && entry.last_seq > 0 {
+                let (told, quiet) = (entry.started_at, entry.quiet);
+                restart(entry, Some(told), quiet);
+                return again;
+            }
+            let fresh = take(entry, page);
+            hold(entry, fresh);
+            if !facts.ended {
+                return again;
+            }
         }
-        if facts.gap && entry.told_up_to.is_none() && entry.last_seq > 0 {
-            let told = entry.last_seq;
-            restart(entry, Some(told));
-            return AfterPage {
-                notices: Vec::new(),
-                again: true,
-            };
+        let mut waiting = std::mem::take(&mut entry.waiting);
+        if !facts.read {
+            // What follows a hole waits for the next catch-up (the next
+            // push sees the hole); the log still holds it.
+            waiting.sort_by_key(|c| c.seq);
+            let mut next = entry.last_seq;
+            waiting.retain(|c| {
+                if c.seq <= next {
+                    return true;
+                }
+                let follows = c.seq == next.saturating_add(1);
+                if follows {
+                    next = c.seq;
+                }
+                follows
+            });
         }
-        let fresh = take(entry, page);
-        hold(entry, fresh);
-        if !facts.ended {
-            return AfterPage {
-                notices: Vec::new(),
-                again: true,
-            };
-        }
-        let waiting = std::mem::take(&mut entry.waiting);
         let fresh = take(entry, waiting);
         hold(entry, fresh);
         let held = std::mem::take(&mut entry.held);
@@ -191,14 +235,19 @@ impl AlertInbox {
         change: AlertChange,
         now_ms: u64,
     ) -> (Vec<AlertNotice>, bool) {
-        let entry = self.managers.entry(key(manager)).or_default();
+        let k = key(manager);
+        if self.forgotten.contains(&k) {
+            return (Vec::new(), false);
+        }
+        let entry = self.managers.entry(k).or_default();
         entry.name = name.to_owned();
         if entry.catching_up {
             wait(entry, change);
             return (Vec::new(), false);
         }
-        if change.seq > entry.last_seq + 1 {
+        if change.seq > entry.last_seq.saturating_add(1) {
             wait(entry, change);
+            entry.started_at = entry.last_seq;
             entry.catching_up = true;
             return (Vec::new(), true);
         }
@@ -209,12 +258,22 @@ impl AlertInbox {
                 (c, fired)
             })
             .collect();
-        (notices(name, &fresh, now_ms), false)
+        let told = notices(name, &fresh, now_ms);
+        (limited(entry, name, told, now_ms), false)
     }
 
-    /// `manager` was unpaired: its alerts are forgotten.
+    /// Keeps only the managers in `paired` (the others were unpaired while
+    /// the app was not running, or from a terminal).
+    pub fn retain(&mut self, paired: &[PublicKey]) {
+        let keep: std::collections::BTreeSet<String> = paired.iter().map(|k| key(*k)).collect();
+        self.managers.retain(|k, _| keep.contains(k));
+    }
+
+    /// `manager` was unpaired: its alerts are forgotten, and what a
+    /// catch-up still under way brings of it is dropped.
     pub fn forget(&mut self, manager: PublicKey) {
         self.managers.remove(&key(manager));
+        self.forgotten.insert(key(manager));
     }
 
     /// The open alerts of `manager`, worst first.
@@ -278,13 +337,45 @@ impl AlertInbox {
 
 /// The catch-up reads the log from its beginning again: what was known is
 /// replaced by what it holds. `told_up_to`: the changes already told (none
-/// when the log itself began again: then only what is open is told).
-fn restart(entry: &mut ManagerAlerts, told_up_to: Option<u64>) {
+/// when the log itself began again); `quiet`: only what is open is told.
+fn restart(entry: &mut ManagerAlerts, told_up_to: Option<u64>, quiet: bool) {
     entry.last_seq = 0;
     entry.alerts.clear();
     entry.held.clear();
     entry.told_up_to = told_up_to;
-    entry.quiet = told_up_to.is_none();
+    entry.quiet = quiet;
+}
+
+/// `notices` of pushed changes, at most [`PUSHED_PER_MINUTE`] a minute per
+/// manager; the first one beyond says there are more.
+fn limited(
+    entry: &mut ManagerAlerts,
+    name: &str,
+    notices: Vec<AlertNotice>,
+    now_ms: u64,
+) -> Vec<AlertNotice> {
+    entry
+        .told_at
+        .retain(|at| now_ms.saturating_sub(*at) < 60_000);
+    if entry.told_at.is_empty() {
+        entry.hushed = 0;
+    }
+    let mut out = Vec::new();
+    for notice in notices {
+        if entry.told_at.len() < PUSHED_PER_MINUTE {
+            entry.told_at.push_back(now_ms);
+            out.push(notice);
+        } else {
+            entry.hushed += 1;
+            if entry.hushed == 1 {
+                out.push(AlertNotice {
+                    title: format!("{}: more alerts", shown(name)),
+                    body: "More alerts changed in the last minute than are told one by one; open NodePair to see them".into(),
+                });
+            }
+        }
+    }
+    out
 }
 
 /// `change` waits for the catch-up under way.
@@ -313,10 +404,12 @@ fn hold(entry: &mut ManagerAlerts, fresh: Vec<AlertChange>) {
 fn take(entry: &mut ManagerAlerts, mut changes: Vec<AlertChange>) -> Vec<AlertChange> {
     changes.sort_by_key(|c| c.seq);
     let mut fresh = Vec::new();
-    for change in changes {
+    for mut change in changes {
         if change.seq <= entry.last_seq {
             continue;
         }
+        // What a manager says is held at the bounds its own log keeps.
+        change.alert.bound();
         entry.last_seq = change.seq;
         entry.alerts.insert(change.alert.id, change.alert.clone());
         fresh.push(change);
@@ -348,6 +441,7 @@ fn notices(name: &str, changes: &[(AlertChange, bool)], now_ms: u64) -> Vec<Aler
             if !told || alert.is_muted(now_ms) {
                 return None;
             }
+            let name = shown(name);
             let title = match (alert.is_open(), *fired_here) {
                 (true, _) if alert.severity == Severity::Critical => format!("{name}: critical"),
                 (true, _) => format!("{name}: warning"),
@@ -381,12 +475,12 @@ fn summed_up(name: &str, notices: Vec<AlertNotice>) -> Vec<AlertNotice> {
         }
     }
     vec![AlertNotice {
-        title: format!("{name}: {} alerts changed", notices.len()),
+        title: format!("{}: {} alerts changed", shown(name), notices.len()),
         body: format!("{}; open NodePair to see them", parts.join(", ")),
     }]
 }
 
-/// A summary as a notification shows it: desktop notification daemons
+/// A summary (or a name) as a notification shows it: desktop notification daemons
 /// read a little markup, so `<`, `>` and `&` are written as entities;
 /// control characters go; it is cut to a readable length.
 fn shown(summary: &str) -> String {
@@ -443,6 +537,7 @@ pub(crate) mod tests {
             last_seq,
             gap: false,
             ended,
+            read: true,
         }
     }
 
@@ -650,6 +745,7 @@ pub(crate) mod tests {
             last_seq: 9000,
             gap: true,
             ended: true,
+            read: true,
         };
         let after = inbox.caught_up(
             M,
@@ -689,7 +785,8 @@ pub(crate) mod tests {
         for seq in 1..=(MAX_OPEN as u64 + 50) {
             let mut c = change(seq, seq, AlertChangeKind::Fired);
             c.alert.summary = format!("<b>{}</b> & more\u{7}", "x".repeat(300));
-            let (told, _) = inbox.pushed(M, "validator-1", c, 0);
+            // A minute apart: each is told.
+            let (told, _) = inbox.pushed(M, "validator-1", c, seq * 61_000);
             assert!(!told[0].body.contains('<') && !told[0].body.contains('\u{7}'));
             assert!(told[0].body.starts_with("&lt;b&gt;xxx") && told[0].body.ends_with('…'));
         }
@@ -698,6 +795,163 @@ pub(crate) mod tests {
             inbox.open(M)[0].id,
             MAX_OPEN as u64 + 50,
             "the newest are kept"
+        );
+    }
+
+    #[test]
+    fn a_page_that_fails_mid_catch_up_loses_nothing_it_did_not_read() {
+        let mut inbox = AlertInbox::default();
+        inbox.catching_up(M);
+        let first: Vec<AlertChange> = (1..=40)
+            .map(|seq| change(seq, seq, AlertChangeKind::Fired))
+            .collect();
+        assert!(
+            inbox
+                .caught_up(M, "validator-1", first, facts(3000, false), 0)
+                .again
+        );
+        // Pushes wait: 41 follows on, 3001 comes after a hole.
+        let _ = inbox.pushed(
+            M,
+            "validator-1",
+            change(3001, 3001, AlertChangeKind::Fired),
+            0,
+        );
+        // The next page never comes.
+        let failed = PageFacts {
+            last_seq: 40,
+            gap: false,
+            ended: true,
+            read: false,
+        };
+        let after = inbox.caught_up(M, "validator-1", Vec::new(), failed, 0);
+        assert!(!after.again);
+        assert_eq!(inbox.last_seq(M), 40, "3001 is not taken over the hole");
+        // The next push sees the hole and starts a catch-up of it.
+        let (_, missed) = inbox.pushed(
+            M,
+            "validator-1",
+            change(3002, 3002, AlertChangeKind::Fired),
+            0,
+        );
+        assert!(missed);
+    }
+
+    #[test]
+    fn an_unpaired_manager_stays_forgotten_until_it_is_paired_again() {
+        let mut inbox = AlertInbox::default();
+        let _ = inbox.pushed(M, "validator-1", change(1, 1, AlertChangeKind::Fired), 0);
+        inbox.catching_up(M);
+        inbox.forget(M);
+        // The catch-up under way, and a push in flight, bring nothing back.
+        let late = inbox.caught_up(
+            M,
+            "validator-1",
+            vec![change(2, 2, AlertChangeKind::Fired)],
+            facts(2, true),
+            0,
+        );
+        assert_eq!(late, AfterPage::default());
+        assert!(
+            inbox
+                .pushed(M, "validator-1", change(3, 3, AlertChangeKind::Fired), 0)
+                .0
+                .is_empty()
+        );
+        assert!(inbox.all().is_empty() && inbox.worst(0).is_none());
+        // Paired again and online: taken as new.
+        inbox.catching_up(M);
+        let told = inbox.caught_up(
+            M,
+            "validator-1",
+            vec![change(1, 1, AlertChangeKind::Fired)],
+            facts(1, true),
+            0,
+        );
+        assert_eq!(titles(&told.notices), ["validator-1: warning"]);
+        // One unpaired while the app was closed goes at the next start.
+        inbox.retain(&[]);
+        assert!(inbox.all().is_empty());
+    }
+
+    #[test]
+    fn a_manager_pushing_alert_after_alert_is_told_five_a_minute_then_once_that_there_are_more() {
+        let mut inbox = AlertInbox::default();
+        let mut told = Vec::new();
+        for seq in 1..=9 {
+            told.extend(
+                inbox
+                    .pushed(
+                        M,
+                        "<b>box</b>",
+                        change(seq, seq, AlertChangeKind::Fired),
+                        seq * 1000,
+                    )
+                    .0,
+            );
+        }
+        assert_eq!(told.len(), 6);
+        assert_eq!(
+            told[0].title, "&lt;b&gt;box&lt;/b&gt;: warning",
+            "a name is no markup either"
+        );
+        assert_eq!(told[5].title, "&lt;b&gt;box&lt;/b&gt;: more alerts");
+        assert_eq!(inbox.open(M).len(), 9, "all are kept and shown");
+        // A minute later, told again.
+        let (later, _) = inbox.pushed(
+            M,
+            "<b>box</b>",
+            change(10, 10, AlertChangeKind::Fired),
+            80_000,
+        );
+        assert_eq!(later.len(), 1);
+    }
+
+    #[test]
+    fn a_gap_seen_on_a_later_page_of_a_first_catch_up_keeps_it_quiet() {
+        let mut inbox = AlertInbox::default();
+        inbox.catching_up(M);
+        let history: Vec<AlertChange> = (1..=40)
+            .map(|seq| {
+                change(
+                    seq,
+                    seq,
+                    if seq % 2 == 1 {
+                        AlertChangeKind::Fired
+                    } else {
+                        AlertChangeKind::Resolved
+                    },
+                )
+            })
+            .collect();
+        assert!(
+            inbox
+                .caught_up(M, "validator-1", history, facts(9000, false), 0)
+                .again
+        );
+        // The manager compacted its log meanwhile: read again from the start.
+        let gap = PageFacts {
+            last_seq: 9000,
+            gap: true,
+            ended: false,
+            read: true,
+        };
+        assert!(inbox.caught_up(M, "validator-1", Vec::new(), gap, 0).again);
+        assert_eq!(inbox.last_seq(M), 0);
+        let told = inbox.caught_up(
+            M,
+            "validator-1",
+            vec![
+                change(8999, 500, AlertChangeKind::Resolved),
+                change(9000, 501, AlertChangeKind::Fired),
+            ],
+            PageFacts { ended: true, ..gap },
+            0,
+        );
+        assert_eq!(
+            titles(&told.notices),
+            ["validator-1: warning"],
+            "what is open, not the history"
         );
     }
 }

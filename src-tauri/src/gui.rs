@@ -296,12 +296,26 @@ async fn running(app: &AppHandle, backend: Arc<Backend>) {
     let mut events = backend.peer.events();
     // Weak: this task must not keep the backend alive after it stops.
     let weak = Arc::downgrade(&backend);
+    // Managers unpaired while the app was not running (or from a
+    // terminal) leave no alerts behind.
+    let paired: Vec<nodepair_protocol::PublicKey> = backend
+        .peer
+        .counterparties()
+        .await
+        .iter()
+        .map(|v| v.public_key)
+        .collect();
+    app.state::<AppState>()
+        .alerts
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .retain(&paired);
     settle(app, Phase::Running(backend)).await;
     crate::health_watch::spawn(app.clone(), weak.clone());
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
         let mut notifier = Notifier::default();
-        let mut online = std::collections::HashMap::new();
+        let mut online = crate::alert_delivery::Online::new();
         loop {
             match events.recv().await {
                 Ok(event) => {
@@ -331,6 +345,7 @@ async fn running(app: &AppHandle, backend: Arc<Backend>) {
                         let views = backend.peer.counterparties().await;
                         let again = follows(&app, |f| f.resync(&views));
                         follow_again(&app, &backend, again);
+                        crate::alert_delivery::alerts_resync(&app, &backend, &views, &mut online);
                     }
                     emit(&app).await;
                 }

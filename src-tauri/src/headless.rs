@@ -75,7 +75,7 @@ pub enum Command {
     /// The alerts the managers reported: those open (worst first), or all
     /// kept. From the running app, else as it last saw them. Acknowledge
     /// one with `nodepair ask <manager> alerts.ack '{"id": N}'`, mute it
-    /// with `alerts.mute '{"id": N, "secs": 3600}'`.
+    /// with `alerts.mute '{"id": N, "for_secs": 3600}'`.
     Alerts {
         /// Resolved alerts too.
         #[arg(long)]

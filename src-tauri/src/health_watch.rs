@@ -7,7 +7,7 @@ use nodepair_protocol::api::ethereum::EthStatus;
 use nodepair_protocol::api::{self, Empty, Method};
 use nodepair_protocol::{NodeState, PublicKey, Status};
 use std::collections::HashMap;
-use std::sync::{PoisonError, Weak};
+use std::sync::{Arc, PoisonError, Weak};
 use std::time::Duration;
 use tauri::{AppHandle, Manager};
 
@@ -27,6 +27,11 @@ pub(crate) fn spawn(app: AppHandle, backend: Weak<Backend>) {
                 return;
             };
             let fresh = read_all(&running).await;
+            // A backend stopped meanwhile (a network restart) leaves the
+            // lines to the one that replaced it.
+            if Arc::strong_count(&running) == 1 {
+                return;
+            }
             drop(running);
             let state = app.state::<AppState>();
             let changed = {
@@ -46,8 +51,10 @@ pub(crate) fn spawn(app: AppHandle, backend: Weak<Backend>) {
     });
 }
 
-async fn read_all(backend: &Backend) -> HashMap<PublicKey, NodeHealth> {
-    let mut lines = HashMap::new();
+/// Every watching manager asked at once, so one slow to answer delays no
+/// other's line.
+async fn read_all(backend: &Arc<Backend>) -> HashMap<PublicKey, NodeHealth> {
+    let mut asking = tokio::task::JoinSet::new();
     for view in backend.peer.counterparties().await {
         let watches = view
             .capabilities
@@ -56,21 +63,26 @@ async fn read_all(backend: &Backend) -> HashMap<PublicKey, NodeHealth> {
         if view.state != NodeState::Online || !watches {
             continue;
         }
-        let asked = backend
-            .peer
-            .request(view.public_key, EthStatus::NAME, api::encode(&Empty {}));
-        let Ok(Ok(reply)) = tokio::time::timeout(PATIENCE, asked).await else {
-            continue;
-        };
-        if reply.status != Status::OK {
-            continue;
-        }
-        if let Some(line) = api::decode_response::<EthStatus>(&reply.body)
-            .ok()
-            .as_ref()
-            .and_then(node_health)
-        {
-            lines.insert(view.public_key, line);
+        let backend = Arc::clone(backend);
+        asking.spawn(async move {
+            let asked = backend
+                .peer
+                .request(view.public_key, EthStatus::NAME, api::encode(&Empty {}));
+            let reply = match tokio::time::timeout(PATIENCE, asked).await {
+                Ok(Ok(reply)) if reply.status == Status::OK => reply,
+                _ => return None,
+            };
+            let line = api::decode_response::<EthStatus>(&reply.body)
+                .ok()
+                .as_ref()
+                .and_then(node_health)?;
+            Some((view.public_key, line))
+        });
+    }
+    let mut lines = HashMap::new();
+    while let Some(done) = asking.join_next().await {
+        if let Ok(Some((key, line))) = done {
+            lines.insert(key, line);
         }
     }
     lines

@@ -107,10 +107,21 @@ pub async fn handle(backend: &Backend, request: Request, out: Out<'_>, asker: As
         Request::Status => out(Reply::Status {
             status: Box::new(status(backend).await),
         }),
-        Request::Alerts { all } => out(Reply::Alerts {
-            running: true,
-            alerts: crate::alert_delivery::seen(&backend.settings.data_dir(), all),
-        }),
+        Request::Alerts { all } => {
+            let paired: Vec<String> = backend
+                .peer
+                .counterparties()
+                .await
+                .iter()
+                .map(|v| v.public_key.to_string())
+                .collect();
+            let mut alerts = crate::alert_delivery::seen(&backend.settings.data_dir(), all);
+            alerts.retain(|a| paired.contains(&a.key));
+            out(Reply::Alerts {
+                running: true,
+                alerts,
+            });
+        }
         Request::Ask {
             manager,
             method,

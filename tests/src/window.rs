@@ -411,23 +411,26 @@ impl Window {
     ///
     /// # Panics
     ///
-    /// When the menu does not appear within 10 s or the picture cannot be
-    /// taken.
+    /// When the menu does not appear after three clicks or the picture
+    /// cannot be taken.
     pub async fn tray_screenshot(&self, path: &Path) {
         let (width, height) = SCREEN;
         let (x, y) = (width - TRAY_BAR / 2, height - TRAY_BAR / 2);
-        self.xdotool(&["mousemove", &x.to_string(), &y.to_string(), "click", "3"]);
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        let menu = loop {
-            if let Some(menu) = self.tray_menu_rect() {
-                break menu;
+        // A click can be lost (the bar busy redrawing the icon): clicked
+        // again after a while, three times in all.
+        let mut menu = None;
+        for _ in 0..3 {
+            self.xdotool(&["mousemove", &x.to_string(), &y.to_string(), "click", "3"]);
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(4);
+            while menu.is_none() && tokio::time::Instant::now() < deadline {
+                menu = self.tray_menu_rect();
+                tokio::time::sleep(Duration::from_millis(100)).await;
             }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "the tray menu did not open"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        };
+            if menu.is_some() {
+                break;
+            }
+        }
+        let menu = menu.expect("the tray menu did not open");
         // Let the menu draw, then take it with a margin of desktop.
         tokio::time::sleep(Duration::from_millis(600)).await;
         let left = menu.0.min(width - TRAY_BAR).saturating_sub(72);

@@ -56,6 +56,7 @@ const RULES: Record<string, string> = {
   unit_down: "Service down",
   unit_restarts: "Service restarting",
   manager_restarted: "Manager restarted",
+  unknown: "Other",
 };
 
 /** The rule's name for people; an unknown one (a newer manager) as it is. */

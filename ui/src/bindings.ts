@@ -167,7 +167,7 @@ export type Alert_Deserialize = {
 	/**  Its id: numbered per manager, never reused. */
 	id: number,
 	/**  The rule that fired. */
-	rule: Rule,
+	rule: Rule_Deserialize,
 	/**
 	 *  What it is about: a mount (`/var`), a client (`consensus`,
 	 *  `execution`), a unit (`geth.service`); empty for the host as a whole.
@@ -204,7 +204,7 @@ export type Alert_Serialize = {
 	/**  Its id: numbered per manager, never reused. */
 	id: number,
 	/**  The rule that fired. */
-	rule: Rule,
+	rule: Rule_Serialize,
 	/**
 	 *  What it is about: a mount (`/var`), a client (`consensus`,
 	 *  `execution`), a unit (`geth.service`); empty for the host as a whole.
@@ -1267,7 +1267,13 @@ export type Reading<T> =
  *  The rules a manager evaluates; each can be turned off and tuned in the
  *  `[alerts]` section of manager.toml under its name.
  */
-export type Rule = 
+export type Rule = Rule_Serialize | Rule_Deserialize;
+
+/**
+ *  The rules a manager evaluates; each can be turned off and tuned in the
+ *  `[alerts]` section of manager.toml under its name.
+ */
+export type Rule_Deserialize = 
 /**  A mount's free space below a share or a size. */
 "disk_free" | 
 /**  Available memory low. */
@@ -1287,7 +1293,43 @@ export type Rule =
 /**  A listed unit restarting again and again. */
 "unit_restarts" | 
 /**  The manager started again after it had not stopped cleanly. */
-"manager_restarted";
+"manager_restarted" | 
+/**
+ *  A rule this version does not know (a newer manager's): shown by its
+ *  summary, never configured.
+ */
+string;
+
+/**
+ *  The rules a manager evaluates; each can be turned off and tuned in the
+ *  `[alerts]` section of manager.toml under its name.
+ */
+export type Rule_Serialize = 
+/**  A mount's free space below a share or a size. */
+"disk_free" | 
+/**  Available memory low. */
+"memory" | 
+/**  Load per CPU high for minutes. */
+"load" | 
+/**  The consensus client behind the chain's head, or its head not moving. */
+"consensus_sync" | 
+/**  The execution client behind, or its head not moving. */
+"execution_sync" | 
+/**  A client with too few peers. */
+"peers" | 
+/**  An Ethereum endpoint not answering. */
+"endpoint" | 
+/**  A listed unit not active. */
+"unit_down" | 
+/**  A listed unit restarting again and again. */
+"unit_restarts" | 
+/**  The manager started again after it had not stopped cleanly. */
+"manager_restarted" | 
+/**
+ *  A rule this version does not know (a newer manager's): shown by its
+ *  summary, never configured.
+ */
+"unknown";
 
 /**  CPU and memory at one moment. */
 export type Sample = {

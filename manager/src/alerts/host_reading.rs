@@ -1,4 +1,4 @@
-//! The host's memory, load and mounts, and the listed paths' free space, read off the async threads with a time limit: a hung mount (a dead NFS server) costs one blocked thread and its own readings, never the rounds.
+//! The host's memory, load and mounts, and the listed paths' free space, read off the async threads with a time limit: a hung mount (a dead NFS server) costs one blocked thread and its own reading, never the rounds or the other mounts.
 
 use super::rules::{DiskSpace, Observation};
 use std::collections::HashSet;
@@ -10,8 +10,8 @@ pub(crate) const PATIENCE: Duration = Duration::from_secs(10);
 
 /// Names the reading of memory and load among those blocked.
 const MEMORY_AND_LOAD: &str = "memory and load";
-/// Names the reading of every mount among those blocked.
-const MOUNTS: &str = "the mounts";
+/// Names the listing of the mounts among those blocked.
+const MOUNTS: &str = "the list of mounts";
 
 type Space = dyn Fn(&str) -> Option<DiskSpace> + Send + Sync;
 
@@ -23,7 +23,8 @@ pub(crate) struct HostReader {
     /// started again until they return, so a hung mount blocks one thread.
     blocked: Arc<Mutex<HashSet<String>>>,
     memory_and_load: Arc<dyn Fn() -> Observation + Send + Sync>,
-    mounts: Arc<dyn Fn() -> Vec<DiskSpace> + Send + Sync>,
+    /// Where storage is mounted (listed without asking any of them).
+    mounts: Arc<dyn Fn() -> Vec<String> + Send + Sync>,
     space: Arc<Space>,
     patience: Duration,
 }
@@ -35,7 +36,7 @@ impl HostReader {
             paths,
             blocked: Arc::default(),
             memory_and_load: Arc::new(crate::host::memory_and_load),
-            mounts: Arc::new(crate::host::mounts),
+            mounts: Arc::new(crate::host::mount_points),
             space: Arc::new(space_at),
             patience: PATIENCE,
         }
@@ -49,21 +50,28 @@ impl HostReader {
         let memory_and_load = Arc::clone(&self.memory_and_load);
         let first = self.start(MEMORY_AND_LOAD, move || memory_and_load());
         let mounts = Arc::clone(&self.mounts);
-        let all = self.start(MOUNTS, move || mounts());
-        let listed: Vec<_> = self
-            .paths
+        let listing = self.start(MOUNTS, move || mounts());
+        let mut seen = self
+            .finish(MEMORY_AND_LOAD, first, deadline)
+            .await
+            .unwrap_or_default();
+        let mut points = self.finish(MOUNTS, listing, deadline).await.unwrap_or_default();
+        // The listed paths after the mounts: a path's own reading is the one kept.
+        points.retain(|p| !self.paths.contains(p));
+        points.extend(self.paths.iter().cloned());
+        // Each mount and path on its own, so one that hangs costs only itself.
+        let readings: Vec<_> = points
             .iter()
             .map(|path| {
                 let (space, path_owned) = (Arc::clone(&self.space), path.clone());
                 self.start(path, move || space(&path_owned))
             })
             .collect();
-        let mut seen = self.finish(MEMORY_AND_LOAD, first, deadline).await.unwrap_or_default();
-        seen.disks = self.finish(MOUNTS, all, deadline).await.unwrap_or_default();
-        for (path, reading) in self.paths.iter().zip(listed) {
+        for (path, reading) in points.iter().zip(readings) {
             // A path that cannot be read (not mounted yet) judges nothing.
-            if let Some(space) = self.finish(path, reading, deadline).await.flatten() {
-                seen.disks.retain(|d| d.mount != space.mount);
+            if let Some(space) = self.finish(path, reading, deadline).await.flatten()
+                && space.total > 0
+            {
                 seen.disks.push(space);
             }
         }
@@ -167,13 +175,13 @@ mod tests {
         let asked = Arc::new(AtomicUsize::new(0));
         let (asked_in, hold_in) = (Arc::clone(&asked), Arc::clone(&hold));
         let reader = HostReader {
-            paths: vec!["/srv/nfs".into(), "/var".into()],
+            paths: vec!["/var".into()],
             blocked: Arc::default(),
             memory_and_load: Arc::new(|| Observation {
                 memory: Some((8, 4)),
                 ..Observation::default()
             }),
-            mounts: Arc::new(|| vec![space("/")]),
+            mounts: Arc::new(|| vec!["/".into(), "/srv/nfs".into()]),
             space: Arc::new(move |path: &str| {
                 // The first read hangs like statvfs on a dead NFS server,
                 // until released.
@@ -188,7 +196,7 @@ mod tests {
             let seen = reader.read().await;
             assert_eq!(seen.memory, Some((8, 4)), "memory is still judged");
             let mounts: Vec<&str> = seen.disks.iter().map(|d| d.mount.as_str()).collect();
-            assert_eq!(mounts, ["/", "/var"], "the hung path is left out");
+            assert_eq!(mounts, ["/", "/var"], "the hung mount is left out, not the others");
         }
         assert_eq!(asked.load(Ordering::SeqCst), 1, "one thread blocked, not one per round");
         release.send(()).unwrap();

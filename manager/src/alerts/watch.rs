@@ -243,6 +243,8 @@ fn enabled(rule: Rule, config: &AlertsConfig) -> bool {
         Rule::UnitDown => config.unit_down.enabled,
         Rule::UnitRestarts => config.unit_restarts.enabled,
         Rule::ManagerRestarted => config.manager_restarted.enabled,
+        // No rule of this manager's.
+        Rule::Unknown => false,
     }
 }
 

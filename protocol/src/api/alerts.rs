@@ -322,6 +322,10 @@ pub enum Rule {
     UnitRestarts,
     /// The manager started again after it had not stopped cleanly.
     ManagerRestarted,
+    /// A rule this version does not know (a newer manager's): shown by its
+    /// summary, never configured.
+    #[serde(other)]
+    Unknown,
 }
 
 impl Rule {
@@ -352,6 +356,7 @@ impl Rule {
             Rule::UnitDown => "unit_down",
             Rule::UnitRestarts => "unit_restarts",
             Rule::ManagerRestarted => "manager_restarted",
+            Rule::Unknown => "unknown",
         }
     }
 }
@@ -369,8 +374,9 @@ impl Alert {
 
     /// Cuts what the alert says to the bounds a manager keeps: the summary
     /// and subject to [`MAX_SUMMARY_CHARS`] and [`MAX_SUBJECT_CHARS`], at
-    /// most [`MAX_READINGS`] readings of [`MAX_READING_CHARS`] each. An
-    /// alert so bounded is under 8 KiB as JSON, however it is written.
+    /// most [`MAX_READINGS`] readings of [`MAX_READING_CHARS`] each, the
+    /// names of who acknowledged or muted it to 64. An alert so bounded is
+    /// under 8 KiB as JSON, however it is written.
     pub fn bound(&mut self) {
         cut(&mut self.summary, MAX_SUMMARY_CHARS);
         cut(&mut self.subject, MAX_SUBJECT_CHARS);
@@ -378,6 +384,12 @@ impl Alert {
         for fact in &mut self.readings {
             cut(&mut fact.name, MAX_READING_CHARS);
             cut(&mut fact.value, MAX_READING_CHARS);
+        }
+        if let Some(ack) = &mut self.acknowledged {
+            cut(&mut ack.by, MAX_NAME_CHARS);
+        }
+        if let Some(by) = &mut self.muted_by {
+            cut(by, MAX_NAME_CHARS);
         }
     }
 
@@ -520,9 +532,11 @@ mod tests {
             100
         ];
         huge.acknowledged = Some(Acknowledgement {
-            by: "x".repeat(64),
+            by: worst.clone(),
             at_ms: u64::MAX,
         });
+        huge.muted_until_ms = Some(u64::MAX);
+        huge.muted_by = Some(worst.clone());
         huge.bound();
         assert_eq!(huge.summary.chars().count(), MAX_SUMMARY_CHARS);
         assert!(huge.summary.ends_with('…'));
@@ -534,5 +548,17 @@ mod tests {
         };
         let bytes = serde_json::to_vec(&change).unwrap().len();
         assert!(bytes < 8 * 1024, "{bytes} bytes");
+    }
+
+    #[test]
+    fn a_rule_from_a_newer_manager_reads_as_unknown_and_the_change_is_kept() {
+        let text = r#"{"seq": 3, "kind": "fired", "alert": {"id": 1, "rule": "validator_missed_attestation",
+            "subject": "", "severity": "warning", "summary": "Missed 3 attestations",
+            "first_seen_ms": 1, "last_seen_ms": 2, "resolved_at_ms": null, "readings": [],
+            "acknowledged": null, "muted_until_ms": null}}"#;
+        let change: AlertChange = serde_json::from_str(text).unwrap();
+        assert_eq!(change.alert.rule, Rule::Unknown);
+        assert_eq!(change.alert.summary, "Missed 3 attestations");
+        assert!(!Rule::ALL.contains(&Rule::Unknown), "never configured");
     }
 }
