@@ -62,19 +62,26 @@ describe("alerts", () => {
     await start(root, () => NOW);
     const panel = root.querySelector("[data-testid=alerts-panel]");
     expect(panel).not.toBeNull();
-    const items = [...(panel?.querySelectorAll(":scope > ul [data-testid=alert]") ?? [])];
-    expect(items.map((i) => i.getAttribute("data-id"))).toEqual(["4"]);
-    expect(items[0]?.querySelector("[data-testid=alert-summary]")?.textContent).toBe("geth.service is failed (failed)");
-    expect(items[0]?.querySelector("[data-testid=alert-when]")?.textContent).toBe("Service down · geth.service · since 10 min ago");
-    expect(items[0]?.querySelector(".readings")?.textContent).toBe("active_state failed");
+    const items = () => [...(root.querySelectorAll("[data-testid=alerts-panel] > ul [data-testid=alert]") ?? [])];
+    expect(items().map((i) => i.getAttribute("data-id"))).toEqual(["4"]);
+    expect(items()[0]?.querySelector("[data-testid=alert-summary]")?.textContent).toBe("geth.service is failed (failed)");
+    expect(items()[0]?.querySelector("[data-testid=alert-when]")?.textContent).toBe("Service down · geth.service · since 10 min ago");
+    expect(items()[0]?.querySelector(".readings")?.textContent).toBe("active_state failed");
     expect(panel?.querySelector("[data-testid=resolved-alerts] summary")?.textContent).toBe("Recently resolved (1)");
+    // Unfolded, it stays so when the page is drawn again.
+    const details = panel?.querySelector("[data-testid=resolved-alerts]") as HTMLDetailsElement;
+    expect(details.open).toBe(false);
+    details.open = true;
+    details.dispatchEvent(new Event("toggle"));
+    await emit("managers-view", fleet());
+    expect((root.querySelector("[data-testid=resolved-alerts]") as HTMLDetailsElement).open).toBe(true);
 
-    (items[0]?.querySelector("[data-testid=acknowledge]") as HTMLButtonElement).click();
+    (items()[0]?.querySelector("[data-testid=acknowledge]") as HTMLButtonElement).click();
     await settle();
     expect(calls.filter((c) => c.cmd === "alerts.ack")).toEqual([{ cmd: "alerts.ack", args: { key: KEY, id: 4 } }]);
     expect(root.querySelector("[data-testid=toast]")?.textContent).toBe("validator-1: alert acknowledged.");
 
-    const mute = items[0]?.querySelector("[data-testid=mute]") as HTMLSelectElement;
+    const mute = items()[0]?.querySelector("[data-testid=mute]") as HTMLSelectElement;
     mute.value = "86400";
     mute.dispatchEvent(new Event("change"));
     await settle();

@@ -31,11 +31,17 @@ export function alertActions(ctx: Context): AlertActions {
   };
 }
 
-export const alerts: Capability<null> = {
+/** What the panel remembers per manager across redraws. */
+export interface AlertsPanelState {
+  /** Whether "Recently resolved" is unfolded. */
+  showResolved: boolean;
+}
+
+export const alerts: Capability<AlertsPanelState> = {
   name: "alerts",
   capability: "alerts",
   order: 5,
-  empty: () => null,
+  empty: () => ({ showResolved: false }),
 
   section(ctx, manager) {
     if (!manager.capabilities.includes("alerts")) return null;
@@ -44,19 +50,27 @@ export const alerts: Capability<null> = {
     const open = manager.alerts.map((alert) => ({ manager, alert }));
     const resolved = (manager.resolved ?? []).slice(0, RESOLVED_SHOWN).map((alert) => ({ manager, alert }));
     const title = h("h3", { id: "alerts-title" }, "Alerts");
+    const state = ctx.store.get(manager.key, alerts);
     return h(
       "section",
       { class: "host alerts-panel", "aria-labelledby": "alerts-title", "data-testid": "alerts-panel" },
       h("div", { class: "section-header" }, title, h("span", { class: "muted" }, open.length === 0 ? "none open" : `${open.length} open`)),
       alertList(open, now, actions, false, "No open alerts: the manager's rules all hold."),
       resolved.length > 0
-        ? h(
-            "details",
-            { class: "resolved", "data-testid": "resolved-alerts" },
-            h("summary", {}, `Recently resolved (${resolved.length})`),
+        ? folded(
+            state.showResolved,
+            (open) => ctx.store.set(manager.key, alerts, { showResolved: open }),
+            `Recently resolved (${resolved.length})`,
             alertList(resolved, now, actions, false, ""),
           )
         : null,
     );
   },
 };
+
+/** A `<details>` that stays as the person left it when the page is drawn again. */
+function folded(open: boolean, toggled: (open: boolean) => void, label: string, body: HTMLElement): HTMLElement {
+  const details = h("details", { class: "resolved", "data-testid": "resolved-alerts", open }, h("summary", {}, label), body);
+  details.addEventListener("toggle", () => toggled(details.open));
+  return details;
+}
