@@ -264,7 +264,12 @@ pub(crate) fn memory_and_load() -> crate::alerts::rules::Observation {
 /// without asking any of them: listing does not hang on a dead network
 /// mount, as asking its free space may.
 pub(crate) fn mount_points() -> Vec<String> {
-    std::fs::read_to_string("/proc/self/mounts").map_or_else(|_| Vec::new(), |t| mount_points_in(&t))
+    // Bytes: a mount point that is no UTF-8 (a label in Latin-1) must not
+    // hide the others.
+    std::fs::read("/proc/self/mounts").map_or_else(
+        |_| Vec::new(),
+        |bytes| mount_points_in(&String::from_utf8_lossy(&bytes)),
+    )
 }
 
 /// [`mount_points`] of a mounts table's text.

@@ -57,12 +57,21 @@ pub(crate) fn alerts_event(
             let offers = view.capabilities.iter().any(|c| c == "alerts");
             let before = online.insert(view.public_key, (name.clone(), view.key_changes));
             if before.map(|(_, keys)| keys) != Some(view.key_changes) && offers {
-                // Pushes wait from now on: none can slip in before the list.
+                // Pushes wait from now on: none can slip in before the
+                // list. A catch-up under way is taken over.
+                let mut ticket = 0;
                 alerts_changed(app, backend, |inbox| {
-                    inbox.catching_up(view.public_key);
+                    ticket = inbox.catching_up(view.public_key);
                     Vec::new()
                 });
-                catch_up(app, Arc::clone(backend), view.public_key, name, true);
+                catch_up(
+                    app,
+                    Arc::clone(backend),
+                    view.public_key,
+                    name,
+                    ticket,
+                    true,
+                );
             }
         }
         PeerEvent::Changed(view) => {
@@ -87,14 +96,14 @@ pub(crate) fn alerts_event(
             let name = online
                 .get(from)
                 .map_or_else(|| from.fingerprint(), |(name, _)| name.clone());
-            let mut missed = false;
+            let mut missed = None;
             alerts_changed(app, backend, |inbox| {
                 let (notices, gap) = inbox.pushed(*from, &name, change, unix_ms());
-                missed = gap;
+                missed = gap.then(|| inbox.ticket(*from));
                 notices
             });
-            if missed {
-                catch_up(app, Arc::clone(backend), *from, name, false);
+            if let Some(ticket) = missed {
+                catch_up(app, Arc::clone(backend), *from, name, ticket, false);
             }
             let app = app.clone();
             tauri::async_runtime::spawn(async move { emit(&app).await });
@@ -117,6 +126,12 @@ pub(crate) fn alerts_resync(
     online: &mut Online,
 ) {
     online.clear();
+    // An unpaired event among those missed: its alerts go.
+    let paired: Vec<nodepair_protocol::PublicKey> = views.iter().map(|v| v.public_key).collect();
+    alerts_changed(app, backend, |inbox| {
+        inbox.retain(&paired);
+        Vec::new()
+    });
     for view in views {
         alerts_event(app, backend, &PeerEvent::Changed(view.clone()), online);
     }
@@ -151,12 +166,14 @@ fn alerts_changed(
 }
 
 /// Follows `who`'s alerts (when `follow`), then takes every change after
-/// the last one seen. The inbox is already catching up on `who`.
+/// the last one seen. The inbox is already catching up on `who`, as the
+/// catch-up `ticket`; one begun later takes over, and this one stops.
 fn catch_up(
     app: &AppHandle,
     backend: Arc<Backend>,
     who: nodepair_protocol::PublicKey,
     name: String,
+    ticket: u64,
     follow: bool,
 ) {
     use nodepair_protocol::Status;
@@ -175,25 +192,31 @@ fn catch_up(
                 .peer
                 .request(who, AlertsFollow::NAME, api::encode(&Empty {}))
                 .await;
-            match followed {
+            let again = match &followed {
                 Ok(r) if r.status == Status::OK => break,
+                // Busy: asked again.
+                Ok(r) if r.status == Status::RATE_LIMITED => true,
                 // Refused for good (not allowed, not offered): not asked again.
                 Ok(r) => {
                     tracing::info!("alerts not followed on {}: {}", who.fingerprint(), r.status);
-                    break;
+                    false
                 }
-                Err(e) if attempt < 4 => {
+                Err(e) => {
                     tracing::info!("alerts not followed on {} yet: {e}", who.fingerprint());
-                    tokio::time::sleep(wait).await;
-                    wait *= 2;
-                    let still = backend.peer.counterparties().await.iter().any(|v| {
-                        v.public_key == who && v.state == nodepair_protocol::NodeState::Online
-                    });
-                    if !still {
-                        break;
-                    }
+                    true
                 }
-                Err(e) => tracing::warn!("alerts not followed on {}: {e}", who.fingerprint()),
+            };
+            if !again || attempt == 4 {
+                break;
+            }
+            tokio::time::sleep(wait).await;
+            wait *= 2;
+            let still =
+                backend.peer.counterparties().await.iter().any(|v| {
+                    v.public_key == who && v.state == nodepair_protocol::NodeState::Online
+                });
+            if !still {
+                break;
             }
         }
         let mut pages = 0;
@@ -231,6 +254,7 @@ fn catch_up(
                         gap: p.gap,
                         ended: !(p.more && advances),
                         read: true,
+                        ticket,
                     };
                     (p.changes, facts)
                 }
@@ -241,6 +265,7 @@ fn catch_up(
                         gap: false,
                         ended: true,
                         read: false,
+                        ticket,
                     },
                 ),
             };
@@ -268,6 +293,7 @@ fn catch_up(
                                     gap: false,
                                     ended: true,
                                     read: false,
+                                    ticket,
                                 },
                                 unix_ms(),
                             )

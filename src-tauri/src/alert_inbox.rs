@@ -55,6 +55,10 @@ pub struct ManagerAlerts {
     /// The last change taken when the catch-up under way began.
     #[serde(skip)]
     started_at: u64,
+    /// Which catch-up is the one under way: one begun later takes over, and
+    /// the pages an earlier one still brings are dropped.
+    #[serde(skip)]
+    ticket: u64,
     /// When pushed changes were last told, within the last minute.
     #[serde(skip)]
     told_at: std::collections::VecDeque<u64>,
@@ -99,6 +103,8 @@ pub struct PageFacts {
     /// catch-up gave up; then it ends, taking only the pushes that follow
     /// on from what was taken without a hole).
     pub read: bool,
+    /// The catch-up's ticket ([`AlertInbox::catching_up`]).
+    pub ticket: u64,
 }
 
 /// What to do after a catch-up page.
@@ -126,14 +132,21 @@ impl AlertInbox {
         serde_json::to_string(self).unwrap_or_default()
     }
 
+    /// The ticket of `manager`'s catch-up under way (or of the last one).
+    pub fn ticket(&self, manager: PublicKey) -> u64 {
+        self.managers.get(&key(manager)).map_or(0, |m| m.ticket)
+    }
+
     /// The last change taken from `manager` (0: none yet).
     pub fn last_seq(&self, manager: PublicKey) -> u64 {
         self.managers.get(&key(manager)).map_or(0, |m| m.last_seq)
     }
 
     /// A catch-up of `manager` begins: pushes wait until it ends. With
-    /// nothing seen from it before, it is a quiet one.
-    pub fn catching_up(&mut self, manager: PublicKey) {
+    /// nothing seen from it before, it is a quiet one. One already under
+    /// way is taken over: it goes on from where that one got to. Returns
+    /// the catch-up's ticket, which its pages carry.
+    pub fn catching_up(&mut self, manager: PublicKey) -> u64 {
         let k = key(manager);
         // It is paired (again): its changes are taken.
         self.forgotten.remove(&k);
@@ -143,6 +156,8 @@ impl AlertInbox {
         }
         entry.catching_up = true;
         entry.quiet |= entry.last_seq == 0;
+        entry.ticket += 1;
+        entry.ticket
     }
 
     /// A page of the catch-up was read (or not: `facts.read`): its changes
@@ -165,7 +180,13 @@ impl AlertInbox {
         if self.forgotten.contains(&k) {
             return AfterPage::default();
         }
-        let entry = self.managers.entry(k).or_default();
+        let Some(entry) = self.managers.get_mut(&k) else {
+            return AfterPage::default();
+        };
+        // A catch-up taken over, or ended, reads no further.
+        if !entry.catching_up || facts.ticket != entry.ticket {
+            return AfterPage::default();
+        }
         entry.name = name.to_owned();
         let again = AfterPage {
             notices: Vec::new(),
@@ -208,8 +229,16 @@ impl AlertInbox {
         let fresh = take(entry, waiting);
         hold(entry, fresh);
         let held = std::mem::take(&mut entry.held);
-        let quiet = std::mem::take(&mut entry.quiet);
-        let told_up_to = entry.told_up_to.take().unwrap_or(0);
+        // A catch-up that did not finish leaves what it knew of what was
+        // told to the next one.
+        let (quiet, told_up_to) = if facts.read {
+            (
+                std::mem::take(&mut entry.quiet),
+                entry.told_up_to.take().unwrap_or(0),
+            )
+        } else {
+            (entry.quiet, entry.told_up_to.unwrap_or(0))
+        };
         entry.catching_up = false;
         let told: Vec<(AlertChange, bool)> = held
             .into_values()
@@ -226,8 +255,8 @@ impl AlertInbox {
 
     /// A change `manager` pushed. Returns what to tell, if anything, and
     /// whether changes before it were missed (its number is not the next
-    /// one): then it waits, a catch-up has begun, and the caller lists
-    /// what came between.
+    /// one): then it waits, a catch-up has begun (its ticket is
+    /// [`AlertInbox::ticket`]), and the caller lists what came between.
     pub fn pushed(
         &mut self,
         manager: PublicKey,
@@ -248,7 +277,9 @@ impl AlertInbox {
         if change.seq > entry.last_seq.saturating_add(1) {
             wait(entry, change);
             entry.started_at = entry.last_seq;
+            entry.quiet |= entry.last_seq == 0;
             entry.catching_up = true;
+            entry.ticket += 1;
             return (Vec::new(), true);
         }
         let fresh: Vec<(AlertChange, bool)> = take(entry, vec![change])
@@ -357,13 +388,11 @@ fn limited(
     entry
         .told_at
         .retain(|at| now_ms.saturating_sub(*at) < 60_000);
-    if entry.told_at.is_empty() {
-        entry.hushed = 0;
-    }
     let mut out = Vec::new();
     for notice in notices {
         if entry.told_at.len() < PUSHED_PER_MINUTE {
             entry.told_at.push_back(now_ms);
+            entry.hushed = 0;
             out.push(notice);
         } else {
             entry.hushed += 1;
@@ -532,12 +561,14 @@ pub(crate) mod tests {
         AlertChange { seq, kind, alert }
     }
 
-    fn facts(last_seq: u64, ended: bool) -> PageFacts {
+    /// A page read in the catch-up of M under way.
+    fn facts(inbox: &AlertInbox, last_seq: u64, ended: bool) -> PageFacts {
         PageFacts {
             last_seq,
             gap: false,
             ended,
             read: true,
+            ticket: inbox.ticket(M),
         }
     }
 
@@ -597,7 +628,7 @@ pub(crate) mod tests {
             change(3, 2, AlertChangeKind::Resolved),
         ];
         assert_eq!(
-            inbox.caught_up(M, "validator-1", page, facts(4, false), 0),
+            inbox.caught_up(M, "validator-1", page, facts(&inbox, 4, false), 0),
             AfterPage {
                 notices: Vec::new(),
                 again: true
@@ -608,7 +639,7 @@ pub(crate) mod tests {
                 M,
                 "validator-1",
                 vec![change(4, 3, AlertChangeKind::Fired)],
-                facts(4, true),
+                facts(&inbox, 4, true),
                 0,
             )
             .notices;
@@ -643,7 +674,7 @@ pub(crate) mod tests {
                     change(2, 2, AlertChangeKind::Fired),
                     change(3, 1, AlertChangeKind::Resolved),
                 ],
-                facts(3, true),
+                facts(&inbox, 3, true),
                 0,
             )
             .notices;
@@ -680,7 +711,7 @@ pub(crate) mod tests {
             history.push(change(2 * id, id, AlertChangeKind::Resolved));
         }
         history.push(change(7, 4, AlertChangeKind::Fired));
-        let told = inbox.caught_up(M, "validator-1", history, facts(7, true), 0);
+        let told = inbox.caught_up(M, "validator-1", history, facts(&inbox, 7, true), 0);
         assert_eq!(titles(&told.notices), ["validator-1: warning"]);
         assert_eq!(inbox.all().len(), 4, "the history is kept, only not told");
 
@@ -690,7 +721,7 @@ pub(crate) mod tests {
         let open: Vec<AlertChange> = (1..=5)
             .map(|id| change(id, id, AlertChangeKind::Fired))
             .collect();
-        let told = inbox.caught_up(M, "validator-1", open, facts(5, true), 0);
+        let told = inbox.caught_up(M, "validator-1", open, facts(&inbox, 5, true), 0);
         assert_eq!(
             told.notices,
             [AlertNotice {
@@ -714,7 +745,7 @@ pub(crate) mod tests {
         assert_eq!(inbox.open(M).len(), 9);
         inbox.catching_up(M);
         // Its state directory was wiped: its log holds two changes.
-        let after = inbox.caught_up(M, "validator-1", Vec::new(), facts(2, true), 0);
+        let after = inbox.caught_up(M, "validator-1", Vec::new(), facts(&inbox, 2, true), 0);
         assert!(after.again && after.notices.is_empty());
         assert_eq!(inbox.last_seq(M), 0, "read again from the start");
         let told = inbox.caught_up(
@@ -724,7 +755,7 @@ pub(crate) mod tests {
                 change(1, 1, AlertChangeKind::Fired),
                 change(2, 1, AlertChangeKind::Resolved),
             ],
-            facts(2, true),
+            facts(&inbox, 2, true),
             0,
         );
         assert!(told.notices.is_empty(), "nothing open: nothing told");
@@ -746,6 +777,7 @@ pub(crate) mod tests {
             gap: true,
             ended: true,
             read: true,
+            ticket: inbox.ticket(M),
         };
         let after = inbox.caught_up(
             M,
@@ -807,7 +839,7 @@ pub(crate) mod tests {
             .collect();
         assert!(
             inbox
-                .caught_up(M, "validator-1", first, facts(3000, false), 0)
+                .caught_up(M, "validator-1", first, facts(&inbox, 3000, false), 0)
                 .again
         );
         // Pushes wait: 41 follows on, 3001 comes after a hole.
@@ -823,6 +855,7 @@ pub(crate) mod tests {
             gap: false,
             ended: true,
             read: false,
+            ticket: inbox.ticket(M),
         };
         let after = inbox.caught_up(M, "validator-1", Vec::new(), failed, 0);
         assert!(!after.again);
@@ -848,7 +881,7 @@ pub(crate) mod tests {
             M,
             "validator-1",
             vec![change(2, 2, AlertChangeKind::Fired)],
-            facts(2, true),
+            facts(&inbox, 2, true),
             0,
         );
         assert_eq!(late, AfterPage::default());
@@ -865,7 +898,7 @@ pub(crate) mod tests {
             M,
             "validator-1",
             vec![change(1, 1, AlertChangeKind::Fired)],
-            facts(1, true),
+            facts(&inbox, 1, true),
             0,
         );
         assert_eq!(titles(&told.notices), ["validator-1: warning"]);
@@ -926,7 +959,7 @@ pub(crate) mod tests {
             .collect();
         assert!(
             inbox
-                .caught_up(M, "validator-1", history, facts(9000, false), 0)
+                .caught_up(M, "validator-1", history, facts(&inbox, 9000, false), 0)
                 .again
         );
         // The manager compacted its log meanwhile: read again from the start.
@@ -935,6 +968,7 @@ pub(crate) mod tests {
             gap: true,
             ended: false,
             read: true,
+            ticket: inbox.ticket(M),
         };
         assert!(inbox.caught_up(M, "validator-1", Vec::new(), gap, 0).again);
         assert_eq!(inbox.last_seq(M), 0);
@@ -952,6 +986,113 @@ pub(crate) mod tests {
             titles(&told.notices),
             ["validator-1: warning"],
             "what is open, not the history"
+        );
+    }
+
+    #[test]
+    fn a_catch_up_taken_over_reads_no_further_and_the_new_one_goes_on_from_where_it_got() {
+        let mut inbox = AlertInbox::default();
+        let old = inbox.catching_up(M);
+        let page = |ticket| PageFacts {
+            last_seq: 3,
+            gap: false,
+            ended: false,
+            read: true,
+            ticket,
+        };
+        let first = vec![change(1, 1, AlertChangeKind::Fired)];
+        assert!(inbox.caught_up(M, "validator-1", first, page(old), 0).again);
+        // The session renewed: a new catch-up takes over.
+        let new = inbox.catching_up(M);
+        let stale = inbox.caught_up(
+            M,
+            "validator-1",
+            vec![change(2, 2, AlertChangeKind::Fired)],
+            page(old),
+            0,
+        );
+        assert_eq!(stale, AfterPage::default(), "the old one stops");
+        assert_eq!(inbox.last_seq(M), 1, "and takes nothing");
+        let told = inbox.caught_up(
+            M,
+            "validator-1",
+            vec![
+                change(2, 2, AlertChangeKind::Fired),
+                change(3, 3, AlertChangeKind::Fired),
+            ],
+            PageFacts {
+                ended: true,
+                ..page(new)
+            },
+            0,
+        );
+        assert_eq!(
+            told.notices.len(),
+            3,
+            "all three, told once: {:?}",
+            told.notices
+        );
+    }
+
+    #[test]
+    fn a_manager_that_keeps_pushing_is_told_there_are_more_each_time_a_told_one_came_between() {
+        let mut inbox = AlertInbox::default();
+        let mut more = 0;
+        for seq in 1..=40 {
+            // One every 5 s for over three minutes: 12 a minute.
+            let (told, _) = inbox.pushed(
+                M,
+                "validator-1",
+                change(seq, seq, AlertChangeKind::Fired),
+                seq * 5_000,
+            );
+            more += told
+                .iter()
+                .filter(|n| n.title.ends_with("more alerts"))
+                .count();
+        }
+        assert!(
+            more >= 3,
+            "said again after told ones, not silent for good: {more}"
+        );
+    }
+
+    #[test]
+    fn a_first_catch_up_whose_page_fails_stays_quiet_for_the_next() {
+        let mut inbox = AlertInbox::default();
+        let ticket = inbox.catching_up(M);
+        let failed = PageFacts {
+            last_seq: 0,
+            gap: false,
+            ended: true,
+            read: false,
+            ticket,
+        };
+        let _ = inbox.caught_up(M, "validator-1", Vec::new(), failed, 0);
+        // The next push shows the whole history is unread: a catch-up, quiet.
+        let (_, missed) = inbox.pushed(M, "validator-1", change(50, 9, AlertChangeKind::Fired), 0);
+        assert!(missed);
+        let history: Vec<AlertChange> = (1..=49)
+            .map(|seq| {
+                change(
+                    seq,
+                    seq,
+                    if seq % 2 == 1 {
+                        AlertChangeKind::Fired
+                    } else {
+                        AlertChangeKind::Resolved
+                    },
+                )
+            })
+            .collect();
+        let told = inbox.caught_up(M, "validator-1", history, facts(&inbox, 50, true), 0);
+        // Quiet: the 25 open at the end are told (as one), not the 24 resolved.
+        assert_eq!(
+            told.notices,
+            [AlertNotice {
+                title: "validator-1: 25 alerts changed".into(),
+                body: "25 warning; open NodePair to see them".into(),
+            }]
         );
     }
 }

@@ -1,7 +1,7 @@
 //! Asks every online manager that watches an Ethereum node for its status every few seconds, for the health line of its row in the managers list.
 
 use crate::backend::Backend;
-use crate::gui::{AppState, emit};
+use crate::gui::{AppState, Phase, emit};
 use crate::node_health::{NodeHealth, node_health};
 use nodepair_protocol::api::ethereum::EthStatus;
 use nodepair_protocol::api::{self, Empty, Method};
@@ -27,13 +27,14 @@ pub(crate) fn spawn(app: AppHandle, backend: Weak<Backend>) {
                 return;
             };
             let fresh = read_all(&running).await;
-            // A backend stopped meanwhile (a network restart) leaves the
+            let state = app.state::<AppState>();
+            // A backend replaced meanwhile (a network restart) leaves the
             // lines to the one that replaced it.
-            if Arc::strong_count(&running) == 1 {
+            let current = matches!(state.phase(), Phase::Running(b) if Arc::ptr_eq(&b, &running));
+            drop(running);
+            if !current {
                 return;
             }
-            drop(running);
-            let state = app.state::<AppState>();
             let changed = {
                 let mut health = state.health.lock().unwrap_or_else(PoisonError::into_inner);
                 let changed = *health != fresh;
@@ -65,9 +66,10 @@ async fn read_all(backend: &Arc<Backend>) -> HashMap<PublicKey, NodeHealth> {
         }
         let backend = Arc::clone(backend);
         asking.spawn(async move {
-            let asked = backend
-                .peer
-                .request(view.public_key, EthStatus::NAME, api::encode(&Empty {}));
+            let asked =
+                backend
+                    .peer
+                    .request(view.public_key, EthStatus::NAME, api::encode(&Empty {}));
             let reply = match tokio::time::timeout(PATIENCE, asked).await {
                 Ok(Ok(reply)) if reply.status == Status::OK => reply,
                 _ => return None,
