@@ -9,3 +9,4 @@
 
 pub(crate) mod beacon_bodies;
 pub(crate) mod history;
+pub(crate) mod settings;
