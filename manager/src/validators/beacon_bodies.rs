@@ -3,47 +3,8 @@
 use serde::Deserialize;
 
 /// A validator's status, as `/eth/v1/beacon/states/{state}/validators`
-/// names it (beacon-APIs `types/api.yaml#/ValidatorStatus`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub(crate) enum Status {
-    /// Deposited, not yet in the activation queue.
-    PendingInitialized,
-    /// In the activation queue.
-    PendingQueued,
-    /// Active, attesting.
-    ActiveOngoing,
-    /// Active, a voluntary exit filed.
-    ActiveExiting,
-    /// Active, slashed and to be exited.
-    ActiveSlashed,
-    /// Exited without being slashed.
-    ExitedUnslashed,
-    /// Exited after being slashed.
-    ExitedSlashed,
-    /// Its funds may be withdrawn.
-    WithdrawalPossible,
-    /// Its funds were withdrawn.
-    WithdrawalDone,
-    /// A status a newer beacon node names.
-    #[serde(other)]
-    Unknown,
-}
-
-impl Status {
-    /// Whether it must attest.
-    pub(crate) fn attests(self) -> bool {
-        matches!(
-            self,
-            Status::ActiveOngoing | Status::ActiveExiting | Status::ActiveSlashed
-        )
-    }
-
-    /// Whether it was slashed.
-    pub(crate) fn slashed(self) -> bool {
-        matches!(self, Status::ActiveSlashed | Status::ExitedSlashed)
-    }
-}
+/// names it (beacon-APIs `types/api.yaml#/ValidatorStatus`): the wire's.
+pub(crate) use nodepair_protocol::api::validators::ValidatorStatus as Status;
 
 /// One validator as the beacon node's state holds it.
 #[derive(Clone, Debug, PartialEq, Eq)]

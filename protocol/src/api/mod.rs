@@ -15,6 +15,8 @@
 //! is all it takes to list it everywhere.
 
 pub mod reading;
+// Issue 22, under way: joins `capabilities!` below once a manager answers it.
+pub mod validators;
 
 /// Declares each capability's module and gathers what they list: the names
 /// ([`CAPABILITIES`]), every method ([`methods`]), and for TypeScript the
