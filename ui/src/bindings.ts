@@ -1254,7 +1254,12 @@ export type ReadErrorKind =
 /**  It answered with an error (HTTP status or JSON-RPC error). */
 "failed" | 
 /**  It answered something that is not what the API specifies. */
-"invalid";
+"invalid" | 
+/**
+ *  It does not serve this (an optional endpoint it lacks: 404, 405 or
+ *  501 where the API allows it).
+ */
+"not_served";
 
 /**  What was read, or why nothing was. */
 export type Reading<T> = 

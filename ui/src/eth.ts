@@ -11,6 +11,7 @@ export type Reading<T> = { value: T } | { error: ReadError };
 
 const KIND: Record<ReadErrorKind, string> = {
   not_configured: "Not configured",
+  not_served: "Not served",
   unreachable: "Unreachable",
   timeout: "No answer in time",
   failed: "Error",

@@ -91,7 +91,7 @@ fn not_configured<T>(key: &str) -> Reading<T> {
 /// A path or query often holds an API key (`https://mainnet.infura.io/v3/<key>`,
 /// `?apikey=…`), as the user and password do, so any path but `/` shows as
 /// `/…`.
-fn shown(url: &reqwest::Url) -> String {
+pub(crate) fn shown(url: &reqwest::Url) -> String {
     let mut out = url.origin().ascii_serialization();
     if url.path() == "/" && url.query().is_none() && url.fragment().is_none() {
         out.push('/');
@@ -103,7 +103,11 @@ fn shown(url: &reqwest::Url) -> String {
 
 /// What a failed request means for people. The error's own text is used
 /// without its URL, which holds everything [`shown`] leaves out.
-fn request_error<T>(what: &str, url: &reqwest::Url, e: reqwest::Error) -> Reading<T> {
+pub(crate) fn request_error<T>(
+    what: &str,
+    url: &reqwest::Url,
+    e: reqwest::Error,
+) -> Reading<T> {
     let e = e.without_url();
     let at = shown(url);
     if e.is_timeout() {
@@ -127,7 +131,7 @@ fn request_error<T>(what: &str, url: &reqwest::Url, e: reqwest::Error) -> Readin
 }
 
 /// rustls needs one process-wide crypto provider; ring's, as everywhere in NodePair.
-fn install_crypto_provider() {
+pub(crate) fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 

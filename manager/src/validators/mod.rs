@@ -9,4 +9,5 @@
 
 pub(crate) mod beacon_bodies;
 pub(crate) mod history;
+pub(crate) mod reader;
 pub(crate) mod settings;

@@ -38,6 +38,9 @@ pub enum ReadErrorKind {
     Failed,
     /// It answered something that is not what the API specifies.
     Invalid,
+    /// It does not serve this (an optional endpoint it lacks: 404, 405 or
+    /// 501 where the API allows it).
+    NotServed,
 }
 
 impl<T> Reading<T> {
