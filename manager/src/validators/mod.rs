@@ -11,3 +11,4 @@ pub(crate) mod beacon_bodies;
 pub(crate) mod history;
 pub(crate) mod reader;
 pub(crate) mod settings;
+pub(crate) mod watch;
