@@ -42,6 +42,8 @@ pub(crate) struct Config {
     /// The rules the manager watches the host and the node with (the
     /// `alerts` capability).
     pub(crate) alerts: crate::alerts::settings::AlertsConfig,
+    /// The validators to watch (the `validators` capability).
+    pub(crate) validators: crate::validators::settings::ValidatorsConfig,
 }
 
 /// The `[session]` section: how sessions with apps run.
@@ -275,6 +277,7 @@ impl Default for Config {
             services: ServicesConfig::default(),
             logs: LogsConfig::default(),
             alerts: crate::alerts::settings::AlertsConfig::default(),
+            validators: crate::validators::settings::ValidatorsConfig::default(),
             state_dir: None,
         }
     }
@@ -446,6 +449,17 @@ impl Config {
             .alerts
             .check()
             .map_err(<toml::de::Error as serde::de::Error>::custom)?;
+        config
+            .validators
+            .check()
+            .map_err(<toml::de::Error as serde::de::Error>::custom)?;
+        if config.capabilities.iter().any(|c| c == "validators")
+            && config.ethereum.beacon_url.is_none()
+        {
+            return Err(<toml::de::Error as serde::de::Error>::custom(
+                "the validators capability reads the beacon node: set [ethereum] beacon_url",
+            ));
+        }
         Ok(config)
     }
 

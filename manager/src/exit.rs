@@ -20,7 +20,7 @@ pub(crate) struct Reported {
 /// The exit code for an error that ended the program.
 pub(crate) fn code_for(err: &anyhow::Error) -> ExitCode {
     for cause in err.chain() {
-        if cause.is::<ConfigError>() {
+        if cause.is::<ConfigError>() || cause.is::<crate::validators::settings::TokenError>() {
             return ExitCode::from(CONFIG);
         }
         if cause.is::<AlreadyRunning>() {

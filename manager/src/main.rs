@@ -19,9 +19,6 @@ mod run_marker;
 mod runtime;
 mod serve;
 mod tool;
-// Issue 22, under way: tested, not yet answered.
-#[cfg(test)]
-mod validators;
 
 /// Declares each capability's module (named as in `nodepair_protocol::api`)
 /// and builds them all: a new capability is its module and its name here.
@@ -39,7 +36,7 @@ macro_rules! capabilities {
     };
 }
 
-capabilities!(info, host, ethereum, services, logs, alerts);
+capabilities!(info, host, ethereum, services, logs, alerts, validators);
 
 use clap::Parser;
 use std::process::ExitCode;

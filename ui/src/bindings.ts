@@ -350,6 +350,14 @@ export type Call<Q, R> = {
 	response: R,
 };
 
+/**  The head's slot and epoch. */
+export type ChainPosition = {
+	/**  Its slot. */
+	slot: number,
+	/**  Its epoch. */
+	epoch: number,
+};
+
 /**  Some of the log's changes, oldest first. */
 export type ChangesPage = ChangesPage_Serialize | ChangesPage_Deserialize;
 
@@ -434,6 +442,12 @@ export type Disk = {
 
 /**  The request body of methods that take no arguments: `{}`. */
 export type Empty = Record<string, never>;
+
+/**  An epoch a source was read for. */
+export type Epoch = {
+	/**  Which. */
+	epoch: number,
+};
 
 /**  Kinds of failure the window tells apart. */
 export type ErrorKind = 
@@ -681,6 +695,12 @@ export type InfoResponse = {
 	uptime_s: number,
 };
 
+/**  How many keys the keymanager holds. */
+export type KeyCount = {
+	/**  Public keys it signs for. */
+	keys: number,
+};
+
 /**  Lines of a source, oldest first: a tail's answer, or one follow event. */
 export type Lines = Lines_Serialize | Lines_Deserialize;
 
@@ -724,6 +744,14 @@ export type Lines_Serialize = {
 	 *  one answer (the oldest ones).
 	 */
 	left_out: number,
+};
+
+/**  Liveness over recent epochs. */
+export type LiveCount = {
+	/**  Epochs it was seen live in. */
+	live: number,
+	/**  Epochs judged. */
+	judged: number,
 };
 
 /**  An event a manager pushed on one of the streams the window follows. */
@@ -775,6 +803,8 @@ export type ManagerMethods_Deserialize = {
 	"alerts.unfollow": Call<Empty, Empty>,
 	"alerts.ack": Call<AlertAckRequest, Alert_Deserialize>,
 	"alerts.mute": Call<AlertMuteRequest, Alert_Deserialize>,
+} & {
+	"validators.status": Call<ValidatorsStatusRequest_Deserialize, ValidatorsStatusResponse_Deserialize>,
 };
 
 /**
@@ -804,6 +834,8 @@ export type ManagerMethods_Serialize = {
 	"alerts.unfollow": Call<Empty, Empty>,
 	"alerts.ack": Call<AlertAckRequest, Alert_Serialize>,
 	"alerts.mute": Call<AlertMuteRequest, Alert_Serialize>,
+} & {
+	"validators.status": Call<ValidatorsStatusRequest_Serialize, ValidatorsStatusResponse_Serialize>,
 };
 
 /**  One paired manager, as the list shows it. */
@@ -1235,6 +1267,14 @@ export type Preset =
 /**  The Waku Network. */
 "waku-network";
 
+/**  A block proposal duty. */
+export type Proposal = {
+	/**  Its slot. */
+	slot: number,
+	/**  When the slot begins (ms since the Unix epoch). */
+	at_ms: number,
+};
+
 /**  Why a reading failed. */
 export type ReadError = {
 	/**  What kind of failure. */
@@ -1456,6 +1496,18 @@ export type SourcesResponse = {
 	bytes_per_sec: number,
 };
 
+/**  Every watched validator counted. */
+export type Summary = {
+	/**  Watched. */
+	count: number,
+	/**  Active (attesting). */
+	active: number,
+	/**  Seen not live in the last epoch judged. */
+	missed: number,
+	/**  Slashed. */
+	slashed: number,
+};
+
 /**  Which source, and how many lines. */
 export type TailRequest = TailRequest_Serialize | TailRequest_Deserialize;
 
@@ -1525,6 +1577,192 @@ export type UnpairView = {
 	told: boolean,
 	/**  A sentence for the person. */
 	message: string,
+};
+
+/**  A validator's status, named as the Beacon API names it. */
+export type ValidatorStatus = ValidatorStatus_Serialize | ValidatorStatus_Deserialize;
+
+/**  A validator's status, named as the Beacon API names it. */
+export type ValidatorStatus_Deserialize = 
+/**  Deposited, not yet in the activation queue. */
+"pending_initialized" | 
+/**  In the activation queue. */
+"pending_queued" | 
+/**  Active, attesting. */
+"active_ongoing" | 
+/**  Active, a voluntary exit filed. */
+"active_exiting" | 
+/**  Active, slashed and to be exited. */
+"active_slashed" | 
+/**  Exited without being slashed. */
+"exited_unslashed" | 
+/**  Exited after being slashed. */
+"exited_slashed" | 
+/**  Its funds may be withdrawn. */
+"withdrawal_possible" | 
+/**  Its funds were withdrawn. */
+"withdrawal_done" | 
+/**  A status this version does not know. */
+string;
+
+/**  A validator's status, named as the Beacon API names it. */
+export type ValidatorStatus_Serialize = 
+/**  Deposited, not yet in the activation queue. */
+"pending_initialized" | 
+/**  In the activation queue. */
+"pending_queued" | 
+/**  Active, attesting. */
+"active_ongoing" | 
+/**  Active, a voluntary exit filed. */
+"active_exiting" | 
+/**  Active, slashed and to be exited. */
+"active_slashed" | 
+/**  Exited without being slashed. */
+"exited_unslashed" | 
+/**  Exited after being slashed. */
+"exited_slashed" | 
+/**  Its funds may be withdrawn. */
+"withdrawal_possible" | 
+/**  Its funds were withdrawn. */
+"withdrawal_done" | 
+/**  A status this version does not know. */
+"unknown";
+
+/**  One validator. */
+export type ValidatorView = ValidatorView_Serialize | ValidatorView_Deserialize;
+
+/**  One validator. */
+export type ValidatorView_Deserialize = {
+	/**  Its index. */
+	index: number,
+	/**  Its public key (`0x` and 96 hex digits): only ever the public one. */
+	pubkey: string,
+	/**  Where it stands. */
+	status: ValidatorStatus_Deserialize,
+	/**  Its balance, in Gwei. */
+	balance_gwei: number,
+	/**  How the balance moved over the last epoch read, once two were. */
+	change_epoch_gwei?: number | null,
+	/**  How it moved over the last day (225 epochs), once a day was read. */
+	change_day_gwei?: number | null,
+	/**
+	 *  Of the last [`LIVENESS_EPOCHS`] epochs, in how many it was seen live
+	 *  and in how many it was judged.
+	 */
+	live: LiveCount,
+	/**
+	 *  Its attestation reward (negative: a penalty) in the epoch the
+	 *  rewards were read for, if they were.
+	 */
+	reward_gwei?: number | null,
+	/**  Its next block proposal, if one is known. */
+	next_proposal?: Proposal | null,
+};
+
+/**  One validator. */
+export type ValidatorView_Serialize = {
+	/**  Its index. */
+	index: number,
+	/**  Its public key (`0x` and 96 hex digits): only ever the public one. */
+	pubkey: string,
+	/**  Where it stands. */
+	status: ValidatorStatus_Serialize,
+	/**  Its balance, in Gwei. */
+	balance_gwei: number,
+	/**  How the balance moved over the last epoch read, once two were. */
+	change_epoch_gwei: number | null,
+	/**  How it moved over the last day (225 epochs), once a day was read. */
+	change_day_gwei: number | null,
+	/**
+	 *  Of the last [`LIVENESS_EPOCHS`] epochs, in how many it was seen live
+	 *  and in how many it was judged.
+	 */
+	live: LiveCount,
+	/**
+	 *  Its attestation reward (negative: a penalty) in the epoch the
+	 *  rewards were read for, if they were.
+	 */
+	reward_gwei: number | null,
+	/**  Its next block proposal, if one is known. */
+	next_proposal: Proposal | null,
+};
+
+/**  Which page: the validators after `after_index` (none: from the first). */
+export type ValidatorsStatusRequest = ValidatorsStatusRequest_Serialize | ValidatorsStatusRequest_Deserialize;
+
+/**  Which page: the validators after `after_index` (none: from the first). */
+export type ValidatorsStatusRequest_Deserialize = {
+	/**  The last index of the page before. */
+	after_index?: number | null,
+};
+
+/**  Which page: the validators after `after_index` (none: from the first). */
+export type ValidatorsStatusRequest_Serialize = {
+	/**  The last index of the page before. */
+	after_index: number | null,
+};
+
+/**  The watched validators, a page of them, and how each source read. */
+export type ValidatorsStatusResponse = ValidatorsStatusResponse_Serialize | ValidatorsStatusResponse_Deserialize;
+
+/**  The watched validators, a page of them, and how each source read. */
+export type ValidatorsStatusResponse_Deserialize = {
+	/**  Where the chain is, as the beacon node says. */
+	chain: Reading<ChainPosition>,
+	/**  All watched validators counted (not only this page's). */
+	summary: Summary,
+	/**
+	 *  This page's validators by index, or why the beacon node's state
+	 *  could not be read.
+	 */
+	validators: Reading<ValidatorView_Deserialize[]>,
+	/**  Whether validators after this page's last are left. */
+	more: boolean,
+	/**  Listed keys the beacon node does not know (a deposit not yet seen). */
+	unknown_keys: string[],
+	/**  How the liveness of the last epoch read (`/eth/v1/validator/liveness`). */
+	liveness: Reading<Epoch>,
+	/**
+	 *  How the attestation rewards read (`not_served` by a node without
+	 *  the endpoint).
+	 */
+	rewards: Reading<Epoch>,
+	/**  How the proposer duties read. */
+	duties: Reading<Epoch>,
+	/**  How the keymanager's key list read, when one is configured. */
+	keymanager?: Reading<KeyCount> | null,
+	/**  When it was read (ms since the Unix epoch). */
+	read_at_ms: number,
+};
+
+/**  The watched validators, a page of them, and how each source read. */
+export type ValidatorsStatusResponse_Serialize = {
+	/**  Where the chain is, as the beacon node says. */
+	chain: Reading<ChainPosition>,
+	/**  All watched validators counted (not only this page's). */
+	summary: Summary,
+	/**
+	 *  This page's validators by index, or why the beacon node's state
+	 *  could not be read.
+	 */
+	validators: Reading<ValidatorView_Serialize[]>,
+	/**  Whether validators after this page's last are left. */
+	more: boolean,
+	/**  Listed keys the beacon node does not know (a deposit not yet seen). */
+	unknown_keys: string[],
+	/**  How the liveness of the last epoch read (`/eth/v1/validator/liveness`). */
+	liveness: Reading<Epoch>,
+	/**
+	 *  How the attestation rewards read (`not_served` by a node without
+	 *  the endpoint).
+	 */
+	rewards: Reading<Epoch>,
+	/**  How the proposer duties read. */
+	duties: Reading<Epoch>,
+	/**  How the keymanager's key list read, when one is configured. */
+	keymanager: Reading<KeyCount> | null,
+	/**  When it was read (ms since the Unix epoch). */
+	read_at_ms: number,
 };
 
 /**  One connected Waku peer. */

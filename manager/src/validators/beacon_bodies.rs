@@ -194,6 +194,32 @@ pub(crate) fn proposer_duties(body: &[u8]) -> Result<Vec<(u64, u64)>, BodyError>
         .collect()
 }
 
+/// `/eth/v1/node/syncing`: the head's slot.
+pub(crate) fn head_slot(body: &[u8]) -> Result<u64, BodyError> {
+    #[derive(Deserialize)]
+    struct Body {
+        data: Data,
+    }
+    #[derive(Deserialize)]
+    struct Data {
+        head_slot: String,
+    }
+    number("head_slot", &shape::<Body>(body)?.data.head_slot)
+}
+
+/// `/eth/v1/beacon/genesis`: when the chain began, in ms since the Unix epoch.
+pub(crate) fn genesis_ms(body: &[u8]) -> Result<u64, BodyError> {
+    #[derive(Deserialize)]
+    struct Body {
+        data: Data,
+    }
+    #[derive(Deserialize)]
+    struct Data {
+        genesis_time: String,
+    }
+    Ok(number("genesis_time", &shape::<Body>(body)?.data.genesis_time)?.saturating_mul(1000))
+}
+
 /// The keymanager API's `GET /eth/v1/keystores`: the public keys the
 /// validator client signs for.
 pub(crate) fn keystores(body: &[u8]) -> Result<Vec<String>, BodyError> {
@@ -304,6 +330,15 @@ mod tests {
             r#"{{"dependent_root": "0xcf8e", "execution_optimistic": false, "data": [{{"pubkey": "{KEY}", "validator_index": "1", "slot": "1"}}]}}"#
         );
         assert_eq!(proposer_duties(duties.as_bytes()).unwrap(), [(1, 1)]);
+        // apis/node/syncing.yaml; apis/beacon/genesis.yaml (mainnet's)
+        assert_eq!(
+            head_slot(br#"{"data": {"head_slot": "10512345", "sync_distance": "0", "is_syncing": false}}"#).unwrap(),
+            10_512_345
+        );
+        assert_eq!(
+            genesis_ms(br#"{"data": {"genesis_time": "1606824023", "genesis_validators_root": "0x4b36", "genesis_fork_version": "0x00000000"}}"#).unwrap(),
+            1_606_824_023_000
+        );
         // keymanager-APIs apis/local_keystores.yaml
         let stores = format!(
             r#"{{"data": [{{"validating_pubkey": "{KEY}", "derivation_path": "m/12381/3600/0/0/0", "readonly": true}}]}}"#

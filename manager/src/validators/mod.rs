@@ -1,4 +1,4 @@
-//! The `validators` capability (issue 22, under way): which validators the operator runs, read from the beacon node's and the keymanager's standard APIs, and what they have been doing.
+//! The `validators` capability: which validators the operator runs, read from the beacon node's and the keymanager's standard APIs, and what they have been doing.
 //!
 //! [`beacon_bodies`] reads the Beacon API's and the keymanager API's
 //! answers (every number a decimal string, unknown validators left out);
@@ -8,7 +8,10 @@
 //! tested without IO.
 
 pub(crate) mod beacon_bodies;
+mod capability;
 pub(crate) mod history;
 pub(crate) mod reader;
 pub(crate) mod settings;
 pub(crate) mod watch;
+
+pub(crate) use capability::answerer;

@@ -139,6 +139,18 @@ impl Api {
         )
     }
 
+    /// The head's slot.
+    pub(crate) async fn head_slot(&self) -> Reading<u64> {
+        let path = "/eth/v1/node/syncing";
+        parsed(&format!("GET {path}"), self.get(path, None, false).await, beacon_bodies::head_slot)
+    }
+
+    /// When the chain began (ms since the Unix epoch).
+    pub(crate) async fn genesis_ms(&self) -> Reading<u64> {
+        let path = "/eth/v1/beacon/genesis";
+        parsed(&format!("GET {path}"), self.get(path, None, false).await, beacon_bodies::genesis_ms)
+    }
+
     /// The keys a keymanager's validator client signs for.
     pub(crate) async fn keystores(&self, token: &Token) -> Reading<Vec<String>> {
         let path = "/eth/v1/keystores";

@@ -15,8 +15,6 @@
 //! is all it takes to list it everywhere.
 
 pub mod reading;
-// Issue 22, under way: joins `capabilities!` below once a manager answers it.
-pub mod validators;
 
 /// Declares each capability's module and gathers what they list: the names
 /// ([`CAPABILITIES`]), every method ([`methods`]), and for TypeScript the
@@ -66,7 +64,7 @@ macro_rules! capabilities {
 }
 
 capabilities! {
-    info, host, ethereum, services, logs, alerts;
+    info, host, ethereum, services, logs, alerts, validators;
     // Those that push events, each with a `Streams` type.
     streams from host, logs, alerts
 }

@@ -7,6 +7,18 @@ use serde::{Deserialize, Serialize};
 /// The capability's name.
 pub const CAPABILITY: &str = "validators";
 
+/// Its methods.
+pub const METHODS: &[super::MethodInfo] = &[super::MethodInfo::of::<ValidatorsStatus>()];
+
+/// Its methods' bodies, for TypeScript.
+#[cfg(feature = "specta")]
+#[derive(Debug, Serialize, specta::Type)]
+#[specta(inline)]
+pub struct Methods {
+    #[serde(rename = "validators.status")]
+    status: super::Call<ValidatorsStatusRequest, ValidatorsStatusResponse>,
+}
+
 /// Most validators one answer holds; the app asks again after the last
 /// index while `more` is set.
 pub const MAX_PAGE: usize = 100;
