@@ -40,6 +40,6 @@ describe("host controller", () => {
   });
 
   it("every controller in controllers/ is found, in page order, without a list", () => {
-    expect(CAPABILITIES.map((c) => c.capability)).toEqual(["alerts", "ethereum", "services", "host", "logs"]);
+    expect(CAPABILITIES.map((c) => c.capability)).toEqual(["alerts", "ethereum", "validators", "services", "host", "logs"]);
   });
 });

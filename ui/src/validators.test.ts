@@ -1,0 +1,73 @@
+// A manager's validators: the table as the manager answers it, a source
+// that failed said as such, and the labels.
+
+import { clearMocks } from "@tauri-apps/api/mocks";
+import { afterEach, describe, expect, it } from "vitest";
+import { start } from "./main";
+import { KEY, NOW, mockBackend, running, settle, validator } from "./test_support";
+import { type ValidatorsStatus, changeLabel, shortKey, statusLabel, validatorsSummary } from "./validators";
+
+afterEach(() => clearMocks());
+
+const KEY_A = `0x8f1c${"0".repeat(88)}3a2b`;
+
+function answer(): ValidatorsStatus {
+  const view = (index: number, status: string, balance: number, live: number) => ({
+    index,
+    pubkey: KEY_A,
+    status: status as "active_ongoing",
+    balance_gwei: balance,
+    change_epoch_gwei: index === 1234568 ? -14_321 : 11_842,
+    change_day_gwei: null,
+    live: { live, judged: 10 },
+    reward_gwei: null,
+    next_proposal: index === 1234567 ? { slot: 10_512_400, at_ms: NOW + 11 * 60_000 } : null,
+  });
+  return {
+    chain: { value: { slot: 10_512_345, epoch: 328_510 } },
+    summary: { count: 4, active: 3, missed: 1, slashed: 1 },
+    validators: {
+      value: [
+        view(1234567, "active_ongoing", 32_012_345_678, 10),
+        view(1234568, "active_ongoing", 31_998_765_432, 7),
+        view(1234569, "active_slashed", 31_000_000_000, 0),
+        view(1234570, "pending_queued", 32_000_000_000, 0),
+      ],
+    },
+    more: false,
+    unknown_keys: [],
+    liveness: { value: { epoch: 328_509 } },
+    rewards: { error: { kind: "not_served", message: "POST /eth/v1/beacon/rewards/attestations/328508: http://127.0.0.1:5052/ answered 404 Not Found: Epoch not known" } },
+    duties: { value: { epoch: 328_510 } },
+    keymanager: null,
+    read_at_ms: NOW - 2000,
+  };
+}
+
+describe("validators", () => {
+  it("show a table of what the beacon node says, and a source it does not serve as such", async () => {
+    mockBackend(running({ ...validator, capabilities: ["info", "validators"] }), { "validators.status": () => answer() });
+    localStorage.setItem("nodepair.view", `manager:${KEY}`);
+    const root = document.createElement("main");
+    document.body.replaceChildren(root);
+    await start(root, () => NOW);
+    await settle();
+    const rows = [...root.querySelectorAll("[data-testid=validator]")];
+    expect(rows.map((r) => r.getAttribute("data-index"))).toEqual(["1234567", "1234568", "1234569", "1234570"]);
+    const cells = (i: number) => [...(rows[i]?.querySelectorAll("td") ?? [])].map((c) => c.textContent);
+    expect(cells(0)).toEqual(["1,234,567", "0x8f1c…3a2b", "Active", "32.0123 ETH", "+0.0000118 ETH", "–", "10/10", "–", "proposal in 11 min"]);
+    expect(cells(1)[4]).toBe("−0.0000143 ETH");
+    expect(cells(2)[2]).toBe("Slashed");
+    expect(root.querySelector("[data-testid=validators-summary]")?.textContent).toBe("4 validators · 1 missed · 1 slashed · read just now");
+    expect(root.querySelector("[data-testid=source-rewards]")?.textContent).toContain("rewards: Not served");
+  });
+
+  it("labels read as people say them", () => {
+    expect(changeLabel(null)).toBe("–");
+    expect(changeLabel(3_024_000)).toBe("+0.0030 ETH");
+    expect(changeLabel(0)).toBe("±0.0000 ETH");
+    expect(shortKey(KEY_A)).toBe("0x8f1c…3a2b");
+    expect(statusLabel("active_consolidating")).toEqual({ label: "active_consolidating", tone: "idle" });
+    expect(validatorsSummary({ count: 1, active: 1, missed: 0, slashed: 0 })).toBe("1 validator");
+  });
+});
