@@ -30,7 +30,15 @@ pub(crate) struct Setup<'a> {
     /// Whether this run watches the node in the background (the daemon,
     /// not a one-off command).
     pub(crate) watching: bool,
+    /// The validators as the `validators` capability last read them, for
+    /// the alert rules (none until read).
+    pub(crate) validators_seen: ValidatorsSeen,
 }
+
+/// The validators' latest reading, shared by the capability that reads it
+/// and the alert rounds that judge it.
+pub(crate) type ValidatorsSeen =
+    Arc<std::sync::Mutex<Option<Vec<crate::alerts::rules::ValidatorSeen>>>>;
 
 /// One capability as the manager answers it.
 pub(crate) trait Answer: Send + Sync + 'static {

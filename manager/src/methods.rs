@@ -77,6 +77,7 @@ fn methods(capabilities: &[&str]) -> Methods {
         tasks: Vec::new(),
         last_run_crashed: false,
         watching: true,
+        validators_seen: Arc::default(),
     };
     let methods = Methods::new(&mut setup).expect("nothing configured builds");
     for task in setup.tasks {

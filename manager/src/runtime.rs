@@ -113,6 +113,7 @@ impl Runtime {
             tasks: Vec::new(),
             last_run_crashed,
             watching: daemon,
+            validators_seen: Arc::default(),
         };
         let methods = Arc::new(Methods::new(&mut setup)?);
         let tasks = setup.tasks;

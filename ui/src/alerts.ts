@@ -56,6 +56,10 @@ const RULES: Record<string, string> = {
   unit_down: "Service down",
   unit_restarts: "Service restarting",
   manager_restarted: "Manager restarted",
+  validator_missed: "Attestations missed",
+  validator_balance: "Balance fell",
+  validator_slashed: "Slashed",
+  validator_exited: "Validator exiting",
   unknown: "Other",
 };
 

@@ -1339,6 +1339,14 @@ export type Rule_Deserialize =
 "unit_restarts" | 
 /**  The manager started again after it had not stopped cleanly. */
 "manager_restarted" | 
+/**  A validator not seen live in some of the last epochs: attestations missed. */
+"validator_missed" | 
+/**  A validator's balance fell over the last epoch. */
+"validator_balance" | 
+/**  A validator slashed. */
+"validator_slashed" | 
+/**  A validator that was active exiting or exited. */
+"validator_exited" | 
 /**
  *  A rule this version does not know (a newer manager's): shown by its
  *  summary, never configured.
@@ -1370,6 +1378,14 @@ export type Rule_Serialize =
 "unit_restarts" | 
 /**  The manager started again after it had not stopped cleanly. */
 "manager_restarted" | 
+/**  A validator not seen live in some of the last epochs: attestations missed. */
+"validator_missed" | 
+/**  A validator's balance fell over the last epoch. */
+"validator_balance" | 
+/**  A validator slashed. */
+"validator_slashed" | 
+/**  A validator that was active exiting or exited. */
+"validator_exited" | 
 /**
  *  A rule this version does not know (a newer manager's): shown by its
  *  summary, never configured.

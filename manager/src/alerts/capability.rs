@@ -39,6 +39,8 @@ struct Readers {
     services: Option<Services>,
     /// Memory, load, the mounts and `[alerts.disk_free] paths`.
     host: HostReader,
+    /// The validators as their capability last read them.
+    validators: crate::answer::ValidatorsSeen,
 }
 
 fn now_ms() -> u64 {
@@ -118,6 +120,12 @@ impl Readers {
         });
         clients(&ethereum, &mut seen);
         seen.units = units.iter().filter_map(unit).collect();
+        seen.validators = self
+            .validators
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+            .unwrap_or_default();
         seen
     }
 }
@@ -242,6 +250,7 @@ pub(crate) fn answerer(setup: &mut Setup<'_>) -> anyhow::Result<Arc<dyn Answer>>
             ethereum,
             services,
             host: HostReader::new(config.alerts.disk_free.paths.clone()),
+            validators: Arc::clone(&setup.validators_seen),
         };
         setup.tasks.push(tokio::spawn(
             Arc::clone(&alerts).rounds(readers, config.alerts.clone()),

@@ -36,6 +36,14 @@ pub(crate) struct AlertsConfig {
     pub(crate) unit_restarts: UnitRestarts,
     /// The manager itself started again after it had not stopped cleanly.
     pub(crate) manager_restarted: ManagerRestarted,
+    /// Each watched validator attesting (the `validators` capability).
+    pub(crate) validator_missed: ValidatorMissed,
+    /// Each watched validator's balance not falling.
+    pub(crate) validator_balance: Switch,
+    /// Each watched validator not slashed.
+    pub(crate) validator_slashed: Switch,
+    /// Each watched validator that was active not exiting.
+    pub(crate) validator_exited: Switch,
 }
 
 impl Default for AlertsConfig {
@@ -54,6 +62,10 @@ impl Default for AlertsConfig {
             unit_down: Switch::default(),
             unit_restarts: UnitRestarts::default(),
             manager_restarted: ManagerRestarted::default(),
+            validator_missed: ValidatorMissed::default(),
+            validator_balance: Switch::default(),
+            validator_slashed: Switch::default(),
+            validator_exited: Switch::default(),
         }
     }
 }
@@ -226,6 +238,29 @@ impl Default for Peers {
     }
 }
 
+/// `[alerts.validator_missed]`: a validator not seen live in `missed` of
+/// the last `of_last` epochs judged; critical when in all of them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct ValidatorMissed {
+    /// Whether it runs.
+    pub(crate) enabled: bool,
+    /// Epochs missed that make it hold.
+    pub(crate) missed: u32,
+    /// Of how many of the last epochs judged (at most 16).
+    pub(crate) of_last: u32,
+}
+
+impl Default for ValidatorMissed {
+    fn default() -> Self {
+        ValidatorMissed {
+            enabled: true,
+            missed: 2,
+            of_last: 3,
+        }
+    }
+}
+
 /// `[alerts.unit_restarts]`: a unit that started more than a number of
 /// times within minutes.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -345,6 +380,12 @@ impl AlertsConfig {
         }
         minutes("execution_sync] stalled_minutes", e.stalled_minutes, 1440)?;
         minutes("unit_restarts] minutes", self.unit_restarts.minutes, 1440)?;
+        let m = &self.validator_missed;
+        if !(1..=16).contains(&m.of_last) || !(1..=m.of_last).contains(&m.missed) {
+            return Err(
+                "[alerts.validator_missed] needs 1 <= missed <= of_last <= 16".into(),
+            );
+        }
         minutes(
             "manager_restarted] minutes",
             self.manager_restarted.minutes,

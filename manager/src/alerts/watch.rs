@@ -243,6 +243,10 @@ fn enabled(rule: Rule, config: &AlertsConfig) -> bool {
         Rule::UnitDown => config.unit_down.enabled,
         Rule::UnitRestarts => config.unit_restarts.enabled,
         Rule::ManagerRestarted => config.manager_restarted.enabled,
+        Rule::ValidatorMissed => config.validator_missed.enabled,
+        Rule::ValidatorBalance => config.validator_balance.enabled,
+        Rule::ValidatorSlashed => config.validator_slashed.enabled,
+        Rule::ValidatorExited => config.validator_exited.enabled,
         // No rule of this manager's.
         Rule::Unknown => false,
     }

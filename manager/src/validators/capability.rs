@@ -16,6 +16,8 @@ use std::time::Duration;
 /// The watch, shared by the rounds and the answers.
 pub(crate) struct Validators {
     watch: Mutex<Watch>,
+    /// Where the alert rounds find what the last round read.
+    seen: crate::answer::ValidatorsSeen,
 }
 
 /// What a round asks.
@@ -47,6 +49,7 @@ pub(crate) fn answerer(setup: &mut Setup<'_>) -> anyhow::Result<Arc<dyn Answer>>
     let config = setup.config;
     let validators = Arc::new(Validators {
         watch: Mutex::new(Watch::default()),
+        seen: Arc::clone(&setup.validators_seen),
     });
     if !config.capabilities.iter().any(|c| c == CAPABILITY) {
         return Ok(validators);
@@ -93,10 +96,12 @@ impl Validators {
         loop {
             tick.tick().await;
             let round = read_round(&sources, &mut genesis_ms, &mut last_epoch).await;
-            self.watch
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .record(round);
+            let seen = {
+                let mut watch = self.watch.lock().unwrap_or_else(PoisonError::into_inner);
+                watch.record(round);
+                watch.seen()
+            };
+            *self.seen.lock().unwrap_or_else(PoisonError::into_inner) = seen;
         }
     }
 }

@@ -85,6 +85,18 @@ impl History {
             })
     }
 
+    /// Whether `index` was seen live in each of the `last` epochs before
+    /// `current` that were judged, oldest first.
+    pub(crate) fn recent(&self, index: u64, last: u64, current: u64) -> Vec<bool> {
+        self.by_index.get(&index).map_or_else(Vec::new, |track| {
+            track
+                .live
+                .range(current.saturating_sub(last)..current)
+                .map(|(_, live)| *live)
+                .collect()
+        })
+    }
+
     /// Of the `last` epochs before `current`, in how many `index` was seen
     /// not live: attestations missed.
     pub(crate) fn missed(&self, index: u64, last: u64, current: u64) -> u64 {

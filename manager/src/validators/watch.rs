@@ -227,6 +227,28 @@ impl Watch {
         }
     }
 
+    /// The validators as the alert rules see them, or none when the last
+    /// round could not read them (then they judge nothing).
+    pub(crate) fn seen(&self) -> Option<Vec<crate::alerts::rules::ValidatorSeen>> {
+        let Reading::Value(all) = &self.validators else {
+            return None;
+        };
+        let current = match &self.chain {
+            Reading::Value(c) => c.epoch,
+            Reading::Error(_) => return None,
+        };
+        Some(
+            all.iter()
+                .map(|v| crate::alerts::rules::ValidatorSeen {
+                    index: v.index,
+                    status: v.status,
+                    live: self.history.recent(v.index, 16, current),
+                    change_epoch_gwei: self.history.change(v.index, 1),
+                })
+                .collect(),
+        )
+    }
+
     fn view(&self, v: &Validator, current: u64) -> ValidatorView {
         let (live, judged) = self
             .history

@@ -322,6 +322,14 @@ pub enum Rule {
     UnitRestarts,
     /// The manager started again after it had not stopped cleanly.
     ManagerRestarted,
+    /// A validator not seen live in some of the last epochs: attestations missed.
+    ValidatorMissed,
+    /// A validator's balance fell over the last epoch.
+    ValidatorBalance,
+    /// A validator slashed.
+    ValidatorSlashed,
+    /// A validator that was active exiting or exited.
+    ValidatorExited,
     /// A rule this version does not know (a newer manager's): shown by its
     /// summary, never configured.
     #[serde(other)]
@@ -341,6 +349,10 @@ impl Rule {
         Rule::UnitDown,
         Rule::UnitRestarts,
         Rule::ManagerRestarted,
+        Rule::ValidatorMissed,
+        Rule::ValidatorBalance,
+        Rule::ValidatorSlashed,
+        Rule::ValidatorExited,
     ];
 
     /// Its name in manager.toml and on the wire: `disk_free`.
@@ -356,6 +368,10 @@ impl Rule {
             Rule::UnitDown => "unit_down",
             Rule::UnitRestarts => "unit_restarts",
             Rule::ManagerRestarted => "manager_restarted",
+            Rule::ValidatorMissed => "validator_missed",
+            Rule::ValidatorBalance => "validator_balance",
+            Rule::ValidatorSlashed => "validator_slashed",
+            Rule::ValidatorExited => "validator_exited",
             Rule::Unknown => "unknown",
         }
     }

@@ -3,7 +3,8 @@
 //! What a round read ([`Observation`]) and what the rules found
 //! ([`Finding`]) are here, with [`Rules::evaluate`], which asks each
 //! family: the host's disks, memory and load (`host`), the Ethereum clients
-//! (`clients`), the listed units (`units`), and the crash of the last run.
+//! (`clients`), the listed units (`units`), the watched validators
+//! (`validators`), and the crash of the last run.
 
 use super::settings::AlertsConfig;
 use nodepair_protocol::api::alerts::{Fact, Rule, Severity};
@@ -12,6 +13,7 @@ use std::collections::{BTreeMap, VecDeque};
 mod clients;
 mod host;
 mod units;
+mod validators;
 
 /// What the manager read in one round, in the terms the rules need.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -28,6 +30,22 @@ pub(crate) struct Observation {
     pub(crate) execution: Option<Client>,
     /// The listed units.
     pub(crate) units: Vec<Unit>,
+    /// The watched validators, if the `validators` capability read them.
+    pub(crate) validators: Vec<ValidatorSeen>,
+}
+
+/// One watched validator, as the rules see it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ValidatorSeen {
+    /// Its index.
+    pub(crate) index: u64,
+    /// Where it stands.
+    pub(crate) status: nodepair_protocol::api::validators::ValidatorStatus,
+    /// Whether it was seen live in each of the last epochs judged, oldest
+    /// first (at most 16).
+    pub(crate) live: Vec<bool>,
+    /// How its balance moved over the last epoch, once two were read.
+    pub(crate) change_epoch_gwei: Option<i64>,
 }
 
 /// One mount's space, in bytes.
@@ -93,6 +111,8 @@ pub(crate) struct Rules {
     consensus_head: Option<(u64, u64)>,
     execution_head: Option<(u64, u64)>,
     starts: BTreeMap<String, UnitStarts>,
+    /// Validators seen attesting in this run (an exit then is news).
+    seen_active: std::collections::BTreeSet<u64>,
     /// When the manager started after not stopping cleanly.
     crashed_at: Option<u64>,
 }
@@ -159,6 +179,7 @@ impl Rules {
             }
         }
         self.units(seen, config, now_ms, &mut out);
+        self.validators(seen, config, &mut out);
         if config.manager_restarted.enabled
             && let Some(at) = self.crashed_at
         {
