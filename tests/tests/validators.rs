@@ -226,3 +226,121 @@ async fn validators_read_from_the_beacon_node_and_keymanager_reach_the_app_and_b
         stderr(&out)
     );
 }
+
+/// A beacon node whose head moves an epoch each time it is asked (so a
+/// round of the manager is an epoch), with validator 1234568 seen live or
+/// not as the test says.
+async fn moving_node(missing: std::sync::Arc<std::sync::atomic::AtomicBool>) -> MockServer {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let beacon = MockServer::start().await;
+    let slot = std::sync::Arc::new(AtomicU64::new(10_512_000));
+    Mock::given(method("GET"))
+        .and(path("/eth/v1/node/syncing"))
+        .respond_with(move |_: &wiremock::Request| {
+            let now = slot.fetch_add(32, Ordering::SeqCst);
+            ResponseTemplate::new(200).set_body_json(serde_json::json!({"data": {
+                "head_slot": now.to_string(), "sync_distance": "0", "is_syncing": false,
+                "is_optimistic": false, "el_offline": false}}))
+        })
+        .mount(&beacon)
+        .await;
+    for (m, p, body) in [
+        ("GET", "/eth/v1/beacon/genesis", "genesis.json"),
+        (
+            "POST",
+            "/eth/v1/beacon/states/head/validators",
+            "validators.json",
+        ),
+    ] {
+        Mock::given(method(m))
+            .and(path(p))
+            .respond_with(json(body))
+            .mount(&beacon)
+            .await;
+    }
+    Mock::given(method("POST"))
+        .and(path_regex("^/eth/v1/validator/liveness/[0-9]+$"))
+        .respond_with(move |_: &wiremock::Request| {
+            let live = !missing.load(std::sync::atomic::Ordering::SeqCst);
+            ResponseTemplate::new(200).set_body_json(serde_json::json!({"data": [
+                {"index": "1234567", "is_live": true}, {"index": "1234568", "is_live": live}]}))
+        })
+        .mount(&beacon)
+        .await;
+    beacon
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_validator_missing_attestations_for_epochs_is_an_alert_that_resolves_when_it_attests_again()
+ {
+    use nodepair_protocol::api::alerts::{AlertChangeKind, AlertsFollow};
+    let missing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let beacon = moving_node(std::sync::Arc::clone(&missing)).await;
+    let sandbox = Sandbox::new().unwrap();
+    let relay = Relay::start(&sandbox, &[]);
+    let extra = format!(
+        "\n[ethereum]\nbeacon_url = \"{}\"\ntimeout_ms = 1000\n\n[validators]\nindices = [1234567, 1234568]\n\n[alerts]\nevery_secs = 5\nfire_after_secs = 0\nclear_after_secs = 5\n\n[alerts.disk_free]\nenabled = false\n\n[alerts.memory]\nenabled = false\n\n[alerts.load]\nenabled = false\n\n[alerts.validator_balance]\nenabled = false\n",
+        beacon.uri()
+    );
+    let home = ManagerHome::with_config(
+        sandbox.path(),
+        "validator-1",
+        &[&relay.addr],
+        LONG * 4,
+        &["info", "validators", "alerts"],
+        &extra,
+    );
+    let daemon = home.run(&sandbox);
+    let manager = daemon.public_key();
+    let app = App::new("laptop", &[&relay.addr]).start().await;
+    let (out, _) = pair(&sandbox, &home, &app).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    eventually(LONG, "the manager is online", || async {
+        app.counterparties()
+            .await
+            .iter()
+            .any(|v| v.public_key == manager && v.state == NodeState::Online)
+    })
+    .await;
+    let mut events = app.events();
+    let followed = app
+        .request(manager, AlertsFollow::NAME, api::encode(&api::Empty {}))
+        .await
+        .unwrap();
+    assert_eq!(followed.status, Status::OK);
+    let fired = missed_alert(&mut events, AlertChangeKind::Fired).await;
+    assert_eq!(fired.alert.subject, "validator 1234568");
+    assert!(
+        fired.alert.summary.contains("missed its attestation"),
+        "{}",
+        fired.alert.summary
+    );
+    missing.store(false, std::sync::atomic::Ordering::SeqCst);
+    let resolved = missed_alert(&mut events, AlertChangeKind::Resolved).await;
+    assert_eq!(resolved.alert.id, fired.alert.id);
+    stop(app).await;
+    daemon.kill();
+}
+
+/// The next change of `kind` to a `validator_missed` alert pushed to `events`.
+async fn missed_alert(
+    events: &mut tokio::sync::broadcast::Receiver<nodepair_peer::PeerEvent>,
+    kind: nodepair_protocol::api::alerts::AlertChangeKind,
+) -> nodepair_protocol::api::alerts::AlertChange {
+    use nodepair_protocol::api::alerts::{AlertChange, Rule};
+    // A round an epoch, 12 s apart: three epochs take under a minute.
+    tokio::time::timeout(LONG * 4, async {
+        loop {
+            if let nodepair_peer::PeerEvent::Stream { event, .. } = events.recv().await.unwrap()
+                && event.stream == "alerts"
+            {
+                let change: AlertChange = serde_json::from_slice(&event.body).unwrap();
+                if change.kind == kind && change.alert.rule == Rule::ValidatorMissed {
+                    return change;
+                }
+            }
+        }
+    })
+    .await
+    .expect("the validator's alert in time")
+}
