@@ -526,6 +526,21 @@ where
     }
 }
 
+/// Waits until `app` sees `manager` online, or panics after `within`.
+///
+/// # Panics
+///
+/// When it does not come online in time.
+pub async fn online(app: &Peer, manager: nodepair_protocol::PublicKey, within: Duration) {
+    eventually(within, "the manager is online", || async {
+        app.counterparties()
+            .await
+            .iter()
+            .any(|v| v.public_key == manager && v.state == nodepair_protocol::NodeState::Online)
+    })
+    .await;
+}
+
 /// The desktop app's files for its headless mode: settings and data dir.
 #[derive(Debug, Clone)]
 pub struct AppHome {

@@ -15,9 +15,9 @@ use nodepair_protocol::api::alerts::{
     AlertsFollow, AlertsList, AlertsListRequest, AlertsMute, ChangesPage, Rule, Severity,
 };
 use nodepair_protocol::api::{self, Empty, Method};
-use nodepair_protocol::{NodeState, PublicKey, Status};
+use nodepair_protocol::{PublicKey, Status};
 use nodepair_tests::fixtures::fake_systemctl;
-use nodepair_tests::net::{App, ManagerHome, Relay, eventually, pair, stop};
+use nodepair_tests::net::{App, ManagerHome, Relay, eventually, online, pair, stop};
 use nodepair_tests::{Sandbox, stderr};
 use std::time::Duration;
 
@@ -53,7 +53,7 @@ async fn watched(sandbox: &Sandbox, capabilities: &[&str], extra: &str) -> Watch
     let app = App::new("laptop", &[&relay.addr]).start().await;
     let (out, _) = pair(sandbox, &home, &app).await;
     assert!(out.status.success(), "{}", stderr(&out));
-    online(&app, manager).await;
+    online(&app, manager, LONG).await;
     Watched {
         relay,
         home,
@@ -78,16 +78,6 @@ async fn followed(
         .await
         .unwrap();
     (watched, events)
-}
-
-async fn online(app: &nodepair_peer::Peer, manager: PublicKey) {
-    eventually(LONG, "the manager is online", || async {
-        app.counterparties()
-            .await
-            .iter()
-            .any(|v| v.public_key == manager && v.state == NodeState::Online)
-    })
-    .await;
 }
 
 async fn ask<M: Method>(
@@ -265,7 +255,7 @@ async fn a_stopped_unit_is_an_alert_pushed_acknowledged_resolved_and_kept_across
         "who acknowledged what is in the audit log: {log}"
     );
     let daemon = home.run(&sandbox);
-    online(&app, manager).await;
+    online(&app, manager, LONG).await;
     let kept = all_changes(&app, manager).await;
     assert_eq!(
         kept.iter().map(|c| (c.seq, c.kind)).collect::<Vec<_>>(),
@@ -283,7 +273,7 @@ async fn a_stopped_unit_is_an_alert_pushed_acknowledged_resolved_and_kept_across
     // Killed, then started: the crash is reported, numbered after the rest.
     daemon.kill();
     let daemon = home.run(&sandbox);
-    online(&app, manager).await;
+    online(&app, manager, LONG).await;
     eventually(LONG, "the crash is in the log", || async {
         all_changes(&app, manager).await.len() == 4
     })

@@ -5,14 +5,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use nodepair_protocol::Status;
 use nodepair_protocol::api::reading::{ReadErrorKind, Reading};
 use nodepair_protocol::api::validators::{
     ValidatorStatus, ValidatorsStatus, ValidatorsStatusRequest, ValidatorsStatusResponse,
 };
 use nodepair_protocol::api::{self, Method};
-use nodepair_protocol::{NodeState, Status};
 use nodepair_tests::fixtures::fixture;
-use nodepair_tests::net::{App, ManagerHome, Relay, eventually, pair, stop};
+use nodepair_tests::net::{App, ManagerHome, Relay, online, pair, stop};
 use nodepair_tests::{Sandbox, stderr};
 use std::time::Duration;
 use wiremock::matchers::{header, method, path, path_regex};
@@ -29,21 +29,12 @@ fn json(name: &str) -> ResponseTemplate {
 /// does not serve attestation rewards; a keymanager holding their keys.
 async fn node() -> (MockServer, MockServer) {
     let beacon = MockServer::start().await;
-    for (m, p, body) in [
-        ("GET", "/eth/v1/node/syncing", "syncing.json"),
-        ("GET", "/eth/v1/beacon/genesis", "genesis.json"),
-        (
-            "POST",
-            "/eth/v1/beacon/states/head/validators",
-            "validators.json",
-        ),
-    ] {
-        Mock::given(method(m))
-            .and(path(p))
-            .respond_with(json(body))
-            .mount(&beacon)
-            .await;
-    }
+    Mock::given(method("GET"))
+        .and(path("/eth/v1/node/syncing"))
+        .respond_with(json("syncing.json"))
+        .mount(&beacon)
+        .await;
+    state_and_genesis(&beacon).await;
     Mock::given(method("POST"))
         .and(path_regex("^/eth/v1/validator/liveness/[0-9]+$"))
         .respond_with(
@@ -79,6 +70,24 @@ async fn node() -> (MockServer, MockServer) {
     (beacon, keymanager)
 }
 
+/// The chain's genesis and the four validators of the fixtures.
+async fn state_and_genesis(beacon: &MockServer) {
+    for (m, p, body) in [
+        ("GET", "/eth/v1/beacon/genesis", "genesis.json"),
+        (
+            "POST",
+            "/eth/v1/beacon/states/head/validators",
+            "validators.json",
+        ),
+    ] {
+        Mock::given(method(m))
+            .and(path(p))
+            .respond_with(json(body))
+            .mount(beacon)
+            .await;
+    }
+}
+
 fn token_file(dir: &std::path::Path, mode: u32) -> std::path::PathBuf {
     use std::os::unix::fs::PermissionsExt;
     let file = dir.join(format!("api-token-{mode:o}.txt"));
@@ -112,13 +121,7 @@ async fn validators_read_from_the_beacon_node_and_keymanager_reach_the_app_and_b
     let app = App::new("laptop", &[&relay.addr]).start().await;
     let (out, _) = pair(&sandbox, &home, &app).await;
     assert!(out.status.success(), "{}", stderr(&out));
-    eventually(LONG, "the manager is online", || async {
-        app.counterparties()
-            .await
-            .iter()
-            .any(|v| v.public_key == manager && v.state == NodeState::Online)
-    })
-    .await;
+    online(&app, manager, LONG).await;
     let ask = || async {
         let reply = app
             .request(
@@ -244,20 +247,7 @@ async fn moving_node(missing: std::sync::Arc<std::sync::atomic::AtomicBool>) -> 
         })
         .mount(&beacon)
         .await;
-    for (m, p, body) in [
-        ("GET", "/eth/v1/beacon/genesis", "genesis.json"),
-        (
-            "POST",
-            "/eth/v1/beacon/states/head/validators",
-            "validators.json",
-        ),
-    ] {
-        Mock::given(method(m))
-            .and(path(p))
-            .respond_with(json(body))
-            .mount(&beacon)
-            .await;
-    }
+    state_and_genesis(&beacon).await;
     Mock::given(method("POST"))
         .and(path_regex("^/eth/v1/validator/liveness/[0-9]+$"))
         .respond_with(move |_: &wiremock::Request| {
@@ -295,13 +285,7 @@ async fn a_validator_missing_attestations_for_epochs_is_an_alert_that_resolves_w
     let app = App::new("laptop", &[&relay.addr]).start().await;
     let (out, _) = pair(&sandbox, &home, &app).await;
     assert!(out.status.success(), "{}", stderr(&out));
-    eventually(LONG, "the manager is online", || async {
-        app.counterparties()
-            .await
-            .iter()
-            .any(|v| v.public_key == manager && v.state == NodeState::Online)
-    })
-    .await;
+    online(&app, manager, LONG).await;
     let mut events = app.events();
     let followed = app
         .request(manager, AlertsFollow::NAME, api::encode(&api::Empty {}))
