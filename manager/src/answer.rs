@@ -35,10 +35,11 @@ pub(crate) struct Setup<'a> {
     pub(crate) validators_seen: ValidatorsSeen,
 }
 
-/// The validators' latest reading, shared by the capability that reads it
-/// and the alert rounds that judge it.
+/// The validators' latest reading and when it was read (ms since the Unix
+/// epoch), shared by the capability that reads it and the alert rounds
+/// that judge it.
 pub(crate) type ValidatorsSeen =
-    Arc<std::sync::Mutex<Option<Vec<crate::alerts::rules::ValidatorSeen>>>>;
+    Arc<std::sync::Mutex<Option<(u64, Vec<crate::alerts::rules::ValidatorSeen>)>>>;
 
 /// One capability as the manager answers it.
 pub(crate) trait Answer: Send + Sync + 'static {

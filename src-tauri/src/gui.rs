@@ -4,7 +4,6 @@ use crate::alert_inbox::AlertInbox;
 use crate::app_error::{AppError, ErrorKind};
 use crate::backend::{Ask, Backend, NeedsPassphrase, needs_passphrase};
 use crate::follows::Follows;
-use crate::node_health::NodeHealth;
 use crate::notify::{Notice, Notifier};
 use crate::settings::{Settings, WindowSettings};
 use crate::views::{BackendState, ManagerEvent, ManagerRow, ManagersView, UnlockView};
@@ -67,7 +66,9 @@ pub struct AppState {
     /// Every manager's alerts as seen, kept in the data directory.
     pub(crate) alerts: Mutex<AlertInbox>,
     /// Each online manager's node health, as last read.
-    pub(crate) health: Mutex<std::collections::HashMap<nodepair_protocol::PublicKey, NodeHealth>>,
+    pub(crate) health: Mutex<
+        std::collections::HashMap<nodepair_protocol::PublicKey, crate::health_watch::RowHealth>,
+    >,
     /// Wakes the health reading (a manager came online).
     pub(crate) health_kick: tokio::sync::Notify,
     /// Held while the network settings change and the node restarts: one
@@ -165,8 +166,11 @@ pub(crate) async fn view(state: &AppState) -> ManagersView {
                         .into_iter()
                         .cloned()
                         .collect();
-                    if row.state == nodepair_protocol::NodeState::Online {
-                        row.health = health.get(&key).cloned();
+                    if row.state == nodepair_protocol::NodeState::Online
+                        && let Some(h) = health.get(&key)
+                    {
+                        row.health = h.node.clone();
+                        row.validators = h.validators;
                     }
                 }
                 row

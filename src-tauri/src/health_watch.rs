@@ -1,9 +1,10 @@
-//! Asks every online manager that watches an Ethereum node for its status every few seconds, for the health line of its row in the managers list.
+//! Asks every online manager that watches an Ethereum node or validators for their status every few seconds, for the health line and the validators' count on its row in the managers list.
 
 use crate::backend::Backend;
 use crate::gui::{AppState, Phase, emit};
 use crate::node_health::{NodeHealth, node_health};
 use nodepair_protocol::api::ethereum::EthStatus;
+use nodepair_protocol::api::validators::{Summary, ValidatorsStatus, ValidatorsStatusRequest};
 use nodepair_protocol::api::{self, Empty, Method};
 use nodepair_protocol::{NodeState, PublicKey, Status};
 use std::collections::HashMap;
@@ -15,6 +16,15 @@ use tauri::{AppHandle, Manager};
 const EVERY: Duration = Duration::from_secs(15);
 /// How long one answer is waited for.
 const PATIENCE: Duration = Duration::from_secs(10);
+
+/// What a manager's row says of its node and validators.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct RowHealth {
+    /// Its node's health line, if it watches one and it answered.
+    pub(crate) node: Option<NodeHealth>,
+    /// Its validators counted, if it watches them and they were read.
+    pub(crate) validators: Option<Summary>,
+}
 
 /// Keeps the health lines of `backend`'s managers until it stops: asked
 /// every [`EVERY`], and at once when the app's state says a manager came
@@ -54,38 +64,65 @@ pub(crate) fn spawn(app: AppHandle, backend: Weak<Backend>) {
 
 /// Every watching manager asked at once, so one slow to answer delays no
 /// other's line.
-async fn read_all(backend: &Arc<Backend>) -> HashMap<PublicKey, NodeHealth> {
+async fn read_all(backend: &Arc<Backend>) -> HashMap<PublicKey, RowHealth> {
     let mut asking = tokio::task::JoinSet::new();
     for view in backend.peer.counterparties().await {
-        let watches = view
-            .capabilities
-            .iter()
-            .any(|c| c == api::ethereum::CAPABILITY);
-        if view.state != NodeState::Online || !watches {
+        let offers = |name: &str| view.capabilities.iter().any(|c| c == name);
+        let (node, validators) = (
+            offers(api::ethereum::CAPABILITY),
+            offers(api::validators::CAPABILITY),
+        );
+        if view.state != NodeState::Online || !(node || validators) {
             continue;
         }
         let backend = Arc::clone(backend);
         asking.spawn(async move {
-            let asked =
-                backend
-                    .peer
-                    .request(view.public_key, EthStatus::NAME, api::encode(&Empty {}));
-            let reply = match tokio::time::timeout(PATIENCE, asked).await {
-                Ok(Ok(reply)) if reply.status == Status::OK => reply,
-                _ => return None,
-            };
-            let line = api::decode_response::<EthStatus>(&reply.body)
-                .ok()
-                .as_ref()
-                .and_then(node_health)?;
-            Some((view.public_key, line))
+            let key = view.public_key;
+            let (node, validators) = tokio::join!(
+                async {
+                    if !node {
+                        return None;
+                    }
+                    let body = ask::<EthStatus>(&backend, key, api::encode(&Empty {})).await?;
+                    node_health(&body)
+                },
+                async {
+                    if !validators {
+                        return None;
+                    }
+                    // Only the summary: no page of validators.
+                    let request = ValidatorsStatusRequest {
+                        after_index: None,
+                        limit: Some(0),
+                    };
+                    let status =
+                        ask::<ValidatorsStatus>(&backend, key, api::encode(&request)).await?;
+                    status.validators.value().map(|_| status.summary)
+                },
+            );
+            let row = RowHealth { node, validators };
+            (row != RowHealth::default()).then_some((key, row))
         });
     }
-    let mut lines = HashMap::new();
+    let mut rows = HashMap::new();
     while let Some(done) = asking.join_next().await {
-        if let Ok(Some((key, line))) = done {
-            lines.insert(key, line);
+        if let Ok(Some((key, row))) = done {
+            rows.insert(key, row);
         }
     }
-    lines
+    rows
+}
+
+/// `M`'s answer from `manager`, or none if it did not come in time or was
+/// not one.
+async fn ask<M: Method>(
+    backend: &Backend,
+    manager: PublicKey,
+    body: Vec<u8>,
+) -> Option<M::Response> {
+    let asked = backend.peer.request(manager, M::NAME, body);
+    match tokio::time::timeout(PATIENCE, asked).await {
+        Ok(Ok(reply)) if reply.status == Status::OK => api::decode_response::<M>(&reply.body).ok(),
+        _ => None,
+    }
 }

@@ -48,6 +48,8 @@ pub struct ManagerRow {
     pub resolved: Vec<nodepair_protocol::api::alerts::Alert>,
     /// Its node's health in one line, while it is online and watches one.
     pub health: Option<crate::node_health::NodeHealth>,
+    /// Its validators counted, while it is online and watches them.
+    pub validators: Option<nodepair_protocol::api::validators::Summary>,
 }
 
 impl ManagerRow {
@@ -69,6 +71,7 @@ impl ManagerRow {
             alerts: Vec::new(),
             resolved: Vec::new(),
             health: None,
+            validators: None,
         }
     }
 
@@ -89,6 +92,7 @@ impl ManagerRow {
             alerts: Vec::new(),
             resolved: Vec::new(),
             health: None,
+            validators: None,
         }
     }
 }

@@ -595,6 +595,29 @@ impl AppHome {
             .output()
             .expect("nodepair starts")
     }
+
+    /// `nodepair pair --yes --json` here and `nodepair-manager pair <code>`
+    /// on `manager`: the two paired from the terminal.
+    ///
+    /// # Panics
+    ///
+    /// When either side fails.
+    pub fn pair_with(&self, sandbox: &Sandbox, manager: &ManagerHome) {
+        use std::io::BufRead;
+        let mut pairing = self
+            .command(sandbox, &["pair", "--yes", "--json"])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("nodepair pair starts");
+        let mut lines = std::io::BufReader::new(pairing.stdout.take().expect("its output"));
+        let mut line = String::new();
+        lines.read_line(&mut line).expect("the code line");
+        let offer: serde_json::Value = serde_json::from_str(&line).expect("a JSON line");
+        let code = offer["code"].as_str().expect("a code");
+        let out = manager.cli(sandbox, &["pair", "--yes", code]);
+        assert!(out.status.success(), "{}", crate::stderr(&out));
+        assert!(pairing.wait().expect("nodepair pair ends").success());
+    }
 }
 
 /// Runs `nodepair-manager pair <code>` against `home` while `app` offers the

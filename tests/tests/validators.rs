@@ -12,8 +12,8 @@ use nodepair_protocol::api::validators::{
 };
 use nodepair_protocol::api::{self, Method};
 use nodepair_tests::fixtures::fixture;
-use nodepair_tests::net::{App, ManagerHome, Relay, online, pair, stop};
-use nodepair_tests::{Sandbox, stderr};
+use nodepair_tests::net::{App, AppHome, ManagerHome, Relay, online, pair, stop};
+use nodepair_tests::{Sandbox, json_of, stderr};
 use std::time::Duration;
 use wiremock::matchers::{header, method, path, path_regex};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -127,7 +127,7 @@ async fn validators_read_from_the_beacon_node_and_keymanager_reach_the_app_and_b
             .request(
                 manager,
                 ValidatorsStatus::NAME,
-                api::encode(&ValidatorsStatusRequest { after_index: None }),
+                api::encode(&ValidatorsStatusRequest::default()),
             )
             .await
             .unwrap();
@@ -185,7 +185,10 @@ async fn validators_read_from_the_beacon_node_and_keymanager_reach_the_app_and_b
     );
     let proposal = views[0].next_proposal.expect("a proposal duty");
     assert_eq!(proposal.slot, 10_512_350);
-    assert_eq!(proposal.at_ms, (1_606_824_023 + 10_512_350 * 12) * 1000);
+    assert_eq!(
+        proposal.at_ms,
+        Some((1_606_824_023 + 10_512_350 * 12) * 1000)
+    );
     assert!(views[1].next_proposal.is_none());
     stop(app).await;
     daemon.kill();
@@ -228,6 +231,215 @@ async fn validators_read_from_the_beacon_node_and_keymanager_reach_the_app_and_b
         "{}",
         stderr(&out)
     );
+}
+
+/// The first of the 10 000 validators listed.
+const FIRST: u64 = 1_000_000;
+
+/// A beacon node holding every validator it is asked for, whose liveness
+/// answers are cut off mid-JSON, whose proposer duties never come in time,
+/// which serves no attestation rewards, and which puts validator 1000005
+/// in the sync committee.
+async fn broken_node() -> MockServer {
+    let beacon = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/eth/v1/node/syncing"))
+        .respond_with(json("syncing.json"))
+        .mount(&beacon)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/eth/v1/beacon/genesis"))
+        .respond_with(json("genesis.json"))
+        .mount(&beacon)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/eth/v1/beacon/states/head/validators"))
+        .respond_with(|request: &wiremock::Request| {
+            let asked: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
+            let data: Vec<serde_json::Value> = asked["ids"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|id| {
+                    let index: u64 = id.as_str().unwrap().parse().unwrap();
+                    serde_json::json!({"index": index.to_string(), "balance": (32_000_000_000 + index).to_string(),
+                        "status": "active_ongoing", "validator": {"pubkey": format!("0x{index:096x}"), "slashed": false}})
+                })
+                .collect();
+            ResponseTemplate::new(200).set_body_json(serde_json::json!({"execution_optimistic": false, "finalized": false, "data": data}))
+        })
+        .mount(&beacon)
+        .await;
+    Mock::given(method("POST"))
+        .and(path_regex("^/eth/v1/validator/liveness/[0-9]+$"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(
+            "{\"data\": [{\"index\": \"1000000\", \"is_li",
+            "application/json",
+        ))
+        .mount(&beacon)
+        .await;
+    Mock::given(method("GET"))
+        .and(path_regex("^/eth/v1/validator/duties/proposer/[0-9]+$"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(20)))
+        .mount(&beacon)
+        .await;
+    Mock::given(method("POST"))
+        .and(path_regex("^/eth/v1/beacon/rewards/attestations/[0-9]+$"))
+        .respond_with(
+            ResponseTemplate::new(404)
+                .set_body_json(serde_json::json!({"code": 404, "message": "NOT_FOUND: rewards"})),
+        )
+        .mount(&beacon)
+        .await;
+    Mock::given(method("POST"))
+        .and(path_regex("^/eth/v1/validator/duties/sync/[0-9]+$"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"execution_optimistic": false, "data": [
+            {"pubkey": format!("0x{:096x}", FIRST + 5), "validator_index": (FIRST + 5).to_string(), "validator_sync_committee_indices": ["17"]}]})))
+        .mount(&beacon)
+        .await;
+    beacon
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_thousand_validators_come_in_pages_within_a_frame_and_a_broken_or_hanging_source_is_its_own_reading()
+ {
+    let beacon = broken_node().await;
+    let sandbox = Sandbox::new().unwrap();
+    let relay = Relay::start(&sandbox, &[]);
+    let indices: Vec<String> = (FIRST..FIRST + 10_000).map(|i| i.to_string()).collect();
+    let extra = format!(
+        "\n[ethereum]\nbeacon_url = \"{}\"\ntimeout_ms = 1000\n\n[validators]\nindices = [{}]\n",
+        beacon.uri(),
+        indices.join(", ")
+    );
+    let home = ManagerHome::with_config(
+        sandbox.path(),
+        "validator-1",
+        &[&relay.addr],
+        LONG * 4,
+        &["info", "validators"],
+        &extra,
+    );
+    let daemon = home.run(&sandbox);
+    let manager = daemon.public_key();
+    let app = App::new("laptop", &[&relay.addr]).start().await;
+    let (out, _) = pair(&sandbox, &home, &app).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    online(&app, manager, LONG).await;
+    let ask = |after_index| {
+        let app = &app;
+        async move {
+            let reply = loop {
+                let reply = app
+                    .request(
+                        manager,
+                        ValidatorsStatus::NAME,
+                        api::encode(&ValidatorsStatusRequest {
+                            after_index,
+                            limit: None,
+                        }),
+                    )
+                    .await
+                    .unwrap();
+                // Paging faster than the manager's 20 requests a second:
+                // asked again, as the app's pages would be.
+                if reply.status != Status::RATE_LIMITED {
+                    break reply;
+                }
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            };
+            assert_eq!(reply.status, Status::OK);
+            assert!(
+                reply.body.len() < nodepair_protocol::frame::MAX_FRAME_LEN - 1024,
+                "{} bytes",
+                reply.body.len()
+            );
+            api::decode_response::<ValidatorsStatus>(&reply.body).unwrap()
+        }
+    };
+    // Read once every epoch source was asked (the duties take the whole
+    // timeout).
+    let deadline = tokio::time::Instant::now() + LONG;
+    let first = loop {
+        let read = ask(None).await;
+        if matches!(&read.validators, Reading::Value(v) if !v.is_empty())
+            && matches!(&read.duties, Reading::Error(_))
+        {
+            break read;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not read in time: {:?}",
+            read.summary
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert_eq!(first.summary.count, 10_000);
+    assert!(first.more);
+    assert!(
+        matches!(&first.liveness, Reading::Error(e) if e.kind == ReadErrorKind::Invalid),
+        "cut-off JSON: {:?}",
+        first.liveness
+    );
+    assert!(
+        matches!(&first.duties, Reading::Error(e) if e.kind == ReadErrorKind::Timeout),
+        "a hanging endpoint: {:?}",
+        first.duties
+    );
+    assert!(
+        matches!(&first.rewards, Reading::Error(e) if e.kind == ReadErrorKind::NotServed),
+        "{:?}",
+        first.rewards
+    );
+    let Reading::Value(views) = &first.validators else {
+        panic!("validators")
+    };
+    assert!(
+        views.iter().all(|v| v.live.judged == 0),
+        "no liveness read: none judged, not zero seen"
+    );
+    let sync = views[5]
+        .sync_committee
+        .expect("1000005 is in the sync committee");
+    assert_eq!(sync.until_epoch - sync.from_epoch, 256);
+    assert_eq!(first.summary.in_sync_committee, 1);
+    // Every validator once, in order, a page at a time.
+    let mut seen: Vec<u64> = Vec::new();
+    let mut after = None;
+    loop {
+        let page = ask(after).await;
+        let Reading::Value(views) = &page.validators else {
+            panic!("validators")
+        };
+        assert!(views.len() <= 100);
+        seen.extend(views.iter().map(|v| v.index));
+        after = views.last().map(|v| v.index);
+        if !page.more {
+            break;
+        }
+    }
+    assert_eq!(seen, (FIRST..FIRST + 10_000).collect::<Vec<_>>());
+    // The same from a terminal: the last page.
+    let terminal = AppHome::new(sandbox.path(), "desk", &[&relay.addr]);
+    terminal.pair_with(&sandbox, &home);
+    let out = terminal.cli(
+        &sandbox,
+        &[
+            "ask",
+            "validator-1",
+            "validators.status",
+            &format!("{{\"after_index\": {}}}", FIRST + 9_949),
+            "--timeout",
+            "60",
+        ],
+    );
+    let answer = json_of(&out);
+    let last = answer["validators"]["value"].as_array().expect("a page");
+    assert_eq!(last.len(), 50, "{answer}");
+    assert_eq!(last[49]["index"], FIRST + 9_999);
+    assert_eq!(answer["more"], false);
+    stop(app).await;
+    daemon.kill();
 }
 
 /// A beacon node whose head moves an epoch each time it is asked (so a

@@ -26,11 +26,20 @@ export interface AlertActions {
 /** Where an alert stands, for the filters and its look. */
 export type AlertState = "open" | "acknowledged" | "muted" | "resolved";
 
+const SEVERITY_RANK: Record<Alert["severity"], number> = { info: 0, warning: 1, critical: 2 };
+
+/** A severity's label and tone: info is news, not trouble. */
+export function severityLabel(severity: Alert["severity"]): { label: string; tone: string } {
+  if (severity === "critical") return { label: "Critical", tone: "bad" };
+  if (severity === "warning") return { label: "Warning", tone: "busy" };
+  return { label: "Info", tone: "idle" };
+}
+
 /** The filters of the Alerts view. */
 export interface AlertFilter {
   /** A manager's key, or every manager. */
   manager: string | "all";
-  severity: "all" | "critical" | "warning";
+  severity: "all" | Alert["severity"];
   /** Open (acknowledged and muted ones too), resolved, or both. */
   state: "open" | "resolved" | "all";
 }
@@ -60,6 +69,7 @@ const RULES: Record<string, string> = {
   validator_balance: "Balance fell",
   validator_slashed: "Slashed",
   validator_exited: "Validator exiting",
+  validator_proposal: "Block proposal",
   unknown: "Other",
 };
 
@@ -81,7 +91,7 @@ export function listAlerts(managers: readonly ManagerRow[]): Listed[] {
   const all: Listed[] = managers.flatMap((manager) =>
     [...manager.alerts, ...(manager.resolved ?? [])].map((alert) => ({ manager, alert })),
   );
-  const rank = (a: Alert) => (a.resolved_at_ms == null ? 2 : 0) + (a.severity === "critical" ? 1 : 0);
+  const rank = (a: Alert) => (a.resolved_at_ms == null ? 3 : 0) + SEVERITY_RANK[a.severity];
   return all.sort((x, y) => rank(y.alert) - rank(x.alert) || (y.alert.resolved_at_ms ?? y.alert.last_seen_ms) - (x.alert.resolved_at_ms ?? x.alert.last_seen_ms));
 }
 
@@ -108,7 +118,7 @@ export function alertItem(item: Listed, nowMs: number, actions: AlertActions, sh
   const badge =
     state === "resolved"
       ? h("span", { class: "badge good" }, "Resolved")
-      : h("span", { class: `badge ${alert.severity === "critical" ? "bad" : "busy"}` }, alert.severity === "critical" ? "Critical" : "Warning");
+      : h("span", { class: `badge ${severityLabel(alert.severity).tone}` }, severityLabel(alert.severity).label);
   const when = [
     `${ruleLabel(alert.rule)}${alert.subject ? ` · ${alert.subject}` : ""}`,
     `since ${lastSeenLabel(Math.floor(alert.first_seen_ms / 1000), nowMs)}`,
@@ -183,7 +193,7 @@ export function healthLine(health: NodeHealth | null | undefined): HTMLElement |
   return h("span", { class: `health-line ${tone}`, "data-testid": "node-health", "data-level": health.level }, health.line);
 }
 
-/** How many open alerts, not muted, `managers` have: the Alerts button's count. */
+/** How many open alerts, not muted and not info, `managers` have: the Alerts button's count. */
 export function openCount(managers: readonly ManagerRow[], nowMs: number): number {
-  return managers.reduce((n, m) => n + m.alerts.filter((a) => alertState(a, nowMs) !== "muted").length, 0);
+  return managers.reduce((n, m) => n + m.alerts.filter((a) => a.severity !== "info" && alertState(a, nowMs) !== "muted").length, 0);
 }

@@ -48,6 +48,7 @@ export function renderAlertsPage(root: HTMLElement, view: ManagersView, filter: 
       ["all", "Any severity"],
       ["critical", "Critical"],
       ["warning", "Warning"],
+      ["info", "Info"],
     ], (severity) => actions.filter({ ...filter, severity })),
     choice("filter-state", "State", filter.state, [
       ["open", "Open"],

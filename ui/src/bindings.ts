@@ -874,6 +874,8 @@ export type ManagerRow_Deserialize = {
 	resolved: Alert_Deserialize[],
 	/**  Its node's health in one line, while it is online and watches one. */
 	health?: NodeHealth | null,
+	/**  Its validators counted, while it is online and watches them. */
+	validators?: Summary | null,
 };
 
 /**  One paired manager, as the list shows it. */
@@ -909,6 +911,8 @@ export type ManagerRow_Serialize = {
 	resolved: Alert_Serialize[],
 	/**  Its node's health in one line, while it is online and watches one. */
 	health: NodeHealth | null,
+	/**  Its validators counted, while it is online and watches them. */
+	validators: Summary | null,
 };
 
 /**
@@ -1268,11 +1272,28 @@ export type Preset =
 "waku-network";
 
 /**  A block proposal duty. */
-export type Proposal = {
+export type Proposal = Proposal_Serialize | Proposal_Deserialize;
+
+/**  A block proposal duty. */
+export type Proposal_Deserialize = {
 	/**  Its slot. */
 	slot: number,
-	/**  When the slot begins (ms since the Unix epoch). */
-	at_ms: number,
+	/**
+	 *  When the slot begins (ms since the Unix epoch), once the chain's
+	 *  genesis was read.
+	 */
+	at_ms?: number | null,
+};
+
+/**  A block proposal duty. */
+export type Proposal_Serialize = {
+	/**  Its slot. */
+	slot: number,
+	/**
+	 *  When the slot begins (ms since the Unix epoch), once the chain's
+	 *  genesis was read.
+	 */
+	at_ms: number | null,
 };
 
 /**  Why a reading failed. */
@@ -1347,6 +1368,8 @@ export type Rule_Deserialize =
 "validator_slashed" | 
 /**  A validator that was active exiting or exited. */
 "validator_exited" | 
+/**  A validator proposes a block within minutes (info). */
+"validator_proposal" | 
 /**
  *  A rule this version does not know (a newer manager's): shown by its
  *  summary, never configured.
@@ -1386,6 +1409,8 @@ export type Rule_Serialize =
 "validator_slashed" | 
 /**  A validator that was active exiting or exited. */
 "validator_exited" | 
+/**  A validator proposes a block within minutes (info). */
+"validator_proposal" | 
 /**
  *  A rule this version does not know (a newer manager's): shown by its
  *  summary, never configured.
@@ -1493,6 +1518,11 @@ export type SettingsView_Serialize = {
 
 /**  How bad an alert is. */
 export type Severity = 
+/**
+ *  Worth knowing, nothing wrong (a block proposal coming): never turns
+ *  the app's tray to alerting.
+ */
+"info" | 
 /**  Worth a look soon. */
 "warning" | 
 /**  Needs someone now. */
@@ -1518,10 +1548,54 @@ export type Summary = {
 	count: number,
 	/**  Active (attesting). */
 	active: number,
-	/**  Seen not live in the last epoch judged. */
+	/**  Seen not live in the last epoch whose liveness was read. */
 	missed: number,
 	/**  Slashed. */
 	slashed: number,
+	/**  In the sync committee now. */
+	in_sync_committee: number,
+};
+
+/**
+ *  A sync-committee duty: every slot of a period of
+ *  [`EPOCHS_PER_SYNC_PERIOD`] epochs.
+ */
+export type SyncCommittee = SyncCommittee_Serialize | SyncCommittee_Deserialize;
+
+/**
+ *  A sync-committee duty: every slot of a period of
+ *  [`EPOCHS_PER_SYNC_PERIOD`] epochs.
+ */
+export type SyncCommittee_Deserialize = {
+	/**  The period's first epoch. */
+	from_epoch: number,
+	/**  The first epoch after it. */
+	until_epoch: number,
+	/**
+	 *  When it begins (ms since the Unix epoch), once the chain's genesis
+	 *  was read.
+	 */
+	from_ms?: number | null,
+	/**  When it ends, likewise. */
+	until_ms?: number | null,
+};
+
+/**
+ *  A sync-committee duty: every slot of a period of
+ *  [`EPOCHS_PER_SYNC_PERIOD`] epochs.
+ */
+export type SyncCommittee_Serialize = {
+	/**  The period's first epoch. */
+	from_epoch: number,
+	/**  The first epoch after it. */
+	until_epoch: number,
+	/**
+	 *  When it begins (ms since the Unix epoch), once the chain's genesis
+	 *  was read.
+	 */
+	from_ms: number | null,
+	/**  When it ends, likewise. */
+	until_ms: number | null,
 };
 
 /**  Which source, and how many lines. */
@@ -1672,7 +1746,12 @@ export type ValidatorView_Deserialize = {
 	 */
 	reward_gwei?: number | null,
 	/**  Its next block proposal, if one is known. */
-	next_proposal?: Proposal | null,
+	next_proposal?: Proposal_Deserialize | null,
+	/**
+	 *  Its sync-committee duty, this period's or else the next's, if it
+	 *  has one.
+	 */
+	sync_committee?: SyncCommittee_Deserialize | null,
 };
 
 /**  One validator. */
@@ -1700,22 +1779,40 @@ export type ValidatorView_Serialize = {
 	 */
 	reward_gwei: number | null,
 	/**  Its next block proposal, if one is known. */
-	next_proposal: Proposal | null,
+	next_proposal: Proposal_Serialize | null,
+	/**
+	 *  Its sync-committee duty, this period's or else the next's, if it
+	 *  has one.
+	 */
+	sync_committee: SyncCommittee_Serialize | null,
 };
 
-/**  Which page: the validators after `after_index` (none: from the first). */
+/**
+ *  Which page: the validators after `after_index` (none: from the first),
+ *  at most `limit` of them (none: [`MAX_PAGE`]; 0: only the summary).
+ */
 export type ValidatorsStatusRequest = ValidatorsStatusRequest_Serialize | ValidatorsStatusRequest_Deserialize;
 
-/**  Which page: the validators after `after_index` (none: from the first). */
+/**
+ *  Which page: the validators after `after_index` (none: from the first),
+ *  at most `limit` of them (none: [`MAX_PAGE`]; 0: only the summary).
+ */
 export type ValidatorsStatusRequest_Deserialize = {
 	/**  The last index of the page before. */
 	after_index?: number | null,
+	/**  How many validators at most (more than [`MAX_PAGE`] is [`MAX_PAGE`]). */
+	limit?: number | null,
 };
 
-/**  Which page: the validators after `after_index` (none: from the first). */
+/**
+ *  Which page: the validators after `after_index` (none: from the first),
+ *  at most `limit` of them (none: [`MAX_PAGE`]; 0: only the summary).
+ */
 export type ValidatorsStatusRequest_Serialize = {
 	/**  The last index of the page before. */
 	after_index: number | null,
+	/**  How many validators at most (more than [`MAX_PAGE`] is [`MAX_PAGE`]). */
+	limit: number | null,
 };
 
 /**  The watched validators, a page of them, and how each source read. */
@@ -1734,8 +1831,14 @@ export type ValidatorsStatusResponse_Deserialize = {
 	validators: Reading<ValidatorView_Deserialize[]>,
 	/**  Whether validators after this page's last are left. */
 	more: boolean,
-	/**  Listed keys the beacon node does not know (a deposit not yet seen). */
+	/**
+	 *  Listed validators the beacon node does not know — public keys (a
+	 *  deposit not yet seen) or indices in decimal — the first
+	 *  [`MAX_UNKNOWN_KEYS`] of them.
+	 */
 	unknown_keys: string[],
+	/**  How many listed validators it does not know in all. */
+	unknown_count: number,
 	/**  How the liveness of the last epoch read (`/eth/v1/validator/liveness`). */
 	liveness: Reading<Epoch>,
 	/**
@@ -1745,6 +1848,8 @@ export type ValidatorsStatusResponse_Deserialize = {
 	rewards: Reading<Epoch>,
 	/**  How the proposer duties read. */
 	duties: Reading<Epoch>,
+	/**  How the sync-committee duties read (this period's and the next's). */
+	sync_duties: Reading<Epoch>,
 	/**  How the keymanager's key list read, when one is configured. */
 	keymanager?: Reading<KeyCount> | null,
 	/**  When it was read (ms since the Unix epoch). */
@@ -1764,8 +1869,14 @@ export type ValidatorsStatusResponse_Serialize = {
 	validators: Reading<ValidatorView_Serialize[]>,
 	/**  Whether validators after this page's last are left. */
 	more: boolean,
-	/**  Listed keys the beacon node does not know (a deposit not yet seen). */
+	/**
+	 *  Listed validators the beacon node does not know — public keys (a
+	 *  deposit not yet seen) or indices in decimal — the first
+	 *  [`MAX_UNKNOWN_KEYS`] of them.
+	 */
 	unknown_keys: string[],
+	/**  How many listed validators it does not know in all. */
+	unknown_count: number,
 	/**  How the liveness of the last epoch read (`/eth/v1/validator/liveness`). */
 	liveness: Reading<Epoch>,
 	/**
@@ -1775,6 +1886,8 @@ export type ValidatorsStatusResponse_Serialize = {
 	rewards: Reading<Epoch>,
 	/**  How the proposer duties read. */
 	duties: Reading<Epoch>,
+	/**  How the sync-committee duties read (this period's and the next's). */
+	sync_duties: Reading<Epoch>,
 	/**  How the keymanager's key list read, when one is configured. */
 	keymanager: Reading<KeyCount> | null,
 	/**  When it was read (ms since the Unix epoch). */

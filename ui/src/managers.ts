@@ -1,9 +1,10 @@
 // The list of paired managers, as the backend reports them, kept up to date live.
 
 import type { ManagerRow, ManagersView } from "./api";
-import { healthLine } from "./alerts";
+import { healthLine, severityLabel } from "./alerts";
 import { button, h } from "./dom";
 import { lastSeenLabel, latencyLabel, stateLabel } from "./node_state";
+import { validatorsLine } from "./validators";
 
 /** What the list's buttons do. */
 export interface ListActions {
@@ -82,6 +83,7 @@ export function renderManagers(
           m.renamed ? `${m.ownName} · ${m.fingerprint}` : m.fingerprint,
         ),
         healthLine(m.health),
+        validatorsLine(m.validators),
         worstAlert(m, nowMs),
       ),
       h("span", { class: `badge ${state.tone}`, title: state.hint, "data-testid": "state" }, state.label),
@@ -107,7 +109,7 @@ function worstAlert(m: ManagerRow, nowMs: number): HTMLElement | null {
   return h(
     "span",
     { class: `alert-line ${worst.severity}`, "data-testid": "worst-alert", "data-severity": worst.severity, title: worst.summary },
-    `${worst.severity === "critical" ? "Critical" : "Warning"}: ${worst.summary}${more}${muted}`,
+    `${severityLabel(worst.severity).label}: ${worst.summary}${more}${muted}`,
   );
 }
 

@@ -22,6 +22,7 @@ export const validator: ManagerRow = {
   alerts: [],
   resolved: [],
   health: null,
+  validators: null,
 };
 
 export function running(...managers: ManagerRow[]): ManagersView {

@@ -1,9 +1,10 @@
 // A manager's validators: a table of what the beacon node says of each
 // (status, balance, its changes, liveness over the last epochs, the last
-// attestation reward, the next proposal), and how each source read.
+// attestation reward, the next proposal and sync-committee duty), a page
+// of 100 at a time, and how each source read.
 
 import type { ResponseOf } from "./api";
-import { h } from "./dom";
+import { button, h } from "./dom";
 import { errorLabel } from "./eth";
 import { lastSeenLabel } from "./node_state";
 
@@ -14,6 +15,14 @@ type View = Extract<ValidatorsStatus["validators"], { value: unknown }>["value"]
 export interface ValidatorsState {
   status: ValidatorsStatus | null;
   error: string | null;
+  /** The last index of each page before the one shown (empty: the first page). */
+  pages: number[];
+}
+
+/** What the section's buttons do. */
+export interface ValidatorsActions {
+  /** Shows the page after the one shown (true) or before it (false). */
+  turn(forward: boolean): void;
 }
 
 const GWEI_PER_ETH = 1e9;
@@ -62,17 +71,38 @@ export function validatorsSummary(s: ValidatorsStatus["summary"]): string {
   return parts.join(" · ");
 }
 
+/** The managers row's line about its validators, or nothing when it watches none. */
+export function validatorsLine(s: ValidatorsStatus["summary"] | null | undefined): HTMLElement | null {
+  if (!s || s.count === 0) return null;
+  const tone = s.slashed > 0 ? "bad" : s.missed > 0 ? "busy" : "good";
+  return h("span", { class: `health-line ${tone}`, "data-testid": "validators-line" }, validatorsSummary(s));
+}
+
 function liveLabel(v: View): string {
   return v.live.judged === 0 ? "–" : `${v.live.live}/${v.live.judged}`;
 }
 
+/** "40 s", "11 min", "3 h", "2 d". */
+function span(ms: number): string {
+  const secs = Math.max(0, Math.round(ms / 1000));
+  if (secs < 60) return `${secs} s`;
+  if (secs < 3600) return `${Math.round(secs / 60)} min`;
+  if (secs < 2 * 86400) return `${Math.round(secs / 3600)} h`;
+  return `${Math.round(secs / 86400)} d`;
+}
+
+/** The next proposal and the sync-committee duty, as far as known. */
 function duty(v: View, nowMs: number): string {
+  const parts: string[] = [];
   const p = v.next_proposal;
-  if (!p) return "–";
-  if (p.at_ms === 0) return `proposal at slot ${p.slot}`;
-  const inSecs = Math.max(0, Math.round((p.at_ms - nowMs) / 1000));
-  const when = inSecs < 60 ? `${inSecs} s` : inSecs < 3600 ? `${Math.round(inSecs / 60)} min` : `${Math.round(inSecs / 3600)} h`;
-  return `proposal in ${when}`;
+  if (p) parts.push(p.at_ms == null ? `proposal at slot ${p.slot}` : `proposal in ${span(p.at_ms - nowMs)}`);
+  const c = v.sync_committee;
+  if (c) {
+    if (c.from_ms == null || c.until_ms == null) parts.push(`sync committee from epoch ${c.from_epoch}`);
+    else if (c.from_ms <= nowMs) parts.push(`sync committee, ${span(c.until_ms - nowMs)} left`);
+    else parts.push(`sync committee in ${span(c.from_ms - nowMs)}`);
+  }
+  return parts.length > 0 ? parts.join(" · ") : "–";
 }
 
 function sourceNote(name: string, reading: { error: { kind: string; message: string } } | { value: unknown } | null): HTMLElement | null {
@@ -82,7 +112,7 @@ function sourceNote(name: string, reading: { error: { kind: string; message: str
 }
 
 /** The validators section of a manager's view. */
-export function validatorsSection(state: ValidatorsState, nowMs: number): HTMLElement {
+export function validatorsSection(state: ValidatorsState, nowMs: number, actions: ValidatorsActions): HTMLElement {
   const section = h("section", { class: "host validators", "aria-labelledby": "validators-title", "data-testid": "validators" });
   const title = h("h3", { id: "validators-title" }, "Validators");
   const status = state.status;
@@ -90,15 +120,17 @@ export function validatorsSection(state: ValidatorsState, nowMs: number): HTMLEl
     section.append(title, h("p", { class: state.error ? "notice bad" : "muted", role: "status" }, state.error ?? "Asking…"));
     return section;
   }
-  const read = lastSeenLabel(Math.floor(status.read_at_ms / 1000), nowMs);
-  const header = h("div", { class: "section-header" }, title, h("span", { class: "muted", "data-testid": "validators-summary" }, `${validatorsSummary(status.summary)} · read ${read}`));
+  const read = status.read_at_ms === 0 ? "not read yet" : `read ${lastSeenLabel(Math.floor(status.read_at_ms / 1000), nowMs)}`;
+  const header = h("div", { class: "section-header" }, title, h("span", { class: "muted", "data-testid": "validators-summary" }, `${validatorsSummary(status.summary)} · ${read}`));
+  // The last answer stays on screen; a failed ask since says so above it.
+  const stale = state.error ? h("p", { class: "notice bad", role: "alert", "data-testid": "validators-ask-error" }, `Not updated: ${state.error}`) : null;
   if ("error" in status.validators) {
-    section.append(header, h("p", { class: "notice bad", role: "alert", "data-testid": "validators-error" }, `${errorLabel(status.validators.error)}: ${status.validators.error.message}`));
+    put(section, header, stale, h("p", { class: "notice bad", role: "alert", "data-testid": "validators-error" }, `${errorLabel(status.validators.error)}: ${status.validators.error.message}`));
     return section;
   }
   const views = status.validators.value;
-  if (views.length === 0) {
-    section.append(header, h("p", { class: "muted" }, "No validators: the operator lists them in [validators] of manager.toml, or names the validator client's keymanager."));
+  if (views.length === 0 && state.pages.length === 0) {
+    put(section, header, stale, h("p", { class: "muted" }, "No validators: the operator lists them in [validators] of manager.toml, or names the validator client's keymanager."));
     return section;
   }
   const head = h(
@@ -119,24 +151,47 @@ export function validatorsSection(state: ValidatorsState, nowMs: number): HTMLEl
       h("td", { class: `num ${(v.change_day_gwei ?? 0) < 0 ? "loss" : ""}` }, changeLabel(v.change_day_gwei)),
       h("td", { class: `num ${v.live.judged > v.live.live ? "loss" : ""}`, "data-testid": "validator-live" }, liveLabel(v)),
       h("td", { class: "num" }, changeLabel(v.reward_gwei)),
-      h("td", {}, duty(v, nowMs)),
+      h("td", { "data-testid": "validator-duty" }, duty(v, nowMs)),
     );
   });
   const notes = [
     sourceNote("liveness", status.liveness),
     sourceNote("rewards", status.rewards),
-    sourceNote("duties", status.duties),
+    sourceNote("proposer duties", status.duties),
+    sourceNote("sync-committee duties", status.sync_duties),
     sourceNote("keymanager", status.keymanager),
   ].filter((n): n is HTMLElement => n !== null);
-  const parts: (HTMLElement | null)[] = [
+  const first = state.pages.length * 100 + 1;
+  const paging =
+    status.more || state.pages.length > 0
+      ? h(
+          "div",
+          { class: "pager", "data-testid": "validators-pages" },
+          button("Previous", () => actions.turn(false), { class: "quiet", "data-testid": "validators-previous", ...(state.pages.length === 0 ? { disabled: "" } : {}) }),
+          h("span", { class: "muted" }, `${first.toLocaleString("en-US")}–${(first + views.length - 1).toLocaleString("en-US")} of ${status.summary.count.toLocaleString("en-US")}`),
+          button("Next", () => actions.turn(true), { class: "quiet", "data-testid": "validators-next", ...(status.more ? {} : { disabled: "" }) }),
+        )
+      : null;
+  const unknown = status.unknown_count;
+  put(
+    section,
     header,
+    stale,
     h("div", { class: "table-scroll" }, h("table", { class: "validators-table" }, h("thead", {}, head), h("tbody", {}, ...rows))),
-    status.more ? h("p", { class: "muted", "data-testid": "validators-more" }, `The first ${views.length} shown.`) : null,
-    status.unknown_keys.length > 0
-      ? h("p", { class: "muted", "data-testid": "validators-unknown" }, `${status.unknown_keys.length} listed ${status.unknown_keys.length === 1 ? "key is" : "keys are"} not known to the beacon node yet (a deposit not yet seen?).`)
+    paging,
+    unknown > 0
+      ? h(
+          "p",
+          { class: "muted", "data-testid": "validators-unknown", title: status.unknown_keys.join("\n") },
+          `${unknown.toLocaleString("en-US")} listed ${unknown === 1 ? "validator is" : "validators are"} not known to the beacon node yet (a deposit not yet seen?).`,
+        )
       : null,
     notes.length > 0 ? h("ul", { class: "muted small source-notes" }, ...notes) : null,
-  ];
-  section.append(...parts.filter((p): p is HTMLElement => p !== null));
+  );
   return section;
+}
+
+/** Appends the parts there are. */
+function put(section: HTMLElement, ...parts: (HTMLElement | null)[]): void {
+  for (const p of parts) if (p) section.append(p);
 }

@@ -110,6 +110,9 @@ impl Alerts {
     }
 }
 
+/// How old the validators' reading may be and still be judged.
+const VALIDATORS_FRESH_MS: u64 = 120_000;
+
 impl Readers {
     async fn read(&self) -> Observation {
         let (mut seen, ethereum, units) = tokio::join!(self.host.read(), self.ethereum.status(), async {
@@ -120,12 +123,19 @@ impl Readers {
         });
         clients(&ethereum, &mut seen);
         seen.units = units.iter().filter_map(unit).collect();
-        seen.validators = self
+        // A reading older than a few slots (its rounds stalled) judges
+        // nothing: the rules do not go on judging what is no longer so.
+        let now_ms = nodepair_peer::Clock::system().unix_millis();
+        seen.validators = match &*self
             .validators
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
-            .unwrap_or_default();
+        {
+            Some((at, validators)) if now_ms.saturating_sub(*at) <= VALIDATORS_FRESH_MS => {
+                validators.clone()
+            }
+            _ => Vec::new(),
+        };
         seen
     }
 }

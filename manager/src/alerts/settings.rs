@@ -44,6 +44,8 @@ pub(crate) struct AlertsConfig {
     pub(crate) validator_slashed: Switch,
     /// Each watched validator that was active not exiting.
     pub(crate) validator_exited: Switch,
+    /// Each watched validator's block proposal coming (info).
+    pub(crate) validator_proposal: ValidatorProposal,
 }
 
 impl Default for AlertsConfig {
@@ -66,6 +68,7 @@ impl Default for AlertsConfig {
             validator_balance: Switch::default(),
             validator_slashed: Switch::default(),
             validator_exited: Switch::default(),
+            validator_proposal: ValidatorProposal::default(),
         }
     }
 }
@@ -261,6 +264,27 @@ impl Default for ValidatorMissed {
     }
 }
 
+/// `[alerts.validator_proposal]`: a watched validator proposes a block
+/// within `within_minutes` (info: nothing is wrong, someone may want the
+/// node up then).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct ValidatorProposal {
+    /// Whether it runs.
+    pub(crate) enabled: bool,
+    /// How long before the slot it holds (1 to 1440).
+    pub(crate) within_minutes: u64,
+}
+
+impl Default for ValidatorProposal {
+    fn default() -> Self {
+        ValidatorProposal {
+            enabled: true,
+            within_minutes: 10,
+        }
+    }
+}
+
 /// `[alerts.unit_restarts]`: a unit that started more than a number of
 /// times within minutes.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -386,6 +410,11 @@ impl AlertsConfig {
                 "[alerts.validator_missed] needs 1 <= missed <= of_last <= 16".into(),
             );
         }
+        minutes(
+            "validator_proposal] within_minutes",
+            self.validator_proposal.within_minutes,
+            1440,
+        )?;
         minutes(
             "manager_restarted] minutes",
             self.manager_restarted.minutes,

@@ -218,9 +218,11 @@ fn timing(rule: Rule, config: &AlertsConfig) -> Timing {
         // An event, not a reading: it fires at once and clears when its
         // minutes are over.
         Rule::ManagerRestarted => 0,
+        // Told when it is minutes away, and over when its slot begins.
+        Rule::ValidatorProposal => 0,
         _ => config.fire_after_secs * 1000,
     };
-    let clear_after_ms = if rule == Rule::ManagerRestarted {
+    let clear_after_ms = if matches!(rule, Rule::ManagerRestarted | Rule::ValidatorProposal) {
         0
     } else {
         clear_after_ms
@@ -247,6 +249,7 @@ fn enabled(rule: Rule, config: &AlertsConfig) -> bool {
         Rule::ValidatorBalance => config.validator_balance.enabled,
         Rule::ValidatorSlashed => config.validator_slashed.enabled,
         Rule::ValidatorExited => config.validator_exited.enabled,
+        Rule::ValidatorProposal => config.validator_proposal.enabled,
         // No rule of this manager's.
         Rule::Unknown => false,
     }

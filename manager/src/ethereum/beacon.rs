@@ -1,6 +1,6 @@
 //! The consensus client through the standard Beacon Node REST API (`/eth/v1/node/*`).
 
-use super::{request_error, shown};
+use super::{quoted, request_error, shown};
 use nodepair_protocol::api::ethereum::{BeaconHealth, BeaconPeers, BeaconSyncing, ConsensusStatus};
 use nodepair_protocol::api::reading::{ReadError, ReadErrorKind, Reading};
 use serde::Deserialize;
@@ -78,14 +78,16 @@ impl Beacon {
             Err(e) => return request_error(&what, &url, e),
         };
         let status = response.status();
-        let body = match response.bytes().await {
+        let body = match super::body(&what, &url, response).await {
             Ok(b) => b,
-            Err(e) => return request_error(&what, &url, e),
+            Err(reading) => return reading,
         };
         if !status.is_success() {
-            let message = serde_json::from_slice::<ApiError>(&body)
-                .map(|e| e.message)
-                .unwrap_or_else(|_| String::from_utf8_lossy(&body).chars().take(200).collect());
+            let message = quoted(
+                &serde_json::from_slice::<ApiError>(&body)
+                    .map(|e| e.message)
+                    .unwrap_or_else(|_| String::from_utf8_lossy(&body).into_owned()),
+            );
             return Reading::error(
                 ReadErrorKind::Failed,
                 format!("{what}: {} answered {status}: {message}", shown(&self.base)),
@@ -95,14 +97,14 @@ impl Beacon {
             Ok(d) => Reading::Value(d.data),
             Err(e) => Reading::error(
                 ReadErrorKind::Invalid,
-                format!("{what}: not the Beacon API's answer ({e})"),
+                format!("{what}: not the Beacon API's answer ({})", quoted(&e.to_string())),
             ),
         }
     }
 
     async fn version(&self) -> Reading<String> {
         match self.get::<Version>("/eth/v1/node/version").await {
-            Reading::Value(v) => Reading::Value(v.version),
+            Reading::Value(v) => Reading::Value(quoted(&v.version)),
             Reading::Error(e) => Reading::Error(e),
         }
     }

@@ -1,6 +1,6 @@
 //! The execution client through JSON-RPC: `web3_clientVersion`, `eth_syncing`, `net_peerCount`, `eth_blockNumber`.
 
-use super::{request_error, shown};
+use super::{quoted, request_error, shown};
 use nodepair_protocol::api::ethereum::{ExecutionStatus, ExecutionSyncing};
 use nodepair_protocol::api::reading::{ReadError, ReadErrorKind, Reading};
 use serde::Deserialize;
@@ -71,9 +71,9 @@ impl Execution {
             Err(e) => return request_error(method, &self.url, e),
         };
         let status = response.status();
-        let body = match response.bytes().await {
+        let body = match super::body(method, &self.url, response).await {
             Ok(b) => b,
-            Err(e) => return request_error(method, &self.url, e),
+            Err(reading) => return reading,
         };
         match serde_json::from_slice::<RpcResponse>(&body) {
             Ok(RpcResponse {
@@ -81,7 +81,7 @@ impl Execution {
                 ..
             }) => Reading::error(
                 ReadErrorKind::Failed,
-                format!("{method}: JSON-RPC error {code}: {message}"),
+                format!("{method}: JSON-RPC error {code}: {}", quoted(&message)),
             ),
             Ok(RpcResponse {
                 result: Some(result),
@@ -100,10 +100,10 @@ impl Execution {
 
     async fn version(&self) -> Reading<String> {
         match self.call("web3_clientVersion").await {
-            Reading::Value(serde_json::Value::String(v)) => Reading::Value(v),
+            Reading::Value(serde_json::Value::String(v)) => Reading::Value(quoted(&v)),
             Reading::Value(other) => Reading::error(
                 ReadErrorKind::Invalid,
-                format!("web3_clientVersion: {other} is not a string"),
+                format!("web3_clientVersion: {} is not a string", quoted(&other.to_string())),
             ),
             Reading::Error(e) => Reading::Error(e),
         }

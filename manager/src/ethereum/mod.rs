@@ -101,6 +101,61 @@ pub(crate) fn shown(url: &reqwest::Url) -> String {
     out
 }
 
+/// Longest answer read from a node's API: a page of validators is under
+/// a megabyte, and a node that sends more is not believed.
+pub(crate) const MAX_BODY_BYTES: usize = 16 << 20;
+
+/// Longest piece of another program's text (an error message, a value it
+/// sent) a reading keeps, so an answer to an app stays within a frame.
+pub(crate) const MAX_QUOTED_CHARS: usize = 200;
+
+/// `text` cut to [`MAX_QUOTED_CHARS`].
+pub(crate) fn quoted(text: &str) -> String {
+    let mut out: String = text.chars().take(MAX_QUOTED_CHARS).collect();
+    if out.len() < text.len() {
+        out.push('…');
+    }
+    out
+}
+
+/// The body of `response`, read up to [`MAX_BODY_BYTES`]: a longer one is
+/// an invalid reading, not memory taken.
+pub(crate) async fn body<T>(
+    what: &str,
+    url: &reqwest::Url,
+    mut response: reqwest::Response,
+) -> Result<bytes::Bytes, Reading<T>> {
+    let too_long = || {
+        Reading::error(
+            ReadErrorKind::Invalid,
+            format!(
+                "{what}: {} answered more than {} MiB",
+                shown(url),
+                MAX_BODY_BYTES >> 20
+            ),
+        )
+    };
+    if response
+        .content_length()
+        .is_some_and(|n| n > MAX_BODY_BYTES as u64)
+    {
+        return Err(too_long());
+    }
+    let mut body = bytes::BytesMut::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                if body.len() + chunk.len() > MAX_BODY_BYTES {
+                    return Err(too_long());
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(body.freeze()),
+            Err(e) => return Err(request_error(what, url, e)),
+        }
+    }
+}
+
 /// What a failed request means for people. The error's own text is used
 /// without its URL, which holds everything [`shown`] leaves out.
 pub(crate) fn request_error<T>(

@@ -158,15 +158,44 @@ pub(crate) fn attestation_rewards(body: &[u8]) -> Result<Vec<(u64, i64)>, BodyEr
         .total_rewards
         .into_iter()
         .map(|e| {
-            let mut total = signed("head", &e.head)?;
-            total += signed("target", &e.target)?;
-            total += signed("source", &e.source)?;
-            total += signed("inactivity", &e.inactivity)?;
-            if let Some(delay) = e.inclusion_delay.as_deref().filter(|d| !d.is_empty()) {
-                total += signed("inclusion_delay", delay)?;
+            let mut parts = vec![
+                ("head", e.head),
+                ("target", e.target),
+                ("source", e.source),
+                ("inactivity", e.inactivity),
+            ];
+            if let Some(delay) = e.inclusion_delay.filter(|d| !d.is_empty()) {
+                parts.push(("inclusion_delay", delay));
+            }
+            let mut total: i64 = 0;
+            for (field, value) in parts {
+                total = total
+                    .checked_add(signed(field, &value)?)
+                    .ok_or_else(|| BodyError::Number {
+                        field,
+                        value: value.chars().take(40).collect(),
+                    })?;
             }
             Ok((number("validator_index", &e.validator_index)?, total))
         })
+        .collect()
+}
+
+/// `/eth/v1/validator/duties/sync/{epoch}`: the validators (of those
+/// asked) in the sync committee of the epoch's period.
+pub(crate) fn sync_duties(body: &[u8]) -> Result<Vec<(u64, ())>, BodyError> {
+    #[derive(Deserialize)]
+    struct Body {
+        data: Vec<Entry>,
+    }
+    #[derive(Deserialize)]
+    struct Entry {
+        validator_index: String,
+    }
+    shape::<Body>(body)?
+        .data
+        .into_iter()
+        .map(|e| Ok((number("validator_index", &e.validator_index)?, ())))
         .collect()
 }
 
@@ -301,6 +330,11 @@ mod tests {
             validators(bad_key.as_bytes()),
             Err(BodyError::Pubkey(_))
         ));
+        let overflowing = r#"{"data": {"total_rewards": [{"validator_index": "1", "head": "9223372036854775807", "target": "1", "source": "0", "inactivity": "0"}]}}"#;
+        assert!(
+            matches!(attestation_rewards(overflowing.as_bytes()), Err(BodyError::Number { field: "target", .. })),
+            "a sum past i64 is refused, not wrapped"
+        );
     }
 
     #[test]
@@ -330,6 +364,11 @@ mod tests {
             r#"{{"dependent_root": "0xcf8e", "execution_optimistic": false, "data": [{{"pubkey": "{KEY}", "validator_index": "1", "slot": "1"}}]}}"#
         );
         assert_eq!(proposer_duties(duties.as_bytes()).unwrap(), [(1, 1)]);
+        // apis/validator/duties/sync.yaml
+        let sync = format!(
+            r#"{{"execution_optimistic": false, "data": [{{"pubkey": "{KEY}", "validator_index": "1", "validator_sync_committee_indices": ["0", "511"]}}]}}"#
+        );
+        assert_eq!(sync_duties(sync.as_bytes()).unwrap(), [(1, ())]);
         // apis/node/syncing.yaml; apis/beacon/genesis.yaml (mainnet's)
         assert_eq!(
             head_slot(br#"{"data": {"head_slot": "10512345", "sync_distance": "0", "is_syncing": false}}"#).unwrap(),

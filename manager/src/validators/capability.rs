@@ -2,13 +2,17 @@
 
 use super::reader::Api;
 use super::settings::{Token, read_token};
-use super::watch::{Round, SLOT_MS, SLOTS_PER_EPOCH, Watch};
+use super::settings::MAX_VALIDATORS;
+use super::watch::{Round, SLOT_MS, SLOTS_PER_EPOCH, Watch, checked_head};
 use crate::answer::{Answer, Setup, ok, ready, request, unknown};
 use anyhow::Context;
 use bytes::Bytes;
 use nodepair_peer::{Caller, ReplyFuture};
-use nodepair_protocol::api::reading::Reading;
-use nodepair_protocol::api::validators::{CAPABILITY, ChainPosition, ValidatorsStatus};
+use nodepair_protocol::api::reading::{ReadErrorKind, Reading};
+use nodepair_protocol::api::validators::{
+    CAPABILITY, ChainPosition, EPOCHS_PER_SYNC_PERIOD, ValidatorsStatus,
+};
+use std::collections::HashSet;
 use nodepair_protocol::api::Method;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -24,10 +28,8 @@ pub(crate) struct Validators {
 struct Sources {
     beacon: Api,
     keymanager: Option<(Api, Token)>,
-    /// `[validators]` indices and keys, as the API takes ids.
+    /// `[validators]` indices (in decimal) and keys, each once.
     listed: Vec<String>,
-    /// `[validators]` keys.
-    listed_keys: Vec<String>,
 }
 
 fn client(timeout: Duration) -> anyhow::Result<reqwest::Client> {
@@ -64,17 +66,17 @@ pub(crate) fn answerer(setup: &mut Setup<'_>) -> anyhow::Result<Arc<dyn Answer>>
         _ => None,
     };
     let mut listed: Vec<String> = v.indices.iter().map(u64::to_string).collect();
-    let listed_keys: Vec<String> = v
-        .pubkeys
-        .iter()
-        .filter_map(|k| super::beacon_bodies::pubkey(k).ok())
-        .collect();
-    listed.extend(listed_keys.iter().cloned());
+    listed.extend(
+        v.pubkeys
+            .iter()
+            .filter_map(|k| super::beacon_bodies::pubkey(k).ok()),
+    );
+    let mut once = HashSet::new();
+    listed.retain(|id| once.insert(id.clone()));
     let sources = Sources {
         beacon: Api::new(client(timeout)?, beacon),
         keymanager,
         listed,
-        listed_keys,
     };
     if setup.watching {
         setup
@@ -87,58 +89,74 @@ pub(crate) fn answerer(setup: &mut Setup<'_>) -> anyhow::Result<Arc<dyn Answer>>
 impl Validators {
     /// One round a slot, for as long as the manager runs; the epoch's
     /// sources (liveness of the last epoch, rewards of the one before,
-    /// this epoch's proposers) once per epoch.
+    /// this epoch's proposers and sync committees) once per epoch, again
+    /// each slot until they read.
     async fn rounds(self: Arc<Self>, sources: Sources) {
         let mut tick = tokio::time::interval(Duration::from_millis(SLOT_MS));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut genesis_ms = None;
         let mut last_epoch = None;
+        let mut capped = false;
         loop {
             tick.tick().await;
-            let round = read_round(&sources, &mut genesis_ms, &mut last_epoch).await;
+            let round = read_round(&sources, &mut genesis_ms, &mut last_epoch, &mut capped).await;
+            let at = round.now_ms;
             let seen = {
                 let mut watch = self.watch.lock().unwrap_or_else(PoisonError::into_inner);
                 watch.record(round);
                 watch.seen()
             };
-            *self.seen.lock().unwrap_or_else(PoisonError::into_inner) = seen;
+            *self.seen.lock().unwrap_or_else(PoisonError::into_inner) = seen.map(|s| (at, s));
         }
     }
 }
 
-async fn read_round(sources: &Sources, genesis_ms: &mut Option<u64>, last_epoch: &mut Option<u64>) -> Round {
+async fn read_round(
+    sources: &Sources,
+    genesis_ms: &mut Option<u64>,
+    last_epoch: &mut Option<u64>,
+    capped: &mut bool,
+) -> Round {
     let beacon = &sources.beacon;
-    let chain = match beacon.head_slot().await {
+    if genesis_ms.is_none()
+        && let Reading::Value(at) = beacon.genesis_ms().await
+    {
+        *genesis_ms = Some(at);
+    }
+    let now_ms = nodepair_peer::Clock::system().unix_millis();
+    let head = match beacon.head_slot().await {
         Reading::Value(slot) => Reading::Value(ChainPosition {
             slot,
             epoch: slot / SLOTS_PER_EPOCH,
         }),
         Reading::Error(e) => Reading::Error(e),
     };
-    if genesis_ms.is_none()
-        && let Reading::Value(at) = beacon.genesis_ms().await
-    {
-        *genesis_ms = Some(at);
-    }
+    let chain = checked_head(head, *genesis_ms, now_ms);
     let keys = match &sources.keymanager {
         Some((api, token)) => Some(api.keystores(token).await),
         None => None,
     };
     let mut ids = sources.listed.clone();
-    let mut listed_keys = sources.listed_keys.clone();
     if let Some(Reading::Value(held)) = &keys {
-        for key in held {
-            if !ids.contains(key) {
-                ids.push(key.clone());
-                listed_keys.push(key.clone());
-            }
+        let mut once: HashSet<&str> = ids.iter().map(String::as_str).collect();
+        let new: Vec<String> = held
+            .iter()
+            .filter(|k| once.insert(k.as_str()))
+            .cloned()
+            .collect();
+        ids.extend(new);
+    }
+    if ids.len() > MAX_VALIDATORS {
+        if !*capped {
+            tracing::warn!(
+                listed = ids.len(),
+                "more than {MAX_VALIDATORS} validators listed and held by the keymanager; the first {MAX_VALIDATORS} are watched"
+            );
+            *capped = true;
         }
+        ids.truncate(MAX_VALIDATORS);
     }
     let validators = beacon.validators(&ids).await;
-    let indices: Vec<u64> = match &validators {
-        Reading::Value(v) => v.iter().map(|v| v.index).collect(),
-        Reading::Error(_) => Vec::new(),
-    };
     let epoch = match &chain {
         Reading::Value(c) => Some(c.epoch),
         Reading::Error(_) => None,
@@ -147,13 +165,20 @@ async fn read_round(sources: &Sources, genesis_ms: &mut Option<u64>, last_epoch:
         chain,
         genesis_ms: *genesis_ms,
         validators,
-        listed_keys,
+        listed: ids,
         liveness: None,
         rewards: None,
         proposers: None,
+        sync: None,
         keymanager: keys,
-        now_ms: nodepair_peer::Clock::system().unix_millis(),
+        now_ms,
     };
+    // The epoch's sources need the validators' indices: without them a
+    // request would ask for nothing and seem to succeed.
+    let Reading::Value(read) = &round.validators else {
+        return round;
+    };
+    let indices: Vec<u64> = read.iter().map(|v| v.index).collect();
     if let Some(epoch) = epoch
         && *last_epoch != Some(epoch)
     {
@@ -165,9 +190,28 @@ async fn read_round(sources: &Sources, genesis_ms: &mut Option<u64>, last_epoch:
             round.rewards = Some((settled, beacon.rewards(settled, &indices).await));
         }
         round.proposers = Some((epoch, beacon.proposers(epoch).await));
-        *last_epoch = Some(epoch);
+        let next_period = epoch - epoch % EPOCHS_PER_SYNC_PERIOD + EPOCHS_PER_SYNC_PERIOD;
+        round.sync = Some((
+            epoch,
+            beacon.sync_duties(epoch, &indices).await,
+            beacon.sync_duties(next_period, &indices).await,
+        ));
+        // Read once the epoch's sources answered (a source that does not
+        // serve one answered too); one that failed is asked again next slot.
+        let all_read = !round.liveness.as_ref().is_some_and(|(_, r)| failed(r))
+            && !round.rewards.as_ref().is_some_and(|(_, r)| failed(r))
+            && !round.proposers.as_ref().is_some_and(|(_, r)| failed(r))
+            && !round.sync.as_ref().is_some_and(|(_, a, b)| failed(a) || failed(b));
+        if all_read {
+            *last_epoch = Some(epoch);
+        }
     }
     round
+}
+
+/// Whether a reading failed in a way worth asking again.
+fn failed<T>(reading: &Reading<T>) -> bool {
+    matches!(reading, Reading::Error(e) if e.kind != ReadErrorKind::NotServed)
 }
 
 impl Answer for Validators {
@@ -178,7 +222,7 @@ impl Answer for Validators {
                     .watch
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner)
-                    .page(r.after_index)),
+                    .page(&r)),
                 Err(reply) => reply,
             }),
             other => ready(unknown(other)),

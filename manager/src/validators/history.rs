@@ -22,14 +22,10 @@ struct Track {
 }
 
 impl Track {
-    fn trim(&mut self) {
-        let newest = self
-            .balances
-            .keys()
-            .chain(self.live.keys())
-            .max()
-            .copied()
-            .unwrap_or(0);
+    /// Forgets the epochs older than a day before `newest`, the epoch just
+    /// read (a head ahead of the clock, whose epochs would push the real
+    /// ones out, never gets here: see `watch::checked_head`).
+    fn trim(&mut self, newest: u64) {
         let oldest = newest.saturating_sub(KEPT_EPOCHS - 1);
         self.balances.retain(|epoch, _| *epoch >= oldest);
         self.live.retain(|epoch, _| *epoch >= oldest);
@@ -42,18 +38,18 @@ impl History {
     pub(crate) fn balance(&mut self, index: u64, epoch: u64, gwei: u64) {
         let track = self.by_index.entry(index).or_default();
         track.balances.insert(epoch, gwei);
-        track.trim();
+        track.trim(epoch);
     }
 
     /// `index` was seen live in `epoch`, or not.
     pub(crate) fn liveness(&mut self, index: u64, epoch: u64, live: bool) {
         let track = self.by_index.entry(index).or_default();
         track.live.insert(epoch, live);
-        track.trim();
+        track.trim(epoch);
     }
 
     /// Forgets every validator not in `watched`.
-    pub(crate) fn retain(&mut self, watched: &[u64]) {
+    pub(crate) fn retain(&mut self, watched: &std::collections::HashSet<u64>) {
         self.by_index.retain(|index, _| watched.contains(index));
     }
 
@@ -148,7 +144,7 @@ mod tests {
         assert_eq!(track.live.len() as u64, KEPT_EPOCHS);
         assert_eq!(track.balances.len() as u64, KEPT_EPOCHS);
         assert_eq!(h.change(1, EPOCHS_PER_DAY), Some(EPOCHS_PER_DAY as i64));
-        h.retain(&[]);
+        h.retain(&std::collections::HashSet::new());
         assert_eq!(h.live_in(1, 10, 400), (0, 0), "unwatched, forgotten");
     }
 }

@@ -1,12 +1,16 @@
-//! Reading the validators from the beacon node and the keymanager over HTTP: each endpoint a reading of its own (unreachable, timeout, an error answer, not what the spec says, not served), ids sent in chunks and never as an empty list (which would ask for the whole registry).
+//! Reading the validators from the beacon node and the keymanager over HTTP: each endpoint a reading of its own (unreachable, timeout, an error answer, not what the spec says, not served), ids sent in chunks and never as an empty list (which would ask for the whole registry), and only what was asked kept of each answer.
 
 use super::beacon_bodies::{self, BodyError, Validator};
 use super::settings::Token;
-use crate::ethereum::{request_error, shown};
+use crate::ethereum::{quoted, request_error, shown};
 use nodepair_protocol::api::reading::{ReadErrorKind, Reading};
+use std::collections::{BTreeMap, HashSet};
 
 /// Most ids one request carries: well under every client's limit.
 pub(crate) const CHUNK: usize = 1000;
+
+/// Reads an answer's entries by validator index.
+type ByIndex<T> = fn(&[u8]) -> Result<Vec<(u64, T)>, BodyError>;
 
 /// A beacon node's (or keymanager's) REST API.
 pub(crate) struct Api {
@@ -46,16 +50,18 @@ impl Api {
             Err(e) => return request_error(what, url, e),
         };
         let status = response.status();
-        let body = match response.bytes().await {
+        let body = match crate::ethereum::body(what, url, response).await {
             Ok(b) => b,
-            Err(e) => return request_error(what, url, e),
+            Err(reading) => return reading,
         };
         if status.is_success() {
             return Reading::Value(body);
         }
-        let message = serde_json::from_slice::<ApiError>(&body)
-            .map(|e| e.message)
-            .unwrap_or_else(|_| String::from_utf8_lossy(&body).chars().take(200).collect());
+        let message = quoted(
+            &serde_json::from_slice::<ApiError>(&body)
+                .map(|e| e.message)
+                .unwrap_or_else(|_| String::from_utf8_lossy(&body).into_owned()),
+        );
         let not_served = optional && matches!(status.as_u16(), 404 | 405 | 501);
         let kind = if not_served {
             ReadErrorKind::NotServed
@@ -96,22 +102,32 @@ impl Api {
     }
 
     /// The validators of the head state among `ids` (indices or keys),
-    /// asked [`CHUNK`] at a time; none asked, none read.
+    /// asked [`CHUNK`] at a time, by index: what was not asked is left out
+    /// and an index answered twice counts once; none asked, none read.
     pub(crate) async fn validators(&self, ids: &[String]) -> Reading<Vec<Validator>> {
         let path = "/eth/v1/beacon/states/head/validators";
-        let mut all = Vec::new();
+        let mut all = BTreeMap::new();
         for chunk in ids.chunks(CHUNK) {
             let body = serde_json::json!({ "ids": chunk });
+            let asked: HashSet<&str> = chunk.iter().map(String::as_str).collect();
             match parsed(
                 &format!("POST {path}"),
                 self.post(path, &body, false).await,
                 beacon_bodies::validators,
             ) {
-                Reading::Value(mut some) => all.append(&mut some),
+                Reading::Value(some) => {
+                    for v in some {
+                        if asked.contains(v.pubkey.as_str())
+                            || asked.contains(v.index.to_string().as_str())
+                        {
+                            all.insert(v.index, v);
+                        }
+                    }
+                }
                 Reading::Error(e) => return Reading::Error(e),
             }
         }
-        Reading::Value(all)
+        Reading::Value(all.into_values().collect())
     }
 
     /// Whether each of `indices` was seen live in `epoch`.
@@ -126,6 +142,14 @@ impl Api {
     pub(crate) async fn rewards(&self, epoch: u64, indices: &[u64]) -> Reading<Vec<(u64, i64)>> {
         let path = format!("/eth/v1/beacon/rewards/attestations/{epoch}");
         self.per_chunk(&path, indices, true, beacon_bodies::attestation_rewards)
+            .await
+    }
+
+    /// Which of `indices` are in the sync committee of `epoch`'s period
+    /// (this period's or the next's; not served by every beacon node).
+    pub(crate) async fn sync_duties(&self, epoch: u64, indices: &[u64]) -> Reading<Vec<(u64, ())>> {
+        let path = format!("/eth/v1/validator/duties/sync/{epoch}");
+        self.per_chunk(&path, indices, true, beacon_bodies::sync_duties)
             .await
     }
 
@@ -161,26 +185,31 @@ impl Api {
         )
     }
 
+    /// `indices` posted to `path` [`CHUNK`] at a time, each answer's
+    /// entries kept by index: only those asked, each once.
     async fn per_chunk<T>(
         &self,
         path: &str,
         indices: &[u64],
         optional: bool,
-        parse: fn(&[u8]) -> Result<Vec<T>, BodyError>,
-    ) -> Reading<Vec<T>> {
-        let mut all = Vec::new();
+        parse: ByIndex<T>,
+    ) -> Reading<Vec<(u64, T)>> {
+        let mut all = BTreeMap::new();
         for chunk in indices.chunks(CHUNK) {
             let body = serde_json::json!(chunk.iter().map(u64::to_string).collect::<Vec<_>>());
+            let asked: HashSet<u64> = chunk.iter().copied().collect();
             match parsed(
                 &format!("POST {path}"),
                 self.post(path, &body, optional).await,
                 parse,
             ) {
-                Reading::Value(mut some) => all.append(&mut some),
+                Reading::Value(some) => {
+                    all.extend(some.into_iter().filter(|(index, _)| asked.contains(index)));
+                }
                 Reading::Error(e) => return Reading::Error(e),
             }
         }
-        Reading::Value(all)
+        Reading::Value(all.into_iter().collect())
     }
 }
 
@@ -193,7 +222,7 @@ fn parsed<T>(
     match body {
         Reading::Value(bytes) => match parse(&bytes) {
             Ok(value) => Reading::Value(value),
-            Err(e) => Reading::error(ReadErrorKind::Invalid, format!("{what}: {e}")),
+            Err(e) => Reading::error(ReadErrorKind::Invalid, format!("{what}: {}", quoted(&e.to_string()))),
         },
         Reading::Error(e) => Reading::Error(e),
     }
@@ -250,6 +279,49 @@ mod tests {
         };
         assert_eq!(read.len(), 2500);
         assert!(matches!(api(&server).validators(&[]).await, Reading::Value(v) if v.is_empty()));
+    }
+
+    #[tokio::test]
+    async fn a_node_answering_more_than_asked_a_huge_body_or_a_long_message_changes_nothing_it_should_not() {
+        let server = MockServer::start().await;
+        // Asked for 1 and 2, it answers the registry, 2 twice.
+        let everyone: Vec<_> = [1u64, 2, 2, 3, 4].iter().map(|i| entry(*i)).collect();
+        Mock::given(method("POST"))
+            .and(path("/eth/v1/beacon/states/head/validators"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"data": everyone})))
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/eth/v1/validator/liveness/9"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"data": [
+                {"index": "1", "is_live": true}, {"index": "5", "is_live": false}, {"index": "1", "is_live": true}]})))
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/eth/v1/validator/liveness/10"))
+            .respond_with(ResponseTemplate::new(200).set_body_bytes(vec![b' '; crate::ethereum::MAX_BODY_BYTES + 1]))
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/eth/v1/validator/duties/proposer/9"))
+            .respond_with(ResponseTemplate::new(500).set_body_json(serde_json::json!({"code": 500, "message": "x".repeat(100_000)})))
+            .mount(&server)
+            .await;
+        let api = api(&server);
+        let Reading::Value(read) = api.validators(&["1".into(), "2".into()]).await else {
+            panic!("read")
+        };
+        assert_eq!(read.iter().map(|v| v.index).collect::<Vec<_>>(), [1, 2], "only what was asked, each once");
+        let Reading::Value(live) = api.liveness(9, &[1, 2]).await else {
+            panic!("liveness")
+        };
+        assert_eq!(live, [(1, true)]);
+        let (k, m) = error_of(api.liveness(10, &[1]).await);
+        assert_eq!(k, ReadErrorKind::Invalid);
+        assert!(m.contains("more than 16 MiB"), "{m}");
+        let (k, m) = error_of(api.proposers(9).await);
+        assert_eq!(k, ReadErrorKind::Failed);
+        assert!(m.len() < 400, "the message is cut: {} bytes", m.len());
     }
 
     #[tokio::test]

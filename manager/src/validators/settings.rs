@@ -51,6 +51,13 @@ impl ValidatorsConfig {
                         "[validators] keymanager_url {url:?} is not http or https"
                     ));
                 }
+                // The token rides in every request: in clear text only to
+                // this machine.
+                if parsed.scheme() == "http" && !loopback(&parsed) {
+                    return Err(format!(
+                        "[validators] keymanager_url {url:?} would send the token unencrypted to another machine; use https, or the keymanager on this machine (127.0.0.1, ::1, localhost)"
+                    ));
+                }
                 Ok(())
             }
             (Some(_), None) => Err(
@@ -64,6 +71,19 @@ impl ValidatorsConfig {
         }
     }
 }
+
+fn loopback(url: &reqwest::Url) -> bool {
+    let host = url.host_str().unwrap_or_default();
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Longest token file read (the clients' tokens are under 100 bytes).
+const MAX_TOKEN_BYTES: u64 = 4096;
 
 /// The keymanager API's bearer token: sent to the keymanager only, never
 /// shown (its `Debug` says nothing of it).
@@ -109,6 +129,12 @@ pub(crate) enum TokenError {
         /// Which file.
         path: PathBuf,
     },
+    /// It holds more than a token.
+    #[error("the keymanager token file {path} is longer than {MAX_TOKEN_BYTES} bytes: not a token file")]
+    TooLong {
+        /// Which file.
+        path: PathBuf,
+    },
 }
 
 /// Reads the token in `path`, refusing a file its group or others can read
@@ -119,14 +145,26 @@ pub(crate) fn read_token(path: &Path) -> Result<Token, TokenError> {
         path: path.to_owned(),
         source,
     };
-    let mode = std::fs::metadata(path).map_err(read)?.permissions().mode() & 0o777;
+    use std::io::Read;
+    // The permissions checked are the opened file's own, so nothing can
+    // swap the file between the check and the read.
+    let file = std::fs::File::open(path).map_err(read)?;
+    let mode = file.metadata().map_err(read)?.permissions().mode() & 0o777;
     if mode & 0o077 != 0 {
         return Err(TokenError::Exposed {
             path: path.to_owned(),
             mode,
         });
     }
-    let text = std::fs::read_to_string(path).map_err(read)?;
+    let mut text = String::new();
+    file.take(MAX_TOKEN_BYTES + 1)
+        .read_to_string(&mut text)
+        .map_err(read)?;
+    if text.len() as u64 > MAX_TOKEN_BYTES {
+        return Err(TokenError::TooLong {
+            path: path.to_owned(),
+        });
+    }
     let token = text.trim();
     if token.is_empty() {
         return Err(TokenError::Empty {
@@ -165,6 +203,11 @@ mod tests {
         assert!(no_token.contains("needs token_file"), "{no_token}");
         let ftp = config("keymanager_url = \"ftp://host\"\ntoken_file = \"/t\"\n").unwrap_err();
         assert!(ftp.contains("not http or https"), "{ftp}");
+        let clear = config("keymanager_url = \"http://10.0.0.5:5062\"\ntoken_file = \"/t\"\n").unwrap_err();
+        assert!(clear.contains("unencrypted to another machine"), "{clear}");
+        for ok in ["https://10.0.0.5:5062", "http://localhost:5062", "http://[::1]:5062"] {
+            config(&format!("keymanager_url = \"{ok}\"\ntoken_file = \"/t\"\n")).unwrap();
+        }
     }
 
     #[test]
@@ -186,6 +229,8 @@ mod tests {
         assert_eq!(format!("{token:?}"), "Token(…)");
         std::fs::write(&path, "\n").unwrap();
         assert!(matches!(read_token(&path), Err(TokenError::Empty { .. })));
+        std::fs::write(&path, "x".repeat(5000)).unwrap();
+        assert!(matches!(read_token(&path), Err(TokenError::TooLong { .. })));
         assert!(matches!(
             read_token(&dir.path().join("missing")),
             Err(TokenError::Read { .. })

@@ -2,20 +2,27 @@
 
 use super::beacon_bodies::Validator;
 use super::history::{EPOCHS_PER_DAY, History};
-use nodepair_protocol::api::reading::Reading;
+use nodepair_protocol::api::reading::{ReadErrorKind, Reading};
 use nodepair_protocol::api::validators::{
-    ChainPosition, Epoch, KeyCount, LIVENESS_EPOCHS, LiveCount, MAX_PAGE, Proposal, Summary,
-    ValidatorView, ValidatorsStatusResponse,
+    ChainPosition, EPOCHS_PER_SYNC_PERIOD, Epoch, KeyCount, LIVENESS_EPOCHS, LiveCount,
+    MAX_UNKNOWN_KEYS, Proposal, Summary, SyncCommittee, ValidatorView, ValidatorsStatusRequest,
+    ValidatorsStatusResponse,
 };
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 /// Milliseconds in a slot (12 s on every network NodePair knows).
 pub(crate) const SLOT_MS: u64 = 12_000;
 /// Slots in an epoch.
 pub(crate) const SLOTS_PER_EPOCH: u64 = 32;
+/// How far ahead of the clock a head may be before it is not believed.
+const AHEAD_SLOTS: u64 = 2 * SLOTS_PER_EPOCH;
 
 /// A reading of something per epoch: the epoch asked, and what came.
 pub(crate) type PerEpoch<T> = Option<(u64, Reading<Vec<T>>)>;
+
+/// The sync-committee members read in an epoch: of its period, and of
+/// the next.
+pub(crate) type SyncRead = (u64, Reading<Vec<(u64, ())>>, Reading<Vec<(u64, ())>>);
 
 /// One round's readings.
 #[derive(Debug)]
@@ -26,18 +33,49 @@ pub(crate) struct Round {
     pub(crate) genesis_ms: Option<u64>,
     /// The watched validators as the head state holds them.
     pub(crate) validators: Reading<Vec<Validator>>,
-    /// Every public key listed (in `[validators]` and by the keymanager).
-    pub(crate) listed_keys: Vec<String>,
+    /// Every validator asked for: indices in decimal and public keys
+    /// (from `[validators]` and the keymanager), each once.
+    pub(crate) listed: Vec<String>,
     /// Liveness in an epoch, if asked this round.
     pub(crate) liveness: PerEpoch<(u64, bool)>,
     /// Attestation rewards in an epoch, if asked this round.
     pub(crate) rewards: PerEpoch<(u64, i64)>,
     /// Proposer duties of an epoch, if asked this round.
     pub(crate) proposers: PerEpoch<(u64, u64)>,
+    /// Sync-committee members of the epoch's period and of the next, if
+    /// asked this round.
+    pub(crate) sync: Option<SyncRead>,
     /// The keymanager's keys, when one is configured.
     pub(crate) keymanager: Option<Reading<Vec<String>>>,
     /// When the round was read.
     pub(crate) now_ms: u64,
+}
+
+/// The head as read, unless it is further ahead of the clock than a node
+/// in sync can be (then it is not believed: its epochs would push the real
+/// ones out of the history).
+pub(crate) fn checked_head(
+    head: Reading<ChainPosition>,
+    genesis_ms: Option<u64>,
+    now_ms: u64,
+) -> Reading<ChainPosition> {
+    match (head, genesis_ms) {
+        (Reading::Value(c), Some(genesis)) => {
+            let clock_slot = now_ms.saturating_sub(genesis) / SLOT_MS;
+            if c.slot > clock_slot.saturating_add(AHEAD_SLOTS) {
+                Reading::error(
+                    ReadErrorKind::Invalid,
+                    format!(
+                        "the beacon node's head, slot {}, is ahead of the clock (slot {clock_slot} now)",
+                        c.slot
+                    ),
+                )
+            } else {
+                Reading::Value(c)
+            }
+        }
+        (head, _) => head,
+    }
 }
 
 /// What the rounds so far say.
@@ -45,22 +83,27 @@ pub(crate) struct Round {
 pub(crate) struct Watch {
     history: History,
     chain: Reading<ChainPosition>,
+    /// The newest epoch the head was read in.
+    last_epoch: Option<u64>,
     genesis_ms: Option<u64>,
     validators: Reading<Vec<Validator>>,
-    unknown_keys: Vec<String>,
+    unknown: Vec<String>,
     liveness: Reading<Epoch>,
     rewards: Reading<Epoch>,
     reward_by_index: BTreeMap<u64, i64>,
     duties: Reading<Epoch>,
     /// Each watched validator's next proposal slot.
     proposals: BTreeMap<u64, u64>,
+    sync_duties: Reading<Epoch>,
+    /// Each watched validator's sync-committee period, by its first epoch.
+    sync_committees: BTreeMap<u64, u64>,
     keymanager: Option<Reading<KeyCount>>,
     read_at_ms: u64,
 }
 
 fn not_yet<T>(what: &str) -> Reading<T> {
     Reading::error(
-        nodepair_protocol::api::reading::ReadErrorKind::NotConfigured,
+        ReadErrorKind::NotConfigured,
         format!("{what} not read yet"),
     )
 }
@@ -70,14 +113,17 @@ impl Default for Watch {
         Watch {
             history: History::default(),
             chain: not_yet("the head"),
+            last_epoch: None,
             genesis_ms: None,
             validators: not_yet("the validators"),
-            unknown_keys: Vec::new(),
+            unknown: Vec::new(),
             liveness: not_yet("liveness"),
             rewards: not_yet("attestation rewards"),
             reward_by_index: BTreeMap::new(),
             duties: not_yet("proposer duties"),
             proposals: BTreeMap::new(),
+            sync_duties: not_yet("sync-committee duties"),
+            sync_committees: BTreeMap::new(),
             keymanager: None,
             read_at_ms: 0,
         }
@@ -87,7 +133,11 @@ impl Default for Watch {
 impl Watch {
     /// Takes a round's readings. What a round did not ask keeps its last
     /// reading; what failed says so, and the values it had go.
-    pub(crate) fn record(&mut self, round: Round) {
+    pub(crate) fn record(&mut self, mut round: Round) {
+        if let Reading::Value(v) = &mut round.validators {
+            v.sort_by_key(|v| v.index);
+            v.dedup_by_key(|v| v.index);
+        }
         self.read_at_ms = round.now_ms;
         self.chain = round.chain;
         self.genesis_ms = round.genesis_ms.or(self.genesis_ms);
@@ -95,17 +145,26 @@ impl Watch {
             Reading::Value(c) => Some(c.epoch),
             Reading::Error(_) => None,
         };
-        if let (Some(epoch), Reading::Value(validators)) = (epoch, &round.validators) {
-            for v in validators {
-                self.history.balance(v.index, epoch, v.balance_gwei);
+        self.last_epoch = epoch.or(self.last_epoch);
+        if let Reading::Value(validators) = &round.validators {
+            if let Some(epoch) = epoch {
+                for v in validators {
+                    self.history.balance(v.index, epoch, v.balance_gwei);
+                }
             }
-            let watched: Vec<u64> = validators.iter().map(|v| v.index).collect();
+            let watched: HashSet<u64> = validators.iter().map(|v| v.index).collect();
             self.history.retain(&watched);
-            self.unknown_keys = round
-                .listed_keys
+            self.reward_by_index.retain(|index, _| watched.contains(index));
+            self.proposals.retain(|index, _| watched.contains(index));
+            self.sync_committees.retain(|index, _| watched.contains(index));
+            let known: HashSet<String> = validators
                 .iter()
-                .filter(|k| !validators.iter().any(|v| &v.pubkey == *k))
-                .cloned()
+                .flat_map(|v| [v.index.to_string(), v.pubkey.clone()])
+                .collect();
+            self.unknown = round
+                .listed
+                .into_iter()
+                .filter(|id| !known.contains(id))
                 .collect();
         }
         self.validators = round.validators;
@@ -130,15 +189,12 @@ impl Watch {
                 Reading::Error(e) => Reading::Error(e),
             };
         }
+        let watched: HashSet<u64> = self.watched_indices();
         if let Some((epoch, read)) = round.proposers {
             self.duties = match read {
                 Reading::Value(duties) => {
-                    let watched = self.watched_indices();
-                    // Past slots go; the earliest coming one stays per validator.
-                    let head = self.head_slot().unwrap_or(0);
-                    self.proposals.retain(|_, slot| *slot >= head);
                     for (index, slot) in duties {
-                        if slot >= head && watched.contains(&index) {
+                        if watched.contains(&index) {
                             let next = self.proposals.entry(index).or_insert(slot);
                             *next = (*next).min(slot);
                         }
@@ -148,10 +204,40 @@ impl Watch {
                 Reading::Error(e) => Reading::Error(e),
             };
         }
+        // A proposal whose slot the head passed is done, whatever else read.
+        if let Some(head) = self.head_slot() {
+            self.proposals.retain(|_, slot| *slot > head);
+        }
+        if let Some((epoch, now, next)) = round.sync {
+            let period = epoch - epoch % EPOCHS_PER_SYNC_PERIOD;
+            let mut failed = None;
+            // This period's membership wins over the next's.
+            for (start, read) in [(period + EPOCHS_PER_SYNC_PERIOD, next), (period, now)] {
+                match read {
+                    Reading::Value(members) => {
+                        self.sync_committees.retain(|_, from| *from != start);
+                        for (index, ()) in members {
+                            if watched.contains(&index) {
+                                self.sync_committees.insert(index, start);
+                            }
+                        }
+                    }
+                    Reading::Error(e) => failed = Some(e),
+                }
+            }
+            self.sync_duties = match failed {
+                Some(e) => Reading::Error(e),
+                None => Reading::Value(Epoch { epoch }),
+            };
+        }
+        if let Some(epoch) = epoch {
+            self.sync_committees
+                .retain(|_, from| from.saturating_add(EPOCHS_PER_SYNC_PERIOD) > epoch);
+        }
         if let Some(read) = round.keymanager {
             self.keymanager = Some(match read {
                 Reading::Value(keys) => Reading::Value(KeyCount {
-                    keys: u32::try_from(keys.len()).unwrap_or(u32::MAX),
+                    keys: count(keys.len()),
                 }),
                 Reading::Error(e) => Reading::Error(e),
             });
@@ -165,51 +251,64 @@ impl Watch {
         }
     }
 
-    fn watched_indices(&self) -> Vec<u64> {
+    fn watched_indices(&self) -> HashSet<u64> {
         match &self.validators {
             Reading::Value(v) => v.iter().map(|v| v.index).collect(),
-            Reading::Error(_) => Vec::new(),
+            Reading::Error(_) => HashSet::new(),
         }
     }
 
-    /// The page of `validators.status` after `after_index`, at most
-    /// [`MAX_PAGE`] by index, with the summary of all.
-    pub(crate) fn page(&self, after_index: Option<u64>) -> ValidatorsStatusResponse {
-        let current = match &self.chain {
-            Reading::Value(c) => c.epoch,
-            Reading::Error(_) => 0,
+    /// When `slot` begins, once the genesis was read.
+    fn slot_ms(&self, slot: u64) -> Option<u64> {
+        self.genesis_ms
+            .map(|g| g.saturating_add(slot.saturating_mul(SLOT_MS)))
+    }
+
+    /// The page of `validators.status` the request asks — by index, after
+    /// its `after_index`, at most its `page_len` — with the summary of all.
+    pub(crate) fn page(&self, request: &ValidatorsStatusRequest) -> ValidatorsStatusResponse {
+        let current = self.last_epoch.unwrap_or(0);
+        // Missed: not live in the last epoch whose liveness was read.
+        let judged = match &self.liveness {
+            Reading::Value(e) => Some(e.epoch),
+            Reading::Error(_) => None,
         };
         let (validators, more, summary) = match &self.validators {
             Reading::Value(all) => {
-                let mut sorted: Vec<&Validator> = all.iter().collect();
-                sorted.sort_by_key(|v| v.index);
+                // The reader keeps them by index, each once.
                 let summary = Summary {
-                    count: count(sorted.len()),
-                    active: count(sorted.iter().filter(|v| v.status.attests()).count()),
+                    count: count(all.len()),
+                    active: count(all.iter().filter(|v| v.status.attests()).count()),
                     missed: count(
-                        sorted
-                            .iter()
-                            .filter(|v| self.history.missed(v.index, 1, current) > 0)
+                        all.iter()
+                            .filter(|v| {
+                                judged.is_some_and(|e| {
+                                    self.history.missed(v.index, 1, e.saturating_add(1)) > 0
+                                })
+                            })
                             .count(),
                     ),
                     slashed: count(
-                        sorted
-                            .iter()
+                        all.iter()
                             .filter(|v| v.slashed || v.status.slashed())
                             .count(),
                     ),
+                    in_sync_committee: count(
+                        self.sync_committees
+                            .values()
+                            .filter(|from| **from <= current)
+                            .count(),
+                    ),
                 };
-                let mut after = sorted
-                    .into_iter()
-                    .filter(|v| after_index.is_none_or(|a| v.index > a))
-                    .peekable();
-                let page: Vec<ValidatorView> = after
-                    .by_ref()
-                    .take(MAX_PAGE)
-                    .map(|v| self.view(v, current))
-                    .collect();
-                let more = after.peek().is_some();
-                (Reading::Value(page), more, summary)
+                let from = match request.after_index {
+                    Some(a) => all.partition_point(|v| v.index <= a),
+                    None => 0,
+                };
+                let rest = &all[from..];
+                let n = request.page_len().min(rest.len());
+                let page: Vec<ValidatorView> =
+                    rest[..n].iter().map(|v| self.view(v, current)).collect();
+                (Reading::Value(page), rest.len() > n, summary)
             }
             Reading::Error(e) => (Reading::Error(e.clone()), false, Summary::default()),
         };
@@ -218,10 +317,12 @@ impl Watch {
             summary,
             validators,
             more,
-            unknown_keys: self.unknown_keys.clone(),
+            unknown_keys: self.unknown.iter().take(MAX_UNKNOWN_KEYS).cloned().collect(),
+            unknown_count: count(self.unknown.len()),
             liveness: self.liveness.clone(),
             rewards: self.rewards.clone(),
             duties: self.duties.clone(),
+            sync_duties: self.sync_duties.clone(),
             keymanager: self.keymanager.clone(),
             read_at_ms: self.read_at_ms,
         }
@@ -244,6 +345,12 @@ impl Watch {
                     status: v.status,
                     live: self.history.recent(v.index, 16, current),
                     change_epoch_gwei: self.history.change(v.index, 1),
+                    balance_gwei: v.balance_gwei,
+                    slashed: v.slashed,
+                    next_proposal: self
+                        .proposals
+                        .get(&v.index)
+                        .map(|&slot| (slot, self.slot_ms(slot))),
                 })
                 .collect(),
         )
@@ -253,6 +360,7 @@ impl Watch {
         let (live, judged) = self
             .history
             .live_in(v.index, u64::from(LIVENESS_EPOCHS), current);
+        let epoch_ms = |epoch: u64| self.slot_ms(epoch.saturating_mul(SLOTS_PER_EPOCH));
         ValidatorView {
             index: v.index,
             pubkey: v.pubkey.clone(),
@@ -267,9 +375,16 @@ impl Watch {
             reward_gwei: self.reward_by_index.get(&v.index).copied(),
             next_proposal: self.proposals.get(&v.index).map(|&slot| Proposal {
                 slot,
-                at_ms: self
-                    .genesis_ms
-                    .map_or(0, |g| g.saturating_add(slot.saturating_mul(SLOT_MS))),
+                at_ms: self.slot_ms(slot),
+            }),
+            sync_committee: self.sync_committees.get(&v.index).map(|&from| {
+                let until = from.saturating_add(EPOCHS_PER_SYNC_PERIOD);
+                SyncCommittee {
+                    from_epoch: from,
+                    until_epoch: until,
+                    from_ms: epoch_ms(from),
+                    until_ms: epoch_ms(until),
+                }
             }),
         }
     }
@@ -310,10 +425,11 @@ mod tests {
             }),
             genesis_ms: Some(GENESIS_MS),
             validators: Reading::Value(validators),
-            listed_keys: Vec::new(),
+            listed: Vec::new(),
             liveness: None,
             rewards: None,
             proposers: None,
+            sync: None,
             keymanager: None,
             now_ms: GENESIS_MS + epoch * SLOTS_PER_EPOCH * SLOT_MS,
         }
@@ -340,7 +456,7 @@ mod tests {
         };
         watch.record(round(328_500, set(0)));
         let mut next = round(328_501, set(1));
-        next.listed_keys = vec![key(1_234_567), key(9)];
+        next.listed = vec![key(1_234_567), key(9), "1234570".into(), "77".into()];
         next.liveness = Some((
             328_500,
             Reading::Value(vec![
@@ -357,22 +473,30 @@ mod tests {
             328_501,
             Reading::Value(vec![(1_234_567, 328_501 * 32 + 7), (42, 328_501 * 32 + 8)]),
         ));
+        // Epoch 328_501 is in the period from 328_448; the next from 328_704.
+        next.sync = Some((
+            328_501,
+            Reading::Value(vec![(1_234_568, ()), (43, ())]),
+            Reading::Value(vec![(1_234_569, ()), (1_234_568, ())]),
+        ));
         watch.record(next);
-        let page = watch.page(None);
+        let page = watch.page(&ValidatorsStatusRequest::default());
         assert_eq!(
             page.summary,
             Summary {
                 count: 4,
                 active: 3,
                 missed: 2,
-                slashed: 1
+                slashed: 1,
+                in_sync_committee: 1,
             }
         );
         assert_eq!(
             page.unknown_keys,
-            [key(9)],
-            "a listed key the node does not know"
+            [key(9), "77".to_owned()],
+            "a listed key and index the node does not know"
         );
+        assert_eq!(page.unknown_count, 2);
         assert!(matches!(&page.rewards, Reading::Error(e) if e.kind == ReadErrorKind::NotServed));
         let Reading::Value(views) = &page.validators else {
             panic!("validators")
@@ -395,11 +519,30 @@ mod tests {
         );
         let proposal = views[0].next_proposal.unwrap();
         assert_eq!(proposal.slot, 328_501 * 32 + 7);
-        assert_eq!(proposal.at_ms, GENESIS_MS + proposal.slot * SLOT_MS);
+        assert_eq!(proposal.at_ms, Some(GENESIS_MS + proposal.slot * SLOT_MS));
         assert!(
             views[1].next_proposal.is_none(),
             "another's duty is not ours"
         );
+        let now = views[1].sync_committee.unwrap();
+        assert_eq!((now.from_epoch, now.until_epoch), (328_448, 328_704), "this period's wins");
+        assert_eq!(now.until_ms, Some(GENESIS_MS + 328_704 * 32 * SLOT_MS));
+        assert_eq!(views[2].sync_committee.unwrap().from_epoch, 328_704, "the next period's");
+        assert!(views[0].sync_committee.is_none());
+        // The head passes the proposal's slot: it is done, though no duties
+        // were read this round.
+        let mut later = round(328_501, set(1));
+        later.chain = Reading::Value(ChainPosition { slot: 328_501 * 32 + 8, epoch: 328_501 });
+        watch.record(later);
+        let page = watch.page(&ValidatorsStatusRequest::default());
+        let Reading::Value(views) = &page.validators else {
+            panic!("validators")
+        };
+        assert!(views[0].next_proposal.is_none(), "a past proposal is not a next duty");
+        let summary_only = watch.page(&ValidatorsStatusRequest { after_index: None, limit: Some(0) });
+        assert!(matches!(&summary_only.validators, Reading::Value(v) if v.is_empty()));
+        assert!(summary_only.more);
+        assert_eq!(summary_only.summary.count, 4);
     }
 
     #[test]
@@ -413,7 +556,10 @@ mod tests {
         let mut after = None;
         let mut seen = 0;
         loop {
-            let page = watch.page(after);
+            let page = watch.page(&ValidatorsStatusRequest {
+                after_index: after,
+                limit: None,
+            });
             let bytes = nodepair_protocol::api::encode(&page);
             assert!(bytes.len() < nodepair_protocol::frame::MAX_FRAME_LEN - 1024);
             let Reading::Value(views) = &page.validators else {
@@ -429,8 +575,28 @@ mod tests {
         let mut down = round(11, Vec::new());
         down.validators = Reading::error(ReadErrorKind::Timeout, "POST …: did not answer in time");
         watch.record(down);
-        let page = watch.page(None);
+        let page = watch.page(&ValidatorsStatusRequest::default());
         assert!(matches!(&page.validators, Reading::Error(e) if e.kind == ReadErrorKind::Timeout));
         assert_eq!(page.summary, Summary::default());
+    }
+
+    #[test]
+    fn a_head_ahead_of_the_clock_is_not_believed_and_unknown_keys_are_counted_not_all_sent() {
+        let now = GENESIS_MS + 1000 * SLOTS_PER_EPOCH * SLOT_MS;
+        let head = |slot| Reading::Value(ChainPosition { slot, epoch: slot / SLOTS_PER_EPOCH });
+        assert!(matches!(checked_head(head(32_000), Some(GENESIS_MS), now), Reading::Value(_)));
+        assert!(matches!(
+            checked_head(head(u64::MAX / 2), Some(GENESIS_MS), now),
+            Reading::Error(e) if e.kind == ReadErrorKind::Invalid && e.message.contains("ahead of the clock")
+        ));
+        assert!(matches!(checked_head(head(u64::MAX), None, now), Reading::Value(_)), "no genesis: nothing to judge by");
+        let mut watch = Watch::default();
+        let mut r = round(10, vec![validator(1, ValidatorStatus::ActiveOngoing, GWEI)]);
+        r.listed = (0..10_000u64).map(key).collect();
+        watch.record(r);
+        let page = watch.page(&ValidatorsStatusRequest::default());
+        assert_eq!(page.unknown_count, 9_999, "key(1) is known");
+        assert_eq!(page.unknown_keys.len(), MAX_UNKNOWN_KEYS);
+        assert!(nodepair_protocol::api::encode(&page).len() < 8 * 1024);
     }
 }

@@ -290,6 +290,9 @@ pub struct Acknowledgement {
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
+    /// Worth knowing, nothing wrong (a block proposal coming): never turns
+    /// the app's tray to alerting.
+    Info,
     /// Worth a look soon.
     Warning,
     /// Needs someone now.
@@ -330,6 +333,8 @@ pub enum Rule {
     ValidatorSlashed,
     /// A validator that was active exiting or exited.
     ValidatorExited,
+    /// A validator proposes a block within minutes (info).
+    ValidatorProposal,
     /// A rule this version does not know (a newer manager's): shown by its
     /// summary, never configured.
     #[serde(other)]
@@ -353,6 +358,7 @@ impl Rule {
         Rule::ValidatorBalance,
         Rule::ValidatorSlashed,
         Rule::ValidatorExited,
+        Rule::ValidatorProposal,
     ];
 
     /// Its name in manager.toml and on the wire: `disk_free`.
@@ -372,6 +378,7 @@ impl Rule {
             Rule::ValidatorBalance => "validator_balance",
             Rule::ValidatorSlashed => "validator_slashed",
             Rule::ValidatorExited => "validator_exited",
+            Rule::ValidatorProposal => "validator_proposal",
             Rule::Unknown => "unknown",
         }
     }
@@ -417,6 +424,7 @@ impl Alert {
     pub fn line(&self, now_ms: u64, when: impl Fn(u64) -> String) -> String {
         use crate::hello::printable;
         let severity = match self.severity {
+            Severity::Info => "info",
             Severity::Warning => "warning",
             Severity::Critical => "CRITICAL",
         };

@@ -1,4 +1,4 @@
-//! `validators.status`: the operator's validators as the beacon node sees them — status, balance and how it moved, liveness over the last epochs, the last attestation reward, the next proposal — each part read on its own, so one that fails hides nothing else.
+//! `validators.status`: the operator's validators as the beacon node sees them — status, balance and how it moved, liveness over the last epochs, the last attestation reward, the next proposal and sync-committee duty — each part read on its own, so one that fails hides nothing else.
 
 use super::Method;
 use super::reading::Reading;
@@ -23,6 +23,13 @@ pub struct Methods {
 /// index while `more` is set.
 pub const MAX_PAGE: usize = 100;
 
+/// Most listed keys the beacon node does not know one answer names (the
+/// rest are counted).
+pub const MAX_UNKNOWN_KEYS: usize = 20;
+
+/// Epochs in a sync-committee period.
+pub const EPOCHS_PER_SYNC_PERIOD: u64 = 256;
+
 /// Epochs the liveness count covers.
 pub const LIVENESS_EPOCHS: u32 = 10;
 
@@ -37,7 +44,8 @@ impl Method for ValidatorsStatus {
     type Response = ValidatorsStatusResponse;
 }
 
-/// Which page: the validators after `after_index` (none: from the first).
+/// Which page: the validators after `after_index` (none: from the first),
+/// at most `limit` of them (none: [`MAX_PAGE`]; 0: only the summary).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ValidatorsStatusRequest {
@@ -45,6 +53,17 @@ pub struct ValidatorsStatusRequest {
     #[serde(default)]
     #[cfg_attr(feature = "specta", specta(type = Option<specta_typescript::Number>))]
     pub after_index: Option<u64>,
+    /// How many validators at most (more than [`MAX_PAGE`] is [`MAX_PAGE`]).
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+impl ValidatorsStatusRequest {
+    /// How many validators the answer holds at most.
+    pub fn page_len(&self) -> usize {
+        self.limit
+            .map_or(MAX_PAGE, |l| usize::try_from(l).unwrap_or(MAX_PAGE).min(MAX_PAGE))
+    }
 }
 
 /// The watched validators, a page of them, and how each source read.
@@ -60,8 +79,12 @@ pub struct ValidatorsStatusResponse {
     pub validators: Reading<Vec<ValidatorView>>,
     /// Whether validators after this page's last are left.
     pub more: bool,
-    /// Listed keys the beacon node does not know (a deposit not yet seen).
+    /// Listed validators the beacon node does not know — public keys (a
+    /// deposit not yet seen) or indices in decimal — the first
+    /// [`MAX_UNKNOWN_KEYS`] of them.
     pub unknown_keys: Vec<String>,
+    /// How many listed validators it does not know in all.
+    pub unknown_count: u32,
     /// How the liveness of the last epoch read (`/eth/v1/validator/liveness`).
     pub liveness: Reading<Epoch>,
     /// How the attestation rewards read (`not_served` by a node without
@@ -69,6 +92,8 @@ pub struct ValidatorsStatusResponse {
     pub rewards: Reading<Epoch>,
     /// How the proposer duties read.
     pub duties: Reading<Epoch>,
+    /// How the sync-committee duties read (this period's and the next's).
+    pub sync_duties: Reading<Epoch>,
     /// How the keymanager's key list read, when one is configured.
     pub keymanager: Option<Reading<KeyCount>>,
     /// When it was read (ms since the Unix epoch).
@@ -113,10 +138,12 @@ pub struct Summary {
     pub count: u32,
     /// Active (attesting).
     pub active: u32,
-    /// Seen not live in the last epoch judged.
+    /// Seen not live in the last epoch whose liveness was read.
     pub missed: u32,
     /// Slashed.
     pub slashed: u32,
+    /// In the sync committee now.
+    pub in_sync_committee: u32,
 }
 
 /// One validator.
@@ -148,6 +175,29 @@ pub struct ValidatorView {
     pub reward_gwei: Option<i64>,
     /// Its next block proposal, if one is known.
     pub next_proposal: Option<Proposal>,
+    /// Its sync-committee duty, this period's or else the next's, if it
+    /// has one.
+    pub sync_committee: Option<SyncCommittee>,
+}
+
+/// A sync-committee duty: every slot of a period of
+/// [`EPOCHS_PER_SYNC_PERIOD`] epochs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct SyncCommittee {
+    /// The period's first epoch.
+    #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
+    pub from_epoch: u64,
+    /// The first epoch after it.
+    #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
+    pub until_epoch: u64,
+    /// When it begins (ms since the Unix epoch), once the chain's genesis
+    /// was read.
+    #[cfg_attr(feature = "specta", specta(type = Option<specta_typescript::Number>))]
+    pub from_ms: Option<u64>,
+    /// When it ends, likewise.
+    #[cfg_attr(feature = "specta", specta(type = Option<specta_typescript::Number>))]
+    pub until_ms: Option<u64>,
 }
 
 /// Liveness over recent epochs.
@@ -167,9 +217,10 @@ pub struct Proposal {
     /// Its slot.
     #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
     pub slot: u64,
-    /// When the slot begins (ms since the Unix epoch).
-    #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
-    pub at_ms: u64,
+    /// When the slot begins (ms since the Unix epoch), once the chain's
+    /// genesis was read.
+    #[cfg_attr(feature = "specta", specta(type = Option<specta_typescript::Number>))]
+    pub at_ms: Option<u64>,
 }
 
 /// A validator's status, named as the Beacon API names it.
@@ -240,7 +291,13 @@ mod tests {
             reward_gwei: Some(i64::MIN),
             next_proposal: Some(Proposal {
                 slot: u64::MAX,
-                at_ms: u64::MAX,
+                at_ms: Some(u64::MAX),
+            }),
+            sync_committee: Some(SyncCommittee {
+                from_epoch: u64::MAX,
+                until_epoch: u64::MAX,
+                from_ms: Some(u64::MAX),
+                until_ms: Some(u64::MAX),
             }),
         }
     }
@@ -257,10 +314,12 @@ mod tests {
                 active: 99_000,
                 missed: 12,
                 slashed: 1,
+                in_sync_committee: 3,
             },
             validators: Reading::Value((0..MAX_PAGE as u64).map(|i| view(u64::MAX - i)).collect()),
             more: true,
-            unknown_keys: Vec::new(),
+            unknown_keys: (0..MAX_UNKNOWN_KEYS).map(|i| format!("0x{i:096x}")).collect(),
+            unknown_count: u32::MAX,
             liveness: Reading::Value(Epoch { epoch: 328_509 }),
             rewards: Reading::Error(ReadError {
                 kind: ReadErrorKind::Failed,
@@ -268,6 +327,7 @@ mod tests {
                     .into(),
             }),
             duties: Reading::Value(Epoch { epoch: 328_510 }),
+            sync_duties: Reading::Value(Epoch { epoch: 328_510 }),
             keymanager: Some(Reading::Value(KeyCount { keys: 4 })),
             read_at_ms: u64::MAX,
         };
@@ -279,6 +339,17 @@ mod tests {
         );
         let back: ValidatorsStatusResponse = serde_json::from_slice(&bytes).unwrap();
         assert_eq!(back, answer);
+    }
+
+    #[test]
+    fn a_request_asks_a_page_of_at_most_a_hundred_or_only_the_summary() {
+        let asked: ValidatorsStatusRequest = serde_json::from_str(r#"{"after_index": 7}"#).unwrap();
+        assert_eq!(asked.after_index, Some(7));
+        assert_eq!(asked.page_len(), MAX_PAGE, "no limit: a whole page");
+        let asked: ValidatorsStatusRequest = serde_json::from_str(r#"{"limit": 0}"#).unwrap();
+        assert_eq!(asked.page_len(), 0, "the summary alone");
+        let asked: ValidatorsStatusRequest = serde_json::from_str(r#"{"limit": 4000000000}"#).unwrap();
+        assert_eq!(asked.page_len(), MAX_PAGE, "never more than a page");
     }
 
     #[test]

@@ -355,12 +355,13 @@ impl AlertInbox {
         all
     }
 
-    /// The worst open alert of any manager, unless muted at `now_ms`.
+    /// The worst open alert of any manager that says something is wrong
+    /// (an info alert does not), unless muted at `now_ms`.
     pub fn worst(&self, now_ms: u64) -> Option<Severity> {
         self.managers
             .values()
             .flat_map(|m| m.alerts.values())
-            .filter(|a| a.is_open() && !a.is_muted(now_ms))
+            .filter(|a| a.is_open() && !a.is_muted(now_ms) && a.severity > Severity::Info)
             .map(|a| a.severity)
             .max()
     }
@@ -467,12 +468,16 @@ fn notices(name: &str, changes: &[(AlertChange, bool)], now_ms: u64) -> Vec<Aler
                 change.kind,
                 AlertChangeKind::Fired | AlertChangeKind::Resolved | AlertChangeKind::Severity
             ) || *fired_here;
-            if !told || alert.is_muted(now_ms) {
+            // Info is told when it comes; its end (a proposal's slot began)
+            // is no news.
+            let info_over = alert.severity == Severity::Info && !alert.is_open();
+            if !told || alert.is_muted(now_ms) || info_over {
                 return None;
             }
             let name = shown(name);
             let title = match (alert.is_open(), *fired_here) {
                 (true, _) if alert.severity == Severity::Critical => format!("{name}: critical"),
+                (true, _) if alert.severity == Severity::Info => format!("{name}: info"),
                 (true, _) => format!("{name}: warning"),
                 (false, true) => format!("{name}: alert raised and resolved"),
                 (false, false) => format!("{name}: resolved"),
@@ -491,12 +496,13 @@ fn summed_up(name: &str, notices: Vec<AlertNotice>) -> Vec<AlertNotice> {
         return notices;
     }
     let count = |word: &str| notices.iter().filter(|n| n.title.ends_with(word)).count();
-    let (critical, warning) = (count(": critical"), count(": warning"));
-    let closed = notices.len() - critical - warning;
+    let (critical, warning, info) = (count(": critical"), count(": warning"), count(": info"));
+    let closed = notices.len() - critical - warning - info;
     let mut parts = Vec::new();
     for (n, what) in [
         (critical, "critical"),
         (warning, "warning"),
+        (info, "info"),
         (closed, "resolved"),
     ] {
         if n > 0 {

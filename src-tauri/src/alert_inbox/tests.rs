@@ -75,6 +75,27 @@ fn a_pushed_alert_is_told_when_it_fires_and_when_it_resolves_and_not_twice() {
 }
 
 #[test]
+fn an_info_alert_is_told_when_it_comes_but_never_makes_the_app_alerting_and_its_end_is_quiet() {
+    let mut inbox = AlertInbox::default();
+    let info = |seq, kind| {
+        let mut c = change(seq, 9, kind);
+        c.alert.rule = Rule::ValidatorProposal;
+        c.alert.severity = Severity::Info;
+        c.alert.summary =
+            "Validator 1234567 proposes the block of slot 10512390 in 7 minutes".into();
+        c
+    };
+    let (told, _) = inbox.pushed(M, "validator-1", info(1, AlertChangeKind::Fired), 0);
+    assert_eq!(titles(&told), ["validator-1: info"]);
+    assert_eq!(inbox.open(M).len(), 1, "listed as open");
+    assert_eq!(inbox.worst(0), None, "nothing is wrong");
+    let _ = inbox.pushed(M, "validator-1", change(2, 7, AlertChangeKind::Fired), 0);
+    assert_eq!(inbox.worst(0), Some(Severity::Warning));
+    let (over, _) = inbox.pushed(M, "validator-1", info(3, AlertChangeKind::Resolved), 0);
+    assert!(over.is_empty(), "its slot began: no news");
+}
+
+#[test]
 fn an_alert_that_fired_and_resolved_while_the_app_was_closed_is_told_once() {
     let mut inbox = AlertInbox::default();
     let _ = inbox.pushed(M, "validator-1", change(1, 1, AlertChangeKind::Fired), 0);

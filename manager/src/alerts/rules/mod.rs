@@ -46,6 +46,13 @@ pub(crate) struct ValidatorSeen {
     pub(crate) live: Vec<bool>,
     /// How its balance moved over the last epoch, once two were read.
     pub(crate) change_epoch_gwei: Option<i64>,
+    /// Its balance now, in Gwei.
+    pub(crate) balance_gwei: u64,
+    /// Whether the state marks it slashed (whatever its status).
+    pub(crate) slashed: bool,
+    /// Its next block proposal: the slot, and when it begins (ms since the
+    /// Unix epoch) if the chain's genesis is known.
+    pub(crate) next_proposal: Option<(u64, Option<u64>)>,
 }
 
 /// One mount's space, in bytes.
@@ -179,7 +186,7 @@ impl Rules {
             }
         }
         self.units(seen, config, now_ms, &mut out);
-        self.validators(seen, config, &mut out);
+        self.validators(seen, config, now_ms, &mut out);
         if config.manager_restarted.enabled
             && let Some(at) = self.crashed_at
         {
