@@ -4,12 +4,15 @@
 //! The Ethereum node behind validator-1 is a local server answering with the
 //! specifications' bodies, its unit manager the fake `systemctl`, and its
 //! node log a file this example appends lines in geth's format to;
-//! everything else is the app and the manager for real.
+//! staking-1 watches eight validators on a beacon node that follows
+//! mainnet's clock (`nodepair_tests::staking_node`); everything else is the
+//! app and the manager for real.
 //! Run by `scripts/screenshots.sh`.
 
 use nodepair_tests::Sandbox;
 use nodepair_tests::fixtures::{fake_systemctl, node};
 use nodepair_tests::net::{CLUSTER, ManagerHome, Relay};
+use nodepair_tests::staking_node::{VALIDATORS, staking_node};
 use nodepair_tests::window::{Theme, Window};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -133,6 +136,23 @@ async fn screens(theme: Theme, out: &Path) {
         &extra,
     );
     let archive = ManagerHome::new(sandbox.path(), "archive-node", &[&relay.addr], long);
+    // staking-1 watches its operator's validators from the start, so by the
+    // time its page is shown it has read ten epochs.
+    let staking_beacon = staking_node().await;
+    let indices: Vec<String> = VALIDATORS.iter().map(|(i, _)| i.to_string()).collect();
+    let staking = ManagerHome::with_config(
+        sandbox.path(),
+        "staking-1",
+        &[&relay.addr],
+        long,
+        &["info", "validators", "alerts"],
+        &format!(
+            "\n[ethereum]\nbeacon_url = \"{}\"\ntimeout_ms = 800\n\n[validators]\nindices = [{}]\n\n[alerts]\nevery_secs = 5\nfire_after_secs = 0\nclear_after_secs = 5\n\n[alerts.disk_free]\nenabled = false\n\n[alerts.memory]\nenabled = false\n\n[alerts.load]\nenabled = false\n",
+            staking_beacon.uri(),
+            indices.join(", ")
+        ),
+    );
+    let _staking_daemon = staking.run(&sandbox);
     let _validator_daemon = validator.run(&sandbox);
     let archive_daemon = archive.run(&sandbox);
     let config = settings(sandbox.path(), "app", &relay, "backend = \"auto\"");
@@ -159,6 +179,8 @@ async fn screens(theme: Theme, out: &Path) {
     window.click(".pairing-card .actions button").await;
     pair(&window, &sandbox, &archive, None).await;
     window.click(".pairing-card .actions button").await;
+    pair(&window, &sandbox, &staking, None).await;
+    window.click(".pairing-card .actions button").await;
 
     // validator-1's geth stops and starts again (an alert raised and
     // resolved), then its beacon node's unit stops (an alert open).
@@ -180,6 +202,7 @@ async fn screens(theme: Theme, out: &Path) {
     window
         .find("[data-testid=manager][data-state=offline]", SOON)
         .await;
+    window.find("[data-testid=validators-line]", SOON).await;
     shots.shoot("4-managers", true).await;
 
     // The settings: the app's own network (connected through the local
@@ -193,7 +216,7 @@ async fn screens(theme: Theme, out: &Path) {
 
     // The online one's host, once a few samples have come in.
     window
-        .click("[data-testid=manager][data-state=online] [data-testid=open-manager]")
+        .click("[data-testid=open-manager][title=\"Open validator-1\"]")
         .await;
     window.find("[data-testid=hostname]", SOON).await;
     window.find("[data-testid=beacon-version]", SOON).await;
@@ -260,6 +283,16 @@ async fn screens(theme: Theme, out: &Path) {
         .find("[data-testid=alert][data-state=acknowledged]", SOON)
         .await;
     shots.shoot("13-alerts", true).await;
+    window.click("[data-testid=back]").await;
+
+    // staking-1's validators, ten epochs read: one flaky, one exiting, one
+    // queued, a proposal and a sync-committee duty coming.
+    window
+        .click("[data-testid=open-manager][title=\"Open staking-1\"]")
+        .await;
+    window.find("[data-testid=validator]", SOON).await;
+    window.scroll_to("[data-testid=validators]").await;
+    shots.shoot("14-validators", true).await;
     window.click("[data-testid=back]").await;
 
     // The window closed, the app in the tray: its icon's dot says one

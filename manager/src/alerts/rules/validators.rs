@@ -30,7 +30,8 @@ impl Rules {
         let mut per_rule: [Vec<Finding>; 5] = Default::default();
         for v in &seen.validators {
             let subject = format!("validator {}", v.index);
-            if v.status.attests() {
+            // Exiting is news only when it was seen active and not leaving.
+            if v.status == ValidatorStatus::ActiveOngoing {
                 self.seen_active.insert(v.index);
             }
             let m = &config.validator_missed;
@@ -283,6 +284,8 @@ mod tests {
         let v = "validator 1234568";
         let f = rules.evaluate(&seen(ValidatorStatus::ExitedUnslashed, &[], None), &config(), 0);
         assert_eq!(holds(&f, Rule::ValidatorExited, v), None, "exited before this run");
+        let f = rules.evaluate(&seen(ValidatorStatus::ActiveExiting, &[], None), &config(), 0);
+        assert_eq!(holds(&f, Rule::ValidatorExited, v), None, "already exiting when first seen");
         let f = rules.evaluate(&seen(ValidatorStatus::ActiveOngoing, &[], None), &config(), 0);
         assert_eq!(holds(&f, Rule::ValidatorExited, v), None);
         let f = rules.evaluate(&seen(ValidatorStatus::ActiveExiting, &[], None), &config(), 0);
