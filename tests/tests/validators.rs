@@ -209,13 +209,15 @@ async fn validators_read_from_the_beacon_node_and_keymanager_reach_the_app_and_b
         &["info", "validators"],
         &exposed,
     );
-    let out = bad.cli(&sandbox, &["run"]);
-    assert_eq!(out.status.code(), Some(78), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("chmod 600") && !stderr(&out).contains("api-token-0x5e3c"),
-        "{}",
-        stderr(&out)
-    );
+    for command in ["run", "config"] {
+        let out = bad.cli(&sandbox, &[command]);
+        assert_eq!(out.status.code(), Some(78), "{command}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("chmod 600") && !stderr(&out).contains("api-token-0x5e3c"),
+            "{command}: {}",
+            stderr(&out)
+        );
+    }
     let blind = ManagerHome::with_config(
         sandbox.path(),
         "validator-3",

@@ -95,7 +95,11 @@ function span(ms: number): string {
 function duty(v: View, nowMs: number): string {
   const parts: string[] = [];
   const p = v.next_proposal;
-  if (p) parts.push(p.at_ms == null ? `proposal at slot ${p.slot}` : `proposal in ${span(p.at_ms - nowMs)}`);
+  if (p) {
+    if (p.at_ms == null) parts.push(`proposal at slot ${p.slot.toLocaleString("en-US")}`);
+    else if (p.at_ms <= nowMs) parts.push("proposing now");
+    else parts.push(`proposal in ${span(p.at_ms - nowMs)}`);
+  }
   const c = v.sync_committee;
   if (c) {
     if (c.from_ms == null || c.until_ms == null) parts.push(`sync committee from epoch ${c.from_epoch}`);
@@ -136,7 +140,7 @@ export function validatorsSection(state: ValidatorsState, nowMs: number, actions
   const head = h(
     "tr",
     {},
-    ...["Index", "Key", "Status", "Balance", "Last epoch", "1 day", "Live (last 10 epochs)", "Reward", "Next duty"].map((t) => h("th", { scope: "col" }, t)),
+    ...["Index", "Key", "Status", "Balance", "Last epoch", "1 day", "Live, 10 epochs", "Reward", "Next duty"].map((t) => h("th", { scope: "col" }, t)),
   );
   const rows = views.map((v) => {
     const s = statusLabel(v.status);
@@ -151,7 +155,7 @@ export function validatorsSection(state: ValidatorsState, nowMs: number, actions
       h("td", { class: `num ${(v.change_day_gwei ?? 0) < 0 ? "loss" : ""}` }, changeLabel(v.change_day_gwei)),
       h("td", { class: `num ${v.live.judged > v.live.live ? "loss" : ""}`, "data-testid": "validator-live" }, liveLabel(v)),
       h("td", { class: "num" }, changeLabel(v.reward_gwei)),
-      h("td", { "data-testid": "validator-duty" }, duty(v, nowMs)),
+      h("td", { class: "duty", "data-testid": "validator-duty" }, duty(v, nowMs)),
     );
   });
   const notes = [

@@ -189,7 +189,21 @@ async fn read_round(
         if let Some(settled) = epoch.checked_sub(2) {
             round.rewards = Some((settled, beacon.rewards(settled, &indices).await));
         }
-        round.proposers = Some((epoch, beacon.proposers(epoch).await));
+        // This epoch's and the next's (the API serves both): a proposal is
+        // known up to two epochs, 12.8 minutes, ahead.
+        let (now, next) = (beacon.proposers(epoch).await, beacon.proposers(epoch + 1).await);
+        round.proposers = Some((
+            epoch,
+            match (now, next) {
+                (Reading::Value(mut now), Reading::Value(next)) => {
+                    now.extend(next);
+                    Reading::Value(now)
+                }
+                // The next epoch's not read: this one's still tell.
+                (Reading::Value(now), Reading::Error(_)) => Reading::Value(now),
+                (Reading::Error(e), _) => Reading::Error(e),
+            },
+        ));
         let next_period = epoch - epoch % EPOCHS_PER_SYNC_PERIOD + EPOCHS_PER_SYNC_PERIOD;
         round.sync = Some((
             epoch,
