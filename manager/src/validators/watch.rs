@@ -190,11 +190,13 @@ impl Watch {
             };
         }
         let watched: HashSet<u64> = self.watched_indices();
+        let head = self.head_slot();
         if let Some((epoch, read)) = round.proposers {
             self.duties = match read {
                 Reading::Value(duties) => {
+                    // The earliest proposal still to come is each one's next.
                     for (index, slot) in duties {
-                        if watched.contains(&index) {
+                        if watched.contains(&index) && head.is_none_or(|h| slot > h) {
                             let next = self.proposals.entry(index).or_insert(slot);
                             *next = (*next).min(slot);
                         }
@@ -205,7 +207,7 @@ impl Watch {
             };
         }
         // A proposal whose slot the head passed is done, whatever else read.
-        if let Some(head) = self.head_slot() {
+        if let Some(head) = head {
             self.proposals.retain(|_, slot| *slot > head);
         }
         if let Some((epoch, now, next)) = round.sync {
@@ -469,9 +471,15 @@ mod tests {
             328_499,
             Reading::error(ReadErrorKind::NotServed, "POST …: 404 Not Found"),
         ));
+        // This epoch's (one already past the head) and the next's.
         next.proposers = Some((
             328_501,
-            Reading::Value(vec![(1_234_567, 328_501 * 32 + 7), (42, 328_501 * 32 + 8)]),
+            Reading::Value(vec![
+                (1_234_568, 328_501 * 32 - 1),
+                (1_234_567, 328_501 * 32 + 7),
+                (42, 328_501 * 32 + 8),
+                (1_234_568, 328_502 * 32 + 3),
+            ]),
         ));
         // Epoch 328_501 is in the period from 328_448; the next from 328_704.
         next.sync = Some((
@@ -520,9 +528,10 @@ mod tests {
         let proposal = views[0].next_proposal.unwrap();
         assert_eq!(proposal.slot, 328_501 * 32 + 7);
         assert_eq!(proposal.at_ms, Some(GENESIS_MS + proposal.slot * SLOT_MS));
-        assert!(
-            views[1].next_proposal.is_none(),
-            "another's duty is not ours"
+        assert_eq!(
+            views[1].next_proposal.map(|p| p.slot),
+            Some(328_502 * 32 + 3),
+            "the next epoch's, not one the head passed"
         );
         let now = views[1].sync_committee.unwrap();
         assert_eq!((now.from_epoch, now.until_epoch), (328_448, 328_704), "this period's wins");
