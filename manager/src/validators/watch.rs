@@ -191,6 +191,11 @@ impl Watch {
         }
         let watched: HashSet<u64> = self.watched_indices();
         let head = self.head_slot();
+        // A proposal whose slot the head passed is done, whatever else read
+        // (and before new duties are weighed against what is kept).
+        if let Some(head) = head {
+            self.proposals.retain(|_, slot| *slot > head);
+        }
         if let Some((epoch, read)) = round.proposers {
             self.duties = match read {
                 Reading::Value(duties) => {
@@ -205,10 +210,6 @@ impl Watch {
                 }
                 Reading::Error(e) => Reading::Error(e),
             };
-        }
-        // A proposal whose slot the head passed is done, whatever else read.
-        if let Some(head) = head {
-            self.proposals.retain(|_, slot| *slot > head);
         }
         if let Some((epoch, now, next)) = round.sync {
             let period = epoch - epoch % EPOCHS_PER_SYNC_PERIOD;
@@ -587,6 +588,33 @@ mod tests {
         let page = watch.page(&ValidatorsStatusRequest::default());
         assert!(matches!(&page.validators, Reading::Error(e) if e.kind == ReadErrorKind::Timeout));
         assert_eq!(page.summary, Summary::default());
+    }
+
+    #[test]
+    fn a_proposal_is_shown_every_round_while_its_slot_is_ahead() {
+        // The head moves an epoch a round; each epoch's duties name this
+        // validator in its last slot and the next epoch's.
+        let mut watch = Watch::default();
+        let p = 1_203_413;
+        for epoch in 494_088..494_100u64 {
+            let head = epoch * 32 + 16;
+            let mut r = round(epoch, vec![validator(p, ValidatorStatus::ActiveOngoing, GWEI)]);
+            r.chain = Reading::Value(ChainPosition { slot: head, epoch });
+            r.proposers = Some((
+                epoch,
+                Reading::Value(vec![(p, epoch * 32 + 31), (p, (epoch + 1) * 32 + 31)]),
+            ));
+            watch.record(r);
+            let page = watch.page(&ValidatorsStatusRequest::default());
+            let Reading::Value(v) = &page.validators else {
+                panic!("validators")
+            };
+            assert_eq!(
+                v[0].next_proposal.map(|p| p.slot),
+                Some(epoch * 32 + 31),
+                "a past one kept from the round before hides nothing"
+            );
+        }
     }
 
     #[test]
