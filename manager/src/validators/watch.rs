@@ -8,7 +8,7 @@ use nodepair_protocol::api::validators::{
     MAX_UNKNOWN_KEYS, Proposal, Summary, SyncCommittee, ValidatorView, ValidatorsStatusRequest,
     ValidatorsStatusResponse,
 };
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 /// Milliseconds in a slot (12 s on every network NodePair knows).
 pub(crate) const SLOT_MS: u64 = 12_000;
@@ -93,7 +93,7 @@ pub(crate) struct Watch {
     reward_by_index: BTreeMap<u64, i64>,
     duties: Reading<Epoch>,
     /// Each watched validator's next proposal slot.
-    proposals: BTreeMap<u64, u64>,
+    proposals: BTreeSet<(u64, u64)>,
     sync_duties: Reading<Epoch>,
     /// Each watched validator's sync-committee period, by its first epoch.
     sync_committees: BTreeMap<u64, u64>,
@@ -121,7 +121,7 @@ impl Default for Watch {
             rewards: not_yet("attestation rewards"),
             reward_by_index: BTreeMap::new(),
             duties: not_yet("proposer duties"),
-            proposals: BTreeMap::new(),
+            proposals: BTreeSet::new(),
             sync_duties: not_yet("sync-committee duties"),
             sync_committees: BTreeMap::new(),
             keymanager: None,
@@ -155,7 +155,7 @@ impl Watch {
             let watched: HashSet<u64> = validators.iter().map(|v| v.index).collect();
             self.history.retain(&watched);
             self.reward_by_index.retain(|index, _| watched.contains(index));
-            self.proposals.retain(|index, _| watched.contains(index));
+            self.proposals.retain(|(index, _)| watched.contains(index));
             self.sync_committees.retain(|index, _| watched.contains(index));
             let known: HashSet<String> = validators
                 .iter()
@@ -194,16 +194,16 @@ impl Watch {
         // A proposal whose slot the head passed is done, whatever else read
         // (and before new duties are weighed against what is kept).
         if let Some(head) = head {
-            self.proposals.retain(|_, slot| *slot > head);
+            self.proposals.retain(|(_, slot)| *slot > head);
         }
         if let Some((epoch, read)) = round.proposers {
             self.duties = match read {
                 Reading::Value(duties) => {
-                    // The earliest proposal still to come is each one's next.
+                    // Every proposal still to come is kept: when the next
+                    // one's slot passes, the one after it is known.
                     for (index, slot) in duties {
                         if watched.contains(&index) && head.is_none_or(|h| slot > h) {
-                            let next = self.proposals.entry(index).or_insert(slot);
-                            *next = (*next).min(slot);
+                            self.proposals.insert((index, slot));
                         }
                     }
                     Reading::Value(Epoch { epoch })
@@ -259,6 +259,14 @@ impl Watch {
             Reading::Value(v) => v.iter().map(|v| v.index).collect(),
             Reading::Error(_) => HashSet::new(),
         }
+    }
+
+    /// `index`'s earliest proposal still to come.
+    fn next_proposal(&self, index: u64) -> Option<u64> {
+        self.proposals
+            .range((index, 0)..=(index, u64::MAX))
+            .next()
+            .map(|&(_, slot)| slot)
     }
 
     /// When `slot` begins, once the genesis was read.
@@ -351,9 +359,8 @@ impl Watch {
                     balance_gwei: v.balance_gwei,
                     slashed: v.slashed,
                     next_proposal: self
-                        .proposals
-                        .get(&v.index)
-                        .map(|&slot| (slot, self.slot_ms(slot))),
+                        .next_proposal(v.index)
+                        .map(|slot| (slot, self.slot_ms(slot))),
                 })
                 .collect(),
         )
@@ -376,7 +383,7 @@ impl Watch {
                 judged: count(usize::try_from(judged).unwrap_or(usize::MAX)),
             },
             reward_gwei: self.reward_by_index.get(&v.index).copied(),
-            next_proposal: self.proposals.get(&v.index).map(|&slot| Proposal {
+            next_proposal: self.next_proposal(v.index).map(|slot| Proposal {
                 slot,
                 at_ms: self.slot_ms(slot),
             }),
@@ -615,6 +622,16 @@ mod tests {
                 "a past one kept from the round before hides nothing"
             );
         }
+        // Its slot passes before the next epoch's duties are read: the
+        // next epoch's, read with it, is the next.
+        let mut r = round(494_099, vec![validator(p, ValidatorStatus::ActiveOngoing, GWEI)]);
+        r.chain = Reading::Value(ChainPosition { slot: 494_099 * 32 + 31, epoch: 494_099 });
+        watch.record(r);
+        let page = watch.page(&ValidatorsStatusRequest::default());
+        let Reading::Value(v) = &page.validators else {
+            panic!("validators")
+        };
+        assert_eq!(v[0].next_proposal.map(|p| p.slot), Some(494_100 * 32 + 31));
     }
 
     #[test]
