@@ -291,6 +291,20 @@ async fn screens(theme: Theme, out: &Path) {
         .click("[data-testid=open-manager][title=\"Open staking-1\"]")
         .await;
     window.find("[data-testid=validator]", SOON).await;
+    // Its beacon node catches up with the clock an epoch a round (about
+    // 2.5 minutes): once ten epochs are judged, the head is today's.
+    let caught_up = tokio::time::Instant::now() + Duration::from_secs(300);
+    while !window
+        .text("[data-testid=validator-live]")
+        .await
+        .starts_with("10/")
+    {
+        assert!(
+            tokio::time::Instant::now() < caught_up,
+            "staking-1 judged fewer than 10 epochs in 5 minutes"
+        );
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
     window.scroll_to("[data-testid=validators]").await;
     shots.shoot("14-validators", true).await;
     window.click("[data-testid=back]").await;

@@ -141,5 +141,6 @@ describe("validators", () => {
     expect(shortKey(KEY_A)).toBe("0x8f1c…3a2b");
     expect(statusLabel("active_consolidating")).toEqual({ label: "active_consolidating", tone: "idle" });
     expect(validatorsSummary({ count: 1, active: 1, missed: 0, slashed: 0, in_sync_committee: 0 })).toBe("1 validator");
+    expect(validatorsSummary({ count: 10_000, active: 9_990, missed: 1_200, slashed: 0, in_sync_committee: 2 })).toBe("10,000 validators · 1,200 missed");
   });
 });

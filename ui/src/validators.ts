@@ -64,10 +64,10 @@ export function statusLabel(status: string): { label: string; tone: string } {
 
 /** "32 validators · 1 missed", for the managers row. */
 export function validatorsSummary(s: ValidatorsStatus["summary"]): string {
-  const n = `${s.count} ${s.count === 1 ? "validator" : "validators"}`;
+  const n = `${s.count.toLocaleString("en-US")} ${s.count === 1 ? "validator" : "validators"}`;
   const parts = [n];
-  if (s.missed > 0) parts.push(`${s.missed} missed`);
-  if (s.slashed > 0) parts.push(`${s.slashed} slashed`);
+  if (s.missed > 0) parts.push(`${s.missed.toLocaleString("en-US")} missed`);
+  if (s.slashed > 0) parts.push(`${s.slashed.toLocaleString("en-US")} slashed`);
   return parts.join(" · ");
 }
 
