@@ -292,16 +292,19 @@ async fn screens(theme: Theme, out: &Path) {
         .await;
     window.find("[data-testid=validator]", SOON).await;
     // Its beacon node catches up with the clock an epoch a round (about
-    // 2.5 minutes): once ten epochs are judged, the head is today's.
+    // 3 minutes): once it has, ten epochs are judged and the coming
+    // proposal is minutes away.
     let caught_up = tokio::time::Instant::now() + Duration::from_secs(300);
-    while !window
+    let duty = "[data-testid=validator][data-index=\"1203413\"] [data-testid=validator-duty]";
+    while !(window
         .text("[data-testid=validator-live]")
         .await
         .starts_with("10/")
+        && window.text(duty).await.starts_with("proposal in"))
     {
         assert!(
             tokio::time::Instant::now() < caught_up,
-            "staking-1 judged fewer than 10 epochs in 5 minutes"
+            "staking-1's beacon node did not catch up in 5 minutes"
         );
         tokio::time::sleep(Duration::from_secs(2)).await;
     }

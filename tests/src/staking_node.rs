@@ -1,4 +1,4 @@
-//! A beacon node on mainnet's clock with eight validators of one operator, for pictures of the validators panel: its head starts twelve epochs behind the clock and catches up an epoch every 12 s (a manager's round), so the manager has ten epochs of liveness, balances and rewards within minutes; then it follows the clock.
+//! A beacon node on mainnet's clock with eight validators of one operator, for pictures of the validators panel: its head starts fourteen epochs behind the clock and catches up an epoch every 12 s (a manager's round), so the manager has ten epochs of liveness, balances and rewards within minutes; then it follows the clock.
 
 use crate::fixtures::fixture;
 use serde_json::{Value, json};
@@ -96,7 +96,7 @@ fn epoch_in(request: &Request) -> u64 {
 /// Never: mocks only mount.
 pub async fn staking_node() -> MockServer {
     let beacon = MockServer::start().await;
-    let first_slot = clock_slot() - 12 * 32;
+    let first_slot = clock_slot() - 14 * 32;
     let first_epoch = first_slot / 32;
     let started = std::time::Instant::now();
     let head = move || (first_slot + 32 * (started.elapsed().as_secs() / 12)).min(clock_slot());
