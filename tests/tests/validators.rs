@@ -5,6 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use nodepair_peer::Peer;
 use nodepair_protocol::Status;
 use nodepair_protocol::api::reading::{ReadErrorKind, Reading};
 use nodepair_protocol::api::validators::{
@@ -12,7 +13,7 @@ use nodepair_protocol::api::validators::{
 };
 use nodepair_protocol::api::{self, Method};
 use nodepair_tests::fixtures::fixture;
-use nodepair_tests::net::{App, AppHome, ManagerHome, Relay, online, pair, stop};
+use nodepair_tests::net::{App, AppHome, Daemon, ManagerHome, Relay, online, pair, stop};
 use nodepair_tests::{Sandbox, json_of, stderr};
 use std::time::Duration;
 use wiremock::matchers::{header, method, path, path_regex};
@@ -88,6 +89,30 @@ async fn state_and_genesis(beacon: &MockServer) {
     }
 }
 
+/// validator-1 running with `capabilities` and `extra` in its manager.toml,
+/// paired with an app in this process, online.
+async fn paired(
+    sandbox: &Sandbox,
+    relay: &Relay,
+    capabilities: &[&str],
+    extra: &str,
+) -> (ManagerHome, Daemon, Peer) {
+    let home = ManagerHome::with_config(
+        sandbox.path(),
+        "validator-1",
+        &[&relay.addr],
+        LONG * 4,
+        capabilities,
+        extra,
+    );
+    let daemon = home.run(sandbox);
+    let app = App::new("laptop", &[&relay.addr]).start().await;
+    let (out, _) = pair(sandbox, &home, &app).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    online(&app, daemon.public_key(), LONG).await;
+    (home, daemon, app)
+}
+
 fn token_file(dir: &std::path::Path, mode: u32) -> std::path::PathBuf {
     use std::os::unix::fs::PermissionsExt;
     let file = dir.join(format!("api-token-{mode:o}.txt"));
@@ -108,20 +133,8 @@ async fn validators_read_from_the_beacon_node_and_keymanager_reach_the_app_and_b
         keymanager.uri(),
         token_file(sandbox.path(), 0o600).display()
     );
-    let home = ManagerHome::with_config(
-        sandbox.path(),
-        "validator-1",
-        &[&relay.addr],
-        LONG * 4,
-        &["info", "validators"],
-        &extra,
-    );
-    let daemon = home.run(&sandbox);
+    let (_home, daemon, app) = paired(&sandbox, &relay, &["info", "validators"], &extra).await;
     let manager = daemon.public_key();
-    let app = App::new("laptop", &[&relay.addr]).start().await;
-    let (out, _) = pair(&sandbox, &home, &app).await;
-    assert!(out.status.success(), "{}", stderr(&out));
-    online(&app, manager, LONG).await;
     let ask = || async {
         let reply = app
             .request(
@@ -314,20 +327,8 @@ async fn ten_thousand_validators_come_in_pages_within_a_frame_and_a_broken_or_ha
         beacon.uri(),
         indices.join(", ")
     );
-    let home = ManagerHome::with_config(
-        sandbox.path(),
-        "validator-1",
-        &[&relay.addr],
-        LONG * 4,
-        &["info", "validators"],
-        &extra,
-    );
-    let daemon = home.run(&sandbox);
+    let (home, daemon, app) = paired(&sandbox, &relay, &["info", "validators"], &extra).await;
     let manager = daemon.public_key();
-    let app = App::new("laptop", &[&relay.addr]).start().await;
-    let (out, _) = pair(&sandbox, &home, &app).await;
-    assert!(out.status.success(), "{}", stderr(&out));
-    online(&app, manager, LONG).await;
     let ask = |after_index| {
         let app = &app;
         async move {
@@ -486,20 +487,9 @@ async fn a_validator_missing_attestations_for_epochs_is_an_alert_that_resolves_w
         "\n[ethereum]\nbeacon_url = \"{}\"\ntimeout_ms = 1000\n\n[validators]\nindices = [1234567, 1234568]\n\n[alerts]\nevery_secs = 5\nfire_after_secs = 0\nclear_after_secs = 5\n\n[alerts.disk_free]\nenabled = false\n\n[alerts.memory]\nenabled = false\n\n[alerts.load]\nenabled = false\n\n[alerts.validator_balance]\nenabled = false\n",
         beacon.uri()
     );
-    let home = ManagerHome::with_config(
-        sandbox.path(),
-        "validator-1",
-        &[&relay.addr],
-        LONG * 4,
-        &["info", "validators", "alerts"],
-        &extra,
-    );
-    let daemon = home.run(&sandbox);
+    let (_home, daemon, app) =
+        paired(&sandbox, &relay, &["info", "validators", "alerts"], &extra).await;
     let manager = daemon.public_key();
-    let app = App::new("laptop", &[&relay.addr]).start().await;
-    let (out, _) = pair(&sandbox, &home, &app).await;
-    assert!(out.status.success(), "{}", stderr(&out));
-    online(&app, manager, LONG).await;
     let mut events = app.events();
     let followed = app
         .request(manager, AlertsFollow::NAME, api::encode(&api::Empty {}))
