@@ -19,6 +19,7 @@ APT_PACKAGES=(
   faketime  # the clock-skew fault test runs the manager minutes off
   python3 util-linux procps  # another user's connection (setpriv) to the app's control socket; pgrep
   xdotool haskell-gtk-sni-tray-utils  # the tray menu's screenshot: a tray that draws, a click
+  podman runc busybox-static  # a real container engine (Docker API) for the containers tests, images from a busybox rootfs
   nodejs npm
 )
 

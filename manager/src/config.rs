@@ -1,5 +1,6 @@
 //! The manager's configuration: built-in defaults, overridden by a TOML file.
 
+use crate::containers::ContainerRef;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -35,10 +36,14 @@ pub(crate) struct Config {
     pub(crate) keystore: KeystoreConfig,
     /// The Ethereum node's clients (the `ethereum` capability).
     pub(crate) ethereum: EthereumConfig,
-    /// The systemd units apps see and may control (the `services` capability).
+    /// The systemd units and containers apps see and may control (the
+    /// `services` capability).
     pub(crate) services: ServicesConfig,
-    /// The journals and files apps may read and follow (the `logs` capability).
+    /// The journals, containers and files apps may read and follow (the
+    /// `logs` capability).
     pub(crate) logs: LogsConfig,
+    /// The container engine the listed containers run in.
+    pub(crate) containers: crate::containers::ContainersConfig,
     /// The rules the manager watches the host and the node with (the
     /// `alerts` capability).
     pub(crate) alerts: crate::alerts::settings::AlertsConfig,
@@ -143,15 +148,19 @@ impl Default for EthereumConfig {
     }
 }
 
-/// The systemd units apps see, and those they may start, stop and restart.
+/// The systemd units and containers apps see, and those they may start,
+/// stop and restart.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub(crate) struct ServicesConfig {
     /// Units whose state apps see, e.g. `["geth.service"]`.
     #[serde(deserialize_with = "unit_names")]
     pub(crate) units: Vec<String>,
-    /// Units (also in `units`) apps may start, stop and restart.
-    #[serde(deserialize_with = "unit_names")]
+    /// Containers whose state apps see, by name (`"geth"`) or Compose
+    /// project and service (`"eth-docker/execution"`).
+    pub(crate) containers: Vec<ContainerRef>,
+    /// Units and containers (also in `units` or `containers`) apps may
+    /// start, stop and restart.
     pub(crate) controllable: Vec<String>,
     /// The `systemctl` to run.
     pub(crate) systemctl: PathBuf,
@@ -163,6 +172,7 @@ impl Default for ServicesConfig {
     fn default() -> Self {
         ServicesConfig {
             units: Vec::new(),
+            containers: Vec::new(),
             controllable: Vec::new(),
             systemctl: PathBuf::from("systemctl"),
             timeout_ms: 10_000,
@@ -170,13 +180,16 @@ impl Default for ServicesConfig {
     }
 }
 
-/// The journals and files apps may read.
+/// The journals, containers and files apps may read.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub(crate) struct LogsConfig {
     /// Units whose journal apps may read (`journalctl --unit`).
     #[serde(deserialize_with = "unit_names")]
     pub(crate) units: Vec<String>,
+    /// Containers whose standard output and error apps may read, as in
+    /// `[services] containers`.
+    pub(crate) containers: Vec<ContainerRef>,
     /// Files apps may read, by absolute path.
     pub(crate) files: Vec<PathBuf>,
     /// The `journalctl` to run.
@@ -190,6 +203,7 @@ impl Default for LogsConfig {
     fn default() -> Self {
         LogsConfig {
             units: Vec::new(),
+            containers: Vec::new(),
             files: Vec::new(),
             journalctl: PathBuf::from("journalctl"),
             bytes_per_sec: 16 * 1024,
@@ -276,6 +290,7 @@ impl Default for Config {
             ethereum: EthereumConfig::default(),
             services: ServicesConfig::default(),
             logs: LogsConfig::default(),
+            containers: crate::containers::ContainersConfig::default(),
             alerts: crate::alerts::settings::AlertsConfig::default(),
             validators: crate::validators::settings::ValidatorsConfig::default(),
             state_dir: None,
@@ -415,16 +430,27 @@ impl Config {
     /// Parses a configuration from TOML text, filling in defaults.
     pub(crate) fn from_toml(text: &str) -> Result<Config, toml::de::Error> {
         let config: Config = toml::from_str(text)?;
+        let invalid = <toml::de::Error as serde::de::Error>::custom;
         let services = &config.services;
-        if let Some(stray) = services
-            .controllable
-            .iter()
-            .find(|c| !services.units.contains(c))
-        {
-            return Err(<toml::de::Error as serde::de::Error>::custom(format!(
-                "[services] controllable lists {stray:?}, which is not in [services] units"
+        if let Some(stray) = services.controllable.iter().find(|c| {
+            !services.units.contains(c) && !services.containers.iter().any(|n| n.to_string() == **c)
+        }) {
+            return Err(invalid(format!(
+                "[services] controllable lists {stray:?}, which is not in [services] units or containers"
             )));
         }
+        for (section, units, containers) in [
+            ("services", &services.units, &services.containers),
+            ("logs", &config.logs.units, &config.logs.containers),
+        ] {
+            if let Some(both) = containers.iter().find(|c| units.contains(&c.to_string())) {
+                return Err(invalid(format!(
+                    "[{section}] lists {:?} both as a unit and as a container; each name may be one of them",
+                    both.to_string()
+                )));
+            }
+        }
+        config.containers.check().map_err(invalid)?;
         if let Some(relative) = config.logs.files.iter().find(|f| !f.is_absolute()) {
             return Err(<toml::de::Error as serde::de::Error>::custom(format!(
                 "[logs] files lists {}, which is not an absolute path",
@@ -612,6 +638,43 @@ mod tests {
         );
         let ok = Config::from_toml("[services]\nunits = [\"geth.service\", \"lighthouse@beacon.service\"]\ncontrollable = [\"geth.service\"]\n").unwrap();
         assert_eq!(ok.services.controllable, ["geth.service"]);
+    }
+
+    #[test]
+    fn containers_are_names_or_compose_services_and_never_also_units() {
+        let ok = Config::from_toml(
+            "[services]\nunits = [\"geth.service\"]\ncontainers = [\"lighthouse\", \"eth-docker/validator\"]\n\
+             controllable = [\"geth.service\", \"lighthouse\"]\n[logs]\ncontainers = [\"lighthouse\"]\n\
+             [containers]\nsocket = \"/run/podman/podman.sock\"\n",
+        )
+        .unwrap();
+        assert_eq!(ok.services.containers.len(), 2);
+        assert_eq!(
+            ok.containers.socket.as_deref(),
+            Some(std::path::Path::new("/run/podman/podman.sock"))
+        );
+        // What it writes back, it reads back.
+        assert_eq!(Config::from_toml(&ok.to_toml()).unwrap(), ok);
+        let err = error_of("[services]\ncontainers = [\"geth; rm -rf /\"]\n");
+        assert!(err.contains("is not a container name"), "{err}");
+        let err = error_of("[logs]\ncontainers = [\"../../etc\"]\n");
+        assert!(err.contains("is not a container name"), "{err}");
+        let err =
+            error_of("[services]\ncontainers = [\"geth\"]\ncontrollable = [\"nethermind\"]\n");
+        assert!(
+            err.contains("\"nethermind\", which is not in [services] units or containers"),
+            "{err}"
+        );
+        let err =
+            error_of("[services]\nunits = [\"geth.service\"]\ncontainers = [\"geth.service\"]\n");
+        assert!(err.contains("both as a unit and as a container"), "{err}");
+        let err = error_of("[containers]\nsocket = \"docker.sock\"\n");
+        assert!(err.contains("not an absolute path"), "{err}");
+        let err = error_of("[containers]\naction_timeout_secs = 0\n");
+        assert!(
+            err.contains("action_timeout_secs must be 1 to 3600"),
+            "{err}"
+        );
     }
 
     #[test]

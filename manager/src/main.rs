@@ -11,6 +11,7 @@
 mod answer;
 mod command;
 mod config;
+mod containers;
 mod control;
 mod exit;
 mod keys;

@@ -1,6 +1,7 @@
-//! The systemd units the operator listed: their state through `systemctl show`, and start / stop / restart through `systemctl` for those marked controllable.
+//! The systemd units and containers the operator listed: their state (`systemctl show`, the container engine), and start / stop / restart of those marked controllable.
 
 use crate::answer::{Answer, Setup, ok, refuse, request, unknown};
+use crate::containers::{ContainerRef, Engine, EngineError};
 use bytes::Bytes;
 use nodepair_peer::{Caller, ReplyFuture};
 use nodepair_protocol::Status;
@@ -15,10 +16,13 @@ use std::time::Duration;
 /// The properties read for each unit.
 const PROPERTIES: &str = "Id,Description,LoadState,ActiveState,SubState,StateChangeTimestamp";
 
-/// The units, and the tool that reads and drives them.
+/// The units and the tool that reads and drives them; the containers and
+/// their engine.
 pub(crate) struct Services {
     systemctl: PathBuf,
     units: Vec<String>,
+    containers: Vec<ContainerRef>,
+    engine: Engine,
     controllable: Vec<String>,
     timeout: Duration,
 }
@@ -26,10 +30,10 @@ pub(crate) struct Services {
 /// Why an action was not done.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum Refused {
-    /// The unit is not in `[services] units`.
+    /// The name is not in `[services] units` or `[services] containers`.
     #[error("{0} is not one of the services this manager reports")]
     NotListed(String),
-    /// The unit is listed but not in `[services] controllable`.
+    /// It is listed but not in `[services] controllable`.
     #[error("this manager's operator does not allow apps to control {0}")]
     NotControllable(String),
     /// systemctl ran and failed.
@@ -52,21 +56,41 @@ pub(crate) enum Refused {
         /// The limit.
         secs: u64,
     },
+    /// The container engine could not do it.
+    #[error("{action} {name}: {why}")]
+    Engine {
+        /// The verb.
+        action: &'static str,
+        /// The container, as listed.
+        name: String,
+        /// Why.
+        why: EngineError,
+    },
 }
 
 impl Services {
-    pub(crate) fn new(
-        systemctl: PathBuf,
-        units: Vec<String>,
-        controllable: Vec<String>,
-        timeout: Duration,
-    ) -> Self {
+    /// The units of `config`'s `[services]`, or none of them and only its
+    /// containers' state when `with_control` is false (what the alert
+    /// rules read).
+    pub(crate) fn from_config(config: &crate::config::Config, with_control: bool) -> Self {
+        let s = &config.services;
         Services {
-            systemctl,
-            units,
-            controllable,
-            timeout,
+            systemctl: s.systemctl.clone(),
+            units: s.units.clone(),
+            containers: s.containers.clone(),
+            engine: Engine::new(&config.containers),
+            controllable: if with_control {
+                s.controllable.clone()
+            } else {
+                Vec::new()
+            },
+            timeout: Duration::from_millis(s.timeout_ms),
         }
+    }
+
+    /// Whether anything is listed.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.units.is_empty() && self.containers.is_empty()
     }
 
     /// Runs `systemctl <args>`; its standard output, or why not.
@@ -101,6 +125,8 @@ impl Services {
     async fn show(&self, unit: &str) -> Service {
         let mut service = Service {
             unit: unit.to_owned(),
+            kind: nodepair_protocol::api::services::ServiceKind::Unit,
+            container: None,
             description: String::new(),
             active_state: String::new(),
             sub_state: String::new(),
@@ -153,12 +179,16 @@ impl Services {
         service
     }
 
-    /// Every listed unit, read concurrently.
+    /// Every listed unit, then every listed container, read concurrently.
     pub(crate) async fn list(&self) -> ServicesResponse {
-        let reads = self.units.iter().map(|u| self.show(u));
-        ServicesResponse {
-            services: futures::future::join_all(reads).await,
-        }
+        let units = futures::future::join_all(self.units.iter().map(|u| self.show(u)));
+        let containers = futures::future::join_all(self.containers.iter().map(|c| {
+            let controllable = self.controllable.contains(&c.to_string());
+            self.engine.show(c, controllable)
+        }));
+        let (mut services, containers) = tokio::join!(units, containers);
+        services.extend(containers);
+        ServicesResponse { services }
     }
 
     /// Does `request` if the configuration allows it, logging who asked.
@@ -170,7 +200,8 @@ impl Services {
         let unit = request.unit.as_str();
         let action = request.action.verb();
         let who = caller.public_key.fingerprint();
-        if !self.units.iter().any(|u| u == unit) {
+        let container = self.containers.iter().find(|c| c.to_string() == unit);
+        if !self.units.iter().any(|u| u == unit) && container.is_none() {
             tracing::warn!(target: "audit", caller = %who, name = ?caller.display_name, unit, action, "refused: not a listed service");
             return Err(Refused::NotListed(unit.to_owned()));
         }
@@ -179,6 +210,22 @@ impl Services {
             return Err(Refused::NotControllable(unit.to_owned()));
         }
         tracing::info!(target: "audit", caller = %who, name = ?caller.display_name, unit, action, "service action asked");
+        if let Some(container) = container {
+            return match self.engine.act(container, request.action).await {
+                Ok(()) => {
+                    tracing::info!(target: "audit", caller = %who, unit, action, "service action done");
+                    Ok(self.engine.show(container, true).await)
+                }
+                Err(why) => {
+                    tracing::warn!(target: "audit", caller = %who, unit, action, %why, "service action failed");
+                    Err(Refused::Engine {
+                        action,
+                        name: unit.to_owned(),
+                        why,
+                    })
+                }
+            };
+        }
         match self.systemctl(&[action, "--no-block", "--", unit]).await {
             Ok(_) => {
                 tracing::info!(target: "audit", caller = %who, unit, action, "service action done");
@@ -201,15 +248,9 @@ impl Services {
     }
 }
 
-/// The `services` capability: the units in `[services]`.
+/// The `services` capability: the units and containers in `[services]`.
 pub(crate) fn answerer(setup: &mut Setup<'_>) -> anyhow::Result<Arc<dyn Answer>> {
-    let config = &setup.config.services;
-    Ok(Arc::new(Services::new(
-        config.systemctl.clone(),
-        config.units.clone(),
-        config.controllable.clone(),
-        Duration::from_millis(config.timeout_ms),
-    )))
+    Ok(Arc::new(Services::from_config(setup.config, true)))
 }
 
 impl Answer for Services {
@@ -230,7 +271,12 @@ impl Answer for Services {
                                     Status::FORBIDDEN
                                 }
                                 Refused::Failed { .. } => Status::UPSTREAM_ERROR,
-                                Refused::Timeout { .. } => Status::UPSTREAM_TIMEOUT,
+                                Refused::Timeout { .. }
+                                | Refused::Engine {
+                                    why: EngineError::Timeout(_),
+                                    ..
+                                } => Status::UPSTREAM_TIMEOUT,
+                                Refused::Engine { .. } => Status::UPSTREAM_ERROR,
                             },
                             why,
                         ),

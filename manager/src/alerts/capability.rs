@@ -213,6 +213,7 @@ fn unit(service: &Service) -> Option<Unit> {
         active_state: service.active_state.clone(),
         sub_state: service.sub_state.clone(),
         state_since_ms: service.since_ms,
+        health: service.container.as_ref().and_then(|c| c.health.clone()),
     })
 }
 
@@ -247,15 +248,7 @@ pub(crate) fn answerer(setup: &mut Setup<'_>) -> anyhow::Result<Arc<dyn Answer>>
             Duration::from_millis(e.timeout_ms),
         )
         .context("cannot set up the Ethereum clients")?;
-        let s = &config.services;
-        let services = (!s.units.is_empty()).then(|| {
-            Services::new(
-                s.systemctl.clone(),
-                s.units.clone(),
-                Vec::new(),
-                Duration::from_millis(s.timeout_ms),
-            )
-        });
+        let services = Some(Services::from_config(config, false)).filter(|s| !s.is_empty());
         let readers = Readers {
             ethereum,
             services,

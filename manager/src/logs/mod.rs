@@ -1,20 +1,22 @@
-//! The journals and files the operator listed: their last lines, and live follows pushed as events under a byte budget per second.
+//! The journals, containers and files the operator listed: their last lines, and live follows pushed as events under a byte budget per second.
 //!
 //! Whatever a source holds (a line of 50 MiB, a million lines of one
 //! character), reading it costs time linear in its size and memory bounded
 //! by [`TAIL_WINDOW`] and the line limit ([`splitter`]); every answer and
 //! event fits in one frame ([`Lines::fit_newest`], [`Lines::split_to_fit`]).
 
+mod container;
 mod splitter;
 
 use crate::answer::{Answer, Setup, ok, refuse, request, unknown};
+use crate::containers::{ContainerRef, Engine};
 use bytes::Bytes;
 use nodepair_peer::{Caller, EventError, Peer, Reply, ReplyFuture};
 use nodepair_protocol::api::{self, Method};
 use nodepair_protocol::{PublicKey, Status};
 use nodepair_protocol::api::logs::{
     FollowResponse, Lines, LogsFollow, LogsSources, LogsTail, LogsUnfollow, MAX_FOLLOWS,
-    MAX_TAIL_DEPTH, MAX_TAIL_LINES, SourcesResponse, stream_name,
+    MAX_TAIL_DEPTH, MAX_TAIL_LINES, SourceKind, SourcesResponse, stream_name,
 };
 use nodepair_protocol::byte_budget::ByteBudget;
 use splitter::LineSplitter;
@@ -30,7 +32,7 @@ const BATCH: Duration = Duration::from_millis(250);
 /// Most bytes a tail reads from the end of a file or journal, and a follow
 /// reads at a time.
 const TAIL_WINDOW: u64 = 1 << 20;
-/// Longest a `journalctl` for a tail may run.
+/// Longest a `journalctl` (or a container engine) for a tail may run.
 const TAIL_TIMEOUT: Duration = Duration::from_secs(10);
 /// Lines a follow's reader may have ready ahead of its sender.
 const FOLLOW_QUEUE: usize = 1024;
@@ -38,7 +40,7 @@ const FOLLOW_QUEUE: usize = 1024;
 /// Why a log request was refused.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum LogError {
-    /// Not in `[logs] units` or `[logs] files`.
+    /// Not in `[logs] units`, `[logs] containers` or `[logs] files`.
     #[error("{0} is not one of the logs this manager shares")]
     NotListed(String),
     /// Too many follows already.
@@ -56,12 +58,15 @@ pub(crate) enum LogError {
 
 enum Source {
     Unit(String),
+    Container(ContainerRef),
     File(PathBuf),
 }
 
 /// The listed sources, the follows running, and the peer to push events on.
 pub(crate) struct Logs {
     units: Vec<String>,
+    containers: Vec<ContainerRef>,
+    engine: Engine,
     files: Vec<PathBuf>,
     journalctl: PathBuf,
     bytes_per_sec: u64,
@@ -70,30 +75,28 @@ pub(crate) struct Logs {
 }
 
 impl Logs {
-    pub(crate) fn new(
-        units: Vec<String>,
-        files: Vec<PathBuf>,
-        journalctl: PathBuf,
-        bytes_per_sec: u64,
-        peer: Arc<OnceLock<Peer>>,
-    ) -> Self {
+    pub(crate) fn new(config: &crate::config::Config, peer: Arc<OnceLock<Peer>>) -> Self {
+        let logs = &config.logs;
         Logs {
-            units,
-            files,
-            journalctl,
-            bytes_per_sec,
+            units: logs.units.clone(),
+            containers: logs.containers.clone(),
+            engine: Engine::new(&config.containers),
+            files: logs.files.clone(),
+            journalctl: logs.journalctl.clone(),
+            bytes_per_sec: logs.bytes_per_sec,
             peer,
             follows: Mutex::new(HashMap::new()),
         }
     }
 
-    /// Every source, as listed.
-    pub(crate) fn sources(&self) -> Vec<String> {
+    /// Every source as listed (units, containers, files), and what each is.
+    pub(crate) fn sources(&self) -> (Vec<String>, Vec<SourceKind>) {
         self.units
             .iter()
-            .cloned()
-            .chain(self.files.iter().map(|f| f.display().to_string()))
-            .collect()
+            .map(|u| (u.clone(), SourceKind::Unit))
+            .chain(self.containers.iter().map(|c| (c.to_string(), SourceKind::Container)))
+            .chain(self.files.iter().map(|f| (f.display().to_string(), SourceKind::File)))
+            .unzip()
     }
 
     /// The follow budget.
@@ -104,6 +107,9 @@ impl Logs {
     fn source(&self, name: &str) -> Result<Source, LogError> {
         if self.units.iter().any(|u| u == name) {
             return Ok(Source::Unit(name.to_owned()));
+        }
+        if let Some(container) = self.containers.iter().find(|c| c.to_string() == name) {
+            return Ok(Source::Container(container.clone()));
         }
         self.files
             .iter()
@@ -123,6 +129,15 @@ impl Logs {
             why,
         };
         let bytes = match self.source(name)? {
+            Source::Container(listed) => {
+                let (mut all, dropped) = container::tail(&self.engine, &listed, depth)
+                    .await
+                    .map_err(|e| read_error(e.to_string()))?;
+                all.truncate(all.len().saturating_sub(skip as usize));
+                let start = all.len().saturating_sub(lines as usize);
+                let asked = all.split_off(start);
+                return Ok(Lines::fit_newest(name, asked, dropped));
+            }
             Source::Unit(unit) => {
                 let mut child = crate::tool::command(&self.journalctl)
                     .args(["--no-pager", "--quiet", "--output=short-iso", "--lines"])
@@ -244,6 +259,9 @@ impl Logs {
                     let _child = child;
                     follow_reader(stdout, tx).await;
                 })
+            }
+            Source::Container(listed) => {
+                tokio::spawn(container::follow(self.engine.clone(), listed, tx))
             }
             Source::File(path) => tokio::spawn(follow_file(path, tx)),
         };
@@ -403,26 +421,23 @@ async fn follow_file(path: PathBuf, tx: tokio::sync::mpsc::Sender<Chunk>) {
 }
 
 
-/// The `logs` capability: the journals and files in `[logs]`.
+/// The `logs` capability: the journals, containers and files in `[logs]`.
 pub(crate) fn answerer(setup: &mut Setup<'_>) -> anyhow::Result<Arc<dyn Answer>> {
-    let config = &setup.config.logs;
-    Ok(Arc::new(Logs::new(
-        config.units.clone(),
-        config.files.clone(),
-        config.journalctl.clone(),
-        config.bytes_per_sec,
-        Arc::clone(&setup.peer),
-    )))
+    Ok(Arc::new(Logs::new(setup.config, Arc::clone(&setup.peer))))
 }
 
 impl Answer for Logs {
     fn answer(self: Arc<Self>, caller: Caller, method: &'static str, body: Bytes) -> ReplyFuture {
         Box::pin(async move {
             let reply = match method {
-                LogsSources::NAME => Ok(ok(&SourcesResponse {
-                    sources: self.sources(),
-                    bytes_per_sec: self.bytes_per_sec(),
-                })),
+                LogsSources::NAME => {
+                    let (sources, kinds) = self.sources();
+                    Ok(ok(&SourcesResponse {
+                        sources,
+                        bytes_per_sec: self.bytes_per_sec(),
+                        kinds,
+                    }))
+                }
                 LogsTail::NAME => match request::<LogsTail>(&body) {
                     Ok(r) => Ok(self
                         .tail(&r.source, r.lines, r.skip)

@@ -1,4 +1,4 @@
-//! `logs.sources`, `logs.tail`, `logs.follow`, `logs.unfollow`: the journals and files the operator listed, their last lines, and a live follow under a byte budget.
+//! `logs.sources`, `logs.tail`, `logs.follow`, `logs.unfollow`: the journals, containers and files the operator listed, their last lines, and a live follow under a byte budget.
 
 use super::{Empty, Method};
 use serde::{Deserialize, Serialize};
@@ -119,15 +119,35 @@ impl Method for LogsUnfollow {
     }
 }
 
-/// Every readable source: systemd units (their journal) and files.
+/// Every readable source: systemd units (their journal), containers
+/// (their standard output and error) and files.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct SourcesResponse {
-    /// Unit names and file paths, as the configuration lists them.
+    /// Unit names, container names and file paths, as the configuration
+    /// lists them; unique.
     pub sources: Vec<String>,
     /// The follow budget, bytes per second.
     #[cfg_attr(feature = "specta", specta(type = specta_typescript::Number))]
     pub bytes_per_sec: u64,
+    /// What each of `sources` is, in the same order. Empty from managers
+    /// before containers: there a path (starting with `/`) is a file and
+    /// any other name a unit.
+    #[serde(default)]
+    pub kinds: Vec<SourceKind>,
+}
+
+/// What a log source is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum SourceKind {
+    /// A systemd unit's journal.
+    Unit,
+    /// A container's standard output and error.
+    Container,
+    /// A file.
+    File,
 }
 
 /// Which source, and how many lines.

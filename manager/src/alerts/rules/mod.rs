@@ -84,15 +84,17 @@ pub(crate) struct Client {
 /// One listed unit.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Unit {
-    /// `geth.service`.
+    /// `geth.service`, or a container's name.
     pub(crate) name: String,
     /// systemd's `ActiveState`, `SubState`.
     pub(crate) active_state: String,
     /// systemd's `SubState`.
     pub(crate) sub_state: String,
     /// When its state last changed (ms since the epoch; systemd's
-    /// `StateChangeTimestamp`), if known.
+    /// `StateChangeTimestamp`, a container's start), if known.
     pub(crate) state_since_ms: Option<u64>,
+    /// A container's health, when its image has a healthcheck.
+    pub(crate) health: Option<String>,
 }
 
 /// One condition, evaluated: a rule about a subject, holding with a

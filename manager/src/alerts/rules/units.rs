@@ -1,4 +1,4 @@
-//! The listed units' rules: not active, or started again and again.
+//! The listed units' and containers' rules: not active (or a container unhealthy), or started again and again.
 
 use super::{Finding, Observation, Rules, fact, finding, minutes};
 use crate::alerts::settings::AlertsConfig;
@@ -15,22 +15,35 @@ impl Rules {
         let window_ms = config.unit_restarts.minutes * 60_000;
         for unit in &seen.units {
             if config.unit_down.enabled {
-                let down = !matches!(
-                    unit.active_state.as_str(),
-                    "active" | "reloading" | "activating"
-                );
+                let unhealthy = unit.health.as_deref() == Some("unhealthy");
+                let down = unhealthy
+                    || !matches!(
+                        unit.active_state.as_str(),
+                        "active" | "reloading" | "activating"
+                    );
+                let mut facts = vec![
+                    fact("active_state", &unit.active_state),
+                    fact("sub_state", &unit.sub_state),
+                ];
+                if let Some(health) = &unit.health {
+                    facts.push(fact("health", health));
+                }
                 out.push(finding(
                     Rule::UnitDown,
                     &unit.name,
                     down.then_some(Severity::Critical),
-                    format!(
-                        "{} is {} ({})",
-                        unit.name, unit.active_state, unit.sub_state
-                    ),
-                    vec![
-                        fact("active_state", &unit.active_state),
-                        fact("sub_state", &unit.sub_state),
-                    ],
+                    if unhealthy {
+                        format!(
+                            "{} is {} ({}) but unhealthy",
+                            unit.name, unit.active_state, unit.sub_state
+                        )
+                    } else {
+                        format!(
+                            "{} is {} ({})",
+                            unit.name, unit.active_state, unit.sub_state
+                        )
+                    },
+                    facts,
                 ));
             }
             // A start: active again, since a time not seen before.
@@ -87,6 +100,7 @@ mod tests {
                 active_state: state.into(),
                 sub_state: "running".into(),
                 state_since_ms: since,
+                health: None,
             }],
             ..Observation::default()
         };
@@ -109,5 +123,26 @@ mod tests {
         // Sixteen minutes of quiet later, the starts have aged out.
         let f = rules.evaluate(&unit("active", Some(5)), &config(), 21 * 60_000);
         assert_eq!(holds(&f, Rule::UnitRestarts, "geth.service"), None);
+    }
+
+    #[test]
+    fn a_running_container_that_is_unhealthy_is_down() {
+        let mut rules = Rules::default();
+        let container = |health: Option<&str>| Observation {
+            units: vec![Unit {
+                name: "geth".into(),
+                active_state: "active".into(),
+                sub_state: "running".into(),
+                state_since_ms: Some(1),
+                health: health.map(str::to_owned),
+            }],
+            ..Observation::default()
+        };
+        let f = rules.evaluate(&container(Some("healthy")), &config(), 0);
+        assert_eq!(holds(&f, Rule::UnitDown, "geth"), None);
+        let f = rules.evaluate(&container(Some("unhealthy")), &config(), 1000);
+        assert_eq!(holds(&f, Rule::UnitDown, "geth"), Some(Severity::Critical));
+        let said = f.iter().find(|f| f.rule == Rule::UnitDown).unwrap();
+        assert_eq!(said.summary, "geth is active (running) but unhealthy");
     }
 }

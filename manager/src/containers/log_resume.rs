@@ -1,0 +1,133 @@
+//! Where a follow of a container's log is up to, so that a stream opened again (after a restart, a re-creation, or the engine ending it) sends each line once.
+//!
+//! The engine stamps each line (`timestamps=1`), Docker to the nanosecond,
+//! Podman 4 to the second, and reopens from a whole second (`since`). So
+//! the follow keeps the newest stamp it sent and how many lines it sent
+//! with that stamp: on a reopened stream, older lines are skipped, and of
+//! those with that very stamp, as many as were already sent.
+
+use jiff::Timestamp;
+
+/// What a follow has sent so far.
+#[derive(Clone, Debug)]
+pub(crate) struct Resume {
+    last: Timestamp,
+    sent_at_last: u64,
+    seen_at_last: u64,
+}
+
+impl Resume {
+    /// A follow that starts at `now` (from its whole second: a line the
+    /// engine stamped in this second is new).
+    pub(crate) fn starting(now: Timestamp) -> Resume {
+        Resume {
+            last: Timestamp::from_second(now.as_second()).unwrap_or(now),
+            sent_at_last: 0,
+            seen_at_last: 0,
+        }
+    }
+
+    /// The `since` to reopen with: the second of the newest line sent.
+    pub(crate) fn since_secs(&self) -> i32 {
+        i32::try_from(self.last.as_second()).unwrap_or(i32::MAX)
+    }
+
+    /// A stream is opened again from [`Resume::since_secs`].
+    pub(crate) fn reopened(&mut self) {
+        self.seen_at_last = 0;
+    }
+
+    /// Whether the next line of the stream, stamped `at`, is new.
+    pub(crate) fn admit(&mut self, at: Timestamp) -> bool {
+        if at > self.last {
+            self.last = at;
+            self.sent_at_last = 1;
+            self.seen_at_last = 1;
+            return true;
+        }
+        if at < self.last {
+            return false;
+        }
+        self.seen_at_last += 1;
+        if self.seen_at_last > self.sent_at_last {
+            self.sent_at_last += 1;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// A stamped line's stamp and the line shown: the stamp to the second, in
+/// UTC, then the text. A line with no stamp is shown as it is.
+pub(crate) fn stamped(line: &str) -> (Option<Timestamp>, String) {
+    let Some((stamp, text)) = line.split_once(' ') else {
+        return (None, line.to_owned());
+    };
+    match stamp.parse::<Timestamp>() {
+        Ok(at) => (
+            Some(at),
+            format!("{} {text}", at.strftime("%Y-%m-%dT%H:%M:%SZ")),
+        ),
+        Err(_) => (None, line.to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> Timestamp {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn a_reopened_stream_sends_only_what_was_not_sent() {
+        let mut resume = Resume::starting(at("2026-12-06T15:17:07.600Z"));
+        assert_eq!(resume.since_secs(), 1_796_570_227);
+        // Podman's stamps are whole seconds: three lines in the same one.
+        let first = ["15:17:06", "15:17:07", "15:17:07", "15:17:08", "15:17:08"];
+        let sent: Vec<bool> = first
+            .iter()
+            .map(|t| resume.admit(at(&format!("2026-12-06T{t}Z"))))
+            .collect();
+        assert_eq!(
+            sent,
+            [false, true, true, true, true],
+            "older than the start: not sent"
+        );
+        // The stream ends (a restart) and is opened again from 15:17:08:
+        // the two lines of that second come again, then a new one of it.
+        resume.reopened();
+        assert_eq!(resume.since_secs(), 1_796_570_228);
+        let again = ["15:17:08", "15:17:08", "15:17:08", "15:17:09"];
+        let sent: Vec<bool> = again
+            .iter()
+            .map(|t| resume.admit(at(&format!("2026-12-06T{t}Z"))))
+            .collect();
+        assert_eq!(sent, [false, false, true, true]);
+    }
+
+    #[test]
+    fn nanosecond_stamps_resume_exactly() {
+        let mut resume = Resume::starting(at("2026-12-06T15:17:07Z"));
+        assert!(resume.admit(at("2026-12-06T15:17:07.100000001Z")));
+        assert!(resume.admit(at("2026-12-06T15:17:07.200000001Z")));
+        resume.reopened();
+        assert!(!resume.admit(at("2026-12-06T15:17:07.100000001Z")));
+        assert!(!resume.admit(at("2026-12-06T15:17:07.200000001Z")));
+        assert!(resume.admit(at("2026-12-06T15:17:07.300000001Z")));
+    }
+
+    #[test]
+    fn a_line_is_shown_with_its_stamp_to_the_second() {
+        let (at, shown) = stamped("2026-12-06T15:17:17.027140374Z INFO Imported new chain segment");
+        assert_eq!(at.unwrap().as_second(), 1_796_570_237);
+        assert_eq!(
+            shown,
+            "2026-12-06T15:17:17Z INFO Imported new chain segment"
+        );
+        assert_eq!(stamped("no stamp here"), (None, "no stamp here".to_owned()));
+        assert_eq!(stamped("alone"), (None, "alone".to_owned()));
+    }
+}
