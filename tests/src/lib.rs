@@ -13,6 +13,7 @@ pub mod fixtures;
 pub mod hostile;
 pub mod load;
 pub mod net;
+pub mod podman;
 pub mod staking_node;
 pub mod window;
 

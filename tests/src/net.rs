@@ -256,6 +256,21 @@ impl ManagerHome {
         self.spawn(cmd)
     }
 
+    /// [`ManagerHome::run`] without root's power over file permissions
+    /// (`setpriv` drops `CAP_DAC_OVERRIDE` and `CAP_DAC_READ_SEARCH` from
+    /// its bounding set): it opens only what the permission bits let it, as
+    /// a service user would.
+    ///
+    /// # Panics
+    ///
+    /// When the daemon does not start and announce itself.
+    pub fn run_without_file_override(&self, sandbox: &Sandbox) -> Daemon {
+        let mut cmd = sandbox.command(Path::new("setpriv"));
+        cmd.args(["--bounding-set=-dac_override,-dac_read_search", "--"])
+            .arg(binary("nodepair-manager"));
+        self.spawn(cmd)
+    }
+
     fn spawn(&self, mut cmd: Command) -> Daemon {
         cmd.arg("--config")
             .arg(&self.config)
@@ -636,4 +651,87 @@ pub async fn pair(sandbox: &Sandbox, home: &ManagerHome, app: &Peer) -> (Output,
     });
     let (_, verification) = offer.finish(|_, _| true).await.expect("the app side pairs");
     (cli.await.expect("the pair command ran"), verification)
+}
+
+/// A relay, a manager daemon offering some capabilities, and an app in
+/// this process paired with it.
+#[derive(Debug)]
+pub struct Paired {
+    /// The relay both use.
+    pub relay: Relay,
+    /// The manager's home.
+    pub home: ManagerHome,
+    /// The manager, running.
+    pub daemon: Daemon,
+    /// Its public key.
+    pub manager: nodepair_protocol::PublicKey,
+    /// The app.
+    pub app: Peer,
+}
+
+/// [`Paired`]: the manager offers `capabilities`, with `extra` appended to
+/// its configuration.
+///
+/// # Panics
+///
+/// When anything of it does not start, or pairing fails.
+pub async fn paired(sandbox: &Sandbox, capabilities: &[&str], extra: &str) -> Paired {
+    paired_by(sandbox, capabilities, extra, ManagerHome::run).await
+}
+
+/// [`paired`], the manager started by `run` (e.g.
+/// [`ManagerHome::run_without_file_override`]).
+///
+/// # Panics
+///
+/// When anything of it does not start, or pairing fails.
+pub async fn paired_by(
+    sandbox: &Sandbox,
+    capabilities: &[&str],
+    extra: &str,
+    run: fn(&ManagerHome, &Sandbox) -> Daemon,
+) -> Paired {
+    let relay = Relay::start(sandbox, &[]);
+    let home = ManagerHome::with_config(
+        sandbox.path(),
+        "validator-1",
+        &[&relay.addr],
+        Duration::from_secs(120),
+        capabilities,
+        extra,
+    );
+    let daemon = run(&home, sandbox);
+    let manager = daemon.public_key();
+    let app = App::new("laptop", &[&relay.addr]).start().await;
+    let (out, _) = pair(sandbox, &home, &app).await;
+    assert!(out.status.success(), "{}", crate::stderr(&out));
+    Paired {
+        relay,
+        home,
+        daemon,
+        manager,
+        app,
+    }
+}
+
+/// The next event, which must be of `stream`, decoded as `T`.
+///
+/// # Panics
+///
+/// When none comes within 20 s, another stream's comes, or it does not
+/// decode.
+pub async fn next_event<T: serde::de::DeserializeOwned>(
+    events: &mut tokio::sync::broadcast::Receiver<nodepair_peer::PeerEvent>,
+    stream: &str,
+) -> T {
+    loop {
+        let event = tokio::time::timeout(Duration::from_secs(20), events.recv())
+            .await
+            .expect("an event")
+            .expect("the event channel is open");
+        if let nodepair_peer::PeerEvent::Stream { event, .. } = event {
+            assert_eq!(event.stream, stream);
+            return serde_json::from_slice(&event.body).expect("the event decodes");
+        }
+    }
 }

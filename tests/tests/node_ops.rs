@@ -13,43 +13,13 @@ use nodepair_protocol::api::reading::{ReadErrorKind, Reading};
 use nodepair_protocol::api::{self, Method};
 use nodepair_protocol::{NodeState, Status};
 use nodepair_tests::fixtures::{fake_systemctl, node};
-use nodepair_tests::net::{App, ManagerHome, Relay, eventually, pair, stop};
+use nodepair_tests::net::{
+    App, ManagerHome, Paired, Relay, eventually, next_event, pair, paired, stop,
+};
 use nodepair_tests::{Sandbox, stderr};
 use std::time::Duration;
 
 const LONG: Duration = Duration::from_secs(20);
-
-/// A relay, a manager daemon offering `capabilities` with `extra` appended
-/// to its configuration, and an app in this process paired with it.
-struct Paired {
-    relay: Relay,
-    daemon: nodepair_tests::net::Daemon,
-    manager: nodepair_protocol::PublicKey,
-    app: nodepair_peer::Peer,
-}
-
-async fn paired(sandbox: &Sandbox, capabilities: &[&str], extra: &str) -> Paired {
-    let relay = Relay::start(sandbox, &[]);
-    let home = ManagerHome::with_config(
-        sandbox.path(),
-        "validator-1",
-        &[&relay.addr],
-        LONG * 6,
-        capabilities,
-        extra,
-    );
-    let daemon = home.run(sandbox);
-    let manager = daemon.public_key();
-    let app = App::new("laptop", &[&relay.addr]).start().await;
-    let (out, _) = pair(sandbox, &home, &app).await;
-    assert!(out.status.success(), "{}", stderr(&out));
-    Paired {
-        relay,
-        daemon,
-        manager,
-        app,
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_app_reads_the_node_and_the_host_and_is_refused_what_is_not_enabled() {
@@ -66,6 +36,7 @@ async fn the_app_reads_the_node_and_the_host_and_is_refused_what_is_not_enabled(
         daemon,
         manager,
         app,
+        ..
     } = paired(&sandbox, &["info", "ethereum"], &extra).await;
     eventually(LONG, "the manager is online", || async {
         app.counterparties()
@@ -157,6 +128,7 @@ async fn services_are_shown_and_only_the_allowed_ones_are_controlled() {
         daemon,
         manager,
         app,
+        ..
     } = paired(&sandbox, &["info", "services", "host"], &extra).await;
     let ask = |method: &'static str, body: Vec<u8>| {
         let app = &app;
@@ -296,6 +268,7 @@ async fn logs_are_tailed_and_followed_within_their_budget_and_stop_when_unpaired
         daemon,
         manager,
         app,
+        ..
     } = paired(&sandbox, &["info", "logs"], &extra).await;
     let source = log_path.display().to_string();
 
@@ -396,6 +369,7 @@ async fn the_host_is_pushed_at_the_rate_asked_within_its_bounds_until_unfollowed
         daemon,
         manager,
         app,
+        ..
     } = paired(&sandbox, &["info", "host"], "").await;
     let follow = |interval_ms| api::encode(&HostFollowRequest { interval_ms });
     let mut events = app.events();
@@ -489,23 +463,6 @@ async fn next_lines(
     next_event(events, stream).await
 }
 
-/// The next event, which must be of `stream`, decoded as `T`.
-async fn next_event<T: serde::de::DeserializeOwned>(
-    events: &mut tokio::sync::broadcast::Receiver<nodepair_peer::PeerEvent>,
-    stream: &str,
-) -> T {
-    loop {
-        let event = tokio::time::timeout(LONG, events.recv())
-            .await
-            .expect("an event")
-            .unwrap();
-        if let nodepair_peer::PeerEvent::Stream { event, .. } = event {
-            assert_eq!(event.stream, stream);
-            return serde_json::from_slice(&event.body).unwrap();
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_units_journal_is_tailed_and_followed_through_journalctl() {
     use nodepair_protocol::api::logs::{
@@ -529,6 +486,7 @@ async fn a_units_journal_is_tailed_and_followed_through_journalctl() {
         daemon,
         manager,
         app,
+        ..
     } = paired(&sandbox, &["info", "logs"], &extra).await;
 
     let request = api::encode(&TailRequest {
