@@ -15,6 +15,7 @@ export type SampleView = gen.Sample;
 export type UnpairView = gen.UnpairView;
 export type Service = gen.Service_Serialize;
 export type ServiceAction = gen.Action;
+export type SourceKind = gen.SourceKind;
 
 export type SettingsView = gen.SettingsView_Serialize;
 export type NetworkForm = gen.NetworkForm_Serialize;

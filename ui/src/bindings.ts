@@ -90,11 +90,14 @@ export type Acknowledgement = {
 
 /**  The actions an app may ask for. */
 export type Action = 
-/**  `systemctl start`. */
+/**  `systemctl start`; a container's start. */
 "start" | 
-/**  `systemctl stop`. */
+/**
+ *  `systemctl stop`; a container's stop (SIGTERM, then SIGKILL after
+ *  its stop timeout).
+ */
 "stop" | 
-/**  `systemctl restart`. */
+/**  `systemctl restart`; a container's restart. */
 "restart";
 
 /**
@@ -422,9 +425,64 @@ export type ConsensusStatus_Serialize = {
 	health: Reading<BeaconHealth>,
 };
 
-/**  What to do to which unit. */
+/**  A container's own facts, as its engine tells them. */
+export type ContainerDetails = ContainerDetails_Serialize | ContainerDetails_Deserialize;
+
+/**  A container's own facts, as its engine tells them. */
+export type ContainerDetails_Deserialize = {
+	/**
+	 *  The first 12 hex digits of its id (a container removed and created
+	 *  again under the same name has a new one).
+	 */
+	id: string,
+	/**
+	 *  The image it was created from, with its tag, e.g.
+	 *  `ethereum/client-go:v1.14.12`.
+	 */
+	image: string,
+	/**
+	 *  `healthy`, `unhealthy` or `starting` when the image has a
+	 *  healthcheck; null when it has none.
+	 */
+	health?: string | null,
+	/**  How many times the engine restarted it by its restart policy. */
+	restart_count: number,
+	/**
+	 *  The exit code of its last run, once it has exited; null while it
+	 *  runs or before it first ran.
+	 */
+	exit_code?: number | null,
+};
+
+/**  A container's own facts, as its engine tells them. */
+export type ContainerDetails_Serialize = {
+	/**
+	 *  The first 12 hex digits of its id (a container removed and created
+	 *  again under the same name has a new one).
+	 */
+	id: string,
+	/**
+	 *  The image it was created from, with its tag, e.g.
+	 *  `ethereum/client-go:v1.14.12`.
+	 */
+	image: string,
+	/**
+	 *  `healthy`, `unhealthy` or `starting` when the image has a
+	 *  healthcheck; null when it has none.
+	 */
+	health: string | null,
+	/**  How many times the engine restarted it by its restart policy. */
+	restart_count: number,
+	/**
+	 *  The exit code of its last run, once it has exited; null while it
+	 *  runs or before it first ran.
+	 */
+	exit_code: number | null,
+};
+
+/**  What to do to which unit or container. */
 export type ControlRequest = {
-	/**  The unit, as listed. */
+	/**  The unit or container, as listed (names are unique per manager). */
 	unit: string,
 	/**  The action. */
 	action: Action,
@@ -793,7 +851,7 @@ export type ManagerMethods_Deserialize = {
 	"services.list": Call<Empty, ServicesResponse_Deserialize>,
 	"services.control": Call<ControlRequest, Service_Deserialize>,
 } & {
-	"logs.sources": Call<Empty, SourcesResponse>,
+	"logs.sources": Call<Empty, SourcesResponse_Deserialize>,
 	"logs.tail": Call<TailRequest_Deserialize, Lines_Deserialize>,
 	"logs.follow": Call<SourceRequest, FollowResponse>,
 	"logs.unfollow": Call<SourceRequest, Empty>,
@@ -824,7 +882,7 @@ export type ManagerMethods_Serialize = {
 	"services.list": Call<Empty, ServicesResponse_Serialize>,
 	"services.control": Call<ControlRequest, Service_Serialize>,
 } & {
-	"logs.sources": Call<Empty, SourcesResponse>,
+	"logs.sources": Call<Empty, SourcesResponse_Serialize>,
 	"logs.tail": Call<TailRequest_Serialize, Lines_Serialize>,
 	"logs.follow": Call<SourceRequest, FollowResponse>,
 	"logs.unfollow": Call<SourceRequest, Empty>,
@@ -1427,20 +1485,56 @@ export type Sample = {
 	memory_used: number,
 };
 
-/**  One unit's state. */
+/**
+ *  One unit's or container's state.
+ * 
+ *  A container's state is told in systemd's words, so that whoever reads
+ *  the list needs no second vocabulary: running is `active`/`running`,
+ *  restarting `activating`/`restarting`, paused `inactive`/`paused`,
+ *  created `inactive`/`created`, exited with 0 `inactive`/`exited`, exited
+ *  otherwise or dead `failed`/`exited` or `failed`/`dead`, removing
+ *  `deactivating`/`removing`; no container of that name is `inactive`/`dead`
+ *  with `load_state` `not-found`.
+ */
 export type Service = Service_Serialize | Service_Deserialize;
 
-/**  One unit's state. */
+/**  What a service is. */
+export type ServiceKind = 
+/**  A systemd unit. */
+"unit" | 
+/**  A Docker or Podman container. */
+"container";
+
+/**
+ *  One unit's or container's state.
+ * 
+ *  A container's state is told in systemd's words, so that whoever reads
+ *  the list needs no second vocabulary: running is `active`/`running`,
+ *  restarting `activating`/`restarting`, paused `inactive`/`paused`,
+ *  created `inactive`/`created`, exited with 0 `inactive`/`exited`, exited
+ *  otherwise or dead `failed`/`exited` or `failed`/`dead`, removing
+ *  `deactivating`/`removing`; no container of that name is `inactive`/`dead`
+ *  with `load_state` `not-found`.
+ */
 export type Service_Deserialize = {
-	/**  The unit name, e.g. `geth.service`. */
+	/**
+	 *  The name as listed: a unit (`geth.service`), or a container
+	 *  (`geth`, or `project/service` for one of a Compose project). Unique
+	 *  among a manager's services.
+	 */
 	unit: string,
-	/**  Its description. */
+	/**
+	 *  A unit or a container. Absent from managers before containers:
+	 *  a unit.
+	 */
+	kind?: ServiceKind,
+	/**  Its description (a container: its image). */
 	description: string,
 	/**  `active`, `inactive`, `failed`, `activating`, … as systemd says. */
 	active_state: string,
 	/**  `running`, `dead`, `exited`, … as systemd says. */
 	sub_state: string,
-	/**  Whether systemd knows the unit (`loaded`, `not-found`, …). */
+	/**  Whether it exists (`loaded`, `not-found`, …). */
 	load_state: string,
 	/**  When it entered its current active state, Unix milliseconds, if known. */
 	since_ms?: number | null,
@@ -1448,19 +1542,43 @@ export type Service_Deserialize = {
 	controllable: boolean,
 	/**  Why its state could not be read, if it could not. */
 	error?: string | null,
+	/**
+	 *  What only a container has; null for a unit, and for a container
+	 *  whose state could not be read or that does not exist.
+	 */
+	container?: ContainerDetails_Deserialize | null,
 };
 
-/**  One unit's state. */
+/**
+ *  One unit's or container's state.
+ * 
+ *  A container's state is told in systemd's words, so that whoever reads
+ *  the list needs no second vocabulary: running is `active`/`running`,
+ *  restarting `activating`/`restarting`, paused `inactive`/`paused`,
+ *  created `inactive`/`created`, exited with 0 `inactive`/`exited`, exited
+ *  otherwise or dead `failed`/`exited` or `failed`/`dead`, removing
+ *  `deactivating`/`removing`; no container of that name is `inactive`/`dead`
+ *  with `load_state` `not-found`.
+ */
 export type Service_Serialize = {
-	/**  The unit name, e.g. `geth.service`. */
+	/**
+	 *  The name as listed: a unit (`geth.service`), or a container
+	 *  (`geth`, or `project/service` for one of a Compose project). Unique
+	 *  among a manager's services.
+	 */
 	unit: string,
-	/**  Its description. */
+	/**
+	 *  A unit or a container. Absent from managers before containers:
+	 *  a unit.
+	 */
+	kind: ServiceKind,
+	/**  Its description (a container: its image). */
 	description: string,
 	/**  `active`, `inactive`, `failed`, `activating`, … as systemd says. */
 	active_state: string,
 	/**  `running`, `dead`, `exited`, … as systemd says. */
 	sub_state: string,
-	/**  Whether systemd knows the unit (`loaded`, `not-found`, …). */
+	/**  Whether it exists (`loaded`, `not-found`, …). */
 	load_state: string,
 	/**  When it entered its current active state, Unix milliseconds, if known. */
 	since_ms: number | null,
@@ -1468,18 +1586,32 @@ export type Service_Serialize = {
 	controllable: boolean,
 	/**  Why its state could not be read, if it could not. */
 	error: string | null,
+	/**
+	 *  What only a container has; null for a unit, and for a container
+	 *  whose state could not be read or that does not exist.
+	 */
+	container: ContainerDetails_Serialize | null,
 };
 
-/**  Every listed unit, in the order the configuration lists them. */
+/**
+ *  Every listed unit, then every listed container, in the order the
+ *  configuration lists them.
+ */
 export type ServicesResponse = ServicesResponse_Serialize | ServicesResponse_Deserialize;
 
-/**  Every listed unit, in the order the configuration lists them. */
+/**
+ *  Every listed unit, then every listed container, in the order the
+ *  configuration lists them.
+ */
 export type ServicesResponse_Deserialize = {
 	/**  The units. */
 	services: Service_Deserialize[],
 };
 
-/**  Every listed unit, in the order the configuration lists them. */
+/**
+ *  Every listed unit, then every listed container, in the order the
+ *  configuration lists them.
+ */
 export type ServicesResponse_Serialize = {
 	/**  The units. */
 	services: Service_Serialize[],
@@ -1528,18 +1660,65 @@ export type Severity =
 /**  Needs someone now. */
 "critical";
 
+/**  What a log source is. */
+export type SourceKind = 
+/**  A systemd unit's journal. */
+"unit" | 
+/**  A container's standard output and error. */
+"container" | 
+/**  A file. */
+"file";
+
 /**  Which source. */
 export type SourceRequest = {
 	/**  A unit or file as listed. */
 	source: string,
 };
 
-/**  Every readable source: systemd units (their journal) and files. */
-export type SourcesResponse = {
-	/**  Unit names and file paths, as the configuration lists them. */
+/**
+ *  Every readable source: systemd units (their journal), containers
+ *  (their standard output and error) and files.
+ */
+export type SourcesResponse = SourcesResponse_Serialize | SourcesResponse_Deserialize;
+
+/**
+ *  Every readable source: systemd units (their journal), containers
+ *  (their standard output and error) and files.
+ */
+export type SourcesResponse_Deserialize = {
+	/**
+	 *  Unit names, container names and file paths, as the configuration
+	 *  lists them; unique.
+	 */
 	sources: string[],
 	/**  The follow budget, bytes per second. */
 	bytes_per_sec: number,
+	/**
+	 *  What each of `sources` is, in the same order. Empty from managers
+	 *  before containers: there a path (starting with `/`) is a file and
+	 *  any other name a unit.
+	 */
+	kinds?: SourceKind[],
+};
+
+/**
+ *  Every readable source: systemd units (their journal), containers
+ *  (their standard output and error) and files.
+ */
+export type SourcesResponse_Serialize = {
+	/**
+	 *  Unit names, container names and file paths, as the configuration
+	 *  lists them; unique.
+	 */
+	sources: string[],
+	/**  The follow budget, bytes per second. */
+	bytes_per_sec: number,
+	/**
+	 *  What each of `sources` is, in the same order. Empty from managers
+	 *  before containers: there a path (starting with `/`) is a file and
+	 *  any other name a unit.
+	 */
+	kinds: SourceKind[],
 };
 
 /**  Every watched validator counted. */

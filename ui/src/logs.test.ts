@@ -3,7 +3,8 @@
 import { emit } from "@tauri-apps/api/event";
 import { clearMocks } from "@tauri-apps/api/mocks";
 import { afterEach, describe, expect, it, onTestFinished } from "vitest";
-import { appendLines, filterLines } from "./logs";
+import type { SourceKind } from "./api";
+import { appendLines, emptyLogs, filterLines, sourceKind } from "./logs";
 import { start } from "./main";
 import { type Calls, KEY, NOW, mockBackend, mount, running, settle, validator } from "./test_support";
 
@@ -17,13 +18,26 @@ describe("log helpers", () => {
   });
 });
 
+describe("log sources", () => {
+  it("are told apart by what the manager says, or by their form from one that does not say", () => {
+    const said = { ...emptyLogs(), sources: ["geth", "/var/log/x.log"], kinds: ["container", "file"] as SourceKind[] };
+    expect([sourceKind(said, 0), sourceKind(said, 1)]).toEqual(["container", "file"]);
+    const older = { ...emptyLogs(), sources: ["geth.service", "/var/log/x.log"] };
+    expect([sourceKind(older, 0), sourceKind(older, 1)]).toEqual(["unit", "file"]);
+  });
+});
+
 describe("log viewer", () => {
   it("tails the chosen log, follows it live, searches, and says what the budget dropped", async () => {
     const calls: Calls = [];
     mockBackend(
       running({ ...validator, capabilities: ["info", "logs"] }),
       {
-        "logs.sources": () => ({ sources: ["geth.service", "/var/log/beacon.log"], bytes_per_sec: 16384 }),
+        "logs.sources": () => ({
+          sources: ["geth.service", "lighthouse", "/var/log/beacon.log"],
+          bytes_per_sec: 16384,
+          kinds: ["unit", "container", "file"],
+        }),
         "logs.tail": () => ({
           source: "geth.service",
           lines: ["INFO imported block 1", "WARN peer dropped"],
@@ -40,7 +54,13 @@ describe("log viewer", () => {
     await settle();
     await settle();
     const select = root.querySelector("[data-testid=log-source]") as HTMLSelectElement;
-    expect([...select.options].map((o) => o.value)).toEqual(["", "geth.service", "/var/log/beacon.log"]);
+    expect([...select.options].map((o) => o.value)).toEqual(["", "geth.service", "lighthouse", "/var/log/beacon.log"]);
+    // Marked by kind: one group each.
+    expect([...select.querySelectorAll("optgroup")].map((g) => [g.label, [...g.querySelectorAll("option")].map((o) => o.value)])).toEqual([
+      ["Units (journal)", ["geth.service"]],
+      ["Containers", ["lighthouse"]],
+      ["Files", ["/var/log/beacon.log"]],
+    ]);
     select.value = "geth.service";
     select.dispatchEvent(new Event("change"));
     await settle();

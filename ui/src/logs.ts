@@ -1,6 +1,7 @@
 // A manager's logs: pick a source, see its last lines, follow it live
 // (under the manager's byte budget, drops counted), and search.
 
+import type { SourceKind } from "./api";
 import { h } from "./dom";
 
 /** How many lines the viewer keeps. */
@@ -9,6 +10,8 @@ export const KEPT_LINES = 2000;
 /** What the window knows of one manager's logs. */
 export interface LogsState {
   sources: string[] | null;
+  /** What each source is, in the same order (empty from an older manager). */
+  kinds: SourceKind[];
   source: string | null;
   lines: string[];
   following: boolean;
@@ -21,7 +24,7 @@ export interface LogsState {
 }
 
 export function emptyLogs(): LogsState {
-  return { sources: null, source: null, lines: [], following: false, dropped: 0, leftOut: 0, query: "", error: null };
+  return { sources: null, kinds: [], source: null, lines: [], following: false, dropped: 0, leftOut: 0, query: "", error: null };
 }
 
 /** `known` then `fresh`, keeping the last `max`. */
@@ -34,6 +37,24 @@ export function appendLines(known: string[], fresh: string[], max = KEPT_LINES):
 export function filterLines(lines: string[], query: string): string[] {
   const q = query.trim().toLowerCase();
   return q === "" ? lines : lines.filter((l) => l.toLowerCase().includes(q));
+}
+
+/** What the `i`th source is; from a manager that does not say, a path
+ * is a file and any other name a unit. */
+export function sourceKind(state: LogsState, i: number): SourceKind {
+  return state.kinds[i] ?? (state.sources?.[i]?.startsWith("/") ? "file" : "unit");
+}
+
+const KIND_LABEL: Record<SourceKind, string> = { unit: "Units (journal)", container: "Containers", file: "Files" };
+
+/** The source picker's options, grouped by kind. */
+function sourceOptions(state: LogsState): HTMLElement[] {
+  const sources = state.sources ?? [];
+  return (["unit", "container", "file"] as SourceKind[]).flatMap((kind) => {
+    const names = sources.filter((_, i) => sourceKind(state, i) === kind);
+    if (names.length === 0) return [];
+    return [h("optgroup", { label: KIND_LABEL[kind] }, ...names.map((s) => h("option", { value: s, selected: s === state.source }, s)))];
+  });
 }
 
 /** What the viewer's controls do. */
@@ -59,7 +80,7 @@ export function logsSection(state: LogsState, actions: LogsActions): HTMLElement
     "select",
     { "aria-label": "Log", "data-testid": "log-source" },
     h("option", { value: "", disabled: true, selected: state.source === null }, "Choose a log…"),
-    ...state.sources.map((s) => h("option", { value: s, selected: s === state.source }, s)),
+    ...sourceOptions(state),
   );
   select.addEventListener("change", () => actions.choose(select.value));
   const follow = h(

@@ -4,7 +4,7 @@ import { clearMocks } from "@tauri-apps/api/mocks";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Service } from "./api";
 import { start } from "./main";
-import { sensibleActions, serviceTone } from "./services";
+import { sensibleActions, serviceDetail as serviceDetailOf, serviceTone } from "./services";
 import { type Calls, KEY, NOW, mockBackend, mount, running, settle, validator } from "./test_support";
 
 afterEach(() => clearMocks());
@@ -18,13 +18,23 @@ const geth: Service = {
   since_ms: NOW - 3 * 3600_000,
   controllable: true,
   error: null,
+  kind: "unit",
+  container: null,
+};
+const validatorClient: Service = {
+  ...geth,
+  unit: "eth-docker/validator",
+  kind: "container",
+  description: "sigp/lighthouse:v7.0.1",
+  controllable: false,
+  container: { id: "54d9eb08850e", image: "sigp/lighthouse:v7.0.1", health: "unhealthy", restart_count: 3, exit_code: null },
 };
 const beacon: Service = { ...geth, unit: "lighthouse.service", description: "Lighthouse", controllable: false };
 
 async function open(calls: Calls, control: (args: Record<string, unknown>) => unknown): Promise<HTMLElement> {
   mockBackend(
     running({ ...validator, capabilities: ["info", "services"] }),
-    { "services.list": () => ({ services: [geth, beacon] }), "services.control": control },
+    { "services.list": () => ({ services: [geth, beacon, validatorClient] }), "services.control": control },
     calls,
   );
   const root = mount();
@@ -42,7 +52,8 @@ describe("services", () => {
   it("shows each unit's state and offers only the actions the operator allows", async () => {
     const root = await open([], () => geth);
     const rows = [...root.querySelectorAll("[data-testid=service]")];
-    expect(rows.map((r) => r.querySelector(".name")?.textContent)).toEqual(["geth.service", "lighthouse.service"]);
+    expect(rows.map((r) => r.querySelector(".name")?.textContent)).toEqual(["geth.service", "lighthouse.service", "eth-docker/validator"]);
+    expect(rows.map((r) => r.querySelector("[data-testid=service-kind]")?.textContent)).toEqual(["unit", "unit", "container"]);
     expect(rows[0]?.querySelector("[data-testid=service-state]")?.textContent).toBe("active (running)");
     expect(rows[0]?.textContent).toContain("since 3 h ago");
     expect([button(root, "geth.service", "start").disabled, button(root, "geth.service", "stop").disabled]).toEqual([true, false]);
@@ -67,6 +78,20 @@ describe("services", () => {
     button(root, "geth.service", "start").click();
     await settle();
     expect(root.querySelector("[data-testid=services-error]")?.textContent).toBe("systemctl restart geth.service failed: Job failed");
+  });
+
+  it("shows a container beside the units with its image, health, restarts and exit code", async () => {
+    const root = await open([], () => geth);
+    const row = root.querySelector('[data-unit="eth-docker/validator"]') as HTMLElement;
+    expect(row.querySelector("[data-testid=service-detail]")?.textContent).toBe("sigp/lighthouse:v7.0.1 · unhealthy · restarted 3×");
+    expect(row.querySelector("[data-testid=service-state]")?.textContent).toBe("active (running), unhealthy");
+    expect(row.querySelector("[data-testid=service-state]")?.className).toBe("badge bad");
+    const exited = { ...validatorClient, active_state: "failed", sub_state: "exited" };
+    exited.container = { id: "54d9eb08850e", image: "sigp/lighthouse:v7.0.1", health: null, restart_count: 0, exit_code: 137 };
+    expect(serviceDetailOf(exited)).toBe("sigp/lighthouse:v7.0.1 · exit code 137");
+    const gone: Service = { ...validatorClient, load_state: "not-found", active_state: "inactive", sub_state: "dead", container: null };
+    expect(serviceDetailOf(gone)).toBe("No container of this name");
+    expect(serviceTone(gone)).toBe("bad");
   });
 
   it("labels states by tone and knows which actions make sense", () => {

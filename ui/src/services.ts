@@ -1,5 +1,5 @@
-// A manager's services: the systemd units its operator listed, their state,
-// and start / stop / restart where the operator allows it.
+// A manager's services: the systemd units and containers its operator
+// listed, their state, and start / stop / restart where the operator allows it.
 
 import type { Service, ServiceAction } from "./api";
 import { h } from "./dom";
@@ -13,9 +13,11 @@ export interface ServicesState {
   busy: string | null;
 }
 
-/** The tone of a unit's state badge. */
+/** The tone of a unit's or container's state badge. */
 export function serviceTone(s: Service): "good" | "busy" | "idle" | "bad" {
-  if (s.error || s.active_state === "failed" || s.load_state === "not-found") return "bad";
+  const health = s.container?.health;
+  if (s.error || s.active_state === "failed" || s.load_state === "not-found" || health === "unhealthy") return "bad";
+  if (s.active_state === "active" && health === "starting") return "busy";
   if (s.active_state === "active") return "good";
   if (s.active_state === "activating" || s.active_state === "deactivating" || s.active_state === "reloading") return "busy";
   return "idle";
@@ -30,6 +32,29 @@ export function sensibleActions(s: Service): ServiceAction[] {
 
 const VERB: Record<ServiceAction, string> = { start: "Start", stop: "Stop", restart: "Restart" };
 
+/** What the row says under the name: for a container its image, health,
+ * restarts and last exit code; for a unit its description. */
+export function serviceDetail(s: Service): string {
+  if (s.error) return s.error;
+  const c = s.container;
+  if (!c) return s.load_state === "not-found" && s.kind === "container" ? "No container of this name" : s.description;
+  return [
+    c.image,
+    c.health,
+    c.restart_count > 0 ? `restarted ${c.restart_count}×` : null,
+    c.exit_code !== null ? `exit code ${c.exit_code}` : null,
+  ]
+    .filter((part) => part)
+    .join(" · ");
+}
+
+/** The state badge's words: systemd's, and a container's health. */
+function stateLabel(s: Service): string {
+  if (s.error) return "Unknown";
+  const health = s.container?.health;
+  return `${s.active_state} (${s.sub_state})${health && s.active_state === "active" ? `, ${health}` : ""}`;
+}
+
 /** The services section of a manager's view. */
 export function servicesSection(
   state: ServicesState,
@@ -43,7 +68,7 @@ export function servicesSection(
     return section;
   }
   if (state.services.length === 0) {
-    section.append(title, h("p", { class: "muted" }, "The operator listed no services ([services] units in the manager's configuration)."));
+    section.append(title, h("p", { class: "muted" }, "The operator listed no services ([services] units and containers in the manager's configuration)."));
     return section;
   }
   const rows = state.services.map((s) => {
@@ -67,9 +92,19 @@ export function servicesSection(
     const since = s.since_ms ? `since ${durationLabel((nowMs - s.since_ms) / 1000)} ago` : "";
     return h(
       "li",
-      { class: "service", "data-testid": "service", "data-unit": s.unit, "data-key": s.unit },
-      h("div", { class: "who" }, h("span", { class: "name" }, s.unit), h("span", { class: "muted small" }, s.error ?? s.description)),
-      h("span", { class: `badge ${serviceTone(s)}`, "data-testid": "service-state" }, s.error ? "Unknown" : `${s.active_state} (${s.sub_state})`),
+      { class: "service", "data-testid": "service", "data-unit": s.unit, "data-key": s.unit, "data-kind": s.kind },
+      h(
+        "div",
+        { class: "who" },
+        h(
+          "span",
+          { class: "title" },
+          h("span", { class: "name" }, s.unit),
+          h("span", { class: "kind", "data-testid": "service-kind" }, s.kind === "container" ? "container" : "unit"),
+        ),
+        h("span", { class: "muted small", "data-testid": "service-detail" }, serviceDetail(s)),
+      ),
+      h("span", { class: `badge ${serviceTone(s)}`, "data-testid": "service-state" }, stateLabel(s)),
       h("span", { class: "muted small" }, state.busy === s.unit ? "working…" : since),
       h("span", { class: "row-actions" }, ...buttons),
     );

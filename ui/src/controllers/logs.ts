@@ -43,7 +43,9 @@ export const logs: Capability<LogsState> = {
     const s = ctx.store.get(key, logs);
     if (s.sources) return;
     try {
-      s.sources = (await ask(key, "logs.sources", {})).sources;
+      const answer = await ask(key, "logs.sources", {});
+      s.kinds = answer.kinds ?? [];
+      s.sources = answer.sources;
     } catch (error) {
       s.error = messageOf(error);
     }
