@@ -12,6 +12,7 @@
 use nodepair_tests::Sandbox;
 use nodepair_tests::fixtures::{fake_systemctl, node};
 use nodepair_tests::net::{CLUSTER, ManagerHome, Relay};
+use nodepair_tests::podman::Podman;
 use nodepair_tests::staking_node::{VALIDATORS, staking_node};
 use nodepair_tests::window::{Theme, Window};
 use std::path::{Path, PathBuf};
@@ -120,12 +121,17 @@ async fn screens(theme: Theme, out: &Path) {
     // Its alert rounds come every 5 s and fire and resolve at once, so the
     // alerts below show within seconds; the host's own rules are off (this
     // machine's disks and load are no picture of a node's).
+    // Beside its units, two containers in a real engine (Podman, its Docker
+    // API): mev-boost, and the validator client of an eth-docker project.
+    let podman = Podman::start();
+    containers(&podman);
     let extra = format!(
-        "\n[ethereum]\nbeacon_url = \"{}\"\nexecution_url = \"{}\"\ntimeout_ms = 800\n\n[services]\nunits = [\"geth.service\", \"lighthouse.service\"]\ncontrollable = [\"geth.service\"]\nsystemctl = \"{}\"\n\n[logs]\nfiles = [\"{}\"]\n\n[alerts]\nevery_secs = 5\nfire_after_secs = 0\nclear_after_secs = 5\n\n[alerts.disk_free]\nenabled = false\n\n[alerts.memory]\nenabled = false\n\n[alerts.load]\nenabled = false\n",
+        "\n[ethereum]\nbeacon_url = \"{}\"\nexecution_url = \"{}\"\ntimeout_ms = 800\n\n[services]\nunits = [\"geth.service\", \"lighthouse.service\"]\ncontainers = [\"mev-boost\", \"eth-docker/validator\"]\ncontrollable = [\"geth.service\", \"mev-boost\"]\nsystemctl = \"{}\"\n\n[logs]\nfiles = [\"{}\"]\ncontainers = [\"mev-boost\"]\n\n[containers]\nsocket = \"{}\"\n\n[alerts]\nevery_secs = 5\nfire_after_secs = 0\nclear_after_secs = 5\n\n[alerts.disk_free]\nenabled = false\n\n[alerts.memory]\nenabled = false\n\n[alerts.load]\nenabled = false\n",
         beacon.uri(),
         execution.uri(),
         systemctl.display(),
-        node_log.display()
+        node_log.display(),
+        podman.socket().display()
     );
     let validator = ManagerHome::with_config(
         sandbox.path(),
@@ -249,6 +255,25 @@ async fn screens(theme: Theme, out: &Path) {
     window.scroll_to("[data-testid=logs]").await;
     shots.shoot("9-logs-search", false).await;
     window.click("[data-testid=log-follow]").await;
+
+    // Units and containers in one list; a container's output as a log.
+    window.scroll_to("[data-testid=services]").await;
+    window
+        .find("[data-testid=service][data-kind=container]", SOON)
+        .await;
+    shots.shoot("15-services", true).await;
+    window.scroll_to("[data-testid=logs]").await;
+    window
+        .click("[data-testid=log-source] option[value=\"mev-boost\"]")
+        .await;
+    window
+        .find("[data-testid=log-follow]:not([disabled])", SOON)
+        .await;
+    window.click("[data-testid=log-follow]").await;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    window.scroll_to("[data-testid=logs]").await;
+    shots.shoot("16-container-log", false).await;
+    window.click("[data-testid=log-follow]").await;
     window.scroll_to("[data-testid=manager-name]").await;
 
     window.click("[data-testid=rename-button]").await;
@@ -368,6 +393,43 @@ async fn screens(theme: Theme, out: &Path) {
     .shoot("11-no-network", true)
     .await;
     window.close().await;
+}
+
+/// validator-1's containers: mev-boost answering the beacon node's status
+/// checks and bids every slot, and an eth-docker project's validator client
+/// (both the fixture image, tagged as what they stand for).
+fn containers(podman: &Podman) {
+    podman.tag("localhost/mev-boost:fixture");
+    podman.tag("localhost/lighthouse-validator:fixture");
+    podman.run_with(
+        "mev-boost",
+        "localhost/mev-boost:fixture",
+        &[],
+        "echo 'level=info msg=\"starting mev-boost\" version=fixture module=cli'; \
+         echo 'level=info msg=\"using 3 relays\" module=cli'; \
+         n=0; while :; do \
+           slot=$(( ($(date +%s) - 1606824023) / 12 )); \
+           echo \"level=info msg=\\\"http: GET /eth/v1/builder/status 200\\\" duration=0.0004 method=GET module=service path=/eth/v1/builder/status status=200\"; \
+           if [ $((n % 6)) -eq 0 ]; then \
+             echo \"level=info msg=\\\"getHeader request start\\\" module=service slot=$slot ua=Lighthouse/v7.0.1\"; \
+             echo \"level=info msg=\\\"best bid\\\" module=service numRelays=3 slot=$slot value=0.0$((slot % 97 + 10)) ETH\"; \
+           fi; \
+           n=$((n + 1)); sleep 2; \
+         done",
+    );
+    podman.run_with(
+        "eth-docker-validator-1",
+        "localhost/lighthouse-validator:fixture",
+        &[
+            "--label",
+            "com.docker.compose.project=eth-docker",
+            "--label",
+            "com.docker.compose.service=validator",
+            "--label",
+            "com.docker.compose.container-number=1",
+        ],
+        "while :; do echo 'INFO All validators active  slot: 0, epoch: 0, total_validators: 8, active_validators: 8'; sleep 12; done",
+    );
 }
 
 /// Has the fake unit manager `action` (start, stop) `unit`, as the

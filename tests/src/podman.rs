@@ -81,7 +81,9 @@ impl Podman {
         )
         .expect("a path");
         std::fs::copy(busybox.trim(), rootfs.join("bin/busybox")).expect("busybox copied");
-        for tool in ["sh", "echo", "sleep", "usleep", "head", "tr", "cat", "seq"] {
+        for tool in [
+            "sh", "echo", "sleep", "usleep", "head", "tr", "cat", "seq", "date",
+        ] {
             std::os::unix::fs::symlink("busybox", rootfs.join("bin").join(tool)).expect("a link");
         }
         let import = Command::new("sh")
@@ -154,8 +156,22 @@ impl Podman {
     /// Starts a container `name` of the fixture image running `script`
     /// (busybox `sh`; SIGTERM ends it at once).
     pub fn run(&self, name: &str, script: &str) {
+        self.run_with(name, IMAGE, &[], script);
+    }
+
+    /// [`Podman::run`] from `image` (the fixture image under another name,
+    /// see [`Podman::tag`]) with more `podman run` options (`--label …`).
+    pub fn run_with(&self, name: &str, image: &str, options: &[&str], script: &str) {
         let script = format!("trap 'exit 0' TERM; {script}");
-        self.ok(&["run", "-d", "--name", name, IMAGE, "/bin/sh", "-c", &script]);
+        let mut args = vec!["run", "-d", "--name", name];
+        args.extend_from_slice(options);
+        args.extend_from_slice(&[image, "/bin/sh", "-c", &script]);
+        self.ok(&args);
+    }
+
+    /// The fixture image also named `name` (e.g. `localhost/mev-boost:fixture`).
+    pub fn tag(&self, name: &str) {
+        self.ok(&["tag", IMAGE, name]);
     }
 
     /// The engine's events about container `name` since `since` (its

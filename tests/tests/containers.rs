@@ -433,7 +433,10 @@ async fn the_engine_going_away_reads_as_unreachable_and_coming_back_as_before() 
     assert_ne!(back[0].container.clone().unwrap().id, first_id);
 
     let log = daemon.stop_and_read_log();
-    assert!(log.contains("the container engine is unreachable at"), "{log}");
+    assert!(
+        log.contains("the container engine is unreachable at"),
+        "{log}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
