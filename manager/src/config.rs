@@ -450,6 +450,39 @@ impl Config {
                 )));
             }
         }
+        let files: Vec<String> = config
+            .logs
+            .files
+            .iter()
+            .map(|f| f.display().to_string())
+            .collect();
+        for (section, names) in [
+            (
+                "services",
+                services
+                    .units
+                    .iter()
+                    .cloned()
+                    .chain(services.containers.iter().map(ToString::to_string))
+                    .collect::<Vec<_>>(),
+            ),
+            (
+                "logs",
+                config
+                    .logs
+                    .units
+                    .iter()
+                    .cloned()
+                    .chain(config.logs.containers.iter().map(ToString::to_string))
+                    .chain(files)
+                    .collect(),
+            ),
+        ] {
+            let mut seen = std::collections::HashSet::new();
+            if let Some(twice) = names.iter().find(|n| !seen.insert(n.as_str())) {
+                return Err(invalid(format!("[{section}] lists {twice:?} twice")));
+            }
+        }
         config.containers.check().map_err(invalid)?;
         if let Some(relative) = config.logs.files.iter().find(|f| !f.is_absolute()) {
             return Err(<toml::de::Error as serde::de::Error>::custom(format!(
@@ -668,6 +701,10 @@ mod tests {
         let err =
             error_of("[services]\nunits = [\"geth.service\"]\ncontainers = [\"geth.service\"]\n");
         assert!(err.contains("both as a unit and as a container"), "{err}");
+        let err = error_of("[services]\ncontainers = [\"geth\", \"geth\"]\n");
+        assert!(err.contains("[services] lists \"geth\" twice"), "{err}");
+        let err = error_of("[containers]\ntimeout_ms = 10\n");
+        assert!(err.contains("timeout_ms must be 1000 to 600000"), "{err}");
         let err = error_of("[containers]\nsocket = \"docker.sock\"\n");
         assert!(err.contains("not an absolute path"), "{err}");
         let err = error_of("[containers]\naction_timeout_secs = 0\n");

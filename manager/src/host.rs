@@ -276,6 +276,7 @@ pub(crate) fn mount_points() -> Vec<String> {
 fn mount_points_in(table: &str) -> Vec<String> {
     // Kinds with storage whose source is no device path.
     const STORED: &[&str] = &["nfs", "nfs4", "cifs", "smb3", "ceph", "glusterfs", "9p", "zfs"];
+    let mut found: Vec<(&str, String)> = Vec::new();
     let mut points: Vec<String> = Vec::new();
     for line in table.lines() {
         let mut fields = line.split(' ');
@@ -294,7 +295,18 @@ fn mount_points_in(table: &str) -> Vec<String> {
             .any(|p| point == *p || point.starts_with(&format!("{p}/")));
         // Snaps and images are read-only and always full.
         let read_only_image = matches!(kind, "squashfs" | "iso9660");
-        if stored && !hidden && !read_only_image && !points.contains(&point) {
+        if stored && !hidden && !read_only_image {
+            found.push((source, point));
+        }
+    }
+    // A device mounted again elsewhere (a bind mount, as container engines
+    // make of their storage) is the same space: at its shortest point.
+    found.sort_by(|a, b| (a.1.len(), &a.1).cmp(&(b.1.len(), &b.1)));
+    let mut devices: Vec<&str> = Vec::new();
+    for (source, point) in found {
+        let again = source.starts_with("/dev/") && devices.contains(&source);
+        if !again && !points.contains(&point) {
+            devices.push(source);
             points.push(point);
         }
     }
@@ -326,16 +338,47 @@ fn unescape_mount(text: &str) -> String {
 
 /// Mounted file systems with real storage behind them, each once, by mount.
 fn disks() -> Vec<Disk> {
-    let mut disks = Vec::new();
-    for disk in Disks::new_with_refreshed_list().list() {
-        let mount = disk.mount_point().to_string_lossy().into_owned();
-        if disk.total_space() == 0 || disks.iter().any(|d: &Disk| d.mount == mount) {
-            continue;
-        }
-        disks.push(Disk {
-            mount,
+    let mounted = Disks::new_with_refreshed_list()
+        .list()
+        .iter()
+        .map(|disk| Mounted {
+            mount: disk.mount_point().to_string_lossy().into_owned(),
+            device: disk.name().to_string_lossy().into_owned(),
+            kind: disk.file_system().to_string_lossy().into_owned(),
             total: disk.total_space(),
             available: disk.available_space(),
+        })
+        .collect();
+    distinct(mounted)
+}
+
+/// A mounted file system as the OS lists it.
+struct Mounted {
+    mount: String,
+    device: String,
+    kind: String,
+    total: u64,
+    available: u64,
+}
+
+/// Each file system once: a container's root (`overlay`, one per running
+/// container on a Docker or Podman host) is its image, not a disk, and a
+/// device mounted again elsewhere (a bind mount, as container engines make
+/// of their storage) is the same space, shown at its shortest mount point.
+fn distinct(mut mounted: Vec<Mounted>) -> Vec<Disk> {
+    mounted.sort_by(|a, b| (a.mount.len(), &a.mount).cmp(&(b.mount.len(), &b.mount)));
+    let mut devices: Vec<&str> = Vec::new();
+    let mut disks: Vec<Disk> = Vec::new();
+    for m in &mounted {
+        let again = m.device.starts_with("/dev/") && devices.contains(&m.device.as_str());
+        if m.total == 0 || m.kind == "overlay" || again || disks.iter().any(|d| d.mount == m.mount) {
+            continue;
+        }
+        devices.push(&m.device);
+        disks.push(Disk {
+            mount: m.mount.clone(),
+            total: m.total,
+            available: m.available,
         });
     }
     disks.sort_by(|a, b| a.mount.cmp(&b.mount));
@@ -441,6 +484,28 @@ mod tests {
     }
 
     #[test]
+    fn a_container_hosts_overlays_and_bind_mounts_are_not_more_disks() {
+        let m = |mount: &str, device: &str, kind: &str| Mounted {
+            mount: mount.into(),
+            device: device.into(),
+            kind: kind.into(),
+            total: 100,
+            available: 40,
+        };
+        let shown: Vec<String> = distinct(vec![
+            m("/var/lib/docker/overlay2/3f94/merged", "overlay", "overlay"),
+            m("/var/lib/containers/storage/overlay", "/dev/vda1", "ext4"),
+            m("/", "/dev/vda1", "ext4"),
+            m("/var/lib/geth", "/dev/nvme0n1p1", "xfs"),
+            m("/boot/efi", "/dev/vda15", "vfat"),
+        ])
+        .into_iter()
+        .map(|d| d.mount)
+        .collect();
+        assert_eq!(shown, ["/", "/boot/efi", "/var/lib/geth"]);
+    }
+
+    #[test]
     fn the_mounts_with_storage_are_listed_once_without_pseudo_file_systems() {
         let table = "\
 sysfs /sys sysfs rw,nosuid 0 0
@@ -453,6 +518,8 @@ sshfs#me@host: /mnt/remote fuse.sshfs rw 0 0
 tank/data /tank/data zfs rw 0 0
 /dev/loop3 /snap/core/1 squashfs ro 0 0
 /dev/vda1 / ext4 rw,relatime 0 0
+/dev/vda1 /var/lib/containers/storage/overlay ext4 rw,relatime 0 0
+overlay /var/lib/containers/storage/overlay/3f94/merged overlay rw 0 0
 ";
         assert_eq!(
             mount_points_in(table),

@@ -61,7 +61,11 @@ fn main() -> ExitCode {
     }
 }
 
-/// Logs go to stderr; `RUST_LOG` wins over `-v`.
+/// What the container engine's client may log, whatever else is asked.
+const QUIET_BOLLARD: &str = "bollard=info";
+
+/// Logs go to stderr; `RUST_LOG` wins over `-v`, but never opens
+/// [`QUIET_BOLLARD`].
 fn init_logging(verbose: u8) {
     use tracing_subscriber::EnvFilter;
     let default = match verbose {
@@ -70,7 +74,11 @@ fn init_logging(verbose: u8) {
         1 => "info,nodepair=debug,audit=info",
         _ => "debug",
     };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(default))
+        // The container engine's client logs whole answers at debug level,
+        // a container's environment (its secrets) among them: never.
+        .add_directive(QUIET_BOLLARD.parse().unwrap_or_default());
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

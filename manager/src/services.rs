@@ -217,7 +217,7 @@ impl Services {
                     Ok(self.engine.show(container, true).await)
                 }
                 Err(why) => {
-                    tracing::warn!(target: "audit", caller = %who, unit, action, %why, "service action failed");
+                    tracing::warn!(target: "audit", caller = %who, unit, action, why = ?why.to_string(), "service action failed");
                     Err(Refused::Engine {
                         action,
                         name: unit.to_owned(),
@@ -231,13 +231,16 @@ impl Services {
                 tracing::info!(target: "audit", caller = %who, unit, action, "service action done");
                 Ok(self.show(unit).await)
             }
-            Err((true, _)) => Err(Refused::Timeout {
-                action,
-                unit: unit.to_owned(),
-                secs: self.timeout.as_secs(),
-            }),
+            Err((true, _)) => {
+                tracing::warn!(target: "audit", caller = %who, unit, action, "service action did not finish in time");
+                Err(Refused::Timeout {
+                    action,
+                    unit: unit.to_owned(),
+                    secs: self.timeout.as_secs(),
+                })
+            }
             Err((false, why)) => {
-                tracing::warn!(target: "audit", caller = %who, unit, action, %why, "service action failed");
+                tracing::warn!(target: "audit", caller = %who, unit, action, why = ?why, "service action failed");
                 Err(Refused::Failed {
                     action,
                     unit: unit.to_owned(),

@@ -263,6 +263,12 @@ async fn screens(theme: Theme, out: &Path) {
         .await;
     shots.shoot("15-services", true).await;
     window.scroll_to("[data-testid=logs]").await;
+    // The search of the geth log above, cleared.
+    let search = window.find("[data-testid=log-search]", SOON).await;
+    search
+        .send_keys(&"\u{E003}".repeat("Imported".len()))
+        .await
+        .expect("typing works");
     window
         .click("[data-testid=log-source] option[value=\"mev-boost\"]")
         .await;

@@ -253,10 +253,16 @@ async fn a_containers_output_is_tailed_and_followed_across_restarts_within_its_b
         "chatty",
         "s=$(head -c 1000 /dev/zero | tr '\\0' x); while :; do for i in 0 1 2 3 4 5 6 7 8 9; do for j in 0 1 2 3 4 5 6 7 8 9; do echo \"$s\"; done; done; usleep 100000; done",
     );
+    podman.run_with(
+        "console",
+        nodepair_tests::podman::IMAGE,
+        &["--tty"],
+        "while :; do printf '\\r%s' \"$(date)\"; usleep 100000; done",
+    );
     let sandbox = Sandbox::new().unwrap();
     let extra = engine(
         &podman,
-        "[logs]\ncontainers = [\"geth\", \"chatty\"]\nunits = [\"geth.service\"]\nbytes_per_sec = 16384\n",
+        "[logs]\ncontainers = [\"geth\", \"chatty\", \"console\"]\nunits = [\"geth.service\"]\nbytes_per_sec = 16384\n",
     );
     let Paired {
         relay: _relay,
@@ -268,18 +274,19 @@ async fn a_containers_output_is_tailed_and_followed_across_restarts_within_its_b
 
     let sources = ask(&app, manager, LogsSources::NAME, Vec::new()).await;
     let sources = api::decode_response::<LogsSources>(&sources.body).unwrap();
-    assert_eq!(sources.sources, ["geth.service", "geth", "chatty"]);
+    assert_eq!(
+        sources.sources,
+        ["geth.service", "geth", "chatty", "console"]
+    );
     assert_eq!(
         sources.kinds,
         [
             SourceKind::Unit,
             SourceKind::Container,
+            SourceKind::Container,
             SourceKind::Container
         ]
     );
-
-    // The tail: both streams, each line with its time to the second.
-    tokio::time::sleep(Duration::from_secs(1)).await;
     let tail = |source: &str, lines| {
         api::encode(&TailRequest {
             source: source.into(),
@@ -287,6 +294,19 @@ async fn a_containers_output_is_tailed_and_followed_across_restarts_within_its_b
             skip: 0,
         })
     };
+
+    // A container with a terminal writes no lines the manager can bound (a
+    // progress bar never ends one): refused, saying how to share it.
+    let reply = ask(&app, manager, LogsTail::NAME, tail("console", 5)).await;
+    assert_eq!(reply.status, Status::UPSTREAM_ERROR);
+    assert!(
+        body(&reply).contains("runs with a terminal (tty: true)"),
+        "{}",
+        body(&reply)
+    );
+
+    // The tail: both streams, each line with its time to the second.
+    tokio::time::sleep(Duration::from_secs(1)).await;
     let reply = ask(&app, manager, LogsTail::NAME, tail("geth", 6)).await;
     assert_eq!(reply.status, Status::OK, "{}", body(&reply));
     let tailed = api::decode_response::<LogsTail>(&reply.body).unwrap();

@@ -110,7 +110,9 @@ export async function start(root: HTMLElement, now: () => number = Date.now): Pr
     if (testid && !content.contains(active)) {
       const selector = row ? `[data-key="${row}"] [data-testid="${testid}"]` : `[data-testid="${testid}"]`;
       const again = content.querySelector(selector) as HTMLElement | null;
-      again?.focus();
+      // Without scrolling to it: a page re-rendered by a live update must
+      // not pull a reader back to the control they last touched.
+      again?.focus({ preventScroll: true });
       if (again instanceof HTMLInputElement && caret?.start != null && caret.end != null) {
         again.setSelectionRange(caret.start, caret.end);
       }

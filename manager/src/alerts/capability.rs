@@ -17,7 +17,7 @@ use nodepair_protocol::api::alerts::{
 };
 use nodepair_protocol::api::ethereum::{EthStatusResponse, ExecutionSyncing};
 use nodepair_protocol::api::reading::{ReadErrorKind, Reading};
-use nodepair_protocol::api::services::Service;
+use nodepair_protocol::api::services::{Service, ServiceKind};
 use nodepair_protocol::api::{self, Empty, Method};
 use nodepair_protocol::{PublicKey, Status};
 use std::collections::BTreeSet;
@@ -204,9 +204,17 @@ fn unreachable(errors: &[Option<&str>]) -> Option<String> {
 }
 
 fn unit(service: &Service) -> Option<Unit> {
-    // A unit systemctl could not tell about says nothing of its state.
-    if service.error.is_some() {
-        return None;
+    // A unit systemctl could not tell about says nothing of its state; a
+    // container its engine could not tell about is one nobody sees.
+    if let Some(why) = &service.error {
+        return (service.kind == ServiceKind::Container).then(|| Unit {
+            name: service.unit.clone(),
+            active_state: String::new(),
+            sub_state: String::new(),
+            state_since_ms: None,
+            health: None,
+            unreadable: Some(why.chars().take(120).collect()),
+        });
     }
     Some(Unit {
         name: service.unit.clone(),
@@ -214,6 +222,7 @@ fn unit(service: &Service) -> Option<Unit> {
         sub_state: service.sub_state.clone(),
         state_since_ms: service.since_ms,
         health: service.container.as_ref().and_then(|c| c.health.clone()),
+        unreadable: None,
     })
 }
 

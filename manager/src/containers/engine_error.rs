@@ -38,6 +38,12 @@ pub(crate) enum EngineError {
     /// No container has the listed name.
     #[error("there is no container {0}")]
     NoContainer(String),
+    /// It runs with a terminal: its output is not in lines the manager can
+    /// bound.
+    #[error(
+        "{0} runs with a terminal (tty: true), whose output NodePair does not read; run it without one to share its log"
+    )]
+    Terminal(String),
     /// Its answer could not be read.
     #[error("the container engine's answer could not be read: {0}")]
     BadAnswer(String),

@@ -3,8 +3,10 @@
 //! The engine stamps each line (`timestamps=1`), Docker to the nanosecond,
 //! Podman 4 to the second, and reopens from a whole second (`since`). So
 //! the follow keeps the newest stamp it sent and how many lines it sent
-//! with that stamp: on a reopened stream, older lines are skipped, and of
-//! those with that very stamp, as many as were already sent.
+//! with that stamp: at the start of a reopened stream, older lines are
+//! skipped, and of those with that very stamp, as many as were already
+//! sent. Past that replay every line is new, in whatever order its stamps
+//! come.
 
 use jiff::Timestamp;
 
@@ -13,7 +15,12 @@ use jiff::Timestamp;
 pub(crate) struct Resume {
     last: Timestamp,
     sent_at_last: u64,
-    seen_at_last: u64,
+    /// In a reopened stream, until its first line newer than `last`: how
+    /// many lines stamped `last` it has replayed. `None` once it is past
+    /// them: from then on every line is new, whatever its stamp (a line
+    /// written in pieces keeps its first piece's stamp, and a clock may
+    /// step back).
+    replayed_at_last: Option<u64>,
 }
 
 impl Resume {
@@ -23,7 +30,7 @@ impl Resume {
         Resume {
             last: Timestamp::from_second(now.as_second()).unwrap_or(now),
             sent_at_last: 0,
-            seen_at_last: 0,
+            replayed_at_last: Some(0),
         }
     }
 
@@ -34,23 +41,34 @@ impl Resume {
 
     /// A stream is opened again from [`Resume::since_secs`].
     pub(crate) fn reopened(&mut self) {
-        self.seen_at_last = 0;
+        self.replayed_at_last = Some(0);
     }
 
     /// Whether the next line of the stream, stamped `at`, is new.
     pub(crate) fn admit(&mut self, at: Timestamp) -> bool {
-        if at > self.last {
-            self.last = at;
-            self.sent_at_last = 1;
-            self.seen_at_last = 1;
+        let Some(replayed) = &mut self.replayed_at_last else {
+            // Past the replay: new, and the newest stamp kept.
+            if at > self.last {
+                self.last = at;
+                self.sent_at_last = 1;
+            } else if at == self.last {
+                self.sent_at_last += 1;
+            }
             return true;
-        }
+        };
         if at < self.last {
             return false;
         }
-        self.seen_at_last += 1;
-        if self.seen_at_last > self.sent_at_last {
+        if at > self.last {
+            self.last = at;
+            self.sent_at_last = 1;
+            self.replayed_at_last = None;
+            return true;
+        }
+        *replayed += 1;
+        if *replayed > self.sent_at_last {
             self.sent_at_last += 1;
+            self.replayed_at_last = None;
             true
         } else {
             false
@@ -106,6 +124,24 @@ mod tests {
             .map(|t| resume.admit(at(&format!("2026-12-06T{t}Z"))))
             .collect();
         assert_eq!(sent, [false, false, true, true]);
+    }
+
+    #[test]
+    fn past_the_replay_a_line_stamped_earlier_is_still_sent() {
+        // Standard error's line began (and was stamped) before standard
+        // output's; a clock stepped back: both are news, not replays.
+        let mut resume = Resume::starting(at("2026-12-06T15:17:07Z"));
+        assert!(resume.admit(at("2026-12-06T15:17:09Z")));
+        assert!(resume.admit(at("2026-12-06T15:17:08Z")));
+        assert!(resume.admit(at("2026-12-06T15:16:00Z")));
+        assert!(resume.admit(at("2026-12-06T15:17:09Z")));
+        // Reopened: the two of 15:17:09 were sent; the earlier ones too.
+        resume.reopened();
+        assert_eq!(resume.since_secs(), 1_796_570_229);
+        assert!(!resume.admit(at("2026-12-06T15:17:09Z")));
+        assert!(!resume.admit(at("2026-12-06T15:17:09Z")));
+        assert!(resume.admit(at("2026-12-06T15:17:09Z")));
+        assert!(resume.admit(at("2026-12-06T15:17:08Z")), "past the replay");
     }
 
     #[test]

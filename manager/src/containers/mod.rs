@@ -70,8 +70,8 @@ impl Default for ContainersConfig {
 impl ContainersConfig {
     /// Whether the values can be used.
     pub(crate) fn check(&self) -> Result<(), String> {
-        if self.timeout_ms < 100 {
-            return Err("[containers] timeout_ms must be at least 100".into());
+        if !(1000..=600_000).contains(&self.timeout_ms) {
+            return Err("[containers] timeout_ms must be 1000 to 600000".into());
         }
         if !(1..=3600).contains(&self.action_timeout_secs) {
             return Err("[containers] action_timeout_secs must be 1 to 3600".into());
@@ -91,7 +91,7 @@ impl ContainersConfig {
 /// The engine, as the manager asks it.
 #[derive(Clone, Debug)]
 pub(crate) struct Engine {
-    socket: Option<PathBuf>,
+    socket: PathBuf,
     timeout: Duration,
     action_timeout: Duration,
 }
@@ -106,27 +106,28 @@ static TOLD: Mutex<Option<(&'static str, Instant)>> = Mutex::new(None);
 const RETELL: Duration = Duration::from_secs(300);
 
 impl Engine {
+    /// The engine of `config`: its socket, or the first default that
+    /// exists now (chosen once, so containers never move from one engine
+    /// to another's while Docker restarts; Docker's if none exists yet).
     pub(crate) fn new(config: &ContainersConfig) -> Self {
+        let socket = config.socket.clone().unwrap_or_else(|| {
+            let defaults = default_sockets();
+            defaults
+                .iter()
+                .find(|s| s.exists())
+                .unwrap_or(&defaults[0])
+                .clone()
+        });
         Engine {
-            socket: config.socket.clone(),
+            socket,
             timeout: Duration::from_millis(config.timeout_ms),
             action_timeout: Duration::from_secs(config.action_timeout_secs),
         }
     }
 
-    /// The socket used: the configured one, or the first default that
-    /// exists (looked for again each time, so an engine started later is
-    /// found).
+    /// The engine's socket.
     pub(crate) fn socket(&self) -> PathBuf {
-        if let Some(socket) = &self.socket {
-            return socket.clone();
-        }
-        let defaults = default_sockets();
-        defaults
-            .iter()
-            .find(|s| s.exists())
-            .unwrap_or(&defaults[0])
-            .clone()
+        self.socket.clone()
     }
 
     fn client(&self, timeout: Duration) -> Result<(Docker, PathBuf), EngineError> {
@@ -257,7 +258,7 @@ impl Engine {
 }
 
 /// Docker's answer for `listed`: by name, checked to be that name; or the
-/// Compose service's container with the lowest number.
+/// Compose service's container ([`compose_pick`]).
 async fn find(
     docker: &Docker,
     listed: &ContainerRef,
@@ -277,21 +278,10 @@ async fn find(
                 .filters(&filters)
                 .build();
             let found = docker.list_containers(Some(options)).await?;
-            let number = |c: &bollard::models::ContainerSummary| {
-                c.labels
-                    .as_ref()
-                    .and_then(|l| l.get("com.docker.compose.container-number"))
-                    .and_then(|n| n.parse::<u32>().ok())
-                    .unwrap_or(u32::MAX)
-            };
-            let Some(first) = found
-                .iter()
-                .filter(|c| c.id.is_some())
-                .min_by_key(|c| (number(c), c.id.clone()))
-            else {
+            let Some(id) = compose_pick(&found) else {
                 return Ok(None);
             };
-            first.id.clone().unwrap_or_default()
+            id
         }
     };
     match docker.inspect_container(&id, None).await {
@@ -309,5 +299,73 @@ async fn find(
             status_code: 404, ..
         }) => Ok(None),
         Err(e) => Err(e),
+    }
+}
+
+/// Of the containers labelled with a Compose project and service, the
+/// service's own: not a one-off (`docker compose run` labels those too),
+/// the lowest-numbered, a running one before a stopped one of the same
+/// number; and only by an id that is one (hex), as it goes into a URL.
+fn compose_pick(found: &[bollard::models::ContainerSummary]) -> Option<String> {
+    let label = |c: &bollard::models::ContainerSummary, key: &str| {
+        c.labels.as_ref().and_then(|l| l.get(key)).cloned()
+    };
+    found
+        .iter()
+        .filter(|c| {
+            label(c, "com.docker.compose.oneoff").is_none_or(|o| !o.eq_ignore_ascii_case("true"))
+        })
+        .filter_map(|c| {
+            let id = c.id.clone()?;
+            let hex = !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_hexdigit());
+            hex.then_some((c, id))
+        })
+        .min_by_key(|(c, id)| {
+            let number = label(c, "com.docker.compose.container-number")
+                .and_then(|n| n.parse::<u32>().ok())
+                .unwrap_or(u32::MAX);
+            let stopped = c.state != Some(bollard::models::ContainerSummaryStateEnum::RUNNING);
+            (number, stopped, id.clone())
+        })
+        .map(|(_, id)| id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bollard::models::{ContainerSummary, ContainerSummaryStateEnum};
+
+    fn summary(id: &str, number: &str, oneoff: &str, running: bool) -> ContainerSummary {
+        ContainerSummary {
+            id: Some(id.into()),
+            labels: Some(HashMap::from([
+                (
+                    "com.docker.compose.container-number".to_owned(),
+                    number.to_owned(),
+                ),
+                ("com.docker.compose.oneoff".to_owned(), oneoff.to_owned()),
+            ])),
+            state: Some(if running {
+                ContainerSummaryStateEnum::RUNNING
+            } else {
+                ContainerSummaryStateEnum::EXITED
+            }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_compose_service_is_its_own_container_not_a_one_off_or_a_stale_one() {
+        let found = [
+            summary("aaaa", "1", "True", true),
+            summary("bbbb", "2", "False", true),
+            summary("cccc", "1", "False", false),
+            summary("dddd", "1", "False", true),
+        ];
+        assert_eq!(compose_pick(&found).as_deref(), Some("dddd"));
+        // Only a one-off: the service has no container.
+        assert_eq!(compose_pick(&found[..1]), None);
+        // An "id" that is not one never reaches a URL.
+        assert_eq!(compose_pick(&[summary("../x", "1", "False", true)]), None);
     }
 }

@@ -39,14 +39,32 @@ impl Frames {
     }
 }
 
-/// The id of the container `listed` names.
-async fn id_of(engine: &Engine, listed: &ContainerRef) -> Result<String, EngineError> {
-    engine
+/// The id of the container `listed` names, if its output can be read:
+/// a container with a terminal (`tty: true`) writes no frames, and its
+/// output (a progress bar redrawn with `\r`, never a newline) would be
+/// held whole by the engine's client, so it is refused. Whether it runs.
+async fn readable(engine: &Engine, listed: &ContainerRef) -> Result<(String, bool), EngineError> {
+    let inspect = engine
         .find(listed)
         .await?
-        .and_then(|i| i.id)
-        .ok_or_else(|| EngineError::NoContainer(listed.to_string()))
+        .ok_or_else(|| EngineError::NoContainer(listed.to_string()))?;
+    if inspect.config.as_ref().and_then(|c| c.tty) == Some(true) {
+        return Err(EngineError::Terminal(listed.to_string()));
+    }
+    let running = inspect.state.as_ref().and_then(|s| s.running) == Some(true);
+    let id = inspect
+        .id
+        .ok_or_else(|| EngineError::NoContainer(listed.to_string()))?;
+    Ok((id, running))
 }
+
+/// Most lines a reopened follow asks for from before it was cut: more
+/// than a budget would send in the time a restart takes.
+const REOPEN_TAIL: &str = "1000";
+
+/// How long a follow waits before looking again at an engine it cannot
+/// reach.
+const UNREACHABLE_POLL: Duration = Duration::from_secs(5);
 
 /// The last `depth` lines of `listed`'s output (each shown with its stamp
 /// to the second), at most [`TAIL_WINDOW`] bytes of them; the bytes left
@@ -56,7 +74,7 @@ pub(super) async fn tail(
     listed: &ContainerRef,
     depth: usize,
 ) -> Result<(Vec<String>, u64), EngineError> {
-    let id = id_of(engine, listed).await?;
+    let (id, _) = readable(engine, listed).await?;
     let options = LogsOptionsBuilder::new()
         .stdout(true)
         .stderr(true)
@@ -99,29 +117,47 @@ pub(super) async fn tail(
 /// container under its name; each line once. Ends when the receiver does.
 pub(super) async fn follow(engine: Engine, listed: ContainerRef, tx: tokio::sync::mpsc::Sender<Chunk>) {
     let mut resume = Resume::starting(jiff::Timestamp::now());
+    let mut first = true;
     while !tx.is_closed() {
-        let running = match engine.find(&listed).await {
-            Ok(Some(inspect)) if inspect.state.as_ref().and_then(|s| s.running) == Some(true) => {
-                inspect.id
+        let (id, running) = match readable(&engine, &listed).await {
+            Ok(found) => found,
+            Err(e) => {
+                tokio::time::sleep(if e.is_unreachable() { UNREACHABLE_POLL } else { POLL }).await;
+                continue;
             }
-            _ => None,
         };
-        let stream = running.and_then(|id| {
+        let stream = running.then(|| {
             resume.reopened();
+            // The first stream from now on; a reopened one from the newest
+            // line sent, a bounded number back (so the engine reads its
+            // log from the end, not from its oldest file).
             let options = LogsOptionsBuilder::new()
                 .follow(true)
                 .stdout(true)
                 .stderr(true)
                 .timestamps(true)
                 .since(resume.since_secs())
+                .tail(if first { "0" } else { REOPEN_TAIL })
                 .build();
             engine.logs(&id, options).ok()
         });
-        if let Some(stream) = stream {
+        if let Some(Some(stream)) = stream {
+            first = false;
             let mut stream = Box::pin(stream);
             let mut frames = Frames::default();
-            while let Some(Ok(frame)) = stream.next().await {
-                let (lines, dropped) = frames.push(&frame);
+            loop {
+                let (lines, dropped, ended) = match stream.next().await {
+                    Some(Ok(frame)) => {
+                        let (lines, dropped) = frames.push(&frame);
+                        (lines, dropped, false)
+                    }
+                    // The stream ended: what is left of a last line
+                    // without its newline (often a crash's message) too.
+                    _ => {
+                        let (lines, dropped) = frames.finish();
+                        (lines, dropped, true)
+                    }
+                };
                 let lines: Vec<String> = lines
                     .iter()
                     .filter_map(|line| match stamped(line) {
@@ -131,6 +167,9 @@ pub(super) async fn follow(engine: Engine, listed: ContainerRef, tx: tokio::sync
                     .collect();
                 if (!lines.is_empty() || dropped > 0) && tx.send(Chunk { lines, dropped }).await.is_err() {
                     return;
+                }
+                if ended {
+                    break;
                 }
             }
         }

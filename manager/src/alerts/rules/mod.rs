@@ -95,6 +95,10 @@ pub(crate) struct Unit {
     pub(crate) state_since_ms: Option<u64>,
     /// A container's health, when its image has a healthcheck.
     pub(crate) health: Option<String>,
+    /// Why a container's state could not be read (its engine unreachable,
+    /// or its answer unreadable): a container nobody can see is judged
+    /// down, not left out.
+    pub(crate) unreadable: Option<String>,
 }
 
 /// One condition, evaluated: a rule about a subject, holding with a

@@ -17,6 +17,7 @@ impl Rules {
             if config.unit_down.enabled {
                 let unhealthy = unit.health.as_deref() == Some("unhealthy");
                 let down = unhealthy
+                    || unit.unreadable.is_some()
                     || !matches!(
                         unit.active_state.as_str(),
                         "active" | "reloading" | "activating"
@@ -32,7 +33,9 @@ impl Rules {
                     Rule::UnitDown,
                     &unit.name,
                     down.then_some(Severity::Critical),
-                    if unhealthy {
+                    if let Some(why) = &unit.unreadable {
+                        format!("{}'s state cannot be read: {why}", unit.name)
+                    } else if unhealthy {
                         format!(
                             "{} is {} ({}) but unhealthy",
                             unit.name, unit.active_state, unit.sub_state
@@ -101,6 +104,7 @@ mod tests {
                 sub_state: "running".into(),
                 state_since_ms: since,
                 health: None,
+                unreadable: None,
             }],
             ..Observation::default()
         };
@@ -135,6 +139,7 @@ mod tests {
                 sub_state: "running".into(),
                 state_since_ms: Some(1),
                 health: health.map(str::to_owned),
+                unreadable: None,
             }],
             ..Observation::default()
         };
@@ -144,5 +149,25 @@ mod tests {
         assert_eq!(holds(&f, Rule::UnitDown, "geth"), Some(Severity::Critical));
         let said = f.iter().find(|f| f.rule == Rule::UnitDown).unwrap();
         assert_eq!(said.summary, "geth is active (running) but unhealthy");
+    }
+
+    #[test]
+    fn a_container_whose_engine_is_gone_is_down_and_says_why() {
+        let mut rules = Rules::default();
+        let seen = Observation {
+            units: vec![Unit {
+                name: "geth".into(),
+                active_state: String::new(),
+                sub_state: String::new(),
+                state_since_ms: None,
+                health: None,
+                unreadable: Some("the container engine is unreachable: /var/run/docker.sock does not exist".into()),
+            }],
+            ..Observation::default()
+        };
+        let f = rules.evaluate(&seen, &config(), 0);
+        assert_eq!(holds(&f, Rule::UnitDown, "geth"), Some(Severity::Critical));
+        let said = f.iter().find(|f| f.rule == Rule::UnitDown).unwrap();
+        assert!(said.summary.starts_with("geth's state cannot be read: the container engine is unreachable"), "{}", said.summary);
     }
 }
