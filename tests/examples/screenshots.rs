@@ -57,9 +57,18 @@ struct Shooter<'a> {
 
 impl Shooter<'_> {
     async fn shoot(&self, name: &str, narrow_too: bool) {
+        self.shoot_at(name, narrow_too, None).await;
+    }
+
+    /// [`Shooter::shoot`], each shot (wide and narrow) scrolled to `at`
+    /// first: a narrower page reflows, and what was in view moves.
+    async fn shoot_at(&self, name: &str, narrow_too: bool, at: Option<&str>) {
         // No tooltip of something hovered earlier; let transitions and
         // fonts settle.
         self.window.park_pointer();
+        if let Some(css) = at {
+            self.window.scroll_to(css).await;
+        }
         tokio::time::sleep(Duration::from_millis(600)).await;
         let file = |suffix: &str| {
             self.out
@@ -69,6 +78,10 @@ impl Shooter<'_> {
         if narrow_too {
             self.window.resize(NARROW.0, NARROW.1).await;
             tokio::time::sleep(Duration::from_millis(600)).await;
+            if let Some(css) = at {
+                self.window.scroll_to(css).await;
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
             self.window.screenshot(&file("-narrow")).await;
             self.window.resize(WIDE.0, WIDE.1).await;
         }
@@ -261,7 +274,9 @@ async fn screens(theme: Theme, out: &Path) {
     window
         .find("[data-testid=service][data-kind=container]", SOON)
         .await;
-    shots.shoot("15-services", true).await;
+    shots
+        .shoot_at("15-services", true, Some("[data-testid=services]"))
+        .await;
     window.scroll_to("[data-testid=logs]").await;
     // The search of the geth log above, cleared.
     let search = window.find("[data-testid=log-search]", SOON).await;

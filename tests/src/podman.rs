@@ -63,10 +63,8 @@ impl Podman {
             .prefix("np-pm-")
             .tempdir_in("/tmp")
             .expect("a directory for podman");
-        let conf = format!(
-            "[containers]\ndefault_ulimits = [\"nofile=1024:1024\", \"nproc=1024:1024\"]\nnetns = \"none\"\n\
-             [engine]\nruntime = \"runc\"\ncgroup_manager = \"cgroupfs\"\nevents_logger = \"file\"\n"
-        );
+        let conf = "[containers]\ndefault_ulimits = [\"nofile=1024:1024\", \"nproc=1024:1024\"]\nnetns = \"none\"\n\
+             [engine]\nruntime = \"runc\"\ncgroup_manager = \"cgroupfs\"\nevents_logger = \"file\"\n";
         std::fs::write(dir.path().join("containers.conf"), conf).expect("containers.conf");
         let mut podman = Podman { dir, service: None };
         let rootfs = podman.dir.path().join("rootfs");
