@@ -39,9 +39,17 @@ impl Resume {
         i32::try_from(self.last.as_second()).unwrap_or(i32::MAX)
     }
 
-    /// A stream is opened again from [`Resume::since_secs`].
+    /// A stream of the same container is opened again from
+    /// [`Resume::since_secs`]: it replays what was sent of that second.
     pub(crate) fn reopened(&mut self) {
         self.replayed_at_last = Some(0);
+    }
+
+    /// A stream of another container under the same name (removed and
+    /// created again) is opened: nothing of its log was sent, even what it
+    /// stamped in the second of the last line sent.
+    pub(crate) fn another_container(&mut self) {
+        self.replayed_at_last = None;
     }
 
     /// Whether the next line of the stream, stamped `at`, is new.
@@ -142,6 +150,19 @@ mod tests {
         assert!(!resume.admit(at("2026-12-06T15:17:09Z")));
         assert!(resume.admit(at("2026-12-06T15:17:09Z")));
         assert!(resume.admit(at("2026-12-06T15:17:08Z")), "past the replay");
+    }
+
+    #[test]
+    fn a_new_container_under_the_name_is_all_news_even_in_the_same_second() {
+        let mut resume = Resume::starting(at("2026-12-06T15:17:07Z"));
+        assert!(resume.admit(at("2026-12-06T15:17:08Z")));
+        assert!(resume.admit(at("2026-12-06T15:17:08Z")));
+        // Removed, and created again within that second: its first two
+        // lines share the stamp of the two sent, and are not them.
+        resume.another_container();
+        assert!(resume.admit(at("2026-12-06T15:17:08Z")));
+        assert!(resume.admit(at("2026-12-06T15:17:08Z")));
+        assert!(resume.admit(at("2026-12-06T15:17:09Z")));
     }
 
     #[test]

@@ -118,6 +118,9 @@ pub(super) async fn tail(
 pub(super) async fn follow(engine: Engine, listed: ContainerRef, tx: tokio::sync::mpsc::Sender<Chunk>) {
     let mut resume = Resume::starting(jiff::Timestamp::now());
     let mut first = true;
+    // The container the last stream was of (a new one under the name has
+    // a new id).
+    let mut followed: Option<String> = None;
     while !tx.is_closed() {
         let (id, running) = match readable(&engine, &listed).await {
             Ok(found) => found,
@@ -127,7 +130,11 @@ pub(super) async fn follow(engine: Engine, listed: ContainerRef, tx: tokio::sync
             }
         };
         let stream = running.then(|| {
-            resume.reopened();
+            match &followed {
+                Some(was) if *was != id => resume.another_container(),
+                _ => resume.reopened(),
+            }
+            followed = Some(id.clone());
             // The first stream from now on; a reopened one from the newest
             // line sent, a bounded number back (so the engine reads its
             // log from the end, not from its oldest file).
