@@ -14,7 +14,7 @@ use nodepair_protocol::api::services::{Service, ServiceKind, ServicesControl, Se
 use nodepair_protocol::api::{self, Method};
 use nodepair_protocol::{PublicKey, Status};
 use nodepair_tests::Sandbox;
-use nodepair_tests::net::{ManagerHome, Paired, eventually, next_event, paired, paired_by};
+use nodepair_tests::net::{ManagerHome, eventually, next_event, paired, paired_by};
 use nodepair_tests::podman::Podman;
 use std::time::Duration;
 
@@ -84,16 +84,11 @@ async fn containers_are_listed_and_controlled_as_allowed_and_nothing_else_reache
         &podman,
         "[services]\ncontainers = [\"geth\", \"lighthouse\", \"nethermind\"]\ncontrollable = [\"geth\"]\n",
     );
-    let Paired {
-        relay: _relay,
-        daemon,
-        manager,
-        app,
-        ..
-    } = paired(&sandbox, &["info", "services"], &extra).await;
+    let node = paired(&sandbox, &["info", "services"], &extra).await;
+    let (app, manager) = (&node.app, node.manager);
 
     // Listed, in order; the one not listed is not there at all.
-    let services = list(&app, manager).await;
+    let services = list(app, manager).await;
     let seen: Vec<_> = services
         .iter()
         .map(|s| {
@@ -130,7 +125,7 @@ async fn containers_are_listed_and_controlled_as_allowed_and_nothing_else_reache
 
     // Stop, start, restart: done by the engine, and the state follows.
     let since = jiff::Timestamp::now();
-    let stopped = control(&app, manager, "geth", "stop").await;
+    let stopped = control(app, manager, "geth", "stop").await;
     assert_eq!(stopped.status, Status::OK, "{}", body(&stopped));
     let stopped = api::decode_response::<ServicesControl>(&stopped.body).unwrap();
     assert_eq!(
@@ -138,14 +133,14 @@ async fn containers_are_listed_and_controlled_as_allowed_and_nothing_else_reache
         ("inactive", "exited")
     );
     assert_eq!(stopped.container.unwrap().exit_code, Some(0));
-    assert_eq!(list(&app, manager).await[0].active_state, "inactive");
-    let again = control(&app, manager, "geth", "start").await;
+    assert_eq!(list(app, manager).await[0].active_state, "inactive");
+    let again = control(app, manager, "geth", "start").await;
     assert_eq!(again.status, Status::OK, "{}", body(&again));
     let again = api::decode_response::<ServicesControl>(&again.body).unwrap();
     assert_eq!(again.active_state, "active");
     let restarted_from = again.since_ms.unwrap();
     assert!(restarted_from > started);
-    let restarted = control(&app, manager, "geth", "restart").await;
+    let restarted = control(app, manager, "geth", "restart").await;
     assert_eq!(restarted.status, Status::OK, "{}", body(&restarted));
     let restarted = api::decode_response::<ServicesControl>(&restarted.body).unwrap();
     assert_eq!(restarted.active_state, "active");
@@ -159,7 +154,7 @@ async fn containers_are_listed_and_controlled_as_allowed_and_nothing_else_reache
     // Listed but not controllable, not listed, odd names, a verb not in
     // the set: each refused with its own status, and the engine never asked.
     let since = jiff::Timestamp::now();
-    let refused = control(&app, manager, "lighthouse", "stop").await;
+    let refused = control(app, manager, "lighthouse", "stop").await;
     assert_eq!(refused.status, Status::FORBIDDEN);
     assert!(
         body(&refused).contains("does not allow apps to control lighthouse"),
@@ -175,7 +170,7 @@ async fn containers_are_listed_and_controlled_as_allowed_and_nothing_else_reache
         "géth",
         "lighthouse\n",
     ] {
-        let refused = control(&app, manager, name, "restart").await;
+        let refused = control(app, manager, name, "restart").await;
         assert_eq!(refused.status, Status::FORBIDDEN, "{name:?}");
         assert!(
             body(&refused).contains("is not one of the services"),
@@ -183,10 +178,10 @@ async fn containers_are_listed_and_controlled_as_allowed_and_nothing_else_reache
             body(&refused)
         );
     }
-    let bad = control(&app, manager, "geth", "kill").await;
+    let bad = control(app, manager, "geth", "kill").await;
     assert_eq!(bad.status, Status::BAD_REQUEST);
     assert!(body(&bad).contains("kill"), "{}", body(&bad));
-    let nothing = control(&app, manager, "nethermind", "start").await;
+    let nothing = control(app, manager, "nethermind", "start").await;
     assert_eq!(
         nothing.status,
         Status::FORBIDDEN,
@@ -208,7 +203,7 @@ async fn containers_are_listed_and_controlled_as_allowed_and_nothing_else_reache
     );
 
     // Who asked is in the operator's audit log.
-    let log = daemon.stop_and_read_log();
+    let log = node.daemon.stop_and_read_log();
     let who = app.public_key().fingerprint();
     assert!(
         log.lines().any(|l| l.contains("service action done")
@@ -264,15 +259,10 @@ async fn a_containers_output_is_tailed_and_followed_across_restarts_within_its_b
         &podman,
         "[logs]\ncontainers = [\"geth\", \"chatty\", \"console\"]\nunits = [\"geth.service\"]\nbytes_per_sec = 16384\n",
     );
-    let Paired {
-        relay: _relay,
-        daemon: _daemon,
-        manager,
-        app,
-        ..
-    } = paired(&sandbox, &["info", "logs"], &extra).await;
+    let node = paired(&sandbox, &["info", "logs"], &extra).await;
+    let (app, manager) = (&node.app, node.manager);
 
-    let sources = ask(&app, manager, LogsSources::NAME, Vec::new()).await;
+    let sources = ask(app, manager, LogsSources::NAME, Vec::new()).await;
     let sources = api::decode_response::<LogsSources>(&sources.body).unwrap();
     assert_eq!(
         sources.sources,
@@ -297,7 +287,7 @@ async fn a_containers_output_is_tailed_and_followed_across_restarts_within_its_b
 
     // A container with a terminal writes no lines the manager can bound (a
     // progress bar never ends one): refused, saying how to share it.
-    let reply = ask(&app, manager, LogsTail::NAME, tail("console", 5)).await;
+    let reply = ask(app, manager, LogsTail::NAME, tail("console", 5)).await;
     assert_eq!(reply.status, Status::UPSTREAM_ERROR);
     assert!(
         body(&reply).contains("runs with a terminal (tty: true)"),
@@ -307,7 +297,7 @@ async fn a_containers_output_is_tailed_and_followed_across_restarts_within_its_b
 
     // The tail: both streams, each line with its time to the second.
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let reply = ask(&app, manager, LogsTail::NAME, tail("geth", 6)).await;
+    let reply = ask(app, manager, LogsTail::NAME, tail("geth", 6)).await;
     assert_eq!(reply.status, Status::OK, "{}", body(&reply));
     let tailed = api::decode_response::<LogsTail>(&reply.body).unwrap();
     assert_eq!(tailed.lines.len(), 6, "{:?}", tailed.lines);
@@ -334,7 +324,7 @@ async fn a_containers_output_is_tailed_and_followed_across_restarts_within_its_b
             source: source.into(),
         })
     };
-    let started = ask(&app, manager, LogsFollow::NAME, follow("geth")).await;
+    let started = ask(app, manager, LogsFollow::NAME, follow("geth")).await;
     assert_eq!(started.status, Status::OK, "{}", body(&started));
     let stream = api::decode_response::<LogsFollow>(&started.body)
         .unwrap()
@@ -370,7 +360,7 @@ async fn a_containers_output_is_tailed_and_followed_across_restarts_within_its_b
     assert_eq!(numbers(&recreated, "again")[..3], [0, 1, 2]);
 
     // A writer at about 1 MB/s: the follow sends its budget, counts the rest.
-    let started = ask(&app, manager, LogsFollow::NAME, follow("chatty")).await;
+    let started = ask(app, manager, LogsFollow::NAME, follow("chatty")).await;
     assert_eq!(started.status, Status::OK, "{}", body(&started));
     let chatty = api::decode_response::<LogsFollow>(&started.body)
         .unwrap()
@@ -412,47 +402,42 @@ async fn the_engine_going_away_reads_as_unreachable_and_coming_back_as_before() 
         &podman,
         "[services]\ncontainers = [\"geth\"]\ncontrollable = [\"geth\"]\n",
     );
-    let Paired {
-        relay: _relay,
-        daemon,
-        manager,
-        app,
-        ..
-    } = paired(&sandbox, &["info", "services"], &extra).await;
-    let first = list(&app, manager).await;
+    let node = paired(&sandbox, &["info", "services"], &extra).await;
+    let (app, manager) = (&node.app, node.manager);
+    let first = list(app, manager).await;
     assert_eq!(first[0].active_state, "active");
     let first_id = first[0].container.clone().unwrap().id;
 
     // The engine stops: the container's state is unknown, and says why.
     podman.stop_service();
-    let gone = list(&app, manager).await;
+    let gone = list(app, manager).await;
     let why = gone[0].error.clone().expect("an error, not a state");
     assert!(why.contains("unreachable"), "{why}");
     assert_eq!(
         (gone[0].active_state.as_str(), gone[0].container.is_none()),
         ("", true)
     );
-    let refused = control(&app, manager, "geth", "restart").await;
+    let refused = control(app, manager, "geth", "restart").await;
     assert_eq!(refused.status, Status::UPSTREAM_ERROR);
     assert!(body(&refused).contains("unreachable"), "{}", body(&refused));
 
     // Back: read as before, with nothing restarted on the manager's side.
     podman.start_service();
     eventually(LONG, "the container reads as running again", || async {
-        list(&app, manager).await[0].active_state == "active"
+        list(app, manager).await[0].active_state == "active"
     })
     .await;
 
     // Removed and created again under its name: the new one is shown.
     podman.ok(&["rm", "--force", "--time=0", "geth"]);
-    let removed = list(&app, manager).await;
+    let removed = list(app, manager).await;
     assert_eq!(removed[0].load_state, "not-found");
     podman.run("geth", PRINTER);
-    let back = list(&app, manager).await;
+    let back = list(app, manager).await;
     assert_eq!(back[0].active_state, "active");
     assert_ne!(back[0].container.clone().unwrap().id, first_id);
 
-    let log = daemon.stop_and_read_log();
+    let log = node.daemon.stop_and_read_log();
     assert!(
         log.contains("the container engine is unreachable at"),
         "{log}"
@@ -477,30 +462,25 @@ async fn a_socket_the_manager_may_not_open_is_read_as_denied_and_its_log_says_wh
         &podman,
         "[services]\ncontainers = [\"geth\"]\ncontrollable = [\"geth\"]\n[logs]\ncontainers = [\"geth\"]\n",
     );
-    let Paired {
-        relay: _relay,
-        daemon,
-        manager,
-        app,
-        ..
-    } = paired_by(
+    let node = paired_by(
         &sandbox,
         &["info", "services", "logs"],
         &extra,
         ManagerHome::run_without_file_override,
     )
     .await;
-    let services = list(&app, manager).await;
+    let (app, manager) = (&node.app, node.manager);
+    let services = list(app, manager).await;
     let why = services[0].error.clone().expect("an error");
     assert!(why.contains("permission denied on"), "{why}");
-    let refused = control(&app, manager, "geth", "stop").await;
+    let refused = control(app, manager, "geth", "stop").await;
     assert_eq!(refused.status, Status::UPSTREAM_ERROR);
     let tail = api::encode(&TailRequest {
         source: "geth".into(),
         lines: 5,
         skip: 0,
     });
-    let refused = ask(&app, manager, LogsTail::NAME, tail).await;
+    let refused = ask(app, manager, LogsTail::NAME, tail).await;
     assert_eq!(refused.status, Status::UPSTREAM_ERROR);
     assert!(
         body(&refused).contains("permission denied"),
@@ -513,7 +493,7 @@ async fn a_socket_the_manager_may_not_open_is_read_as_denied_and_its_log_says_wh
             .trim(),
         "running"
     );
-    let log = daemon.stop_and_read_log();
+    let log = node.daemon.stop_and_read_log();
     assert!(
         log.contains("may not open the container engine's socket"),
         "{log}"
