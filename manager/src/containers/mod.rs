@@ -213,7 +213,7 @@ impl Engine {
         match self.find(listed).await {
             Ok(Some(inspect)) => state::service(&name, controllable, &inspect),
             Ok(None) => state::not_found(&name, controllable),
-            Err(e) => state::unreadable(&name, controllable, e.to_string()),
+            Err(e) => state::unreadable(&name, controllable, Some(e.to_string())),
         }
     }
 

@@ -87,21 +87,15 @@ fn status_unknown(status: ContainerStateStatusEnum) -> Option<String> {
 /// No container has that name: as systemd tells of a unit it does not know.
 pub(crate) fn not_found(listed: &str, controllable: bool) -> Service {
     Service {
-        unit: listed.to_owned(),
-        kind: ServiceKind::Container,
-        description: String::new(),
         active_state: "inactive".to_owned(),
         sub_state: "dead".to_owned(),
         load_state: "not-found".to_owned(),
-        since_ms: None,
-        controllable,
-        error: None,
-        container: None,
+        ..unreadable(listed, controllable, None)
     }
 }
 
-/// Its state could not be read, and why.
-pub(crate) fn unreadable(listed: &str, controllable: bool, why: String) -> Service {
+/// Its state could not be read, and why (none: nothing to tell yet).
+pub(crate) fn unreadable(listed: &str, controllable: bool, why: Option<String>) -> Service {
     Service {
         unit: listed.to_owned(),
         kind: ServiceKind::Container,
@@ -111,7 +105,7 @@ pub(crate) fn unreadable(listed: &str, controllable: bool, why: String) -> Servi
         load_state: String::new(),
         since_ms: None,
         controllable,
-        error: Some(why),
+        error: why,
         container: None,
     }
 }

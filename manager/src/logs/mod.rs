@@ -130,13 +130,10 @@ impl Logs {
         };
         let bytes = match self.source(name)? {
             Source::Container(listed) => {
-                let (mut all, dropped) = container::tail(&self.engine, &listed, depth)
+                let (all, dropped) = container::tail(&self.engine, &listed, depth)
                     .await
                     .map_err(|e| read_error(e.to_string()))?;
-                all.truncate(all.len().saturating_sub(skip as usize));
-                let start = all.len().saturating_sub(lines as usize);
-                let asked = all.split_off(start);
-                return Ok(Lines::fit_newest(name, asked, dropped));
+                return Ok(page(name, all, dropped, lines, skip));
             }
             Source::Unit(unit) => {
                 let mut child = crate::tool::command(&self.journalctl)
@@ -176,10 +173,7 @@ impl Logs {
         let mut all = splitter.push(&bytes);
         all.extend(splitter.finish());
         let dropped = splitter.take_dropped();
-        all.truncate(all.len().saturating_sub(skip as usize));
-        let start = all.len().saturating_sub(lines as usize);
-        let asked = all.split_off(start);
-        Ok(Lines::fit_newest(name, asked, dropped))
+        Ok(page(name, all, dropped, lines, skip))
     }
 
     /// Starts following `name` for `caller`; returns the stream name.
@@ -308,6 +302,15 @@ impl Logs {
             }
         }
     }
+}
+
+/// The `lines` lines of `all` (oldest first) before its newest `skip`,
+/// the newest of them that fit in one answer.
+fn page(name: &str, mut all: Vec<String>, dropped: u64, lines: u32, skip: u32) -> Lines {
+    all.truncate(all.len().saturating_sub(skip as usize));
+    let start = all.len().saturating_sub(lines as usize);
+    let asked = all.split_off(start);
+    Lines::fit_newest(name, asked, dropped)
 }
 
 /// Lines a follow's reader found, and the bytes it had to drop.
