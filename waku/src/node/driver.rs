@@ -87,12 +87,15 @@ impl Driver {
                     None => return,
                 },
                 Some((source, records)) = self.found_rx.recv() => self.discovered(source, records),
-                Some((channel, response)) = async {
+                Some((peer, channel, response)) = async {
                     match self.store_answers.as_mut() {
                         Some(answers) => answers.recv().await,
                         None => std::future::pending().await,
                     }
                 } => {
+                    if let Some(archive) = self.archive.as_mut() {
+                        archive.answered(peer);
+                    }
                     let _ = self.swarm.behaviour_mut().store.send_response(channel, response);
                 }
                 _ = tick.tick() => {

@@ -3,6 +3,7 @@
 use super::{Driver, Received, WakuNode};
 use crate::message::{MessageHash, WakuMessage};
 use crate::store::archive::{Archive, ArchiveError, Retention};
+use crate::store::service::Busy;
 use crate::store::{self, MAX_PAGE_SIZE, StoreQueryRequest, StoreQueryResponse, StoreStatus};
 use crate::topic::PubsubTopic;
 use libp2p::request_response::{self, Message as RrMessage};
@@ -192,9 +193,14 @@ impl Driver {
                     None
                 };
                 let (code, why, channel) = match (refusal, self.archive.as_mut()) {
-                    (None, Some(archive)) => match archive.answer(request, channel) {
+                    (None, Some(archive)) => match archive.answer(peer, request, channel) {
                         Ok(()) => return,
-                        Err(channel) => (
+                        Err((Busy::Peer, channel)) => (
+                            StoreStatus::TOO_MANY_REQUESTS,
+                            "too many queries at once; wait for the answers",
+                            channel,
+                        ),
+                        Err((Busy::Store, channel)) => (
                             StoreStatus::SERVICE_UNAVAILABLE,
                             "the store is busy; ask again shortly",
                             channel,

@@ -3,11 +3,13 @@
 //! waits on SQLite.
 //!
 //! Each peer may ask [`QueryLimits::per_sec`] queries a second (bursts of
-//! [`QueryLimits::burst`]); beyond that it is answered 429 at once. At most
-//! [`QUEUED_QUERIES`] queries wait for the worker, and at most
-//! [`QUEUED_INSERTS`] messages to keep; more queries are answered 503, more
-//! messages are not kept (both counted). A refused peer is logged at most
-//! once a minute, with how many were refused meanwhile.
+//! [`QueryLimits::burst`]), and have at most [`WAITING_PER_PEER`] of them
+//! not yet answered; beyond either it is answered 429 at once, so one peer
+//! cannot fill the queue others wait in. At most [`QUEUED_QUERIES`] queries
+//! wait in all, and at most [`QUEUED_INSERTS`] messages to keep; more
+//! queries are answered 503, more messages are not kept (counted). A refused
+//! peer is logged at most once a minute, with how many were refused
+//! meanwhile.
 
 use super::archive::{Archive, now_ns};
 use super::{Query, StoreQueryRequest, StoreQueryResponse, StoreStatus};
@@ -15,14 +17,15 @@ use crate::message::{MessageHash, WakuMessage};
 use libp2p::PeerId;
 use libp2p::request_response::ResponseChannel;
 use std::collections::HashMap;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
-/// Queries waiting for the worker; more are answered 503.
+/// Queries not yet answered, of all peers; more are answered 503.
 pub const QUEUED_QUERIES: usize = 16;
+/// Queries of one peer not yet answered; more are answered 429. A light
+/// node reads pages one after another, so it never has more than one.
+pub const WAITING_PER_PEER: usize = QUEUED_QUERIES / 4;
 /// Messages waiting to be kept; more are not kept.
 pub const QUEUED_INSERTS: usize = 4096;
 /// Peers whose query rate is remembered; beyond that the longest idle go.
@@ -131,20 +134,71 @@ enum Job {
         hash: MessageHash,
     },
     Answer {
+        peer: PeerId,
         request: Box<StoreQueryRequest>,
         channel: ResponseChannel<StoreQueryResponse>,
     },
 }
 
-/// An answer the worker made, for the network task to send.
-pub type Answered = (ResponseChannel<StoreQueryResponse>, StoreQueryResponse);
+/// An answer the worker made for a peer, for the network task to send and
+/// then to give back with [`ArchiveWorker::answered`].
+pub type Answered = (
+    PeerId,
+    ResponseChannel<StoreQueryResponse>,
+    StoreQueryResponse,
+);
+
+/// Why a query was not handed to the worker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Busy {
+    /// This peer has [`WAITING_PER_PEER`] queries waiting already (429).
+    Peer,
+    /// [`QUEUED_QUERIES`] wait already, or the worker is gone (503).
+    Store,
+}
+
+/// Queries handed to the worker and not yet answered, in all and by peer.
+/// Counted on the network task, from hand-over until the answer is back
+/// there, so the worker's answer channel (as deep as the queue) never fills.
+#[derive(Debug, Default)]
+struct Waiting {
+    total: usize,
+    by_peer: HashMap<PeerId, usize>,
+}
+
+impl Waiting {
+    /// Counts one more query of `peer`, unless it or the store is full.
+    fn take(&mut self, peer: PeerId) -> Result<(), Busy> {
+        let mine = self.by_peer.get(&peer).copied().unwrap_or(0);
+        if mine >= WAITING_PER_PEER {
+            return Err(Busy::Peer);
+        }
+        if self.total >= QUEUED_QUERIES {
+            return Err(Busy::Store);
+        }
+        self.total += 1;
+        self.by_peer.insert(peer, mine + 1);
+        Ok(())
+    }
+
+    /// One query of `peer` was answered (or never handed over).
+    fn release(&mut self, peer: PeerId) {
+        if let Some(mine) = self.by_peer.get_mut(&peer) {
+            *mine -= 1;
+            self.total -= 1;
+            if *mine == 0 {
+                self.by_peer.remove(&peer);
+            }
+        }
+    }
+}
 
 /// The archive on a thread of its own.
 #[derive(Debug)]
 pub struct ArchiveWorker {
     jobs: SyncSender<Job>,
-    /// Queries handed to the worker and not answered yet.
-    queries: Arc<AtomicUsize>,
+    /// Queries handed to the worker whose answers are not back yet.
+    waiting: Waiting,
     /// Messages not kept because the worker was behind.
     pub dropped_inserts: u64,
 }
@@ -166,8 +220,6 @@ impl ArchiveWorker {
     ) -> std::io::Result<(ArchiveWorker, mpsc::Receiver<Answered>)> {
         let (jobs, queue) = sync_channel::<Job>(QUEUED_INSERTS + QUEUED_QUERIES);
         let (answers, answered) = mpsc::channel(QUEUED_QUERIES);
-        let queries = Arc::new(AtomicUsize::new(0));
-        let waiting = Arc::clone(&queries);
         std::thread::Builder::new()
             .name("waku-archive".into())
             .spawn(move || {
@@ -182,10 +234,13 @@ impl ArchiveWorker {
                                 tracing::warn!(error = %e, "cannot keep a message in the archive");
                             }
                         }
-                        Job::Answer { request, channel } => {
+                        Job::Answer {
+                            peer,
+                            request,
+                            channel,
+                        } => {
                             let response = answer(&archive, &request);
-                            waiting.fetch_sub(1, Ordering::Relaxed);
-                            if answers.blocking_send((channel, response)).is_err() {
+                            if answers.blocking_send((peer, channel, response)).is_err() {
                                 return;
                             }
                         }
@@ -195,7 +250,7 @@ impl ArchiveWorker {
         Ok((
             ArchiveWorker {
                 jobs,
-                queries,
+                waiting: Waiting::default(),
                 dropped_inserts: 0,
             },
             answered,
@@ -215,20 +270,19 @@ impl ArchiveWorker {
         }
     }
 
-    /// Answers `request` on the worker, or gives its channel back when too
-    /// many wait already.
+    /// Answers `peer`'s `request` on the worker, or gives its channel back
+    /// with why not.
     pub fn answer(
         &mut self,
+        peer: PeerId,
         request: StoreQueryRequest,
         channel: ResponseChannel<StoreQueryResponse>,
-    ) -> Result<(), ResponseChannel<StoreQueryResponse>> {
-        // Counted before the worker can see it, so its count never dips
-        // below zero.
-        if self.queries.fetch_add(1, Ordering::Relaxed) >= QUEUED_QUERIES {
-            self.queries.fetch_sub(1, Ordering::Relaxed);
-            return Err(channel);
+    ) -> Result<(), (Busy, ResponseChannel<StoreQueryResponse>)> {
+        if let Err(busy) = self.waiting.take(peer) {
+            return Err((busy, channel));
         }
         let job = Job::Answer {
+            peer,
             request: Box::new(request),
             channel,
         };
@@ -236,11 +290,16 @@ impl ArchiveWorker {
             Ok(()) => Ok(()),
             Err(TrySendError::Full(Job::Answer { channel, .. }))
             | Err(TrySendError::Disconnected(Job::Answer { channel, .. })) => {
-                self.queries.fetch_sub(1, Ordering::Relaxed);
-                Err(channel)
+                self.waiting.release(peer);
+                Err((Busy::Store, channel))
             }
             Err(_) => unreachable!("an answer job comes back as one"),
         }
+    }
+
+    /// The worker's answer to a query of `peer` is back on the network task.
+    pub fn answered(&mut self, peer: PeerId) {
+        self.waiting.release(peer);
     }
 }
 
@@ -284,6 +343,45 @@ mod tests {
         assert!(
             gate.admit(a, now + Duration::from_millis(500)),
             "a refilled"
+        );
+    }
+
+    #[test]
+    fn one_peer_cannot_fill_the_queue_others_wait_in() {
+        let mut waiting = Waiting::default();
+        let greedy = PeerId::random();
+        for _ in 0..WAITING_PER_PEER {
+            waiting.take(greedy).unwrap();
+        }
+        assert_eq!(waiting.take(greedy), Err(Busy::Peer));
+        // Peers together fill the queue; then everyone hears "busy".
+        let others: Vec<_> = (0..QUEUED_QUERIES).map(|_| PeerId::random()).collect();
+        let mut taken = WAITING_PER_PEER;
+        for p in &others {
+            if taken == QUEUED_QUERIES {
+                assert_eq!(waiting.take(*p), Err(Busy::Store));
+            } else {
+                waiting.take(*p).unwrap();
+                taken += 1;
+            }
+        }
+        // An answer back frees a place for the peer it was for.
+        waiting.release(greedy);
+        assert_eq!(waiting.take(others[QUEUED_QUERIES - 1]), Ok(()));
+        // Releasing what was never taken changes nothing.
+        waiting.release(PeerId::random());
+        assert_eq!(waiting.total, QUEUED_QUERIES);
+        for p in others.iter().take(QUEUED_QUERIES - WAITING_PER_PEER) {
+            waiting.release(*p);
+        }
+        waiting.release(others[QUEUED_QUERIES - 1]);
+        for _ in 1..WAITING_PER_PEER {
+            waiting.release(greedy);
+        }
+        assert_eq!(waiting.total, 0);
+        assert!(
+            waiting.by_peer.is_empty(),
+            "nothing kept for answered peers"
         );
     }
 
