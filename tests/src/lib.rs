@@ -8,13 +8,16 @@
 
 #![deny(missing_docs)]
 
+pub mod delay_proxy;
 pub mod desktop;
 pub mod fixtures;
 pub mod hostile;
 pub mod load;
 pub mod net;
+pub mod netns;
 pub mod podman;
 pub mod staking_node;
+pub mod wan;
 pub mod window;
 
 use std::path::{Path, PathBuf};
@@ -49,6 +52,25 @@ pub fn binary(name: &str) -> PathBuf {
         let mut cmd = Command::new(cargo);
         cmd.args(["build", "--quiet", "--workspace", "--bin", name])
             .current_dir(env!("CARGO_MANIFEST_DIR"));
+        // What `cargo test` sets for this test process, not for a build: a
+        // build script watching one of them (ring's watches
+        // CARGO_MANIFEST_DIR) would see it change, and each build, this one
+        // and the next `cargo test`, would rebuild ring and all above it.
+        for (key, _) in std::env::vars_os() {
+            let key = key.to_string_lossy();
+            let set_for_tests = [
+                "CARGO_PKG_",
+                "CARGO_MANIFEST_",
+                "CARGO_CRATE_",
+                "CARGO_BIN_",
+            ]
+            .iter()
+            .any(|prefix| key.starts_with(prefix))
+                || ["CARGO_PRIMARY_PACKAGE", "CARGO_TARGET_TMPDIR", "OUT_DIR"].contains(&&*key);
+            if set_for_tests {
+                cmd.env_remove(&*key);
+            }
+        }
         if profile_dir.file_name().is_some_and(|p| p == "release") {
             cmd.arg("--release");
         }
