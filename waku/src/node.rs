@@ -154,6 +154,9 @@ struct Driver {
     dialling: HashMap<ConnectionId, (Multiaddr, Option<Duration>)>,
     /// Re-dials due later.
     redials: Vec<Redial>,
+    /// When this node last published: its connections outlive that by
+    /// [`driver::LINGER`] at shutdown.
+    last_publish: Option<Instant>,
     redial_initial: Duration,
     redial_max: Duration,
     mode: Mode,
@@ -220,6 +223,7 @@ impl Driver {
             bootstrap_peers: HashMap::new(),
             dialling: HashMap::new(),
             redials: Vec::new(),
+            last_publish: None,
             redial_initial: config.redial_initial,
             redial_max: config.redial_max,
             mode: config.mode,

@@ -2,6 +2,13 @@
 
 use super::*;
 
+/// How long a relay node's connections outlive its last publish at
+/// shutdown: long enough for TCP to resend a lost segment (its shortest
+/// retransmission timeout is 200 ms) across a long round trip.
+pub(super) const LINGER: Duration = Duration::from_millis(600);
+/// How long a shutdown waits for connections to close.
+const CLOSE_PATIENCE: Duration = Duration::from_secs(1);
+
 impl Driver {
     /// Says whether the network reaches us, when that changed.
     pub(super) fn update_reach(&mut self) {
@@ -61,6 +68,35 @@ impl Driver {
         });
     }
 
+    /// Closes every connection, letting what was just published get out
+    /// first: gossipsub hands a message to a connection's queue and the
+    /// kernel may still be resending a lost segment of it, and closing a
+    /// connection drops both. A node that published within the last
+    /// [`LINGER`] keeps its connections until that has passed; then each is
+    /// closed and waited for, at most [`CLOSE_PATIENCE`].
+    async fn close_gracefully(&mut self) {
+        if let Some(at) = self.last_publish {
+            let until = at + LINGER;
+            loop {
+                tokio::select! {
+                    event = self.swarm.select_next_some() => self.handle_swarm_event(event),
+                    () = tokio::time::sleep_until(until) => break,
+                }
+            }
+        }
+        let peers: Vec<PeerId> = self.swarm.connected_peers().copied().collect();
+        for peer in peers {
+            let _ = self.swarm.disconnect_peer_id(peer);
+        }
+        let deadline = tokio::time::Instant::now() + CLOSE_PATIENCE;
+        while self.swarm.connected_peers().next().is_some() {
+            tokio::select! {
+                event = self.swarm.select_next_some() => self.handle_swarm_event(event),
+                () = tokio::time::sleep_until(deadline) => break,
+            }
+        }
+    }
+
     pub(super) async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
         let mut tick = tokio::time::interval(Duration::from_millis(250));
         loop {
@@ -76,10 +112,7 @@ impl Driver {
                 }
                 command = commands.recv() => match command {
                     Some(Command::Shutdown { reply }) => {
-                        let peers: Vec<PeerId> = self.swarm.connected_peers().copied().collect();
-                        for peer in peers {
-                            let _ = self.swarm.disconnect_peer_id(peer);
-                        }
+                        self.close_gracefully().await;
                         let _ = reply.send(());
                         return;
                     }
@@ -138,6 +171,7 @@ impl Driver {
                 reply,
             } => match self.mode {
                 Mode::Relay => {
+                    self.last_publish = Some(Instant::now());
                     let _ = reply.send(self.publish(topic, message));
                 }
                 Mode::Light => self.light_publish(topic, message, reply),
