@@ -20,6 +20,7 @@ APT_PACKAGES=(
   python3 util-linux procps  # another user's connection (setpriv) to the app's control socket; pgrep
   xdotool haskell-gtk-sni-tray-utils  # the tray menu's screenshot: a tray that draws, a click
   podman runc busybox-static  # a real container engine (Docker API) for the containers tests, images from a busybox rootfs
+  iproute2 nftables  # the WAN test and bench: network namespaces, veth pairs, loss
   nodejs npm
 )
 

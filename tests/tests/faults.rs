@@ -11,6 +11,7 @@
 use nodepair_keystore::{Counterparty, Vault};
 use nodepair_protocol::NodeState;
 use nodepair_tests::net::{App, MANAGER_PASSPHRASE, ManagerHome, Relay, eventually, pair, stop};
+use nodepair_tests::netns::Netns;
 use nodepair_tests::{Sandbox, stderr, stdout};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -151,82 +152,6 @@ async fn a_full_disk_while_saving_a_pairing_keeps_the_vault_whole() {
     stop(second).await;
 }
 
-/// A network namespace joined to ours by a veth pair, torn down on drop:
-/// ours is `10.213.N.1`, its `10.213.N.2`, on a /30 no one else uses.
-struct Netns {
-    name: String,
-    ours: String,
-    theirs: String,
-    link: String,
-}
-
-fn ip(args: &[&str]) -> bool {
-    Command::new("ip")
-        .args(args)
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-impl Netns {
-    fn create() -> Option<Netns> {
-        let id = std::process::id();
-        let net = id % 250;
-        let ns = Netns {
-            name: format!("nodepair-{id}"),
-            ours: format!("10.213.{net}.1"),
-            theirs: format!("10.213.{net}.2"),
-            link: format!("npv{id}"),
-        };
-        let peer = format!("{}b", ns.link);
-        let ok = ip(&["netns", "add", &ns.name])
-            && ip(&[
-                "link", "add", &ns.link, "type", "veth", "peer", "name", &peer,
-            ])
-            && ip(&["link", "set", &peer, "netns", &ns.name])
-            && ip(&["addr", "add", &format!("{}/30", ns.ours), "dev", &ns.link])
-            && ip(&["link", "set", &ns.link, "up"])
-            && ip(&[
-                "netns",
-                "exec",
-                &ns.name,
-                "ip",
-                "addr",
-                "add",
-                &format!("{}/30", ns.theirs),
-                "dev",
-                &peer,
-            ])
-            && ip(&["netns", "exec", &ns.name, "ip", "link", "set", &peer, "up"])
-            && ip(&["netns", "exec", &ns.name, "ip", "link", "set", "lo", "up"]);
-        // Whatever was made is removed by drop, also when a step failed.
-        ok.then_some(ns)
-    }
-
-    /// Cuts the link (both directions: nothing gets through, nothing is
-    /// refused, as a pulled cable).
-    fn cut(&self) {
-        assert!(
-            ip(&["link", "set", &self.link, "down"]),
-            "the link goes down"
-        );
-    }
-
-    fn heal(&self) {
-        assert!(
-            ip(&["link", "set", &self.link, "up"]),
-            "the link comes back"
-        );
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = ip(&["link", "del", &self.link]);
-        let _ = ip(&["netns", "del", &self.name]);
-    }
-}
-
 /// The manager and its relay sit in a namespace of their own; the app and its
 /// relay in ours, the two relays peered over a veth pair. The link is cut for
 /// long enough that both sides notice, then healed: both come back online by
@@ -234,7 +159,7 @@ impl Drop for Netns {
 /// counterparty.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_partition_between_the_two_sides_heals_by_itself() {
-    let Some(net) = Netns::create() else {
+    let Some(net) = Netns::create("10.213", "npv") else {
         eprintln!(
             "skipped: making a network namespace and a veth pair needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN) and iproute2"
         );
