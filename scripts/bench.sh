@@ -2,7 +2,7 @@
 # Runs every benchmark NodePair has and writes their tables, with the
 # machine they ran on, to bench/results.md (see bench/README.md).
 #
-#   bash scripts/bench.sh              all of them (about 10 minutes)
+#   bash scripts/bench.sh              all of them (about 25 minutes; the WAN bench needs root)
 #   bash scripts/bench.sh --no-install skip the install step
 set -uo pipefail
 
@@ -48,8 +48,10 @@ bench protocol "Session crypto against the raw cipher" \
   cargo bench -p nodepair-protocol --bench protocol --locked
 bench pairing "Pairing, reconnect, requests, manager at rest" \
   cargo bench -p nodepair-tests --bench pairing --locked
-bench load "One manager, 200 apps" \
+bench load "One manager, 1000 apps" \
   cargo bench -p nodepair-tests --bench load --locked
+bench wan "Across a WAN: three relays in a line, app and manager in network namespaces" \
+  cargo bench -p nodepair-tests --bench wan --locked
 bench relay "Our relay against js-waku's" \
   cargo bench -p nodepair-waku --bench relay --locked
 

@@ -169,9 +169,9 @@ async fn main() {
 
     // The daemon at rest with one app online: its keepalives only.
     let pid = daemon.pid();
-    let (cpu_before, at) = (cpu_ticks(pid), Instant::now());
+    let (cpu_before, at) = (nodepair_tests::cpu_seconds(pid), Instant::now());
     tokio::time::sleep(IDLE).await;
-    let cpu = (cpu_ticks(pid) - cpu_before) as f64 / clock_ticks() / at.elapsed().as_secs_f64();
+    let cpu = (nodepair_tests::cpu_seconds(pid) - cpu_before) / at.elapsed().as_secs_f64();
     let rss = nodepair_tests::rss_kib(pid);
     println!();
     println!(
@@ -195,23 +195,3 @@ async fn main() {
 
 /// How long the daemon is watched at rest.
 const IDLE: Duration = Duration::from_secs(30);
-
-/// User plus system CPU time of `pid`, in clock ticks (`/proc/<pid>/stat`).
-fn cpu_ticks(pid: u32) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    // Fields after the command name, which may hold spaces: state is 3rd.
-    let rest = &stat[stat.rfind(')').unwrap() + 2..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
-}
-
-/// Clock ticks per second (`getconf CLK_TCK`).
-fn clock_ticks() -> f64 {
-    std::process::Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(100.0)
-}

@@ -267,6 +267,33 @@ pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// User plus system CPU time process `pid` has used, in seconds
+/// (`/proc/<pid>/stat`, in clock ticks of `getconf CLK_TCK`).
+///
+/// # Panics
+///
+/// When the process is gone.
+pub fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("a running process");
+    // Fields after the command name, which may hold spaces: state is 3rd.
+    let rest = &stat[stat.rfind(')').map_or(0, |i| i + 2)..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let field = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    let ticks = Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(100.0);
+    (field(11) + field(12)) as f64 / ticks
+}
+
 /// Resident memory of process `pid` in KiB (`VmRSS` in `/proc/<pid>/status`).
 ///
 /// # Panics

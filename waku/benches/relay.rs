@@ -33,15 +33,22 @@ struct Relay {
     address: Multiaddr,
 }
 
-fn our_relay() -> Relay {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_nodepair-relay"))
-        .args([
-            "--listen",
-            "/ip4/127.0.0.1/tcp/0",
-            "--cluster",
-            "42",
-            "--json",
-        ])
+/// `nodepair-relay`, keeping what it relays for store queries (its default:
+/// in memory) or not (`--no-store`, as js-waku's relay node, which keeps
+/// nothing).
+fn our_relay(store: bool) -> Relay {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_nodepair-relay"));
+    cmd.args([
+        "--listen",
+        "/ip4/127.0.0.1/tcp/0",
+        "--cluster",
+        "42",
+        "--json",
+    ]);
+    if !store {
+        cmd.arg("--no-store");
+    }
+    let mut child = cmd
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .spawn()
@@ -53,7 +60,11 @@ fn our_relay() -> Relay {
     let status: serde_json::Value = serde_json::from_str(&line).unwrap();
     let address = status["listen"][0].as_str().unwrap().parse().unwrap();
     Relay {
-        name: "nodepair-relay (Rust)",
+        name: if store {
+            "nodepair-relay (Rust), store on (in memory)"
+        } else {
+            "nodepair-relay (Rust), store off"
+        },
         child,
         address,
     }
@@ -207,33 +218,37 @@ fn main() {
         .unwrap_or(5000);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let rows = runtime.block_on(async {
-        let ours = measure(our_relay(), n).await;
+        let off = measure(our_relay(false), n).await;
+        let on = measure(our_relay(true), n).await;
         let js = measure(js_relay(), n).await;
-        [ours, js]
+        [off, on, js]
     });
+    let js = &rows[2];
     println!();
     println!("Relay line publisher → relay → subscriber on 127.0.0.1, {n} messages of {PAYLOAD} B");
     println!();
     println!(
-        "| relay in the middle | messages/s | p50 latency | p99 latency | lost | relay peak RSS |"
+        "| relay in the middle | messages/s | p50 latency | p99 latency | lost | relay peak RSS | messages/s / js-waku's (goal ≥ 3) | RSS / js-waku's (goal ≤ 0.25) |"
     );
-    println!("|---|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
     for r in &rows {
         println!(
-            "| {} | {:.0} | {:.2} ms | {:.2} ms | {} | {:.1} MiB |",
+            "| {} | {:.0} | {:.2} ms | {:.2} ms | {} | {:.1} MiB | {:.2} | {:.2} |",
             r.name,
             r.per_second,
             r.p50.as_secs_f64() * 1e3,
             r.p99.as_secs_f64() * 1e3,
             r.lost,
-            r.rss_mib
+            r.rss_mib,
+            r.per_second / js.per_second,
+            r.rss_mib / js.rss_mib
         );
     }
-    let (ours, js) = (&rows[0], &rows[1]);
+    let (off, on) = (&rows[0], &rows[1]);
     println!();
     println!(
-        "ours / js-waku: {:.2}× the messages/s, {:.2}× the peak RSS",
-        ours.per_second / js.per_second,
-        ours.rss_mib / js.rss_mib
+        "(the store costs {:.1} MiB of peak RSS and {:.0} % of the messages/s; the goals are for the store off, as js-waku's relay keeps nothing)",
+        on.rss_mib - off.rss_mib,
+        100.0 * (1.0 - on.per_second / off.per_second)
     );
 }
