@@ -5,7 +5,8 @@
 //! goals.
 //!
 //! `cargo bench -p nodepair-tests --bench wan` (as root: namespaces; elsewhere
-//! it says why and prints no table).
+//! it says why and prints no table); `NODEPAIR_WAN_PROFILES=far` runs only
+//! the profiles named.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
@@ -269,7 +270,12 @@ async fn profile(profile: Profile) -> Result<(), String> {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
+    // `NODEPAIR_WAN_PROFILES=far,bad` runs only those.
+    let only = std::env::var("NODEPAIR_WAN_PROFILES").unwrap_or_default();
     for p in [GOOD, FAR, BAD] {
+        if !only.is_empty() && !only.split(',').any(|name| name.trim() == p.name) {
+            continue;
+        }
         if let Err(why) = profile(p).await {
             println!("\n(WAN bench skipped: {why})");
             return;
