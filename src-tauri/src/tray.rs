@@ -163,9 +163,13 @@ pub fn quit(app: &AppHandle) {
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
         if let crate::gui::Phase::Running(backend) = app.state::<AppState>().phase() {
-            let _ =
-                tokio::time::timeout(std::time::Duration::from_secs(2), backend.peer.shutdown())
-                    .await;
+            let goodbye = async {
+                backend.peer.shutdown().await;
+                // A node in relay mode keeps its connections a moment so
+                // the goodbye gets out.
+                backend.peer.waku().shutdown().await;
+            };
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(4), goodbye).await;
         }
         app.exit(0);
     });

@@ -1,5 +1,6 @@
 //! A TCP proxy that delays each direction of a link: every chunk read is
-//! written on after a one-way delay (plus jitter), in the order it came.
+//! written on after a one-way delay (plus jitter), in the order it came,
+//! at most 64 chunks in flight each way. Connection set-up is not delayed.
 //! This kernel has no netem, so a WAN's latency comes from here.
 
 use std::net::SocketAddr;
@@ -65,11 +66,17 @@ async fn carry(inbound: TcpStream, to: SocketAddr, delay: Delay, seed: u64) {
     let _ = outbound.set_nodelay(true);
     let (in_read, in_write) = inbound.into_split();
     let (out_read, out_write) = outbound.into_split();
-    tokio::select! {
-        () = one_way(in_read, out_write, delay, seed) => {}
-        () = one_way(out_read, in_write, delay, seed ^ 0x9e37_79b9_7f4a_7c15) => {}
-    }
+    // Each way ends on its own (a half-close passes on as one); the link
+    // goes when both have.
+    tokio::join!(
+        one_way(in_read, out_write, delay, seed),
+        one_way(out_read, in_write, delay, seed ^ 0x9e37_79b9_7f4a_7c15)
+    );
 }
+
+/// Chunks in flight each way: beyond that the reader stops reading, so a
+/// stalled receiver stalls the sender, as on a real link.
+const IN_FLIGHT: usize = 64;
 
 /// Reads chunks from `from` and writes each to `to` once its delay is up.
 async fn one_way(
@@ -78,11 +85,12 @@ async fn one_way(
     delay: Delay,
     mut seed: u64,
 ) {
-    let (tx, mut rx) = mpsc::unbounded_channel::<(Instant, Vec<u8>)>();
+    let (tx, mut rx) = mpsc::channel::<(Instant, Vec<u8>)>(IN_FLIGHT);
     let writer = async move {
         while let Some((at, chunk)) = rx.recv().await {
             tokio::time::sleep_until(at).await;
             if to.write_all(&chunk).await.is_err() {
+                // Dropping the receiver stops the reader too.
                 return;
             }
         }
@@ -104,7 +112,7 @@ async fn one_way(
             let this = delay.one_way.as_secs_f64() + jitter;
             let at = (Instant::now() + Duration::from_secs_f64(this.max(0.0))).max(last);
             last = at;
-            if tx.send((at, buf[..n].to_vec())).is_err() {
+            if tx.send((at, buf[..n].to_vec())).await.is_err() {
                 return;
             }
         }

@@ -68,12 +68,16 @@ impl Driver {
         });
     }
 
-    /// Closes every connection, letting what was just published get out
-    /// first: gossipsub hands a message to a connection's queue and the
+    /// Closes every connection, giving what was just published time to get
+    /// out first: gossipsub hands a message to a connection's queue, the
     /// kernel may still be resending a lost segment of it, and closing a
-    /// connection drops both. A node that published within the last
-    /// [`LINGER`] keeps its connections until that has passed; then each is
-    /// closed and waited for, at most [`CLOSE_PATIENCE`].
+    /// connection drops the queue (and, with unread input, makes the kernel
+    /// reset the connection, dropping its send buffer too). A node that
+    /// published within the last [`LINGER`] keeps serving until that has
+    /// passed; the linger is what lets the message out, not the close. Then
+    /// each connection is closed, one that opens meanwhile too, and waited
+    /// for, at most [`CLOSE_PATIENCE`]; their events are not acted on (no
+    /// re-dial, no new filter service, nobody told).
     async fn close_gracefully(&mut self) {
         if let Some(at) = self.last_publish {
             let until = at + LINGER;
@@ -91,7 +95,11 @@ impl Driver {
         let deadline = tokio::time::Instant::now() + CLOSE_PATIENCE;
         while self.swarm.connected_peers().next().is_some() {
             tokio::select! {
-                event = self.swarm.select_next_some() => self.handle_swarm_event(event),
+                event = self.swarm.select_next_some() => {
+                    if let SwarmEvent::ConnectionEstablished { peer_id, .. } = event {
+                        let _ = self.swarm.disconnect_peer_id(peer_id);
+                    }
+                }
                 () = tokio::time::sleep_until(deadline) => break,
             }
         }
