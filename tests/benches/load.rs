@@ -32,11 +32,15 @@ async fn main() {
     let home = ManagerHome::new(sandbox.path(), "load-manager", &[&relay.addr], WITHIN);
     let fleet = load::provision(&sandbox, &home, count, &relay.addr);
     let daemon = home.run(&sandbox);
+    // From the first app starting: each start waits for its node's relay,
+    // so by the time the last has started most are online already.
+    let started = std::time::Instant::now();
     let running = load::start(&fleet, 25).await;
-    let first = running
+    running
         .until_all(fleet.manager, NodeState::Online, WITHIN)
         .await
         .expect("every app online");
+    let first = started.elapsed();
     let rss_first = rss_mib(daemon.pid());
     assert!(daemon.terminate().success());
     running
@@ -63,7 +67,7 @@ async fn main() {
     );
     println!("|---|---:|---:|---:|");
     println!(
-        "| apps started → all see the manager online | {:.1} s | ≤ 30 s | {:.2} |",
+        "| first app started → all see the manager online | {:.1} s | ≤ 30 s | {:.2} |",
         first.as_secs_f64(),
         first.as_secs_f64() / 30.0
     );
