@@ -47,6 +47,24 @@ async fn until(
     None
 }
 
+/// Records in `row` how long after `started` the app saw `who` online, or a
+/// miss after `patience` (then waits longer, so the next run starts online).
+async fn back_online(
+    row: &mut Row,
+    app: &nodepair_peer::Peer,
+    who: PublicKey,
+    patience: Duration,
+    started: Instant,
+) {
+    match until(app, who, true, patience).await {
+        Some(_) => row.times.push(started.elapsed()),
+        None => {
+            row.missed += 1;
+            until(app, who, true, Duration::from_secs(120)).await;
+        }
+    }
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i]
@@ -172,13 +190,7 @@ async fn profile(profile: Profile) -> Result<(), String> {
         until(&app, key, false, Duration::from_secs(60)).await;
         let started = Instant::now();
         daemon = wan.run_manager(&home, &sandbox);
-        match until(&app, key, true, patience).await {
-            Some(_) => manager_restart.times.push(started.elapsed()),
-            None => {
-                manager_restart.missed += 1;
-                until(&app, key, true, Duration::from_secs(120)).await;
-            }
-        }
+        back_online(&mut manager_restart, &app, key, patience, started).await;
     }
 
     // App restart: the app's node and peer started → it sees the manager online.
@@ -193,13 +205,7 @@ async fn profile(profile: Profile) -> Result<(), String> {
         stop(app).await;
         let started = Instant::now();
         app = wan.start_app(&app_side).await;
-        match until(&app, key, true, patience).await {
-            Some(_) => app_restart.times.push(started.elapsed()),
-            None => {
-                app_restart.missed += 1;
-                until(&app, key, true, Duration::from_secs(120)).await;
-            }
-        }
+        back_online(&mut app_restart, &app, key, patience, started).await;
     }
 
     // Requests, one at a time.

@@ -75,7 +75,7 @@ pub struct Wan {
     /// Relay 3 as the manager dials it (through its link).
     pub manager_bootstrap: Multiaddr,
     _proxies: Vec<DelayProxy>,
-    relays: Vec<Relay>,
+    _relays: Vec<Relay>,
     /// The app's namespace.
     pub app_net: Netns,
     /// The manager's namespace.
@@ -148,7 +148,7 @@ impl Wan {
             app_bootstrap,
             manager_bootstrap,
             _proxies: vec![p23, p12, app_link, manager_link],
-            relays: vec![relay1, relay2, relay3],
+            _relays: vec![relay1, relay2, relay3],
             app_net,
             manager_net,
         })
@@ -189,10 +189,5 @@ impl Wan {
     /// When it does not start and announce itself.
     pub fn run_manager(&self, home: &ManagerHome, sandbox: &Sandbox) -> Daemon {
         home.run_in(sandbox, Some(&self.manager_net.name))
-    }
-
-    /// Relays' process ids, first to last.
-    pub fn relay_pids(&self) -> Vec<u32> {
-        self.relays.iter().map(Relay::pid).collect()
     }
 }
