@@ -73,5 +73,5 @@ pub use link::{Link, LinkConfig, LinkEvent};
 pub use node_state::{NodeState, TransitionError};
 pub use pairing::{LocalIdentity, Pairing, PairingConfig, PairingError, PairingEvent};
 pub use pairing_code::{CodeError, PairingCode};
-pub use session::{Session, SessionConfig, SessionEvent};
+pub use session::{Keepalive, Session, SessionConfig, SessionEvent};
 pub use status::Status;

@@ -8,7 +8,7 @@ mod sim;
 
 use nodepair_protocol::frame::{DisconnectReason, Frame, Request};
 use nodepair_protocol::identity::StaticKeypair;
-use nodepair_protocol::session::{Session, SessionConfig, SessionEvent};
+use nodepair_protocol::session::{Keepalive, Session, SessionConfig, SessionEvent};
 use sim::{Sim, events};
 use std::time::{Duration, Instant};
 
@@ -289,6 +289,85 @@ fn keepalive_measures_round_trips_and_notices_silence() {
     sim.b_to_a.loss = 0.0;
     assert!(sim.run_until(60 * SEC, |s| s.a.is_online()));
     assert!(events(&mut sim.a).contains(&SessionEvent::Rekeyed));
+}
+
+/// `a` leads the keepalive (an app), `b` follows (a manager).
+fn lead_and_follow() -> Sim<Session, Session> {
+    let (a, b) = keys();
+    let follow = SessionConfig {
+        keepalive: Keepalive::Follow,
+        ..SessionConfig::default()
+    };
+    let sa = Session::new(SessionConfig::default(), a.clone(), b.public(), [1; 32]);
+    let sb = Session::new(follow, b, a.public(), [2; 32]);
+    Sim::new(Instant::now(), sa, sb)
+}
+
+fn round_trips(events: &[SessionEvent]) -> usize {
+    events
+        .iter()
+        .filter(|e| matches!(e, SessionEvent::RoundTrip(_)))
+        .count()
+}
+
+#[test]
+fn a_following_side_only_answers_while_the_leader_pings() {
+    for follower_starts in [false, true] {
+        let mut sim = lead_and_follow();
+        if follower_starts {
+            sim.b.connect(sim.now);
+        } else {
+            sim.a.connect(sim.now);
+        }
+        assert!(sim.run_until(60 * SEC, |s| s.a.is_online() && s.b.is_online()));
+        events(&mut sim.a);
+        events(&mut sim.b);
+        let (a_sent, b_sent) = (sim.a_to_b.sent.len(), sim.b_to_a.sent.len());
+        sim.run_for(600 * SEC);
+        let pings = sim.a_to_b.sent.len() - a_sent;
+        assert_eq!(pings, 20, "the leader pings every 30 s");
+        assert_eq!(
+            sim.b_to_a.sent.len() - b_sent,
+            pings,
+            "the follower sends its pongs and nothing else"
+        );
+        assert_eq!(round_trips(&events(&mut sim.a)), 20);
+        assert_eq!(round_trips(&events(&mut sim.b)), 0);
+        assert!(sim.a.is_online() && sim.b.is_online());
+    }
+}
+
+#[test]
+fn a_following_side_notices_a_silent_leader() {
+    let mut sim = lead_and_follow();
+    sim.a.connect(sim.now);
+    assert!(sim.run_until(60 * SEC, |s| s.a.is_online() && s.b.is_online()));
+    // Just after the leader's ping at 30 s, its messages stop arriving:
+    // the follower pings 40 s after it last heard one (at 70 s) and gives
+    // up 10 s later, 49 s after the cut.
+    sim.run_for(31 * SEC);
+    events(&mut sim.b);
+    sim.a_to_b.loss = 1.0;
+    sim.run_for(45 * SEC);
+    assert!(sim.b.is_online(), "not before its own ping went unanswered");
+    sim.run_for(5 * SEC);
+    assert!(events(&mut sim.b).contains(&SessionEvent::Offline));
+    assert!(!sim.b.is_online());
+    // The link comes back: both are online again.
+    sim.a_to_b.loss = 0.0;
+    assert!(sim.run_until(60 * SEC, |s| s.a.is_online() && s.b.is_online()));
+}
+
+#[test]
+fn two_leaders_both_ping_as_before() {
+    let mut sim = pair(SessionConfig::default());
+    established(&mut sim);
+    let (a_sent, b_sent) = (sim.a_to_b.sent.len(), sim.b_to_a.sent.len());
+    sim.run_for(600 * SEC);
+    // Each side's 20 pings and its 20 pongs to the other's (one may fall
+    // just past the end).
+    assert!((39..=40).contains(&(sim.a_to_b.sent.len() - a_sent)));
+    assert!((39..=40).contains(&(sim.b_to_a.sent.len() - b_sent)));
 }
 
 #[test]

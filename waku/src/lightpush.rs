@@ -342,16 +342,56 @@ impl request_response::Codec for Codec {
     }
 }
 
-/// The light push behaviour: serves both versions when `serve` is set (a
-/// relay node), and asks over either as a client.
-pub fn behaviour(serve: bool) -> request_response::Behaviour<Codec> {
+/// A light push version, each with a behaviour of its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Version {
+    /// `/vac/waku/lightpush/2.0.0-beta1`.
+    V2,
+    /// `/vac/waku/lightpush/3.0.0`.
+    V3,
+}
+
+impl Version {
+    /// Its protocol id.
+    pub fn protocol(self) -> StreamProtocol {
+        match self {
+            Version::V2 => PROTOCOL_V2,
+            Version::V3 => PROTOCOL_V3,
+        }
+    }
+
+    /// The version to ask a service that announces `protocols` over: v3
+    /// where it speaks v3, else v2 where it speaks that.
+    pub fn for_service<'a>(protocols: impl IntoIterator<Item = &'a str>) -> Option<Version> {
+        let mut found = None;
+        for protocol in protocols {
+            if protocol == PROTOCOL_V3.as_ref() {
+                return Some(Version::V3);
+            }
+            if protocol == PROTOCOL_V2.as_ref() {
+                found = Some(Version::V2);
+            }
+        }
+        found
+    }
+}
+
+/// The light push behaviour for one version: served when `serve` is set
+/// (a relay node), asked over as a client.
+///
+/// One protocol per behaviour, so that a client's stream names a single
+/// protocol and negotiates lazily: the push goes out with the protocol's
+/// name instead of a round trip later, which is a whole round trip per
+/// push on a long link. The client picks the version by what the service
+/// announced (see [`Version::for_service`]).
+pub fn behaviour(version: Version, serve: bool) -> request_response::Behaviour<Codec> {
     let support = if serve {
         request_response::ProtocolSupport::Full
     } else {
         request_response::ProtocolSupport::Outbound
     };
     request_response::Behaviour::new(
-        [(PROTOCOL_V3, support.clone()), (PROTOCOL_V2, support)],
+        [(version.protocol(), support)],
         request_response::Config::default()
             .with_request_timeout(std::time::Duration::from_secs(20)),
     )
@@ -370,6 +410,21 @@ mod tests {
                 ..WakuMessage::new("/nodepair/1/session-ab/proto", b"sealed".to_vec())
             },
         }
+    }
+
+    #[test]
+    fn a_service_is_asked_over_the_newest_version_it_announces() {
+        let v2 = "/vac/waku/lightpush/2.0.0-beta1";
+        let v3 = "/vac/waku/lightpush/3.0.0";
+        let relay = "/vac/waku/relay/2.0.0";
+        assert_eq!(Version::for_service([relay, v2, v3]), Some(Version::V3));
+        assert_eq!(Version::for_service([v3, v2]), Some(Version::V3));
+        assert_eq!(Version::for_service([relay, v2]), Some(Version::V2));
+        assert_eq!(Version::for_service([relay]), None);
+        assert_eq!(
+            Version::for_service(["/vac/waku/lightpush/3.0.0/extra"]),
+            None
+        );
     }
 
     #[test]

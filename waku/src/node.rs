@@ -90,7 +90,10 @@ struct Behaviour {
     limits: libp2p::connection_limits::Behaviour,
     relay: gossipsub::Behaviour,
     metadata: request_response::Behaviour<metadata::Codec>,
+    /// Light push v3 and v2, a behaviour each (see
+    /// [`lightpush::behaviour`]).
     lightpush: request_response::Behaviour<lightpush::Codec>,
+    lightpush_v2: request_response::Behaviour<lightpush::Codec>,
     filter_subscribe: request_response::Behaviour<filter::SubscribeCodec>,
     filter_push: request_response::Behaviour<filter::PushCodec>,
     store: request_response::Behaviour<crate::store::Codec>,

@@ -213,6 +213,95 @@ async fn a_filter_push_nobody_asked_for_is_dropped() {
     light.shutdown().await;
 }
 
+/// A service that speaks only light push v2 (nwaku's legacy one): a light
+/// node asks it over v2, and its success reads as relayed.
+#[tokio::test]
+async fn a_light_node_pushes_over_v2_to_a_service_that_has_only_v2() {
+    use futures::StreamExt;
+    use libp2p::request_response;
+    use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
+    use nodepair_waku::lightpush::{self, PushResponse, PushStatus};
+
+    #[derive(NetworkBehaviour)]
+    struct V2Service {
+        identify: libp2p::identify::Behaviour,
+        lightpush: request_response::Behaviour<lightpush::Codec>,
+    }
+    let mut service = libp2p::SwarmBuilder::with_new_identity()
+        .with_tokio()
+        .with_tcp(
+            libp2p::tcp::Config::default(),
+            libp2p::noise::Config::new,
+            libp2p::yamux::Config::default,
+        )
+        .unwrap()
+        .with_behaviour(|key| V2Service {
+            identify: libp2p::identify::Behaviour::new(libp2p::identify::Config::new(
+                "ipfs/0.1.0".into(),
+                key.public(),
+            )),
+            lightpush: lightpush::behaviour(lightpush::Version::V2, true),
+        })
+        .unwrap()
+        .build();
+    service
+        .listen_on("/ip4/127.0.0.1/tcp/0".parse().unwrap())
+        .unwrap();
+    let address = timeout(SOON, async {
+        loop {
+            if let SwarmEvent::NewListenAddr { address, .. } = service.select_next_some().await {
+                return address;
+            }
+        }
+    })
+    .await
+    .unwrap();
+    let light = node(Mode::Light, vec![address]).await;
+
+    // The service answers every push, in a task of its own.
+    let (asked_tx, mut asked_rx) = tokio::sync::mpsc::unbounded_channel();
+    let serving = tokio::spawn(async move {
+        loop {
+            if let SwarmEvent::Behaviour(V2ServiceEvent::Lightpush(
+                request_response::Event::Message {
+                    message: request_response::Message::Request { request, channel, .. },
+                    ..
+                },
+            )) = service.select_next_some().await
+            {
+                let answer = PushResponse {
+                    request_id: request.request_id.clone(),
+                    status: PushStatus::SUCCESS,
+                    description: None,
+                    relay_peer_count: None,
+                };
+                let _ = service.behaviour_mut().lightpush.send_response(channel, answer);
+                let _ = asked_tx.send(request);
+            }
+        }
+    });
+    // Published once the light node has identified the service.
+    let published = timeout(SOON, async {
+        loop {
+            match light
+                .publish(WakuMessage::new(FROM_LIGHT, b"over v2".to_vec()))
+                .await
+            {
+                Ok(published) => return published,
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+    })
+    .await
+    .expect("the v2 service answered within 15 s");
+    let asked = asked_rx.recv().await.expect("the service saw the push");
+    assert_eq!(asked.message.payload, b"over v2");
+    assert_eq!(asked.pubsub_topic.as_deref(), Some("/waku/2/rs/42/0"));
+    assert_eq!(published.mesh_peers, 1, "a v2 success says no count");
+    serving.abort();
+    light.shutdown().await;
+}
+
 /// Waits for the node's next `Reachable` or `Cut`.
 async fn next_reach(events: &mut tokio::sync::broadcast::Receiver<NodeEvent>) -> NodeEvent {
     timeout(SOON, async {

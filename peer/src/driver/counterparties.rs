@@ -24,8 +24,14 @@ impl Driver {
             return;
         };
         let now = self.now();
+        let mut config = self.config.link();
+        if record.role == nodepair_keystore::Role::App {
+            // The app keeps the session alive; we answer (a manager with a
+            // thousand apps would otherwise double its traffic at rest).
+            config.session.keepalive = nodepair_protocol::Keepalive::Follow;
+        }
         let link = Link::connect(
-            self.config.link(),
+            config,
             self.own.clone(),
             peer,
             random_seed(),

@@ -56,7 +56,7 @@ use crate::kdf::{PairingKeys, session_content_topic};
 use crate::pairing_code::PairingCode;
 use crate::pairing_commit::Commitment;
 use crate::sealed;
-use crate::session::{Session, SessionConfig};
+use crate::session::{Keepalive, Session, SessionConfig};
 use crate::verification::verification_string;
 use crate::wire;
 use prost::Message;

@@ -28,6 +28,21 @@ impl WallClock {
     }
 }
 
+/// Which side of a session keeps it alive.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Keepalive {
+    /// Pings every `ping_interval`, heard from or not, and so measures the
+    /// round trip that often (an app: it shows it).
+    #[default]
+    Lead,
+    /// Pings only after hearing nothing authenticated from the peer for
+    /// `ping_interval + pong_timeout`: while a leading peer pings, this
+    /// side only answers (a manager, whose thousand apps would otherwise
+    /// double its traffic at rest). A silent peer is noticed within
+    /// `ping_interval + 2 × pong_timeout`.
+    Follow,
+}
+
 /// Timings and limits of a session.
 #[derive(Clone, Debug)]
 pub struct SessionConfig {
@@ -35,6 +50,8 @@ pub struct SessionConfig {
     pub ping_interval: Duration,
     /// A ping unanswered this long marks the peer offline (seed 004: 10 s).
     pub pong_timeout: Duration,
+    /// Whether this side pings on a timer or only when the peer is quiet.
+    pub keepalive: Keepalive,
     /// First delay before a handshake message is sent again.
     pub retry_initial: Duration,
     /// Longest delay between handshake retransmissions.
@@ -57,6 +74,7 @@ impl Default for SessionConfig {
         SessionConfig {
             ping_interval: Duration::from_secs(30),
             pong_timeout: Duration::from_secs(10),
+            keepalive: Keepalive::Lead,
             retry_initial: Duration::from_secs(1),
             retry_max: Duration::from_secs(30),
             rekey_after_messages: 1 << 20,

@@ -51,7 +51,7 @@ mod noise;
 mod receive;
 mod transport;
 
-pub use config::{SendError, SessionConfig, SessionEvent, SessionStats, WallClock};
+pub use config::{Keepalive, SendError, SessionConfig, SessionEvent, SessionStats, WallClock};
 pub use noise::{PATTERN, PROLOGUE};
 
 use crate::frame::{DisconnectReason, Encodable, Frame, MAX_FRAME_LEN};
@@ -396,8 +396,28 @@ impl Session {
     fn send_ping(&mut self, now: Instant) {
         let id = self.rng.next_u64();
         self.awaiting_pong = Some((id, now));
-        self.next_ping = Some(now + self.config.ping_interval);
+        self.next_ping = Some(now + self.keepalive_interval());
         self.seal(Frame::Ping { id });
+    }
+
+    /// How long after its last ping (or, following, after last hearing
+    /// from the peer) this side pings.
+    pub(super) fn keepalive_interval(&self) -> Duration {
+        match self.config.keepalive {
+            Keepalive::Lead => self.config.ping_interval,
+            Keepalive::Follow => self.config.ping_interval + self.config.pong_timeout,
+        }
+    }
+
+    /// The peer's DATA authenticated: a following side puts its own ping
+    /// off, since the peer is evidently there.
+    pub(super) fn heard(&mut self, now: Instant) {
+        if self.config.keepalive == Keepalive::Follow
+            && self.current.is_some()
+            && self.awaiting_pong.is_none()
+        {
+            self.next_ping = Some(now + self.keepalive_interval());
+        }
     }
 
     /// Seals `frame` with the current keys and queues it for publishing.

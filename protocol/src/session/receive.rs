@@ -216,6 +216,7 @@ impl Session {
             let answer = self.answers.remove(i);
             self.confirm(now, answer.transport, answer.timestamp);
         }
+        self.heard(now);
         match Frame::decode_bytes(plain) {
             Ok(frame) => self.handle_frame(now, frame),
             Err(_) => self.stats.bad_frames += 1,
@@ -252,7 +253,7 @@ impl Session {
         // Keys are up: the handshake (or wake-up) we had out is done.
         self.outgoing = None;
         self.awaiting_pong = None;
-        self.next_ping = Some(now + self.config.ping_interval);
+        self.next_ping = Some(now + self.keepalive_interval());
         if self.ever_established {
             self.events.push_back(SessionEvent::Rekeyed);
         } else {

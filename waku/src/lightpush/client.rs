@@ -1,6 +1,6 @@
 //! The light push client: the pushes in flight, matched to their answers, and what each answer means.
 
-use super::{PushRequest, PushResponse};
+use super::{PushRequest, PushResponse, Version};
 use crate::message::{MessageHash, WakuMessage};
 use crate::topic::PubsubTopic;
 use libp2p::PeerId;
@@ -22,7 +22,9 @@ pub enum PushOutcome {
 /// The pushes in flight; `W` is whoever waits for each (a reply channel).
 #[derive(Debug)]
 pub struct PushClient<W> {
-    pushing: HashMap<OutboundRequestId, (W, MessageHash)>,
+    /// By version and id: each version's behaviour numbers its own
+    /// requests, so an id alone may stand for two pushes.
+    pushing: HashMap<(Version, OutboundRequestId), (W, MessageHash)>,
 }
 
 impl<W> Default for PushClient<W> {
@@ -43,19 +45,21 @@ impl<W> PushClient<W> {
         }
     }
 
-    /// A push went out as `id`; `waiter` waits for its outcome.
-    pub fn sent(&mut self, id: OutboundRequestId, waiter: W, hash: MessageHash) {
-        self.pushing.insert(id, (waiter, hash));
+    /// A push went out over `version` as `id`; `waiter` waits for its
+    /// outcome.
+    pub fn sent(&mut self, version: Version, id: OutboundRequestId, waiter: W, hash: MessageHash) {
+        self.pushing.insert((version, id), (waiter, hash));
     }
 
-    /// The answer to `id`: who waited, the message's hash and the outcome;
-    /// `None` for no push of ours.
+    /// The answer to `id` over `version`: who waited, the message's hash
+    /// and the outcome; `None` for no push of ours.
     pub fn answered(
         &mut self,
+        version: Version,
         id: OutboundRequestId,
         response: PushResponse,
     ) -> Option<(W, MessageHash, PushOutcome)> {
-        let (waiter, hash) = self.pushing.remove(&id)?;
+        let (waiter, hash) = self.pushing.remove(&(version, id))?;
         let outcome = if response.status.is_success() {
             PushOutcome::Relayed {
                 mesh_peers: response.relay_peer_count.map_or(1, |n| n as usize),
@@ -70,15 +74,16 @@ impl<W> PushClient<W> {
         Some((waiter, hash, outcome))
     }
 
-    /// `id` got no answer from `peer`: who waited and why; `None` for no
-    /// push of ours.
+    /// `id` over `version` got no answer from `peer`: who waited and why;
+    /// `None` for no push of ours.
     pub fn failed(
         &mut self,
+        version: Version,
         id: OutboundRequestId,
         peer: PeerId,
         error: &OutboundFailure,
     ) -> Option<(W, PushOutcome)> {
-        let (waiter, _) = self.pushing.remove(&id)?;
+        let (waiter, _) = self.pushing.remove(&(version, id))?;
         Some((
             waiter,
             PushOutcome::Failed(format!("{peer} did not answer: {error}")),

@@ -286,7 +286,10 @@ impl Driver {
             SwarmEvent::Behaviour(BehaviourEvent::Relay(event)) => self.handle_relay(event),
             SwarmEvent::Behaviour(BehaviourEvent::Metadata(event)) => self.handle_metadata(event),
             SwarmEvent::Behaviour(BehaviourEvent::Lightpush(event)) => {
-                self.handle_lightpush(event);
+                self.handle_lightpush(lightpush::Version::V3, event);
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::LightpushV2(event)) => {
+                self.handle_lightpush(lightpush::Version::V2, event);
             }
             SwarmEvent::Behaviour(BehaviourEvent::FilterSubscribe(event)) => {
                 self.handle_filter_subscribe(event);

@@ -4,8 +4,21 @@
 use super::*;
 
 impl Driver {
+    /// The light push behaviour for `version`.
+    pub(super) fn lightpush(
+        &mut self,
+        version: lightpush::Version,
+    ) -> &mut request_response::Behaviour<lightpush::Codec> {
+        let behaviour = self.swarm.behaviour_mut();
+        match version {
+            lightpush::Version::V3 => &mut behaviour.lightpush,
+            lightpush::Version::V2 => &mut behaviour.lightpush_v2,
+        }
+    }
+
     pub(super) fn handle_lightpush(
         &mut self,
+        version: lightpush::Version,
         event: request_response::Event<PushRequest, PushResponse>,
     ) {
         match event {
@@ -18,11 +31,7 @@ impl Driver {
                 ..
             } => {
                 let response = self.serve_lightpush(peer, request);
-                let _ = self
-                    .swarm
-                    .behaviour_mut()
-                    .lightpush
-                    .send_response(channel, response);
+                let _ = self.lightpush(version).send_response(channel, response);
             }
             request_response::Event::Message {
                 peer,
@@ -32,13 +41,13 @@ impl Driver {
                         response,
                     },
                 ..
-            } => self.lightpush_answered(peer, request_id, response),
+            } => self.lightpush_answered(peer, version, request_id, response),
             request_response::Event::OutboundFailure {
                 peer,
                 request_id,
                 error,
                 ..
-            } => self.lightpush_failed(peer, request_id, &error),
+            } => self.lightpush_failed(peer, version, request_id, &error),
             request_response::Event::InboundFailure { peer, error, .. } => {
                 tracing::info!(%peer, %error, "a light push request was not readable");
             }

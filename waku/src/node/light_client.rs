@@ -114,15 +114,16 @@ impl Driver {
             let _ = reply.send(Err(PublishError::NoPeers(topic)));
             return;
         };
+        let version = self
+            .identified
+            .get(&peer)
+            .and_then(|info| lightpush::Version::for_service(info.protocols.iter().map(AsRef::as_ref)))
+            .unwrap_or(lightpush::Version::V3);
         let hash = message.hash(topic.as_str());
         self.light.remember_sent(hash);
         let request = PushClient::<PublishReply>::request(&topic, message);
-        let id = self
-            .swarm
-            .behaviour_mut()
-            .lightpush
-            .send_request(&peer, request);
-        self.light.push.sent(id, reply, hash);
+        let id = self.lightpush(version).send_request(&peer, request);
+        self.light.push.sent(version, id, reply, hash);
     }
 
     /// Light mode: wants `content_topic` pushed by the filter service.
@@ -204,10 +205,13 @@ impl Driver {
     pub(super) fn lightpush_answered(
         &mut self,
         peer: PeerId,
+        version: lightpush::Version,
         request_id: OutboundRequestId,
         response: PushResponse,
     ) {
-        if let Some((reply, hash, outcome)) = self.light.push.answered(request_id, response) {
+        if let Some((reply, hash, outcome)) =
+            self.light.push.answered(version, request_id, response)
+        {
             // Whatever it said, it answered: it is there.
             self.service_answered(&peer);
             let _ = reply.send(match outcome {
@@ -221,10 +225,11 @@ impl Driver {
     pub(super) fn lightpush_failed(
         &mut self,
         peer: PeerId,
+        version: lightpush::Version,
         request_id: OutboundRequestId,
         error: &request_response::OutboundFailure,
     ) {
-        if let Some((reply, outcome)) = self.light.push.failed(request_id, peer, error) {
+        if let Some((reply, outcome)) = self.light.push.failed(version, request_id, peer, error) {
             self.service_failed(peer);
             if let PushOutcome::Failed(why) = outcome {
                 let _ = reply.send(Err(PublishError::Service(why)));
