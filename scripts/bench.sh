@@ -50,6 +50,8 @@ bench pairing "Pairing, reconnect, requests, manager at rest" \
   cargo bench -p nodepair-tests --bench pairing --locked
 bench load "One manager, 1000 apps" \
   cargo bench -p nodepair-tests --bench load --locked
+bench fleet "One app, 100 managers, in its window" \
+  cargo bench -p nodepair-tests --bench fleet --locked
 bench wan "Across a WAN: three relays in a line, app and manager in network namespaces" \
   cargo bench -p nodepair-tests --bench wan --locked
 bench relay "Our relay against js-waku's" \

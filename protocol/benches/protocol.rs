@@ -21,7 +21,7 @@ use nodepair_protocol::identity::{NodeId, StaticKeypair};
 use nodepair_protocol::pairing_code::PairingCode;
 use nodepair_protocol::session::{Session, in_memory_pair};
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 const FRAME: usize = 1024;
 

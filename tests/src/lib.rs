@@ -11,6 +11,7 @@
 pub mod delay_proxy;
 pub mod desktop;
 pub mod fixtures;
+pub mod fleet;
 pub mod hostile;
 pub mod load;
 pub mod net;
@@ -220,15 +221,25 @@ impl Sandbox {
 
 /// Kills every process whose environment holds `var=value`.
 pub(crate) fn kill_marked(var: &str, value: &str) {
+    for pid in marked_pids(var, value) {
+        let _ = Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status();
+    }
+}
+
+/// Every process whose environment holds `var=value`.
+pub(crate) fn marked_pids(var: &str, value: &str) -> Vec<u32> {
     let needle = format!("{var}={value}");
     let Ok(entries) = std::fs::read_dir("/proc") else {
-        return;
+        return Vec::new();
     };
+    let mut pids = Vec::new();
     for entry in entries.flatten() {
-        let name = entry.file_name();
-        let Some(pid) = name
+        let Some(pid) = entry
+            .file_name()
             .to_str()
-            .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|n| n.parse::<u32>().ok())
         else {
             continue;
         };
@@ -236,9 +247,41 @@ pub(crate) fn kill_marked(var: &str, value: &str) {
             continue;
         };
         if environ.split(|&b| b == 0).any(|v| v == needle.as_bytes()) {
-            let _ = Command::new("kill").args(["-KILL", pid]).status();
+            pids.push(pid);
         }
     }
+    pids
+}
+
+/// How long ago process `pid` started (to the clock tick, 10 ms).
+///
+/// # Panics
+///
+/// When it is not running.
+pub fn started_ago(pid: u32) -> std::time::Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("a running process");
+    // Fields after the command name, which may hold spaces: start time
+    // (in ticks since boot) is the 22nd field, the 20th after the name.
+    let rest = &stat[stat.rfind(')').map_or(0, |i| i + 2)..];
+    let started: f64 = rest
+        .split_whitespace()
+        .nth(19)
+        .and_then(|f| f.parse().ok())
+        .expect("a start time");
+    let uptime: f64 = std::fs::read_to_string("/proc/uptime")
+        .ok()
+        .and_then(|u| u.split_whitespace().next()?.parse().ok())
+        .expect("/proc/uptime");
+    std::time::Duration::from_secs_f64((uptime - started / clock_ticks()).max(0.0))
+}
+
+fn clock_ticks() -> f64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+        .unwrap_or(100.0)
 }
 
 /// Standard output of a finished process, as text.
@@ -284,14 +327,7 @@ pub fn cpu_seconds(pid: u32) -> f64 {
             .and_then(|f| f.parse::<u64>().ok())
             .unwrap_or(0)
     };
-    let ticks = Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(100.0);
-    (field(11) + field(12)) as f64 / ticks
+    (field(11) + field(12)) as f64 / clock_ticks()
 }
 
 /// Resident memory of process `pid` in KiB (`VmRSS` in `/proc/<pid>/status`).

@@ -17,10 +17,10 @@ pub struct Fleet {
     pub manager: PublicKey,
 }
 
-/// The apps running.
+/// The apps (or, for [`crate::fleet`], the managers) running.
 #[derive(Debug)]
 pub struct Running {
-    /// One peer per app.
+    /// One peer each.
     pub peers: Vec<Peer>,
     /// The Waku nodes they share.
     pub nodes: Vec<WakuNode>,
@@ -111,7 +111,8 @@ pub async fn start(fleet: &Fleet, per_node: usize) -> Running {
 }
 
 impl Running {
-    /// How many apps see `manager` in `state`.
+    /// How many of them see `manager` (or, for a fleet, the app) in
+    /// `state`.
     pub async fn count(&self, manager: PublicKey, state: NodeState) -> usize {
         let mut n = 0;
         for peer in &self.peers {

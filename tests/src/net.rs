@@ -118,6 +118,9 @@ fn command_in(sandbox: &Sandbox, binary: &Path, netns: Option<&str>) -> Command 
     }
 }
 
+/// The vault passphrase of every app [`AppHome`] writes.
+pub const APP_PASSPHRASE: &str = "local app passphrase";
+
 /// The vault passphrase of every manager [`ManagerHome`] writes.
 pub const MANAGER_PASSPHRASE: &str = "local test passphrase";
 
@@ -501,6 +504,33 @@ impl App {
         peer
     }
 
+    /// Its peer on `waku` as a manager instead, offering only `info` and
+    /// answering nothing else: one of the many managers of an app under
+    /// load (see [`crate::fleet`]).
+    ///
+    /// # Panics
+    ///
+    /// When the peer cannot start or reaches no relay within 10 s.
+    pub async fn start_as_manager_on(&self, waku: WakuNode) -> Peer {
+        crate::init_debug_log();
+        let config = PeerConfig::new(self.name.clone(), vec!["info".into()]);
+        let peer = Peer::start(
+            Role::Manager,
+            &self.identity,
+            config,
+            self.keystore.clone(),
+            waku,
+            Arc::new(NoMethods),
+        )
+        .await
+        .expect("the manager's peer starts");
+        assert!(
+            peer.wait_for_network(Duration::from_secs(10)).await,
+            "the manager reached no relay"
+        );
+        peer
+    }
+
     /// What it has stored.
     ///
     /// # Panics
@@ -577,7 +607,7 @@ impl AppHome {
         let home = dir.join(name);
         std::fs::create_dir_all(&home).expect("a directory for the app");
         let passphrase = home.join("passphrase");
-        std::fs::write(&passphrase, "local app passphrase\n").expect("passphrase file");
+        std::fs::write(&passphrase, format!("{APP_PASSPHRASE}\n")).expect("passphrase file");
         std::fs::set_permissions(&passphrase, std::fs::Permissions::from_mode(0o600))
             .expect("chmod 600");
         let data = home.join("data");

@@ -585,6 +585,67 @@ impl Window {
         self.client.find(Locator::Css(css)).await.is_ok()
     }
 
+    /// The app's process (the backend; the page runs in WebKit's own
+    /// processes).
+    ///
+    /// # Panics
+    ///
+    /// When it is not running.
+    pub fn app_pid(&self) -> u32 {
+        crate::marked_pids(MARKER, &self.marker)
+            .into_iter()
+            .find(|pid| {
+                std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                    .is_ok_and(|comm| comm.trim_end() == "nodepair")
+            })
+            .expect("the app is running")
+    }
+
+    /// Clicks `click` from inside the page and measures, with the page's
+    /// own clock, how long until `count` elements match `until` (a click
+    /// that needs the backend includes its round trip). Measured in the
+    /// page so that WebDriver's own round trips are not counted.
+    ///
+    /// # Panics
+    ///
+    /// When `click` matches nothing, or `until` is not met within 10 s.
+    pub async fn time_click(&self, click: &str, until: &str, count: usize) -> Duration {
+        const SCRIPT: &str = r"
+            const [click, until, count, done] = arguments;
+            const target = document.querySelector(click);
+            if (!target) { done(-1); return; }
+            const started = performance.now();
+            const met = () => document.querySelectorAll(until).length >= count;
+            let finished = false;
+            const finish = (value) => { if (!finished) { finished = true; observer.disconnect(); done(value); } };
+            const observer = new MutationObserver(() => { if (met()) finish(performance.now() - started); });
+            observer.observe(document.body, { childList: true, subtree: true, attributes: true });
+            setTimeout(() => finish(-2), 10000);
+            target.click();
+            if (met()) finish(performance.now() - started);
+        ";
+        let answer = self
+            .client
+            .execute_async(SCRIPT, vec![click.into(), until.into(), count.into()])
+            .await
+            .expect("the script runs");
+        let ms = answer.as_f64().expect("a number");
+        assert!(ms != -1.0, "nothing matches {click}");
+        assert!(
+            ms >= 0.0,
+            "{until} ×{count} not there 10 s after clicking {click}"
+        );
+        Duration::from_secs_f64(ms / 1000.0)
+    }
+
+    /// How many elements match `css` right now.
+    pub async fn count(&self, css: &str) -> usize {
+        self.client
+            .find_all(Locator::Css(css))
+            .await
+            .map_or(0, |all| all.len())
+    }
+
     /// Where the app's own log (stderr) went.
     pub fn log(&self) -> &Path {
         &self.log

@@ -264,7 +264,10 @@ async fn a_light_node_pushes_over_v2_to_a_service_that_has_only_v2() {
         loop {
             if let SwarmEvent::Behaviour(V2ServiceEvent::Lightpush(
                 request_response::Event::Message {
-                    message: request_response::Message::Request { request, channel, .. },
+                    message:
+                        request_response::Message::Request {
+                            request, channel, ..
+                        },
                     ..
                 },
             )) = service.select_next_some().await
@@ -275,7 +278,10 @@ async fn a_light_node_pushes_over_v2_to_a_service_that_has_only_v2() {
                     description: None,
                     relay_peer_count: None,
                 };
-                let _ = service.behaviour_mut().lightpush.send_response(channel, answer);
+                let _ = service
+                    .behaviour_mut()
+                    .lightpush
+                    .send_response(channel, answer);
                 let _ = asked_tx.send(request);
             }
         }

@@ -117,7 +117,9 @@ impl Driver {
         let version = self
             .identified
             .get(&peer)
-            .and_then(|info| lightpush::Version::for_service(info.protocols.iter().map(AsRef::as_ref)))
+            .and_then(|info| {
+                lightpush::Version::for_service(info.protocols.iter().map(AsRef::as_ref))
+            })
             .unwrap_or(lightpush::Version::V3);
         let hash = message.hash(topic.as_str());
         self.light.remember_sent(hash);
