@@ -144,12 +144,15 @@ impl Link {
     }
 
     fn with_session(
-        config: LinkConfig,
+        mut config: LinkConfig,
         own: StaticKeypair,
         mut rng: ChaCha20Rng,
         session: Session,
         state: NodeState,
     ) -> Self {
+        // Sessions made later for this counterparty (after it closed) keep
+        // the pairing's keepalive role.
+        config.session.keepalive = session.keepalive();
         // Half the range, so ids do not wrap soon.
         let first_id = rng.next_u64() >> 1;
         Link {
@@ -456,6 +459,7 @@ impl Link {
                     self.latency = None;
                     self.set_state(NodeState::PairedOffline);
                 }
+                SessionEvent::Pinged => self.heard = true,
                 SessionEvent::RoundTrip(rtt) => {
                     self.heard = true;
                     self.latency = Some(rtt);
@@ -612,5 +616,24 @@ mod tests {
         assert!(Link::takes(&data, false));
         // Not a session message at all: the link refuses it itself.
         assert!(Link::takes(b"", true));
+    }
+
+    /// A manager's link to an app it just paired with gets the pairing's
+    /// session, which follows the keepalive; the sessions it makes later
+    /// (after the app closed, or restarted) must follow too.
+    #[test]
+    fn a_paired_link_keeps_its_sessions_keepalive_role_for_later_sessions() {
+        use crate::identity::StaticKeypair;
+        use crate::link::LinkConfig;
+        use crate::session::{Keepalive, Session, SessionConfig};
+        let own = StaticKeypair::from_secret([1; 32]);
+        let peer = StaticKeypair::from_secret([2; 32]).public();
+        let follow = SessionConfig {
+            keepalive: Keepalive::Follow,
+            ..SessionConfig::default()
+        };
+        let session = Session::new(follow, own.clone(), peer, [3; 32]);
+        let link = Link::paired(LinkConfig::default(), own, session, [4; 32]);
+        assert_eq!(link.config.session.keepalive, Keepalive::Follow);
     }
 }

@@ -38,7 +38,8 @@ pub enum Keepalive {
     /// Pings only after hearing nothing authenticated from the peer for
     /// `ping_interval + pong_timeout`: while a leading peer pings, this
     /// side only answers (a manager, whose thousand apps would otherwise
-    /// double its traffic at rest). A silent peer is noticed within
+    /// double its traffic at rest), and at least every ten intervals to
+    /// keep its round trip measured. A silent peer is noticed within
     /// `ping_interval + 2 × pong_timeout`.
     Follow,
 }
@@ -102,6 +103,9 @@ pub enum SessionEvent {
     Frame(Frame),
     /// A pong came back after this long.
     RoundTrip(Duration),
+    /// The peer pinged and was answered: it is there (a following side,
+    /// which measures no round trips, learns it from this).
+    Pinged,
     /// The peer stopped answering; the session re-handshakes on its own.
     Offline,
     /// The peer closed the session and said why; nothing more is sent.

@@ -69,6 +69,12 @@ use transport::{OpenFailure, TAG_LEN, Transport};
 
 /// Version, type and session id.
 const HEADER_LEN: usize = 2 + SID_LEN;
+/// A following side pings at least once in this many ping intervals
+/// (5 minutes), whatever it hears: its round trip stays measured (the
+/// manager lists it), and a peer that went silent is noticed within that
+/// plus the pong timeout however the path behaves.
+pub const FOLLOWER_PINGS_EVERY: u32 = 10;
+
 /// Frames sent before any session is up wait here; older ones are refused.
 const MAX_QUEUED_FRAMES: usize = 64;
 /// Answers to the peer's handshakes kept open at once; the oldest goes.
@@ -155,6 +161,9 @@ pub struct Session {
     timestamp_origin: Option<Instant>,
     /// When the next keepalive ping is due.
     next_ping: Option<Instant>,
+    /// Following: when this side pings whatever it heard (see
+    /// [`FOLLOWER_PINGS_EVERY`]).
+    must_ping_by: Option<Instant>,
     /// The ping we wait for: its id and when it was sent.
     awaiting_pong: Option<(u64, Instant)>,
     /// Whether `Established` was reported (later handshakes are rekeys).
@@ -215,6 +224,7 @@ impl Session {
             stale_answered_at: None,
             timestamp_origin: None,
             next_ping: None,
+            must_ping_by: None,
             awaiting_pong: None,
             ever_established: false,
             heard_from_peer: false,
@@ -396,8 +406,14 @@ impl Session {
     fn send_ping(&mut self, now: Instant) {
         let id = self.rng.next_u64();
         self.awaiting_pong = Some((id, now));
-        self.next_ping = Some(now + self.keepalive_interval());
+        self.schedule_ping(now);
         self.seal(Frame::Ping { id });
+    }
+
+    /// Keys went up or we pinged: the next ping is one interval away.
+    pub(super) fn schedule_ping(&mut self, now: Instant) {
+        self.next_ping = Some(now + self.keepalive_interval());
+        self.must_ping_by = Some(now + self.config.ping_interval * FOLLOWER_PINGS_EVERY);
     }
 
     /// How long after its last ping (or, following, after last hearing
@@ -409,14 +425,20 @@ impl Session {
         }
     }
 
-    /// The peer's DATA authenticated: a following side puts its own ping
-    /// off, since the peer is evidently there.
+    /// The peer pinged under the keys in use: a following side puts its
+    /// own ping off, since the peer is evidently there.
+    ///
+    /// Only a ping counts, not any DATA: a ping held back by someone on
+    /// the path leaves the pinging side without its pong, which then drops
+    /// its keys within the pong timeout, so at most one can be saved up to
+    /// keep a follower waiting; requests could be saved by the dozen.
     pub(super) fn heard(&mut self, now: Instant) {
         if self.config.keepalive == Keepalive::Follow
             && self.current.is_some()
             && self.awaiting_pong.is_none()
         {
-            self.next_ping = Some(now + self.keepalive_interval());
+            let later = now + self.keepalive_interval();
+            self.next_ping = Some(self.must_ping_by.map_or(later, |by| later.min(by)));
         }
     }
 
@@ -516,6 +538,11 @@ impl Session {
                 self.connect(now);
             }
         }
+    }
+
+    /// Whether this side pings on a timer or only when the peer is quiet.
+    pub fn keepalive(&self) -> Keepalive {
+        self.config.keepalive
     }
 
     /// The next instant [`handle_timeout`](Self::handle_timeout) has work at.

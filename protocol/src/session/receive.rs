@@ -216,9 +216,12 @@ impl Session {
             let answer = self.answers.remove(i);
             self.confirm(now, answer.transport, answer.timestamp);
         }
-        self.heard(now);
+        let under_current = self
+            .current
+            .as_ref()
+            .is_some_and(|c| c.transport.sid == sid);
         match Frame::decode_bytes(plain) {
-            Ok(frame) => self.handle_frame(now, frame),
+            Ok(frame) => self.handle_frame(now, frame, under_current),
             Err(_) => self.stats.bad_frames += 1,
         }
     }
@@ -253,7 +256,7 @@ impl Session {
         // Keys are up: the handshake (or wake-up) we had out is done.
         self.outgoing = None;
         self.awaiting_pong = None;
-        self.next_ping = Some(now + self.keepalive_interval());
+        self.schedule_ping(now);
         if self.ever_established {
             self.events.push_back(SessionEvent::Rekeyed);
         } else {
@@ -276,9 +279,17 @@ impl Session {
             .push((transport, now + self.config.old_keys_grace));
     }
 
-    pub(super) fn handle_frame(&mut self, now: Instant, frame: Frame) {
+    /// Acts on a frame that authenticated; `under_current`: with the keys
+    /// in use (not old ones kept for late messages).
+    pub(super) fn handle_frame(&mut self, now: Instant, frame: Frame, under_current: bool) {
         match frame {
-            Frame::Ping { id } => self.seal(Frame::Pong { id }),
+            Frame::Ping { id } => {
+                self.seal(Frame::Pong { id });
+                self.events.push_back(SessionEvent::Pinged);
+                if under_current {
+                    self.heard(now);
+                }
+            }
             Frame::Pong { id } => {
                 if let Some((want, sent_at)) = self.awaiting_pong
                     && want == id
