@@ -74,6 +74,13 @@ pub struct AppState {
     /// Held while the network settings change and the node restarts: one
     /// change at a time.
     pub(crate) network_change: tokio::sync::Mutex<()>,
+    /// Held from reading the managers view to handing it over: tasks that
+    /// emit at once (the peer's events, the health watch, alerts) then
+    /// hand views over in the order they read them, so the window never
+    /// ends up with an older view than the newest (seen with 100
+    /// managers coming online in one burst: rows left "connecting" until
+    /// the next change, 30 s later).
+    pub(crate) emitting: tokio::sync::Mutex<()>,
 }
 
 impl AppState {
@@ -207,6 +214,7 @@ pub fn start(app: &AppHandle, settings_path: Option<PathBuf>, tray: bool) {
         health: Mutex::new(std::collections::HashMap::new()),
         health_kick: tokio::sync::Notify::new(),
         network_change: tokio::sync::Mutex::new(()),
+        emitting: tokio::sync::Mutex::new(()),
     });
     let app = app.clone();
     tauri::async_runtime::spawn(async move { launch(&app, None).await });
@@ -409,7 +417,9 @@ async fn settle(app: &AppHandle, phase: Phase) {
 
 /// Sends the window and the tray the managers view.
 pub(crate) async fn emit(app: &AppHandle) {
-    let view = view(&app.state::<AppState>()).await;
+    let state = app.state::<AppState>();
+    let _in_order = state.emitting.lock().await;
+    let view = view(&state).await;
     crate::tray::show(app, &view);
     if let Err(e) = view.emit(app) {
         tracing::warn!("cannot tell the window: {e}");
