@@ -1,9 +1,9 @@
 //! Many managers in one app, as the fleet benchmark runs them: written straight into both sides' keystores (the app's vault, each manager's memory store), the managers run as peers in this process sharing a few Waku light nodes, the app as itself.
 
 use crate::Sandbox;
-use crate::load::Running;
+use crate::load::{Running, paired_record};
 use crate::net::{APP_PASSPHRASE, App, AppHome};
-use nodepair_keystore::{Counterparty, CounterpartyState, Identity, Role, Vault};
+use nodepair_keystore::{Identity, Role, Vault};
 use nodepair_protocol::{PublicKey, StaticKeypair};
 use nodepair_waku::Multiaddr;
 
@@ -15,12 +15,6 @@ pub struct Fleet {
     pub managers: Vec<App>,
     /// The app's static public key.
     pub app: PublicKey,
-}
-
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 /// Makes `count` managers dialling `bootstrap` and records each pairing on
@@ -42,32 +36,18 @@ pub fn provision(sandbox: &Sandbox, home: &AppHome, count: usize, bootstrap: &Mu
     let mut managers = Vec::with_capacity(count);
     for i in 0..count {
         let manager = App::new(&format!("validator-{i:03}"), &[bootstrap]);
-        Counterparty {
-            public_key: *manager.keypair().public().as_bytes(),
-            node_id: manager.node_id(),
-            display_name: manager.name.clone(),
-            role: Role::NodeManager,
-            paired_at: now(),
-            last_seen: None,
-            state: CounterpartyState::Active,
-            capabilities: vec!["info".into()],
-            local_name: None,
-        }
+        paired_record(
+            &manager.keypair().public(),
+            manager.node_id(),
+            &manager.name,
+            Role::NodeManager,
+            &["info"],
+        )
         .save(&vault)
         .expect("the vault takes the manager");
-        Counterparty {
-            public_key: *app_key.as_bytes(),
-            node_id: identity.node_id,
-            display_name: "laptop".into(),
-            role: Role::App,
-            paired_at: now(),
-            last_seen: None,
-            state: CounterpartyState::Active,
-            capabilities: vec!["info".into()],
-            local_name: None,
-        }
-        .save(&*manager.keystore)
-        .expect("the manager's keystore takes the app");
+        paired_record(&app_key, identity.node_id, "laptop", Role::App, &["info"])
+            .save(&*manager.keystore)
+            .expect("the manager's keystore takes the app");
         managers.push(manager);
     }
     Fleet {
@@ -82,14 +62,5 @@ pub fn provision(sandbox: &Sandbox, home: &AppHome, count: usize, bootstrap: &Mu
 ///
 /// When a node or peer cannot start.
 pub async fn start(fleet: &Fleet, per_node: usize) -> Running {
-    let mut peers = Vec::with_capacity(fleet.managers.len());
-    let mut nodes = Vec::new();
-    for group in fleet.managers.chunks(per_node.max(1)) {
-        let node = group[0].waku().await;
-        for manager in group {
-            peers.push(manager.start_as_manager_on(node.clone()).await);
-        }
-        nodes.push(node);
-    }
-    Running { peers, nodes }
+    crate::load::start_as(&fleet.managers, nodepair_protocol::Role::Manager, per_node).await
 }

@@ -58,30 +58,22 @@ pub fn provision(
     let mut apps = Vec::with_capacity(count);
     for i in 0..count {
         let app = App::new(&format!("load-app-{i}"), &[bootstrap]);
-        Counterparty {
-            public_key: *app.keypair().public().as_bytes(),
-            node_id: app.node_id(),
-            display_name: app.name.clone(),
-            role: Role::App,
-            paired_at: now(),
-            last_seen: None,
-            state: CounterpartyState::Active,
-            capabilities: vec!["info".into()],
-            local_name: None,
-        }
+        paired_record(
+            &app.keypair().public(),
+            app.node_id(),
+            &app.name,
+            Role::App,
+            &["info"],
+        )
         .save(&vault)
         .expect("the vault takes the app");
-        Counterparty {
-            public_key: *manager_key.as_bytes(),
-            node_id: identity.node_id,
-            display_name: "load-manager".into(),
-            role: Role::NodeManager,
-            paired_at: now(),
-            last_seen: None,
-            state: CounterpartyState::Active,
-            capabilities: vec!["info".into(), "host".into()],
-            local_name: None,
-        }
+        paired_record(
+            &manager_key,
+            identity.node_id,
+            "load-manager",
+            Role::NodeManager,
+            &["info", "host"],
+        )
         .save(&*app.keystore)
         .expect("the app's keystore takes the manager");
         apps.push(app);
@@ -98,16 +90,50 @@ pub fn provision(
 ///
 /// When a node or peer cannot start.
 pub async fn start(fleet: &Fleet, per_node: usize) -> Running {
-    let mut peers = Vec::with_capacity(fleet.apps.len());
+    start_as(&fleet.apps, nodepair_protocol::Role::App, per_node).await
+}
+
+/// Starts a peer in `role` for each of `peers`, `per_node` of them on each
+/// Waku light node.
+pub(crate) async fn start_as(
+    peers: &[App],
+    role: nodepair_protocol::Role,
+    per_node: usize,
+) -> Running {
+    let mut running = Vec::with_capacity(peers.len());
     let mut nodes = Vec::new();
-    for group in fleet.apps.chunks(per_node.max(1)) {
+    for group in peers.chunks(per_node.max(1)) {
         let node = group[0].waku().await;
-        for app in group {
-            peers.push(app.start_on(node.clone()).await);
+        for peer in group {
+            running.push(peer.start_as(role, node.clone()).await);
         }
         nodes.push(node);
     }
-    Running { peers, nodes }
+    Running {
+        peers: running,
+        nodes,
+    }
+}
+
+/// A counterparty record as pairing would have written it, just now.
+pub(crate) fn paired_record(
+    key: &PublicKey,
+    node_id: [u8; 16],
+    name: &str,
+    role: nodepair_keystore::Role,
+    capabilities: &[&str],
+) -> Counterparty {
+    Counterparty {
+        public_key: *key.as_bytes(),
+        node_id,
+        display_name: name.into(),
+        role,
+        paired_at: now(),
+        last_seen: None,
+        state: CounterpartyState::Active,
+        capabilities: capabilities.iter().map(|c| (*c).to_owned()).collect(),
+        local_name: None,
+    }
 }
 
 impl Running {

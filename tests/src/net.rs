@@ -482,13 +482,24 @@ impl App {
     ///
     /// When the peer cannot start or reach a relay in 10 s.
     pub async fn start_on(&self, waku: WakuNode) -> Peer {
+        self.start_as(Role::App, waku).await
+    }
+
+    /// Its peer on `waku` in `role`: [`Role::Manager`] for one of the many
+    /// managers of an app under load (see [`crate::fleet`]), offering only
+    /// `info` and answering nothing else.
+    ///
+    /// # Panics
+    ///
+    /// When the peer cannot start or reaches no relay within 10 s.
+    pub async fn start_as(&self, role: Role, waku: WakuNode) -> Peer {
         crate::init_debug_log();
         let mut config = PeerConfig::new(self.name.clone(), vec!["info".into()]);
         if let Some(every) = self.rekey_after {
             config.session.rekey_after = every;
         }
         let peer = Peer::start(
-            Role::App,
+            role,
             &self.identity,
             config,
             self.keystore.clone(),
@@ -496,37 +507,11 @@ impl App {
             Arc::new(NoMethods),
         )
         .await
-        .expect("the app's peer starts");
+        .unwrap_or_else(|e| panic!("{}'s peer does not start: {e}", self.name));
         assert!(
             peer.wait_for_network(Duration::from_secs(10)).await,
-            "the app reached no relay"
-        );
-        peer
-    }
-
-    /// Its peer on `waku` as a manager instead, offering only `info` and
-    /// answering nothing else: one of the many managers of an app under
-    /// load (see [`crate::fleet`]).
-    ///
-    /// # Panics
-    ///
-    /// When the peer cannot start or reaches no relay within 10 s.
-    pub async fn start_as_manager_on(&self, waku: WakuNode) -> Peer {
-        crate::init_debug_log();
-        let config = PeerConfig::new(self.name.clone(), vec!["info".into()]);
-        let peer = Peer::start(
-            Role::Manager,
-            &self.identity,
-            config,
-            self.keystore.clone(),
-            waku,
-            Arc::new(NoMethods),
-        )
-        .await
-        .expect("the manager's peer starts");
-        assert!(
-            peer.wait_for_network(Duration::from_secs(10)).await,
-            "the manager reached no relay"
+            "{} reached no relay",
+            self.name
         );
         peer
     }
