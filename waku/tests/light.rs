@@ -27,6 +27,24 @@ async fn node(mode: Mode, bootstrap: Vec<Multiaddr>) -> WakuNode {
     WakuNode::start(config).await.unwrap()
 }
 
+/// A bare libp2p swarm on TCP with `behaviour`: a peer that is not one of
+/// our nodes.
+fn bare_swarm<B: libp2p::swarm::NetworkBehaviour>(
+    behaviour: impl FnOnce(&libp2p::identity::Keypair) -> B,
+) -> libp2p::Swarm<B> {
+    libp2p::SwarmBuilder::with_new_identity()
+        .with_tokio()
+        .with_tcp(
+            libp2p::tcp::Config::default(),
+            libp2p::noise::Config::new,
+            libp2p::yamux::Config::default,
+        )
+        .unwrap()
+        .with_behaviour(behaviour)
+        .unwrap()
+        .build()
+}
+
 /// Waits until `light`'s filter subscription lives on a service node;
 /// returns which.
 async fn filter_service(events: &mut tokio::sync::broadcast::Receiver<NodeEvent>) -> PeerId {
@@ -146,17 +164,7 @@ async fn a_filter_push_nobody_asked_for_is_dropped() {
 
     // A peer that is no service of ours pushes a topic the light node never
     // subscribed to, then a push without a message.
-    let mut rogue = libp2p::SwarmBuilder::with_new_identity()
-        .with_tokio()
-        .with_tcp(
-            libp2p::tcp::Config::default(),
-            libp2p::noise::Config::new,
-            libp2p::yamux::Config::default,
-        )
-        .unwrap()
-        .with_behaviour(|_| filter::push_behaviour())
-        .unwrap()
-        .build();
+    let mut rogue = bare_swarm(|_| filter::push_behaviour());
     let target = light.listen_addrs()[0].clone();
     let light_id = light.peer_id();
     rogue.dial(target).unwrap();
@@ -227,23 +235,13 @@ async fn a_light_node_pushes_over_v2_to_a_service_that_has_only_v2() {
         identify: libp2p::identify::Behaviour,
         lightpush: request_response::Behaviour<lightpush::Codec>,
     }
-    let mut service = libp2p::SwarmBuilder::with_new_identity()
-        .with_tokio()
-        .with_tcp(
-            libp2p::tcp::Config::default(),
-            libp2p::noise::Config::new,
-            libp2p::yamux::Config::default,
-        )
-        .unwrap()
-        .with_behaviour(|key| V2Service {
-            identify: libp2p::identify::Behaviour::new(libp2p::identify::Config::new(
-                "ipfs/0.1.0".into(),
-                key.public(),
-            )),
-            lightpush: lightpush::behaviour(lightpush::Version::V2, true),
-        })
-        .unwrap()
-        .build();
+    let mut service = bare_swarm(|key| V2Service {
+        identify: libp2p::identify::Behaviour::new(libp2p::identify::Config::new(
+            "ipfs/0.1.0".into(),
+            key.public(),
+        )),
+        lightpush: lightpush::behaviour(lightpush::Version::V2, true),
+    });
     service
         .listen_on("/ip4/127.0.0.1/tcp/0".parse().unwrap())
         .unwrap();

@@ -25,11 +25,12 @@ impl Driver {
         };
         let now = self.now();
         let mut config = self.config.link();
-        if record.role == nodepair_keystore::Role::App {
-            // The app keeps the session alive; we answer (a manager with a
-            // thousand apps would otherwise double its traffic at rest).
-            config.session.keepalive = nodepair_protocol::Keepalive::Follow;
-        }
+        // Ours is the other role than the counterparty's.
+        let own = match record.role {
+            nodepair_keystore::Role::App => nodepair_protocol::Role::Manager,
+            nodepair_keystore::Role::NodeManager => nodepair_protocol::Role::App,
+        };
+        config.session.keepalive = nodepair_protocol::Keepalive::for_role(own);
         let link = Link::connect(
             config,
             self.own.clone(),

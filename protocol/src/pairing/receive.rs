@@ -138,11 +138,7 @@ impl Pairing {
         let mut seed = [0u8; 32];
         self.rng.fill_bytes(&mut seed);
         let mut session_config = self.config.session.clone();
-        // The app keeps the session alive; the manager answers.
-        session_config.keepalive = match self.role {
-            Role::App => session_config.keepalive,
-            Role::Manager => Keepalive::Follow,
-        };
+        session_config.keepalive = Keepalive::for_role(self.role);
         let session = Session::new(
             session_config,
             self.own.keypair.clone(),

@@ -44,6 +44,17 @@ pub enum Keepalive {
     Follow,
 }
 
+impl Keepalive {
+    /// The rule for a side playing `own`: the app leads, the manager
+    /// follows.
+    pub fn for_role(own: crate::hello::Role) -> Keepalive {
+        match own {
+            crate::hello::Role::App => Keepalive::Lead,
+            crate::hello::Role::Manager => Keepalive::Follow,
+        }
+    }
+}
+
 /// Timings and limits of a session.
 #[derive(Clone, Debug)]
 pub struct SessionConfig {
