@@ -174,6 +174,15 @@ impl Counterparty {
         store.put(&Self::entry_name(&self.public_key), &self.encode())
     }
 
+    /// Saves them all; the vault writes its file once for the lot.
+    pub fn save_all(store: &dyn Keystore, all: &[Counterparty]) -> Result<(), KeystoreError> {
+        let entries: Vec<(EntryName, Vec<u8>)> = all
+            .iter()
+            .map(|c| (Self::entry_name(&c.public_key), c.encode()))
+            .collect();
+        store.put_many(&entries)
+    }
+
     /// The counterparty with this public key, if paired.
     pub fn load(
         store: &dyn Keystore,

@@ -107,6 +107,18 @@ pub trait Keystore: Send + Sync {
     /// Stores `value` under `name`, replacing any previous value.
     fn put(&self, name: &EntryName, value: &[u8]) -> Result<(), KeystoreError>;
 
+    /// Stores every `(name, value)`, as `put` would one by one.
+    ///
+    /// A backend that keeps its entries in one file writes it once (the
+    /// vault: all of them or none); the others store them in order and stop
+    /// at the first error, which leaves the earlier ones stored.
+    fn put_many(&self, entries: &[(EntryName, Vec<u8>)]) -> Result<(), KeystoreError> {
+        for (name, value) in entries {
+            self.put(name, value)?;
+        }
+        Ok(())
+    }
+
     /// Removes the entry; returns whether there was one.
     fn delete(&self, name: &EntryName) -> Result<bool, KeystoreError>;
 

@@ -19,8 +19,8 @@
 //! - [`publisher`](crate::publisher) (private): the task that publishes.
 //! - [`catch_up`](crate::catch_up) (private): whether the network reaches us, and
 //!   catching up from a store after a cut.
-//! - [`storage`](crate::storage) (private): keystore writes off the
-//!   runtime's threads.
+//! - [`storage`](crate::storage) (private): keystore writes, in order, on
+//!   one writer task, last-seen times in batches.
 //! - [`clock`]: the clocks, injected so tests run on paused time.
 //! - [`config`]: names and timings.
 //! - [`hardening`]: no core dumps, for both programs.

@@ -6,7 +6,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use bytes::Bytes;
-use nodepair_keystore::{Counterparty, CounterpartyState, Identity, Keystore, MemoryStore};
+use nodepair_keystore::{
+    Counterparty, CounterpartyState, EntryName, Identity, Keystore, KeystoreError, MemoryStore,
+    SecretBytes,
+};
 use nodepair_peer::{
     Clock, NoMethods, PairingFailure, PairingUpdate, Peer, PeerConfig, RequestError,
 };
@@ -14,6 +17,7 @@ use nodepair_protocol::hello::Role;
 use nodepair_protocol::{NodeState, PairingError, StaticKeypair};
 use nodepair_waku::{Config, Shard, WakuNode};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, UNIX_EPOCH};
 
 const SHARD: Shard = Shard {
@@ -22,7 +26,7 @@ const SHARD: Shard = Shard {
 };
 
 /// An app alone: its keystore, and a peer on a node that reaches nobody.
-async fn lonely_app(keystore: Arc<MemoryStore>) -> Peer {
+async fn lonely_app(keystore: Arc<dyn Keystore>) -> Peer {
     let (identity, _) = Identity::load_or_create(&*keystore).unwrap();
     let waku = WakuNode::start(Config::new(SHARD)).await.unwrap();
     let mut config = PeerConfig::new("laptop", vec![]);
@@ -114,4 +118,67 @@ async fn a_request_to_a_manager_that_never_answers_ends_at_its_timeout() {
     assert_eq!(app.counterparties().await[0].state, NodeState::Connecting);
     assert_eq!(Counterparty::load_all(&*keystore).unwrap().len(), 1);
     stop(app).await;
+}
+
+/// A keystore in memory that counts its writes, as a vault would pay them:
+/// each one rewrites the whole file.
+#[derive(Default)]
+struct Counting {
+    inner: MemoryStore,
+    writes: AtomicUsize,
+}
+
+impl Keystore for Counting {
+    fn backend(&self) -> nodepair_keystore::Backend {
+        self.inner.backend()
+    }
+    fn get(&self, name: &EntryName) -> Result<Option<SecretBytes>, KeystoreError> {
+        self.inner.get(name)
+    }
+    fn put(&self, name: &EntryName, value: &[u8]) -> Result<(), KeystoreError> {
+        self.writes.fetch_add(1, Ordering::SeqCst);
+        self.inner.put(name, value)
+    }
+    fn put_many(&self, entries: &[(EntryName, Vec<u8>)]) -> Result<(), KeystoreError> {
+        self.writes.fetch_add(1, Ordering::SeqCst);
+        self.inner.put_many(entries)
+    }
+    fn delete(&self, name: &EntryName) -> Result<bool, KeystoreError> {
+        self.writes.fetch_add(1, Ordering::SeqCst);
+        self.inner.delete(name)
+    }
+    fn names(&self) -> Result<Vec<EntryName>, KeystoreError> {
+        self.inner.names()
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn stopping_records_every_counterparty_in_one_write() {
+    // A manager with 200 apps once wrote its vault 200 times on SIGTERM,
+    // and took seconds to stop.
+    let keystore = Arc::new(Counting::default());
+    for i in 0..200u32 {
+        let mut secret = [0x11; 32];
+        secret[4..8].copy_from_slice(&i.to_le_bytes());
+        let key = StaticKeypair::from_secret(secret);
+        Counterparty {
+            public_key: *key.public().as_bytes(),
+            node_id: [7; 16],
+            display_name: format!("validator-{i}"),
+            role: nodepair_keystore::Role::NodeManager,
+            paired_at: 1_799_000_000,
+            last_seen: Some(1_799_990_000),
+            state: CounterpartyState::Active,
+            capabilities: vec!["host".into()],
+            local_name: None,
+        }
+        .save(&*keystore)
+        .unwrap();
+    }
+    let app = lonely_app(keystore.clone()).await;
+    assert_eq!(app.counterparties().await.len(), 200);
+    let before = keystore.writes.load(Ordering::SeqCst);
+    stop(app).await;
+    assert_eq!(keystore.writes.load(Ordering::SeqCst) - before, 1);
+    assert_eq!(Counterparty::load_all(&*keystore).unwrap().len(), 200);
 }

@@ -10,7 +10,7 @@ use nodepair_protocol::{NodeState, Status};
 use nodepair_tests::net::{ManagerHome, Relay};
 use nodepair_tests::{Sandbox, load, stderr, stdout};
 use std::collections::HashSet;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 const WITHIN: Duration = Duration::from_secs(240);
 
@@ -39,7 +39,9 @@ async fn every_app_is_back_online_after_the_manager_restarts() {
     eprintln!("{count} apps online {first:?} after they started");
 
     // The manager goes; every app hears its goodbye.
+    let stopping = Instant::now();
     assert!(daemon.terminate().success());
+    eprintln!("the manager stopped {:?} after SIGTERM", stopping.elapsed());
     running
         .until_none(fleet.manager, NodeState::Online, Duration::from_secs(60))
         .await

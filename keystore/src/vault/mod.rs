@@ -507,6 +507,14 @@ impl Keystore for Vault {
         })
     }
 
+    fn put_many(&self, entries: &[(EntryName, Vec<u8>)]) -> Result<(), KeystoreError> {
+        self.change(|e| {
+            for (name, value) in entries {
+                e.insert(name.clone(), SecretBytes::new(value.clone()));
+            }
+        })
+    }
+
     fn delete(&self, name: &EntryName) -> Result<bool, KeystoreError> {
         let had = self.get(name)?.is_some();
         if had {

@@ -193,3 +193,45 @@ fn writes_never_go_through_a_link_planted_beside_the_vault() {
     let v = Vault::open(&path, b"correct horse").unwrap();
     assert_eq!(v.names().unwrap().len(), 3);
 }
+
+#[test]
+fn a_batch_of_entries_survives_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = filled(dir.path());
+    let v = Vault::open(&path, b"correct horse").unwrap();
+    let batch: Vec<(EntryName, Vec<u8>)> = (0..200)
+        .map(|i| {
+            (
+                name(&format!("peer.{i:03}")),
+                format!("value-{i}").into_bytes(),
+            )
+        })
+        .collect();
+    v.put_many(&batch).unwrap();
+    drop(v);
+    let v = Vault::open(&path, b"correct horse").unwrap();
+    assert_eq!(v.names().unwrap().len(), 202);
+    assert_eq!(
+        v.get(&name("peer.199")).unwrap().unwrap().expose(),
+        b"value-199"
+    );
+}
+
+#[test]
+fn a_batch_that_cannot_be_written_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = filled(dir.path());
+    let v = Vault::open(&path, b"correct horse").unwrap();
+    // Its directory gone, the vault cannot write its temp file.
+    fs::remove_dir_all(dir.path()).unwrap();
+    let batch = [
+        (name("peer.a"), b"changed".to_vec()),
+        (name("peer.b"), b"new".to_vec()),
+    ];
+    assert!(v.put_many(&batch).is_err());
+    assert_eq!(
+        v.get(&name("peer.a")).unwrap().unwrap().expose(),
+        b"secret-2"
+    );
+    assert!(v.get(&name("peer.b")).unwrap().is_none());
+}

@@ -4,7 +4,6 @@ use super::{Driver, random_seed};
 use crate::Revocation;
 use crate::counterparty::Counterparty;
 use crate::request::{Caller, Reply, RequestError};
-use crate::storage;
 use crate::subscriptions::Route;
 use crate::view::{CounterpartyView, EventError, PeerEvent, RenameError};
 use bytes::Bytes;
@@ -152,10 +151,7 @@ impl Driver {
             .is_none_or(|at| now.duration_since(at) >= self.config.persist_last_seen_every);
         if due && counterparty.record.last_seen.is_some() {
             counterparty.persisted_seen_at = Some(now);
-            let record = counterparty.record.clone();
-            if let Err(e) = storage::store(&self.keystore, record).await {
-                tracing::warn!(peer = %peer.fingerprint(), "cannot record last-seen: {e}");
-            }
+            self.storage.save_later(counterparty.record.clone());
         }
     }
 
@@ -234,7 +230,7 @@ impl Driver {
         if !counterparty.link.is_revoking() {
             let mut record = counterparty.record.clone();
             record.state = CounterpartyState::Revoked;
-            if let Err(e) = storage::store(&self.keystore, record.clone()).await {
+            if let Err(e) = self.storage.save(record.clone()).await {
                 tracing::error!("cannot record the revocation: {e}");
                 let _ = reply.send(Revocation::Failed(e));
                 return;
@@ -281,7 +277,8 @@ impl Driver {
             .ok_or(RenameError::NotPaired)?;
         let mut record = counterparty.record.clone();
         record.local_name = name;
-        storage::store(&self.keystore, record.clone())
+        self.storage
+            .save(record.clone())
             .await
             .map_err(RenameError::Storage)?;
         let counterparty = self
@@ -305,7 +302,7 @@ impl Driver {
             let _ = waiting.send(Err(RequestError::Send("the session closed".into())));
         }
         counterparty.revocation_told(&Revocation::WillBeTold);
-        if let Err(e) = storage::delete(&self.keystore, peer).await {
+        if let Err(e) = self.storage.delete(peer).await {
             tracing::error!("cannot delete a revoked counterparty: {e}");
         }
         let _ = self.events.send(PeerEvent::Removed {

@@ -19,6 +19,7 @@ use crate::counterparty::Counterparty;
 use crate::pairing_handle::{PairingFailure, PairingUpdate};
 use crate::publisher::Publisher;
 use crate::request::{Reply, RequestError, RequestHandler};
+use crate::storage::Storage;
 use crate::subscriptions::{Route, Subscriptions};
 use crate::view::{CounterpartyView, EventError, PeerEvent, RenameError};
 use crate::{PeerConfig, PeerStatus, Revocation};
@@ -87,7 +88,7 @@ const REPLIES_BUFFER: usize = 256;
 pub(crate) struct Driver {
     own: StaticKeypair,
     config: PeerConfig,
-    keystore: Arc<dyn Keystore>,
+    storage: Storage,
     waku: WakuNode,
     handler: Arc<dyn RequestHandler>,
     events: broadcast::Sender<PeerEvent>,
@@ -125,7 +126,7 @@ impl Driver {
         Driver {
             own,
             config,
-            keystore,
+            storage: Storage::start(keystore),
             subscriptions: Subscriptions::new(waku.clone()),
             publisher: Publisher::start(waku.clone()),
             waku,
@@ -355,19 +356,18 @@ impl Driver {
     /// Tells every online counterparty we are going, sends it, records
     /// last-seen, and stops the subscriptions.
     async fn shutdown(&mut self) {
+        // Goodbyes first, so whoever waits hears at once that we stopped.
         let peers: Vec<PublicKey> = self.counterparties.keys().copied().collect();
         for peer in peers {
             if let Some(counterparty) = self.counterparties.get_mut(&peer) {
                 counterparty.link.shutdown();
             }
-            // Sends the goodbye; whoever waits hears that we stopped.
             self.flush_counterparty(peer).await;
-            if let Some(counterparty) = self.counterparties.get(&peer)
-                && !counterparty.link.is_revoking()
-                && let Err(e) =
-                    crate::storage::store(&self.keystore, counterparty.record.clone()).await
-            {
-                tracing::warn!("cannot record last-seen at shutdown: {e}");
+        }
+        // Then every last-seen time, in one write.
+        for counterparty in self.counterparties.values() {
+            if !counterparty.link.is_revoking() {
+                self.storage.save_later(counterparty.record.clone());
             }
         }
         for run in self.pairings.values_mut() {
@@ -382,6 +382,7 @@ impl Driver {
         // Let the publisher send what is queued, briefly.
         self.publisher.stop().await;
         self.subscriptions.stop();
+        self.storage.flush().await;
     }
 }
 

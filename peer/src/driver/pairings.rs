@@ -3,7 +3,6 @@
 use super::{Driver, random_seed};
 use crate::counterparty::Counterparty;
 use crate::pairing_handle::{PairingFailure, PairingUpdate};
-use crate::storage;
 use crate::subscriptions::Route;
 use crate::view::PeerEvent;
 use nodepair_keystore::{Counterparty as Stored, CounterpartyState};
@@ -191,7 +190,7 @@ impl Driver {
             capabilities: counterparty.capabilities,
             local_name: None,
         };
-        if let Err(e) = storage::store(&self.keystore, record.clone()).await {
+        if let Err(e) = self.storage.save(record.clone()).await {
             tracing::error!("a pairing succeeded but could not be stored: {e}");
             // Take it back: the other side gives up now rather than when
             // the code expires (how, the pairing decides by role).
