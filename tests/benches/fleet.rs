@@ -23,15 +23,13 @@ const ONLINE: &str = "[data-testid=manager][data-state=online]";
 /// Clicks timed each way.
 const CLICKS: usize = 10;
 
-/// `RssAnon` of process `pid` in MiB: what it allocated itself, without
-/// the shared libraries' pages `VmRSS` also counts (the window process maps
-/// a browser engine and, on Xvfb, a software GL stack).
-fn rss_anon_mib(pid: u32) -> f64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
+/// The `key:` line (in KiB) of `/proc/<pid>/<file>`, in MiB.
+fn proc_mib(pid: u32, file: &str, key: &str) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/{file}"))
         .ok()
         .and_then(|s| {
             s.lines()
-                .find_map(|l| l.strip_prefix("RssAnon:"))
+                .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
                 .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
         })
         .map_or(f64::NAN, |kib| kib / 1024.0)
@@ -81,7 +79,11 @@ async fn main() {
     let (peers_at, window_at) = (peers_at.unwrap(), window_at.unwrap());
     tokio::time::sleep(Duration::from_secs(10)).await;
     let rss = rss_kib(pid) as f64 / 1024.0;
-    let anon = rss_anon_mib(pid);
+    // What VmRSS counts besides its own allocations: the pages of the
+    // libraries the window maps (a browser engine and, on Xvfb, a software
+    // GL stack), which its web process maps too.
+    let anon = proc_mib(pid, "status", "RssAnon");
+    let pss = proc_mib(pid, "smaps_rollup", "Pss");
 
     // A row in the middle of the list, opened and left again.
     let row = format!(
@@ -126,6 +128,9 @@ async fn main() {
     );
     println!(
         "| of which anonymous (RssAnon: its own allocations, not the libraries' pages) | {anon:.1} MiB | – | – |"
+    );
+    println!(
+        "| its proportional share (PSS: a page shared with its web and network processes counts divided among them) | {pss:.1} MiB | – | – |"
     );
     println!(
         "| click a manager in the list → its page (median of {CLICKS}, in the page) | {:.0} ms | < 300 ms | {:.2} |",
