@@ -7,7 +7,7 @@ use nodepair_keystore::Counterparty as Stored;
 use nodepair_protocol::Link;
 use nodepair_protocol::link::RequestId;
 use std::collections::HashMap;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 pub(crate) struct Counterparty {
@@ -42,6 +42,19 @@ impl Counterparty {
         view.latency = self.link.latency();
         view.key_changes = self.link.keys_epoch();
         view
+    }
+
+    /// The record to write when its last-seen time changed and was last
+    /// written at least `every` ago.
+    pub(crate) fn last_seen_due(&mut self, now: Instant, every: Duration) -> Option<Stored> {
+        let due = self
+            .persisted_seen_at
+            .is_none_or(|at| now.duration_since(at) >= every);
+        if !due || self.record.last_seen.is_none() {
+            return None;
+        }
+        self.persisted_seen_at = Some(now);
+        Some(self.record.clone())
     }
 
     /// Tells those waiting on our revocation how it went.

@@ -28,7 +28,7 @@ pub(crate) struct Storage {
     ops: mpsc::UnboundedSender<Op>,
 }
 
-const STOPPED: &str = "the keystore writer has stopped";
+const STOPPED: &str = "the keystore write did not finish";
 
 impl Storage {
     /// Starts the writer for `keystore` on the current runtime.
@@ -75,13 +75,14 @@ async fn write(keystore: Arc<dyn Keystore>, mut queue: mpsc::UnboundedReceiver<O
     while queue.recv_many(&mut ops, usize::MAX).await > 0 {
         let keystore = keystore.clone();
         let batch = std::mem::take(&mut ops);
-        // A keyring call may block: the writes run on a blocking thread.
+        // A keyring call may block: the writes run on a blocking thread. If
+        // one panics, whoever waited on that batch hears it failed (their
+        // answer is dropped), and later changes are still written.
         if tokio::task::spawn_blocking(move || apply(&*keystore, batch))
             .await
             .is_err()
         {
-            tracing::error!("the keystore writer failed; later changes are not saved");
-            return;
+            tracing::error!("a keystore write failed unexpectedly; its changes may be lost");
         }
     }
 }

@@ -146,12 +146,8 @@ impl Driver {
         if changed && !counterparty.link.is_revoking() {
             let _ = self.events.send(PeerEvent::Changed(counterparty.view()));
         }
-        let due = counterparty
-            .persisted_seen_at
-            .is_none_or(|at| now.duration_since(at) >= self.config.persist_last_seen_every);
-        if due && counterparty.record.last_seen.is_some() {
-            counterparty.persisted_seen_at = Some(now);
-            self.storage.save_later(counterparty.record.clone());
+        if let Some(record) = counterparty.last_seen_due(now, self.config.persist_last_seen_every) {
+            self.storage.save_later(record);
         }
     }
 

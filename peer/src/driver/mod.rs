@@ -347,8 +347,20 @@ impl Driver {
     /// persisted before its last message goes out), then the links.
     async fn flush(&mut self) {
         self.flush_pairings().await;
-        let peers: Vec<PublicKey> = self.counterparties.keys().copied().collect();
-        for peer in peers {
+        // Most links have nothing to say after one event (a manager may have
+        // a thousand): those only get their last-seen time written if due.
+        let now = self.now();
+        let mut busy = Vec::new();
+        for (peer, counterparty) in &mut self.counterparties {
+            if counterparty.link.has_output() {
+                busy.push(*peer);
+            } else if let Some(record) =
+                counterparty.last_seen_due(now, self.config.persist_last_seen_every)
+            {
+                self.storage.save_later(record);
+            }
+        }
+        for peer in busy {
             self.flush_counterparty(peer).await;
         }
     }

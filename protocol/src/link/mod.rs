@@ -291,6 +291,12 @@ impl Link {
         self.events.pop_front()
     }
 
+    /// Whether a message or an event waits to be polled: a driver with many
+    /// links passes over the others.
+    pub fn has_output(&self) -> bool {
+        !self.events.is_empty() || self.session.has_transmit()
+    }
+
     /// Sends a request of the program's, sealed now under the current keys
     /// or queued for the next. Its answer comes as [`LinkEvent::Answered`],
     /// or [`LinkEvent::Unanswered`] after the request timeout. Sent once

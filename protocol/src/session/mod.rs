@@ -569,6 +569,11 @@ impl Session {
         .min()
     }
 
+    /// Whether a message waits for [`poll_transmit`](Self::poll_transmit).
+    pub fn has_transmit(&self) -> bool {
+        !self.transmit.is_empty()
+    }
+
     /// The next message to publish on the session's topic.
     pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
         self.transmit.pop_front()
