@@ -49,6 +49,8 @@ struct Side {
     keystore: Arc<MemoryStore>,
     identity: Identity,
     relay: Multiaddr,
+    /// Pings every second and writes last-seen every two.
+    brisk: bool,
 }
 
 impl Side {
@@ -61,6 +63,7 @@ impl Side {
             keystore,
             identity,
             relay: relay.listen_addrs()[0].clone(),
+            brisk: false,
         }
     }
 
@@ -72,6 +75,12 @@ impl Side {
         config.pairing.retry_initial = Duration::from_millis(100);
         config.pairing.retry_max = Duration::from_millis(400);
         config.request_timeout = Duration::from_secs(3);
+        if self.brisk {
+            for session in [&mut config.session, &mut config.pairing.session] {
+                session.ping_interval = Duration::from_secs(1);
+            }
+            config.persist_last_seen_every = Duration::from_secs(2);
+        }
         config
     }
 
@@ -519,4 +528,36 @@ async fn a_light_app_fetches_from_the_store_what_went_out_while_it_was_cut_off()
     stop(app).await;
     stop(manager).await;
     home.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn last_seen_is_written_while_the_session_runs_not_only_at_shutdown() {
+    // What `peers` shows after a crash: the last time the other side was
+    // heard, give or take the write interval.
+    let relay = relay().await;
+    let mut app_side = Side::new(Role::App, "laptop", &relay);
+    let mut manager_side = Side::new(Role::Manager, "validator-1", &relay);
+    app_side.brisk = true;
+    manager_side.brisk = true;
+    let app = app_side.start().await;
+    let manager = manager_side.start().await;
+    pair(&app, &manager).await;
+    let paired_at = manager_side.stored()[0].last_seen.unwrap();
+
+    // The app pings every second; the manager hears it and writes it down.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let seen = manager_side.stored()[0].last_seen.unwrap();
+        if seen >= paired_at + 3 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "last seen still {seen}, paired at {paired_at}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(app_side.stored()[0].last_seen.unwrap() >= paired_at);
+    stop(app).await;
+    stop(manager).await;
 }
