@@ -14,7 +14,7 @@ use nodepair_peer::{
     Clock, NoMethods, PairingFailure, PairingUpdate, Peer, PeerConfig, RequestError,
 };
 use nodepair_protocol::hello::Role;
-use nodepair_protocol::{NodeState, PairingError, StaticKeypair};
+use nodepair_protocol::{NodeState, PairingError, PublicKey, StaticKeypair};
 use nodepair_waku::{Config, Shard, WakuNode};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -41,6 +41,21 @@ async fn lonely_app(keystore: Arc<dyn Keystore>) -> Peer {
     )
     .await
     .unwrap()
+}
+
+/// A manager's record, as pairing wrote it a while ago.
+fn paired_manager(key: PublicKey, name: &str) -> Counterparty {
+    Counterparty {
+        public_key: *key.as_bytes(),
+        node_id: [7; 16],
+        display_name: name.into(),
+        role: nodepair_keystore::Role::NodeManager,
+        paired_at: 1_799_000_000,
+        last_seen: Some(1_799_990_000),
+        state: CounterpartyState::Active,
+        capabilities: vec!["host".into()],
+        local_name: None,
+    }
 }
 
 async fn stop(peer: Peer) {
@@ -87,19 +102,9 @@ async fn a_code_nobody_answers_expires_after_its_lifetime_and_keeps_nothing() {
 async fn a_request_to_a_manager_that_never_answers_ends_at_its_timeout() {
     let keystore = Arc::new(MemoryStore::new());
     let manager = StaticKeypair::from_secret([0x5a; 32]).public();
-    Counterparty {
-        public_key: *manager.as_bytes(),
-        node_id: [7; 16],
-        display_name: "validator-1".into(),
-        role: nodepair_keystore::Role::NodeManager,
-        paired_at: 1_799_000_000,
-        last_seen: Some(1_799_990_000),
-        state: CounterpartyState::Active,
-        capabilities: vec!["host".into()],
-        local_name: None,
-    }
-    .save(&*keystore)
-    .unwrap();
+    paired_manager(manager, "validator-1")
+        .save(&*keystore)
+        .unwrap();
     let app = lonely_app(keystore.clone()).await;
     let views = app.counterparties().await;
     assert_eq!(views.len(), 1);
@@ -160,20 +165,10 @@ async fn stopping_records_every_counterparty_in_one_write() {
     for i in 0..200u32 {
         let mut secret = [0x11; 32];
         secret[4..8].copy_from_slice(&i.to_le_bytes());
-        let key = StaticKeypair::from_secret(secret);
-        Counterparty {
-            public_key: *key.public().as_bytes(),
-            node_id: [7; 16],
-            display_name: format!("validator-{i}"),
-            role: nodepair_keystore::Role::NodeManager,
-            paired_at: 1_799_000_000,
-            last_seen: Some(1_799_990_000),
-            state: CounterpartyState::Active,
-            capabilities: vec!["host".into()],
-            local_name: None,
-        }
-        .save(&*keystore)
-        .unwrap();
+        let key = StaticKeypair::from_secret(secret).public();
+        paired_manager(key, &format!("validator-{i}"))
+            .save(&*keystore)
+            .unwrap();
     }
     let app = lonely_app(keystore.clone()).await;
     assert_eq!(app.counterparties().await.len(), 200);
