@@ -4,6 +4,7 @@ use crate::answer::{Answer, Setup, ok, ready, request, unknown};
 use crate::logs::AbortOnDrop;
 use bytes::Bytes;
 use nodepair_peer::{Caller, Peer, ReplyFuture};
+use nodepair_protocol::frame::ByteString;
 use nodepair_protocol::api::host::{Health, HostFollow, HostUnfollow};
 use nodepair_protocol::api::{self, Method};
 use nodepair_protocol::PublicKey;
@@ -234,7 +235,11 @@ async fn push_host(peer: &OnceLock<Peer>, to: PublicKey, interval: Duration) -> 
             Err(e) => return format!("reading the host failed: {e}"),
         };
         if let Err(e) = peer
-            .send_event(to, STREAM, nodepair_protocol::api::encode(&report))
+            .send_event(
+                to,
+                ByteString::from_static(STREAM),
+                nodepair_protocol::api::encode(&report),
+            )
             .await
         {
             return e.to_string();

@@ -62,6 +62,7 @@ pub use view::{CounterpartyView, EventError, FindError, PeerEvent, RenameError, 
 use bytes::Bytes;
 use driver::{Command, Driver};
 use nodepair_keystore::{Counterparty as Stored, CounterpartyError, Identity, Keystore};
+use nodepair_protocol::frame::ByteString;
 use nodepair_protocol::hello::Role;
 use nodepair_protocol::pairing::LocalIdentity;
 use nodepair_protocol::pairing_code::PairingCode;
@@ -354,7 +355,7 @@ impl Peer {
     pub async fn send_event(
         &self,
         to: PublicKey,
-        stream: impl Into<String>,
+        stream: impl Into<ByteString>,
         body: impl Into<Bytes>,
     ) -> Result<u64, EventError> {
         let (reply, answer) = oneshot::channel();

@@ -429,7 +429,7 @@ async fn events_reach_the_counterparty_in_order_and_stop_once_it_is_unpaired() {
             .unwrap();
         if let PeerEvent::Stream { from, event } = event {
             assert_eq!(from, manager.public_key());
-            got.push((event.stream, event.seq, event.body));
+            got.push((event.stream.to_string(), event.seq, event.body));
         }
     }
     assert_eq!(

@@ -15,7 +15,7 @@ use chacha20poly1305::aead::{AeadInOut, KeyInit};
 use chacha20poly1305::{ChaCha20Poly1305, Nonce};
 use criterion::{Criterion, Throughput, criterion_group};
 use nodepair_protocol::PairingKeys;
-use nodepair_protocol::frame::{Event, Frame};
+use nodepair_protocol::frame::{ByteString, Event, Frame};
 use nodepair_protocol::hello::{Hello, Role};
 use nodepair_protocol::identity::{NodeId, StaticKeypair};
 use nodepair_protocol::pairing_code::PairingCode;
@@ -37,7 +37,7 @@ fn frame() -> Frame {
     let mut body = vec![0x5a; FRAME];
     loop {
         let f = Frame::Event(Event {
-            stream: "logs".into(),
+            stream: ByteString::from_static("logs"),
             seq: 1,
             body: body.clone().into(),
         });
@@ -50,8 +50,9 @@ fn frame() -> Frame {
 }
 
 fn session_round(sa: &mut Session, sb: &mut Session, f: &Frame, now: Instant) {
-    // Cloning the frame shares its body (Bytes) and copies the stream name;
-    // the session then encodes the body into the message and seals it.
+    // Cloning the frame shares its body and stream name (both `Bytes`), as
+    // a stream pushing events does; the session then encodes the body into
+    // the message and seals it.
     sa.send(f.clone()).unwrap();
     let m = sa.poll_transmit().unwrap();
     sb.handle_message(now, &m);

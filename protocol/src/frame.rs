@@ -8,6 +8,7 @@
 
 use crate::status::Status;
 use bytes::Bytes;
+pub use bytestring::ByteString;
 use prost::Message;
 
 /// Largest encoded frame accepted or sent; checked before decoding, so a
@@ -99,17 +100,50 @@ impl Response {
 }
 
 /// A pushed event of some stream.
-#[derive(Clone, PartialEq, prost::Message)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Event {
-    /// Which stream, e.g. `logs.follow`.
-    #[prost(string, tag = "1")]
-    pub stream: String,
+    /// Which stream, e.g. `logs:geth`. Shared, not copied, from the
+    /// decoded message, and free to clone from a `&'static str`
+    /// ([`ByteString::from_static`]): a stream pushes many events.
+    pub stream: ByteString,
     /// Position in the stream, so gaps can be seen.
-    #[prost(uint64, tag = "2")]
     pub seq: u64,
     /// The event, encoded as the stream defines.
-    #[prost(bytes = "bytes", tag = "3")]
     pub body: Bytes,
+}
+
+/// [`Event`] on the wire. The stream name is a protobuf `string`; it is
+/// read as `bytes` (the same encoding) so it can stay a slice of the
+/// message, and its UTF-8 is checked in [`Event::from_wire`].
+#[derive(Clone, PartialEq, prost::Message)]
+struct WireEvent {
+    #[prost(bytes = "bytes", tag = "1")]
+    stream: Bytes,
+    #[prost(uint64, tag = "2")]
+    seq: u64,
+    #[prost(bytes = "bytes", tag = "3")]
+    body: Bytes,
+}
+
+impl Event {
+    fn from_wire(e: WireEvent) -> Result<Event, FrameError> {
+        let stream = ByteString::try_from(e.stream).map_err(|_| {
+            FrameError::Malformed("the event's stream name is not UTF-8".to_owned())
+        })?;
+        Ok(Event {
+            stream,
+            seq: e.seq,
+            body: e.body,
+        })
+    }
+
+    fn into_wire(self) -> WireEvent {
+        WireEvent {
+            stream: self.stream.into_bytes(),
+            seq: self.seq,
+            body: self.body,
+        }
+    }
 }
 
 /// A change to what the sender advertises about itself.
@@ -202,7 +236,7 @@ enum Body {
     #[prost(message, tag = "3")]
     Response(Response),
     #[prost(message, tag = "4")]
-    Event(Event),
+    Event(WireEvent),
     #[prost(message, tag = "5")]
     Ping(Keepalive),
     #[prost(message, tag = "6")]
@@ -285,7 +319,7 @@ impl Frame {
         let body = match self {
             Frame::Request(r) => Body::Request(r),
             Frame::Response(r) => Body::Response(r),
-            Frame::Event(e) => Body::Event(e),
+            Frame::Event(e) => Body::Event(e.into_wire()),
             Frame::Ping { id } => Body::Ping(Keepalive { id }),
             Frame::Pong { id } => Body::Pong(Keepalive { id }),
             Frame::Disconnect { reason, detail } => Body::Disconnect(WireDisconnect {
@@ -322,7 +356,7 @@ impl Frame {
                 }
                 Frame::Response(r)
             }
-            Body::Event(e) => Frame::Event(e),
+            Body::Event(e) => Frame::Event(Event::from_wire(e)?),
             Body::Ping(k) => Frame::Ping { id: k.id },
             Body::Pong(k) => Frame::Pong { id: k.id },
             Body::Disconnect(d) => Frame::Disconnect {
@@ -429,6 +463,39 @@ mod tests {
         let mut bytes = Frame::Ping { id: 3 }.encode();
         bytes.extend_from_slice(&[0xc0, 0x02, 0x01]);
         assert_eq!(Frame::decode(&bytes), Ok(Frame::Ping { id: 3 }));
+    }
+
+    #[test]
+    fn an_event_stream_name_must_be_utf8() {
+        // Read as bytes to stay a slice of the message, the name is still
+        // a protobuf string: invalid UTF-8 is refused, as prost would.
+        let bytes = WireFrame {
+            version: 1,
+            body: Some(Body::Event(WireEvent {
+                stream: Bytes::from_static(&[b'l', 0xff, b'g']),
+                seq: 1,
+                body: Bytes::new(),
+            })),
+        }
+        .encode_to_vec();
+        assert!(matches!(
+            Frame::decode(&bytes),
+            Err(FrameError::Malformed(why)) if why.contains("UTF-8")
+        ));
+        // And the wire encoding is a string's: what `string stream = 1`
+        // would decode.
+        let event = Frame::Event(Event {
+            stream: "logs:geth".into(),
+            seq: 2,
+            body: Bytes::from_static(b"x"),
+        });
+        assert_eq!(
+            event.encode(),
+            [
+                0x08, 0x01, 0x22, 0x10, 0x0a, 0x09, b'l', b'o', b'g', b's', b':', b'g', b'e', b't',
+                b'h', 0x10, 0x02, 0x1a, 0x01, b'x'
+            ]
+        );
     }
 
     #[test]

@@ -476,7 +476,7 @@ fn events_are_numbered_per_stream_and_only_sent_online() {
         .events
         .iter()
         .filter_map(|e| match e {
-            LinkEvent::Event(e) => Some((e.stream.clone(), e.seq)),
+            LinkEvent::Event(e) => Some((e.stream.to_string(), e.seq)),
             _ => None,
         })
         .collect();

@@ -450,7 +450,7 @@ fn forward(app: &AppHandle, from: nodepair_protocol::PublicKey, event: &Pushed) 
     let event = ManagerEvent {
         key: from.to_string(),
         kind: stream.kind.to_owned(),
-        stream: event.stream.clone(),
+        stream: event.stream.to_string(),
         body: crate::views::Json(body),
     };
     if let Err(e) = event.emit(app) {

@@ -7,6 +7,7 @@ use super::rules::{Client, Observation, Unit};
 use super::settings::AlertsConfig;
 use super::watch::{ActError, Watch};
 use crate::answer::{Answer, Setup, ok, ready, refuse, request, unknown};
+use nodepair_protocol::frame::ByteString;
 use crate::ethereum::Ethereum;
 use crate::services::Services;
 use anyhow::Context;
@@ -83,7 +84,7 @@ impl Alerts {
             .copied()
             .collect();
         for to in followers {
-            if let Err(e) = peer.send_event(to, STREAM, body.clone()).await {
+            if let Err(e) = peer.send_event(to, ByteString::from_static(STREAM), body.clone()).await {
                 // Offline, unpaired or revoked: it follows again when it
                 // is back, and lists what it missed.
                 self.followers

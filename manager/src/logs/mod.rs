@@ -264,6 +264,7 @@ impl Logs {
             return "the manager is not running".into();
         };
         let mut budget = ByteBudget::new(self.bytes_per_sec, Instant::now());
+        let stream = nodepair_protocol::frame::ByteString::from(stream);
         let mut tick = tokio::time::interval(BATCH);
         let mut pending = Vec::new();
         let mut dropped = 0u64;
@@ -292,7 +293,7 @@ impl Logs {
                         std::mem::take(&mut dropped),
                     );
                     for event in events {
-                        match peer.send_event(to, stream, nodepair_protocol::api::encode(&event)).await {
+                        match peer.send_event(to, stream.clone(), nodepair_protocol::api::encode(&event)).await {
                             Ok(_) => {}
                             Err(e @ (EventError::NotPaired | EventError::NotOnline | EventError::Stopped)) => return e.to_string(),
                             Err(e) => return e.to_string(),

@@ -8,6 +8,7 @@ use crate::subscriptions::Route;
 use crate::view::{CounterpartyView, EventError, PeerEvent, RenameError};
 use bytes::Bytes;
 use nodepair_keystore::{Counterparty as Stored, CounterpartyState};
+use nodepair_protocol::frame::ByteString;
 use nodepair_protocol::link::{EventRefused, LinkEvent, RequestRefused, Revoking, Unanswered};
 use nodepair_protocol::session::SendError;
 use nodepair_protocol::{Link, PublicKey, session_content_topic};
@@ -194,7 +195,7 @@ impl Driver {
     pub(super) fn send_event(
         &mut self,
         to: PublicKey,
-        stream: String,
+        stream: ByteString,
         body: Bytes,
     ) -> Result<u64, EventError> {
         let counterparty = self

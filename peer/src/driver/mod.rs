@@ -25,6 +25,7 @@ use crate::view::{CounterpartyView, EventError, PeerEvent, RenameError};
 use crate::{PeerConfig, PeerStatus, Revocation};
 use bytes::Bytes;
 use nodepair_keystore::Keystore;
+use nodepair_protocol::frame::ByteString;
 use nodepair_protocol::session::SessionStats;
 
 use nodepair_protocol::{Link, Pairing, PublicKey, StaticKeypair};
@@ -62,7 +63,7 @@ pub(crate) enum Command {
     },
     SendEvent {
         to: PublicKey,
-        stream: String,
+        stream: ByteString,
         body: Bytes,
         reply: oneshot::Sender<Result<u64, EventError>>,
     },

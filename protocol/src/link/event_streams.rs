@@ -1,12 +1,13 @@
 //! The sequence numbers of our event streams to one counterparty.
 
+use bytestring::ByteString;
 use std::collections::HashMap;
 
 /// The last number sent on each stream; a stream's first event is 1, so a
 /// receiver sees gaps (and a stream that started over).
 #[derive(Debug, Default)]
 pub(crate) struct EventStreams {
-    last: HashMap<String, u64>,
+    last: HashMap<ByteString, u64>,
 }
 
 impl EventStreams {
@@ -16,7 +17,7 @@ impl EventStreams {
     }
 
     /// The event numbered `seq` went out.
-    pub(crate) fn sent(&mut self, stream: String, seq: u64) {
+    pub(crate) fn sent(&mut self, stream: ByteString, seq: u64) {
         self.last.insert(stream, seq);
     }
 }

@@ -35,6 +35,7 @@ use crate::recent_requests::RecentRequests;
 use crate::session::{SendError, Session, SessionEvent, SessionStats};
 use crate::status::Status;
 use bytes::Bytes;
+use bytestring::ByteString;
 use event_streams::EventStreams;
 use outstanding::{Asked, Outstanding};
 use rand_chacha::ChaCha20Rng;
@@ -362,7 +363,7 @@ impl Link {
 
     /// Pushes one event of `stream`, numbered after the last one sent on
     /// it; returns its number. Only while online: events are not queued.
-    pub fn send_event(&mut self, stream: String, body: Bytes) -> Result<u64, EventRefused> {
+    pub fn send_event(&mut self, stream: ByteString, body: Bytes) -> Result<u64, EventRefused> {
         if self.over || self.revoking {
             return Err(EventRefused::NotPaired);
         }
