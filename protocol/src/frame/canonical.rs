@@ -204,7 +204,7 @@ impl Parts {
 
 /// The body, ending the frame: the input itself, cut to it, so taking it
 /// costs no reference count.
-#[inline]
+#[inline(always)]
 fn body(mut bytes: Bytes, (start, end): (usize, usize)) -> Bytes {
     if start == end {
         return Bytes::new();
@@ -295,8 +295,20 @@ impl Cursor<'_> {
     }
 
     /// A varint as prost reads it: up to ten bytes, the tenth at most 1.
-    #[inline]
+    #[inline(always)]
     fn varint(&mut self) -> Option<u64> {
+        // Keys, lengths under 128 and small numbers: one byte, read here
+        // without a call.
+        match self.buf.get(self.at) {
+            Some(&b) if b < 0x80 => {
+                self.at += 1;
+                Some(u64::from(b))
+            }
+            _ => self.long_varint(),
+        }
+    }
+
+    fn long_varint(&mut self) -> Option<u64> {
         let mut value = 0u64;
         for i in 0..10 {
             let b = self.byte()?;
