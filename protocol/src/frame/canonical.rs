@@ -35,8 +35,8 @@ pub(super) struct Data {
     inner: usize,
 }
 
-// The version is written as one byte.
-const _: () = assert!(FRAME_VERSION < 0x80);
+// The version is written, as one byte (prost leaves a 0 out).
+const _: () = assert!(FRAME_VERSION > 0 && FRAME_VERSION < 0x80);
 
 impl Data {
     /// Takes data frames; gives any other back.

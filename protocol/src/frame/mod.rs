@@ -114,13 +114,12 @@ pub struct Event {
     pub body: Bytes,
 }
 
-/// [`Event`] on the wire. The stream name is a protobuf `string`; it is
-/// read as `bytes` (the same encoding) so it can stay a slice of the
-/// message, and its UTF-8 is checked in [`Event::from_wire`].
+/// [`Event`] as prost reads and writes it (the frames it does not take
+/// from [`canonical`]).
 #[derive(Clone, PartialEq, prost::Message)]
 struct WireEvent {
-    #[prost(bytes = "bytes", tag = "1")]
-    stream: Bytes,
+    #[prost(string, tag = "1")]
+    stream: String,
     #[prost(uint64, tag = "2")]
     seq: u64,
     #[prost(bytes = "bytes", tag = "3")]
@@ -128,20 +127,17 @@ struct WireEvent {
 }
 
 impl Event {
-    fn from_wire(e: WireEvent) -> Result<Event, FrameError> {
-        let stream = ByteString::try_from(e.stream).map_err(|_| {
-            FrameError::Malformed("the event's stream name is not UTF-8".to_owned())
-        })?;
-        Ok(Event {
-            stream,
+    fn from_wire(e: WireEvent) -> Event {
+        Event {
+            stream: ByteString::from(e.stream),
             seq: e.seq,
             body: e.body,
-        })
+        }
     }
 
     fn into_wire(self) -> WireEvent {
         WireEvent {
-            stream: self.stream.into_bytes(),
+            stream: self.stream.into(),
             seq: self.seq,
             body: self.body,
         }
@@ -361,6 +357,9 @@ impl Frame {
 
     /// Decodes a frame, refusing oversized input before looking at it.
     pub fn decode(bytes: &[u8]) -> Result<Frame, FrameError> {
+        if bytes.len() > MAX_FRAME_LEN {
+            return Err(FrameError::TooLarge { len: bytes.len() });
+        }
         Self::decode_bytes(Bytes::copy_from_slice(bytes))
     }
 
@@ -394,7 +393,7 @@ impl Frame {
                 }
                 Frame::Response(r)
             }
-            Body::Event(e) => Frame::Event(Event::from_wire(e)?),
+            Body::Event(e) => Frame::Event(Event::from_wire(e)),
             Body::Ping(k) => Frame::Ping { id: k.id },
             Body::Pong(k) => Frame::Pong { id: k.id },
             Body::Disconnect(d) => Frame::Disconnect {
@@ -505,17 +504,15 @@ mod tests {
 
     #[test]
     fn an_event_stream_name_must_be_utf8() {
-        // Read as bytes to stay a slice of the message, the name is still
-        // a protobuf string: invalid UTF-8 is refused, as prost would.
-        let bytes = WireFrame {
-            version: 1,
-            body: Some(Body::Event(WireEvent {
-                stream: Bytes::from_static(&[b'l', 0xff, b'g']),
-                seq: 1,
-                body: Bytes::new(),
-            })),
-        }
-        .encode_to_vec();
+        // Version 1, an event whose stream name (field 1) is "l\xffg".
+        let bytes = [0x08, 0x01, 0x22, 0x05, 0x0a, 0x03, b'l', 0xff, b'g'];
+        assert!(matches!(
+            Frame::decode(&bytes),
+            Err(FrameError::Malformed(why)) if why.contains("UTF-8")
+        ));
+        // Each occurrence is checked, as for any protobuf string: a bad
+        // name followed by a good one is still refused.
+        let bytes = [0x08, 0x01, 0x22, 0x06, 0x0a, 0x01, 0xff, 0x0a, 0x01, b'a'];
         assert!(matches!(
             Frame::decode(&bytes),
             Err(FrameError::Malformed(why)) if why.contains("UTF-8")
@@ -597,6 +594,14 @@ mod tests {
             prop_assert_eq!(Frame::decode(&encoded), Ok(frame));
         }
 
+        /// Statuses over 16 bits cannot be read, but are still written as
+        /// prost writes them.
+        #[test]
+        fn any_status_is_encoded_as_prost_encodes_it(id: u64, status: u32) {
+            let frame = Frame::Response(Response { id, status, body: Bytes::new() });
+            prop_assert_eq!(frame.encode(), frame.encode_with_prost());
+        }
+
         /// Whatever the input — a data frame with a byte changed, cut
         /// short, extended, or noise — decoding gives what prost alone
         /// gives, errors included.
@@ -626,7 +631,12 @@ mod tests {
 
     /// A request, response or event with arbitrary fields.
     fn data_frame() -> impl Strategy<Value = Frame> {
-        let body = proptest::collection::vec(any::<u8>(), 0..300).prop_map(Bytes::from);
+        // Lengths of one, two and three varint bytes (frames reach 60 KiB).
+        let body = prop_oneof![
+            4 => proptest::collection::vec(any::<u8>(), 0..300),
+            1 => (0usize..40_000).prop_map(|n| vec![0x5a; n]),
+        ]
+        .prop_map(Bytes::from);
         let number = prop_oneof![Just(0u64), 1u64..200, any::<u64>()];
         prop_oneof![
             (number.clone(), ".{0,12}", body.clone())
@@ -653,7 +663,7 @@ mod tests {
     /// decode to what it decodes them to.
     #[test]
     fn unusual_encodings_of_data_frames_decode_as_prost_decodes_them() {
-        let cases: [&[u8]; 7] = [
+        let cases: [&[u8]; 18] = [
             // Event fields out of order: seq before stream.
             &[0x08, 0x01, 0x22, 0x05, 0x10, 0x02, 0x0a, 0x01, b'a'],
             // The version after the body.
@@ -668,6 +678,29 @@ mod tests {
             &[0x08, 0x01, 0x22, 0x03, 0x0a, 0x01, 0xc3],
             // A status over 16 bits.
             &[0x08, 0x01, 0x1a, 0x04, 0x10, 0x80, 0x80, 0x04],
+            // No version (0), and the version 0 written out.
+            &[0x22, 0x02, 0x10, 0x02],
+            &[0x08, 0x00, 0x22, 0x02, 0x10, 0x02],
+            // Overlong varints: a seq of 2 in three bytes, a length of 2 in two.
+            &[0x08, 0x01, 0x22, 0x04, 0x10, 0x82, 0x80, 0x00],
+            &[0x08, 0x01, 0x22, 0x82, 0x00, 0x10, 0x02],
+            // A status over 32 bits, which protobuf's uint32 cuts to 200.
+            &[0x08, 0x01, 0x1a, 0x07, 0x10, 0xc8, 0x81, 0x80, 0x80, 0x10],
+            // A version over 32 bits cut to 1, and a version of 2.
+            &[0x08, 0x81, 0x80, 0x80, 0x80, 0x10, 0x22, 0x02, 0x10, 0x02],
+            &[0x08, 0x02, 0x22, 0x02, 0x10, 0x02],
+            // An eleven-byte varint, and a tenth byte over 1.
+            &[
+                0x08, 0x01, 0x22, 0x0c, 0x10, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                0xff, 0x01,
+            ],
+            &[
+                0x08, 0x01, 0x22, 0x0b, 0x10, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                0x02,
+            ],
+            // A length past the end, and bytes after the body.
+            &[0x08, 0x01, 0x22, 0x09, 0x10, 0x02],
+            &[0x08, 0x01, 0x22, 0x02, 0x10, 0x02, 0x00],
         ];
         for bytes in cases {
             let prost = Frame::decode_with_prost(Bytes::copy_from_slice(bytes));
