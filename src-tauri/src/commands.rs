@@ -29,7 +29,7 @@ fn key(hex: &str) -> Result<PublicKey, AppError> {
 #[tauri::command]
 #[specta::specta]
 pub async fn managers(state: State<'_, AppState>) -> Result<ManagersView, AppError> {
-    Ok(gui::view(&state).await)
+    Ok(gui::current_view(&state).await)
 }
 
 /// Opens the vault with a passphrase typed in the window (or creates it
@@ -50,7 +50,7 @@ pub async fn unlock(
         ));
     }
     gui::launch(&app, Some(Passphrase::new(passphrase.as_bytes().to_vec()))).await;
-    Ok(gui::view(&state).await)
+    Ok(gui::current_view(&state).await)
 }
 
 /// Makes a new pairing code and waits for a manager to answer it; progress

@@ -80,7 +80,8 @@ pub struct AppState {
     /// ends up with an older view than the newest (seen with 100
     /// managers coming online in one burst: rows left "connecting" until
     /// the next change, 30 s later).
-    pub(crate) emitting: tokio::sync::Mutex<()>,
+    /// It holds the number of the last view read ([`ManagersView::seq`]).
+    pub(crate) emitting: tokio::sync::Mutex<u32>,
 }
 
 impl AppState {
@@ -133,7 +134,7 @@ impl AppState {
 }
 
 /// The managers view now.
-pub(crate) async fn view(state: &AppState) -> ManagersView {
+async fn view(state: &AppState) -> ManagersView {
     let (backend, error, unlock, managers) = match state.phase() {
         Phase::Starting => (BackendState::Starting, None, None, Vec::new()),
         Phase::Locked(need) => (
@@ -191,6 +192,8 @@ pub(crate) async fn view(state: &AppState) -> ManagersView {
         unlock,
         managers,
         alerting,
+        // Numbered by `numbered`.
+        seq: 0,
     }
 }
 
@@ -214,7 +217,7 @@ pub fn start(app: &AppHandle, settings_path: Option<PathBuf>, tray: bool) {
         health: Mutex::new(std::collections::HashMap::new()),
         health_kick: tokio::sync::Notify::new(),
         network_change: tokio::sync::Mutex::new(()),
-        emitting: tokio::sync::Mutex::new(()),
+        emitting: tokio::sync::Mutex::new(0),
     });
     let app = app.clone();
     tauri::async_runtime::spawn(async move { launch(&app, None).await });
@@ -415,11 +418,25 @@ async fn settle(app: &AppHandle, phase: Phase) {
     emit(app).await;
 }
 
+/// The managers view for an answer, numbered among the events'.
+pub(crate) async fn current_view(state: &AppState) -> ManagersView {
+    let mut last = state.emitting.lock().await;
+    numbered(state, &mut last).await
+}
+
+/// Reads the view and gives it the next number; `last` is the lock's.
+async fn numbered(state: &AppState, last: &mut u32) -> ManagersView {
+    let mut view = view(state).await;
+    *last = last.saturating_add(1);
+    view.seq = *last;
+    view
+}
+
 /// Sends the window and the tray the managers view.
 pub(crate) async fn emit(app: &AppHandle) {
     let state = app.state::<AppState>();
-    let _in_order = state.emitting.lock().await;
-    let view = view(&state).await;
+    let mut last = state.emitting.lock().await;
+    let view = numbered(&state, &mut last).await;
     crate::tray::show(app, &view);
     if let Err(e) = view.emit(app) {
         tracing::warn!("cannot tell the window: {e}");

@@ -142,6 +142,7 @@ mod tests {
             error: None,
             unlock: None,
             alerting: false,
+            seq: 0,
             managers: states
                 .iter()
                 .enumerate()

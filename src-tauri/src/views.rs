@@ -125,6 +125,13 @@ pub struct ManagersView {
     pub managers: Vec<ManagerRow>,
     /// Whether any manager has an open alert that is not muted.
     pub alerting: bool,
+    /// Numbers the views in the order the backend read them, events and
+    /// answers alike: the window keeps a view only if it is not older than
+    /// the one it has, so an answer delivered after later events (100
+    /// managers coming online in one burst) cannot put old states back.
+    /// (32 bits, as the window's numbers are exact: at ten views a second
+    /// it would take thirteen years to run out.)
+    pub seq: u32,
 }
 
 impl ManagersView {
@@ -136,6 +143,7 @@ impl ManagersView {
             unlock: None,
             managers: Vec::new(),
             alerting: false,
+            seq: 0,
         }
     }
 }

@@ -1018,6 +1018,15 @@ export type ManagersView_Deserialize = {
 	managers: ManagerRow_Deserialize[],
 	/**  Whether any manager has an open alert that is not muted. */
 	alerting: boolean,
+	/**
+	 *  Numbers the views in the order the backend read them, events and
+	 *  answers alike: the window keeps a view only if it is not older than
+	 *  the one it has, so an answer delivered after later events (100
+	 *  managers coming online in one burst) cannot put old states back.
+	 *  (32 bits, as the window's numbers are exact: at ten views a second
+	 *  it would take thirteen years to run out.)
+	 */
+	seq: number,
 };
 
 /**  The managers and whether the backend is up; sent whenever either changes. */
@@ -1032,6 +1041,15 @@ export type ManagersView_Serialize = {
 	managers: ManagerRow_Serialize[],
 	/**  Whether any manager has an open alert that is not muted. */
 	alerting: boolean,
+	/**
+	 *  Numbers the views in the order the backend read them, events and
+	 *  answers alike: the window keeps a view only if it is not older than
+	 *  the one it has, so an answer delivered after later events (100
+	 *  managers coming online in one burst) cannot put old states back.
+	 *  (32 bits, as the window's numbers are exact: at ten views a second
+	 *  it would take thirteen years to run out.)
+	 */
+	seq: number,
 };
 
 /**  One network interface. */

@@ -49,7 +49,7 @@ describe("vault passphrase dialog", () => {
   it("asks twice for a new vault, refuses a mismatch itself, then unlocks and lists the managers", async () => {
     const calls: Calls = [];
     mockBackend(
-      { backend: "locked", error: null, unlock: { creating: true, why: "The OS keyring cannot be used here (no Secret Service).", error: null }, managers: [], alerting: false },
+      { backend: "locked", error: null, unlock: { creating: true, why: "The OS keyring cannot be used here (no Secret Service).", error: null }, managers: [], alerting: false, seq: 1 },
       { unlock: () => running(validator) },
       calls,
     );
@@ -77,7 +77,8 @@ describe("vault passphrase dialog", () => {
       error: null,
       unlock: { creating: false, why: "NodePair keeps its keys in an encrypted file.", error: "That passphrase does not open the vault. Try again." },
       managers: [],
-        alerting: false,
+      alerting: false,
+      seq: 1,
     });
     const root = mountFresh();
     await start(root);

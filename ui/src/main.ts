@@ -135,7 +135,7 @@ export async function start(root: HTMLElement, now: () => number = Date.now): Pr
         renderUnlock(content, latest.unlock, (passphrase) => {
           void backend.unlock(passphrase).then(
             (next) => {
-              store.managers = next;
+              store.offer(next);
               show();
             },
             (error) => ctx.say(messageOf(error)),
@@ -256,15 +256,14 @@ export async function start(root: HTMLElement, now: () => number = Date.now): Pr
   await card.watch();
   for (const c of CAPABILITIES) await c.watch?.(ctx);
   await watchManagers((next) => {
-    store.managers = next;
-    show();
+    if (store.offer(next)) show();
   });
   // The tray's menu: pair, or a manager's page (the backend showed the window).
   await watchTray((action) => {
     if (action.action === "pair") void card.begin();
     else if (store.manager(action.key)) go({ kind: "manager", key: action.key });
   });
-  store.managers = await backend.managers();
+  store.offer(await backend.managers());
   show();
   if (store.view.kind === "manager") void refresh(store.view.key);
   setInterval(() => {

@@ -40,6 +40,25 @@ describe("managers list", () => {
     expect(root.querySelector(".badge")?.textContent).toBe("Offline");
   });
 
+  it("keeps the newer states when the first answer arrives after later events", async () => {
+    // The backend read its answer (view 1: still connecting), then the
+    // manager came online and it sent view 2, which got here first: with
+    // 100 managers coming online at once, the answer waits behind events.
+    mockBackend(running(validator), {
+      managers: async () => {
+        await emit("managers-view", { ...running(validator), seq: 2 });
+        return { ...running({ ...validator, state: "connecting", latencyMs: null }), seq: 1 };
+      },
+    });
+    const root = mount();
+    await start(root, () => NOW);
+    await settle();
+    expect(root.querySelector("[data-testid=manager]")?.getAttribute("data-state")).toBe("online");
+    // A later view still replaces it.
+    await emit("managers-view", { ...running({ ...validator, state: "offline", latencyMs: null }), seq: 3 });
+    expect(root.querySelector("[data-testid=manager]")?.getAttribute("data-state")).toBe("offline");
+  });
+
   it("shows a manager's worst open alert on its row, and none when there is none", async () => {
     const alert = (id: number, severity: "warning" | "critical", summary: string) => ({
       id,
@@ -98,7 +117,7 @@ describe("managers list", () => {
     expect(root.querySelector("[data-testid=no-managers]")?.textContent).toContain("type it on the server");
 
     clearMocks();
-    mockBackend({ backend: "failed", error: "cannot start the Waku node: address in use", unlock: null, managers: [], alerting: false });
+    mockBackend({ backend: "failed", error: "cannot start the Waku node: address in use", unlock: null, managers: [], alerting: false, seq: 1 });
     root = mount();
     await start(root, () => NOW);
     const alert = root.querySelector(".content [role=alert]");

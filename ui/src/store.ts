@@ -42,6 +42,18 @@ export class Store {
     return this.current.kind === "manager" && this.current.key === key;
   }
 
+  /**
+   * Takes a managers view from the backend unless the one held is newer:
+   * an answer can arrive after events the backend read later (100
+   * managers coming online at once), and must not put their old states
+   * back. Returns whether it was taken.
+   */
+  offer(next: ManagersView): boolean {
+    if (this.managers && next.seq < this.managers.seq) return false;
+    this.managers = next;
+    return true;
+  }
+
   manager(key: string): ManagerRow | undefined {
     return this.managers?.managers.find((m) => m.key === key);
   }

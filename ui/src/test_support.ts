@@ -26,7 +26,7 @@ export const validator: ManagerRow = {
 };
 
 export function running(...managers: ManagerRow[]): ManagersView {
-  return { backend: "running", error: null, unlock: null, managers, alerting: false };
+  return { backend: "running", error: null, unlock: null, managers, alerting: false, seq: 1 };
 }
 
 export const GiB = 1024 ** 3;
