@@ -288,6 +288,14 @@ impl Encodable {
     }
 }
 
+/// Refuses a frame over [`MAX_FRAME_LEN`] before anything looks at it.
+fn refuse_oversized(len: usize) -> Result<(), FrameError> {
+    if len > MAX_FRAME_LEN {
+        return Err(FrameError::TooLarge { len });
+    }
+    Ok(())
+}
+
 /// Why bytes are not a frame this side can use.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -357,17 +365,13 @@ impl Frame {
 
     /// Decodes a frame, refusing oversized input before looking at it.
     pub fn decode(bytes: &[u8]) -> Result<Frame, FrameError> {
-        if bytes.len() > MAX_FRAME_LEN {
-            return Err(FrameError::TooLarge { len: bytes.len() });
-        }
+        refuse_oversized(bytes.len())?;
         Self::decode_bytes(Bytes::copy_from_slice(bytes))
     }
 
     /// Like [`decode`](Self::decode); bodies become slices of `bytes`, not copies.
     pub fn decode_bytes(bytes: Bytes) -> Result<Frame, FrameError> {
-        if bytes.len() > MAX_FRAME_LEN {
-            return Err(FrameError::TooLarge { len: bytes.len() });
-        }
+        refuse_oversized(bytes.len())?;
         let bytes = match canonical::decode(bytes) {
             Ok(frame) => return Ok(frame),
             Err(other) => other,
@@ -378,9 +382,7 @@ impl Frame {
     /// Decodes any encoding of a frame protobuf allows.
     #[doc(hidden)] // public for the fuzz target that holds the fast path to it
     pub fn decode_with_prost(bytes: Bytes) -> Result<Frame, FrameError> {
-        if bytes.len() > MAX_FRAME_LEN {
-            return Err(FrameError::TooLarge { len: bytes.len() });
-        }
+        refuse_oversized(bytes.len())?;
         let wire = WireFrame::decode(bytes).map_err(|e| FrameError::Malformed(e.to_string()))?;
         if wire.version > FRAME_VERSION {
             return Err(FrameError::UnsupportedVersion(wire.version));
