@@ -102,7 +102,7 @@ async fn pair(
     window
         .click("[data-testid=pair-button]:not([disabled])")
         .await;
-    let command = window.text("[data-testid=pairing-command]").await;
+    let command = window.text("[data-testid=pairing-oneline]").await;
     let code = command.rsplit(' ').next().unwrap_or_default().to_owned();
     let (manager, sandbox) = (manager.clone(), Sandbox::at(sandbox.path()));
     let done =
@@ -191,7 +191,9 @@ async fn screens(theme: Theme, out: &Path) {
         .await;
     window.find("[data-testid=pairing-code]", SOON).await;
     shots.shoot("2-pairing-code", true).await;
+    // Cancel, then close the card: the top bar's button is back.
     window.click(".pairing-card .actions button").await;
+    window.click("[data-testid=pairing-close]").await;
 
     pair(&window, &sandbox, &validator, Some(&shots)).await;
     shots.shoot("3-paired", false).await;

@@ -46,7 +46,7 @@ async fn pair_watch_restart_rename_and_unpair_through_the_window() {
     window
         .click("[data-testid=pair-button]:not([disabled])")
         .await;
-    let command = window.text("[data-testid=pairing-command]").await;
+    let command = window.text("[data-testid=pairing-oneline]").await;
     let code = command
         .strip_prefix("nodepair-manager pair ")
         .unwrap_or_else(|| panic!("the window shows the command to type, not {command:?}"))

@@ -12,6 +12,12 @@ export interface Context {
   say(message: string): void;
   /** Milliseconds since the epoch (injected for tests). */
   now(): number;
+  /**
+   * Asks the person before something that cannot be taken back quietly
+   * (a dialog: `title`, `body`, a button saying `verb`); true if they
+   * said yes.
+   */
+  confirm(title: string, body: string, verb: string): Promise<boolean>;
 }
 
 export interface Capability<S> extends Slot<S> {

@@ -70,6 +70,25 @@ export function confirmUnpair(
   });
 }
 
+/** Asks a yes-or-no question with `verb` on the yes button; resolves to the answer. */
+export function confirmAction(overlay: HTMLElement, title: string, body: string, verb: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const cancel = h("button", { type: "button", "data-testid": "confirm-no" }, "Cancel");
+    const yes = h("button", { type: "submit", class: "danger", "data-testid": "confirm-yes" }, verb);
+    const form = dialogShell("confirm-dialog", title, h("p", {}, body), h("div", { class: "actions" }, cancel, yes));
+    const close = open(overlay, form, () => resolve(false));
+    cancel.addEventListener("click", () => {
+      close();
+      resolve(false);
+    });
+    form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      close();
+      resolve(true);
+    });
+  });
+}
+
 /**
  * Asks for a local name for `manager`; `onSave` stores it (null: its own
  * name again) and returns an error sentence to show, or null when done.

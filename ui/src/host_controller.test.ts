@@ -18,7 +18,7 @@ describe("host controller", () => {
     mockBackend(running(validator), { "host.health": () => health }, calls);
     let now = NOW;
     const store = new Store();
-    const ctx: Context = { store, say: () => undefined, now: () => now };
+    const ctx: Context = { store, say: () => undefined, now: () => now, confirm: async () => true };
     const asked = (method: string) => calls.filter((c) => c.cmd === method).length;
 
     await host.refresh?.(ctx, KEY);

@@ -8,7 +8,7 @@ import { loadAppInfo } from "./app_info";
 import type { Context } from "./capability";
 import { CAPABILITIES } from "./controllers";
 import { PairingCard } from "./controllers/pairing";
-import { confirmUnpair, rename } from "./dialogs";
+import { confirmAction, confirmUnpair, rename } from "./dialogs";
 import { h } from "./dom";
 import { type AlertFilter, NO_FILTER, alertState, openCount } from "./alerts";
 import { renderAlertsPage } from "./alerts_page";
@@ -61,8 +61,11 @@ export async function start(root: HTMLElement, now: () => number = Date.now): Pr
       clearTimeout(toastTimer);
       toastTimer = setTimeout(() => (toast.hidden = true), 8000);
     },
+    confirm: (title, body, verb) => confirmAction(overlay, title, body, verb),
   };
-  const card = new PairingCard(ctx, pairingSection);
+  // One "Pair a manager" at a time: while the card shows, its own buttons
+  // (Cancel, New code, Done) are the way on.
+  const card = new PairingCard(ctx, pairingSection, (open) => (pair.hidden = open));
 
   const go = (next: View): void => {
     const was = store.view;
@@ -173,7 +176,6 @@ export async function start(root: HTMLElement, now: () => number = Date.now): Pr
       });
     } else {
       renderManagers(content, latest, now(), {
-        pair: () => void card.begin(),
         open: (m) => go({ kind: "manager", key: m.key }),
         rename: askRename,
         unpair: askUnpair,

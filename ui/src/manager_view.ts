@@ -27,12 +27,14 @@ export function renderManager(root: HTMLElement, ctx: Context, manager: ManagerR
       { class: "title-row" },
       h("h2", { id: "manager-title", "data-testid": "manager-name" }, manager.name),
       h("span", { class: `badge ${state.tone}`, title: state.hint, "data-testid": "state" }, state.label),
+      h("span", { class: "spacer" }),
+      // Together: in a narrow window they move under the name as a pair.
       h(
         "span",
-        { class: "spacer" },
+        { class: "title-actions" },
+        button("Rename", actions.rename, { "data-testid": "rename-button" }),
+        button("Unpair", actions.unpair, { class: "danger-outline", "data-testid": "unpair-button" }),
       ),
-      button("Rename", actions.rename, { "data-testid": "rename-button" }),
-      button("Unpair", actions.unpair, { class: "danger-outline", "data-testid": "unpair-button" }),
     ),
     h(
       "dl",
@@ -41,8 +43,8 @@ export function renderManager(root: HTMLElement, ctx: Context, manager: ManagerR
       fact("Key", manager.fingerprint),
       fact("Node id", manager.nodeId),
       fact("Paired", new Date(manager.pairedAt * 1000).toLocaleDateString()),
-      fact("Round trip", latencyLabel(manager.latencyMs), "latency"),
-      fact("Last message", lastSeenLabel(manager.lastSeen, ctx.now())),
+      fact("Round trip", latencyLabel(manager.state === "online" ? manager.latencyMs : null), "latency"),
+      fact("Last heard", lastSeenLabel(manager.lastSeen, ctx.now())),
     ),
   );
   const sections = CAPABILITIES.map((c) => c.section(ctx, manager)).filter((s): s is HTMLElement => s !== null);

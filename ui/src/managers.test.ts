@@ -22,12 +22,31 @@ describe("managers list", () => {
     expect(rows.map((r) => r.querySelector(".name")?.textContent)).toEqual(["validator-1", "archive"]);
     expect(rows[0]?.querySelector(".badge")?.textContent).toBe("Online");
     expect(rows[0]?.querySelector(".badge")?.classList.contains("good")).toBe(true);
-    expect(rows[0]?.querySelector(".latency")?.textContent).toBe("8.7 ms");
-    expect(rows[0]?.querySelector(".seen")?.textContent).toBe("just now");
+    expect(rows[0]?.querySelector(".latency .value")?.textContent).toBe("8.7 ms");
+    expect(rows[0]?.querySelector(".seen .value")?.textContent).toBe("5 s ago");
     expect(rows[1]?.querySelector(".badge")?.textContent).toBe("Offline");
-    expect(rows[1]?.querySelector(".latency")?.textContent).toBe("–");
-    expect(rows[1]?.querySelector(".seen")?.textContent).toBe("2 h ago");
+    expect(rows[1]?.querySelector(".latency .value")?.textContent).toBe("–");
+    expect(rows[1]?.querySelector(".seen .value")?.textContent).toBe("2 h ago");
+    // Headed columns, each cell labelled for when the row folds up.
+    expect([...root.querySelectorAll("[data-testid=managers-head] span")].map((s) => s.textContent)).toEqual([
+      "Manager",
+      "State",
+      "Round trip",
+      "Last heard",
+      "",
+    ]);
+    expect(rows[0]?.querySelector(".latency .cell-label")?.textContent).toBe("Round trip ");
     expect(root.querySelector(".count")?.textContent).toBe("2 managers · 1 online");
+  });
+
+  it("shows no round trip for a manager that is not online, and when an offline one was last heard", async () => {
+    // The link keeps its last measurement after the session ends: not shown as current.
+    mockBackend(running({ ...validator, state: "offline", latencyMs: 12, lastSeen: NOW / 1000 - 40 }));
+    const root = mount();
+    await start(root, () => NOW);
+    const row = root.querySelector("[data-testid=manager]");
+    expect(row?.querySelector(".latency .value")?.textContent).toBe("–");
+    expect(row?.querySelector(".seen .value")?.textContent).toBe("40 s ago");
   });
 
   it("follows the backend's events: a manager going offline shows at once", async () => {
@@ -114,7 +133,7 @@ describe("managers list", () => {
     mockBackend(running());
     let root = mount();
     await start(root, () => NOW);
-    expect(root.querySelector("[data-testid=no-managers]")?.textContent).toContain("type it on the server");
+    expect(root.querySelector("[data-testid=no-managers]")?.textContent).toContain("type on the server");
 
     clearMocks();
     mockBackend({ backend: "failed", error: "cannot start the Waku node: address in use", unlock: null, managers: [], alerting: false, seq: 1 });
@@ -201,7 +220,8 @@ describe("labels", () => {
   it("says how long ago, and how fast", () => {
     expect(lastSeenLabel(null, NOW)).toBe("never");
     expect(lastSeenLabel(NOW / 1000 + 30, NOW)).toBe("just now");
-    expect(lastSeenLabel(NOW / 1000 - 59, NOW)).toBe("just now");
+    expect(lastSeenLabel(NOW / 1000 - 4, NOW)).toBe("just now");
+    expect(lastSeenLabel(NOW / 1000 - 59, NOW)).toBe("59 s ago");
     expect(lastSeenLabel(NOW / 1000 - 60, NOW)).toBe("1 min ago");
     expect(lastSeenLabel(NOW / 1000 - 86400, NOW)).toBe("1 day ago");
     expect(lastSeenLabel(NOW / 1000 - 3 * 86400, NOW)).toBe("3 days ago");

@@ -8,7 +8,6 @@ import { validatorsLine } from "./validators";
 
 /** What the list's buttons do. */
 export interface ListActions {
-  pair: () => void;
   open: (manager: ManagerRow) => void;
   rename: (manager: ManagerRow) => void;
   unpair: (manager: ManagerRow) => void;
@@ -44,7 +43,6 @@ export function renderManagers(
     return;
   }
   if (view.managers.length === 0) {
-    const pair = button("Pair a manager", actions.pair, { class: "primary" });
     root.replaceChildren(
       title,
       h(
@@ -55,10 +53,9 @@ export function renderManagers(
           "p",
           { class: "muted" },
           "Run nodepair-manager on the server next to your Ethereum node, then pair it here: " +
-            "this app shows a short code, you type it on the server. From then on the two find " +
-            "each other over the Waku network — no public IP, no port forward.",
+            "press Pair a manager above, and this app shows a short code that you type on the server. " +
+            "From then on the two find each other over the Waku network — no public IP, no port forward.",
         ),
-        pair,
       ),
     );
     return;
@@ -87,8 +84,19 @@ export function renderManagers(
         worstAlert(m, nowMs),
       ),
       h("span", { class: `badge ${state.tone}`, title: state.hint, "data-testid": "state" }, state.label),
-      h("span", { class: "latency", title: "keepalive round trip" }, latencyLabel(m.latencyMs)),
-      h("span", { class: "seen", title: "last message" }, lastSeenLabel(m.lastSeen, nowMs)),
+      h(
+        "span",
+        { class: "latency", title: "Round trip of the encrypted session", "data-testid": "latency" },
+        h("span", { class: "cell-label" }, "Round trip "),
+        // Only an open session has a round trip; an old one would mislead.
+        h("span", { class: "value" }, latencyLabel(m.state === "online" ? m.latencyMs : null)),
+      ),
+      h(
+        "span",
+        { class: "seen", title: "When the manager's last message arrived", "data-testid": "last-heard" },
+        h("span", { class: "cell-label" }, "Last heard "),
+        h("span", { class: "value" }, lastSeenLabel(m.lastSeen, nowMs)),
+      ),
       h(
         "span",
         { class: "row-actions" },
@@ -97,7 +105,18 @@ export function renderManagers(
       ),
     );
   });
-  root.replaceChildren(title, h("ul", { class: "managers", "aria-labelledby": "managers-title" }, ...rows));
+  // Column headings; each cell also carries its own (shown when the row
+  // folds up in a narrow window) for screen readers.
+  const head = h(
+    "div",
+    { class: "managers-head", "aria-hidden": "true", "data-testid": "managers-head" },
+    h("span", {}, "Manager"),
+    h("span", {}, "State"),
+    h("span", { class: "num" }, "Round trip"),
+    h("span", { class: "num" }, "Last heard"),
+    h("span", {}),
+  );
+  root.replaceChildren(title, head, h("ul", { class: "managers", "aria-labelledby": "managers-title" }, ...rows));
 }
 
 /** The worst open alert of `m` (the backend sends them worst first), how many more, and whether it is muted now. */

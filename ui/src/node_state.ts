@@ -28,11 +28,14 @@ export function stateLabel(state: string): StateLabel {
   );
 }
 
-/** "just now", "5 min ago", "3 h ago", "2 days ago", or "never". */
+/** "just now", "40 s ago", "5 min ago", "3 h ago", "2 days ago", or "never". */
 export function lastSeenLabel(unixSeconds: number | null | undefined, nowMs: number): string {
   if (unixSeconds === null || unixSeconds === undefined) return "never";
   const ago = Math.max(0, Math.floor(nowMs / 1000 - unixSeconds));
-  if (ago < 60) return "just now";
+  // An offline manager was last heard at least a pong timeout (10 s) ago:
+  // "just now" is kept for what is really current.
+  if (ago < 5) return "just now";
+  if (ago < 60) return `${ago} s ago`;
   if (ago < 3600) return `${Math.floor(ago / 60)} min ago`;
   if (ago < 86400) return `${Math.floor(ago / 3600)} h ago`;
   const days = Math.floor(ago / 86400);

@@ -82,9 +82,16 @@ describe("pairing screen", () => {
       "4RTA",
     ]);
     expect(root.querySelector("img.qr")?.getAttribute("src")).toMatch(/^data:image\/svg\+xml;utf8,/);
-    expect(root.querySelector("[data-testid=pairing-command]")?.textContent).toBe(
+    // The prompt form is what it suggests; the one-line form is offered
+    // beside it, with what it costs.
+    expect(root.querySelector("[data-testid=pairing-command]")?.textContent).toBe("nodepair-manager pair");
+    expect(root.querySelector("[data-testid=pairing-oneline]")?.textContent).toBe(
       "nodepair-manager pair 7KQ2-M9XD-4RTA",
     );
+    expect(root.querySelector(".oneline")?.textContent).toContain("shell's history");
+    expect(root.querySelector("figcaption")?.textContent).toContain("phone");
+    // One way to pair at a time: the top bar's button steps aside.
+    expect((root.querySelector("[data-testid=pair-button]") as HTMLButtonElement).hidden).toBe(true);
     expect(root.querySelector("[data-testid=countdown]")?.textContent).toBe("The code expires in 10:00.");
     expect(root.querySelector("[data-testid=pairing-progress]")?.textContent).toContain("Waiting");
   });
@@ -172,9 +179,16 @@ describe("pairing screen", () => {
     expect(root.querySelector("[data-testid=pairing-progress]")?.textContent).toContain(
       "Connecting to the Waku network",
     );
-    expect(root.querySelector("[data-testid=pairing-command]")?.textContent).toBe(
+    // The prompt form is what it suggests; the one-line form is offered
+    // beside it, with what it costs.
+    expect(root.querySelector("[data-testid=pairing-command]")?.textContent).toBe("nodepair-manager pair");
+    expect(root.querySelector("[data-testid=pairing-oneline]")?.textContent).toBe(
       "nodepair-manager pair 7KQ2-M9XD-4RTA",
     );
+    expect(root.querySelector(".oneline")?.textContent).toContain("shell's history");
+    expect(root.querySelector("figcaption")?.textContent).toContain("phone");
+    // One way to pair at a time: the top bar's button steps aside.
+    expect((root.querySelector("[data-testid=pair-button]") as HTMLButtonElement).hidden).toBe(true);
     expect(root.querySelector("[data-testid=countdown]")?.textContent).toBe("The code expires in 10:00.");
     await emit("pairing-view", waiting);
     expect(root.querySelector("[data-testid=pairing-progress]")?.textContent).toContain("Waiting");
@@ -190,6 +204,7 @@ describe("pairing screen", () => {
     [...root.querySelectorAll("button")].find((b) => b.textContent === "Done")?.click();
     await new Promise((r) => setTimeout(r, 0));
     expect((root.querySelector(".pairing-card") as HTMLElement).hidden).toBe(true);
+    expect((root.querySelector("[data-testid=pair-button]") as HTMLButtonElement).hidden).toBe(false);
     await emit("pairing-view", {
       ...paired,
       phase: "failed",

@@ -16,6 +16,9 @@ export interface PairingActions {
 }
 
 
+/** What the operator types on the server: `pair` then asks for the code. */
+export const PROMPT_COMMAND = "nodepair-manager pair";
+
 /** Phases in which the code is still good: it, its command and its countdown show. */
 export const LIVE: ReadonlySet<PairingPhase> = new Set<PairingPhase>(["connecting", "waiting", "answered"]);
 
@@ -38,6 +41,13 @@ export function renderPairing(
   const copy = button("Copy", () => {
     void navigator.clipboard?.writeText(view.code);
   });
+  const copyOneLine = button(
+    "Copy",
+    () => {
+      void navigator.clipboard?.writeText(view.command);
+    },
+    { class: "quiet small", "data-testid": "copy-oneline", "aria-label": "Copy the one-line command" },
+  );
   const keep = (nodes: (Node | false)[]): Node[] => nodes.filter((n): n is Node => n !== false);
   const main = keep([
     live &&
@@ -51,12 +61,22 @@ export function renderPairing(
         ),
         copy,
       ),
+    // The prompt form first: a code typed at a prompt stays out of the
+    // shell's history and the process list (docs/operator.md).
     live &&
       h(
-        "p",
-        {},
-        "On the server, run:",
-        h("code", { class: "command", "data-testid": "pairing-command" }, view.command),
+        "div",
+        { class: "how-to" },
+        h("p", {}, "On the server, run this and type the code when it asks:"),
+        h("code", { class: "command", "data-testid": "pairing-command" }, PROMPT_COMMAND),
+        h(
+          "p",
+          { class: "muted small oneline" },
+          "Or as one line, which leaves the code in the shell's history and the process list until it is used: ",
+          h("code", { "data-testid": "pairing-oneline" }, view.command),
+          " ",
+          copyOneLine,
+        ),
       ),
     live &&
       h(
@@ -104,7 +124,7 @@ export function renderPairing(
       { class: "actions" },
       going && button("Cancel", actions.cancel),
       !going && view.phase !== "paired" && button("New code", actions.newCode, { class: "primary" }),
-      !going && button(view.phase === "paired" ? "Done" : "Close", actions.close),
+      !going && button(view.phase === "paired" ? "Done" : "Close", actions.close, { "data-testid": "pairing-close" }),
     ),
   ]);
   const qr =
@@ -117,7 +137,7 @@ export function renderPairing(
         alt: "QR code of the pairing code",
         src: `data:image/svg+xml;utf8,${encodeURIComponent(view.qrSvg)}`,
       }),
-      h("figcaption", { class: "muted" }, "Or scan it"),
+      h("figcaption", { class: "muted" }, "The same code, for a phone: scan it to carry the code to an SSH app."),
     );
   const parts: (Node | false)[] = [
     h("h2", { id: "pairing-title" }, "Pair a manager"),

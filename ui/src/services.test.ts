@@ -69,6 +69,10 @@ describe("services", () => {
     });
     button(root, "geth.service", "stop").click();
     await settle();
+    // Stopping asks first.
+    expect(root.querySelector("[data-testid=confirm-dialog] h2")?.textContent).toBe("Stop geth.service on validator-1?");
+    (root.querySelector("[data-testid=confirm-yes]") as HTMLButtonElement).click();
+    await settle();
     expect(calls.filter((c) => c.cmd === "services.control").map((c) => c.args)).toEqual([
       { key: KEY, unit: "geth.service", action: "stop" },
     ]);
@@ -78,6 +82,28 @@ describe("services", () => {
     button(root, "geth.service", "start").click();
     await settle();
     expect(root.querySelector("[data-testid=services-error]")?.textContent).toBe("systemctl restart geth.service failed: Job failed");
+  });
+
+  it("asks before a stop or a restart, and sends nothing when the person cancels; a start needs no question", async () => {
+    const calls: Calls = [];
+    const root = await open(calls, () => ({ ...geth, since_ms: NOW }));
+    const sent = () => calls.filter((c) => c.cmd === "services.control").map((c) => c.args.action);
+    button(root, "geth.service", "restart").click();
+    await settle();
+    const dialog = root.querySelector("[data-testid=confirm-dialog]");
+    expect(dialog?.textContent).toContain("Restart geth.service on validator-1?");
+    expect(dialog?.textContent).toContain("down while it restarts");
+    (root.querySelector("[data-testid=confirm-no]") as HTMLButtonElement).click();
+    await settle();
+    expect(root.querySelector("[data-testid=confirm-dialog]")).toBeNull();
+    expect(sent()).toEqual([]);
+    // Escape is a no too.
+    button(root, "geth.service", "stop").click();
+    await settle();
+    expect(root.querySelector("[data-testid=confirm-dialog]")?.textContent).toContain("The service stays stopped");
+    root.querySelector("[data-testid=confirm-dialog]")?.dispatchEvent(new KeyboardEvent("keydown", { key: "Escape", bubbles: true }));
+    await settle();
+    expect(sent()).toEqual([]);
   });
 
   it("shows a container beside the units with its image, health, restarts and exit code", async () => {

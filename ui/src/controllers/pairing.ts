@@ -16,9 +16,11 @@ export class PairingCard {
   private lastPaired: string | null = null;
   private error: string | null = null;
 
+  /** `onOpen` hears whether the card shows, so the top bar's button can step aside while it does. */
   constructor(
     private readonly ctx: Context,
     private readonly section: HTMLElement,
+    private readonly onOpen: (open: boolean) => void = () => {},
   ) {}
 
   /** Follows the backend's pairing events and moves the countdown. */
@@ -55,6 +57,7 @@ export class PairingCard {
     const section = this.section;
     if (this.error) {
       section.hidden = false;
+      this.onOpen(true);
       section.replaceChildren(
         h("h2", { id: "pairing-title" }, "Pair a manager"),
         h("p", { class: "notice bad", role: "alert" }, this.error),
@@ -62,6 +65,7 @@ export class PairingCard {
       return;
     }
     section.hidden = this.view === null;
+    this.onOpen(this.view !== null);
     if (this.view) {
       renderPairing(section, this.view, this.ctx.now(), {
         cancel: () => void backend.pairCancel(),

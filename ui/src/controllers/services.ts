@@ -5,8 +5,32 @@ import { type ServiceAction, ask, messageOf } from "../api";
 import type { Capability, Context } from "../capability";
 import { type ServicesState, servicesSection } from "../services";
 
+/** What stopping or restarting costs, said before it is done; starting needs no question. */
+function question(manager: string, unit: string, action: ServiceAction, kind: string): [string, string, string] | null {
+  const what = kind === "container" ? "container" : "service";
+  if (action === "stop") {
+    return [
+      `Stop ${unit} on ${manager}?`,
+      `The ${what} stays stopped until someone starts it again; whatever depends on it (a validator, a beacon node) stops working meanwhile.`,
+      "Stop",
+    ];
+  }
+  if (action === "restart") {
+    return [
+      `Restart ${unit} on ${manager}?`,
+      `The ${what} is down while it restarts; an Ethereum client can take minutes to catch up afterwards.`,
+      "Restart",
+    ];
+  }
+  return null;
+}
+
 async function control(ctx: Context, key: string, unit: string, action: ServiceAction): Promise<void> {
   const known = ctx.store.get(key, services);
+  const manager = ctx.store.manager(key)?.name ?? "this manager";
+  const kind = known.services?.find((s) => s.unit === unit)?.kind ?? "unit";
+  const askFirst = question(manager, unit, action, kind);
+  if (askFirst && !(await ctx.confirm(...askFirst))) return;
   ctx.store.set(key, services, { ...known, busy: unit, error: null });
   ctx.store.changed();
   try {
