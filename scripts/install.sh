@@ -21,6 +21,7 @@ APT_PACKAGES=(
   xdotool haskell-gtk-sni-tray-utils  # the tray menu's screenshot: a tray that draws, a click
   podman runc busybox-static  # a real container engine (Docker API) for the containers tests, images from a busybox rootfs
   iproute2 nftables  # the WAN test and bench: network namespaces, veth pairs, loss
+  lintian man-db bash-completion  # the packages: checked, and their man pages and completions tried
   nodejs npm
 )
 
@@ -78,15 +79,25 @@ install_rust() {
   fi
 }
 
-# Tools built with cargo that the tests run: cargo-fuzz for the fuzz step,
-# tauri-driver (2.1.0: newer is an alpha) for the window's WebDriver tests.
-install_cargo_tools() {
-  if cargo fuzz --version >/dev/null 2>&1; then
-    note "cargo: cargo-fuzz present"
+# cargo_tool COMMAND CRATE: builds CRATE with cargo unless COMMAND runs.
+cargo_tool() {
+  if "$1" --version >/dev/null 2>&1; then
+    note "cargo: $2 present"
   else
-    note "cargo: building cargo-fuzz (once)"
-    cargo install cargo-fuzz --locked || return 1
+    note "cargo: building $2 (once)"
+    cargo install "$2" --locked || return 1
   fi
+}
+
+# Tools built with cargo that the tests run: cargo-nextest runs the tests,
+# cargo-fuzz the fuzz step, cargo-sweep keeps the shared target dir bounded,
+# cargo-deb builds the manager's and the relay's packages, tauri-driver
+# (2.1.0: newer is an alpha) drives the window's WebDriver tests.
+install_cargo_tools() {
+  cargo_tool cargo-nextest cargo-nextest || return 1
+  cargo_tool cargo-fuzz cargo-fuzz || return 1
+  cargo_tool cargo-sweep cargo-sweep || return 1
+  cargo_tool cargo-deb cargo-deb || return 1
   if cargo install --list 2>/dev/null | grep -q '^tauri-driver v2\.1\.0:'; then
     note "cargo: tauri-driver 2.1.0 present"
   else

@@ -78,7 +78,13 @@ impl Meter {
             .networks
             .list()
             .iter()
-            .filter(|(name, _)| name.as_str() != "lo")
+            .filter(|(name, data)| {
+                shown_interface(
+                    name,
+                    has_device(name),
+                    data.total_received() + data.total_transmitted(),
+                )
+            })
             .map(|(name, data)| Network {
                 name: name.clone(),
                 rx_per_s: per_second(data.received(), elapsed),
@@ -277,6 +283,27 @@ pub(crate) fn mount_points() -> Vec<String> {
     )
 }
 
+/// Whether an interface is worth a row: a network card always; loopback,
+/// traffic shapers (`ifb*`) and the host ends of container links (`veth*`,
+/// whose traffic their bridge carries too) never; any other virtual one (a
+/// bridge, a VPN) once it has carried traffic.
+fn shown_interface(name: &str, physical: bool, total_bytes: u64) -> bool {
+    if name == "lo" || ["ifb", "veth"].iter().any(|kind| name.starts_with(kind)) {
+        return false;
+    }
+    physical || total_bytes > 0
+}
+
+/// Whether the kernel has a device behind `name` (a network card, not a
+/// virtual interface). Off Linux nothing says so: traffic decides alone.
+fn has_device(name: &str) -> bool {
+    !name.contains('/')
+        && std::path::Path::new("/sys/class/net")
+            .join(name)
+            .join("device")
+            .exists()
+}
+
 /// [`mount_points`] of a mounts table's text.
 fn mount_points_in(table: &str) -> Vec<String> {
     // Kinds with storage whose source is no device path.
@@ -464,6 +491,13 @@ mod tests {
         assert_eq!(all.cpu_per_core.len(), all.cpus as usize);
         assert!(!all.kernel.is_empty());
         assert!(all.networks.iter().all(|n| n.name != "lo"));
+        assert!(
+            all.networks
+                .iter()
+                .all(|n| !n.name.starts_with("ifb") && !n.name.starts_with("veth")),
+            "{:?}",
+            all.networks
+        );
         assert!(all.disks.iter().any(|d| d.mount == "/"), "{:?}", all.disks);
         assert!(
             all.samples
@@ -535,5 +569,22 @@ overlay /var/lib/containers/storage/overlay/3f94/merged overlay rw 0 0
             "this machine's root: {:?}",
             mount_points()
         );
+    }
+
+    #[test]
+    fn only_interfaces_a_reader_cares_about_are_listed() {
+        // A card, even idle; a bridge or VPN once it carried traffic.
+        assert!(shown_interface("eth0", true, 0));
+        assert!(shown_interface("enp3s0", true, 1 << 30));
+        assert!(shown_interface("docker0", false, 4096));
+        assert!(shown_interface("wg0", false, 1));
+        // Never: loopback, shapers, container ends; nor an unused virtual one.
+        assert!(!shown_interface("lo", false, 1 << 30));
+        assert!(!shown_interface("ifb0", false, 0));
+        assert!(!shown_interface("ifb1", false, 10));
+        assert!(!shown_interface("veth3f2a1c", false, 1 << 20));
+        assert!(!shown_interface("br-5e1d", false, 0));
+        // The path is only ever a name under /sys/class/net.
+        assert!(!has_device("../../etc"));
     }
 }

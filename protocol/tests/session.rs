@@ -291,6 +291,33 @@ fn keepalive_measures_round_trips_and_notices_silence() {
     assert!(events(&mut sim.a).contains(&SessionEvent::Rekeyed));
 }
 
+#[test]
+fn both_sides_know_the_round_trip_as_soon_as_keys_are_up() {
+    // Whoever answered the handshake (here `b`, the higher key) measures
+    // from its answer to the initiator's first DATA; before, it knew
+    // nothing until its first keepalive ping, 30 s later.
+    for b_follows in [false, true] {
+        let mut sim = if b_follows {
+            lead_and_follow()
+        } else {
+            pair(SessionConfig::default())
+        };
+        let (mut ea, mut eb) = established(&mut sim);
+        // The initiator's own ping is answered a moment later.
+        sim.run_for(SEC);
+        ea.extend(events(&mut sim.a));
+        eb.extend(events(&mut sim.b));
+        let measured = |events: &[SessionEvent]| {
+            events.iter().find_map(|e| match e {
+                SessionEvent::RoundTrip(d) => Some(*d),
+                _ => None,
+            })
+        };
+        assert_eq!(measured(&ea), Some(Duration::from_millis(40)));
+        assert_eq!(measured(&eb), Some(Duration::from_millis(40)), "{eb:?}");
+    }
+}
+
 /// `a` leads the keepalive (an app), `b` follows (a manager).
 fn lead_and_follow() -> Sim<Session, Session> {
     let (a, b) = keys();

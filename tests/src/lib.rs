@@ -31,7 +31,10 @@ use std::sync::Mutex;
 /// integration tests need them, so the first call for each binary runs
 /// `cargo build` for it (a no-op when it is up to date, so an edit to the
 /// manager is never tested through a stale binary). Binaries are built with
-/// the profile the tests were built with.
+/// the profile the tests were built with. Under cargo-nextest, which runs
+/// each test in a process of its own, the build is done once per run: the
+/// first process to build a binary leaves a mark named after
+/// `NEXTEST_RUN_ID`, and the others of that run trust it.
 ///
 /// # Panics
 ///
@@ -48,6 +51,10 @@ pub fn binary(name: &str) -> PathBuf {
         .and_then(Path::parent)
         .expect("test executables live two levels under the target dir");
     let path = profile_dir.join(name);
+    let run_mark = built_in_this_run(profile_dir, name);
+    if run_mark.as_ref().is_some_and(|mark| mark.exists()) {
+        built.push(name.to_owned());
+    }
     if !built.iter().any(|b| b == name) {
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let mut cmd = Command::new(cargo);
@@ -81,9 +88,37 @@ pub fn binary(name: &str) -> PathBuf {
         let status = cmd.status().expect("cargo can be started");
         assert!(status.success(), "`cargo build --bin {name}` failed");
         built.push(name.to_owned());
+        if let Some(mark) = run_mark {
+            // A mark that cannot be written only costs the next test a
+            // no-op build.
+            if let Some(dir) = mark.parent() {
+                let _ = std::fs::create_dir_all(dir).and_then(|()| std::fs::write(&mark, b""));
+            }
+        }
     }
     assert!(path.is_file(), "{} was not built", path.display());
     path
+}
+
+/// Under cargo-nextest: the mark saying `name` was built during this run
+/// (`<target>/nodepair-built/<run id>/<name>`). Marks of earlier runs are
+/// removed when a run makes its directory.
+fn built_in_this_run(profile_dir: &Path, name: &str) -> Option<PathBuf> {
+    let run = std::env::var("NEXTEST_RUN_ID").ok()?;
+    // The id is a UUID; anything else is not used as a path.
+    if run.is_empty() || !run.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+        return None;
+    }
+    let marks = profile_dir.parent()?.join("nodepair-built");
+    let this_run = marks.join(&run);
+    if !this_run.exists() {
+        for old in std::fs::read_dir(&marks).into_iter().flatten().flatten() {
+            if old.file_name() != *run {
+                let _ = std::fs::remove_dir_all(old.path());
+            }
+        }
+    }
+    Some(this_run.join(name))
 }
 
 /// A scratch home for one process: its own `HOME` and XDG directories, removed

@@ -66,3 +66,29 @@ export function chartElement(points: Point[], frame: ChartFrame, gapMs: number, 
   svg.append(line);
   return svg;
 }
+
+/**
+ * A round top for a chart of byte counts whose highest value is `highest`:
+ * the first 1, 2 or 5 × 10^k of the value's unit (KiB, MiB, GiB, …) with
+ * room above the line, never above `ceiling` (all there is) and never 0.
+ * Memory of a few GiB on a large machine then moves on the chart instead
+ * of lying flat against the total.
+ */
+export function byteScale(highest: number, ceiling: number): number {
+  const wanted = Math.max(highest * 1.15, 1);
+  let unit = 1;
+  while (wanted / unit >= 1024) unit *= 1024;
+  const value = wanted / unit;
+  let magnitude = 10 ** Math.floor(Math.log10(value));
+  let top = magnitude;
+  for (;;) {
+    const step = [1, 2, 5].map((m) => m * magnitude).find((candidate) => candidate >= value);
+    if (step !== undefined) {
+      top = step;
+      break;
+    }
+    magnitude *= 10;
+  }
+  const scaled = top * unit;
+  return ceiling > 0 ? Math.min(scaled, ceiling) : scaled;
+}

@@ -2,7 +2,7 @@
 // the last minutes as charts, and its disks; only what the manager sent.
 
 import type { HostHealth, ManagerRow, SampleView } from "./api";
-import { chartElement } from "./chart";
+import { byteScale, chartElement } from "./chart";
 import { h } from "./dom";
 import { bytesLabel, durationLabel, loadLabel, percentLabel } from "./format";
 import { HISTORY_MS } from "./history";
@@ -176,13 +176,22 @@ function charts(samples: SampleView[], health: HostHealth, nowMs: number, histor
       "figure",
       { class: "chart-box" },
       h("figcaption", {}, h("span", {}, title), h("span", { class: "muted" }, caption)),
-      h("div", { class: "chart-area" }, h("span", { class: "axis top" }, top), chartElement(points, { ...frame, max }, gap, `${title}, ${caption}`), h("span", { class: "axis bottom" }, "0")),
+      // The scale sits in a gutter of its own, clear of the line.
+      h(
+        "div",
+        { class: "chart-area" },
+        chartElement(points, { ...frame, max }, gap, `${title}, ${caption}`),
+        h("span", { class: "axis top", "data-testid": "axis-top" }, top),
+        h("span", { class: "axis bottom" }, "0"),
+      ),
     );
+  const memory = samples.map((s) => ({ t: s.at_ms, v: s.memory_used }));
+  const memoryTop = byteScale(Math.max(health.memory_used, ...memory.map((p) => p.v)), health.memory_total);
   return h(
     "div",
     { class: "charts", "data-testid": "charts" },
     chart("CPU", samples.map((s) => ({ t: s.at_ms, v: s.cpu_percent })), 100, "100 %"),
-    chart("Memory", samples.map((s) => ({ t: s.at_ms, v: s.memory_used })), Math.max(health.memory_total, 1), bytesLabel(health.memory_total)),
+    chart("Memory", memory, memoryTop, bytesLabel(memoryTop)),
   );
 }
 

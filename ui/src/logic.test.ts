@@ -2,7 +2,7 @@
 // the passphrase checks and the remembered view.
 
 import { describe, expect, it } from "vitest";
-import { linePath } from "./chart";
+import { byteScale, linePath } from "./chart";
 import { bytesLabel, durationLabel, loadLabel, percentLabel, usageTone } from "./format";
 import { HISTORY_MS, mergeSamples, newestSampleMs } from "./history";
 import { checkPassphrase } from "./unlock";
@@ -39,6 +39,18 @@ describe("sample history", () => {
 });
 
 describe("charts", () => {
+  it("scales a byte chart to a round number above its highest value, never above the total", () => {
+    const GiB = 1024 ** 3;
+    const MiB = 1024 ** 2;
+    // 949 MiB on a 24 GiB machine: a 2 GiB chart, not a flat line at 4 %.
+    expect(byteScale(949 * MiB, 24 * GiB)).toBe(2 * GiB);
+    expect(byteScale(3.2 * GiB, 24 * GiB)).toBe(5 * GiB);
+    expect(byteScale(12 * GiB, 16 * GiB)).toBe(16 * GiB);
+    expect(byteScale(300 * MiB, 0)).toBe(500 * MiB);
+    expect(byteScale(0, 24 * GiB)).toBe(1);
+    expect(byteScale(95 * GiB, 128 * GiB)).toBe(128 * GiB);
+  });
+
   const frame = { width: 100, height: 50, endMs: 10_000, spanMs: 10_000, max: 100 };
 
   it("maps time to x and value to y, and clamps values to the frame", () => {

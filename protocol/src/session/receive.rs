@@ -212,9 +212,15 @@ impl Session {
         };
         self.heard_from_peer = true;
         if let Some(i) = answered {
-            // The initiator uses the keys we answered with: confirmed.
+            // The initiator uses the keys we answered with: confirmed. It
+            // sends its first DATA (a ping) as soon as our answer arrives,
+            // so the time since we last sent that answer is a round trip:
+            // the responder knows it at once, not a keepalive later.
             let answer = self.answers.remove(i);
-            self.confirm(now, answer.transport, answer.timestamp);
+            let round_trip = now.saturating_duration_since(answer.sent_at);
+            if self.confirm(now, answer.transport, answer.timestamp) {
+                self.events.push_back(SessionEvent::RoundTrip(round_trip));
+            }
         }
         let under_current = self
             .current
