@@ -70,8 +70,10 @@ fn init_logging(verbose: u8) {
     use tracing_subscriber::EnvFilter;
     let default = match verbose {
         // `audit`: who asked for what (service actions, log follows), always.
-        0 => "warn,audit=info",
-        1 => "info,nodepair=debug,audit=info",
+        // `events`: pairings, sessions up and down, revocations, refused
+        // traffic (a line a minute at most), for operators reading journald.
+        0 => "warn,audit=info,events=info",
+        1 => "info,nodepair=debug,audit=info,events=info",
         _ => "debug",
     };
     let filter = EnvFilter::try_from_default_env()

@@ -23,15 +23,20 @@ pub(crate) struct Counterparty {
     pub(crate) waiting: HashMap<RequestId, oneshot::Sender<Result<Reply, RequestError>>>,
     /// Programs waiting to hear whether our revocation was told.
     pub(crate) revocation: Vec<oneshot::Sender<Revocation>>,
+    /// Whether its session was last reported up (the event log's
+    /// "online" and "went offline" lines).
+    pub(crate) was_online: bool,
 }
 
 impl Counterparty {
     pub(crate) fn new(record: Stored, link: Link, topic: String, now: Instant) -> Self {
+        let was_online = link.state() == nodepair_protocol::NodeState::Online;
         Counterparty {
             record,
             link,
             topic,
             persisted_seen_at: Some(now),
+            was_online,
             waiting: HashMap::new(),
             revocation: Vec::new(),
         }

@@ -41,6 +41,7 @@ pub mod clock;
 pub mod config;
 mod counterparty;
 mod driver;
+pub mod event_log;
 pub mod exit_code;
 pub mod hardening;
 pub mod network;

@@ -514,3 +514,17 @@ fn finish(out: &Printer, reply: Reply) -> anyhow::Result<()> {
     out.print(&reply)?;
     Ok(())
 }
+
+#[cfg(test)]
+mod cli_docs {
+    /// The man pages and completions in packaging/ are this command line's
+    /// (a stale one is rewritten and the test fails: commit the new files).
+    #[test]
+    fn man_pages_and_completions_are_current() {
+        let packaging = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../packaging");
+        let cmd = <super::Cli as clap::CommandFactory>::command();
+        if let Err(stale) = nodepair_cli_docs::check(cmd, &packaging) {
+            panic!("{stale}");
+        }
+    }
+}

@@ -104,7 +104,7 @@ fn the_systemd_unit_is_valid_for_systemd() {
     );
     assert!(unit.contains("ProtectSystem=strict") && unit.contains("NoNewPrivileges=yes"));
     let manager = manager();
-    let local = unit.replace("/usr/local/bin/nodepair-manager", manager.to_str().unwrap());
+    let local = unit.replace("/usr/bin/nodepair-manager", manager.to_str().unwrap());
     let path = sandbox.path().join("nodepair-manager.service");
     fs::write(&path, local).unwrap();
     let out = std::process::Command::new("systemd-analyze")
@@ -114,4 +114,47 @@ fn the_systemd_unit_is_valid_for_systemd() {
         .expect("systemd-analyze runs (apt install systemd)");
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stderr(&out).trim(), "", "systemd-analyze has remarks");
+}
+
+#[test]
+fn the_relay_unit_and_the_example_configuration_are_valid() {
+    let sandbox = Sandbox::new().unwrap();
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    // The relay's unit, hardened as the manager's.
+    let unit = fs::read_to_string(repo.join("packaging/nodepair-relay.service")).unwrap();
+    for hardening in [
+        "DynamicUser=yes",
+        "ProtectSystem=strict",
+        "NoNewPrivileges=yes",
+        "StateDirectory=nodepair-relay",
+    ] {
+        assert!(unit.contains(hardening), "no {hardening}");
+    }
+    let relay = nodepair_tests::binary("nodepair-relay");
+    let path = sandbox.path().join("nodepair-relay.service");
+    fs::write(
+        &path,
+        unit.replace("/usr/bin/nodepair-relay", relay.to_str().unwrap()),
+    )
+    .unwrap();
+    let out = std::process::Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(&path)
+        .output()
+        .expect("systemd-analyze runs (apt install systemd)");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stderr(&out).trim(), "", "systemd-analyze has remarks");
+    // The conffile the package installs is taken as it is.
+    let example = repo.join("packaging/manager.toml");
+    let out = sandbox
+        .command(&manager())
+        .args(["--config", example.to_str().unwrap(), "config"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let shown = stdout(&out);
+    assert!(
+        shown.contains("/var/lib/nodepair") && shown.contains("vault"),
+        "{shown}"
+    );
 }

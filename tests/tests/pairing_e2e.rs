@@ -405,6 +405,7 @@ async fn strangers_on_the_topics_are_dropped_and_counted() {
     .await;
     // ... and the real pairing goes through regardless.
     let code = offer.code.to_display_string();
+    let offer_code_for_log = code.clone();
     let (root, cli_home) = (sandbox.path().to_owned(), home.clone());
     let cli = tokio::task::spawn_blocking(move || {
         cli_home.cli(&Sandbox::at(&root), &["pair", "--yes", &code])
@@ -437,7 +438,47 @@ async fn strangers_on_the_topics_are_dropped_and_counted() {
     let status = status_json(&sandbox, &home);
     assert_eq!(status["counterparties"].as_array().unwrap().len(), 1);
     stranger_node.shutdown().await;
+
+    // The app restarts, then the operator unpairs it; the daemon's journal,
+    // at its default level, told each step in a line and the forged
+    // traffic, with nothing secret.
     stop(app).await;
+    eventually(LONG, "the manager sees the app go", || async {
+        peers_json(&sandbox, &home)[0]["state"] != "online"
+    })
+    .await;
+    let app = app_side.start().await;
+    online(&app, manager_key).await;
+    eventually(LONG, "the manager sees the app back", || async {
+        peers_json(&sandbox, &home)[0]["state"] == "online"
+    })
+    .await;
+    let out = home.cli(&sandbox, &["revoke", "laptop"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    stop(app).await;
+    let log = daemon.stop_and_read_log();
+    if nodepair_tests::debug_log().is_none() {
+        for line in [
+            "paired with the app laptop",
+            "the app laptop went offline",
+            "the app laptop is online",
+            "forgot the app laptop: revoked here",
+            "messages since the last report: forged, replayed",
+        ] {
+            assert!(
+                log.contains(line),
+                "no {line:?} in the daemon's log:\n{log}"
+            );
+        }
+        // One line for the flood (and at most one more, at shutdown, for
+        // what came after it), not one per message.
+        let refused = log.matches("messages since the last report").count();
+        assert!((1..=2).contains(&refused), "{refused} lines:\n{log}");
+        assert!(
+            !log.contains(&offer_code_for_log),
+            "the pairing code is in the log:\n{log}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -229,3 +229,17 @@ fn print_status(out: &mut impl Write, s: &StatusReport) -> std::io::Result<()> {
     writeln!(out, "paired:    {}", s.counterparties.len())?;
     print_peers(out, &s.counterparties)
 }
+
+#[cfg(test)]
+mod cli_docs {
+    /// The man pages and completions in packaging/ are this command line's
+    /// (a stale one is rewritten and the test fails: commit the new files).
+    #[test]
+    fn man_pages_and_completions_are_current() {
+        let packaging = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../packaging");
+        let cmd = <super::Cli as clap::CommandFactory>::command();
+        if let Err(stale) = nodepair_cli_docs::check(cmd, &packaging) {
+            panic!("{stale}");
+        }
+    }
+}

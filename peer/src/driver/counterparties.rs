@@ -66,7 +66,14 @@ impl Driver {
                 break;
             };
             match event {
-                LinkEvent::State(_) | LinkEvent::RoundTrip(_) => changed = true,
+                LinkEvent::State(state) => {
+                    changed = true;
+                    let mut view = counterparty.view();
+                    view.state = state;
+                    crate::event_log::state(&view, counterparty.was_online);
+                    counterparty.was_online = state == nodepair_protocol::NodeState::Online;
+                }
+                LinkEvent::RoundTrip(_) => changed = true,
                 LinkEvent::Heard => {
                     counterparty.record.last_seen = Some(self.config.clock.unix_secs())
                 }
@@ -302,9 +309,11 @@ impl Driver {
         if let Err(e) = self.storage.delete(peer).await {
             tracing::error!("cannot delete a revoked counterparty: {e}");
         }
+        let view = counterparty.view();
+        crate::event_log::removed(&view, by_peer);
         let _ = self.events.send(PeerEvent::Removed {
             public_key: peer,
-            display_name: counterparty.view().name().to_owned(),
+            display_name: view.name().to_owned(),
             by_peer,
         });
     }

@@ -104,6 +104,9 @@ pub(crate) struct Driver {
     pairing_refused: u64,
     /// Counters of links that were replaced or removed.
     retired: SessionStats,
+    /// When refused traffic was last summed, and what was said of it.
+    drops_checked_at: Option<Instant>,
+    drops: crate::event_log::DropReport,
 }
 
 /// 32 bytes from the operating system, for the machines' seeds.
@@ -140,6 +143,8 @@ impl Driver {
             reach: CatchUp::default(),
             pairing_refused: 0,
             retired: SessionStats::default(),
+            drops_checked_at: None,
+            drops: crate::event_log::DropReport::default(),
         }
     }
 
@@ -190,6 +195,7 @@ impl Driver {
                 () = sleep_until(deadline) => self.on_timeout(),
             }
             self.flush().await;
+            self.report_drops(false);
         }
     }
 
@@ -258,6 +264,27 @@ impl Driver {
             }
             Command::Shutdown { .. } => unreachable!("handled by run"),
         }
+    }
+
+    /// Says how much traffic was refused, at most once a minute (and when
+    /// `stopping`); the links' counts are summed every few seconds, and only
+    /// when the loop woke anyway, not per message.
+    fn report_drops(&mut self, stopping: bool) {
+        let now = self.now();
+        if !stopping
+            && self.drops_checked_at.is_some_and(|at| {
+                now.saturating_duration_since(at) < crate::event_log::DROPS_CHECKED_EVERY
+            })
+        {
+            return;
+        }
+        self.drops_checked_at = Some(now);
+        let status = self.status();
+        let refused = crate::event_log::DropReport::refused(
+            &status.session_stats,
+            status.refused_pairing_messages,
+        );
+        self.drops.log(now, refused, stopping);
     }
 
     fn status(&self) -> PeerStatus {
@@ -369,6 +396,7 @@ impl Driver {
     /// Tells every online counterparty we are going, sends it, records
     /// last-seen, and stops the subscriptions.
     async fn shutdown(&mut self) {
+        self.report_drops(true);
         // Goodbyes first, so whoever waits hears at once that we stopped.
         let peers: Vec<PublicKey> = self.counterparties.keys().copied().collect();
         for peer in peers {

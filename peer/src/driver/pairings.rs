@@ -209,6 +209,7 @@ impl Driver {
             .subscribe(&session_topic, Route::Session(peer))
             .await;
         let view = counterparty.view();
+        crate::event_log::paired(&view);
         self.counterparties.insert(peer, counterparty);
         if let Some(run) = self.pairings.get_mut(&id) {
             run.paired_with = Some(peer);

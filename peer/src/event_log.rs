@@ -1,0 +1,146 @@
+//! One log line per event an operator reads in the journal: a pairing, a session up or down, a revocation, and (at most once a minute) traffic refused.
+
+use crate::view::CounterpartyView;
+use nodepair_protocol::NodeState;
+use nodepair_protocol::hello::Role;
+use nodepair_protocol::session::SessionStats;
+use std::time::{Duration, Instant};
+
+/// The target of these lines: the programs' default filters let it through
+/// at info level, beside `audit`.
+pub const TARGET: &str = "events";
+
+/// At most one line about refused traffic this often: a flood is one line
+/// a minute, not one per message.
+pub(crate) const DROPS_EVERY: Duration = Duration::from_secs(60);
+
+/// How often the driver sums its links' counts to see whether a line is
+/// due (only when it wakes anyway).
+pub(crate) const DROPS_CHECKED_EVERY: Duration = Duration::from_secs(5);
+
+fn role(view: &CounterpartyView) -> &'static str {
+    match view.role {
+        Role::App => "app",
+        Role::Manager => "manager",
+    }
+}
+
+/// A pairing completed and was stored.
+pub(crate) fn paired(view: &CounterpartyView) {
+    tracing::info!(target: TARGET, key = %view.public_key.fingerprint(), node_id = %view.node_id, "paired with the {} {}; its session is up", role(view), view.name());
+}
+
+/// A counterparty's session came up, or went down after being up.
+pub(crate) fn state(view: &CounterpartyView, was_online: bool) {
+    match view.state {
+        NodeState::Online if !was_online => {
+            tracing::info!(target: TARGET, key = %view.public_key.fingerprint(), "the {} {} is online", role(view), view.name());
+        }
+        NodeState::PairedOffline | NodeState::Connecting if was_online => {
+            tracing::info!(target: TARGET, key = %view.public_key.fingerprint(), "the {} {} went offline", role(view), view.name());
+        }
+        _ => {}
+    }
+}
+
+/// A counterparty was forgotten: revoked here, or by itself.
+pub(crate) fn removed(view: &CounterpartyView, by_peer: bool) {
+    let how = if by_peer {
+        "it unpaired this side"
+    } else {
+        "revoked here"
+    };
+    tracing::info!(target: TARGET, key = %view.public_key.fingerprint(), "forgot the {} {}: {how}", role(view), view.name());
+}
+
+/// Counts refused traffic and says when it is time for a line about it.
+#[derive(Debug, Default)]
+pub(crate) struct DropReport {
+    reported: u64,
+    last_line: Option<Instant>,
+}
+
+impl DropReport {
+    /// Messages refused: anything a stranger, a forger or a replayer can
+    /// make us drop (not our own echoes, not completed handshakes).
+    pub(crate) fn refused(stats: &SessionStats, pairing_refused: u64) -> u64 {
+        stats.malformed
+            + stats.auth_failures
+            + stats.replays
+            + stats.stale
+            + stats.unknown_keys
+            + stats.bad_frames
+            + pairing_refused
+    }
+
+    /// Whether a line is due at `now`; if so, how many were refused since
+    /// the last one. None while nothing new was refused, or within
+    /// [`DROPS_EVERY`] of the last line.
+    pub(crate) fn due(&mut self, now: Instant, refused: u64) -> Option<u64> {
+        if refused <= self.reported
+            || self
+                .last_line
+                .is_some_and(|at| now.saturating_duration_since(at) < DROPS_EVERY)
+        {
+            return None;
+        }
+        let new = refused - self.reported;
+        self.reported = refused;
+        self.last_line = Some(now);
+        Some(new)
+    }
+
+    /// The line, when one is due; `stopping`: the last chance, whatever
+    /// the minute says.
+    pub(crate) fn log(&mut self, now: Instant, refused: u64, stopping: bool) {
+        if stopping {
+            self.last_line = None;
+        }
+        if let Some(new) = self.due(now, refused) {
+            tracing::info!(target: TARGET, refused = new, "refused {new} messages since the last report: forged, replayed, malformed or under keys no longer held (`status` has the counts by kind)");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refused_traffic_is_one_line_a_minute_at_most_and_none_when_quiet() {
+        let start = Instant::now();
+        let mut report = DropReport::default();
+        assert_eq!(report.due(start, 0), None, "nothing refused: no line");
+        assert_eq!(report.due(start, 5), Some(5));
+        // A flood within the minute: no more lines.
+        for second in 1..60 {
+            assert_eq!(
+                report.due(start + Duration::from_secs(second), 5 + second * 1000),
+                None
+            );
+        }
+        // The next minute: one line with what came in between.
+        assert_eq!(
+            report.due(start + Duration::from_secs(60), 60_005),
+            Some(60_000)
+        );
+        // Quiet after: nothing, however long.
+        assert_eq!(report.due(start + Duration::from_secs(3600), 60_005), None);
+    }
+
+    #[test]
+    fn what_counts_as_refused() {
+        let stats = SessionStats {
+            malformed: 1,
+            auth_failures: 2,
+            replays: 3,
+            stale: 4,
+            echoes: 100,
+            unknown_keys: 5,
+            wake_ups: 100,
+            bad_frames: 6,
+            handshakes: 100,
+        };
+        assert_eq!(DropReport::refused(&stats, 7), 28);
+    }
+}
