@@ -41,6 +41,9 @@ step rustfmt cargo fmt --all --check
 step clippy cargo clippy --workspace --all-targets --locked -- -D warnings
 # Every test in a process of its own, four at a time, the longest first
 # (.config/nextest.toml); nextest runs no doctests, so they follow.
+# The programs the cross-process tests start, built first: otherwise the
+# first tests of the run wait minutes on that build, and it counts as theirs.
+step build cargo build --workspace --bins --locked
 step cargo-test cargo nextest run --workspace --locked
 step doctest cargo test --workspace --doc --locked
 for target in $CROSS_CHECK_TARGETS; do

@@ -282,6 +282,7 @@ async fn a_containers_output_is_tailed_and_followed_across_restarts_within_its_b
             source: source.into(),
             lines,
             skip: 0,
+            pattern: None,
         })
     };
 
@@ -479,6 +480,7 @@ async fn a_socket_the_manager_may_not_open_is_read_as_denied_and_its_log_says_wh
         source: "geth".into(),
         lines: 5,
         skip: 0,
+        pattern: None,
     });
     let refused = ask(app, manager, LogsTail::NAME, tail).await;
     assert_eq!(refused.status, Status::UPSTREAM_ERROR);

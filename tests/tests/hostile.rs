@@ -548,6 +548,7 @@ async fn a_hostile_paired_app_gets_limits_not_memory_keystore_writes_or_a_termin
                 source: big.display().to_string(),
                 lines,
                 skip: 0,
+                pattern: None,
             })),
         })
     };

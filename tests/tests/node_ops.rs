@@ -287,6 +287,7 @@ async fn logs_are_tailed_and_followed_within_their_budget_and_stop_when_unpaired
             source: source.into(),
             lines,
             skip: 0,
+            pattern: None,
         })
     };
     let got = app
@@ -298,6 +299,54 @@ async fn logs_are_tailed_and_followed_within_their_budget_and_stop_when_unpaired
         api::decode_response::<LogsTail>(&got.body).unwrap().lines,
         ["line 4", "line 5"]
     );
+    // A search on the server: the lines holding the text, whatever their
+    // case, among all it read (here the whole file), paged as a tail is.
+    append("ERROR peer dropped\nline 6 ok\nerror again\n");
+    let search = |pattern: &str, lines, skip| {
+        api::encode(&TailRequest {
+            source: source.clone(),
+            lines,
+            skip,
+            pattern: Some(pattern.into()),
+        })
+    };
+    let found = app
+        .request(manager, LogsTail::NAME, search("  Error ", 10, 0))
+        .await
+        .unwrap();
+    assert_eq!(found.status, Status::OK);
+    let found = api::decode_response::<LogsTail>(&found.body).unwrap();
+    assert_eq!(found.lines, ["ERROR peer dropped", "error again"]);
+    assert_eq!(
+        found.searched,
+        Some(8),
+        "it says how many lines it searched"
+    );
+    let older = app
+        .request(manager, LogsTail::NAME, search("error", 1, 1))
+        .await
+        .unwrap();
+    let older = api::decode_response::<LogsTail>(&older.body).unwrap();
+    assert_eq!(older.lines, ["ERROR peer dropped"]);
+    // A plain tail says nothing of a search; a pattern past its bound is
+    // refused with a sentence.
+    let got = app
+        .request(manager, LogsTail::NAME, tail(&source, 1))
+        .await
+        .unwrap();
+    assert_eq!(
+        api::decode_response::<LogsTail>(&got.body)
+            .unwrap()
+            .searched,
+        None
+    );
+    let long = app
+        .request(manager, LogsTail::NAME, search(&"x".repeat(257), 10, 0))
+        .await
+        .unwrap();
+    assert_eq!(long.status, Status::BAD_REQUEST);
+    assert!(String::from_utf8_lossy(&long.body).contains("at most 256 bytes"));
+
     // Anything not listed is refused, and nothing is read.
     let refused = app
         .request(manager, LogsTail::NAME, tail("/etc/shadow", 2))
@@ -493,6 +542,7 @@ async fn a_units_journal_is_tailed_and_followed_through_journalctl() {
         source: "geth.service".into(),
         lines: 2,
         skip: 0,
+        pattern: None,
     });
     let tail = app.request(manager, LogsTail::NAME, request).await.unwrap();
     assert_eq!(

@@ -781,6 +781,12 @@ export type Lines_Deserialize = {
 	 *  one answer (the oldest ones).
 	 */
 	left_out?: number,
+	/**
+	 *  In a search (a tail with a `pattern`): how many of the source's
+	 *  newest lines were searched; absent otherwise, and from managers
+	 *  that cannot search.
+	 */
+	searched?: number | null,
 };
 
 /**  Lines of a source, oldest first: a tail's answer, or one follow event. */
@@ -802,6 +808,12 @@ export type Lines_Serialize = {
 	 *  one answer (the oldest ones).
 	 */
 	left_out: number,
+	/**
+	 *  In a search (a tail with a `pattern`): how many of the source's
+	 *  newest lines were searched; absent otherwise, and from managers
+	 *  that cannot search.
+	 */
+	searched?: number,
 };
 
 /**  Liveness over recent epochs. */
@@ -1810,6 +1822,14 @@ export type TailRequest_Deserialize = {
 	 *  most [`MAX_TAIL_DEPTH`].
 	 */
 	skip?: number,
+	/**
+	 *  Only the lines containing this text, ignoring case: the manager
+	 *  searches its source's newest [`MAX_SEARCH_LINES`] lines (at most
+	 *  [`MAX_SEARCH_BYTES`]) and pages through the matches as `lines` and
+	 *  `skip` say. At most [`MAX_PATTERN_BYTES`]; blank is no search.
+	 *  Managers before searches ignore it (their answer has no `searched`).
+	 */
+	pattern?: string | null,
 };
 
 /**  Which source, and how many lines. */
@@ -1824,6 +1844,14 @@ export type TailRequest_Serialize = {
 	 *  most [`MAX_TAIL_DEPTH`].
 	 */
 	skip: number,
+	/**
+	 *  Only the lines containing this text, ignoring case: the manager
+	 *  searches its source's newest [`MAX_SEARCH_LINES`] lines (at most
+	 *  [`MAX_SEARCH_BYTES`]) and pages through the matches as `lines` and
+	 *  `skip` say. At most [`MAX_PATTERN_BYTES`]; blank is no search.
+	 *  Managers before searches ignore it (their answer has no `searched`).
+	 */
+	pattern?: string,
 };
 
 /**  What the tray's menu asks the window to show. */

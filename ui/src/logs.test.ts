@@ -100,5 +100,74 @@ describe("log viewer", () => {
     const again = root.querySelector("[data-testid=log-search]") as HTMLInputElement;
     expect(document.activeElement).toBe(again);
     expect([again.value, again.selectionStart, again.selectionEnd]).toEqual(["warn", 4, 4]);
+    // Matches are marked, and the count says what was searched: only the
+    // lines here.
+    expect([...root.querySelectorAll("[data-testid=log-lines] mark")].map((m) => m.textContent)).toEqual(["WARN"]);
+    expect(root.querySelector("[data-testid=log-count]")?.textContent).toBe(
+      "1 of the 3 lines here match; search the server for older ones.",
+    );
+  });
+
+  it("searches the server for older lines, says how many it searched, and goes back to the log", async () => {
+    const calls: Calls = [];
+    let searches = true;
+    mockBackend(
+      running({ ...validator, capabilities: ["info", "logs"] }),
+      {
+        "logs.sources": () => ({ sources: ["geth.service"], bytes_per_sec: 16384, kinds: ["unit"] }),
+        "logs.tail": (args) =>
+          args.pattern === undefined
+            ? { source: "geth.service", lines: ["INFO imported block 9"], dropped_bytes: 0, left_out: 0 }
+            : searches
+              ? {
+                  source: "geth.service",
+                  lines: ["WARN Peer dropped (id 1)", "warn: peer dropped again, peer 2"],
+                  dropped_bytes: 0,
+                  left_out: 3,
+                  searched: 50_000,
+                }
+              : // A manager from before searches: a plain tail, no `searched`.
+                { source: "geth.service", lines: ["INFO imported block 9"], dropped_bytes: 0, left_out: 0 },
+      },
+      calls,
+    );
+    const root = mount();
+    await start(root, () => NOW);
+    (root.querySelector("[data-testid=open-manager]") as HTMLButtonElement).click();
+    await settle();
+    await settle();
+    const select = root.querySelector("[data-testid=log-source]") as HTMLSelectElement;
+    select.value = "geth.service";
+    select.dispatchEvent(new Event("change"));
+    await settle();
+    const onServer = () => root.querySelector("[data-testid=log-search-server]") as HTMLButtonElement;
+    expect(onServer().disabled).toBe(true);
+    const search = root.querySelector("[data-testid=log-search]") as HTMLInputElement;
+    search.value = "peer";
+    search.dispatchEvent(new Event("input"));
+    expect(root.querySelector("[data-testid=log-lines]")?.textContent).toBe("");
+    onServer().click();
+    await settle();
+    expect(calls.filter((c) => c.cmd === "logs.tail").at(-1)?.args).toEqual({
+      key: KEY,
+      source: "geth.service",
+      lines: 1000,
+      skip: 0,
+      pattern: "peer",
+    });
+    expect(root.querySelector("[data-testid=log-lines]")?.textContent).toBe("WARN Peer dropped (id 1)\nwarn: peer dropped again, peer 2");
+    expect([...root.querySelectorAll("[data-testid=log-lines] mark")].map((m) => m.textContent)).toEqual(["Peer", "peer", "peer"]);
+    expect(root.querySelector("[data-testid=log-count]")?.textContent).toBe(
+      "On the server: 2 lines match “peer” in its newest 50,000 lines; 3 older matches did not fit in one answer.",
+    );
+    (root.querySelector("[data-testid=log-search-clear]") as HTMLButtonElement).click();
+    await settle();
+    expect(root.querySelector("[data-testid=log-search-clear]")).toBeNull();
+
+    // An older manager ignores the pattern: said so, not shown as matches.
+    searches = false;
+    onServer().click();
+    await settle();
+    expect(root.querySelector("[data-testid=log-count]")?.textContent).toContain("cannot search on the server");
   });
 });

@@ -196,6 +196,9 @@ struct Driver {
     peer_exchange_served: usize,
     /// Whether the network reaches us, as last said.
     reach: tokio::sync::watch::Sender<Reach>,
+    /// Incoming connections refused by the connection limits since the
+    /// last line said so, and when that was (a line a minute at most).
+    denied: (u64, Option<Instant>),
 }
 
 impl Driver {
@@ -246,6 +249,7 @@ impl Driver {
             peer_exchange_asked: HashMap::new(),
             peer_exchange_served: 0,
             reach,
+            denied: (0, None),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! A listed container's standard output and error through its engine: the last lines, and a follow that goes on across restarts and re-creations.
 
 use super::splitter::LineSplitter;
-use super::{Chunk, TAIL_TIMEOUT, TAIL_WINDOW};
+use super::{Chunk, TAIL_TIMEOUT};
 use crate::containers::log_resume::{Resume, stamped};
 use crate::containers::{ContainerRef, Engine, EngineError};
 use bollard::container::LogOutput;
@@ -67,12 +67,13 @@ const REOPEN_TAIL: &str = "1000";
 const UNREACHABLE_POLL: Duration = Duration::from_secs(5);
 
 /// The last `depth` lines of `listed`'s output (each shown with its stamp
-/// to the second), at most [`TAIL_WINDOW`] bytes of them; the bytes left
-/// out or cut.
+/// to the second), at most `window` bytes of them; the bytes left out or
+/// cut.
 pub(super) async fn tail(
     engine: &Engine,
     listed: &ContainerRef,
     depth: usize,
+    window: u64,
 ) -> Result<(Vec<String>, u64), EngineError> {
     let (id, _) = readable(engine, listed).await?;
     let options = LogsOptionsBuilder::new()
@@ -91,7 +92,7 @@ pub(super) async fn tail(
             for line in lines {
                 bytes += line.len() + 1;
                 kept.push_back(stamped(&line).1);
-                while bytes > TAIL_WINDOW as usize || kept.len() > depth {
+                while bytes as u64 > window || kept.len() > depth {
                     let Some(old) = kept.pop_front() else { break };
                     bytes -= old.len() + 1;
                     *dropped += old.len() as u64 + 1;

@@ -16,7 +16,8 @@ use nodepair_protocol::api::{self, Method};
 use nodepair_protocol::{PublicKey, Status};
 use nodepair_protocol::api::logs::{
     FollowResponse, Lines, LogsFollow, LogsSources, LogsTail, LogsUnfollow, MAX_FOLLOWS,
-    MAX_TAIL_DEPTH, MAX_TAIL_LINES, SourceKind, SourcesResponse, stream_name,
+    MAX_PATTERN_BYTES, MAX_SEARCH_BYTES, MAX_SEARCH_LINES, MAX_TAIL_DEPTH, MAX_TAIL_LINES,
+    SourceKind, SourcesResponse, line_matches, stream_name,
 };
 use nodepair_protocol::byte_budget::ByteBudget;
 use splitter::LineSplitter;
@@ -46,6 +47,9 @@ pub(crate) enum LogError {
     /// Too many follows already.
     #[error("this app already follows {MAX_FOLLOWS} logs; unfollow one first")]
     TooMany,
+    /// A search pattern longer than the protocol allows.
+    #[error("a search takes at most {MAX_PATTERN_BYTES} bytes of text")]
+    PatternTooLong,
     /// Reading failed.
     #[error("cannot read {name}: {why}")]
     Read {
@@ -119,21 +123,55 @@ impl Logs {
     }
 
     /// The last `lines` lines of `name` before its newest `skip`, the
-    /// newest of them that fit in one answer (the rest counted as left out).
-    pub(crate) async fn tail(&self, name: &str, lines: u32, skip: u32) -> Result<Lines, LogError> {
+    /// newest of them that fit in one answer (the rest counted as left
+    /// out). With a `pattern`, of the lines containing it among the
+    /// newest [`MAX_SEARCH_LINES`] (a search; the answer says how many it
+    /// read).
+    pub(crate) async fn tail(
+        &self,
+        name: &str,
+        lines: u32,
+        skip: u32,
+        pattern: Option<&str>,
+    ) -> Result<Lines, LogError> {
         let lines = lines.clamp(1, MAX_TAIL_LINES);
         let skip = skip.min(MAX_TAIL_DEPTH - lines);
-        let depth = (lines + skip) as usize;
+        let pattern = pattern.map(str::trim).filter(|p| !p.is_empty());
+        if pattern.is_some_and(|p| p.len() > MAX_PATTERN_BYTES) {
+            return Err(LogError::PatternTooLong);
+        }
+        let Some(pattern) = pattern else {
+            let (all, dropped) = self.read_newest(name, (lines + skip) as usize, TAIL_WINDOW).await?;
+            return Ok(page(name, all, dropped, lines, skip));
+        };
+        let (mut all, dropped) = self
+            .read_newest(name, MAX_SEARCH_LINES as usize, MAX_SEARCH_BYTES as u64)
+            .await?;
+        let searched = u32::try_from(all.len()).unwrap_or(u32::MAX);
+        let lowercase = pattern.to_lowercase();
+        all.retain(|line| line_matches(line, &lowercase));
+        let mut found = page(name, all, dropped, lines, skip);
+        found.searched = Some(searched);
+        Ok(found)
+    }
+
+    /// The newest `depth` lines of `name` (oldest first), at most `window`
+    /// bytes of them, and the bytes left out or cut.
+    async fn read_newest(
+        &self,
+        name: &str,
+        depth: usize,
+        window: u64,
+    ) -> Result<(Vec<String>, u64), LogError> {
         let read_error = |why: String| LogError::Read {
             name: name.to_owned(),
             why,
         };
         let bytes = match self.source(name)? {
             Source::Container(listed) => {
-                let (all, dropped) = container::tail(&self.engine, &listed, depth)
+                return container::tail(&self.engine, &listed, depth, window)
                     .await
-                    .map_err(|e| read_error(e.to_string()))?;
-                return Ok(page(name, all, dropped, lines, skip));
+                    .map_err(|e| read_error(e.to_string()));
             }
             Source::Unit(unit) => {
                 let mut child = crate::tool::command(&self.journalctl)
@@ -150,7 +188,7 @@ impl Logs {
                 };
                 let read = async {
                     let mut out = Vec::new();
-                    stdout.take(TAIL_WINDOW).read_to_end(&mut out).await?;
+                    stdout.take(window).read_to_end(&mut out).await?;
                     let mut err = Vec::new();
                     stderr.take(4096).read_to_end(&mut err).await?;
                     Ok::<_, std::io::Error>((out, err, child.wait().await?))
@@ -164,7 +202,7 @@ impl Logs {
                 }
                 out
             }
-            Source::File(path) => tokio::task::spawn_blocking(move || read_end(&path))
+            Source::File(path) => tokio::task::spawn_blocking(move || read_end(&path, window))
                 .await
                 .map_err(|e| read_error(e.to_string()))?
                 .map_err(|e| read_error(e.to_string()))?,
@@ -173,7 +211,7 @@ impl Logs {
         let mut all = splitter.push(&bytes);
         all.extend(splitter.finish());
         let dropped = splitter.take_dropped();
-        Ok(page(name, all, dropped, lines, skip))
+        Ok((all, dropped))
     }
 
     /// Starts following `name` for `caller`; returns the stream name.
@@ -353,13 +391,13 @@ impl Drop for AbortOnDrop {
 /// The last [`TAIL_WINDOW`] bytes of `path`, from the first whole line.
 /// The path is opened without following a link at its end, and must be a
 /// plain file.
-fn read_end(path: &Path) -> std::io::Result<Vec<u8>> {
+fn read_end(path: &Path, window: u64) -> std::io::Result<Vec<u8>> {
     let mut file = open_log(path)?;
     let len = file.metadata()?.len();
-    let start = len.saturating_sub(TAIL_WINDOW);
+    let start = len.saturating_sub(window);
     file.seek(SeekFrom::Start(start))?;
     let mut bytes = Vec::new();
-    file.take(TAIL_WINDOW).read_to_end(&mut bytes)?;
+    file.take(window).read_to_end(&mut bytes)?;
     if start > 0 {
         let first = bytes
             .iter()
@@ -444,7 +482,7 @@ impl Answer for Logs {
                 }
                 LogsTail::NAME => match request::<LogsTail>(&body) {
                     Ok(r) => Ok(self
-                        .tail(&r.source, r.lines, r.skip)
+                        .tail(&r.source, r.lines, r.skip, r.pattern.as_deref())
                         .await
                         .map_or_else(refusal, |l| ok(&l))),
                     Err(refused) => Err(refused),
@@ -469,6 +507,7 @@ fn refusal(e: LogError) -> Reply {
     let status = match e {
         LogError::NotListed(_) => Status::FORBIDDEN,
         LogError::TooMany => Status::RATE_LIMITED,
+        LogError::PatternTooLong => Status::BAD_REQUEST,
         LogError::Read { .. } => Status::UPSTREAM_ERROR,
     };
     refuse(status, e)
@@ -485,7 +524,7 @@ mod tests {
         let line = "x".repeat(99);
         let text: String = (0..20_000).map(|i| format!("{i:05} {line}\n")).collect();
         std::fs::write(&path, text).unwrap();
-        let end = String::from_utf8(read_end(&path).unwrap()).unwrap();
+        let end = String::from_utf8(read_end(&path, TAIL_WINDOW).unwrap()).unwrap();
         assert!(end.len() as u64 <= TAIL_WINDOW);
         assert!(end.lines().all(|l| l.len() == 105), "every line whole");
         assert!(end.lines().last().unwrap().starts_with("19999"));
@@ -498,7 +537,10 @@ mod tests {
         std::fs::write(&secret, "vault passphrase\n").unwrap();
         let listed = dir.path().join("app.log");
         std::os::unix::fs::symlink(&secret, &listed).unwrap();
-        assert!(read_end(&listed).is_err());
-        assert!(read_end(dir.path()).is_err(), "a directory is not a log");
+        assert!(read_end(&listed, TAIL_WINDOW).is_err());
+        assert!(
+            read_end(dir.path(), TAIL_WINDOW).is_err(),
+            "a directory is not a log"
+        );
     }
 }

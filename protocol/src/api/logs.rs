@@ -50,6 +50,23 @@ pub const MAX_TAIL_LINES: u32 = 1000;
 /// How far back `logs.tail` pages: `skip` + `lines` at most this.
 pub const MAX_TAIL_DEPTH: u32 = 10_000;
 
+/// How many of a source's newest lines a search (`logs.tail` with a
+/// `pattern`) reads, at most; fewer when they take more than
+/// [`MAX_SEARCH_BYTES`].
+pub const MAX_SEARCH_LINES: u32 = 50_000;
+
+/// How many bytes of a source's end a search reads, at most.
+pub const MAX_SEARCH_BYTES: usize = 8 << 20;
+
+/// Longest `pattern` a search takes, in bytes.
+pub const MAX_PATTERN_BYTES: usize = 256;
+
+/// Whether `line` contains `pattern`, ignoring case (Unicode's simple
+/// lowercase, as the window's own filter).
+pub fn line_matches(line: &str, pattern_lowercase: &str) -> bool {
+    line.to_lowercase().contains(pattern_lowercase)
+}
+
 /// Longest line sent; a longer one is cut here (at a character boundary)
 /// and ends with `…`, the rest counted as dropped.
 pub const MAX_LINE_BYTES: usize = 8 * 1024;
@@ -163,6 +180,13 @@ pub struct TailRequest {
     /// most [`MAX_TAIL_DEPTH`].
     #[serde(default)]
     pub skip: u32,
+    /// Only the lines containing this text, ignoring case: the manager
+    /// searches its source's newest [`MAX_SEARCH_LINES`] lines (at most
+    /// [`MAX_SEARCH_BYTES`]) and pages through the matches as `lines` and
+    /// `skip` say. At most [`MAX_PATTERN_BYTES`]; blank is no search.
+    /// Managers before searches ignore it (their answer has no `searched`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pattern: Option<String>,
 }
 
 /// Which source.
@@ -200,6 +224,11 @@ pub struct Lines {
     /// one answer (the oldest ones).
     #[serde(default)]
     pub left_out: u32,
+    /// In a search (a tail with a `pattern`): how many of the source's
+    /// newest lines were searched; absent otherwise, and from managers
+    /// that cannot search.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub searched: Option<u32>,
 }
 
 /// `line` cut to [`MAX_LINE_BYTES`] at a character boundary, ending with
@@ -246,6 +275,7 @@ impl Lines {
             lines: kept,
             dropped_bytes: dropped + lost,
             left_out: u32::try_from(first).unwrap_or(u32::MAX),
+            searched: None,
         }
     }
 
@@ -276,6 +306,7 @@ impl Lines {
                 lines,
                 dropped_bytes: if i == 0 { dropped } else { 0 },
                 left_out: 0,
+                searched: None,
             })
             .collect()
     }

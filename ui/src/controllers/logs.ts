@@ -8,7 +8,7 @@ import { type LogsState, appendLines, emptyLogs, logsSection } from "../logs";
 async function choose(ctx: Context, key: string, source: string): Promise<void> {
   const s = ctx.store.get(key, logs);
   if (s.following && s.source) await ask(key, "logs.unfollow", { source: s.source }).catch(() => undefined);
-  Object.assign(s, { source, lines: [], following: false, dropped: 0, leftOut: 0, error: null });
+  Object.assign(s, { source, lines: [], following: false, dropped: 0, leftOut: 0, found: null, error: null });
   try {
     const tail = await ask(key, "logs.tail", { source, lines: 200, skip: 0 });
     s.lines = tail.lines;
@@ -16,6 +16,24 @@ async function choose(ctx: Context, key: string, source: string): Promise<void> 
   } catch (error) {
     s.error = messageOf(error);
   }
+  ctx.store.changed();
+}
+
+/** The manager searches the source's newest lines for the query: a page of matches, newest last. */
+async function searchServer(ctx: Context, key: string): Promise<void> {
+  const s = ctx.store.get(key, logs);
+  const pattern = s.query.trim();
+  if (!s.source || pattern === "") return;
+  s.searching = true;
+  s.error = null;
+  ctx.store.changed();
+  try {
+    const answer = await ask(key, "logs.tail", { source: s.source, lines: 1000, skip: 0, pattern });
+    s.found = { pattern, lines: answer.lines, searched: answer.searched ?? null, leftOut: answer.left_out ?? 0 };
+  } catch (error) {
+    s.error = messageOf(error);
+  }
+  s.searching = false;
   ctx.store.changed();
 }
 
@@ -71,6 +89,11 @@ export const logs: Capability<LogsState> = {
       follow: (on) => void follow(ctx, key, on),
       search: (query) => {
         ctx.store.get(key, logs).query = query;
+        ctx.store.changed();
+      },
+      searchServer: () => void searchServer(ctx, key),
+      clearFound: () => {
+        ctx.store.get(key, logs).found = null;
         ctx.store.changed();
       },
     });

@@ -272,6 +272,29 @@ impl Driver {
                 }
                 self.emit(NodeEvent::PeerDisconnected { peer_id });
             }
+            SwarmEvent::IncomingConnectionError {
+                send_back_addr,
+                error: libp2p::swarm::ListenError::Denied { cause },
+                ..
+            } => {
+                // The connection limits: a line a minute at most, however
+                // many knock.
+                tracing::debug!(%send_back_addr, %cause, "incoming connection refused");
+                self.denied.0 += 1;
+                let now = Instant::now();
+                if self
+                    .denied
+                    .1
+                    .is_none_or(|at| now.duration_since(at) >= Duration::from_secs(60))
+                {
+                    tracing::info!(
+                        refused = self.denied.0,
+                        "refused {} incoming connections: {cause} (--max-connections, --max-connections-per-peer)",
+                        self.denied.0
+                    );
+                    self.denied = (0, Some(now));
+                }
+            }
             SwarmEvent::OutgoingConnectionError {
                 connection_id,
                 peer_id,
