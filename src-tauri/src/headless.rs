@@ -521,10 +521,7 @@ mod cli_docs {
     /// (a stale one is rewritten and the test fails: commit the new files).
     #[test]
     fn man_pages_and_completions_are_current() {
-        let packaging = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../packaging");
         let cmd = <super::Cli as clap::CommandFactory>::command();
-        if let Err(stale) = nodepair_cli_docs::check(cmd, &packaging) {
-            panic!("{stale}");
-        }
+        nodepair_cli_docs::assert_current(cmd, env!("CARGO_MANIFEST_DIR"));
     }
 }

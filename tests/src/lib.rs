@@ -261,6 +261,14 @@ pub(crate) fn kill_marked(var: &str, value: &str) {
             .args(["-KILL", &pid.to_string()])
             .status();
     }
+    // Gone before this returns: what a killed process held (a listening
+    // control socket, a lock) is released only once it has exited, and a
+    // command run right after must not reach a process that is dying (seen:
+    // "connection reset" from a closing app under load).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !marked_pids(var, value).is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
 }
 
 /// Every process whose environment holds `var=value`.

@@ -93,6 +93,17 @@ fn a_missing_explicit_file_is_an_error_not_the_defaults() {
     assert!(err.contains("nope.toml"), "{err}");
 }
 
+/// `systemd-analyze verify` on the unit at `path`: valid, and no remarks.
+fn verify_unit(path: &std::path::Path) {
+    let out = std::process::Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(path)
+        .output()
+        .expect("systemd-analyze runs (apt install systemd)");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stderr(&out).trim(), "", "systemd-analyze has remarks");
+}
+
 #[test]
 fn the_systemd_unit_is_valid_for_systemd() {
     let sandbox = Sandbox::new().unwrap();
@@ -107,13 +118,7 @@ fn the_systemd_unit_is_valid_for_systemd() {
     let local = unit.replace("/usr/bin/nodepair-manager", manager.to_str().unwrap());
     let path = sandbox.path().join("nodepair-manager.service");
     fs::write(&path, local).unwrap();
-    let out = std::process::Command::new("systemd-analyze")
-        .arg("verify")
-        .arg(&path)
-        .output()
-        .expect("systemd-analyze runs (apt install systemd)");
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(stderr(&out).trim(), "", "systemd-analyze has remarks");
+    verify_unit(&path);
 }
 
 #[test]
@@ -137,13 +142,7 @@ fn the_relay_unit_and_the_example_configuration_are_valid() {
         unit.replace("/usr/bin/nodepair-relay", relay.to_str().unwrap()),
     )
     .unwrap();
-    let out = std::process::Command::new("systemd-analyze")
-        .arg("verify")
-        .arg(&path)
-        .output()
-        .expect("systemd-analyze runs (apt install systemd)");
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(stderr(&out).trim(), "", "systemd-analyze has remarks");
+    verify_unit(&path);
     // The conffile the package installs is taken as it is.
     let example = repo.join("packaging/manager.toml");
     let out = sandbox

@@ -80,3 +80,17 @@ pub fn check(cmd: Command, dir: &Path) -> Result<(), String> {
         ))
     }
 }
+
+/// [`check`] of `cmd` against the `packaging/` folder beside the crate at
+/// `manifest_dir`, for a program's test: panics naming the stale files.
+///
+/// # Panics
+///
+/// When a file was out of date (it is rewritten: commit it) or cannot be
+/// written.
+pub fn assert_current(cmd: Command, manifest_dir: &str) {
+    let packaging = Path::new(manifest_dir).join("../packaging");
+    if let Err(stale) = check(cmd, &packaging) {
+        panic!("{stale}");
+    }
+}
