@@ -4,7 +4,8 @@
 #   nodepair-relay_<version>_<arch>.deb     the Waku relay and its systemd unit
 #   NodePair_<version>_<arch>.deb           the desktop app (Tauri's bundler; --no-app skips it)
 # with their man pages and shell completions (packaging/), and runs lintian
-# on each (the tags left are explained in packaging/lintian.md).
+# on each (tags it is told to leave out are listed in packaging/lintian-overrides
+# and explained in packaging/README.md).
 #
 #   bash scripts/package.sh [--no-install] [--no-app]
 set -euo pipefail
@@ -43,7 +44,7 @@ fi
 status=0
 for deb in "$out"/*.deb; do
   note "lintian $(basename "$deb")"
-  # Tags explained in packaging/lintian.md are suppressed there, by name.
+  # Tags in packaging/lintian-overrides (none yet) are left out, by name.
   lintian --suppress-tags-from-file "$ROOT/packaging/lintian-overrides" --fail-on error "$deb" || status=1
 done
 ls -l "$out"/*.deb
