@@ -7,7 +7,7 @@
 #   bash scripts/fuzz.sh 600        10 minutes per target
 #   bash scripts/fuzz.sh --long     each target to 10 million executions or
 #                                   30 minutes, whichever comes first, and a
-#                                   table of the counts in bench/long-runs.md
+#                                   table of the counts in bench/fuzz-long-runs.md
 #
 # Corpora are kept under <crate>/fuzz/corpus/<target>/ and grow run after run.
 set -euo pipefail
@@ -24,7 +24,7 @@ if [[ ${1:-} == --long ]]; then
   seconds=1800
   runs_cap=(-runs=10000000)
 fi
-report="$ROOT/bench/long-runs.md"
+report="$ROOT/bench/fuzz-long-runs.md"
 rows=()
 
 # cargo fuzz needs nightly-only sanitizer flags; this lets the stable
@@ -65,5 +65,5 @@ if ((long)); then
     echo "|---|---:|---:|---:|---|"
     printf '%s\n' "${rows[@]}"
   } >"$report"
-  note "counts written to bench/long-runs.md"
+  note "counts written to bench/fuzz-long-runs.md"
 fi

@@ -30,6 +30,9 @@ install_unless_skipped "the packages" "$skip_install"
 
 out="$ROOT/dist"
 mkdir -p "$out"
+# Only this build's packages: an older version left here would be linted and
+# matched by `dpkg -i dist/nodepair-manager_*.deb`.
+rm -f "$out"/*.deb "$CARGO_TARGET_DIR"/release/bundle/deb/*.deb
 note "building the release binaries (a first build takes several minutes)"
 cargo build --release --locked -p nodepair-manager -p nodepair-waku --bin nodepair-manager --bin nodepair-relay
 for pkg in nodepair-manager nodepair-waku; do
@@ -37,7 +40,26 @@ for pkg in nodepair-manager nodepair-waku; do
 done
 if ((app)); then
   note "building the desktop app's package (Tauri)"
-  npm run tauri -- build --bundles deb
+  # The app's man pages (gzipped, as Debian keeps them) and completions go
+  # in through Tauri's deb `files`, named in a config merged over
+  # src-tauri/tauri.conf.json for this build.
+  extra="$out/app-files"
+  rm -rf "$extra" && mkdir -p "$extra"
+  files=()
+  for page in packaging/man/nodepair.1 packaging/man/nodepair-*.1; do
+    # The manager's and the relay's own pages are in their packages.
+    case $(basename "$page") in
+      nodepair-managers.1) ;;
+      nodepair-manager* | nodepair-relay*) continue ;;
+    esac
+    gzip -9n <"$page" >"$extra/$(basename "$page").gz"
+    files+=("\"/usr/share/man/man1/$(basename "$page").gz\": \"$extra/$(basename "$page").gz\"")
+  done
+  files+=("\"/usr/share/bash-completion/completions/nodepair\": \"$ROOT/packaging/completions/nodepair.bash\"")
+  files+=("\"/usr/share/zsh/vendor-completions/_nodepair\": \"$ROOT/packaging/completions/_nodepair\"")
+  files+=("\"/usr/share/fish/vendor_completions.d/nodepair.fish\": \"$ROOT/packaging/completions/nodepair.fish\"")
+  (IFS=,; printf '{"bundle": {"linux": {"deb": {"files": {%s}}}}}\n' "${files[*]}") >"$extra/tauri.deb.json"
+  npm run tauri -- build --bundles deb --config "$extra/tauri.deb.json"
   cp "$CARGO_TARGET_DIR"/release/bundle/deb/*.deb "$out"/
 fi
 

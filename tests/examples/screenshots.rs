@@ -1,16 +1,18 @@
 //! Takes the screenshots in `docs/screenshots/`: every screen of the desktop
 //! app, light and dark, at 1280×800 and in a narrow window, against real
 //! managers on a local relay, and the tray's menu from a tray that draws it.
-//! The Ethereum node behind validator-1 is a local server answering with the
-//! specifications' bodies, its unit manager the fake `systemctl`, and its
-//! node log a file this example appends lines in geth's format to;
+//! The Ethereum node behind validator-1 is a local server on mainnet's clock
+//! (`nodepair_tests::mainnet_node`), its unit manager the fake `systemctl`,
+//! and geth's journal the fake `journalctl` reading lines in geth's format
+//! with the same block numbers;
 //! staking-1 watches eight validators on a beacon node that follows
 //! mainnet's clock (`nodepair_tests::staking_node`); everything else is the
 //! app and the manager for real.
 //! Run by `scripts/screenshots.sh`.
 
 use nodepair_tests::Sandbox;
-use nodepair_tests::fixtures::{fake_systemctl, node};
+use nodepair_tests::fixtures::{fake_journalctl, fake_systemctl};
+use nodepair_tests::mainnet_node::{mainnet_node, write_geth_journal};
 use nodepair_tests::net::{CLUSTER, ManagerHome, Relay};
 use nodepair_tests::podman::Podman;
 use nodepair_tests::staking_node::{VALIDATORS, staking_node};
@@ -125,12 +127,15 @@ async fn screens(theme: Theme, out: &Path) {
     let sandbox = Sandbox::new().expect("a scratch directory");
     let relay = Relay::start(&sandbox, &[]);
     let long = Duration::from_secs(120);
-    // validator-1 sits beside an Ethereum node (a local server answering with
-    // the specifications' bodies) and a unit manager (the fake one).
-    let (beacon, execution) = node().await;
+    // validator-1 sits beside a synced mainnet node (a local server on
+    // mainnet's clock), a unit manager and a journal (the fake ones).
+    let (beacon, execution) = mainnet_node().await;
     let systemctl = fake_systemctl(sandbox.path());
-    let node_log = sandbox.path().join("geth.log");
-    let _writer = write_node_log(node_log.clone());
+    let journalctl = fake_journalctl(sandbox.path());
+    let _writer = write_geth_journal(
+        journalctl.with_file_name("journal").join("geth.service"),
+        150,
+    );
     // Its alert rounds come every 5 s and fire and resolve at once, so the
     // alerts below show within seconds; the host's own rules are off (this
     // machine's disks and load are no picture of a node's).
@@ -139,11 +144,11 @@ async fn screens(theme: Theme, out: &Path) {
     let podman = Podman::start();
     containers(&podman);
     let extra = format!(
-        "\n[ethereum]\nbeacon_url = \"{}\"\nexecution_url = \"{}\"\ntimeout_ms = 800\n\n[services]\nunits = [\"geth.service\", \"lighthouse.service\"]\ncontainers = [\"mev-boost\", \"eth-docker/validator\"]\ncontrollable = [\"geth.service\", \"mev-boost\"]\nsystemctl = \"{}\"\n\n[logs]\nfiles = [\"{}\"]\ncontainers = [\"mev-boost\"]\n\n[containers]\nsocket = \"{}\"\n\n[alerts]\nevery_secs = 5\nfire_after_secs = 0\nclear_after_secs = 5\n\n[alerts.disk_free]\nenabled = false\n\n[alerts.memory]\nenabled = false\n\n[alerts.load]\nenabled = false\n",
+        "\n[ethereum]\nbeacon_url = \"{}\"\nexecution_url = \"{}\"\ntimeout_ms = 800\n\n[services]\nunits = [\"geth.service\", \"lighthouse.service\"]\ncontainers = [\"mev-boost\", \"eth-docker/validator\"]\ncontrollable = [\"geth.service\", \"mev-boost\"]\nsystemctl = \"{}\"\n\n[logs]\nunits = [\"geth.service\"]\njournalctl = \"{}\"\ncontainers = [\"mev-boost\"]\n\n[containers]\nsocket = \"{}\"\n\n[alerts]\nevery_secs = 5\nfire_after_secs = 0\nclear_after_secs = 5\n\n[alerts.disk_free]\nenabled = false\n\n[alerts.memory]\nenabled = false\n\n[alerts.load]\nenabled = false\n",
         beacon.uri(),
         execution.uri(),
         systemctl.display(),
-        node_log.display(),
+        journalctl.display(),
         podman.socket().display()
     );
     let validator = ManagerHome::with_config(
@@ -249,11 +254,8 @@ async fn screens(theme: Theme, out: &Path) {
 
     // The node's log: its last lines, then followed live, then searched.
     window.scroll_to("[data-testid=logs]").await;
-    let source = node_log.display().to_string();
     window
-        .click(&format!(
-            "[data-testid=log-source] option[value=\"{source}\"]"
-        ))
+        .click("[data-testid=log-source] option[value=\"geth.service\"]")
         .await;
     window
         .find("[data-testid=log-follow]:not([disabled])", SOON)
@@ -451,7 +453,9 @@ fn containers(podman: &Podman) {
             "--label",
             "com.docker.compose.container-number=1",
         ],
-        "while :; do echo 'INFO All validators active  slot: 0, epoch: 0, total_validators: 8, active_validators: 8'; sleep 12; done",
+        "while :; do slot=$(( ($(date +%s) - 1606824023) / 12 )); \
+           echo \"INFO All validators active  slot: $slot, epoch: $((slot / 32)), total_validators: 8, active_validators: 7, current_epoch_proposers: 0, service: notifier\"; \
+           sleep 12; done",
     );
 }
 
@@ -463,71 +467,4 @@ fn unit(systemctl: &Path, action: &str, unit: &str) {
         .status()
         .expect("the fake systemctl runs");
     assert!(status.success(), "{action} {unit}");
-}
-
-/// Appends lines in geth's log format to `path`, a block about every 1.2 s,
-/// until the returned task is dropped with the runtime.
-fn write_node_log(path: PathBuf) -> tokio::task::JoinHandle<()> {
-    use std::io::Write;
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-        .expect("the node log");
-    tokio::spawn(async move {
-        let mut number: u64 = 21_304_118;
-        loop {
-            let stamp = geth_time(std::time::SystemTime::now());
-            let txs = 120 + number % 97;
-            let gas = 10.0 + (number % 13) as f64 * 0.731;
-            let lines = [
-                format!(
-                    "INFO [{stamp}] Imported new potential chain segment     number={number} hash=0x{:08x}..{:04x} blocks=1 txs={txs} mgas={gas:.3} elapsed=212.304ms mgasps={:.3}",
-                    number.wrapping_mul(2_654_435_761) as u32,
-                    number % 0xffff,
-                    gas / 0.212
-                ),
-                format!(
-                    "INFO [{stamp}] Chain head was updated                   number={number} hash=0x{:08x}..{:04x} root=0x{:08x}..{:04x} elapsed=1.523ms",
-                    number.wrapping_mul(2_654_435_761) as u32,
-                    number % 0xffff,
-                    number.wrapping_mul(40_503) as u32,
-                    (number * 7) % 0xffff
-                ),
-            ];
-            for line in lines {
-                let _ = writeln!(file, "{line}");
-            }
-            if number.is_multiple_of(5) {
-                let _ = writeln!(
-                    file,
-                    "INFO [{stamp}] Looking for peers                        peercount=47 tried=112 static=0"
-                );
-            }
-            number += 1;
-            tokio::time::sleep(Duration::from_millis(1200)).await;
-        }
-    })
-}
-
-/// `MM-DD|hh:mm:ss.mmm` in UTC, as geth stamps its lines.
-fn geth_time(at: std::time::SystemTime) -> String {
-    let since = at.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    let (days, secs) = (since.as_secs() / 86_400, since.as_secs() % 86_400);
-    // Civil date from days since 1970-01-01 (proleptic Gregorian).
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    format!(
-        "{month:02}-{day:02}|{:02}:{:02}:{:02}.{:03}",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60,
-        since.subsec_millis()
-    )
 }

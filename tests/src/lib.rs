@@ -14,6 +14,7 @@ pub mod fixtures;
 pub mod fleet;
 pub mod hostile;
 pub mod load;
+pub mod mainnet_node;
 pub mod net;
 pub mod netns;
 pub mod podman;
@@ -256,7 +257,12 @@ impl Sandbox {
 
 /// Kills every process whose environment holds `var=value`.
 pub(crate) fn kill_marked(var: &str, value: &str) {
-    for pid in marked_pids(var, value) {
+    kill_and_wait(marked_pids(var, value));
+}
+
+/// Kills `pids` and waits until they have closed their files.
+pub(crate) fn kill_and_wait(pids: Vec<u32>) {
+    for pid in &pids {
         let _ = Command::new("kill")
             .args(["-KILL", &pid.to_string()])
             .status();
@@ -264,11 +270,27 @@ pub(crate) fn kill_marked(var: &str, value: &str) {
     // Gone before this returns: what a killed process held (a listening
     // control socket, a lock) is released only once it has exited, and a
     // command run right after must not reach a process that is dying (seen:
-    // "connection reset" from a closing app under load).
+    // "connection reset" from a closing app under load). A dying process
+    // loses its environment before its files, so it is waited on by pid
+    // until it is gone or a zombie (whose files are closed), not until its
+    // marker no longer shows.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while !marked_pids(var, value).is_empty() && std::time::Instant::now() < deadline {
+    while pids.iter().any(|&pid| still_holds_files(pid)) && std::time::Instant::now() < deadline {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
+}
+
+/// Whether process `pid` exists and has not yet closed its files (is
+/// neither gone nor a zombie).
+fn still_holds_files(pid: u32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    // The state is the first field after the command name in parentheses.
+    let state = stat[stat.rfind(')').map_or(0, |i| i + 1)..]
+        .split_whitespace()
+        .next();
+    !matches!(state, Some("Z" | "X"))
 }
 
 /// Every process whose environment holds `var=value`.

@@ -6,7 +6,7 @@ use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 /// Mainnet's genesis, seconds since the Unix epoch (`validators/genesis.json`).
-const GENESIS: u64 = 1_606_824_023;
+pub(crate) const GENESIS: u64 = 1_606_824_023;
 /// The operator's validators: index and status.
 pub const VALIDATORS: [(u64, &str); 8] = [
     (1_203_411, "active_ongoing"),
@@ -25,7 +25,8 @@ const PROPOSER: u64 = 1_203_413;
 /// The one in this period's sync committee.
 const SYNCING: u64 = 1_203_412;
 
-fn clock_slot() -> u64 {
+/// Mainnet's slot now.
+pub(crate) fn clock_slot() -> u64 {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default()

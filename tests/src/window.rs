@@ -653,8 +653,13 @@ impl Window {
 
     /// Ends the session (the app exits) and stops the display and driver.
     pub async fn close(mut self) {
+        // Taken first: closing the session may start the app's own exit,
+        // and an exiting process no longer shows its marker.
+        let mut pids = crate::marked_pids(MARKER, &self.marker);
         let client = self.client.clone();
         let _ = client.close().await;
+        pids.extend(crate::marked_pids(MARKER, &self.marker));
+        crate::kill_and_wait(pids);
         self.stop();
     }
 

@@ -47,6 +47,10 @@ pub(crate) enum LogError {
     /// Too many follows already.
     #[error("this app already follows {MAX_FOLLOWS} logs; unfollow one first")]
     TooMany,
+    /// This app's last search is still running, or the manager is already
+    /// running as many as it runs at once.
+    #[error("{0}")]
+    Searching(&'static str),
     /// A search pattern longer than the protocol allows.
     #[error("a search takes at most {MAX_PATTERN_BYTES} bytes of text")]
     PatternTooLong,
@@ -76,6 +80,50 @@ pub(crate) struct Logs {
     bytes_per_sec: u64,
     peer: Arc<OnceLock<Peer>>,
     follows: Mutex<HashMap<(PublicKey, String), tokio::task::JoinHandle<()>>>,
+    /// The apps whose search is running: one each, [`MAX_SEARCHES`] in all.
+    searching: Arc<Mutex<Vec<PublicKey>>>,
+}
+
+/// Searches the manager runs at once, over all apps. Each reads up to
+/// [`MAX_SEARCH_BYTES`] and holds up to [`MAX_SEARCH_LINES`] lines, so this
+/// bounds what searches cost in memory and keeps a core for the rest.
+const MAX_SEARCHES: usize = 2;
+
+/// A running search, counted until dropped.
+struct SearchSlot {
+    searching: Arc<Mutex<Vec<PublicKey>>>,
+    who: PublicKey,
+}
+
+impl SearchSlot {
+    /// A slot for `who`'s search, unless it has one running or all are taken.
+    fn take(searching: &Arc<Mutex<Vec<PublicKey>>>, who: PublicKey) -> Result<Self, LogError> {
+        let mut running = searching.lock().unwrap_or_else(PoisonError::into_inner);
+        if running.contains(&who) {
+            return Err(LogError::Searching(
+                "this app's last search is still running; ask again when it has answered",
+            ));
+        }
+        if running.len() >= MAX_SEARCHES {
+            return Err(LogError::Searching(
+                "the manager is running as many searches as it runs at once; try again in a moment",
+            ));
+        }
+        running.push(who);
+        Ok(SearchSlot {
+            searching: Arc::clone(searching),
+            who,
+        })
+    }
+}
+
+impl Drop for SearchSlot {
+    fn drop(&mut self) {
+        let mut running = self.searching.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(i) = running.iter().position(|w| *w == self.who) {
+            running.swap_remove(i);
+        }
+    }
 }
 
 impl Logs {
@@ -90,6 +138,7 @@ impl Logs {
             bytes_per_sec: logs.bytes_per_sec,
             peer,
             follows: Mutex::new(HashMap::new()),
+            searching: Arc::default(),
         }
     }
 
@@ -126,9 +175,10 @@ impl Logs {
     /// newest of them that fit in one answer (the rest counted as left
     /// out). With a `pattern`, of the lines containing it among the
     /// newest [`MAX_SEARCH_LINES`] (a search; the answer says how many it
-    /// read).
+    /// read); one search at a time per app (`who`), [`MAX_SEARCHES`] in all.
     pub(crate) async fn tail(
         &self,
+        who: PublicKey,
         name: &str,
         lines: u32,
         skip: u32,
@@ -144,6 +194,7 @@ impl Logs {
             let (all, dropped) = self.read_newest(name, (lines + skip) as usize, TAIL_WINDOW).await?;
             return Ok(page(name, all, dropped, lines, skip));
         };
+        let _slot = SearchSlot::take(&self.searching, who)?;
         let (mut all, dropped) = self
             .read_newest(name, MAX_SEARCH_LINES as usize, MAX_SEARCH_BYTES as u64)
             .await?;
@@ -482,7 +533,7 @@ impl Answer for Logs {
                 }
                 LogsTail::NAME => match request::<LogsTail>(&body) {
                     Ok(r) => Ok(self
-                        .tail(&r.source, r.lines, r.skip, r.pattern.as_deref())
+                        .tail(caller.public_key, &r.source, r.lines, r.skip, r.pattern.as_deref())
                         .await
                         .map_or_else(refusal, |l| ok(&l))),
                     Err(refused) => Err(refused),
@@ -506,7 +557,7 @@ impl Answer for Logs {
 fn refusal(e: LogError) -> Reply {
     let status = match e {
         LogError::NotListed(_) => Status::FORBIDDEN,
-        LogError::TooMany => Status::RATE_LIMITED,
+        LogError::TooMany | LogError::Searching(_) => Status::RATE_LIMITED,
         LogError::PatternTooLong => Status::BAD_REQUEST,
         LogError::Read { .. } => Status::UPSTREAM_ERROR,
     };
@@ -516,6 +567,25 @@ fn refusal(e: LogError) -> Reply {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_search_per_app_and_two_in_all_until_one_ends() {
+        let searching = Arc::default();
+        let (a, b, c) = (PublicKey([1; 32]), PublicKey([2; 32]), PublicKey([3; 32]));
+        let first = SearchSlot::take(&searching, a).unwrap();
+        assert!(matches!(
+            SearchSlot::take(&searching, a),
+            Err(LogError::Searching(why)) if why.contains("still running")
+        ));
+        let _second = SearchSlot::take(&searching, b).unwrap();
+        assert!(matches!(
+            SearchSlot::take(&searching, c),
+            Err(LogError::Searching(why)) if why.contains("at once")
+        ));
+        drop(first);
+        let _third = SearchSlot::take(&searching, c).expect("a slot once one ended");
+        assert!(SearchSlot::take(&searching, a).is_err(), "two again");
+    }
 
     #[test]
     fn a_tail_of_a_long_file_starts_on_a_whole_line() {

@@ -279,30 +279,36 @@ impl Driver {
             return;
         }
         self.drops_checked_at = Some(now);
-        let status = self.status();
-        let refused = crate::event_log::DropReport::refused(
-            &status.session_stats,
-            status.refused_pairing_messages,
-        );
+        let (stats, refused_pairing) = self.counts();
+        let refused = crate::event_log::DropReport::refused(&stats, refused_pairing);
         self.drops.log(now, refused, stopping);
     }
 
-    fn status(&self) -> PeerStatus {
+    /// The sessions' counts summed over every link, and the pairing
+    /// messages refused: what `status` shows and drop reports sum, without
+    /// the rest of a status.
+    fn counts(&self) -> (SessionStats, u64) {
         let mut stats = self.retired.clone();
         for counterparty in self.counterparties.values() {
             stats.add(&counterparty.link.stats());
         }
+        let refused = self.pairing_refused
+            + self
+                .pairings
+                .values()
+                .map(|r| r.pairing.stats().refused)
+                .sum::<u64>();
+        (stats, refused)
+    }
+
+    fn status(&self) -> PeerStatus {
+        let (session_stats, refused_pairing_messages) = self.counts();
         PeerStatus {
             public_key: self.own.public(),
             waku_peers: self.reach.waku_peers,
             topics: self.subscriptions.topics(),
-            session_stats: stats,
-            refused_pairing_messages: self.pairing_refused
-                + self
-                    .pairings
-                    .values()
-                    .map(|r| r.pairing.stats().refused)
-                    .sum::<u64>(),
+            session_stats,
+            refused_pairing_messages,
             pairings_under_way: self
                 .pairings
                 .values()
