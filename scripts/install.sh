@@ -68,7 +68,8 @@ install_rust() {
     note "rustup: adding rustfmt and clippy"
     rustup component add rustfmt clippy || return 1
   fi
-  # The keystore's macOS and Windows stores are type-checked for those targets.
+  # The keystore, the manager and the app are type-checked for macOS and
+  # Windows (scripts/cross-check.sh).
   local t missing=()
   for t in $CROSS_CHECK_TARGETS; do
     rustup target list --installed 2>/dev/null | grep -qx "$t" || missing+=("$t")

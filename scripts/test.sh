@@ -47,7 +47,7 @@ step build cargo build --workspace --bins --locked
 step cargo-test cargo nextest run --workspace --locked
 step doctest cargo test --workspace --doc --locked
 for target in $CROSS_CHECK_TARGETS; do
-  step "check-$target" cargo check -p nodepair-keystore --locked --target "$target"
+  step "check-$target" bash scripts/cross-check.sh "$target"
 done
 step typecheck npm run typecheck
 step vitest npm run test:ui

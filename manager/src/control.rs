@@ -4,12 +4,15 @@
 //! answers with zero or more `progress` lines and one final line.
 
 use serde::{Deserialize, Serialize};
-use std::path::{Path, PathBuf};
+use std::path::Path;
+#[cfg(unix)]
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+#[cfg(unix)]
 use tokio::net::UnixStream;
 
 /// The socket in the state directory.
-pub(crate) fn socket_path(state_dir: &Path) -> PathBuf {
+#[cfg(unix)]
+pub(crate) fn socket_path(state_dir: &Path) -> std::path::PathBuf {
     state_dir.join("control.sock")
 }
 
@@ -195,6 +198,7 @@ pub(crate) struct Dropped {
 
 /// A connection to the daemon, or `None` when none is running (no socket,
 /// or a socket nobody listens on: a daemon that died).
+#[cfg(unix)]
 pub(crate) async fn connect(state_dir: &Path) -> anyhow::Result<Option<Client>> {
     let path = socket_path(state_dir);
     match UnixStream::connect(&path).await {
@@ -214,11 +218,37 @@ pub(crate) async fn connect(state_dir: &Path) -> anyhow::Result<Option<Client>> 
     }
 }
 
+/// No control socket off Unix: every command runs by itself there, and one
+/// that needs the state a running daemon holds says so.
+#[cfg(not(unix))]
+pub(crate) async fn connect(_state_dir: &Path) -> anyhow::Result<Option<Client>> {
+    Ok(None)
+}
+
+/// Never made off Unix.
+#[cfg(not(unix))]
+pub(crate) enum Client {}
+
+#[cfg(not(unix))]
+impl Client {
+    /// Never called.
+    pub(crate) async fn send(&mut self, _request: &Request) -> anyhow::Result<()> {
+        match *self {}
+    }
+
+    /// Never called.
+    pub(crate) async fn next(&mut self) -> anyhow::Result<Option<Reply>> {
+        match *self {}
+    }
+}
+
 /// A client of the control socket.
+#[cfg(unix)]
 pub(crate) struct Client {
     reader: BufReader<UnixStream>,
 }
 
+#[cfg(unix)]
 impl Client {
     /// A client on a connected stream.
     pub(crate) fn from_stream(stream: UnixStream) -> Self {

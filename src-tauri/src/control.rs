@@ -328,6 +328,7 @@ pub async fn connect(_data_dir: &Path) -> Result<Option<Client>, ConnectError> {
 
 /// Never made off Unix.
 #[cfg(not(unix))]
+#[derive(Debug)]
 pub enum Client {}
 
 #[cfg(not(unix))]

@@ -58,7 +58,8 @@ pub struct AppState {
     pub(crate) tray: bool,
     /// The window's settings, and the data directory, once read.
     pub(crate) window: Mutex<Option<(WindowSettings, PathBuf)>>,
-    /// Whether the control socket is being served.
+    /// Whether the control socket is being served (there is none off Unix).
+    #[cfg_attr(not(unix), allow(dead_code))]
     serving: std::sync::atomic::AtomicBool,
     /// The data directory this app holds, and its lock: taken on the first
     /// start, before the keys are opened.

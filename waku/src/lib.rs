@@ -24,7 +24,8 @@
 //! - [`peer_exchange`]: asking a node for the records of peers it found.
 //! - [`discovery`]: finding peers by DNS ENR trees, discv5 and peer exchange.
 //! - [`failover`]: which service node a light node asks next after one failed.
-//! - `signal` (Unix): waiting for SIGINT or SIGTERM, for the daemons.
+//! - `signal`: waiting for SIGINT or SIGTERM (Ctrl+C or the console closing
+//!   on Windows), for the daemons.
 
 #![deny(missing_docs)]
 
@@ -39,7 +40,7 @@ pub mod metadata;
 pub mod node;
 pub mod peer_exchange;
 pub mod relay;
-#[cfg(unix)]
+#[cfg(any(unix, windows))]
 pub mod signal;
 pub mod store;
 pub mod topic;

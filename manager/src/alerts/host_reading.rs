@@ -146,12 +146,30 @@ impl Drop for Unblock {
 }
 
 /// The space of the file system `path` is on, named by `path`.
+#[cfg(unix)]
 fn space_at(path: &str) -> Option<DiskSpace> {
     let stat = rustix::fs::statvfs(path).ok()?;
     Some(DiskSpace {
         mount: path.to_owned(),
         total: stat.f_blocks.saturating_mul(stat.f_frsize),
         available: stat.f_bavail.saturating_mul(stat.f_frsize),
+    })
+}
+
+/// The space of the volume `path` is on (the one with the longest mount
+/// point it is under), named by `path`: off Unix there is no statvfs.
+#[cfg(not(unix))]
+fn space_at(path: &str) -> Option<DiskSpace> {
+    let disks = sysinfo::Disks::new_with_refreshed_list();
+    let disk = disks
+        .list()
+        .iter()
+        .filter(|d| std::path::Path::new(path).starts_with(d.mount_point()))
+        .max_by_key(|d| d.mount_point().as_os_str().len())?;
+    Some(DiskSpace {
+        mount: path.to_owned(),
+        total: disk.total_space(),
+        available: disk.available_space(),
     })
 }
 

@@ -133,7 +133,8 @@ impl Engine {
     fn client(&self, timeout: Duration) -> Result<(Docker, PathBuf), EngineError> {
         let socket = self.socket();
         let secs = timeout.as_secs().max(1);
-        match Docker::connect_with_unix(&socket.to_string_lossy(), secs, API_VERSION) {
+        // A Unix socket; on Windows, a named pipe (`//./pipe/docker_engine`).
+        match Docker::connect_with_socket(&socket.to_string_lossy(), secs, API_VERSION) {
             Ok(docker) => Ok((docker, socket)),
             Err(e) => Err(self.failed(EngineError::from_bollard(e, &socket, secs))),
         }

@@ -117,6 +117,7 @@ pub(crate) enum TokenError {
     #[error(
         "the keymanager token file {path} can be read by its group or others (mode {mode:o}); run `chmod 600 {path}`"
     )]
+    #[cfg_attr(not(unix), allow(dead_code))]
     Exposed {
         /// Which file.
         path: PathBuf,
@@ -138,9 +139,9 @@ pub(crate) enum TokenError {
 }
 
 /// Reads the token in `path`, refusing a file its group or others can read
-/// (the token lets whoever holds it import and delete validator keys).
+/// (the token lets whoever holds it import and delete validator keys). Off
+/// Unix there are no mode bits: the file's ACL is the operator's to set.
 pub(crate) fn read_token(path: &Path) -> Result<Token, TokenError> {
-    use std::os::unix::fs::PermissionsExt;
     let read = |source| TokenError::Read {
         path: path.to_owned(),
         source,
@@ -149,12 +150,16 @@ pub(crate) fn read_token(path: &Path) -> Result<Token, TokenError> {
     // The permissions checked are the opened file's own, so nothing can
     // swap the file between the check and the read.
     let file = std::fs::File::open(path).map_err(read)?;
-    let mode = file.metadata().map_err(read)?.permissions().mode() & 0o777;
-    if mode & 0o077 != 0 {
-        return Err(TokenError::Exposed {
-            path: path.to_owned(),
-            mode,
-        });
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = file.metadata().map_err(read)?.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(TokenError::Exposed {
+                path: path.to_owned(),
+                mode,
+            });
+        }
     }
     let mut text = String::new();
     file.take(MAX_TOKEN_BYTES + 1)
