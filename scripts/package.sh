@@ -58,8 +58,16 @@ if ((app)); then
   files+=("\"/usr/share/bash-completion/completions/nodepair\": \"$ROOT/packaging/completions/nodepair.bash\"")
   files+=("\"/usr/share/zsh/vendor-completions/_nodepair\": \"$ROOT/packaging/completions/_nodepair\"")
   files+=("\"/usr/share/fish/vendor_completions.d/nodepair.fish\": \"$ROOT/packaging/completions/nodepair.fish\"")
+  # Tauri names the package node-pair (its productName, kebab-cased), and
+  # would put a changelog of its own under usr/share/doc/NodePair.
+  files+=("\"/usr/share/doc/node-pair/copyright\": \"$ROOT/packaging/copyright\"")
+  gzip -9n <packaging/changelog.app >"$extra/changelog.gz"
+  files+=("\"/usr/share/doc/node-pair/changelog.gz\": \"$extra/changelog.gz\"")
   (IFS=,; printf '{"bundle": {"linux": {"deb": {"files": {%s}}}}}\n' "${files[*]}") >"$extra/tauri.deb.json"
-  npm run tauri -- build --bundles deb --config "$extra/tauri.deb.json"
+  # Built, stripped (as cargo-deb strips the others), then bundled.
+  npm run tauri -- build --no-bundle
+  strip --strip-unneeded "$CARGO_TARGET_DIR/release/nodepair"
+  npm run tauri -- bundle --bundles deb --config "$extra/tauri.deb.json"
   cp "$CARGO_TARGET_DIR"/release/bundle/deb/*.deb "$out"/
 fi
 

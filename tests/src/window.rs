@@ -653,6 +653,11 @@ impl Window {
 
     /// Ends the session (the app exits) and stops the display and driver.
     pub async fn close(mut self) {
+        // WebKit writes what the page stored (the view to open next, in
+        // localStorage) to disk about a second after the change; a person
+        // closes a window later than that, and a window killed sooner would
+        // forget it (seen: a restart opening on the view before the last).
+        tokio::time::sleep(Duration::from_secs(2)).await;
         // Taken first: closing the session may start the app's own exit,
         // and an exiting process no longer shows its marker.
         let mut pids = crate::marked_pids(MARKER, &self.marker);
