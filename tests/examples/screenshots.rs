@@ -354,7 +354,9 @@ async fn screens(theme: Theme, out: &Path) {
     {
         assert!(
             tokio::time::Instant::now() < caught_up,
-            "staking-1's beacon node did not catch up in 5 minutes"
+            "staking-1's beacon node did not catch up in 5 minutes: live {:?}, duty {:?}",
+            window.text("[data-testid=validator-live]").await,
+            window.text(duty).await
         );
         tokio::time::sleep(Duration::from_secs(2)).await;
     }
