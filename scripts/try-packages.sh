@@ -55,5 +55,11 @@ for state in /var/lib/nodepair /var/lib/private/nodepair; do
   [[ -e $state/.kept-by-try-packages ]] || die "$state was removed with the package"
   rm -f "$state/.kept-by-try-packages"
 done
+# dpkg -r keeps conffiles (/etc/nodepair/manager.toml): purge them, or this
+# machine's manager commands and the tests would go on reading that file.
+note "dpkg --purge nodepair-manager nodepair-relay"
+dpkg --purge nodepair-manager nodepair-relay
+[[ ! -e /etc/nodepair/manager.toml ]] || die "/etc/nodepair/manager.toml is still there after purge"
 for state in "${made[@]}"; do rmdir "$state" 2>/dev/null || true; done
-note "installed, tried and removed; the state directories were left alone"
+[[ ${#made[@]} -lt 2 ]] || rmdir /var/lib/private 2>/dev/null || true
+note "installed, tried, removed and purged; the state directories were left alone"
