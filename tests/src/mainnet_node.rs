@@ -155,8 +155,9 @@ fn geth_lines(number: u64, hostname: &str) -> Vec<String> {
     lines
 }
 
-/// Civil (year, month, day, seconds of the day) in UTC.
-fn civil(at: SystemTime) -> (u64, u64, u64, u64, u32) {
+/// The civil time of `at` in UTC: year, month, day, hour, minute, second,
+/// millisecond.
+fn civil(at: SystemTime) -> [u64; 7] {
     let since = at.duration_since(UNIX_EPOCH).unwrap_or_default();
     let (days, secs) = (since.as_secs() / 86_400, since.as_secs() % 86_400);
     // Days since 1970-01-01 to a proleptic Gregorian date.
@@ -169,29 +170,28 @@ fn civil(at: SystemTime) -> (u64, u64, u64, u64, u32) {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + u64::from(month <= 2);
-    (year, month, day, secs, since.subsec_millis())
+    let millis = u64::from(since.subsec_millis());
+    [
+        year,
+        month,
+        day,
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60,
+        millis,
+    ]
 }
 
 /// `YYYY-MM-DDThh:mm:ss+0000`, as `journalctl --output=short-iso` stamps lines.
 fn iso_time(at: SystemTime) -> String {
-    let (year, month, day, secs, _) = civil(at);
-    format!(
-        "{year}-{month:02}-{day:02}T{:02}:{:02}:{:02}+0000",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
+    let [year, month, day, h, m, s, _] = civil(at);
+    format!("{year}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}+0000")
 }
 
 /// `MM-DD|hh:mm:ss.mmm` in UTC, as geth stamps its lines.
 fn geth_time(at: SystemTime) -> String {
-    let (_, month, day, secs, millis) = civil(at);
-    format!(
-        "{month:02}-{day:02}|{:02}:{:02}:{:02}.{millis:03}",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
+    let [_, month, day, h, m, s, millis] = civil(at);
+    format!("{month:02}-{day:02}|{h:02}:{m:02}:{s:02}.{millis:03}")
 }
 
 #[cfg(test)]
