@@ -5,9 +5,12 @@
 #
 #   bash scripts/fuzz.sh            5 s per target (what the test command runs)
 #   bash scripts/fuzz.sh 600        10 minutes per target
-#   bash scripts/fuzz.sh --long     each target to 10 million executions or
-#                                   30 minutes, whichever comes first, and a
-#                                   table of the counts in bench/fuzz-long-runs.md
+#   bash scripts/fuzz.sh --long [CRATE/TARGET...]
+#                                   each target (or those named, e.g.
+#                                   waku/enr) to 10 million executions or 30
+#                                   minutes, whichever comes first; each one's
+#                                   row in bench/fuzz-long-runs.md is replaced
+#                                   as soon as it finishes
 #
 # Corpora are kept under <crate>/fuzz/corpus/<target>/ and grow run after run.
 set -euo pipefail
@@ -19,22 +22,61 @@ source "$here/lib.sh"
 long=0
 seconds=${1:-5}
 runs_cap=()
+only=()
 if [[ ${1:-} == --long ]]; then
   long=1
   seconds=1800
   runs_cap=(-runs=10000000)
+  shift
+  only=("$@")
 fi
 report="$ROOT/bench/fuzz-long-runs.md"
-rows=()
+
+# wanted CRATE/TARGET: true when no target was named or this one was.
+wanted() {
+  ((${#only[@]} == 0)) && return 0
+  local o
+  for o in "${only[@]}"; do [[ $o == "$1" ]] && return 0; done
+  return 1
+}
+
+# record ROW: puts ROW (a table row starting with its target) in the report
+# in place of that target's earlier row, rows kept in target order.
+record() {
+  local key="${1%% | *}" rows=()
+  if [[ -f $report ]]; then
+    mapfile -t rows < <(grep '^| `' "$report" | grep -vF -- "$key |")
+  fi
+  rows+=("$1")
+  {
+    echo "# Long fuzz runs"
+    echo
+    echo "\`bash scripts/fuzz.sh --long\`: each target until 10 million executions or"
+    echo "30 minutes, whichever comes first, one target at a time, starting from the"
+    echo "corpus earlier runs left (kept on the machine, not in git). Each row says"
+    echo "when and at which commit it ran, on the machine of [results.md](results.md)"
+    echo "($(nproc) cores, shared with other work: a run that stopped at 30 minutes"
+    echo "ran at whatever speed the machine gave it)."
+    echo
+    echo "| target | executions | time | corpus after | crashes | commit, date |"
+    echo "|---|---:|---:|---:|---|---|"
+    printf '%s\n' "${rows[@]}" | sort
+  } >"$report.tmp"
+  mv "$report.tmp" "$report"
+}
 
 # cargo fuzz needs nightly-only sanitizer flags; this lets the stable
 # toolchain accept them, for this build only.
 export RUSTC_BOOTSTRAP=1
 for crate in protocol waku; do
   cd "$ROOT/$crate"
-  targets=$(cargo fuzz list)
+  targets=()
+  for t in $(cargo fuzz list); do
+    if wanted "$crate/$t"; then targets+=("$t"); fi
+  done
+  ((${#targets[@]})) || continue
   cargo fuzz build >/dev/null 2>&1 || cargo fuzz build
-  for t in $targets; do
+  for t in "${targets[@]}"; do
     mkdir -p "fuzz/corpus/$t"
     log=$(mktemp)
     start=$SECONDS
@@ -47,23 +89,13 @@ for crate in protocol waku; do
     runs=$(grep -o 'Done [0-9]* runs' "$log" | awk '{print $2}')
     corpus=$(find "fuzz/corpus/$t" -type f | wc -l)
     printf '  %-26s %10s runs in %4s s, no crash (corpus: %s inputs)\n' "$crate/$t" "${runs:-?}" "$took" "$corpus"
-    rows+=("| \`$crate/$t\` | ${runs:-?} | $took s | $corpus | none |")
+    if ((long)); then
+      record "| \`$crate/$t\` | ${runs:-?} | $took s | $corpus | none | $(git -C "$ROOT" rev-parse --short HEAD), $(date -u '+%Y-%m-%d') |"
+    fi
     rm -f "$log"
   done
 done
 
 if ((long)); then
-  {
-    echo "# Long fuzz runs"
-    echo
-    echo "\`bash scripts/fuzz.sh --long\` at $(git -C "$ROOT" rev-parse --short HEAD)," \
-      "$(date -u '+%Y-%m-%d %H:%M UTC'): each target until 10 million executions or" \
-      "30 minutes, one target at a time on $(nproc) cores, starting from the corpus" \
-      "earlier runs left (kept on this machine, not in git)."
-    echo
-    echo "| target | executions | time | corpus after | crashes |"
-    echo "|---|---:|---:|---:|---|"
-    printf '%s\n' "${rows[@]}"
-  } >"$report"
   note "counts written to bench/fuzz-long-runs.md"
 fi
