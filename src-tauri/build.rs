@@ -17,6 +17,8 @@ fn main() {
         "set_start_at_login",
         "set_network",
         "network_status",
+        "key_status",
+        "rotate_key",
     ]);
     tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest))
         .expect("Tauri's build step failed");

@@ -49,6 +49,18 @@ pub struct Counterparty {
     /// The name the person gave it on this side, shown instead of
     /// `display_name`; `None` shows its own name. Never sent to it.
     pub local_name: Option<String>,
+    /// What this side lets it use, as the person here decided: `None` is
+    /// everything this side offers; `Some` narrows that to the names listed.
+    /// Only this side's person sets it: nothing the counterparty sends
+    /// changes it.
+    pub grants: Option<Vec<String>>,
+    /// During our rotation: our next public key, once it has stored it
+    /// (sessions with it are under that key from then on). `None`: it knows
+    /// our current static key.
+    pub our_key: Option<[u8; 32]>,
+    /// Its own announced new key, stored before we answered, until a session
+    /// under that key replaces this record with one under it.
+    pub moving_to: Option<[u8; 32]>,
 }
 
 /// A counterparty entry that cannot be read.
@@ -95,6 +107,22 @@ struct WireCounterparty {
     /// "no local name".
     #[prost(string, optional, tag = "10")]
     local_name: Option<String>,
+    /// Added later in version 1: absent in older records, which read as
+    /// "everything this side offers".
+    #[prost(message, optional, tag = "11")]
+    grants: Option<WireGrants>,
+    /// Added later in version 1, present only during key moves.
+    #[prost(bytes = "vec", optional, tag = "12")]
+    our_key: Option<Vec<u8>>,
+    #[prost(bytes = "vec", optional, tag = "13")]
+    moving_to: Option<Vec<u8>>,
+}
+
+/// A grant narrower than everything: the capabilities listed, possibly none.
+#[derive(Clone, PartialEq, prost::Message)]
+struct WireGrants {
+    #[prost(string, repeated, tag = "1")]
+    capabilities: Vec<String>,
 }
 
 impl Counterparty {
@@ -123,6 +151,9 @@ impl Counterparty {
             },
             capabilities: self.capabilities.clone(),
             local_name: self.local_name.clone(),
+            grants: self.grants.clone().map(|capabilities| WireGrants { capabilities }),
+            our_key: self.our_key.map(|k| k.to_vec()),
+            moving_to: self.moving_to.map(|k| k.to_vec()),
         }
         .encode_to_vec()
     }
@@ -131,6 +162,12 @@ impl Counterparty {
         let damaged = |why| CounterpartyError::Damaged {
             entry: entry.clone(),
             why,
+        };
+        let key_field = |v: Option<Vec<u8>>, why| match v {
+            None => Ok(None),
+            Some(v) => <[u8; 32]>::try_from(v.as_slice())
+                .map(Some)
+                .map_err(|_| damaged(why)),
         };
         let w = WireCounterparty::decode(bytes).map_err(|_| damaged("not a record"))?;
         if w.version != 1 {
@@ -166,6 +203,9 @@ impl Counterparty {
             },
             capabilities: w.capabilities,
             local_name: w.local_name,
+            grants: w.grants.map(|g| g.capabilities),
+            our_key: key_field(w.our_key, "our key length")?,
+            moving_to: key_field(w.moving_to, "announced key length")?,
         })
     }
 
@@ -234,6 +274,9 @@ mod tests {
             state: CounterpartyState::Active,
             capabilities: vec!["host".into(), "eth".into()],
             local_name: None,
+            grants: None,
+            our_key: None,
+            moving_to: None,
         }
     }
 
@@ -246,6 +289,9 @@ mod tests {
         b.last_seen = Some(1_790_000_100);
         b.state = CounterpartyState::Revoked;
         b.local_name = Some("the box in the cellar".into());
+        b.grants = Some(vec!["host".into()]);
+        b.our_key = Some([7; 32]);
+        b.moving_to = Some([8; 32]);
         b.save(&store).unwrap();
         assert_eq!(store.names().unwrap().len(), 2);
         assert_eq!(Counterparty::load_all(&store).unwrap(), [a.clone(), b]);
@@ -273,6 +319,18 @@ mod tests {
             .unwrap();
         let err = Counterparty::load_all(&store).unwrap_err();
         assert!(err.to_string().contains("unknown record version"), "{err}");
+    }
+
+    #[test]
+    fn no_grant_and_an_empty_grant_are_kept_apart() {
+        let store = MemoryStore::new();
+        let mut none = sample(4);
+        none.grants = Some(Vec::new());
+        none.save(&store).unwrap();
+        sample(5).save(&store).unwrap();
+        let all = Counterparty::load_all(&store).unwrap();
+        assert_eq!(all[0].grants, Some(Vec::new()), "granted nothing");
+        assert_eq!(all[1].grants, None, "granted everything offered");
     }
 
     #[test]

@@ -50,6 +50,9 @@ fn counterparty(key: u8) -> Counterparty {
         state: CounterpartyState::Active,
         capabilities: vec!["host".into()],
         local_name: None,
+        grants: None,
+        our_key: None,
+        moving_to: None,
     }
 }
 

@@ -1,4 +1,4 @@
-//! The control socket: how `pair`, `peers`, `revoke` and `status` talk to a running daemon.
+//! The control socket: how `pair`, `peers`, `revoke`, `grant`, `rotate-key` and `status` talk to a running daemon.
 //!
 //! One JSON object per line. The client sends one request; the daemon
 //! answers with zero or more `progress` lines and one final line.
@@ -29,6 +29,10 @@ pub(crate) enum Request {
         /// Confirm the verification string without asking (`--yes`).
         #[serde(default)]
         yes: bool,
+        /// Grant the app only these capabilities (`--grant`); `None` (or
+        /// absent) grants everything the manager offers.
+        #[serde(default)]
+        grants: Option<Vec<String>>,
     },
     /// The answer to a [`Reply::Compare`], on the same connection.
     Confirm {
@@ -41,6 +45,19 @@ pub(crate) enum Request {
     Revoke {
         /// A name, node id, or public key (or a prefix of one).
         who: String,
+    },
+    /// Change what an app may use.
+    Grant {
+        /// A name, node id, or public key (or a prefix of one).
+        who: String,
+        /// The capabilities it may use; `None` is everything offered.
+        grants: Option<Vec<String>>,
+    },
+    /// Begin a key rotation, and report as apps move, for up to
+    /// `wait_secs`.
+    RotateKey {
+        /// How long to report progress before answering.
+        wait_secs: u64,
     },
     /// Everything `status` shows.
     Status,
@@ -82,6 +99,24 @@ pub(crate) enum Reply {
         /// Whether it answered (else it is told when it next connects).
         told: bool,
     },
+    /// What an app may use changed.
+    Granted {
+        /// Who.
+        name: String,
+        /// The grant as stored: `None` is everything offered.
+        grants: Option<Vec<String>>,
+        /// What it may use now, of what the manager offers.
+        granted: Vec<String>,
+        /// Whether it was online and told at once (else it is told when it
+        /// next connects; its requests are judged by the new grant either
+        /// way).
+        told: bool,
+    },
+    /// Where a key rotation stands.
+    Rotation {
+        /// Everything.
+        rotation: Box<nodepair_peer::RotationReport>,
+    },
     /// The daemon's status.
     Status {
         /// Everything.
@@ -114,6 +149,8 @@ pub(crate) enum ErrorKind {
     NotFound,
     /// Several counterparties match.
     Ambiguous,
+    /// What was asked for cannot be (a grant of what is not offered).
+    Invalid,
     /// Anything else.
     Failed,
 }
@@ -136,6 +173,8 @@ pub(crate) struct PeerRow {
     pub(crate) role: String,
     pub(crate) state: String,
     pub(crate) capabilities: Vec<String>,
+    /// What this manager grants it: `None` is everything it offers.
+    pub(crate) grants: Option<Vec<String>>,
     pub(crate) paired_at: u64,
     pub(crate) last_seen: Option<u64>,
     pub(crate) latency_ms: Option<f64>,
@@ -155,6 +194,7 @@ impl PeerRow {
             },
             state: v.state.as_str().into(),
             capabilities: v.capabilities.clone(),
+            grants: v.grants.clone(),
             paired_at: v.paired_at,
             last_seen: v.last_seen,
             latency_ms: v.latency.map(|d| d.as_secs_f64() * 1000.0),
@@ -182,6 +222,9 @@ pub(crate) struct StatusReport {
     pub(crate) counterparties: Vec<PeerRow>,
     /// Pairings running now.
     pub(crate) pairings_under_way: usize,
+    /// A key rotation under way.
+    #[serde(default)]
+    pub(crate) rotation: Option<nodepair_peer::RotationReport>,
     /// Session messages that failed authentication (e.g. handshakes from
     /// unknown keys), malformed or replayed; pairing messages refused.
     pub(crate) dropped: Dropped,

@@ -6,7 +6,7 @@ use crate::runtime::AlreadyRunning;
 use std::process::ExitCode;
 
 use nodepair_peer::exit_code::{
-    ALREADY_RUNNING, ANSWERED_TWICE, BAD_CODE, CONFIG, EXPIRED, FAILURE, NO_NETWORK,
+    ALREADY_RUNNING, ANSWERED_TWICE, BAD_CODE, CONFIG, EXPIRED, FAILURE, NO_NETWORK, USAGE,
 };
 
 /// A failure the daemon reported, with the kind that picks the exit code.
@@ -32,6 +32,7 @@ pub(crate) fn code_for(err: &anyhow::Error) -> ExitCode {
                 ErrorKind::NoNetwork => NO_NETWORK,
                 ErrorKind::Expired => EXPIRED,
                 ErrorKind::AnsweredTwice | ErrorKind::Mismatch => ANSWERED_TWICE,
+                ErrorKind::Invalid => USAGE,
                 ErrorKind::NotFound | ErrorKind::Ambiguous | ErrorKind::Failed => FAILURE,
             });
         }

@@ -1,4 +1,4 @@
-//! What the manager answers over a session: each method to its capability, if the operator enabled it.
+//! What the manager answers over a session: each method to its capability, if the operator enabled it and granted it to the asking app.
 
 use crate::answer::{Answer, Setup, ready, refuse, unknown};
 use bytes::Bytes;
@@ -40,6 +40,12 @@ impl Methods {
                 "{method} needs the {capability:?} capability, which this manager's operator has not enabled"
             );
             return ready(refuse(Status::CAPABILITY_DISABLED, why));
+        }
+        if !nodepair_protocol::grants::allows(caller.grants.as_deref(), capability) {
+            let why = format!(
+                "{method} needs the {capability:?} capability, which this manager's operator has not granted to this app"
+            );
+            return ready(refuse(Status::FORBIDDEN, why));
         }
         match self.0.answering.get(capability) {
             Some(answering) => Arc::clone(answering).answer(caller, info.name, body),
@@ -100,6 +106,7 @@ fn caller() -> Caller {
     Caller {
         public_key: nodepair_protocol::PublicKey([7; 32]),
         display_name: "laptop".into(),
+        grants: None,
     }
 }
 
@@ -118,6 +125,29 @@ mod tests {
         assert_eq!(answered.status, Status::OK);
         let health = api::decode_response::<Health>(&answered.body).unwrap();
         assert!(health.memory_total > 0);
+    }
+
+    #[tokio::test]
+    async fn a_capability_not_granted_to_the_caller_is_403_naming_it() {
+        let m = methods(&["info", "host", "logs"]);
+        let mut narrow = caller();
+        narrow.grants = Some(vec!["host".into()]);
+        let refused = m
+            .answer(narrow.clone(), "logs.sources", Bytes::new())
+            .await;
+        assert_eq!(refused.status, Status::FORBIDDEN);
+        let why = String::from_utf8_lossy(&refused.body).into_owned();
+        assert!(why.contains("\"logs\" capability") && why.contains("not granted"), "{why}");
+        let host = m.answer(narrow.clone(), "host.health", Bytes::new()).await;
+        assert_eq!(host.status, Status::OK, "what was granted is answered");
+        let info = m.answer(narrow, "manager.info", Bytes::new()).await;
+        assert_eq!(info.status, Status::OK, "who the manager is needs no grant");
+        // Not enabled by the configuration outranks not granted: 423, as
+        // for every app.
+        let mut all = caller();
+        all.grants = Some(vec!["services".into()]);
+        let disabled = m.answer(all, "services.list", Bytes::new()).await;
+        assert_eq!(disabled.status, Status::CAPABILITY_DISABLED);
     }
 
     #[tokio::test]

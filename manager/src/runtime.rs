@@ -215,6 +215,12 @@ impl Runtime {
             topics,
             counterparties,
             pairings_under_way,
+            rotation: self
+                .peer
+                .rotation()
+                .await
+                .as_ref()
+                .map(nodepair_peer::RotationReport::from_view),
             dropped,
         }
     }

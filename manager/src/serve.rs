@@ -3,7 +3,8 @@
 use crate::control::{ComparedApp, ErrorKind, PeerRow, Reply, Request};
 use crate::runtime::Runtime;
 use nodepair_peer::{
-    CounterpartyView, FailureKind, PairingFailure, PairingPhase, PairingUpdate, Revocation,
+    CounterpartyView, FailureKind, GrantChangeError, PairingFailure, PairingPhase, PairingUpdate,
+    Revocation, RotateError,
 };
 use nodepair_protocol::PairingCode;
 use nodepair_protocol::hello::{Role, printable};
@@ -43,16 +44,14 @@ pub(crate) async fn handle(
             code,
             network_timeout_secs,
             yes,
+            grants,
         } => {
-            pair(
-                runtime,
-                &code,
-                Duration::from_secs(network_timeout_secs),
+            let how = How {
+                network_timeout: Duration::from_secs(network_timeout_secs),
                 yes,
-                out,
-                asker,
-            )
-            .await
+                grants,
+            };
+            pair(runtime, &code, how, out, asker).await
         }
         Request::Confirm { .. } => out(Reply::Error {
             kind: ErrorKind::Failed,
@@ -80,20 +79,119 @@ pub(crate) async fn handle(
                 }
             }
         }
+        Request::Grant { who, grants } => {
+            let views = runtime.peer.counterparties().await;
+            match find(&views, &who) {
+                Err(reply) => out(*reply),
+                Ok(target) => {
+                    let name = printable(&target.display_name, 64);
+                    match runtime.peer.grant(target.public_key, grants).await {
+                        Ok(view) => out(granted(&runtime.config.capabilities, &view, name)),
+                        Err(GrantChangeError::NotPaired) => out(not_found(&who)),
+                        Err(e @ GrantChangeError::Invalid(_)) => out(Reply::Error {
+                            kind: ErrorKind::Invalid,
+                            message: format!("nothing changed: {e}"),
+                        }),
+                        Err(e) => out(Reply::Error {
+                            kind: ErrorKind::Failed,
+                            message: format!("cannot change what {name} may use: {e}"),
+                        }),
+                    }
+                }
+            }
+        }
+        Request::RotateKey { wait_secs } => {
+            rotate(runtime, Duration::from_secs(wait_secs), out, asker.gone).await;
+        }
         Request::Status => out(Reply::Status {
             status: Box::new(runtime.status().await),
         }),
     }
 }
 
+/// Begins a key rotation and says who moved as they do, until all have,
+/// `wait` is over or the asker left; then where it stands.
+async fn rotate(
+    runtime: &Runtime,
+    wait: Duration,
+    out: &mut (dyn FnMut(Reply) + Send),
+    mut gone: Gone,
+) {
+    let went_away = async move {
+        let _ = gone.wait_for(|gone| *gone).await.map(drop);
+    };
+    tokio::pin!(went_away);
+    let started = match runtime.peer.rotate_key().await {
+        Ok(view) => view,
+        Err(RotateError::UnderWay(view)) => {
+            return out(Reply::Error {
+                kind: ErrorKind::Failed,
+                message: format!(
+                    "a key rotation is already under way: {} of {} apps moved to key {}; it ends once the rest have (`nodepair-manager status` shows them)",
+                    view.counterparties.iter().filter(|(_, moved)| *moved).count(),
+                    view.counterparties.len(),
+                    view.new_key.fingerprint()
+                ),
+            });
+        }
+        Err(e) => {
+            return out(Reply::Error {
+                kind: ErrorKind::Failed,
+                message: format!("no key rotation was started: {e}"),
+            });
+        }
+    };
+    out(progress(&format!(
+        "new key {} stored; telling {} app(s)",
+        started.new_key.fingerprint(),
+        started.counterparties.len()
+    )));
+    let until = tokio::time::Instant::now() + wait;
+    let last = tokio::select! {
+        last = runtime.peer.watch_rotation(started.clone(), until, |view, moved, total| {
+            out(progress(&format!(
+                "{} moved to the new key ({moved} of {total})",
+                printable(view.name(), 64)
+            )));
+        }) => last,
+        () = &mut went_away => runtime.peer.rotation().await.unwrap_or(started),
+    };
+    out(Reply::Rotation {
+        rotation: Box::new(nodepair_peer::RotationReport::from_view(&last)),
+    });
+}
+
+/// The reply saying what `view` may use now, of `offered`.
+pub(crate) fn granted(offered: &[String], view: &CounterpartyView, name: String) -> Reply {
+    Reply::Granted {
+        name,
+        granted: nodepair_protocol::grants::granted(offered, view.grants.as_deref()),
+        grants: view.grants.clone(),
+        told: view.state == nodepair_protocol::NodeState::Online,
+    }
+}
+
+/// How a pairing goes, besides its code.
+struct How {
+    network_timeout: Duration,
+    /// Confirmed without asking.
+    yes: bool,
+    /// What the app is granted (`None`: everything offered).
+    grants: Option<Vec<String>>,
+}
+
 async fn pair(
     runtime: &Runtime,
     typed: &str,
-    network_timeout: Duration,
-    yes: bool,
+    how: How,
     out: &mut (dyn FnMut(Reply) + Send),
     asker: Asker,
 ) {
+    let How {
+        network_timeout,
+        yes,
+        grants,
+    } = how;
     let Asker {
         mut gone,
         mut answers,
@@ -119,7 +217,11 @@ async fn pair(
             });
         }
     }
-    let mut handle = match runtime.peer.pair(code).await {
+    let started = match &grants {
+        Some(grants) => runtime.peer.pair_granting(code, grants).await,
+        None => runtime.peer.pair(code).await,
+    };
+    let mut handle = match started {
         Ok(handle) => handle,
         Err(e) => return out(failure(&e)),
     };
@@ -210,6 +312,7 @@ fn failure(e: &PairingFailure) -> Reply {
         FailureKind::Expired => ErrorKind::Expired,
         FailureKind::AnsweredTwice => ErrorKind::AnsweredTwice,
         FailureKind::Mismatch => ErrorKind::Mismatch,
+        FailureKind::Failed if matches!(e, PairingFailure::Grant(_)) => ErrorKind::Invalid,
         FailureKind::Failed => ErrorKind::Failed,
     };
     Reply::Error {

@@ -22,6 +22,9 @@ _nodepair__manager() {
             nodepair__manager,config)
                 cmd="nodepair__manager__subcmd__config"
                 ;;
+            nodepair__manager,grant)
+                cmd="nodepair__manager__subcmd__grant"
+                ;;
             nodepair__manager,help)
                 cmd="nodepair__manager__subcmd__help"
                 ;;
@@ -37,6 +40,9 @@ _nodepair__manager() {
             nodepair__manager,revoke)
                 cmd="nodepair__manager__subcmd__revoke"
                 ;;
+            nodepair__manager,rotate-key)
+                cmd="nodepair__manager__subcmd__rotate__subcmd__key"
+                ;;
             nodepair__manager,run)
                 cmd="nodepair__manager__subcmd__run"
                 ;;
@@ -48,6 +54,9 @@ _nodepair__manager() {
                 ;;
             nodepair__manager__subcmd__help,config)
                 cmd="nodepair__manager__subcmd__help__subcmd__config"
+                ;;
+            nodepair__manager__subcmd__help,grant)
+                cmd="nodepair__manager__subcmd__help__subcmd__grant"
                 ;;
             nodepair__manager__subcmd__help,help)
                 cmd="nodepair__manager__subcmd__help__subcmd__help"
@@ -63,6 +72,9 @@ _nodepair__manager() {
                 ;;
             nodepair__manager__subcmd__help,revoke)
                 cmd="nodepair__manager__subcmd__help__subcmd__revoke"
+                ;;
+            nodepair__manager__subcmd__help,rotate-key)
+                cmd="nodepair__manager__subcmd__help__subcmd__rotate__subcmd__key"
                 ;;
             nodepair__manager__subcmd__help,run)
                 cmd="nodepair__manager__subcmd__help__subcmd__run"
@@ -119,7 +131,7 @@ _nodepair__manager() {
 
     case "${cmd}" in
         nodepair__manager)
-            opts="-v -h -V --config --verbose --help --version run pair peers revoke status config alerts keystore help"
+            opts="-v -h -V --config --verbose --help --version run pair peers revoke grant rotate-key status config alerts keystore help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -172,8 +184,26 @@ _nodepair__manager() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        nodepair__subcmd__manager__subcmd__grant)
+            opts="-v -h --all --none --json --config --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         nodepair__subcmd__manager__subcmd__help)
-            opts="run pair peers revoke status config alerts keystore help"
+            opts="run pair peers revoke grant rotate-key status config alerts keystore help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -201,6 +231,20 @@ _nodepair__manager() {
             return 0
             ;;
         nodepair__subcmd__manager__subcmd__help__subcmd__config)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        nodepair__subcmd__manager__subcmd__help__subcmd__grant)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -327,6 +371,20 @@ _nodepair__manager() {
             return 0
             ;;
         nodepair__subcmd__manager__subcmd__help__subcmd__revoke)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        nodepair__subcmd__manager__subcmd__help__subcmd__rotate__subcmd__key)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -551,13 +609,17 @@ _nodepair__manager() {
             return 0
             ;;
         nodepair__subcmd__manager__subcmd__pair)
-            opts="-y -v -h --json --yes --network-timeout --config --verbose --help"
+            opts="-y -v -h --json --yes --network-timeout --grant --config --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --network-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --grant)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -597,6 +659,28 @@ _nodepair__manager() {
                 return 0
             fi
             case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        nodepair__subcmd__manager__subcmd__rotate__subcmd__key)
+            opts="-v -h --wait --json --config --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

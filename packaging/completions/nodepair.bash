@@ -31,6 +31,9 @@ _nodepair() {
             nodepair,pair)
                 cmd="nodepair__subcmd__pair"
                 ;;
+            nodepair,rotate-key)
+                cmd="nodepair__subcmd__rotate__subcmd__key"
+                ;;
             nodepair,status)
                 cmd="nodepair__subcmd__status"
                 ;;
@@ -52,6 +55,9 @@ _nodepair() {
             nodepair__subcmd__help,pair)
                 cmd="nodepair__subcmd__help__subcmd__pair"
                 ;;
+            nodepair__subcmd__help,rotate-key)
+                cmd="nodepair__subcmd__help__subcmd__rotate__subcmd__key"
+                ;;
             nodepair__subcmd__help,status)
                 cmd="nodepair__subcmd__help__subcmd__status"
                 ;;
@@ -65,7 +71,7 @@ _nodepair() {
 
     case "${cmd}" in
         nodepair)
-            opts="-h -V --config --hidden --help --version pair managers unpair status alerts ask help"
+            opts="-h -V --config --hidden --help --version pair managers unpair rotate-key status alerts ask help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -123,7 +129,7 @@ _nodepair() {
             return 0
             ;;
         nodepair__subcmd__help)
-            opts="pair managers unpair status alerts ask help"
+            opts="pair managers unpair rotate-key status alerts ask help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -206,6 +212,20 @@ _nodepair() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        nodepair__subcmd__help__subcmd__rotate__subcmd__key)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         nodepair__subcmd__help__subcmd__status)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -260,6 +280,28 @@ _nodepair() {
             fi
             case "${prev}" in
                 --network-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        nodepair__subcmd__rotate__subcmd__key)
+            opts="-h --wait --json --config --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --wait)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -31,6 +31,10 @@ pub struct PeerConfig {
     pub limits: PeerLimits,
     /// Where the time comes from: the system's, or a test's paused time.
     pub clock: Clock,
+    /// How long a key rotation waits for counterparties that have not
+    /// moved (offline ones) before the old key is retired anyway; those
+    /// must then be paired again.
+    pub rotation_grace: Duration,
 }
 
 impl PeerConfig {
@@ -46,6 +50,7 @@ impl PeerConfig {
             store_catch_up: Duration::from_secs(600),
             limits: PeerLimits::default(),
             clock: Clock::system(),
+            rotation_grace: Duration::from_secs(14 * 24 * 3600),
         }
     }
 

@@ -26,6 +26,10 @@ pub(crate) struct Counterparty {
     /// Whether its session was last reported up (the event log's
     /// "online" and "went offline" lines).
     pub(crate) was_online: bool,
+    /// A link under the key this counterparty announced it moves to: it
+    /// replaces the one under `replaces` (its old key) once a session is up
+    /// under the new one. Not shown until then.
+    pub(crate) replaces: Option<nodepair_protocol::PublicKey>,
 }
 
 impl Counterparty {
@@ -39,6 +43,7 @@ impl Counterparty {
             was_online,
             waiting: HashMap::new(),
             revocation: Vec::new(),
+            replaces: None,
         }
     }
 

@@ -1,7 +1,7 @@
-//! One log line per event an operator reads in the journal: a pairing, a session up or down, a revocation, and (at most once a minute) traffic refused.
+//! One log line per event an operator reads in the journal: a pairing, a session up or down, a grant changed, a key moved, a revocation, and (at most once a minute) traffic refused.
 
 use crate::view::CounterpartyView;
-use nodepair_protocol::NodeState;
+use nodepair_protocol::{NodeState, PublicKey};
 use nodepair_protocol::hello::Role;
 use nodepair_protocol::session::SessionStats;
 use std::time::{Duration, Instant};
@@ -41,6 +41,50 @@ pub(crate) fn state(view: &CounterpartyView, was_online: bool) {
         }
         _ => {}
     }
+}
+
+/// What a counterparty may use changed here.
+pub(crate) fn granted(view: &CounterpartyView) {
+    let what = match &view.grants {
+        None => "everything offered".to_owned(),
+        Some(names) if names.is_empty() => "nothing but manager.info".to_owned(),
+        Some(names) => names.join(", "),
+    };
+    tracing::info!(target: TARGET, key = %view.public_key.fingerprint(), "the {} {} is now granted {what}", role(view), view.name());
+}
+
+/// Our key rotation began.
+pub(crate) fn rotation_started(old: &PublicKey, new: &PublicKey) {
+    tracing::info!(target: TARGET, old = %old.fingerprint(), new = %new.fingerprint(), "key rotation started: every counterparty is told our new key");
+}
+
+/// A counterparty stored our new key; its sessions are under it now.
+pub(crate) fn moved_to_ours(view: &CounterpartyView) {
+    tracing::info!(target: TARGET, key = %view.public_key.fingerprint(), "the {} {} moved to our new key", role(view), view.name());
+}
+
+/// The grace period ended before this counterparty moved: it is cut off.
+pub(crate) fn not_moved(view: &CounterpartyView) {
+    tracing::warn!(target: TARGET, key = %view.public_key.fingerprint(), "the {} {} did not move to our new key before the grace period ended; pair it again", role(view), view.name());
+}
+
+/// Our old key is retired.
+pub(crate) fn rotation_finished(new: &PublicKey, left_behind: usize) {
+    if left_behind == 0 {
+        tracing::info!(target: TARGET, key = %new.fingerprint(), "key rotation finished: every counterparty moved, the old key is retired");
+    } else {
+        tracing::warn!(target: TARGET, key = %new.fingerprint(), left_behind, "key rotation finished at the end of its grace period, the old key is retired; those that did not move must be paired again");
+    }
+}
+
+/// A counterparty announced a key of its own, and it was stored.
+pub(crate) fn announced_move(view: &CounterpartyView, new: &PublicKey) {
+    tracing::info!(target: TARGET, key = %view.public_key.fingerprint(), new = %new.fingerprint(), "the {} {} announced a new key; it is used once a session under it is up", role(view), view.name());
+}
+
+/// A counterparty's session is up under its new key: its old key is gone.
+pub(crate) fn moved_here(view: &CounterpartyView, old: &PublicKey) {
+    tracing::info!(target: TARGET, key = %view.public_key.fingerprint(), old = %old.fingerprint(), "the {} {} now uses its new key; its old key opens nothing any more", role(view), view.name());
 }
 
 /// A counterparty was forgotten: revoked here, or by itself.

@@ -2,6 +2,9 @@
 
 /// Any other failure.
 pub const FAILURE: u8 = 1;
+/// What was asked for cannot be, as typed (`EX_USAGE`): a grant of a
+/// capability not offered; nothing changed.
+pub const USAGE: u8 = 64;
 /// The pairing code is mistyped (`EX_DATAERR`); nothing was sent.
 pub const BAD_CODE: u8 = 65;
 /// No Waku peer could be reached (`EX_UNAVAILABLE`).

@@ -40,6 +40,7 @@ mod catch_up;
 pub mod clock;
 pub mod config;
 mod counterparty;
+mod crash_point;
 mod driver;
 pub mod event_log;
 pub mod exit_code;
@@ -58,7 +59,10 @@ pub use config::PeerConfig;
 pub use pairing_handle::{PairingFailure, PairingHandle, PairingUpdate};
 pub use pairing_progress::{FailureKind, PairingPhase};
 pub use request::{Caller, NoMethods, Reply, ReplyFuture, RequestError, RequestHandler};
-pub use view::{CounterpartyView, EventError, FindError, PeerEvent, RenameError, find};
+pub use view::{
+    CounterpartyView, EventError, FindError, GrantChangeError, PeerEvent, RenameError,
+    RotateError, RotationReport, RotationView, find,
+};
 
 use bytes::Bytes;
 use driver::{Command, Driver};
@@ -133,12 +137,22 @@ struct Inner {
     commands: mpsc::Sender<Command>,
     events: broadcast::Sender<PeerEvent>,
     role: Role,
-    public_key: PublicKey,
-    local: LocalIdentity,
+    /// Our keys; the driver changes them during a rotation.
+    keys: Arc<std::sync::RwLock<OwnKeys>>,
     config: PeerConfig,
     waku: WakuNode,
     next_pairing: AtomicU64,
     task: std::sync::Mutex<Option<JoinHandle<()>>>,
+}
+
+/// Our keys as the handles read them.
+#[derive(Clone, Debug)]
+pub(crate) struct OwnKeys {
+    /// Our current static key.
+    pub(crate) public: PublicKey,
+    /// Who new pairings introduce us as: during a rotation, under the key
+    /// counterparties move to.
+    pub(crate) pairing: LocalIdentity,
 }
 
 /// The program's own identity, as the protocol uses it.
@@ -187,6 +201,14 @@ impl Peer {
             .expect("loading counterparties does not panic")?;
         let local = local_identity(identity, &config);
         let own = local.keypair.clone();
+        let mut pairing = local.clone();
+        if let Some(next) = &identity.next_static_secret {
+            pairing.keypair = StaticKeypair::from_secret(**next);
+        }
+        let keys = Arc::new(std::sync::RwLock::new(OwnKeys {
+            public: own.public(),
+            pairing,
+        }));
         // Handshake timestamps come from the wall clock, read once here.
         let mut config = config;
         let wall = config.clock.wall_clock();
@@ -194,16 +216,15 @@ impl Peer {
         config.pairing.session.wall_clock = Some(wall);
         let (events, _) = broadcast::channel(EVENT_BUFFER);
         let mut driver = Driver::new(
-            own.clone(),
+            identity.clone(),
+            keys.clone(),
             config.clone(),
             keystore,
             waku.clone(),
             handler,
             events.clone(),
         );
-        for record in stored {
-            driver.add_stored(record).await;
-        }
+        driver.load(stored).await;
         let (commands, receiver) = mpsc::channel(256);
         let task = tokio::spawn(driver.run(receiver));
         Ok(Peer {
@@ -211,14 +232,21 @@ impl Peer {
                 commands,
                 events,
                 role,
-                public_key: own.public(),
-                local,
+                keys,
                 config,
                 waku,
                 next_pairing: AtomicU64::new(1),
                 task: std::sync::Mutex::new(Some(task)),
             }),
         })
+    }
+
+    fn keys(&self) -> OwnKeys {
+        self.inner
+            .keys
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// Our role.
@@ -228,7 +256,7 @@ impl Peer {
 
     /// Our static key.
     pub fn public_key(&self) -> PublicKey {
-        self.inner.public_key
+        self.keys().public
     }
 
     /// The Waku node underneath.
@@ -262,23 +290,41 @@ impl Peer {
         let mut random = [0u8; 8];
         getrandom::fill(&mut random).expect("the operating system provides random bytes");
         let code = PairingCode::from_random(random);
-        self.start_pairing(code, Role::App).await
+        self.start_pairing(code, Role::App, None).await
     }
 
-    /// Manager side: pairs with the app showing `code`.
+    /// Manager side: pairs with the app showing `code`, granting it
+    /// everything this side offers.
     pub async fn pair(&self, code: PairingCode) -> Result<PairingHandle, PairingFailure> {
-        self.start_pairing(code, Role::Manager).await
+        self.start_pairing(code, Role::Manager, None).await
+    }
+
+    /// Manager side: pairs with the app showing `code`, granting it only
+    /// `grants` of what this side offers (its HELLO lists just those, and
+    /// its record keeps the grant).
+    pub async fn pair_granting(
+        &self,
+        code: PairingCode,
+        grants: &[String],
+    ) -> Result<PairingHandle, PairingFailure> {
+        let grants = nodepair_protocol::grants::check(&self.inner.config.capabilities, grants)
+            .map_err(PairingFailure::Grant)?;
+        self.start_pairing(code, Role::Manager, Some(grants)).await
     }
 
     async fn start_pairing(
         &self,
         code: PairingCode,
         role: Role,
+        grants: Option<Vec<String>>,
     ) -> Result<PairingHandle, PairingFailure> {
         assert_eq!(role, self.inner.role, "pairing in the other role");
         let id = self.inner.next_pairing.fetch_add(1, Ordering::Relaxed);
         let now = self.inner.config.clock.now();
-        let local = self.inner.local.clone();
+        let mut local = self.keys().pairing;
+        let ours = local.keypair.clone();
+        local.capabilities =
+            nodepair_protocol::grants::granted(&local.capabilities, grants.as_deref());
         let config = self.inner.config.pairing.clone();
         let seed = driver::random_seed();
         let pairing = match role {
@@ -289,6 +335,8 @@ impl Peer {
         self.send(Command::StartPairing {
             id,
             pairing: Box::new(pairing),
+            grants,
+            ours,
             updates,
         })
         .await
@@ -383,6 +431,107 @@ impl Peer {
             .await
             .map_err(|()| RenameError::Stopped)?;
         answer.await.map_err(|_| RenameError::Stopped)?
+    }
+
+    /// Begins a key rotation: a new static key is made and stored, and
+    /// every counterparty is told (now if online, else when it next
+    /// connects) with proof that we hold it. Each that stores it is moved:
+    /// sessions with it are under the new key from then on. Once all have
+    /// moved, or [`PeerConfig::rotation_grace`] has passed, the old key is
+    /// retired. [`Peer::rotation`] says how far it got.
+    pub async fn rotate_key(&self) -> Result<RotationView, RotateError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Rotate { reply })
+            .await
+            .map_err(|()| RotateError::Stopped)?;
+        answer.await.map_err(|_| RotateError::Stopped)?
+    }
+
+    /// Follows our rotation until it is over or `until`: `moved` hears of
+    /// each counterparty as it moves (with how many have, of how many).
+    /// Returns where it stands then (`finished` once the old key is
+    /// retired).
+    pub async fn watch_rotation(
+        &self,
+        mut last: RotationView,
+        until: tokio::time::Instant,
+        mut moved: impl FnMut(&CounterpartyView, usize, usize),
+    ) -> RotationView {
+        while !last.finished && tokio::time::Instant::now() < until {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let now = match self.rotation().await {
+                Some(now) => now,
+                // Retired: everyone left moved (or was left behind).
+                None => RotationView {
+                    finished: true,
+                    ..last.clone()
+                },
+            };
+            let total = now.counterparties.len();
+            let count = now.counterparties.iter().filter(|(_, m)| *m).count();
+            for (view, _) in now.counterparties.iter().filter(|(view, m)| {
+                *m && !last
+                    .counterparties
+                    .iter()
+                    .any(|(before, was)| *was && before.public_key == view.public_key)
+            }) {
+                moved(view, count, total);
+            }
+            last = now;
+        }
+        last
+    }
+
+    /// Where our key rotation stands; `None` when none is under way.
+    pub async fn rotation(&self) -> Option<RotationView> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Rotation { reply }).await.ok()?;
+        answer.await.ok().flatten()
+    }
+
+    /// Tells `to`, now, a name and list of capabilities for this side (a
+    /// state update). A manager announces by itself what each app may use
+    /// whenever a session comes up or a grant changes; whatever an app
+    /// announces never changes what it is granted.
+    pub async fn announce(
+        &self,
+        to: PublicKey,
+        display_name: Option<String>,
+        capabilities: Option<Vec<String>>,
+    ) -> Result<(), EventError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Announce {
+            to,
+            display_name,
+            capabilities,
+            reply,
+        })
+        .await
+        .map_err(|()| EventError::Stopped)?;
+        answer.await.map_err(|_| EventError::Stopped)?
+    }
+
+    /// Changes what `who` may use of what this side offers (`None`:
+    /// everything). The record is stored first; an online counterparty is
+    /// told at once what it now has, and its next request is judged by the
+    /// new grant.
+    pub async fn grant(
+        &self,
+        who: PublicKey,
+        grants: Option<Vec<String>>,
+    ) -> Result<CounterpartyView, GrantChangeError> {
+        let grants = match grants {
+            Some(names) => Some(nodepair_protocol::grants::check(
+                &self.inner.config.capabilities,
+                &names,
+            )?),
+            None => None,
+        };
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Grant { who, grants, reply })
+            .await
+            .map_err(|()| GrantChangeError::Stopped)?;
+        answer.await.map_err(|_| GrantChangeError::Stopped)?
     }
 
     /// Tells online counterparties we are going, records last-seen, and

@@ -50,6 +50,10 @@ pub enum PairingFailure {
     /// answered the same code (the counterparty is unpaired again).
     #[error("the pairing was taken back: {0}")]
     Withdrawn(PairingError),
+    /// The grant asked for names what this side does not offer; nothing
+    /// was started.
+    #[error(transparent)]
+    Grant(nodepair_protocol::grants::GrantError),
     /// The peer runtime stopped.
     #[error("the peer runtime stopped")]
     Stopped,

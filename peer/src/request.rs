@@ -39,6 +39,10 @@ pub struct Caller {
     pub public_key: PublicKey,
     /// Its name.
     pub display_name: String,
+    /// What this side granted it, as its record says at the time of the
+    /// request: `None` is everything offered
+    /// ([`nodepair_protocol::grants::allows`] decides).
+    pub grants: Option<Vec<String>>,
 }
 
 /// A boxed future of a reply.

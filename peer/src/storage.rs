@@ -13,12 +13,17 @@ use tokio::sync::{mpsc, oneshot};
 
 type Done = oneshot::Sender<Result<(), String>>;
 
+/// A write of another record than a counterparty's; it reports itself.
+type Write = Box<dyn FnOnce(&dyn Keystore) + Send>;
+
 enum Op {
     /// Save, and say how it went.
     Save(Box<Stored>, Done),
     /// Save when convenient; a failure is logged.
     SaveLater(Box<Stored>),
     Delete(PublicKey, Done),
+    /// Any other write (the identity's), which says how it went itself.
+    Run(Write),
     /// Answered once everything queued before it is written.
     Flush(oneshot::Sender<()>),
 }
@@ -58,6 +63,19 @@ impl Storage {
         self.ops
             .send(Op::Delete(who, done))
             .map_err(|_| STOPPED.to_owned())?;
+        wait.await.map_err(|_| STOPPED.to_owned())?
+    }
+
+    /// Runs `write` on the keystore, after everything queued before it.
+    pub(crate) async fn run<T: Send + 'static>(
+        &self,
+        write: impl FnOnce(&dyn Keystore) -> Result<T, String> + Send + 'static,
+    ) -> Result<T, String> {
+        let (done, wait) = oneshot::channel();
+        let op = Op::Run(Box::new(move |keystore| {
+            let _ = done.send(write(keystore));
+        }));
+        self.ops.send(op).map_err(|_| STOPPED.to_owned())?;
         wait.await.map_err(|_| STOPPED.to_owned())?
     }
 
@@ -108,6 +126,7 @@ fn apply(keystore: &dyn Keystore, ops: Vec<Op>) {
                     .map_err(|e| e.to_string());
                 let _ = done.send(result);
             }
+            Op::Run(write) => write(keystore),
             Op::Flush(done) => {
                 let _ = done.send(());
             }

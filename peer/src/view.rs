@@ -20,6 +20,9 @@ pub struct CounterpartyView {
     pub role: Role,
     /// What it offers or uses.
     pub capabilities: Vec<String>,
+    /// What this side lets it use: `None` is everything this side offers
+    /// (see [`nodepair_protocol::grants`]).
+    pub grants: Option<Vec<String>>,
     /// Where it stands.
     pub state: NodeState,
     /// When pairing finished, Unix seconds.
@@ -48,6 +51,7 @@ impl CounterpartyView {
                 nodepair_keystore::Role::NodeManager => Role::Manager,
             },
             capabilities: stored.capabilities.clone(),
+            grants: stored.grants.clone(),
             state,
             paired_at: stored.paired_at,
             last_seen: stored.last_seen,
@@ -89,6 +93,15 @@ pub enum PeerEvent {
         /// Whether the other side revoked (else: this side did).
         by_peer: bool,
     },
+    /// A counterparty moved to a new key (it rotated its key): the same
+    /// counterparty, known by `to.public_key` from now on; `from` is no
+    /// longer paired.
+    Moved {
+        /// Its old key.
+        from: PublicKey,
+        /// It, under its new key.
+        to: CounterpartyView,
+    },
     /// A pushed event of some stream (e.g. followed logs).
     Stream {
         /// From whom.
@@ -126,6 +139,126 @@ pub enum RenameError {
     Invalid(&'static str),
     /// The keystore refused the new record; nothing changed.
     #[error("the name could not be stored, nothing changed: {0}")]
+    Storage(String),
+    /// The runtime has stopped.
+    #[error("the peer runtime has stopped")]
+    Stopped,
+}
+
+/// Where our key rotation stands.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RotationView {
+    /// Our key until every counterparty has moved.
+    pub old_key: PublicKey,
+    /// The key they move to.
+    pub new_key: PublicKey,
+    /// When it began, Unix seconds.
+    pub started_at: u64,
+    /// When the old key is retired even if some have not moved, Unix
+    /// seconds.
+    pub grace_ends_at: u64,
+    /// Each counterparty (not being unpaired), by name: whether it moved.
+    pub counterparties: Vec<(CounterpartyView, bool)>,
+    /// Whether it is over: the old key is retired (every counterparty
+    /// moved, or the grace period ended).
+    pub finished: bool,
+}
+
+/// Where a key rotation stands, as the programs' `rotate-key` and `status`
+/// show it (names escaped for a terminal).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct RotationReport {
+    /// The key counterparties knew.
+    pub old_key: String,
+    /// Its fingerprint.
+    pub old_fingerprint: String,
+    /// The key they move to.
+    pub new_key: String,
+    /// Its fingerprint.
+    pub new_fingerprint: String,
+    /// The counterparties that stored the new key, by name.
+    pub moved: Vec<String>,
+    /// Those that have not yet (offline ones are told when they connect).
+    pub waiting: Vec<String>,
+    /// When the old key is retired even if some have not moved, Unix
+    /// seconds.
+    pub grace_ends_at: u64,
+    /// Whether the old key is retired already.
+    pub finished: bool,
+}
+
+impl RotationReport {
+    /// `v`, as shown.
+    pub fn from_view(v: &RotationView) -> Self {
+        let names = |moved: bool| {
+            v.counterparties
+                .iter()
+                .filter(|(_, m)| *m == moved)
+                .map(|(c, _)| nodepair_protocol::hello::printable(c.name(), 64))
+                .collect()
+        };
+        RotationReport {
+            old_key: v.old_key.to_string(),
+            old_fingerprint: v.old_key.fingerprint(),
+            new_key: v.new_key.to_string(),
+            new_fingerprint: v.new_key.fingerprint(),
+            moved: names(true),
+            waiting: names(false),
+            grace_ends_at: v.grace_ends_at,
+            finished: v.finished,
+        }
+    }
+}
+
+impl RotationReport {
+    /// In words: whether it is over, who moved and who not yet (`they`
+    /// names the counterparties: "app(s)", "manager(s)"), and when the old
+    /// key goes (`grace_ends`, as the program writes dates).
+    pub fn describe(&self, they: &str, grace_ends: &str) -> String {
+        if self.finished {
+            return format!(
+                "key rotation finished: every {they} moved to key {}; the old key {} is retired",
+                self.new_fingerprint, self.old_fingerprint
+            );
+        }
+        let total = self.moved.len() + self.waiting.len();
+        format!(
+            "{} of {total} {they} moved to key {}; not yet: {} (told when they next connect)\nthe old key {} is retired once they have, or on {grace_ends} (one not moved by then must pair again)",
+            self.moved.len(),
+            self.new_fingerprint,
+            self.waiting.join(", "),
+            self.old_fingerprint
+        )
+    }
+}
+
+/// Why no rotation was started.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RotateError {
+    /// One is under way; it is as shown.
+    #[error("a key rotation is already under way ({} of {} moved); it ends once every counterparty has moved", .0.counterparties.iter().filter(|(_, moved)| *moved).count(), .0.counterparties.len())]
+    UnderWay(Box<RotationView>),
+    /// The new key could not be stored; nothing changed.
+    #[error("the new key could not be stored, nothing changed: {0}")]
+    Storage(String),
+    /// The runtime has stopped.
+    #[error("the peer runtime has stopped")]
+    Stopped,
+}
+
+/// Why a grant was not changed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum GrantChangeError {
+    /// Nobody paired has that key (or it is being unpaired).
+    #[error("that app is not paired (any more)")]
+    NotPaired,
+    /// The grant names what this side does not offer.
+    #[error(transparent)]
+    Invalid(#[from] nodepair_protocol::grants::GrantError),
+    /// The keystore refused the new record; nothing changed.
+    #[error("the grant could not be stored, nothing changed: {0}")]
     Storage(String),
     /// The runtime has stopped.
     #[error("the peer runtime has stopped")]

@@ -55,6 +55,9 @@ fn paired_manager(key: PublicKey, name: &str) -> Counterparty {
         state: CounterpartyState::Active,
         capabilities: vec!["host".into()],
         local_name: None,
+        grants: None,
+        our_key: None,
+        moving_to: None,
     }
 }
 

@@ -118,6 +118,13 @@ impl Side {
                     // Its last messages are in the outbox already.
                     self.link = None;
                 }
+                LinkEvent::MoveAnnounced { id, .. } => {
+                    // A driver stores the new key first; then answers.
+                    link.confirm_move(*id);
+                    while let Some(m) = link.poll_transmit() {
+                        self.outbox.push_back(m);
+                    }
+                }
                 _ => {}
             }
             self.events.push(event);
@@ -482,6 +489,99 @@ fn events_are_numbered_per_stream_and_only_sent_online() {
         .collect();
     assert_eq!(got.len(), 4);
     assert!(got.contains(&("host".into(), 1)) && got.contains(&("logs".into(), 3)));
+}
+
+#[test]
+fn an_announcement_reaches_the_counterparty_only_while_online() {
+    let mut sim = sides(config());
+    assert_eq!(
+        sim.b.link().announce(None, Some(vec!["info".into()])),
+        Err(EventRefused::NotOnline)
+    );
+    online(&mut sim);
+    sim.b
+        .link()
+        .announce(Some("cellar".into()), Some(vec!["info".into(), "host".into()]))
+        .unwrap();
+    sim.b.settle();
+    sim.run_for(SEC);
+    // An empty list is a list: "nothing but what needs no capability".
+    sim.b.link().announce(None, Some(Vec::new())).unwrap();
+    sim.b.settle();
+    sim.run_for(SEC);
+    let updates: Vec<(Option<String>, Option<Vec<String>>)> = sim
+        .a
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            LinkEvent::Updated {
+                display_name,
+                capabilities,
+            } => Some((display_name.clone(), capabilities.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        updates,
+        [
+            (
+                Some("cellar".into()),
+                Some(vec!["info".into(), "host".into()])
+            ),
+            (None, Some(Vec::new())),
+        ]
+    );
+    assert_eq!(sim.b.revoke(sim.now), Revoking::Sent);
+    assert_eq!(
+        sim.b.link().announce(None, None),
+        Err(EventRefused::NotPaired),
+        "nothing but the revocation once revoking"
+    );
+}
+
+#[test]
+fn a_key_move_is_proved_answered_once_stored_and_asked_again_until_it_is() {
+    let mut sim = connected(config());
+    let new = StaticKeypair::from_secret([0x77; 32]);
+    // The first announcement and its answer are lost on the way.
+    sim.b_to_a.drop_next = 1;
+    sim.b.link().move_to(sim.now, &new).unwrap();
+    sim.b.settle();
+    assert!(sim.b.link().is_moving());
+    // Asked again once its request timeout (120 s here) has passed.
+    sim.run_for(150 * SEC);
+    let announced: Vec<_> = sim
+        .a
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            LinkEvent::MoveAnnounced { new_key, .. } => Some(*new_key),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(announced, [new.public()], "asked again after the timeout, once acted on");
+    assert!(sim.b.events.contains(&LinkEvent::Moved));
+    assert!(!sim.b.link().is_moving());
+    // Requests still flow over the old keys' session meanwhile.
+    let id = sim.a.request(sim.now, "after the move").unwrap();
+    sim.run_for(SEC);
+    assert!(sim.a.answers().iter().any(|(i, _)| *i == id));
+}
+
+#[test]
+fn a_key_move_announced_while_the_counterparty_is_away_reaches_it_when_it_is_back() {
+    let mut sim = connected(config());
+    sim.a.link = None;
+    sim.run_for(60 * SEC);
+    let new = StaticKeypair::from_secret([0x78; 32]);
+    sim.b.link().move_to(sim.now, &new).unwrap();
+    sim.b.settle();
+    sim.run_for(30 * SEC);
+    assert!(!sim.b.events.contains(&LinkEvent::Moved));
+    let now = sim.now;
+    sim.a.start(now, false);
+    sim.run_for(60 * SEC);
+    assert!(sim.b.events.contains(&LinkEvent::Moved), "told once it was back");
 }
 
 #[test]

@@ -84,6 +84,13 @@ pub(crate) fn alerts_event(
                 Vec::new()
             });
         }
+        PeerEvent::Moved { from, to } => {
+            online.remove(from);
+            alerts_changed(app, backend, |inbox| {
+                inbox.moved(*from, to.public_key);
+                Vec::new()
+            });
+        }
         PeerEvent::Stream { from, event }
             if event.stream == nodepair_protocol::api::alerts::STREAM =>
         {

@@ -43,6 +43,12 @@ pub enum Request {
         /// A name, node id or key (or the start of one).
         who: String,
     },
+    /// Begin a key rotation, and report as managers move, for up to
+    /// `wait_secs`.
+    RotateKey {
+        /// How long to report progress before answering.
+        wait_secs: u64,
+    },
     /// Identity, keystore, network.
     Status,
     /// The alerts seen from the managers.
@@ -100,6 +106,11 @@ pub enum Reply {
     Managers {
         /// By name.
         managers: Vec<serde_json::Value>,
+    },
+    /// Where a key rotation stands.
+    Rotation {
+        /// Everything.
+        rotation: Box<nodepair_peer::RotationReport>,
     },
     /// Unpaired.
     Unpaired {

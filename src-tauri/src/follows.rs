@@ -91,6 +91,12 @@ impl Follows {
                 self.forget(*public_key);
                 Vec::new()
             }
+            // Its follows were under its old session; the window asks again
+            // for what it shows.
+            PeerEvent::Moved { from, .. } => {
+                self.forget(*from);
+                Vec::new()
+            }
             PeerEvent::Stream { .. } => Vec::new(),
         }
     }

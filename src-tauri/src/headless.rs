@@ -65,6 +65,20 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Make a new static key and move every paired manager to it, without
+    /// pairing again: each is told over its session, with proof that this
+    /// app holds the new key; one offline now is told when it next
+    /// connects. The old key is retired once every manager has moved, or
+    /// after 14 days (one not moved by then must be paired again).
+    RotateKey {
+        /// Seconds to report managers moving before returning (the rotation
+        /// goes on while the app runs).
+        #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=86_400))]
+        wait: u64,
+        /// One JSON object per line instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// This app's identity, keystore and Waku network (preset, mode, peers,
     /// service nodes), and its managers.
     Status {
@@ -182,6 +196,7 @@ fn request(command: &Command) -> anyhow::Result<Request> {
         Command::Managers { .. } => Request::Managers,
         Command::Unpair { who, .. } => Request::Unpair { who: who.clone() },
         Command::Status { .. } => Request::Status,
+        Command::RotateKey { wait, .. } => Request::RotateKey { wait_secs: *wait },
         Command::Alerts { all, .. } => Request::Alerts { all: *all },
         Command::Ask {
             manager,
@@ -492,6 +507,7 @@ fn printer_for(command: &Command) -> Printer {
         },
         Command::Managers { json }
         | Command::Unpair { json, .. }
+        | Command::RotateKey { json, .. }
         | Command::Status { json }
         | Command::Alerts { json, .. } => Printer {
             json: *json,

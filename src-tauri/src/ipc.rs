@@ -24,6 +24,8 @@ pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
             settings_commands::set_start_at_login,
             settings_commands::set_network,
             settings_commands::network_status,
+            settings_commands::key_status,
+            settings_commands::rotate_key,
         ])
         .events(tauri_specta::collect_events![
             ManagersView,

@@ -44,6 +44,12 @@ impl Notifier {
                     ),
                 })
             }
+            PeerEvent::Moved { from, to } => {
+                self.online.remove(from);
+                self.away.remove(from);
+                self.names.remove(from);
+                self.changed(to)
+            }
             PeerEvent::Stream { .. } => None,
         }
     }
@@ -90,6 +96,9 @@ pub(crate) mod tests {
             state: CounterpartyState::Active,
             capabilities: Vec::new(),
             local_name: Some("cellar".into()),
+            grants: None,
+            our_key: None,
+            moving_to: None,
         };
         CounterpartyView::from_stored(&stored, state)
     }

@@ -66,6 +66,9 @@ impl Printer {
                 out,
                 "unpaired {name}; it is not reachable now and will be told the next time this app connects"
             )?,
+            Reply::Rotation { rotation } => {
+                writeln!(out, "{}", rotation.describe("manager(s)", &when(rotation.grace_ends_at)))?;
+            }
             Reply::Status { status } => print_status(&mut out, status)?,
             Reply::Alerts { running, alerts } => print_alerts(&mut out, *running, alerts)?,
             Reply::Error { message, .. } => eprintln!("error: {message}"),

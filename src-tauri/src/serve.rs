@@ -55,6 +55,43 @@ fn error(kind: ErrorKind, exit: u8, message: impl Into<String>) -> Reply {
     }
 }
 
+/// Begins a key rotation and says who moved as they do, until all have or
+/// `wait` is over; then where it stands.
+async fn rotate(backend: &Backend, wait: Duration, out: Out<'_>) {
+    let started = match backend.peer.rotate_key().await {
+        Ok(view) => view,
+        Err(e) => {
+            return out(error(
+                ErrorKind::Failed,
+                exit_code::FAILURE,
+                format!("no key rotation was started: {e}"),
+            ));
+        }
+    };
+    out(Reply::Progress {
+        step: format!(
+            "new key {} stored; telling {} manager(s)",
+            started.new_key.fingerprint(),
+            started.counterparties.len()
+        ),
+    });
+    let until = tokio::time::Instant::now() + wait;
+    let last = backend
+        .peer
+        .watch_rotation(started, until, |view, moved, total| {
+            out(Reply::Progress {
+                step: format!(
+                    "{} moved to the new key ({moved} of {total})",
+                    printable(view.name(), 64)
+                ),
+            });
+        })
+        .await;
+    out(Reply::Rotation {
+        rotation: Box::new(nodepair_peer::RotationReport::from_view(&last)),
+    });
+}
+
 /// A manager as `managers --json` shows it.
 pub fn manager_json(v: &CounterpartyView) -> serde_json::Value {
     serde_json::json!({
@@ -107,6 +144,13 @@ pub async fn handle(backend: &Backend, request: Request, out: Out<'_>, asker: As
         Request::Status => out(Reply::Status {
             status: Box::new(status(backend).await),
         }),
+        Request::RotateKey { wait_secs } => {
+            let wait = capped(wait_secs);
+            tokio::select! {
+                () = rotate(backend, wait, out) => {}
+                () = left => {}
+            }
+        }
         Request::Alerts { all } => {
             let paired: Vec<String> = backend
                 .peer

@@ -1,4 +1,4 @@
-//! What the window's settings page may ask: read the settings, keep running in the tray, start at login, the Waku network and how it is going.
+//! What the window's settings page may ask: read the settings, keep running in the tray, start at login, the Waku network and how it is going, this computer's key and its rotation.
 
 use crate::app_error::{AppError, ErrorKind};
 use crate::gui::{self, AppState, Phase};
@@ -221,4 +221,71 @@ fn start_at_login(app: &AppHandle, _state: &AppState, on: bool) -> Result<(), St
         launcher.disable()
     };
     done.map_err(|e| e.to_string())
+}
+
+/// This computer's key, and its rotation if one is under way.
+#[derive(Clone, Debug, PartialEq, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyView {
+    /// The key managers know this computer by, as a fingerprint.
+    pub fingerprint: String,
+    /// A rotation under way (or just finished by the last call).
+    pub rotation: Option<RotationPanel>,
+}
+
+/// A key rotation as the settings page shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct RotationPanel {
+    /// The key managers move to, as a fingerprint.
+    pub new_fingerprint: String,
+    /// The managers that moved, by name.
+    pub moved: Vec<String>,
+    /// Those that have not yet (offline ones are told when they connect).
+    pub waiting: Vec<String>,
+    /// When the old key is retired even if some have not moved, Unix ms.
+    #[specta(type = specta_typescript::Number)]
+    pub grace_ends_at_ms: u64,
+    /// Whether the old key is retired already.
+    pub finished: bool,
+}
+
+impl RotationPanel {
+    fn of(view: &nodepair_peer::RotationView) -> Self {
+        let report = nodepair_peer::RotationReport::from_view(view);
+        RotationPanel {
+            new_fingerprint: report.new_fingerprint,
+            moved: report.moved,
+            waiting: report.waiting,
+            grace_ends_at_ms: report.grace_ends_at.saturating_mul(1000),
+            finished: report.finished,
+        }
+    }
+}
+
+/// This computer's key and where its rotation stands.
+#[tauri::command]
+#[specta::specta]
+pub async fn key_status(state: State<'_, AppState>) -> Result<KeyView, AppError> {
+    let backend = state.running()?;
+    let rotation = backend.peer.rotation().await;
+    Ok(KeyView {
+        fingerprint: backend.peer.public_key().fingerprint(),
+        rotation: rotation.as_ref().map(RotationPanel::of),
+    })
+}
+
+/// Begins a key rotation: a new key, and every manager told (offline ones
+/// when they next connect). [`key_status`] follows it.
+#[tauri::command]
+#[specta::specta]
+pub async fn rotate_key(state: State<'_, AppState>) -> Result<KeyView, AppError> {
+    let backend = state.running()?;
+    let started = backend.peer.rotate_key().await.map_err(|e| {
+        AppError::new(ErrorKind::Failed, format!("no key rotation was started: {e}"))
+    })?;
+    Ok(KeyView {
+        fingerprint: backend.peer.public_key().fingerprint(),
+        rotation: Some(RotationPanel::of(&started)),
+    })
 }

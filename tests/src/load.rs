@@ -133,6 +133,9 @@ pub(crate) fn paired_record(
         state: CounterpartyState::Active,
         capabilities: capabilities.iter().map(|c| (*c).to_owned()).collect(),
         local_name: None,
+        grants: None,
+        our_key: None,
+        moving_to: None,
     }
 }
 

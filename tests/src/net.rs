@@ -217,6 +217,57 @@ impl ManagerHome {
         self.run_in(sandbox, None)
     }
 
+    /// [`ManagerHome::run`] with `env` set for the daemon (e.g.
+    /// `NODEPAIR_CRASH_AT`).
+    ///
+    /// # Panics
+    ///
+    /// When the daemon does not start and announce itself.
+    pub fn run_with_env(&self, sandbox: &Sandbox, env: &[(&str, &str)]) -> Daemon {
+        let mut cmd = sandbox.command(&binary("nodepair-manager"));
+        cmd.envs(env.iter().copied());
+        self.spawn(cmd)
+    }
+
+    /// Its identity as its vault holds it now (the daemon may run).
+    ///
+    /// # Panics
+    ///
+    /// When the vault cannot be opened or holds no identity.
+    pub fn identity(&self) -> Identity {
+        let vault = self.vault_now();
+        Identity::load(&vault)
+            .expect("a readable identity")
+            .expect("an identity")
+    }
+
+    /// The apps its vault holds now (the daemon may run).
+    ///
+    /// # Panics
+    ///
+    /// When the vault cannot be opened or a record is damaged.
+    pub fn stored(&self) -> Vec<Counterparty> {
+        Counterparty::load_all(&self.vault_now()).expect("readable records")
+    }
+
+    /// A copy of its vault as it is now, opened: a running daemon holds the
+    /// vault's lock, and its writes replace the file whole, so a copy is
+    /// one consistent state.
+    fn vault_now(&self) -> nodepair_keystore::Vault {
+        let copy = self.state.with_file_name(format!(
+            "vault-copy-{}.vault",
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos())
+        ));
+        std::fs::copy(self.state.join("vault"), &copy).expect("the vault is there");
+        let vault = nodepair_keystore::Vault::open(&copy, MANAGER_PASSPHRASE.as_bytes())
+            .expect("the manager's vault opens");
+        let _ = std::fs::remove_file(&copy);
+        let _ = std::fs::remove_file(copy.with_extension("lock"));
+        vault
+    }
+
     /// [`ManagerHome::run`] inside the network namespace `netns`.
     ///
     /// # Panics
@@ -332,7 +383,7 @@ pub struct Daemon {
 }
 
 impl Daemon {
-    /// Its static public key, in hex.
+    /// Its static public key when it started, in hex.
     pub fn public_key(&self) -> nodepair_protocol::PublicKey {
         let hex = self.ready["public_key"].as_str().expect("a public key");
         let mut key = [0u8; 32];
@@ -442,9 +493,25 @@ impl App {
         self
     }
 
-    /// Its static key pair, as the protocol uses it.
+    /// Its static key pair, as the protocol uses it (as its keystore has
+    /// it now: a rotation changes it).
+    ///
+    /// # Panics
+    ///
+    /// When its identity cannot be read, which it can.
     pub fn keypair(&self) -> nodepair_protocol::StaticKeypair {
-        nodepair_protocol::StaticKeypair::from_secret(*self.identity.static_secret)
+        nodepair_protocol::StaticKeypair::from_secret(*self.identity().static_secret)
+    }
+
+    /// Its identity as its keystore has it now.
+    ///
+    /// # Panics
+    ///
+    /// When it cannot be read, which it can.
+    pub fn identity(&self) -> Identity {
+        Identity::load(&*self.keystore)
+            .expect("memory store")
+            .expect("made at creation")
     }
 
     /// Its node id.
@@ -500,7 +567,7 @@ impl App {
         }
         let peer = Peer::start(
             role,
-            &self.identity,
+            &self.identity(),
             config,
             self.keystore.clone(),
             waku,
@@ -657,12 +724,29 @@ impl AppHome {
 ///
 /// When the app side cannot offer or finish the pairing.
 pub async fn pair(sandbox: &Sandbox, home: &ManagerHome, app: &Peer) -> (Output, String) {
+    pair_with_args(sandbox, home, app, &[]).await
+}
+
+/// [`pair`] with `args` (e.g. `--grant host`) before the code.
+///
+/// # Panics
+///
+/// When the app side cannot offer or finish the pairing.
+pub async fn pair_with_args(
+    sandbox: &Sandbox,
+    home: &ManagerHome,
+    app: &Peer,
+    args: &[&str],
+) -> (Output, String) {
     let offer = app.offer_pairing().await.expect("the app offers a code");
     let code = offer.code.to_display_string();
     let (sandbox_root, home) = (sandbox.path().to_owned(), home.clone());
+    let mut args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+    args.extend(["--yes".to_owned(), code]);
     let cli = tokio::task::spawn_blocking(move || {
         let sandbox = Sandbox::at(&sandbox_root);
-        home.cli(&sandbox, &["pair", "--yes", &code])
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        home.cli(&sandbox, &[&["pair"], &args[..]].concat())
     });
     let (_, verification) = offer.finish(|_, _| true).await.expect("the app side pairs");
     (cli.await.expect("the pair command ran"), verification)

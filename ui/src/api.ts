@@ -18,6 +18,7 @@ export type ServiceAction = gen.Action;
 export type SourceKind = gen.SourceKind;
 
 export type SettingsView = gen.SettingsView_Serialize;
+export type KeyView = gen.KeyView_Serialize;
 export type NetworkForm = gen.NetworkForm_Serialize;
 export type NetworkView = gen.NetworkView_Serialize;
 
@@ -68,6 +69,8 @@ export const backend = {
   setStartAtLogin: (on: boolean) => ok(gen.commands.setStartAtLogin(on)),
   setNetwork: (form: NetworkForm) => ok(gen.commands.setNetwork(form)),
   networkStatus: () => ok(gen.commands.networkStatus()),
+  keyStatus: () => ok(gen.commands.keyStatus()),
+  rotateKey: () => ok(gen.commands.rotateKey()),
 };
 
 /** What each manager method takes and answers (protocol/src/api/, generated). */

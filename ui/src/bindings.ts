@@ -69,6 +69,13 @@ export const commands = {
 	 *  is reached.
 	 */
 	networkStatus: () => typedError<NetworkView_Serialize, AppError>(__TAURI_INVOKE("network_status")),
+	/**  This computer's key and where its rotation stands. */
+	keyStatus: () => typedError<KeyView_Serialize, AppError>(__TAURI_INVOKE("key_status")),
+	/**
+	 *  Begins a key rotation: a new key, and every manager told (offline ones
+	 *  when they next connect). [`key_status`] follows it.
+	 */
+	rotateKey: () => typedError<KeyView_Serialize, AppError>(__TAURI_INVOKE("rotate_key")),
 };
 
 /** Events */
@@ -759,6 +766,25 @@ export type KeyCount = {
 	keys: number,
 };
 
+/**  This computer's key, and its rotation if one is under way. */
+export type KeyView = KeyView_Serialize | KeyView_Deserialize;
+
+/**  This computer's key, and its rotation if one is under way. */
+export type KeyView_Deserialize = {
+	/**  The key managers know this computer by, as a fingerprint. */
+	fingerprint: string,
+	/**  A rotation under way (or just finished by the last call). */
+	rotation?: RotationPanel | null,
+};
+
+/**  This computer's key, and its rotation if one is under way. */
+export type KeyView_Serialize = {
+	/**  The key managers know this computer by, as a fingerprint. */
+	fingerprint: string,
+	/**  A rotation under way (or just finished by the last call). */
+	rotation: RotationPanel | null,
+};
+
 /**  Lines of a source, oldest first: a tail's answer, or one follow event. */
 export type Lines = Lines_Serialize | Lines_Deserialize;
 
@@ -1416,6 +1442,20 @@ export type Reading<T> =
 ({ value: T }) & { error?: never } | 
 /**  Why there is none. */
 ({ error: ReadError }) & { value?: never };
+
+/**  A key rotation as the settings page shows it. */
+export type RotationPanel = {
+	/**  The key managers move to, as a fingerprint. */
+	newFingerprint: string,
+	/**  The managers that moved, by name. */
+	moved: string[],
+	/**  Those that have not yet (offline ones are told when they connect). */
+	waiting: string[],
+	/**  When the old key is retired even if some have not moved, Unix ms. */
+	graceEndsAtMs: number,
+	/**  Whether the old key is retired already. */
+	finished: boolean,
+};
 
 /**
  *  The rules a manager evaluates; each can be turned off and tuned in the

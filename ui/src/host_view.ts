@@ -54,7 +54,7 @@ export function hostSection(manager: ManagerRow, state: HealthState, nowMs: numb
       h(
         "p",
         { class: "muted", "data-testid": "host-disabled" },
-        `${manager.name} does not share its host's health: its operator has not enabled the “host” capability (see the operator guide).`,
+        `${manager.name} does not share its host's health with this app: its operator has not enabled the “host” capability, or has not granted it to this app (see the operator guide).`,
       ),
     );
     return section;

@@ -17,7 +17,7 @@ import { renderStartupError, renderTopbar, showAlertCount } from "./home";
 import { renderManager } from "./manager_view";
 import { renderManagers } from "./managers";
 import { networkState } from "./network_state";
-import { renderSettings, showNetwork } from "./settings_page";
+import { renderSettings, showKey, showNetwork } from "./settings_page";
 import { Store } from "./store";
 import { renderUnlock } from "./unlock";
 import type { View } from "./view_state";
@@ -211,8 +211,39 @@ export async function start(root: HTMLElement, now: () => number = Date.now): Pr
         void askNetwork();
         return problem;
       },
+      rotateKey: () => void rotateKey(),
     });
     void askNetwork();
+    void askKey();
+  };
+
+  // This computer's key on the settings page, followed while it rotates.
+  let keyTimer: ReturnType<typeof setTimeout> | undefined;
+  const askKey = async (): Promise<void> => {
+    clearTimeout(keyTimer);
+    if (store.view.kind !== "settings") return;
+    try {
+      const view = await backend.keyStatus();
+      showKey(content, view, null, now());
+      if (view.rotation && !view.rotation.finished) keyTimer = setTimeout(() => void askKey(), 2000);
+    } catch (error) {
+      showKey(content, null, messageOf(error), now());
+    }
+  };
+  const rotateKey = async (): Promise<void> => {
+    const sure = await confirmAction(
+      overlay,
+      "Rotate this computer's key?",
+      "A new key is made and every paired manager is moved to it; managers offline now are moved when they next connect. The old key stops working once all have moved, or after 14 days.",
+      "Rotate",
+    );
+    if (!sure) return;
+    try {
+      showKey(content, await backend.rotateKey(), null, now());
+      keyTimer = setTimeout(() => void askKey(), 2000);
+    } catch (error) {
+      ctx.say(messageOf(error));
+    }
   };
 
   // The app's own network: the chip always, the panel while the settings show.

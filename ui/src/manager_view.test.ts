@@ -80,6 +80,30 @@ describe("manager view", () => {
     expect(calls.some((c) => c.cmd === "host.health")).toBe(false);
   });
 
+  it("stays on a manager's page when the manager moves to a new key", async () => {
+    const calls: Calls = [];
+    mockBackend(running(validator), { "host.health": () => health }, calls);
+    const root = mount();
+    await start(root, () => NOW);
+    await openValidator(root);
+    const moved = "f".repeat(64);
+    await emit("managers-view", { ...running({ ...validator, key: moved, fingerprint: "ffff-ffff-ffff-ffff" }), seq: 5 });
+    await settle();
+    expect(root.querySelector("[data-testid=manager-name]")?.textContent).toBe("validator-1");
+    expect(localStorage.getItem("nodepair.view")).toBe(`manager:${moved}`);
+  });
+
+  it("says what the manager lets this app use, and follows a grant changed while it is open", async () => {
+    mockBackend(running({ ...validator, capabilities: ["info", "host", "logs"] }), { "host.health": () => health });
+    const root = mount();
+    await start(root, () => NOW);
+    await openValidator(root);
+    expect(root.querySelector("[data-testid=granted]")?.textContent).toBe("host, logs");
+    await emit("managers-view", running({ ...validator, capabilities: ["info"] }));
+    expect(root.querySelector("[data-testid=granted]")?.textContent).toBe("nothing but who it is");
+    expect(root.querySelector("[data-testid=host-disabled]")).not.toBeNull();
+  });
+
   it("keeps the last answer when the manager goes offline, and says how old it is", async () => {
     let now = NOW;
     mockBackend(running(validator), { "host.health": () => health });

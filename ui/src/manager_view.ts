@@ -15,6 +15,12 @@ export interface ManagerActions {
   unpair: () => void;
 }
 
+/** The capabilities a manager lets this app use, as people read them. */
+export function grantedLabel(capabilities: string[]): string {
+  const shown = capabilities.filter((c) => c !== "info");
+  return shown.length === 0 ? "nothing but who it is" : shown.join(", ");
+}
+
 /** Renders the view of `manager` into `root`. */
 export function renderManager(root: HTMLElement, ctx: Context, manager: ManagerRow, actions: ManagerActions): void {
   const state = stateLabel(manager.state);
@@ -43,6 +49,9 @@ export function renderManager(root: HTMLElement, ctx: Context, manager: ManagerR
       fact("Key", manager.fingerprint),
       fact("Node id", manager.nodeId),
       fact("Paired", new Date(manager.pairedAt * 1000).toLocaleDateString()),
+      // What its operator lets this app use: all it offers, or less
+      // (`nodepair-manager grant`). Sections below follow this list.
+      fact("May use", grantedLabel(manager.capabilities), "granted"),
       fact("Round trip", latencyLabel(manager.state === "online" ? manager.latencyMs : null), "latency"),
       fact("Last heard", lastSeenLabel(manager.lastSeen, ctx.now())),
     ),

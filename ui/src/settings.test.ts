@@ -47,6 +47,41 @@ async function openSettings(answers: Parameters<typeof mockBackend>[1] = {}): Pr
   return { root, calls };
 }
 
+describe("this computer's key", () => {
+  it("shows the key, rotates it only once asked, and follows the managers moving", async () => {
+    const now = Date.UTC(2026, 10, 22, 12);
+    const rotation = (moved: string[], waiting: string[]) => ({
+      fingerprint: "3f2a-9c01-77de-0b45",
+      rotation: { newFingerprint: "5be2-1d44-0a9e-91c0", moved, waiting, graceEndsAtMs: now + 14 * 86_400_000, finished: false },
+    });
+    let status = { fingerprint: "3f2a-9c01-77de-0b45", rotation: null } as unknown;
+    const { root, calls } = await openSettings({
+      key_status: () => status,
+      rotate_key: () => rotation([], ["archive", "validator-1"]),
+    });
+    expect(root.querySelector("[data-testid=key-fingerprint]")?.textContent).toBe("3f2a-9c01-77de-0b45");
+    const rotate = root.querySelector("[data-testid=rotate-key]") as HTMLButtonElement;
+    rotate.click();
+    await settle();
+    (document.querySelector("[data-testid=confirm-no]") as HTMLButtonElement).click();
+    await settle();
+    expect(calls.some((c) => c.cmd === "rotate_key")).toBe(false);
+    rotate.click();
+    await settle();
+    (document.querySelector("[data-testid=confirm-yes]") as HTMLButtonElement).click();
+    for (let i = 0; i < 3; i++) await settle();
+    expect(calls.some((c) => c.cmd === "rotate_key")).toBe(true);
+    expect(root.querySelector("[data-testid=rotation-state]")?.textContent).toContain("0 of 2 managers moved. Not yet: archive, validator-1");
+    expect(rotate.disabled).toBe(true);
+    status = rotation(["validator-1"], ["archive"]);
+    await new Promise((r) => setTimeout(r, 2100));
+    for (let i = 0; i < 3; i++) await settle();
+    const state = root.querySelector("[data-testid=rotation-state]")?.textContent ?? "";
+    expect(state).toContain("1 of 2 managers moved. Not yet: archive (told when they next connect)");
+    expect(state).toContain("in 14 days");
+  });
+});
+
 describe("the settings page", () => {
   it("says no peer is reachable, what to check, and links to the network settings", async () => {
     const { root } = await openSettings({ network_status: () => networkView(0, 25_000) });

@@ -1,6 +1,6 @@
-// The settings page: how the app's own Waku network is doing and which one it joins, keeping running in the tray, starting at login.
+// The settings page: how the app's own Waku network is doing and which one it joins, keeping running in the tray, starting at login, this computer's key.
 
-import type { NetworkForm, NetworkView, SettingsView } from "./api";
+import type { KeyView, NetworkForm, NetworkView, SettingsView } from "./api";
 import { button, h } from "./dom";
 import { networkState } from "./network_state";
 
@@ -10,6 +10,8 @@ export interface SettingsActions {
   setKeepInTray: (on: boolean) => Promise<string | null>;
   setStartAtLogin: (on: boolean) => Promise<string | null>;
   setNetwork: (form: NetworkForm) => Promise<string | null>;
+  /** Asks, then rotates this computer's key; fills the key panel. */
+  rotateKey: () => void;
 }
 
 const PRESETS: [string, string][] = [
@@ -26,8 +28,55 @@ export function renderSettings(root: HTMLElement, settings: SettingsView, action
     h("div", { class: "card-header" }, h("div", { class: "title" }, back, h("h2", { id: "settings-title" }, "Settings"))),
     h("section", { class: "settings-section", "aria-labelledby": "network-title" }, h("h3", { id: "network-title" }, "Network"), panel, networkForm(settings, actions)),
     h("section", { class: "settings-section", "aria-labelledby": "app-title" }, h("h3", { id: "app-title" }, "This app"), appToggles(settings, actions)),
+    h(
+      "section",
+      { class: "settings-section", "aria-labelledby": "key-title" },
+      h("h3", { id: "key-title" }, "This computer's key"),
+      h("div", { "data-testid": "key-panel", "aria-live": "polite" }, h("p", { class: "muted" }, "Reading the key…")),
+      h(
+        "div",
+        { class: "settings-form" },
+        button("Rotate key…", actions.rotateKey, { "data-testid": "rotate-key" }),
+        h(
+          "p",
+          { class: "muted" },
+          "Makes a new key and moves every paired manager to it, without pairing again: do it if this computer's key may have been copied (a backup, a lost disk). Managers offline now are moved when they next connect.",
+        ),
+      ),
+    ),
     h("p", { class: "muted small" }, `Kept in ${settings.settingsFile}`),
   );
+}
+
+/** Fills the key panel with `view` (or why it cannot be read); the rotate button waits while a rotation is under way. */
+export function showKey(root: HTMLElement, view: KeyView | null, error: string | null, now: number): void {
+  const panel = root.querySelector("[data-testid=key-panel]");
+  const rotate = root.querySelector<HTMLButtonElement>("[data-testid=rotate-key]");
+  if (!panel) return;
+  if (!view) {
+    panel.replaceChildren(h("p", { class: "muted" }, error ?? "Reading the key…"));
+    return;
+  }
+  const lines: HTMLElement[] = [h("p", {}, "Managers know this computer by key ", h("code", { "data-testid": "key-fingerprint" }, view.fingerprint), ".")];
+  const r = view.rotation;
+  if (r && r.finished) {
+    lines.push(h("p", { class: "notice", "data-testid": "rotation-state" }, `Every manager moved to key ${r.newFingerprint}; the old key no longer works.`));
+  } else if (r) {
+    const total = r.moved.length + r.waiting.length;
+    const days = Math.max(0, Math.ceil((r.graceEndsAtMs - now) / 86_400_000));
+    lines.push(
+      h(
+        "p",
+        { class: "notice", "data-testid": "rotation-state" },
+        `Moving to key ${r.newFingerprint}: ${r.moved.length} of ${total} ${total === 1 ? "manager" : "managers"} moved.`,
+        r.waiting.length > 0
+          ? ` Not yet: ${r.waiting.join(", ")} (told when they next connect). The old key stops working once they have, or in ${days} ${days === 1 ? "day" : "days"}; a manager not moved by then must be paired again.`
+          : "",
+      ),
+    );
+  }
+  panel.replaceChildren(...lines);
+  if (rotate) rotate.disabled = r !== null && r !== undefined && !r.finished;
 }
 
 /** Fills the network panel with `view` (or why it cannot be asked). */

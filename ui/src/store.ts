@@ -50,7 +50,20 @@ export class Store {
    */
   offer(next: ManagersView): boolean {
     if (this.managers && next.seq < this.managers.seq) return false;
+    const before = this.managers?.managers ?? [];
     this.managers = next;
+    // A manager that moved to a new key (its operator rotated it) is the
+    // same manager, known by the same node id: its page and what was asked
+    // of it follow it.
+    for (const old of before) {
+      if (this.manager(old.key)) continue;
+      const moved = next.managers.find((m) => m.nodeId === old.nodeId);
+      if (!moved) continue;
+      const states = this.states.get(old.key);
+      if (states && !this.states.has(moved.key)) this.states.set(moved.key, states);
+      this.states.delete(old.key);
+      if (this.showing(old.key)) this.view = { kind: "manager", key: moved.key };
+    }
     return true;
   }
 

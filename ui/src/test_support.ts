@@ -103,6 +103,7 @@ export function mockBackend(
       if (cmd === "managers") return view;
       if (cmd === "network_status") return networkView(2);
       if (cmd === "app_settings") return settingsView;
+      if (cmd === "key_status") return { fingerprint: "3f2a-9c01-77de-0b45", rotation: null };
       // A manager follows at the rate asked (the tests' rates are in bounds).
       if (cmd === "host.follow") return { stream: "host", interval_ms: a.interval_ms };
       if (cmd === "host.unfollow") return {};

@@ -5,9 +5,11 @@ mod config;
 mod keystore;
 mod pair;
 mod peers;
+mod rotate_key;
 mod run;
 
 use crate::control::{PeerRow, Reply, StatusReport};
+use nodepair_peer::RotationReport;
 use crate::exit::Reported;
 use crate::keys::when;
 use clap::{Args, Parser, Subcommand};
@@ -49,6 +51,10 @@ pub(crate) enum Command {
     Peers(peers::PeersCmd),
     /// Unpair an app.
     Revoke(peers::RevokeCmd),
+    /// Change what a paired app may use.
+    Grant(peers::GrantCmd),
+    /// Move every paired app to a new static key, without pairing again.
+    RotateKey(rotate_key::RotateKeyCmd),
     /// Identity, keystore, network and paired apps.
     Status(peers::StatusCmd),
     /// Check the configuration and print it as the manager will use it.
@@ -68,6 +74,8 @@ impl Command {
             Command::Pair(cmd) => cmd.run(global),
             Command::Peers(cmd) => cmd.run(global),
             Command::Revoke(cmd) => cmd.run(global),
+            Command::Grant(cmd) => cmd.run(global),
+            Command::RotateKey(cmd) => cmd.run(global),
             Command::Status(cmd) => cmd.run(global),
             Command::Config(cmd) => cmd.run(global),
             Command::Alerts(cmd) => cmd.run(global),
@@ -142,6 +150,20 @@ impl Output {
                     out,
                     "revoked {name}; it is not connected, and will be told when it next connects"
                 )?,
+                Reply::Granted {
+                    name,
+                    granted,
+                    told,
+                    ..
+                } => {
+                    let when = if *told {
+                        "it was told, and its next request is judged by it"
+                    } else {
+                        "it is told when it next connects"
+                    };
+                    writeln!(out, "{name} may now use: {}; {when}", granted.join(", "))?;
+                }
+                Reply::Rotation { rotation } => print_rotation(&mut out, rotation)?,
                 Reply::Status { status } => print_status(&mut out, status)?,
                 Reply::Error { .. } => {}
             }
@@ -163,13 +185,18 @@ fn print_peers(out: &mut impl Write, peers: &[PeerRow]) -> std::io::Result<()> {
     }
     writeln!(
         out,
-        "{:<24} {:<36} {:<12} {:<22} {:>9}",
+        "{:<24} {:<36} {:<12} {:<22} {:>9}  GRANTED",
         "NAME", "NODE ID", "STATE", "LAST SEEN", "LATENCY"
     )?;
     for p in peers {
+        let granted = match &p.grants {
+            None => "all".to_owned(),
+            Some(names) if names.is_empty() => "info only".to_owned(),
+            Some(names) => names.join(","),
+        };
         writeln!(
             out,
-            "{:<24} {:<36} {:<12} {:<22} {:>9}",
+            "{:<24} {:<36} {:<12} {:<22} {:>9}  {granted}",
             p.name,
             p.node_id,
             p.state,
@@ -179,6 +206,10 @@ fn print_peers(out: &mut impl Write, peers: &[PeerRow]) -> std::io::Result<()> {
         )?;
     }
     Ok(())
+}
+
+fn print_rotation(out: &mut impl Write, r: &RotationReport) -> std::io::Result<()> {
+    writeln!(out, "{}", r.describe("app(s)", &when(r.grace_ends_at)))
 }
 
 fn print_status(out: &mut impl Write, s: &StatusReport) -> std::io::Result<()> {
@@ -225,6 +256,10 @@ fn print_status(out: &mut impl Write, s: &StatusReport) -> std::io::Result<()> {
             out,
             "daemon:    not running (start it with `nodepair-manager run`)"
         )?;
+    }
+    if let Some(r) = &s.rotation {
+        write!(out, "rotation:  ")?;
+        print_rotation(out, r)?;
     }
     writeln!(out, "paired:    {}", s.counterparties.len())?;
     print_peers(out, &s.counterparties)

@@ -31,20 +31,37 @@ pub(crate) struct PairCmd {
     /// Seconds to wait for a first Waku peer before giving up (exit 69).
     #[arg(long, value_name = "SECONDS", default_value_t = 20)]
     network_timeout: u64,
+    /// Grant the app only these of the configured capabilities (e.g.
+    /// `host,logs`; `info` goes with any grant). Without it the app may use
+    /// everything `capabilities` in the configuration lists. Change it later
+    /// with `nodepair-manager grant`.
+    #[arg(long, value_name = "CAPABILITIES", value_delimiter = ',')]
+    grant: Option<Vec<String>>,
 }
 
 impl PairCmd {
     pub(crate) fn run(self, global: &GlobalArgs) -> anyhow::Result<()> {
         let (config, _) = Config::load(global.config.as_deref())?;
+        let out = Output { json: self.json };
+        // A grant of what is not offered is refused before the code is
+        // asked for, let alone used.
+        if let Some(grant) = &self.grant
+            && let Err(e) = nodepair_protocol::grants::check(&config.capabilities, grant)
+        {
+            return out.reply(&Reply::Error {
+                kind: ErrorKind::Invalid,
+                message: format!("nothing was started: {e}"),
+            });
+        }
         let code = match self.code {
             Some(code) => code,
             None => read_code()?,
         };
-        let out = Output { json: self.json };
         let request = Request::Pair {
             code,
             network_timeout_secs: self.network_timeout,
             yes: self.yes,
+            grants: self.grant,
         };
         super::runtime()?.block_on(async move {
             if let Some(mut client) = control::connect(&config.state_dir()).await? {

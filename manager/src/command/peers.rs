@@ -1,8 +1,8 @@
-//! `nodepair-manager peers`, `revoke` and `status`: what the manager knows.
+//! `nodepair-manager peers`, `revoke`, `grant` and `status`: what the manager knows.
 
 use super::{GlobalArgs, Output};
 use crate::config::Config;
-use crate::control::{self, Dropped, PeerRow, Reply, Request, StatusReport};
+use crate::control::{self, Dropped, ErrorKind, PeerRow, Reply, Request, StatusReport};
 use crate::keys;
 use crate::runtime::uuid_string;
 use crate::serve;
@@ -23,6 +23,33 @@ pub(crate) struct PeersCmd {
 pub(crate) struct RevokeCmd {
     /// Its name, or the start of its node id or key (as `peers` shows them).
     who: String,
+    /// JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Change what a paired app may use: the capabilities listed, none but
+/// `manager.info` (`--none`), or everything the configuration offers
+/// (`--all`, what an app has unless granted less). An app online is told at
+/// once; its next request is judged by the new grant.
+#[derive(Debug, Args)]
+pub(crate) struct GrantCmd {
+    /// Its name, or the start of its node id or key (as `peers` shows them).
+    who: String,
+    /// The capabilities it may use, of those the configuration lists (e.g.
+    /// `host logs` or `host,logs`); `info` goes with any grant.
+    #[arg(
+        value_delimiter = ',',
+        required_unless_present_any = ["all", "none"],
+        conflicts_with_all = ["all", "none"]
+    )]
+    capabilities: Vec<String>,
+    /// Everything the configuration's `capabilities` lists.
+    #[arg(long, conflicts_with = "none")]
+    all: bool,
+    /// Nothing but `manager.info` (who the manager is).
+    #[arg(long)]
+    none: bool,
     /// JSON instead of text.
     #[arg(long)]
     json: bool,
@@ -108,6 +135,60 @@ impl RevokeCmd {
     }
 }
 
+impl GrantCmd {
+    pub(crate) fn run(self, global: &GlobalArgs) -> anyhow::Result<()> {
+        let (config, _) = Config::load(global.config.as_deref())?;
+        let out = Output { json: self.json };
+        let grants = (!self.all).then_some(self.capabilities);
+        // Checked here too, so a typo says what is offered even without a
+        // daemon.
+        let grants = match grants {
+            Some(names) => match nodepair_protocol::grants::check(&config.capabilities, &names) {
+                Ok(grants) => Some(grants),
+                Err(e) => {
+                    return out.reply(&Reply::Error {
+                        kind: ErrorKind::Invalid,
+                        message: format!("nothing changed: {e}"),
+                    });
+                }
+            },
+            None => None,
+        };
+        let request = Request::Grant {
+            who: self.who.clone(),
+            grants: grants.clone(),
+        };
+        super::runtime()?.block_on(async {
+            if ask(&config, &request, &out).await?.is_some() {
+                return Ok(());
+            }
+            // No daemon: store the grant; the daemon tells the app when it
+            // next connects.
+            let (selected, all) = stored(&config)?;
+            let views: Vec<CounterpartyView> = all
+                .iter()
+                .filter(|c| c.state == CounterpartyState::Active)
+                .map(CounterpartyView::at_rest)
+                .collect();
+            match serve::find(&views, &self.who) {
+                Err(reply) => out.reply(&reply),
+                Ok(target) => {
+                    let key = *target.public_key.as_bytes();
+                    let mut record = all
+                        .into_iter()
+                        .find(|c| c.public_key == key)
+                        .expect("the view came from this record");
+                    record.grants = grants;
+                    record.save(&*selected.store)?;
+                    let view = CounterpartyView::at_rest(&record);
+                    let name = nodepair_protocol::hello::printable(&record.display_name, 64);
+                    out.reply(&serve::granted(&config.capabilities, &view, name))
+                }
+            }
+        })
+    }
+}
+
 impl StatusCmd {
     pub(crate) fn run(self, global: &GlobalArgs) -> anyhow::Result<()> {
         let (config, _) = Config::load(global.config.as_deref())?;
@@ -142,6 +223,7 @@ impl StatusCmd {
                     topics: Vec::new(),
                     counterparties: all.iter().map(row).collect(),
                     pairings_under_way: 0,
+                    rotation: None,
                     dropped: Dropped::default(),
                 }),
             })

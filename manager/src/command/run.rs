@@ -90,7 +90,8 @@ async fn log_events(mut events: tokio::sync::broadcast::Receiver<PeerEvent>) {
             }) => {
                 tracing::info!(app = ?display_name, by_peer, "pairing revoked");
             }
-            Ok(PeerEvent::Stream { .. }) => {}
+            // The events log says it, with both keys.
+            Ok(PeerEvent::Moved { .. } | PeerEvent::Stream { .. }) => {}
             Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
             Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
         }

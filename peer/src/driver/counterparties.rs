@@ -5,7 +5,7 @@ use crate::Revocation;
 use crate::counterparty::Counterparty;
 use crate::request::{Caller, Reply, RequestError};
 use crate::subscriptions::Route;
-use crate::view::{CounterpartyView, EventError, PeerEvent, RenameError};
+use crate::view::{CounterpartyView, EventError, GrantChangeError, PeerEvent, RenameError};
 use bytes::Bytes;
 use nodepair_keystore::{Counterparty as Stored, CounterpartyState};
 use nodepair_protocol::frame::ByteString;
@@ -18,22 +18,30 @@ use tokio::sync::oneshot;
 impl Driver {
     /// Adds a stored counterparty and starts connecting to it.
     pub(crate) async fn add_stored(&mut self, record: Stored) {
+        self.add_link(record, None).await;
+    }
+
+    /// Adds a link to `record`'s counterparty under the key of ours it
+    /// knows; `replaces`: it is the new key of that (old) one, not shown
+    /// until a session is up under it.
+    pub(super) async fn add_link(&mut self, record: Stored, replaces: Option<PublicKey>) {
         let peer = PublicKey(record.public_key);
-        let Some(topic) = session_content_topic(&self.own, &peer) else {
+        let own = self.own_for(&record);
+        let Some(topic) = session_content_topic(&own, &peer) else {
             tracing::warn!(peer = %peer.fingerprint(), "stored counterparty has an unusable key; skipped");
             return;
         };
         let now = self.now();
         let mut config = self.config.link();
         // Ours is the other role than the counterparty's.
-        let own = match record.role {
+        let role = match record.role {
             nodepair_keystore::Role::App => nodepair_protocol::Role::Manager,
             nodepair_keystore::Role::NodeManager => nodepair_protocol::Role::App,
         };
-        config.session.keepalive = nodepair_protocol::Keepalive::for_role(own);
+        config.session.keepalive = nodepair_protocol::Keepalive::for_role(role);
         let link = Link::connect(
             config,
-            self.own.clone(),
+            own,
             peer,
             random_seed(),
             now,
@@ -44,12 +52,38 @@ impl Driver {
             .subscribe(&topic, Route::Session(peer))
             .await;
         // Just read from the keystore: nothing new to write yet.
-        let counterparty = Counterparty::new(record, link, topic, now);
+        let mut counterparty = Counterparty::new(record, link, topic, now);
+        counterparty.replaces = replaces;
         self.counterparties.insert(peer, counterparty);
     }
 
     /// Publishes what `peer`'s link sends, then acts on what it says.
     pub(super) async fn flush_counterparty(&mut self, peer: PublicKey) {
+        // Key moves write the keystore and replace links: done once the
+        // link's events are read; what acting on them queued (an answer, a
+        // new link's handshake) goes out at once after.
+        let mut work = vec![peer];
+        while let Some(peer) = work.pop() {
+            let mut moves = Vec::new();
+            self.flush_link(peer, &mut moves).await;
+            if moves.is_empty() {
+                continue;
+            }
+            for event in moves {
+                match event {
+                    Move::Moved => self.on_moved(peer).await,
+                    Move::Announced { id, new_key } => {
+                        self.on_move_announced(peer, id, new_key).await;
+                        work.push(new_key);
+                    }
+                    Move::Promote => self.promote(peer).await,
+                }
+            }
+            work.push(peer);
+        }
+    }
+
+    async fn flush_link(&mut self, peer: PublicKey, moves: &mut Vec<Move>) {
         let now = self.now();
         let mut changed = false;
         let keys_before = self.counterparties.get(&peer).map(|c| c.link.keys_epoch());
@@ -71,7 +105,14 @@ impl Driver {
                     let mut view = counterparty.view();
                     view.state = state;
                     crate::event_log::state(&view, counterparty.was_online);
-                    counterparty.was_online = state == nodepair_protocol::NodeState::Online;
+                    let online = state == nodepair_protocol::NodeState::Online;
+                    if online && !counterparty.was_online {
+                        Self::announce_to(&self.config, counterparty);
+                    }
+                    if online && counterparty.replaces.is_some() {
+                        moves.push(Move::Promote);
+                    }
+                    counterparty.was_online = online;
                 }
                 LinkEvent::RoundTrip(_) => changed = true,
                 LinkEvent::Heard => {
@@ -81,6 +122,7 @@ impl Driver {
                     let caller = Caller {
                         public_key: peer,
                         display_name: counterparty.view().name().to_owned(),
+                        grants: counterparty.record.grants.clone(),
                     };
                     let (handler, replies) = (self.handler.clone(), self.replies_tx.clone());
                     tokio::spawn(async move {
@@ -132,6 +174,16 @@ impl Driver {
                 LinkEvent::RevocationPending => {
                     counterparty.revocation_told(&Revocation::WillBeTold);
                 }
+                LinkEvent::Moved => moves.push(Move::Moved),
+                LinkEvent::MoveRefused { status, why } => {
+                    tracing::warn!(target: crate::event_log::TARGET, peer = %peer.fingerprint(), status = status.0, why = %nodepair_protocol::hello::printable(&why, 200), "{} refused our new key; it stays on the old one until the rotation's grace period ends", counterparty.view().name());
+                }
+                LinkEvent::MoveAnnounced { id, new_key } => {
+                    moves.push(Move::Announced { id, new_key });
+                }
+                LinkEvent::MoveRefusedHere { why } => {
+                    tracing::warn!(peer = %peer.fingerprint(), "refused a key move: {why}");
+                }
                 LinkEvent::Revoked { by_peer } => {
                     // Told once forgotten here too.
                     let waiting = std::mem::take(&mut counterparty.revocation);
@@ -151,7 +203,9 @@ impl Driver {
         };
         // New keys while online: a counterparty that restarted is back.
         changed |= keys_before != Some(counterparty.link.keys_epoch());
-        if changed && !counterparty.link.is_revoking() {
+        // A link under a key a counterparty moves to shows once it replaced
+        // the old one.
+        if changed && !counterparty.link.is_revoking() && counterparty.replaces.is_none() {
             let _ = self.events.send(PeerEvent::Changed(counterparty.view()));
         }
         if let Some(record) = counterparty.last_seen_due(now, self.config.persist_last_seen_every) {
@@ -212,11 +266,7 @@ impl Driver {
         counterparty
             .link
             .send_event(stream, body)
-            .map_err(|e| match e {
-                EventRefused::NotPaired => EventError::NotPaired,
-                EventRefused::NotOnline => EventError::NotOnline,
-                e => EventError::Send(e.to_string()),
-            })
+            .map_err(event_error)
     }
 
     /// Revokes `who`: a tombstone first, then the acknowledged request, now
@@ -295,6 +345,75 @@ impl Driver {
         Ok(view)
     }
 
+    /// A manager tells an app, as each session comes up and when its grant
+    /// changes, its name and what it may use: a grant or a configuration
+    /// changed while the app was away reaches it that way.
+    fn announce_to(config: &crate::PeerConfig, counterparty: &mut Counterparty) {
+        if counterparty.record.role != nodepair_keystore::Role::App {
+            return;
+        }
+        let granted = nodepair_protocol::grants::granted(
+            &config.capabilities,
+            counterparty.record.grants.as_deref(),
+        );
+        let name = nodepair_protocol::hello::fit_display_name(&config.display_name);
+        if let Err(e) = counterparty.link.announce(Some(name), Some(granted)) {
+            tracing::debug!(peer = %counterparty.link.peer().fingerprint(), "cannot announce: {e}");
+        }
+    }
+
+    /// Sends `to` a state update of our own making.
+    pub(super) async fn announce(
+        &mut self,
+        to: PublicKey,
+        display_name: Option<String>,
+        capabilities: Option<Vec<String>>,
+    ) -> Result<(), EventError> {
+        let counterparty = self
+            .counterparties
+            .get_mut(&to)
+            .ok_or(EventError::NotPaired)?;
+        counterparty
+            .link
+            .announce(display_name, capabilities)
+            .map_err(event_error)?;
+        self.flush_counterparty(to).await;
+        Ok(())
+    }
+
+    /// Changes what `who` may use, stored before it applies; an online
+    /// counterparty is told at once.
+    pub(super) async fn grant(
+        &mut self,
+        who: PublicKey,
+        grants: Option<Vec<String>>,
+    ) -> Result<CounterpartyView, GrantChangeError> {
+        let counterparty = self
+            .counterparties
+            .get(&who)
+            .filter(|c| !c.link.is_revoking())
+            .ok_or(GrantChangeError::NotPaired)?;
+        let mut record = counterparty.record.clone();
+        record.grants = grants;
+        self.storage
+            .save(record.clone())
+            .await
+            .map_err(GrantChangeError::Storage)?;
+        let counterparty = self
+            .counterparties
+            .get_mut(&who)
+            .ok_or(GrantChangeError::NotPaired)?;
+        counterparty.record.grants = record.grants;
+        if counterparty.link.is_online() {
+            Self::announce_to(&self.config, counterparty);
+        }
+        let view = counterparty.view();
+        crate::event_log::granted(&view);
+        let _ = self.events.send(PeerEvent::Changed(view.clone()));
+        self.flush_counterparty(who).await;
+        Ok(view)
+    }
+
     /// Forgets `peer` entirely: the link, its topic, its record.
     pub(super) async fn forget(&mut self, peer: PublicKey, by_peer: bool) {
         let Some(mut counterparty) = self.counterparties.remove(&peer) else {
@@ -317,4 +436,23 @@ impl Driver {
             by_peer,
         });
     }
+}
+
+/// What a link's refusal to send means to the program.
+fn event_error(refused: EventRefused) -> EventError {
+    match refused {
+        EventRefused::NotPaired => EventError::NotPaired,
+        EventRefused::NotOnline => EventError::NotOnline,
+        e => EventError::Send(e.to_string()),
+    }
+}
+
+/// What a link's key-move events ask of the driver, once the link is read.
+enum Move {
+    /// The counterparty stored our next key.
+    Moved,
+    /// The counterparty announced a key of its own.
+    Announced { id: u64, new_key: PublicKey },
+    /// The link under a counterparty's new key is up.
+    Promote,
 }

@@ -10,8 +10,11 @@
 //! - [`pairings`]: pairings under way, and what a finished one becomes.
 //! - [`counterparties`]: paired counterparties: their links' events,
 //!   requests, revocation, names, last-seen.
+//! - [`key_moves`]: our key rotation, and counterparties moving to keys of
+//!   their own.
 
 mod counterparties;
+mod key_moves;
 mod pairings;
 
 use crate::catch_up::{self, CatchUp};
@@ -21,10 +24,13 @@ use crate::publisher::Publisher;
 use crate::request::{Reply, RequestError, RequestHandler};
 use crate::storage::Storage;
 use crate::subscriptions::{Route, Subscriptions};
-use crate::view::{CounterpartyView, EventError, PeerEvent, RenameError};
-use crate::{PeerConfig, PeerStatus, Revocation};
+use crate::view::{
+    CounterpartyView, EventError, GrantChangeError, PeerEvent, RenameError, RotateError,
+    RotationView,
+};
+use crate::{OwnKeys, PeerConfig, PeerStatus, Revocation};
 use bytes::Bytes;
-use nodepair_keystore::Keystore;
+use nodepair_keystore::{Identity, Keystore};
 use nodepair_protocol::frame::ByteString;
 use nodepair_protocol::session::SessionStats;
 
@@ -41,6 +47,10 @@ pub(crate) enum Command {
     StartPairing {
         id: u64,
         pairing: Box<Pairing>,
+        /// What the counterparty will be granted (`None`: everything).
+        grants: Option<Vec<String>>,
+        /// Our key it pairs under.
+        ours: StaticKeypair,
         updates: mpsc::Sender<PairingUpdate>,
     },
     CancelPairing {
@@ -72,6 +82,23 @@ pub(crate) enum Command {
         name: Option<String>,
         reply: oneshot::Sender<Result<CounterpartyView, RenameError>>,
     },
+    Announce {
+        to: PublicKey,
+        display_name: Option<String>,
+        capabilities: Option<Vec<String>>,
+        reply: oneshot::Sender<Result<(), EventError>>,
+    },
+    Rotate {
+        reply: oneshot::Sender<Result<RotationView, RotateError>>,
+    },
+    Rotation {
+        reply: oneshot::Sender<Option<RotationView>>,
+    },
+    Grant {
+        who: PublicKey,
+        grants: Option<Vec<String>>,
+        reply: oneshot::Sender<Result<CounterpartyView, GrantChangeError>>,
+    },
     List {
         reply: oneshot::Sender<Vec<CounterpartyView>>,
     },
@@ -87,7 +114,14 @@ pub(crate) enum Command {
 const REPLIES_BUFFER: usize = 256;
 
 pub(crate) struct Driver {
+    /// Our current static key.
     own: StaticKeypair,
+    /// During a rotation: the key counterparties move to.
+    next: Option<StaticKeypair>,
+    /// As stored; rotations write it.
+    identity: Identity,
+    /// What the handles read of our keys.
+    keys: Arc<std::sync::RwLock<OwnKeys>>,
     config: PeerConfig,
     storage: Storage,
     waku: WakuNode,
@@ -107,6 +141,8 @@ pub(crate) struct Driver {
     /// When refused traffic was last summed, and what was said of it.
     drops_checked_at: Option<Instant>,
     drops: crate::event_log::DropReport,
+    /// When a rotation's grace period was last looked at.
+    grace_checked_at: Option<Instant>,
 }
 
 /// 32 bytes from the operating system, for the machines' seeds.
@@ -119,7 +155,8 @@ pub(crate) fn random_seed() -> [u8; 32] {
 
 impl Driver {
     pub(crate) fn new(
-        own: StaticKeypair,
+        identity: Identity,
+        keys: Arc<std::sync::RwLock<OwnKeys>>,
         config: PeerConfig,
         keystore: Arc<dyn Keystore>,
         waku: WakuNode,
@@ -128,7 +165,13 @@ impl Driver {
     ) -> Self {
         let (replies_tx, replies_rx) = mpsc::channel(REPLIES_BUFFER);
         Driver {
-            own,
+            own: StaticKeypair::from_secret(*identity.static_secret),
+            next: identity
+                .next_static_secret
+                .as_ref()
+                .map(|next| StaticKeypair::from_secret(**next)),
+            identity,
+            keys,
             config,
             storage: Storage::start(keystore),
             subscriptions: Subscriptions::new(waku.clone()),
@@ -145,6 +188,7 @@ impl Driver {
             retired: SessionStats::default(),
             drops_checked_at: None,
             drops: crate::event_log::DropReport::default(),
+            grace_checked_at: None,
         }
     }
 
@@ -196,6 +240,9 @@ impl Driver {
             }
             self.flush().await;
             self.report_drops(false);
+            if self.next.is_some() && self.grace_check_due() {
+                self.finish_rotation_if_done().await;
+            }
         }
     }
 
@@ -217,8 +264,10 @@ impl Driver {
             Command::StartPairing {
                 id,
                 pairing,
+                grants,
+                ours,
                 updates,
-            } => self.start_pairing(id, pairing, updates).await,
+            } => self.start_pairing(id, pairing, (grants, ours), updates).await,
             Command::CancelPairing { id, done } => {
                 if let Some(run) = self.pairings.get_mut(&id) {
                     run.pairing.cancel();
@@ -250,10 +299,28 @@ impl Driver {
             Command::Rename { who, name, reply } => {
                 let _ = reply.send(self.rename(who, name).await);
             }
+            Command::Announce {
+                to,
+                display_name,
+                capabilities,
+                reply,
+            } => {
+                let _ = reply.send(self.announce(to, display_name, capabilities).await);
+            }
+            Command::Rotate { reply } => {
+                let _ = reply.send(self.rotate().await);
+            }
+            Command::Rotation { reply } => {
+                let _ = reply.send(self.rotation_view());
+            }
+            Command::Grant { who, grants, reply } => {
+                let _ = reply.send(self.grant(who, grants).await);
+            }
             Command::List { reply } => {
                 let mut all: Vec<_> = self
                     .counterparties
                     .values()
+                    .filter(|c| c.replaces.is_none())
                     .map(Counterparty::view)
                     .collect();
                 all.sort_by(|a, b| a.name().cmp(b.name()));
@@ -282,6 +349,19 @@ impl Driver {
         let (stats, refused_pairing) = self.counts();
         let refused = crate::event_log::DropReport::refused(&stats, refused_pairing);
         self.drops.log(now, refused, stopping);
+    }
+
+    /// Whether to look again whether a rotation's grace period is over
+    /// (once a minute, when the loop woke anyway).
+    fn grace_check_due(&mut self) -> bool {
+        let now = self.now();
+        let due = self
+            .grace_checked_at
+            .is_none_or(|at| now.saturating_duration_since(at) >= std::time::Duration::from_secs(60));
+        if due {
+            self.grace_checked_at = Some(now);
+        }
+        due
     }
 
     /// The sessions' counts summed over every link, and the pairing

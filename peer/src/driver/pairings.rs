@@ -8,7 +8,7 @@ use crate::view::PeerEvent;
 use nodepair_keystore::{Counterparty as Stored, CounterpartyState};
 use nodepair_protocol::hello::Role;
 use nodepair_protocol::pairing::Paired;
-use nodepair_protocol::{Link, Pairing, PairingError, PairingEvent, PublicKey};
+use nodepair_protocol::{Link, Pairing, PairingError, PairingEvent, PublicKey, StaticKeypair};
 use tokio::sync::mpsc;
 
 pub(super) struct PairingRun {
@@ -19,6 +19,10 @@ pub(super) struct PairingRun {
     /// Who it paired with and stored, while it still watches the pairing
     /// topic: taken back if the code turns out to have leaked.
     paired_with: Option<PublicKey>,
+    /// What the counterparty is granted once paired (`None`: everything).
+    grants: Option<Vec<String>>,
+    /// Our key it pairs under.
+    ours: StaticKeypair,
 }
 
 impl PairingRun {
@@ -32,6 +36,7 @@ impl Driver {
         &mut self,
         id: u64,
         pairing: Box<Pairing>,
+        (grants, ours): (Option<Vec<String>>, StaticKeypair),
         updates: mpsc::Sender<PairingUpdate>,
     ) {
         let topic = pairing.pairing_topic();
@@ -46,6 +51,8 @@ impl Driver {
             updates,
             told_offline: offline,
             paired_with: None,
+            grants,
+            ours,
         };
         run.tell(first);
         self.pairings.insert(id, run);
@@ -164,7 +171,7 @@ impl Driver {
         let Some(run) = self.pairings.get(&id) else {
             return;
         };
-        let updates = run.updates.clone();
+        let (updates, grants, ours) = (run.updates.clone(), run.grants.clone(), run.ours.clone());
         let peer = counterparty.static_key;
         if self
             .counterparties
@@ -189,6 +196,14 @@ impl Driver {
             state: CounterpartyState::Active,
             capabilities: counterparty.capabilities,
             local_name: None,
+            grants,
+            // Paired under the key a rotation moves to: it has moved.
+            our_key: self
+                .next
+                .as_ref()
+                .filter(|next| next.public() == ours.public())
+                .map(|next| *next.public().as_bytes()),
+            moving_to: None,
         };
         if let Err(e) = self.storage.save(record.clone()).await {
             tracing::error!("a pairing succeeded but could not be stored: {e}");
@@ -203,7 +218,15 @@ impl Driver {
         if let Some(old) = self.counterparties.remove(&peer) {
             self.retired.add(&old.link.stats());
         }
-        let link = Link::paired(self.config.link(), self.own.clone(), session, random_seed());
+        let mut link = Link::paired(self.config.link(), ours, session, random_seed());
+        // Paired under our old key while a rotation is under way: told at
+        // once.
+        if let Some(next) = &self.next
+            && record.our_key.is_none()
+            && let Err(e) = link.move_to(self.now(), next)
+        {
+            tracing::warn!(peer = %peer.fingerprint(), "cannot announce our new key: {e}");
+        }
         let counterparty = Counterparty::new(record, link, session_topic.clone(), self.now());
         self.subscriptions
             .subscribe(&session_topic, Route::Session(peer))

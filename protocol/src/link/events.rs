@@ -80,6 +80,33 @@ pub enum LinkEvent {
     /// Our revocation is not answered yet; it is sent again once the
     /// counterparty is back.
     RevocationPending,
+    /// The counterparty announced a new key of its own, with a proof that
+    /// checks ([`crate::key_move`]). Store it as the key it moves to (its
+    /// current one still opens sessions until one under the new key does),
+    /// then answer with [`Link::confirm_move`](super::Link::confirm_move).
+    MoveAnnounced {
+        /// The announcement's request id, to answer.
+        id: u64,
+        /// Its new key.
+        new_key: crate::PublicKey,
+    },
+    /// An announcement of the counterparty's own was refused (answered
+    /// 400, nothing stored); reported at most every
+    /// [`REFUSAL_REPORT_EVERY`](super::REFUSAL_REPORT_EVERY).
+    MoveRefusedHere {
+        /// Why.
+        why: crate::key_move::MoveError,
+    },
+    /// The counterparty stored our new key ([`Link::move_to`](super::Link::move_to)):
+    /// from now on, sessions with it are under that key.
+    Moved,
+    /// The counterparty refused our new key; it is not asked again.
+    MoveRefused {
+        /// Its answer's status.
+        status: Status,
+        /// Its words.
+        why: String,
+    },
     /// The pairing is over: forget the counterparty. Nothing more comes
     /// from this link.
     Revoked {

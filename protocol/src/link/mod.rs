@@ -26,9 +26,11 @@ pub use events::{EventRefused, LinkConfig, LinkEvent, RequestRefused, Revoking, 
 pub use outstanding::RequestId;
 
 use crate::frame::{
-    DisconnectReason, Event, Frame, MAX_FRAME_LEN, REVOKE_METHOD, Response, is_reserved_method,
+    DisconnectReason, Event, Frame, MAX_FRAME_LEN, REVOKE_METHOD, Request, Response, StateUpdate,
+    is_reserved_method,
 };
 use crate::identity::{PublicKey, StaticKeypair};
+use crate::key_move::ROTATE_METHOD;
 use crate::node_state::NodeState;
 use crate::peer_limits::CounterpartyLimits;
 use crate::recent_requests::RecentRequests;
@@ -66,6 +68,8 @@ pub struct Link {
     revoking: bool,
     /// Revoked (either way), withdrawn or shut down: nothing more.
     over: bool,
+    /// Our announcement of a new key, until the counterparty answers it.
+    moving: Option<Bytes>,
     latency: Option<Duration>,
     /// How many times keys were confirmed: a request sent under older keys
     /// goes again under new ones (a counterparty that restarted lost them).
@@ -165,6 +169,7 @@ impl Link {
             state,
             revoking: false,
             over: false,
+            moving: None,
             latency: None,
             keys_epoch: 0,
             outstanding: Outstanding::new(first_id),
@@ -259,11 +264,18 @@ impl Link {
                     self.events.push_back(LinkEvent::RevocationPending);
                     ask_again = true;
                 }
+                Asked::KeyMove => {}
             }
         }
         // Keep asking while the session says it is up.
         if ask_again && self.session.is_online() {
             self.send_revocation(now);
+        }
+        if self.moving.is_some()
+            && !self.outstanding.key_move_in_flight()
+            && self.session.is_online()
+        {
+            self.send_key_move(now);
         }
         self.pump(now);
     }
@@ -380,6 +392,63 @@ impl Link {
         Ok(seq)
     }
 
+    /// Announces our new key `new` (docs/protocol.md §8, key moves): sent
+    /// now if online, else once a session is up, and again after each
+    /// timeout, until the counterparty answers: [`LinkEvent::Moved`] or
+    /// [`LinkEvent::MoveRefused`]. The program has stored `new` first.
+    pub fn move_to(&mut self, now: Instant, new: &StaticKeypair) -> Result<(), EventRefused> {
+        if self.over || self.revoking {
+            return Err(EventRefused::NotPaired);
+        }
+        let body = crate::key_move::announce(&self.own.public(), new, &self.peer())
+            .ok_or(EventRefused::NotPaired)?;
+        self.moving = Some(Bytes::from(body));
+        if self.session.is_online() && !self.outstanding.key_move_in_flight() {
+            self.send_key_move(now);
+        }
+        self.pump(now);
+        Ok(())
+    }
+
+    /// Whether our key move waits for the counterparty's answer.
+    pub fn is_moving(&self) -> bool {
+        self.moving.is_some()
+    }
+
+    /// Answers the counterparty's key move ([`LinkEvent::MoveAnnounced`]),
+    /// once its new key is stored.
+    pub fn confirm_move(&mut self, id: u64) {
+        let _ = self.session.send(Frame::Response(Response {
+            id,
+            status: u32::from(Status::OK.0),
+            body: Bytes::new(),
+        }));
+    }
+
+    /// Tells the counterparty what this side now is to it: its name and
+    /// the capabilities it offers it. Only while online (a side announces
+    /// again when a session comes up); the counterparty takes at most a few
+    /// a minute.
+    pub fn announce(
+        &mut self,
+        display_name: Option<String>,
+        capabilities: Option<Vec<String>>,
+    ) -> Result<(), EventRefused> {
+        if self.over || self.revoking {
+            return Err(EventRefused::NotPaired);
+        }
+        if self.state != NodeState::Online {
+            return Err(EventRefused::NotOnline);
+        }
+        let capabilities_changed = capabilities.is_some();
+        self.session.send(Frame::StateUpdate(StateUpdate {
+            display_name,
+            capabilities: capabilities.unwrap_or_default(),
+            capabilities_changed,
+        }))?;
+        Ok(())
+    }
+
     /// Revokes the counterparty, once the program has recorded that it
     /// did: told now if online, else after its next handshake, and asked
     /// again until it answers.
@@ -423,10 +492,12 @@ impl Link {
 
     fn fail_outstanding(&mut self, why: Unanswered) {
         for (id, asked) in self.outstanding.drain() {
-            self.events.push_back(match asked {
-                Asked::Program => LinkEvent::Unanswered { id, why },
-                Asked::Revocation => LinkEvent::RevocationPending,
-            });
+            match asked {
+                Asked::Program => self.events.push_back(LinkEvent::Unanswered { id, why }),
+                Asked::Revocation => self.events.push_back(LinkEvent::RevocationPending),
+                // Asked again once a session is up.
+                Asked::KeyMove => {}
+            }
         }
     }
 
@@ -446,6 +517,60 @@ impl Link {
             return false;
         }
         true
+    }
+
+    /// Sends our key move; whether it went out.
+    fn send_key_move(&mut self, now: Instant) -> bool {
+        let Some(body) = self.moving.clone() else {
+            return false;
+        };
+        let deadline = now + self.config.request_timeout;
+        let request = self.outstanding.open(
+            ROTATE_METHOD.to_owned(),
+            body,
+            Asked::KeyMove,
+            deadline,
+            self.keys_epoch,
+        );
+        let id = request.id;
+        if self.session.send(Frame::Request(request)).is_err() {
+            self.outstanding.abandon(id);
+            return false;
+        }
+        true
+    }
+
+    /// The counterparty's announcement of its new key, admitted like any
+    /// request: checked here, stored by the driver, then answered.
+    fn on_key_move(&mut self, now: Instant, request: Request) {
+        match crate::key_move::check(&self.own, &self.peer(), &request.body) {
+            Ok(new_key) => self.events.push_back(LinkEvent::MoveAnnounced {
+                id: request.id,
+                new_key,
+            }),
+            Err(why) => {
+                let _ = self.session.send(Frame::Response(Response {
+                    id: request.id,
+                    status: u32::from(Status::BAD_REQUEST.0),
+                    body: Bytes::from(format!("{why}; nothing was stored")),
+                }));
+                if self.refusal_due(now) {
+                    self.events.push_back(LinkEvent::MoveRefusedHere { why });
+                }
+            }
+        }
+    }
+
+    /// Whether a refusal is to be reported now: at most every
+    /// [`REFUSAL_REPORT_EVERY`], whatever the counterparty sends.
+    fn refusal_due(&mut self, now: Instant) -> bool {
+        let due = self
+            .refusal_reported_at
+            .is_none_or(|at| now.duration_since(at) >= REFUSAL_REPORT_EVERY);
+        if due {
+            self.refusal_reported_at = Some(now);
+        }
+        due
     }
 
     /// Turns what the session said into what the driver acts on.
@@ -489,6 +614,11 @@ impl Link {
             if self.revoking && !self.outstanding.revocation_in_flight() {
                 self.send_revocation(now);
             }
+            // Moved while it was away: tell it under the old key, which
+            // opens this session for that.
+            if !self.revoking && self.moving.is_some() && !self.outstanding.key_move_in_flight() {
+                self.send_key_move(now);
+            }
         }
         if std::mem::take(&mut self.heard) {
             self.events.push_back(LinkEvent::Heard);
@@ -530,6 +660,10 @@ impl Link {
                     let _ = self.session.send(Frame::Response(response));
                     return;
                 }
+                if request.method == ROTATE_METHOD {
+                    self.on_key_move(now, request);
+                    return;
+                }
                 self.events.push_back(LinkEvent::Serve(request));
             }
             Frame::Response(response) => match self.outstanding.answered(response.id) {
@@ -543,6 +677,17 @@ impl Link {
                     self.events.push_back(LinkEvent::Revoked { by_peer: false });
                 }
                 Some(Asked::Revocation) => self.events.push_back(LinkEvent::RevocationPending),
+                Some(Asked::KeyMove) => {
+                    self.moving = None;
+                    self.events.push_back(if response.status().is_success() {
+                        LinkEvent::Moved
+                    } else {
+                        LinkEvent::MoveRefused {
+                            status: response.status(),
+                            why: String::from_utf8_lossy(&response.body).into_owned(),
+                        }
+                    });
+                }
                 None => {}
             },
             Frame::Event(event) if !self.revoking => {
@@ -550,11 +695,7 @@ impl Link {
             }
             Frame::StateUpdate(update) if !self.revoking => {
                 if let Err(why) = self.limits.admit_state_update(now, &update) {
-                    let due = self
-                        .refusal_reported_at
-                        .is_none_or(|at| now.duration_since(at) >= REFUSAL_REPORT_EVERY);
-                    if due {
-                        self.refusal_reported_at = Some(now);
+                    if self.refusal_due(now) {
                         self.events.push_back(LinkEvent::UpdateRefused {
                             why,
                             refused: self.limits.refused(),

@@ -16,6 +16,8 @@ pub(crate) enum Asked {
     Program,
     /// Our revocation.
     Revocation,
+    /// Our announcement of a new key.
+    KeyMove,
 }
 
 struct Waiting {
@@ -117,6 +119,11 @@ impl Outstanding {
         self.waiting
             .values()
             .any(|w| w.request.method == REVOKE_METHOD)
+    }
+
+    /// Whether our key move is waiting for its answer.
+    pub(crate) fn key_move_in_flight(&self) -> bool {
+        self.waiting.values().any(|w| w.asked == Asked::KeyMove)
     }
 
     /// The earliest deadline.

@@ -300,6 +300,14 @@ impl AlertInbox {
         self.managers.retain(|k, _| keep.contains(k));
     }
 
+    /// A manager moved to a new key (it rotated it): its alerts, and what
+    /// was seen of them, go with it.
+    pub fn moved(&mut self, from: PublicKey, to: PublicKey) {
+        if let Some(alerts) = self.managers.remove(&key(from)) {
+            self.managers.insert(key(to), alerts);
+        }
+    }
+
     /// `manager` was unpaired: its alerts are forgotten, and what a
     /// catch-up still under way brings of it is dropped.
     pub fn forget(&mut self, manager: PublicKey) {
