@@ -151,7 +151,10 @@ impl Counterparty {
             },
             capabilities: self.capabilities.clone(),
             local_name: self.local_name.clone(),
-            grants: self.grants.clone().map(|capabilities| WireGrants { capabilities }),
+            grants: self
+                .grants
+                .clone()
+                .map(|capabilities| WireGrants { capabilities }),
             our_key: self.our_key.map(|k| k.to_vec()),
             moving_to: self.moving_to.map(|k| k.to_vec()),
         }

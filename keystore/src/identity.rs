@@ -58,7 +58,9 @@ pub enum IdentityError {
     NotRotating,
     /// The identity in the keystore is not the one this program holds (a
     /// rotation by another program on the same keystore); nothing written.
-    #[error("the stored identity changed while this program ran; nothing was written, start it again")]
+    #[error(
+        "the stored identity changed while this program ran; nothing was written, start it again"
+    )]
     ChangedMeanwhile,
 }
 
@@ -272,7 +274,10 @@ mod tests {
         ));
         let done = rotating.finish_rotation(&store).unwrap();
         assert_eq!(*done.static_secret, *next);
-        assert_eq!((done.node_id, &done.node_key), (first.node_id, &first.node_key));
+        assert_eq!(
+            (done.node_id, &done.node_key),
+            (first.node_id, &first.node_key)
+        );
         assert_eq!(Identity::load(&store).unwrap().unwrap(), done);
         assert!(matches!(
             done.finish_rotation(&store),

@@ -132,12 +132,13 @@ mod tests {
         let m = methods(&["info", "host", "logs"]);
         let mut narrow = caller();
         narrow.grants = Some(vec!["host".into()]);
-        let refused = m
-            .answer(narrow.clone(), "logs.sources", Bytes::new())
-            .await;
+        let refused = m.answer(narrow.clone(), "logs.sources", Bytes::new()).await;
         assert_eq!(refused.status, Status::FORBIDDEN);
         let why = String::from_utf8_lossy(&refused.body).into_owned();
-        assert!(why.contains("\"logs\" capability") && why.contains("not granted"), "{why}");
+        assert!(
+            why.contains("\"logs\" capability") && why.contains("not granted"),
+            "{why}"
+        );
         let host = m.answer(narrow.clone(), "host.health", Bytes::new()).await;
         assert_eq!(host.status, Status::OK, "what was granted is answered");
         let info = m.answer(narrow, "manager.info", Bytes::new()).await;

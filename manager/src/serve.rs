@@ -128,7 +128,10 @@ async fn rotate(
                 kind: ErrorKind::Failed,
                 message: format!(
                     "a key rotation is already under way: {} of {} apps moved to key {}; it ends once the rest have (`nodepair-manager status` shows them)",
-                    view.counterparties.iter().filter(|(_, moved)| *moved).count(),
+                    view.counterparties
+                        .iter()
+                        .filter(|(_, moved)| *moved)
+                        .count(),
                     view.counterparties.len(),
                     view.new_key.fingerprint()
                 ),

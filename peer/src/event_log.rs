@@ -1,9 +1,9 @@
 //! One log line per event an operator reads in the journal: a pairing, a session up or down, a grant changed, a key moved, a revocation, and (at most once a minute) traffic refused.
 
 use crate::view::CounterpartyView;
-use nodepair_protocol::{NodeState, PublicKey};
 use nodepair_protocol::hello::Role;
 use nodepair_protocol::session::SessionStats;
+use nodepair_protocol::{NodeState, PublicKey};
 use std::time::{Duration, Instant};
 
 /// The target of these lines: the programs' default filters let it through

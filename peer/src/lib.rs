@@ -60,8 +60,8 @@ pub use pairing_handle::{PairingFailure, PairingHandle, PairingUpdate};
 pub use pairing_progress::{FailureKind, PairingPhase};
 pub use request::{Caller, NoMethods, Reply, ReplyFuture, RequestError, RequestHandler};
 pub use view::{
-    CounterpartyView, EventError, FindError, GrantChangeError, PeerEvent, RenameError,
-    RotateError, RotationReport, RotationView, find,
+    CounterpartyView, EventError, FindError, GrantChangeError, PeerEvent, RenameError, RotateError,
+    RotationReport, RotationView, find,
 };
 
 use bytes::Bytes;

@@ -30,7 +30,9 @@ pub fn allows(grant: Option<&[String]>, capability: &str) -> bool {
 #[non_exhaustive]
 pub enum GrantError {
     /// A name that is not among what this side offers.
-    #[error("{name:?} is not offered here (offered: {offered}); a grant can only narrow what is offered")]
+    #[error(
+        "{name:?} is not offered here (offered: {offered}); a grant can only narrow what is offered"
+    )]
     NotOffered {
         /// The name given.
         name: String,

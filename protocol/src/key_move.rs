@@ -118,7 +118,10 @@ mod tests {
         // session's), or to another counterparty: refused.
         assert_eq!(check(&c, &new.public(), &body), Err(MoveError::UnusableKey));
         assert_eq!(check(&c, &key(5).public(), &body), Err(MoveError::BadProof));
-        assert_eq!(check(&key(4), &old.public(), &body), Err(MoveError::BadProof));
+        assert_eq!(
+            check(&key(4), &old.public(), &body),
+            Err(MoveError::BadProof)
+        );
     }
 
     #[test]
@@ -148,7 +151,10 @@ mod tests {
     #[test]
     fn malformed_and_unusable_announcements_say_which() {
         let (old, c) = (key(1), key(3));
-        assert_eq!(check(&c, &old.public(), b"\xff\xff"), Err(MoveError::Malformed));
+        assert_eq!(
+            check(&c, &old.public(), b"\xff\xff"),
+            Err(MoveError::Malformed)
+        );
         let wire = |new_key: Vec<u8>, proof: Vec<u8>| {
             WireMove {
                 version: 1,
@@ -162,7 +168,11 @@ mod tests {
             Err(MoveError::Malformed)
         );
         assert_eq!(
-            check(&c, &old.public(), &wire(old.public().as_bytes().to_vec(), vec![0; 32])),
+            check(
+                &c,
+                &old.public(),
+                &wire(old.public().as_bytes().to_vec(), vec![0; 32])
+            ),
             Err(MoveError::UnusableKey),
             "a move to the key it has"
         );

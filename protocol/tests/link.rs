@@ -501,7 +501,10 @@ fn an_announcement_reaches_the_counterparty_only_while_online() {
     online(&mut sim);
     sim.b
         .link()
-        .announce(Some("cellar".into()), Some(vec!["info".into(), "host".into()]))
+        .announce(
+            Some("cellar".into()),
+            Some(vec!["info".into(), "host".into()]),
+        )
         .unwrap();
     sim.b.settle();
     sim.run_for(SEC);
@@ -559,7 +562,11 @@ fn a_key_move_is_proved_answered_once_stored_and_asked_again_until_it_is() {
             _ => None,
         })
         .collect();
-    assert_eq!(announced, [new.public()], "asked again after the timeout, once acted on");
+    assert_eq!(
+        announced,
+        [new.public()],
+        "asked again after the timeout, once acted on"
+    );
     assert!(sim.b.events.contains(&LinkEvent::Moved));
     assert!(!sim.b.link().is_moving());
     // Requests still flow over the old keys' session meanwhile.
@@ -581,7 +588,10 @@ fn a_key_move_announced_while_the_counterparty_is_away_reaches_it_when_it_is_bac
     let now = sim.now;
     sim.a.start(now, false);
     sim.run_for(60 * SEC);
-    assert!(sim.b.events.contains(&LinkEvent::Moved), "told once it was back");
+    assert!(
+        sim.b.events.contains(&LinkEvent::Moved),
+        "told once it was back"
+    );
 }
 
 #[test]

@@ -67,7 +67,11 @@ impl Printer {
                 "unpaired {name}; it is not reachable now and will be told the next time this app connects"
             )?,
             Reply::Rotation { rotation } => {
-                writeln!(out, "{}", rotation.describe("manager(s)", &when(rotation.grace_ends_at)))?;
+                writeln!(
+                    out,
+                    "{}",
+                    rotation.describe("manager(s)", &when(rotation.grace_ends_at))
+                )?;
             }
             Reply::Status { status } => print_status(&mut out, status)?,
             Reply::Alerts { running, alerts } => print_alerts(&mut out, *running, alerts)?,

@@ -282,7 +282,10 @@ pub async fn key_status(state: State<'_, AppState>) -> Result<KeyView, AppError>
 pub async fn rotate_key(state: State<'_, AppState>) -> Result<KeyView, AppError> {
     let backend = state.running()?;
     let started = backend.peer.rotate_key().await.map_err(|e| {
-        AppError::new(ErrorKind::Failed, format!("no key rotation was started: {e}"))
+        AppError::new(
+            ErrorKind::Failed,
+            format!("no key rotation was started: {e}"),
+        )
     })?;
     Ok(KeyView {
         fingerprint: backend.peer.public_key().fingerprint(),

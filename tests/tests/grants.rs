@@ -38,7 +38,10 @@ async fn tail(app: &Peer, manager: PublicKey, log: &Path) -> (Status, String) {
         .request(manager, LogsTail::NAME, Bytes::from(body))
         .await
         .unwrap();
-    (reply.status, String::from_utf8_lossy(&reply.body).into_owned())
+    (
+        reply.status,
+        String::from_utf8_lossy(&reply.body).into_owned(),
+    )
 }
 
 /// The grant `peers --json` shows for the app named `name`.
@@ -79,7 +82,16 @@ async fn each_app_uses_what_it_was_granted_changed_while_online_and_never_widene
 
     // A grant of what the manager does not offer stops `pair` before it
     // reads a code, let alone uses one.
-    let typo = home.cli(&sandbox, &["pair", "--grant", "host,validators", "--yes", "7KQ2-M9XD-4RTA"]);
+    let typo = home.cli(
+        &sandbox,
+        &[
+            "pair",
+            "--grant",
+            "host,validators",
+            "--yes",
+            "7KQ2-M9XD-4RTA",
+        ],
+    );
     assert_eq!(typo.status.code(), Some(64), "{}", stderr(&typo));
     assert!(
         stderr(&typo).contains("\"validators\" is not offered here (offered: info, host, logs)"),
@@ -94,21 +106,37 @@ async fn each_app_uses_what_it_was_granted_changed_while_online_and_never_widene
 
     // Each app was told at pairing what it may use, and the manager holds
     // it to that: the teammate's logs.tail is 403 naming the capability.
-    assert_eq!(granted_to(&owner, manager).await, names(&["info", "host", "logs"]));
-    assert_eq!(granted_to(&teammate, manager).await, names(&["info", "host"]));
+    assert_eq!(
+        granted_to(&owner, manager).await,
+        names(&["info", "host", "logs"])
+    );
+    assert_eq!(
+        granted_to(&teammate, manager).await,
+        names(&["info", "host"])
+    );
     let (status, why) = tail(&teammate, manager, &log).await;
     assert_eq!(status, Status::FORBIDDEN, "{why}");
     assert!(
-        why.contains("logs.tail needs the \"logs\" capability") && why.contains("not granted to this app"),
+        why.contains("logs.tail needs the \"logs\" capability")
+            && why.contains("not granted to this app"),
         "{why}"
     );
     let (status, lines) = tail(&owner, manager, &log).await;
     assert_eq!(status, Status::OK, "{lines}");
     assert!(lines.contains("21304212"), "{lines}");
-    let health = teammate.request(manager, "host.health", Bytes::new()).await.unwrap();
+    let health = teammate
+        .request(manager, "host.health", Bytes::new())
+        .await
+        .unwrap();
     assert_eq!(health.status, Status::OK, "what was granted is answered");
-    assert_eq!(grant_shown(&sandbox, &home, "teammate"), serde_json::json!(["host"]));
-    assert_eq!(grant_shown(&sandbox, &home, "owner"), serde_json::Value::Null);
+    assert_eq!(
+        grant_shown(&sandbox, &home, "teammate"),
+        serde_json::json!(["host"])
+    );
+    assert_eq!(
+        grant_shown(&sandbox, &home, "owner"),
+        serde_json::Value::Null
+    );
 
     // A grant changed while both are online applies to the next request,
     // and the app hears what it now has.
@@ -123,16 +151,26 @@ async fn each_app_uses_what_it_was_granted_changed_while_online_and_never_widene
     let out = home.cli(&sandbox, &["grant", "owner", "host"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(tail(&owner, manager, &log).await.0, Status::FORBIDDEN);
-    eventually(Duration::from_secs(20), "both apps hear their new grants", || async {
-        granted_to(&owner, manager).await == names(&["info", "host"])
-            && granted_to(&teammate, manager).await == names(&["info", "host", "logs"])
-    })
+    eventually(
+        Duration::from_secs(20),
+        "both apps hear their new grants",
+        || async {
+            granted_to(&owner, manager).await == names(&["info", "host"])
+                && granted_to(&teammate, manager).await == names(&["info", "host", "logs"])
+        },
+    )
     .await;
     let out = home.cli(&sandbox, &["grant", "teammate", "--none"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let health = teammate.request(manager, "host.health", Bytes::new()).await.unwrap();
+    let health = teammate
+        .request(manager, "host.health", Bytes::new())
+        .await
+        .unwrap();
     assert_eq!(health.status, Status::FORBIDDEN);
-    let info = teammate.request(manager, "manager.info", Bytes::new()).await.unwrap();
+    let info = teammate
+        .request(manager, "manager.info", Bytes::new())
+        .await
+        .unwrap();
     assert_eq!(info.status, Status::OK, "who the manager is needs no grant");
     let out = home.cli(&sandbox, &["grant", "teammate", "host"]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -154,7 +192,11 @@ async fn each_app_uses_what_it_was_granted_changed_while_online_and_never_widene
     // neither, and says why.
     let ambiguous = home.cli(&sandbox, &["grant", "owner", "--all"]);
     assert_eq!(ambiguous.status.code(), Some(1), "{}", stdout(&ambiguous));
-    assert!(stderr(&ambiguous).contains("owner"), "{}", stderr(&ambiguous));
+    assert!(
+        stderr(&ambiguous).contains("owner"),
+        "{}",
+        stderr(&ambiguous)
+    );
     assert_eq!(tail(&teammate, manager, &log).await.0, Status::FORBIDDEN);
     let peers = json_of(&home.cli(&sandbox, &["peers", "--json"]));
     let mut grants: Vec<String> = peers["peers"]
@@ -191,9 +233,11 @@ async fn each_app_uses_what_it_was_granted_changed_while_online_and_never_widene
     let daemon = home.run(&sandbox);
     online(&teammate, manager, LONG).await;
     online(&owner, manager, LONG).await;
-    eventually(Duration::from_secs(20), "the teammate hears its grant", || async {
-        granted_to(&teammate, manager).await == names(&["info", "host", "logs"])
-    })
+    eventually(
+        Duration::from_secs(20),
+        "the teammate hears its grant",
+        || async { granted_to(&teammate, manager).await == names(&["info", "host", "logs"]) },
+    )
     .await;
     assert_eq!(tail(&teammate, manager, &log).await.0, Status::OK);
     assert_eq!(tail(&owner, manager, &log).await.0, Status::FORBIDDEN);

@@ -12,9 +12,7 @@ use nodepair_protocol::key_move::ROTATE_METHOD;
 use nodepair_protocol::session::{Session, SessionConfig};
 use nodepair_protocol::{PublicKey, StaticKeypair, Status};
 use nodepair_tests::hostile::{RawSession, publish};
-use nodepair_tests::net::{
-    App, Daemon, ManagerHome, Relay, SHARD, eventually, online, pair, stop,
-};
+use nodepair_tests::net::{App, Daemon, ManagerHome, Relay, SHARD, eventually, online, pair, stop};
 use nodepair_tests::{Sandbox, json_of, stderr, stdout};
 use nodepair_waku::WakuNode;
 use std::time::{Duration, Instant};
@@ -117,15 +115,21 @@ async fn a_manager_moves_three_apps_to_its_new_key_one_of_them_offline_and_its_o
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     let last = &lines.last().unwrap()["rotation"];
-    assert_eq!(last["moved"], serde_json::json!(["owner", "teammate"]), "{lines:?}");
+    assert_eq!(
+        last["moved"],
+        serde_json::json!(["owner", "teammate"]),
+        "{lines:?}"
+    );
     assert_eq!(last["waiting"], serde_json::json!(["spare"]));
     assert_eq!(last["finished"], false);
     let new = key_of(&last["new_key"]);
     assert_ne!(new, old);
     for (_, app) in &apps {
-        eventually(LONG, "the app reaches the manager under its new key", || async {
-            known_as(app).await == (new, true)
-        })
+        eventually(
+            LONG,
+            "the app reaches the manager under its new key",
+            || async { known_as(app).await == (new, true) },
+        )
         .await;
         assert_eq!(asks(app, new).await, Status::OK);
     }
@@ -140,10 +144,14 @@ async fn a_manager_moves_three_apps_to_its_new_key_one_of_them_offline_and_its_o
         known_as(&spare).await == (new, true)
     })
     .await;
-    eventually(LONG, "the rotation ends and the old key is retired", || async {
-        let status = status_json(&sandbox, &home);
-        status["rotation"].is_null() && key_of(&status["public_key"]) == new
-    })
+    eventually(
+        LONG,
+        "the rotation ends and the old key is retired",
+        || async {
+            let status = status_json(&sandbox, &home);
+            status["rotation"].is_null() && key_of(&status["public_key"]) == new
+        },
+    )
     .await;
     assert_eq!(home.identity().next_static_secret, None);
     let after: Vec<u64> = home_peers(&sandbox, &home)
@@ -158,15 +166,16 @@ async fn a_manager_moves_three_apps_to_its_new_key_one_of_them_offline_and_its_o
     let (_, owner) = &apps[0];
     let before = owner.status().await.unwrap().session_stats.auth_failures;
     let attacker = node(&relay).await;
-    let new_topic =
-        nodepair_protocol::session_content_topic(&apps[0].0.keypair(), &new).unwrap();
+    let new_topic = nodepair_protocol::session_content_topic(&apps[0].0.keypair(), &new).unwrap();
     handshake_from(&attacker, &old_secret, owner.public_key(), &new_topic).await;
     let old_topic =
         nodepair_protocol::session_content_topic(&old_secret, &owner.public_key()).unwrap();
     handshake_from(&attacker, &old_secret, owner.public_key(), &old_topic).await;
-    eventually(Duration::from_secs(20), "the old key's handshake is counted", || async {
-        owner.status().await.unwrap().session_stats.auth_failures > before
-    })
+    eventually(
+        Duration::from_secs(20),
+        "the old key's handshake is counted",
+        || async { owner.status().await.unwrap().session_stats.auth_failures > before },
+    )
     .await;
     assert_eq!(known_as(owner).await, (new, true));
     // And the manager restarted keeps only the new key.
@@ -208,12 +217,21 @@ async fn an_app_moves_three_managers_to_its_new_key_one_of_them_stopped_meanwhil
     let started = app.rotate_key().await.unwrap();
     assert_eq!(started.counterparties.len(), 3);
     let new = started.new_key;
-    assert_eq!(side.keypair().public(), old.public(), "the old key stays until all moved");
-    assert!(side.identity().next_static_secret.is_some(), "the new key is stored first");
+    assert_eq!(
+        side.keypair().public(),
+        old.public(),
+        "the old key stays until all moved"
+    );
+    assert!(
+        side.identity().next_static_secret.is_some(),
+        "the new key is stored first"
+    );
     for home in &homes[..2] {
-        eventually(LONG, "a running manager stores the app's new key", || async {
-            app_key_in(&sandbox, home) == Some(new)
-        })
+        eventually(
+            LONG,
+            "a running manager stores the app's new key",
+            || async { app_key_in(&sandbox, home) == Some(new) },
+        )
         .await;
     }
     let view = app.rotation().await.expect("still under way");
@@ -279,7 +297,11 @@ fn dropped_auth(sandbox: &Sandbox, home: &ManagerHome) -> u64 {
 async fn crash_at(sandbox: &Sandbox, home: &ManagerHome, point: &str) {
     let daemon = home.run_with_env(sandbox, &[("NODEPAIR_CRASH_AT", point)]);
     let out = home.cli(sandbox, &["rotate-key", "--wait", "30"]);
-    assert!(!out.status.success(), "the daemon died under it: {}", stdout(&out));
+    assert!(
+        !out.status.success(),
+        "the daemon died under it: {}",
+        stdout(&out)
+    );
     let pid = daemon.pid();
     eventually(Duration::from_secs(30), "the daemon crashed", || async {
         !std::path::Path::new(&format!("/proc/{pid}")).exists()
@@ -292,7 +314,7 @@ async fn crash_at(sandbox: &Sandbox, home: &ManagerHome, point: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_manager_crashing_at_each_step_of_a_rotation_loses_no_key_and_every_app_still_reaches_it()
- {
+{
     let sandbox = Sandbox::new().unwrap();
     let relay = Relay::start(&sandbox, &[]);
     let home = ManagerHome::new(sandbox.path(), "validator-1", &[&relay.addr], LONG);
@@ -305,7 +327,10 @@ async fn a_manager_crashing_at_each_step_of_a_rotation_loses_no_key_and_every_ap
     //    the next start tells them.
     crash_at(&sandbox, &home, "rotation-stored").await;
     let stored = home.identity();
-    assert_eq!(StaticKeypair::from_secret(*stored.static_secret).public(), first);
+    assert_eq!(
+        StaticKeypair::from_secret(*stored.static_secret).public(),
+        first
+    );
     let second = StaticKeypair::from_secret(*stored.next_static_secret.clone().unwrap()).public();
     let daemon = home.run(&sandbox);
     for (_, app) in &apps {
@@ -355,7 +380,10 @@ async fn a_manager_crashing_at_each_step_of_a_rotation_loses_no_key_and_every_ap
     crash_at(&sandbox, &home, "rotation-retiring").await;
     let stored = home.identity();
     let fourth = StaticKeypair::from_secret(*stored.next_static_secret.clone().unwrap()).public();
-    assert_eq!(StaticKeypair::from_secret(*stored.static_secret).public(), third);
+    assert_eq!(
+        StaticKeypair::from_secret(*stored.static_secret).public(),
+        third
+    );
     let _daemon = home.run(&sandbox);
     eventually(LONG, "the restart retires the old key", || async {
         home.identity().next_static_secret.is_none()
@@ -366,9 +394,11 @@ async fn a_manager_crashing_at_each_step_of_a_rotation_loses_no_key_and_every_ap
         fourth
     );
     for (_, app) in &apps {
-        eventually(LONG, "every app reaches it under the newest key", || async {
-            known_as(app).await == (fourth, true)
-        })
+        eventually(
+            LONG,
+            "every app reaches it under the newest key",
+            || async { known_as(app).await == (fourth, true) },
+        )
         .await;
         assert_eq!(asks(app, fourth).await, Status::OK);
     }
@@ -376,7 +406,7 @@ async fn a_manager_crashing_at_each_step_of_a_rotation_loses_no_key_and_every_ap
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn announcements_without_proof_replayed_or_for_another_key_are_refused_and_nothing_is_stored()
- {
+{
     let sandbox = Sandbox::new().unwrap();
     let relay = Relay::start(&sandbox, &[]);
     let home = ManagerHome::new(sandbox.path(), "validator-1", &[&relay.addr], LONG);
@@ -446,7 +476,11 @@ async fn announcements_without_proof_replayed_or_for_another_key_are_refused_and
     assert!(answers[3].1.contains("malformed"), "{}", answers[3].1);
     let peers = home_peers(&sandbox, &home);
     assert_eq!(peers.len(), 1);
-    assert_eq!(key_of(&peers[0]["public_key"]), own.public(), "nothing stored");
+    assert_eq!(
+        key_of(&peers[0]["public_key"]),
+        own.public(),
+        "nothing stored"
+    );
     let stored = home.stored();
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0].moving_to, None, "no key to move to was kept");

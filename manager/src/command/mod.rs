@@ -9,10 +9,10 @@ mod rotate_key;
 mod run;
 
 use crate::control::{PeerRow, Reply, StatusReport};
-use nodepair_peer::RotationReport;
 use crate::exit::Reported;
 use crate::keys::when;
 use clap::{Args, Parser, Subcommand};
+use nodepair_peer::RotationReport;
 use std::io::Write;
 use std::path::PathBuf;
 

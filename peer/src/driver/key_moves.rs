@@ -117,7 +117,12 @@ impl Driver {
             .counterparties
             .values()
             .filter(|c| c.replaces.is_none() && !c.link.is_revoking())
-            .map(|c| (c.view(), c.record.our_key == Some(*next.public().as_bytes())))
+            .map(|c| {
+                (
+                    c.view(),
+                    c.record.our_key == Some(*next.public().as_bytes()),
+                )
+            })
             .collect();
         counterparties.sort_by(|a, b| a.0.name().cmp(b.0.name()));
         Some(RotationView {
@@ -241,7 +246,11 @@ impl Driver {
         let identity = self.identity.clone();
         let done = match self
             .storage
-            .run(move |keystore| identity.finish_rotation(keystore).map_err(|e| e.to_string()))
+            .run(move |keystore| {
+                identity
+                    .finish_rotation(keystore)
+                    .map_err(|e| e.to_string())
+            })
             .await
         {
             Ok(done) => done,

@@ -267,7 +267,10 @@ impl Driver {
                 grants,
                 ours,
                 updates,
-            } => self.start_pairing(id, pairing, (grants, ours), updates).await,
+            } => {
+                self.start_pairing(id, pairing, (grants, ours), updates)
+                    .await
+            }
             Command::CancelPairing { id, done } => {
                 if let Some(run) = self.pairings.get_mut(&id) {
                     run.pairing.cancel();
@@ -355,9 +358,9 @@ impl Driver {
     /// (once a minute, when the loop woke anyway).
     fn grace_check_due(&mut self) -> bool {
         let now = self.now();
-        let due = self
-            .grace_checked_at
-            .is_none_or(|at| now.saturating_duration_since(at) >= std::time::Duration::from_secs(60));
+        let due = self.grace_checked_at.is_none_or(|at| {
+            now.saturating_duration_since(at) >= std::time::Duration::from_secs(60)
+        });
         if due {
             self.grace_checked_at = Some(now);
         }
