@@ -149,7 +149,7 @@ async fn rotate(
         started.new_key.fingerprint(),
         started.counterparties.len()
     )));
-    let until = tokio::time::Instant::now() + wait;
+    let until = tokio::time::Instant::now() + wait.min(Duration::from_secs(86_400));
     let last = tokio::select! {
         last = runtime.peer.watch_rotation(started.clone(), until, |view, moved, total| {
             out(progress(&format!(

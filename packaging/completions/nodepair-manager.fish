@@ -64,7 +64,7 @@ complete -c nodepair-manager -n "__fish_nodepair_manager_using_subcommand grant"
 complete -c nodepair-manager -n "__fish_nodepair_manager_using_subcommand grant" -l json -d 'JSON instead of text'
 complete -c nodepair-manager -n "__fish_nodepair_manager_using_subcommand grant" -s v -l verbose -d 'More log output on stderr (-v, -vv); RUST_LOG overrides it'
 complete -c nodepair-manager -n "__fish_nodepair_manager_using_subcommand grant" -s h -l help -d 'Print help'
-complete -c nodepair-manager -n "__fish_nodepair_manager_using_subcommand rotate-key" -l wait -d 'Seconds to report apps moving before returning (the rotation goes on)' -r
+complete -c nodepair-manager -n "__fish_nodepair_manager_using_subcommand rotate-key" -l wait -d 'Seconds to report apps moving before returning, sooner once all have (the rotation goes on)' -r
 complete -c nodepair-manager -n "__fish_nodepair_manager_using_subcommand rotate-key" -l config -d 'Configuration file [default: $XDG_CONFIG_HOME/nodepair/manager.toml, then /etc/nodepair/manager.toml, then built-in defaults]' -r -F
 complete -c nodepair-manager -n "__fish_nodepair_manager_using_subcommand rotate-key" -l json -d 'One JSON object per line instead of text'
 complete -c nodepair-manager -n "__fish_nodepair_manager_using_subcommand rotate-key" -s v -l verbose -d 'More log output on stderr (-v, -vv); RUST_LOG overrides it'

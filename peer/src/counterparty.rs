@@ -30,6 +30,9 @@ pub(crate) struct Counterparty {
     /// replaces the one under `replaces` (its old key) once a session is up
     /// under the new one. Not shown until then.
     pub(crate) replaces: Option<nodepair_protocol::PublicKey>,
+    /// Which link this is of the driver's (answers go to the link that
+    /// served them, not to one made since).
+    pub(crate) generation: u64,
 }
 
 impl Counterparty {
@@ -44,6 +47,7 @@ impl Counterparty {
             waiting: HashMap::new(),
             revocation: Vec::new(),
             replaces: None,
+            generation: 0,
         }
     }
 

@@ -120,6 +120,10 @@ pub enum EventError {
     /// Paired, but no session is up right now.
     #[error("the counterparty is not online")]
     NotOnline,
+    /// The counterparty's grant no longer covers the stream's capability:
+    /// the stream must stop.
+    #[error("the counterparty is no longer granted this stream's capability")]
+    NotGranted,
     /// The session refused the frame.
     #[error("cannot send the event: {0}")]
     Send(String),

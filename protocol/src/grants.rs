@@ -25,6 +25,12 @@ pub fn allows(grant: Option<&[String]>, capability: &str) -> bool {
         || grant.is_none_or(|names| names.iter().any(|n| n == capability))
 }
 
+/// Whether `grant` lets its holder receive events of `stream`: a stream
+/// belongs to the capability its kind names (`logs:geth` → `logs`).
+pub fn allows_stream(grant: Option<&[String]>, stream: &str) -> bool {
+    allows(grant, api::stream_kind(stream))
+}
+
 /// Why a grant cannot be given.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -78,6 +84,8 @@ mod tests {
         assert!(allows(Some(&[]), "info"));
         assert!(!allows(Some(&names(&["host"])), "logs"));
         assert!(allows(None, "logs"));
+        assert!(!allows_stream(Some(&names(&["host"])), "logs:geth.service"));
+        assert!(allows_stream(Some(&names(&["host"])), "host"));
     }
 
     #[test]

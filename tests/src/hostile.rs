@@ -88,6 +88,29 @@ pub async fn run_pairing(
     }
 }
 
+/// The defaults, with handshakes stamped by this machine's clock.
+pub fn session_config() -> SessionConfig {
+    SessionConfig {
+        wall_clock: Some(nodepair_protocol::session::WallClock {
+            at: Instant::now(),
+            unix_nanos: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)),
+        }),
+        ..SessionConfig::default()
+    }
+}
+
+/// Publishes a first handshake message from `own` to `to` on `topic`:
+/// what someone holding `own` (a retired key, say) would send.
+pub async fn handshake_from(node: &WakuNode, own: &StaticKeypair, to: PublicKey, topic: &str) {
+    let mut session = Session::new(session_config(), own.clone(), to, [9; 32]);
+    session.connect(Instant::now());
+    while let Some(payload) = session.poll_transmit() {
+        publish(node, topic, payload).await;
+    }
+}
+
 /// A session held by hand over `node`: a paired side's keys in the hands
 /// of a program that sends whatever frames it likes.
 #[allow(missing_debug_implementations)]
@@ -115,16 +138,7 @@ impl RawSession {
             .map_or(0, |d| d.as_nanos());
         let mut seed = [0u8; 32];
         seed[..16].copy_from_slice(&nanos.to_le_bytes());
-        let config = SessionConfig {
-            wall_clock: Some(nodepair_protocol::session::WallClock {
-                at: Instant::now(),
-                unix_nanos: std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.as_nanos() as u64),
-            }),
-            ..SessionConfig::default()
-        };
-        let mut session = Session::new(config, own, peer, seed);
+        let mut session = Session::new(session_config(), own, peer, seed);
         session.connect(Instant::now());
         let mut raw = RawSession {
             node,

@@ -9,9 +9,8 @@ use bytes::Bytes;
 use nodepair_peer::Peer;
 use nodepair_protocol::frame::{Frame, Request};
 use nodepair_protocol::key_move::ROTATE_METHOD;
-use nodepair_protocol::session::{Session, SessionConfig};
 use nodepair_protocol::{PublicKey, StaticKeypair, Status};
-use nodepair_tests::hostile::{RawSession, publish};
+use nodepair_tests::hostile::{RawSession, handshake_from};
 use nodepair_tests::net::{App, Daemon, ManagerHome, Relay, SHARD, eventually, online, pair, stop};
 use nodepair_tests::{Sandbox, json_of, stderr, stdout};
 use nodepair_waku::WakuNode;
@@ -47,25 +46,6 @@ async fn node(relay: &Relay) -> WakuNode {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     node
-}
-
-/// Publishes a first handshake message from `old` to `to` on `topic`: what
-/// someone holding a retired key would send.
-async fn handshake_from(node: &WakuNode, old: &StaticKeypair, to: PublicKey, topic: &str) {
-    let config = SessionConfig {
-        wall_clock: Some(nodepair_protocol::session::WallClock {
-            at: Instant::now(),
-            unix_nanos: std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos() as u64),
-        }),
-        ..SessionConfig::default()
-    };
-    let mut session = Session::new(config, old.clone(), to, [9; 32]);
-    session.connect(Instant::now());
-    while let Some(payload) = session.poll_transmit() {
-        publish(node, topic, payload).await;
-    }
 }
 
 fn status_json(sandbox: &Sandbox, home: &ManagerHome) -> serde_json::Value {

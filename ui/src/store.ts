@@ -53,11 +53,12 @@ export class Store {
     const before = this.managers?.managers ?? [];
     this.managers = next;
     // A manager that moved to a new key (its operator rotated it) is the
-    // same manager, known by the same node id: its page and what was asked
-    // of it follow it.
+    // same manager, known by the same node id, and new to the list: its
+    // page and what was asked of it follow it. (A manager listed before
+    // that claims the same node id does not take them over.)
     for (const old of before) {
       if (this.manager(old.key)) continue;
-      const moved = next.managers.find((m) => m.nodeId === old.nodeId);
+      const moved = next.managers.find((m) => m.nodeId === old.nodeId && !before.some((b) => b.key === m.key));
       if (!moved) continue;
       const states = this.states.get(old.key);
       if (states && !this.states.has(moved.key)) this.states.set(moved.key, states);

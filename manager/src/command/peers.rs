@@ -113,25 +113,45 @@ impl RevokeCmd {
             }
             // No daemon: record the revocation; the daemon tells the app
             // when it next connects.
-            let (selected, all) = stored(&config)?;
-            let views: Vec<CounterpartyView> = all.iter().map(CounterpartyView::at_rest).collect();
-            match serve::find(&views, &self.who) {
-                Err(reply) => out.reply(&reply),
-                Ok(target) => {
-                    let key = *target.public_key.as_bytes();
-                    let mut record = all
-                        .into_iter()
-                        .find(|c| c.public_key == key)
-                        .expect("the view came from this record");
-                    record.state = CounterpartyState::Revoked;
-                    record.save(&*selected.store)?;
-                    out.reply(&Reply::Revoked {
-                        name: record.display_name,
-                        told: false,
-                    })
+            change_stored(&config, &self.who, &out, false, |record| {
+                record.state = CounterpartyState::Revoked;
+                Reply::Revoked {
+                    name: record.display_name.clone(),
+                    told: false,
                 }
-            }
+            })
         })
+    }
+}
+
+/// Without a daemon: applies `change` to the stored record `who` names
+/// (only active ones when `active_only`), saves it, and prints the reply
+/// `change` gives; or says why no record was changed.
+fn change_stored(
+    config: &Config,
+    who: &str,
+    out: &Output,
+    active_only: bool,
+    change: impl FnOnce(&mut Counterparty) -> Reply,
+) -> anyhow::Result<()> {
+    let (selected, all) = stored(config)?;
+    let views: Vec<CounterpartyView> = all
+        .iter()
+        .filter(|c| !active_only || c.state == CounterpartyState::Active)
+        .map(CounterpartyView::at_rest)
+        .collect();
+    match serve::find(&views, who) {
+        Err(reply) => out.reply(&reply),
+        Ok(target) => {
+            let key = *target.public_key.as_bytes();
+            let mut record = all
+                .into_iter()
+                .find(|c| c.public_key == key)
+                .expect("the view came from this record");
+            let reply = change(&mut record);
+            record.save(&*selected.store)?;
+            out.reply(&reply)
+        }
     }
 }
 
@@ -164,27 +184,12 @@ impl GrantCmd {
             }
             // No daemon: store the grant; the daemon tells the app when it
             // next connects.
-            let (selected, all) = stored(&config)?;
-            let views: Vec<CounterpartyView> = all
-                .iter()
-                .filter(|c| c.state == CounterpartyState::Active)
-                .map(CounterpartyView::at_rest)
-                .collect();
-            match serve::find(&views, &self.who) {
-                Err(reply) => out.reply(&reply),
-                Ok(target) => {
-                    let key = *target.public_key.as_bytes();
-                    let mut record = all
-                        .into_iter()
-                        .find(|c| c.public_key == key)
-                        .expect("the view came from this record");
-                    record.grants = grants;
-                    record.save(&*selected.store)?;
-                    let view = CounterpartyView::at_rest(&record);
-                    let name = nodepair_protocol::hello::printable(&record.display_name, 64);
-                    out.reply(&serve::granted(&config.capabilities, &view, name))
-                }
-            }
+            change_stored(&config, &self.who, &out, true, |record| {
+                record.grants = grants;
+                let view = CounterpartyView::at_rest(record);
+                let name = nodepair_protocol::hello::printable(&record.display_name, 64);
+                serve::granted(&config.capabilities, &view, name)
+            })
         })
     }
 }

@@ -16,8 +16,9 @@ use clap::Args;
 /// --wait is over, and the daemon goes on with the rest at its next start.
 #[derive(Debug, Args)]
 pub(crate) struct RotateKeyCmd {
-    /// Seconds to report apps moving before returning (the rotation goes on).
-    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    /// Seconds to report apps moving before returning, sooner once all
+    /// have (the rotation goes on).
+    #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=86_400))]
     wait: u64,
     /// One JSON object per line instead of text.
     #[arg(long)]

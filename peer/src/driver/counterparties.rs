@@ -54,6 +54,17 @@ impl Driver {
         // Just read from the keystore: nothing new to write yet.
         let mut counterparty = Counterparty::new(record, link, topic, now);
         counterparty.replaces = replaces;
+        self.links_made += 1;
+        counterparty.generation = self.links_made;
+        // Not yet told of our rotation (a link made again after a key
+        // move, or at start): told now.
+        if let Some(next) = &self.next
+            && replaces.is_none()
+            && !counterparty.link.is_revoking()
+            && counterparty.record.our_key != Some(*next.public().as_bytes())
+        {
+            let _ = counterparty.link.move_to(now, next);
+        }
         self.counterparties.insert(peer, counterparty);
     }
 
@@ -86,6 +97,19 @@ impl Driver {
     async fn flush_link(&mut self, peer: PublicKey, moves: &mut Vec<Move>) {
         let now = self.now();
         let mut changed = false;
+        // A link under a key its counterparty moves to serves under that
+        // counterparty's record as it is now (its grant, whether it is
+        // being unpaired), not as it was when the move was announced.
+        let replaced = self
+            .counterparties
+            .get(&peer)
+            .and_then(|c| c.replaces)
+            .map(|old| {
+                self.counterparties
+                    .get(&old)
+                    .filter(|c| !c.link.is_revoking())
+                    .map(|c| c.record.grants.clone())
+            });
         let keys_before = self.counterparties.get(&peer).map(|c| c.link.keys_epoch());
         loop {
             let Some(counterparty) = self.counterparties.get_mut(&peer) else {
@@ -119,15 +143,29 @@ impl Driver {
                     counterparty.record.last_seen = Some(self.config.clock.unix_secs())
                 }
                 LinkEvent::Serve(request) => {
+                    let grants = match &replaced {
+                        None => counterparty.record.grants.clone(),
+                        Some(Some(grants)) => grants.clone(),
+                        // Its old key is being unpaired: nothing is served.
+                        Some(None) => {
+                            let _ = counterparty.link.respond(
+                                request.id,
+                                nodepair_protocol::Status::FORBIDDEN,
+                                Bytes::from_static(b"this counterparty is being unpaired"),
+                            );
+                            continue;
+                        }
+                    };
                     let caller = Caller {
                         public_key: peer,
                         display_name: counterparty.view().name().to_owned(),
-                        grants: counterparty.record.grants.clone(),
+                        grants,
                     };
                     let (handler, replies) = (self.handler.clone(), self.replies_tx.clone());
+                    let link = counterparty.generation;
                     tokio::spawn(async move {
                         let reply = handler.handle(caller, request.method, request.body).await;
-                        let _ = replies.send((peer, request.id, reply)).await;
+                        let _ = replies.send((peer, link, request.id, reply)).await;
                     });
                 }
                 LinkEvent::Answered { id, status, body } => {
@@ -208,7 +246,11 @@ impl Driver {
         if changed && !counterparty.link.is_revoking() && counterparty.replaces.is_none() {
             let _ = self.events.send(PeerEvent::Changed(counterparty.view()));
         }
-        if let Some(record) = counterparty.last_seen_due(now, self.config.persist_last_seen_every) {
+        // A link under a key not yet taken writes nothing: the record under
+        // the new key is written when it replaces the old one.
+        if counterparty.replaces.is_none()
+            && let Some(record) = counterparty.last_seen_due(now, self.config.persist_last_seen_every)
+        {
             self.storage.save_later(record);
         }
     }
@@ -238,9 +280,13 @@ impl Driver {
         }
     }
 
-    /// Answers a request a handler served.
-    pub(super) fn respond(&mut self, to: PublicKey, id: u64, reply: Reply) {
-        let Some(counterparty) = self.counterparties.get_mut(&to) else {
+    /// Answers a request a handler served, on the link that served it.
+    pub(super) fn respond(&mut self, to: PublicKey, link: u64, id: u64, reply: Reply) {
+        let Some(counterparty) = self
+            .counterparties
+            .get_mut(&to)
+            .filter(|c| c.generation == link)
+        else {
             return;
         };
         match counterparty.link.respond(id, reply.status, reply.body) {
@@ -263,6 +309,11 @@ impl Driver {
             .counterparties
             .get_mut(&to)
             .ok_or(EventError::NotPaired)?;
+        // A grant narrowed since the stream began ends it.
+        if !nodepair_protocol::grants::allows_stream(counterparty.record.grants.as_deref(), &stream)
+        {
+            return Err(EventError::NotGranted);
+        }
         counterparty
             .link
             .send_event(stream, body)
@@ -282,6 +333,12 @@ impl Driver {
             return;
         };
         if !counterparty.link.is_revoking() {
+            // A key it announced opens nothing now.
+            self.drop_pending_for(who, None);
+            let Some(counterparty) = self.counterparties.get_mut(&who) else {
+                let _ = reply.send(Revocation::NotPaired);
+                return;
+            };
             let mut record = counterparty.record.clone();
             record.state = CounterpartyState::Revoked;
             if let Err(e) = self.storage.save(record.clone()).await {
@@ -324,31 +381,44 @@ impl Driver {
                     .to_owned(),
             ),
         };
+        self.change_record(who, |record| record.local_name = name)
+            .await
+            .map_err(|e| e.map_or(RenameError::NotPaired, RenameError::Storage))?;
+        let view = self.counterparties[&who].view();
+        let _ = self.events.send(PeerEvent::Changed(view.clone()));
+        Ok(view)
+    }
+
+    /// Applies `change` to `who`'s record, stored before it applies here;
+    /// `Err(None)` when `who` is not paired (or being unpaired),
+    /// `Err(Some(why))` when the keystore refused (nothing changed).
+    async fn change_record(
+        &mut self,
+        who: PublicKey,
+        change: impl FnOnce(&mut Stored),
+    ) -> Result<(), Option<String>> {
         let counterparty = self
             .counterparties
             .get(&who)
             .filter(|c| !c.link.is_revoking())
-            .ok_or(RenameError::NotPaired)?;
+            .ok_or(None)?;
         let mut record = counterparty.record.clone();
-        record.local_name = name;
-        self.storage
-            .save(record.clone())
-            .await
-            .map_err(RenameError::Storage)?;
-        let counterparty = self
-            .counterparties
-            .get_mut(&who)
-            .ok_or(RenameError::NotPaired)?;
-        counterparty.record.local_name = record.local_name;
-        let view = counterparty.view();
-        let _ = self.events.send(PeerEvent::Changed(view.clone()));
-        Ok(view)
+        change(&mut record);
+        self.storage.save(record.clone()).await.map_err(Some)?;
+        let counterparty = self.counterparties.get_mut(&who).ok_or(None)?;
+        // Only what `change` touched: a last-seen time may have moved on.
+        let last_seen = counterparty.record.last_seen.max(record.last_seen);
+        counterparty.record = Stored {
+            last_seen,
+            ..record
+        };
+        Ok(())
     }
 
     /// A manager tells an app, as each session comes up and when its grant
     /// changes, its name and what it may use: a grant or a configuration
     /// changed while the app was away reaches it that way.
-    fn announce_to(config: &crate::PeerConfig, counterparty: &mut Counterparty) {
+    pub(super) fn announce_to(config: &crate::PeerConfig, counterparty: &mut Counterparty) {
         if counterparty.record.role != nodepair_keystore::Role::App {
             return;
         }
@@ -388,22 +458,12 @@ impl Driver {
         who: PublicKey,
         grants: Option<Vec<String>>,
     ) -> Result<CounterpartyView, GrantChangeError> {
-        let counterparty = self
-            .counterparties
-            .get(&who)
-            .filter(|c| !c.link.is_revoking())
-            .ok_or(GrantChangeError::NotPaired)?;
-        let mut record = counterparty.record.clone();
-        record.grants = grants;
-        self.storage
-            .save(record.clone())
+        self.change_record(who, |record| record.grants = grants)
             .await
-            .map_err(GrantChangeError::Storage)?;
-        let counterparty = self
-            .counterparties
-            .get_mut(&who)
-            .ok_or(GrantChangeError::NotPaired)?;
-        counterparty.record.grants = record.grants;
+            .map_err(|e| e.map_or(GrantChangeError::NotPaired, GrantChangeError::Storage))?;
+        let Some(counterparty) = self.counterparties.get_mut(&who) else {
+            return Err(GrantChangeError::NotPaired);
+        };
         if counterparty.link.is_online() {
             Self::announce_to(&self.config, counterparty);
         }
@@ -414,8 +474,10 @@ impl Driver {
         Ok(view)
     }
 
-    /// Forgets `peer` entirely: the link, its topic, its record.
+    /// Forgets `peer` entirely: the link, its topic, its record, and any
+    /// link waiting under a key it announced.
     pub(super) async fn forget(&mut self, peer: PublicKey, by_peer: bool) {
+        self.drop_pending_for(peer, None);
         let Some(mut counterparty) = self.counterparties.remove(&peer) else {
             return;
         };

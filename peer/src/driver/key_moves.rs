@@ -55,16 +55,9 @@ impl Driver {
                 _ => self.add_stored(record).await,
             }
         }
-        if let Some(next) = self.next.clone() {
-            let now = self.now();
-            for counterparty in self.counterparties.values_mut() {
-                if counterparty.replaces.is_none()
-                    && !counterparty.link.is_revoking()
-                    && counterparty.record.our_key != Some(*next.public().as_bytes())
-                {
-                    let _ = counterparty.link.move_to(now, &next);
-                }
-            }
+        // Those not moved to our next key were told again as their links
+        // were made (`add_link`).
+        if self.next.is_some() {
             self.finish_rotation_if_done().await;
         }
     }
@@ -205,6 +198,20 @@ impl Driver {
         view
     }
 
+    /// Drops the links waiting under keys `old`'s counterparty announced
+    /// (it is being unpaired, or one of them replaced it).
+    pub(super) fn drop_pending_for(&mut self, old: PublicKey, except: Option<PublicKey>) {
+        let pending: Vec<PublicKey> = self
+            .counterparties
+            .iter()
+            .filter(|(k, c)| c.replaces == Some(old) && Some(**k) != except)
+            .map(|(k, _)| *k)
+            .collect();
+        for key in pending {
+            self.drop_link(key, "the counterparty is not paired under that key");
+        }
+    }
+
     /// Drops `peer`'s link and topic (not its record); what waited on it is
     /// told `why`.
     fn drop_link(&mut self, peer: PublicKey, why: &str) {
@@ -236,6 +243,11 @@ impl Driver {
             .iter()
             .filter(|k| !self.counterparties[*k].link.is_revoking())
             .count();
+        // A pairing under the old key would be left with a key we no
+        // longer hold: the old key stays until it is done.
+        if self.pairings.values().any(|run| run.pairing.is_under_way()) {
+            return;
+        }
         let started = self.identity.rotation_started_at.unwrap_or_default();
         let over = self.config.clock.unix_secs()
             >= started.saturating_add(self.config.rotation_grace.as_secs());
@@ -299,10 +311,16 @@ impl Driver {
             let mut record = counterparty.record.clone();
             record.moving_to = Some(*new.as_bytes());
             if let Err(e) = self.storage.save(record.clone()).await {
-                // Not answered: it asks again.
                 tracing::error!(peer = %peer.fingerprint(), "cannot store a counterparty's new key: {e}");
+                if let Some(counterparty) = self.counterparties.get_mut(&peer) {
+                    counterparty
+                        .link
+                        .defer_move(id, "the new key could not be stored; ask again later");
+                }
                 return;
             }
+            // Only the newest announcement waits: an earlier one's link goes.
+            self.drop_pending_for(peer, None);
             if let Some(counterparty) = self.counterparties.get_mut(&peer) {
                 counterparty.record.moving_to = record.moving_to;
             }
@@ -327,14 +345,21 @@ impl Driver {
         let Some(old) = counterparty.replaces else {
             return;
         };
-        let mut record = counterparty.record.clone();
-        if let Some(previous) = self.counterparties.get(&old) {
-            // What changed meanwhile (a name, a grant) goes with it.
-            record = Stored {
-                last_seen: record.last_seen.max(previous.record.last_seen),
-                ..moved_record(&previous.record, record.public_key)
-            };
-        }
+        // It replaces its old record as that one is now (a name, a grant
+        // changed meanwhile go with it); one being unpaired, or gone, is
+        // replaced by nothing.
+        let Some(previous) = self
+            .counterparties
+            .get(&old)
+            .filter(|c| !c.link.is_revoking())
+        else {
+            self.drop_link(new, "the counterparty is not paired any more");
+            return;
+        };
+        let record = Stored {
+            last_seen: counterparty.record.last_seen.max(previous.record.last_seen),
+            ..moved_record(&previous.record, counterparty.record.public_key)
+        };
         if let Err(e) = self.storage.save(record.clone()).await {
             tracing::error!(peer = %old.fingerprint(), "cannot store a counterparty under its new key; tried again at its next session: {e}");
             return;
@@ -345,11 +370,14 @@ impl Driver {
             tracing::warn!(peer = %old.fingerprint(), "cannot delete the record of a key that moved: {e}");
         }
         self.drop_link(old, "the counterparty moved to a new key; ask again");
+        self.drop_pending_for(old, Some(new));
         let Some(counterparty) = self.counterparties.get_mut(&new) else {
             return;
         };
         counterparty.record = record;
         counterparty.replaces = None;
+        // What it may use, as its record says now.
+        Self::announce_to(&self.config, counterparty);
         let view = counterparty.view();
         crate::event_log::moved_here(&view, &old);
         let _ = self.events.send(PeerEvent::Moved {

@@ -131,8 +131,11 @@ pub(crate) struct Driver {
     pairings: HashMap<u64, PairingRun>,
     subscriptions: Subscriptions,
     publisher: Publisher,
-    replies_tx: mpsc::Sender<(PublicKey, u64, Reply)>,
-    replies_rx: mpsc::Receiver<(PublicKey, u64, Reply)>,
+    replies_tx: mpsc::Sender<(PublicKey, u64, u64, Reply)>,
+    replies_rx: mpsc::Receiver<(PublicKey, u64, u64, Reply)>,
+    /// Numbers each link made, so an answer served for one that was
+    /// replaced since (a key move) is not given to the new one.
+    links_made: u64,
     reach: CatchUp,
     /// Pairing messages refused by pairings that ended.
     pairing_refused: u64,
@@ -183,6 +186,7 @@ impl Driver {
             pairings: HashMap::new(),
             replies_tx,
             replies_rx,
+            links_made: 0,
             reach: CatchUp::default(),
             pairing_refused: 0,
             retired: SessionStats::default(),
@@ -219,7 +223,7 @@ impl Driver {
                 Some((topic, received)) = self.subscriptions.inbound.recv() => {
                     self.on_message(&topic, &received.message.payload);
                 }
-                Some((to, id, reply)) = self.replies_rx.recv() => self.respond(to, id, reply),
+                Some((to, link, id, reply)) = self.replies_rx.recv() => self.respond(to, link, id, reply),
                 event = waku_events.recv() => {
                     let back = self.reach.on_event(&self.waku, event).await;
                     if let Some(cut_off_at) = back {
@@ -471,8 +475,9 @@ impl Driver {
         for (peer, counterparty) in &mut self.counterparties {
             if counterparty.link.has_output() {
                 busy.push(*peer);
-            } else if let Some(record) =
-                counterparty.last_seen_due(now, self.config.persist_last_seen_every)
+            } else if counterparty.replaces.is_none()
+                && let Some(record) =
+                    counterparty.last_seen_due(now, self.config.persist_last_seen_every)
             {
                 self.storage.save_later(record);
             }
@@ -496,7 +501,7 @@ impl Driver {
         }
         // Then every last-seen time, in one write.
         for counterparty in self.counterparties.values() {
-            if !counterparty.link.is_revoking() {
+            if !counterparty.link.is_revoking() && counterparty.replaces.is_none() {
                 self.storage.save_later(counterparty.record.clone());
             }
         }

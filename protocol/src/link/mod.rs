@@ -418,10 +418,21 @@ impl Link {
     /// Answers the counterparty's key move ([`LinkEvent::MoveAnnounced`]),
     /// once its new key is stored.
     pub fn confirm_move(&mut self, id: u64) {
+        self.answer_move(id, Status::OK, "");
+    }
+
+    /// Answers the counterparty's key move with a refusal for now (`why`:
+    /// the new key could not be stored); it asks again later.
+    pub fn defer_move(&mut self, id: u64, why: &str) {
+        self.answer_move(id, Status::INTERNAL, why);
+    }
+
+    fn answer_move(&mut self, id: u64, status: Status, body: &str) {
+        self.limits.request_done();
         let _ = self.session.send(Frame::Response(Response {
             id,
-            status: u32::from(Status::OK.0),
-            body: Bytes::new(),
+            status: u32::from(status.0),
+            body: Bytes::from(body.to_owned()),
         }));
     }
 
@@ -503,35 +514,24 @@ impl Link {
 
     /// Sends our revocation; whether it went out.
     fn send_revocation(&mut self, now: Instant) -> bool {
-        let deadline = now + self.config.request_timeout;
-        let request = self.outstanding.open(
-            REVOKE_METHOD.to_owned(),
-            Bytes::new(),
-            Asked::Revocation,
-            deadline,
-            self.keys_epoch,
-        );
-        let id = request.id;
-        if self.session.send(Frame::Request(request)).is_err() {
-            self.outstanding.abandon(id);
-            return false;
-        }
-        true
+        self.send_own(now, REVOKE_METHOD, Bytes::new(), Asked::Revocation)
     }
 
     /// Sends our key move; whether it went out.
     fn send_key_move(&mut self, now: Instant) -> bool {
-        let Some(body) = self.moving.clone() else {
-            return false;
-        };
+        match self.moving.clone() {
+            Some(body) => self.send_own(now, ROTATE_METHOD, body, Asked::KeyMove),
+            None => false,
+        }
+    }
+
+    /// Sends a request of the protocol's own, waiting for its answer;
+    /// whether it went out.
+    fn send_own(&mut self, now: Instant, method: &str, body: Bytes, asked: Asked) -> bool {
         let deadline = now + self.config.request_timeout;
-        let request = self.outstanding.open(
-            ROTATE_METHOD.to_owned(),
-            body,
-            Asked::KeyMove,
-            deadline,
-            self.keys_epoch,
-        );
+        let request =
+            self.outstanding
+                .open(method.to_owned(), body, asked, deadline, self.keys_epoch);
         let id = request.id;
         if self.session.send(Frame::Request(request)).is_err() {
             self.outstanding.abandon(id);
@@ -549,11 +549,11 @@ impl Link {
                 new_key,
             }),
             Err(why) => {
-                let _ = self.session.send(Frame::Response(Response {
-                    id: request.id,
-                    status: u32::from(Status::BAD_REQUEST.0),
-                    body: Bytes::from(format!("{why}; nothing was stored")),
-                }));
+                self.answer_move(
+                    request.id,
+                    Status::BAD_REQUEST,
+                    &format!("{why}; nothing was stored"),
+                );
                 if self.refusal_due(now) {
                     self.events.push_back(LinkEvent::MoveRefusedHere { why });
                 }
@@ -678,12 +678,18 @@ impl Link {
                 }
                 Some(Asked::Revocation) => self.events.push_back(LinkEvent::RevocationPending),
                 Some(Asked::KeyMove) => {
+                    let status = response.status();
+                    // Too many requests, or it could not store the key now:
+                    // asked again later. Anything else is its answer.
+                    if status == Status::RATE_LIMITED || status.0 >= 500 {
+                        return;
+                    }
                     self.moving = None;
-                    self.events.push_back(if response.status().is_success() {
+                    self.events.push_back(if status.is_success() {
                         LinkEvent::Moved
                     } else {
                         LinkEvent::MoveRefused {
-                            status: response.status(),
+                            status,
                             why: String::from_utf8_lossy(&response.body).into_owned(),
                         }
                     });
