@@ -130,6 +130,19 @@ impl RawSession {
     ///
     /// When it is not up within a minute.
     pub async fn open(node: WakuNode, own: StaticKeypair, peer: PublicKey) -> RawSession {
+        Self::try_open(node, own, peer, Duration::from_secs(60))
+            .await
+            .expect("the raw session did not come up")
+    }
+
+    /// [`RawSession::open`], giving up after `within`: `None` when `peer`
+    /// never answered.
+    pub async fn try_open(
+        node: WakuNode,
+        own: StaticKeypair,
+        peer: PublicKey,
+        within: Duration,
+    ) -> Option<RawSession> {
         let topic = nodepair_protocol::session_content_topic(&own, &peer).expect("a usable key");
         let incoming = node.subscribe(&topic).await.expect("subscribed");
         // Not secret: the test's own keys.
@@ -146,12 +159,14 @@ impl RawSession {
             session,
             incoming,
         };
-        let deadline = Instant::now() + Duration::from_secs(60);
+        let deadline = Instant::now() + within;
         while !raw.session.is_online() {
-            assert!(Instant::now() < deadline, "the raw session did not come up");
+            if Instant::now() >= deadline {
+                return None;
+            }
             raw.pump(Duration::from_millis(100)).await;
         }
-        raw
+        Some(raw)
     }
 
     /// Sends a frame (queued until the keys are up).

@@ -6,10 +6,12 @@
 
 use bytes::Bytes;
 use nodepair_peer::Peer;
-use nodepair_protocol::api::logs::{LogsTail, TailRequest};
+use nodepair_protocol::api::logs::{Lines, LogsFollow, LogsTail, SourceRequest, TailRequest};
 use nodepair_protocol::api::{self, Method};
 use nodepair_protocol::{PublicKey, Status};
-use nodepair_tests::net::{App, ManagerHome, Relay, eventually, online, pair, pair_with_args};
+use nodepair_tests::net::{
+    App, ManagerHome, Relay, eventually, next_event, online, pair, pair_with_args,
+};
 use nodepair_tests::{Sandbox, json_of, stderr, stdout};
 use std::path::Path;
 use std::time::Duration;
@@ -55,6 +57,16 @@ fn grant_shown(sandbox: &Sandbox, home: &ManagerHome, name: &str) -> serde_json:
         .unwrap_or_else(|| panic!("{name} listed: {peers}"))
         .clone();
     row["grants"].clone()
+}
+
+fn append(path: &Path, text: &str) {
+    use std::io::Write;
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(path)
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
 }
 
 fn names(list: &[&str]) -> Vec<String> {
@@ -148,6 +160,43 @@ async fn each_app_uses_what_it_was_granted_changed_while_online_and_never_widene
         stdout(&out)
     );
     assert_eq!(tail(&teammate, manager, &log).await.0, Status::OK);
+
+    // A follow of its logs ends once its grant no longer covers them.
+    let mut events = teammate.events();
+    let follow = api::encode(&SourceRequest {
+        source: log.display().to_string(),
+    });
+    let started = teammate
+        .request(manager, LogsFollow::NAME, Bytes::from(follow))
+        .await
+        .unwrap();
+    assert_eq!(started.status, Status::OK);
+    let stream = api::decode_response::<LogsFollow>(&started.body)
+        .unwrap()
+        .stream;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    append(&log, "imported block 21304213\n");
+    let lines: Lines = next_event(&mut events, &stream).await;
+    assert_eq!(lines.lines, ["imported block 21304213"]);
+    let out = home.cli(&sandbox, &["grant", "teammate", "host"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    append(&log, "imported block 21304214\n");
+    let quiet = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            if let Ok(nodepair_peer::PeerEvent::Stream { event, .. }) = events.recv().await
+                && event.stream == stream
+            {
+                return String::from_utf8_lossy(&event.body).into_owned();
+            }
+        }
+    })
+    .await;
+    assert!(
+        quiet.is_err(),
+        "a line came after logs were taken away: {quiet:?}"
+    );
+    let out = home.cli(&sandbox, &["grant", "teammate", "host,logs"]);
+    assert!(out.status.success(), "{}", stderr(&out));
     let out = home.cli(&sandbox, &["grant", "owner", "host"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(tail(&owner, manager, &log).await.0, Status::FORBIDDEN);

@@ -477,5 +477,34 @@ async fn announcements_without_proof_replayed_or_for_another_key_are_refused_and
     .await;
     assert_eq!(status, Status::OK);
     assert_eq!(home.stored()[0].moving_to, Some(*next.public().as_bytes()));
+
+    // The operator unpairs the app before it moved (its key was copied,
+    // say; the app is away and is told when it is back): the key it
+    // announced opens nothing.
+    drop(raw);
+    let out = home.cli(&sandbox, &["revoke", "laptop"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let thief = RawSession::try_open(
+        node(&relay).await,
+        next.clone(),
+        manager,
+        Duration::from_secs(15),
+    )
+    .await;
+    assert!(
+        thief.is_none(),
+        "the announced key opened a session after the unpairing"
+    );
+    let stored = home.stored();
+    assert_eq!(
+        stored.len(),
+        1,
+        "only the tombstone of the old key: {stored:?}"
+    );
+    assert_eq!(stored[0].public_key, *own.public().as_bytes());
+    assert_eq!(
+        stored[0].state,
+        nodepair_keystore::CounterpartyState::Revoked
+    );
     drop(daemon);
 }

@@ -249,7 +249,8 @@ impl Driver {
         // A link under a key not yet taken writes nothing: the record under
         // the new key is written when it replaces the old one.
         if counterparty.replaces.is_none()
-            && let Some(record) = counterparty.last_seen_due(now, self.config.persist_last_seen_every)
+            && let Some(record) =
+                counterparty.last_seen_due(now, self.config.persist_last_seen_every)
         {
             self.storage.save_later(record);
         }
