@@ -50,6 +50,7 @@ pub mod frame;
 pub mod grants;
 pub mod hello;
 pub mod identity;
+pub mod introduction;
 pub mod kdf;
 pub mod key_move;
 pub mod link;
