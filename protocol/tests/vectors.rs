@@ -143,6 +143,18 @@ fn compute() -> Value {
         "pairing_commit": { "nonce": hex::encode([0x03; 24]), "sealed": hex::encode(&pairing_commit) },
         "hello_app": { "nonce": hex::encode([0x01; 24]), "sealed": hex::encode(&hello_app) },
         "hello_node_manager": { "nonce": hex::encode([0x02; 24]), "sealed": hex::encode(&hello_nm) },
+        "key_move": {
+            "new_static_secret": hex::encode([0x77; 32]),
+            "new_static_public": hex::encode(StaticKeypair::from_secret([0x77; 32]).public().as_bytes()),
+            "announcement": hex::encode(
+                nodepair_protocol::key_move::announce(
+                    &m_keys.public(),
+                    &StaticKeypair::from_secret([0x77; 32]),
+                    &a_keys.public(),
+                )
+                .unwrap()
+            ),
+        },
         "session": {
             "pattern": nodepair_protocol::session::PATTERN,
             "prologue_prefix": String::from_utf8_lossy(nodepair_protocol::session::PROLOGUE),
@@ -194,5 +206,14 @@ fn the_vectors_open_as_a_receiver_would() {
     assert_eq!(
         hex::encode(hello.static_key.as_bytes()),
         v["manager"]["static_public"].as_str().unwrap()
+    );
+    // The manager's move to its new key, as the app checks it.
+    let secret = |s: &str| -> [u8; 32] { hex::decode(s).unwrap().try_into().unwrap() };
+    let app = StaticKeypair::from_secret(secret(v["app"]["static_secret"].as_str().unwrap()));
+    let announcement = hex::decode(v["key_move"]["announcement"].as_str().unwrap()).unwrap();
+    let moved = nodepair_protocol::key_move::check(&app, &hello.static_key, &announcement).unwrap();
+    assert_eq!(
+        hex::encode(moved.as_bytes()),
+        v["key_move"]["new_static_public"].as_str().unwrap()
     );
 }
