@@ -20,6 +20,7 @@
 
 mod event_streams;
 mod events;
+mod key_moves;
 mod outstanding;
 
 pub use events::{EventRefused, LinkConfig, LinkEvent, RequestRefused, Revoking, Unanswered};
@@ -392,50 +393,6 @@ impl Link {
         Ok(seq)
     }
 
-    /// Announces our new key `new` (docs/protocol.md §8, key moves): sent
-    /// now if online, else once a session is up, and again after each
-    /// timeout, until the counterparty answers: [`LinkEvent::Moved`] or
-    /// [`LinkEvent::MoveRefused`]. The program has stored `new` first.
-    pub fn move_to(&mut self, now: Instant, new: &StaticKeypair) -> Result<(), EventRefused> {
-        if self.over || self.revoking {
-            return Err(EventRefused::NotPaired);
-        }
-        let body = crate::key_move::announce(&self.own.public(), new, &self.peer())
-            .ok_or(EventRefused::NotPaired)?;
-        self.moving = Some(Bytes::from(body));
-        if self.session.is_online() && !self.outstanding.key_move_in_flight() {
-            self.send_key_move(now);
-        }
-        self.pump(now);
-        Ok(())
-    }
-
-    /// Whether our key move waits for the counterparty's answer.
-    pub fn is_moving(&self) -> bool {
-        self.moving.is_some()
-    }
-
-    /// Answers the counterparty's key move ([`LinkEvent::MoveAnnounced`]),
-    /// once its new key is stored.
-    pub fn confirm_move(&mut self, id: u64) {
-        self.answer_move(id, Status::OK, "");
-    }
-
-    /// Answers the counterparty's key move with a refusal for now (`why`:
-    /// the new key could not be stored); it asks again later.
-    pub fn defer_move(&mut self, id: u64, why: &str) {
-        self.answer_move(id, Status::INTERNAL, why);
-    }
-
-    fn answer_move(&mut self, id: u64, status: Status, body: &str) {
-        self.limits.request_done();
-        let _ = self.session.send(Frame::Response(Response {
-            id,
-            status: u32::from(status.0),
-            body: Bytes::from(body.to_owned()),
-        }));
-    }
-
     /// Tells the counterparty what this side now is to it: its name and
     /// the capabilities it offers it. Only while online (a side announces
     /// again when a session comes up); the counterparty takes at most a few
@@ -517,17 +474,15 @@ impl Link {
         self.send_own(now, REVOKE_METHOD, Bytes::new(), Asked::Revocation)
     }
 
-    /// Sends our key move; whether it went out.
-    fn send_key_move(&mut self, now: Instant) -> bool {
-        match self.moving.clone() {
-            Some(body) => self.send_own(now, ROTATE_METHOD, body, Asked::KeyMove),
-            None => false,
-        }
-    }
-
     /// Sends a request of the protocol's own, waiting for its answer;
     /// whether it went out.
-    fn send_own(&mut self, now: Instant, method: &str, body: Bytes, asked: Asked) -> bool {
+    pub(super) fn send_own(
+        &mut self,
+        now: Instant,
+        method: &str,
+        body: Bytes,
+        asked: Asked,
+    ) -> bool {
         let deadline = now + self.config.request_timeout;
         let request =
             self.outstanding
@@ -540,30 +495,9 @@ impl Link {
         true
     }
 
-    /// The counterparty's announcement of its new key, admitted like any
-    /// request: checked here, stored by the driver, then answered.
-    fn on_key_move(&mut self, now: Instant, request: Request) {
-        match crate::key_move::check(&self.own, &self.peer(), &request.body) {
-            Ok(new_key) => self.events.push_back(LinkEvent::MoveAnnounced {
-                id: request.id,
-                new_key,
-            }),
-            Err(why) => {
-                self.answer_move(
-                    request.id,
-                    Status::BAD_REQUEST,
-                    &format!("{why}; nothing was stored"),
-                );
-                if self.refusal_due(now) {
-                    self.events.push_back(LinkEvent::MoveRefusedHere { why });
-                }
-            }
-        }
-    }
-
     /// Whether a refusal is to be reported now: at most every
     /// [`REFUSAL_REPORT_EVERY`], whatever the counterparty sends.
-    fn refusal_due(&mut self, now: Instant) -> bool {
+    pub(super) fn refusal_due(&mut self, now: Instant) -> bool {
         let due = self
             .refusal_reported_at
             .is_none_or(|at| now.duration_since(at) >= REFUSAL_REPORT_EVERY);
