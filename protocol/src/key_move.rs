@@ -100,8 +100,29 @@ pub fn check(own: &StaticKeypair, old: &PublicKey, body: &[u8]) -> Result<Public
     Ok(new)
 }
 
+/// Whether the rotating side retires its old key now: once no
+/// counterparty is left to move (`waiting`), or once `grace` has passed
+/// since the rotation began (`started`, `now`: Unix seconds); those left
+/// then must pair again.
+pub fn retire_due(waiting: usize, started: u64, now: u64, grace: std::time::Duration) -> bool {
+    waiting == 0 || now >= started.saturating_add(grace.as_secs())
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_old_key_goes_once_all_moved_or_the_grace_period_is_over() {
+        let grace = std::time::Duration::from_secs(14 * 24 * 3600);
+        assert!(super::retire_due(0, 1_000, 1_000, grace));
+        assert!(!super::retire_due(
+            1,
+            1_000,
+            1_000 + grace.as_secs() - 1,
+            grace
+        ));
+        assert!(super::retire_due(1, 1_000, 1_000 + grace.as_secs(), grace));
+    }
+
     use super::*;
 
     fn key(n: u8) -> StaticKeypair {

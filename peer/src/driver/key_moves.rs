@@ -249,9 +249,13 @@ impl Driver {
             return;
         }
         let started = self.identity.rotation_started_at.unwrap_or_default();
-        let over = self.config.clock.unix_secs()
-            >= started.saturating_add(self.config.rotation_grace.as_secs());
-        if pending > 0 && !over {
+        let now = self.config.clock.unix_secs();
+        if !nodepair_protocol::key_move::retire_due(
+            pending,
+            started,
+            now,
+            self.config.rotation_grace,
+        ) {
             return;
         }
         crate::crash_point::here("rotation-retiring");
