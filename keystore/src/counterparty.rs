@@ -61,6 +61,12 @@ pub struct Counterparty {
     /// Its own announced new key, stored before we answered, until a session
     /// under that key replaces this record with one under it.
     pub moving_to: Option<[u8; 32]>,
+    /// On a manager, for an app another app introduced (not paired by the
+    /// operator): the key of the app that started its line of
+    /// introductions (the one the operator paired). Apps of one line may
+    /// cut each other off; `None` for one paired directly (it starts its
+    /// own line).
+    pub introduced_by: Option<[u8; 32]>,
 }
 
 /// A counterparty entry that cannot be read.
@@ -116,6 +122,9 @@ struct WireCounterparty {
     our_key: Option<Vec<u8>>,
     #[prost(bytes = "vec", optional, tag = "13")]
     moving_to: Option<Vec<u8>>,
+    /// Added later in version 1, only for introduced apps.
+    #[prost(bytes = "vec", optional, tag = "14")]
+    introduced_by: Option<Vec<u8>>,
 }
 
 /// A grant narrower than everything: the capabilities listed, possibly none.
@@ -157,6 +166,7 @@ impl Counterparty {
                 .map(|capabilities| WireGrants { capabilities }),
             our_key: self.our_key.map(|k| k.to_vec()),
             moving_to: self.moving_to.map(|k| k.to_vec()),
+            introduced_by: self.introduced_by.map(|k| k.to_vec()),
         }
         .encode_to_vec()
     }
@@ -209,6 +219,7 @@ impl Counterparty {
             grants: w.grants.map(|g| g.capabilities),
             our_key: key_field(w.our_key, "our key length")?,
             moving_to: key_field(w.moving_to, "announced key length")?,
+            introduced_by: key_field(w.introduced_by, "introducer key length")?,
         })
     }
 
@@ -280,6 +291,7 @@ mod tests {
             grants: None,
             our_key: None,
             moving_to: None,
+            introduced_by: None,
         }
     }
 
@@ -295,6 +307,7 @@ mod tests {
         b.grants = Some(vec!["host".into()]);
         b.our_key = Some([7; 32]);
         b.moving_to = Some([8; 32]);
+        b.introduced_by = Some([9; 32]);
         b.save(&store).unwrap();
         assert_eq!(store.names().unwrap().len(), 2);
         assert_eq!(Counterparty::load_all(&store).unwrap(), [a.clone(), b]);

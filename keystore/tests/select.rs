@@ -53,6 +53,7 @@ fn counterparty(key: u8) -> Counterparty {
         grants: None,
         our_key: None,
         moving_to: None,
+        introduced_by: None,
     }
 }
 

@@ -26,6 +26,8 @@ pub(crate) struct Config {
     pub(crate) capabilities: Vec<String>,
     /// How long `pair` waits for the app to answer a code, in seconds.
     pub(crate) pairing_timeout_secs: u64,
+    /// Who may be paired besides what the operator pairs.
+    pub(crate) pairing: PairingSettings,
     /// How sessions with apps run.
     pub(crate) session: SessionSettings,
     /// What each paired app may ask of this manager.
@@ -49,6 +51,16 @@ pub(crate) struct Config {
     pub(crate) alerts: crate::alerts::settings::AlertsConfig,
     /// The validators to watch (the `validators` capability).
     pub(crate) validators: crate::validators::settings::ValidatorsConfig,
+}
+
+/// The `[pairing]` section.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct PairingSettings {
+    /// Whether a paired app may introduce its person's other computer,
+    /// which is then paired with at most the introducing app's grant
+    /// (off: the operator pairs each computer).
+    pub(crate) accept_introductions: bool,
 }
 
 /// The `[session]` section: how sessions with apps run.
@@ -283,6 +295,7 @@ impl Default for Config {
             display_name: DisplayName::from_hostname(),
             capabilities: vec!["info".into()],
             pairing_timeout_secs: 600,
+            pairing: PairingSettings::default(),
             session: SessionSettings::default(),
             limits: LimitSettings::default(),
             network: NetworkConfig::default(),

@@ -98,6 +98,7 @@ impl Runtime {
         let mut peer_config =
             PeerConfig::new(config.display_name.to_string(), config.capabilities.clone());
         peer_config.pairing.ttl = std::time::Duration::from_secs(config.pairing_timeout_secs);
+        peer_config.accept_introductions = config.pairing.accept_introductions;
         peer_config.session.rekey_after =
             std::time::Duration::from_secs(config.session.rekey_after_secs);
         peer_config.limits.concurrent_requests = config.limits.concurrent_requests;

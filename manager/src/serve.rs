@@ -298,6 +298,10 @@ async fn pair(
                 });
             }
             PairingUpdate::Failed(e) => return out(failure(&e)),
+            // Only apps add computers.
+            PairingUpdate::Met { .. }
+            | PairingUpdate::Introduced(_)
+            | PairingUpdate::Joined { .. } => {}
         }
     }
     out(Reply::Error {

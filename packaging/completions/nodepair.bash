@@ -16,6 +16,9 @@ _nodepair() {
             ",$1")
                 cmd="nodepair"
                 ;;
+            nodepair,add-computer)
+                cmd="nodepair__subcmd__add__subcmd__computer"
+                ;;
             nodepair,alerts)
                 cmd="nodepair__subcmd__alerts"
                 ;;
@@ -24,6 +27,9 @@ _nodepair() {
                 ;;
             nodepair,help)
                 cmd="nodepair__subcmd__help"
+                ;;
+            nodepair,join)
+                cmd="nodepair__subcmd__join"
                 ;;
             nodepair,managers)
                 cmd="nodepair__subcmd__managers"
@@ -40,6 +46,9 @@ _nodepair() {
             nodepair,unpair)
                 cmd="nodepair__subcmd__unpair"
                 ;;
+            nodepair__subcmd__help,add-computer)
+                cmd="nodepair__subcmd__help__subcmd__add__subcmd__computer"
+                ;;
             nodepair__subcmd__help,alerts)
                 cmd="nodepair__subcmd__help__subcmd__alerts"
                 ;;
@@ -48,6 +57,9 @@ _nodepair() {
                 ;;
             nodepair__subcmd__help,help)
                 cmd="nodepair__subcmd__help__subcmd__help"
+                ;;
+            nodepair__subcmd__help,join)
+                cmd="nodepair__subcmd__help__subcmd__join"
                 ;;
             nodepair__subcmd__help,managers)
                 cmd="nodepair__subcmd__help__subcmd__managers"
@@ -71,12 +83,34 @@ _nodepair() {
 
     case "${cmd}" in
         nodepair)
-            opts="-h -V --config --hidden --help --version pair managers unpair rotate-key status alerts ask help"
+            opts="-h -V --config --hidden --help --version pair join add-computer managers unpair rotate-key status alerts ask help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        nodepair__subcmd__add__subcmd__computer)
+            opts="-y -h --json --yes --network-timeout --config --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --network-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -129,8 +163,22 @@ _nodepair() {
             return 0
             ;;
         nodepair__subcmd__help)
-            opts="pair managers unpair rotate-key status alerts ask help"
+            opts="pair join add-computer managers unpair rotate-key status alerts ask help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        nodepair__subcmd__help__subcmd__add__subcmd__computer)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -171,6 +219,20 @@ _nodepair() {
             return 0
             ;;
         nodepair__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        nodepair__subcmd__help__subcmd__join)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -247,6 +309,28 @@ _nodepair() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        nodepair__subcmd__join)
+            opts="-y -h --json --yes --network-timeout --config --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --network-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

@@ -35,6 +35,10 @@ pub struct PeerConfig {
     /// moved (offline ones) before the old key is retired anyway; those
     /// must then be paired again.
     pub rotation_grace: Duration,
+    /// A manager: whether a paired app may introduce the same person's
+    /// other computer (stored as a new app with at most the introducer's
+    /// grant). Off unless the operator turned it on.
+    pub accept_introductions: bool,
 }
 
 impl PeerConfig {
@@ -51,6 +55,7 @@ impl PeerConfig {
             limits: PeerLimits::default(),
             clock: Clock::system(),
             rotation_grace: Duration::from_secs(14 * 24 * 3600),
+            accept_introductions: false,
         }
     }
 

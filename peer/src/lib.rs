@@ -28,6 +28,7 @@
 //! - [`view`]: what the programs are told about counterparties.
 //! - [`request`]: serving requests and waiting for replies.
 //! - [`pairing_handle`]: following a pairing under way.
+//! - [`introduction`]: adding a computer from one already paired.
 //! - [`pairing_progress`]: its phases and their words, for every program.
 //! - [`exit_code`]: the exit codes both programs use.
 //!
@@ -45,6 +46,7 @@ mod driver;
 pub mod event_log;
 pub mod exit_code;
 pub mod hardening;
+pub mod introduction;
 pub mod network;
 pub mod pairing_handle;
 pub mod pairing_progress;
@@ -362,6 +364,30 @@ impl Peer {
             to,
             method: method.to_owned(),
             body: body.into(),
+            protocol: false,
+            reply,
+        })
+        .await
+        .map_err(|_| RequestError::Stopped)?;
+        answer.await.map_err(|_| RequestError::Stopped)?
+    }
+
+    /// Sends one of the requests of adding a computer
+    /// (`nodepair.introduce` to a manager, `nodepair.handoff` to the new
+    /// computer) with `body` as is, and waits for the reply. What
+    /// [`Peer::introduce`] sends; tests use it to send what it never would.
+    pub async fn request_introduction(
+        &self,
+        to: PublicKey,
+        method: &str,
+        body: impl Into<Bytes>,
+    ) -> Result<Reply, RequestError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Request {
+            to,
+            method: method.to_owned(),
+            body: body.into(),
+            protocol: true,
             reply,
         })
         .await

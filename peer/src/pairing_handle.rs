@@ -29,6 +29,26 @@ pub enum PairingUpdate {
         /// The string both sides show; people may compare them.
         verification: String,
     },
+    /// Adding a computer: both people confirmed, and the session with the
+    /// other computer is up (nothing about it is stored). The new computer
+    /// now waits for the managers; the one introducing it asks them.
+    Met {
+        /// The other computer, as it introduced itself.
+        computer: Counterparty,
+        /// The string both screens showed.
+        verification: String,
+    },
+    /// The introducing side: what each manager did, and whether the new
+    /// computer took those that admitted it. The end.
+    Introduced(crate::introduction::IntroductionReport),
+    /// The new computer: the managers it was handed, stored and being
+    /// connected to. The end.
+    Joined {
+        /// The computer that introduced this one, by name.
+        via: String,
+        /// Each manager now paired.
+        managers: Vec<CounterpartyView>,
+    },
     /// Ended without success; nothing was persisted.
     Failed(PairingFailure),
 }
@@ -54,6 +74,10 @@ pub enum PairingFailure {
     /// was started.
     #[error(transparent)]
     Grant(nodepair_protocol::grants::GrantError),
+    /// Adding a computer: the two computers met, and the introduction
+    /// ended before any manager was handed over.
+    #[error("{0}")]
+    Introduction(String),
     /// The peer runtime stopped.
     #[error("the peer runtime stopped")]
     Stopped,

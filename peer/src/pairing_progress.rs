@@ -23,6 +23,11 @@ pub enum PairingPhase {
     Confirmed,
     /// Paired, stored, and the first session is up.
     Paired,
+    /// Adding a computer: both confirmed; the managers are being asked
+    /// (or, on the new computer, waited for).
+    Introducing,
+    /// Adding a computer: done (see the report for each manager).
+    Introduced,
     /// Ended without success; nothing was kept.
     Failed,
     /// Stopped by this side's person.
@@ -54,6 +59,13 @@ impl PairingPhase {
                 "confirmed here; waiting for the app to confirm too"
             }
             (Self::Paired, _) => "paired, and the encrypted session is up",
+            (Self::Introducing, Role::App) => {
+                "the other computer confirmed too; waiting for it to introduce this one to its managers"
+            }
+            (Self::Introducing, Role::Manager) => {
+                "the new computer confirmed too; introducing it to each manager"
+            }
+            (Self::Introduced, _) => "introduced",
             (Self::Failed, _) => "pairing stopped",
             (Self::Cancelled, _) => "pairing cancelled",
         }
@@ -73,6 +85,8 @@ impl PairingUpdate {
             PairingUpdate::Step(_) => return None,
             PairingUpdate::Compare { .. } => PairingPhase::Compare,
             PairingUpdate::Paired { .. } => PairingPhase::Paired,
+            PairingUpdate::Met { .. } => PairingPhase::Introducing,
+            PairingUpdate::Introduced(_) | PairingUpdate::Joined { .. } => PairingPhase::Introduced,
             PairingUpdate::Failed(PairingFailure::Protocol(PairingError::Cancelled)) => {
                 PairingPhase::Cancelled
             }

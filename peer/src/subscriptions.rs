@@ -17,6 +17,8 @@ pub(crate) enum Route {
     Pairing(u64),
     /// A paired counterparty's link.
     Session(PublicKey),
+    /// The session with a computer being added.
+    Introduction(PublicKey),
 }
 
 /// A message that came in on one of our topics.

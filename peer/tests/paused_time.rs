@@ -58,6 +58,7 @@ fn paired_manager(key: PublicKey, name: &str) -> Counterparty {
         grants: None,
         our_key: None,
         moving_to: None,
+        introduced_by: None,
     }
 }
 

@@ -7,6 +7,13 @@
 //! admits N with at most O's own grant: a request for more is refused
 //! whole, nothing stored. It answers with what N needs to reach it: its own
 //! key, node id, name and what it grants N.
+//!
+//! O and N first meet as in pairing, with a code N shows and O's person
+//! types, under the introduction's own topic and key
+//! ([`Purpose::Introduction`](crate::kdf::Purpose)); both people compare the
+//! verification string. Over that first session, which neither side
+//! stores, O hands N the managers that admitted it ([`Handoff`],
+//! `nodepair.handoff`); N stores those and connects to them.
 
 use crate::grants;
 use crate::hello::{check_capabilities, check_display_name};
@@ -29,6 +36,63 @@ pub struct Introduce {
     /// introducer's whole grant.
     #[serde(default)]
     pub grants: Option<Vec<String>>,
+}
+
+/// The request method that hands the introduced managers to N.
+pub const HANDOFF_METHOD: &str = "nodepair.handoff";
+
+/// At most this many managers in one handoff.
+pub const MAX_HANDOFF: usize = 256;
+
+/// The handoff's body: what each manager that admitted N said.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Handoff {
+    /// One per manager.
+    pub managers: Vec<Introduced>,
+}
+
+/// A manager N takes from a handoff.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HandedManager {
+    /// Its key.
+    pub public_key: PublicKey,
+    /// Its node id.
+    pub node_id: NodeId,
+    /// Its name, checked.
+    pub display_name: String,
+    /// What it grants N, checked.
+    pub capabilities: Vec<String>,
+}
+
+/// Checks every manager of a handoff; one bad entry refuses it whole
+/// (nothing is stored), naming the entry. Duplicates keep the first.
+pub fn check_handoff(handoff: &Handoff) -> Result<Vec<HandedManager>, IntroductionError> {
+    if handoff.managers.len() > MAX_HANDOFF {
+        return Err(IntroductionError::Malformed("too many managers"));
+    }
+    let mut out: Vec<HandedManager> = Vec::with_capacity(handoff.managers.len());
+    for entry in &handoff.managers {
+        let public_key = parse_key(&entry.public_key)?;
+        let node_id = entry
+            .node_id
+            .parse::<uuid::Uuid>()
+            .map(NodeId)
+            .map_err(|_| IntroductionError::Malformed("node id"))?;
+        let display_name = check_display_name(entry.display_name.trim())
+            .map_err(IntroductionError::Malformed)?
+            .to_owned();
+        check_capabilities(&entry.capabilities).map_err(IntroductionError::Malformed)?;
+        if out.iter().any(|m| m.public_key == public_key) {
+            continue;
+        }
+        out.push(HandedManager {
+            public_key,
+            node_id,
+            display_name,
+            capabilities: entry.capabilities.clone(),
+        });
+    }
+    Ok(out)
 }
 
 /// What the manager tells the introducer to hand to N.
@@ -216,6 +280,52 @@ mod tests {
         assert_eq!(
             admit(true, &offered, None, &request(None), |_| true),
             Err(IntroductionError::AlreadyPaired)
+        );
+    }
+
+    fn introduced(key: &str) -> Introduced {
+        Introduced {
+            public_key: key.into(),
+            node_id: "6f1c2a8e-5b0d-4c3e-9a71-2f4d8e6b1c09".into(),
+            display_name: "validator box".into(),
+            capabilities: names(&["info", "host"]),
+        }
+    }
+
+    #[test]
+    fn a_handoff_is_taken_whole_or_not_at_all() {
+        let good = Handoff {
+            managers: vec![
+                introduced(&"ab".repeat(32)),
+                introduced(&"cd".repeat(32)),
+                introduced(&"ab".repeat(32)),
+            ],
+        };
+        let taken = check_handoff(&good).unwrap();
+        assert_eq!(taken.len(), 2, "a repeated manager is taken once");
+        assert_eq!(taken[1].public_key, PublicKey([0xcd; 32]));
+        assert_eq!(taken[0].capabilities, names(&["info", "host"]));
+        let mut bad = good.clone();
+        bad.managers[1].display_name = "\u{7}bell".into();
+        assert!(matches!(
+            check_handoff(&bad),
+            Err(IntroductionError::Malformed(_))
+        ));
+        let mut bad = good.clone();
+        bad.managers[2].public_key = "00".repeat(32);
+        assert_eq!(
+            check_handoff(&bad),
+            Err(IntroductionError::Malformed("public key"))
+        );
+        let mut bad = good;
+        bad.managers[0].capabilities = vec!["x".repeat(300)];
+        assert!(check_handoff(&bad).is_err());
+        let many = Handoff {
+            managers: vec![introduced(&"ab".repeat(32)); MAX_HANDOFF + 1],
+        };
+        assert_eq!(
+            check_handoff(&many),
+            Err(IntroductionError::Malformed("too many managers"))
         );
     }
 

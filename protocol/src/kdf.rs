@@ -11,6 +11,11 @@ use zeroize::Zeroizing;
 pub const TOPIC_SALT: &[u8] = b"nodepair/1/pairing-topic";
 /// HKDF salt of the HELLO sealing key HS; versioned with the protocol.
 pub const HANDSHAKE_KEY_SALT: &[u8] = b"nodepair/1/handshake-key";
+/// HKDF salt of the topic of an introduction code (a second computer
+/// joining from the first): never the same topic as a pairing code's.
+pub const INTRODUCTION_TOPIC_SALT: &[u8] = b"nodepair/1/introduction-topic";
+/// HKDF salt of an introduction code's HELLO sealing key.
+pub const INTRODUCTION_KEY_SALT: &[u8] = b"nodepair/1/introduction-key";
 /// HKDF salt of the per-pair session topic; versioned with the protocol.
 pub const SESSION_TOPIC_SALT: &[u8] = b"nodepair/1/session-topic";
 
@@ -41,13 +46,35 @@ pub(crate) fn hkdf32(salt: &[u8], ikm: &[u8]) -> [u8; 32] {
     out
 }
 
+/// What a code is for: each derives its own topic and key, so a code
+/// typed into the wrong command meets nobody.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Purpose {
+    /// An app and a manager pairing.
+    #[default]
+    Pairing,
+    /// A paired app introducing the same person's new computer.
+    Introduction,
+}
+
 impl PairingKeys {
     /// `T = HKDF(P_be64, salt = TOPIC_SALT)`, `HS = HKDF(P_be64, salt = HANDSHAKE_KEY_SALT)`.
     pub fn derive(code: &PairingCode) -> Self {
+        Self::derive_for(code, Purpose::Pairing)
+    }
+
+    /// As [`derive`](Self::derive), with the salts of `purpose`
+    /// (`INTRODUCTION_TOPIC_SALT` and `INTRODUCTION_KEY_SALT` for an
+    /// introduction).
+    pub fn derive_for(code: &PairingCode, purpose: Purpose) -> Self {
+        let (topic_salt, key_salt) = match purpose {
+            Purpose::Pairing => (TOPIC_SALT, HANDSHAKE_KEY_SALT),
+            Purpose::Introduction => (INTRODUCTION_TOPIC_SALT, INTRODUCTION_KEY_SALT),
+        };
         let p = Zeroizing::new(code.to_be_bytes());
         PairingKeys {
-            topic: hkdf32(TOPIC_SALT, p.as_ref()),
-            handshake_key: Zeroizing::new(hkdf32(HANDSHAKE_KEY_SALT, p.as_ref())),
+            topic: hkdf32(topic_salt, p.as_ref()),
+            handshake_key: Zeroizing::new(hkdf32(key_salt, p.as_ref())),
         }
     }
 
@@ -86,6 +113,19 @@ mod tests {
         assert_ne!(keys.topic, *keys.handshake_key);
         let other = PairingKeys::derive(&PairingCode::from_u64(2));
         assert_ne!(keys.topic, other.topic);
+    }
+
+    #[test]
+    fn an_introduction_code_meets_no_pairing() {
+        let code = PairingCode::from_u64(1);
+        let pairing = PairingKeys::derive(&code);
+        let introduction = PairingKeys::derive_for(&code, Purpose::Introduction);
+        assert_ne!(pairing.topic, introduction.topic);
+        assert_ne!(*pairing.handshake_key, *introduction.handshake_key);
+        assert_eq!(
+            PairingKeys::derive_for(&code, Purpose::Pairing).topic,
+            pairing.topic
+        );
     }
 
     #[test]

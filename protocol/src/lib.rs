@@ -71,7 +71,7 @@ pub mod wire;
 pub use frame::{DisconnectReason, Frame, FrameError};
 pub use hello::{Hello, HelloError, Role};
 pub use identity::{NodeId, PublicKey, StaticKeypair};
-pub use kdf::{PairingKeys, session_content_topic};
+pub use kdf::{PairingKeys, Purpose, session_content_topic};
 pub use link::{Link, LinkConfig, LinkEvent};
 pub use node_state::{NodeState, TransitionError};
 pub use pairing::{LocalIdentity, Pairing, PairingConfig, PairingError, PairingEvent};

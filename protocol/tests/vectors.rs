@@ -127,6 +127,7 @@ fn compute() -> Value {
     let mut a_eph = [0u8; 32];
     ChaCha20Rng::from_seed(a_seed).fill_bytes(&mut a_eph);
 
+    let introduction = PairingKeys::derive_for(&code, nodepair_protocol::Purpose::Introduction);
     json!({
         "p_hex": format!("{P:016x}"),
         "p_decimal": code.to_decimal_string(),
@@ -143,6 +144,11 @@ fn compute() -> Value {
         "pairing_commit": { "nonce": hex::encode([0x03; 24]), "sealed": hex::encode(&pairing_commit) },
         "hello_app": { "nonce": hex::encode([0x01; 24]), "sealed": hex::encode(&hello_app) },
         "hello_node_manager": { "nonce": hex::encode([0x02; 24]), "sealed": hex::encode(&hello_nm) },
+        "introduction": {
+            "topic_T": hex::encode(introduction.topic),
+            "handshake_key_HS": hex::encode(*introduction.handshake_key),
+            "content_topic": introduction.content_topic(),
+        },
         "key_move": {
             "new_static_secret": hex::encode([0x77; 32]),
             "new_static_public": hex::encode(StaticKeypair::from_secret([0x77; 32]).public().as_bytes()),

@@ -31,7 +31,26 @@ pub enum Request {
         /// Confirm the verification string without asking (`--yes`).
         yes: bool,
     },
-    /// The answer to a [`Reply::Compare`], on the same connection.
+    /// On a new computer: offer an introduction code, and take the
+    /// managers the person's other computer hands over.
+    Join {
+        /// How long to wait for a first Waku peer.
+        network_timeout_secs: u64,
+        /// Confirm the verification string without asking (`--yes`).
+        yes: bool,
+    },
+    /// On a computer already paired: answer the new computer's code and
+    /// introduce it to every manager.
+    AddComputer {
+        /// The code the new computer shows.
+        code: String,
+        /// How long to wait for a first Waku peer.
+        network_timeout_secs: u64,
+        /// Confirm the verification string without asking (`--yes`).
+        yes: bool,
+    },
+    /// The answer to a [`Reply::Compare`] or [`Reply::CompareComputer`], on
+    /// the same connection.
     Confirm {
         /// Whether the server shows the same verification string.
         matches: bool,
@@ -94,6 +113,33 @@ pub enum Reply {
         manager: ComparedManager,
         /// The string both screens show.
         verification: String,
+    },
+    /// The introduction code to type on the other computer.
+    JoinCode {
+        /// As shown.
+        code: String,
+        /// The command to run there.
+        command: String,
+    },
+    /// The other computer answered: does it show this verification string
+    /// too? Answer with [`Request::Confirm`].
+    CompareComputer {
+        /// The other computer, as it introduced itself.
+        computer: ComparedManager,
+        /// The string both screens show.
+        verification: String,
+    },
+    /// This computer took the managers the other one handed over.
+    Joined {
+        /// The computer that introduced this one, escaped.
+        via: String,
+        /// Each (as `managers --json` shows one).
+        managers: Vec<serde_json::Value>,
+    },
+    /// The new computer was introduced: what each manager did.
+    Introduced {
+        /// Everything.
+        report: Box<nodepair_peer::introduction::IntroductionReport>,
     },
     /// Paired and stored.
     Paired {
@@ -158,7 +204,8 @@ pub struct SeenAlert {
     pub alert: nodepair_protocol::api::alerts::Alert,
 }
 
-/// The manager that answered a pairing, before anything is stored.
+/// The manager (or, adding a computer, the other computer) that answered,
+/// before anything is stored.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ComparedManager {
     /// Its name, escaped for a terminal.

@@ -1,4 +1,4 @@
-//! `nodepair pair | managers | unpair | status | alerts | ask`: the app from a terminal or a script, through the running app when there is one, else on its own.
+//! `nodepair pair | join | add-computer | managers | unpair | status | alerts | ask`: the app from a terminal or a script, through the running app when there is one, else on its own.
 
 use crate::backend::{AlreadyRunning, Ask, Backend, keystore_options};
 use crate::control::{self, Reply, Request};
@@ -45,6 +45,40 @@ pub enum Command {
         /// Confirm the verification string without asking (scripts).
         /// Without a terminal and without `--yes`, the answer is read as a
         /// line from standard input: `yes` or `no`.
+        #[arg(long, short = 'y')]
+        yes: bool,
+        /// Seconds to wait for a first Waku peer before giving up (exit 69).
+        #[arg(long, value_name = "SECONDS", default_value_t = 20, value_parser = clap::value_parser!(u64).range(0..=86_400))]
+        network_timeout: u64,
+    },
+    /// Add this computer to the managers of one already paired: show an
+    /// introduction code to type there (`nodepair add-computer`), compare
+    /// the verification string, and exit 0 once the managers that allow
+    /// it were handed over and stored.
+    Join {
+        /// One JSON object per line instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Confirm the verification string without asking (scripts).
+        #[arg(long, short = 'y')]
+        yes: bool,
+        /// Seconds to wait for a first Waku peer before giving up (exit 69).
+        #[arg(long, value_name = "SECONDS", default_value_t = 20, value_parser = clap::value_parser!(u64).range(0..=86_400))]
+        network_timeout: u64,
+    },
+    /// Add another computer of yours: answer the code `nodepair join`
+    /// shows there, compare the verification string, and introduce that
+    /// computer to every paired manager whose operator allows
+    /// introductions (it gets at most this app's grant). Says, per
+    /// manager, whether it was introduced, refused or not reachable.
+    AddComputer {
+        /// The code the new computer shows. Leave it out to type it at a
+        /// prompt, which keeps it out of the process list.
+        code: Option<String>,
+        /// One JSON object per line instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Confirm the verification string without asking (scripts).
         #[arg(long, short = 'y')]
         yes: bool,
         /// Seconds to wait for a first Waku peer before giving up (exit 69).
@@ -193,6 +227,37 @@ fn request(command: &Command) -> anyhow::Result<Request> {
             network_timeout_secs: *network_timeout,
             yes: *yes,
         },
+        Command::Join {
+            yes,
+            network_timeout,
+            ..
+        } => Request::Join {
+            network_timeout_secs: *network_timeout,
+            yes: *yes,
+        },
+        Command::AddComputer {
+            code,
+            yes,
+            network_timeout,
+            ..
+        } => {
+            let code = match code {
+                Some(code) => code.clone(),
+                None => read_code()?,
+            };
+            // Refused here, before anything starts.
+            if let Err(e) = nodepair_protocol::PairingCode::parse(&code) {
+                return Err(Fail::error(
+                    exit::USAGE,
+                    format!("{e}; nothing was started"),
+                ));
+            }
+            Request::AddComputer {
+                code,
+                network_timeout_secs: *network_timeout,
+                yes: *yes,
+            }
+        }
         Command::Managers { .. } => Request::Managers,
         Command::Unpair { who, .. } => Request::Unpair { who: who.clone() },
         Command::Status { .. } => Request::Status,
@@ -425,10 +490,21 @@ async fn converse(mut conversation: Conversation, out: &Printer) -> anyhow::Resu
         }
         let last = !matches!(
             reply,
-            Reply::Code { .. } | Reply::Progress { .. } | Reply::Compare { .. }
+            Reply::Code { .. }
+                | Reply::JoinCode { .. }
+                | Reply::Progress { .. }
+                | Reply::Compare { .. }
+                | Reply::CompareComputer { .. }
         );
         out.print(&reply)?;
-        if let Reply::Compare { verification, .. } = &reply
+        let other = match &reply {
+            Reply::Compare { verification, .. } => Some((verification, "the server")),
+            Reply::CompareComputer { verification, .. } => {
+                Some((verification, "the other computer"))
+            }
+            _ => None,
+        };
+        if let Some((verification, other)) = other
             && !out.yes
         {
             // On a thread of its own, never joined: a read of standard input
@@ -437,7 +513,7 @@ async fn converse(mut conversation: Conversation, out: &Printer) -> anyhow::Resu
             let (verification, json) = (verification.clone(), out.json);
             let (tell, told) = tokio::sync::oneshot::channel();
             std::thread::spawn(move || {
-                let _ = tell.send(ask(&verification, json));
+                let _ = tell.send(ask(&verification, json, other));
             });
             answer = Some(told);
         }
@@ -472,16 +548,32 @@ impl Interrupt {
     }
 }
 
-/// Asks whether the server shows `verification` too: on a terminal a y/n
+/// Reads the code from standard input (after a prompt on a terminal).
+fn read_code() -> anyhow::Result<String> {
+    use std::io::{BufRead, IsTerminal};
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        eprint!("Code shown by the new computer: ");
+        let _ = std::io::stderr().flush();
+    }
+    let mut line = String::new();
+    stdin
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| anyhow::anyhow!("cannot read the code: {e}"))?;
+    Ok(line.trim().to_owned())
+}
+
+/// Asks whether `other` (the server, the other computer) shows `verification` too: on a terminal a y/n
 /// question, else one line of standard input (`yes`/`no`). `None` when
 /// standard input closes first.
-fn ask(verification: &str, json: bool) -> Option<bool> {
+fn ask(verification: &str, json: bool, other: &str) -> Option<bool> {
     use std::io::{BufRead, IsTerminal};
     let stdin = std::io::stdin();
     let terminal = stdin.is_terminal();
     loop {
         if terminal && !json {
-            eprint!("Does the server show {verification}? [y/n] ");
+            eprint!("Does {other} show {verification}? [y/n] ");
             let _ = std::io::stderr().flush();
         }
         let mut line = String::new();
@@ -501,7 +593,9 @@ fn ask(verification: &str, json: bool) -> Option<bool> {
 /// How `command` prints its replies.
 fn printer_for(command: &Command) -> Printer {
     match command {
-        Command::Pair { json, yes, .. } => Printer {
+        Command::Pair { json, yes, .. }
+        | Command::Join { json, yes, .. }
+        | Command::AddComputer { json, yes, .. } => Printer {
             json: *json,
             yes: *yes,
         },

@@ -99,6 +99,7 @@ pub(crate) mod tests {
             grants: None,
             our_key: None,
             moving_to: None,
+            introduced_by: None,
         };
         CounterpartyView::from_stored(&stored, state)
     }

@@ -40,6 +40,37 @@ impl Printer {
                 write!(out, "{}", qr_for_terminal(qr))?;
                 writeln!(out, "\nOn the server, run:\n\n    {command}\n")?;
             }
+            Reply::JoinCode { code, command } => {
+                writeln!(out, "Introduction code: {code}")?;
+                writeln!(
+                    out,
+                    "\nOn your computer already paired, run:\n\n    {command}\n\n(or in its window: Settings, Add a computer)\n"
+                )?;
+            }
+            Reply::CompareComputer {
+                computer,
+                verification,
+            } => writeln!(
+                out,
+                "the computer {} (key {}) answered\nverification: {verification}  (compare it with that computer's screen)",
+                computer.name, computer.fingerprint
+            )?,
+            Reply::Joined { via, managers } if managers.is_empty() => writeln!(
+                out,
+                "{via} introduced this computer, but no manager admitted it (see what {via} printed)"
+            )?,
+            Reply::Joined { via, managers } => {
+                writeln!(out, "{via} introduced this computer to:")?;
+                for m in managers {
+                    writeln!(
+                        out,
+                        "  {} (key {})",
+                        text(&m["name"]),
+                        text(&m["fingerprint"])
+                    )?;
+                }
+            }
+            Reply::Introduced { report } => writeln!(out, "{}", report.describe())?,
             Reply::Progress { step } => eprintln!("… {step}"),
             Reply::Compare {
                 manager,

@@ -120,6 +120,34 @@ pub async fn handle(backend: &Backend, request: Request, out: Out<'_>, asker: As
             network_timeout_secs,
             yes,
         } => pair(backend, capped(network_timeout_secs), yes, out, asker).await,
+        Request::Join {
+            network_timeout_secs,
+            yes,
+        } => {
+            add_computer(backend, None, capped(network_timeout_secs), yes, out, asker).await;
+        }
+        Request::AddComputer {
+            code,
+            network_timeout_secs,
+            yes,
+        } => match nodepair_protocol::PairingCode::parse(&code) {
+            Ok(code) => {
+                add_computer(
+                    backend,
+                    Some(code),
+                    capped(network_timeout_secs),
+                    yes,
+                    out,
+                    asker,
+                )
+                .await;
+            }
+            Err(e) => out(error(
+                ErrorKind::Invalid,
+                exit::USAGE,
+                format!("{e}; nothing was started"),
+            )),
+        },
         Request::Confirm { .. } => out(error(
             ErrorKind::Invalid,
             exit_code::FAILURE,
@@ -570,6 +598,187 @@ async fn pair(backend: &Backend, network_timeout: Duration, yes: bool, out: Out<
                 return out(Reply::Paired {
                     manager: manager_json(&counterparty),
                     verification,
+                });
+            }
+            PairingUpdate::Failed(why) => {
+                return out(error(
+                    ErrorKind::Failed,
+                    why.kind().exit_code(),
+                    why.to_string(),
+                ));
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Adding a computer, on either side: `code` is the new computer's (we
+/// introduce it), or `None` (we are the new one and show a code).
+async fn add_computer(
+    backend: &Backend,
+    code: Option<nodepair_protocol::PairingCode>,
+    network_timeout: Duration,
+    yes: bool,
+    out: Out<'_>,
+    asker: Asker,
+) {
+    let Asker {
+        mut gone,
+        mut answers,
+    } = asker;
+    let peer = &backend.peer;
+    if !peer.wait_for_network(network_timeout).await {
+        return out(error(
+            ErrorKind::Unreachable,
+            exit_code::NO_NETWORK,
+            format!(
+                "no Waku peer could be reached in {} s; check [network] in the settings (`nodepair status` shows the network in use)",
+                network_timeout.as_secs()
+            ),
+        ));
+    }
+    let joining = code.is_none();
+    let started = match code {
+        Some(code) => peer.introduce(code).await,
+        None => peer.offer_introduction().await,
+    };
+    let mut handle = match started {
+        Ok(h) => h,
+        Err(e) => {
+            return out(error(
+                ErrorKind::Failed,
+                exit_code::FAILURE,
+                format!("cannot start: {e}"),
+            ));
+        }
+    };
+    if joining {
+        let code = handle.code.to_display_string();
+        out(Reply::JoinCode {
+            command: format!("nodepair add-computer {code}"),
+            code,
+        });
+    }
+    // The words of the side we are: the new computer waits for "the other
+    // computer"; the introducing one for "the new computer".
+    let other = if joining {
+        "the other computer"
+    } else {
+        "the new computer"
+    };
+    let mut waiting_for_answer = false;
+    loop {
+        let update = tokio::select! {
+            u = handle.next() => u,
+            answer = answers.recv(), if waiting_for_answer => {
+                waiting_for_answer = false;
+                match answer {
+                    Some(matches) => {
+                        handle.confirm(matches).await;
+                        continue;
+                    }
+                    None => {
+                        handle.cancel().await;
+                        return out(error(ErrorKind::Failed, exit_code::FAILURE, format!("no answer to whether {other} shows the same verification string; cancelled, it was told")));
+                    }
+                }
+            }
+            () = async { let _ = gone.wait_for(|g| *g).await; } => {
+                handle.cancel().await;
+                return out(error(ErrorKind::Failed, exit_code::FAILURE, "cancelled"));
+            }
+        };
+        let Some(update) = update else {
+            return out(error(
+                ErrorKind::NotRunning,
+                exit_code::FAILURE,
+                "the app stopped while adding a computer",
+            ));
+        };
+        let step = match &update {
+            PairingUpdate::ConnectingToNetwork => Some("connecting to the Waku network".to_owned()),
+            PairingUpdate::Step(nodepair_protocol::pairing::PairingStep::WaitingForHello) => {
+                Some(format!("waiting for {other} to answer"))
+            }
+            PairingUpdate::Step(nodepair_protocol::pairing::PairingStep::Verifying) => Some(
+                if yes {
+                    format!("confirmed without comparing (--yes); waiting for {other} to confirm too")
+                } else {
+                    format!("confirmed here; waiting for {other} to confirm too")
+                },
+            ),
+            PairingUpdate::Met { .. } if joining => Some(
+                "both confirmed; waiting for the other computer to introduce this one to its managers"
+                    .to_owned(),
+            ),
+            PairingUpdate::Met { .. } => {
+                Some("both confirmed; introducing the new computer to each manager".to_owned())
+            }
+            _ => None,
+        };
+        if let Some(step) = step {
+            out(Reply::Progress { step });
+            continue;
+        }
+        match update {
+            PairingUpdate::Compare {
+                counterparty,
+                verification,
+            } => {
+                out(Reply::CompareComputer {
+                    computer: ComparedManager {
+                        name: printable(&counterparty.display_name, 64),
+                        fingerprint: counterparty.static_key.fingerprint(),
+                        node_id: counterparty.node_id.0.to_string(),
+                    },
+                    verification,
+                });
+                if yes {
+                    handle.confirm(true).await;
+                } else {
+                    while answers.try_recv().is_ok() {}
+                    waiting_for_answer = true;
+                }
+            }
+            PairingUpdate::Joined { via, managers } => {
+                return out(Reply::Joined {
+                    via,
+                    managers: managers.iter().map(manager_json).collect(),
+                });
+            }
+            PairingUpdate::Introduced(report) => {
+                // Introduced to none of several, or not handed over: the
+                // new computer reaches nothing; say so by the exit code.
+                if report.handed.is_err() {
+                    return out(error(
+                        ErrorKind::Failed,
+                        exit::UNAVAILABLE,
+                        report.describe(),
+                    ));
+                }
+                if report.introduced() == 0 {
+                    let unreachable = report.managers.iter().any(|m| {
+                        matches!(
+                            m.outcome,
+                            nodepair_peer::introduction::Outcome::Unreachable { .. }
+                        )
+                    });
+                    let (kind, code) = if unreachable || report.managers.is_empty() {
+                        (ErrorKind::Unreachable, exit::UNAVAILABLE)
+                    } else {
+                        (ErrorKind::Refused, exit::NO_PERMISSION)
+                    };
+                    return out(error(
+                        kind,
+                        code,
+                        format!(
+                            "no manager admitted the new computer\n{}",
+                            report.describe()
+                        ),
+                    ));
+                }
+                return out(Reply::Introduced {
+                    report: Box::new(report),
                 });
             }
             PairingUpdate::Failed(why) => {

@@ -136,6 +136,7 @@ pub(crate) fn paired_record(
         grants: None,
         our_key: None,
         moving_to: None,
+        introduced_by: None,
     }
 }
 

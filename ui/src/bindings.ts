@@ -1308,6 +1308,13 @@ export type PairingPhase =
 "confirmed" | 
 /**  Paired, stored, and the first session is up. */
 "paired" | 
+/**
+ *  Adding a computer: both confirmed; the managers are being asked
+ *  (or, on the new computer, waited for).
+ */
+"introducing" | 
+/**  Adding a computer: done (see the report for each manager). */
+"introduced" | 
 /**  Ended without success; nothing was kept. */
 "failed" | 
 /**  Stopped by this side's person. */

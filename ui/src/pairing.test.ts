@@ -25,6 +25,8 @@ const STEP: Record<PairingPhase, string> = {
   paired: "paired, and the encrypted session is up",
   failed: "pairing stopped",
   cancelled: "pairing cancelled",
+  introducing: "the other computer confirmed too; waiting for it to introduce this one to its managers",
+  introduced: "introduced",
 };
 
 const waiting: PairingView = {

@@ -88,6 +88,9 @@ impl Driver {
                         work.push(new_key);
                     }
                     Move::Promote => self.promote(peer).await,
+                    Move::Introduce { id, body, grants } => {
+                        self.on_introduce(peer, id, body, grants).await;
+                    }
                 }
             }
             work.push(peer);
@@ -156,6 +159,18 @@ impl Driver {
                             continue;
                         }
                     };
+                    // Admitting another app writes the keystore and makes a
+                    // link: the driver's, not a handler's.
+                    if request.method == nodepair_protocol::introduction::INTRODUCE_METHOD
+                        && counterparty.record.role == nodepair_keystore::Role::App
+                    {
+                        moves.push(Move::Introduce {
+                            id: request.id,
+                            body: request.body,
+                            grants,
+                        });
+                        continue;
+                    }
                     let caller = Caller {
                         public_key: peer,
                         display_name: counterparty.view().name().to_owned(),
@@ -259,7 +274,7 @@ impl Driver {
     pub(super) fn request(
         &mut self,
         to: PublicKey,
-        method: String,
+        (method, protocol): (String, bool),
         body: Bytes,
         reply: oneshot::Sender<Result<Reply, RequestError>>,
         now: Instant,
@@ -268,7 +283,12 @@ impl Driver {
             let _ = reply.send(Err(RequestError::NotPaired(to)));
             return;
         };
-        match counterparty.link.request(now, method, body) {
+        let sent = if protocol {
+            counterparty.link.request_protocol(now, &method, body)
+        } else {
+            counterparty.link.request(now, method, body)
+        };
+        match sent {
             Ok(id) => {
                 counterparty.waiting.insert(id, reply);
             }
@@ -518,4 +538,10 @@ enum Move {
     Announced { id: u64, new_key: PublicKey },
     /// The link under a counterparty's new key is up.
     Promote,
+    /// An app asks us (a manager) to admit its person's other computer.
+    Introduce {
+        id: u64,
+        body: Bytes,
+        grants: Option<Vec<String>>,
+    },
 }

@@ -397,6 +397,7 @@ fn moved_record(record: &Stored, new: [u8; 32]) -> Stored {
     Stored {
         public_key: new,
         moving_to: None,
+        introduced_by: None,
         ..record.clone()
     }
 }
@@ -423,6 +424,7 @@ mod tests {
             grants: Some(vec!["host".into()]),
             our_key: None,
             moving_to: Some([3; 32]),
+            introduced_by: None,
         };
         let moved = moved_record(&record, [3; 32]);
         assert_eq!(moved.public_key, [3; 32]);

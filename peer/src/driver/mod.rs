@@ -10,10 +10,13 @@
 //! - [`pairings`]: pairings under way, and what a finished one becomes.
 //! - [`counterparties`]: paired counterparties: their links' events,
 //!   requests, revocation, names, last-seen.
+//! - [`introductions`]: adding a computer: the session between the two
+//!   computers, the handoff, and a manager admitting an introduced app.
 //! - [`key_moves`]: our key rotation, and counterparties moving to keys of
 //!   their own.
 
 mod counterparties;
+mod introductions;
 mod key_moves;
 mod pairings;
 
@@ -53,6 +56,18 @@ pub(crate) enum Command {
         ours: StaticKeypair,
         updates: mpsc::Sender<PairingUpdate>,
     },
+    /// Adding a computer, on either side: a pairing whose session is kept
+    /// only for the handoff.
+    StartIntroduction {
+        id: u64,
+        pairing: Box<Pairing>,
+        ours: StaticKeypair,
+        updates: mpsc::Sender<PairingUpdate>,
+    },
+    /// The introducing side is done with the new computer's session.
+    EndIntroduction {
+        peer: PublicKey,
+    },
     CancelPairing {
         id: u64,
         done: oneshot::Sender<()>,
@@ -65,6 +80,9 @@ pub(crate) enum Command {
         to: PublicKey,
         method: String,
         body: Bytes,
+        /// One of the protocol's own requests a program drives (adding a
+        /// computer).
+        protocol: bool,
         reply: oneshot::Sender<Result<Reply, RequestError>>,
     },
     Revoke {
@@ -129,6 +147,8 @@ pub(crate) struct Driver {
     events: broadcast::Sender<PeerEvent>,
     counterparties: HashMap<PublicKey, Counterparty>,
     pairings: HashMap<u64, PairingRun>,
+    /// Sessions with a computer being added (never stored).
+    introductions: HashMap<PublicKey, introductions::Introduction>,
     subscriptions: Subscriptions,
     publisher: Publisher,
     replies_tx: mpsc::Sender<(PublicKey, u64, u64, Reply)>,
@@ -184,6 +204,7 @@ impl Driver {
             events,
             counterparties: HashMap::new(),
             pairings: HashMap::new(),
+            introductions: HashMap::new(),
             replies_tx,
             replies_rx,
             links_made: 0,
@@ -259,7 +280,10 @@ impl Driver {
             .pairings
             .values()
             .filter_map(|p| p.pairing.poll_timeout());
-        links.chain(pairings).min()
+        links
+            .chain(pairings)
+            .chain(self.introductions_deadline())
+            .min()
     }
 
     async fn on_command(&mut self, command: Command) {
@@ -272,9 +296,19 @@ impl Driver {
                 ours,
                 updates,
             } => {
-                self.start_pairing(id, pairing, (grants, ours), updates)
+                self.start_pairing(id, pairing, (grants, ours, false), updates)
                     .await
             }
+            Command::StartIntroduction {
+                id,
+                pairing,
+                ours,
+                updates,
+            } => {
+                self.start_pairing(id, pairing, (None, ours, true), updates)
+                    .await
+            }
+            Command::EndIntroduction { peer } => self.end_introduction(peer),
             Command::CancelPairing { id, done } => {
                 if let Some(run) = self.pairings.get_mut(&id) {
                     run.pairing.cancel();
@@ -292,8 +326,15 @@ impl Driver {
                 to,
                 method,
                 body,
+                protocol,
                 reply,
-            } => self.request(to, method, body, reply, now),
+            } => {
+                if let Err(reply) =
+                    self.introduction_request(to, (&method, protocol), body.clone(), reply, now)
+                {
+                    self.request(to, (method, protocol), body, reply, now);
+                }
+            }
             Command::Revoke { who, reply } => self.revoke(who, reply, now).await,
             Command::SendEvent {
                 to,
@@ -426,6 +467,7 @@ impl Driver {
                     }
                 }
             }
+            Some(Route::Introduction(peer)) => self.introduction_message(peer, now, payload),
             Some(Route::Session(peer)) => {
                 // Re-pairing someone already paired (or being unpaired)
                 // shares its session topic; which messages are then whose
@@ -452,6 +494,7 @@ impl Driver {
 
     fn on_timeout(&mut self) {
         let now = self.now();
+        self.introductions_timeout(now);
         for counterparty in self.counterparties.values_mut() {
             if counterparty.link.poll_timeout().is_some_and(|t| t <= now) {
                 counterparty.link.handle_timeout(now);
@@ -485,6 +528,9 @@ impl Driver {
         for peer in busy {
             self.flush_counterparty(peer).await;
         }
+        for peer in self.introductions_busy() {
+            self.flush_introduction(peer).await;
+        }
     }
 
     /// Tells every online counterparty we are going, sends it, records
@@ -498,6 +544,10 @@ impl Driver {
                 counterparty.link.shutdown();
             }
             self.flush_counterparty(peer).await;
+        }
+        let introductions: Vec<PublicKey> = self.introductions.keys().copied().collect();
+        for peer in introductions {
+            self.end_introduction(peer);
         }
         // Then every last-seen time, in one write.
         for counterparty in self.counterparties.values() {

@@ -18,11 +18,14 @@ pub(super) struct PairingRun {
     told_offline: bool,
     /// Who it paired with and stored, while it still watches the pairing
     /// topic: taken back if the code turns out to have leaked.
-    paired_with: Option<PublicKey>,
+    pub(super) paired_with: Option<PublicKey>,
     /// What the counterparty is granted once paired (`None`: everything).
     grants: Option<Vec<String>>,
     /// Our key it pairs under.
-    ours: StaticKeypair,
+    pub(super) ours: StaticKeypair,
+    /// Adding a computer: its session is kept only for the handoff, never
+    /// stored.
+    introduction: bool,
 }
 
 impl PairingRun {
@@ -36,7 +39,7 @@ impl Driver {
         &mut self,
         id: u64,
         pairing: Box<Pairing>,
-        (grants, ours): (Option<Vec<String>>, StaticKeypair),
+        (grants, ours, introduction): (Option<Vec<String>>, StaticKeypair, bool),
         updates: mpsc::Sender<PairingUpdate>,
     ) {
         let topic = pairing.pairing_topic();
@@ -53,6 +56,7 @@ impl Driver {
             paired_with: None,
             grants,
             ours,
+            introduction,
         };
         run.tell(first);
         self.pairings.insert(id, run);
@@ -103,6 +107,9 @@ impl Driver {
                     PairingEvent::Failed(error) => {
                         run.tell(PairingUpdate::Failed(PairingFailure::Protocol(error)));
                     }
+                    PairingEvent::Paired(paired) if run.introduction => {
+                        self.on_met(id, *paired).await;
+                    }
                     PairingEvent::Paired(paired) => self.on_paired(id, *paired).await,
                     PairingEvent::Withdrawn(error) => self.on_withdrawn(id, error).await,
                 }
@@ -152,6 +159,10 @@ impl Driver {
         let Some(peer) = peer else {
             return;
         };
+        if run.introduction {
+            self.end_introduction(peer);
+            return;
+        }
         if let Some(counterparty) = self.counterparties.get_mut(&peer) {
             counterparty
                 .link
@@ -204,6 +215,7 @@ impl Driver {
                 .filter(|next| next.public() == ours.public())
                 .map(|next| *next.public().as_bytes()),
             moving_to: None,
+            introduced_by: None,
         };
         if let Err(e) = self.storage.save(record.clone()).await {
             tracing::error!("a pairing succeeded but could not be stored: {e}");

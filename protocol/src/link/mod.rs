@@ -328,6 +328,16 @@ impl Link {
         if is_reserved_method(&method) {
             return Err(RequestRefused::Reserved(method));
         }
+        self.send_program(now, method, body)
+    }
+
+    /// Sends the program's request and keeps it until answered.
+    fn send_program(
+        &mut self,
+        now: Instant,
+        method: String,
+        body: Bytes,
+    ) -> Result<RequestId, RequestRefused> {
         let epoch = if self.session.is_online() {
             self.keys_epoch
         } else {
@@ -343,6 +353,29 @@ impl Link {
             return Err(e.into());
         }
         Ok(RequestId(id))
+    }
+
+    /// Sends one of the protocol's own requests that a program drives
+    /// (adding a computer: [`INTRODUCE_METHOD`] and [`HANDOFF_METHOD`]),
+    /// answered as [`request`](Self::request)'s are. Any other method is
+    /// refused as reserved.
+    ///
+    /// [`INTRODUCE_METHOD`]: crate::introduction::INTRODUCE_METHOD
+    /// [`HANDOFF_METHOD`]: crate::introduction::HANDOFF_METHOD
+    pub fn request_protocol(
+        &mut self,
+        now: Instant,
+        method: &str,
+        body: Bytes,
+    ) -> Result<RequestId, RequestRefused> {
+        use crate::introduction::{HANDOFF_METHOD, INTRODUCE_METHOD};
+        if method != INTRODUCE_METHOD && method != HANDOFF_METHOD {
+            return Err(RequestRefused::Reserved(method.to_owned()));
+        }
+        if self.over || self.revoking {
+            return Err(RequestRefused::NotPaired);
+        }
+        self.send_program(now, method.to_owned(), body)
     }
 
     /// Answers a request [`LinkEvent::Serve`] handed out. One too large for

@@ -30,6 +30,9 @@ pub struct PairingConfig {
     pub leak_watch: Duration,
     /// The first session's timings.
     pub session: SessionConfig,
+    /// Whether the code pairs an app with a manager or introduces a
+    /// computer (its own topic and key: see [`Purpose`]).
+    pub purpose: Purpose,
 }
 
 impl Default for PairingConfig {
@@ -40,6 +43,7 @@ impl Default for PairingConfig {
             retry_max: Duration::from_secs(8),
             leak_watch: Duration::from_secs(10),
             session: SessionConfig::default(),
+            purpose: Purpose::Pairing,
         }
     }
 }

@@ -52,7 +52,7 @@ pub use events::{
 use crate::frame::DisconnectReason;
 use crate::hello::{Hello, OpenedHello, Role};
 use crate::identity::{NodeId, PublicKey, StaticKeypair};
-use crate::kdf::{PairingKeys, session_content_topic};
+use crate::kdf::{PairingKeys, Purpose, session_content_topic};
 use crate::pairing_code::PairingCode;
 use crate::pairing_commit::Commitment;
 use crate::sealed;
@@ -187,10 +187,11 @@ impl Pairing {
         seed: [u8; 32],
     ) -> Self {
         let deadline = now + config.ttl;
+        let keys = PairingKeys::derive_for(code, config.purpose);
         Pairing {
             role,
             config,
-            keys: PairingKeys::derive(code),
+            keys,
             own,
             rng: ChaCha20Rng::from_seed(seed),
             deadline,

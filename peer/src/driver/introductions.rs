@@ -1,0 +1,496 @@
+//! Adding a computer: the session between the new computer and the one introducing it (kept in memory only), the handoff, and a manager admitting an introduced app.
+
+use super::{Driver, random_seed};
+use crate::pairing_handle::PairingUpdate;
+use crate::request::{Reply, RequestError};
+use crate::subscriptions::Route;
+use crate::view::PeerEvent;
+use bytes::Bytes;
+use nodepair_keystore::{Counterparty as Stored, CounterpartyState, Role as StoredRole};
+use nodepair_protocol::hello::printable;
+use nodepair_protocol::introduction::{
+    self, HANDOFF_METHOD, Handoff, Introduce, Introduced, IntroductionError,
+};
+use nodepair_protocol::link::{LinkEvent, RequestId, Unanswered};
+use nodepair_protocol::pairing::{Counterparty as Met, Paired};
+use nodepair_protocol::{Link, PublicKey, StaticKeypair, Status, grants};
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, oneshot};
+
+/// How long the session between the two computers may last: time for the
+/// introducing side to ask every manager (at once, each within the request
+/// timeout) and to hand them over, retries included.
+const LIFETIME: Duration = Duration::from_secs(300);
+
+/// The new computer keeps the session this long after it took the handoff,
+/// so a lost answer can be asked for again and answered.
+const AFTER_HANDOFF: Duration = Duration::from_secs(30);
+
+/// The session with the other computer while a computer is added.
+pub(crate) struct Introduction {
+    link: Link,
+    topic: String,
+    /// The other computer, as it introduced itself.
+    computer: Met,
+    /// Our key this session is under.
+    ours: StaticKeypair,
+    updates: mpsc::Sender<PairingUpdate>,
+    /// Our requests waiting for answers (the handoff).
+    waiting: HashMap<RequestId, oneshot::Sender<Result<Reply, RequestError>>>,
+    /// Ended after this.
+    until: Instant,
+    /// The new computer: the managers it took, once it did.
+    joined: Option<usize>,
+}
+
+impl Driver {
+    /// An introduction's pairing is done: its session is kept here, not
+    /// stored, and the program is told.
+    pub(super) async fn on_met(&mut self, id: u64, paired: Paired) {
+        let Paired {
+            counterparty,
+            verification,
+            session,
+            session_topic,
+        } = paired;
+        let Some(run) = self.pairings.get_mut(&id) else {
+            return;
+        };
+        let peer = counterparty.static_key;
+        run.paired_with = Some(peer);
+        let (updates, ours) = (run.updates.clone(), run.ours.clone());
+        if self.counterparties.contains_key(&peer) || self.introductions.contains_key(&peer) {
+            let _ = updates.try_send(PairingUpdate::Failed(crate::PairingFailure::AlreadyPaired(
+                printable(&counterparty.display_name, 64),
+            )));
+            return;
+        }
+        let link = Link::paired(self.config.link(), ours.clone(), session, random_seed());
+        self.subscriptions
+            .subscribe(&session_topic, Route::Introduction(peer))
+            .await;
+        tracing::info!(target: crate::event_log::TARGET, key = %peer.fingerprint(), "met the computer {} to add; verification string confirmed on both", printable(&counterparty.display_name, 64));
+        let _ = updates.try_send(PairingUpdate::Met {
+            computer: counterparty.clone(),
+            verification,
+        });
+        self.introductions.insert(
+            peer,
+            Introduction {
+                link,
+                topic: session_topic,
+                computer: counterparty,
+                ours,
+                updates,
+                waiting: HashMap::new(),
+                until: self.now() + LIFETIME,
+                joined: None,
+            },
+        );
+    }
+
+    /// The introducing side's request to the new computer (the handoff).
+    /// `false` if there is no such session.
+    pub(super) fn introduction_request(
+        &mut self,
+        to: PublicKey,
+        (method, protocol): (&str, bool),
+        body: Bytes,
+        reply: oneshot::Sender<Result<Reply, RequestError>>,
+        now: Instant,
+    ) -> Result<(), oneshot::Sender<Result<Reply, RequestError>>> {
+        let Some(intro) = self.introductions.get_mut(&to) else {
+            return Err(reply);
+        };
+        let sent = if protocol {
+            intro.link.request_protocol(now, method, body)
+        } else {
+            intro.link.request(now, method.to_owned(), body)
+        };
+        match sent {
+            Ok(id) => {
+                intro.waiting.insert(id, reply);
+            }
+            Err(e) => {
+                let _ = reply.send(Err(RequestError::Send(e.to_string())));
+            }
+        }
+        Ok(())
+    }
+
+    /// Publishes what an introduction's link sends and acts on what it
+    /// says.
+    pub(super) async fn flush_introduction(&mut self, peer: PublicKey) {
+        loop {
+            let mut handoffs = Vec::new();
+            let mut closed = false;
+            {
+                let Some(intro) = self.introductions.get_mut(&peer) else {
+                    return;
+                };
+                loop {
+                    while let Some(payload) = intro.link.poll_transmit() {
+                        self.publisher.send(&intro.topic, payload);
+                    }
+                    let Some(event) = intro.link.poll_event() else {
+                        break;
+                    };
+                    match event {
+                        LinkEvent::Serve(request) if request.method == HANDOFF_METHOD => {
+                            handoffs.push((request.id, request.body));
+                        }
+                        LinkEvent::Serve(request) => {
+                            let _ = intro.link.respond(
+                                request.id,
+                                Status::FORBIDDEN,
+                                Bytes::from_static(
+                                    b"this session only carries the managers of an introduction",
+                                ),
+                            );
+                        }
+                        LinkEvent::Answered { id, status, body } => {
+                            if let Some(waiting) = intro.waiting.remove(&id) {
+                                let _ = waiting.send(Ok(Reply { status, body }));
+                            }
+                        }
+                        LinkEvent::Unanswered { id, why } => {
+                            if let Some(waiting) = intro.waiting.remove(&id) {
+                                let _ = waiting.send(Err(match why {
+                                    Unanswered::TimedOut => {
+                                        RequestError::Timeout(self.config.request_timeout)
+                                    }
+                                    Unanswered::SessionClosed => {
+                                        RequestError::Send("the session closed".into())
+                                    }
+                                    Unanswered::Stopped => RequestError::Stopped,
+                                }));
+                            }
+                        }
+                        LinkEvent::Revoked { .. } | LinkEvent::PeerClosed { .. } => {
+                            closed = true;
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            if closed {
+                self.fail_unjoined(
+                    peer,
+                    "the other computer ended the introduction without handing over any manager",
+                );
+                self.end_introduction(peer);
+                return;
+            }
+            if handoffs.is_empty() {
+                return;
+            }
+            for (id, body) in handoffs {
+                let (status, body) = self.on_handoff(peer, &body).await;
+                if let Some(intro) = self.introductions.get_mut(&peer) {
+                    let _ = intro.link.respond(id, status, Bytes::from(body));
+                }
+            }
+        }
+    }
+
+    /// The new computer is handed the managers that admitted it: all are
+    /// stored, or none.
+    async fn on_handoff(&mut self, peer: PublicKey, body: &[u8]) -> (Status, String) {
+        let Some(intro) = self.introductions.get(&peer) else {
+            return (Status::INTERNAL, "the introduction ended".into());
+        };
+        if let Some(count) = intro.joined {
+            return (Status::OK, format!("{{\"stored\":{count}}}"));
+        }
+        let handoff: Handoff = match serde_json::from_slice(body) {
+            Ok(h) => h,
+            Err(e) => {
+                return (
+                    Status::BAD_REQUEST,
+                    format!("the handoff is malformed ({e}); nothing was stored"),
+                );
+            }
+        };
+        let managers = match introduction::check_handoff(&handoff) {
+            Ok(m) => m,
+            Err(e) => return (Status::BAD_REQUEST, format!("{e}; nothing was stored")),
+        };
+        let now_unix = self.config.clock.unix_secs();
+        let our_key = self
+            .next
+            .as_ref()
+            .filter(|next| next.public() == intro.ours.public())
+            .map(|next| *next.public().as_bytes());
+        let records: Vec<Stored> = managers
+            .into_iter()
+            .filter(|m| !self.counterparties.contains_key(&m.public_key))
+            .map(|m| Stored {
+                public_key: *m.public_key.as_bytes(),
+                node_id: *m.node_id.as_bytes(),
+                display_name: m.display_name,
+                role: StoredRole::NodeManager,
+                paired_at: now_unix,
+                last_seen: None,
+                state: CounterpartyState::Active,
+                capabilities: m.capabilities,
+                local_name: None,
+                grants: None,
+                our_key,
+                moving_to: None,
+                introduced_by: None,
+            })
+            .collect();
+        for (n, record) in records.iter().enumerate() {
+            if let Err(e) = self.storage.save(record.clone()).await {
+                tracing::error!("the managers handed over could not be stored: {e}");
+                for written in &records[..n] {
+                    let _ = self.storage.delete(PublicKey(written.public_key)).await;
+                }
+                return (
+                    Status::INTERNAL,
+                    format!(
+                        "the new computer could not store its managers ({e}); nothing was kept"
+                    ),
+                );
+            }
+        }
+        let count = records.len();
+        let mut views = Vec::with_capacity(count);
+        for record in records {
+            let key = PublicKey(record.public_key);
+            self.add_stored(record).await;
+            if let Some(c) = self.counterparties.get(&key) {
+                let view = c.view();
+                tracing::info!(target: crate::event_log::TARGET, key = %key.fingerprint(), node_id = %view.node_id, "paired with the manager {} through an introduction", view.name());
+                let _ = self.events.send(PeerEvent::Changed(view.clone()));
+                views.push(view);
+            }
+        }
+        let Some(intro) = self.introductions.get_mut(&peer) else {
+            return (Status::OK, format!("{{\"stored\":{count}}}"));
+        };
+        intro.joined = Some(count);
+        intro.until = self.config.clock.now() + AFTER_HANDOFF;
+        let _ = intro.updates.try_send(PairingUpdate::Joined {
+            via: printable(&intro.computer.display_name, 64),
+            managers: views,
+        });
+        (Status::OK, format!("{{\"stored\":{count}}}"))
+    }
+
+    /// Ends the session with the other computer (it is told if online).
+    pub(super) fn end_introduction(&mut self, peer: PublicKey) {
+        let Some(mut intro) = self.introductions.remove(&peer) else {
+            return;
+        };
+        intro.link.shutdown();
+        while let Some(payload) = intro.link.poll_transmit() {
+            self.publisher.send(&intro.topic, payload);
+        }
+        for (_, waiting) in intro.waiting.drain() {
+            let _ = waiting.send(Err(RequestError::Send("the session closed".into())));
+        }
+        if matches!(
+            self.subscriptions.route(&intro.topic),
+            Some(Route::Introduction(_))
+        ) {
+            self.subscriptions.unsubscribe(&intro.topic);
+        }
+    }
+
+    /// Introductions' timers: their links', and their ends.
+    pub(super) fn introductions_timeout(&mut self, now: Instant) {
+        let mut over = Vec::new();
+        for (peer, intro) in &mut self.introductions {
+            if intro.until <= now {
+                over.push(*peer);
+            } else if intro.link.poll_timeout().is_some_and(|t| t <= now) {
+                intro.link.handle_timeout(now);
+            }
+        }
+        for peer in over {
+            self.fail_unjoined(
+                peer,
+                "the other computer did not hand over any manager in time",
+            );
+            self.end_introduction(peer);
+        }
+    }
+
+    /// Tells the program following the new computer's side, if it has not
+    /// taken a handoff, that the introduction ended (`why`). The introducing
+    /// side no longer listens then.
+    fn fail_unjoined(&self, peer: PublicKey, why: &str) {
+        if let Some(intro) = self.introductions.get(&peer)
+            && intro.joined.is_none()
+        {
+            let _ =
+                intro
+                    .updates
+                    .try_send(PairingUpdate::Failed(crate::PairingFailure::Introduction(
+                        why.to_owned(),
+                    )));
+        }
+    }
+
+    /// The earliest of the introductions' timers.
+    pub(super) fn introductions_deadline(&self) -> Option<Instant> {
+        self.introductions
+            .values()
+            .flat_map(|i| [i.link.poll_timeout(), Some(i.until)])
+            .flatten()
+            .min()
+    }
+
+    pub(super) fn introductions_busy(&self) -> Vec<PublicKey> {
+        self.introductions
+            .iter()
+            .filter(|(_, i)| i.link.has_output())
+            .map(|(k, _)| *k)
+            .collect()
+    }
+
+    pub(super) fn introduction_message(&mut self, peer: PublicKey, now: Instant, payload: &[u8]) {
+        if let Some(intro) = self.introductions.get_mut(&peer) {
+            intro.link.handle_message(now, payload);
+        }
+    }
+
+    /// A manager: an app asks to admit the same person's other computer.
+    /// Answers the request `id` on `introducer`'s link.
+    pub(super) async fn on_introduce(
+        &mut self,
+        introducer: PublicKey,
+        id: u64,
+        body: Bytes,
+        granted: Option<Vec<String>>,
+    ) {
+        let (status, answer) = match self.admit(introducer, &body, granted).await {
+            Ok(introduced) => (
+                Status::OK,
+                serde_json::to_vec(&introduced).expect("an answer serializes"),
+            ),
+            Err((status, why)) => (status, why.into_bytes()),
+        };
+        if let Some(c) = self.counterparties.get_mut(&introducer) {
+            let _ = c.link.respond(id, status, Bytes::from(answer));
+        }
+    }
+
+    async fn admit(
+        &mut self,
+        introducer: PublicKey,
+        body: &[u8],
+        granted: Option<Vec<String>>,
+    ) -> Result<Introduced, (Status, String)> {
+        let refused = |e: IntroductionError| {
+            let status = match e {
+                IntroductionError::NotAccepted | IntroductionError::BeyondIntroducer(_) => {
+                    Status::FORBIDDEN
+                }
+                _ => Status::BAD_REQUEST,
+            };
+            (status, format!("{e}; nothing was stored"))
+        };
+        let request: Introduce = serde_json::from_slice(body).map_err(|e| {
+            (
+                Status::BAD_REQUEST,
+                format!("the introduction is malformed ({e}); nothing was stored"),
+            )
+        })?;
+        let Some(by) = self.counterparties.get(&introducer) else {
+            return Err((Status::FORBIDDEN, "not paired".into()));
+        };
+        // A link under a key its app moves to stands for the record under
+        // the old key.
+        let by_record = match by.replaces.and_then(|old| self.counterparties.get(&old)) {
+            Some(old) => old.record.clone(),
+            None => by.record.clone(),
+        };
+        let root = by_record.introduced_by.unwrap_or(by_record.public_key);
+        let offered = self.config.capabilities.clone();
+        let admitted = introduction::admit(
+            self.config.accept_introductions,
+            &offered,
+            granted.as_deref(),
+            &request,
+            |key| self.counterparties.contains_key(key) || *key == self.own.public(),
+        );
+        let introduced = |record: &Stored, our: PublicKey| Introduced {
+            public_key: our.to_string(),
+            node_id: uuid::Uuid::from_bytes(self.identity.node_id).to_string(),
+            display_name: nodepair_protocol::hello::fit_display_name(&self.config.display_name),
+            capabilities: grants::granted(&offered, record.grants.as_deref()),
+        };
+        let admitted = match admitted {
+            Ok(a) => a,
+            // Asked again (its first answer was lost, or the handoff
+            // failed): the same answer, nothing written.
+            Err(IntroductionError::AlreadyPaired) => {
+                let key = introduction_key(&request).map_err(refused)?;
+                let again = self
+                    .counterparties
+                    .get(&key)
+                    .filter(|c| c.record.introduced_by == Some(root) && !c.link.is_revoking())
+                    .map(|c| c.record.clone());
+                return match again {
+                    Some(record) => Ok(introduced(&record, self.own_for_key(&record))),
+                    None => Err(refused(IntroductionError::AlreadyPaired)),
+                };
+            }
+            Err(e) => {
+                tracing::warn!(target: crate::event_log::TARGET, by = %introducer.fingerprint(), "refused an introduction by the app {}: {e}", printable(&by_record.display_name, 64));
+                return Err(refused(e));
+            }
+        };
+        let now_unix = self.config.clock.unix_secs();
+        let record = Stored {
+            public_key: *admitted.public_key.as_bytes(),
+            node_id: *admitted.node_id.as_bytes(),
+            display_name: admitted.display_name,
+            role: StoredRole::App,
+            paired_at: now_unix,
+            last_seen: None,
+            state: CounterpartyState::Active,
+            capabilities: Vec::new(),
+            local_name: None,
+            grants: admitted.grants,
+            // Introduced during our rotation: it is told our next key.
+            our_key: self.next.as_ref().map(|next| *next.public().as_bytes()),
+            moving_to: None,
+            introduced_by: Some(root),
+        };
+        if let Err(e) = self.storage.save(record.clone()).await {
+            tracing::error!("an introduced app could not be stored: {e}");
+            return Err((
+                Status::INTERNAL,
+                format!("the manager could not store the new computer ({e}); nothing was kept"),
+            ));
+        }
+        let answer = introduced(&record, self.own_for_key(&record));
+        let what = match &record.grants {
+            None => "everything offered".to_owned(),
+            Some(g) if g.is_empty() => "nothing but manager.info".to_owned(),
+            Some(g) => g.join(", "),
+        };
+        tracing::info!(target: crate::event_log::TARGET, key = %admitted.public_key.fingerprint(), by = %introducer.fingerprint(), "the app {} introduced the app {} (key {}), granted {what}", printable(&by_record.display_name, 64), printable(&record.display_name, 64), admitted.public_key.fingerprint());
+        self.add_stored(record).await;
+        if let Some(c) = self.counterparties.get(&admitted.public_key) {
+            let _ = self.events.send(PeerEvent::Changed(c.view()));
+        }
+        Ok(answer)
+    }
+
+    /// Our public key `record`'s counterparty knows.
+    fn own_for_key(&self, record: &Stored) -> PublicKey {
+        self.own_for(record).public()
+    }
+}
+
+fn introduction_key(request: &Introduce) -> Result<PublicKey, IntroductionError> {
+    request
+        .public_key
+        .parse()
+        .map_err(|_| IntroductionError::Malformed("public key"))
+}

@@ -1,0 +1,335 @@
+//! Adding a computer: the new app joining with a code, and the paired app introducing it to its managers.
+//!
+//! The new computer ([`Peer::offer_introduction`]) shows a code; the
+//! person types it on a computer already paired ([`Peer::introduce`]); both
+//! compare the verification string as in pairing. The paired app then asks
+//! each of its managers online to admit the new one
+//! (`nodepair.introduce`), and hands it those that did
+//! (`nodepair.handoff`) over the session the code opened, which neither
+//! side keeps. The new app stores them and connects.
+
+use crate::driver::Command;
+use crate::pairing_handle::{PairingFailure, PairingHandle, PairingUpdate};
+use crate::request::RequestError;
+use crate::view::CounterpartyView;
+use crate::{Peer, driver};
+use nodepair_protocol::hello::{Role, printable};
+use nodepair_protocol::introduction::{
+    HANDOFF_METHOD, Handoff, INTRODUCE_METHOD, Introduce, Introduced,
+};
+use nodepair_protocol::pairing::Counterparty;
+use nodepair_protocol::pairing_code::PairingCode;
+use nodepair_protocol::{NodeState, Pairing, PublicKey, Purpose, Status};
+use std::sync::atomic::Ordering;
+use tokio::sync::mpsc;
+
+/// How long the introducing side waits for its managers to come online
+/// before asking those that are.
+const ONLINE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// What became of one manager when a computer was introduced to it.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Outcome {
+    /// It admitted the new computer, granting it these.
+    Introduced {
+        /// What the new computer may use there.
+        capabilities: Vec<String>,
+    },
+    /// It refused (it does not accept introductions, or asked for more
+    /// than this app has); nothing was stored there.
+    Refused {
+        /// Its status code.
+        status: u16,
+        /// What it said.
+        why: String,
+    },
+    /// It is offline or did not answer: introduce the computer again once
+    /// it is back.
+    Unreachable {
+        /// Why.
+        why: String,
+    },
+}
+
+/// One manager's outcome.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ManagerOutcome {
+    /// Its name, escaped for a terminal.
+    pub name: String,
+    /// Its key's fingerprint.
+    pub fingerprint: String,
+    /// What happened.
+    #[serde(flatten)]
+    pub outcome: Outcome,
+}
+
+/// What an introduction did, as the introducing side shows it.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct IntroductionReport {
+    /// The new computer's name, escaped.
+    pub computer: String,
+    /// Its key's fingerprint.
+    pub fingerprint: String,
+    /// Each manager this app is paired with, by name.
+    pub managers: Vec<ManagerOutcome>,
+    /// Whether the new computer took the managers that admitted it (it
+    /// answered the handoff); `false` with why otherwise.
+    pub handed: Result<usize, String>,
+}
+
+impl IntroductionReport {
+    /// How many managers admitted the new computer.
+    pub fn introduced(&self) -> usize {
+        self.managers
+            .iter()
+            .filter(|m| matches!(m.outcome, Outcome::Introduced { .. }))
+            .count()
+    }
+
+    /// In words, a line per manager.
+    pub fn describe(&self) -> String {
+        let mut out = match &self.handed {
+            Ok(_) => format!(
+                "{} ({}) now reaches {} of {} managers",
+                self.computer,
+                self.fingerprint,
+                self.introduced(),
+                self.managers.len()
+            ),
+            Err(why) => format!(
+                "{} managers admitted {} ({}), but it did not take them: {why}; introduce it again",
+                self.introduced(),
+                self.computer,
+                self.fingerprint
+            ),
+        };
+        for m in &self.managers {
+            let what = match &m.outcome {
+                Outcome::Introduced { capabilities } => {
+                    format!("introduced; may use {}", capabilities.join(", "))
+                }
+                Outcome::Refused { status, why } => format!("refused ({status}): {why}"),
+                Outcome::Unreachable { why } => format!("not reached: {why}"),
+            };
+            out.push_str(&format!("\n  {} ({}): {what}", m.name, m.fingerprint));
+        }
+        out
+    }
+}
+
+impl Peer {
+    /// App side, on the new computer: draws an introduction code and waits
+    /// for the person's other computer (already paired) to answer it,
+    /// compare, and hand over its managers. Show `handle.code`; the handle
+    /// ends with [`PairingUpdate::Joined`].
+    pub async fn offer_introduction(&self) -> Result<PairingHandle, PairingFailure> {
+        let mut random = [0u8; 8];
+        getrandom::fill(&mut random).expect("the operating system provides random bytes");
+        let code = PairingCode::from_random(random);
+        self.start_introduction(code, Role::App).await
+    }
+
+    /// App side, on a computer already paired: answers the introduction
+    /// `code` the new computer shows. Once both people compared, every
+    /// manager online is asked to admit the new computer with at most this
+    /// app's grant, and those that did are handed to it. The handle ends
+    /// with [`PairingUpdate::Introduced`].
+    pub async fn introduce(&self, code: PairingCode) -> Result<PairingHandle, PairingFailure> {
+        let mut inner = self.start_introduction(code, Role::Manager).await?;
+        let (tx, rx) = mpsc::channel(64);
+        let peer = self.clone();
+        let handle = PairingHandle {
+            code: inner.code.clone(),
+            id: inner.id,
+            updates: rx,
+            commands: inner.commands.clone(),
+        };
+        tokio::spawn(async move {
+            while let Some(update) = inner.next().await {
+                match update {
+                    PairingUpdate::Met {
+                        computer,
+                        verification,
+                    } => {
+                        let _ = tx
+                            .send(PairingUpdate::Met {
+                                computer: computer.clone(),
+                                verification,
+                            })
+                            .await;
+                        let report = peer.introduce_to_managers(&computer).await;
+                        let _ = peer
+                            .send(Command::EndIntroduction {
+                                peer: computer.static_key,
+                            })
+                            .await;
+                        let _ = tx.send(PairingUpdate::Introduced(report)).await;
+                        return;
+                    }
+                    other => {
+                        let end = matches!(other, PairingUpdate::Failed(_));
+                        let _ = tx.send(other).await;
+                        if end {
+                            return;
+                        }
+                    }
+                }
+            }
+        });
+        Ok(handle)
+    }
+
+    async fn start_introduction(
+        &self,
+        code: PairingCode,
+        machine: Role,
+    ) -> Result<PairingHandle, PairingFailure> {
+        if self.inner.role != Role::App {
+            return Err(PairingFailure::Stopped);
+        }
+        let id = self.inner.next_pairing.fetch_add(1, Ordering::Relaxed);
+        let now = self.inner.config.clock.now();
+        let local = self.keys().pairing;
+        let ours = local.keypair.clone();
+        let mut config = self.inner.config.pairing.clone();
+        config.purpose = Purpose::Introduction;
+        let seed = driver::random_seed();
+        let pairing = match machine {
+            Role::App => Pairing::app(&code, local, now, config, seed),
+            Role::Manager => Pairing::manager(&code, local, now, config, seed),
+        };
+        let (updates, receiver) = mpsc::channel(64);
+        self.send(Command::StartIntroduction {
+            id,
+            pairing: Box::new(pairing),
+            ours,
+            updates,
+        })
+        .await
+        .map_err(|_| PairingFailure::Stopped)?;
+        Ok(PairingHandle {
+            code,
+            id,
+            updates: receiver,
+            commands: self.inner.commands.clone(),
+        })
+    }
+
+    /// Asks every manager online to admit `computer`, then hands it those
+    /// that did.
+    async fn introduce_to_managers(&self, computer: &Counterparty) -> IntroductionReport {
+        // Just started (a command run without the app): the managers get a
+        // moment to come online.
+        let deadline = tokio::time::Instant::now() + ONLINE_WAIT;
+        let listed = async || {
+            let mut all = self.counterparties().await;
+            all.retain(|m| m.role == Role::Manager && m.state != NodeState::Revoked);
+            all
+        };
+        let mut managers: Vec<CounterpartyView> = listed().await;
+        while managers.iter().any(|m| m.state != NodeState::Online)
+            && tokio::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            managers = listed().await;
+        }
+        let body = Introduce {
+            public_key: computer.static_key.to_string(),
+            node_id: computer.node_id.0.to_string(),
+            display_name: computer.display_name.clone(),
+            grants: None,
+        };
+        let body = serde_json::to_vec(&body).expect("an introduction serializes");
+        // All at once: each waits at most the request timeout.
+        let mut asks = tokio::task::JoinSet::new();
+        for (n, m) in managers.iter().enumerate() {
+            let (peer, body, key) = (self.clone(), body.clone(), m.public_key);
+            let online = m.state == NodeState::Online;
+            asks.spawn(async move {
+                if !online {
+                    return (
+                        n,
+                        Err(Outcome::Unreachable {
+                            why: "offline".into(),
+                        }),
+                    );
+                }
+                (n, ask(&peer, key, body).await)
+            });
+        }
+        let mut answers: Vec<Option<Result<Introduced, Outcome>>> = vec![None; managers.len()];
+        while let Some(Ok((n, answer))) = asks.join_next().await {
+            answers[n] = Some(answer);
+        }
+        let mut handoff = Handoff::default();
+        let mut outcomes = Vec::new();
+        for (m, outcome) in managers.iter().zip(answers) {
+            let outcome = outcome.unwrap_or_else(|| {
+                Err(Outcome::Unreachable {
+                    why: "the request was lost".into(),
+                })
+            });
+            let outcome = match outcome {
+                Ok(introduced) => {
+                    let capabilities = introduced.capabilities.clone();
+                    handoff.managers.push(introduced);
+                    Outcome::Introduced { capabilities }
+                }
+                Err(outcome) => outcome,
+            };
+            outcomes.push(ManagerOutcome {
+                name: printable(m.name(), 64),
+                fingerprint: m.public_key.fingerprint(),
+                outcome,
+            });
+        }
+        let handed = if handoff.managers.is_empty() {
+            Ok(0)
+        } else {
+            let count = handoff.managers.len();
+            let body = serde_json::to_vec(&handoff).expect("a handoff serializes");
+            match self
+                .request_introduction(computer.static_key, HANDOFF_METHOD, body)
+                .await
+            {
+                Ok(reply) if reply.status == Status::OK => Ok(count),
+                Ok(reply) => Err(format!(
+                    "it answered {}: {}",
+                    reply.status.0,
+                    printable(&String::from_utf8_lossy(&reply.body), 200)
+                )),
+                Err(e) => Err(e.to_string()),
+            }
+        };
+        IntroductionReport {
+            computer: printable(&computer.display_name, 64),
+            fingerprint: computer.static_key.fingerprint(),
+            managers: outcomes,
+            handed,
+        }
+    }
+}
+
+/// One manager's answer to an introduction.
+async fn ask(peer: &Peer, manager: PublicKey, body: Vec<u8>) -> Result<Introduced, Outcome> {
+    match peer
+        .request_introduction(manager, INTRODUCE_METHOD, body)
+        .await
+    {
+        Ok(reply) if reply.status == Status::OK => {
+            serde_json::from_slice(&reply.body).map_err(|e| Outcome::Refused {
+                status: reply.status.0,
+                why: format!("its answer is malformed: {e}"),
+            })
+        }
+        Ok(reply) => Err(Outcome::Refused {
+            status: reply.status.0,
+            why: printable(&String::from_utf8_lossy(&reply.body), 300),
+        }),
+        Err(RequestError::NotPaired(_)) => Err(Outcome::Unreachable {
+            why: "unpaired meanwhile".into(),
+        }),
+        Err(e) => Err(Outcome::Unreachable { why: e.to_string() }),
+    }
+}

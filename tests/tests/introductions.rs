@@ -1,0 +1,369 @@
+//! Adding a computer with the real programs: a new app (`nodepair join`)
+//! introduced by one already paired (`nodepair add-computer`) reaches the
+//! two managers that accept introductions, with at most the introducer's
+//! grant, and is refused by the one that does not; hostile and malformed
+//! introductions store nothing.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use bytes::Bytes;
+use nodepair_protocol::introduction::{INTRODUCE_METHOD, Introduce, Introduced};
+use nodepair_protocol::{PublicKey, Status};
+use nodepair_tests::net::{
+    App, AppHome, Daemon, ManagerHome, Relay, eventually, online, pair_with_args,
+};
+use nodepair_tests::{Sandbox, json_of, stderr, stdout};
+use std::io::BufRead;
+use std::time::Duration;
+
+const LONG: Duration = Duration::from_secs(120);
+const ACCEPTING: &str = "\n[pairing]\naccept_introductions = true\n";
+
+fn manager(sandbox: &Sandbox, relay: &Relay, name: &str, accepting: bool) -> ManagerHome {
+    ManagerHome::with_config(
+        sandbox.path(),
+        name,
+        &[&relay.addr],
+        Duration::from_secs(120),
+        &["info", "host", "logs"],
+        if accepting { ACCEPTING } else { "" },
+    )
+}
+
+/// The apps `home`'s daemon has stored, by name, with their grants.
+fn peers(sandbox: &Sandbox, home: &ManagerHome) -> Vec<(String, serde_json::Value)> {
+    let out = json_of(&home.cli(sandbox, &["peers", "--json"]));
+    out["peers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["name"].as_str().unwrap().to_owned(), p["grants"].clone()))
+        .collect()
+}
+
+/// `nodepair-manager pair --yes [args] <code>` against `app`'s `nodepair
+/// pair --yes --json`: both from the terminal.
+fn pair_cli(sandbox: &Sandbox, app: &AppHome, manager: &ManagerHome, args: &[&str]) {
+    let mut pairing = app
+        .command(sandbox, &["pair", "--yes", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(pairing.stdout.take().unwrap());
+    let mut line = String::new();
+    lines.read_line(&mut line).unwrap();
+    let offer: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let code = offer["code"].as_str().unwrap();
+    let mut all = vec!["pair", "--yes"];
+    all.extend_from_slice(args);
+    all.push(code);
+    let out = manager.cli(sandbox, &all);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(pairing.wait().unwrap().success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_computer_reaches_the_managers_that_accept_introductions_and_no_other() {
+    let sandbox = Sandbox::new().unwrap();
+    let relay = Relay::start(&sandbox, &[]);
+    let (a, b, c) = (
+        manager(&sandbox, &relay, "alpha", true),
+        manager(&sandbox, &relay, "bravo", true),
+        manager(&sandbox, &relay, "charlie", false),
+    );
+    let daemons: Vec<Daemon> = [&a, &b, &c].iter().map(|h| h.run(&sandbox)).collect();
+    let laptop = AppHome::new(sandbox.path(), "laptop", &[&relay.addr]);
+    let desktop = AppHome::new(sandbox.path(), "desktop", &[&relay.addr]);
+    // The laptop is granted only `host` on alpha, everything on the others.
+    pair_cli(&sandbox, &laptop, &a, &["--grant", "host"]);
+    pair_cli(&sandbox, &laptop, &b, &[]);
+    pair_cli(&sandbox, &laptop, &c, &[]);
+
+    // The new computer shows a code; the laptop answers it.
+    let mut join = desktop
+        .command(&sandbox, &["join", "--yes", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(join.stdout.take().unwrap());
+    let mut line = String::new();
+    lines.read_line(&mut line).unwrap();
+    let offer: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(offer["type"], "join_code", "{offer}");
+    let code = offer["code"].as_str().unwrap().to_owned();
+    assert_eq!(offer["command"], format!("nodepair add-computer {code}"));
+    let (sandbox_root, laptop_home) = (sandbox.path().to_owned(), laptop.clone());
+    let adding = std::thread::spawn(move || {
+        let sandbox = Sandbox::at(&sandbox_root);
+        laptop_home.cli(&sandbox, &["add-computer", "--yes", "--json", &code])
+    });
+    let mut joined = String::new();
+    lines.read_to_string_lossy(&mut joined);
+    assert!(join.wait().unwrap().success(), "join: {joined}");
+    let added = adding.join().unwrap();
+    assert!(
+        added.status.success(),
+        "{}{}",
+        stdout(&added),
+        stderr(&added)
+    );
+
+    // The laptop says what each manager did.
+    let report: serde_json::Value = stdout(&added)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|l| l["type"] == "introduced")
+        .expect("a final report");
+    let outcome = |name: &str| {
+        report["report"]["managers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["name"] == name)
+            .unwrap_or_else(|| panic!("{name} in {report}"))
+            .clone()
+    };
+    assert_eq!(outcome("alpha")["outcome"], "introduced");
+    assert_eq!(
+        outcome("alpha")["capabilities"],
+        serde_json::json!(["info", "host"]),
+        "no more than the laptop's own grant there"
+    );
+    assert_eq!(outcome("bravo")["outcome"], "introduced");
+    assert_eq!(
+        outcome("bravo")["capabilities"],
+        serde_json::json!(["info", "host", "logs"])
+    );
+    let refused = outcome("charlie");
+    assert_eq!(refused["outcome"], "refused", "{refused}");
+    assert_eq!(refused["status"], 403);
+    assert!(
+        refused["why"]
+            .as_str()
+            .unwrap()
+            .contains("does not accept introductions"),
+        "{refused}"
+    );
+
+    // The desktop stored alpha and bravo, and charlie never heard of it.
+    let last: serde_json::Value = serde_json::from_str(joined.lines().last().unwrap()).unwrap();
+    assert_eq!(last["type"], "joined", "{joined}");
+    assert_eq!(last["via"], "laptop");
+    let managers = json_of(&desktop.cli(&sandbox, &["managers", "--json"]));
+    let mut names: Vec<&str> = managers["managers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names, ["alpha", "bravo"]);
+    let grants_on = |home: &ManagerHome| {
+        peers(&sandbox, home)
+            .into_iter()
+            .find(|(n, _)| n == "desktop")
+            .map(|(_, g)| g)
+    };
+    assert_eq!(grants_on(&a), Some(serde_json::json!(["host"])));
+    assert_eq!(
+        grants_on(&b),
+        Some(serde_json::Value::Null),
+        "everything, as the laptop"
+    );
+    assert_eq!(
+        grants_on(&c),
+        None,
+        "nothing stored where introductions are refused"
+    );
+
+    // It reaches them on its own: host on both, logs only where granted.
+    let asked = desktop.cli(&sandbox, &["ask", "alpha", "host.health"]);
+    assert!(asked.status.success(), "{}", stderr(&asked));
+    let asked = desktop.cli(&sandbox, &["ask", "bravo", "host.health"]);
+    assert!(asked.status.success(), "{}", stderr(&asked));
+    let refused = desktop.cli(
+        &sandbox,
+        &[
+            "ask",
+            "alpha",
+            "logs.tail",
+            r#"{"source": "x", "lines": 1}"#,
+        ],
+    );
+    assert_eq!(refused.status.code(), Some(77), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("\"logs\""),
+        "{}",
+        stderr(&refused)
+    );
+    let unknown = desktop.cli(&sandbox, &["ask", "charlie", "host.health"]);
+    assert_eq!(unknown.status.code(), Some(67), "{}", stderr(&unknown));
+
+    // Both keys are in alpha's audit log.
+    let laptop_key = json_of(&laptop.cli(&sandbox, &["status", "--json"]))["status"]["fingerprint"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let desktop_key =
+        json_of(&desktop.cli(&sandbox, &["status", "--json"]))["status"]["fingerprint"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    let mut daemons = daemons.into_iter();
+    let log = daemons.next().unwrap().stop_and_read_log();
+    let line = log
+        .lines()
+        .find(|l| l.contains("introduced the app"))
+        .unwrap_or_else(|| panic!("no audit line in {log}"));
+    assert!(
+        line.contains(&laptop_key) && line.contains(&desktop_key),
+        "{line}"
+    );
+}
+
+/// An app paired with `home` (granted `grant`), and the daemon's key.
+async fn introducer(
+    sandbox: &Sandbox,
+    home: &ManagerHome,
+    app: &App,
+    grant: &[&str],
+) -> (nodepair_peer::Peer, PublicKey) {
+    let peer = app.start().await;
+    let (out, _) = pair_with_args(sandbox, home, &peer, grant).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let key = peer.counterparties().await[0].public_key;
+    online(&peer, key, LONG).await;
+    (peer, key)
+}
+
+fn introduction(name: &str, key: &PublicKey, grants: Option<&[&str]>) -> Bytes {
+    Bytes::from(
+        serde_json::to_vec(&Introduce {
+            public_key: key.to_string(),
+            node_id: "6f1c2a8e-5b0d-4c3e-9a71-2f4d8e6b1c09".into(),
+            display_name: name.into(),
+            grants: grants.map(|g| g.iter().map(|s| (*s).to_owned()).collect()),
+        })
+        .unwrap(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn introductions_beyond_the_introducer_to_a_refusing_manager_or_malformed_store_nothing() {
+    let sandbox = Sandbox::new().unwrap();
+    let relay = Relay::start(&sandbox, &[]);
+    let open = manager(&sandbox, &relay, "open", true);
+    let closed = manager(&sandbox, &relay, "closed", false);
+    let (_open_daemon, _closed_daemon) = (open.run(&sandbox), closed.run(&sandbox));
+    let app = App::new("teammate", &[&relay.addr]);
+    let (peer, open_key) = introducer(&sandbox, &open, &app, &["--grant", "host"]).await;
+    let other = App::new("owner", &[&relay.addr]);
+    let (owner, closed_key) = introducer(&sandbox, &closed, &other, &[]).await;
+    let newcomer = App::new("newcomer", &[]).keypair().public();
+
+    // More than the introducer has: refused whole, naming what.
+    let reply = peer
+        .request_introduction(
+            open_key,
+            INTRODUCE_METHOD,
+            introduction("newcomer", &newcomer, Some(&["host", "logs"])),
+        )
+        .await
+        .unwrap();
+    assert_eq!(reply.status, Status::FORBIDDEN);
+    let why = String::from_utf8_lossy(&reply.body).into_owned();
+    assert!(
+        why.contains("\"logs\"") && why.contains("nothing was stored"),
+        "{why}"
+    );
+    // To a manager whose operator does not accept introductions.
+    let reply = owner
+        .request_introduction(
+            closed_key,
+            INTRODUCE_METHOD,
+            introduction("newcomer", &newcomer, None),
+        )
+        .await
+        .unwrap();
+    assert_eq!(reply.status, Status::FORBIDDEN);
+    assert!(
+        String::from_utf8_lossy(&reply.body).contains("does not accept introductions"),
+        "{:?}",
+        reply.body
+    );
+    // Malformed: a key of zeros, a body that is not an introduction.
+    let zero = PublicKey([0; 32]);
+    let reply = peer
+        .request_introduction(
+            open_key,
+            INTRODUCE_METHOD,
+            introduction("newcomer", &zero, None),
+        )
+        .await
+        .unwrap();
+    assert_eq!(reply.status, Status::BAD_REQUEST, "{:?}", reply.body);
+    let reply = peer
+        .request_introduction(
+            open_key,
+            INTRODUCE_METHOD,
+            Bytes::from_static(b"{\"public_key\": 7}"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(reply.status, Status::BAD_REQUEST, "{:?}", reply.body);
+    // Introducing itself: already paired.
+    let reply = peer
+        .request_introduction(
+            open_key,
+            INTRODUCE_METHOD,
+            introduction("me again", &app.keypair().public(), None),
+        )
+        .await
+        .unwrap();
+    assert_eq!(reply.status, Status::BAD_REQUEST, "{:?}", reply.body);
+    for (home, only) in [(&open, "teammate"), (&closed, "owner")] {
+        let names: Vec<String> = peers(&sandbox, home).into_iter().map(|(n, _)| n).collect();
+        assert_eq!(names, [only], "nothing stored on {home:?}");
+    }
+
+    // Within its grant it is admitted; asked again (a lost answer), the
+    // same answer and still one record.
+    let mut answers = Vec::new();
+    for _ in 0..2 {
+        let reply = peer
+            .request_introduction(
+                open_key,
+                INTRODUCE_METHOD,
+                introduction("newcomer", &newcomer, None),
+            )
+            .await
+            .unwrap();
+        assert_eq!(reply.status, Status::OK, "{:?}", reply.body);
+        let answer: Introduced = serde_json::from_slice(&reply.body).unwrap();
+        answers.push(answer);
+    }
+    assert_eq!(answers[0], answers[1]);
+    assert_eq!(answers[0].public_key, open_key.to_string());
+    assert_eq!(answers[0].capabilities, ["info", "host"]);
+    eventually(LONG, "the newcomer stored once, granted host", || async {
+        let all = peers(&sandbox, &open);
+        all.len() == 2
+            && all
+                .iter()
+                .any(|(n, g)| n == "newcomer" && *g == serde_json::json!(["host"]))
+    })
+    .await;
+}
+
+trait ReadAll {
+    fn read_to_string_lossy(&mut self, into: &mut String);
+}
+
+impl<R: std::io::Read> ReadAll for std::io::BufReader<R> {
+    fn read_to_string_lossy(&mut self, into: &mut String) {
+        let mut bytes = Vec::new();
+        let _ = std::io::Read::read_to_end(self, &mut bytes);
+        into.push_str(&String::from_utf8_lossy(&bytes));
+    }
+}
