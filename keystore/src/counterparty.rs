@@ -67,6 +67,10 @@ pub struct Counterparty {
     /// cut each other off; `None` for one paired directly (it starts its
     /// own line).
     pub introduced_by: Option<[u8; 32]>,
+    /// On an app, for a manager: the person's computers this app asked to
+    /// cut off (by name, key or fingerprint) that the manager has not
+    /// answered yet; asked again each time a session with it comes up.
+    pub cut_offs: Vec<String>,
 }
 
 /// A counterparty entry that cannot be read.
@@ -125,6 +129,9 @@ struct WireCounterparty {
     /// Added later in version 1, only for introduced apps.
     #[prost(bytes = "vec", optional, tag = "14")]
     introduced_by: Option<Vec<u8>>,
+    /// Added later in version 1, only while cut-offs wait.
+    #[prost(string, repeated, tag = "15")]
+    cut_offs: Vec<String>,
 }
 
 /// A grant narrower than everything: the capabilities listed, possibly none.
@@ -167,6 +174,7 @@ impl Counterparty {
             our_key: self.our_key.map(|k| k.to_vec()),
             moving_to: self.moving_to.map(|k| k.to_vec()),
             introduced_by: self.introduced_by.map(|k| k.to_vec()),
+            cut_offs: self.cut_offs.clone(),
         }
         .encode_to_vec()
     }
@@ -220,6 +228,7 @@ impl Counterparty {
             our_key: key_field(w.our_key, "our key length")?,
             moving_to: key_field(w.moving_to, "announced key length")?,
             introduced_by: key_field(w.introduced_by, "introducer key length")?,
+            cut_offs: w.cut_offs,
         })
     }
 
@@ -292,6 +301,7 @@ mod tests {
             our_key: None,
             moving_to: None,
             introduced_by: None,
+            cut_offs: Vec::new(),
         }
     }
 
@@ -308,6 +318,7 @@ mod tests {
         b.our_key = Some([7; 32]);
         b.moving_to = Some([8; 32]);
         b.introduced_by = Some([9; 32]);
+        b.cut_offs = vec!["laptop".into()];
         b.save(&store).unwrap();
         assert_eq!(store.names().unwrap().len(), 2);
         assert_eq!(Counterparty::load_all(&store).unwrap(), [a.clone(), b]);

@@ -54,6 +54,7 @@ fn counterparty(key: u8) -> Counterparty {
         our_key: None,
         moving_to: None,
         introduced_by: None,
+        cut_offs: Vec::new(),
     }
 }
 

@@ -175,6 +175,10 @@ pub(crate) struct PeerRow {
     pub(crate) capabilities: Vec<String>,
     /// What this manager grants it: `None` is everything it offers.
     pub(crate) grants: Option<Vec<String>>,
+    /// For an app another app introduced: the fingerprint of the first app
+    /// of its line (the one the operator paired).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) introduced_by: Option<String>,
     pub(crate) paired_at: u64,
     pub(crate) last_seen: Option<u64>,
     pub(crate) latency_ms: Option<f64>,
@@ -195,6 +199,7 @@ impl PeerRow {
             state: v.state.as_str().into(),
             capabilities: v.capabilities.clone(),
             grants: v.grants.clone(),
+            introduced_by: v.introduced_by.map(|k| k.fingerprint()),
             paired_at: v.paired_at,
             last_seen: v.last_seen,
             latency_ms: v.latency.map(|d| d.as_secs_f64() * 1000.0),

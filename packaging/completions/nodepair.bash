@@ -25,6 +25,9 @@ _nodepair() {
             nodepair,ask)
                 cmd="nodepair__subcmd__ask"
                 ;;
+            nodepair,cut-off)
+                cmd="nodepair__subcmd__cut__subcmd__off"
+                ;;
             nodepair,help)
                 cmd="nodepair__subcmd__help"
                 ;;
@@ -55,6 +58,9 @@ _nodepair() {
             nodepair__subcmd__help,ask)
                 cmd="nodepair__subcmd__help__subcmd__ask"
                 ;;
+            nodepair__subcmd__help,cut-off)
+                cmd="nodepair__subcmd__help__subcmd__cut__subcmd__off"
+                ;;
             nodepair__subcmd__help,help)
                 cmd="nodepair__subcmd__help__subcmd__help"
                 ;;
@@ -83,7 +89,7 @@ _nodepair() {
 
     case "${cmd}" in
         nodepair)
-            opts="-h -V --config --hidden --help --version pair join add-computer managers unpair rotate-key status alerts ask help"
+            opts="-h -V --config --hidden --help --version pair join add-computer cut-off managers unpair rotate-key status alerts ask help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -162,8 +168,26 @@ _nodepair() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        nodepair__subcmd__cut__subcmd__off)
+            opts="-h --json --config --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         nodepair__subcmd__help)
-            opts="pair join add-computer managers unpair rotate-key status alerts ask help"
+            opts="pair join add-computer cut-off managers unpair rotate-key status alerts ask help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -205,6 +229,20 @@ _nodepair() {
             return 0
             ;;
         nodepair__subcmd__help__subcmd__ask)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        nodepair__subcmd__help__subcmd__cut__subcmd__off)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

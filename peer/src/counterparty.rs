@@ -30,6 +30,8 @@ pub(crate) struct Counterparty {
     /// replaces the one under `replaces` (its old key) once a session is up
     /// under the new one. Not shown until then.
     pub(crate) replaces: Option<nodepair_protocol::PublicKey>,
+    /// Cut-offs sent to it (a manager), by request, until answered.
+    pub(crate) cut_offs_sent: HashMap<RequestId, String>,
     /// Which link this is of the driver's (answers go to the link that
     /// served them, not to one made since).
     pub(crate) generation: u64,
@@ -47,6 +49,7 @@ impl Counterparty {
             waiting: HashMap::new(),
             revocation: Vec::new(),
             replaces: None,
+            cut_offs_sent: HashMap::new(),
             generation: 0,
         }
     }

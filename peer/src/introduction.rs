@@ -15,7 +15,7 @@ use crate::view::CounterpartyView;
 use crate::{Peer, driver};
 use nodepair_protocol::hello::{Role, printable};
 use nodepair_protocol::introduction::{
-    HANDOFF_METHOD, Handoff, INTRODUCE_METHOD, Introduce, Introduced,
+    HANDOFF_METHOD, Handoff, INTRODUCE_METHOD, Introduce, Introduced, check_handoff,
 };
 use nodepair_protocol::pairing::Counterparty;
 use nodepair_protocol::pairing_code::PairingCode;
@@ -204,6 +204,7 @@ impl Peer {
             id,
             pairing: Box::new(pairing),
             ours,
+            joining: machine == Role::App,
             updates,
         })
         .await
@@ -244,7 +245,12 @@ impl Peer {
         // All at once: each waits at most the request timeout.
         let mut asks = tokio::task::JoinSet::new();
         for (n, m) in managers.iter().enumerate() {
-            let (peer, body, key) = (self.clone(), body.clone(), m.public_key);
+            let (peer, body, key, node_id) = (
+                self.clone(),
+                body.clone(),
+                m.public_key,
+                m.node_id.0.to_string(),
+            );
             let online = m.state == NodeState::Online;
             asks.spawn(async move {
                 if !online {
@@ -255,7 +261,7 @@ impl Peer {
                         }),
                     );
                 }
-                (n, ask(&peer, key, body).await)
+                (n, ask(&peer, (key, &node_id), body).await)
             });
         }
         let mut answers: Vec<Option<Result<Introduced, Outcome>>> = vec![None; managers.len()];
@@ -284,9 +290,9 @@ impl Peer {
                 outcome,
             });
         }
-        let handed = if handoff.managers.is_empty() {
-            Ok(0)
-        } else {
+        // Sent even empty: the new computer then knows at once that no
+        // manager admitted it.
+        let handed = {
             let count = handoff.managers.len();
             let body = serde_json::to_vec(&handoff).expect("a handoff serializes");
             match self
@@ -311,17 +317,36 @@ impl Peer {
     }
 }
 
-/// One manager's answer to an introduction.
-async fn ask(peer: &Peer, manager: PublicKey, body: Vec<u8>) -> Result<Introduced, Outcome> {
+/// One manager's answer to an introduction, checked: what is handed to
+/// the new computer must be that very manager, as we know it.
+async fn ask(
+    peer: &Peer,
+    (manager, node_id): (PublicKey, &str),
+    body: Vec<u8>,
+) -> Result<Introduced, Outcome> {
+    let unusable = |why: String| Outcome::Refused {
+        status: 200,
+        why: format!("its answer is unusable ({why}); nothing is handed over for it"),
+    };
     match peer
         .request_introduction(manager, INTRODUCE_METHOD, body)
         .await
     {
         Ok(reply) if reply.status == Status::OK => {
-            serde_json::from_slice(&reply.body).map_err(|e| Outcome::Refused {
-                status: reply.status.0,
-                why: format!("its answer is malformed: {e}"),
+            let answer: Introduced =
+                serde_json::from_slice(&reply.body).map_err(|e| unusable(e.to_string()))?;
+            check_handoff(&Handoff {
+                managers: vec![answer.clone()],
             })
+            .map_err(|e| unusable(e.to_string()))?;
+            if answer.public_key.parse::<PublicKey>().ok() != Some(manager)
+                || answer.node_id != node_id
+            {
+                return Err(unusable(
+                    "it names another key or node id than its own; introduce again once its key rotation ended".into(),
+                ));
+            }
+            Ok(answer)
         }
         Ok(reply) => Err(Outcome::Refused {
             status: reply.status.0,

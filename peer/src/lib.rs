@@ -29,6 +29,7 @@
 //! - [`request`]: serving requests and waiting for replies.
 //! - [`pairing_handle`]: following a pairing under way.
 //! - [`introduction`]: adding a computer from one already paired.
+//! - [`cut_off`]: cutting off a lost computer from another.
 //! - [`pairing_progress`]: its phases and their words, for every program.
 //! - [`exit_code`]: the exit codes both programs use.
 //!
@@ -42,6 +43,7 @@ pub mod clock;
 pub mod config;
 mod counterparty;
 mod crash_point;
+pub mod cut_off;
 mod driver;
 pub mod event_log;
 pub mod exit_code;
@@ -62,8 +64,8 @@ pub use pairing_handle::{PairingFailure, PairingHandle, PairingUpdate};
 pub use pairing_progress::{FailureKind, PairingPhase};
 pub use request::{Caller, NoMethods, Reply, ReplyFuture, RequestError, RequestHandler};
 pub use view::{
-    CounterpartyView, EventError, FindError, GrantChangeError, PeerEvent, RenameError, RotateError,
-    RotationReport, RotationView, find,
+    CounterpartyView, CutOffError, EventError, FindError, GrantChangeError, PeerEvent, RenameError,
+    RotateError, RotationReport, RotationView, find,
 };
 
 use bytes::Bytes;

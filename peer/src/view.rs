@@ -35,6 +35,9 @@ pub struct CounterpartyView {
     /// while online when the counterparty restarted (or keys were renewed):
     /// what it was asked to keep doing (a follow) may be gone.
     pub key_changes: u64,
+    /// On a manager, for an app another app introduced: the first app of
+    /// its line (which the operator paired).
+    pub introduced_by: Option<PublicKey>,
 }
 
 impl CounterpartyView {
@@ -57,6 +60,7 @@ impl CounterpartyView {
             last_seen: stored.last_seen,
             latency: None,
             key_changes: 0,
+            introduced_by: stored.introduced_by.map(PublicKey),
         }
     }
 }
@@ -263,6 +267,21 @@ pub enum GrantChangeError {
     Invalid(#[from] nodepair_protocol::grants::GrantError),
     /// The keystore refused the new record; nothing changed.
     #[error("the grant could not be stored, nothing changed: {0}")]
+    Storage(String),
+    /// The runtime has stopped.
+    #[error("the peer runtime has stopped")]
+    Stopped,
+}
+
+/// Why a cut-off could not be kept for a manager that was away.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CutOffError {
+    /// That manager is not paired (any more).
+    #[error("that manager is not paired (any more)")]
+    NotPaired,
+    /// The keystore refused the record; nothing changed.
+    #[error("the cut-off could not be stored for later: {0}")]
     Storage(String),
     /// The runtime has stopped.
     #[error("the peer runtime has stopped")]

@@ -59,6 +59,7 @@ fn paired_manager(key: PublicKey, name: &str) -> Counterparty {
         our_key: None,
         moving_to: None,
         introduced_by: None,
+        cut_offs: Vec::new(),
     }
 }
 

@@ -46,6 +46,7 @@
 pub mod api;
 pub mod byte_budget;
 pub mod catch_up;
+pub mod cut_off;
 pub mod frame;
 pub mod grants;
 pub mod hello;

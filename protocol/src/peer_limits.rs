@@ -72,6 +72,38 @@ impl Bucket {
     }
 }
 
+/// Our own state updates to one counterparty, paced so that its limits
+/// (ours by default: [`PeerLimits`]) take every one: one that would be
+/// dropped there waits here instead. One token of the burst is kept spare,
+/// and the rate is a tenth lower, for what the network adds to the gaps.
+#[derive(Clone, Debug)]
+pub struct UpdatePacer {
+    bucket: Bucket,
+}
+
+impl UpdatePacer {
+    /// Paced to what `limits` admit.
+    pub fn new(limits: &PeerLimits) -> Self {
+        UpdatePacer {
+            bucket: Bucket::new(
+                limits.state_updates_per_min / 60.0 * 0.9,
+                (limits.state_update_burst - 1.0).max(1.0),
+            ),
+        }
+    }
+
+    /// Whether an update may go at `now` (it is counted if so).
+    pub fn admit(&mut self, now: Instant) -> bool {
+        self.bucket.take(now)
+    }
+
+    /// When the next may go, after one was held back at `now`.
+    pub fn next_at(&self, now: Instant) -> Instant {
+        let missing = (1.0 - self.bucket.tokens).max(0.0);
+        now + Duration::from_secs_f64(missing / self.bucket.rate) + Duration::from_millis(1)
+    }
+}
+
 /// Why a request is not served.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -217,6 +249,38 @@ mod tests {
         }
         assert!(l.admit_request(later).is_err());
         assert_eq!(l.refused(), 3);
+    }
+
+    #[test]
+    fn paced_updates_are_all_taken_by_the_default_limits() {
+        let limits = PeerLimits::default();
+        let mut pacer = UpdatePacer::new(&limits);
+        let mut receiver = CounterpartyLimits::new(limits);
+        let mut now = Instant::now();
+        let update = StateUpdate {
+            display_name: None,
+            capabilities: vec!["host".into()],
+            capabilities_changed: true,
+        };
+        // Forty updates wanted as fast as possible: each goes when the
+        // pacer says, and none is refused on the other side.
+        let mut sent = 0;
+        let start = now;
+        while sent < 40 {
+            if pacer.admit(now) {
+                assert_eq!(
+                    receiver.admit_state_update(now, &update),
+                    Ok(()),
+                    "update {sent}"
+                );
+                sent += 1;
+            } else {
+                now = pacer.next_at(now);
+            }
+        }
+        // And not much slower than the limit: 6 a minute, 4 at once.
+        let took = now.duration_since(start).as_secs_f64();
+        assert!((300.0..420.0).contains(&took), "{took} s");
     }
 
     #[test]

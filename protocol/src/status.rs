@@ -17,6 +17,10 @@ impl Status {
     pub const FORBIDDEN: Status = Status(403);
     /// No such request method.
     pub const UNKNOWN_METHOD: Status = Status(404);
+    /// What the request names is not there (a computer to cut off that is
+    /// not paired with this manager); the same number as
+    /// [`UNKNOWN_METHOD`](Self::UNKNOWN_METHOD).
+    pub const NOT_FOUND: Status = Status(404);
     /// The request is larger than the receiver accepts.
     pub const TOO_LARGE: Status = Status(413);
     /// The capability is not enabled on this manager.

@@ -492,16 +492,68 @@ fn events_are_numbered_per_stream_and_only_sent_online() {
 }
 
 #[test]
+fn a_burst_of_announcements_is_paced_not_dropped_and_the_last_word_arrives() {
+    let mut sim = sides(config());
+    online(&mut sim);
+    // A grant changed eight times in a row: more than the counterparty
+    // takes at once (5, then 6 a minute).
+    for n in 0..8 {
+        let now = sim.now;
+        sim.b
+            .link()
+            .announce(
+                now,
+                Some(format!("name-{n}")),
+                Some(vec![format!("cap{n}")]),
+            )
+            .unwrap();
+    }
+    sim.b.settle();
+    sim.run_for(120 * SEC);
+    let names: Vec<String> = sim
+        .a
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            LinkEvent::Updated { display_name, .. } => display_name.clone(),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        !sim.a
+            .events
+            .iter()
+            .any(|e| matches!(e, LinkEvent::UpdateRefused { .. })),
+        "none dropped by the counterparty's limits"
+    );
+    assert_eq!(
+        names.last().map(String::as_str),
+        Some("name-7"),
+        "{names:?}"
+    );
+    assert!(names.len() < 8, "the held ones were merged: {names:?}");
+    let last_caps = sim.a.events.iter().rev().find_map(|e| match e {
+        LinkEvent::Updated { capabilities, .. } => capabilities.clone(),
+        _ => None,
+    });
+    assert_eq!(last_caps, Some(vec!["cap7".to_owned()]));
+}
+
+#[test]
 fn an_announcement_reaches_the_counterparty_only_while_online() {
     let mut sim = sides(config());
     assert_eq!(
-        sim.b.link().announce(None, Some(vec!["info".into()])),
+        sim.b
+            .link()
+            .announce(sim.now, None, Some(vec!["info".into()])),
         Err(EventRefused::NotOnline)
     );
     online(&mut sim);
+    let now = sim.now;
     sim.b
         .link()
         .announce(
+            now,
             Some("cellar".into()),
             Some(vec!["info".into(), "host".into()]),
         )
@@ -509,7 +561,8 @@ fn an_announcement_reaches_the_counterparty_only_while_online() {
     sim.b.settle();
     sim.run_for(SEC);
     // An empty list is a list: "nothing but what needs no capability".
-    sim.b.link().announce(None, Some(Vec::new())).unwrap();
+    let now = sim.now;
+    sim.b.link().announce(now, None, Some(Vec::new())).unwrap();
     sim.b.settle();
     sim.run_for(SEC);
     let updates: Vec<(Option<String>, Option<Vec<String>>)> = sim
@@ -536,7 +589,7 @@ fn an_announcement_reaches_the_counterparty_only_while_online() {
     );
     assert_eq!(sim.b.revoke(sim.now), Revoking::Sent);
     assert_eq!(
-        sim.b.link().announce(None, None),
+        sim.b.link().announce(sim.now, None, None),
         Err(EventRefused::NotPaired),
         "nothing but the revocation once revoking"
     );

@@ -55,6 +55,11 @@ pub enum Request {
         /// Whether the server shows the same verification string.
         matches: bool,
     },
+    /// Cut off a lost computer of the person's on every manager.
+    CutOff {
+        /// Its name, key or fingerprint.
+        who: String,
+    },
     /// The paired managers.
     Managers,
     /// Unpair one.
@@ -147,6 +152,11 @@ pub enum Reply {
         manager: serde_json::Value,
         /// The string both sides showed.
         verification: String,
+    },
+    /// What each manager did with a cut-off.
+    CutOff {
+        /// Everything.
+        report: Box<nodepair_peer::cut_off::CutOffReport>,
     },
     /// The paired managers (as `managers --json` shows them).
     Managers {

@@ -1,4 +1,4 @@
-//! `nodepair pair | join | add-computer | managers | unpair | status | alerts | ask`: the app from a terminal or a script, through the running app when there is one, else on its own.
+//! `nodepair pair | join | add-computer | cut-off | managers | unpair | status | alerts | ask`: the app from a terminal or a script, through the running app when there is one, else on its own.
 
 use crate::backend::{AlreadyRunning, Ask, Backend, keystore_options};
 use crate::control::{self, Reply, Request};
@@ -84,6 +84,18 @@ pub enum Command {
         /// Seconds to wait for a first Waku peer before giving up (exit 69).
         #[arg(long, value_name = "SECONDS", default_value_t = 20, value_parser = clap::value_parser!(u64).range(0..=86_400))]
         network_timeout: u64,
+    },
+    /// Cut off a lost or stolen computer of yours (its name, key or
+    /// fingerprint) from every manager where it was introduced by, or
+    /// introduced, one of your computers: each manager online unpairs it at
+    /// once and its sessions end; one not reachable now is told the next
+    /// time this app connects to it. Exit 67 if no manager knows it.
+    CutOff {
+        /// The computer.
+        who: String,
+        /// JSON instead of text.
+        #[arg(long)]
+        json: bool,
     },
     /// List the paired managers.
     Managers {
@@ -258,6 +270,7 @@ fn request(command: &Command) -> anyhow::Result<Request> {
                 yes: *yes,
             }
         }
+        Command::CutOff { who, .. } => Request::CutOff { who: who.clone() },
         Command::Managers { .. } => Request::Managers,
         Command::Unpair { who, .. } => Request::Unpair { who: who.clone() },
         Command::Status { .. } => Request::Status,
@@ -600,6 +613,7 @@ fn printer_for(command: &Command) -> Printer {
             yes: *yes,
         },
         Command::Managers { json }
+        | Command::CutOff { json, .. }
         | Command::Unpair { json, .. }
         | Command::RotateKey { json, .. }
         | Command::Status { json }

@@ -100,6 +100,7 @@ pub(crate) mod tests {
             our_key: None,
             moving_to: None,
             introduced_by: None,
+            cut_offs: Vec::new(),
         };
         CounterpartyView::from_stored(&stored, state)
     }

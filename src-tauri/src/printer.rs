@@ -44,7 +44,7 @@ impl Printer {
                 writeln!(out, "Introduction code: {code}")?;
                 writeln!(
                     out,
-                    "\nOn your computer already paired, run:\n\n    {command}\n\n(or in its window: Settings, Add a computer)\n"
+                    "\nOn your computer already paired, run\n\n    {command}\n\nand type the code at its prompt.\n"
                 )?;
             }
             Reply::CompareComputer {
@@ -71,6 +71,7 @@ impl Printer {
                 }
             }
             Reply::Introduced { report } => writeln!(out, "{}", report.describe())?,
+            Reply::CutOff { report } => writeln!(out, "{}", report.describe())?,
             Reply::Progress { step } => eprintln!("… {step}"),
             Reply::Compare {
                 manager,

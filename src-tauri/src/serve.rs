@@ -148,6 +148,26 @@ pub async fn handle(backend: &Backend, request: Request, out: Out<'_>, asker: As
                 format!("{e}; nothing was started"),
             )),
         },
+        Request::CutOff { who } => {
+            let report = tokio::select! {
+                report = backend.peer.cut_off(&who) => report,
+                () = left => return out(cancelled()),
+            };
+            if report.cut_off() + report.pending() == 0 {
+                return out(error(
+                    ErrorKind::NotFound,
+                    exit::NO_USER,
+                    format!(
+                        "no manager has a computer of yours called {}\n{}",
+                        printable(&who, 64),
+                        report.describe()
+                    ),
+                ));
+            }
+            out(Reply::CutOff {
+                report: Box::new(report),
+            });
+        }
         Request::Confirm { .. } => out(error(
             ErrorKind::Invalid,
             exit_code::FAILURE,
@@ -654,8 +674,10 @@ async fn add_computer(
     };
     if joining {
         let code = handle.code.to_display_string();
+        // The code is typed at its prompt, not given on the command line,
+        // where other users' `ps` would see it.
         out(Reply::JoinCode {
-            command: format!("nodepair add-computer {code}"),
+            command: "nodepair add-computer".to_owned(),
             code,
         });
     }
@@ -739,6 +761,15 @@ async fn add_computer(
                     while answers.try_recv().is_ok() {}
                     waiting_for_answer = true;
                 }
+            }
+            PairingUpdate::Joined { via, managers } if managers.is_empty() => {
+                return out(error(
+                    ErrorKind::Refused,
+                    exit::NO_PERMISSION,
+                    format!(
+                        "{via} introduced this computer, but no manager admitted it (their operators may not accept introductions: {via} said which); nothing was stored"
+                    ),
+                ));
             }
             PairingUpdate::Joined { via, managers } => {
                 return out(Reply::Joined {

@@ -137,6 +137,7 @@ pub(crate) fn paired_record(
         our_key: None,
         moving_to: None,
         introduced_by: None,
+        cut_offs: Vec::new(),
     }
 }
 

@@ -92,11 +92,24 @@ async fn a_second_computer_reaches_the_managers_that_accept_introductions_and_no
     let offer: serde_json::Value = serde_json::from_str(&line).unwrap();
     assert_eq!(offer["type"], "join_code", "{offer}");
     let code = offer["code"].as_str().unwrap().to_owned();
-    assert_eq!(offer["command"], format!("nodepair add-computer {code}"));
+    assert_eq!(
+        offer["command"], "nodepair add-computer",
+        "the code is typed at its prompt"
+    );
     let (sandbox_root, laptop_home) = (sandbox.path().to_owned(), laptop.clone());
     let adding = std::thread::spawn(move || {
         let sandbox = Sandbox::at(&sandbox_root);
-        laptop_home.cli(&sandbox, &["add-computer", "--yes", "--json", &code])
+        // Typed at the prompt (standard input), never in argv.
+        let mut adding = laptop_home
+            .command(&sandbox, &["add-computer", "--yes", "--json"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        writeln!(adding.stdin.take().unwrap(), "{code}").unwrap();
+        adding.wait_with_output().unwrap()
     });
     let mut joined = String::new();
     lines.read_to_string_lossy(&mut joined);
@@ -210,6 +223,22 @@ async fn a_second_computer_reaches_the_managers_that_accept_introductions_and_no
             .as_str()
             .unwrap()
             .to_owned();
+    // `peers` shows whose line it is in.
+    let listed = json_of(&b.cli(&sandbox, &["peers", "--json"]));
+    let row = |name: &str| {
+        listed["peers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(row("desktop")["introduced_by"], laptop_key.as_str());
+    assert!(
+        row("laptop").get("introduced_by").is_none(),
+        "the operator paired it"
+    );
     let mut daemons = daemons.into_iter();
     let log = daemons.next().unwrap().stop_and_read_log();
     let line = log
@@ -354,6 +383,37 @@ async fn introductions_beyond_the_introducer_to_a_refusing_manager_or_malformed_
                 .any(|(n, g)| n == "newcomer" && *g == serde_json::json!(["host"]))
     })
     .await;
+
+    // One line holds at most 16 introduced computers: a stolen laptop
+    // cannot fill the manager.
+    for n in 1..16 {
+        let key = App::new("more", &[]).keypair().public();
+        let reply = peer
+            .request_introduction(
+                open_key,
+                INTRODUCE_METHOD,
+                introduction(&format!("computer {n}"), &key, None),
+            )
+            .await
+            .unwrap();
+        assert_eq!(reply.status, Status::OK, "{n}: {:?}", reply.body);
+    }
+    let key = App::new("one too many", &[]).keypair().public();
+    let reply = peer
+        .request_introduction(
+            open_key,
+            INTRODUCE_METHOD,
+            introduction("seventeenth", &key, None),
+        )
+        .await
+        .unwrap();
+    assert_eq!(reply.status, Status::FORBIDDEN, "{:?}", reply.body);
+    assert!(
+        String::from_utf8_lossy(&reply.body).contains("16 computers"),
+        "{:?}",
+        reply.body
+    );
+    assert_eq!(peers(&sandbox, &open).len(), 17, "the teammate and its 16");
 }
 
 trait ReadAll {
@@ -365,5 +425,230 @@ impl<R: std::io::Read> ReadAll for std::io::BufReader<R> {
         let mut bytes = Vec::new();
         let _ = std::io::Read::read_to_end(self, &mut bytes);
         into.push_str(&String::from_utf8_lossy(&bytes));
+    }
+}
+
+/// `desktop` joins through `laptop`, both in this process.
+async fn join_through(laptop: &nodepair_peer::Peer, desktop: &nodepair_peer::Peer) {
+    use nodepair_peer::PairingUpdate;
+    let mut joining = desktop.offer_introduction().await.unwrap();
+    let adding = laptop.introduce(joining.code.clone()).await.unwrap();
+    let introducer = tokio::spawn(async move {
+        let mut adding = adding;
+        while let Some(update) = adding.next().await {
+            match update {
+                PairingUpdate::Compare { .. } => adding.confirm(true).await,
+                PairingUpdate::Introduced(report) => return Ok(report),
+                PairingUpdate::Failed(why) => return Err(why),
+                _ => {}
+            }
+        }
+        Err(nodepair_peer::PairingFailure::Stopped)
+    });
+    loop {
+        match tokio::time::timeout(LONG, joining.next()).await.unwrap() {
+            Some(PairingUpdate::Compare { .. }) => joining.confirm(true).await,
+            Some(PairingUpdate::Joined { .. }) => break,
+            Some(PairingUpdate::Failed(why)) => panic!("joining failed: {why}"),
+            Some(_) => {}
+            None => panic!("joining ended without a word"),
+        }
+    }
+    let report = introducer.await.unwrap().unwrap();
+    assert!(report.handed.is_ok(), "{}", report.describe());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_computer_is_cut_off_at_once_where_reachable_and_on_the_next_connect_elsewhere() {
+    let sandbox = Sandbox::new().unwrap();
+    let relay = Relay::start(&sandbox, &[]);
+    let (a, b) = (
+        manager(&sandbox, &relay, "alpha", true),
+        manager(&sandbox, &relay, "bravo", true),
+    );
+    let alpha = a.run(&sandbox);
+    let bravo = b.run(&sandbox);
+    let (laptop_app, desktop_app, teammate_app) = (
+        App::new("laptop", &[&relay.addr]),
+        App::new("desktop", &[&relay.addr]),
+        App::new("teammate", &[&relay.addr]),
+    );
+    let laptop = laptop_app.start().await;
+    for home in [&a, &b] {
+        let (out, _) = pair_with_args(&sandbox, home, &laptop, &[]).await;
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let (alpha_key, bravo_key) = (alpha.public_key(), bravo.public_key());
+    online(&laptop, alpha_key, LONG).await;
+    online(&laptop, bravo_key, LONG).await;
+    let desktop = desktop_app.start().await;
+    join_through(&laptop, &desktop).await;
+    online(&desktop, alpha_key, LONG).await;
+    online(&desktop, bravo_key, LONG).await;
+    // A teammate paired by alpha's operator: another line.
+    let teammate = teammate_app.start().await;
+    let (out, _) = pair_with_args(&sandbox, &a, &teammate, &[]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    online(&teammate, alpha_key, LONG).await;
+
+    // The teammate cannot cut off the person's computers.
+    let report = teammate.cut_off("desktop").await;
+    assert_eq!(report.cut_off(), 0, "{}", report.describe());
+    assert!(
+        matches!(
+            report.managers[0].outcome,
+            nodepair_peer::cut_off::CutOffOutcome::NotThere
+        ),
+        "{}",
+        report.describe()
+    );
+
+    // Bravo is down when the laptop is lost.
+    let bravo_log = bravo.stop_and_read_log();
+    assert!(!bravo_log.is_empty());
+    let report = desktop.cut_off("laptop").await;
+    assert_eq!(report.cut_off(), 1, "{}", report.describe());
+    assert_eq!(report.pending(), 1, "{}", report.describe());
+    // The laptop's session with alpha ends within seconds: alpha told it,
+    // and it forgot alpha.
+    eventually(
+        Duration::from_secs(20),
+        "the laptop cut off by alpha",
+        || async {
+            !laptop
+                .counterparties()
+                .await
+                .iter()
+                .any(|c| c.public_key == alpha_key)
+        },
+    )
+    .await;
+    let on_alpha: Vec<String> = peers(&sandbox, &a).into_iter().map(|(n, _)| n).collect();
+    assert!(!on_alpha.contains(&"laptop".to_owned()), "{on_alpha:?}");
+    assert!(on_alpha.contains(&"desktop".to_owned()) && on_alpha.contains(&"teammate".to_owned()));
+    // Kept for bravo, in the desktop's keystore.
+    let kept = desktop_app
+        .stored()
+        .into_iter()
+        .find(|c| c.public_key == *bravo_key.as_bytes())
+        .unwrap();
+    assert_eq!(kept.cut_offs, ["laptop"]);
+
+    // Bravo back: the desktop tells it at its first session, and the
+    // laptop's session there ends.
+    let _bravo = b.run(&sandbox);
+    eventually(LONG, "bravo cut off the laptop", || async {
+        !peers(&sandbox, &b).iter().any(|(n, _)| n == "laptop")
+    })
+    .await;
+    eventually(LONG, "the desktop's cut-off for bravo answered", || async {
+        desktop_app
+            .stored()
+            .iter()
+            .find(|c| c.public_key == *bravo_key.as_bytes())
+            .is_some_and(|c| c.cut_offs.is_empty())
+    })
+    .await;
+    assert!(peers(&sandbox, &b).iter().any(|(n, _)| n == "desktop"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn neither_computer_takes_a_handoff_it_should_not() {
+    use nodepair_peer::PairingUpdate;
+    use nodepair_protocol::introduction::{HANDOFF_METHOD, Handoff};
+    let sandbox = Sandbox::new().unwrap();
+    let relay = Relay::start(&sandbox, &[]);
+    let (a, b) = (
+        manager(&sandbox, &relay, "alpha", true),
+        manager(&sandbox, &relay, "bravo", true),
+    );
+    let (alpha, bravo) = (a.run(&sandbox), b.run(&sandbox));
+    let (laptop_app, desktop_app) = (
+        App::new("laptop", &[&relay.addr]),
+        App::new("desktop", &[&relay.addr]),
+    );
+    let laptop = laptop_app.start().await;
+    for home in [&a, &b] {
+        let (out, _) = pair_with_args(&sandbox, home, &laptop, &[]).await;
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    online(&laptop, alpha.public_key(), LONG).await;
+    // Bravo is down: the laptop waits for it a while before introducing,
+    // which leaves time for what follows.
+    let _ = bravo.stop_and_read_log();
+    let desktop = desktop_app.start().await;
+    let mut joining = desktop.offer_introduction().await.unwrap();
+    let mut adding = laptop.introduce(joining.code.clone()).await.unwrap();
+    let (mut laptop_key, mut desktop_key) = (None, None);
+    while laptop_key.is_none() || desktop_key.is_none() {
+        tokio::select! {
+            Some(update) = joining.next() => match update {
+                PairingUpdate::Compare { .. } => joining.confirm(true).await,
+                PairingUpdate::Met { computer, .. } => laptop_key = Some(computer.static_key),
+                PairingUpdate::Failed(why) => panic!("{why}"),
+                _ => {}
+            },
+            Some(update) = adding.next() => match update {
+                PairingUpdate::Compare { .. } => adding.confirm(true).await,
+                PairingUpdate::Met { computer, .. } => desktop_key = Some(computer.static_key),
+                PairingUpdate::Failed(why) => panic!("{why}"),
+                _ => {}
+            },
+        }
+    }
+    let (laptop_key, desktop_key) = (laptop_key.unwrap(), desktop_key.unwrap());
+    let fake = Introduced {
+        public_key: App::new("mallory", &[]).keypair().public().to_string(),
+        node_id: "6f1c2a8e-5b0d-4c3e-9a71-2f4d8e6b1c09".into(),
+        display_name: "alpha".into(),
+        capabilities: vec!["info".into(), "host".into()],
+    };
+    let body =
+        |managers: Vec<Introduced>| Bytes::from(serde_json::to_vec(&Handoff { managers }).unwrap());
+    // The new computer handing "managers" to the one introducing it.
+    let reply = desktop
+        .request_introduction(laptop_key, HANDOFF_METHOD, body(vec![fake.clone()]))
+        .await
+        .unwrap();
+    assert_eq!(reply.status, Status::FORBIDDEN, "{:?}", reply.body);
+    // The introducing one handing the new one itself, or itself, as a
+    // manager: refused whole, even beside a good entry.
+    for bad in [desktop_key, laptop_key] {
+        let mut own = fake.clone();
+        own.public_key = bad.to_string();
+        let reply = laptop
+            .request_introduction(desktop_key, HANDOFF_METHOD, body(vec![fake.clone(), own]))
+            .await
+            .unwrap();
+        assert_eq!(reply.status, Status::BAD_REQUEST, "{:?}", reply.body);
+        assert!(
+            String::from_utf8_lossy(&reply.body).contains("nothing was stored"),
+            "{:?}",
+            reply.body
+        );
+    }
+    assert!(
+        desktop_app.stored().is_empty(),
+        "the desktop stored nothing"
+    );
+    let names: Vec<String> = laptop
+        .counterparties()
+        .await
+        .iter()
+        .map(|c| c.name().to_owned())
+        .collect();
+    assert_eq!(names, ["alpha", "bravo"], "the laptop stored nothing");
+    // The genuine handoff still comes: alpha only (bravo is down).
+    loop {
+        match tokio::time::timeout(LONG, joining.next()).await.unwrap() {
+            Some(PairingUpdate::Joined { managers, .. }) => {
+                let names: Vec<&str> = managers.iter().map(|m| m.name()).collect();
+                assert_eq!(names, ["alpha"]);
+                break;
+            }
+            Some(PairingUpdate::Failed(why)) => panic!("{why}"),
+            Some(_) => {}
+            None => panic!("ended without a word"),
+        }
     }
 }

@@ -189,11 +189,15 @@ fn print_peers(out: &mut impl Write, peers: &[PeerRow]) -> std::io::Result<()> {
         "NAME", "NODE ID", "STATE", "LAST SEEN", "LATENCY"
     )?;
     for p in peers {
-        let granted = match &p.grants {
+        let mut granted = match &p.grants {
             None => "all".to_owned(),
             Some(names) if names.is_empty() => "info only".to_owned(),
             Some(names) => names.join(","),
         };
+        // Its line: who the operator paired that it descends from.
+        if let Some(root) = &p.introduced_by {
+            granted.push_str(&format!("  (introduced; line of {root})"));
+        }
         writeln!(
             out,
             "{:<24} {:<36} {:<12} {:<22} {:>9}  {granted}",

@@ -91,6 +91,14 @@ impl Driver {
                     Move::Introduce { id, body, grants } => {
                         self.on_introduce(peer, id, body, grants).await;
                     }
+                    Move::CutOff { id, body } => {
+                        if let Some(target) = self.on_cut_off(peer, id, body).await {
+                            work.push(target);
+                        }
+                    }
+                    Move::CutOffAnswered { who, status, body } => {
+                        self.cut_off_answered(peer, who, status, &body).await;
+                    }
                 }
             }
             work.push(peer);
@@ -134,7 +142,8 @@ impl Driver {
                     crate::event_log::state(&view, counterparty.was_online);
                     let online = state == nodepair_protocol::NodeState::Online;
                     if online && !counterparty.was_online {
-                        Self::announce_to(&self.config, counterparty);
+                        Self::announce_to(&self.config, counterparty, now);
+                        Self::send_cut_offs(now, counterparty);
                     }
                     if online && counterparty.replaces.is_some() {
                         moves.push(Move::Promote);
@@ -161,6 +170,15 @@ impl Driver {
                     };
                     // Admitting another app writes the keystore and makes a
                     // link: the driver's, not a handler's.
+                    if request.method == nodepair_protocol::cut_off::CUT_OFF_METHOD
+                        && counterparty.record.role == nodepair_keystore::Role::App
+                    {
+                        moves.push(Move::CutOff {
+                            id: request.id,
+                            body: request.body,
+                        });
+                        continue;
+                    }
                     if request.method == nodepair_protocol::introduction::INTRODUCE_METHOD
                         && counterparty.record.role == nodepair_keystore::Role::App
                     {
@@ -186,9 +204,13 @@ impl Driver {
                 LinkEvent::Answered { id, status, body } => {
                     if let Some(waiting) = counterparty.waiting.remove(&id) {
                         let _ = waiting.send(Ok(Reply { status, body }));
+                    } else if let Some(who) = counterparty.cut_offs_sent.remove(&id) {
+                        moves.push(Move::CutOffAnswered { who, status, body });
                     }
                 }
                 LinkEvent::Unanswered { id, why } => {
+                    // Asked again at the next session.
+                    counterparty.cut_offs_sent.remove(&id);
                     if let Some(waiting) = counterparty.waiting.remove(&id) {
                         let _ = waiting.send(Err(match why {
                             Unanswered::TimedOut => {
@@ -439,7 +461,11 @@ impl Driver {
     /// A manager tells an app, as each session comes up and when its grant
     /// changes, its name and what it may use: a grant or a configuration
     /// changed while the app was away reaches it that way.
-    pub(super) fn announce_to(config: &crate::PeerConfig, counterparty: &mut Counterparty) {
+    pub(super) fn announce_to(
+        config: &crate::PeerConfig,
+        counterparty: &mut Counterparty,
+        now: Instant,
+    ) {
         if counterparty.record.role != nodepair_keystore::Role::App {
             return;
         }
@@ -448,7 +474,7 @@ impl Driver {
             counterparty.record.grants.as_deref(),
         );
         let name = nodepair_protocol::hello::fit_display_name(&config.display_name);
-        if let Err(e) = counterparty.link.announce(Some(name), Some(granted)) {
+        if let Err(e) = counterparty.link.announce(now, Some(name), Some(granted)) {
             tracing::debug!(peer = %counterparty.link.peer().fingerprint(), "cannot announce: {e}");
         }
     }
@@ -466,7 +492,7 @@ impl Driver {
             .ok_or(EventError::NotPaired)?;
         counterparty
             .link
-            .announce(display_name, capabilities)
+            .announce(self.config.clock.now(), display_name, capabilities)
             .map_err(event_error)?;
         self.flush_counterparty(to).await;
         Ok(())
@@ -486,7 +512,7 @@ impl Driver {
             return Err(GrantChangeError::NotPaired);
         };
         if counterparty.link.is_online() {
-            Self::announce_to(&self.config, counterparty);
+            Self::announce_to(&self.config, counterparty, self.config.clock.now());
         }
         let view = counterparty.view();
         crate::event_log::granted(&view);
@@ -543,5 +569,13 @@ enum Move {
         id: u64,
         body: Bytes,
         grants: Option<Vec<String>>,
+    },
+    /// An app asks us (a manager) to cut off another computer of its line.
+    CutOff { id: u64, body: Bytes },
+    /// A manager answered a cut-off we kept for it.
+    CutOffAnswered {
+        who: String,
+        status: nodepair_protocol::Status,
+        body: Bytes,
     },
 }

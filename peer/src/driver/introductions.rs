@@ -42,11 +42,24 @@ pub(crate) struct Introduction {
     until: Instant,
     /// The new computer: the managers it took, once it did.
     joined: Option<usize>,
+    /// Whether we are the new computer (only it takes a handoff).
+    joining: bool,
+    /// Whether the code's watch for a second answer is over: before, the
+    /// introducing side asks no manager and the new one takes nothing.
+    ready: bool,
+    /// A handoff that came before we were ready, answered once we are.
+    held: Option<(u64, Bytes)>,
+    /// The string both people compared.
+    verification: String,
 }
+
+/// At most this many apps of one line (introduced from one app the
+/// operator paired) on a manager: a stolen laptop cannot fill it.
+const MAX_LINE: usize = 16;
 
 impl Driver {
     /// An introduction's pairing is done: its session is kept here, not
-    /// stored, and the program is told.
+    /// stored; the program is told once the code's watch is over.
     pub(super) async fn on_met(&mut self, id: u64, paired: Paired) {
         let Paired {
             counterparty,
@@ -58,23 +71,26 @@ impl Driver {
             return;
         };
         let peer = counterparty.static_key;
-        run.paired_with = Some(peer);
         let (updates, ours) = (run.updates.clone(), run.ours.clone());
+        let joining = run.introduction == Some(true);
         if self.counterparties.contains_key(&peer) || self.introductions.contains_key(&peer) {
             let _ = updates.try_send(PairingUpdate::Failed(crate::PairingFailure::AlreadyPaired(
                 printable(&counterparty.display_name, 64),
             )));
             return;
         }
+        if let Some(run) = self.pairings.get_mut(&id) {
+            run.paired_with = Some(peer);
+        }
         let link = Link::paired(self.config.link(), ours.clone(), session, random_seed());
         self.subscriptions
             .subscribe(&session_topic, Route::Introduction(peer))
             .await;
-        tracing::info!(target: crate::event_log::TARGET, key = %peer.fingerprint(), "met the computer {} to add; verification string confirmed on both", printable(&counterparty.display_name, 64));
-        let _ = updates.try_send(PairingUpdate::Met {
-            computer: counterparty.clone(),
-            verification,
-        });
+        if joining {
+            tracing::info!(target: crate::event_log::TARGET, key = %peer.fingerprint(), "met {}, which is adding this computer to its managers; verification string confirmed on both", printable(&counterparty.display_name, 64));
+        } else {
+            tracing::info!(target: crate::event_log::TARGET, key = %peer.fingerprint(), "met the new computer {}; verification string confirmed on both", printable(&counterparty.display_name, 64));
+        }
         self.introductions.insert(
             peer,
             Introduction {
@@ -86,8 +102,32 @@ impl Driver {
                 waiting: HashMap::new(),
                 until: self.now() + LIFETIME,
                 joined: None,
+                joining,
+                ready: false,
+                held: None,
+                verification,
             },
         );
+    }
+
+    /// The code's watch is over without a second answer: the program is
+    /// told the computers met, and a handoff that came early is taken.
+    pub(super) async fn introduction_ready(&mut self, peer: PublicKey) {
+        let Some(intro) = self.introductions.get_mut(&peer) else {
+            return;
+        };
+        intro.ready = true;
+        let _ = intro.updates.try_send(PairingUpdate::Met {
+            computer: intro.computer.clone(),
+            verification: intro.verification.clone(),
+        });
+        if let Some((id, body)) = intro.held.take() {
+            let (status, answer) = self.on_handoff(peer, &body).await;
+            if let Some(intro) = self.introductions.get_mut(&peer) {
+                let _ = intro.link.respond(id, status, Bytes::from(answer));
+            }
+            self.flush_introduction(peer).await;
+        }
     }
 
     /// The introducing side's request to the new computer (the handoff).
@@ -137,8 +177,14 @@ impl Driver {
                         break;
                     };
                     match event {
-                        LinkEvent::Serve(request) if request.method == HANDOFF_METHOD => {
-                            handoffs.push((request.id, request.body));
+                        LinkEvent::Serve(request)
+                            if request.method == HANDOFF_METHOD && intro.joining =>
+                        {
+                            if intro.ready {
+                                handoffs.push((request.id, request.body));
+                            } else {
+                                intro.held = Some((request.id, request.body));
+                            }
                         }
                         LinkEvent::Serve(request) => {
                             let _ = intro.link.respond(
@@ -216,6 +262,25 @@ impl Driver {
             Ok(m) => m,
             Err(e) => return (Status::BAD_REQUEST, format!("{e}; nothing was stored")),
         };
+        // Never ourselves, nor the computer handing over, nor a key no
+        // session can be made with.
+        let own_keys = [
+            Some(self.own.public()),
+            self.next.as_ref().map(StaticKeypair::public),
+        ];
+        if let Some(bad) = managers.iter().find(|m| {
+            own_keys.contains(&Some(m.public_key))
+                || m.public_key == intro.computer.static_key
+                || nodepair_protocol::session_content_topic(&self.own, &m.public_key).is_none()
+        }) {
+            return (
+                Status::BAD_REQUEST,
+                format!(
+                    "the handoff names key {} as a manager, which cannot be one; nothing was stored",
+                    bad.public_key.fingerprint()
+                ),
+            );
+        }
         let now_unix = self.config.clock.unix_secs();
         let our_key = self
             .next
@@ -239,6 +304,7 @@ impl Driver {
                 our_key,
                 moving_to: None,
                 introduced_by: None,
+                cut_offs: Vec::new(),
             })
             .collect();
         for (n, record) in records.iter().enumerate() {
@@ -323,6 +389,7 @@ impl Driver {
     /// side no longer listens then.
     fn fail_unjoined(&self, peer: PublicKey, why: &str) {
         if let Some(intro) = self.introductions.get(&peer)
+            && intro.joining
             && intro.joined.is_none()
         {
             let _ =
@@ -415,7 +482,12 @@ impl Driver {
             &offered,
             granted.as_deref(),
             &request,
-            |key| self.counterparties.contains_key(key) || *key == self.own.public(),
+            |key| {
+                self.counterparties.contains_key(key)
+                    || *key == self.own.public()
+                    || self.next.as_ref().is_some_and(|n| n.public() == *key)
+                    || nodepair_protocol::session_content_topic(&self.own, key).is_none()
+            },
         );
         let introduced = |record: &Stored, our: PublicKey| Introduced {
             public_key: our.to_string(),
@@ -439,11 +511,29 @@ impl Driver {
                     None => Err(refused(IntroductionError::AlreadyPaired)),
                 };
             }
+            Err(e @ IntroductionError::NotAccepted) => {
+                tracing::debug!(by = %introducer.fingerprint(), "refused an introduction: {e}");
+                return Err(refused(e));
+            }
             Err(e) => {
                 tracing::warn!(target: crate::event_log::TARGET, by = %introducer.fingerprint(), "refused an introduction by the app {}: {e}", printable(&by_record.display_name, 64));
                 return Err(refused(e));
             }
         };
+        let line = self
+            .counterparties
+            .values()
+            .filter(|c| c.record.introduced_by == Some(root))
+            .count();
+        if line >= MAX_LINE {
+            tracing::warn!(target: crate::event_log::TARGET, by = %introducer.fingerprint(), "refused an introduction by the app {}: its line has {line} computers here already", printable(&by_record.display_name, 64));
+            return Err((
+                Status::FORBIDDEN,
+                format!(
+                    "this manager has {line} computers introduced in this line already, the most it takes; its operator pairs more (`nodepair-manager pair`); nothing was stored"
+                ),
+            ));
+        }
         let now_unix = self.config.clock.unix_secs();
         let record = Stored {
             public_key: *admitted.public_key.as_bytes(),
@@ -460,6 +550,7 @@ impl Driver {
             our_key: self.next.as_ref().map(|next| *next.public().as_bytes()),
             moving_to: None,
             introduced_by: Some(root),
+            cut_offs: Vec::new(),
         };
         if let Err(e) = self.storage.save(record.clone()).await {
             tracing::error!("an introduced app could not be stored: {e}");

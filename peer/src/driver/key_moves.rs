@@ -381,8 +381,9 @@ impl Driver {
         counterparty.record = record;
         counterparty.replaces = None;
         // What it may use, as its record says now.
-        Self::announce_to(&self.config, counterparty);
+        Self::announce_to(&self.config, counterparty, self.config.clock.now());
         let view = counterparty.view();
+        self.follow_line(old, new).await;
         crate::event_log::moved_here(&view, &old);
         let _ = self.events.send(PeerEvent::Moved {
             from: old,
@@ -392,12 +393,40 @@ impl Driver {
     }
 }
 
+impl Driver {
+    /// Apps introduced under a line that started from `old` now start from
+    /// `new` (the first app of their line moved to a new key): cut-offs
+    /// between them go on working. One that cannot be written now keeps
+    /// the old key until the next move.
+    async fn follow_line(&mut self, old: PublicKey, new: PublicKey) {
+        let children: Vec<PublicKey> = self
+            .counterparties
+            .iter()
+            .filter(|(_, c)| c.record.introduced_by == Some(*old.as_bytes()))
+            .map(|(k, _)| *k)
+            .collect();
+        for child in children {
+            let Some(c) = self.counterparties.get(&child) else {
+                continue;
+            };
+            let mut record = c.record.clone();
+            record.introduced_by = Some(*new.as_bytes());
+            if let Err(e) = self.storage.save(record.clone()).await {
+                tracing::warn!(peer = %child.fingerprint(), "cannot record that its line's first app moved: {e}");
+                continue;
+            }
+            if let Some(c) = self.counterparties.get_mut(&child) {
+                c.record = record;
+            }
+        }
+    }
+}
+
 /// `record` as it reads once its counterparty moved to `new`.
 fn moved_record(record: &Stored, new: [u8; 32]) -> Stored {
     Stored {
         public_key: new,
         moving_to: None,
-        introduced_by: None,
         ..record.clone()
     }
 }
@@ -424,7 +453,8 @@ mod tests {
             grants: Some(vec!["host".into()]),
             our_key: None,
             moving_to: Some([3; 32]),
-            introduced_by: None,
+            introduced_by: Some([4; 32]),
+            cut_offs: vec!["laptop".into()],
         };
         let moved = moved_record(&record, [3; 32]);
         assert_eq!(moved.public_key, [3; 32]);
@@ -432,6 +462,11 @@ mod tests {
         assert_eq!(
             (moved.local_name, moved.grants, moved.node_id),
             (record.local_name, record.grants, record.node_id)
+        );
+        assert_eq!(
+            (moved.introduced_by, moved.cut_offs),
+            (record.introduced_by, record.cut_offs),
+            "a moved app stays in its line, and cut-offs still wait"
         );
     }
 }

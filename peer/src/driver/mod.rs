@@ -10,12 +10,15 @@
 //! - [`pairings`]: pairings under way, and what a finished one becomes.
 //! - [`counterparties`]: paired counterparties: their links' events,
 //!   requests, revocation, names, last-seen.
+//! - [`cut_offs`]: cutting off a lost computer, on a manager and on the
+//!   app that asks.
 //! - [`introductions`]: adding a computer: the session between the two
 //!   computers, the handoff, and a manager admitting an introduced app.
 //! - [`key_moves`]: our key rotation, and counterparties moving to keys of
 //!   their own.
 
 mod counterparties;
+mod cut_offs;
 mod introductions;
 mod key_moves;
 mod pairings;
@@ -62,7 +65,15 @@ pub(crate) enum Command {
         id: u64,
         pairing: Box<Pairing>,
         ours: StaticKeypair,
+        /// We are the new computer (else the one introducing it).
+        joining: bool,
         updates: mpsc::Sender<PairingUpdate>,
+    },
+    /// Keep a cut-off for a manager until it answers.
+    QueueCutOff {
+        manager: PublicKey,
+        who: String,
+        reply: oneshot::Sender<Result<(), crate::view::CutOffError>>,
     },
     /// The introducing side is done with the new computer's session.
     EndIntroduction {
@@ -296,19 +307,27 @@ impl Driver {
                 ours,
                 updates,
             } => {
-                self.start_pairing(id, pairing, (grants, ours, false), updates)
+                self.start_pairing(id, pairing, (grants, ours, None), updates)
                     .await
             }
             Command::StartIntroduction {
                 id,
                 pairing,
                 ours,
+                joining,
                 updates,
             } => {
-                self.start_pairing(id, pairing, (None, ours, true), updates)
+                self.start_pairing(id, pairing, (None, ours, Some(joining)), updates)
                     .await
             }
             Command::EndIntroduction { peer } => self.end_introduction(peer),
+            Command::QueueCutOff {
+                manager,
+                who,
+                reply,
+            } => {
+                let _ = reply.send(self.queue_cut_off(manager, who).await);
+            }
             Command::CancelPairing { id, done } => {
                 if let Some(run) = self.pairings.get_mut(&id) {
                     run.pairing.cancel();

@@ -23,9 +23,9 @@ pub(super) struct PairingRun {
     grants: Option<Vec<String>>,
     /// Our key it pairs under.
     pub(super) ours: StaticKeypair,
-    /// Adding a computer: its session is kept only for the handoff, never
-    /// stored.
-    introduction: bool,
+    /// Adding a computer (`Some(joining)`: whether we are the new
+    /// computer): its session is kept only for the handoff, never stored.
+    pub(super) introduction: Option<bool>,
 }
 
 impl PairingRun {
@@ -39,7 +39,7 @@ impl Driver {
         &mut self,
         id: u64,
         pairing: Box<Pairing>,
-        (grants, ours, introduction): (Option<Vec<String>>, StaticKeypair, bool),
+        (grants, ours, introduction): (Option<Vec<String>>, StaticKeypair, Option<bool>),
         updates: mpsc::Sender<PairingUpdate>,
     ) {
         let topic = pairing.pairing_topic();
@@ -107,7 +107,7 @@ impl Driver {
                     PairingEvent::Failed(error) => {
                         run.tell(PairingUpdate::Failed(PairingFailure::Protocol(error)));
                     }
-                    PairingEvent::Paired(paired) if run.introduction => {
+                    PairingEvent::Paired(paired) if run.introduction.is_some() => {
                         self.on_met(id, *paired).await;
                     }
                     PairingEvent::Paired(paired) => self.on_paired(id, *paired).await,
@@ -128,6 +128,13 @@ impl Driver {
                 && let Some(run) = self.pairings.remove(&id)
             {
                 self.pairing_refused += run.pairing.stats().refused;
+                // No second answer came while the code was watched: the
+                // computers may go on.
+                if run.introduction.is_some()
+                    && let Some(peer) = run.paired_with
+                {
+                    self.introduction_ready(peer).await;
+                }
                 self.subscriptions.unsubscribe(&run.pairing.pairing_topic());
                 if let Some(topic) = run.pairing.session_topic()
                     && matches!(self.subscriptions.route(topic), Some(Route::Pairing(_)))
@@ -152,14 +159,18 @@ impl Driver {
             return;
         };
         let peer = run.paired_with;
-        tracing::warn!(
-            "a pairing that had just completed is taken back: {error}; the counterparty is unpaired"
-        );
+        if run.introduction.is_some() {
+            tracing::warn!("adding a computer is taken back: {error}; nothing was introduced");
+        } else {
+            tracing::warn!(
+                "a pairing that had just completed is taken back: {error}; the counterparty is unpaired"
+            );
+        }
         run.tell(PairingUpdate::Failed(PairingFailure::Withdrawn(error)));
         let Some(peer) = peer else {
             return;
         };
-        if run.introduction {
+        if run.introduction.is_some() {
             self.end_introduction(peer);
             return;
         }
@@ -216,6 +227,7 @@ impl Driver {
                 .map(|next| *next.public().as_bytes()),
             moving_to: None,
             introduced_by: None,
+            cut_offs: Vec::new(),
         };
         if let Err(e) = self.storage.save(record.clone()).await {
             tracing::error!("a pairing succeeded but could not be stored: {e}");

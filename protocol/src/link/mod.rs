@@ -33,7 +33,7 @@ use crate::frame::{
 use crate::identity::{PublicKey, StaticKeypair};
 use crate::key_move::ROTATE_METHOD;
 use crate::node_state::NodeState;
-use crate::peer_limits::CounterpartyLimits;
+use crate::peer_limits::{CounterpartyLimits, UpdatePacer};
 use crate::recent_requests::RecentRequests;
 use crate::session::{SendError, Session, SessionEvent, SessionStats};
 use crate::status::Status;
@@ -58,6 +58,11 @@ pub const REFUSAL_REPORT_EVERY: Duration = Duration::from_secs(60);
 
 /// One paired counterparty's link. See the module docs for the call order.
 pub struct Link {
+    /// Our state updates, paced to what the counterparty takes.
+    pacer: UpdatePacer,
+    /// A state update held back by the pacer (later ones merged in), and
+    /// when it may go.
+    held_update: Option<(StateUpdate, Instant)>,
     config: LinkConfig,
     own: StaticKeypair,
     /// Draws the seeds of later sessions.
@@ -162,6 +167,8 @@ impl Link {
         // Half the range, so ids do not wrap soon.
         let first_id = rng.next_u64() >> 1;
         Link {
+            pacer: UpdatePacer::new(&config.limits),
+            held_update: None,
             limits: CounterpartyLimits::new(config.limits.clone()),
             config,
             own,
@@ -254,6 +261,9 @@ impl Link {
         if self.session.poll_timeout().is_some_and(|t| t <= now) {
             self.session.handle_timeout(now);
         }
+        if self.held_update.as_ref().is_some_and(|(_, at)| *at <= now) {
+            self.send_held_update(now);
+        }
         let mut ask_again = false;
         for (id, asked) in self.outstanding.expire(now) {
             match asked {
@@ -289,6 +299,7 @@ impl Link {
         [
             self.session.poll_timeout(),
             self.outstanding.next_deadline(),
+            self.held_update.as_ref().map(|(_, at)| *at),
         ]
         .into_iter()
         .flatten()
@@ -356,20 +367,23 @@ impl Link {
     }
 
     /// Sends one of the protocol's own requests that a program drives
-    /// (adding a computer: [`INTRODUCE_METHOD`] and [`HANDOFF_METHOD`]),
+    /// (adding a computer: [`INTRODUCE_METHOD`] and [`HANDOFF_METHOD`];
+    /// cutting one off: [`CUT_OFF_METHOD`]),
     /// answered as [`request`](Self::request)'s are. Any other method is
     /// refused as reserved.
     ///
     /// [`INTRODUCE_METHOD`]: crate::introduction::INTRODUCE_METHOD
     /// [`HANDOFF_METHOD`]: crate::introduction::HANDOFF_METHOD
+    /// [`CUT_OFF_METHOD`]: crate::cut_off::CUT_OFF_METHOD
     pub fn request_protocol(
         &mut self,
         now: Instant,
         method: &str,
         body: Bytes,
     ) -> Result<RequestId, RequestRefused> {
+        use crate::cut_off::CUT_OFF_METHOD;
         use crate::introduction::{HANDOFF_METHOD, INTRODUCE_METHOD};
-        if method != INTRODUCE_METHOD && method != HANDOFF_METHOD {
+        if ![INTRODUCE_METHOD, HANDOFF_METHOD, CUT_OFF_METHOD].contains(&method) {
             return Err(RequestRefused::Reserved(method.to_owned()));
         }
         if self.over || self.revoking {
@@ -432,6 +446,7 @@ impl Link {
     /// a minute.
     pub fn announce(
         &mut self,
+        now: Instant,
         display_name: Option<String>,
         capabilities: Option<Vec<String>>,
     ) -> Result<(), EventRefused> {
@@ -441,13 +456,49 @@ impl Link {
         if self.state != NodeState::Online {
             return Err(EventRefused::NotOnline);
         }
-        let capabilities_changed = capabilities.is_some();
-        self.session.send(Frame::StateUpdate(StateUpdate {
-            display_name,
-            capabilities: capabilities.unwrap_or_default(),
-            capabilities_changed,
-        }))?;
+        // Merged into one held back: each field as last announced.
+        let update = match self.held_update.take() {
+            Some((mut held, _)) => {
+                if display_name.is_some() {
+                    held.display_name = display_name;
+                }
+                if let Some(capabilities) = capabilities {
+                    held.capabilities = capabilities;
+                    held.capabilities_changed = true;
+                }
+                held
+            }
+            None => StateUpdate {
+                display_name,
+                capabilities_changed: capabilities.is_some(),
+                capabilities: capabilities.unwrap_or_default(),
+            },
+        };
+        // More than the counterparty takes now: it waits rather than be
+        // dropped there.
+        if !self.pacer.admit(now) {
+            self.held_update = Some((update, self.pacer.next_at(now)));
+            return Ok(());
+        }
+        self.session.send(Frame::StateUpdate(update))?;
         Ok(())
+    }
+
+    /// Sends a state update the pacer held back, once it may go.
+    fn send_held_update(&mut self, now: Instant) {
+        let Some((update, at)) = self.held_update.take() else {
+            return;
+        };
+        if at > now || !self.session.is_online() || !self.pacer.admit(now) {
+            let at = if at > now {
+                at
+            } else {
+                self.pacer.next_at(now)
+            };
+            self.held_update = Some((update, at));
+            return;
+        }
+        let _ = self.session.send(Frame::StateUpdate(update));
     }
 
     /// Revokes the counterparty, once the program has recorded that it
