@@ -8,19 +8,18 @@
 //! (`nodepair.handoff`) over the session the code opened, which neither
 //! side keeps. The new app stores them and connects.
 
+use crate::Peer;
 use crate::driver::Command;
 use crate::pairing_handle::{PairingFailure, PairingHandle, PairingUpdate};
 use crate::request::RequestError;
 use crate::view::CounterpartyView;
-use crate::{Peer, driver};
 use nodepair_protocol::hello::{Role, printable};
 use nodepair_protocol::introduction::{
     HANDOFF_METHOD, Handoff, INTRODUCE_METHOD, Introduce, Introduced, check_handoff,
 };
 use nodepair_protocol::pairing::Counterparty;
 use nodepair_protocol::pairing_code::PairingCode;
-use nodepair_protocol::{NodeState, Pairing, PublicKey, Purpose, Status};
-use std::sync::atomic::Ordering;
+use nodepair_protocol::{NodeState, PublicKey, Purpose, Status};
 use tokio::sync::mpsc;
 
 /// How long the introducing side waits for its managers to come online
@@ -139,12 +138,7 @@ impl Peer {
         let mut inner = self.start_introduction(code, Role::Manager).await?;
         let (tx, rx) = mpsc::channel(64);
         let peer = self.clone();
-        let handle = PairingHandle {
-            code: inner.code.clone(),
-            id: inner.id,
-            updates: rx,
-            commands: inner.commands.clone(),
-        };
+        let handle = self.following(inner.code.clone(), inner.id, rx);
         tokio::spawn(async move {
             while let Some(update) = inner.next().await {
                 match update {
@@ -188,33 +182,22 @@ impl Peer {
         if self.inner.role != Role::App {
             return Err(PairingFailure::Stopped);
         }
-        let id = self.inner.next_pairing.fetch_add(1, Ordering::Relaxed);
-        let now = self.inner.config.clock.now();
         let local = self.keys().pairing;
         let ours = local.keypair.clone();
         let mut config = self.inner.config.pairing.clone();
         config.purpose = Purpose::Introduction;
-        let seed = driver::random_seed();
-        let pairing = match machine {
-            Role::App => Pairing::app(&code, local, now, config, seed),
-            Role::Manager => Pairing::manager(&code, local, now, config, seed),
-        };
+        let (id, pairing) = self.machine(&code, machine, local, config);
         let (updates, receiver) = mpsc::channel(64);
         self.send(Command::StartIntroduction {
             id,
-            pairing: Box::new(pairing),
+            pairing,
             ours,
             joining: machine == Role::App,
             updates,
         })
         .await
         .map_err(|_| PairingFailure::Stopped)?;
-        Ok(PairingHandle {
-            code,
-            id,
-            updates: receiver,
-            commands: self.inner.commands.clone(),
-        })
+        Ok(self.following(code, id, receiver))
     }
 
     /// Asks every manager online to admit `computer`, then hands it those

@@ -323,34 +323,57 @@ impl Peer {
         grants: Option<Vec<String>>,
     ) -> Result<PairingHandle, PairingFailure> {
         assert_eq!(role, self.inner.role, "pairing in the other role");
-        let id = self.inner.next_pairing.fetch_add(1, Ordering::Relaxed);
-        let now = self.inner.config.clock.now();
         let mut local = self.keys().pairing;
         let ours = local.keypair.clone();
         local.capabilities =
             nodepair_protocol::grants::granted(&local.capabilities, grants.as_deref());
         let config = self.inner.config.pairing.clone();
-        let seed = driver::random_seed();
-        let pairing = match role {
-            Role::App => Pairing::app(&code, local, now, config, seed),
-            Role::Manager => Pairing::manager(&code, local, now, config, seed),
-        };
+        let (id, pairing) = self.machine(&code, role, local, config);
         let (updates, receiver) = mpsc::channel(64);
         self.send(Command::StartPairing {
             id,
-            pairing: Box::new(pairing),
+            pairing,
             grants,
             ours,
             updates,
         })
         .await
         .map_err(|_| PairingFailure::Stopped)?;
-        Ok(PairingHandle {
+        Ok(self.following(code, id, receiver))
+    }
+
+    /// A pairing machine for `code` in `role` (`App`: it shows the code),
+    /// and its id.
+    fn machine(
+        &self,
+        code: &PairingCode,
+        role: Role,
+        local: LocalIdentity,
+        config: nodepair_protocol::PairingConfig,
+    ) -> (u64, Box<Pairing>) {
+        let id = self.inner.next_pairing.fetch_add(1, Ordering::Relaxed);
+        let now = self.inner.config.clock.now();
+        let seed = driver::random_seed();
+        let pairing = match role {
+            Role::App => Pairing::app(code, local, now, config, seed),
+            Role::Manager => Pairing::manager(code, local, now, config, seed),
+        };
+        (id, Box::new(pairing))
+    }
+
+    /// The handle that follows pairing `id` through `updates`.
+    fn following(
+        &self,
+        code: PairingCode,
+        id: u64,
+        updates: mpsc::Receiver<PairingUpdate>,
+    ) -> PairingHandle {
+        PairingHandle {
             code,
             id,
-            updates: receiver,
+            updates,
             commands: self.inner.commands.clone(),
-        })
+        }
     }
 
     /// Sends a request to `to` and waits for its reply (or the configured
@@ -361,17 +384,7 @@ impl Peer {
         method: &str,
         body: impl Into<Bytes>,
     ) -> Result<Reply, RequestError> {
-        let (reply, answer) = oneshot::channel();
-        self.send(Command::Request {
-            to,
-            method: method.to_owned(),
-            body: body.into(),
-            protocol: false,
-            reply,
-        })
-        .await
-        .map_err(|_| RequestError::Stopped)?;
-        answer.await.map_err(|_| RequestError::Stopped)?
+        self.ask(to, method, body.into(), false).await
     }
 
     /// Sends one of the requests of adding a computer
@@ -384,12 +397,24 @@ impl Peer {
         method: &str,
         body: impl Into<Bytes>,
     ) -> Result<Reply, RequestError> {
+        self.ask(to, method, body.into(), true).await
+    }
+
+    /// A request (`protocol`: one of the protocol's own a program drives)
+    /// and its reply.
+    async fn ask(
+        &self,
+        to: PublicKey,
+        method: &str,
+        body: Bytes,
+        protocol: bool,
+    ) -> Result<Reply, RequestError> {
         let (reply, answer) = oneshot::channel();
         self.send(Command::Request {
             to,
             method: method.to_owned(),
-            body: body.into(),
-            protocol: true,
+            body,
+            protocol,
             reply,
         })
         .await

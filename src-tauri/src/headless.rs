@@ -193,11 +193,26 @@ pub fn run(config: Option<PathBuf>, command: Command) -> ExitCode {
             let out = printer_for(&command);
             match control::connect(&settings.data_dir()).await? {
                 Some(mut client) => {
-                    client
-                        .send(&request)
-                        .await
-                        .map_err(|e| anyhow::anyhow!("cannot talk to the running app: {e}"))?;
-                    converse(Conversation::Remote(client), &out).await
+                    // What only reads may be answered without the app when
+                    // it goes away mid-way (it was quitting): nothing was
+                    // done, and the stored state answers.
+                    let read_only = matches!(
+                        request,
+                        Request::Managers | Request::Status | Request::Alerts { .. }
+                    );
+                    let result = match client.send(&request).await {
+                        Ok(()) => converse(Conversation::Remote(client), &out).await,
+                        Err(e) => Err(anyhow::anyhow!("cannot talk to the running app: {e}")),
+                    };
+                    match result {
+                        Err(e) if read_only && e.downcast_ref::<Fail>().is_none() => {
+                            eprintln!(
+                                "the running app went away ({e:#}); answering from what is stored"
+                            );
+                            standalone(&settings, request, &out).await
+                        }
+                        other => other,
+                    }
                 }
                 None => standalone(&settings, request, &out).await,
             }
@@ -479,9 +494,10 @@ async fn converse(mut conversation: Conversation, out: &Printer) -> anyhow::Resu
             }
         };
         let Some(reply) = reply else {
-            return Err(Fail::error(
-                exit_code::FAILURE,
-                "the running app closed the connection without an answer",
+            // Not an answer of the app's: a command that only reads falls
+            // back to what is stored.
+            return Err(anyhow::anyhow!(
+                "the running app closed the connection without an answer"
             ));
         };
         if let Reply::Error {

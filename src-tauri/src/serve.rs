@@ -519,15 +519,8 @@ async fn pair(backend: &Backend, network_timeout: Duration, yes: bool, out: Out<
         mut answers,
     } = asker;
     let peer = &backend.peer;
-    if !peer.wait_for_network(network_timeout).await {
-        return out(error(
-            ErrorKind::Unreachable,
-            exit_code::NO_NETWORK,
-            format!(
-                "no Waku peer could be reached in {} s; check [network] in the settings (`nodepair status` shows the network in use)",
-                network_timeout.as_secs()
-            ),
-        ));
+    if let Err(reply) = network(peer, network_timeout).await {
+        return out(reply);
     }
     let mut handle = match peer.offer_pairing().await {
         Ok(h) => h,
@@ -632,6 +625,21 @@ async fn pair(backend: &Backend, network_timeout: Duration, yes: bool, out: Out<
     }
 }
 
+/// Waits up to `timeout` for a first Waku peer, else the error to answer.
+async fn network(peer: &nodepair_peer::Peer, timeout: Duration) -> Result<(), Reply> {
+    if peer.wait_for_network(timeout).await {
+        return Ok(());
+    }
+    Err(error(
+        ErrorKind::Unreachable,
+        exit_code::NO_NETWORK,
+        format!(
+            "no Waku peer could be reached in {} s; check [network] in the settings (`nodepair status` shows the network in use)",
+            timeout.as_secs()
+        ),
+    ))
+}
+
 /// Adding a computer, on either side: `code` is the new computer's (we
 /// introduce it), or `None` (we are the new one and show a code).
 async fn add_computer(
@@ -647,15 +655,8 @@ async fn add_computer(
         mut answers,
     } = asker;
     let peer = &backend.peer;
-    if !peer.wait_for_network(network_timeout).await {
-        return out(error(
-            ErrorKind::Unreachable,
-            exit_code::NO_NETWORK,
-            format!(
-                "no Waku peer could be reached in {} s; check [network] in the settings (`nodepair status` shows the network in use)",
-                network_timeout.as_secs()
-            ),
-        ));
+    if let Err(reply) = network(peer, network_timeout).await {
+        return out(reply);
     }
     let joining = code.is_none();
     let started = match code {

@@ -212,15 +212,7 @@ impl Driver {
                     // Asked again at the next session.
                     counterparty.cut_offs_sent.remove(&id);
                     if let Some(waiting) = counterparty.waiting.remove(&id) {
-                        let _ = waiting.send(Err(match why {
-                            Unanswered::TimedOut => {
-                                RequestError::Timeout(self.config.request_timeout)
-                            }
-                            Unanswered::SessionClosed => {
-                                RequestError::Send("the session closed".into())
-                            }
-                            Unanswered::Stopped => RequestError::Stopped,
-                        }));
+                        let _ = waiting.send(Err(unanswered(why, self.config.request_timeout)));
                     }
                 }
                 LinkEvent::Event(event) => {
@@ -548,6 +540,15 @@ impl Driver {
 }
 
 /// What a link's refusal to send means to the program.
+/// What the program is told of a request of its that went unanswered.
+pub(super) fn unanswered(why: Unanswered, timeout: std::time::Duration) -> RequestError {
+    match why {
+        Unanswered::TimedOut => RequestError::Timeout(timeout),
+        Unanswered::SessionClosed => RequestError::Send("the session closed".into()),
+        Unanswered::Stopped => RequestError::Stopped,
+    }
+}
+
 fn event_error(refused: EventRefused) -> EventError {
     match refused {
         EventRefused::NotPaired => EventError::NotPaired,

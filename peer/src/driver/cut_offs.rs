@@ -46,13 +46,8 @@ impl Driver {
                 format!("the cut-off is malformed ({e}); nothing changed"),
             )
         })?;
-        let Some(by) = self.counterparties.get(&asker) else {
+        let Some(by) = self.standing_for(asker) else {
             return Err((Status::FORBIDDEN, "not paired".into()));
-        };
-        // A link under a key its app moves to stands for the old record.
-        let by = match by.replaces.and_then(|old| self.counterparties.get(&old)) {
-            Some(old) => old,
-            None => by,
         };
         if by.link.is_revoking() {
             return Err((Status::FORBIDDEN, "this app is being unpaired".into()));

@@ -11,7 +11,7 @@ use nodepair_protocol::hello::printable;
 use nodepair_protocol::introduction::{
     self, HANDOFF_METHOD, Handoff, Introduce, Introduced, IntroductionError,
 };
-use nodepair_protocol::link::{LinkEvent, RequestId, Unanswered};
+use nodepair_protocol::link::{LinkEvent, RequestId};
 use nodepair_protocol::pairing::{Counterparty as Met, Paired};
 use nodepair_protocol::{Link, PublicKey, StaticKeypair, Status, grants};
 use std::collections::HashMap;
@@ -202,15 +202,10 @@ impl Driver {
                         }
                         LinkEvent::Unanswered { id, why } => {
                             if let Some(waiting) = intro.waiting.remove(&id) {
-                                let _ = waiting.send(Err(match why {
-                                    Unanswered::TimedOut => {
-                                        RequestError::Timeout(self.config.request_timeout)
-                                    }
-                                    Unanswered::SessionClosed => {
-                                        RequestError::Send("the session closed".into())
-                                    }
-                                    Unanswered::Stopped => RequestError::Stopped,
-                                }));
+                                let _ = waiting.send(Err(super::counterparties::unanswered(
+                                    why,
+                                    self.config.request_timeout,
+                                )));
                             }
                         }
                         LinkEvent::Revoked { .. } | LinkEvent::PeerClosed { .. } => {
@@ -466,15 +461,10 @@ impl Driver {
                 format!("the introduction is malformed ({e}); nothing was stored"),
             )
         })?;
-        let Some(by) = self.counterparties.get(&introducer) else {
+        let Some(by) = self.standing_for(introducer) else {
             return Err((Status::FORBIDDEN, "not paired".into()));
         };
-        // A link under a key its app moves to stands for the record under
-        // the old key.
-        let by_record = match by.replaces.and_then(|old| self.counterparties.get(&old)) {
-            Some(old) => old.record.clone(),
-            None => by.record.clone(),
-        };
+        let by_record = by.record.clone();
         let root = by_record.introduced_by.unwrap_or(by_record.public_key);
         let offered = self.config.capabilities.clone();
         let admitted = introduction::admit(
@@ -571,6 +561,20 @@ impl Driver {
             let _ = self.events.send(PeerEvent::Changed(c.view()));
         }
         Ok(answer)
+    }
+
+    /// The counterparty whose record `peer`'s link stands for: a link under
+    /// a key its app moves to stands for the record under the old key.
+    pub(super) fn standing_for(
+        &self,
+        peer: PublicKey,
+    ) -> Option<&crate::counterparty::Counterparty> {
+        let link = self.counterparties.get(&peer)?;
+        Some(
+            link.replaces
+                .and_then(|old| self.counterparties.get(&old))
+                .unwrap_or(link),
+        )
     }
 
     /// Our public key `record`'s counterparty knows.
