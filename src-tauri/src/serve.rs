@@ -588,11 +588,7 @@ async fn pair(backend: &Backend, network_timeout: Duration, yes: bool, out: Out<
                 verification,
             } => {
                 out(Reply::Compare {
-                    manager: ComparedManager {
-                        name: printable(&counterparty.display_name, 64),
-                        fingerprint: counterparty.static_key.fingerprint(),
-                        node_id: counterparty.node_id.0.to_string(),
-                    },
+                    manager: compared(&counterparty),
                     verification,
                 });
                 if yes {
@@ -622,6 +618,15 @@ async fn pair(backend: &Backend, network_timeout: Duration, yes: bool, out: Out<
             }
             _ => {}
         }
+    }
+}
+
+/// Who answered a code, as the person compares it.
+fn compared(counterparty: &nodepair_protocol::pairing::Counterparty) -> ComparedManager {
+    ComparedManager {
+        name: printable(&counterparty.display_name, 64),
+        fingerprint: counterparty.static_key.fingerprint(),
+        node_id: counterparty.node_id.0.to_string(),
     }
 }
 
@@ -749,11 +754,7 @@ async fn add_computer(
                 verification,
             } => {
                 out(Reply::CompareComputer {
-                    computer: ComparedManager {
-                        name: printable(&counterparty.display_name, 64),
-                        fingerprint: counterparty.static_key.fingerprint(),
-                        node_id: counterparty.node_id.0.to_string(),
-                    },
+                    computer: compared(&counterparty),
                     verification,
                 });
                 if yes {
