@@ -41,6 +41,10 @@ pub struct Introduce {
 /// The request method that hands the introduced managers to N.
 pub const HANDOFF_METHOD: &str = "nodepair.handoff";
 
+/// At most this many apps of one line (introduced from one app the
+/// operator paired) on a manager: a stolen laptop cannot fill it.
+pub const MAX_LINE: usize = 16;
+
 /// At most this many managers in one handoff.
 pub const MAX_HANDOFF: usize = 256;
 

@@ -168,26 +168,22 @@ impl Driver {
                             continue;
                         }
                     };
-                    // Admitting another app writes the keystore and makes a
-                    // link: the driver's, not a handler's.
-                    if request.method == nodepair_protocol::cut_off::CUT_OFF_METHOD
-                        && counterparty.record.role == nodepair_keystore::Role::App
-                    {
-                        moves.push(Move::CutOff {
-                            id: request.id,
-                            body: request.body,
-                        });
-                        continue;
-                    }
-                    if request.method == nodepair_protocol::introduction::INTRODUCE_METHOD
-                        && counterparty.record.role == nodepair_keystore::Role::App
-                    {
-                        moves.push(Move::Introduce {
-                            id: request.id,
-                            body: request.body,
-                            grants,
-                        });
-                        continue;
+                    // Admitting or cutting off another app writes the
+                    // keystore and makes or ends links: the driver's, not a
+                    // handler's.
+                    if counterparty.record.role == nodepair_keystore::Role::App {
+                        let (id, body) = (request.id, request.body.clone());
+                        match request.method.as_str() {
+                            nodepair_protocol::cut_off::CUT_OFF_METHOD => {
+                                moves.push(Move::CutOff { id, body });
+                                continue;
+                            }
+                            nodepair_protocol::introduction::INTRODUCE_METHOD => {
+                                moves.push(Move::Introduce { id, body, grants });
+                                continue;
+                            }
+                            _ => {}
+                        }
                     }
                     let caller = Caller {
                         public_key: peer,

@@ -53,10 +53,6 @@ pub(crate) struct Introduction {
     verification: String,
 }
 
-/// At most this many apps of one line (introduced from one app the
-/// operator paired) on a manager: a stolen laptop cannot fill it.
-const MAX_LINE: usize = 16;
-
 impl Driver {
     /// An introduction's pairing is done: its session is kept here, not
     /// stored; the program is told once the code's watch is over.
@@ -515,7 +511,7 @@ impl Driver {
             .values()
             .filter(|c| c.record.introduced_by == Some(root))
             .count();
-        if line >= MAX_LINE {
+        if line >= introduction::MAX_LINE {
             tracing::warn!(target: crate::event_log::TARGET, by = %introducer.fingerprint(), "refused an introduction by the app {}: its line has {line} computers here already", printable(&by_record.display_name, 64));
             return Err((
                 Status::FORBIDDEN,
