@@ -19,6 +19,11 @@ fn main() {
         "network_status",
         "key_status",
         "rotate_key",
+        "join_start",
+        "add_computer_start",
+        "computer_confirm",
+        "computer_cancel",
+        "cut_off_computer",
     ]);
     tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest))
         .expect("Tauri's build step failed");

@@ -72,6 +72,46 @@ impl PairingPhase {
     }
 }
 
+impl PairingPhase {
+    /// What is happening while adding a computer, as a sentence for the
+    /// person on the new computer (`joining`) or on the one introducing it;
+    /// lowercase, no final stop, as [`PairingPhase::describe`].
+    pub fn describe_adding(self, joining: bool) -> &'static str {
+        match (self, joining) {
+            (Self::Connecting, true) => {
+                "connecting to the Waku network; the code can be typed on the other computer already"
+            }
+            (Self::Connecting, false) => "connecting to the Waku network",
+            (Self::Waiting, true) => "waiting for the other computer to answer",
+            (Self::Waiting, false) => "waiting for the new computer to answer",
+            (Self::Answered, true) => "the other computer answered; exchanging identities",
+            (Self::Answered, false) => "the new computer answered; exchanging identities",
+            (Self::Compare, true) => {
+                "compare the verification string with the other computer's screen"
+            }
+            (Self::Compare, false) => {
+                "compare the verification string with the new computer's screen"
+            }
+            (Self::Confirmed, true) => {
+                "confirmed here; waiting for the other computer to confirm too"
+            }
+            (Self::Confirmed, false) => {
+                "confirmed here; waiting for the new computer to confirm too"
+            }
+            (Self::Introducing, true) | (Self::Paired, true) => {
+                "both confirmed; waiting for the other computer to introduce this one to its managers"
+            }
+            (Self::Introducing, false) | (Self::Paired, false) => {
+                "both confirmed; introducing the new computer to each manager"
+            }
+            (Self::Introduced, true) => "this computer was introduced to the managers below",
+            (Self::Introduced, false) => "the new computer was introduced to the managers below",
+            (Self::Failed, _) => "adding the computer stopped",
+            (Self::Cancelled, _) => "adding the computer was cancelled",
+        }
+    }
+}
+
 impl PairingUpdate {
     /// The phase this update moves the pairing to; `None` for steps that
     /// show nothing new (the protocol's own comparing step comes as

@@ -51,6 +51,8 @@ pub struct AppState {
     /// Steers the pairing under way, if any: the person's answer to the
     /// comparison, or cancel.
     pub(crate) pairing: Mutex<Option<tokio::sync::mpsc::Sender<PairingControl>>>,
+    /// Steers the adding of a computer under way, if any, as `pairing`.
+    pub(crate) computer: Mutex<Option<tokio::sync::mpsc::Sender<PairingControl>>>,
     /// The streams the window follows, asked for again when a session
     /// comes back.
     pub(crate) follows: Mutex<Follows>,
@@ -209,6 +211,7 @@ pub fn start(app: &AppHandle, settings_path: Option<PathBuf>, tray: bool) {
         settings_path,
         phase: Mutex::new(Phase::Starting),
         pairing: Mutex::new(None),
+        computer: Mutex::new(None),
         follows: Mutex::new(Follows::default()),
         tray,
         window: Mutex::new(None),

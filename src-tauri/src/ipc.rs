@@ -1,7 +1,7 @@
 //! The typed IPC: the commands and events the window uses, and the TypeScript bindings generated from them.
 
-use crate::views::{ManagerEvent, ManagersView, PairingView, TrayAction};
-use crate::{commands, settings_commands};
+use crate::views::{ComputerView, ManagerEvent, ManagersView, PairingView, TrayAction};
+use crate::{commands, computer_commands, settings_commands};
 use std::path::Path;
 
 /// Where the generated bindings live, from the workspace root.
@@ -26,10 +26,16 @@ pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
             settings_commands::network_status,
             settings_commands::key_status,
             settings_commands::rotate_key,
+            computer_commands::join_start,
+            computer_commands::add_computer_start,
+            computer_commands::computer_confirm,
+            computer_commands::computer_cancel,
+            computer_commands::cut_off_computer,
         ])
         .events(tauri_specta::collect_events![
             ManagersView,
             PairingView,
+            ComputerView,
             ManagerEvent,
             TrayAction
         ])

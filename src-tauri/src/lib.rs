@@ -40,6 +40,7 @@ pub mod app_error;
 pub mod autostart;
 pub mod backend;
 pub mod commands;
+pub mod computer_commands;
 pub mod control;
 pub mod follows;
 pub mod gui;

@@ -211,6 +211,209 @@ impl PairingView {
     }
 }
 
+/// Adding a computer as the window shows it, on the new computer
+/// (`joining`) or on the one introducing it; sent as it progresses.
+#[derive(Clone, Debug, PartialEq, Serialize, specta::Type, tauri_specta::Event)]
+#[serde(rename_all = "camelCase")]
+pub struct ComputerView {
+    /// Which run of adding a computer this is: events of an earlier one
+    /// are not this one's.
+    pub id: u32,
+    /// This is the new computer, showing a code; otherwise the one
+    /// introducing it, where the code was typed.
+    pub joining: bool,
+    /// Where it stands; at `compare`, ask the person whether the other
+    /// computer shows `verification` too.
+    pub phase: PairingPhase,
+    /// The phase in words.
+    pub step: String,
+    /// On the new computer: the code to type on the other one, in groups.
+    /// Never sent back to the side where it was typed.
+    pub code: Option<String>,
+    /// When the code stops working, Unix milliseconds.
+    #[specta(type = Number)]
+    pub expires_at_ms: u64,
+    /// From `compare` on: the string both screens show.
+    pub verification: Option<String>,
+    /// From `compare` on: the other computer's name, as it introduced
+    /// itself.
+    pub computer: Option<String>,
+    /// From `compare` on: the other computer's key fingerprint.
+    pub fingerprint: Option<String>,
+    /// At the end: each manager and what became of the new computer there.
+    pub managers: Vec<ComputerManager>,
+    /// At the end: the outcome in a sentence.
+    pub summary: Option<String>,
+    /// Once failed: why, in words a person can act on.
+    pub error: Option<String>,
+}
+
+/// What became of the new computer on one manager.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, specta::Type)]
+#[serde(rename_all = "snake_case")]
+pub enum ComputerOutcome {
+    /// Admitted: the new computer reaches it.
+    Introduced,
+    /// It refused; nothing was stored there.
+    Refused,
+    /// Offline or silent: introduce the computer again once it is back.
+    Unreachable,
+}
+
+/// One manager in [`ComputerView::managers`].
+#[derive(Clone, Debug, PartialEq, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct ComputerManager {
+    /// Its name.
+    pub name: String,
+    /// Its key's fingerprint.
+    pub fingerprint: String,
+    /// What happened there.
+    pub outcome: ComputerOutcome,
+    /// In words: what the new computer may use there, or why not.
+    pub detail: String,
+}
+
+impl ComputerManager {
+    /// The line of a manager the introducing side heard from.
+    pub fn of_outcome(m: &nodepair_peer::introduction::ManagerOutcome) -> Self {
+        use nodepair_peer::introduction::Outcome;
+        let (outcome, detail) = match &m.outcome {
+            Outcome::Introduced { capabilities } => (
+                ComputerOutcome::Introduced,
+                format!("may use {}", capabilities.join(", ")),
+            ),
+            Outcome::Refused { status, why } => (
+                ComputerOutcome::Refused,
+                format!("refused ({status}): {why}"),
+            ),
+            Outcome::Unreachable { why } => (
+                ComputerOutcome::Unreachable,
+                format!("not reached ({why}); add the computer again once it is online"),
+            ),
+        };
+        ComputerManager {
+            name: m.name.clone(),
+            fingerprint: m.fingerprint.clone(),
+            outcome,
+            detail,
+        }
+    }
+
+    /// The line of a manager the new computer was handed.
+    pub fn of_joined(v: &CounterpartyView) -> Self {
+        ComputerManager {
+            name: v.name().to_owned(),
+            fingerprint: v.public_key.fingerprint(),
+            outcome: ComputerOutcome::Introduced,
+            detail: format!("may use {}", v.capabilities.join(", ")),
+        }
+    }
+}
+
+impl ComputerView {
+    /// Moves to `phase`, with its words.
+    pub fn enter(&mut self, phase: PairingPhase) {
+        self.phase = phase;
+        self.step = phase.describe_adding(self.joining).to_owned();
+    }
+}
+
+/// What cutting off a lost computer did.
+#[derive(Clone, Debug, PartialEq, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct CutOffView {
+    /// Managers where it was cut off now.
+    pub cut_off: u32,
+    /// Managers that are asked when they next connect.
+    pub pending: u32,
+    /// The outcome in a sentence.
+    pub summary: String,
+    /// Each manager.
+    pub managers: Vec<CutOffRow>,
+}
+
+/// One manager in [`CutOffView::managers`].
+#[derive(Clone, Debug, PartialEq, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct CutOffRow {
+    /// Its name.
+    pub name: String,
+    /// Its key's fingerprint.
+    pub fingerprint: String,
+    /// `cut_off`, `not_there`, `refused`, `pending` or `failed`.
+    pub outcome: String,
+    /// What happened, in words.
+    pub detail: String,
+}
+
+impl CutOffView {
+    /// The view of what [`nodepair_peer::Peer::cut_off`] reported.
+    pub fn of(report: &nodepair_peer::cut_off::CutOffReport) -> Self {
+        use nodepair_peer::cut_off::CutOffOutcome;
+        let managers = report
+            .managers
+            .iter()
+            .map(|m| {
+                let (outcome, detail) = match &m.outcome {
+                    CutOffOutcome::CutOff {
+                        computer,
+                        fingerprint,
+                    } => (
+                        "cut_off",
+                        format!("cut off {computer} ({fingerprint}); its sessions there ended"),
+                    ),
+                    CutOffOutcome::NotThere => (
+                        "not_there",
+                        "no computer of yours by that name there".to_owned(),
+                    ),
+                    CutOffOutcome::Refused { status, why } => {
+                        ("refused", format!("refused ({status}): {why}"))
+                    }
+                    CutOffOutcome::Pending { why } => (
+                        "pending",
+                        format!("not reached ({why}); told when it next connects"),
+                    ),
+                    CutOffOutcome::Failed { why } => {
+                        ("failed", format!("not reached, and not kept: {why}"))
+                    }
+                };
+                CutOffRow {
+                    name: m.name.clone(),
+                    fingerprint: m.fingerprint.clone(),
+                    outcome: outcome.to_owned(),
+                    detail,
+                }
+            })
+            .collect();
+        let (cut_off, pending) = (report.cut_off(), report.pending());
+        let who = nodepair_protocol::hello::printable(&report.who, 64);
+        let summary = match (cut_off, pending) {
+            (0, 0) if report.managers.is_empty() => {
+                "This app is paired with no manager: there is nothing to cut off.".to_owned()
+            }
+            (0, 0) => format!(
+                "No manager knows a computer of yours called {who}: nothing was cut off. Check its name or key fingerprint."
+            ),
+            (n, 0) => format!("{who} was cut off on {n} {}.", managers_word(n)),
+            (n, p) => format!(
+                "{who} was cut off on {n} {}; {p} not reachable now will cut it off when they next connect.",
+                managers_word(n)
+            ),
+        };
+        CutOffView {
+            cut_off: u32::try_from(cut_off).unwrap_or(u32::MAX),
+            pending: u32::try_from(pending).unwrap_or(u32::MAX),
+            summary,
+            managers,
+        }
+    }
+}
+
+fn managers_word(n: usize) -> &'static str {
+    if n == 1 { "manager" } else { "managers" }
+}
+
 /// What unpairing did.
 #[derive(Clone, Debug, PartialEq, Serialize, specta::Type)]
 #[serde(rename_all = "camelCase")]
@@ -246,5 +449,91 @@ pub struct Json(pub serde_json::Value);
 impl specta::Type for Json {
     fn definition(types: &mut specta::Types) -> specta::datatype::DataType {
         <specta_typescript::Unknown as specta::Type>::definition(types)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nodepair_peer::cut_off::{CutOffLine, CutOffOutcome, CutOffReport};
+    use nodepair_peer::introduction::{ManagerOutcome, Outcome};
+
+    fn line(name: &str, outcome: CutOffOutcome) -> CutOffLine {
+        CutOffLine {
+            name: name.into(),
+            fingerprint: "ab12-cd34".into(),
+            outcome,
+        }
+    }
+
+    #[test]
+    fn a_cut_off_says_where_it_happened_where_it_will_and_when_nowhere() {
+        let report = CutOffReport {
+            who: "desktop".into(),
+            managers: vec![
+                line(
+                    "alpha",
+                    CutOffOutcome::CutOff {
+                        computer: "desktop".into(),
+                        fingerprint: "5be2".into(),
+                    },
+                ),
+                line(
+                    "bravo",
+                    CutOffOutcome::Pending {
+                        why: "offline".into(),
+                    },
+                ),
+                line("charlie", CutOffOutcome::NotThere),
+            ],
+        };
+        let view = CutOffView::of(&report);
+        assert_eq!((view.cut_off, view.pending), (1, 1));
+        assert_eq!(
+            view.summary,
+            "desktop was cut off on 1 manager; 1 not reachable now will cut it off when they next connect."
+        );
+        let outcomes: Vec<&str> = view.managers.iter().map(|m| m.outcome.as_str()).collect();
+        assert_eq!(outcomes, ["cut_off", "pending", "not_there"]);
+
+        // A name no manager knows (a typo) is said to have cut off nothing.
+        let typo = CutOffReport {
+            who: "dekstop\u{1b}[2J".into(),
+            managers: vec![line("alpha", CutOffOutcome::NotThere)],
+        };
+        let view = CutOffView::of(&typo);
+        assert!(view.summary.starts_with("No manager knows"), "{}", view.summary);
+        assert!(!view.summary.contains('\u{1b}'), "escaped: {}", view.summary);
+    }
+
+    #[test]
+    fn each_manager_of_an_introduction_says_what_the_new_computer_got_or_why_not() {
+        let lines: Vec<ComputerManager> = [
+            Outcome::Introduced {
+                capabilities: vec!["host".into(), "logs".into()],
+            },
+            Outcome::Refused {
+                status: 403,
+                why: "this manager does not accept introductions".into(),
+            },
+            Outcome::Unreachable {
+                why: "offline".into(),
+            },
+        ]
+        .into_iter()
+        .map(|outcome| {
+            ComputerManager::of_outcome(&ManagerOutcome {
+                name: "alpha".into(),
+                fingerprint: "ab12".into(),
+                outcome,
+            })
+        })
+        .collect();
+        assert_eq!(lines[0].outcome, ComputerOutcome::Introduced);
+        assert_eq!(lines[0].detail, "may use host, logs");
+        assert_eq!(lines[1].outcome, ComputerOutcome::Refused);
+        assert!(lines[1].detail.contains("403"), "{}", lines[1].detail);
+        assert_eq!(lines[2].outcome, ComputerOutcome::Unreachable);
+        assert!(lines[2].detail.contains("once it is online"));
     }
 }

@@ -13,7 +13,7 @@
 use nodepair_tests::Sandbox;
 use nodepair_tests::fixtures::{fake_journalctl, fake_systemctl};
 use nodepair_tests::mainnet_node::{mainnet_node, write_geth_journal};
-use nodepair_tests::net::{CLUSTER, ManagerHome, Relay};
+use nodepair_tests::net::{AppHome, CLUSTER, ManagerHome, Relay};
 use nodepair_tests::podman::Podman;
 use nodepair_tests::staking_node::{VALIDATORS, staking_node};
 use nodepair_tests::window::{Theme, Window};
@@ -91,6 +91,67 @@ impl Shooter<'_> {
     }
 }
 
+/// The person's desktop joins from the laptop's window (on the settings
+/// page): the desktop's code, the laptop's comparison and report (validator-1
+/// and staking-1 admit it, archive-node is offline), the desktop's managers.
+async fn add_a_computer(
+    laptop: &Window,
+    sandbox: &Sandbox,
+    relay: &Relay,
+    out: &Path,
+    theme: Theme,
+) {
+    let home = AppHome::new(
+        sandbox.path(),
+        &format!("desktop-{}", theme.name()),
+        &[&relay.addr],
+    );
+    let desktop = Window::open_with(sandbox, &home.config, theme).await;
+    desktop.resize(WIDE.0, WIDE.1).await;
+    let on_desktop = Shooter {
+        window: &desktop,
+        out,
+        theme,
+    };
+    let on_laptop = Shooter {
+        window: laptop,
+        out,
+        theme,
+    };
+    desktop.click("[data-testid=settings-button]").await;
+    desktop.click("[data-testid=join-computer]").await;
+    let code = desktop
+        .find("[data-testid=join-code]", SOON)
+        .await
+        .attr("aria-label")
+        .await
+        .expect("the code's label")
+        .expect("a label");
+    on_desktop.shoot("17-join-code", true).await;
+    laptop.click("[data-testid=add-computer]").await;
+    let input = laptop.find("[data-testid=computer-code-input]", SOON).await;
+    input
+        .send_keys(code.trim_start_matches("Code "))
+        .await
+        .expect("typed");
+    laptop.click("[data-testid=computer-code-submit]").await;
+    laptop.find("[data-testid=computer-match]", SOON).await;
+    desktop.find("[data-testid=computer-match]", SOON).await;
+    on_laptop.shoot("17-add-compare", true).await;
+    laptop.click("[data-testid=computer-match]").await;
+    desktop.click("[data-testid=computer-match]").await;
+    laptop
+        .find("[data-testid=computer-summary]", Duration::from_secs(60))
+        .await;
+    on_laptop.shoot("17-add-report", true).await;
+    desktop
+        .find("[data-testid=computer-summary]", Duration::from_secs(60))
+        .await;
+    on_desktop.shoot("17-joined", false).await;
+    desktop.close().await;
+    laptop.click("[data-testid=computer-close]").await;
+}
+
 /// Pairs the window with `manager`: the operator types the code (and
 /// confirms with `--yes`), the window asks whether the server shows the same
 /// string (shot as `3-compare` when `shots` is given) and the person says it
@@ -144,7 +205,7 @@ async fn screens(theme: Theme, out: &Path) {
     let podman = Podman::start();
     containers(&podman);
     let extra = format!(
-        "\n[ethereum]\nbeacon_url = \"{}\"\nexecution_url = \"{}\"\ntimeout_ms = 800\n\n[services]\nunits = [\"geth.service\", \"lighthouse.service\"]\ncontainers = [\"mev-boost\", \"eth-docker/validator\"]\ncontrollable = [\"geth.service\", \"mev-boost\"]\nsystemctl = \"{}\"\n\n[logs]\nunits = [\"geth.service\"]\njournalctl = \"{}\"\ncontainers = [\"mev-boost\"]\n\n[containers]\nsocket = \"{}\"\n\n[alerts]\nevery_secs = 5\nfire_after_secs = 0\nclear_after_secs = 5\n\n[alerts.disk_free]\nenabled = false\n\n[alerts.memory]\nenabled = false\n\n[alerts.load]\nenabled = false\n",
+        "\n[ethereum]\nbeacon_url = \"{}\"\nexecution_url = \"{}\"\ntimeout_ms = 800\n\n[services]\nunits = [\"geth.service\", \"lighthouse.service\"]\ncontainers = [\"mev-boost\", \"eth-docker/validator\"]\ncontrollable = [\"geth.service\", \"mev-boost\"]\nsystemctl = \"{}\"\n\n[logs]\nunits = [\"geth.service\"]\njournalctl = \"{}\"\ncontainers = [\"mev-boost\"]\n\n[containers]\nsocket = \"{}\"\n\n[alerts]\nevery_secs = 5\nfire_after_secs = 0\nclear_after_secs = 5\n\n[alerts.disk_free]\nenabled = false\n\n[alerts.memory]\nenabled = false\n\n[alerts.load]\nenabled = false\n\n[pairing]\naccept_introductions = true\n",
         beacon.uri(),
         execution.uri(),
         systemctl.display(),
@@ -238,6 +299,7 @@ async fn screens(theme: Theme, out: &Path) {
         .find("[data-testid=network-state][data-level=ok]", SOON)
         .await;
     shots.shoot("10-settings", true).await;
+    add_a_computer(&window, &sandbox, &relay, out, theme).await;
     window.click("[data-testid=back]").await;
 
     // The online one's host, once a few samples have come in.

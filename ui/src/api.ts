@@ -19,6 +19,8 @@ export type SourceKind = gen.SourceKind;
 
 export type SettingsView = gen.SettingsView_Serialize;
 export type KeyView = gen.KeyView_Serialize;
+export type ComputerView = gen.ComputerView_Serialize;
+export type CutOffView = gen.CutOffView;
 export type NetworkForm = gen.NetworkForm_Serialize;
 export type NetworkView = gen.NetworkView_Serialize;
 
@@ -71,6 +73,11 @@ export const backend = {
   networkStatus: () => ok(gen.commands.networkStatus()),
   keyStatus: () => ok(gen.commands.keyStatus()),
   rotateKey: () => ok(gen.commands.rotateKey()),
+  joinStart: () => ok(gen.commands.joinStart()),
+  addComputerStart: (code: string) => ok(gen.commands.addComputerStart(code)),
+  computerConfirm: (matches: boolean) => ok(gen.commands.computerConfirm(matches)),
+  computerCancel: () => ok(gen.commands.computerCancel()),
+  cutOff: (who: string) => ok(gen.commands.cutOffComputer(who)),
 };
 
 /** What each manager method takes and answers (protocol/src/api/, generated). */
@@ -99,6 +106,11 @@ export function watchManagers(onChange: (view: ManagersView) => void): Promise<(
 /** Calls `onChange` whenever the pairing under way moves on. */
 export function watchPairing(onChange: (view: PairingView) => void): Promise<() => void> {
   return gen.events.pairingView.listen((event) => onChange(event.payload));
+}
+
+/** Calls `onChange` with each step of adding a computer. */
+export function watchComputer(onChange: (view: ComputerView) => void): Promise<() => void> {
+  return gen.events.computerView.listen((event) => onChange(event.payload));
 }
 
 /** What the tray's menu asks the window to show. */

@@ -76,10 +76,41 @@ export const commands = {
 	 *  when they next connect). [`key_status`] follows it.
 	 */
 	rotateKey: () => typedError<KeyView_Serialize, AppError>(__TAURI_INVOKE("rotate_key")),
+	/**
+	 *  On the new computer: makes an introduction code and waits for the
+	 *  person's other computer, already paired, to answer it. Progress comes
+	 *  as [`ComputerView`] events; at `compare` the window asks whether the
+	 *  other computer shows the same verification string and answers with
+	 *  [`computer_confirm`]. It ends with the managers this computer was
+	 *  handed, stored and being connected to. A run already under way is
+	 *  cancelled first.
+	 */
+	joinStart: () => typedError<ComputerView_Serialize, AppError>(__TAURI_INVOKE("join_start")),
+	/**
+	 *  On a computer already paired: answers the introduction code the new
+	 *  computer shows. Once both people compared, every manager online is
+	 *  asked to admit the new computer with at most this app's grant; the
+	 *  last [`ComputerView`] says what each did.
+	 */
+	addComputerStart: (code: string) => typedError<ComputerView_Serialize, AppError>(__TAURI_INVOKE("add_computer_start", { code })),
+	/**
+	 *  The person's answer to "does the other computer show the same
+	 *  verification string?": `false` stops it on both sides.
+	 */
+	computerConfirm: (matches: boolean) => typedError<null, AppError>(__TAURI_INVOKE("computer_confirm", { matches })),
+	/**  Stops adding a computer (the other computer, if it answered, is told). */
+	computerCancel: () => typedError<null, AppError>(__TAURI_INVOKE("computer_cancel")),
+	/**
+	 *  Cuts off the person's lost computer `who` (its name, key or
+	 *  fingerprint) on every manager where it is of this app's line: those
+	 *  online unpair it now, the others when they next connect.
+	 */
+	cutOffComputer: (who: string) => typedError<CutOffView, AppError>(__TAURI_INVOKE("cut_off_computer", { who })),
 };
 
 /** Events */
 export const events = {
+	computerView: makeEvent<ComputerView_Serialize, ComputerView_Deserialize>("computer-view"),
 	managerEvent: makeEvent<ManagerEvent, ManagerEvent>("manager-event"),
 	managersView: makeEvent<ManagersView_Serialize, ManagersView_Deserialize>("managers-view"),
 	pairingView: makeEvent<PairingView_Serialize, PairingView_Deserialize>("pairing-view"),
@@ -401,6 +432,125 @@ export type ChangesPage_Serialize = {
 	gap: boolean,
 };
 
+/**  One manager in [`ComputerView::managers`]. */
+export type ComputerManager = {
+	/**  Its name. */
+	name: string,
+	/**  Its key's fingerprint. */
+	fingerprint: string,
+	/**  What happened there. */
+	outcome: ComputerOutcome,
+	/**  In words: what the new computer may use there, or why not. */
+	detail: string,
+};
+
+/**  What became of the new computer on one manager. */
+export type ComputerOutcome = 
+/**  Admitted: the new computer reaches it. */
+"introduced" | 
+/**  It refused; nothing was stored there. */
+"refused" | 
+/**  Offline or silent: introduce the computer again once it is back. */
+"unreachable";
+
+/**
+ *  Adding a computer as the window shows it, on the new computer
+ *  (`joining`) or on the one introducing it; sent as it progresses.
+ */
+export type ComputerView = ComputerView_Serialize | ComputerView_Deserialize;
+
+/**
+ *  Adding a computer as the window shows it, on the new computer
+ *  (`joining`) or on the one introducing it; sent as it progresses.
+ */
+export type ComputerView_Deserialize = {
+	/**
+	 *  Which run of adding a computer this is: events of an earlier one
+	 *  are not this one's.
+	 */
+	id: number,
+	/**
+	 *  This is the new computer, showing a code; otherwise the one
+	 *  introducing it, where the code was typed.
+	 */
+	joining: boolean,
+	/**
+	 *  Where it stands; at `compare`, ask the person whether the other
+	 *  computer shows `verification` too.
+	 */
+	phase: PairingPhase,
+	/**  The phase in words. */
+	step: string,
+	/**
+	 *  On the new computer: the code to type on the other one, in groups.
+	 *  Never sent back to the side where it was typed.
+	 */
+	code?: string | null,
+	/**  When the code stops working, Unix milliseconds. */
+	expiresAtMs: number,
+	/**  From `compare` on: the string both screens show. */
+	verification?: string | null,
+	/**
+	 *  From `compare` on: the other computer's name, as it introduced
+	 *  itself.
+	 */
+	computer?: string | null,
+	/**  From `compare` on: the other computer's key fingerprint. */
+	fingerprint?: string | null,
+	/**  At the end: each manager and what became of the new computer there. */
+	managers: ComputerManager[],
+	/**  At the end: the outcome in a sentence. */
+	summary?: string | null,
+	/**  Once failed: why, in words a person can act on. */
+	error?: string | null,
+};
+
+/**
+ *  Adding a computer as the window shows it, on the new computer
+ *  (`joining`) or on the one introducing it; sent as it progresses.
+ */
+export type ComputerView_Serialize = {
+	/**
+	 *  Which run of adding a computer this is: events of an earlier one
+	 *  are not this one's.
+	 */
+	id: number,
+	/**
+	 *  This is the new computer, showing a code; otherwise the one
+	 *  introducing it, where the code was typed.
+	 */
+	joining: boolean,
+	/**
+	 *  Where it stands; at `compare`, ask the person whether the other
+	 *  computer shows `verification` too.
+	 */
+	phase: PairingPhase,
+	/**  The phase in words. */
+	step: string,
+	/**
+	 *  On the new computer: the code to type on the other one, in groups.
+	 *  Never sent back to the side where it was typed.
+	 */
+	code: string | null,
+	/**  When the code stops working, Unix milliseconds. */
+	expiresAtMs: number,
+	/**  From `compare` on: the string both screens show. */
+	verification: string | null,
+	/**
+	 *  From `compare` on: the other computer's name, as it introduced
+	 *  itself.
+	 */
+	computer: string | null,
+	/**  From `compare` on: the other computer's key fingerprint. */
+	fingerprint: string | null,
+	/**  At the end: each manager and what became of the new computer there. */
+	managers: ComputerManager[],
+	/**  At the end: the outcome in a sentence. */
+	summary: string | null,
+	/**  Once failed: why, in words a person can act on. */
+	error: string | null,
+};
+
 /**  What the beacon node says (`/eth/v1/node/*`). */
 export type ConsensusStatus = ConsensusStatus_Serialize | ConsensusStatus_Deserialize;
 
@@ -493,6 +643,30 @@ export type ControlRequest = {
 	unit: string,
 	/**  The action. */
 	action: Action,
+};
+
+/**  One manager in [`CutOffView::managers`]. */
+export type CutOffRow = {
+	/**  Its name. */
+	name: string,
+	/**  Its key's fingerprint. */
+	fingerprint: string,
+	/**  `cut_off`, `not_there`, `refused`, `pending` or `failed`. */
+	outcome: string,
+	/**  What happened, in words. */
+	detail: string,
+};
+
+/**  What cutting off a lost computer did. */
+export type CutOffView = {
+	/**  Managers where it was cut off now. */
+	cutOff: number,
+	/**  Managers that are asked when they next connect. */
+	pending: number,
+	/**  The outcome in a sentence. */
+	summary: string,
+	/**  Each manager. */
+	managers: CutOffRow[],
 };
 
 /**  One mounted file system. */

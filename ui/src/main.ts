@@ -8,6 +8,8 @@ import { loadAppInfo } from "./app_info";
 import type { Context } from "./capability";
 import { CAPABILITIES } from "./controllers";
 import { PairingCard } from "./controllers/pairing";
+import { ComputerCard } from "./controllers/computers";
+import { showCutOff } from "./computers";
 import { confirmAction, confirmUnpair, rename } from "./dialogs";
 import { h } from "./dom";
 import { type AlertFilter, NO_FILTER, alertState, openCount } from "./alerts";
@@ -46,9 +48,10 @@ export async function start(root: HTMLElement, now: () => number = Date.now): Pr
   );
   const toast = h("p", { class: "toast", role: "status", "data-testid": "toast", hidden: true });
   const pairingSection = h("section", { class: "card pairing-card", "aria-labelledby": "pairing-title", hidden: true });
+  const computerSection = h("section", { class: "card pairing-card", "aria-labelledby": "computer-title", "data-testid": "computer-card", hidden: true });
   const content = h("section", { class: "card content", "aria-live": "polite" });
   const overlay = h("div", { class: "overlay", hidden: true });
-  root.replaceChildren(bar, toast, pairingSection, content, overlay);
+  root.replaceChildren(bar, toast, pairingSection, computerSection, content, overlay);
 
   const store = new Store();
   let toastTimer: ReturnType<typeof setTimeout> | undefined;
@@ -66,6 +69,8 @@ export async function start(root: HTMLElement, now: () => number = Date.now): Pr
   // One "Pair a manager" at a time: while the card shows, its own buttons
   // (Cancel, New code, Done) are the way on.
   const card = new PairingCard(ctx, pairingSection, (open) => (pair.hidden = open));
+  // Adding a computer, on either side: opened from the settings page.
+  const computerCard = new ComputerCard(ctx, computerSection);
 
   const go = (next: View): void => {
     const was = store.view;
@@ -212,6 +217,9 @@ export async function start(root: HTMLElement, now: () => number = Date.now): Pr
         return problem;
       },
       rotateKey: () => void rotateKey(),
+      addComputer: () => computerCard.add(),
+      joinComputer: () => void computerCard.join(),
+      cutOff: (who) => void cutOff(who),
     });
     void askNetwork();
     void askKey();
@@ -243,6 +251,29 @@ export async function start(root: HTMLElement, now: () => number = Date.now): Pr
       keyTimer = setTimeout(() => void askKey(), 2000);
     } catch (error) {
       ctx.say(messageOf(error));
+    }
+  };
+
+  // Cutting off a lost computer, once the person is sure.
+  const cutOff = async (who: string): Promise<void> => {
+    const panel = content.querySelector<HTMLElement>("[data-testid=cut-off-result]");
+    const submit = content.querySelector<HTMLButtonElement>("[data-testid=cut-off-submit]");
+    if (!panel) return;
+    const sure = await confirmAction(
+      overlay,
+      `Cut off ${who}?`,
+      `Every manager that admitted ${who} through your computers unpairs it: at once if online, otherwise when it next connects. To use that computer again, add it again from this one.`,
+      "Cut off",
+    );
+    if (!sure) return;
+    if (submit) submit.disabled = true;
+    panel.replaceChildren(h("p", { class: "muted" }, `Asking your managers to cut off ${who}…`));
+    try {
+      showCutOff(panel, await backend.cutOff(who), null);
+    } catch (error) {
+      showCutOff(panel, null, messageOf(error));
+    } finally {
+      if (submit) submit.disabled = false;
     }
   };
 
@@ -287,6 +318,7 @@ export async function start(root: HTMLElement, now: () => number = Date.now): Pr
 
   // Listen before asking, so a change in between is not missed.
   await card.watch();
+  await computerCard.watch();
   for (const c of CAPABILITIES) await c.watch?.(ctx);
   await watchManagers((next) => {
     if (store.offer(next)) show();

@@ -1,4 +1,4 @@
-// The settings page: how the app's own Waku network is doing and which one it joins, keeping running in the tray, starting at login, this computer's key.
+// The settings page: how the app's own Waku network is doing and which one it joins, keeping running in the tray, starting at login, this computer's key, the person's other computers.
 
 import type { KeyView, NetworkForm, NetworkView, SettingsView } from "./api";
 import { button, h } from "./dom";
@@ -12,6 +12,12 @@ export interface SettingsActions {
   setNetwork: (form: NetworkForm) => Promise<string | null>;
   /** Asks, then rotates this computer's key; fills the key panel. */
   rotateKey: () => void;
+  /** Opens the card where the new computer's code is typed. */
+  addComputer: () => void;
+  /** Opens the card showing a code for the other computer. */
+  joinComputer: () => void;
+  /** Asks, then cuts off the computer named `who`; fills the cut-off panel. */
+  cutOff: (who: string) => void;
 }
 
 const PRESETS: [string, string][] = [
@@ -44,7 +50,61 @@ export function renderSettings(root: HTMLElement, settings: SettingsView, action
         ),
       ),
     ),
+    computers(actions),
     h("p", { class: "muted small" }, `Kept in ${settings.settingsFile}`),
+  );
+}
+
+function computers(actions: SettingsActions): HTMLElement {
+  const who = h("input", {
+    id: "cut-off-who",
+    "data-testid": "cut-off-who",
+    autocomplete: "off",
+    spellcheck: "false",
+    placeholder: "laptop, or 3f2a-9c01-77de-0b45",
+  });
+  const cut = h("button", { type: "submit", class: "danger", "data-testid": "cut-off-submit" }, "Cut off…");
+  const problem = h("p", { class: "notice bad", role: "alert", hidden: true });
+  const form = h(
+    "form",
+    { class: "settings-form", "data-testid": "cut-off-form" },
+    h("label", { for: "cut-off-who" }, "Lost a computer? Its name or key fingerprint:"),
+    h("div", { class: "inline-form" }, who, cut),
+    problem,
+    h(
+      "p",
+      { class: "muted" },
+      "Every manager that admitted it through your computers unpairs it: those online now, within seconds; the others when they next connect. A manager you paired it with by a code of its own is not asked: unpair it there.",
+    ),
+    h("div", { "data-testid": "cut-off-result", "aria-live": "polite" }),
+  );
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const name = who.value.trim();
+    problem.textContent = name === "" ? "Name the lost computer: its name, or its key's fingerprint." : "";
+    problem.hidden = name !== "";
+    if (name !== "") actions.cutOff(name);
+  });
+  return h(
+    "section",
+    { class: "settings-section", "aria-labelledby": "computers-title" },
+    h("h3", { id: "computers-title" }, "Your other computers"),
+    h(
+      "div",
+      { class: "settings-form" },
+      h(
+        "p",
+        {},
+        "A new computer can reach the managers this one is paired with, without a code typed on each server: join on the new one, add it here. Managers admit it only if their operator allows introductions, and never with more than this computer may use.",
+      ),
+      h(
+        "div",
+        { class: "actions" },
+        button("Add a computer…", actions.addComputer, { "data-testid": "add-computer" }),
+        button("Join from another computer…", actions.joinComputer, { "data-testid": "join-computer" }),
+      ),
+    ),
+    form,
   );
 }
 

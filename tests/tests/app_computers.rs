@@ -1,0 +1,217 @@
+//! Adding a computer and cutting it off through two real windows, as a
+//! person would (WebDriver on tauri-driver + WebKitWebDriver, each window on
+//! its own virtual display): the new computer's window shows a code, the
+//! paired one's takes it, both compare the verification string, the new
+//! computer reaches the two managers that accept introductions and not the
+//! third; then the paired window cuts it off, and its sessions end.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use nodepair_tests::net::{AppHome, ManagerHome, Relay};
+use nodepair_tests::window::Window;
+use nodepair_tests::{Sandbox, json_of};
+use std::time::Duration;
+
+const SOON: Duration = Duration::from_secs(30);
+const LONG: Duration = Duration::from_secs(90);
+const ONLINE: &str = "[data-testid=manager][data-state=online]";
+
+fn manager(sandbox: &Sandbox, relay: &Relay, name: &str, accepting: bool) -> ManagerHome {
+    ManagerHome::with_config(
+        sandbox.path(),
+        name,
+        &[&relay.addr],
+        Duration::from_secs(120),
+        &["info", "host", "logs"],
+        if accepting {
+            "\n[pairing]\naccept_introductions = true\n"
+        } else {
+            ""
+        },
+    )
+}
+
+/// Waits until `css` matches `count` elements in `window`.
+async fn count(window: &Window, css: &str, want: usize) {
+    let deadline = tokio::time::Instant::now() + LONG;
+    loop {
+        let got = window.count(css).await;
+        if got == want {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{got} of {css}, not {want}; app log: {}",
+            window.log().display()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// The apps `home`'s daemon has stored, by name.
+fn apps(sandbox: &Sandbox, home: &ManagerHome) -> Vec<String> {
+    let out = json_of(&home.cli(sandbox, &["peers", "--json"]));
+    out["peers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_computer_is_added_and_cut_off_through_both_windows() {
+    let sandbox = Sandbox::new().unwrap();
+    let relay = Relay::start(&sandbox, &[]);
+    let homes = [
+        manager(&sandbox, &relay, "alpha", true),
+        manager(&sandbox, &relay, "bravo", true),
+        manager(&sandbox, &relay, "charlie", false),
+    ];
+    let daemons: Vec<_> = homes.iter().map(|h| h.run(&sandbox)).collect();
+    let laptop = AppHome::new(sandbox.path(), "laptop", &[&relay.addr]);
+    let desktop = AppHome::new(sandbox.path(), "desktop", &[&relay.addr]);
+    for home in &homes {
+        laptop.pair_with(&sandbox, home);
+    }
+    let (old, new) = tokio::join!(
+        Window::open(&sandbox, &laptop.config),
+        Window::open(&sandbox, &desktop.config)
+    );
+    count(&old, ONLINE, 3).await;
+    new.find("[data-testid=no-managers]", SOON).await;
+
+    // The new computer shows a code; the person types it on the laptop.
+    new.click("[data-testid=settings-button]").await;
+    new.click("[data-testid=join-computer]").await;
+    let code = new
+        .find("[data-testid=join-code]", SOON)
+        .await
+        .attr("aria-label")
+        .await
+        .unwrap()
+        .unwrap();
+    let code = code.strip_prefix("Code ").unwrap().to_owned();
+    assert_eq!(
+        new.text("[data-testid=join-command]").await,
+        "nodepair add-computer"
+    );
+    old.click("[data-testid=settings-button]").await;
+    old.click("[data-testid=add-computer]").await;
+    // A code mistyped is refused in the card, and nothing starts.
+    let input = old.find("[data-testid=computer-code-input]", SOON).await;
+    input.send_keys("7KQ2-M9XD-4RT!").await.unwrap();
+    old.click("[data-testid=computer-code-submit]").await;
+    let refused = old.text("[data-testid=computer-code-error]").await;
+    assert!(
+        refused.contains("not the code the new computer shows"),
+        "{refused}"
+    );
+    input.clear().await.unwrap();
+    input.send_keys(&code).await.unwrap();
+    old.click("[data-testid=computer-code-submit]").await;
+
+    // Both screens show the same six digits; both people say so.
+    old.find("[data-testid=computer-compare]", LONG).await;
+    new.find("[data-testid=computer-compare]", LONG).await;
+    let (on_old, on_new) = (
+        old.text("[data-testid=computer-verification]").await,
+        new.text("[data-testid=computer-verification]").await,
+    );
+    assert_eq!(on_old, on_new, "both windows show the same verification");
+    assert!(
+        old.text("[data-testid=computer-compare]")
+            .await
+            .contains("desktop"),
+        "the laptop names the computer that answered"
+    );
+    old.click("[data-testid=computer-match]").await;
+    new.click("[data-testid=computer-match]").await;
+
+    // The laptop says what each manager did; the new computer what it got.
+    old.find("[data-testid=computer-summary]", LONG).await;
+    let outcome = async |name: &str| {
+        let css = format!("[data-testid=computer-managers] li[data-name={name}]");
+        old.find(&css, SOON)
+            .await
+            .attr("data-outcome")
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    assert_eq!(outcome("alpha").await, "introduced");
+    assert_eq!(outcome("bravo").await, "introduced");
+    assert_eq!(outcome("charlie").await, "refused");
+    assert!(
+        old.text("[data-testid=computer-summary]")
+            .await
+            .contains("now reaches 2 of your 3 managers")
+    );
+    new.find("[data-testid=computer-summary]", LONG).await;
+    assert_eq!(
+        new.count("[data-testid=computer-managers] li[data-outcome=introduced]")
+            .await,
+        2
+    );
+
+    // The new computer's list: the two managers, online, without a code
+    // typed on either server.
+    new.click("[data-testid=computer-close]").await;
+    new.click("[data-testid=back]").await;
+    count(&new, ONLINE, 2).await;
+    let mut names = Vec::new();
+    for e in new
+        .client
+        .find_all(fantoccini::Locator::Css(
+            "[data-testid=manager] [data-testid=open-manager]",
+        ))
+        .await
+        .unwrap()
+    {
+        names.push(e.prop("textContent").await.unwrap().unwrap_or_default());
+    }
+    names.sort();
+    assert_eq!(names, ["alpha", "bravo"]);
+    assert!(apps(&sandbox, &homes[0]).contains(&"desktop".to_owned()));
+    assert!(!apps(&sandbox, &homes[2]).contains(&"desktop".to_owned()));
+
+    // The desktop is lost: the laptop cuts it off, after saying what that
+    // does.
+    old.click("[data-testid=computer-close]").await;
+    let who = old.find("[data-testid=cut-off-who]", SOON).await;
+    who.send_keys("desktop").await.unwrap();
+    old.click("[data-testid=cut-off-submit]").await;
+    old.find("[data-testid=confirm-dialog]", SOON).await;
+    old.click("[data-testid=confirm-yes]").await;
+    old.find("[data-testid=cut-off-summary]", LONG).await;
+    let cut = async |name: &str| {
+        let css = format!("[data-testid=cut-off-managers] li[data-name={name}]");
+        old.find(&css, SOON)
+            .await
+            .attr("data-outcome")
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    assert_eq!(cut("alpha").await, "cut_off");
+    assert_eq!(cut("bravo").await, "cut_off");
+    assert_eq!(cut("charlie").await, "not_there");
+    assert!(
+        old.text("[data-testid=cut-off-summary]")
+            .await
+            .contains("cut off on 2 managers")
+    );
+    // Its sessions end within seconds; the managers forgot it.
+    count(&new, ONLINE, 0).await;
+    assert!(!apps(&sandbox, &homes[0]).contains(&"desktop".to_owned()));
+    assert!(!apps(&sandbox, &homes[1]).contains(&"desktop".to_owned()));
+    // The laptop's own sessions are untouched.
+    old.click("[data-testid=back]").await;
+    count(&old, ONLINE, 3).await;
+
+    old.close().await;
+    new.close().await;
+    for d in daemons {
+        d.kill();
+    }
+}
