@@ -15,7 +15,7 @@ use crate::request::RequestError;
 use crate::view::CounterpartyView;
 use nodepair_protocol::hello::{Role, printable};
 use nodepair_protocol::introduction::{
-    HANDOFF_METHOD, Handoff, INTRODUCE_METHOD, Introduce, Introduced, check_handoff,
+    HANDOFF_METHOD, Handoff, INTRODUCE_METHOD, Introduce, Introduced, check_handoff, handoff_parts,
 };
 use nodepair_protocol::pairing::Counterparty;
 use nodepair_protocol::pairing_code::PairingCode;
@@ -251,7 +251,7 @@ impl Peer {
         while let Some(Ok((n, answer))) = asks.join_next().await {
             answers[n] = Some(answer);
         }
-        let mut handoff = Handoff::default();
+        let mut handed_over = Vec::new();
         let mut outcomes = Vec::new();
         for (m, outcome) in managers.iter().zip(answers) {
             let outcome = outcome.unwrap_or_else(|| {
@@ -262,7 +262,7 @@ impl Peer {
             let outcome = match outcome {
                 Ok(introduced) => {
                     let capabilities = introduced.capabilities.clone();
-                    handoff.managers.push(introduced);
+                    handed_over.push(introduced);
                     Outcome::Introduced { capabilities }
                 }
                 Err(outcome) => outcome,
@@ -274,23 +274,27 @@ impl Peer {
             });
         }
         // Sent even empty: the new computer then knows at once that no
-        // manager admitted it.
-        let handed = {
-            let count = handoff.managers.len();
-            let body = serde_json::to_vec(&handoff).expect("a handoff serializes");
-            match self
+        // manager admitted it. Many managers go in parts, one at a time;
+        // the new computer stores nothing before the last.
+        let count = handed_over.len();
+        let mut handed = Ok(count);
+        for part in handoff_parts(handed_over) {
+            let body = serde_json::to_vec(&part).expect("a handoff serializes");
+            let answer = match self
                 .request_introduction(computer.static_key, HANDOFF_METHOD, body)
                 .await
             {
-                Ok(reply) if reply.status == Status::OK => Ok(count),
-                Ok(reply) => Err(format!(
+                Ok(reply) if reply.status == Status::OK => continue,
+                Ok(reply) => format!(
                     "it answered {}: {}",
                     reply.status.0,
                     printable(&String::from_utf8_lossy(&reply.body), 200)
-                )),
-                Err(e) => Err(e.to_string()),
-            }
-        };
+                ),
+                Err(e) => e.to_string(),
+            };
+            handed = Err(answer);
+            break;
+        }
         IntroductionReport {
             computer: printable(&computer.display_name, 64),
             fingerprint: computer.static_key.fingerprint(),
@@ -320,6 +324,7 @@ async fn ask(
                 serde_json::from_slice(&reply.body).map_err(|e| unusable(e.to_string()))?;
             check_handoff(&Handoff {
                 managers: vec![answer.clone()],
+                more: false,
             })
             .map_err(|e| unusable(e.to_string()))?;
             if answer.public_key.parse::<PublicKey>().ok() != Some(manager)

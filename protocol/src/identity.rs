@@ -63,6 +63,17 @@ impl fmt::Debug for StaticKeypair {
 pub struct PublicKey(pub [u8; KEY_LEN]);
 
 impl PublicKey {
+    /// Whether this is a low-order point: X25519 with it gives zero whatever
+    /// the secret, so no session made with it would be secret.
+    pub fn is_low_order(&self) -> bool {
+        // Any scalar will do: a clamped one is a multiple of the cofactor,
+        // which sends exactly the low-order points to zero.
+        let probe = x25519_dalek::StaticSecret::from([0x5a; KEY_LEN]);
+        !probe
+            .diffie_hellman(&x25519_dalek::PublicKey::from(self.0))
+            .was_contributory()
+    }
+
     /// The key's bytes.
     pub fn as_bytes(&self) -> &[u8; KEY_LEN] {
         &self.0

@@ -13,7 +13,8 @@
 //! ([`Purpose::Introduction`](crate::kdf::Purpose)); both people compare the
 //! verification string. Over that first session, which neither side
 //! stores, O hands N the managers that admitted it ([`Handoff`],
-//! `nodepair.handoff`); N stores those and connects to them.
+//! `nodepair.handoff`, in parts that each fit one frame); N takes them all
+//! or none ([`HandoffIntake`]), stores them and connects to them.
 
 use crate::grants;
 use crate::hello::{check_capabilities, check_display_name};
@@ -45,14 +46,106 @@ pub const HANDOFF_METHOD: &str = "nodepair.handoff";
 /// operator paired) on a manager: a stolen laptop cannot fill it.
 pub const MAX_LINE: usize = 16;
 
-/// At most this many managers in one handoff.
+/// At most this many managers handed over in all.
 pub const MAX_HANDOFF: usize = 256;
 
-/// The handoff's body: what each manager that admitted N said.
+/// A handoff's body is kept to this many bytes, well within one frame
+/// ([`crate::frame::MAX_FRAME_LEN`]) with the request's envelope; more
+/// managers than fit go in further parts.
+pub const MAX_HANDOFF_PART: usize = 32 * 1024;
+
+/// The handoff's body: what each manager that admitted N said, or a part
+/// of it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Handoff {
     /// One per manager.
     pub managers: Vec<Introduced>,
+    /// More parts follow: N keeps these and stores nothing before the last.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub more: bool,
+}
+
+/// O's side: the managers to hand over, in parts of at most
+/// [`MAX_HANDOFF_PART`] bytes each, in order; all but the last say
+/// `more`. Always at least one part: an empty handoff tells N at once that
+/// no manager admitted it.
+pub fn handoff_parts(managers: Vec<Introduced>) -> Vec<Handoff> {
+    // The body's frame, `{"managers":[],"more":true}`, and a comma each.
+    const FRAME: usize = 32;
+    let mut parts = vec![Handoff::default()];
+    let mut used = FRAME;
+    for entry in managers {
+        let size = serde_json::to_vec(&entry).map_or(MAX_HANDOFF_PART, |b| b.len()) + 1;
+        let last = parts.last_mut().expect("there is always a part");
+        if !last.managers.is_empty() && used + size > MAX_HANDOFF_PART {
+            last.more = true;
+            parts.push(Handoff::default());
+            used = FRAME;
+        }
+        parts
+            .last_mut()
+            .expect("there is always a part")
+            .managers
+            .push(entry);
+        used += size;
+    }
+    parts
+}
+
+/// N's side of a handoff that may come in parts: each part is checked as
+/// it comes, and nothing is given out before the last; one bad entry
+/// anywhere refuses the whole handoff.
+#[derive(Clone, Debug, Default)]
+pub struct HandoffIntake {
+    taken: Vec<HandedManager>,
+}
+
+impl HandoffIntake {
+    /// Takes one part. `not_managers`: keys no manager may have (N's own,
+    /// current and next, and O's). `Ok(None)`: more parts are to come;
+    /// `Ok(Some(all))`: that was the last, here is every manager handed
+    /// over (each once). An error refuses the handoff whole: what earlier
+    /// parts brought is dropped.
+    pub fn take(
+        &mut self,
+        part: &Handoff,
+        not_managers: &[PublicKey],
+    ) -> Result<Option<Vec<HandedManager>>, IntroductionError> {
+        let checked = check_handoff(part).and_then(|managers| {
+            match managers
+                .iter()
+                .find(|m| not_managers.contains(&m.public_key))
+            {
+                Some(bad) => Err(IntroductionError::NotAManager(bad.public_key.fingerprint())),
+                None => Ok(managers),
+            }
+        });
+        let managers = match checked {
+            Ok(m) => m,
+            Err(e) => {
+                self.taken.clear();
+                return Err(e);
+            }
+        };
+        for m in managers {
+            if !self.taken.iter().any(|t| t.public_key == m.public_key) {
+                self.taken.push(m);
+            }
+        }
+        if self.taken.len() > MAX_HANDOFF {
+            self.taken.clear();
+            return Err(IntroductionError::Malformed("too many managers"));
+        }
+        if part.more {
+            return Ok(None);
+        }
+        Ok(Some(std::mem::take(&mut self.taken)))
+    }
+
+    /// How many managers the parts so far brought.
+    pub fn held(&self) -> usize {
+        self.taken.len()
+    }
 }
 
 /// A manager N takes from a handoff.
@@ -142,6 +235,10 @@ pub enum IntroductionError {
     /// N is the introducer itself, or already paired here.
     #[error("that computer is already paired with this manager")]
     AlreadyPaired,
+    /// A handoff names as a manager a key that cannot be one (N's own, the
+    /// introducer's).
+    #[error("the handoff names key {0} as a manager, which cannot be one")]
+    NotAManager(String),
     /// More was asked for N than the introducer has.
     #[error(
         "the introduction asks for {0:?}, which the introducing app is not granted itself; an app can introduce another with at most its own grant"
@@ -207,10 +304,11 @@ fn parse_key(hex_key: &str) -> Result<PublicKey, IntroductionError> {
         .try_into()
         .map_err(|_| IntroductionError::Malformed("public key length"))?;
     // A low-order point makes every Diffie-Hellman with it worthless.
-    if key == [0; KEY_LEN] {
+    let key = PublicKey(key);
+    if key.is_low_order() {
         return Err(IntroductionError::Malformed("public key"));
     }
-    Ok(PublicKey(key))
+    Ok(key)
 }
 
 #[cfg(test)]
@@ -304,6 +402,7 @@ mod tests {
                 introduced(&"cd".repeat(32)),
                 introduced(&"ab".repeat(32)),
             ],
+            more: false,
         };
         let taken = check_handoff(&good).unwrap();
         assert_eq!(taken.len(), 2, "a repeated manager is taken once");
@@ -326,11 +425,132 @@ mod tests {
         assert!(check_handoff(&bad).is_err());
         let many = Handoff {
             managers: vec![introduced(&"ab".repeat(32)); MAX_HANDOFF + 1],
+            more: false,
         };
         assert_eq!(
             check_handoff(&many),
             Err(IntroductionError::Malformed("too many managers"))
         );
+    }
+
+    /// The longest entry the rules allow: a 64-character name of 4-byte
+    /// characters, 16 capabilities of 32 bytes.
+    fn longest(n: usize) -> Introduced {
+        Introduced {
+            public_key: {
+                let mut secret = [7; KEY_LEN];
+                secret[1..9].copy_from_slice(&(n as u64).to_le_bytes());
+                crate::identity::StaticKeypair::from_secret(secret)
+                    .public()
+                    .to_string()
+            },
+            node_id: "6f1c2a8e-5b0d-4c3e-9a71-2f4d8e6b1c09".into(),
+            display_name: "𝔑".repeat(64),
+            capabilities: (0..16).map(|c| format!("{c:0>32}")).collect(),
+        }
+    }
+
+    #[test]
+    fn a_large_handoff_goes_in_parts_that_each_fit_a_frame_and_arrive_whole() {
+        let all: Vec<Introduced> = (0..MAX_HANDOFF).map(longest).collect();
+        let parts = handoff_parts(all.clone());
+        assert!(parts.len() > 1, "256 of the longest do not fit one part");
+        for (n, part) in parts.iter().enumerate() {
+            let body = serde_json::to_vec(part).unwrap();
+            assert!(
+                body.len() <= MAX_HANDOFF_PART,
+                "part {n}: {} bytes",
+                body.len()
+            );
+            assert_eq!(part.more, n + 1 < parts.len(), "only the last ends it");
+        }
+        const { assert!(MAX_HANDOFF_PART + 1024 < crate::frame::MAX_FRAME_LEN) };
+        let mut intake = HandoffIntake::default();
+        let mut got = None;
+        for part in &parts {
+            // As N reads it off the wire.
+            let part: Handoff = serde_json::from_slice(&serde_json::to_vec(part).unwrap()).unwrap();
+            assert!(got.is_none(), "nothing is given out before the last part");
+            got = intake.take(&part, &[]).unwrap();
+        }
+        let got = got.expect("the last part gives out every manager");
+        assert_eq!(got.len(), MAX_HANDOFF);
+        assert_eq!(got[255].public_key.to_string(), all[255].public_key);
+
+        // None admitted: one empty part, which ends it at once.
+        let empty = handoff_parts(Vec::new());
+        assert_eq!(empty.len(), 1);
+        assert_eq!(
+            serde_json::to_string(&empty[0]).unwrap(),
+            r#"{"managers":[]}"#
+        );
+        assert_eq!(
+            HandoffIntake::default().take(&empty[0], &[]),
+            Ok(Some(Vec::new()))
+        );
+    }
+
+    #[test]
+    fn one_bad_entry_in_any_part_refuses_the_whole_handoff() {
+        let ours = PublicKey([0x11; 32]);
+        let first = Handoff {
+            managers: vec![introduced(&"ab".repeat(32))],
+            more: true,
+        };
+        let naming_us = Handoff {
+            managers: vec![introduced(&"11".repeat(32))],
+            more: false,
+        };
+        let mut intake = HandoffIntake::default();
+        assert_eq!(intake.take(&first, &[ours]), Ok(None));
+        assert_eq!(intake.held(), 1);
+        assert_eq!(
+            intake.take(&naming_us, &[ours]),
+            Err(IntroductionError::NotAManager(ours.fingerprint()))
+        );
+        assert_eq!(intake.held(), 0, "what the first part brought is dropped");
+
+        // A low-order point other than zero (order 8) is no manager either.
+        let low = Handoff {
+            managers: vec![introduced(
+                "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800",
+            )],
+            more: false,
+        };
+        assert_eq!(
+            HandoffIntake::default().take(&low, &[]),
+            Err(IntroductionError::Malformed("public key"))
+        );
+
+        // Parts that repeat a manager (a part sent again) take it once; more
+        // than MAX_HANDOFF in all is refused.
+        let mut intake = HandoffIntake::default();
+        assert_eq!(intake.take(&first, &[]), Ok(None));
+        assert_eq!(intake.take(&first, &[]), Ok(None));
+        assert_eq!(intake.held(), 1);
+        let mut intake = HandoffIntake::default();
+        for chunk in (0..=MAX_HANDOFF).collect::<Vec<_>>().chunks(100) {
+            let part = Handoff {
+                managers: chunk.iter().map(|n| longest(*n)).collect(),
+                more: true,
+            };
+            if let Err(e) = intake.take(&part, &[]) {
+                assert_eq!(e, IntroductionError::Malformed("too many managers"));
+                assert_eq!(intake.held(), 0);
+                return;
+            }
+        }
+        panic!("{} managers were taken", MAX_HANDOFF + 1);
+    }
+
+    #[test]
+    fn a_low_order_point_is_told_from_a_real_key() {
+        assert!(PublicKey([0; 32]).is_low_order());
+        let mut one = [0; 32];
+        one[0] = 1;
+        assert!(PublicKey(one).is_low_order());
+        let real = crate::identity::StaticKeypair::from_secret([7; 32]);
+        assert!(!real.public().is_low_order());
     }
 
     #[test]

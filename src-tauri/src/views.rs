@@ -502,8 +502,16 @@ mod tests {
             managers: vec![line("alpha", CutOffOutcome::NotThere)],
         };
         let view = CutOffView::of(&typo);
-        assert!(view.summary.starts_with("No manager knows"), "{}", view.summary);
-        assert!(!view.summary.contains('\u{1b}'), "escaped: {}", view.summary);
+        assert!(
+            view.summary.starts_with("No manager knows"),
+            "{}",
+            view.summary
+        );
+        assert!(
+            !view.summary.contains('\u{1b}'),
+            "escaped: {}",
+            view.summary
+        );
     }
 
     #[test]

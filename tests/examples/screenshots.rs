@@ -92,8 +92,10 @@ impl Shooter<'_> {
 }
 
 /// The person's desktop joins from the laptop's window (on the settings
-/// page): the desktop's code, the laptop's comparison and report (validator-1
-/// and staking-1 admit it, archive-node is offline), the desktop's managers.
+/// page): the desktop's code, the laptop's comparison and report
+/// (validator-1 admits it, staking-1 does not accept introductions,
+/// archive-node is offline), the desktop's managers; then the laptop cuts
+/// the desktop off.
 async fn add_a_computer(
     laptop: &Window,
     sandbox: &Sandbox,
@@ -127,7 +129,9 @@ async fn add_a_computer(
         .await
         .expect("the code's label")
         .expect("a label");
-    on_desktop.shoot("17-join-code", true).await;
+    on_desktop
+        .shoot_at("17-join-code", true, Some("[data-testid=computer-card]"))
+        .await;
     laptop.click("[data-testid=add-computer]").await;
     let input = laptop.find("[data-testid=computer-code-input]", SOON).await;
     input
@@ -137,19 +141,40 @@ async fn add_a_computer(
     laptop.click("[data-testid=computer-code-submit]").await;
     laptop.find("[data-testid=computer-match]", SOON).await;
     desktop.find("[data-testid=computer-match]", SOON).await;
-    on_laptop.shoot("17-add-compare", true).await;
+    on_laptop
+        .shoot_at("17-add-compare", true, Some("[data-testid=computer-card]"))
+        .await;
     laptop.click("[data-testid=computer-match]").await;
     desktop.click("[data-testid=computer-match]").await;
     laptop
         .find("[data-testid=computer-summary]", Duration::from_secs(60))
         .await;
-    on_laptop.shoot("17-add-report", true).await;
+    on_laptop
+        .shoot_at("17-add-report", true, Some("[data-testid=computer-card]"))
+        .await;
     desktop
         .find("[data-testid=computer-summary]", Duration::from_secs(60))
         .await;
-    on_desktop.shoot("17-joined", false).await;
+    on_desktop
+        .shoot_at("17-joined", false, Some("[data-testid=computer-card]"))
+        .await;
     desktop.close().await;
     laptop.click("[data-testid=computer-close]").await;
+    // The desktop is lost: cut off where it was admitted.
+    let who = laptop.find("[data-testid=cut-off-who]", SOON).await;
+    who.send_keys(&format!("desktop-{}", theme.name()))
+        .await
+        .expect("typed");
+    laptop.click("[data-testid=cut-off-submit]").await;
+    laptop.find("[data-testid=confirm-yes]", SOON).await;
+    on_laptop.shoot("17-cut-off-confirm", false).await;
+    laptop.click("[data-testid=confirm-yes]").await;
+    laptop
+        .find("[data-testid=cut-off-summary]", Duration::from_secs(60))
+        .await;
+    on_laptop
+        .shoot_at("17-cut-off", true, Some("#computers-title"))
+        .await;
 }
 
 /// Pairs the window with `manager`: the operator types the code (and

@@ -603,8 +603,10 @@ async fn neither_computer_takes_a_handoff_it_should_not() {
         display_name: "alpha".into(),
         capabilities: vec!["info".into(), "host".into()],
     };
-    let body =
-        |managers: Vec<Introduced>| Bytes::from(serde_json::to_vec(&Handoff { managers }).unwrap());
+    let part = |managers: Vec<Introduced>, more: bool| {
+        Bytes::from(serde_json::to_vec(&Handoff { managers, more }).unwrap())
+    };
+    let body = |managers: Vec<Introduced>| part(managers, false);
     // The new computer handing "managers" to the one introducing it.
     let reply = desktop
         .request_introduction(laptop_key, HANDOFF_METHOD, body(vec![fake.clone()]))
@@ -627,6 +629,21 @@ async fn neither_computer_takes_a_handoff_it_should_not() {
             reply.body
         );
     }
+    // In parts: a good first part is held, a bad last one refuses the
+    // whole, and what the first brought is dropped.
+    let reply = laptop
+        .request_introduction(desktop_key, HANDOFF_METHOD, part(vec![fake.clone()], true))
+        .await
+        .unwrap();
+    assert_eq!(reply.status, Status::OK, "{:?}", reply.body);
+    assert_eq!(&reply.body[..], br#"{"held":1}"#);
+    let mut own = fake.clone();
+    own.public_key = desktop_key.to_string();
+    let reply = laptop
+        .request_introduction(desktop_key, HANDOFF_METHOD, body(vec![own]))
+        .await
+        .unwrap();
+    assert_eq!(reply.status, Status::BAD_REQUEST, "{:?}", reply.body);
     assert!(
         desktop_app.stored().is_empty(),
         "the desktop stored nothing"

@@ -49,6 +49,8 @@ pub(crate) struct Introduction {
     ready: bool,
     /// A handoff that came before we were ready, answered once we are.
     held: Option<(u64, Bytes)>,
+    /// The parts of the handoff taken so far.
+    intake: introduction::HandoffIntake,
     /// The string both people compared.
     verification: String,
 }
@@ -101,6 +103,7 @@ impl Driver {
                 joining,
                 ready: false,
                 held: None,
+                intake: introduction::HandoffIntake::default(),
                 verification,
             },
         );
@@ -231,10 +234,10 @@ impl Driver {
         }
     }
 
-    /// The new computer is handed the managers that admitted it: all are
-    /// stored, or none.
+    /// The new computer is handed the managers that admitted it, in one
+    /// part or several: all are stored once the last came, or none.
     async fn on_handoff(&mut self, peer: PublicKey, body: &[u8]) -> (Status, String) {
-        let Some(intro) = self.introductions.get(&peer) else {
+        let Some(intro) = self.introductions.get_mut(&peer) else {
             return (Status::INTERNAL, "the introduction ended".into());
         };
         if let Some(count) = intro.joined {
@@ -249,29 +252,17 @@ impl Driver {
                 );
             }
         };
-        let managers = match introduction::check_handoff(&handoff) {
-            Ok(m) => m,
+        // Never ourselves, nor the computer handing over (the protocol
+        // refuses low-order keys too).
+        let mut not_managers = vec![self.own.public(), intro.computer.static_key];
+        not_managers.extend(self.next.as_ref().map(StaticKeypair::public));
+        let managers = match intro.intake.take(&handoff, &not_managers) {
+            Ok(Some(all)) => all,
+            Ok(None) => {
+                return (Status::OK, format!("{{\"held\":{}}}", intro.intake.held()));
+            }
             Err(e) => return (Status::BAD_REQUEST, format!("{e}; nothing was stored")),
         };
-        // Never ourselves, nor the computer handing over, nor a key no
-        // session can be made with.
-        let own_keys = [
-            Some(self.own.public()),
-            self.next.as_ref().map(StaticKeypair::public),
-        ];
-        if let Some(bad) = managers.iter().find(|m| {
-            own_keys.contains(&Some(m.public_key))
-                || m.public_key == intro.computer.static_key
-                || nodepair_protocol::session_content_topic(&self.own, &m.public_key).is_none()
-        }) {
-            return (
-                Status::BAD_REQUEST,
-                format!(
-                    "the handoff names key {} as a manager, which cannot be one; nothing was stored",
-                    bad.public_key.fingerprint()
-                ),
-            );
-        }
         let now_unix = self.config.clock.unix_secs();
         let our_key = self
             .next

@@ -42,13 +42,19 @@ export class ComputerCard {
       this.showing = { kind: "error", joining: true, message: messageOf(error) };
     }
     this.show();
+    this.reveal();
   }
 
   /** On a computer already paired: asks for the new computer's code. */
   add(): void {
     this.showing = { kind: "entry" };
     this.show();
-    this.section.scrollIntoView?.({ block: "nearest" });
+    this.reveal();
+  }
+
+  /** Brings the card into view: it opens above the page whose button was pressed, maybe far down. */
+  private reveal(): void {
+    this.section.scrollIntoView?.({ block: "start" });
   }
 
   private async submit(code: string): Promise<string | null> {
