@@ -260,7 +260,10 @@ impl Peer {
                 })
             });
             let outcome = match outcome {
-                Ok(introduced) => {
+                Ok(mut introduced) => {
+                    // Under the name we know it by (its own, as checked
+                    // when we paired), not one it just claimed.
+                    introduced.display_name = m.display_name.clone();
                     let capabilities = introduced.capabilities.clone();
                     handed_over.push(introduced);
                     Outcome::Introduced { capabilities }
@@ -278,13 +281,36 @@ impl Peer {
         // the new computer stores nothing before the last.
         let count = handed_over.len();
         let mut handed = Ok(count);
-        for part in handoff_parts(handed_over) {
+        let parts = handoff_parts(handed_over);
+        let (mut sent, last) = (0, parts.len() - 1);
+        for (n, part) in parts.into_iter().enumerate() {
+            sent += part.managers.len();
             let body = serde_json::to_vec(&part).expect("a handoff serializes");
             let answer = match self
                 .request_introduction(computer.static_key, HANDOFF_METHOD, body)
                 .await
             {
-                Ok(reply) if reply.status == Status::OK => continue,
+                // Each part is answered as what it is: held before the
+                // last, stored at the last. Anything else means the new
+                // computer did not take the handoff as sent.
+                Ok(reply) if reply.status == Status::OK => {
+                    let said: serde_json::Value =
+                        serde_json::from_slice(&reply.body).unwrap_or_default();
+                    let as_expected = if n < last {
+                        said["held"].as_u64() == Some(sent as u64)
+                    } else {
+                        said["stored"].is_u64()
+                    };
+                    if as_expected {
+                        continue;
+                    }
+                    format!(
+                        "it answered part {} of {} with {}, not as a part of a handoff",
+                        n + 1,
+                        last + 1,
+                        printable(&String::from_utf8_lossy(&reply.body), 100)
+                    )
+                }
                 Ok(reply) => format!(
                     "it answered {}: {}",
                     reply.status.0,

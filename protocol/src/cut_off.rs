@@ -14,6 +14,9 @@ use serde::{Deserialize, Serialize};
 /// The request method.
 pub const CUT_OFF_METHOD: &str = "nodepair.cut_off";
 
+/// At most this many bytes name the computer to cut off.
+pub const MAX_WHO: usize = 256;
+
 /// The request's body (JSON).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CutOff {
@@ -64,7 +67,7 @@ pub fn find(
     who: &str,
 ) -> Result<PublicKey, CutOffError> {
     let who = who.trim();
-    if who.is_empty() || who.len() > 256 {
+    if who.is_empty() || who.len() > MAX_WHO {
         return Err(CutOffError::Malformed("who"));
     }
     let line: Vec<&Member<'_>> = members

@@ -63,6 +63,18 @@ impl fmt::Debug for StaticKeypair {
 pub struct PublicKey(pub [u8; KEY_LEN]);
 
 impl PublicKey {
+    /// Whether the key is written the one way X25519 reads it: the top bit
+    /// clear (X25519 ignores it) and the value below 2²⁵⁵ − 19. The same
+    /// point written otherwise would pass a byte comparison as another key.
+    pub fn is_canonical(&self) -> bool {
+        let k = &self.0;
+        if k[31] & 0x80 != 0 {
+            return false;
+        }
+        // 2²⁵⁵ − 19 … 2²⁵⁵ − 1: ed ff … ff 7f, little-endian.
+        !(k[31] == 0x7f && k[1..31].iter().all(|b| *b == 0xff) && k[0] >= 0xed)
+    }
+
     /// Whether this is a low-order point: X25519 with it gives zero whatever
     /// the secret, so no session made with it would be secret.
     pub fn is_low_order(&self) -> bool {

@@ -98,6 +98,9 @@ pub fn handoff_parts(managers: Vec<Introduced>) -> Vec<Handoff> {
 #[derive(Clone, Debug, Default)]
 pub struct HandoffIntake {
     taken: Vec<HandedManager>,
+    /// Refused once: every later part is refused too, so no part sent
+    /// after it can be stored as if it were the whole.
+    refused: Option<IntroductionError>,
 }
 
 impl HandoffIntake {
@@ -111,6 +114,9 @@ impl HandoffIntake {
         part: &Handoff,
         not_managers: &[PublicKey],
     ) -> Result<Option<Vec<HandedManager>>, IntroductionError> {
+        if let Some(why) = &self.refused {
+            return Err(why.clone());
+        }
         let checked = check_handoff(part).and_then(|managers| {
             match managers
                 .iter()
@@ -123,7 +129,7 @@ impl HandoffIntake {
         let managers = match checked {
             Ok(m) => m,
             Err(e) => {
-                self.taken.clear();
+                self.refuse(e.clone());
                 return Err(e);
             }
         };
@@ -133,13 +139,26 @@ impl HandoffIntake {
             }
         }
         if self.taken.len() > MAX_HANDOFF {
-            self.taken.clear();
-            return Err(IntroductionError::Malformed("too many managers"));
+            let e = IntroductionError::Malformed("too many managers");
+            self.refuse(e.clone());
+            return Err(e);
         }
         if part.more {
             return Ok(None);
         }
-        Ok(Some(std::mem::take(&mut self.taken)))
+        // Given out once: asked again, the caller answers what it did.
+        let all = std::mem::take(&mut self.taken);
+        self.refuse(IntroductionError::Malformed(
+            "the handoff was taken already",
+        ));
+        Ok(Some(all))
+    }
+
+    /// Refuses the handoff for good (`why`), e.g. when what it brought
+    /// could not be stored: later parts get the same refusal.
+    pub fn refuse(&mut self, why: IntroductionError) {
+        self.taken.clear();
+        self.refused = Some(why);
     }
 
     /// How many managers the parts so far brought.
@@ -303,9 +322,10 @@ fn parse_key(hex_key: &str) -> Result<PublicKey, IntroductionError> {
     let key: [u8; KEY_LEN] = bytes
         .try_into()
         .map_err(|_| IntroductionError::Malformed("public key length"))?;
-    // A low-order point makes every Diffie-Hellman with it worthless.
+    // A low-order point makes every Diffie-Hellman with it worthless; a
+    // key written two ways would pass as two keys.
     let key = PublicKey(key);
-    if key.is_low_order() {
+    if key.is_low_order() || !key.is_canonical() {
         return Err(IntroductionError::Malformed("public key"));
     }
     Ok(key)
@@ -321,7 +341,7 @@ mod tests {
 
     fn request(grants: Option<&[&str]>) -> Introduce {
         Introduce {
-            public_key: "ab".repeat(32),
+            public_key: "2b".repeat(32),
             node_id: "6f1c2a8e-5b0d-4c3e-9a71-2f4d8e6b1c09".into(),
             display_name: "second laptop".into(),
             grants: grants.map(names),
@@ -398,15 +418,15 @@ mod tests {
     fn a_handoff_is_taken_whole_or_not_at_all() {
         let good = Handoff {
             managers: vec![
-                introduced(&"ab".repeat(32)),
-                introduced(&"cd".repeat(32)),
-                introduced(&"ab".repeat(32)),
+                introduced(&"2b".repeat(32)),
+                introduced(&"4d".repeat(32)),
+                introduced(&"2b".repeat(32)),
             ],
             more: false,
         };
         let taken = check_handoff(&good).unwrap();
         assert_eq!(taken.len(), 2, "a repeated manager is taken once");
-        assert_eq!(taken[1].public_key, PublicKey([0xcd; 32]));
+        assert_eq!(taken[1].public_key, PublicKey([0x4d; 32]));
         assert_eq!(taken[0].capabilities, names(&["info", "host"]));
         let mut bad = good.clone();
         bad.managers[1].display_name = "\u{7}bell".into();
@@ -424,7 +444,7 @@ mod tests {
         bad.managers[0].capabilities = vec!["x".repeat(300)];
         assert!(check_handoff(&bad).is_err());
         let many = Handoff {
-            managers: vec![introduced(&"ab".repeat(32)); MAX_HANDOFF + 1],
+            managers: vec![introduced(&"2b".repeat(32)); MAX_HANDOFF + 1],
             more: false,
         };
         assert_eq!(
@@ -494,7 +514,7 @@ mod tests {
     fn one_bad_entry_in_any_part_refuses_the_whole_handoff() {
         let ours = PublicKey([0x11; 32]);
         let first = Handoff {
-            managers: vec![introduced(&"ab".repeat(32))],
+            managers: vec![introduced(&"2b".repeat(32))],
             more: true,
         };
         let naming_us = Handoff {
@@ -519,6 +539,37 @@ mod tests {
         };
         assert_eq!(
             HandoffIntake::default().take(&low, &[]),
+            Err(IntroductionError::Malformed("public key"))
+        );
+
+        // Refused once, refused for good: a last part sent after a bad one
+        // is not taken as the whole.
+        let mut intake = HandoffIntake::default();
+        let _ = intake.take(&naming_us, &[ours]);
+        let alone = Handoff {
+            managers: vec![introduced(&"4d".repeat(32))],
+            more: false,
+        };
+        assert_eq!(
+            intake.take(&alone, &[ours]),
+            Err(IntroductionError::NotAManager(ours.fingerprint()))
+        );
+        // What could not be stored is not stored later from a resent part.
+        let mut intake = HandoffIntake::default();
+        assert_eq!(intake.take(&first, &[]), Ok(None));
+        intake.refuse(IntroductionError::Malformed("storage"));
+        assert!(intake.take(&alone, &[]).is_err());
+
+        // Our own key with X25519's ignored top bit set is our key still,
+        // and refused as not canonical.
+        let mut twin = *ours.as_bytes();
+        twin[31] |= 0x80;
+        let twin = Handoff {
+            managers: vec![introduced(&hex::encode(twin))],
+            more: false,
+        };
+        assert_eq!(
+            HandoffIntake::default().take(&twin, &[ours]),
             Err(IntroductionError::Malformed("public key"))
         );
 
@@ -551,6 +602,13 @@ mod tests {
         assert!(PublicKey(one).is_low_order());
         let real = crate::identity::StaticKeypair::from_secret([7; 32]);
         assert!(!real.public().is_low_order());
+        assert!(real.public().is_canonical());
+        let mut p = [0xff; 32];
+        p[31] = 0x7f;
+        p[0] = 0xed;
+        assert!(!PublicKey(p).is_canonical(), "2^255 - 19 itself");
+        p[0] = 0xec;
+        assert!(PublicKey(p).is_canonical(), "2^255 - 20");
     }
 
     #[test]

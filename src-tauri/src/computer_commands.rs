@@ -30,6 +30,7 @@ pub async fn join_start(
     state: State<'_, AppState>,
 ) -> Result<ComputerView, AppError> {
     let backend = state.running()?;
+    let _one = state.computer_start.lock().await;
     cancel_previous(&state);
     let handle = backend
         .peer
@@ -59,6 +60,7 @@ pub async fn add_computer_start(
             format!("that is not the code the new computer shows: {e}"),
         )
     })?;
+    let _one = state.computer_start.lock().await;
     cancel_previous(&state);
     let handle = backend
         .peer
@@ -84,12 +86,19 @@ pub async fn computer_confirm(state: State<'_, AppState>, matches: bool) -> Resu
         .map_err(|_| AppError::new(ErrorKind::NotFound, "adding the computer has ended"))
 }
 
-/// Stops adding a computer (the other computer, if it answered, is told).
+/// Stops adding a computer (the other computer, if it answered, is told);
+/// `not_found` when none is under way.
 #[tauri::command]
 #[specta::specta]
 pub async fn computer_cancel(state: State<'_, AppState>) -> Result<(), AppError> {
-    cancel_previous(&state);
-    Ok(())
+    if cancel_previous(&state) {
+        Ok(())
+    } else {
+        Err(AppError::new(
+            ErrorKind::NotFound,
+            "no computer is being added",
+        ))
+    }
 }
 
 /// Cuts off the person's lost computer `who` (its name, key or
@@ -109,19 +118,27 @@ pub async fn cut_off_computer(
             "name the lost computer: its name, or its key's fingerprint",
         ));
     }
+    if who.len() > nodepair_protocol::cut_off::MAX_WHO {
+        return Err(AppError::new(
+            ErrorKind::Invalid,
+            format!(
+                "a computer's name or key is at most {} bytes",
+                nodepair_protocol::cut_off::MAX_WHO
+            ),
+        ));
+    }
     let report = backend.peer.cut_off(who).await;
     Ok(CutOffView::of(&report))
 }
 
-fn cancel_previous(state: &AppState) {
-    if let Some(previous) = state
+/// Cancels the run under way, if any, and says whether there was one.
+fn cancel_previous(state: &AppState) -> bool {
+    let previous = state
         .computer
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
-        .take()
-    {
-        let _ = previous.try_send(PairingControl::Cancel);
-    }
+        .take();
+    previous.is_some_and(|p| p.try_send(PairingControl::Cancel).is_ok())
 }
 
 /// Follows `handle` in the background, sending each step to the window;
@@ -176,7 +193,19 @@ fn follow(
                     }
                 },
             };
-            let Some(update) = update else { return };
+            let Some(update) = update else {
+                // Ended without a last word (the app's network restarted,
+                // the other computer went away): the window is told, so the
+                // card does not wait for ever.
+                view.enter(PairingPhase::Failed);
+                view.error = Some(if met {
+                    "the introduction ended before it was finished; add the computer again".into()
+                } else {
+                    "adding the computer stopped before both computers confirmed; try again".into()
+                });
+                let _ = view.emit(&app);
+                return;
+            };
             let Some(phase) = update.phase() else {
                 continue;
             };
@@ -216,6 +245,13 @@ fn follow(
                                 "This app is paired with no manager, so {computer} was introduced to none."
                             ));
                         }
+                        Ok(_) if report.introduced() == 0 => {
+                            view.step = "no manager admitted the new computer".into();
+                            view.summary = Some(format!(
+                                "No manager admitted {computer}: it reaches none of your {} managers. See why below; a manager offline now can be asked by adding the computer again.",
+                                report.managers.len()
+                            ));
+                        }
                         Ok(_) => {
                             view.summary = Some(format!(
                                 "{computer} now reaches {} of your {} managers.",
@@ -227,6 +263,9 @@ fn follow(
                 }
                 PairingUpdate::Joined { via, managers } => {
                     view.managers = managers.iter().map(ComputerManager::of_joined).collect();
+                    if managers.is_empty() {
+                        view.step = "no manager admitted this computer".into();
+                    }
                     view.summary = Some(if managers.is_empty() {
                         format!(
                             "{via} introduced this computer, but no manager admitted it (their operators may not accept introductions; {via} shows which). Nothing was stored."

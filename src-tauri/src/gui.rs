@@ -53,6 +53,9 @@ pub struct AppState {
     pub(crate) pairing: Mutex<Option<tokio::sync::mpsc::Sender<PairingControl>>>,
     /// Steers the adding of a computer under way, if any, as `pairing`.
     pub(crate) computer: Mutex<Option<tokio::sync::mpsc::Sender<PairingControl>>>,
+    /// Held while a run of adding a computer starts: two at once would
+    /// each cancel the other.
+    pub(crate) computer_start: tokio::sync::Mutex<()>,
     /// The streams the window follows, asked for again when a session
     /// comes back.
     pub(crate) follows: Mutex<Follows>,
@@ -212,6 +215,7 @@ pub fn start(app: &AppHandle, settings_path: Option<PathBuf>, tray: bool) {
         phase: Mutex::new(Phase::Starting),
         pairing: Mutex::new(None),
         computer: Mutex::new(None),
+        computer_start: tokio::sync::Mutex::new(()),
         follows: Mutex::new(Follows::default()),
         tray,
         window: Mutex::new(None),

@@ -149,6 +149,15 @@ pub async fn handle(backend: &Backend, request: Request, out: Out<'_>, asker: As
             )),
         },
         Request::CutOff { who } => {
+            let max = nodepair_protocol::cut_off::MAX_WHO;
+            if who.trim().is_empty() || who.trim().len() > max {
+                // Never kept for an offline manager: it could not be sent.
+                return out(error(
+                    ErrorKind::Invalid,
+                    exit::USAGE,
+                    format!("name the lost computer by its name or key: 1 to {max} bytes"),
+                ));
+            }
             let report = tokio::select! {
                 report = backend.peer.cut_off(&who) => report,
                 () = left => return out(cancelled()),

@@ -388,12 +388,24 @@ impl CutOffView {
             .collect();
         let (cut_off, pending) = (report.cut_off(), report.pending());
         let who = nodepair_protocol::hello::printable(&report.who, 64);
+        let refusal = report.managers.iter().find_map(|m| match &m.outcome {
+            CutOffOutcome::Refused { why, .. } | CutOffOutcome::Failed { why } => {
+                Some(format!("{}: {why}", m.name))
+            }
+            _ => None,
+        });
         let summary = match (cut_off, pending) {
             (0, 0) if report.managers.is_empty() => {
                 "This app is paired with no manager: there is nothing to cut off.".to_owned()
             }
-            (0, 0) => format!(
-                "No manager knows a computer of yours called {who}: nothing was cut off. Check its name or key fingerprint."
+            (0, 0) => match refusal {
+                Some(why) => format!("Nothing was cut off. {why}"),
+                None => format!(
+                    "No manager knows a computer of yours called {who}: nothing was cut off. Check its name or key fingerprint."
+                ),
+            },
+            (0, p) => format!(
+                "No manager could be asked now: {p} will cut off {who}, if it is a computer of yours there, when they next connect."
             ),
             (n, 0) => format!("{who} was cut off on {n} {}.", managers_word(n)),
             (n, p) => format!(
@@ -510,6 +522,42 @@ mod tests {
         assert!(
             !view.summary.contains('\u{1b}'),
             "escaped: {}",
+            view.summary
+        );
+
+        // Refused everywhere (a name two computers share): the refusal, not
+        // "no such computer".
+        let ambiguous = CutOffReport {
+            who: "laptop".into(),
+            managers: vec![line(
+                "alpha",
+                CutOffOutcome::Refused {
+                    status: 400,
+                    why: "\"laptop\" names more than one computer of yours; name it by key".into(),
+                },
+            )],
+        };
+        let view = CutOffView::of(&ambiguous);
+        assert!(
+            view.summary.starts_with("Nothing was cut off. alpha:"),
+            "{}",
+            view.summary
+        );
+        assert!(view.summary.contains("more than one"), "{}", view.summary);
+        // Only offline managers: not "cut off on 0 managers".
+        let offline = CutOffReport {
+            who: "laptop".into(),
+            managers: vec![line(
+                "alpha",
+                CutOffOutcome::Pending {
+                    why: "offline".into(),
+                },
+            )],
+        };
+        let view = CutOffView::of(&offline);
+        assert!(
+            view.summary.starts_with("No manager could be asked now"),
+            "{}",
             view.summary
         );
     }

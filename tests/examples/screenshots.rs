@@ -139,8 +139,11 @@ async fn add_a_computer(
         .await
         .expect("typed");
     laptop.click("[data-testid=computer-code-submit]").await;
-    laptop.find("[data-testid=computer-match]", SOON).await;
-    desktop.find("[data-testid=computer-match]", SOON).await;
+    // The two computers meet over the relay (the new one's node has just
+    // started): up to a minute and a half, as the tests allow.
+    let meet = Duration::from_secs(90);
+    laptop.find("[data-testid=computer-match]", meet).await;
+    desktop.find("[data-testid=computer-match]", meet).await;
     on_laptop
         .shoot_at("17-add-compare", true, Some("[data-testid=computer-card]"))
         .await;

@@ -110,6 +110,7 @@ async fn a_computer_is_added_and_cut_off_through_both_windows() {
     input.clear().await.unwrap();
     input.send_keys(&code).await.unwrap();
     old.click("[data-testid=computer-code-submit]").await;
+    let typed = std::time::Instant::now();
 
     // Both screens show the same six digits; both people say so.
     old.find("[data-testid=computer-compare]", LONG).await;
@@ -119,6 +120,10 @@ async fn a_computer_is_added_and_cut_off_through_both_windows() {
         new.text("[data-testid=computer-verification]").await,
     );
     assert_eq!(on_old, on_new, "both windows show the same verification");
+    eprintln!(
+        "code typed → both compare: {:.1} s",
+        typed.elapsed().as_secs_f64()
+    );
     assert!(
         old.text("[data-testid=computer-compare]")
             .await
@@ -127,9 +132,14 @@ async fn a_computer_is_added_and_cut_off_through_both_windows() {
     );
     old.click("[data-testid=computer-match]").await;
     new.click("[data-testid=computer-match]").await;
+    let matched = std::time::Instant::now();
 
     // The laptop says what each manager did; the new computer what it got.
     old.find("[data-testid=computer-summary]", LONG).await;
+    eprintln!(
+        "both match → the laptop's report: {:.1} s",
+        matched.elapsed().as_secs_f64()
+    );
     let outcome = async |name: &str| {
         let css = format!("[data-testid=computer-managers] li[data-name={name}]");
         old.find(&css, SOON)
@@ -183,7 +193,12 @@ async fn a_computer_is_added_and_cut_off_through_both_windows() {
     old.click("[data-testid=cut-off-submit]").await;
     old.find("[data-testid=confirm-dialog]", SOON).await;
     old.click("[data-testid=confirm-yes]").await;
+    let cutting = std::time::Instant::now();
     old.find("[data-testid=cut-off-summary]", LONG).await;
+    eprintln!(
+        "cut off asked → its report: {:.1} s",
+        cutting.elapsed().as_secs_f64()
+    );
     let cut = async |name: &str| {
         let css = format!("[data-testid=cut-off-managers] li[data-name={name}]");
         old.find(&css, SOON)
@@ -203,6 +218,10 @@ async fn a_computer_is_added_and_cut_off_through_both_windows() {
     );
     // Its sessions end within seconds; the managers forgot it.
     count(&new, ONLINE, 0).await;
+    eprintln!(
+        "cut off asked → none online on the desktop: {:.1} s",
+        cutting.elapsed().as_secs_f64()
+    );
     assert!(!apps(&sandbox, &homes[0]).contains(&"desktop".to_owned()));
     assert!(!apps(&sandbox, &homes[1]).contains(&"desktop".to_owned()));
     // The laptop's own sessions are untouched.

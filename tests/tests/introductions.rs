@@ -613,24 +613,9 @@ async fn neither_computer_takes_a_handoff_it_should_not() {
         .await
         .unwrap();
     assert_eq!(reply.status, Status::FORBIDDEN, "{:?}", reply.body);
-    // The introducing one handing the new one itself, or itself, as a
-    // manager: refused whole, even beside a good entry.
-    for bad in [desktop_key, laptop_key] {
-        let mut own = fake.clone();
-        own.public_key = bad.to_string();
-        let reply = laptop
-            .request_introduction(desktop_key, HANDOFF_METHOD, body(vec![fake.clone(), own]))
-            .await
-            .unwrap();
-        assert_eq!(reply.status, Status::BAD_REQUEST, "{:?}", reply.body);
-        assert!(
-            String::from_utf8_lossy(&reply.body).contains("nothing was stored"),
-            "{:?}",
-            reply.body
-        );
-    }
-    // In parts: a good first part is held, a bad last one refuses the
-    // whole, and what the first brought is dropped.
+    // The introducing one handing over, in two parts, a manager and then
+    // the new computer itself: the first part is held, not stored; the
+    // second refuses the whole handoff, and the new computer is told.
     let reply = laptop
         .request_introduction(desktop_key, HANDOFF_METHOD, part(vec![fake.clone()], true))
         .await
@@ -645,6 +630,24 @@ async fn neither_computer_takes_a_handoff_it_should_not() {
         .unwrap();
     assert_eq!(reply.status, Status::BAD_REQUEST, "{:?}", reply.body);
     assert!(
+        String::from_utf8_lossy(&reply.body).contains("nothing was stored"),
+        "{:?}",
+        reply.body
+    );
+    // Refused for good: no later handoff (here one naming the introducer
+    // itself beside a good entry) is taken as if it were the whole.
+    let mut theirs = fake.clone();
+    theirs.public_key = laptop_key.to_string();
+    let reply = laptop
+        .request_introduction(
+            desktop_key,
+            HANDOFF_METHOD,
+            body(vec![fake.clone(), theirs]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(reply.status, Status::BAD_REQUEST, "{:?}", reply.body);
+    assert!(
         desktop_app.stored().is_empty(),
         "the desktop stored nothing"
     );
@@ -655,12 +658,26 @@ async fn neither_computer_takes_a_handoff_it_should_not() {
         .map(|c| c.name().to_owned())
         .collect();
     assert_eq!(names, ["alpha", "bravo"], "the laptop stored nothing");
-    // The genuine handoff still comes: alpha only (bravo is down).
+    // The desktop's person is told why, and the handoff that follows (the
+    // laptop's own, alpha only) is refused too: the laptop's report says
+    // the new computer did not take it.
     loop {
         match tokio::time::timeout(LONG, joining.next()).await.unwrap() {
+            Some(PairingUpdate::Failed(why)) => {
+                assert!(why.to_string().contains("refused"), "{why}");
+                break;
+            }
             Some(PairingUpdate::Joined { managers, .. }) => {
-                let names: Vec<&str> = managers.iter().map(|m| m.name()).collect();
-                assert_eq!(names, ["alpha"]);
+                panic!("joined {} managers after a refused handoff", managers.len())
+            }
+            Some(_) => {}
+            None => panic!("ended without a word"),
+        }
+    }
+    loop {
+        match tokio::time::timeout(LONG, adding.next()).await.unwrap() {
+            Some(PairingUpdate::Introduced(report)) => {
+                assert!(report.handed.is_err(), "{}", report.describe());
                 break;
             }
             Some(PairingUpdate::Failed(why)) => panic!("{why}"),
@@ -668,4 +685,90 @@ async fn neither_computer_takes_a_handoff_it_should_not() {
             None => panic!("ended without a word"),
         }
     }
+    assert!(
+        desktop_app.stored().is_empty(),
+        "the desktop stored nothing"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelled_after_both_confirmed_nothing_is_introduced() {
+    use nodepair_peer::PairingUpdate;
+    let sandbox = Sandbox::new().unwrap();
+    let relay = Relay::start(&sandbox, &[]);
+    let a = manager(&sandbox, &relay, "alpha", true);
+    let alpha = a.run(&sandbox);
+    let (laptop_app, desktop_app) = (
+        App::new("laptop", &[&relay.addr]),
+        App::new("desktop", &[&relay.addr]),
+    );
+    let laptop = laptop_app.start().await;
+    let (out, _) = pair_with_args(&sandbox, &a, &laptop, &[]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    online(&laptop, alpha.public_key(), LONG).await;
+    let desktop = desktop_app.start().await;
+    let mut joining = desktop.offer_introduction().await.unwrap();
+    let mut adding = laptop.introduce(joining.code.clone()).await.unwrap();
+
+    // Both people say the strings match.
+    let mut confirmed = (false, false);
+    while confirmed != (true, true) {
+        let update = tokio::time::timeout(LONG, async {
+            tokio::select! {
+                Some(u) = joining.next() => (true, u),
+                Some(u) = adding.next() => (false, u),
+            }
+        })
+        .await
+        .expect("both compare");
+        match update {
+            (true, PairingUpdate::Compare { .. }) => {
+                joining.confirm(true).await;
+                confirmed.0 = true;
+            }
+            (false, PairingUpdate::Compare { .. }) => {
+                adding.confirm(true).await;
+                confirmed.1 = true;
+            }
+            (_, PairingUpdate::Failed(why)) => panic!("{why}"),
+            _ => {}
+        }
+    }
+    // The pairing completes within moments; the code is then watched for
+    // a second answer (10 s), and only after that is anyone introduced.
+    // The laptop's person cancels in between.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    adding.cancel().await;
+    loop {
+        match tokio::time::timeout(LONG, adding.next()).await.unwrap() {
+            Some(PairingUpdate::Failed(why)) => {
+                assert!(why.to_string().contains("cancel"), "{why}");
+                break;
+            }
+            Some(PairingUpdate::Met { .. } | PairingUpdate::Introduced(_)) => {
+                panic!("the introduction went on after the person cancelled it")
+            }
+            Some(_) => {}
+            None => panic!("the laptop's side ended without a word"),
+        }
+    }
+    // The new computer is told, and takes nothing.
+    loop {
+        match tokio::time::timeout(LONG, joining.next()).await.unwrap() {
+            Some(PairingUpdate::Failed(_)) | None => break,
+            Some(PairingUpdate::Joined { managers, .. }) => {
+                panic!(
+                    "the desktop joined {} managers after the cancel",
+                    managers.len()
+                )
+            }
+            Some(_) => {}
+        }
+    }
+    assert!(
+        desktop_app.stored().is_empty(),
+        "the desktop stored nothing"
+    );
+    let apps: Vec<String> = peers(&sandbox, &a).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(apps, ["laptop"], "alpha admitted nobody");
 }

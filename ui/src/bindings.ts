@@ -98,7 +98,10 @@ export const commands = {
 	 *  verification string?": `false` stops it on both sides.
 	 */
 	computerConfirm: (matches: boolean) => typedError<null, AppError>(__TAURI_INVOKE("computer_confirm", { matches })),
-	/**  Stops adding a computer (the other computer, if it answered, is told). */
+	/**
+	 *  Stops adding a computer (the other computer, if it answered, is told);
+	 *  `not_found` when none is under way.
+	 */
 	computerCancel: () => typedError<null, AppError>(__TAURI_INVOKE("computer_cancel")),
 	/**
 	 *  Cuts off the person's lost computer `who` (its name, key or

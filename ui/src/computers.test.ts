@@ -75,6 +75,27 @@ describe("joining from another computer", () => {
     expect(card(root).hidden).toBe(true);
   });
 
+  it("may be closed while waiting for the managers, and a run the backend lost ends on Cancel", async () => {
+    const { root } = await openSettings({
+      join_start: () => joining,
+      computer_cancel: () => {
+        throw { kind: "not_found", message: "no computer is being added" };
+      },
+    });
+    (root.querySelector("[data-testid=join-computer]") as HTMLButtonElement).click();
+    for (let i = 0; i < 3; i++) await settle();
+    (root.querySelector("[data-testid=computer-cancel]") as HTMLButtonElement).click();
+    for (let i = 0; i < 3; i++) await settle();
+    expect(root.querySelector("[data-testid=computer-progress]")?.textContent).toBe("Adding the computer was cancelled.");
+    expect(root.querySelector("[data-testid=computer-cancel]")).toBeNull();
+
+    (root.querySelector("[data-testid=join-computer]") as HTMLButtonElement).click();
+    for (let i = 0; i < 3; i++) await settle();
+    await emit("computer-view", { ...joining, phase: "introducing", step: "both confirmed; waiting for the other computer to introduce this one to its managers" });
+    (root.querySelector("[data-testid=computer-close]") as HTMLButtonElement).click();
+    expect(card(root).hidden).toBe(true);
+  });
+
   it("says so plainly when no manager admitted it", async () => {
     const { root } = await openSettings({ join_start: () => joining });
     (root.querySelector("[data-testid=join-computer]") as HTMLButtonElement).click();
@@ -222,5 +243,22 @@ describe("cutting off a lost computer", () => {
     const summary = root.querySelector("[data-testid=cut-off-summary]");
     expect(summary?.getAttribute("role")).toBe("alert");
     expect(summary?.textContent).toContain("nothing was cut off");
+  });
+
+  it("does not call a cut-off kept for offline managers done", async () => {
+    const { root } = await openSettings({
+      cut_off_computer: () => ({
+        cutOff: 0,
+        pending: 2,
+        summary: "No manager could be asked now: 2 will cut off desktop, if it is a computer of yours there, when they next connect.",
+        managers: [],
+      }),
+    });
+    (root.querySelector("[data-testid=cut-off-who]") as HTMLInputElement).value = "desktop";
+    (root.querySelector("[data-testid=cut-off-form]") as HTMLFormElement).requestSubmit();
+    await settle();
+    (document.querySelector("[data-testid=confirm-yes]") as HTMLButtonElement).click();
+    for (let i = 0; i < 3; i++) await settle();
+    expect(root.querySelector("[data-testid=cut-off-summary]")?.className).toBe("notice");
   });
 });

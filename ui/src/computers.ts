@@ -177,7 +177,10 @@ export function renderComputer(root: HTMLElement, view: ComputerView, nowMs: num
         going && button("Cancel", actions.cancel, { "data-testid": "computer-cancel" }),
         (view.phase === "failed" || view.phase === "cancelled") &&
           button(view.joining ? "New code" : "Try again", actions.again, { class: "primary" }),
-        !going && view.phase !== "introducing" && button(view.phase === "introduced" ? "Done" : "Close", actions.close, { "data-testid": "computer-close" }),
+        // The new computer may close the card while it waits for the
+        // managers (they still arrive, and show in the list); the one
+        // asking them waits for their answers, at most seconds.
+        !going && (view.phase !== "introducing" || view.joining) && button(view.phase === "introduced" ? "Done" : "Close", actions.close, { "data-testid": "computer-close" }),
       ]),
     ),
   ]);
@@ -201,9 +204,11 @@ export function showCutOff(panel: HTMLElement, view: CutOffView | null, error: s
     panel.replaceChildren(h("p", { class: "notice bad", role: "alert" }, error ?? ""));
     return;
   }
-  const done = view.cutOff + view.pending > 0;
+  // Cut off somewhere now: done. Only kept for managers offline: nothing
+  // happened yet. Neither: nothing will.
+  const style = view.cutOff > 0 ? "notice good" : view.pending > 0 ? "notice" : "notice bad";
   panel.replaceChildren(
-    h("p", { class: done ? "notice good" : "notice bad", role: done ? "status" : "alert", "data-testid": "cut-off-summary" }, view.summary),
+    h("p", { class: style, role: view.cutOff + view.pending > 0 ? "status" : "alert", "data-testid": "cut-off-summary" }, view.summary),
     ...(view.managers.length > 0
       ? [
           h(

@@ -4,7 +4,7 @@ use super::{Driver, random_seed};
 use crate::pairing_handle::PairingUpdate;
 use crate::request::{Reply, RequestError};
 use crate::subscriptions::Route;
-use crate::view::PeerEvent;
+use crate::view::{CounterpartyView, PeerEvent};
 use bytes::Bytes;
 use nodepair_keystore::{Counterparty as Stored, CounterpartyState, Role as StoredRole};
 use nodepair_protocol::hello::printable;
@@ -22,6 +22,9 @@ use tokio::sync::{mpsc, oneshot};
 /// introducing side to ask every manager (at once, each within the request
 /// timeout) and to hand them over, retries included.
 const LIFETIME: Duration = Duration::from_secs(300);
+
+/// At most this many handoff parts wait for the code's watch to end.
+const MAX_HELD: usize = 4;
 
 /// The new computer keeps the session this long after it took the handoff,
 /// so a lost answer can be asked for again and answered.
@@ -47,8 +50,9 @@ pub(crate) struct Introduction {
     /// Whether the code's watch for a second answer is over: before, the
     /// introducing side asks no manager and the new one takes nothing.
     ready: bool,
-    /// A handoff that came before we were ready, answered once we are.
-    held: Option<(u64, Bytes)>,
+    /// Handoff parts that came before we were ready, answered once we are
+    /// (an honest introducer sends one and waits for its answer).
+    held: Vec<(u64, Bytes)>,
     /// The parts of the handoff taken so far.
     intake: introduction::HandoffIntake,
     /// The string both people compared.
@@ -102,7 +106,7 @@ impl Driver {
                 joined: None,
                 joining,
                 ready: false,
-                held: None,
+                held: Vec::new(),
                 intake: introduction::HandoffIntake::default(),
                 verification,
             },
@@ -120,13 +124,14 @@ impl Driver {
             computer: intro.computer.clone(),
             verification: intro.verification.clone(),
         });
-        if let Some((id, body)) = intro.held.take() {
+        let held = std::mem::take(&mut intro.held);
+        for (id, body) in held {
             let (status, answer) = self.on_handoff(peer, &body).await;
             if let Some(intro) = self.introductions.get_mut(&peer) {
                 let _ = intro.link.respond(id, status, Bytes::from(answer));
             }
-            self.flush_introduction(peer).await;
         }
+        self.flush_introduction(peer).await;
     }
 
     /// The introducing side's request to the new computer (the handoff).
@@ -181,8 +186,16 @@ impl Driver {
                         {
                             if intro.ready {
                                 handoffs.push((request.id, request.body));
+                            } else if intro.held.len() < MAX_HELD {
+                                intro.held.push((request.id, request.body));
                             } else {
-                                intro.held = Some((request.id, request.body));
+                                let _ = intro.link.respond(
+                                    request.id,
+                                    Status::RATE_LIMITED,
+                                    Bytes::from_static(
+                                        b"too many handoff parts before the code's watch ended",
+                                    ),
+                                );
                             }
                         }
                         LinkEvent::Serve(request) => {
@@ -217,7 +230,7 @@ impl Driver {
             if closed {
                 self.fail_unjoined(
                     peer,
-                    "the other computer ended the introduction without handing over any manager",
+                    "the other computer ended the introduction before any manager was handed over",
                 );
                 self.end_introduction(peer);
                 return;
@@ -246,10 +259,16 @@ impl Driver {
         let handoff: Handoff = match serde_json::from_slice(body) {
             Ok(h) => h,
             Err(e) => {
-                return (
-                    Status::BAD_REQUEST,
-                    format!("the handoff is malformed ({e}); nothing was stored"),
-                );
+                let why = format!("the handoff is malformed ({e}); nothing was stored");
+                intro
+                    .intake
+                    .refuse(IntroductionError::Malformed("the handoff's body"));
+                let _ = intro.updates.try_send(PairingUpdate::Failed(
+                    crate::PairingFailure::Introduction(format!(
+                        "the other computer's handoff was refused: {why}"
+                    )),
+                ));
+                return (Status::BAD_REQUEST, why);
             }
         };
         // Never ourselves, nor the computer handing over (the protocol
@@ -261,7 +280,14 @@ impl Driver {
             Ok(None) => {
                 return (Status::OK, format!("{{\"held\":{}}}", intro.intake.held()));
             }
-            Err(e) => return (Status::BAD_REQUEST, format!("{e}; nothing was stored")),
+            Err(e) => {
+                let _ = intro.updates.try_send(PairingUpdate::Failed(
+                    crate::PairingFailure::Introduction(format!(
+                        "the other computer's handoff was refused: {e}; nothing was stored"
+                    )),
+                ));
+                return (Status::BAD_REQUEST, format!("{e}; nothing was stored"));
+            }
         };
         let now_unix = self.config.clock.unix_secs();
         let our_key = self
@@ -269,6 +295,11 @@ impl Driver {
             .as_ref()
             .filter(|next| next.public() == intro.ours.public())
             .map(|next| *next.public().as_bytes());
+        // Managers we are paired with already are reached as they are.
+        let already: Vec<CounterpartyView> = managers
+            .iter()
+            .filter_map(|m| self.counterparties.get(&m.public_key).map(|c| c.view()))
+            .collect();
         let records: Vec<Stored> = managers
             .into_iter()
             .filter(|m| !self.counterparties.contains_key(&m.public_key))
@@ -295,6 +326,16 @@ impl Driver {
                 for written in &records[..n] {
                     let _ = self.storage.delete(PublicKey(written.public_key)).await;
                 }
+                if let Some(intro) = self.introductions.get_mut(&peer) {
+                    intro
+                        .intake
+                        .refuse(IntroductionError::Malformed("not stored"));
+                    let _ = intro.updates.try_send(PairingUpdate::Failed(
+                        crate::PairingFailure::Introduction(format!(
+                            "the managers handed over could not be stored ({e}); nothing was kept"
+                        )),
+                    ));
+                }
                 return (
                     Status::INTERNAL,
                     format!(
@@ -304,7 +345,7 @@ impl Driver {
             }
         }
         let count = records.len();
-        let mut views = Vec::with_capacity(count);
+        let mut views = already;
         for record in records {
             let key = PublicKey(record.public_key);
             self.add_stored(record).await;
@@ -325,6 +366,28 @@ impl Driver {
             managers: views,
         });
         (Status::OK, format!("{{\"stored\":{count}}}"))
+    }
+
+    /// Adding a computer cancelled after both confirmed, while the code is
+    /// still watched: nothing was introduced yet, and nothing will be. The
+    /// session ends (the other computer is told) and the run says
+    /// cancelled.
+    pub(super) fn cancel_unready_introduction(&mut self, id: u64) {
+        let Some(run) = self.pairings.get_mut(&id) else {
+            return;
+        };
+        let Some(peer) = run.paired_with.filter(|_| run.introduction.is_some()) else {
+            return;
+        };
+        if self.introductions.get(&peer).is_none_or(|i| i.ready) {
+            return;
+        }
+        run.paired_with = None;
+        run.tell(PairingUpdate::Failed(crate::PairingFailure::Protocol(
+            nodepair_protocol::PairingError::Cancelled,
+        )));
+        tracing::info!("adding a computer was cancelled before anything was introduced");
+        self.end_introduction(peer);
     }
 
     /// Ends the session with the other computer (it is told if online).
@@ -366,12 +429,11 @@ impl Driver {
         }
     }
 
-    /// Tells the program following the new computer's side, if it has not
-    /// taken a handoff, that the introduction ended (`why`). The introducing
-    /// side no longer listens then.
+    /// Tells the program following either side, if the new computer has
+    /// not taken a handoff, that the introduction ended (`why`). (The
+    /// introducing side no longer listens once it asks the managers.)
     fn fail_unjoined(&self, peer: PublicKey, why: &str) {
         if let Some(intro) = self.introductions.get(&peer)
-            && intro.joining
             && intro.joined.is_none()
         {
             let _ =

@@ -332,6 +332,7 @@ impl Driver {
                 if let Some(run) = self.pairings.get_mut(&id) {
                     run.pairing.cancel();
                 }
+                self.cancel_unready_introduction(id);
                 // The abort goes out with the next flush, then the run ends.
                 self.flush().await;
                 let _ = done.send(());

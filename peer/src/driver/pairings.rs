@@ -29,7 +29,7 @@ pub(super) struct PairingRun {
 }
 
 impl PairingRun {
-    fn tell(&self, update: PairingUpdate) {
+    pub(super) fn tell(&self, update: PairingUpdate) {
         let _ = self.updates.try_send(update);
     }
 }

@@ -15,6 +15,8 @@ type Showing = { kind: "closed" } | { kind: "entry" } | { kind: "run"; view: Com
 
 export class ComputerCard {
   private showing: Showing = { kind: "closed" };
+  /** A start asked of the backend and not answered yet: a second click waits for it. */
+  private starting = false;
 
   constructor(
     private readonly ctx: Context,
@@ -36,10 +38,14 @@ export class ComputerCard {
 
   /** On the new computer: draws a code to type on the other one. */
   async join(): Promise<void> {
+    if (this.starting) return;
+    this.starting = true;
     try {
       this.showing = { kind: "run", view: await backend.joinStart() };
     } catch (error) {
       this.showing = { kind: "error", joining: true, message: messageOf(error) };
+    } finally {
+      this.starting = false;
     }
     this.show();
     this.reveal();
@@ -47,6 +53,8 @@ export class ComputerCard {
 
   /** On a computer already paired: asks for the new computer's code. */
   add(): void {
+    // One run at a time: a code shown for joining is withdrawn first.
+    if (this.live()) void backend.computerCancel().catch(() => {});
     this.showing = { kind: "entry" };
     this.show();
     this.reveal();
@@ -58,6 +66,8 @@ export class ComputerCard {
   }
 
   private async submit(code: string): Promise<string | null> {
+    if (this.starting) return null;
+    this.starting = true;
     try {
       const view = await backend.addComputerStart(code);
       this.showing = { kind: "run", view };
@@ -65,15 +75,31 @@ export class ComputerCard {
       return null;
     } catch (error) {
       return messageOf(error);
+    } finally {
+      this.starting = false;
     }
   }
 
+  /** Whether the run shown can still be cancelled (before both confirmed). */
+  private live(): boolean {
+    const s = this.showing;
+    return s.kind === "run" && (LIVE.has(s.view.phase) || s.view.phase === "compare" || s.view.phase === "confirmed");
+  }
+
   private close(): void {
-    if (this.showing.kind === "run" && (LIVE.has(this.showing.view.phase) || this.showing.view.phase === "compare" || this.showing.view.phase === "confirmed")) {
-      void backend.computerCancel();
-    }
+    if (this.live()) void backend.computerCancel().catch(() => {});
     this.showing = { kind: "closed" };
     this.show();
+  }
+
+  /** Cancels the run; one the backend no longer has ends here too. */
+  private cancel(): void {
+    void backend.computerCancel().catch(() => {
+      if (this.showing.kind === "run") {
+        this.showing = { kind: "run", view: { ...this.showing.view, phase: "cancelled", step: "adding the computer was cancelled" } };
+        this.show();
+      }
+    });
   }
 
   private show(): void {
@@ -85,9 +111,7 @@ export class ComputerCard {
       confirm: (matches: boolean) => {
         void backend.computerConfirm(matches).catch((error: unknown) => this.ctx.say(messageOf(error)));
       },
-      cancel: () => {
-        void backend.computerCancel();
-      },
+      cancel: () => this.cancel(),
       again: () => {
         if (s.kind === "run" && s.view.joining) void this.join();
         else this.add();
