@@ -373,11 +373,18 @@ async fn screens(theme: Theme, out: &Path) {
         .await;
     window.scroll_to("[data-testid=logs]").await;
     // The search of the geth log above, cleared.
-    let search = window.find("[data-testid=log-search]", SOON).await;
-    search
-        .send_keys(&"\u{E003}".repeat("Imported".len()))
-        .await
-        .expect("typing works");
+    // (Found again if a live update re-drew the field under the keys.)
+    for tries in 0.. {
+        let search = window.find("[data-testid=log-search]", SOON).await;
+        match search.send_keys(&"\u{E003}".repeat("Imported".len())).await {
+            Ok(()) => break,
+            Err(e) if tries < 5 => {
+                let _ = e;
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => panic!("typing into the log search fails: {e}"),
+        }
+    }
     window
         .click("[data-testid=log-source] option[value=\"mev-boost\"]")
         .await;

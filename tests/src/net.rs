@@ -150,6 +150,33 @@ impl ManagerHome {
         Self::with_config(dir, name, bootstrap, pairing_timeout, &["info", "host"], "")
     }
 
+    /// A manager for adding computers: `name`, dialing `relay`, offering
+    /// info, host and logs, and accepting introductions if `accepting`
+    /// (`[pairing] accept_introductions`).
+    ///
+    /// # Panics
+    ///
+    /// When the files cannot be written.
+    pub fn for_introductions(
+        dir: &Path,
+        relay: &Relay,
+        name: &str,
+        accepting: bool,
+    ) -> ManagerHome {
+        Self::with_config(
+            dir,
+            name,
+            &[&relay.addr],
+            Duration::from_secs(120),
+            &["info", "host", "logs"],
+            if accepting {
+                "\n[pairing]\naccept_introductions = true\n"
+            } else {
+                ""
+            },
+        )
+    }
+
     /// [`ManagerHome::new`] offering `capabilities`, with `extra` (TOML
     /// tables such as `[ethereum]`) appended to the configuration.
     ///

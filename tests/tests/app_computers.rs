@@ -17,18 +17,19 @@ const LONG: Duration = Duration::from_secs(90);
 const ONLINE: &str = "[data-testid=manager][data-state=online]";
 
 fn manager(sandbox: &Sandbox, relay: &Relay, name: &str, accepting: bool) -> ManagerHome {
-    ManagerHome::with_config(
-        sandbox.path(),
-        name,
-        &[&relay.addr],
-        Duration::from_secs(120),
-        &["info", "host", "logs"],
-        if accepting {
-            "\n[pairing]\naccept_introductions = true\n"
-        } else {
-            ""
-        },
-    )
+    ManagerHome::for_introductions(sandbox.path(), relay, name, accepting)
+}
+
+/// What the report `list` (a test id) says of the manager `name`.
+async fn outcome(window: &Window, list: &str, name: &str) -> String {
+    let css = format!("[data-testid={list}] li[data-name={name}]");
+    window
+        .find(&css, SOON)
+        .await
+        .attr("data-outcome")
+        .await
+        .unwrap()
+        .unwrap()
 }
 
 /// Waits until `css` matches `count` elements in `window`.
@@ -140,18 +141,10 @@ async fn a_computer_is_added_and_cut_off_through_both_windows() {
         "both match → the laptop's report: {:.1} s",
         matched.elapsed().as_secs_f64()
     );
-    let outcome = async |name: &str| {
-        let css = format!("[data-testid=computer-managers] li[data-name={name}]");
-        old.find(&css, SOON)
-            .await
-            .attr("data-outcome")
-            .await
-            .unwrap()
-            .unwrap()
-    };
-    assert_eq!(outcome("alpha").await, "introduced");
-    assert_eq!(outcome("bravo").await, "introduced");
-    assert_eq!(outcome("charlie").await, "refused");
+    let report = "computer-managers";
+    assert_eq!(outcome(&old, report, "alpha").await, "introduced");
+    assert_eq!(outcome(&old, report, "bravo").await, "introduced");
+    assert_eq!(outcome(&old, report, "charlie").await, "refused");
     assert!(
         old.text("[data-testid=computer-summary]")
             .await
@@ -199,18 +192,10 @@ async fn a_computer_is_added_and_cut_off_through_both_windows() {
         "cut off asked → its report: {:.1} s",
         cutting.elapsed().as_secs_f64()
     );
-    let cut = async |name: &str| {
-        let css = format!("[data-testid=cut-off-managers] li[data-name={name}]");
-        old.find(&css, SOON)
-            .await
-            .attr("data-outcome")
-            .await
-            .unwrap()
-            .unwrap()
-    };
-    assert_eq!(cut("alpha").await, "cut_off");
-    assert_eq!(cut("bravo").await, "cut_off");
-    assert_eq!(cut("charlie").await, "not_there");
+    let report = "cut-off-managers";
+    assert_eq!(outcome(&old, report, "alpha").await, "cut_off");
+    assert_eq!(outcome(&old, report, "bravo").await, "cut_off");
+    assert_eq!(outcome(&old, report, "charlie").await, "not_there");
     assert!(
         old.text("[data-testid=cut-off-summary]")
             .await

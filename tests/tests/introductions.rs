@@ -17,17 +17,8 @@ use std::io::BufRead;
 use std::time::Duration;
 
 const LONG: Duration = Duration::from_secs(120);
-const ACCEPTING: &str = "\n[pairing]\naccept_introductions = true\n";
-
 fn manager(sandbox: &Sandbox, relay: &Relay, name: &str, accepting: bool) -> ManagerHome {
-    ManagerHome::with_config(
-        sandbox.path(),
-        name,
-        &[&relay.addr],
-        Duration::from_secs(120),
-        &["info", "host", "logs"],
-        if accepting { ACCEPTING } else { "" },
-    )
+    ManagerHome::for_introductions(sandbox.path(), relay, name, accepting)
 }
 
 /// The apps `home`'s daemon has stored, by name, with their grants.

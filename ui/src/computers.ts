@@ -198,6 +198,15 @@ function outcomeWord(outcome: ComputerView["managers"][number]["outcome"]): stri
   }
 }
 
+/** Each cut-off outcome's badge: its colour and its word. */
+const CUT_OFF_BADGE: Record<string, [string, string]> = {
+  cut_off: ["good", "cut off"],
+  pending: ["busy", "not reached"],
+  not_there: ["idle", "not there"],
+  refused: ["bad", "refused"],
+  failed: ["bad", "failed"],
+};
+
 /** Fills the cut-off panel with what a cut-off did (or why it could not be asked). */
 export function showCutOff(panel: HTMLElement, view: CutOffView | null, error: string | null): void {
   if (!view) {
@@ -218,6 +227,8 @@ export function showCutOff(panel: HTMLElement, view: CutOffView | null, error: s
               h(
                 "li",
                 { "data-outcome": m.outcome, "data-name": m.name },
+                h("span", { class: `badge ${CUT_OFF_BADGE[m.outcome]?.[0] ?? "idle"}` }, CUT_OFF_BADGE[m.outcome]?.[1] ?? m.outcome),
+                " ",
                 h("strong", {}, m.name),
                 h("span", { class: "muted" }, ` (${m.fingerprint})`),
                 h("span", {}, `: ${m.detail}`),

@@ -59,6 +59,19 @@ pub(crate) struct Introduction {
     verification: String,
 }
 
+impl Introduction {
+    /// Refuses the handoff for good (`why`) and tells this side's person
+    /// (`said`).
+    fn refuse(&mut self, why: IntroductionError, said: String) {
+        self.intake.refuse(why);
+        let _ = self
+            .updates
+            .try_send(PairingUpdate::Failed(crate::PairingFailure::Introduction(
+                said,
+            )));
+    }
+}
+
 impl Driver {
     /// An introduction's pairing is done: its session is kept here, not
     /// stored; the program is told once the code's watch is over.
@@ -260,14 +273,10 @@ impl Driver {
             Ok(h) => h,
             Err(e) => {
                 let why = format!("the handoff is malformed ({e}); nothing was stored");
-                intro
-                    .intake
-                    .refuse(IntroductionError::Malformed("the handoff's body"));
-                let _ = intro.updates.try_send(PairingUpdate::Failed(
-                    crate::PairingFailure::Introduction(format!(
-                        "the other computer's handoff was refused: {why}"
-                    )),
-                ));
+                intro.refuse(
+                    IntroductionError::Malformed("the handoff's body"),
+                    format!("the other computer's handoff was refused: {why}"),
+                );
                 return (Status::BAD_REQUEST, why);
             }
         };
@@ -327,14 +336,12 @@ impl Driver {
                     let _ = self.storage.delete(PublicKey(written.public_key)).await;
                 }
                 if let Some(intro) = self.introductions.get_mut(&peer) {
-                    intro
-                        .intake
-                        .refuse(IntroductionError::Malformed("not stored"));
-                    let _ = intro.updates.try_send(PairingUpdate::Failed(
-                        crate::PairingFailure::Introduction(format!(
+                    intro.refuse(
+                        IntroductionError::Malformed("not stored"),
+                        format!(
                             "the managers handed over could not be stored ({e}); nothing was kept"
-                        )),
-                    ));
+                        ),
+                    );
                 }
                 return (
                     Status::INTERNAL,
