@@ -15,7 +15,8 @@ use crate::request::RequestError;
 use crate::view::CounterpartyView;
 use nodepair_protocol::hello::{Role, printable};
 use nodepair_protocol::introduction::{
-    HANDOFF_METHOD, Handoff, INTRODUCE_METHOD, Introduce, Introduced, check_handoff, handoff_parts,
+    HANDOFF_METHOD, Handoff, HandoffAnswer, INTRODUCE_METHOD, Introduce, Introduced, check_handoff,
+    handoff_parts,
 };
 use nodepair_protocol::pairing::Counterparty;
 use nodepair_protocol::pairing_code::PairingCode;
@@ -290,18 +291,8 @@ impl Peer {
                 .request_introduction(computer.static_key, HANDOFF_METHOD, body)
                 .await
             {
-                // Each part is answered as what it is: held before the
-                // last, stored at the last. Anything else means the new
-                // computer did not take the handoff as sent.
                 Ok(reply) if reply.status == Status::OK => {
-                    let said: serde_json::Value =
-                        serde_json::from_slice(&reply.body).unwrap_or_default();
-                    let as_expected = if n < last {
-                        said["held"].as_u64() == Some(sent as u64)
-                    } else {
-                        said["stored"].is_u64()
-                    };
-                    if as_expected {
+                    if HandoffAnswer::answers(&reply.body, n, last + 1, sent) {
                         continue;
                     }
                     format!(

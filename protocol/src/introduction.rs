@@ -92,6 +92,37 @@ pub fn handoff_parts(managers: Vec<Introduced>) -> Vec<Handoff> {
     parts
 }
 
+/// N's answer to one handoff part (200): `{"held": n}` before the last
+/// part, n the managers taken so far; `{"stored": n}` at the last, n the
+/// managers newly stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HandoffAnswer {
+    /// More parts are awaited; this many managers are held.
+    Held(usize),
+    /// The handoff is taken; this many managers were newly stored.
+    Stored(usize),
+}
+
+impl HandoffAnswer {
+    /// The answer's body.
+    pub fn body(self) -> String {
+        serde_json::to_string(&self).expect("an answer serializes")
+    }
+
+    /// O's check of N's answer `body` to part `part` (from 0) of `parts`,
+    /// after `sent` managers in all: held, and all of them, before the
+    /// last; stored at the last. Anything else means N did not take the
+    /// handoff as sent.
+    pub fn answers(body: &[u8], part: usize, parts: usize, sent: usize) -> bool {
+        match serde_json::from_slice(body) {
+            Ok(HandoffAnswer::Held(held)) => part + 1 < parts && held == sent,
+            Ok(HandoffAnswer::Stored(_)) => part + 1 == parts,
+            Err(_) => false,
+        }
+    }
+}
+
 /// N's side of a handoff that may come in parts: each part is checked as
 /// it comes, and nothing is given out before the last; one bad entry
 /// anywhere refuses the whole handoff.
@@ -592,6 +623,27 @@ mod tests {
             }
         }
         panic!("{} managers were taken", MAX_HANDOFF + 1);
+    }
+
+    #[test]
+    fn each_part_is_answered_as_what_it_is() {
+        assert_eq!(HandoffAnswer::Held(3).body(), r#"{"held":3}"#);
+        assert_eq!(HandoffAnswer::Stored(0).body(), r#"{"stored":0}"#);
+        assert!(HandoffAnswer::answers(br#"{"held":3}"#, 0, 2, 3));
+        assert!(
+            !HandoffAnswer::answers(br#"{"held":2}"#, 0, 2, 3),
+            "not all held"
+        );
+        assert!(
+            !HandoffAnswer::answers(br#"{"stored":3}"#, 0, 2, 3),
+            "stored early"
+        );
+        assert!(HandoffAnswer::answers(br#"{"stored":1}"#, 1, 2, 3));
+        assert!(
+            !HandoffAnswer::answers(br#"{"held":3}"#, 1, 2, 3),
+            "held at the last"
+        );
+        assert!(!HandoffAnswer::answers(b"ok", 1, 2, 3));
     }
 
     #[test]

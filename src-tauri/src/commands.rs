@@ -184,15 +184,11 @@ pub async fn pair_cancel(state: State<'_, AppState>) -> Result<(), AppError> {
 #[tauri::command]
 #[specta::specta]
 pub async fn pair_confirm(state: State<'_, AppState>, matches: bool) -> Result<(), AppError> {
-    let control = state
-        .pairing
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .clone()
-        .ok_or_else(|| AppError::new(ErrorKind::NotFound, "no pairing is under way"))?;
-    control
-        .try_send(PairingControl::Confirm(matches))
-        .map_err(|_| AppError::new(ErrorKind::NotFound, "the pairing has ended"))
+    gui::steer(
+        &state.pairing,
+        PairingControl::Confirm(matches),
+        ("no pairing is under way", "the pairing has ended"),
+    )
 }
 
 /// Names a manager on this side only; `null` or a blank name shows its own

@@ -75,15 +75,14 @@ pub async fn add_computer_start(
 #[tauri::command]
 #[specta::specta]
 pub async fn computer_confirm(state: State<'_, AppState>, matches: bool) -> Result<(), AppError> {
-    let control = state
-        .computer
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .clone()
-        .ok_or_else(|| AppError::new(ErrorKind::NotFound, "no computer is being added"))?;
-    control
-        .try_send(PairingControl::Confirm(matches))
-        .map_err(|_| AppError::new(ErrorKind::NotFound, "adding the computer has ended"))
+    crate::gui::steer(
+        &state.computer,
+        PairingControl::Confirm(matches),
+        (
+            "no computer is being added",
+            "adding the computer has ended",
+        ),
+    )
 }
 
 /// Stops adding a computer (the other computer, if it answered, is told);

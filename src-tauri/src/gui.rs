@@ -28,6 +28,25 @@ pub(crate) enum PairingControl {
     Cancel,
 }
 
+/// Sends `control` to the run steered through `slot` (a pairing, or the
+/// adding of a computer); `none` says there is no run, `ended` that it
+/// ended.
+pub(crate) fn steer(
+    slot: &Mutex<Option<tokio::sync::mpsc::Sender<PairingControl>>>,
+    control: PairingControl,
+    (none, ended): (&str, &str),
+) -> Result<(), crate::app_error::AppError> {
+    use crate::app_error::{AppError, ErrorKind};
+    let sender = slot
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone()
+        .ok_or_else(|| AppError::new(ErrorKind::NotFound, none))?;
+    sender
+        .try_send(control)
+        .map_err(|_| AppError::new(ErrorKind::NotFound, ended))
+}
+
 /// Where the backend stands, as the window shows it.
 #[derive(Clone, Debug, Default)]
 pub(crate) enum Phase {

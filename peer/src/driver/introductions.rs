@@ -267,7 +267,10 @@ impl Driver {
             return (Status::INTERNAL, "the introduction ended".into());
         };
         if let Some(count) = intro.joined {
-            return (Status::OK, format!("{{\"stored\":{count}}}"));
+            return (
+                Status::OK,
+                introduction::HandoffAnswer::Stored(count).body(),
+            );
         }
         let handoff: Handoff = match serde_json::from_slice(body) {
             Ok(h) => h,
@@ -287,7 +290,10 @@ impl Driver {
         let managers = match intro.intake.take(&handoff, &not_managers) {
             Ok(Some(all)) => all,
             Ok(None) => {
-                return (Status::OK, format!("{{\"held\":{}}}", intro.intake.held()));
+                return (
+                    Status::OK,
+                    introduction::HandoffAnswer::Held(intro.intake.held()).body(),
+                );
             }
             Err(e) => {
                 let _ = intro.updates.try_send(PairingUpdate::Failed(
@@ -364,7 +370,10 @@ impl Driver {
             }
         }
         let Some(intro) = self.introductions.get_mut(&peer) else {
-            return (Status::OK, format!("{{\"stored\":{count}}}"));
+            return (
+                Status::OK,
+                introduction::HandoffAnswer::Stored(count).body(),
+            );
         };
         intro.joined = Some(count);
         intro.until = self.config.clock.now() + AFTER_HANDOFF;
@@ -372,7 +381,10 @@ impl Driver {
             via: printable(&intro.computer.display_name, 64),
             managers: views,
         });
-        (Status::OK, format!("{{\"stored\":{count}}}"))
+        (
+            Status::OK,
+            introduction::HandoffAnswer::Stored(count).body(),
+        )
     }
 
     /// Adding a computer cancelled after both confirmed, while the code is
